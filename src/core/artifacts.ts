@@ -1,0 +1,162 @@
+/**
+ * The named artifact types that flow along the DAG's edges. The compiler checks every edge against
+ * these names before anything runs; the store serialises any of them (plain JSON plus typed arrays)
+ * without per-type code.
+ *
+ * Conventions: time is UTC epoch milliseconds in a Float64Array; a bar's timestamp is its open time
+ * and its values are known only after it closes. Columns are Float64Array; NaN marks "no value".
+ */
+
+/** Names of artifact types, as written in a step's `inputs`/`output`. */
+export type ArtifactType = 'Candles' | 'Features' | 'Dataset' | 'Model' | 'Report';
+
+export const ARTIFACT_TYPES: readonly ArtifactType[] = ['Candles', 'Features', 'Dataset', 'Model', 'Report'];
+
+/** A time index plus named columns of equal length. */
+export interface Frame {
+  /** UTC epoch ms of each row (a bar's open time), strictly increasing. */
+  index: Float64Array;
+  columns: Record<string, Float64Array>;
+}
+
+/** A counted data-quality finding of a fetch, e.g. `{ kind: 'zero_rows', count: 63, action: 'drop' }`. */
+export interface QualityNote {
+  kind: string;
+  count: number;
+  action: string;
+  /** A readable detail, e.g. the first offending row. */
+  detail?: string;
+}
+
+export interface Candles extends Frame {
+  type: 'Candles';
+  symbol: string;
+  /** Canonical timeframe string, e.g. `1h`. */
+  timeframe: string;
+  /** Where the bars came from, e.g. `csv:EURUSD_H1.csv` or `synthetic(seed=42)`. */
+  source: string;
+  /** Pip size of the symbol (0.0001; 0.01 for JPY pairs). */
+  pip: number;
+  quality: QualityNote[];
+  // columns has open, high, low, close, volume.
+}
+
+export interface Features extends Frame {
+  type: 'Features';
+  symbol: string;
+  timeframe: string;
+  /** Columns that are model inputs, in order. */
+  featureNames: string[];
+  /** Columns that are targets (never features), in order, e.g. `fwd_ret_1`. */
+  targetNames: string[];
+  /** Forward horizon in bars of each target, parallel to targetNames. */
+  targetHorizons: number[];
+  /** Rows dropped at the start because some feature was still warming up (NaN). */
+  warmupDropped: number;
+  /** Rows dropped at the end because a forward target is not known yet. */
+  tailDropped: number;
+}
+
+export type SegmentName = 'train' | 'val' | 'test';
+
+/** Half-open row range [start, end) into the dataset's rows. */
+export interface RowRange {
+  start: number;
+  end: number;
+}
+
+export interface Scaler {
+  method: 'zscore' | 'none';
+  /** Per feature, parallel to featureNames. */
+  center: number[];
+  scale: number[];
+}
+
+export interface Fold {
+  train: RowRange;
+  val: RowRange;
+  test: RowRange;
+  /** Fitted on this fold's training rows only. */
+  scaler: Scaler;
+}
+
+export interface Dataset {
+  type: 'Dataset';
+  symbol: string;
+  timeframe: string;
+  /** UTC epoch ms of each row. */
+  index: Float64Array;
+  featureNames: string[];
+  targetNames: string[];
+  targetHorizons: number[];
+  /** Scaled features, row-major: X[row * featureNames.length + j]. */
+  X: Float64Array;
+  /** Targets, row-major: Y[row * targetNames.length + k] (unscaled). */
+  Y: Float64Array;
+  method: string;
+  folds: Fold[];
+}
+
+/** Out-of-sample predictions of a model, per target. */
+export interface Predictions {
+  /** UTC epoch ms of each predicted row. */
+  index: Float64Array;
+  /** 1 = val, 2 = test (0 = train, when present). */
+  segment: Uint8Array;
+  /** Fold number of each row. */
+  fold: Uint16Array;
+  /** Per target name, the prediction of each row. */
+  values: Record<string, Float64Array>;
+}
+
+export interface HorizonMetrics {
+  target: string;
+  horizon: number;
+  rmse: number;
+  mae: number;
+  /** Share of rows where sign(prediction) = sign(actual), over rows with a non-zero actual. */
+  directionalAccuracy: number;
+  /** Spearman rank correlation of prediction and actual. */
+  ic: number;
+}
+
+export interface Model {
+  type: 'Model';
+  kind: string;
+  params: Record<string, unknown>;
+  featureNames: string[];
+  targetNames: string[];
+  targetHorizons: number[];
+  /** Model-kind specific fitted state, per fold (plain JSON and typed arrays). */
+  state: unknown[];
+  /** Validation-segment metrics per target (over all folds). */
+  valMetrics: HorizonMetrics[];
+  /** Predictions on the val and test segments. */
+  predictions: Predictions;
+}
+
+export interface Report {
+  type: 'Report';
+  symbol: string;
+  /** Headline numbers, stored as run metrics: sharpe, max_drawdown, total_return, hit_rate, trades… */
+  metrics: Record<string, number>;
+  /** Per-bar series of the simulated segment. */
+  index: Float64Array;
+  position: Float64Array;
+  /** Equity curve in return units (cumulative sum of net per-bar returns). */
+  equity: Float64Array;
+  /** Buy-and-hold cumulative return over the same bars. */
+  benchmark: Float64Array;
+  /** Free-form notes printed with the report (conventions used). */
+  notes: string[];
+}
+
+export interface ArtifactMap {
+  Candles: Candles;
+  Features: Features;
+  Dataset: Dataset;
+  Model: Model;
+  Report: Report;
+}
+
+export type Artifact = ArtifactMap[ArtifactType];

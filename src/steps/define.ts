@@ -1,0 +1,104 @@
+import type { ArtifactMap, ArtifactType } from '../core/artifacts.js';
+
+/**
+ * The step contract: the one place a step kind is declared. A step is a typed function of its
+ * inputs and params; it knows nothing of caching, YAML or the CLI.
+ *
+ * Params are a TypeScript type named through `paramsOf<P>()`. `npm run schema` reads that type with
+ * ts-morph and writes its JSON Schema (descriptions, defaults and bounds from JSDoc) into schema/.
+ * A property with a JSDoc `@default` is optional in YAML and always present when `run` is called, so
+ * declare it non-optional in the type.
+ */
+
+export interface StepContext {
+  /** The step's id in the pipeline. */
+  readonly stepId: string;
+  /** The pipeline's seed (only passed to steps that declare `seeded: true`; 0 otherwise). */
+  readonly seed: number;
+  /** Directory of the pipeline file: relative paths in params resolve against it. */
+  readonly pipelineDir: string;
+  /** Resolves a path written in the pipeline relative to the pipeline file. */
+  resolvePath(p: string): string;
+  /** A line for the user (progress view and run log). */
+  log(message: string): void;
+  /** A warning: shown, stored with the step run, never fatal. */
+  warn(message: string): void;
+  /** Fraction done in [0, 1], with an optional short message. */
+  progress(fraction: number, message?: string): void;
+  /** Aborted when the run is cancelled; long loops should check `signal.aborted`. */
+  readonly signal: AbortSignal;
+}
+
+export interface FingerprintContext {
+  readonly pipelineDir: string;
+  resolvePath(p: string): string;
+}
+
+/** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with`. */
+export interface ParamIssue {
+  path: (string | number)[];
+  message: string;
+  hint?: string;
+}
+
+declare const paramsBrand: unique symbol;
+/** Phantom marker carrying the params type; it has no runtime content. */
+export interface ParamsMarker<P> {
+  readonly [paramsBrand]?: P;
+}
+/** Names a step's params type for both the compiler (typing `run`) and the schema generator. */
+export function paramsOf<P>(): ParamsMarker<P> {
+  return {};
+}
+
+export type InputPorts = Record<string, ArtifactType>;
+export type InputsOf<I extends InputPorts> = { [K in keyof I]: ArtifactMap[I[K]] };
+
+export interface StepDef<P, I extends InputPorts, O extends ArtifactType> {
+  /** The name written after `uses:`. */
+  kind: string;
+  /** Bump when outputs change for the same inputs and params: it is part of the cache key. */
+  version: number;
+  /** One line for `fxflow steps` and the schema. */
+  description: string;
+  /** Input port → artifact type. A single-port step accepts `from: stepId`. */
+  inputs: I;
+  /** Ports that may be left unconnected. */
+  optionalInputs?: (keyof I & string)[];
+  output: O;
+  params: ParamsMarker<P>;
+  /** True if the output depends on the pipeline seed (then the seed is part of the cache key). */
+  seeded?: boolean;
+  /**
+   * What identifies the step's external inputs (e.g. a data file's content hash). Part of the cache
+   * key, so an edited data file invalidates the step. Errors here surface before anything runs.
+   */
+  fingerprint?(params: P, ctx: FingerprintContext): unknown | Promise<unknown>;
+  /** Cross-field checks at compile time, reported at the YAML location of `with` + path. */
+  check?(params: P): ParamIssue[];
+  run(inputs: InputsOf<I>, params: P, ctx: StepContext): Promise<ArtifactMap[O]>;
+  /** Numbers recorded as run metrics (on a cache hit too). */
+  metrics?(output: ArtifactMap[O]): Record<string, number>;
+  /** A short line shown when the step finishes, e.g. "49,937 bars, 2012-12-19 → 2020-12-29". */
+  summary?(output: ArtifactMap[O]): string;
+}
+
+/** A step definition with its type parameters erased, as the registry and runtime hold it. */
+export interface AnyStepDef {
+  kind: string;
+  version: number;
+  description: string;
+  inputs: InputPorts;
+  optionalInputs?: string[];
+  output: ArtifactType;
+  seeded?: boolean;
+  fingerprint?(params: never, ctx: FingerprintContext): unknown | Promise<unknown>;
+  check?(params: never): ParamIssue[];
+  run(inputs: never, params: never, ctx: StepContext): Promise<unknown>;
+  metrics?(output: never): Record<string, number>;
+  summary?(output: never): string;
+}
+
+export function defineStep<P, I extends InputPorts, O extends ArtifactType>(def: StepDef<P, I, O>): StepDef<P, I, O> {
+  return def;
+}
