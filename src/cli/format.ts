@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import type { Diagnostic } from '../core/diagnostics.js';
+import { formatDiagnostic } from '../core/diagnostics.js';
+
+/** Terminal output helpers: compiler-style diagnostics with a source excerpt, and tables. */
+
+export interface Style {
+  red(s: string): string;
+  yellow(s: string): string;
+  green(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+  cyan(s: string): string;
+}
+
+const wrap = (open: number, close: number) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
+export const COLOR: Style = { red: wrap(31, 39), yellow: wrap(33, 39), green: wrap(32, 39), dim: wrap(2, 22), bold: wrap(1, 22), cyan: wrap(36, 39) };
+const id = (s: string): string => s;
+export const PLAIN: Style = { red: id, yellow: id, green: id, dim: id, bold: id, cyan: id };
+
+export function styleFor(stream: NodeJS.WriteStream): Style {
+  return stream.isTTY && !process.env.NO_COLOR ? COLOR : PLAIN;
+}
+
+/**
+ * A diagnostic as a compiler prints it: `file:line:col: error: message (at path)`, the source line
+ * with a caret under the column, then the hint.
+ */
+export function renderDiagnostic(d: Diagnostic, style: Style, sources: Map<string, string[]> = new Map()): string {
+  const head = formatDiagnostic({ ...d, hint: undefined });
+  const sev = d.severity === 'error' ? style.red('error') : style.yellow('warning');
+  let out = head.replace(/(error|warning): /, `${sev}: `);
+  if (d.loc) {
+    let lines = sources.get(d.loc.file);
+    if (!lines) {
+      try {
+        lines = readFileSync(d.loc.file, 'utf8').split(/\r?\n/);
+      } catch {
+        lines = [];
+      }
+      sources.set(d.loc.file, lines);
+    }
+    const text = lines[d.loc.line - 1];
+    if (text !== undefined) {
+      const num = String(d.loc.line);
+      const pad = ' '.repeat(num.length);
+      const shown = text.replace(/\t/g, ' ');
+      out += `\n ${style.dim(`${num} |`)} ${shown}\n ${style.dim(`${pad} |`)} ${' '.repeat(Math.max(0, d.loc.col - 1))}${style.red('^')}`;
+    }
+  }
+  if (d.hint) out += `\n  ${style.cyan('hint')}: ${d.hint}`;
+  return out;
+}
+
+/** A left-aligned text table. Numbers right-aligned. */
+export function table(headers: string[], rows: string[][], style: Style = PLAIN): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^-?[\d.,%]+( ms| s)?$|^$|^—$/.test(r[i] ?? '')));
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? (c ?? '').padStart(widths[i]) : (c ?? '').padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [style.bold(fmt(headers)), ...rows.map(fmt)].join('\n');
+}
+
+/** A metric value for people: 4 significant digits, fractions that look like ratios kept raw. */
+export function fmtNum(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
+  if (Number.isInteger(v)) return v.toLocaleString('en-US');
+  const a = Math.abs(v);
+  if (a >= 1000) return v.toFixed(0);
+  if (a >= 1) return v.toPrecision(4);
+  if (a === 0) return '0';
+  return v.toPrecision(3);
+}

@@ -1,0 +1,206 @@
+import type { ArtifactType } from '../core/artifacts.js';
+import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
+import type { PipelineSpec, StepSpec } from '../parser/index.js';
+import { displayPath, toPointer } from '../parser/yaml.js';
+import type { AnyStepDef } from '../steps/define.js';
+import type { StepRegistry } from '../steps/registry.js';
+
+/**
+ * Spec → Plan: a DAG of typed nodes. Every edge is checked against the step kinds' declared ports
+ * before anything runs: unknown steps, unknown or missing ports, wrong artifact types and cycles
+ * are errors at the YAML location of the `from` that made them. Pure: same spec, same plan.
+ */
+
+export interface PlanNode {
+  id: string;
+  kind: string;
+  def: AnyStepDef;
+  /** Validated params with defaults filled. */
+  params: Record<string, unknown>;
+  /** Input port → id of the step that feeds it. */
+  inputs: Record<string, string>;
+  description?: string;
+}
+
+export interface Plan {
+  spec: PipelineSpec;
+  /** Nodes in a topological order (file order where the DAG leaves a choice). */
+  nodes: PlanNode[];
+  byId: Map<string, PlanNode>;
+}
+
+export interface CompileResult {
+  plan?: Plan;
+  diagnostics: Diagnostic[];
+}
+
+export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResult {
+  const diagnostics: Diagnostic[] = [];
+  const pos = spec.positions;
+  const ids = spec.steps.map((s) => s.id);
+  const stepById = new Map(spec.steps.map((s) => [s.id, s]));
+  const err = (message: string, path: (string | number)[], hint?: string, atKey = false): void => {
+    const ptr = toPointer(path);
+    diagnostics.push({
+      severity: 'error',
+      message,
+      loc: atKey ? pos.keyLoc(ptr) : pos.valueLoc(ptr),
+      path: displayPath(path),
+      hint,
+    });
+  };
+
+  const nodes: PlanNode[] = [];
+  for (const step of spec.steps) {
+    const def = registry.get(step.uses);
+    if (!def) {
+      err(`unknown step kind \`${step.uses}\``, ['steps', step.id, 'uses'], suggestionHint(step.uses, registry.kinds(), 'a step kind'));
+      continue;
+    }
+    const inputs = wireInputs(step, def, stepById, ids, registry, err);
+    for (const issue of def.check?.(step.with as never) ?? []) {
+      err(issue.message, ['steps', step.id, 'with', ...issue.path], issue.hint);
+    }
+    nodes.push({ id: step.id, kind: step.uses, def, params: step.with, inputs, description: step.description });
+  }
+  if (diagnostics.length) return { diagnostics };
+
+  const order = topoOrder(nodes, err, (id) => typeof stepById.get(id)?.from === 'object');
+  if (!order) return { diagnostics };
+  return { plan: { spec, nodes: order, byId: new Map(order.map((n) => [n.id, n])) }, diagnostics };
+}
+
+type ErrFn = (message: string, path: (string | number)[], hint?: string, atKey?: boolean) => void;
+
+function portList(def: AnyStepDef): string {
+  return Object.entries(def.inputs)
+    .map(([p, t]) => `${p} (${t})`)
+    .join(', ');
+}
+
+function wireInputs(
+  step: StepSpec,
+  def: AnyStepDef,
+  stepById: Map<string, StepSpec>,
+  ids: string[],
+  registry: StepRegistry,
+  err: ErrFn,
+): Record<string, string> {
+  const ports = Object.keys(def.inputs);
+  const optional = new Set(def.optionalInputs ?? []);
+  const fromPath = ['steps', step.id, 'from'];
+  const wired: Record<string, string> = {};
+  const from = step.from;
+
+  if (from === undefined) {
+    const required = ports.filter((p) => !optional.has(p));
+    if (required.length) {
+      const example = required.length === 1 ? `from: <step id>` : `from: { ${required.map((p) => `${p}: <step id>`).join(', ')} }`;
+      err(`step \`${step.id}\` (${def.kind}) needs input${required.length > 1 ? 's' : ''} ${portList(def)}`, ['steps', step.id], `add \`${example}\``, true);
+    }
+    return wired;
+  }
+  if (ports.length === 0) {
+    err(`step \`${step.id}\` (${def.kind}) takes no inputs`, fromPath, 'remove `from:`', true);
+    return wired;
+  }
+
+  const connect = (port: string, source: string, path: (string | number)[]): void => {
+    const src = stepById.get(source);
+    if (!src) {
+      err(`\`from\` refers to unknown step \`${source}\``, path, suggestionHint(source, ids.filter((i) => i !== step.id), 'a step id'));
+      return;
+    }
+    const srcDef = registry.get(src.uses);
+    const want = def.inputs[port];
+    if (srcDef && srcDef.output !== want) {
+      const producers = registry.producersOf(want as ArtifactType);
+      err(
+        `input \`${port}\` of step \`${step.id}\` (${def.kind}) expects ${want}, but \`${source}\` (${srcDef.kind}) produces ${srcDef.output}`,
+        path,
+        producers.length ? `connect a step that produces ${want} (${producers.map((k) => `\`${k}\``).join(', ')})` : undefined,
+      );
+      return;
+    }
+    wired[port] = source;
+  };
+
+  if (typeof from === 'string') {
+    if (ports.length === 1) {
+      connect(ports[0], from, fromPath);
+    } else {
+      err(
+        `step \`${step.id}\` (${def.kind}) has several inputs: ${portList(def)}`,
+        fromPath,
+        `write \`from: { ${ports.map((p) => `${p}: <step id>`).join(', ')} }\``,
+      );
+    }
+    return wired;
+  }
+
+  for (const [port, source] of Object.entries(from)) {
+    if (!(port in def.inputs)) {
+      err(`step kind \`${def.kind}\` has no input \`${port}\``, [...fromPath, port], suggestionHint(port, ports, 'an input port'), true);
+      continue;
+    }
+    connect(port, source, [...fromPath, port]);
+  }
+  const missing = ports.filter((p) => !optional.has(p) && !(p in from));
+  if (missing.length) {
+    err(
+      `step \`${step.id}\` (${def.kind}) is missing input${missing.length > 1 ? 's' : ''} ${missing.map((p) => `\`${p}\` (${def.inputs[p]})`).join(', ')}`,
+      fromPath,
+      `add ${missing.map((p) => `\`${p}: <step id>\``).join(', ')} to \`from\``,
+    );
+  }
+  return wired;
+}
+
+/** Kahn's algorithm, stable in file order; a cycle is reported with its path. */
+function topoOrder(nodes: PlanNode[], err: ErrFn, fromIsMapping: (id: string) => boolean): PlanNode[] | undefined {
+  const indeg = new Map<string, number>();
+  const children = new Map<string, string[]>();
+  for (const n of nodes) {
+    indeg.set(n.id, 0);
+    children.set(n.id, []);
+  }
+  for (const n of nodes) {
+    for (const src of new Set(Object.values(n.inputs))) {
+      indeg.set(n.id, indeg.get(n.id)! + 1);
+      children.get(src)!.push(n.id);
+    }
+  }
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const order: PlanNode[] = [];
+  const ready = nodes.filter((n) => indeg.get(n.id) === 0).map((n) => n.id);
+  const fileIndex = new Map(nodes.map((n, i) => [n.id, i]));
+  while (ready.length) {
+    ready.sort((a, b) => fileIndex.get(a)! - fileIndex.get(b)!);
+    const id = ready.shift()!;
+    order.push(byId.get(id)!);
+    for (const c of children.get(id)!) {
+      indeg.set(c, indeg.get(c)! - 1);
+      if (indeg.get(c) === 0) ready.push(c);
+    }
+  }
+  if (order.length === nodes.length) return order;
+
+  // Find one cycle among the remaining nodes by walking inputs until a node repeats.
+  const remaining = new Set(nodes.filter((n) => !order.includes(n)).map((n) => n.id));
+  let cur = [...remaining][0];
+  const seen: string[] = [];
+  while (!seen.includes(cur)) {
+    seen.push(cur);
+    cur = Object.values(byId.get(cur)!.inputs).find((s) => remaining.has(s))!;
+  }
+  const cycle = seen.slice(seen.indexOf(cur));
+  // Edges go input → consumer; show the cycle in data-flow order.
+  const flow = [...cycle].reverse();
+  const first = flow[0];
+  const consumer = flow[1 % flow.length];
+  const node = byId.get(consumer)!;
+  const port = Object.entries(node.inputs).find(([, s]) => s === first)?.[0];
+  const path = port !== undefined && fromIsMapping(consumer) ? ['steps', consumer, 'from', port] : ['steps', consumer, 'from'];
+  err(`cycle in the pipeline: ${[...flow, first].map((s) => `\`${s}\``).join(' → ')}`, path, 'a step cannot depend on its own output; remove one of these `from` links');
+  return undefined;
+}

@@ -1,0 +1,139 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { errorsOnly, type Diagnostic } from '../core/diagnostics.js';
+import { interpolate } from './interpolate.js';
+import { PipelineValidator } from './validate.js';
+import { loadYaml, toPointer, type PositionMap } from './yaml.js';
+
+/** A validated step: params have their defaults filled and `${…}` references resolved. */
+export interface StepSpec {
+  id: string;
+  uses: string;
+  /** As written: one step id, or port → step id. */
+  from?: string | Record<string, string>;
+  with: Record<string, unknown>;
+  description?: string;
+}
+
+/** A validated pipeline. Parsing never runs anything. */
+export interface PipelineSpec {
+  /** Absolute path of the pipeline file. */
+  file: string;
+  /** Name used for the file in diagnostics (as the user wrote it). */
+  displayFile: string;
+  dir: string;
+  /** The file's text, kept with each run so an old run's definition can be shown. */
+  text: string;
+  version: 1;
+  name: string;
+  description?: string;
+  seed: number;
+  vars: Record<string, unknown>;
+  /** Steps in file order. */
+  steps: StepSpec[];
+  positions: PositionMap;
+}
+
+export interface ParseResult {
+  spec?: PipelineSpec;
+  diagnostics: Diagnostic[];
+}
+
+let sharedValidator: PipelineValidator | undefined;
+function defaultValidator(): PipelineValidator {
+  sharedValidator ??= new PipelineValidator();
+  return sharedValidator;
+}
+
+export function parsePipelineText(
+  text: string,
+  file: string,
+  opts: { displayFile?: string; validator?: PipelineValidator } = {},
+): ParseResult {
+  const displayFile = opts.displayFile ?? file;
+  const loaded = loadYaml(text, displayFile);
+  const diagnostics = [...loaded.diagnostics];
+  if (errorsOnly(diagnostics).length) return { diagnostics };
+  const { positions } = loaded;
+  const raw = loaded.value;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    diagnostics.push({
+      severity: 'error',
+      message: 'a pipeline file must be a mapping with `version`, `name` and `steps`',
+      loc: positions.valueLoc(''),
+      hint: 'start from `fxflow init` or pipelines/quickstart.yaml',
+    });
+    return { diagnostics };
+  }
+  const doc = raw as Record<string, unknown>;
+  const vars = doc.vars !== null && typeof doc.vars === 'object' && !Array.isArray(doc.vars) ? (doc.vars as Record<string, unknown>) : {};
+  // Interpolate everything but `vars` itself (variables are values, not templates).
+  for (const key of Object.keys(doc)) {
+    if (key === 'vars') continue;
+    doc[key] = interpolate(doc[key], { vars, matrix: undefined }, positions, diagnostics, [key]);
+  }
+
+  const validator = opts.validator ?? defaultValidator();
+  diagnostics.push(...validator.validateShell(doc, positions));
+
+  const steps: StepSpec[] = [];
+  const stepsObj = doc.steps;
+  if (stepsObj !== null && typeof stepsObj === 'object' && !Array.isArray(stepsObj)) {
+    for (const [id, s] of Object.entries(stepsObj as Record<string, unknown>)) {
+      if (s === null || typeof s !== 'object' || Array.isArray(s)) continue; // reported by the shell
+      const step = s as Record<string, unknown>;
+      const uses = step.uses;
+      if (typeof uses !== 'string' || !validator.kinds.includes(uses)) continue; // reported by the shell
+      const w = step.with === undefined || step.with === null ? {} : step.with;
+      if (typeof w !== 'object' || Array.isArray(w)) continue; // reported by the shell
+      const withValue = w as Record<string, unknown>;
+      diagnostics.push(...validator.validateParams(uses, withValue, toPointer(['steps', id, 'with']), positions, id));
+      steps.push({
+        id,
+        uses,
+        from: step.from as StepSpec['from'],
+        with: withValue,
+        description: typeof step.description === 'string' ? step.description : undefined,
+      });
+    }
+  }
+
+  if (errorsOnly(diagnostics).length) return { diagnostics };
+  const abs = path.resolve(file);
+  return {
+    diagnostics,
+    spec: {
+      file: abs,
+      displayFile,
+      dir: path.dirname(abs),
+      text,
+      version: 1,
+      name: String(doc.name),
+      description: typeof doc.description === 'string' ? doc.description : undefined,
+      seed: typeof doc.seed === 'number' ? doc.seed : 42,
+      vars,
+      steps,
+      positions,
+    },
+  };
+}
+
+/** Reads and parses a pipeline file; a missing file is a diagnostic, not a crash. */
+export async function parsePipelineFile(file: string, opts: { validator?: PipelineValidator } = {}): Promise<ParseResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return {
+      diagnostics: [
+        {
+          severity: 'error',
+          message: code === 'ENOENT' ? `pipeline file not found: ${file}` : `cannot read pipeline file ${file}: ${(e as Error).message}`,
+          hint: code === 'ENOENT' ? 'check the path; `fxflow init` scaffolds a pipeline' : undefined,
+        },
+      ],
+    };
+  }
+  return parsePipelineText(text, file, { displayFile: path.relative(process.cwd(), file) || file, validator: opts.validator });
+}

@@ -1,0 +1,100 @@
+/**
+ * Artifact ⇄ bytes, for any artifact type: a JSON skeleton in which each typed array is replaced by
+ * a reference into a binary section that holds the arrays' raw bytes, 8-byte aligned. No per-type
+ * code, no per-element work: a 40-column feature frame round-trips at memory speed, bit-exact
+ * (NaN payloads and -0 included).
+ *
+ * Layout: magic "FXA1" | u32 json length | json (utf8) | padding to 8 | array bytes…
+ */
+
+const MAGIC = 0x31415846; // "FXA1" little-endian
+
+type TypedArray =
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Uint32Array
+  | Int16Array
+  | Uint16Array
+  | Int8Array
+  | Uint8Array;
+
+const CTORS = {
+  f64: Float64Array,
+  f32: Float32Array,
+  i32: Int32Array,
+  u32: Uint32Array,
+  i16: Int16Array,
+  u16: Uint16Array,
+  i8: Int8Array,
+  u8: Uint8Array,
+} as const;
+type TagName = keyof typeof CTORS;
+
+function tagOf(a: TypedArray): TagName | undefined {
+  for (const [tag, C] of Object.entries(CTORS)) if (a instanceof C && a.constructor === C) return tag as TagName;
+  return undefined;
+}
+
+interface ArrayRef {
+  $ta: TagName;
+  /** Byte offset in the binary section. */
+  o: number;
+  /** Element count. */
+  n: number;
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+export function encodeArtifact(value: unknown): Uint8Array {
+  const arrays: TypedArray[] = [];
+  let offset = 0;
+  const skeleton = JSON.stringify(value, function (this: unknown, _key, v: unknown) {
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+      const a = v as TypedArray;
+      const tag = tagOf(a);
+      if (!tag) throw new Error(`cannot store a ${a.constructor.name}`);
+      const ref: ArrayRef = { $ta: tag, o: offset, n: a.length };
+      arrays.push(a);
+      offset = align8(offset + a.byteLength);
+      return ref;
+    }
+    if (typeof v === 'number' && !Number.isFinite(v)) return { $num: String(v) };
+    return v;
+  });
+  const json = new TextEncoder().encode(skeleton);
+  const head = align8(8 + json.length);
+  const out = new Uint8Array(head + offset);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, MAGIC, true);
+  dv.setUint32(4, json.length, true);
+  out.set(json, 8);
+  let o = head;
+  for (const a of arrays) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), o);
+    o = align8(o + a.byteLength);
+  }
+  return out;
+}
+
+export function decodeArtifact<T = unknown>(bytes: Uint8Array): T {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 8 || dv.getUint32(0, true) !== MAGIC) throw new Error('not an fxflow artifact (bad magic)');
+  const len = dv.getUint32(4, true);
+  const json = new TextDecoder().decode(bytes.subarray(8, 8 + len));
+  const head = align8(8 + len);
+  return JSON.parse(json, (_key, v: unknown) => {
+    if (v !== null && typeof v === 'object') {
+      const r = v as Partial<ArrayRef> & { $num?: string };
+      if (r.$ta !== undefined && r.o !== undefined && r.n !== undefined) {
+        const C = CTORS[r.$ta];
+        // Copy into a fresh, aligned buffer: artifacts outlive the bytes they were read from.
+        const start = head + r.o;
+        const slice = bytes.slice(start, start + r.n * C.BYTES_PER_ELEMENT);
+        return new C(slice.buffer, 0, r.n);
+      }
+      if (r.$num !== undefined && Object.keys(r).length === 1) return Number(r.$num);
+    }
+    return v;
+  }) as T;
+}

@@ -1,0 +1,156 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { Artifact, Dataset, Model, Report } from '../core/artifacts.js';
+import { RunError } from '../core/diagnostics.js';
+
+/**
+ * A step's output as a table, written as CSV or Parquet (by the file extension). Each artifact
+ * type has one tabular view: the frame of Candles/Features; a Dataset's rows with `segment` and
+ * `fold`; a Model's out-of-sample predictions per target with ts, segment and fold; a Report's
+ * per-bar position and equity.
+ */
+
+export interface Table {
+  /** Column names; the first is `ts` (ISO-8601 UTC). */
+  names: string[];
+  columns: (Float64Array | ArrayLike<number> | string[])[];
+  rows: number;
+}
+
+const SEGMENTS = ['train', 'val', 'test'] as const;
+
+function isoColumn(index: Float64Array): string[] {
+  const out = new Array<string>(index.length);
+  for (let i = 0; i < index.length; i++) out[i] = new Date(index[i]).toISOString();
+  return out;
+}
+
+export function artifactTable(a: Artifact): Table {
+  switch (a.type) {
+    case 'Candles':
+    case 'Features': {
+      const names = Object.keys(a.columns);
+      return { names: ['ts', ...names], columns: [isoColumn(a.index), ...names.map((n) => a.columns[n])], rows: a.index.length };
+    }
+    case 'Dataset':
+      return datasetTable(a);
+    case 'Model':
+      return modelTable(a);
+    case 'Report':
+      return reportTable(a);
+  }
+}
+
+function datasetTable(d: Dataset): Table {
+  const p = d.featureNames.length;
+  const q = d.targetNames.length;
+  // One row per (fold, row) that belongs to a segment of that fold; purged rows belong to none.
+  const rowIdx: number[] = [];
+  const seg: string[] = [];
+  const fold: number[] = [];
+  d.folds.forEach((f, k) => {
+    for (const s of SEGMENTS) {
+      for (let i = f[s].start; i < f[s].end; i++) {
+        rowIdx.push(i);
+        seg.push(s);
+        fold.push(k);
+      }
+    }
+  });
+  const m = rowIdx.length;
+  const ts = new Array<string>(m);
+  const feats = d.featureNames.map(() => new Float64Array(m));
+  const targs = d.targetNames.map(() => new Float64Array(m));
+  for (let r = 0; r < m; r++) {
+    const i = rowIdx[r];
+    ts[r] = new Date(d.index[i]).toISOString();
+    for (let j = 0; j < p; j++) feats[j][r] = d.X[i * p + j];
+    for (let k = 0; k < q; k++) targs[k][r] = d.Y[i * q + k];
+  }
+  return {
+    names: ['ts', 'segment', 'fold', ...d.featureNames, ...d.targetNames],
+    columns: [ts, seg, fold, ...feats, ...targs],
+    rows: m,
+  };
+}
+
+function modelTable(m: Model): Table {
+  const p = m.predictions;
+  const segName = Array.from(p.segment, (s) => ['train', 'val', 'test'][s] ?? String(s));
+  const names = Object.keys(p.values);
+  return {
+    names: ['ts', 'segment', 'fold', ...names.map((t) => `pred_${t}`)],
+    columns: [isoColumn(p.index), segName, p.fold, ...names.map((t) => p.values[t])],
+    rows: p.index.length,
+  };
+}
+
+function reportTable(r: Report): Table {
+  return {
+    names: ['ts', 'position', 'equity', 'benchmark'],
+    columns: [isoColumn(r.index), r.position, r.equity, r.benchmark],
+    rows: r.index.length,
+  };
+}
+
+function cell(v: number | string): string {
+  if (typeof v === 'string') return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  return Number.isFinite(v) ? String(v) : '';
+}
+
+async function writeCsv(t: Table, file: string): Promise<void> {
+  const out = createWriteStream(file);
+  const write = (s: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (out.write(s)) resolve();
+      else out.once('drain', resolve).once('error', reject);
+    });
+  await write(`${t.names.join(',')}\n`);
+  let buf = '';
+  for (let r = 0; r < t.rows; r++) {
+    let line = '';
+    for (let c = 0; c < t.columns.length; c++) line += (c ? ',' : '') + cell(t.columns[c][r] as number | string);
+    buf += `${line}\n`;
+    if (buf.length > 1 << 20) {
+      await write(buf);
+      buf = '';
+    }
+  }
+  await write(buf);
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+}
+
+export async function exportTable(t: Table, file: string): Promise<void> {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.csv') return writeCsv(t, file);
+  if (ext !== '.parquet') {
+    throw new RunError(`cannot export to \`${path.basename(file)}\`: unknown format \`${ext || '(none)'}\``, { hint: 'use a .csv or .parquet file name' });
+  }
+  // Parquet through DuckDB: the CSV is an exact intermediate (shortest round-trip decimals).
+  const dir = await mkdtemp(path.join(tmpdir(), 'fxflow-export-'));
+  try {
+    const csv = path.join(dir, 'table.csv');
+    await writeCsv(t, csv);
+    const types = t.names.map((n, i) => {
+      if (n === 'ts') return `'${n}': 'TIMESTAMP'`;
+      const col = t.columns[i];
+      return `'${n.replace(/'/g, "''")}': '${Array.isArray(col) ? 'VARCHAR' : 'DOUBLE'}'`;
+    });
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+      await conn.run(
+        `COPY (SELECT * FROM read_csv(${q(csv)}, header = true, auto_detect = false, columns = {${types.join(', ')}})) TO ${q(path.resolve(file))} (FORMAT parquet)`,
+      );
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

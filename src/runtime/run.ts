@@ -1,0 +1,274 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Plan, PlanNode } from '../compiler/index.js';
+import { CancelledError, RunError } from '../core/diagnostics.js';
+import { sha256 } from '../core/hash.js';
+import type { StepContext } from '../steps/define.js';
+import { decodeArtifact, encodeArtifact } from './codec.js';
+import { computeKeys, explainMiss, flattenParams, type KeyBasis, type NodeKey } from './keys.js';
+import type { ProgressReporter, StepStatus } from './progress.js';
+import type { Store } from './store.js';
+import { VERSION } from '../version.js';
+
+/**
+ * The scheduler: runs a plan's nodes as soon as their inputs are ready, up to `concurrency` at a
+ * time. A node whose key is in the store is a hit and is not loaded unless a computing descendant
+ * needs it. A failed node skips its descendants; independent branches go on. Every outcome is
+ * recorded in the run history.
+ */
+
+export interface StepOutcome {
+  id: string;
+  kind: string;
+  key: string;
+  cached: boolean;
+  status: StepStatus;
+  durationMs: number;
+  summary?: string;
+  error?: string;
+  /** Why a computed step missed the cache. */
+  reason?: string;
+  warnings: string[];
+  metrics: Record<string, number>;
+}
+
+export interface RunResult {
+  runId: string;
+  pipeline: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  durationMs: number;
+  steps: StepOutcome[];
+  /** The first failure, for the exit message. */
+  error?: Error;
+}
+
+export interface RunOptions {
+  store: Store;
+  progress: ProgressReporter;
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export function newRunId(now = new Date()): string {
+  const ts = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${ts}-${randomBytes(3).toString('hex')}`;
+}
+
+const execFileP = promisify(execFile);
+export async function gitInfo(dir: string): Promise<{ commit: string | null; dirty: boolean | null }> {
+  try {
+    const { stdout } = await execFileP('git', ['rev-parse', 'HEAD'], { cwd: dir });
+    const status = await execFileP('git', ['status', '--porcelain'], { cwd: dir });
+    return { commit: stdout.trim(), dirty: status.stdout.trim().length > 0 };
+  } catch {
+    return { commit: null, dirty: null };
+  }
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof RunError) return e.message + (e.hint ? ` (hint: ${e.hint})` : '');
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> {
+  const { store, progress } = opts;
+  const spec = plan.spec;
+  const runId = newRunId();
+  const t0 = performance.now();
+  const git = await gitInfo(spec.dir);
+  await store.beginRun({
+    id: runId,
+    pipeline: spec.name,
+    file: spec.file,
+    fileHash: sha256(spec.text),
+    gitCommit: git.commit,
+    gitDirty: git.dirty,
+    seed: spec.seed,
+    text: spec.text,
+    version: VERSION,
+  });
+
+  let keys: Map<string, NodeKey>;
+  try {
+    keys = await computeKeys(plan);
+  } catch (e) {
+    await store.endRun(runId, 'failed', errorText(e));
+    return { runId, pipeline: spec.name, status: 'failed', durationMs: performance.now() - t0, steps: [], error: e as Error };
+  }
+
+  progress.start(plan.nodes.map((n) => ({ id: n.id, kind: n.kind })));
+  const outcomes = new Map<string, StepOutcome>();
+  const values = new Map<string, Promise<unknown>>();
+  const consumers = new Map<string, number>();
+  for (const n of plan.nodes) for (const src of new Set(Object.values(n.inputs))) consumers.set(src, (consumers.get(src) ?? 0) + 1);
+  const missReasons = new Map<string, string>();
+  let firstError: Error | undefined;
+
+  // Load a node's output: from memory if computed in this run, else from the store.
+  const valueOf = (id: string): Promise<unknown> => {
+    let v = values.get(id);
+    if (!v) {
+      const key = keys.get(id)!.key;
+      v = store.getArtifactBytes(key).then((bytes) => {
+        if (!bytes) throw new RunError(`cached output of step \`${id}\` could not be read back (key ${key})`, { hint: 'rerun; the store will recompute it' });
+        return decodeArtifact(bytes);
+      });
+      values.set(id, v);
+    }
+    return v;
+  };
+  const release = (id: string): void => {
+    const left = (consumers.get(id) ?? 0) - 1;
+    consumers.set(id, left);
+    if (left <= 0) values.delete(id);
+  };
+
+  const runNode = async (node: PlanNode): Promise<StepOutcome> => {
+    const { key, basis } = keys.get(node.id)!;
+    const started = Date.now();
+    const ts = performance.now();
+    const base = { id: node.id, kind: node.kind, key, warnings: [] as string[], metrics: {} as Record<string, number> };
+    const info = await store.artifactInfo(key);
+    if (info) {
+      progress.stepStarted(node.id, { cached: true });
+      const o: StepOutcome = { ...base, cached: true, status: 'ok', durationMs: performance.now() - ts, summary: info.meta.summary, metrics: info.meta.metrics, warnings: info.meta.warnings };
+      await record(o, basis, started);
+      return o;
+    }
+    const prev = await store.lastStepRun(spec.name, node.id);
+    const reason = explainMiss(node, basis, prev ? basisFromRow(prev) : undefined, missReasons);
+    missReasons.set(node.id, reason);
+    progress.stepStarted(node.id, { cached: false, reason });
+    const warnings: string[] = [];
+    const ctx: StepContext = {
+      stepId: node.id,
+      seed: node.def.seeded ? spec.seed : 0,
+      pipelineDir: spec.dir,
+      resolvePath: (p) => path.resolve(spec.dir, p),
+      log: (m) => progress.stepLog(node.id, m, 'info'),
+      warn: (m) => {
+        warnings.push(m);
+        progress.stepLog(node.id, m, 'warn');
+      },
+      progress: (f, m) => progress.stepProgress(node.id, Math.max(0, Math.min(1, f)), m),
+      signal: opts.signal ?? new AbortController().signal,
+    };
+    try {
+      const inputs: Record<string, unknown> = {};
+      for (const [port, src] of Object.entries(node.inputs)) inputs[port] = await valueOf(src);
+      if (ctx.signal.aborted) throw new CancelledError();
+      const output = await node.def.run(inputs as never, node.params as never, ctx);
+      if (ctx.signal.aborted) throw new CancelledError();
+      const metrics = node.def.metrics?.(output as never) ?? {};
+      const summary = node.def.summary?.(output as never);
+      // Store before anyone reads it: the transaction commits the whole artifact or nothing.
+      await store.putArtifact(key, { type: node.def.output, kind: node.kind, stepVersion: node.def.version, meta: { metrics, summary, warnings } }, encodeArtifact(output));
+      values.set(node.id, Promise.resolve(output));
+      const o: StepOutcome = { ...base, cached: false, status: 'ok', durationMs: performance.now() - ts, summary, metrics, warnings, reason };
+      await record(o, basis, started);
+      return o;
+    } catch (e) {
+      const cancelled = e instanceof CancelledError || ctx.signal.aborted;
+      const o: StepOutcome = { ...base, cached: false, status: cancelled ? 'cancelled' : 'failed', durationMs: performance.now() - ts, error: errorText(e), warnings, reason };
+      if (!cancelled) firstError ??= e instanceof Error ? e : new Error(String(e));
+      await record(o, basis, started);
+      return o;
+    } finally {
+      for (const src of new Set(Object.values(node.inputs))) release(src);
+    }
+  };
+
+  const record = async (o: StepOutcome, basis: KeyBasis, started: number): Promise<void> => {
+    await store.recordStep(
+      {
+        runId,
+        stepId: o.id,
+        kind: o.kind,
+        key: o.key,
+        cached: o.cached,
+        startedAt: started,
+        durationMs: o.durationMs,
+        status: o.status,
+        error: o.error,
+        params: basis.params,
+        inputs: basis.inputs,
+        fingerprint: basis.fingerprint,
+        stepVersion: basis.version,
+        seed: basis.seed,
+        summary: o.summary,
+        warnings: o.warnings,
+      },
+      flattenParams(basis.params),
+      o.metrics,
+    );
+  };
+
+  // Dependency-driven scheduling with a bound on concurrent nodes.
+  const limit = Math.max(1, opts.concurrency ?? availableParallelism());
+  const waiting = new Set(plan.nodes);
+  let active = 0;
+  await new Promise<void>((done) => {
+    const pump = (): void => {
+      for (const node of [...waiting]) {
+        const deps = Object.values(node.inputs).map((d) => outcomes.get(d));
+        if (deps.some((d) => d === undefined)) continue;
+        if (deps.some((d) => d!.status !== 'ok') || opts.signal?.aborted) {
+          waiting.delete(node);
+          const cancelled = opts.signal?.aborted ?? false;
+          const o: StepOutcome = {
+            id: node.id, kind: node.kind, key: keys.get(node.id)!.key, cached: false,
+            status: cancelled ? 'cancelled' : 'skipped', durationMs: 0, warnings: [], metrics: {},
+            error: cancelled ? 'cancelled' : `input ${deps.find((d) => d!.status !== 'ok')!.id} did not complete`,
+          };
+          outcomes.set(node.id, o);
+          progress.stepFinished(node.id, o);
+          for (const src of new Set(Object.values(node.inputs))) release(src);
+          continue;
+        }
+        if (active >= limit) break;
+        waiting.delete(node);
+        active++;
+        void runNode(node).then((o) => {
+          outcomes.set(node.id, o);
+          progress.stepFinished(node.id, o);
+          active--;
+          pump();
+        });
+      }
+      if (waiting.size === 0 && active === 0) done();
+    };
+    pump();
+  });
+  await progress.finish();
+
+  const steps = plan.nodes.map((n) => outcomes.get(n.id)!);
+  const status = steps.some((s) => s.status === 'failed') ? 'failed' : steps.some((s) => s.status === 'cancelled') ? 'cancelled' : 'succeeded';
+  await store.endRun(runId, status, firstError ? errorText(firstError) : undefined);
+  return { runId, pipeline: spec.name, status, durationMs: performance.now() - t0, steps, error: firstError };
+}
+
+function parseJson(v: unknown): unknown {
+  if (typeof v === 'string') {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  }
+  return v;
+}
+
+export function basisFromRow(row: Record<string, unknown>): KeyBasis {
+  return {
+    kind: String(row.kind),
+    version: Number(row.step_version),
+    params: (parseJson(row.params) ?? {}) as Record<string, unknown>,
+    inputs: (parseJson(row.inputs) ?? {}) as Record<string, string>,
+    seed: row.seed === null || row.seed === undefined ? null : Number(row.seed),
+    fingerprint: parseJson(row.fingerprint) ?? null,
+  };
+}

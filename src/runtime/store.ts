@@ -1,0 +1,292 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { RunError } from '../core/diagnostics.js';
+import { sha256 } from '../core/hash.js';
+
+/**
+ * The store: one DuckDB file holding artifacts (content-addressed by cache key) and the run
+ * history (runs, step runs, params, metrics). Every artifact write is one transaction — its
+ * catalogue row and all its chunks commit together or not at all — and a read verifies the
+ * checksum, so a run killed at any point never leaves something a later run takes for a hit.
+ *
+ * One connection, and every operation goes through a queue: DuckDB transactions are per
+ * connection, and steps finish concurrently.
+ */
+
+export const STORE_FILE = 'fxflow.duckdb';
+/** Artifacts are split into chunks so no single BLOB value grows unbounded. */
+const CHUNK_BYTES = 16 * 1024 * 1024;
+const SCHEMA_VERSION = '1';
+
+export interface ArtifactInfo {
+  key: string;
+  type: string;
+  kind: string;
+  stepVersion: number;
+  bytes: number;
+  createdAt: string;
+  /** Metrics and summary of the step that made it, so a cache hit needs no artifact load. */
+  meta: ArtifactMeta;
+}
+
+export interface ArtifactMeta {
+  metrics: Record<string, number>;
+  summary?: string;
+  warnings: string[];
+}
+
+export interface RunRecord {
+  id: string;
+  pipeline: string;
+  file: string;
+  fileHash: string;
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+  startedAt: string;
+  endedAt: string | null;
+  status: string;
+  seed: number;
+  error: string | null;
+}
+
+export interface StepRunRecord {
+  runId: string;
+  stepId: string;
+  kind: string;
+  key: string;
+  cached: boolean;
+  /** Epoch ms. */
+  startedAt: number;
+  durationMs: number;
+  status: 'ok' | 'failed' | 'skipped' | 'cancelled';
+  error?: string;
+  params: unknown;
+  inputs: Record<string, string>;
+  fingerprint: unknown;
+  stepVersion: number;
+  seed: number | null;
+  summary?: string;
+  warnings: string[];
+}
+
+const DDL = [
+  `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS artifacts (
+     key VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, kind VARCHAR NOT NULL, step_version INTEGER NOT NULL,
+     bytes BIGINT NOT NULL, chunks INTEGER NOT NULL, sha256 VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
+     meta JSON NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS artifact_chunks (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, idx))`,
+  `CREATE TABLE IF NOT EXISTS runs (
+     id VARCHAR PRIMARY KEY, pipeline VARCHAR NOT NULL, file VARCHAR NOT NULL, file_hash VARCHAR NOT NULL,
+     git_commit VARCHAR, git_dirty BOOLEAN, started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP,
+     status VARCHAR NOT NULL, seed BIGINT NOT NULL, pipeline_text VARCHAR NOT NULL, error VARCHAR,
+     fxflow_version VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS step_runs (
+     run_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, key VARCHAR NOT NULL,
+     cached BOOLEAN NOT NULL, started_at TIMESTAMP NOT NULL, duration_ms DOUBLE NOT NULL, status VARCHAR NOT NULL,
+     error VARCHAR, params JSON, inputs JSON, fingerprint JSON, step_version INTEGER, seed BIGINT,
+     summary VARCHAR, warnings JSON, PRIMARY KEY (run_id, step_id))`,
+  `CREATE TABLE IF NOT EXISTS params (run_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, path VARCHAR NOT NULL, value JSON)`,
+  `CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value DOUBLE)`,
+];
+
+export class Store {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the store in `dir`. If another fxflow process holds it, waits up to
+   * `waitMs` (telling `onWait` once), then fails with a message naming the holder.
+   */
+  static async open(dir: string, opts: { waitMs?: number; onWait?: (msg: string) => void; readOnly?: boolean } = {}): Promise<Store> {
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, STORE_FILE);
+    const deadline = Date.now() + (opts.waitMs ?? 30_000);
+    let told = false;
+    for (;;) {
+      try {
+        const instance = await DuckDBInstance.create(file, { threads: '2', ...(opts.readOnly ? { access_mode: 'READ_ONLY' } : {}) });
+        const conn = await instance.connect();
+        const store = new Store(dir, instance, conn);
+        if (!opts.readOnly) await store.init();
+        return store;
+      } catch (e) {
+        const msg = (e as Error).message;
+        const lock = /lock/i.test(msg);
+        if (!lock) throw new RunError(`cannot open the store ${file}: ${msg.split('\n')[0]}`, { hint: 'is it an fxflow store? `--store DIR` picks another folder' });
+        const holder = /PID (\d+)/.exec(msg)?.[1];
+        if (Date.now() >= deadline) {
+          throw new RunError(`the store ${file} is in use by another fxflow process${holder ? ` (PID ${holder})` : ''}`, {
+            hint: 'wait for it to finish, or use another store with `--store DIR`',
+          });
+        }
+        if (!told) {
+          opts.onWait?.(`waiting for the store ${file}, held by another fxflow process${holder ? ` (PID ${holder})` : ''}…`);
+          told = true;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private async init(): Promise<void> {
+    for (const sql of DDL) await this.conn.run(sql);
+    await this.conn.run(`INSERT INTO meta VALUES ('schema_version', $1) ON CONFLICT DO NOTHING`, [SCHEMA_VERSION]);
+    // Only one process holds the store at a time, so a run still marked running was killed.
+    await this.conn.run(`UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, started_at) WHERE status = 'running'`);
+  }
+
+  /** Serialises every operation on the one connection. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async rows(sql: string, values: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
+    const r = await this.conn.runAndReadAll(sql, values);
+    return r.getRowObjectsJS() as Record<string, unknown>[];
+  }
+
+  async query(sql: string, values: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
+    return this.exclusive(() => this.rows(sql, values));
+  }
+
+  // ---- artifacts ----
+
+  async artifactInfo(key: string): Promise<ArtifactInfo | undefined> {
+    const r = await this.query(`SELECT key, type, kind, step_version, bytes, CAST(created_at AS VARCHAR) AS created_at, meta FROM artifacts WHERE key = $1`, [key]);
+    if (!r.length) return undefined;
+    const row = r[0];
+    return {
+      key,
+      type: String(row.type),
+      kind: String(row.kind),
+      stepVersion: Number(row.step_version),
+      bytes: Number(row.bytes),
+      createdAt: String(row.created_at),
+      meta: JSON.parse(String(row.meta)) as ArtifactMeta,
+    };
+  }
+
+  async hasArtifact(key: string): Promise<boolean> {
+    return (await this.query(`SELECT 1 FROM artifacts WHERE key = $1`, [key])).length > 0;
+  }
+
+  /** Stores an artifact's bytes in one transaction. A key already present is left as it is. */
+  async putArtifact(key: string, info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta }, bytes: Uint8Array): Promise<void> {
+    const digest = sha256(bytes);
+    await this.exclusive(async () => {
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        const exists = await this.rows(`SELECT 1 FROM artifacts WHERE key = $1`, [key]);
+        if (!exists.length) {
+          // Leftovers of an older, failed write under this key would collide with the new chunks.
+          await this.conn.run(`DELETE FROM artifact_chunks WHERE key = $1`, [key]);
+          const chunks = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
+          for (let i = 0; i < chunks; i++) {
+            const part = bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES));
+            await this.conn.run(`INSERT INTO artifact_chunks VALUES ($1, $2, $3)`, [key, i, blobValue(part)]);
+          }
+          await this.conn.run(
+            `INSERT INTO artifacts VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_ms($8::BIGINT), $9)`,
+            [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), JSON.stringify(info.meta)],
+          );
+        }
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  /** The artifact's bytes, or undefined if absent or if its checksum does not match. */
+  async getArtifactBytes(key: string): Promise<Uint8Array | undefined> {
+    return this.exclusive(async () => {
+      const head = await this.rows(`SELECT bytes, chunks, sha256 FROM artifacts WHERE key = $1`, [key]);
+      if (!head.length) return undefined;
+      const total = Number(head[0].bytes);
+      const r = await this.conn.runAndReadAll(`SELECT data FROM artifact_chunks WHERE key = $1 ORDER BY idx`, [key]);
+      const rows = r.getRows();
+      if (rows.length !== Number(head[0].chunks)) return undefined;
+      const out = new Uint8Array(total);
+      let o = 0;
+      for (const [data] of rows) {
+        const b = (data as { bytes: Uint8Array }).bytes;
+        if (o + b.byteLength > total) return undefined;
+        out.set(b, o);
+        o += b.byteLength;
+      }
+      if (o !== total || sha256(out) !== head[0].sha256) return undefined;
+      return out;
+    });
+  }
+
+  // ---- run history ----
+
+  async beginRun(r: { id: string; pipeline: string; file: string; fileHash: string; gitCommit: string | null; gitDirty: boolean | null; seed: number; text: string; version: string }): Promise<void> {
+    await this.query(
+      `INSERT INTO runs VALUES ($1, $2, $3, $4, $5, $6, epoch_ms($7::BIGINT), NULL, 'running', $8, $9, NULL, $10)`,
+      [r.id, r.pipeline, r.file, r.fileHash, r.gitCommit, r.gitDirty, Date.now(), r.seed, r.text, r.version],
+    );
+  }
+
+  async endRun(id: string, status: string, error?: string): Promise<void> {
+    await this.query(`UPDATE runs SET status = $2, ended_at = epoch_ms($4::BIGINT), error = $3 WHERE id = $1`, [id, status, error ?? null, Date.now()]);
+  }
+
+  /** Records a step run with its flattened params and metrics, in one transaction. */
+  async recordStep(s: StepRunRecord, flatParams: [string, unknown][], metrics: Record<string, number>): Promise<void> {
+    await this.exclusive(async () => {
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        await this.conn.run(
+          `INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, epoch_ms($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+          [
+            s.runId, s.stepId, s.kind, s.key, s.cached, s.startedAt, s.durationMs, s.status, s.error ?? null,
+            JSON.stringify(s.params), JSON.stringify(s.inputs), JSON.stringify(s.fingerprint ?? null), s.stepVersion, s.seed,
+            s.summary ?? null, JSON.stringify(s.warnings),
+          ],
+        );
+        for (const [p, v] of flatParams) {
+          await this.conn.run(`INSERT INTO params VALUES ($1, $2, $3, $4)`, [s.runId, s.stepId, p, JSON.stringify(v)]);
+        }
+        for (const [name, value] of Object.entries(metrics)) {
+          await this.conn.run(`INSERT INTO metrics VALUES ($1, $2, $3, $4)`, [s.runId, s.stepId, name, Number.isFinite(value) ? value : null]);
+        }
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  /** The most recent completed step run of a step id in a pipeline (for "why does it rerun"). */
+  async lastStepRun(pipeline: string, stepId: string): Promise<Record<string, unknown> | undefined> {
+    const r = await this.query(
+      `SELECT s.* FROM step_runs s JOIN runs r ON r.id = s.run_id
+       WHERE r.pipeline = $1 AND s.step_id = $2 AND s.status = 'ok'
+       ORDER BY s.started_at DESC LIMIT 1`,
+      [pipeline, stepId],
+    );
+    return r[0];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue.catch(() => undefined);
+    this.closed = true;
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}

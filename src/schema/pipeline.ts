@@ -1,0 +1,97 @@
+import type { ExtractedStep, JsonSchema } from './fromTypes.js';
+
+/**
+ * The pipeline file's JSON Schema (2020-12), built from the steps' extracted params schemas.
+ * `$defs.step` is the shape every step shares; `$defs.typedStep` adds, per `uses`, the params
+ * schema of that kind (`$defs["params.<kind>"]`) so editors complete and document `with:`.
+ * The parser validates in two phases over the same file: the shell first, then each step's
+ * `with` against its kind's params, which keeps error messages about one thing at a time.
+ */
+
+export const SCHEMA_ID = 'https://fxflow.dev/schema/pipeline.schema.json';
+export const STEP_ID_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
+export const VAR_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_-]*$';
+
+export function paramsDefName(kind: string): string {
+  return `params.${kind}`;
+}
+
+export function buildPipelineSchema(steps: ExtractedStep[], version: string): JsonSchema {
+  const kinds = steps.map((s) => s.kind).sort();
+  const defs: Record<string, JsonSchema> = {};
+  const byKind = [...steps].sort((a, b) => a.kind.localeCompare(b.kind));
+  for (const s of byKind) {
+    defs[paramsDefName(s.kind)] = {
+      title: `${s.kind} params`,
+      description: s.description,
+      ...s.params,
+      'x-fxflow-step': { inputs: s.inputs, output: s.output, source: s.file },
+    };
+  }
+  defs.step = {
+    type: 'object',
+    description: 'A step: `uses` names its kind, `from` its inputs, `with` its parameters.',
+    required: ['uses'],
+    additionalProperties: false,
+    properties: {
+      uses: { description: 'The step kind.', enum: kinds },
+      from: {
+        description: 'Inputs: one step id, or a mapping from the kind\'s input ports to step ids.',
+        anyOf: [
+          { type: 'string', pattern: STEP_ID_PATTERN },
+          { type: 'object', additionalProperties: { type: 'string', pattern: STEP_ID_PATTERN } },
+        ],
+      },
+      with: { description: 'Parameters of the step kind.', type: 'object' },
+      description: { description: 'What this step is for (shown by `fxflow plan`).', type: 'string' },
+    },
+  };
+  defs.typedStep = {
+    allOf: [
+      { $ref: '#/$defs/step' },
+      ...byKind.map((s) => ({
+        if: { properties: { uses: { const: s.kind } }, required: ['uses'] },
+        then: { properties: { with: { $ref: `#/$defs/${paramsDefName(s.kind)}` } } },
+      })),
+    ],
+  };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: SCHEMA_ID,
+    title: 'fxflow pipeline',
+    description: `An fxflow pipeline (fxflow ${version}). Steps form a DAG through \`from\`; every step's output is cached by content.`,
+    type: 'object',
+    required: ['version', 'name', 'steps'],
+    additionalProperties: false,
+    properties: {
+      version: { description: 'Pipeline language version.', const: 1 },
+      name: {
+        description: 'Pipeline name, used in run history.',
+        type: 'string',
+        pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+      },
+      description: { description: 'What the pipeline is for.', type: 'string' },
+      seed: {
+        description: 'Seed of every seeded step: the same pipeline and seed give bit-identical results.',
+        type: 'integer',
+        minimum: 0,
+        maximum: 4294967295,
+        default: 42,
+      },
+      vars: {
+        description: 'Values referenced as `${vars.name}`.',
+        type: 'object',
+        propertyNames: { pattern: VAR_NAME_PATTERN },
+        additionalProperties: true,
+      },
+      steps: {
+        description: 'Steps by id.',
+        type: 'object',
+        minProperties: 1,
+        propertyNames: { pattern: STEP_ID_PATTERN },
+        additionalProperties: { $ref: '#/$defs/typedStep' },
+      },
+    },
+    $defs: defs,
+  };
+}

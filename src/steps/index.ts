@@ -1,0 +1,16 @@
+import type { AnyStepDef } from './define.js';
+import { StepRegistry } from './registry.js';
+import fetch from './fetch/index.js';
+import features from './features/index.js';
+import split from './split/index.js';
+import train from './train/index.js';
+import backtest from './backtest/index.js';
+
+/** The built-in step kinds, in pipeline order. */
+export const BUILTIN_STEPS: AnyStepDef[] = [fetch, features, split, train, backtest] as unknown as AnyStepDef[];
+
+export function builtinRegistry(): StepRegistry {
+  const r = new StepRegistry();
+  for (const s of BUILTIN_STEPS) r.register(s);
+  return r;
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { decodeArtifact, encodeArtifact } from '../../src/runtime/codec.js';
+import { canonicalJson } from '../../src/core/hash.js';
+import { flattenParams } from '../../src/runtime/keys.js';
+
+describe('artifact codec', () => {
+  it('round-trips typed arrays bit-exactly, NaN, -0 and infinities included', () => {
+    const f = new Float64Array([1.5, Number.NaN, -0, Infinity, -Infinity, 1e-308, 0.1 + 0.2]);
+    const value = {
+      type: 'Features',
+      index: new Float64Array([1, 2, 3]),
+      columns: { a: f, b: new Float64Array(0) },
+      seg: new Uint8Array([0, 1, 2]),
+      fold: new Uint16Array([7, 8]),
+      n: Number.NaN,
+      names: ['x', 'y'],
+    };
+    const back = decodeArtifact<typeof value>(encodeArtifact(value));
+    expect(back.columns.a).toBeInstanceOf(Float64Array);
+    expect(new Uint8Array(back.columns.a.buffer)).toEqual(new Uint8Array(f.buffer));
+    expect(Object.is(back.columns.a[2], -0)).toBe(true);
+    expect(back.seg).toEqual(new Uint8Array([0, 1, 2]));
+    expect(back.fold).toBeInstanceOf(Uint16Array);
+    expect(back.columns.b.length).toBe(0);
+    expect(Number.isNaN(back.n)).toBe(true);
+    expect(back.names).toEqual(['x', 'y']);
+  });
+
+  it('refuses bytes that are not an artifact', () => {
+    expect(() => decodeArtifact(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow(/bad magic/);
+  });
+});
+
+describe('canonical params', () => {
+  it('is independent of key order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, 2], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, 2] }, b: 1 }));
+    expect(canonicalJson({ a: 1 })).not.toBe(canonicalJson({ a: 1.5 }));
+  });
+
+  it('flattens params to readable paths', () => {
+    expect(flattenParams({ indicators: [{ rsi: { period: 14 } }], returns: [1, 4] })).toEqual([
+      ['indicators[0].rsi.period', 14],
+      ['returns[0]', 1],
+      ['returns[1]', 4],
+    ]);
+  });
+});
