@@ -1,0 +1,59 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Store } from '../../src/runtime/store.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'fxflow-store-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const meta = { metrics: { sharpe: 1.25 }, summary: 'ok', warnings: [] };
+
+describe('store', () => {
+  it('stores and reads back an artifact, across chunk boundaries', async () => {
+    const store = await Store.open(dir);
+    // 40 MB: three 16 MB chunks.
+    const bytes = new Uint8Array(40 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i += 4099) bytes[i] = i % 251;
+    await store.putArtifact('k1', { type: 'Features', kind: 'features', stepVersion: 1, meta }, bytes);
+    const back = await store.getArtifactBytes('k1');
+    expect(back?.length).toBe(bytes.length);
+    expect(Buffer.compare(Buffer.from(back!), Buffer.from(bytes))).toBe(0);
+    const info = await store.artifactInfo('k1');
+    expect(info?.meta.metrics.sharpe).toBe(1.25);
+    expect(await store.getArtifactBytes('missing')).toBeUndefined();
+    await store.close();
+  });
+
+  it('treats an artifact whose bytes do not match their checksum as absent', async () => {
+    const store = await Store.open(dir);
+    await store.putArtifact('k', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, new Uint8Array([1, 2, 3, 4]));
+    await store.query(`UPDATE artifact_chunks SET data = '\\x09\\x09\\x09\\x09'::BLOB WHERE key = 'k'`);
+    expect(await store.getArtifactBytes('k')).toBeUndefined();
+    await store.close();
+  });
+
+  it('serialises concurrent writes on its one connection', async () => {
+    const store = await Store.open(dir);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.putArtifact(`k${i}`, { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, new Uint8Array([i, i, i])),
+      ),
+    );
+    for (let i = 0; i < 20; i++) expect(Array.from((await store.getArtifactBytes(`k${i}`))!)).toEqual([i, i, i]);
+    await store.close();
+  });
+
+  it('marks runs left running by a killed process as interrupted when reopened', async () => {
+    const a = await Store.open(dir);
+    await a.beginRun({ id: 'r1', pipeline: 'p', file: 'f', fileHash: 'h', gitCommit: null, gitDirty: null, seed: 1, text: 't', version: '0' });
+    await a.close();
+    const b = await Store.open(dir);
+    const [row] = await b.query(`SELECT status FROM runs WHERE id = 'r1'`);
+    expect(row.status).toBe('interrupted');
+    await b.close();
+  });
+});

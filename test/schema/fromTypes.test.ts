@@ -1,0 +1,83 @@
+import { Project } from 'ts-morph';
+import { describe, expect, it } from 'vitest';
+import { extractSteps, TypeToSchema } from '../../src/schema/fromTypes.js';
+
+const SOURCE = `
+declare function defineStep<T>(def: T): T;
+declare function paramsOf<P>(): P;
+
+export interface RsiParams {
+  /** Lookback in bars.
+   * @default 14
+   * @integer
+   * @minimum 2 */
+  period: number;
+}
+export type Indicator = { rsi: RsiParams } | { ema: { period: number } };
+export interface MyParams {
+  /** Where the data comes from. @default "csv" */
+  source: 'csv' | 'synthetic';
+  /** A file. */
+  path?: string;
+  /** Lags. @default [1] @integer @minimum 1 */
+  lags: number[];
+  /** Indicators. */
+  indicators: Indicator[];
+  /** Flag. */
+  on?: boolean;
+  /** Free-form tags. */
+  tags?: Record<string, string>;
+}
+export default defineStep({
+  kind: 'mine',
+  description: 'A test step',
+  inputs: { candles: 'Candles' },
+  output: 'Features',
+  params: paramsOf<MyParams>(),
+});
+`;
+
+describe('params schema from TypeScript types', () => {
+  it('converts types, JSDoc descriptions, defaults and bounds', () => {
+    const project = new Project({ useInMemoryFileSystem: true });
+    const sf = project.createSourceFile('/steps/mine/index.ts', SOURCE);
+    const conv = new TypeToSchema();
+    const [step] = extractSteps(sf, conv, '/');
+    expect(conv.issues).toEqual([]);
+    expect(step.kind).toBe('mine');
+    expect(step.inputs).toEqual({ candles: 'Candles' });
+    expect(step.output).toBe('Features');
+    const p = step.params as { properties: Record<string, Record<string, unknown>>; required: string[]; additionalProperties: boolean };
+    expect(p.additionalProperties).toBe(false);
+    // Properties with a default are optional in YAML; `indicators` has none and is required.
+    expect(p.required).toEqual(['indicators']);
+    expect(p.properties.source).toEqual({ description: 'Where the data comes from.', enum: ['csv', 'synthetic'], default: 'csv' });
+    expect(p.properties.path).toEqual({ description: 'A file.', type: 'string' });
+    expect(p.properties.lags).toEqual({ description: 'Lags.', type: 'array', items: { type: 'integer', minimum: 1 }, default: [1] });
+    expect(p.properties.on).toEqual({ description: 'Flag.', type: 'boolean' });
+    expect(p.properties.tags).toMatchObject({ type: 'object', additionalProperties: { type: 'string' } });
+    const ind = p.properties.indicators as { items: { anyOf: Record<string, unknown>[] } };
+    expect(ind.items.anyOf).toHaveLength(2);
+    expect(ind.items.anyOf[0]).toEqual({
+      type: 'object',
+      properties: {
+        rsi: {
+          type: 'object',
+          properties: { period: { description: 'Lookback in bars.', type: 'integer', minimum: 2, default: 14 } },
+          additionalProperties: false,
+        },
+      },
+      required: ['rsi'],
+      additionalProperties: false,
+    });
+  });
+
+  it('reports a step without paramsOf at its location', () => {
+    const project = new Project({ useInMemoryFileSystem: true });
+    const sf = project.createSourceFile('/s.ts', `declare function defineStep<T>(d: T): T;\n\nexport default defineStep({ kind: 'x', inputs: {}, output: 'Candles' });\n`);
+    const conv = new TypeToSchema();
+    extractSteps(sf, conv, '/');
+    expect(conv.issues).toHaveLength(1);
+    expect(conv.issues[0]).toMatchObject({ line: 3, message: expect.stringContaining('paramsOf') });
+  });
+});
