@@ -274,10 +274,11 @@ export function parseHeaderCsv(text: string, file: string): HeaderCsv {
   let dupFirst = 0;
   let lastLine = 0;
 
+  let lineStart = pos;
+  // `col` is an offset into the text; loc reports it as a 1-based column of the current line.
   const fail = (message: string, col: number, hint: string): never => {
     throw new RunError(`${file}:${line}: ${message}`, { hint, loc: { file, line, col: col - lineStart + 1 } });
   };
-  let lineStart = pos;
 
   while (pos < len) {
     line++;

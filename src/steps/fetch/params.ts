@@ -25,6 +25,6 @@ export interface FetchParams {
    * @minimum 100
    */
   bars: number;
-  /** Open time of the first synthetic bar, UTC, e.g. 2020-01-05 or 2020-01-05T22:00 (source `synthetic`). */
+  /** Open time of the first synthetic bar, UTC, e.g. 2020-01-05T22:00; a weekend start moves to Sunday 22:00 (source `synthetic`). */
   start?: string;
 }
