@@ -187,4 +187,3 @@ describe('syntheticCandles', () => {
     for (const t of d.index) expect([0, 1, 2, 3, 4]).toContain(new Date(t).getUTCDay());
   });
 });
-});
