@@ -185,14 +185,11 @@ describe.skipIf(!eurusd)('features on real EURUSD H1 bars', () => {
   it('computes the example features over 50k bars, NaN-free, RSI within [0, 100]', async () => {
     const { frame } = parseHeaderCsv(readFileSync(eurusd!, 'utf8'), eurusd!);
     const candles: Candles = { type: 'Candles', symbol: 'EURUSD', timeframe: '1h', source: 'csv:EURUSD_H1.csv', pip: 0.0001, quality: [], index: frame.index, columns: frame.columns };
-    const t0 = performance.now();
     const out = await features.run({ candles }, YAML_EXAMPLE, testContext());
-    const ms = performance.now() - t0;
     expect(out.warmupDropped).toBe(33);
     expect(out.tailDropped).toBe(4);
     expect(out.index.length).toBe(frame.index.length - 37);
     const r = out.columns.rsi_14;
     for (let i = 0; i < r.length; i++) if (!(r[i] >= 0 && r[i] <= 100)) throw new Error(`rsi out of range at ${i}: ${r[i]}`);
-    expect(ms).toBeLessThan(2000);
   });
 });
