@@ -1,6 +1,6 @@
 import { DiagnosticError, errorsOnly } from './core/diagnostics.js';
 import { compile, type Plan } from './compiler/index.js';
-import { parsePipelineFile } from './parser/index.js';
+import { byPosition, parsePipelineFile } from './parser/index.js';
 import { builtinRegistry } from './steps/index.js';
 import type { StepRegistry } from './steps/registry.js';
 
@@ -12,7 +12,7 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
   const parsed = await parsePipelineFile(file);
   if (!parsed.spec) throw new DiagnosticError(parsed.diagnostics);
   const compiled = compile(parsed.spec, registry);
-  if (!compiled.plan || errorsOnly(compiled.diagnostics).length) throw new DiagnosticError(compiled.diagnostics);
+  if (!compiled.plan || errorsOnly(compiled.diagnostics).length) throw new DiagnosticError(byPosition(compiled.diagnostics));
   return compiled.plan;
 }
 

@@ -123,6 +123,8 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs takes a whole number ≥ 1, got \`${values.jobs}\``);
   const plan = await loadPlan(file);
+  // Keys first: a missing data file is reported before the store is opened or written.
+  const keys = await computeKeys(plan);
   const dir = storeDir(values.store);
   const style = styleFor(io.out);
   const store = await openStore(dir, io);
@@ -134,7 +136,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps · store ${path.relative(process.cwd(), dir) || '.'}\n`);
-    result = await runPlan(plan, { store, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal });
+    result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -349,15 +351,15 @@ async function cmdExport(argv: string[], io: Io): Promise<number> {
     throw new UsageError(`pipeline ${full.spec.name} has no step \`${stepId}\` (steps: ${full.nodes.map((n) => n.id).join(', ')})`);
   }
   const plan = planUpTo(full, stepId);
+  const keys = await computeKeys(plan);
   const store = await openStore(storeDir(values.store), io);
   let artifact: Artifact;
   try {
-    const keys = await computeKeys(plan);
     const key = keys.get(stepId)!.key;
     let bytes = await store.getArtifactBytes(key);
     if (!bytes) {
       io.err.write(`${stepId} is not cached yet: running ${plan.nodes.map((n) => n.id).join(' → ')}\n`);
-      const result = await runPlan(plan, { store, progress: new PlainProgress(io.err) });
+      const result = await runPlan(plan, { store, keys, progress: new PlainProgress(io.err) });
       if (result.status !== 'succeeded') {
         if (result.error) printRunError(result.error, io);
         return EXIT_RUN;

@@ -51,7 +51,11 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
   };
 
   const nodes: PlanNode[] = [];
+  // Every `from` link to an existing step, well-typed or not: cycles are found over these, so a
+  // cycle is reported even when its links also have type errors.
+  const links = new Map<string, string[]>();
   for (const step of spec.steps) {
+    links.set(step.id, linkedIds(step.from).filter((s) => stepById.has(s)));
     const def = registry.get(step.uses);
     if (!def) {
       err(`unknown step kind \`${step.uses}\``, ['steps', step.id, 'uses'], suggestionHint(step.uses, registry.kinds(), 'a step kind'));
@@ -63,11 +67,15 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
     }
     nodes.push({ id: step.id, kind: step.uses, def, params: step.with, inputs, description: step.description });
   }
-  if (diagnostics.length) return { diagnostics };
-
-  const order = topoOrder(nodes, err, (id) => typeof stepById.get(id)?.from === 'object');
-  if (!order) return { diagnostics };
+  const order = topoOrder(nodes, links, err, (id) => stepById.get(id)?.from);
+  if (!order || diagnostics.length) return { diagnostics };
   return { plan: { spec, nodes: order, byId: new Map(order.map((n) => [n.id, n])) }, diagnostics };
+}
+
+function linkedIds(from: StepSpec['from']): string[] {
+  if (typeof from === 'string') return [from];
+  if (from && typeof from === 'object') return Object.values(from).filter((v): v is string => typeof v === 'string');
+  return [];
 }
 
 type ErrFn = (message: string, path: (string | number)[], hint?: string, atKey?: boolean) => void;
@@ -157,15 +165,22 @@ function wireInputs(
 }
 
 /** Kahn's algorithm, stable in file order; a cycle is reported with its path. */
-function topoOrder(nodes: PlanNode[], err: ErrFn, fromIsMapping: (id: string) => boolean): PlanNode[] | undefined {
+function topoOrder(
+  nodes: PlanNode[],
+  links: Map<string, string[]>,
+  err: ErrFn,
+  stepFrom: (id: string) => StepSpec['from'],
+): PlanNode[] | undefined {
   const indeg = new Map<string, number>();
   const children = new Map<string, string[]>();
   for (const n of nodes) {
     indeg.set(n.id, 0);
     children.set(n.id, []);
   }
+  const known = new Set(nodes.map((n) => n.id));
+  const inputsOf = (id: string): string[] => [...new Set(links.get(id) ?? [])].filter((s) => known.has(s));
   for (const n of nodes) {
-    for (const src of new Set(Object.values(n.inputs))) {
+    for (const src of inputsOf(n.id)) {
       indeg.set(n.id, indeg.get(n.id)! + 1);
       children.get(src)!.push(n.id);
     }
@@ -191,16 +206,16 @@ function topoOrder(nodes: PlanNode[], err: ErrFn, fromIsMapping: (id: string) =>
   const seen: string[] = [];
   while (!seen.includes(cur)) {
     seen.push(cur);
-    cur = Object.values(byId.get(cur)!.inputs).find((s) => remaining.has(s))!;
+    cur = inputsOf(cur).find((s) => remaining.has(s))!;
   }
   const cycle = seen.slice(seen.indexOf(cur));
   // Edges go input → consumer; show the cycle in data-flow order.
   const flow = [...cycle].reverse();
   const first = flow[0];
   const consumer = flow[1 % flow.length];
-  const node = byId.get(consumer)!;
-  const port = Object.entries(node.inputs).find(([, s]) => s === first)?.[0];
-  const path = port !== undefined && fromIsMapping(consumer) ? ['steps', consumer, 'from', port] : ['steps', consumer, 'from'];
+  const from = stepFrom(consumer);
+  const port = from && typeof from === 'object' ? Object.entries(from).find(([, s]) => s === first)?.[0] : undefined;
+  const path = port !== undefined ? ['steps', consumer, 'from', port] : ['steps', consumer, 'from'];
   err(`cycle in the pipeline: ${[...flow, first].map((s) => `\`${s}\``).join(' → ')}`, path, 'a step cannot depend on its own output; remove one of these `from` links');
   return undefined;
 }

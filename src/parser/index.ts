@@ -98,7 +98,7 @@ export function parsePipelineText(
     }
   }
 
-  if (errorsOnly(diagnostics).length) return { diagnostics };
+  if (errorsOnly(diagnostics).length) return { diagnostics: byPosition(diagnostics) };
   const abs = path.resolve(file);
   return {
     diagnostics,
@@ -116,6 +116,17 @@ export function parsePipelineText(
       positions,
     },
   };
+}
+
+/** Most diagnostics reported for one file; a file with more is usually one mistake repeated. */
+export const MAX_DIAGNOSTICS = 50;
+
+/** Diagnostics in reading order, as a compiler lists them, bounded. */
+export function byPosition(ds: Diagnostic[]): Diagnostic[] {
+  const sorted = [...ds].sort((a, b) => (a.loc?.line ?? 0) - (b.loc?.line ?? 0) || (a.loc?.col ?? 0) - (b.loc?.col ?? 0));
+  if (sorted.length <= MAX_DIAGNOSTICS) return sorted;
+  const rest = sorted.length - MAX_DIAGNOSTICS;
+  return [...sorted.slice(0, MAX_DIAGNOSTICS), { severity: 'error', message: `${rest} more error${rest === 1 ? '' : 's'} not shown` }];
 }
 
 /** Reads and parses a pipeline file; a missing file is a diagnostic, not a crash. */

@@ -43,7 +43,7 @@ export class PipelineValidator {
     const props = schema.properties as Record<string, JsonSchema>;
     const shellSchema: JsonSchema = {
       ...schema,
-      $id: `${SCHEMA_ID}#shell`,
+      $id: `${SCHEMA_ID.replace(/\.schema\.json$/, "")}.shell.json`,
       properties: { ...props, steps: { ...props.steps, additionalProperties: { $ref: `${SCHEMA_ID}#/$defs/step` } } },
       $defs: undefined,
     };
@@ -78,15 +78,7 @@ interface ErrorContext {
 
 type AjvError = ErrorObject & { data?: unknown; parentSchema?: JsonSchema; schema?: unknown };
 
-/** A synthetic error for a tagged-union member whose tag is unknown. */
-interface UnknownTag {
-  keyword: '$unknownTag';
-  instancePath: string;
-  tag: string;
-  tags: string[];
-}
-
-type Resolved = AjvError | UnknownTag;
+type Resolved = AjvError;
 
 const MAX_DIAGNOSTICS = 50;
 
@@ -96,13 +88,16 @@ export function convertErrors(
   positions: PositionMap,
   ctx: ErrorContext,
 ): Diagnostic[] {
-  const resolved = resolveComposites(errors);
+  // A wrong type makes every other complaint about the same value noise: report it alone.
+  const rank = (e: Resolved): number => (e.keyword === 'type' ? 0 : 1);
+  const resolved = resolveComposites(errors).sort((a, b) => rank(a) - rank(b));
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const e of resolved) {
     const d = toDiagnostic(e, basePointer, positions, ctx);
     if (!d) continue;
-    const key = `${d.loc?.line}:${d.loc?.col}:${d.message}`;
+    // One diagnostic per value (unknown keys each have their own path).
+    const key = d.path ?? `${d.loc?.line}:${d.loc?.col}:${d.message}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(d);
@@ -138,15 +133,6 @@ function chooseBranch(comp: AjvError, members: AjvError[], prefix: string): Reso
     byBranch.get(i)!.push(m);
   }
   const data = comp.data;
-  // Tagged union: every branch is an object with exactly one required key (e.g. `- rsi: {…}`).
-  const tags = branches.map((b) => (b.type === 'object' && Array.isArray(b.required) && b.required.length === 1 ? String(b.required[0]) : undefined));
-  if (tags.length > 0 && tags.every((t) => t !== undefined) && isPlainObject(data)) {
-    const keys = Object.keys(data);
-    const i = tags.findIndex((t) => keys.includes(t!));
-    if (i >= 0) return byBranch.get(i) ?? [];
-    const tag = keys[0] ?? '';
-    return [{ keyword: '$unknownTag', instancePath: keys.length ? `${comp.instancePath}/${escapePtr(tag)}` : comp.instancePath, tag, tags: tags as string[] }];
-  }
   // Otherwise, the one branch whose type matches the value's type, if there is exactly one.
   const t = jsonType(data);
   const matching = branches
@@ -160,8 +146,9 @@ function escapePtr(s: string): string {
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A tagged union from the params types: an object holding exactly one of its keys. */
+function isTagged(schema: JsonSchema | undefined): boolean {
+  return !!schema && schema.minProperties === 1 && schema.maxProperties === 1 && schema.additionalProperties === false;
 }
 
 function jsonType(v: unknown): string {
@@ -204,12 +191,8 @@ function toDiagnostic(e: Resolved, base: string, positions: PositionMap, ctx: Er
     hint,
   });
 
-  if (e.keyword === '$unknownTag') {
-    const u = e as UnknownTag;
-    const noun = segs.includes('indicators') ? 'indicator' : 'option';
-    return d(`unknown ${noun} \`${u.tag}\`${inStep}`, suggestionHint(u.tag, u.tags, `an ${noun}`), true);
-  }
-  const err = e as AjvError;
+  const err = e;
+  const tagNoun = segs.includes('indicators') ? 'indicator' : 'option';
   const params = err.params as Record<string, unknown>;
   switch (err.keyword) {
     case 'additionalProperties': {
@@ -217,6 +200,9 @@ function toDiagnostic(e: Resolved, base: string, positions: PositionMap, ctx: Er
       const allowed = Object.keys((err.parentSchema?.properties as object | undefined) ?? {});
       const ptr = `${pointer}/${escapePtr(prop)}`;
       const path = displayPath([...segs, prop]);
+      if (isTagged(err.parentSchema)) {
+        return d(`unknown ${tagNoun} \`${prop}\`${inStep}`, suggestionHint(prop, allowed, `an ${tagNoun}`), true, path, ptr);
+      }
       let what = `unknown key \`${prop}\``;
       if (ctx.scope === 'params') what = `unknown parameter \`${prop}\`${inStep}`;
       else if (segs.length === 2 && segs[0] === 'steps') what = `unknown key \`${prop}\` in step \`${segs[1]}\``;
@@ -261,7 +247,17 @@ function toDiagnostic(e: Resolved, base: string, positions: PositionMap, ctx: Er
       const n = Array.isArray(err.data) ? err.data.length : 0;
       return d(`\`${name}\`${inStep} ${err.message}, got ${n}`);
     }
+    case 'maxProperties':
+      if (isTagged(err.parentSchema)) {
+        const keys = Object.keys((err.data as object | null) ?? {});
+        return d(`an entry of \`${name}\`${inStep} holds one ${tagNoun}, found ${keys.map((k) => `\`${k}\``).join(', ')}`, 'write each as its own list item (`- rsi: {…}` on one line, `- ema: {…}` on the next)');
+      }
+      return d(`\`${name}\`${inStep} ${err.message}`);
     case 'minProperties':
+      if (isTagged(err.parentSchema)) {
+        const allowed = Object.keys((err.parentSchema?.properties as object | undefined) ?? {});
+        return d(`an empty entry in \`${name}\`${inStep}`, `write one of: ${allowed.join(', ')}`);
+      }
       if (name === 'steps') return d('the pipeline has no steps', 'add at least one step under `steps:`');
       return d(`\`${name}\`${inStep} ${err.message}`);
     case 'propertyNames': {

@@ -50,6 +50,8 @@ export interface RunOptions {
   progress: ProgressReporter;
   concurrency?: number;
   signal?: AbortSignal;
+  /** Keys computed beforehand (e.g. so a missing data file fails before the store is touched). */
+  keys?: Map<string, NodeKey>;
 }
 
 export function newRunId(now = new Date()): string {
@@ -79,6 +81,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   const spec = plan.spec;
   const runId = newRunId();
   const t0 = performance.now();
+  // Fingerprinting reads the data files: a missing one fails here, before any run is recorded.
+  const keys = opts.keys ?? (await computeKeys(plan));
   const git = await gitInfo(spec.dir);
   await store.beginRun({
     id: runId,
@@ -91,14 +95,6 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     text: spec.text,
     version: VERSION,
   });
-
-  let keys: Map<string, NodeKey>;
-  try {
-    keys = await computeKeys(plan);
-  } catch (e) {
-    await store.endRun(runId, 'failed', errorText(e));
-    return { runId, pipeline: spec.name, status: 'failed', durationMs: performance.now() - t0, steps: [], error: e as Error };
-  }
 
   progress.start(plan.nodes.map((n) => ({ id: n.id, kind: n.kind })));
   const outcomes = new Map<string, StepOutcome>();

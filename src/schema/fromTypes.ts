@@ -76,6 +76,8 @@ export class TypeToSchema {
         return { enum: members.map((t) => t.getLiteralValue()) };
       }
       if (members.length === 1) return this.convertType(members[0], at);
+      const tagged = this.taggedUnion(members, at);
+      if (tagged) return tagged;
       return { anyOf: members.map((t) => this.convertType(t, at)) };
     }
     if (type.isObject()) {
@@ -92,6 +94,23 @@ export class TypeToSchema {
     }
     this.issue(at, `unsupported type in step params: ${type.getText()}`);
     return {};
+  }
+
+  /**
+   * A union of single-key object types (`{ rsi: RsiParams } | { ema: EmaParams }`) becomes one
+   * object whose keys are all the tags, with exactly one present. Unlike `anyOf`, this lets the
+   * validator fill defaults inside the chosen entry and name an unknown tag directly.
+   */
+  private taggedUnion(members: Type[], at: Node): JsonSchema | undefined {
+    if (!members.every((t) => t.isObject() && !t.isArray() && t.getProperties().length === 1 && !t.getStringIndexType())) return undefined;
+    const properties: Record<string, JsonSchema> = {};
+    for (const t of members) {
+      const prop = t.getProperties()[0];
+      if (prop.isOptional() || prop.getName() in properties) return undefined;
+      const decl = prop.getValueDeclaration() ?? prop.getDeclarations()[0];
+      properties[prop.getName()] = this.convertType(decl ? prop.getTypeAtLocation(decl) : prop.getDeclaredType(), decl ?? at, decl ? readJsDoc(decl) : {});
+    }
+    return { type: 'object', properties, additionalProperties: false, minProperties: 1, maxProperties: 1 };
   }
 
   private convertObject(type: Type, at: Node): JsonSchema {

@@ -16,6 +16,30 @@ export function paramsDefName(kind: string): string {
   return `params.${kind}`;
 }
 
+/**
+ * The editor's view of a params schema: wherever a number, integer or boolean goes, a `${…}`
+ * reference is also accepted (it is resolved before validation at run time, so the runtime uses
+ * the strict schema). Without this, editors flag `"${vars.horizon}"` in a list of integers.
+ */
+function allowReferences(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(allowReferences);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: JsonSchema = {};
+  for (const [k, v] of Object.entries(schema as JsonSchema)) {
+    out[k] = k === 'default' || k === 'enum' || k === 'const' || k === 'examples' ? v : allowReferences(v);
+  }
+  const t = out.type;
+  if (t === 'number' || t === 'integer' || t === 'boolean' || out.enum !== undefined) {
+    const { description, default: def, ...rest } = out;
+    return {
+      ...(description !== undefined ? { description } : {}),
+      anyOf: [rest, { $ref: '#/$defs/reference' }],
+      ...(def !== undefined ? { default: def } : {}),
+    };
+  }
+  return out;
+}
+
 export function buildPipelineSchema(steps: ExtractedStep[], version: string): JsonSchema {
   const kinds = steps.map((s) => s.kind).sort();
   const defs: Record<string, JsonSchema> = {};
@@ -28,6 +52,12 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
       'x-fxflow-step': { inputs: s.inputs, output: s.output, source: s.file },
     };
   }
+  for (const s of byKind) defs[`editor.${paramsDefName(s.kind)}`] = allowReferences(defs[paramsDefName(s.kind)]) as JsonSchema;
+  defs.reference = {
+    description: 'A reference to a variable, resolved before validation: `${vars.name}`.',
+    type: 'string',
+    pattern: '^\\$\\{\\s*[A-Za-z_][\\w]*\\.[A-Za-z_][\\w-]*\\s*\\}$',
+  };
   defs.step = {
     type: 'object',
     description: 'A step: `uses` names its kind, `from` its inputs, `with` its parameters.',
@@ -50,8 +80,8 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
     allOf: [
       { $ref: '#/$defs/step' },
       ...byKind.map((s) => ({
-        if: { properties: { uses: { const: s.kind } }, required: ['uses'] },
-        then: { properties: { with: { $ref: `#/$defs/${paramsDefName(s.kind)}` } } },
+        if: { type: 'object', properties: { uses: { const: s.kind } }, required: ['uses'] },
+        then: { type: 'object', properties: { with: { $ref: `#/$defs/editor.${paramsDefName(s.kind)}` } } },
       })),
     ],
   };

@@ -56,9 +56,9 @@ describe('params schema from TypeScript types', () => {
     expect(p.properties.lags).toEqual({ description: 'Lags.', type: 'array', items: { type: 'integer', minimum: 1 }, default: [1] });
     expect(p.properties.on).toEqual({ description: 'Flag.', type: 'boolean' });
     expect(p.properties.tags).toMatchObject({ type: 'object', additionalProperties: { type: 'string' } });
-    const ind = p.properties.indicators as { items: { anyOf: Record<string, unknown>[] } };
-    expect(ind.items.anyOf).toHaveLength(2);
-    expect(ind.items.anyOf[0]).toEqual({
+    // A union of single-key objects becomes one object holding exactly one of the keys.
+    const ind = p.properties.indicators as { items: Record<string, unknown> };
+    expect(ind.items).toEqual({
       type: 'object',
       properties: {
         rsi: {
@@ -66,9 +66,11 @@ describe('params schema from TypeScript types', () => {
           properties: { period: { description: 'Lookback in bars.', type: 'integer', minimum: 2, default: 14 } },
           additionalProperties: false,
         },
+        ema: { type: 'object', properties: { period: { type: 'number' } }, required: ['period'], additionalProperties: false },
       },
-      required: ['rsi'],
       additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
     });
   });
 
