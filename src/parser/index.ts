@@ -98,7 +98,7 @@ export function parsePipelineText(
     }
   }
 
-  if (errorsOnly(diagnostics).length) return { diagnostics: byPosition(diagnostics) };
+  if (errorsOnly(diagnostics).length) return { diagnostics: byPosition(withoutEchoes(diagnostics)) };
   const abs = path.resolve(file);
   return {
     diagnostics,
@@ -116,6 +116,17 @@ export function parsePipelineText(
       positions,
     },
   };
+}
+
+/** A value that failed interpolation also fails the schema; report the cause, not the echo. */
+function withoutEchoes(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter((d) => {
+    if (d.path === undefined) return true;
+    if (seen.has(d.path)) return false;
+    seen.add(d.path);
+    return true;
+  });
 }
 
 /** Most diagnostics reported for one file; a file with more is usually one mistake repeated. */

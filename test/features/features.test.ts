@@ -115,12 +115,6 @@ describe('features step', () => {
     }
   });
 
-  it('fills indicator defaults that ajv leaves out inside anyOf branches', async () => {
-    const params = { indicators: [{ rsi: {} }, { macd: { fast: 5 } }], returns: [1], target: { forward_return: { horizons: [1] } } } as unknown as FeaturesParams;
-    const out = await features.run({ candles: makeCandles(200) }, params, testContext());
-    expect(out.featureNames).toEqual(['rsi_14', 'macd_5_26_9', 'macd_signal_5_26_9', 'macd_hist_5_26_9', 'ret_1']);
-  });
-
   it('refuses candles with a NaN or non-positive price, naming the bar', async () => {
     const candles = makeCandles(100);
     candles.columns.close[50] = NaN;

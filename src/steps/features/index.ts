@@ -30,16 +30,6 @@ const paramsMatchTable: Same<RsiParams, IndicatorParamsMap['rsi']> &
   Same<SpecKeys<IndicatorSpec>, IndicatorName> = true;
 void paramsMatchTable;
 
-/**
- * The `@default`s of params.ts again. ajv's useDefaults does not fill defaults inside anyOf
- * branches, so `- rsi: {}` reaches us without `period`; filling here keeps run() and check() total.
- */
-const INDICATOR_DEFAULTS: { [K in IndicatorName]: IndicatorParamsMap[K] } = {
-  rsi: { period: 14, on: 'close' },
-  ema: { period: 20, on: 'close' },
-  macd: { fast: 12, slow: 26, signal: 9, on: 'close' },
-};
-
 type ResolvedIndicator = { [K in IndicatorName]: { name: K; params: IndicatorParamsMap[K] } }[IndicatorName];
 
 function resolveIndicator(spec: IndicatorSpec, i: number): ResolvedIndicator {
@@ -51,7 +41,8 @@ function resolveIndicator(spec: IndicatorSpec, i: number): ResolvedIndicator {
     });
   }
   const given = (spec as Record<string, object | null | undefined>)[name] ?? {};
-  return { name, params: { ...INDICATOR_DEFAULTS[name], ...given } } as ResolvedIndicator;
+  // Defaults were filled by the validator (schema `@default`s), so the params are complete here.
+  return { name, params: given } as ResolvedIndicator;
 }
 
 function resolveIndicators(params: FeaturesParams): ResolvedIndicator[] {
