@@ -46,11 +46,14 @@ export class SilentProgress implements ProgressReporter {
   async finish(): Promise<void> {}
 }
 
+const PLAIN_PROGRESS_EVERY_MS = 5000;
+
 /** Line-by-line output for logs: one line when a step starts computing, one when it ends. */
 export class PlainProgress implements ProgressReporter {
   private width = 8;
   private kinds = new Map<string, string>();
   private lastProgress = new Map<string, number>();
+  private started = new Map<string, number>();
   constructor(private readonly out: NodeJS.WritableStream) {}
 
   private line(s: string): void {
@@ -67,14 +70,16 @@ export class PlainProgress implements ProgressReporter {
   }
 
   stepStarted(id: string, info: { cached: boolean; reason?: string }): void {
+    this.started.set(id, Date.now());
     if (!info.cached) this.line(`  ▸ ${this.label(id)} running${info.reason ? ` — ${info.reason}` : ''}`);
   }
 
   stepProgress(id: string, fraction: number, message?: string): void {
-    // Plain logs get a line per 25% at most.
-    const q = Math.floor(fraction * 4);
-    if (q <= (this.lastProgress.get(id) ?? 0)) return;
-    this.lastProgress.set(id, q);
+    // Logs get a progress line only for long steps: at most one per step every few seconds.
+    const now = Date.now();
+    const last = this.lastProgress.get(id) ?? this.started.get(id) ?? now;
+    if (now - last < PLAIN_PROGRESS_EVERY_MS) return;
+    this.lastProgress.set(id, now);
     this.line(`    ${this.label(id)} ${Math.round(fraction * 100)}%${message ? ` ${message}` : ''}`);
   }
 
