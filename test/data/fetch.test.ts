@@ -16,7 +16,16 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const defaults: FetchParams = { source: 'synthetic', symbol: 'EURUSD', timeframe: '1h', bars: 20000 };
+const defaults: FetchParams = {
+  source: 'synthetic',
+  format: 'auto',
+  timezone: 'UTC',
+  symbol: 'EURUSD',
+  timeframe: '1h',
+  day_close: 'ny17',
+  bars: 20000,
+  quality: { zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', max_gap: '1h' },
+};
 const csv = (p: string, extra: Partial<FetchParams> = {}): FetchParams => ({ ...defaults, source: 'csv', path: p, ...extra });
 const fpCtx = () => ({ pipelineDir: dir, resolvePath: (p: string) => path.resolve(dir, p) });
 
@@ -26,7 +35,7 @@ const FIXTURE = 'Timestamp,Open,High,Low,Close,Volume\n2020-01-06 00:00,1.1,1.2,
 describe('fetch step: definition and check()', () => {
   it('declares kind, version, ports and seeding', () => {
     expect(fetch.kind).toBe('fetch');
-    expect(fetch.version).toBe(1);
+    expect(fetch.version).toBe(2);
     expect(fetch.inputs).toEqual({});
     expect(fetch.output).toBe('Candles');
     expect(fetch.seeded).toBe(true);
@@ -76,11 +85,11 @@ describe('fetch step: csv source', () => {
     expect(out.pip).toBe(0.0001);
     expect(Array.from(out.index)).toEqual([Date.UTC(2020, 0, 6, 0), Date.UTC(2020, 0, 6, 1)]);
     expect(Array.from(out.columns.close)).toEqual([1.15, 1.145]);
-    expect(out.quality).toEqual([{ kind: 'zero_rows', count: 1, action: 'drop', detail: 'first at line 4' }]);
+    expect(out.quality).toEqual([{ kind: 'zero_rows', count: 1, action: 'drop', detail: 'first at small.csv:4' }]);
     expect(ctx.warnings).toHaveLength(1);
     expect(ctx.warnings[0]).toContain('zero rows');
-    expect(ctx.warnings[0]).toContain('first at line 4');
-    expect(fetch.metrics!(out)).toEqual({ bars: 2 });
+    expect(ctx.warnings[0]).toContain('first at small.csv:4');
+    expect(fetch.metrics!(out)).toEqual({ bars: 2, quality_zero_rows: 1 });
     expect(fetch.summary!(out)).toBe('2 bars 2020-01-06 00:00 → 2020-01-06 01:00 UTC');
   });
 
@@ -159,11 +168,14 @@ describe('medianSpacing', () => {
 
 const h1 = sharedFile('EURUSD_H1.csv');
 describe.skipIf(!h1)('fetch on the real EURUSD_H1.csv', () => {
-  it('gives 50,000 bars, one quality warning and the documented summary', async () => {
+  it('gives 50,000 bars (63 zero rows dropped), holiday gaps reported, and the documented summary', async () => {
     const ctx = testContext({ pipelineDir: path.dirname(h1!) });
     const out = await fetch.run({}, csv('EURUSD_H1.csv'), ctx);
     expect(out.index.length).toBe(50_000);
-    expect(ctx.warnings).toHaveLength(1);
+    expect(ctx.warnings).toHaveLength(2);
+    // SOURCES.md: 63 all-zero rows from 2020-12-29 09:00; 50,000 bars before them plus the header → line 50,002.
+    expect(ctx.warnings[0]).toBe('EURUSD_H1.csv: zero rows: 63 (drop; first at EURUSD_H1.csv:50002)');
+    expect(ctx.warnings[1]).toMatch(/^EURUSD_H1\.csv: gaps: \d+ \(keep; first 2013-01-01 00:00 → /);
     expect(fetch.summary!(out)).toBe('50,000 bars 2012-12-19 03:00 → 2020-12-29 08:00 UTC');
   });
 });

@@ -1,23 +1,67 @@
-/** Parameters of the `fetch` step: where the candles come from. */
+/** Parameters of the `fetch` step: where the candles come from, their clock, range and quality policy. */
 export interface FetchParams {
   /**
-   * Where the bars come from: `synthetic` (a seeded FX-like generator, no download) or `csv` (a file
-   * with a header row).
+   * Where the bars come from: `synthetic` (a seeded FX-like generator, no download), `csv` (text files: see `format`; .zip and .gz read directly), `parquet` (a Parquet file), or `duckdb` (a table in a DuckDB database file, selected by symbol and timeframe).
    * @default "synthetic"
    */
-  source: 'csv' | 'synthetic';
-  /** The CSV file (source `csv`), relative to the pipeline file. */
-  path?: string;
+  source: 'csv' | 'synthetic' | 'parquet' | 'duckdb';
   /**
-   * Currency pair, e.g. EURUSD; JPY-quoted pairs get a pip of 0.01.
+   * The data file(s), relative to the pipeline file: one path, a list, or a glob such as `data/EURUSD_M1_*.zip`; several files are concatenated in time order. For `duckdb`, the database file.
+   */
+  path?: string | string[];
+  /**
+   * Text format (source `csv`): `histdata` (HistData ASCII M1, `YYYYMMDD HHMMSS;O;H;L;C;V`), `metatrader` (MT4 history export or MT5 Export Bars), `dukascopy` (JForex export, `Gmt time`), `generic` (a header row; see `columns`, `time_format`), or `auto` (detected from the first line, and logged).
+   * @default "auto"
+   */
+  format: 'auto' | 'histdata' | 'metatrader' | 'dukascopy' | 'generic';
+  /** Column names, when they are not found by name: e.g. `{ time: "Date", close: "Bid Close" }` (formats `generic`, sources `parquet` and `duckdb`). */
+  columns?: ColumnNames;
+  /**
+   * Timestamp pattern of a `generic` file with the tokens YYYY MM DD HH mm ss SSS, e.g. `DD/MM/YYYY HH:mm`, or `unix_s` / `unix_ms`; detected from the first row when absent.
+   */
+  time_format?: string;
+  /**
+   * The clock of the source's timestamps: `UTC`, a fixed offset such as `UTC-5` or `UTC+02:00`, or an IANA zone such as `America/New_York` (daylight saving honoured). Converted to UTC once, here.
+   * @default "UTC"
+   */
+  timezone: string;
+  /**
+   * Currency pair, e.g. EURUSD; JPY-quoted pairs get a pip of 0.01. Selects the rows of a `duckdb` table (or a `parquet` file with a symbol column).
    * @default "EURUSD"
    */
   symbol: string;
   /**
-   * Bar length: a positive integer and a unit among ms, s, m, h, d, w (e.g. 5m, 1h, 4h, 1d).
+   * Bar length of the source: a positive integer and a unit among ms, s, m, h, d, w (e.g. 100ms, 30s, 1m, 5m, 15m, 1h, 4h, 1d, 1w).
    * @default "1h"
+   * @pattern ^[1-9][0-9]*(ms|s|m|h|d|w)$
    */
   timeframe: string;
+  /**
+   * Resample to this longer bar (open first, high max, low min, close last, volume sum), labelled by open time; empty periods are dropped. Same form as `timeframe`; below a day it must divide the day, above it only 1w.
+   * @pattern ^[1-9][0-9]*(ms|s|m|h|d|w)$
+   */
+  resample?: string;
+  /**
+   * Where daily and weekly bars of `resample` start: `ny17` (the FX convention: days end at 17:00 New York, weeks open Sunday 17:00 New York) or `utc` (midnight UTC; weeks from Sunday).
+   * @default "ny17"
+   */
+  day_close: 'ny17' | 'utc';
+  /** First bar to keep (UTC, inclusive), e.g. 2019-01-01 or 2019-01-01T08:00. */
+  from?: string;
+  /** Keep bars opening before this instant (UTC, exclusive), e.g. 2020-01-01. */
+  to?: string;
+  /**
+   * Keep the last N days: bars opening at or after the latest bar's open minus N days.
+   * @exclusiveMinimum 0
+   */
+  days?: number;
+  /**
+   * What to do with each kind of data defect found. Every kind found is counted, printed and stored with the run.
+   * @default {}
+   */
+  quality: QualityParams;
+  /** The table (source `duckdb`), e.g. `candles` or `market.candles`. */
+  table?: string;
   /**
    * Number of bars to generate (source `synthetic`).
    * @default 20000
@@ -27,4 +71,61 @@ export interface FetchParams {
   bars: number;
   /** Open time of the first synthetic bar, UTC, e.g. 2020-01-05T22:00; a weekend start moves to Sunday 22:00 (source `synthetic`). */
   start?: string;
+}
+
+/** Names of the source's columns, by role. */
+export interface ColumnNames {
+  /** The timestamp (or, with `date`, the time of day). */
+  time?: string;
+  /** A separate date column. */
+  date?: string;
+  open?: string;
+  high?: string;
+  low?: string;
+  close?: string;
+  volume?: string;
+  /** The symbol column (sources `duckdb`, `parquet`). */
+  symbol?: string;
+  /** The timeframe column (sources `duckdb`, `parquet`). */
+  timeframe?: string;
+}
+
+/** Data-quality policy, per kind of defect. */
+export interface QualityParams {
+  /**
+   * Rows whose prices are all zero or missing (placeholder bars): `drop`, `error`, or `warn` (keep them).
+   * @default "drop"
+   */
+  zero_rows: 'drop' | 'error' | 'warn';
+  /**
+   * Rows with a zero, negative or missing price among real ones: `error`, `drop`, or `warn` (keep).
+   * @default "error"
+   */
+  nonpositive: 'error' | 'drop' | 'warn';
+  /**
+   * Bars violating high >= max(open, close), low <= min(open, close): `error`, `drop`, or `warn` (keep).
+   * @default "error"
+   */
+  ohlc: 'error' | 'drop' | 'warn';
+  /**
+   * Timestamps earlier than the previous row's: `sort` (reorder all rows by time), `drop` (drop the late rows), or `error`.
+   * @default "sort"
+   */
+  backwards: 'sort' | 'drop' | 'error';
+  /**
+   * Repeated timestamps: `keep-last`, `drop` (keep the first), or `error`.
+   * @default "keep-last"
+   */
+  duplicates: 'keep-last' | 'drop' | 'error';
+  /**
+   * Missing market time between bars beyond `max_gap` (the Friday 17:00 → Sunday 17:00 New York weekend excluded): `warn` or `error`.
+   * @default "warn"
+   */
+  gaps: 'warn' | 'error';
+  /**
+   * Shortest missing market time reported as a gap (at least one bar), same form as a timeframe.
+   * @default "1h"
+   * @pattern ^[1-9][0-9]*(ms|s|m|h|d|w)$
+   */
+  max_gap: string;
 }

@@ -1,0 +1,229 @@
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { RunError } from '../core/diagnostics.js';
+import { formatTimeframe } from './timeframe.js';
+import { emptyRaw, type RawBars } from './reader.js';
+
+/**
+ * Bars from a DuckDB table or a Parquet file, read through DuckDB. The symbol, timeframe spellings,
+ * dates and the Parquet path go in as bound parameters, never spliced into the SQL; the only names
+ * spliced in are identifiers (table and columns), which are checked against the catalogue first
+ * and quoted. Timestamps come back as wall-clock epoch ms (TIMESTAMP) or UTC (TIMESTAMPTZ, epoch
+ * numbers); the caller applies the zone.
+ */
+
+export interface DbColumns {
+  time?: string;
+  date?: string;
+  open?: string;
+  high?: string;
+  low?: string;
+  close?: string;
+  volume?: string;
+  symbol?: string;
+  timeframe?: string;
+}
+
+export interface DbQuery {
+  /** `duckdb`: a database file and a table; `parquet`: a file. */
+  kind: 'duckdb' | 'parquet';
+  file: string;
+  table?: string;
+  symbol: string;
+  timeframeMs: number;
+  columns?: DbColumns;
+  /** UTC ms bounds, already parsed. */
+  from?: number;
+  to?: number;
+  days?: number;
+}
+
+export interface DbResult {
+  raw: RawBars;
+  /** True when the time column carries a zone (TIMESTAMPTZ): it is UTC already. */
+  zoned: boolean;
+  /** What was selected, for the log. */
+  detail: string;
+}
+
+const NAMES: Record<string, string[]> = {
+  time: ['ts', 'timestamp', 'time', 'datetime', 'date_time', 'date', 'open_time'],
+  open: ['open', 'o'],
+  high: ['high', 'h'],
+  low: ['low', 'l'],
+  close: ['close', 'c'],
+  volume: ['volume', 'tick_volume', 'tickvol', 'vol', 'v'],
+  symbol: ['symbol', 'pair', 'instrument', 'ticker'],
+  timeframe: ['timeframe', 'tf', 'interval', 'period', 'granularity'],
+};
+
+const MT_UNITS: Record<string, string> = { m: 'M', h: 'H', d: 'D', w: 'W' };
+
+/** Spellings a table might use for a timeframe: `1h`, `60m`, `H1`, `60`, `1H`… */
+export function timeframeSpellings(ms: number): string[] {
+  const canon = formatTimeframe(ms);
+  const out = new Set<string>([canon, canon.toUpperCase()]);
+  const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(canon)!;
+  if (MT_UNITS[m[2]]) out.add(`${MT_UNITS[m[2]]}${m[1]}`);
+  if (ms % 60_000 === 0 && ms < 86_400_000) {
+    const min = ms / 60_000;
+    out.add(`${min}m`);
+    out.add(`${min}min`);
+    out.add(String(min));
+  }
+  if (ms % 3_600_000 === 0 && ms < 86_400_000) out.add(`${ms / 3_600_000}h`);
+  if (ms === 86_400_000) out.add('D').add('1D').add('daily');
+  return [...out];
+}
+
+function quoteIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+/** Reads bars; see the module comment. */
+export async function readDb(q: DbQuery): Promise<DbResult> {
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(q.kind === 'duckdb' ? q.file : ':memory:', q.kind === 'duckdb' ? { access_mode: 'READ_ONLY' } : {});
+  } catch (e) {
+    throw new RunError(`cannot open DuckDB database ${q.file}: ${(e as Error).message.split('\n')[0]}`, { hint: 'check that `path` names a DuckDB database file that no other process is writing' });
+  }
+  const con = await instance.connect();
+  try {
+    return await query(con, q);
+  } finally {
+    con.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function query(con: DuckDBConnection, q: DbQuery): Promise<DbResult> {
+  // The relation and its columns.
+  let relation: string;
+  const params: DuckDBValue[] = [];
+  let described;
+  if (q.kind === 'parquet') {
+    relation = 'read_parquet($1)';
+    params.push(q.file);
+    try {
+      described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`, [q.file]);
+    } catch (e) {
+      throw new RunError(`cannot read Parquet file ${q.file}: ${(e as Error).message.split('\n')[0]}`, { hint: 'point `path` at a .parquet file' });
+    }
+  } else {
+    const table = q.table ?? '';
+    const parts = table.split('.');
+    if (parts.some((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p)) || parts.length > 3) {
+      throw new RunError(`table name ${JSON.stringify(table)} is not a plain identifier`, { hint: 'write a table name such as candles or market.candles' });
+    }
+    const tables = await con.runAndReadAll(
+      `SELECT table_catalog, table_schema, table_name FROM information_schema.tables WHERE lower(table_name) = lower($1)`,
+      [parts[parts.length - 1]],
+    );
+    const rows = tables.getRows() as string[][];
+    const match = rows.find((r) => (parts.length === 1 ? true : parts.length === 2 ? r[1].toLowerCase() === parts[0].toLowerCase() : r[0].toLowerCase() === parts[0].toLowerCase() && r[1].toLowerCase() === parts[1].toLowerCase()));
+    if (!match) {
+      const all = await con.runAndReadAll(`SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1`);
+      const names = all.getRows().map((r) => String(r[0]));
+      throw new RunError(`table ${JSON.stringify(table)} not found in ${q.file}`, { hint: names.length ? `tables there: ${names.slice(0, 12).join(', ')}` : 'the database has no tables' });
+    }
+    relation = `${quoteIdent(match[0])}.${quoteIdent(match[1])}.${quoteIdent(match[2])}`;
+    described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+  }
+  const cols = described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]).toUpperCase() }));
+  const lower = cols.map((c) => c.name.toLowerCase());
+  const find = (role: keyof DbColumns, required: boolean): string | undefined => {
+    const want = q.columns?.[role];
+    if (want !== undefined) {
+      const i = cols.findIndex((c) => c.name === want);
+      const j = i >= 0 ? i : lower.indexOf(want.toLowerCase());
+      if (j < 0) throw new RunError(`column ${JSON.stringify(want)} (for ${role}) not found in ${q.table ?? q.file}`, { hint: `columns there: ${cols.map((c) => c.name).join(', ')}` });
+      return cols[j].name;
+    }
+    for (const cand of NAMES[role] ?? []) {
+      const i = lower.indexOf(cand);
+      if (i >= 0) return cols[i].name;
+    }
+    if (required) throw new RunError(`no ${role} column in ${q.table ?? q.file}`, { hint: `columns there: ${cols.map((c) => c.name).join(', ')}; name it with \`columns: { ${role}: … }\`` });
+    return undefined;
+  };
+  const time = find('time', true)!;
+  const timeType = cols.find((c) => c.name === time)!.type;
+  const price = (['open', 'high', 'low', 'close'] as const).map((r) => find(r, true)!);
+  const volume = find('volume', false);
+  const symbol = find('symbol', q.kind === 'duckdb');
+  const timeframe = find('timeframe', false);
+
+  let tExpr: string;
+  let zoned = false;
+  if (/^TIMESTAMP WITH TIME ZONE|^TIMESTAMPTZ/.test(timeType)) {
+    tExpr = `epoch_ms(${quoteIdent(time)})::DOUBLE`;
+    zoned = true;
+  } else if (/^TIMESTAMP|^DATE/.test(timeType)) {
+    tExpr = `epoch_ms(${quoteIdent(time)}::TIMESTAMP)::DOUBLE`;
+  } else if (/INT|DOUBLE|FLOAT|DECIMAL|NUMERIC/.test(timeType)) {
+    // Epoch numbers: seconds below 1e11 (before year 5138), else milliseconds.
+    tExpr = `(CASE WHEN abs(${quoteIdent(time)}) < 1e11 THEN ${quoteIdent(time)} * 1000 ELSE ${quoteIdent(time)} END)::DOUBLE`;
+    zoned = true;
+  } else if (/VARCHAR|TEXT|STRING/.test(timeType)) {
+    tExpr = `epoch_ms(${quoteIdent(time)}::TIMESTAMP)::DOUBLE`;
+  } else {
+    throw new RunError(`time column ${JSON.stringify(time)} has type ${timeType}`, { hint: 'use a TIMESTAMP, TIMESTAMPTZ, DATE or epoch-number column' });
+  }
+
+  const where: string[] = [];
+  const detail: string[] = [];
+  if (symbol !== undefined) {
+    params.push(q.symbol);
+    where.push(`${quoteIdent(symbol)} = $${params.length}`);
+    detail.push(`${symbol} = ${q.symbol}`);
+  }
+  if (timeframe !== undefined) {
+    const spellings = timeframeSpellings(q.timeframeMs);
+    const slots = spellings.map((s) => {
+      params.push(s);
+      return `$${params.length}`;
+    });
+    where.push(`CAST(${quoteIdent(timeframe)} AS VARCHAR) IN (${slots.join(', ')})`);
+    detail.push(`${timeframe} in (${spellings.join(', ')})`);
+  }
+  const sel = `SELECT ${tExpr} AS t, ${price.map((p) => `${quoteIdent(p)}::DOUBLE`).join(', ')}, ${volume ? `${quoteIdent(volume)}::DOUBLE` : 'NULL::DOUBLE'} FROM ${relation}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
+  // Ranges are applied again, exactly, after the zone and quality steps; here they only prune.
+  // The margin of 14 h covers any zone offset between wall-clock values and UTC bounds.
+  const margin = 14 * 3_600_000;
+  const conds: string[] = [];
+  if (q.from !== undefined) {
+    params.push(q.from - margin);
+    conds.push(`t >= $${params.length}`);
+  }
+  if (q.to !== undefined) {
+    params.push(q.to + margin);
+    conds.push(`t < $${params.length}`);
+  }
+  if (q.days !== undefined) {
+    params.push(q.days * 86_400_000 + margin);
+    conds.push(`t >= (SELECT max(t) FROM sel WHERE c0 > 0 OR c3 > 0) - $${params.length}`);
+  }
+  const sql = `WITH sel AS (SELECT t, c0, c1, c2, c3, v FROM (${sel}) AS s(t, c0, c1, c2, c3, v)) SELECT t, c0, c1, c2, c3, v FROM sel${conds.length ? ` WHERE ${conds.join(' AND ')}` : ''} ORDER BY t`;
+  let result;
+  try {
+    result = await con.runAndReadAll(sql, params);
+  } catch (e) {
+    throw new RunError(`cannot read ${q.table ?? q.file}: ${(e as Error).message.split('\n')[0]}`, { hint: 'check the column types: prices must be numbers' });
+  }
+  const colsOut = result.getColumns();
+  const n = result.currentRowCount;
+  const raw = emptyRaw(n);
+  const targets = [raw.t, raw.open, raw.high, raw.low, raw.close, raw.volume];
+  for (let k = 0; k < 6; k++) {
+    const src = colsOut[k] as (number | null)[];
+    const dst = targets[k];
+    for (let i = 0; i < n; i++) {
+      const v = src[i];
+      dst[i] = v === null ? NaN : v;
+    }
+  }
+  for (let i = 0; i < n; i++) raw.line[i] = i + 1;
+  raw.files.push(q.kind === 'duckdb' ? `${q.file}:${q.table}` : q.file);
+  raw.n = n;
+  return { raw, zoned, detail: detail.join(', ') || 'all rows' };
+}
