@@ -89,7 +89,7 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[]
 }
 
 function storeDir(opt: string | undefined): string {
-  return path.resolve(opt ?? process.env.FXFLOW_STORE ?? '.fxflow');
+  return path.resolve(opt ?? (process.env.FXFLOW_STORE || '.fxflow'));
 }
 
 function needFile(positionals: string[], cmd: string): string {

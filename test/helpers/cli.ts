@@ -27,11 +27,19 @@ export function fxflow(args: string[], opts: { cwd: string; env?: Record<string,
   });
 }
 
+/** The test process's environment without settings that would redirect the CLI. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.FXFLOW_STORE;
+  delete env.FXFLOW_DEBUG;
+  return env;
+}
+
 export function spawnFxflow(args: string[], opts: { cwd: string; env?: Record<string, string> }): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {
     cwd: opts.cwd,
     // CI=1 picks the plain line renderer; NO_COLOR keeps messages greppable.
-    env: { ...process.env, CI: '1', NO_COLOR: '1', FXFLOW_STORE: '', ...opts.env },
+    env: { ...cleanEnv(), CI: '1', NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
