@@ -36,21 +36,51 @@ export interface Loaded {
 
 /** Parses the parts (files) into one RawBars, converted to UTC and ordered by first bar. */
 export function readParts(parts: DataPart[], read: ReadOptions, zone: Zone): { raw: RawBars; detected: string[] } {
-  const sets: RawBars[] = [];
   const detected: string[] = [];
-  for (const p of parts) {
-    const layout = layoutFor(p.bytes, p.name, read);
-    const raw = emptyRaw(rowBound(p.bytes));
+  const layouts = parts.map((p) => layoutFor(p.bytes, p.name, read));
+  // One allocation for all parts: no concatenation copy when they come in time order.
+  const raw = emptyRaw(parts.reduce((s, p) => s + rowBound(p.bytes), 0));
+  const ranges: { start: number; end: number; first: number }[] = [];
+  parts.forEach((p, k) => {
+    const start = raw.n;
     raw.files.push(p.name);
-    parseInto(p.bytes, p.name, layout, raw, 0);
-    convertToUtc(raw.t, zone, raw.n);
-    detected.push(`${p.name}: ${layout.detail}, ${raw.n} rows`);
-    sets.push(raw);
+    parseInto(p.bytes, p.name, layouts[k], raw, k);
+    const t = raw.t.subarray(start, raw.n);
+    convertToUtc(t, zone);
+    detected.push(`${p.name}: ${layouts[k].detail}, ${raw.n - start} rows`);
+    ranges.push({ start, end: raw.n, first: raw.n > start ? raw.t[start] : Infinity });
+  });
+  const sorted = ranges.every((r, k) => k === 0 || r.first >= ranges[k - 1].first);
+  if (sorted) return { raw, detected };
+  // Files in time order (e.g. one per year, whatever their names or the order given).
+  const views = ranges
+    .map((r, k) => ({ r, k }))
+    .sort((a, b) => a.r.first - b.r.first || a.k - b.k)
+    .map(({ r }) => sliceRaw(raw, r.start, r.end));
+  const out = concatRaw(views);
+  out.files = raw.files;
+  // concatRaw renumbers files per part; restore the original file indices.
+  let off = 0;
+  for (const v of views) {
+    out.file.set(v.file.subarray(0, v.n), off);
+    off += v.n;
   }
-  if (sets.length === 1) return { raw: sets[0], detected };
-  // Files in time order (e.g. one per year, whatever their names).
-  const order = sets.map((s, i) => ({ s, i, first: s.n ? s.t[0] : Infinity })).sort((a, b) => a.first - b.first || a.i - b.i);
-  return { raw: concatRaw(order.map((o) => o.s)), detected };
+  return { raw: out, detected };
+}
+
+function sliceRaw(raw: RawBars, a: number, b: number): RawBars {
+  return {
+    n: b - a,
+    t: raw.t.subarray(a, b),
+    open: raw.open.subarray(a, b),
+    high: raw.high.subarray(a, b),
+    low: raw.low.subarray(a, b),
+    close: raw.close.subarray(a, b),
+    volume: raw.volume.subarray(a, b),
+    line: raw.line.subarray(a, b),
+    file: raw.file.subarray(a, b),
+    files: [],
+  };
 }
 
 /** Quality, range and resampling of UTC raw bars. */

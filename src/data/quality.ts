@@ -132,7 +132,7 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
   // Kept rows, in file order.
   let m = 0;
   for (let i = 0; i < n; i++) m += keep[i];
-  let order = new Int32Array(m);
+  let order: Int32Array = new Int32Array(m);
   for (let i = 0, k = 0; i < n; i++) if (keep[i]) order[k++] = i;
 
   // Backwards steps.
@@ -154,10 +154,7 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
       fail(raw, backFirst, `timestamp goes backwards: ${desc}`, `rows must be in time order; ${POLICY_HINT('backwards', 'sort')}`);
     }
     if (policy.backwards === 'sort') {
-      // Stable sort by time (file order breaks ties, so "last" stays the later row).
-      const idx = Array.from(order);
-      idx.sort((a, b) => t[a] - t[b] || a - b);
-      order = Int32Array.from(idx);
+      order = stableSortByTime(order, t);
     } else {
       // drop: keep only rows later than or equal to everything before them.
       const kept: number[] = [];
@@ -296,4 +293,39 @@ export function findGaps(index: Float64Array, timeframeMs: number, maxGapMs: num
     }
   }
   return { count, first, firstMissing, longest, longestMissing };
+}
+
+/**
+ * Stable sort of row indices by time: a natural merge sort, linear for the usual case of a few
+ * out-of-order stretches (a DST repeat, overlapping files), O(n log runs) in general.
+ */
+export function stableSortByTime(order: Int32Array, t: Float64Array): Int32Array {
+  const m = order.length;
+  // Run boundaries: maximal non-decreasing stretches.
+  const bounds: number[] = [0];
+  for (let k = 1; k < m; k++) if (t[order[k]] < t[order[k - 1]]) bounds.push(k);
+  bounds.push(m);
+  let src = order.slice();
+  let dst = new Int32Array(m);
+  let runs = bounds;
+  while (runs.length > 2) {
+    const next: number[] = [0];
+    for (let r = 0; r + 1 < runs.length; r += 2) {
+      const a0 = runs[r];
+      const a1 = runs[r + 1];
+      const b1 = r + 2 < runs.length ? runs[r + 2] : a1;
+      let i = a0;
+      let j = a1;
+      let o = a0;
+      // Ties take the left run first, which keeps file order.
+      while (i < a1 && j < b1) dst[o++] = t[src[j]] < t[src[i]] ? src[j++] : src[i++];
+      while (i < a1) dst[o++] = src[i++];
+      while (j < b1) dst[o++] = src[j++];
+      next.push(b1);
+    }
+    if (next[next.length - 1] !== m) next.push(m);
+    [src, dst] = [dst, src];
+    runs = next;
+  }
+  return src;
 }

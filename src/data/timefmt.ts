@@ -72,69 +72,47 @@ export function timeParser(pattern: string): TimeParser {
   }
   const segs = compilePattern(pattern);
   if (typeof segs === 'string') throw new Error(`bad time pattern ${pattern}: ${segs}`);
+  // Generated straight-line code: fixed offsets, no loop or switch per row (the hot path of every
+  // cold run reads hundreds of thousands of timestamps).
   let width = 0;
-  for (const s of segs) width += s.k === 'lit' ? 1 : s.w;
-  const n = segs.length;
-  const kinds = new Int8Array(n);
-  const ws = new Int8Array(n);
-  const lits = new Int32Array(n);
-  const KI: Record<string, number> = { lit: 0, Y: 1, M: 2, D: 3, h: 4, m: 5, s: 6, f: 7 };
-  segs.forEach((s, i) => {
-    kinds[i] = KI[s.k];
-    if (s.k === 'lit') lits[i] = s.c;
-    else ws[i] = s.w;
-  });
-  // Memo of the last date: consecutive bars share it.
-  let lastKey = -1;
-  let lastDay = 0;
-  return (buf, a, b) => {
-    if (b - a !== width) {
-      // A trailing Z (UTC designator) is tolerated.
-      if (!(b - a === width + 1 && buf[b - 1] === 90)) return NaN;
+  const body: string[] = [];
+  const has = new Set<string>();
+  for (const sg of segs) {
+    if (sg.k === 'lit') {
+      body.push(`if (buf[a + ${width}] !== ${sg.c}) return NaN;`);
+      width += 1;
+      continue;
     }
-    let p = a;
-    let y = 1970;
-    let mo = 1;
-    let d = 1;
-    let ms = 0;
-    for (let i = 0; i < n; i++) {
-      const k = kinds[i];
-      if (k === 0) {
-        if (buf[p] !== lits[i]) return NaN;
-        p++;
-        continue;
-      }
-      const w = ws[i];
-      let v = 0;
-      for (let j = 0; j < w; j++) {
-        const c = buf[p + j] - 48;
-        if (c < 0 || c > 9) return NaN;
-        v = v * 10 + c;
-      }
-      p += w;
-      switch (k) {
-        case 1: y = v; break;
-        case 2: mo = v; break;
-        case 3: d = v; break;
-        case 4: if (v > 23) return NaN; ms += v * 3_600_000; break;
-        case 5: if (v > 59) return NaN; ms += v * 60_000; break;
-        case 6: if (v > 59) return NaN; ms += v * 1000; break;
-        default: {
-          // Fraction: keep whole milliseconds.
-          ms += w >= 3 ? Math.floor(v / 10 ** (w - 3)) : v * 10 ** (3 - w);
-        }
-      }
+    const terms: string[] = [];
+    for (let j = 0; j < sg.w; j++) {
+      body.push(`const d${width + j} = buf[a + ${width + j}] - 48; if (d${width + j} < 0 || d${width + j} > 9) return NaN;`);
+      terms.push(`d${width + j} * ${10 ** (sg.w - 1 - j)}`);
     }
+    body.push(`const v_${sg.k} = ${terms.join(' + ')};`);
+    has.add(sg.k);
+    width += sg.w;
+  }
+  const fracW = segs.find((sg) => sg.k === 'f')?.k === 'f' ? (segs.find((sg) => sg.k === 'f') as { w: number }).w : 0;
+  const code = `
+    if (b - a !== ${width} && !(b - a === ${width + 1} && buf[b - 1] === 90)) return NaN;
+    ${body.join('\n    ')}
+    const y = ${has.has('Y') ? 'v_Y' : 1970}, mo = ${has.has('M') ? 'v_M' : 1}, d = ${has.has('D') ? 'v_D' : 1};
+    ${has.has('h') ? 'if (v_h > 23) return NaN;' : ''}
+    ${has.has('m') ? 'if (v_m > 59) return NaN;' : ''}
+    ${has.has('s') ? 'if (v_s > 59) return NaN;' : ''}
+    const ms = ${has.has('h') ? 'v_h * 3600000' : '0'} + ${has.has('m') ? 'v_m * 60000' : '0'} + ${has.has('s') ? 'v_s * 1000' : '0'} + ${fracW === 0 ? '0' : fracW >= 3 ? `Math.floor(v_f / ${10 ** (fracW - 3)})` : `v_f * ${10 ** (3 - fracW)}`};
     const key = y * 10000 + mo * 100 + d;
-    if (key !== lastKey) {
-      if (mo < 1 || mo > 12 || d < 1) return NaN;
-      const dim = mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0) ? 29 : DIM[mo];
-      if (d > dim) return NaN;
-      lastKey = key;
-      lastDay = daysFromCivil(y, mo, d) * 86_400_000;
+    if (key !== st.key) {
+      if (mo < 1 || mo > 12 || d < 1 || d > dim(y, mo)) return NaN;
+      st.key = key;
+      st.day = civil(y, mo, d) * 86400000;
     }
-    return lastDay + ms;
-  };
+    return st.day + ms;`;
+  const st = { key: -1, day: 0 };
+  const dim = (y: number, mo: number) => (mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0) ? 29 : DIM[mo]);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function('st', 'dim', 'civil', `return function parseTime(buf, a, b) {${code}\n};`) as (st: unknown, dim: unknown, civil: unknown) => TimeParser;
+  return make(st, dim, daysFromCivil);
 }
 
 /** Date-time patterns tried, in order, when a file's timestamp format is not given. */
@@ -180,15 +158,10 @@ const latin1 = new TextDecoder('latin1');
  * long mantissas) goes through Number(). Empty, `NaN`, `nan`, `null`, `NA` → NaN; junk → undefined.
  */
 export function parseNumberBytes(buf: Uint8Array, a: number, b: number): number | undefined {
-  if (a === b) return NaN;
+  // Fast path, small enough to inline: [-]digits[.digits] with at most 15 digits.
   let p = a;
-  let neg = false;
-  const c0 = buf[p];
-  if (c0 === 45 || c0 === 43) {
-    neg = c0 === 45;
-    p++;
-  }
-  const digitsFrom = p;
+  const neg = buf[p] === 45;
+  if (neg) p++;
   let mant = 0;
   let nd = 0;
   let frac = -1;
@@ -196,17 +169,21 @@ export function parseNumberBytes(buf: Uint8Array, a: number, b: number): number 
     const c = buf[p];
     if (c >= 48 && c <= 57) {
       mant = mant * 10 + (c - 48);
-      if (mant > 0 || frac >= 0) nd++;
+      nd++;
       if (frac >= 0) frac++;
-    } else if (c === 46 && frac < 0) {
-      frac = 0;
-    } else break;
+    } else if (c === 46 && frac < 0) frac = 0;
+    else break;
   }
-  const sawDigit = p - digitsFrom > (frac >= 0 ? 1 : 0);
-  if (p === b && sawDigit && nd <= 15 && frac <= 22) {
+  if (p === b && nd > 0 && nd <= 15 && frac <= 22) {
     const v = frac > 0 ? mant / POW10[frac] : mant;
     return neg ? -v : v;
   }
+  return parseNumberSlow(buf, a, b);
+}
+
+/** The general case of parseNumberBytes: empty and NaN spellings, exponents, long mantissas. */
+function parseNumberSlow(buf: Uint8Array, a: number, b: number): number | undefined {
+  if (a === b) return NaN;
   const text = latin1.decode(buf.subarray(a, b));
   const lower = text.toLowerCase();
   if (lower === 'nan' || lower === 'null' || lower === 'na') return NaN;

@@ -1,7 +1,7 @@
 import type { FetchParams } from '../../src/steps/fetch/params.js';
 
 /** FetchParams with every schema default filled (as the parser would), plus overrides. */
-export function params(extra: Partial<FetchParams> & { quality?: Partial<FetchParams['quality']> } = {}): FetchParams {
+export function params(extra: Omit<Partial<FetchParams>, 'quality'> & { quality?: Partial<FetchParams['quality']> } = {}): FetchParams {
   const { quality, ...rest } = extra;
   return {
     source: 'csv',
