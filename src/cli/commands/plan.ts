@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadPlan } from '../../pipeline.js';
+import { computeKeys, explainMiss } from '../../runtime/keys.js';
+import { basisFromRow } from '../../runtime/run.js';
+import { STORE_FILE } from '../../runtime/store.js';
+import { needFile, openStore, parse, printUsage, storeDir, type Command, type Io } from '../common.js';
+import { styleFor, table } from '../format.js';
+
+async function cmdPlan(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  if (values.help) return printUsage(planCommand, io);
+  const plan = await loadPlan(needFile(positionals, 'plan'));
+  const keys = await computeKeys(plan);
+  const dir = storeDir(values.store);
+  const store = existsSync(path.join(dir, STORE_FILE)) ? await openStore(dir, io) : undefined;
+  const rows: { id: string; kind: string; inputs: string; key: string; state: 'cached' | 'run'; reason?: string }[] = [];
+  const rerun = new Map<string, string>();
+  try {
+    for (const n of plan.nodes) {
+      const k = keys.get(n.id)!;
+      const hit = store ? await store.hasArtifact(k.key) : false;
+      let reason: string | undefined;
+      if (!hit) {
+        const prev = store ? await store.lastStepRun(plan.spec.name, n.id) : undefined;
+        reason = explainMiss(n, k.basis, prev ? basisFromRow(prev) : undefined, rerun);
+        rerun.set(n.id, reason);
+      }
+      rows.push({ id: n.id, kind: n.kind, inputs: Object.values(n.inputs).join(', '), key: k.key, state: hit ? 'cached' : 'run', reason });
+    }
+  } finally {
+    await store?.close();
+  }
+  if (values.json) {
+    io.out.write(`${JSON.stringify({ pipeline: plan.spec.name, steps: rows }, null, 2)}\n`);
+    return 0;
+  }
+  const style = styleFor(io.out);
+  io.out.write(
+    `${table(
+      ['step', 'kind', 'from', 'key', 'state'],
+      rows.map((r) => [r.id, r.kind, r.inputs || '—', r.key.slice(0, 12), r.state === 'cached' ? 'cached' : `run: ${r.reason}`]),
+      style,
+    )}\n`,
+  );
+  const n = rows.filter((r) => r.state === 'run').length;
+  io.out.write(`\n${n === 0 ? 'everything is cached' : `${n} of ${rows.length} steps would run`}\n`);
+  return 0;
+}
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'show what would run and why',
+  usage: `Usage: fxflow plan FILE [--json] [--store DIR]
+
+Lists the steps in run order with their cache key, and for each step that would run, why:
+which param or input changed since the last run of that step.`,
+  run: cmdPlan,
+};

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { loadPlan } from '../../pipeline.js';
+import { computeKeys } from '../../runtime/keys.js';
+import { formatMs } from '../../runtime/progress.js';
+import { runPlan, type RunResult } from '../../runtime/run.js';
+import { EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
+import { fmtNum, styleFor, table, type Style } from '../format.js';
+
+/** Headline metrics of a run: the metrics of its last step that has any. */
+function headline(result: RunResult): { step: string; metrics: Record<string, number> } | undefined {
+  for (let i = result.steps.length - 1; i >= 0; i--) {
+    const s = result.steps[i];
+    if (s.status === 'ok' && Object.keys(s.metrics).length) return { step: s.id, metrics: s.metrics };
+  }
+  return undefined;
+}
+
+async function cmdRun(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, jobs: { type: 'string' } });
+  if (values.help) return printUsage(runCommand, io);
+  const file = needFile(positionals, 'run');
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs takes a whole number ≥ 1, got \`${values.jobs}\``);
+  const plan = await loadPlan(file);
+  // Keys first: a missing data file is reported before the store is opened or written.
+  const keys = await computeKeys(plan);
+  const dir = storeDir(values.store);
+  const style = styleFor(io.out);
+  const store = await openStore(dir, io);
+  let result: RunResult;
+  // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored.
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps · store ${path.relative(process.cwd(), dir) || '.'}\n`);
+    result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await store.close();
+  }
+  if (values.json) {
+    const metrics: Record<string, Record<string, number>> = {};
+    for (const s of result.steps) if (Object.keys(s.metrics).length) metrics[s.id] = s.metrics;
+    io.out.write(
+      `${JSON.stringify(
+        {
+          runId: result.runId,
+          pipeline: result.pipeline,
+          status: result.status,
+          durationMs: Math.round(result.durationMs * 1000) / 1000,
+          steps: result.steps.map((s) => ({
+            id: s.id,
+            kind: s.kind,
+            key: s.key,
+            cached: s.cached,
+            status: s.status,
+            durationMs: Math.round(s.durationMs * 1000) / 1000,
+            ...(s.summary ? { summary: s.summary } : {}),
+            ...(s.reason && !s.cached ? { reason: s.reason } : {}),
+            ...(s.error ? { error: s.error } : {}),
+            ...(s.warnings.length ? { warnings: s.warnings } : {}),
+          })),
+          metrics,
+          ...(result.error ? { error: result.error.message } : {}),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    printRunSummary(result, io, style);
+  }
+  if (result.status === 'succeeded') return 0;
+  if (result.error && !values.json) printRunError(result.error, io);
+  return EXIT_RUN;
+}
+
+function printRunSummary(result: RunResult, io: Io, style: Style): void {
+  const h = headline(result);
+  if (h) {
+    io.out.write(`\n${style.bold(`${h.step} metrics`)}\n`);
+    const entries = Object.entries(h.metrics);
+    io.out.write(`${table(['metric', 'value'], entries.map(([k, v]) => [k, fmtNum(v)]))}\n`);
+  }
+  const computed = result.steps.filter((s) => s.status === 'ok' && !s.cached).length;
+  const cached = result.steps.filter((s) => s.cached).length;
+  const failed = result.steps.filter((s) => s.status === 'failed').length;
+  const parts = [`${computed} computed`, `${cached} cached`];
+  if (failed) parts.push(style.red(`${failed} failed`));
+  const status = result.status === 'succeeded' ? style.green('succeeded') : style.red(result.status);
+  io.out.write(`\nrun ${result.runId} ${status} in ${formatMs(result.durationMs)} · ${parts.join(', ')}\n`);
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run a pipeline (cached steps are reused)',
+  usage: `Usage: fxflow run FILE [--json] [--jobs N] [--store DIR]
+
+Runs the pipeline. Steps whose inputs and params are unchanged are read from the cache.
+  --json       print a machine-readable summary (progress goes to stderr)
+  --jobs N     run at most N independent steps at once (default: CPU cores)`,
+  run: cmdRun,
+};

@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { RunError } from '../core/diagnostics.js';
+import { ListrProgress, PlainProgress, SilentProgress, type ProgressReporter } from '../runtime/progress.js';
+import { Store } from '../runtime/store.js';
+import { styleFor } from './format.js';
+
+/** What every command shares: exit codes, argv parsing with the global options, the store. */
+
+export const EXIT_OK = 0;
+/** A failure while running. */
+export const EXIT_RUN = 1;
+/** Bad input: the pipeline or the arguments. */
+export const EXIT_INPUT = 2;
+
+/** Wrong arguments: printed with a pointer to `--help`, exit 2. */
+export class UsageError extends Error {}
+
+export interface Io {
+  out: NodeJS.WriteStream;
+  err: NodeJS.WriteStream;
+}
+
+/** A subcommand. Add one by writing src/cli/commands/<name>.ts and listing it in commands/index.ts. */
+export interface Command {
+  name: string;
+  /** One line for `fxflow --help`. */
+  summary: string;
+  /** The command's `--help` text. */
+  usage: string;
+  run(argv: string[], io: Io): Promise<number> | number;
+}
+
+const GLOBAL_OPTIONS = {
+  store: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const satisfies ParseArgsConfig['options'];
+
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
+  }
+}
+
+export function storeDir(opt: string | undefined): string {
+  return path.resolve(opt ?? (process.env.FXFLOW_STORE || '.fxflow'));
+}
+
+export function needFile(positionals: string[], cmd: string): string {
+  const f = positionals[0];
+  if (!f) throw new UsageError(`\`fxflow ${cmd}\` needs a pipeline file, e.g. \`fxflow ${cmd} pipelines/quickstart.yaml\``);
+  return f;
+}
+
+export async function openStore(dir: string, io: Io): Promise<Store> {
+  return Store.open(dir, { onWait: (m) => io.err.write(`${m}\n`) });
+}
+
+export function progressFor(stream: NodeJS.WriteStream, json: boolean, io: Io): ProgressReporter {
+  if (json) return io.err.isTTY ? new SilentProgress() : new PlainProgress(io.err);
+  return stream.isTTY && !process.env.CI ? new ListrProgress() : new PlainProgress(stream);
+}
+
+export function printRunError(e: Error, io: Io): void {
+  const style = styleFor(io.err);
+  if (e instanceof RunError) {
+    const where = e.loc ? `${e.loc.file}:${e.loc.line}:${e.loc.col}: ` : '';
+    io.err.write(`${where}${style.red('error')}: ${e.message}\n${e.hint ? `  ${style.cyan('hint')}: ${e.hint}\n` : ''}`);
+  } else {
+    io.err.write(`${style.red('error')}: ${e.message}\n`);
+    if (process.env.FXFLOW_DEBUG && e.stack) io.err.write(`${e.stack}\n`);
+  }
+}
+
+export function printUsage(cmd: Command, io: Io): number {
+  io.out.write(`${cmd.usage}\n`);
+  return EXIT_OK;
+}
