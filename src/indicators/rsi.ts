@@ -1,4 +1,4 @@
-import { assertPeriod, firstValid, nanArray } from './util.js';
+import { assertPeriod, firstValid, isZero, nanArray } from './util.js';
 
 /** Rows before the first RSI value (TA-Lib TA_RSI_Lookback with no unstable period). */
 export function rsiLookback(period: number): number {
@@ -6,12 +6,12 @@ export function rsiLookback(period: number): number {
 }
 
 /**
- * TA-Lib's TA_IS_ZERO: |v| < 1e-8. TA_RSI writes 0 (not 50, not NaN) when average gain + average
- * loss is "zero" by this test, i.e. over a flat stretch; we keep that to stay TA-Lib exact.
+ * TA_RSI writes 0 (not 50, not NaN) when average gain + average loss is zero by TA_IS_ZERO
+ * (|v| < 1e-14 since TA-Lib 0.6), i.e. over a flat stretch; we keep that to stay TA-Lib exact.
  */
 function rsiValue(gain: number, loss: number): number {
   const s = gain + loss;
-  return s > -0.00000001 && s < 0.00000001 ? 0.0 : 100.0 * (gain / s);
+  return isZero(s) ? 0.0 : 100.0 * (gain / s);
 }
 
 /**

@@ -32,6 +32,10 @@ function makeCandles(n: number, close?: (i: number) => number): Candles {
 const YAML_EXAMPLE: FeaturesParams = {
   indicators: [{ rsi: { period: 14, on: 'close' } }, { ema: { period: 20, on: 'close' } }, { macd: { fast: 12, slow: 26, signal: 9, on: 'close' } }],
   returns: [1, 4, 24],
+  volatility: [],
+  zscores: [],
+  calendar: false,
+  sessions: false,
   target: { forward_return: { horizons: [1, 4] } },
 };
 
@@ -82,7 +86,7 @@ describe('features step', () => {
 
   it('ema on hl2: suffixed name, value = SMA of the first 20 (high+low)/2', async () => {
     const candles = makeCandles(100);
-    const params: FeaturesParams = { indicators: [{ ema: { period: 20, on: 'hl2' } }], returns: [], target: { forward_return: { horizons: [1] } } };
+    const params: FeaturesParams = { indicators: [{ ema: { period: 20, on: 'hl2' } }], returns: [], volatility: [], zscores: [], calendar: false, sessions: false, target: { forward_return: { horizons: [1] } } };
     const out = await features.run({ candles }, params, testContext());
     expect(out.featureNames).toEqual(['ema_20_hl2']);
     expect(out.warmupDropped).toBe(19);

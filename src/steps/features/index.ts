@@ -1,42 +1,59 @@
 import type { Candles, Features } from '../../core/artifacts.js';
 import { CancelledError, RunError } from '../../core/diagnostics.js';
 import { isoUtc } from '../../data/frame.js';
+import { parseTimeframe } from '../../data/timeframe.js';
+import { alpha158, alpha158Names } from '../../indicators/alpha158.js';
+import { calendarFeatures, sessionFeatures } from '../../indicators/calendar.js';
+import { atr } from '../../indicators/dm.js';
 import {
   computeIndicator,
   forwardLogReturn,
   forwardReturnColumn,
   indicatorLookback,
   indicatorOutputs,
+  indicatorReads,
   INDICATOR_NAMES,
   isIndicatorName,
   logReturn,
   returnColumn,
   type IndicatorName,
   type IndicatorParamsMap,
-  type PriceSource,
 } from '../../indicators/index.js';
+import { rollingVolatility, rollingZscore } from '../../indicators/rolling.js';
+import { directionClass, tripleBarrier } from '../../indicators/targets.js';
 import { defineStep, paramsOf, type ParamIssue } from '../define.js';
-import type { EmaParams, FeaturesParams, IndicatorSpec, MacdParams, RsiParams } from './params.js';
+import { higherFrame, joinToBase, type HigherFrame } from './mtf.js';
+import type { FeaturesParams, IndicatorSpec, TimeframeSpec } from './params.js';
+import { PRESETS } from './presets.js';
 
-export type { FeaturesParams, IndicatorSpec, RsiParams, EmaParams, MacdParams, TargetSpec } from './params.js';
+export type { FeaturesParams, IndicatorSpec, TargetSpec } from './params.js';
 
 // Compile-time link between the documented params (schema source) and the indicator table: adding
-// an indicator to one and not the other, or changing a field in one only, fails the typecheck.
+// an indicator to one and not the other, or changing its params in one only, fails the typecheck.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type SpecKeys<S> = S extends unknown ? keyof S : never;
-const paramsMatchTable: Same<RsiParams, IndicatorParamsMap['rsi']> &
-  Same<EmaParams, IndicatorParamsMap['ema']> &
-  Same<MacdParams, IndicatorParamsMap['macd']> &
-  Same<SpecKeys<IndicatorSpec>, IndicatorName> = true;
+type SpecParams<K extends IndicatorName> = Extract<IndicatorSpec, Record<K, unknown>>[K];
+type AllSame = { [K in IndicatorName]: Same<SpecParams<K>, IndicatorParamsMap[K]> }[IndicatorName];
+const paramsMatchTable: Same<SpecKeys<IndicatorSpec>, IndicatorName> & Same<AllSame, true> = true;
 void paramsMatchTable;
 
 type ResolvedIndicator = { [K in IndicatorName]: { name: K; params: IndicatorParamsMap[K] } }[IndicatorName];
 
-function resolveIndicator(spec: IndicatorSpec, i: number): ResolvedIndicator {
+interface PlannedIndicator {
+  ind: ResolvedIndicator;
+  /** Canonical timeframes; empty = the candles' own timeframe only. */
+  timeframes: string[];
+  /** Where it came from, for messages: `indicators[3]` or `preset default`. */
+  where: string;
+  /** Path under `with` for located issues. */
+  path: (string | number)[];
+}
+
+function resolveIndicator(spec: IndicatorSpec, where: string): ResolvedIndicator {
   const keys = Object.keys(spec);
   const name = keys[0];
   if (keys.length !== 1 || !isIndicatorName(name)) {
-    throw new RunError(`indicators[${i}]: expected one indicator name as the only key, got ${JSON.stringify(keys)}`, {
+    throw new RunError(`${where}: expected one indicator name as the only key, got ${JSON.stringify(keys)}`, {
       hint: `write e.g. \`- rsi: { period: 14 }\`; known indicators: ${INDICATOR_NAMES.join(', ')}`,
     });
   }
@@ -45,16 +62,98 @@ function resolveIndicator(spec: IndicatorSpec, i: number): ResolvedIndicator {
   return { name, params: given } as ResolvedIndicator;
 }
 
-function resolveIndicators(params: FeaturesParams): ResolvedIndicator[] {
-  return (params.indicators ?? []).map(resolveIndicator);
+/** The `timeframes:` forms (list, comma string, mapping tf → true/false) → canonical timeframes. */
+export function timeframesOf(spec: TimeframeSpec | undefined, where: string): string[] {
+  if (spec === undefined || spec === null) return [];
+  let raw: string[];
+  if (typeof spec === 'string') raw = spec.split(',');
+  else if (Array.isArray(spec)) raw = spec.map(String);
+  else if (typeof spec === 'object') raw = Object.entries(spec).filter(([, on]) => on === true).map(([tf]) => tf);
+  else throw new RunError(`${where}: timeframes must be a list, a comma string or a mapping`);
+  const out: string[] = [];
+  for (const r of raw.map((x) => x.trim()).filter((x) => x !== '')) {
+    let tf: string;
+    try {
+      tf = parseTimeframe(r).canonical;
+    } catch (e) {
+      throw new RunError(`${where}: ${(e as Error).message}`, { hint: (e as RunError).hint });
+    }
+    if (!out.includes(tf)) out.push(tf);
+  }
+  return out;
 }
 
-function lagsOf(params: FeaturesParams): number[] {
-  return params.returns ?? [1];
+interface Plan {
+  indicators: PlannedIndicator[];
+  returns: number[];
+  volatility: number[];
+  zscores: number[];
+  calendar: boolean;
+  sessions: boolean;
+  alpha158: boolean;
 }
 
-function horizonsOf(params: FeaturesParams): number[] {
-  return params.target?.forward_return?.horizons ?? [1];
+/** Preset and user entries merged; an entry producing exactly the columns of an earlier one is dropped. */
+function planOf(params: FeaturesParams): Plan {
+  const preset = params.preset ? PRESETS[params.preset] : undefined;
+  const indicators: PlannedIndicator[] = [];
+  const seen = new Set<string>();
+  const add = (spec: IndicatorSpec, where: string, path: (string | number)[], fromPreset: boolean): void => {
+    const ind = resolveIndicator(spec, where);
+    const tfs = timeframesOf((ind.params as { timeframes?: TimeframeSpec }).timeframes, where);
+    const key = JSON.stringify([indicatorOutputs(ind.name, ind.params as never), tfs]);
+    if (seen.has(key) && !fromPreset) {
+      // The user's entry repeats a preset's: keep one (a user's own duplicate is reported by check()).
+      if (indicators.some((p) => p.where.startsWith('preset') && JSON.stringify([indicatorOutputs(p.ind.name, p.ind.params as never), p.timeframes]) === key)) return;
+    }
+    seen.add(key);
+    indicators.push({ ind, timeframes: tfs, where, path });
+  };
+  (preset?.indicators ?? []).forEach((s, i) => add(s, `preset ${params.preset} indicators[${i}]`, ['preset'], true));
+  (params.indicators ?? []).forEach((s, i) => add(s, `indicators[${i}]`, ['indicators', i], false));
+  // Preset values the user did not list, then the user's as given (a user's own duplicate is reported).
+  const union = (a: number[] = [], b: number[] = []): number[] => [...a.filter((x) => !b.includes(x)), ...b];
+  return {
+    indicators,
+    returns: union(preset?.returns, params.returns ?? [1]),
+    volatility: union(preset?.volatility, params.volatility),
+    zscores: union(preset?.zscores, params.zscores),
+    calendar: (preset?.calendar ?? false) || params.calendar === true,
+    sessions: (preset?.sessions ?? false) || params.sessions === true,
+    alpha158: preset?.alpha158 ?? false,
+  };
+}
+
+interface TargetPlan {
+  name: string;
+  horizon: number;
+  path: (string | number)[];
+  compute(candles: Candles): Float64Array;
+}
+
+function targetsOf(params: FeaturesParams): TargetPlan[] {
+  const t = params.target ?? { forward_return: { horizons: [1] } };
+  const out: TargetPlan[] = [];
+  (t.forward_return?.horizons ?? []).forEach((h, k) =>
+    out.push({ name: forwardReturnColumn(h), horizon: h, path: ['target', 'forward_return', 'horizons', k], compute: (c) => forwardLogReturn(c.columns.close, h) }),
+  );
+  const dir = t.direction;
+  (dir?.horizons ?? []).forEach((h, k) =>
+    out.push({ name: `dir_${h}`, horizon: h, path: ['target', 'direction', 'horizons', k], compute: (c) => directionClass(c.columns.close, h, dir?.dead_zone ?? 0) }),
+  );
+  const tb = t.triple_barrier;
+  if (tb) {
+    out.push({
+      name: `tb_${tb.profit_take}_${tb.stop_loss}_${tb.max_bars}`,
+      horizon: tb.max_bars,
+      path: ['target', 'triple_barrier'],
+      compute: (c) => {
+        const a = atr(c.columns.high, c.columns.low, c.columns.close, tb.atr_period);
+        return tripleBarrier(c.columns.high, c.columns.low, c.columns.close, a, tb.profit_take, tb.stop_loss, tb.max_bars);
+      },
+    });
+  }
+  return out;
 }
 
 /** `19950` → `19,950`, independent of the machine's locale. */
@@ -62,24 +161,11 @@ function thousands(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** The price columns the requested features read: used to check them once, with a located message. */
-function columnsRead(sources: PriceSource[], needClose: boolean): string[] {
-  const need = new Set<string>();
-  if (needClose) need.add('close');
-  for (const on of sources) {
-    if (on === 'hl2') ['high', 'low'].forEach((c) => need.add(c));
-    else if (on === 'hlc3') ['high', 'low', 'close'].forEach((c) => need.add(c));
-    else if (on === 'ohlc4') ['open', 'high', 'low', 'close'].forEach((c) => need.add(c));
-    else need.add(on);
-  }
-  return [...need];
-}
-
 /**
  * Kernels propagate a NaN forever (an EMA never recovers from one), and ln of a non-positive price
- * is not a return: refuse such candles up front, naming the first bad bar.
+ * is not a return: refuse such candles up front, naming the first bad bar. Volume may be 0.
  */
-function checkCandles(candles: Candles, names: string[]): void {
+function checkCandles(candles: Candles, names: Iterable<string>): void {
   for (const name of names) {
     const c = candles.columns[name];
     if (!c) {
@@ -90,21 +176,29 @@ function checkCandles(candles: Candles, names: string[]): void {
     if (c.length !== candles.index.length) {
       throw new RunError(`candles column \`${name}\` has ${c.length} values for ${candles.index.length} bars`);
     }
+    const isVolume = name === 'volume';
     for (let i = 0; i < c.length; i++) {
       const v = c[i];
-      if (!(v > 0) || v === Infinity) {
-        throw new RunError(`candles column \`${name}\` has ${v} at bar ${i} (${isoUtc(candles.index[i])}); prices must be finite and positive`, {
-          hint: 'fix or drop that bar in the data before `features` (missing bars must be removed, not left as NaN or 0)',
-        });
+      if (isVolume ? !(v >= 0) || v === Infinity : !(v > 0) || v === Infinity) {
+        throw new RunError(
+          `candles column \`${name}\` has ${v} at bar ${i} (${isoUtc(candles.index[i])}); ${isVolume ? 'volumes must be finite and not negative' : 'prices must be finite and positive'}`,
+          { hint: 'fix or drop that bar in the data before `features` (missing bars must be removed, not left as NaN or 0)' },
+        );
       }
     }
   }
 }
 
+/** Column name of an indicator output on a timeframe (the candles' own: the plain name). */
+function tfColumn(col: string, tf: string | undefined): string {
+  return tf === undefined ? col : `${col}@${tf}`;
+}
+
 export default defineStep({
   kind: 'features',
-  version: 1,
-  description: 'Compute indicator features (TA-Lib exact), lagged log returns and forward-return targets from candles.',
+  version: 2,
+  description:
+    'Compute features from candles: TA-Lib-exact indicators (optionally on higher timeframes, joined without look-ahead), returns, volatility, z-scores, calendar and FX-session flags, presets; and forward-return, direction and triple-barrier targets.',
   inputs: { candles: 'Candles' },
   output: 'Features',
   params: paramsOf<FeaturesParams>(),
@@ -118,94 +212,163 @@ export default defineStep({
         issues.push({ path, message: `column \`${col}\` is produced twice (also by ${first})`, hint: 'remove one of them' });
       } else seen.set(col, where);
     };
-
-    let resolved: ResolvedIndicator[];
+    let plan: Plan;
     try {
-      resolved = resolveIndicators(params);
+      plan = planOf(params);
     } catch (e) {
       return [{ path: ['indicators'], message: (e as Error).message, hint: (e as RunError).hint }];
     }
-    resolved.forEach((ind, i) => {
-      if (ind.name === 'macd' && ind.params.fast >= ind.params.slow) {
+    for (const p of plan.indicators) {
+      const { ind } = p;
+      if (ind.name === 'macd' || ind.name === 'ppo' || ind.name === 'apo') {
         const { fast, slow } = ind.params;
-        issues.push({
-          path: ['indicators', i, 'macd', 'fast'],
-          message:
-            fast === slow
-              ? `macd fast (${fast}) equals slow (${slow}): the MACD line would be 0 everywhere`
-              : `macd fast (${fast}) must be below slow (${slow})`,
-          hint: fast === slow ? 'choose a shorter fast period, e.g. fast: 12, slow: 26' : `swap them: fast: ${slow}, slow: ${fast}`,
-        });
+        if (fast >= slow) {
+          issues.push({
+            path: [...p.path, ind.name, 'fast'],
+            message:
+              fast === slow
+                ? `${ind.name} fast (${fast}) equals slow (${slow}): the line would be 0 everywhere`
+                : `${ind.name} fast (${fast}) must be below slow (${slow})`,
+            hint: fast === slow ? 'choose a shorter fast period, e.g. fast: 12, slow: 26' : `swap them: fast: ${slow}, slow: ${fast}`,
+          });
+        }
       }
-      for (const col of indicatorOutputs(ind.name, ind.params)) claim(col, ['indicators', i], `indicators[${i}]`);
-    });
-    lagsOf(params).forEach((lag, j) => claim(returnColumn(lag), ['returns', j], `returns[${j}]`));
-    horizonsOf(params).forEach((h, k) =>
-      claim(forwardReturnColumn(h), ['target', 'forward_return', 'horizons', k], `target.forward_return.horizons[${k}]`),
-    );
-    if (resolved.length === 0 && lagsOf(params).length === 0) {
+      if (ind.name === 'adosc' && ind.params.fast >= ind.params.slow) {
+        issues.push({ path: [...p.path, 'adosc', 'fast'], message: `adosc fast (${ind.params.fast}) must be below slow (${ind.params.slow})` });
+      }
+      const cols = indicatorOutputs(ind.name, ind.params as never);
+      const tfs = p.timeframes.length ? p.timeframes : [undefined];
+      for (const tf of tfs) for (const col of cols) claim(tfColumn(col, tf), p.path, p.where);
+    }
+    plan.returns.forEach((lag, j) => claim(returnColumn(lag), ['returns', j], `returns[${j}]`));
+    plan.volatility.forEach((w, j) => claim(`vol_${w}`, ['volatility', j], `volatility[${j}]`));
+    plan.zscores.forEach((w, j) => claim(`zscore_${w}`, ['zscores', j], `zscores[${j}]`));
+    const targets = targetsOf(params);
+    for (const t of targets) claim(t.name, t.path, t.path.join('.'));
+    const nFeatures = plan.indicators.length + plan.returns.length + plan.volatility.length + plan.zscores.length;
+    if (nFeatures === 0 && !plan.calendar && !plan.sessions && !plan.alpha158) {
       issues.push({
         path: ['indicators'],
-        message: 'no features: both `indicators` and `returns` are empty',
-        hint: 'add an indicator (e.g. `- rsi: { period: 14 }`) or a return lag (e.g. `returns: [1]`)',
+        message: 'no features: `indicators` and `returns` are empty and no preset is chosen',
+        hint: 'add an indicator (e.g. `- rsi: { period: 14 }`), a return lag (e.g. `returns: [1]`) or `preset: default`',
       });
+    }
+    if (targets.length === 0) {
+      issues.push({ path: ['target'], message: 'no target: give `forward_return`, `direction` or `triple_barrier`', hint: 'e.g. `target: { forward_return: { horizons: [1] } }`' });
     }
     return issues;
   },
 
   async run({ candles }, params: FeaturesParams, ctx): Promise<Features> {
     const n = candles.index.length;
-    const indicators = resolveIndicators(params);
-    const lags = lagsOf(params);
-    const horizons = horizonsOf(params);
+    const plan = planOf(params);
+    const targets = targetsOf(params);
     if (n === 0) throw new RunError('the candles are empty', { hint: 'check the fetch step: it produced no bars' });
-    checkCandles(candles, columnsRead(indicators.map((d) => d.params.on), lags.length > 0 || horizons.length > 0));
+    const base = parseTimeframe(candles.timeframe);
+
+    const reads = new Set<string>(['close']);
+    for (const p of plan.indicators) for (const c of indicatorReads(p.ind.name, p.ind.params as never)) reads.add(c);
+    if (plan.alpha158) ['open', 'high', 'low', 'volume'].forEach((c) => reads.add(c));
+    if (targets.some((t) => t.name.startsWith('tb_'))) ['high', 'low'].forEach((c) => reads.add(c));
+    if (plan.indicators.some((p) => p.timeframes.some((tf) => tf !== base.canonical))) ['open', 'high', 'low'].forEach((c) => reads.add(c));
+    checkCandles(candles, reads);
 
     const columns: Record<string, Float64Array> = {};
     const featureNames: string[] = [];
     const targetNames: string[] = [];
-    const total = indicators.length + lags.length + horizons.length;
+    const targetHorizons: number[] = [];
+    const total = plan.indicators.length + plan.returns.length + plan.volatility.length + plan.zscores.length + targets.length + 3;
     let done = 0;
     const step = (): void => {
       if (ctx.signal.aborted) throw new CancelledError();
-      ctx.progress(++done / total);
+      ctx.progress(Math.min(1, ++done / total));
     };
-    // Longest warm-up, for the log line: which feature needs the most history.
-    let longest = { col: '', rows: -1 };
-    const add = (name: string, col: Float64Array, lookback: number): void => {
+    const add = (name: string, col: Float64Array): void => {
       if (name in columns) throw new RunError(`column \`${name}\` is produced twice`, { hint: 'remove the duplicate from `with`' });
       columns[name] = col;
       featureNames.push(name);
-      if (lookback > longest.rows) longest = { col: name, rows: lookback };
     };
 
-    for (const ind of indicators) {
-      const names = indicatorOutputs(ind.name, ind.params);
-      const out = computeIndicator(ind.name, candles.columns, ind.params);
-      const lookback = indicatorLookback(ind.name, ind.params);
-      names.forEach((name, j) => add(name, out[j], lookback));
+    const frames = new Map<string, HigherFrame>();
+    const frameOf = (tf: string): HigherFrame => {
+      let f = frames.get(tf);
+      if (!f) {
+        f = higherFrame(candles, base.ms, parseTimeframe(tf).ms);
+        frames.set(tf, f);
+      }
+      return f;
+    };
+    for (const p of plan.indicators) {
+      const names = indicatorOutputs(p.ind.name, p.ind.params as never);
+      const tfs = p.timeframes.length ? p.timeframes : [base.canonical];
+      for (const tf of tfs) {
+        if (tf === base.canonical) {
+          const out = computeIndicator(p.ind.name, candles.columns, p.ind.params as never);
+          names.forEach((name, j) => add(name, out[j]));
+        } else {
+          const hf = frameOf(tf);
+          const out = computeIndicator(p.ind.name, hf.columns, p.ind.params as never);
+          names.forEach((name, j) => add(tfColumn(name, tf), joinToBase(out[j], hf.map)));
+        }
+      }
       step();
     }
-    const close = candles.columns.close;
-    for (const lag of lags) {
-      add(returnColumn(lag), logReturn(close, lag), lag);
+    const { close } = candles.columns;
+    for (const lag of plan.returns) {
+      add(returnColumn(lag), logReturn(close, lag));
       step();
     }
-    for (const h of horizons) {
-      const name = forwardReturnColumn(h);
-      if (name in columns) throw new RunError(`column \`${name}\` is produced twice`, { hint: 'remove the duplicate horizon' });
-      columns[name] = forwardLogReturn(close, h);
-      targetNames.push(name);
+    for (const w of plan.volatility) {
+      add(`vol_${w}`, rollingVolatility(close, w));
+      step();
+    }
+    for (const w of plan.zscores) {
+      add(`zscore_${w}`, rollingZscore(close, w));
+      step();
+    }
+    if (plan.calendar) {
+      const c = calendarFeatures(candles.index);
+      add('hour_sin', c.hourSin);
+      add('hour_cos', c.hourCos);
+      add('dow_sin', c.dowSin);
+      add('dow_cos', c.dowCos);
+    }
+    step();
+    if (plan.sessions) {
+      const s = sessionFeatures(candles.index);
+      add('session_tokyo', s.tokyo);
+      add('session_london', s.london);
+      add('session_newyork', s.newYork);
+      add('overlap_tokyo_london', s.tokyoLondon);
+      add('overlap_london_newyork', s.londonNewYork);
+    }
+    step();
+    if (plan.alpha158) {
+      const c = candles.columns;
+      const cols = alpha158(c.open, c.high, c.low, c.close, c.volume);
+      alpha158Names().forEach((name, j) => add(name, cols[j]));
+    }
+    step();
+    for (const t of targets) {
+      if (t.name in columns) throw new RunError(`column \`${t.name}\` is produced twice`, { hint: 'remove the duplicate target' });
+      columns[t.name] = t.compute(candles);
+      targetNames.push(t.name);
+      targetHorizons.push(t.horizon);
       step();
     }
 
-    // Warm-up: leading rows where some feature is NaN. Tail: trailing rows where some target is NaN.
+    // Warm-up: leading rows where some feature or target is NaN (dropped once, here). Tail: trailing
+    // rows where some target is NaN (its future is not in the data).
     let start = 0;
-    for (const name of featureNames) {
+    let longest = '';
+    for (const name of [...featureNames, ...targetNames]) {
       const c = columns[name];
       let i = 0;
       while (i < n && Number.isNaN(c[i])) i++;
-      if (i > start) start = i;
+      if (i > start) {
+        start = i;
+        longest = name;
+      }
     }
     let end = n;
     for (const name of targetNames) {
@@ -216,8 +379,8 @@ export default defineStep({
     }
     if (start >= end) {
       throw new RunError(
-        `not enough bars: ${n} candles, but the warm-up needs ${start} (${longest.col}) and the targets drop ${n - end} at the end`,
-        { hint: 'use more bars, or shorter indicator periods / horizons' },
+        `not enough bars: ${n} candles, but the warm-up needs ${start} (${longest}) and the targets drop ${n - end} at the end`,
+        { hint: 'use more bars, or shorter indicator periods / horizons / higher timeframes' },
       );
     }
     // The candles were checked, so a NaN after the warm-up would be a kernel bug; downstream steps
@@ -231,8 +394,8 @@ export default defineStep({
 
     const out: Record<string, Float64Array> = {};
     for (const name of [...featureNames, ...targetNames]) out[name] = columns[name].slice(start, end);
-    ctx.log(`warm-up: dropped ${start} leading rows (longest: ${longest.col}, lookback ${longest.rows})`);
-    ctx.log(`tail: dropped ${n - end} trailing rows (forward horizon up to ${horizons.length ? Math.max(...horizons) : 0} bars)`);
+    ctx.log(`warm-up: dropped ${start} leading rows (longest: ${longest})`);
+    ctx.log(`tail: dropped ${n - end} trailing rows (target horizon up to ${targetHorizons.length ? Math.max(...targetHorizons) : 0} bars)`);
 
     return {
       type: 'Features',
@@ -242,7 +405,7 @@ export default defineStep({
       columns: out,
       featureNames,
       targetNames,
-      targetHorizons: [...horizons],
+      targetHorizons,
       warmupDropped: start,
       tailDropped: n - end,
     };

@@ -1,0 +1,211 @@
+/**
+ * Qlib's Alpha158 feature set (qlib.contrib.data.handler.Alpha158, its `Alpha158DL` config)
+ * adapted to candles: the 9 K-bar features, OPEN0/HIGH0/LOW0 (VWAP0 left out: candles carry no
+ * VWAP), and 29 rolling operators over windows 5, 10, 20, 30, 60, with Qlib's names (KMID, ROC5,
+ * …, VSUMD60) and formulas; `Std` is the sample (n−1) standard deviation as in Qlib. Two
+ * adaptations, both where Qlib would give NaN or ±Inf: a correlation over a window where either
+ * series is constant (e.g. FX data without volume) is 0, and ratios by a zero volume use Qlib's own
+ * +1e-12 guard. Every value at bar t uses bars ≤ t only.
+ */
+import { nanArray } from './util.js';
+
+export const ALPHA158_WINDOWS = [5, 10, 20, 30, 60];
+
+const EPS = 1e-12;
+
+/** Column names in the order `alpha158` returns them. */
+export function alpha158Names(): string[] {
+  const names = ['KMID', 'KLEN', 'KMID2', 'KUP', 'KUP2', 'KLOW', 'KLOW2', 'KSFT', 'KSFT2', 'OPEN0', 'HIGH0', 'LOW0'];
+  const ops = ['ROC', 'MA', 'STD', 'BETA', 'RSQR', 'RESI', 'MAX', 'MIN', 'QTLU', 'QTLD', 'RANK', 'RSV', 'IMAX', 'IMIN', 'IMXD', 'CORR', 'CORD', 'CNTP', 'CNTN', 'CNTD', 'SUMP', 'SUMN', 'SUMD', 'VMA', 'VSTD', 'WVMA', 'VSUMP', 'VSUMN', 'VSUMD'];
+  for (const op of ops) for (const d of ALPHA158_WINDOWS) names.push(`${op}${d}`);
+  return names;
+}
+
+/** Quantile with linear interpolation between order statistics (pandas' default), of a sorted array. */
+function quantileSorted(s: Float64Array, q: number): number {
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+/** Rolling Pearson correlation of a and b over d values ending at t (0 when either is constant). */
+function corrAt(a: Float64Array, b: Float64Array, t: number, d: number): number {
+  let sa = 0.0;
+  let sb = 0.0;
+  for (let j = t - d + 1; j <= t; j++) (sa += a[j]), (sb += b[j]);
+  const ma = sa / d;
+  const mb = sb / d;
+  let sab = 0.0;
+  let saa = 0.0;
+  let sbb = 0.0;
+  for (let j = t - d + 1; j <= t; j++) {
+    const x = a[j] - ma;
+    const y = b[j] - mb;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0.0;
+}
+
+/** Sample standard deviation and mean of x over d values ending at t. */
+function meanStd(x: Float64Array, t: number, d: number): [number, number] {
+  let s = 0.0;
+  for (let j = t - d + 1; j <= t; j++) s += x[j];
+  const m = s / d;
+  let ss = 0.0;
+  for (let j = t - d + 1; j <= t; j++) ss += (x[j] - m) * (x[j] - m);
+  return [m, Math.sqrt(ss / (d - 1))];
+}
+
+/** All Alpha158 columns, each as long as the candles, NaN where its window is incomplete. */
+export function alpha158(open: Float64Array, high: Float64Array, low: Float64Array, close: Float64Array, volume: Float64Array): Float64Array[] {
+  const n = close.length;
+  const out: Float64Array[] = [];
+  const col = (f: (i: number) => number): void => {
+    const a = new Float64Array(n);
+    for (let i = 0; i < n; i++) a[i] = f(i);
+    out.push(a);
+  };
+  const rng = (i: number): number => high[i] - low[i] + EPS;
+  col((i) => (close[i] - open[i]) / open[i]);
+  col((i) => (high[i] - low[i]) / open[i]);
+  col((i) => (close[i] - open[i]) / rng(i));
+  col((i) => (high[i] - Math.max(open[i], close[i])) / open[i]);
+  col((i) => (high[i] - Math.max(open[i], close[i])) / rng(i));
+  col((i) => (Math.min(open[i], close[i]) - low[i]) / open[i]);
+  col((i) => (Math.min(open[i], close[i]) - low[i]) / rng(i));
+  col((i) => (2 * close[i] - high[i] - low[i]) / open[i]);
+  col((i) => (2 * close[i] - high[i] - low[i]) / rng(i));
+  col((i) => open[i] / close[i]);
+  col((i) => high[i] / close[i]);
+  col((i) => low[i] / close[i]);
+
+  // Helper series: 1-bar changes (NaN at 0), log volume, ratios for CORD, |ret|·volume for WVMA.
+  const dc = nanArray(n);
+  const dv = nanArray(n);
+  const ret = nanArray(n);
+  const lvr = nanArray(n);
+  const wv = nanArray(n);
+  const lv = new Float64Array(n);
+  for (let i = 0; i < n; i++) lv[i] = Math.log(volume[i] + 1);
+  for (let i = 1; i < n; i++) {
+    dc[i] = close[i] - close[i - 1];
+    dv[i] = volume[i] - volume[i - 1];
+    ret[i] = close[i] / close[i - 1];
+    lvr[i] = Math.log(volume[i] / (volume[i - 1] + EPS) + 1);
+    wv[i] = Math.abs(close[i] / close[i - 1] - 1) * volume[i];
+  }
+  const W = ALPHA158_WINDOWS;
+  const rolling = (d: number, from: number, f: (t: number) => number): Float64Array => {
+    const a = nanArray(n);
+    for (let t = from; t < n; t++) a[t] = f(t);
+    return a;
+  };
+  const sorted = new Float64Array(Math.max(...W));
+  // Per operator, per window (the order of alpha158Names).
+  const ops: ((d: number) => Float64Array)[] = [
+    (d) => rolling(d, d, (t) => close[t - d] / close[t]),
+    (d) => rolling(d, d - 1, (t) => meanStd(close, t, d)[0] / close[t]),
+    (d) => rolling(d, d - 1, (t) => meanStd(close, t, d)[1] / close[t]),
+    (d) => rolling(d, d - 1, (t) => regression(close, t, d).slope / close[t]),
+    (d) => rolling(d, d - 1, (t) => regression(close, t, d).r2),
+    (d) => rolling(d, d - 1, (t) => regression(close, t, d).resid / close[t]),
+    (d) => rolling(d, d - 1, (t) => extreme(high, t, d, 1).value / close[t]),
+    (d) => rolling(d, d - 1, (t) => extreme(low, t, d, -1).value / close[t]),
+    (d) => rolling(d, d - 1, (t) => quantileWin(close, t, d, sorted, 0.8) / close[t]),
+    (d) => rolling(d, d - 1, (t) => quantileWin(close, t, d, sorted, 0.2) / close[t]),
+    (d) => rolling(d, d - 1, (t) => rankLast(close, t, d)),
+    (d) =>
+      rolling(d, d - 1, (t) => {
+        const mn = extreme(low, t, d, -1).value;
+        return (close[t] - mn) / (extreme(high, t, d, 1).value - mn + EPS);
+      }),
+    (d) => rolling(d, d - 1, (t) => extreme(high, t, d, 1).pos / d),
+    (d) => rolling(d, d - 1, (t) => extreme(low, t, d, -1).pos / d),
+    (d) => rolling(d, d - 1, (t) => (extreme(high, t, d, 1).pos - extreme(low, t, d, -1).pos) / d),
+    (d) => rolling(d, d - 1, (t) => corrAt(close, lv, t, d)),
+    (d) => rolling(d, d, (t) => corrAt(ret, lvr, t, d)),
+    (d) => rolling(d, d, (t) => countSign(dc, t, d, 1) / d),
+    (d) => rolling(d, d, (t) => countSign(dc, t, d, -1) / d),
+    (d) => rolling(d, d, (t) => (countSign(dc, t, d, 1) - countSign(dc, t, d, -1)) / d),
+    (d) => rolling(d, d, (t) => sumPart(dc, t, d, 1) / (sumPart(dc, t, d, 0) + EPS)),
+    (d) => rolling(d, d, (t) => sumPart(dc, t, d, -1) / (sumPart(dc, t, d, 0) + EPS)),
+    (d) => rolling(d, d, (t) => (sumPart(dc, t, d, 1) - sumPart(dc, t, d, -1)) / (sumPart(dc, t, d, 0) + EPS)),
+    (d) => rolling(d, d - 1, (t) => meanStd(volume, t, d)[0] / (volume[t] + EPS)),
+    (d) => rolling(d, d - 1, (t) => meanStd(volume, t, d)[1] / (volume[t] + EPS)),
+    (d) =>
+      rolling(d, d, (t) => {
+        const [m, s] = meanStd(wv, t, d);
+        return s / (m + EPS);
+      }),
+    (d) => rolling(d, d, (t) => sumPart(dv, t, d, 1) / (sumPart(dv, t, d, 0) + EPS)),
+    (d) => rolling(d, d, (t) => sumPart(dv, t, d, -1) / (sumPart(dv, t, d, 0) + EPS)),
+    (d) => rolling(d, d, (t) => (sumPart(dv, t, d, 1) - sumPart(dv, t, d, -1)) / (sumPart(dv, t, d, 0) + EPS)),
+  ];
+  for (const op of ops) for (const d of W) out.push(op(d));
+  return out;
+}
+
+/** Least squares of x over d values ending at t against 0..d−1: slope, R², residual of the last value. */
+function regression(x: Float64Array, t: number, d: number): { slope: number; r2: number; resid: number } {
+  const ub = (d - 1) / 2;
+  let s = 0.0;
+  for (let j = t - d + 1; j <= t; j++) s += x[j];
+  const yb = s / d;
+  let sxy = 0.0;
+  let sxx = 0.0;
+  let syy = 0.0;
+  for (let u = 0; u < d; u++) {
+    const y = x[t - d + 1 + u] - yb;
+    sxy += (u - ub) * y;
+    sxx += (u - ub) * (u - ub);
+    syy += y * y;
+  }
+  const slope = sxy / sxx;
+  const fitted = yb + slope * (d - 1 - ub);
+  return { slope, r2: syy > 0 ? (sxy * sxy) / (sxx * syy) : 0.0, resid: x[t] - fitted };
+}
+
+/** Max (sign 1) or min (−1) over d values ending at t and its 1-based position in the window (first on ties, as pandas' argmax). */
+function extreme(x: Float64Array, t: number, d: number, sign: 1 | -1): { value: number; pos: number } {
+  let best = t - d + 1;
+  for (let j = best + 1; j <= t; j++) if (sign === 1 ? x[j] > x[best] : x[j] < x[best]) best = j;
+  return { value: x[best], pos: best - (t - d + 1) + 1 };
+}
+
+function quantileWin(x: Float64Array, t: number, d: number, buf: Float64Array, q: number): number {
+  const s = buf.subarray(0, d);
+  for (let j = 0; j < d; j++) s[j] = x[t - d + 1 + j];
+  s.sort();
+  return quantileSorted(s, q);
+}
+
+/** Percentile rank of x[t] in its window, ties averaged (pandas rank(pct=True)). */
+function rankLast(x: Float64Array, t: number, d: number): number {
+  const v = x[t];
+  let less = 0;
+  let equal = 0;
+  for (let j = t - d + 1; j <= t; j++) {
+    if (x[j] < v) less++;
+    else if (x[j] === v) equal++;
+  }
+  return (less + (equal + 1) / 2) / d;
+}
+
+function countSign(x: Float64Array, t: number, d: number, sign: 1 | -1): number {
+  let c = 0;
+  for (let j = t - d + 1; j <= t; j++) if (sign === 1 ? x[j] > 0 : x[j] < 0) c++;
+  return c;
+}
+
+/** Sum over the window of max(x, 0) (part 1), max(−x, 0) (part −1) or |x| (part 0). */
+function sumPart(x: Float64Array, t: number, d: number, part: 1 | -1 | 0): number {
+  let s = 0.0;
+  for (let j = t - d + 1; j <= t; j++) {
+    const v = x[j];
+    s += part === 0 ? Math.abs(v) : part === 1 ? (v > 0 ? v : 0) : v < 0 ? -v : 0;
+  }
+  return s;
+}

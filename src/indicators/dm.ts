@@ -1,0 +1,171 @@
+/**
+ * True range and Wilder's directional movement family, TA-Lib exact (0.6): TRANGE, ATR, NATR,
+ * PLUS_DI, MINUS_DI, DX, ADX, ADXR.
+ *
+ * Directional movement of bar t: up = high[t] − high[t−1], down = low[t−1] − low[t]; −DM = down if
+ * down > 0 and up < down, else +DM = up if up > 0 and up > down (ties give neither). The smoothed
+ * sums start as plain sums of the first period−1 one-bar values and then follow Wilder's
+ * S = S − S/period + value; DI = 100·DM/TR (0 when TR is zero).
+ */
+import { sma } from './ma.js';
+import { assertPeriod, firstValidAll, isZero, nanArray } from './util.js';
+
+/** True range of bar i (i ≥ 1), TA_TRANGE's operation order. */
+function trueRange(high: Float64Array, low: Float64Array, close: Float64Array, i: number): number {
+  const h = high[i];
+  const l = low[i];
+  const pc = close[i - 1];
+  let g = h - l;
+  const v2 = Math.abs(pc - h);
+  if (v2 > g) g = v2;
+  const v3 = Math.abs(pc - l);
+  if (v3 > g) g = v3;
+  return g;
+}
+
+/** TRANGE: max(high, prevClose) − min(low, prevClose). Lookback 1. */
+export function trange(high: Float64Array, low: Float64Array, close: Float64Array): Float64Array {
+  const n = close.length;
+  const out = nanArray(n);
+  for (let i = firstValidAll(high, low, close) + 1; i < n; i++) out[i] = trueRange(high, low, close, i);
+  return out;
+}
+
+/** TA_ATR_Lookback. */
+export const atrLookback = (period: number): number => period;
+
+/**
+ * Average true range, TA_ATR: the first value (index `period`) is the mean of the first `period`
+ * true ranges, then ATR = (ATR·(period−1) + TR)/period. Period 1 is TRANGE.
+ */
+export function atr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
+  assertPeriod('atr', period, 1);
+  const tr = trange(high, low, close);
+  if (period === 1) return tr;
+  const n = close.length;
+  const out = nanArray(n);
+  const seed = sma(tr, period);
+  const start = firstValidAll(high, low, close) + period;
+  if (start >= n) return out;
+  let prev = seed[start];
+  out[start] = prev;
+  for (let i = start + 1; i < n; i++) {
+    prev *= period - 1;
+    prev += tr[i];
+    prev /= period;
+    out[i] = prev;
+  }
+  return out;
+}
+
+/** Normalised ATR, TA_NATR: 100·ATR/close (0 where close is zero). Lookback `period`. */
+export function natr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
+  const a = atr(high, low, close, period);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === a[i]) a[i] = !isZero(close[i]) ? (a[i] / close[i]) * 100.0 : 0.0;
+  }
+  return a;
+}
+
+/** Lookbacks (TA_PLUS_DI / TA_MINUS_DI / TA_DX, TA_ADX, TA_ADXR). */
+export const diLookback = (period: number): number => period;
+export const adxLookback = (period: number): number => 2 * period - 1;
+export const adxrLookback = (period: number): number => adxLookback(period) + period - 1;
+
+export interface DirectionalSeries {
+  plusDi: Float64Array;
+  minusDi: Float64Array;
+  dx: Float64Array;
+  adx: Float64Array;
+}
+
+/**
+ * One pass computing +DI, −DI, DX (from index `period`) and ADX (from 2·period−1), with TA-Lib's
+ * conventions: DX = 100·|−DI − +DI|/(−DI + +DI); when TR or the DI sum is zero DX keeps its
+ * previous value (0 for the first) and ADX is not updated; the first ADX is the mean of the first
+ * `period` DX values (a zero-TR DX counting as 0), then ADX = (ADX·(period−1) + DX)/period.
+ */
+export function directional(high: Float64Array, low: Float64Array, close: Float64Array, period: number): DirectionalSeries {
+  assertPeriod('adx', period, 2);
+  const n = close.length;
+  const plusDi = nanArray(n);
+  const minusDi = nanArray(n);
+  const dx = nanArray(n);
+  const adx = nanArray(n);
+  const f = firstValidAll(high, low, close);
+  if (f + period >= n) return { plusDi, minusDi, dx, adx };
+  let pDM = 0.0;
+  let mDM = 0.0;
+  let tr = 0.0;
+  let today = f;
+  let prevHigh = high[today];
+  let prevLow = low[today];
+  let prevClose = close[today];
+  for (let i = period - 1; i-- > 0; ) {
+    today++;
+    const up = high[today] - prevHigh;
+    prevHigh = high[today];
+    const down = prevLow - low[today];
+    prevLow = low[today];
+    if (down > 0 && up < down) mDM += down;
+    else if (up > 0 && up > down) pDM += up;
+    tr += trueRange(high, low, close, today);
+    prevClose = close[today];
+  }
+  void prevClose;
+  let prevDx = 0.0;
+  let sumDx = 0.0;
+  let adxVal = 0.0;
+  const adxStart = f + 2 * period - 1;
+  while (today < n - 1) {
+    today++;
+    const up = high[today] - prevHigh;
+    prevHigh = high[today];
+    const down = prevLow - low[today];
+    prevLow = low[today];
+    mDM -= mDM / period;
+    pDM -= pDM / period;
+    if (down > 0 && up < down) mDM += down;
+    else if (up > 0 && up > down) pDM += up;
+    tr = tr - tr / period + trueRange(high, low, close, today);
+    let dxNow = prevDx;
+    let valid = false;
+    if (!isZero(tr)) {
+      const m = 100.0 * (mDM / tr);
+      const p = 100.0 * (pDM / tr);
+      minusDi[today] = m;
+      plusDi[today] = p;
+      const s = m + p;
+      if (!isZero(s)) {
+        dxNow = 100.0 * (Math.abs(m - p) / s);
+        valid = true;
+      } else if (today === f + period) dxNow = 0.0;
+    } else {
+      minusDi[today] = 0.0;
+      plusDi[today] = 0.0;
+    }
+    dx[today] = dxNow;
+    prevDx = dxNow;
+    if (today < adxStart) {
+      if (valid) sumDx += dxNow;
+    } else if (today === adxStart) {
+      if (valid) sumDx += dxNow;
+      adxVal = sumDx / period;
+      adx[today] = adxVal;
+    } else {
+      if (valid) adxVal = (adxVal * (period - 1) + dxNow) / period;
+      adx[today] = adxVal;
+    }
+  }
+  return { plusDi, minusDi, dx, adx };
+}
+
+/** ADXR, TA_ADXR: (ADX[t] + ADX[t−(period−1)])/2. Lookback 3·period−2. */
+export function adxr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
+  const { adx } = directional(high, low, close, period);
+  const n = close.length;
+  const out = nanArray(n);
+  const start = firstValidAll(high, low, close) + adxrLookback(period);
+  for (let t = start; t < n; t++) out[t] = (adx[t] + adx[t - (period - 1)]) / 2.0;
+  return out;
+}
