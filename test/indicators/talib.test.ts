@@ -6,13 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { candleShape } from '../../src/indicators/candle.js';
 import { adxr, atr, directional, natr, trange } from '../../src/indicators/dm.js';
-import { INDICATORS, INDICATOR_NAMES, type IndicatorName, type IndicatorParamsMap } from '../../src/indicators/index.js';
+import { INDICATORS, INDICATOR_NAMES, type IndicatorName } from '../../src/indicators/index.js';
 import { dema, kama, sma, t3, tema, trima, wma } from '../../src/indicators/ma.js';
 import { aroon, aroonosc, bop, cci, cmo, mom, priceOscillator, roc, trix, ultosc, willr } from '../../src/indicators/momentum.js';
 import { sar } from '../../src/indicators/sar.js';
 import { bbands, linearreg, stddev, variance } from '../../src/indicators/stats.js';
 import { stoch, stochf, stochrsi } from '../../src/indicators/stoch.js';
 import { ad, adosc, mfi, obv } from '../../src/indicators/volume.js';
+import { DEFAULTS } from './defaults.js';
 import * as R from './reference.js';
 
 const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
@@ -237,53 +238,6 @@ describe('statistics vs naive references', () => {
     expectClose(s.bodyRel, c.map((x, t) => (x - o[t]) / (h[t] - l[t])));
   });
 });
-
-/** Default params of every indicator as written in params.ts (TA-Lib defaults). */
-export const DEFAULTS: { [K in IndicatorName]: IndicatorParamsMap[K] } = {
-  rsi: { period: 14, on: 'close' },
-  ema: { period: 20, on: 'close' },
-  sma: { period: 30, on: 'close' },
-  wma: { period: 30, on: 'close' },
-  dema: { period: 30, on: 'close' },
-  tema: { period: 30, on: 'close' },
-  trima: { period: 30, on: 'close' },
-  kama: { period: 30, on: 'close' },
-  t3: { period: 5, vfactor: 0.7, on: 'close' },
-  macd: { fast: 12, slow: 26, signal: 9, on: 'close' },
-  ppo: { fast: 12, slow: 26, ma: 'sma', on: 'close' },
-  apo: { fast: 12, slow: 26, ma: 'ema', on: 'close' },
-  mom: { period: 10, on: 'close' },
-  roc: { period: 10, on: 'close' },
-  cmo: { period: 14, on: 'close' },
-  trix: { period: 30, on: 'close' },
-  stoch: { fastk: 5, slowk: 3, slowd: 3, ma: 'sma' },
-  stochf: { fastk: 5, fastd: 3, ma: 'sma' },
-  stochrsi: { period: 14, fastk: 5, fastd: 3, ma: 'sma', on: 'close' },
-  willr: { period: 14 },
-  cci: { period: 14 },
-  adx: { period: 14 },
-  adxr: { period: 14 },
-  dx: { period: 14 },
-  plus_di: { period: 14 },
-  minus_di: { period: 14 },
-  aroon: { period: 14 },
-  aroonosc: { period: 14 },
-  ultosc: { period1: 7, period2: 14, period3: 28 },
-  bop: {},
-  mfi: { period: 14 },
-  obv: { on: 'close' },
-  ad: {},
-  adosc: { fast: 3, slow: 10 },
-  atr: { period: 14 },
-  natr: { period: 14 },
-  trange: {},
-  bbands: { period: 5, nbdev_up: 2, nbdev_dn: 2, ma: 'sma', on: 'close' },
-  stddev: { period: 5, nbdev: 1, on: 'close' },
-  var: { period: 5, on: 'close' },
-  linearreg: { period: 14, on: 'close' },
-  sar: { acceleration: 0.02, maximum: 0.2 },
-  candle: {},
-};
 
 /** TA-Lib's lookbacks for the defaults, written out from TA-Lib's *_Lookback functions. */
 const TALIB_LOOKBACK: Record<IndicatorName, number> = {
