@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fxflow, REPO, workdir } from '../helpers/cli.js';
+
+const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+
+describe('the fxflow command', () => {
+  const dir = workdir();
+
+  it('prints its version and help, for every command', async () => {
+    expect((await fxflow(['--version'], { cwd: dir })).stdout.trim()).toBe(pkg.version);
+    expect((await fxflow(['run', '--version'], { cwd: dir })).stdout.trim()).toBe(pkg.version);
+    const help = await fxflow(['--help'], { cwd: dir });
+    expect(help.code).toBe(0);
+    for (const c of ['run', 'validate', 'plan', 'runs', 'export', 'schema']) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${c}\\s`, 'm'));
+      const h = await fxflow([c, '--help'], { cwd: dir });
+      expect(h.code).toBe(0);
+      expect(h.stdout).toContain(`Usage: fxflow ${c}`);
+    }
+  });
+
+  it('refuses an unknown command or option with exit 2 and a hint', async () => {
+    const a = await fxflow(['rnu', 'x.yaml'], { cwd: dir });
+    expect(a.code).toBe(2);
+    expect(a.stderr).toContain('unknown command `rnu`; did you mean `run`?');
+    const b = await fxflow(['run', 'pipelines/quickstart.yaml', '--jsn'], { cwd: dir });
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("Unknown option '--jsn'");
+    const c = await fxflow(['run'], { cwd: dir });
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain('needs a pipeline file');
+  });
+
+  it('validates without running or creating a store', async () => {
+    const r = await fxflow(['validate', 'pipelines/quickstart.yaml'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('ok: pipelines/quickstart.yaml — pipeline quickstart, 5 steps: candles → features → dataset → model → report');
+    const runs = await fxflow(['runs'], { cwd: dir });
+    expect(runs.stdout).toContain('no runs yet');
+  });
+
+  it('plans a never-run pipeline as all to run, in --json too', async () => {
+    const r = await fxflow(['plan', 'pipelines/quickstart.yaml', '--json'], { cwd: dir });
+    const plan = JSON.parse(r.stdout) as { steps: { id: string; state: string; reason: string }[] };
+    expect(plan.steps.map((s) => [s.id, s.state, s.reason])).toEqual([
+      ['candles', 'run', 'not run before'],
+      ['features', 'run', 'not run before'],
+      ['dataset', 'run', 'not run before'],
+      ['model', 'run', 'not run before'],
+      ['report', 'run', 'not run before'],
+    ]);
+  });
+
+  it('prints the pipeline schema', async () => {
+    const r = await fxflow(['schema'], { cwd: dir });
+    const schema = JSON.parse(r.stdout) as { $defs: Record<string, unknown> };
+    expect(Object.keys(schema.$defs)).toEqual(expect.arrayContaining(['params.fetch', 'params.features', 'params.split', 'params.train', 'params.backtest']));
+  });
+});
