@@ -7,7 +7,6 @@
  * sums start as plain sums of the first period−1 one-bar values and then follow Wilder's
  * S = S − S/period + value; DI = 100·DM/TR (0 when TR is zero).
  */
-import { sma } from './ma.js';
 import { assertPeriod, firstValidAll, isZero, nanArray } from './util.js';
 
 /** True range of bar i (i ≥ 1), TA_TRANGE's operation order. */
@@ -40,18 +39,20 @@ export const atrLookback = (period: number): number => period;
  */
 export function atr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
   assertPeriod('atr', period, 1);
-  const tr = trange(high, low, close);
-  if (period === 1) return tr;
+  if (period === 1) return trange(high, low, close);
   const n = close.length;
   const out = nanArray(n);
-  const seed = sma(tr, period);
-  const start = firstValidAll(high, low, close) + period;
+  const f = firstValidAll(high, low, close);
+  const start = f + period;
   if (start >= n) return out;
-  let prev = seed[start];
+  // Seed: TA_INT_SMA over the first `period` true ranges (bars f+1 … f+period).
+  let sum = 0.0;
+  for (let i = f + 1; i <= start; i++) sum += trueRange(high, low, close, i);
+  let prev = sum / period;
   out[start] = prev;
   for (let i = start + 1; i < n; i++) {
     prev *= period - 1;
-    prev += tr[i];
+    prev += trueRange(high, low, close, i);
     prev /= period;
     out[i] = prev;
   }
