@@ -1,19 +1,54 @@
+import path from 'node:path';
 import { DiagnosticError, errorsOnly } from './core/diagnostics.js';
 import { compile, type Plan } from './compiler/index.js';
-import { byPosition, parsePipelineFile } from './parser/index.js';
+import { byPosition, parsePipelineText, readPipelineFile } from './parser/index.js';
+import { loadPipelineSchema, PipelineValidator } from './parser/validate.js';
+import { loadYaml, toPointer } from './parser/yaml.js';
+import { loadPlugins, type PluginRef } from './plugins/index.js';
+import { extendPipelineSchema } from './schema/pipeline.js';
 import { builtinRegistry } from './steps/index.js';
-import type { StepRegistry } from './steps/registry.js';
+import { StepRegistry } from './steps/registry.js';
 
 /**
  * File → validated, compiled Plan, or a DiagnosticError holding every problem found (parse,
  * schema and compile errors of the whole file at once).
  */
 export async function loadPlan(file: string, registry: StepRegistry = builtinRegistry()): Promise<Plan> {
-  const parsed = await parsePipelineFile(file);
+  const read = await readPipelineFile(file);
+  if ('diagnostics' in read) throw new DiagnosticError(read.diagnostics);
+
+  // Plugins first: their step kinds and params schemas are needed to validate the steps.
+  const refs = pluginRefs(read.text, file, read.displayFile);
+  let validator: PipelineValidator | undefined;
+  let reg = registry;
+  let pluginFiles: string[] = [];
+  if (refs.length) {
+    const plugins = await loadPlugins(refs, registry.kinds());
+    if (errorsOnly(plugins.diagnostics).length) throw new DiagnosticError(plugins.diagnostics);
+    validator = new PipelineValidator(extendPipelineSchema(loadPipelineSchema(), plugins.extracted));
+    reg = new StepRegistry();
+    for (const k of registry.kinds()) reg.register(registry.get(k)!);
+    for (const s of plugins.steps) reg.register(s);
+    pluginFiles = plugins.files;
+  }
+
+  const parsed = parsePipelineText(read.text, file, { displayFile: read.displayFile, validator });
   if (!parsed.spec) throw new DiagnosticError(parsed.diagnostics);
-  const compiled = compile(parsed.spec, registry);
+  const compiled = compile(parsed.spec, reg);
   if (!compiled.plan || errorsOnly(compiled.diagnostics).length) throw new DiagnosticError(byPosition(compiled.diagnostics));
-  return compiled.plan;
+  return { ...compiled.plan, pluginFiles };
+}
+
+/** The `plugins:` entries of a pipeline, resolved against its folder (malformed ones are left to the schema). */
+function pluginRefs(text: string, file: string, displayFile: string): PluginRef[] {
+  const { value, positions, diagnostics } = loadYaml(text, displayFile);
+  if (diagnostics.length || value === null || typeof value !== 'object') return [];
+  const list = (value as { plugins?: unknown }).plugins;
+  if (!Array.isArray(list)) return [];
+  const dir = path.dirname(path.resolve(file));
+  return list.flatMap((p, i) =>
+    typeof p === 'string' && /\.(ts|mts)$/.test(p) ? [{ spec: p, file: path.resolve(dir, p), loc: positions.valueLoc(toPointer(['plugins', i])) }] : [],
+  );
 }
 
 /** The sub-plan of a step and everything it depends on. */
@@ -26,5 +61,5 @@ export function planUpTo(plan: Plan, stepId: string): Plan {
   };
   visit(stepId);
   const nodes = plan.nodes.filter((n) => keep.has(n.id));
-  return { spec: plan.spec, nodes, byId: new Map(nodes.map((n) => [n.id, n])) };
+  return { ...plan, nodes, byId: new Map(nodes.map((n) => [n.id, n])) };
 }

@@ -27,6 +27,8 @@ export interface Plan {
   /** Nodes in a topological order (file order where the DAG leaves a choice). */
   nodes: PlanNode[];
   byId: Map<string, PlanNode>;
+  /** Plugin source files the pipeline loaded (absolute), for watch mode. */
+  pluginFiles?: string[];
 }
 
 export interface CompileResult {

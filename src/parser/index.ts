@@ -4,6 +4,7 @@ import { errorsOnly, type Diagnostic } from '../core/diagnostics.js';
 import { interpolate } from './interpolate.js';
 import { PipelineValidator } from './validate.js';
 import { loadYaml, toPointer, type PositionMap } from './yaml.js';
+import { expandVariants, readSelect, type MatrixSpec, type SelectSpec } from '../experiments/spec.js';
 
 /** A validated step: params have their defaults filled and `${…}` references resolved. */
 export interface StepSpec {
@@ -29,9 +30,13 @@ export interface PipelineSpec {
   description?: string;
   seed: number;
   vars: Record<string, unknown>;
-  /** Steps in file order. */
+  /** Steps in file order (with a matrix: the first variant's steps). */
   steps: StepSpec[];
   positions: PositionMap;
+  /** With a `matrix:` block: its dimensions and, per variant, the values and resolved steps. */
+  matrix?: MatrixSpec;
+  /** `select:` — how the best variant is picked. */
+  select?: SelectSpec;
 }
 
 export interface ParseResult {
@@ -67,17 +72,22 @@ export function parsePipelineText(
   }
   const doc = raw as Record<string, unknown>;
   const vars = doc.vars !== null && typeof doc.vars === 'object' && !Array.isArray(doc.vars) ? (doc.vars as Record<string, unknown>) : {};
-  // Interpolate everything but `vars` itself (variables are values, not templates).
+  // Interpolate everything but `vars` itself (variables are values, not templates); with a matrix,
+  // `steps` is interpolated once per variant (src/experiments/spec.ts).
+  const rawSteps = doc.steps;
   for (const key of Object.keys(doc)) {
-    if (key === 'vars') continue;
+    if (key === 'vars' || (key === 'matrix' && 'matrix' in doc) || (key === 'steps' && 'matrix' in doc)) continue;
     doc[key] = interpolate(doc[key], { vars, matrix: undefined }, positions, diagnostics, [key]);
   }
 
   const validator = opts.validator ?? defaultValidator();
-  diagnostics.push(...validator.validateShell(doc, positions));
+  const variants = 'matrix' in doc ? expandVariants(doc, rawSteps, vars, positions, diagnostics, validator, buildSteps) : undefined;
+  if (!variants) diagnostics.push(...validator.validateShell(doc, positions));
+  const steps: StepSpec[] = variants ? (variants.variants[0]?.steps ?? []) : buildSteps(doc.steps, diagnostics);
+  const select = readSelect(doc.select);
 
+  function buildSteps(stepsObj: unknown, diagnostics: Diagnostic[]): StepSpec[] {
   const steps: StepSpec[] = [];
-  const stepsObj = doc.steps;
   if (stepsObj !== null && typeof stepsObj === 'object' && !Array.isArray(stepsObj)) {
     for (const [id, s] of Object.entries(stepsObj as Record<string, unknown>)) {
       if (s === null || typeof s !== 'object' || Array.isArray(s)) continue; // reported by the shell
@@ -97,6 +107,8 @@ export function parsePipelineText(
       });
     }
   }
+  return steps;
+  }
 
   if (errorsOnly(diagnostics).length) return { diagnostics: byPosition(withoutEchoes(diagnostics)) };
   const abs = path.resolve(file);
@@ -114,6 +126,8 @@ export function parsePipelineText(
       vars,
       steps,
       positions,
+      ...(variants ? { matrix: variants } : {}),
+      ...(select ? { select } : {}),
     },
   };
 }
@@ -140,11 +154,10 @@ export function byPosition(ds: Diagnostic[]): Diagnostic[] {
   return [...sorted.slice(0, MAX_DIAGNOSTICS), { severity: 'error', message: `${rest} more error${rest === 1 ? '' : 's'} not shown` }];
 }
 
-/** Reads and parses a pipeline file; a missing file is a diagnostic, not a crash. */
-export async function parsePipelineFile(file: string, opts: { validator?: PipelineValidator } = {}): Promise<ParseResult> {
-  let text: string;
+/** Reads a pipeline file; a missing file is a diagnostic, not a crash. */
+export async function readPipelineFile(file: string): Promise<{ text: string; displayFile: string } | { diagnostics: Diagnostic[] }> {
   try {
-    text = await readFile(file, 'utf8');
+    return { text: await readFile(file, 'utf8'), displayFile: path.relative(process.cwd(), file) || file };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return {
@@ -157,5 +170,11 @@ export async function parsePipelineFile(file: string, opts: { validator?: Pipeli
       ],
     };
   }
-  return parsePipelineText(text, file, { displayFile: path.relative(process.cwd(), file) || file, validator: opts.validator });
+}
+
+/** Reads and parses a pipeline file. */
+export async function parsePipelineFile(file: string, opts: { validator?: PipelineValidator } = {}): Promise<ParseResult> {
+  const read = await readPipelineFile(file);
+  if ('diagnostics' in read) return read;
+  return parsePipelineText(read.text, file, { displayFile: read.displayFile, validator: opts.validator });
 }

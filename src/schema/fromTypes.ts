@@ -1,6 +1,7 @@
 import {
   Node,
   Project,
+  ts,
   SyntaxKind,
   type CallExpression,
   type JSDocableNode,
@@ -268,6 +269,8 @@ function findParamsOf(obj: ObjectLiteralExpression): CallExpression | undefined 
   return undefined;
 }
 
-export function openProject(tsconfig: string): Project {
-  return new Project({ tsConfigFilePath: tsconfig, skipAddingFilesFromTsConfig: true });
+/** A ts-morph project from a tsconfig (the built-ins) or from compiler options (plugins). */
+export function openProject(tsconfig?: string, compilerOptions?: ts.CompilerOptions): Project {
+  if (tsconfig) return new Project({ tsConfigFilePath: tsconfig, skipAddingFilesFromTsConfig: true });
+  return new Project({ compilerOptions });
 }

@@ -40,19 +40,42 @@ function allowReferences(schema: unknown): unknown {
   return out;
 }
 
+/** The `$defs` a step kind contributes: its params schema and the editor's lenient copy. */
+function stepDefs(s: ExtractedStep): Record<string, JsonSchema> {
+  const params: JsonSchema = {
+    title: `${s.kind} params`,
+    description: s.description,
+    ...s.params,
+    'x-fxflow-step': { inputs: s.inputs, output: s.output, source: s.file },
+  };
+  return { [paramsDefName(s.kind)]: params, [`editor.${paramsDefName(s.kind)}`]: allowReferences(params) as JsonSchema };
+}
+
+/** The `typedStep` branch that gives `with:` its kind's params schema in editors. */
+function typedBranch(kind: string): JsonSchema {
+  return {
+    if: { type: 'object', properties: { uses: { const: kind } }, required: ['uses'] },
+    then: { type: 'object', properties: { with: { $ref: `#/$defs/editor.${paramsDefName(kind)}` } } },
+  };
+}
+
+/** The schema with more step kinds (a pipeline's plugins) added, for validating that pipeline. */
+export function extendPipelineSchema(schema: JsonSchema, steps: ExtractedStep[]): JsonSchema {
+  const out = structuredClone(schema) as JsonSchema & { $defs: Record<string, JsonSchema & { properties?: Record<string, JsonSchema>; allOf?: JsonSchema[] }> };
+  for (const s of steps) {
+    Object.assign(out.$defs, stepDefs(s));
+    const uses = out.$defs.step.properties!.uses as { enum: string[] };
+    uses.enum = [...new Set([...uses.enum, s.kind])].sort();
+    out.$defs.typedStep.allOf!.push(typedBranch(s.kind));
+  }
+  return out;
+}
+
 export function buildPipelineSchema(steps: ExtractedStep[], version: string): JsonSchema {
   const kinds = steps.map((s) => s.kind).sort();
   const defs: Record<string, JsonSchema> = {};
   const byKind = [...steps].sort((a, b) => a.kind.localeCompare(b.kind));
-  for (const s of byKind) {
-    defs[paramsDefName(s.kind)] = {
-      title: `${s.kind} params`,
-      description: s.description,
-      ...s.params,
-      'x-fxflow-step': { inputs: s.inputs, output: s.output, source: s.file },
-    };
-  }
-  for (const s of byKind) defs[`editor.${paramsDefName(s.kind)}`] = allowReferences(defs[paramsDefName(s.kind)]) as JsonSchema;
+  for (const s of byKind) Object.assign(defs, stepDefs(s));
   defs.reference = {
     description: 'A reference to a variable, resolved before validation: `${vars.name}`.',
     type: 'string',
@@ -76,15 +99,7 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
       description: { description: 'What this step is for (shown by `fxflow plan`).', type: 'string' },
     },
   };
-  defs.typedStep = {
-    allOf: [
-      { $ref: '#/$defs/step' },
-      ...byKind.map((s) => ({
-        if: { type: 'object', properties: { uses: { const: s.kind } }, required: ['uses'] },
-        then: { type: 'object', properties: { with: { $ref: `#/$defs/editor.${paramsDefName(s.kind)}` } } },
-      })),
-    ],
-  };
+  defs.typedStep = { allOf: [{ $ref: '#/$defs/step' }, ...byKind.map((s) => typedBranch(s.kind))] };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: SCHEMA_ID,
@@ -101,6 +116,11 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
         pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
       },
       description: { description: 'What the pipeline is for.', type: 'string' },
+      plugins: {
+        description: 'TypeScript files, relative to the pipeline, whose `defineStep` exports add step kinds.',
+        type: 'array',
+        items: { type: 'string', pattern: '\\.(ts|mts)$' },
+      },
       seed: {
         description: 'Seed of every seeded step: the same pipeline and seed give bit-identical results.',
         type: 'integer',

@@ -74,6 +74,8 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType> {
    * key, so an edited data file invalidates the step. Errors here surface before anything runs.
    */
   fingerprint?(params: P, ctx: FingerprintContext): unknown | Promise<unknown>;
+  /** External files the step reads, absolute (watch mode reruns the step when one changes). */
+  files?(params: P, ctx: FingerprintContext): string[] | Promise<string[]>;
   /** Cross-field checks at compile time, reported at the YAML location of `with` + path. */
   check?(params: P): ParamIssue[];
   run(inputs: InputsOf<I>, params: P, ctx: StepContext): Promise<ArtifactMap[O]>;
@@ -93,6 +95,7 @@ export interface AnyStepDef {
   output: ArtifactType;
   seeded?: boolean;
   fingerprint?(params: never, ctx: FingerprintContext): unknown | Promise<unknown>;
+  files?(params: never, ctx: FingerprintContext): string[] | Promise<string[]>;
   check?(params: never): ParamIssue[];
   run(inputs: never, params: never, ctx: StepContext): Promise<unknown>;
   metrics?(output: never): Record<string, number>;

@@ -160,6 +160,10 @@ export default defineStep({
     return issues;
   },
 
+  async files(params: FetchParams, ctx) {
+    return FILE_SOURCES.has(params.source) ? filesOf(params, ctx) : [];
+  },
+
   async fingerprint(params: FetchParams, ctx) {
     if (!FILE_SOURCES.has(params.source)) return null;
     const files = await filesOf(params, ctx);
