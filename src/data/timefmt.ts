@@ -1,4 +1,4 @@
-import { daysFromCivil } from './csv.js';
+import { daysFromCivil } from './dates.js';
 
 /**
  * Timestamp patterns compiled to byte-level parsers. A pattern is written with the tokens

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Candles } from '../../src/core/artifacts.js';
-import { parseHeaderCsv } from '../../src/data/csv.js';
+import { fetchCandles } from '../helpers/candles.js';
 import { directional, atr } from '../../src/indicators/dm.js';
 import { sma } from '../../src/indicators/ma.js';
 import { rsi } from '../../src/indicators/rsi.js';
@@ -133,8 +132,8 @@ describe('presets', () => {
 
 const eurusd = sharedFile('EURUSD_H1.csv');
 describe.skipIf(!eurusd)('indicators on the real EURUSD H1 file vs independent references', () => {
-  it('SMA 20, RSI 14, ADX 14, ATR 14, BBANDS 20/2, STOCH 14/3/3 match naive TA-Lib formulas', () => {
-    const { frame } = parseHeaderCsv(readFileSync(eurusd!, 'utf8'), eurusd!);
+  it('SMA 20, RSI 14, ADX 14, ATR 14, BBANDS 20/2, STOCH 14/3/3 match naive TA-Lib formulas', async () => {
+    const frame = await fetchCandles({ source: 'csv', path: eurusd, symbol: 'EURUSD', timeframe: '1h' });
     // The file ends with all-zero placeholder rows; use the first 5,000 real bars.
     const n = 5000;
     const cut = (x: Float64Array): Float64Array => x.slice(0, n);

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Candles } from '../../src/core/artifacts.js';
 import { RunError } from '../../src/core/diagnostics.js';
-import { parseHeaderCsv } from '../../src/data/csv.js';
+import { fetchCandles } from '../helpers/candles.js';
 import features from '../../src/steps/features/index.js';
 import type { FeaturesParams } from '../../src/steps/features/params.js';
 import { sharedFile, testContext } from '../helpers/ctx.js';
@@ -181,8 +180,8 @@ describe('features check()', () => {
 const eurusd = sharedFile('EURUSD_H1.csv');
 describe.skipIf(!eurusd)('features on real EURUSD H1 bars', () => {
   it('computes the example features over 50k bars, NaN-free, RSI within [0, 100]', async () => {
-    const { frame } = parseHeaderCsv(readFileSync(eurusd!, 'utf8'), eurusd!);
-    const candles: Candles = { type: 'Candles', symbol: 'EURUSD', timeframe: '1h', source: 'csv:EURUSD_H1.csv', pip: 0.0001, quality: [], index: frame.index, columns: frame.columns };
+    const candles = await fetchCandles({ source: 'csv', path: eurusd, symbol: 'EURUSD', timeframe: '1h' });
+    const frame = candles;
     const out = await features.run({ candles }, YAML_EXAMPLE, testContext());
     expect(out.warmupDropped).toBe(33);
     expect(out.tailDropped).toBe(4);

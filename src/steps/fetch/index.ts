@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Candles, QualityNote } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
 import { sha256 } from '../../core/hash.js';
-import { parseTimestamp } from '../../data/csv.js';
+import { parseTimestamp } from '../../data/dates.js';
 import { readDb } from '../../data/db.js';
 import { readData, resolveDataPaths, unpack, type DataPart } from '../../data/files.js';
 import { isoUtc } from '../../data/frame.js';
