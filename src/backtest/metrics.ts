@@ -48,26 +48,108 @@ export function maxDrawdown(equity: ArrayLike<number>): number {
   return dd;
 }
 
-/** The metrics stored with a backtest Report. */
+/**
+ * Sortino ratio (zero target): mean of per-bar returns / downside deviation × √(bars per year), the
+ * downside deviation being √(Σ min(r, 0)² / n) over all n bars. NaN with fewer than two bars or no loss.
+ */
+export function sortinoRatio(returns: ArrayLike<number>, perYear: number): number {
+  const n = returns.length;
+  if (n < 2) return NaN;
+  let s = 0;
+  let dd = 0;
+  for (let i = 0; i < n; i++) {
+    s += returns[i];
+    if (returns[i] < 0) dd += returns[i] * returns[i];
+  }
+  const d = Math.sqrt(dd / n);
+  return d > 0 ? (s / n / d) * Math.sqrt(perYear) : NaN;
+}
+
+/**
+ * Longest drawdown, in bars: the most bars the equity curve (starting from 0 before the first bar)
+ * spends below its running peak, from the bar after the peak to the bar it regains it (or the end).
+ */
+export function maxDrawdownBars(equity: ArrayLike<number>): number {
+  let peak = 0;
+  let since = 0;
+  let longest = 0;
+  for (let i = 0; i < equity.length; i++) {
+    if (equity[i] >= peak) {
+      peak = equity[i];
+      since = 0;
+    } else {
+      since++;
+      if (since > longest) longest = since;
+    }
+  }
+  return longest;
+}
+
+/** Drawdown at each bar: running peak (from 0) − equity, ≥ 0. */
+export function drawdownSeries(equity: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(equity.length);
+  let peak = 0;
+  for (let i = 0; i < equity.length; i++) {
+    if (equity[i] > peak) peak = equity[i];
+    out[i] = peak - equity[i];
+  }
+  return out;
+}
+
+/** The metrics stored with a backtest Report. Return units are log returns unless named otherwise. */
 export interface BacktestMetrics {
   /** Sum of net per-bar log returns. */
   total_return: number;
-  /** Annualised Sharpe ratio of net per-bar returns. */
+  /** Mean net per-bar log return × bars per year. */
+  annual_return: number;
+  /** Standard deviation (ddof 1) of net per-bar log returns × √(bars per year). */
+  annual_volatility: number;
+  /** annual_return / annual_volatility (zero risk-free rate). */
   sharpe: number;
+  /** Mean net per-bar return / downside deviation × √(bars per year). */
+  sortino: number;
+  /** annual_return / max_drawdown. */
+  calmar: number;
   /** Largest peak-to-trough fall of the net equity curve, log-return units, positive. */
   max_drawdown: number;
+  /** Longest time under water, in bars. */
+  max_drawdown_bars: number;
   /** Share of bars held in a position whose net return is positive. */
   hit_rate: number;
-  /** Entries into a non-flat position (a flip counts as one). */
+  /** Share of trades with a positive net PnL. */
+  win_rate: number;
+  /** Sum of winning trades' net PnL / |sum of losing trades' net PnL|. */
+  profit_factor: number;
+  /** Mean net PnL per trade, log-return units. */
+  expectancy: number;
+  /** Mean net PnL per trade, pips. */
+  expectancy_pips: number;
+  /** Trades: entries into a non-flat position (a flip counts as one). */
   trades: number;
+  /** Mean bars held per trade. */
+  avg_holding_bars: number;
   /** Share of bars in a position. */
   exposure: number;
+  /** Σ|Δposition| over all fills / bars × bars per year: position units traded per year. */
+  turnover: number;
   /** Total costs paid, return units. */
   costs: number;
+  /** Net PnL in pips (position × price change / pip − costs), all trades; long trades; short trades. */
+  pnl_pips: number;
+  pnl_long_pips: number;
+  pnl_short_pips: number;
+  /** Net PnL in the account (quote) currency, fixed notional at entry; all, long, short trades. */
+  pnl_account: number;
+  pnl_long_account: number;
+  pnl_short_account: number;
   /** Bars simulated. */
   bars: number;
+  /** Years simulated: bars / bars per year. */
+  years: number;
   /** Buy-and-hold log return over the same bars, no costs. */
   benchmark_return: number;
+  /** Annualised Sharpe ratio of buy-and-hold over the same bars. */
+  benchmark_sharpe: number;
 }
 
 export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetrics {
@@ -77,32 +159,93 @@ export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetri
   let bench = 0;
   let held = 0;
   let wins = 0;
-  let trades = 0;
   let equity = 0;
   let peak = 0;
   let dd = 0;
+  let under = 0;
+  let longest = 0;
   for (let i = 0; i < n; i++) {
     total += sim.net[i];
     costs += sim.cost[i];
     bench += sim.benchmark[i];
-    trades += sim.entry[i];
     if (sim.position[i] !== 0) {
       held++;
       if (sim.net[i] > 0) wins++;
     }
     equity += sim.net[i];
-    if (equity > peak) peak = equity;
+    if (equity >= peak) {
+      peak = equity;
+      under = 0;
+    } else if (++under > longest) longest = under;
     if (peak - equity > dd) dd = peak - equity;
   }
+  let sd = NaN;
+  if (n >= 2) {
+    const m = total / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += (sim.net[i] - m) * (sim.net[i] - m);
+    sd = Math.sqrt(ss / (n - 1));
+  }
+  const t = sim.trades;
+  const nt = t.pnl.length;
+  let winT = 0;
+  let gain = 0;
+  let loss = 0;
+  let pnlSum = 0;
+  let pips = 0;
+  let pipsL = 0;
+  let pipsS = 0;
+  let acc = 0;
+  let accL = 0;
+  let accS = 0;
+  let barsHeld = 0;
+  for (let k = 0; k < nt; k++) {
+    const p = t.pnl[k];
+    pnlSum += p;
+    if (p > 0) {
+      winT++;
+      gain += p;
+    } else loss -= p;
+    pips += t.pips[k];
+    acc += t.account[k];
+    if (t.position[k] > 0) {
+      pipsL += t.pips[k];
+      accL += t.account[k];
+    } else {
+      pipsS += t.pips[k];
+      accS += t.account[k];
+    }
+    barsHeld += t.bars[k];
+  }
+  const annual = n === 0 ? NaN : (total / n) * perYear;
   return {
     total_return: total,
+    annual_return: annual,
+    annual_volatility: sd * Math.sqrt(perYear),
     sharpe: sharpeRatio(sim.net, perYear),
+    sortino: sortinoRatio(sim.net, perYear),
+    calmar: dd > 0 ? annual / dd : NaN,
     max_drawdown: dd,
+    max_drawdown_bars: longest,
     hit_rate: held === 0 ? NaN : wins / held,
-    trades,
+    win_rate: nt === 0 ? NaN : winT / nt,
+    profit_factor: loss > 0 ? gain / loss : NaN,
+    expectancy: nt === 0 ? NaN : pnlSum / nt,
+    expectancy_pips: nt === 0 ? NaN : pips / nt,
+    trades: nt,
+    avg_holding_bars: nt === 0 ? NaN : barsHeld / nt,
     exposure: n === 0 ? NaN : held / n,
+    turnover: n === 0 ? NaN : (sim.turnover / n) * perYear,
     costs,
+    pnl_pips: pips,
+    pnl_long_pips: pipsL,
+    pnl_short_pips: pipsS,
+    pnl_account: acc,
+    pnl_long_account: accL,
+    pnl_short_account: accS,
     bars: n,
+    years: n / perYear,
     benchmark_return: bench,
+    benchmark_sharpe: sharpeRatio(sim.benchmark, perYear),
   };
 }

@@ -149,6 +149,38 @@ export interface Report {
   benchmark: Float64Array;
   /** Free-form notes printed with the report (conventions used). */
   notes: string[];
+  /** Per-bar net log return (gross − costs), parallel to index (backtest v2+). */
+  net?: Float64Array;
+  /** Per-bar costs paid, return units, parallel to index (backtest v2+). */
+  cost?: Float64Array;
+  /** The simulated trades (backtest v2+). */
+  trades?: ReportTrades;
+  /** Forecast quality per target on the traded rows (backtest v2+). */
+  forecast?: HorizonMetrics[];
+  /** Forecast quality per target on the validation segment, as the model measured it, for comparison (backtest v2+). */
+  valForecast?: HorizonMetrics[];
+  /** Bars per year used to annualise (backtest v2+). */
+  barsPerYear?: number;
+  /** Drift findings between the validation and the traded segments, one line each (backtest v2+). */
+  drift?: string[];
+}
+
+/** The trades of a backtest, parallel arrays, one entry per trade. */
+export interface ReportTrades {
+  /** UTC epoch ms of the entry fill (the open of the first bar held). */
+  entry: Float64Array;
+  /** UTC epoch ms of the exit fill (the open after the last bar held). */
+  exit: Float64Array;
+  /** Signed position at entry. */
+  position: Float64Array;
+  /** Bars held. */
+  bars: Float64Array;
+  /** Net log return of the trade, costs included. */
+  pnl: Float64Array;
+  /** Net PnL in pips. */
+  pips: Float64Array;
+  /** Net PnL in account currency. */
+  account: Float64Array;
 }
 
 export interface ArtifactMap {

@@ -36,6 +36,10 @@ const dataset = {
   symbol: 'EURUSD',
   timeframe: '1h',
   index: Float64Array.from({ length: 10 }, (_, i) => T0 + i * H),
+  targetNames: ['fwd_ret_1'],
+  targetHorizons: [1],
+  // Actual forward returns (only their signs and ranks matter to the forecast checks).
+  Y: Float64Array.from([0.3, -0.2, 0.4, 0.1, -0.5, 0.2, 0.6, -0.1, 0.05, 0]),
 } as unknown as Dataset;
 
 /** Val predictions at bars 0, 1; test predictions at bars 2..8. */
@@ -59,7 +63,17 @@ function model(test: number[] = [0.5, 0.2, -0.3, 0.05, -0.1, 0.4, 0.3], val: num
   };
 }
 
-const params: BacktestParams = { entry_threshold: 0.1, segment: 'test', costs: { spread_pips: 2 } };
+const NO_COSTS = { spread_pips: 0, commission_per_million: 0, commission_per_lot: 0, slippage_pips: 0 };
+const params: BacktestParams = {
+  rule: 'threshold',
+  entry_threshold: 0.1,
+  quantile: 0.2,
+  holding: 'bar',
+  segments: ['test'],
+  sizing: { fixed: { units: 1 } },
+  costs: { ...NO_COSTS, spread_pips: 2 },
+  account_size: 100_000,
+};
 
 describe('backtest step: a hand-worked 10-bar case', () => {
   it('positions, next-open fills, spread costs, returns, drawdown and Sharpe', async () => {
@@ -140,7 +154,7 @@ describe('backtest step: a hand-worked 10-bar case', () => {
 
   it('trades the val segment when asked', async () => {
     // Val predictions at bars 0, 1: both −0.7 → short over bars 1 and 2, no spread.
-    const r = await backtest.run({ model: model(), dataset, candles: candles() }, { ...params, segment: 'val', costs: { spread_pips: 0 } }, testContext());
+    const r = await backtest.run({ model: model(), dataset, candles: candles() }, { ...params, segments: ['val'], costs: NO_COSTS }, testContext());
     expect(Array.from(r.position)).toEqual([-1, -1]);
     expect(r.metrics.total_return).toBeCloseTo(-Math.log(OPEN[3] / OPEN[1]), 15);
     expect(r.metrics.trades).toBe(1);
@@ -184,7 +198,7 @@ describe('simulate', () => {
   it('closes before a gap in the signals and re-enters after it', () => {
     const open = Float64Array.from([1, 2, 4, 5, 8, 10, 11]);
     // Signals at bars 0, 1 (held over bars 1, 2) and 4 (held over bar 5): a gap at bars 3–4.
-    const sim = simulate({ open, signalBar: Int32Array.from([0, 1, 4]), position: Float64Array.from([1, 1, 1]), halfSpread: 0.5 });
+    const sim = simulate({ open, signalBar: Int32Array.from([0, 1, 4]), position: Float64Array.from([1, 1, 1]), priceCost: 0.5 });
     expect(Array.from(sim.bar)).toEqual([1, 2, 5]);
     // Enter at open[1] = 2; exit before the gap at open[3] = 5 (booked on bar 2); enter at open[5] = 10,
     // exit at the end at open[6] = 11.

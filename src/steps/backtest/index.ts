@@ -1,15 +1,19 @@
-import type { Model, Report } from '../../core/artifacts.js';
+import type { Candles, Dataset, HorizonMetrics, Model, Report } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
 import { isoUtc } from '../../data/frame.js';
 import { parseTimeframe } from '../../data/timeframe.js';
+import { atr } from '../../indicators/dm.js';
+import { horizonMetrics } from '../../models/metrics.js';
 import { backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
-import { cumsum, positionsFromPredictions, simulate } from '../../backtest/simulate.js';
-import { defineStep, paramsOf } from '../define.js';
+import { directions, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
+import { cumsum, simulate } from '../../backtest/simulate.js';
+import { defineStep, paramsOf, type ParamIssue, type StepContext } from '../define.js';
 import type { BacktestParams } from './params.js';
 
-export type { BacktestParams, CostParams } from './params.js';
+export type { BacktestParams, CostParams, SizingParams, FixedSizing, VolTargetSizing } from './params.js';
 
 const SEGMENT_CODE = { val: 1, test: 2 } as const;
+const SEGMENT_NAME: Record<number, string> = { 0: 'train', 1: 'val', 2: 'test' };
 
 /** Position of `t` in the sorted array `a`, or −1. */
 function findSorted(a: Float64Array, t: number): number {
@@ -51,26 +55,171 @@ function barMs(timeframe: string, index: Float64Array): number {
   }
 }
 
-const NOTES = (spreadPips: number, pip: number, perYear: number): string[] => [
-  'A prediction made at bar t’s close is filled at bar t+1’s open (never at t’s close) and held until the next bar’s open: gross return = position × ln(open[t+2] / open[t+1]).',
-  'Positions: +1 when the prediction is above +entry_threshold, −1 below −entry_threshold, else flat.',
-  `Costs: each change of position pays |Δposition| × half the spread (${spreadPips} pips × ${pip} / 2) / fill price; a round trip costs one full spread. A position is closed (and its exit paid) before a gap in the signals and at the end.`,
-  'Returns are log returns; equity, total return and drawdown are sums of net per-bar log returns.',
-  `Sharpe: mean / std (ddof 1) of net per-bar returns × √(bars per year), bars per year = 260 days × 24 h / bar length = ${Number(perYear.toFixed(2))} (FX trading time, zero risk-free rate).`,
-  'Benchmark: buy and hold over the same bars, no costs.',
-];
+const fmt = (x: number, d = 4): string => (Number.isFinite(x) ? String(Number(x.toFixed(d))) : 'n/a');
 
 function pct(x: number): string {
   return Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a';
 }
 
+/**
+ * The prediction rows traded: those of the chosen segments, every fold, in time order. Where folds
+ * overlap (a timestamp predicted twice), the test prediction wins over a val one, then the earlier fold.
+ */
+function selectRows(model: Model, segments: ('val' | 'test')[], ctx: StepContext): { rows: number[]; duplicates: number } {
+  const pr = model.predictions;
+  const codes = new Set(segments.map((s) => SEGMENT_CODE[s]));
+  const all: number[] = [];
+  for (let i = 0; i < pr.index.length; i++) if (codes.has(pr.segment[i] as 1 | 2)) all.push(i);
+  all.sort((a, b) => pr.index[a] - pr.index[b] || pr.segment[b] - pr.segment[a] || pr.fold[a] - pr.fold[b] || a - b);
+  const rows: number[] = [];
+  let duplicates = 0;
+  for (const r of all) {
+    if (rows.length && pr.index[rows[rows.length - 1]] === pr.index[r]) duplicates++;
+    else rows.push(r);
+  }
+  if (duplicates) ctx.warn(`${duplicates} timestamp(s) predicted by more than one fold/segment: traded once (test before val, then the earlier fold)`);
+  return { rows, duplicates };
+}
+
+/** Per-signal quantile bands: the q and 1 − q quantiles of the predictions on each fold's validation segment. */
+function quantileBands(model: Model, values: Float64Array, rows: number[], q: number, ctx: StepContext): { lo: Float64Array; hi: Float64Array } {
+  const pr = model.predictions;
+  const byFold = new Map<number, number[]>();
+  for (let i = 0; i < pr.index.length; i++) {
+    if (pr.segment[i] !== 1) continue;
+    const f = pr.fold[i];
+    let l = byFold.get(f);
+    if (!l) byFold.set(f, (l = []));
+    l.push(values[i]);
+  }
+  const cache = new Map<number, [number, number]>();
+  const lo = new Float64Array(rows.length);
+  const hi = new Float64Array(rows.length);
+  let inSample = false;
+  rows.forEach((r, i) => {
+    const f = pr.fold[r];
+    let b = cache.get(f);
+    if (!b) {
+      const v = byFold.get(f);
+      if (!v || v.length === 0) {
+        throw new RunError(`rule \`quantile\` needs validation predictions to calibrate on, and fold ${f} has none`, {
+          hint: 'give the split step a val segment, or use rule `threshold` or `sign`',
+        });
+      }
+      b = [quantile(v, q), quantile(v, 1 - q)];
+      cache.set(f, b);
+    }
+    if (pr.segment[r] === 1) inSample = true;
+    lo[i] = b[0];
+    hi[i] = b[1];
+  });
+  if (inSample) ctx.warn('rule `quantile` on the val segment: its cut-offs were computed from those same predictions (in-sample); the test segment is the honest one');
+  return { lo, hi };
+}
+
+/** Forecast quality per target on the traded rows: predictions against the dataset's actual targets. */
+function forecastQuality(model: Model, dataset: Dataset, rows: number[], dsRow: Int32Array): HorizonMetrics[] {
+  const out: HorizonMetrics[] = [];
+  const q = dataset.targetNames.length;
+  model.targetNames.forEach((name, k) => {
+    const col = dataset.targetNames.indexOf(name);
+    const values = model.predictions.values[name];
+    if (col < 0 || !values) return;
+    const p: number[] = [];
+    const a: number[] = [];
+    rows.forEach((r, i) => {
+      const y = dataset.Y[dsRow[i] * q + col];
+      const v = values[r];
+      if (Number.isFinite(y) && Number.isFinite(v)) {
+        p.push(v);
+        a.push(y);
+      }
+    });
+    if (p.length >= 2) out.push(horizonMetrics(name, model.targetHorizons[k], p, a));
+  });
+  return out;
+}
+
+/** Drift lines: forecast quality and the spread of predictions and of actual returns, val against the traded rows. */
+function driftNotes(model: Model, forecast: HorizonMetrics[], ctx: StepContext): string[] {
+  const lines: string[] = [];
+  for (const f of forecast) {
+    const v = model.valMetrics.find((m) => m.target === f.target);
+    if (!v) continue;
+    lines.push(
+      `${f.target}: IC ${fmt(v.ic, 3)} on val → ${fmt(f.ic, 3)} traded; directional accuracy ${pct(v.directionalAccuracy)} → ${pct(f.directionalAccuracy)}; RMSE ${fmt(v.rmse, 6)} → ${fmt(f.rmse, 6)}`,
+    );
+    if (v.ic > 0 && f.ic <= 0) ctx.warn(`${f.target}: the forecast's IC fell from ${fmt(v.ic, 3)} on val to ${fmt(f.ic, 3)} on the traded rows (drift or overfitting)`);
+    if (v.rmse > 0 && f.rmse > 1.5 * v.rmse) lines.push(`${f.target}: RMSE grew ${fmt(f.rmse / v.rmse, 2)}× from val to the traded rows: the traded period is more volatile`);
+  }
+  return lines;
+}
+
+function volForecast(candles: Candles, sizing: { estimator: 'std' | 'atr'; window: number }): Float64Array {
+  const c = candles.columns;
+  if (!c.close) throw new RunError('volatility-targeted sizing needs the candles’ `close` column');
+  if (sizing.estimator === 'std') return rollingStdVol(c.close, sizing.window);
+  if (!c.high || !c.low) throw new RunError('`estimator: atr` needs the candles’ `high` and `low` columns', { hint: 'use `estimator: std`' });
+  const a = atr(c.high, c.low, c.close, sizing.window);
+  const out = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] / c.close[i];
+  return out;
+}
+
+function notes(p: BacktestParams, pip: number, perYear: number, target: string, hold: number): string[] {
+  const c = p.costs;
+  const rule =
+    p.rule === 'threshold'
+      ? `threshold: long when the prediction is above +${p.entry_threshold}, short below −${p.entry_threshold}` +
+        (p.exit_threshold !== undefined && p.exit_threshold !== p.entry_threshold ? `; a long is kept while it stays above +${p.exit_threshold}, a short below −${p.exit_threshold}` : '; else flat')
+      : p.rule === 'sign'
+        ? 'sign: long when the prediction is positive, short when negative'
+        : `quantile: long above the ${1 - p.quantile} quantile and short below the ${p.quantile} quantile of the fold’s validation predictions`;
+  const sizing =
+    'fixed' in p.sizing
+      ? `fixed ${p.sizing.fixed.units} unit(s) of account equity`
+      : `volatility-targeted to ${pct(p.sizing.vol_target.annual_vol)} a year (${p.sizing.vol_target.estimator} over ${p.sizing.vol_target.window} bars, known at the signal’s close), fixed at entry`;
+  return [
+    `Signal: predictions of ${target}, segments ${p.segments.join(' + ')}, every fold stitched in time order.`,
+    'Timing: a prediction made at bar t’s close is filled at bar t+1’s open (never at t’s close) and held until the next bar’s open: gross return = position × ln(open[t+2] / open[t+1]).',
+    `Rule: ${rule}${hold > 1 ? `; a position is held at least ${hold} bars (the target’s horizon)` : ''}. Sizing: ${sizing}${p.max_leverage !== undefined ? `, at most ${p.max_leverage}×` : ''}.`,
+    `Costs per unit of position change: half the spread (${c.spread_column ? `column \`${c.spread_column}\`` : `${c.spread_pips} pips`}) + slippage ${c.slippage_pips} pips, pip = ${pip}, + commission ${c.commission_per_million} per million notional and ${c.commission_per_lot} per 100k lot; a round trip pays one full spread. A position is closed (and its exit paid) before a gap in the signals and at the end.`,
+    'Returns are log returns; equity, total return and drawdown are sums of net per-bar log returns. PnL in pips: position × price change / pip − costs; in account currency: a fixed notional of position × account size at entry.',
+    `Annualisation: FX trading time, 260 days × 24 h a year; bars per year = 260 × 24 h / bar length = ${Number(perYear.toFixed(2))}. Annual return = mean per-bar return × bars per year; volatility = std (ddof 1) × √(bars per year); Sharpe = their ratio (zero risk-free rate); Sortino uses the downside deviation √(Σ min(r,0)² / n); Calmar = annual return / max drawdown.`,
+    'Benchmark: buy and hold over the same bars, no costs.',
+  ];
+}
+
 export default defineStep({
   kind: 'backtest',
-  version: 1,
-  description: 'Trade a model’s out-of-sample predictions at the next bar’s open, with spread costs; Sharpe, drawdown, hit rate and a buy-and-hold benchmark.',
+  version: 2,
+  description: 'Trade a model’s out-of-sample predictions (all folds stitched) at the next bar’s open with FX costs; equity and trade metrics, forecast quality, buy-and-hold benchmark.',
   inputs: { model: 'Model', dataset: 'Dataset', candles: 'Candles' },
   output: 'Report',
   params: paramsOf<BacktestParams>(),
+
+  check(p: BacktestParams): ParamIssue[] {
+    const issues: ParamIssue[] = [];
+    if (p.exit_threshold !== undefined) {
+      if (p.exit_threshold < 0) issues.push({ path: ['exit_threshold'], message: 'exit_threshold must be ≥ 0' });
+      else if (p.exit_threshold > p.entry_threshold) {
+        issues.push({ path: ['exit_threshold'], message: `exit_threshold (${p.exit_threshold}) is above entry_threshold (${p.entry_threshold})`, hint: 'a position is kept until the prediction falls below exit_threshold, so it must be at most entry_threshold' });
+      }
+      if (p.rule !== 'threshold') issues.push({ path: ['exit_threshold'], message: `exit_threshold only applies to rule \`threshold\`, not \`${p.rule}\`` });
+    }
+    if (new Set(p.segments).size !== p.segments.length) issues.push({ path: ['segments'], message: 'a segment is listed twice' });
+    if (p.max_leverage !== undefined) {
+      if (!(p.max_leverage > 0)) issues.push({ path: ['max_leverage'], message: 'max_leverage must be above 0' });
+      else if ('fixed' in p.sizing && p.sizing.fixed.units > p.max_leverage) {
+        issues.push({ path: ['sizing', 'fixed', 'units'], message: `units (${p.sizing.fixed.units}) above max_leverage (${p.max_leverage})` });
+      }
+    }
+    if (p.pip !== undefined && !(p.pip > 0)) issues.push({ path: ['pip'], message: 'pip must be above 0' });
+    if (p.costs.spread_column !== undefined && p.costs.spread_pips > 0) {
+      issues.push({ path: ['costs', 'spread_pips'], message: 'give either spread_pips or spread_column, not both', hint: 'spread_column reads each bar’s spread from the candles' });
+    }
+    return issues;
+  },
 
   async run({ model, dataset, candles }, params: BacktestParams, ctx): Promise<Report> {
     const target = chooseTarget(model, params.target);
@@ -81,45 +230,88 @@ export default defineStep({
     if (dataset.symbol !== candles.symbol) {
       ctx.warn(`the dataset is ${dataset.symbol} but the candles are ${candles.symbol}`);
     }
+    const pip = params.pip ?? candles.pip;
 
     const pr = model.predictions;
     const values = pr.values[target];
     if (!values || values.length !== pr.index.length) {
       throw new RunError(`the model has no predictions of \`${target}\``, { hint: 'the model artifact is inconsistent; rerun the train step' });
     }
-    const code = SEGMENT_CODE[params.segment];
-    const rows: number[] = [];
-    for (let i = 0; i < pr.index.length; i++) if (pr.segment[i] === code) rows.push(i);
+    const { rows } = selectRows(model, params.segments, ctx);
     if (rows.length === 0) {
-      throw new RunError(`the model has no predictions on the ${params.segment} segment`, { hint: 'check the split step’s ratios' });
+      const have = [...new Set(Array.from(pr.segment, (s) => SEGMENT_NAME[s] ?? String(s)))].join(', ') || 'none';
+      throw new RunError(`the model has no predictions on the ${params.segments.join(' or ')} segment`, { hint: `it has predictions on: ${have}; check the split step’s ratios or \`segments\`` });
     }
-    rows.sort((a, b) => pr.index[a] - pr.index[b]);
 
     const signalBar = new Int32Array(rows.length);
+    const dsRow = new Int32Array(rows.length);
     const pred = new Float64Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const t = pr.index[rows[i]];
-      if (i > 0 && t === pr.index[rows[i - 1]]) {
-        throw new RunError(`the model predicts ${isoUtc(t)} twice on the ${params.segment} segment (overlapping folds)`, {
-          hint: 'backtest a split whose segments do not overlap',
-        });
-      }
-      if (findSorted(dataset.index, t) < 0) {
+      const d = findSorted(dataset.index, t);
+      if (d < 0) {
         throw new RunError(`the model's prediction for ${isoUtc(t)} is not a row of the dataset`, { hint: 'connect the dataset the model was trained on' });
       }
       const bar = findSorted(candles.index, t);
       if (bar < 0) {
         throw new RunError(`no candle at ${isoUtc(t)}, a predicted row of the model`, { hint: 'connect the candles the features were computed from' });
       }
+      dsRow[i] = d;
       signalBar[i] = bar;
       pred[i] = values[rows[i]];
     }
+    const nanPred = pred.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
+    if (nanPred) ctx.warn(`${nanPred} prediction(s) are NaN: flat on those bars`);
 
+    const perYear = barsPerYear(barMs(candles.timeframe, candles.index));
+    const horizon = model.targetHorizons[model.targetNames.indexOf(target)] ?? 1;
+    const hold = params.holding === 'horizon' ? Math.max(1, horizon) : 1;
+    const rule: Rule =
+      params.rule === 'threshold'
+        ? { kind: 'threshold', entry: params.entry_threshold, exit: params.exit_threshold ?? params.entry_threshold }
+        : params.rule === 'sign'
+          ? { kind: 'sign' }
+          : { kind: 'bands', ...quantileBands(model, values, rows, params.quantile, ctx) };
+    const dir = directions(pred, signalBar, rule, hold);
+
+    let sizeOf: (i: number) => number;
+    if ('fixed' in params.sizing) {
+      const u = params.sizing.fixed.units;
+      sizeOf = () => u;
+    } else {
+      const vt = params.sizing.vol_target;
+      const vol = volForecast(candles, vt);
+      const k = vt.annual_vol / Math.sqrt(perYear);
+      sizeOf = (i) => k / vol[signalBar[i]];
+    }
+    const { position, skipped } = sizePositions(dir, signalBar, sizeOf, params.max_leverage ?? Infinity);
+    if (skipped) ctx.warn(`${skipped} trade(s) not taken: no volatility estimate yet at their signal (the window is still filling)`);
+
+    const c = params.costs;
+    let priceCostAt: Float64Array | undefined;
+    if (c.spread_column !== undefined) {
+      const col = candles.columns[c.spread_column];
+      if (!col) {
+        throw new RunError(`the candles have no column \`${c.spread_column}\` for the spread`, { hint: `their columns are: ${Object.keys(candles.columns).join(', ')}` });
+      }
+      priceCostAt = new Float64Array(col.length);
+      let bad = 0;
+      for (let i = 0; i < col.length; i++) {
+        const s = col[i];
+        if (Number.isFinite(s) && s >= 0) priceCostAt[i] = (s * pip) / 2;
+        else bad++;
+      }
+      if (bad) ctx.warn(`${bad} bar(s) with a missing or negative spread in \`${c.spread_column}\`: counted as 0`);
+    }
     const sim = simulate({
       open,
       signalBar,
-      position: positionsFromPredictions(pred, params.entry_threshold),
-      halfSpread: (params.costs.spread_pips * candles.pip) / 2,
+      position,
+      priceCost: ((c.spread_column !== undefined ? 0 : c.spread_pips) / 2 + c.slippage_pips) * pip + c.commission_per_lot / 100_000,
+      priceCostAt,
+      notionalCost: c.commission_per_million / 1e6,
+      account: params.account_size,
+      pip,
     });
     if (sim.untraded > 0) ctx.log(`${sim.untraded} prediction(s) at the end not traded: the bars to fill and exit them do not exist`);
     if (sim.bar.length === 0) {
@@ -128,20 +320,49 @@ export default defineStep({
       });
     }
 
-    const perYear = barsPerYear(barMs(candles.timeframe, candles.index));
-    const metrics = backtestMetrics(sim, perYear);
+    const metrics: Record<string, number> = { ...backtestMetrics(sim, perYear) };
+    const tradedRows = rows.slice(0, sim.bar.length);
+    const forecast = forecastQuality(model, dataset, tradedRows, dsRow);
+    for (const f of forecast) {
+      metrics[`rmse_${f.target}`] = f.rmse;
+      metrics[`mae_${f.target}`] = f.mae;
+      metrics[`da_${f.target}`] = f.directionalAccuracy;
+      metrics[`ic_${f.target}`] = f.ic;
+    }
     const index = new Float64Array(sim.bar.length);
     for (let i = 0; i < index.length; i++) index[i] = candles.index[sim.bar[i]];
+    const t = sim.trades;
+    const nt = t.pnl.length;
+    const exitTs = new Float64Array(nt);
+    for (let k = 0; k < nt; k++) {
+      const lastBar = sim.bar[t.start[k] + t.bars[k] - 1] + 1;
+      exitTs[k] = candles.index[lastBar];
+    }
 
     return {
       type: 'Report',
       symbol: candles.symbol,
-      metrics: { ...metrics },
+      metrics,
       index,
       position: sim.position,
       equity: cumsum(sim.net),
       benchmark: cumsum(sim.benchmark),
-      notes: [`Signal: ${model.kind} predictions of ${target}, ${params.segment} segment.`, ...NOTES(params.costs.spread_pips, candles.pip, perYear)],
+      notes: notes(params, pip, perYear, target, hold),
+      net: sim.net,
+      cost: sim.cost,
+      trades: {
+        entry: Float64Array.from(t.start, (s) => index[s]),
+        exit: exitTs,
+        position: t.position,
+        bars: Float64Array.from(t.bars),
+        pnl: t.pnl,
+        pips: t.pips,
+        account: t.account,
+      },
+      forecast,
+      valForecast: model.valMetrics,
+      barsPerYear: perYear,
+      drift: driftNotes(model, forecast, ctx),
     };
   },
 

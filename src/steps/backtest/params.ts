@@ -1,26 +1,97 @@
-/** Parameters of the `backtest` step: how predictions become positions and what trading costs. */
+/** Parameters of the `backtest` step: which predictions are traded, how they become positions and what trading costs. */
 export interface BacktestParams {
   /**
-   * Predicted return needed to trade: long when the prediction is above +threshold, short when below −threshold, else flat.
+   * How a prediction becomes a position: `threshold` (long above +entry_threshold, short below −entry_threshold, kept until the prediction crosses exit_threshold), `sign` (the sign of the prediction), `quantile` (long in the top `quantile` of predictions, short in the bottom; the cut-offs are the quantiles of the fold's validation predictions).
+   * @default "threshold"
+   */
+  rule: 'threshold' | 'sign' | 'quantile';
+  /**
+   * Predicted return needed to enter (rule `threshold`): long when the prediction is above +entry_threshold, short when below −entry_threshold.
    * @default 0
    * @minimum 0
    */
   entry_threshold: number;
+  /** Predicted return below which a long is closed (above −exit_threshold for a short), rule `threshold`; at most entry_threshold. Default: entry_threshold (no hysteresis). */
+  exit_threshold?: number;
+  /**
+   * Share of predictions traded on each side (rule `quantile`): long above the (1 − quantile) quantile of the fold's validation predictions, short below the `quantile` quantile.
+   * @default 0.2
+   * @exclusiveMinimum 0
+   * @maximum 0.5
+   */
+  quantile: number;
+  /**
+   * Holding period: `bar` re-decides at every bar; `horizon` keeps a position for the target's horizon in bars after the signal that took it, then re-decides.
+   * @default "bar"
+   */
+  holding: 'bar' | 'horizon';
   /** Target whose predictions drive the signal (e.g. fwd_ret_1); default: the model's shortest horizon. */
   target?: string;
   /**
-   * Which out-of-sample predictions are traded.
-   * @default "test"
+   * Which out-of-sample predictions are traded: the test segment, or the val and test segments; every fold of a walk-forward dataset is stitched into one series in time order.
+   * @default ["test"]
+   * @minItems 1
+   * @maxItems 2
    */
-  segment: 'test' | 'val';
+  segments: ('val' | 'test')[];
+  /**
+   * Position size, fixed when a trade is entered and kept while it lasts: `fixed` units of account equity, or `vol_target` (target annual volatility / forecast volatility).
+   * @default {"fixed":{"units":1}}
+   */
+  sizing: SizingParams;
+  /** Largest position, in units of account equity (notional / account size). Default: no cap. */
+  max_leverage?: number;
   /**
    * Trading costs.
-   * @default {"spread_pips":0}
+   * @default {"spread_pips":0,"commission_per_million":0,"commission_per_lot":0,"slippage_pips":0}
    */
   costs: CostParams;
+  /** Pip size; default: the candles' (0.0001, 0.01 for JPY pairs). */
+  pip?: number;
+  /**
+   * Account size in the quote currency, for the PnL in account currency.
+   * @default 100000
+   * @exclusiveMinimum 0
+   */
+  account_size: number;
 }
 
-/** Trading costs of the simulation. */
+/** A position sizing rule. */
+export type SizingParams = { fixed: FixedSizing } | { vol_target: VolTargetSizing };
+
+/** Fixed-size positions. */
+export interface FixedSizing {
+  /**
+   * Position size in units of account equity (1 = a notional equal to the account).
+   * @default 1
+   * @exclusiveMinimum 0
+   */
+  units: number;
+}
+
+/** Volatility-targeted positions: size = annual_vol / (forecast per-bar volatility × √bars per year), known at the signal's close. */
+export interface VolTargetSizing {
+  /**
+   * Target annualised volatility of the position, e.g. 0.1 for 10%.
+   * @default 0.1
+   * @exclusiveMinimum 0
+   */
+  annual_vol: number;
+  /**
+   * Volatility forecast: `std` (sample std of the last `window` close-to-close log returns) or `atr` (ATR over `window` bars / close).
+   * @default "std"
+   */
+  estimator: 'std' | 'atr';
+  /**
+   * Bars in the volatility window.
+   * @default 20
+   * @integer
+   * @minimum 2
+   */
+  window: number;
+}
+
+/** Trading costs of the simulation, in FX units. */
 export interface CostParams {
   /**
    * Bid-ask spread in pips; each fill pays half of it, so a round trip (entry and exit) costs one full spread.
@@ -28,4 +99,24 @@ export interface CostParams {
    * @minimum 0
    */
   spread_pips: number;
+  /** A column of the candles holding each bar's spread in pips; used instead of spread_pips, at the fill bar. */
+  spread_column?: string;
+  /**
+   * Commission per side, in account currency per million of notional traded.
+   * @default 0
+   * @minimum 0
+   */
+  commission_per_million: number;
+  /**
+   * Commission per side, in account (quote) currency per standard lot (100,000 units of the base currency) traded.
+   * @default 0
+   * @minimum 0
+   */
+  commission_per_lot: number;
+  /**
+   * Slippage per fill, in pips, against the trade.
+   * @default 0
+   * @minimum 0
+   */
+  slippage_pips: number;
 }
