@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { RunError } from '../core/diagnostics.js';
+import { RunError, type DiagnosticError } from '../core/diagnostics.js';
 import { ListrProgress, PlainProgress, SilentProgress, type ProgressReporter } from '../runtime/progress.js';
 import { Store } from '../runtime/store.js';
-import { styleFor } from './format.js';
+import { renderDiagnostic, styleFor } from './format.js';
 
 /** What every command shares: exit codes, argv parsing with the global options, the store. */
 
@@ -88,4 +88,13 @@ export function printRunError(e: Error, io: Io): void {
 export function printUsage(cmd: Command, io: Io): number {
   io.out.write(`${cmd.usage}\n`);
   return EXIT_OK;
+}
+
+/** A file's diagnostics as a compiler prints them, with the count. */
+export function printDiagnostics(e: DiagnosticError, io: Io): void {
+  const style = styleFor(io.err);
+  const sources = new Map<string, string[]>();
+  for (const d of e.diagnostics) io.err.write(`${renderDiagnostic(d, style, sources)}\n`);
+  const n = e.diagnostics.filter((d) => d.severity === 'error').length;
+  io.err.write(`${n} error${n === 1 ? '' : 's'}\n`);
 }

@@ -1,8 +1,8 @@
 import { DiagnosticError, suggestionHint } from '../core/diagnostics.js';
 import { VERSION } from '../version.js';
 import { COMMANDS } from './commands/index.js';
-import { EXIT_INPUT, EXIT_RUN, printRunError, UsageError, type Io } from './common.js';
-import { renderDiagnostic, styleFor } from './format.js';
+import { EXIT_INPUT, EXIT_RUN, printDiagnostics, printRunError, UsageError, type Io } from './common.js';
+import { styleFor } from './format.js';
 
 /**
  * The `fxflow` command line. Thin: parse argv, call the library, print, choose the exit code
@@ -60,10 +60,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
   } catch (e) {
     const style = styleFor(io.err);
     if (e instanceof DiagnosticError) {
-      const sources = new Map<string, string[]>();
-      for (const d of e.diagnostics) io.err.write(`${renderDiagnostic(d, style, sources)}\n`);
-      const n = e.diagnostics.filter((d) => d.severity === 'error').length;
-      io.err.write(`${n} error${n === 1 ? '' : 's'}\n`);
+      printDiagnostics(e, io);
       return EXIT_INPUT;
     }
     if (e instanceof UsageError) {

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ts, type Diagnostic as TsDiagnostic } from 'ts-morph';
 import { ARTIFACT_TYPES, type ArtifactType } from '../core/artifacts.js';
 import { suggestionHint, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
@@ -35,6 +37,27 @@ export interface LoadedPlugins {
 
 const MAX_TS_DIAGNOSTICS = 20;
 
+/**
+ * A plugin's `import … from 'fxflow'` always means this fxflow, whether or not the plugin's folder
+ * has fxflow in its node_modules (a scaffolded project, a global install): both the type-check and
+ * the import map the name to this package's build.
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const FXFLOW_TYPES = path.join(ROOT, 'dist', 'index.d.ts');
+const FXFLOW_JS = path.join(ROOT, 'dist', 'index.js');
+let aliased = false;
+/** A module-resolution hook (node:module register) mapping the bare name `fxflow` to this build. */
+function aliasFxflow(): void {
+  if (aliased) return;
+  aliased = true;
+  const target = JSON.stringify(pathToFileURL(FXFLOW_JS).href);
+  const hook = `export async function resolve(specifier, context, next) {
+    if (specifier === 'fxflow') return { url: ${target}, shortCircuit: true };
+    return next(specifier, context);
+  }`;
+  register(`data:text/javascript,${encodeURIComponent(hook)}`);
+}
+
 function tsLoc(d: TsDiagnostic, file: string): SourceLocation {
   const sf = d.getSourceFile();
   const start = d.getStart();
@@ -66,7 +89,11 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[]): Pr
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     skipLibCheck: true,
     noEmit: true,
-    types: ['node'],
+    // Node's types where fxflow has them (a development install), so plugins may use node: APIs.
+    ...(existsSync(path.join(ROOT, 'node_modules', '@types', 'node'))
+      ? { typeRoots: [path.join(ROOT, 'node_modules', '@types')], types: ['node'] }
+      : { types: [] }),
+    paths: { fxflow: [FXFLOW_TYPES] },
   });
   const files = refs.map((r) => project.addSourceFileAtPath(r.file));
   project.resolveSourceFileDependencies();
@@ -75,7 +102,7 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[]): Pr
     for (const d of diags.slice(0, MAX_TS_DIAGNOSTICS)) {
       out.diagnostics.push({
         severity: d.getCategory() === ts.DiagnosticCategory.Error ? 'error' : 'warning',
-        message: `TS${d.getCode()}: ${ts.flattenDiagnosticMessageText(d.getMessageText() as string | ts.DiagnosticMessageChain, ' ')}`,
+        message: `TS${d.getCode()}: ${messageText(d)}`,
         loc: tsLoc(d, sf.getFilePath()),
         hint: 'the plugin must type-check before the pipeline runs',
       });
@@ -109,6 +136,7 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[]): Pr
   // Load the code. tsx compiles TypeScript on import (types were checked above).
   const { tsImport } = await import('tsx/esm/api');
   for (const r of refs) {
+    aliasFxflow();
     const mod = (await tsImport(pathToFileURL(r.file).href, import.meta.url)) as Record<string, unknown>;
     const hash = sha256(sources.get(r.file)!);
     for (const value of Object.values(mod)) {
@@ -118,6 +146,18 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[]): Pr
     }
   }
   return out;
+}
+
+function messageText(d: TsDiagnostic): string {
+  const m = d.getMessageText();
+  if (typeof m === 'string') return m;
+  const parts: string[] = [];
+  const walk = (c: typeof m, depth: number): void => {
+    parts.push(`${'  '.repeat(depth)}${c.getMessageText()}`);
+    for (const n of c.getNext() ?? []) walk(n, depth + 1);
+  };
+  walk(m, 0);
+  return parts.join(' ');
 }
 
 function isStepDef(v: unknown): v is AnyStepDef {

@@ -1,10 +1,12 @@
 import type { Command } from '../common.js';
 import { exportCommand } from './export.js';
+import { initCommand } from './init.js';
 import { planCommand } from './plan.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { schemaCommand } from './schema.js';
 import { validateCommand } from './validate.js';
+import { watchCommand } from './watch.js';
 
 /** Every subcommand, in the order `fxflow --help` lists them. */
-export const COMMANDS: Command[] = [runCommand, validateCommand, planCommand, runsCommand, exportCommand, schemaCommand];
+export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, exportCommand, schemaCommand, initCommand];

@@ -3,6 +3,8 @@ import { loadPlan } from '../../pipeline.js';
 import { computeKeys } from '../../runtime/keys.js';
 import { formatMs } from '../../runtime/progress.js';
 import { runPlan, type RunResult } from '../../runtime/run.js';
+import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../../experiments/report.js';
+import { recordSweep, summarizeSweep, type SweepResult } from '../../experiments/results.js';
 import { displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table, type Style } from '../format.js';
 
@@ -28,14 +30,26 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const style = styleFor(io.out);
   const store = await openStore(dir, io);
   let result: RunResult;
-  // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored.
+  // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
+  // and the run is recorded as `interrupted` (a rerun reuses every step that completed).
   const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signalled ??= sig;
+    abort.abort();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let sweep: SweepResult | undefined;
   try {
-    if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps · store ${displayDir(dir)}\n`);
+    if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`);
     result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal });
+    if (signalled && result.status !== 'succeeded') {
+      result.status = 'interrupted';
+      await store.endRun(result.runId, 'interrupted', `interrupted by ${signalled}`);
+    }
+    sweep = summarizeSweep(plan, result.steps);
+    if (sweep) await recordSweep(store, result.runId, plan, sweep);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -53,6 +67,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           durationMs: Math.round(result.durationMs * 1000) / 1000,
           steps: result.steps.map((s) => ({
             id: s.id,
+            ...(plan.variants ? sweepNodeFields(plan, s.id) : {}),
             kind: s.kind,
             key: s.key,
             cached: s.cached,
@@ -64,6 +79,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
             ...(s.warnings.length ? { warnings: s.warnings } : {}),
           })),
           metrics,
+          ...(sweep ? sweepJson(sweep) : {}),
           ...(result.error ? { error: result.error.message } : {}),
         },
         null,
@@ -71,16 +87,19 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
       )}\n`,
     );
   } else {
-    printRunSummary(result, io, style);
+    printRunSummary(result, io, style, sweep);
   }
   if (result.status === 'succeeded') return 0;
+  if (signalled) return signalled === 'SIGINT' ? 130 : 143;
   if (result.error && !values.json) printRunError(result.error, io);
   return EXIT_RUN;
 }
 
-function printRunSummary(result: RunResult, io: Io, style: Style): void {
+export function printRunSummary(result: RunResult, io: Io, style: Style, sweep?: SweepResult): void {
   const h = headline(result);
-  if (h) {
+  if (sweep) {
+    io.out.write(`\n${leaderboard(boardOf(sweep), style)}\n`);
+  } else if (h) {
     io.out.write(`\n${style.bold(`${h.step} metrics`)}\n`);
     const entries = Object.entries(h.metrics);
     io.out.write(`${table(['metric', 'value'], entries.map(([k, v]) => [k, fmtNum(v)]))}\n`);
@@ -101,6 +120,9 @@ export const runCommand: Command = {
 
 Runs the pipeline. Steps whose inputs and params are unchanged are read from the cache.
   --json       print a machine-readable summary (progress goes to stderr)
-  --jobs N     run at most N independent steps at once (default: CPU cores)`,
+  --jobs N     run at most N independent steps at once (default: CPU cores)
+
+With a \`matrix:\` block every variant runs; a step equal across variants runs once.
+SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.`,
   run: cmdRun,
 };

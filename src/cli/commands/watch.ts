@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { formatMs, PlainProgress, ListrProgress } from '../../runtime/progress.js';
+import { watchPipeline } from '../../runtime/watch.js';
+import { displayDir, needFile, parse, printDiagnostics, printRunError, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
+import { styleFor } from '../format.js';
+import { printRunSummary } from './run.js';
+
+async function cmdWatch(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { jobs: { type: 'string' }, debounce: { type: 'string' } });
+  if (values.help) return printUsage(watchCommand, io);
+  const file = needFile(positionals, 'watch');
+  const debounce = values.debounce === undefined ? 50 : Number(values.debounce);
+  if (!Number.isFinite(debounce) || debounce < 0) throw new UsageError(`--debounce takes milliseconds ≥ 0, got \`${values.debounce}\``);
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  const style = styleFor(io.out);
+  const dir = storeDir(values.store);
+  const tty = io.out.isTTY && !process.env.CI;
+  io.out.write(`${style.bold('fxflow')} watch ${file} · store ${displayDir(dir)} · Ctrl-C to stop\n`);
+  let started = 0;
+  const watcher = await watchPipeline(file, {
+    storeDir: dir,
+    debounceMs: debounce,
+    concurrency: jobs,
+    progress: () => (tty ? new ListrProgress() : new PlainProgress(io.out)),
+    onEvent: (e) => {
+      switch (e.type) {
+        case 'change':
+          started = performance.now();
+          io.out.write(`\n${style.cyan('changed')}: ${e.files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
+          break;
+        case 'invalid':
+          printDiagnostics(e.error, io);
+          io.out.write(`${style.yellow('not run')}: fix the file and save\n`);
+          break;
+        case 'failed':
+          printRunError(e.error, io);
+          break;
+        case 'cancelled':
+          io.out.write(`${style.yellow('cancelled')}: a newer save replaced this run\n`);
+          break;
+        case 'run':
+          printRunSummary(e.result, io, style);
+          if (e.result.status === 'failed' && e.result.error) printRunError(e.result.error, io);
+          break;
+        case 'idle': {
+          const took = started ? ` (${formatMs(performance.now() - started)} after the save)` : '';
+          io.out.write(`${style.dim(`watching ${e.watching.length} file${e.watching.length === 1 ? '' : 's'} for changes${took}…`)}\n`);
+          break;
+        }
+      }
+    },
+  });
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await watcher.close();
+  io.out.write('stopped watching\n');
+  return 0;
+}
+
+export const watchCommand: Command = {
+  name: 'watch',
+  summary: 'rerun a pipeline on every save of it, its plugins or its data files',
+  usage: `Usage: fxflow watch FILE [--debounce MS] [--jobs N] [--store DIR]
+
+Runs the pipeline, then reruns it whenever the pipeline file, a plugin it loads or a data file a
+step reads changes. Only what the edit invalidated recomputes; each recomputed step says why. A
+file that does not parse shows its errors and the watcher waits for the next save; a save during
+a run cancels that run and starts the new one. The store is free between runs, so \`fxflow runs\`
+works from another terminal.
+  --debounce MS   quiet period after a change before rerunning (default 50)`,
+  run: cmdWatch,
+};

@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
+import type { Plan } from '../compiler/index.js';
+import { DiagnosticError, RunError } from '../core/diagnostics.js';
+import { loadPlan } from '../pipeline.js';
+import { computeKeys } from './keys.js';
+import type { ProgressReporter } from './progress.js';
+import { runPlan, type RunResult } from './run.js';
+import { Store } from './store.js';
+
+/**
+ * Watch mode: rerun a pipeline whenever the pipeline file, a plugin it loads or a data file a step
+ * reads changes. Each cycle is an ordinary run, so the cache decides what recomputes. A file that
+ * fails to parse shows its diagnostics and the watcher waits for the next save; a save while a run
+ * is in flight aborts that run (steps see the AbortSignal, nothing half-done is stored) and starts
+ * the new one. The store is opened per run and closed after, so other commands can use it between
+ * runs.
+ */
+
+export type WatchEvent =
+  | { type: 'change'; files: string[] }
+  | { type: 'invalid'; error: DiagnosticError }
+  | { type: 'failed'; error: Error }
+  | { type: 'run'; result: RunResult }
+  | { type: 'cancelled' }
+  | { type: 'idle'; watching: string[] };
+
+export interface WatchOptions {
+  storeDir: string;
+  /** A fresh progress reporter per run. */
+  progress: () => ProgressReporter;
+  /** Everything the watcher has to say; the CLI prints it. */
+  onEvent: (e: WatchEvent) => void;
+  /** Quiet period after a change before rerunning (editors write in bursts). */
+  debounceMs?: number;
+  concurrency?: number;
+}
+
+export interface Watcher {
+  close(): Promise<void>;
+  /** Resolves when the current cycle (if any) has finished. */
+  settled(): Promise<void>;
+}
+
+/** The files a plan depends on outside the store: the pipeline, its plugins, the steps' data files. */
+export async function watchedFiles(plan: Plan): Promise<string[]> {
+  const dir = plan.spec.dir;
+  const ctx = { pipelineDir: dir, resolvePath: (p: string) => path.resolve(dir, p) };
+  const files = new Set<string>([plan.spec.file, ...(plan.pluginFiles ?? [])]);
+  for (const n of plan.nodes) {
+    if (!n.def.files) continue;
+    try {
+      for (const f of await n.def.files(n.params as never, ctx)) files.add(f);
+    } catch {
+      // A missing data file is reported by the run itself.
+    }
+  }
+  return [...files];
+}
+
+export async function watchPipeline(file: string, opts: WatchOptions): Promise<Watcher> {
+  const abs = path.resolve(file);
+  const debounceMs = opts.debounceMs ?? 50;
+  let watched = new Set<string>([abs]);
+  let controller: AbortController | undefined;
+  let cycle: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let pending = new Set<string>();
+  let closed = false;
+
+  const watcher: FSWatcher = chokidarWatch([abs], { ignoreInitial: true, atomic: true });
+
+  const runOnce = async (): Promise<void> => {
+    const ac = new AbortController();
+    controller = ac;
+    let plan: Plan | undefined;
+    try {
+      plan = await loadPlan(abs);
+      const keys = await computeKeys(plan);
+      const store = await Store.open(opts.storeDir, { waitMs: 10_000 });
+      try {
+        const result = await runPlan(plan, { store, keys, progress: opts.progress(), signal: ac.signal, concurrency: opts.concurrency });
+        opts.onEvent(result.status === 'cancelled' ? { type: 'cancelled' } : { type: 'run', result });
+      } finally {
+        await store.close();
+      }
+    } catch (e) {
+      if (e instanceof DiagnosticError) opts.onEvent({ type: 'invalid', error: e });
+      else opts.onEvent({ type: 'failed', error: e instanceof Error ? e : new RunError(String(e)) });
+    } finally {
+      if (controller === ac) controller = undefined;
+    }
+    // Follow what the (last good) plan reads; keep watching the pipeline whatever happens.
+    if (plan && !closed) {
+      const next = new Set(await watchedFiles(plan));
+      next.add(abs);
+      const add = [...next].filter((f) => !watched.has(f));
+      const remove = [...watched].filter((f) => !next.has(f));
+      if (add.length) watcher.add(add);
+      if (remove.length) watcher.unwatch(remove);
+      watched = next;
+    }
+    if (!closed && !ac.signal.aborted) opts.onEvent({ type: 'idle', watching: [...watched] });
+  };
+
+  const schedule = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      const files = [...pending];
+      pending = new Set();
+      opts.onEvent({ type: 'change', files });
+      controller?.abort(); // the run in flight ends as cancelled; the next one starts after it
+      cycle = cycle.then(runOnce);
+    }, debounceMs);
+  };
+
+  watcher.on('all', (_event, changed) => {
+    if (closed) return;
+    pending.add(path.resolve(changed));
+    schedule();
+  });
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  cycle = runOnce();
+
+  return {
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      controller?.abort();
+      await cycle.catch(() => undefined);
+      await watcher.close();
+    },
+    settled: () => cycle,
+  };
+}
