@@ -4,6 +4,7 @@ import type { PipelineSpec, StepSpec } from '../parser/index.js';
 import { displayPath, toPointer } from '../parser/yaml.js';
 import type { AnyStepDef } from '../steps/define.js';
 import type { StepRegistry } from '../steps/registry.js';
+import { compileVariants, type PlanSelect, type PlanVariant } from '../experiments/compile.js';
 
 /**
  * Spec → Plan: a DAG of typed nodes. Every edge is checked against the step kinds' declared ports
@@ -20,6 +21,9 @@ export interface PlanNode {
   /** Input port → id of the step that feeds it. */
   inputs: Record<string, string>;
   description?: string;
+  /** In a sweep (or with `select:`): the YAML step id, and the indices of the variants using the node. */
+  step?: string;
+  variants?: number[];
 }
 
 export interface Plan {
@@ -27,6 +31,9 @@ export interface Plan {
   /** Nodes in a topological order (file order where the DAG leaves a choice). */
   nodes: PlanNode[];
   byId: Map<string, PlanNode>;
+  /** In a sweep (or with `select:`): the variants and how the best is picked (src/experiments). */
+  variants?: PlanVariant[];
+  select?: PlanSelect;
   /** Plugin source files the pipeline loaded (absolute), for watch mode. */
   pluginFiles?: string[];
 }
@@ -37,6 +44,7 @@ export interface CompileResult {
 }
 
 export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResult {
+  if (spec.matrix || spec.select) return compileVariants(spec, registry, (one) => compile(one, registry));
   const diagnostics: Diagnostic[] = [];
   const pos = spec.positions;
   const ids = spec.steps.map((s) => s.id);

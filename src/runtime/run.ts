@@ -38,7 +38,8 @@ export interface StepOutcome {
 export interface RunResult {
   runId: string;
   pipeline: string;
-  status: 'succeeded' | 'failed' | 'cancelled';
+  /** `interrupted`: set by the CLI for a run stopped by SIGINT/SIGTERM (a SIGKILLed one is marked at the next open). */
+  status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
   durationMs: number;
   steps: StepOutcome[];
   /** The first failure, for the exit message. */

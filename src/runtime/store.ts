@@ -89,6 +89,12 @@ const DDL = [
      summary VARCHAR, warnings JSON, PRIMARY KEY (run_id, step_id))`,
   `CREATE TABLE IF NOT EXISTS params (run_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, path VARCHAR NOT NULL, value JSON)`,
   `CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value DOUBLE)`,
+  // Sweeps (src/experiments/results.ts): each variant of a run with its matrix values and score, and
+  // which variants use each node of the run.
+  `CREATE TABLE IF NOT EXISTS run_variants (
+     run_id VARCHAR NOT NULL, idx INTEGER NOT NULL, label VARCHAR NOT NULL, vals JSON NOT NULL, metrics JSON NOT NULL,
+     select_metric VARCHAR, score DOUBLE, selected BOOLEAN NOT NULL, PRIMARY KEY (run_id, idx))`,
+  `CREATE TABLE IF NOT EXISTS run_nodes (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, variants JSON NOT NULL, PRIMARY KEY (run_id, node_id))`,
 ];
 
 export class Store {

@@ -1,4 +1,5 @@
 import type { ExtractedStep, JsonSchema } from './fromTypes.js';
+import { MATRIX_SCHEMA, SELECT_SCHEMA } from '../experiments/schema.js';
 
 /**
  * The pipeline file's JSON Schema (2020-12), built from the steps' extracted params schemas.
@@ -134,6 +135,8 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
         propertyNames: { pattern: VAR_NAME_PATTERN },
         additionalProperties: true,
       },
+      matrix: MATRIX_SCHEMA,
+      select: SELECT_SCHEMA,
       steps: {
         description: 'Steps by id.',
         type: 'object',

@@ -1,0 +1,126 @@
+import { canonicalJson } from '../core/hash.js';
+import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
+import { displayPath, toPointer, type PositionMap } from '../parser/yaml.js';
+
+/**
+ * `matrix:` → the list of variants (one record of matrix values each).
+ *
+ * ```yaml
+ * matrix:
+ *   alpha: [0.1, 1, 10]          # a dimension: a non-empty list of values
+ *   horizon: [1, 4]
+ *   exclude: [{ alpha: 0.1, horizon: 4 }]   # drops every combination matching all its keys
+ *   include: [{ alpha: 100, horizon: 24 }]  # adds one combination (it must give every dimension)
+ * ```
+ *
+ * Combinations are the cartesian product in the order the dimensions are written (the first
+ * dimension varies slowest), then `exclude` removes, then `include` appends (a combination already
+ * present is not added twice). Only the semantics are checked here; the shape (a list per
+ * dimension, objects in include/exclude) is the schema's job, so such a block is skipped silently
+ * here to avoid a second message about the same value.
+ */
+
+export type MatrixValues = Record<string, unknown>;
+
+export interface Matrix {
+  /** Dimension names, in file order. */
+  names: string[];
+  /** The variants, in expansion order. */
+  variants: MatrixValues[];
+}
+
+const RESERVED = new Set(['include', 'exclude']);
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+export function expandMatrix(raw: unknown, positions: PositionMap, diagnostics: Diagnostic[]): Matrix | undefined {
+  if (!isObj(raw)) return undefined; // the schema reports it
+  const err = (message: string, path: (string | number)[], hint?: string, atKey = false): void => {
+    const ptr = toPointer(path);
+    diagnostics.push({ severity: 'error', message, loc: atKey ? positions.keyLoc(ptr) : positions.valueLoc(ptr), path: displayPath(path), hint });
+  };
+  const dims: [string, unknown[]][] = [];
+  for (const [k, v] of Object.entries(raw)) {
+    if (RESERVED.has(k)) continue;
+    if (!Array.isArray(v) || v.length === 0) return undefined; // the schema reports it
+    dims.push([k, v]);
+  }
+  const include = Array.isArray(raw.include) ? raw.include : [];
+  const exclude = Array.isArray(raw.exclude) ? raw.exclude : [];
+  let names = dims.map(([k]) => k);
+  // A matrix of includes only: its dimensions are the keys of its entries.
+  if (!names.length) names = [...new Set(include.filter(isObj).flatMap((e) => Object.keys(e)))];
+  if (!names.length) {
+    err('the matrix is empty: it defines no dimension', ['matrix'], 'write a dimension as a list of values, e.g. `alpha: [0.1, 1, 10]`', true);
+    return undefined;
+  }
+  let bad = false;
+
+  let combos: MatrixValues[] = dims.length ? [{}] : [];
+  for (const [k, values] of dims) {
+    const next: MatrixValues[] = [];
+    for (const c of combos) for (const v of values) next.push({ ...c, [k]: v });
+    combos = next;
+  }
+
+  exclude.forEach((e, i) => {
+    if (!isObj(e)) return;
+    const keys = Object.keys(e);
+    for (const k of keys) {
+      if (!names.includes(k)) {
+        err(`unknown matrix dimension \`${k}\` in exclude`, ['matrix', 'exclude', i, k], suggestionHint(k, names, 'a dimension'), true);
+        bad = true;
+      }
+    }
+    if (!keys.length) {
+      err('an empty exclude entry would exclude every combination', ['matrix', 'exclude', i], 'give the values to exclude, e.g. `{ alpha: 0.1 }`');
+      bad = true;
+    }
+  });
+  include.forEach((e, i) => {
+    if (!isObj(e)) return;
+    for (const k of Object.keys(e)) {
+      if (!names.includes(k)) {
+        err(`unknown matrix dimension \`${k}\` in include`, ['matrix', 'include', i, k], suggestionHint(k, names, 'a dimension'), true);
+        bad = true;
+      }
+    }
+    const missing = names.filter((n) => !(n in e));
+    if (missing.length) {
+      err(
+        `include entry does not give ${missing.map((m) => `\`${m}\``).join(', ')}`,
+        ['matrix', 'include', i],
+        `an included combination sets every dimension (${names.join(', ')})`,
+      );
+      bad = true;
+    }
+  });
+  if (bad) return undefined;
+
+  const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
+  combos = combos.filter((c) => !exclude.some((e) => isObj(e) && Object.entries(e).every(([k, v]) => same(c[k], v))));
+  const seen = new Set(combos.map((c) => canonicalJson(c)));
+  for (const e of include) {
+    if (!isObj(e)) continue;
+    const c = Object.fromEntries(names.map((n) => [n, e[n]]));
+    const id = canonicalJson(c);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    combos.push(c);
+  }
+  if (!combos.length) {
+    err('the matrix is empty: `exclude` removes every combination', ['matrix', 'exclude'], 'exclude fewer combinations, or `include` one', true);
+    return undefined;
+  }
+  return { names, variants: combos };
+}
+
+/** `alpha=0.1,horizon=4` — a variant's values for people (and in node ids). */
+export function variantLabel(values: MatrixValues, names: string[] = Object.keys(values)): string {
+  return names
+    .filter((n) => n in values)
+    .map((n) => `${n}=${typeof values[n] === 'string' ? (values[n] as string) : canonicalJson(values[n])}`)
+    .join(',');
+}

@@ -1,0 +1,98 @@
+import type { Plan } from '../compiler/index.js';
+import { fmtNum, PLAIN, table, type Style } from '../cli/format.js';
+import type { MatrixValues } from './matrix.js';
+import type { SweepResult } from './results.js';
+
+/** How sweeps are shown: the leaderboard table, and the extra fields of `run --json`. */
+
+export interface BoardVariant {
+  index: number;
+  label: string;
+  values: MatrixValues;
+  metrics: Record<string, number>;
+  score?: number | null;
+  selected: boolean;
+}
+
+export interface Board {
+  names: string[];
+  variants: BoardVariant[];
+  /** e.g. `report.sharpe on val (max)`. */
+  selectLabel?: string;
+  mode?: 'max' | 'min';
+  /** The step whose metrics are shown beside the score. */
+  headStep?: string;
+}
+
+const HEAD = ['sharpe', 'total_return', 'max_drawdown', 'hit_rate', 'trades'];
+
+export function boardOf(s: SweepResult): Board {
+  return {
+    names: s.names,
+    variants: s.variants,
+    ...(s.select
+      ? { selectLabel: `${s.select.metric}${s.select.on ? ` on ${s.select.on}` : ''} (${s.select.mode})`, mode: s.select.mode, headStep: s.select.metric.split('.')[0] }
+      : {}),
+  };
+}
+
+/** Variants best first by score (unscored last; ties in matrix order), or in matrix order without `select`. */
+export function rankedBoard(b: Board): BoardVariant[] {
+  if (!b.mode) return [...b.variants];
+  const sign = b.mode === 'max' ? -1 : 1;
+  const has = (v: BoardVariant): boolean => typeof v.score === 'number';
+  return [...b.variants].sort((x, y) => {
+    if (!has(x) || !has(y)) return Number(!has(x)) - Number(!has(y)) || x.index - y.index;
+    return sign * (x.score! - y.score!) || x.index - y.index;
+  });
+}
+
+/** The step whose metrics head the table: the selected metric's step, else the last step with metrics. */
+function headStep(b: Board): string | undefined {
+  if (b.headStep) return b.headStep;
+  const keys = b.variants.flatMap((v) => Object.keys(v.metrics));
+  const steps = [...new Set(keys.map((k) => k.slice(0, k.indexOf('.'))))].filter((s) => !s.includes('@'));
+  return steps[steps.length - 1];
+}
+
+export function leaderboard(b: Board, style: Style = PLAIN, title?: string): string {
+  const step = headStep(b);
+  const all = new Set(b.variants.flatMap((v) => Object.keys(v.metrics)));
+  const available = step ? [...all].filter((k) => k.startsWith(`${step}.`)).map((k) => k.slice(step.length + 1)) : [];
+  const shown = HEAD.filter((h) => available.includes(h));
+  const cols = shown.length ? shown : available.slice(0, 4);
+  const rows = rankedBoard(b).map((v, i) => [
+    b.mode ? String(i + 1) : String(v.index + 1),
+    v.selected ? '★' : '',
+    ...b.names.map((n) => (typeof v.values[n] === 'string' ? String(v.values[n]) : JSON.stringify(v.values[n]) ?? '—')),
+    ...(b.mode ? [typeof v.score === 'number' ? fmtNum(v.score) : '—'] : []),
+    ...cols.map((c) => fmtNum(v.metrics[`${step}.${c}`])),
+  ]);
+  const head = [b.mode ? 'rank' : '#', '', ...b.names, ...(b.mode ? ['score'] : []), ...cols.map((c) => `${step}.${c}`)];
+  const heading = title ?? `leaderboard · ${b.variants.length} variants${b.selectLabel ? ` · select ${b.selectLabel}` : ''}`;
+  return `${style.bold(heading)}\n${table(head, rows, style)}`;
+}
+
+/** The sweep fields of a node in `run --json`: its YAML step and the matrix values of the variants using it. */
+export function sweepNodeFields(plan: Plan, id: string): { step: string; variants: MatrixValues[] } {
+  const n = plan.byId.get(id)!;
+  const values = new Map(plan.variants!.map((v) => [v.index, v.values]));
+  return { step: n.step ?? n.id, variants: (n.variants ?? []).map((i) => values.get(i)!) };
+}
+
+/** The sweep section of `run --json`. */
+export function sweepJson(s: SweepResult): Record<string, unknown> {
+  return {
+    variants: s.variants.map((v) => ({
+      index: v.index,
+      values: v.values,
+      label: v.label,
+      ...(v.score !== undefined ? { score: v.score } : {}),
+      selected: v.selected,
+      metrics: v.metrics,
+    })),
+    ...(s.select ? { select: { metric: s.select.metric, on: s.select.on ?? null, mode: s.select.mode } } : {}),
+    ...(s.selected !== undefined ? { selected: s.selected } : {}),
+    ...(s.note ? { selectNote: s.note } : {}),
+  };
+}
