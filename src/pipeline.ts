@@ -22,6 +22,7 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
   let validator: PipelineValidator | undefined;
   let reg = registry;
   let pluginFiles: string[] = [];
+  let pluginParams: Plan['pluginParams'];
   if (refs.length) {
     const plugins = await loadPlugins(refs, registry.kinds());
     if (errorsOnly(plugins.diagnostics).length) throw new DiagnosticError(plugins.diagnostics);
@@ -30,13 +31,14 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
     for (const k of registry.kinds()) reg.register(registry.get(k)!);
     for (const s of plugins.steps) reg.register(s);
     pluginFiles = plugins.files;
+    pluginParams = Object.fromEntries(plugins.extracted.map((e) => [e.kind, e.params]));
   }
 
   const parsed = parsePipelineText(read.text, file, { displayFile: read.displayFile, validator });
   if (!parsed.spec) throw new DiagnosticError(parsed.diagnostics);
   const compiled = compile(parsed.spec, reg);
   if (!compiled.plan || errorsOnly(compiled.diagnostics).length) throw new DiagnosticError(byPosition(compiled.diagnostics));
-  return { ...compiled.plan, pluginFiles };
+  return { ...compiled.plan, pluginFiles, pluginParams };
 }
 
 /** The `plugins:` entries of a pipeline, resolved against its folder (malformed ones are left to the schema). */

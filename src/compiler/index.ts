@@ -36,6 +36,8 @@ export interface Plan {
   select?: PlanSelect;
   /** Plugin source files the pipeline loaded (absolute), for watch mode. */
   pluginFiles?: string[];
+  /** Params JSON Schema of each plugin step kind. */
+  pluginParams?: Record<string, Record<string, unknown>>;
 }
 
 export interface CompileResult {

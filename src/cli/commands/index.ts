@@ -5,8 +5,9 @@ import { planCommand } from './plan.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { schemaCommand } from './schema.js';
+import { stepsCommand } from './steps.js';
 import { validateCommand } from './validate.js';
 import { watchCommand } from './watch.js';
 
 /** Every subcommand, in the order `fxflow --help` lists them. */
-export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, exportCommand, schemaCommand, initCommand];
+export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, exportCommand, stepsCommand, schemaCommand, initCommand];

@@ -4,12 +4,15 @@ import { loadPlan } from '../../pipeline.js';
 import { computeKeys, explainMiss } from '../../runtime/keys.js';
 import { basisFromRow } from '../../runtime/run.js';
 import { STORE_FILE } from '../../runtime/store.js';
-import { needFile, openStore, parse, printUsage, storeDir, type Command, type Io } from '../common.js';
+import { toDot, toMermaid } from '../../runtime/graph.js';
+import { needFile, openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { styleFor, table } from '../format.js';
 
 async function cmdPlan(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, format: { type: 'string' } });
   if (values.help) return printUsage(planCommand, io);
+  const format = values.json ? 'json' : (values.format ?? 'text');
+  if (!['text', 'json', 'mermaid', 'dot'].includes(format)) throw new UsageError(`--format takes text, json, mermaid or dot, got \`${values.format}\``);
   const plan = await loadPlan(needFile(positionals, 'plan'));
   const keys = await computeKeys(plan);
   const dir = storeDir(values.store);
@@ -31,8 +34,13 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
   } finally {
     await store?.close();
   }
-  if (values.json) {
+  if (format === 'json') {
     io.out.write(`${JSON.stringify({ pipeline: plan.spec.name, steps: rows }, null, 2)}\n`);
+    return 0;
+  }
+  if (format === 'mermaid' || format === 'dot') {
+    const state = new Map(rows.map((r) => [r.id, r.state] as const));
+    io.out.write(format === 'mermaid' ? toMermaid(plan, state) : toDot(plan, state));
     return 0;
   }
   const style = styleFor(io.out);
@@ -51,9 +59,12 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
 export const planCommand: Command = {
   name: 'plan',
   summary: 'show what would run and why',
-  usage: `Usage: fxflow plan FILE [--json] [--store DIR]
+  usage: `Usage: fxflow plan FILE [--format text|json|mermaid|dot] [--json] [--store DIR]
 
 Lists the steps in run order with their cache key, and for each step that would run, why:
-which param or input changed since the last run of that step.`,
+which param or input changed since the last run of that step. Runs nothing.
+  --format mermaid|dot   draw the DAG with each step's cache state (paste Mermaid into Markdown;
+                         pipe DOT into \`dot -Tsvg\`)
+  --json                 the same as --format json`,
   run: cmdPlan,
 };
