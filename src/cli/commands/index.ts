@@ -2,6 +2,7 @@ import type { Command } from '../common.js';
 import { exportCommand } from './export.js';
 import { initCommand } from './init.js';
 import { planCommand } from './plan.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { schemaCommand } from './schema.js';
@@ -10,4 +11,4 @@ import { validateCommand } from './validate.js';
 import { watchCommand } from './watch.js';
 
 /** Every subcommand, in the order `fxflow --help` lists them. */
-export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, exportCommand, stepsCommand, schemaCommand, initCommand];
+export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, reportCommand, exportCommand, stepsCommand, schemaCommand, initCommand];

@@ -3,6 +3,7 @@ import { loadPlan } from '../../pipeline.js';
 import { computeKeys } from '../../runtime/keys.js';
 import { formatMs } from '../../runtime/progress.js';
 import { runPlan, type RunResult } from '../../runtime/run.js';
+import { writeRunReport } from '../../report/load.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../../experiments/report.js';
 import { recordSweep, summarizeSweep, type SweepResult } from '../../experiments/results.js';
 import { displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
@@ -41,6 +42,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let sweep: SweepResult | undefined;
+  let reportPath: string | undefined;
   try {
     if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`);
     result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal });
@@ -50,6 +52,14 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     }
     sweep = summarizeSweep(plan, result.steps);
     if (sweep) await recordSweep(store, result.runId, plan, sweep);
+    // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
+    if (!sweep && result.status === 'succeeded' && plan.nodes.some((n) => n.def.output === 'Report')) {
+      try {
+        reportPath = (await writeRunReport(store, result.runId)).path;
+      } catch (e) {
+        io.err.write(`could not write the HTML report: ${(e as Error).message}\n`);
+      }
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -79,6 +89,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
             ...(s.warnings.length ? { warnings: s.warnings } : {}),
           })),
           metrics,
+          ...(reportPath ? { report: reportPath } : {}),
           ...(sweep ? sweepJson(sweep) : {}),
           ...(result.error ? { error: result.error.message } : {}),
         },
@@ -87,7 +98,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
       )}\n`,
     );
   } else {
-    printRunSummary(result, io, style, sweep);
+    printRunSummary(result, io, style, sweep, reportPath);
   }
   if (result.status === 'succeeded') return 0;
   if (signalled) return signalled === 'SIGINT' ? 130 : 143;
@@ -95,13 +106,17 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   return EXIT_RUN;
 }
 
-export function printRunSummary(result: RunResult, io: Io, style: Style, sweep?: SweepResult): void {
+/** The metrics a backtest's summary shows (all are in the run history and the HTML report). */
+const HEADLINE = ['sharpe', 'sortino', 'annual_return', 'total_return', 'max_drawdown', 'trades', 'win_rate', 'profit_factor', 'exposure', 'costs', 'benchmark_return'];
+
+export function printRunSummary(result: RunResult, io: Io, style: Style, sweep?: SweepResult, reportPath?: string): void {
   const h = headline(result);
   if (sweep) {
     io.out.write(`\n${leaderboard(boardOf(sweep), style)}\n`);
   } else if (h) {
     io.out.write(`\n${style.bold(`${h.step} metrics`)}\n`);
-    const entries = Object.entries(h.metrics);
+    const picked = HEADLINE.filter((k) => k in h.metrics);
+    const entries = picked.length >= 3 ? picked.map((k): [string, number] => [k, h.metrics[k]]) : Object.entries(h.metrics);
     io.out.write(`${table(['metric', 'value'], entries.map(([k, v]) => [k, fmtNum(v)]))}\n`);
   }
   const computed = result.steps.filter((s) => s.status === 'ok' && !s.cached).length;
@@ -110,6 +125,10 @@ export function printRunSummary(result: RunResult, io: Io, style: Style, sweep?:
   const parts = [`${computed} computed`, `${cached} cached`];
   if (failed) parts.push(style.red(`${failed} failed`));
   const status = result.status === 'succeeded' ? style.green('succeeded') : style.red(result.status);
+  if (reportPath) {
+    const rel = path.relative(process.cwd(), reportPath);
+    io.out.write(`\nreport ${rel && !rel.startsWith('..') ? rel : reportPath}\n`);
+  }
   io.out.write(`\nrun ${result.runId} ${status} in ${formatMs(result.durationMs)} · ${parts.join(', ')}\n`);
 }
 

@@ -1,0 +1,202 @@
+import type { HorizonMetrics, Report } from '../core/artifacts.js';
+import { drawdownSeries } from '../backtest/metrics.js';
+import { esc, groupedBars, heatMap, histogram, lineChart } from './svg.js';
+
+/**
+ * The HTML report of a run: one self-contained file (inline CSS and SVG, no script, no network), so
+ * it opens offline and can be mailed around. Everything here is a pure function of its input.
+ */
+
+export interface ReportStepInfo {
+  id: string;
+  kind: string;
+  cached: boolean;
+  status: string;
+  summary?: string;
+  warnings: string[];
+  params: unknown;
+}
+
+export interface ReportInput {
+  run: { id: string; pipeline: string; file: string; status: string; startedAt: string; endedAt?: string; gitCommit?: string | null; pipelineText: string };
+  steps: ReportStepInfo[];
+  /** The step whose Report is shown. */
+  stepId: string;
+  report: Report;
+  /** Other steps of the run with a Report (not shown). */
+  otherReports?: string[];
+}
+
+const pct = (x: number, d = 2): string => (Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : '—');
+const num = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+
+/** How each known metric is shown: label, formatter, group. Unknown metrics are listed as numbers. */
+const METRICS: [string, string, (x: number) => string, string][] = [
+  ['total_return', 'Total return (log)', pct, 'Returns'],
+  ['annual_return', 'Annualised return (log)', pct, 'Returns'],
+  ['annual_volatility', 'Annualised volatility', pct, 'Returns'],
+  ['sharpe', 'Sharpe', num, 'Risk-adjusted'],
+  ['sortino', 'Sortino', num, 'Risk-adjusted'],
+  ['calmar', 'Calmar', num, 'Risk-adjusted'],
+  ['max_drawdown', 'Max drawdown (log)', pct, 'Risk-adjusted'],
+  ['max_drawdown_bars', 'Longest drawdown (bars)', int, 'Risk-adjusted'],
+  ['trades', 'Trades', int, 'Trades'],
+  ['win_rate', 'Win rate', (x) => pct(x, 1), 'Trades'],
+  ['profit_factor', 'Profit factor', num, 'Trades'],
+  ['expectancy', 'Expectancy per trade (log)', (x) => pct(x, 4), 'Trades'],
+  ['expectancy_pips', 'Expectancy per trade (pips)', (x) => num(x, 2), 'Trades'],
+  ['avg_holding_bars', 'Average holding (bars)', (x) => num(x, 1), 'Trades'],
+  ['hit_rate', 'Bars in profit (of bars held)', (x) => pct(x, 1), 'Trades'],
+  ['exposure', 'Exposure (share of bars held)', (x) => pct(x, 1), 'Trades'],
+  ['turnover', 'Turnover (position units / year)', (x) => num(x, 0), 'Trades'],
+  ['costs', 'Costs paid (log return)', (x) => pct(x, 3), 'PnL'],
+  ['pnl_pips', 'PnL (pips)', (x) => num(x, 1), 'PnL'],
+  ['pnl_long_pips', 'PnL long (pips)', (x) => num(x, 1), 'PnL'],
+  ['pnl_short_pips', 'PnL short (pips)', (x) => num(x, 1), 'PnL'],
+  ['pnl_account', 'PnL (account currency)', (x) => num(x, 2), 'PnL'],
+  ['pnl_long_account', 'PnL long (account currency)', (x) => num(x, 2), 'PnL'],
+  ['pnl_short_account', 'PnL short (account currency)', (x) => num(x, 2), 'PnL'],
+  ['benchmark_return', 'Buy and hold return (log)', pct, 'Benchmark'],
+  ['benchmark_sharpe', 'Buy and hold Sharpe', num, 'Benchmark'],
+  ['bars', 'Bars simulated', int, 'Sample'],
+  ['years', 'Years (FX trading time)', (x) => num(x, 2), 'Sample'],
+];
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;margin:0;background:#f5f6f8}
+main{max-width:900px;margin:0 auto;padding:24px 20px 60px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:32px 0 10px;border-bottom:1px solid #d9dde3;padding-bottom:4px}
+.sub{color:#5b6472;font-size:13px}
+.cards{display:grid;grid-template-columns:repeat(6,1fr);gap:8px;margin:18px 0}
+.card{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:8px 10px}.card b{display:block;font-size:18px}.card span{color:#5b6472;font-size:12px}
+.panel{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:8px;margin:10px 0;overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #eceef2;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{color:#5b6472;font-weight:600}
+pre{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:10px;overflow-x:auto;font-size:12px}
+ul.notes li{margin:3px 0}.warn{color:#9a5b00}.good{color:#1a7f45}.bad{color:#b42318}
+svg .ct{font-size:13px;font-weight:600;fill:#1d2430}svg .yl{font-size:11px;fill:#5b6472;text-anchor:end;dominant-baseline:middle}
+svg .xl,svg .hl{font-size:11px;fill:#5b6472;text-anchor:middle}svg .lg{font-size:12px;fill:#1d2430}svg .hv{font-size:10px;fill:#1d2430;text-anchor:middle}
+svg .grid{stroke:#eceef2}svg .zero{stroke:#9aa3af}
+`;
+
+function monthly(index: Float64Array, net: Float64Array): { rows: string[]; cells: number[][] } {
+  const byYear = new Map<number, number[]>();
+  for (let i = 0; i < index.length; i++) {
+    const d = new Date(index[i]);
+    const y = d.getUTCFullYear();
+    let row = byYear.get(y);
+    if (!row) byYear.set(y, (row = new Array<number>(12).fill(NaN)));
+    const m = d.getUTCMonth();
+    row[m] = (Number.isNaN(row[m]) ? 0 : row[m]) + net[i];
+  }
+  const years = [...byYear.keys()].sort((a, b) => a - b);
+  return { rows: years.map(String), cells: years.map((y) => byYear.get(y)!) };
+}
+
+function metricsTable(m: Record<string, number>): string {
+  const known = new Set(METRICS.map((x) => x[0]));
+  const groups = new Map<string, string[]>();
+  for (const [key, label, f, group] of METRICS) {
+    if (!(key in m)) continue;
+    const g = groups.get(group) ?? [];
+    g.push(`<tr><td>${esc(label)}</td><td class="n">${esc(f(m[key]))}</td><td class="sub">${esc(key)}</td></tr>`);
+    groups.set(group, g);
+  }
+  const rest = Object.keys(m)
+    .filter((k) => !known.has(k) && !/^(rmse|mae|da|ic)_/.test(k))
+    .sort();
+  if (rest.length) groups.set('Other', rest.map((k) => `<tr><td>${esc(k)}</td><td class="n">${esc(num(m[k], 6))}</td><td class="sub">${esc(k)}</td></tr>`));
+  return `<table><tr><th>metric</th><th>value</th><th>name in run history</th></tr>${[...groups]
+    .map(([g, rows]) => `<tr><th colspan="3">${esc(g)}</th></tr>${rows.join('')}`)
+    .join('')}</table>`;
+}
+
+function forecastSection(r: Report): string {
+  const f = r.forecast ?? [];
+  if (!f.length) return '<p class="sub">No forecast metrics (the dataset has no actual targets for the traded rows).</p>';
+  const val = (t: string): HorizonMetrics | undefined => r.valForecast?.find((v) => v.target === t);
+  const labels = f.map((x) => `h=${x.horizon} (${x.target})`);
+  const chart = groupedBars({
+    name: 'forecast',
+    title: 'Information coefficient (Spearman) per horizon',
+    labels,
+    series: [
+      { name: 'validation', values: f.map((x) => val(x.target)?.ic ?? NaN), color: '#9aa3af' },
+      { name: 'traded segments', values: f.map((x) => x.ic), color: '#2563eb' },
+    ],
+    yFormat: (v) => v.toFixed(3),
+  });
+  const rows = f
+    .map((x) => {
+      const v = val(x.target);
+      return `<tr><td>${esc(x.target)}</td><td class="n">${x.horizon}</td><td class="n">${x.rmse.toExponential(3)}</td><td class="n">${x.mae.toExponential(3)}</td><td class="n">${pct(x.directionalAccuracy, 1)}</td><td class="n">${num(x.ic, 4)}</td><td class="n">${v ? num(v.ic, 4) : '—'}</td><td class="n">${v ? pct(v.directionalAccuracy, 1) : '—'}</td></tr>`;
+    })
+    .join('');
+  return `<div class="panel">${chart}</div><table><tr><th>target</th><th>horizon</th><th>RMSE</th><th>MAE</th><th>dir. accuracy</th><th>IC</th><th>IC (val)</th><th>dir. acc. (val)</th></tr>${rows}</table>`;
+}
+
+function paramsText(p: unknown): string {
+  if (p === null || p === undefined) return '';
+  return JSON.stringify(p);
+}
+
+export function renderReport(input: ReportInput): string {
+  const { run, report: r } = input;
+  const m = r.metrics;
+  const net = r.net ?? Float64Array.from(r.equity, (e, i) => e - (i ? r.equity[i - 1] : 0));
+  const dd = drawdownSeries(r.equity);
+  const negDd = Float64Array.from(dd, (v) => -v);
+  const { rows, cells } = monthly(r.index, net);
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const card = (label: string, value: string, cls = ''): string => `<div class="card"><span>${esc(label)}</span><b class="${cls}">${esc(value)}</b></div>`;
+  const sign = (x: number): string => (x > 0 ? 'good' : x < 0 ? 'bad' : '');
+
+  const warnings = input.steps.flatMap((s) => s.warnings.map((w) => `<li class="warn"><b>${esc(s.id)}</b> (${esc(s.kind)}): ${esc(w)}</li>`));
+  const drift = (r.drift ?? []).map((d) => `<li>${esc(d)}</li>`);
+  const summaries = input.steps.filter((s) => s.summary).map((s) => `<li><b>${esc(s.id)}</b> (${esc(s.kind)}${s.cached ? ', cached' : ''}): ${esc(s.summary!)}</li>`);
+
+  const html = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(`${run.pipeline} · ${run.id} · fxflow report`)}</title><style>${CSS}</style></head>
+<body><main>
+<h1>${esc(run.pipeline)} <span class="sub">· ${esc(r.symbol)} · step ${esc(input.stepId)}</span></h1>
+<div class="sub">run ${esc(run.id)} · ${esc(run.status)} · started ${esc(run.startedAt)} UTC${run.endedAt ? ` · ended ${esc(run.endedAt)} UTC` : ''}${run.gitCommit ? ` · commit ${esc(run.gitCommit.slice(0, 12))}` : ''} · ${esc(run.file)}</div>
+${input.otherReports?.length ? `<p class="sub">Other backtests in this run: ${input.otherReports.map(esc).join(', ')} (fxflow report ${esc(run.id)} --step ID).</p>` : ''}
+<div class="cards">
+${card('Sharpe', num(m.sharpe), sign(m.sharpe))}${card('Total return', pct(m.total_return), sign(m.total_return))}${card('Annual return', pct(m.annual_return), sign(m.annual_return))}${card('Max drawdown', pct(m.max_drawdown))}${card('Trades', int(m.trades))}${card('Win rate', pct(m.win_rate, 1))}
+</div>
+<h2>Equity</h2>
+<div class="panel">${lineChart({
+    name: 'equity',
+    title: 'Cumulative net log return vs buy and hold',
+    x: r.index,
+    series: [
+      { name: 'buy and hold', y: r.benchmark, color: '#9aa3af' },
+      { name: 'strategy (net of costs)', y: r.equity, color: '#2563eb' },
+    ],
+    yFormat: (v) => pct(v, 1),
+  })}</div>
+<div class="panel">${lineChart({ name: 'drawdown', title: 'Drawdown from the running peak', x: r.index, series: [{ name: 'drawdown', y: negDd, color: '#d7301f', area: true }], yFormat: (v) => pct(v, 1), height: 200 })}</div>
+<h2>Monthly returns</h2>
+<div class="panel">${heatMap({ name: 'monthly', title: 'Net log return per calendar month (UTC)', rows, cols: months, cells, fmt: (v) => pct(v, 1) })}</div>
+<h2>Trades</h2>
+<div class="panel">${histogram({ name: 'trades', title: `Net PnL per trade, pips (${int(m.trades)} trades)`, values: r.trades?.pips ?? [], xFormat: (v) => v.toFixed(1) })}</div>
+<h2>Forecast quality per horizon</h2>
+${forecastSection(r)}
+<h2>Metrics</h2>
+${metricsTable(m)}
+<h2>Data quality and drift</h2>
+${warnings.length ? `<ul class="notes">${warnings.join('')}</ul>` : '<p class="sub">No step of the run reported a warning.</p>'}
+${drift.length ? `<p>Validation → traded segments:</p><ul class="notes">${drift.join('')}</ul>` : ''}
+<ul class="notes">${summaries.join('')}</ul>
+<h2>Conventions</h2>
+<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>
+<h2>Pipeline</h2>
+<table><tr><th>step</th><th>kind</th><th>params</th></tr>${input.steps.map((s) => `<tr><td>${esc(s.id)}</td><td>${esc(s.kind)}</td><td><code>${esc(paramsText(s.params))}</code></td></tr>`).join('')}</table>
+<pre>${esc(run.pipelineText)}</pre>
+<p class="sub">Made by fxflow. This file is self-contained: no scripts, no network.</p>
+</main></body></html>
+`;
+  return html;
+}
