@@ -133,6 +133,23 @@ export interface Model {
   valMetrics: HorizonMetrics[];
   /** Predictions on the val and test segments. */
   predictions: Predictions;
+  /** The dataset's scaler of each fold (parallel to state), so a model can score raw features. */
+  scalers?: Scaler[];
+  /** Validation metrics of each fold separately (parallel to state), per target. */
+  foldMetrics?: HorizonMetrics[][];
+  /** Test-segment metrics per target (over all folds). */
+  testMetrics?: HorizonMetrics[];
+  /** Feature importances per target, summed over folds (tree models: total split gain). */
+  importance?: FeatureImportance[];
+}
+
+/** Importance of each feature for one target's model. */
+export interface FeatureImportance {
+  target: string;
+  /** How it was measured, e.g. `gain` (total loss reduction of the feature's splits). */
+  method: string;
+  /** Parallel to the model's featureNames. */
+  values: number[];
 }
 
 export interface Report {

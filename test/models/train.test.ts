@@ -100,7 +100,7 @@ describe('train step (ridge)', () => {
 
     const m = train.metrics!(model);
     expect(Object.keys(m).sort()).toEqual(
-      ['val_da_fwd_ret_1', 'val_da_fwd_ret_2', 'val_ic_fwd_ret_1', 'val_ic_fwd_ret_2', 'val_rmse_fwd_ret_1', 'val_rmse_fwd_ret_2'].sort(),
+      ['val', 'test'].flatMap((s) => ['da', 'ic', 'rmse'].flatMap((m) => [1, 2].map((h) => `${s}_${m}_fwd_ret_${h}`))).sort(),
     );
     expect(m.val_rmse_fwd_ret_1).toBe(model.valMetrics[0].rmse);
   });

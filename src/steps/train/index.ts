@@ -1,19 +1,13 @@
-import type { Dataset, HorizonMetrics, Model } from '../../core/artifacts.js';
+import type { FeatureImportance, HorizonMetrics, Model } from '../../core/artifacts.js';
 import { CancelledError, RunError } from '../../core/diagnostics.js';
+import '../../models/kinds.js';
 import { horizonMetrics } from '../../models/metrics.js';
-import { fitRidgeMulti, predictLinear } from '../../models/ridge.js';
-import { defineStep, paramsOf } from '../define.js';
+import { getModelKind, modelKinds, resolveModelParams } from '../../models/registry.js';
+import { defineStep, paramsOf, type ParamIssue } from '../define.js';
 import type { TrainParams } from './params.js';
 
 export type { TrainParams } from './params.js';
-
-/** Fitted state of a ridge model for one fold. */
-export interface RidgeState {
-  /** Coefficients per target (parallel to targetNames), each parallel to featureNames. */
-  coef: number[][];
-  /** Intercept per target. */
-  intercept: number[];
-}
+export type { LinearState, LinearState as RidgeState, GbmFoldState, ForestFoldState } from '../../models/kinds.js';
 
 /** Segment codes of Predictions.segment. */
 const SEG_VAL = 1;
@@ -23,15 +17,50 @@ function fmt(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
 }
 
+/** Which params each model kind takes, for error hints: "ridge: alpha; gbm: n_estimators, …". */
+function takesLine(): string {
+  return modelKinds()
+    .map((k) => `${k.name}: ${Object.keys(k.defaults).join(', ') || '(none)'}`)
+    .join('; ');
+}
+
+/** A seed per fold, derived from the pipeline's seed. */
+function foldSeed(seed: number, fold: number): number {
+  return (Math.trunc(seed) ^ Math.imul(fold + 1, 0x85ebca6b)) >>> 0;
+}
+
 export default defineStep({
   kind: 'train',
-  version: 1,
-  description: 'Fit a model per target on each fold’s training rows; predict the val and test rows and score the val rows.',
+  version: 2,
+  description: 'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest); predict the val and test rows and score them.',
   inputs: { dataset: 'Dataset' },
   output: 'Model',
   params: paramsOf<TrainParams>(),
+  seeded: true,
+
+  check(params: TrainParams): ParamIssue[] {
+    const kind = getModelKind(params.model);
+    if (!kind) return [{ path: ['model'], message: `unknown model \`${params.model}\``, hint: `one of ${modelKinds().map((k) => k.name).join(', ')}` }];
+    const issues: ParamIssue[] = [];
+    for (const [name, v] of Object.entries(params)) {
+      if (name === 'model' || v === undefined) continue;
+      if (!(name in kind.defaults)) {
+        const takers = modelKinds().filter((k) => name in k.defaults).map((k) => k.name);
+        issues.push({
+          path: [name],
+          message: `\`${name}\` is not a parameter of \`model: ${kind.name}\`${takers.length ? ` (it belongs to ${takers.join(', ')})` : ''}`,
+          hint: `${kind.name} takes ${Object.keys(kind.defaults).join(', ') || 'no parameters'}. Each model's parameters: ${takesLine()}`,
+        });
+      }
+    }
+    if (issues.length) return issues;
+    return kind.check?.(resolveModelParams(kind, params as unknown as Record<string, unknown>)) ?? [];
+  },
 
   async run({ dataset }, params: TrainParams, ctx): Promise<Model> {
+    const kind = getModelKind(params.model);
+    if (!kind) throw new RunError(`unknown model \`${params.model}\``, { hint: `one of ${modelKinds().map((k) => k.name).join(', ')}` });
+    const resolved = resolveModelParams(kind, params as unknown as Record<string, unknown>);
     const n = dataset.index.length;
     const p = dataset.featureNames.length;
     const k = dataset.targetNames.length;
@@ -43,72 +72,100 @@ export default defineStep({
     if (k === 0) throw new RunError('the dataset has no targets', { hint: 'set `target.forward_return.horizons` in the features step' });
     if (dataset.folds.length === 0) throw new RunError('the dataset has no folds', { hint: 'rerun the split step' });
 
-    const state: RidgeState[] = [];
+    const state: unknown[] = [];
     const predIndex: number[] = [];
     const predSeg: number[] = [];
     const predFold: number[] = [];
     const predValues: number[][] = dataset.targetNames.map(() => []);
-    // Val predictions and actuals pooled over folds, for the model's val metrics.
-    const valPred: number[][] = dataset.targetNames.map(() => []);
-    const valActual: number[][] = dataset.targetNames.map(() => []);
+    // Val and test predictions and actuals pooled over folds, for the model's metrics.
+    const pooled = { val: { pred: dataset.targetNames.map(() => [] as number[]), actual: dataset.targetNames.map(() => [] as number[]) }, test: { pred: dataset.targetNames.map(() => [] as number[]), actual: dataset.targetNames.map(() => [] as number[]) } };
+    const foldMetrics: HorizonMetrics[][] = [];
+    let imp: Float64Array[] | undefined;
 
-    dataset.folds.forEach((fold, f) => {
+    for (let f = 0; f < dataset.folds.length; f++) {
+      const fold = dataset.folds[f];
       if (ctx.signal.aborted) throw new CancelledError();
       const trainRows = fold.train.end - fold.train.start;
       if (trainRows < 1) throw new RunError(`fold ${f} has no training rows`, { hint: 'use more bars or a larger train ratio in split' });
-      const fit = fitRidgeMulti(dataset.X, n, p, dataset.Y, k, params.alpha, true, fold.train);
-      if (fit.singular) {
-        ctx.warn(
-          `fold ${f}: the normal equations are singular (alpha ${params.alpha}, ${trainRows} rows, ${p} features, rank ${fit.rank}: ` +
-            `a constant or duplicated feature?); took the minimum-norm least-squares solution`,
-        );
+      const fit = kind.fit(
+        {
+          X: dataset.X,
+          n,
+          p,
+          Y: dataset.Y,
+          k,
+          featureNames: dataset.featureNames,
+          targetNames: dataset.targetNames,
+          train: fold.train,
+          val: fold.val,
+          fold: f,
+          seed: foldSeed(ctx.seed, f),
+          signal: ctx.signal,
+          warn: (m) => ctx.warn(m),
+        },
+        resolved,
+      );
+      if (ctx.signal.aborted) throw new CancelledError();
+      state.push(fit.state);
+      if (fit.importance) {
+        imp ??= dataset.targetNames.map(() => new Float64Array(p));
+        fit.importance.forEach((v, t) => v.forEach((x, j) => (imp![t][j] += x)));
       }
-      state.push({ coef: fit.coef.map((c) => Array.from(c)), intercept: [...fit.intercept] });
 
+      const foldVal: HorizonMetrics[] = [];
       for (const [seg, range] of [
         [SEG_VAL, fold.val],
         [SEG_TEST, fold.test],
       ] as const) {
+        const m = Math.max(0, range.end - range.start);
         for (let r = range.start; r < range.end; r++) {
           predIndex.push(dataset.index[r]);
           predSeg.push(seg);
           predFold.push(f);
         }
+        const preds = kind.predict(fit.state, dataset.X.subarray(range.start * p, (range.start + m) * p), m, p);
+        const bucket = seg === SEG_VAL ? pooled.val : pooled.test;
         for (let t = 0; t < k; t++) {
-          const pred = predictLinear(dataset.X, n, p, fit.coef[t], fit.intercept[t], range);
-          for (let i = 0; i < pred.length; i++) {
+          const pred = preds[t];
+          const actual = new Float64Array(m);
+          for (let i = 0; i < m; i++) {
             predValues[t].push(pred[i]);
-            if (seg === SEG_VAL) {
-              valPred[t].push(pred[i]);
-              valActual[t].push(dataset.Y[(range.start + i) * k + t]);
-            }
+            actual[i] = dataset.Y[(range.start + i) * k + t];
+            bucket.pred[t].push(pred[i]);
+            bucket.actual[t].push(actual[i]);
           }
+          if (seg === SEG_VAL) foldVal.push(horizonMetrics(dataset.targetNames[t], dataset.targetHorizons[t], pred, actual));
         }
       }
+      foldMetrics.push(foldVal);
       ctx.progress((f + 1) / dataset.folds.length);
-    });
+    }
 
-    const valMetrics: HorizonMetrics[] = dataset.targetNames.map((name, t) =>
-      horizonMetrics(name, dataset.targetHorizons[t], valPred[t], valActual[t]),
-    );
+    const metricsOf = (b: typeof pooled.val): HorizonMetrics[] =>
+      dataset.targetNames.map((name, t) => horizonMetrics(name, dataset.targetHorizons[t], b.pred[t], b.actual[t]));
     const values: Record<string, Float64Array> = {};
     dataset.targetNames.forEach((name, t) => (values[name] = Float64Array.from(predValues[t])));
+    const importances: FeatureImportance[] | undefined = imp?.map((v, t) => ({ target: dataset.targetNames[t], method: 'gain', values: Array.from(v) }));
 
     return {
       type: 'Model',
-      kind: params.model,
-      params: { model: params.model, alpha: params.alpha },
+      kind: kind.name,
+      params: { model: kind.name, ...resolved },
       featureNames: [...dataset.featureNames],
       targetNames: [...dataset.targetNames],
       targetHorizons: [...dataset.targetHorizons],
       state,
-      valMetrics,
+      valMetrics: metricsOf(pooled.val),
       predictions: {
         index: Float64Array.from(predIndex),
         segment: Uint8Array.from(predSeg),
         fold: Uint16Array.from(predFold),
         values,
       },
+      scalers: dataset.folds.map((f) => f.scaler),
+      foldMetrics,
+      testMetrics: metricsOf(pooled.test),
+      ...(importances ? { importance: importances } : {}),
     };
   },
 
@@ -119,14 +176,20 @@ export default defineStep({
       m[`val_ic_${h.target}`] = h.ic;
       m[`val_da_${h.target}`] = h.directionalAccuracy;
     }
+    for (const h of out.testMetrics ?? []) {
+      m[`test_rmse_${h.target}`] = h.rmse;
+      m[`test_ic_${h.target}`] = h.ic;
+      m[`test_da_${h.target}`] = h.directionalAccuracy;
+    }
     return m;
   },
 
   summary(out: Model) {
     const alpha = typeof out.params.alpha === 'number' ? ` α=${out.params.alpha}` : '';
+    const folds = (out.state?.length ?? 0) > 1 ? ` · ${out.state.length} folds` : '';
     const h = out.valMetrics[0];
     const more = out.valMetrics.length > 1 ? ` (+${out.valMetrics.length - 1} more target${out.valMetrics.length > 2 ? 's' : ''})` : '';
-    if (!h) return `${out.kind}${alpha}`;
-    return `${out.kind}${alpha} · ${h.target} val IC ${fmt(h.ic, 3)}, DA ${fmt(h.directionalAccuracy * 100, 1)}%${more}`;
+    if (!h) return `${out.kind}${alpha}${folds}`;
+    return `${out.kind}${alpha}${folds} · ${h.target} val IC ${fmt(h.ic, 3)}, DA ${fmt(h.directionalAccuracy * 100, 1)}%${more}`;
   },
 });

@@ -1,14 +1,117 @@
-/** Parameters of the `train` step: which model is fitted on each fold's training rows. */
+/**
+ * Parameters of the `train` step: `model` names the model kind, and the other keys are that kind's
+ * own parameters, flat (`with: { model: gbm, max_depth: 4 }`). A parameter left out takes the
+ * kind's default, given in each description; a parameter of another kind is an error.
+ */
 export interface TrainParams {
   /**
-   * Model kind: `ridge` (closed-form L2-penalised linear regression, one per target).
+   * Model kind: `ridge` (closed-form L2 least squares), `ols`, `lasso` and `elastic_net`
+   * (coordinate descent), `logistic` (L2 logistic regression of the direction), `gbm`
+   * (histogram gradient-boosted trees), `random_forest` (bagged histogram trees). One model per
+   * target horizon, fitted on each fold's training rows.
    * @default "ridge"
    */
-  model: 'ridge';
+  model: 'ridge' | 'ols' | 'lasso' | 'elastic_net' | 'logistic' | 'gbm' | 'random_forest';
   /**
-   * Ridge penalty on the coefficients (not the intercept); 0 is ordinary least squares.
-   * @default 1
+   * Penalty strength (ridge, lasso, elastic_net, logistic). ridge: α‖w‖² added to the squared
+   * error (default 1; 0 is OLS). lasso / elastic_net: scikit-learn's α of
+   * (1/2n)‖y − Xw‖² + α·l1_ratio·‖w‖₁ + α(1 − l1_ratio)/2·‖w‖² (default 0.0001). logistic: L2
+   * penalty α/2·‖w‖², i.e. scikit-learn's C = 1/α (default 1).
    * @minimum 0
    */
-  alpha: number;
+  alpha?: number;
+  /**
+   * elastic_net: share of the penalty that is L1 (1 = lasso, 0 = ridge). Default 0.5.
+   * @minimum 0
+   * @maximum 1
+   */
+  l1_ratio?: number;
+  /**
+   * gbm, random_forest: number of trees (gbm: boosting rounds before early stopping). Default 200
+   * (gbm), 100 (random_forest).
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  n_estimators?: number;
+  /**
+   * gbm: shrinkage of each tree's output. Default 0.05.
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  learning_rate?: number;
+  /**
+   * gbm, random_forest: deepest level a split may create (the root is depth 0); 0 = unlimited.
+   * Default 6 (gbm), 8 (random_forest).
+   * @integer
+   * @minimum 0
+   * @maximum 64
+   */
+  max_depth?: number;
+  /**
+   * gbm: most leaves per tree; 0 = unlimited (bound by max_depth). Default 0; set it with
+   * `growth: lossguide`, e.g. 31.
+   * @integer
+   * @minimum 0
+   */
+  max_leaves?: number;
+  /**
+   * gbm: `depthwise` grows level by level (XGBoost's default), `lossguide` always splits the leaf
+   * with the largest gain (LightGBM's leaf-wise growth). Default `depthwise`.
+   */
+  growth?: 'depthwise' | 'lossguide';
+  /**
+   * gbm, random_forest: most bins per feature (quantiles of the training rows). Default 255.
+   * @integer
+   * @minimum 2
+   * @maximum 255
+   */
+  max_bins?: number;
+  /**
+   * gbm: L2 regularisation λ of leaf outputs (XGBoost's reg_lambda). Default 1.
+   * @minimum 0
+   */
+  reg_lambda?: number;
+  /**
+   * gbm: least loss reduction for a split (XGBoost's gamma). Default 0.
+   * @minimum 0
+   */
+  min_split_gain?: number;
+  /**
+   * gbm, random_forest: least hessian sum in a child (rows, for squared error; bootstrap weight
+   * for random_forest). Default 1.
+   * @minimum 0
+   */
+  min_child_weight?: number;
+  /**
+   * gbm: fraction of training rows drawn (seeded) for each tree. Default 1.
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  subsample?: number;
+  /**
+   * gbm: fraction of features drawn (seeded) for each tree. Default 1.
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  colsample?: number;
+  /**
+   * gbm: stop after this many rounds without a better validation loss, keeping the best round's
+   * trees; 0 = off. Default 20.
+   * @integer
+   * @minimum 0
+   */
+  early_stopping_rounds?: number;
+  /**
+   * gbm: `squared_error` regresses the target; `logistic` classifies its direction (target > 0)
+   * and predicts P(up) − P(not up). Default `squared_error`.
+   */
+  loss?: 'squared_error' | 'logistic';
+  /**
+   * random_forest: fraction of features drawn at each node. Default 1 (scikit-learn's default
+   * for regression).
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  max_features?: number;
 }

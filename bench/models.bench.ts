@@ -1,0 +1,106 @@
+/**
+ * Models benchmark: fxflow's gbm against XGBoost (tree_method=hist, 2 threads) and scikit-learn's
+ * HistGradientBoostingRegressor, and fxflow's ridge against scikit-learn's Ridge, on the same
+ * seeded synthetic nonlinear problem (90k rows × 40 features, validation on 20k more), in the same
+ * run. gbm settings on every side: 200 trees, depth 6, learning rate 0.05, 256 bins (255 for
+ * sklearn and fxflow, plus their NaN bin), λ = 1, min child weight 1, no subsampling, no early
+ * stopping.
+ *
+ * Peers' setup (Debian): apt-get update && apt-get install -y python3-sklearn python3-xgboost
+ * They run under /usr/bin/python3 via bench/models_peer.py (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE
+ * are unset for that child only). Without them the peer columns read "—".
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { binFold, fitGbm, gbmPredict, type GbmParams } from '../src/models/gbm/gbm.js';
+import { rmse } from '../src/models/metrics.js';
+import { fitRidge, predictLinear } from '../src/models/ridge.js';
+import type { BenchResult } from './run.js';
+import { makeProblem, writeProblem } from './models-data.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PY = process.env.FXFLOW_BENCH_PYTHON ?? '/usr/bin/python3';
+
+interface PeerOut {
+  seconds: number;
+  rmse: number;
+  version?: string;
+}
+
+function runPeers(spec: string): Record<string, PeerOut> {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  try {
+    return JSON.parse(execFileSync(PY, [path.join(HERE, 'models_peer.py'), spec], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Record<string, PeerOut>;
+  } catch (e) {
+    process.stderr.write(`models bench: the Python peers did not run (${(e as Error).message.split('\n')[0]}); install python3-sklearn python3-xgboost\n`);
+    return {};
+  }
+}
+
+export const GBM_BENCH_PARAMS: GbmParams = {
+  nEstimators: 200,
+  learningRate: 0.05,
+  maxDepth: 6,
+  maxLeaves: 0,
+  growth: 'depthwise',
+  maxBins: 255,
+  lambda: 1,
+  minSplitGain: 0,
+  minChildWeight: 1,
+  subsample: 1,
+  colsample: 1,
+  earlyStoppingRounds: 0,
+  loss: 'squared_error',
+};
+
+export async function run(): Promise<BenchResult[]> {
+  const n = Number(process.env.FXFLOW_BENCH_ROWS ?? 90_000);
+  const p = 40;
+  const nVal = 20_000;
+  const pb = makeProblem(n, p, nVal, 7);
+  const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-bench-models-'));
+  try {
+    const spec = writeProblem(pb, dir, { which: ['xgboost', 'sklearn_hgb', 'ridge'], trees: 200, depth: 6, lr: 0.05, bins: 256, threads: 2, alpha: 1, repeat: 1 });
+    const peers = runPeers(spec);
+
+    // fxflow gbm: one dataset holding train then val rows, as the train step sees a fold.
+    const X = new Float64Array((n + nVal) * p);
+    X.set(pb.X);
+    X.set(pb.Xv, n * p);
+    const Y = new Float64Array(n + nVal);
+    Y.set(pb.y);
+    Y.set(pb.yv, n);
+    const train = { start: 0, end: n };
+    const val = { start: n, end: n + nVal };
+    const t0 = performance.now();
+    const binned = binFold(X, p, train, GBM_BENCH_PARAMS.maxBins);
+    const g = fitGbm(X, p, Y, 1, 0, train, val, binned, GBM_BENCH_PARAMS, 1);
+    const gbmMs = performance.now() - t0;
+    const gbmRmse = rmse(gbmPredict(g, pb.Xv, nVal, p), pb.yv);
+
+    const r0 = performance.now();
+    const rf = fitRidge(pb.X, n, p, pb.y, 1);
+    const ridgeMs = performance.now() - r0;
+    const ridgeRmse = rmse(predictLinear(pb.Xv, nVal, p, rf.coef, rf.intercept), pb.yv);
+
+    const acc = (peer?: PeerOut): string => (peer ? `val RMSE ${gbmRmse.toFixed(4)} vs ${peer.rmse.toFixed(4)} (${(((gbmRmse - peer.rmse) / peer.rmse) * 100).toFixed(2)}%)` : `val RMSE ${gbmRmse.toFixed(4)}`);
+    return [
+      { name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`, fxflowMs: gbmMs, peer: `xgboost ${peers.xgboost?.version ?? ''} hist 2 threads`.trim(), peerMs: (peers.xgboost?.seconds ?? NaN) * 1000, note: acc(peers.xgboost) },
+      { name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`, fxflowMs: gbmMs, peer: `sklearn ${peers.sklearn_hgb?.version ?? ''} HistGradientBoosting`.trim(), peerMs: (peers.sklearn_hgb?.seconds ?? NaN) * 1000, note: acc(peers.sklearn_hgb) },
+      {
+        name: `ridge fit ${n / 1000}k×${p}`,
+        fxflowMs: ridgeMs,
+        peer: 'sklearn Ridge',
+        peerMs: (peers.ridge?.seconds ?? NaN) * 1000,
+        note: peers.ridge ? `val RMSE ${ridgeRmse.toFixed(4)} vs ${peers.ridge.rmse.toFixed(4)}` : `val RMSE ${ridgeRmse.toFixed(4)}`,
+      },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Feature binning for histogram trees (the LightGBM / XGBoost `hist` idea): each feature's values
+ * are mapped once to at most `maxBins` ordered bins, so a split search scans ≤ 255 bin totals
+ * instead of sorted rows.
+ *
+ * Cuts of a feature are ascending thresholds c₀ < c₁ < …; a value x falls in bin b = the number of
+ * cuts below x, i.e. bin 0 holds x ≤ c₀ and bin b holds c_{b−1} < x ≤ c_b. A split "bins 0..b go
+ * left" is therefore exactly `x <= c_b` on raw values, which is how fitted trees predict. With at
+ * most `maxBins` distinct values, the cuts are the midpoints between consecutive distinct values
+ * (as scikit-learn does); otherwise they are the distinct values at the quantiles i/maxBins of the
+ * fitted rows. NaN gets a bin of its own after the others (bin index `nBins[f]`) and always goes
+ * right, as `NaN <= c` is false.
+ */
+
+/** Bin storage stride per feature: 255 value bins + the NaN bin fit a Uint8. */
+export const BIN_STRIDE = 256;
+
+export interface BinMapper {
+  /** Per feature, the ascending cut values. */
+  cuts: Float64Array[];
+  /** Per feature, the number of value bins (cuts + 1); the NaN bin is index nBins[f]. */
+  nBins: Int32Array;
+}
+
+/** Fits cuts per feature on the rows [start, end) of row-major X (n × p). */
+export function fitBins(X: Float64Array, p: number, start: number, end: number, maxBins: number): BinMapper {
+  if (!(maxBins >= 2 && maxBins <= 255)) throw new RangeError(`max_bins must be in 2..255, got ${maxBins}`);
+  const m = end - start;
+  const cuts: Float64Array[] = [];
+  const nBins = new Int32Array(p);
+  const col = new Float64Array(m);
+  for (let f = 0; f < p; f++) {
+    let c = 0;
+    for (let r = start; r < end; r++) {
+      const v = X[r * p + f];
+      if (v === v) col[c++] = v;
+    }
+    const sorted = col.subarray(0, c).sort();
+    // Distinct values, stopping early once there are more than maxBins.
+    let distinct = 0;
+    const uniq: number[] = [];
+    for (let i = 0; i < c; i++) {
+      if (i === 0 || sorted[i] !== sorted[i - 1]) {
+        distinct++;
+        if (distinct > maxBins) break;
+        uniq.push(sorted[i]);
+      }
+    }
+    let fc: number[];
+    if (distinct <= maxBins) {
+      fc = [];
+      for (let i = 1; i < uniq.length; i++) fc.push(uniq[i - 1] + (uniq[i] - uniq[i - 1]) / 2);
+    } else {
+      fc = [];
+      for (let i = 1; i < maxBins; i++) {
+        const v = sorted[Math.floor((i * c) / maxBins)];
+        // A cut at the largest value would leave an empty last bin.
+        if (v < sorted[c - 1] && (fc.length === 0 || v > fc[fc.length - 1])) fc.push(v);
+      }
+    }
+    cuts.push(Float64Array.from(fc));
+    nBins[f] = fc.length + 1;
+  }
+  return { cuts, nBins };
+}
+
+/** Bin of one value: the number of cuts below x (binary search); NaN → the NaN bin. */
+export function binOf(cuts: Float64Array, x: number): number {
+  if (x !== x) return cuts.length + 1;
+  let lo = 0;
+  let hi = cuts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cuts[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Row-major bins (m × p) of the rows [start, end) of X. */
+export function applyBins(mapper: BinMapper, X: Float64Array, p: number, start: number, end: number): Uint8Array {
+  const m = end - start;
+  const out = new Uint8Array(m * p);
+  for (let f = 0; f < p; f++) {
+    const cuts = mapper.cuts[f];
+    for (let i = 0; i < m; i++) out[i * p + f] = binOf(cuts, X[(start + i) * p + f]);
+  }
+  return out;
+}

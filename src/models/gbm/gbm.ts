@@ -1,0 +1,210 @@
+import type { RowRange } from '../../core/artifacts.js';
+import { makeRng, type Rng } from '../../data/rng.js';
+import { applyBins, fitBins, type BinMapper } from './binning.js';
+import { growTree, leafOfBinned, predictRaw, TreeWorkspace, type Tree, type TreeParams } from './tree.js';
+
+/**
+ * Gradient-boosted trees on feature histograms (the XGBoost `hist` / LightGBM algorithm):
+ * features binned once per fold on its training rows; each round fits a tree to the loss's
+ * gradient and hessian (squared error: g = ŷ − y, h = 1; logistic: g = σ(ŷ) − y, h = σ(1 − σ)),
+ * shrinks its leaves by the learning rate and adds it. Rows (Bernoulli, per round) and columns
+ * (per tree) are subsampled from a seeded generator. With a validation segment, training stops
+ * after `earlyStoppingRounds` rounds without a better validation loss (RMSE, or log-loss for the
+ * logistic loss) and keeps the trees up to the best round.
+ */
+
+export type GbmLoss = 'squared_error' | 'logistic';
+
+export interface GbmParams {
+  nEstimators: number;
+  learningRate: number;
+  maxDepth: number;
+  maxLeaves: number;
+  growth: 'depthwise' | 'lossguide';
+  maxBins: number;
+  lambda: number;
+  minSplitGain: number;
+  minChildWeight: number;
+  subsample: number;
+  colsample: number;
+  /** 0 turns early stopping off. */
+  earlyStoppingRounds: number;
+  loss: GbmLoss;
+}
+
+/** Fitted boosted ensemble for one target. */
+export interface GbmState {
+  loss: GbmLoss;
+  /** Initial raw score: the mean target (squared error) or the log-odds of the base rate. */
+  baseScore: number;
+  /** Trees with their leaf values already multiplied by the learning rate. */
+  trees: Tree[];
+  /** Rounds trained before stopping (≥ trees.length). */
+  rounds: number;
+  /** Validation loss after each round (empty without a validation segment). */
+  valLoss: Float64Array;
+}
+
+const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+
+/** Raw (margin) score of row r of X: base + Σ tree outputs. */
+export function gbmRaw(s: Pick<GbmState, 'baseScore' | 'trees'>, X: ArrayLike<number>, p: number, r: number): number {
+  let z = s.baseScore;
+  for (const t of s.trees) z += predictRaw(t, X, p, r);
+  return z;
+}
+
+/**
+ * What a gbm predicts for rows of X: the regression value, or for the logistic loss the signed
+ * score 2·P(up) − 1 = P(up) − P(not up), whose sign is the predicted direction.
+ */
+export function gbmPredict(s: Pick<GbmState, 'baseScore' | 'trees' | 'loss'>, X: ArrayLike<number>, m: number, p: number): Float64Array {
+  const out = new Float64Array(m);
+  for (let r = 0; r < m; r++) {
+    const z = gbmRaw(s, X, p, r);
+    out[r] = s.loss === 'logistic' ? 2 * sigmoid(z) - 1 : z;
+  }
+  return out;
+}
+
+/** Binned training rows of a fold, shared by every target and every tree of that fold. */
+export interface BinnedFold {
+  mapper: BinMapper;
+  bins: Uint8Array;
+  m: number;
+}
+
+export function binFold(X: Float64Array, p: number, train: RowRange, maxBins: number): BinnedFold {
+  const mapper = fitBins(X, p, train.start, train.end, maxBins);
+  return { mapper, bins: applyBins(mapper, X, p, train.start, train.end), m: train.end - train.start };
+}
+
+/** Draws round(frac·p) of p features (ascending) with a partial Fisher–Yates shuffle. */
+export function sampleFeatures(p: number, frac: number, rng: Rng): Int32Array {
+  const all = Int32Array.from({ length: p }, (_, i) => i);
+  if (frac >= 1) return all;
+  const k = Math.max(1, Math.round(frac * p));
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(p - i);
+    const t = all[i];
+    all[i] = all[j];
+    all[j] = t;
+  }
+  return all.subarray(0, k).sort();
+}
+
+/**
+ * Fits one boosted ensemble to target column t of Y (row-major n × k) on the fold's training rows,
+ * early-stopping on its validation rows. `y` values are used as they are for squared error; the
+ * logistic loss takes y > 0 as the positive class.
+ */
+export function fitGbm(
+  X: Float64Array,
+  p: number,
+  Y: Float64Array,
+  k: number,
+  t: number,
+  train: RowRange,
+  val: RowRange,
+  binned: BinnedFold,
+  params: GbmParams,
+  seed: number,
+  signal?: AbortSignal,
+): GbmState {
+  const m = binned.m;
+  const rng = makeRng(seed);
+  const y = new Float64Array(m);
+  const logistic = params.loss === 'logistic';
+  for (let i = 0; i < m; i++) {
+    const v = Y[(train.start + i) * k + t];
+    y[i] = logistic ? (v > 0 ? 1 : 0) : v;
+  }
+  let mean = 0;
+  for (let i = 0; i < m; i++) mean += y[i];
+  mean /= m;
+  const baseScore = logistic ? Math.log(Math.min(Math.max(mean, 1e-12), 1 - 1e-12) / (1 - Math.min(Math.max(mean, 1e-12), 1 - 1e-12))) : mean;
+
+  const nVal = Math.max(0, val.end - val.start);
+  const yVal = new Float64Array(nVal);
+  for (let i = 0; i < nVal; i++) {
+    const v = Y[(val.start + i) * k + t];
+    yVal[i] = logistic ? (v > 0 ? 1 : 0) : v;
+  }
+  const Xval = X.subarray(val.start * p, val.end * p);
+  const pred = new Float64Array(m).fill(baseScore);
+  const predVal = new Float64Array(nVal).fill(baseScore);
+  const grad = new Float64Array(m);
+  const hess = new Float64Array(m).fill(1);
+  const rows = new Uint32Array(m);
+  const ws = new TreeWorkspace(p, m);
+  const treeParams: TreeParams = {
+    maxDepth: params.maxDepth,
+    maxLeaves: params.maxLeaves,
+    growth: params.growth,
+    lambda: params.lambda,
+    minSplitGain: params.minSplitGain,
+    minChildWeight: params.minChildWeight,
+    colsampleBynode: 1,
+  };
+  const trees: Tree[] = [];
+  const valLoss: number[] = [];
+  let best = Infinity;
+  let bestRound = -1;
+  const early = params.earlyStoppingRounds > 0 && nVal > 0;
+  let rounds = 0;
+  for (let it = 0; it < params.nEstimators; it++) {
+    if (signal?.aborted) break;
+    if (logistic) {
+      for (let i = 0; i < m; i++) {
+        const s = sigmoid(pred[i]);
+        grad[i] = s - y[i];
+        hess[i] = Math.max(s * (1 - s), 1e-16);
+      }
+    } else {
+      for (let i = 0; i < m; i++) grad[i] = pred[i] - y[i];
+    }
+    let nRows = 0;
+    if (params.subsample >= 1) {
+      for (let i = 0; i < m; i++) rows[i] = i;
+      nRows = m;
+    } else {
+      for (let i = 0; i < m; i++) if (rng.next() < params.subsample) rows[nRows++] = i;
+    }
+    const feats = sampleFeatures(p, params.colsample, rng);
+    const tree = growTree(ws, binned.bins, p, binned.mapper, grad, hess, rows, nRows, feats, treeParams, null);
+    const lr = params.learningRate;
+    for (let i = 0; i < tree.value.length; i++) tree.value[i] *= lr;
+    trees.push(tree);
+    rounds++;
+    for (let i = 0; i < m; i++) pred[i] += tree.value[leafOfBinned(tree, binned.bins, p, i)];
+    if (nVal > 0) {
+      let loss = 0;
+      for (let i = 0; i < nVal; i++) {
+        predVal[i] += predictRaw(tree, Xval, p, i);
+        if (logistic) {
+          const z = predVal[i];
+          // −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + e^z) − y·z, computed stably.
+          loss += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - yVal[i] * z;
+        } else {
+          const e = predVal[i] - yVal[i];
+          loss += e * e;
+        }
+      }
+      const l = logistic ? loss / nVal : Math.sqrt(loss / nVal);
+      valLoss.push(l);
+      if (l < best) {
+        best = l;
+        bestRound = it;
+      } else if (early && it - bestRound >= params.earlyStoppingRounds) break;
+    }
+  }
+  if (early && bestRound >= 0) trees.length = bestRound + 1;
+  return { loss: params.loss, baseScore, trees, rounds, valLoss: Float64Array.from(valLoss) };
+}
+
+/** Gain importance: the summed split gains of each feature over the trees. */
+export function gainImportance(trees: Tree[], p: number): Float64Array {
+  const imp = new Float64Array(p);
+  for (const t of trees) for (let i = 0; i < t.feature.length; i++) if (t.feature[i] >= 0) imp[t.feature[i]] += t.gain[i];
+  return imp;
+}

@@ -1,0 +1,81 @@
+import type { RowRange } from '../core/artifacts.js';
+import type { ParamIssue } from '../steps/define.js';
+
+/**
+ * The model kinds the `train` step can fit, each a module implementing `ModelKind`. Adding a kind
+ * is: write the module, `registerModelKind` it (built-ins in src/models/kinds.ts), and add its name
+ * and its params to src/steps/train/params.ts (the pipeline schema is generated from that type).
+ */
+
+/** What a kind's `fit` sees for one fold: the whole dataset, and which rows are the fold's. */
+export interface FoldData {
+  /** Scaled features, row-major n × p. */
+  X: Float64Array;
+  n: number;
+  p: number;
+  /** Targets, row-major n × k. */
+  Y: Float64Array;
+  k: number;
+  featureNames: readonly string[];
+  targetNames: readonly string[];
+  train: RowRange;
+  /** The fold's validation rows (for early stopping); may be empty. */
+  val: RowRange;
+  fold: number;
+  /** A seed for this fold, derived from the pipeline's seed. */
+  seed: number;
+  signal: AbortSignal;
+  warn(message: string): void;
+}
+
+export interface FoldFit {
+  /** Kind-specific fitted state for every target: plain JSON and typed arrays. */
+  state: unknown;
+  /** Per target, a non-negative importance per feature (e.g. total split gain), if the kind has one. */
+  importance?: Float64Array[];
+}
+
+/** A parameter value as written in `with:`. */
+export type ParamValue = number | string | boolean;
+
+export interface ModelKind {
+  /** The value of `model:`. */
+  name: string;
+  /** One line for `fxflow models kinds` and errors. */
+  description: string;
+  /** Every parameter the kind takes (besides `model`) with its default. */
+  defaults: Record<string, ParamValue>;
+  /** True if fitting draws random numbers (subsampling, bootstrap). */
+  seeded: boolean;
+  /** Cross-field checks on the kind's resolved params; paths are relative to `with`. */
+  check?(params: Record<string, ParamValue>): ParamIssue[];
+  /** Fits every target of the dataset on one fold's training rows. */
+  fit(data: FoldData, params: Record<string, ParamValue>): FoldFit;
+  /** Predictions of every target for m rows of row-major X (p scaled features). */
+  predict(state: unknown, X: ArrayLike<number>, m: number, p: number): Float64Array[];
+}
+
+const KINDS = new Map<string, ModelKind>();
+
+export function registerModelKind(kind: ModelKind): void {
+  if (KINDS.has(kind.name)) throw new Error(`model kind \`${kind.name}\` is already registered`);
+  KINDS.set(kind.name, kind);
+}
+
+export function getModelKind(name: string): ModelKind | undefined {
+  return KINDS.get(name);
+}
+
+export function modelKinds(): ModelKind[] {
+  return [...KINDS.values()];
+}
+
+/** The kind's defaults overlaid with the params given (only the kind's own names are kept). */
+export function resolveModelParams(kind: ModelKind, given: Record<string, unknown>): Record<string, ParamValue> {
+  const out: Record<string, ParamValue> = { ...kind.defaults };
+  for (const name of Object.keys(kind.defaults)) {
+    const v = given[name];
+    if (v !== undefined) out[name] = v as ParamValue;
+  }
+  return out;
+}
