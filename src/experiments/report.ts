@@ -1,7 +1,7 @@
 import type { Plan } from '../compiler/index.js';
 import { fmtNum, PLAIN, table, type Style } from '../cli/format.js';
 import type { MatrixValues } from './matrix.js';
-import type { SweepResult } from './results.js';
+import type { StoredVariant, SweepResult } from './results.js';
 
 /** How sweeps are shown: the leaderboard table, and the extra fields of `run --json`. */
 
@@ -94,5 +94,15 @@ export function sweepJson(s: SweepResult): Record<string, unknown> {
     ...(s.select ? { select: { metric: s.select.metric, on: s.select.on ?? null, mode: s.select.mode } } : {}),
     ...(s.selected !== undefined ? { selected: s.selected } : {}),
     ...(s.note ? { selectNote: s.note } : {}),
+  };
+}
+
+/** A board from a run's recorded variants. */
+export function boardOfStored(vs: StoredVariant[]): Board {
+  const sel = vs[0]?.select ?? undefined;
+  return {
+    names: vs.length ? Object.keys(vs[0].values) : [],
+    variants: vs,
+    ...(sel ? { selectLabel: sel, mode: /\(min\)$/.test(sel) ? ('min' as const) : ('max' as const), headStep: sel.split('.')[0] } : {}),
   };
 }

@@ -1,14 +1,17 @@
 import type { Command } from '../common.js';
+import { diffCommand } from './diff.js';
 import { exportCommand } from './export.js';
+import { gcCommand } from './gc.js';
 import { initCommand } from './init.js';
 import { planCommand } from './plan.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { runsCommand } from './runs.js';
 import { schemaCommand } from './schema.js';
+import { showCommand } from './show.js';
 import { stepsCommand } from './steps.js';
 import { validateCommand } from './validate.js';
 import { watchCommand } from './watch.js';
 
 /** Every subcommand, in the order `fxflow --help` lists them. */
-export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, reportCommand, exportCommand, stepsCommand, schemaCommand, initCommand];
+export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, showCommand, diffCommand, gcCommand, reportCommand, exportCommand, stepsCommand, schemaCommand, initCommand];

@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { formatMs } from '../../runtime/progress.js';
 import { STORE_FILE } from '../../runtime/store.js';
+import { boardOfStored, leaderboard } from '../../experiments/report.js';
+import { changesSincePrevious, formatChange, type ParamChange } from '../../experiments/history.js';
+import { loadVariants, type StoredVariant } from '../../experiments/results.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';
 
@@ -38,6 +41,14 @@ async function cmdRuns(argv: string[], io: Io): Promise<number> {
       rec[`${m.step_id}.${m.name}`] = m.value as number;
       metrics.set(String(m.run_id), rec);
     }
+    // Sweeps: their variants (the selected one's metrics head the row), and what each run changed.
+    const sweeps = new Map<string, StoredVariant[]>();
+    for (const r of runs) {
+      const vs = await loadVariants(store, String(r.id));
+      if (vs.length) sweeps.set(String(r.id), vs);
+    }
+    const changes = new Map<string, ParamChange[]>();
+    for (const r of runs) changes.set(String(r.id), await changesSincePrevious(store, String(r.id)));
     if (values.json) {
       io.out.write(
         `${JSON.stringify(
@@ -52,6 +63,8 @@ async function cmdRuns(argv: string[], io: Io): Promise<number> {
             computed: Number(r.computed),
             cached: Number(r.cached),
             metrics: metrics.get(String(r.id)) ?? {},
+            changedParams: changes.get(String(r.id)) ?? [],
+            ...(sweeps.has(String(r.id)) ? { variants: sweeps.get(String(r.id)) } : {}),
           })),
           null,
           2,
@@ -65,7 +78,8 @@ async function cmdRuns(argv: string[], io: Io): Promise<number> {
     }
     const HEAD = ['sharpe', 'total_return', 'max_drawdown', 'hit_rate', 'trades'];
     const rows = runs.map((r) => {
-      const m = metrics.get(String(r.id)) ?? {};
+      const sweep = sweeps.get(String(r.id));
+      const m = (sweep ? sweep.find((v) => v.selected)?.metrics : undefined) ?? metrics.get(String(r.id)) ?? {};
       const pick = (name: string): string => {
         const k = Object.keys(m).find((key) => key.endsWith(`.${name}`));
         return k ? fmtNum(m[k]) : '—';
@@ -78,13 +92,32 @@ async function cmdRuns(argv: string[], io: Io): Promise<number> {
         r.duration_ms === null ? '—' : formatMs(Number(r.duration_ms)),
         `${r.computed}/${r.cached}`,
         ...HEAD.map(pick),
+        sweep ? sweepCell(sweep) : changeCell(changes.get(String(r.id)) ?? []),
       ];
     });
-    io.out.write(`${table(['run', 'pipeline', 'status', 'started (UTC)', 'took', 'computed/cached', ...HEAD], rows, styleFor(io.out))}\n`);
+    io.out.write(`${table(['run', 'pipeline', 'status', 'started (UTC)', 'took', 'computed/cached', ...HEAD, 'changes'], rows, styleFor(io.out))}\n`);
+    // The leaderboard of the newest sweep listed.
+    const newest = runs.find((r) => sweeps.has(String(r.id)));
+    if (newest) {
+      const vs = sweeps.get(String(newest.id))!;
+      io.out.write(`\n${leaderboard(boardOfStored(vs), styleFor(io.out), `leaderboard of ${String(newest.id)} (${String(newest.pipeline)}) · ${vs.length} variants${vs[0].select ? ` · select ${vs[0].select}` : ''}`)}\n`);
+    }
   } finally {
     await store.close();
   }
   return 0;
+}
+
+/** What a run changed since the previous run of its pipeline, in a few words. */
+function changeCell(cs: ParamChange[]): string {
+  if (!cs.length) return '';
+  const shown = cs.slice(0, 2).map(formatChange).join('; ');
+  return cs.length > 2 ? `${shown}; +${cs.length - 2} more` : shown;
+}
+
+function sweepCell(vs: StoredVariant[]): string {
+  const best = vs.find((v) => v.selected);
+  return `sweep of ${vs.length}${best ? `, best ${best.label}` : ''}`;
 }
 
 export const runsCommand: Command = {
@@ -92,6 +125,9 @@ export const runsCommand: Command = {
   summary: 'list recent runs with status and headline metrics',
   usage: `Usage: fxflow runs [--pipeline NAME] [--limit N] [--json] [--store DIR]
 
-Recent runs, newest first, with status, duration and headline metrics.`,
+Recent runs, newest first, with status, duration, headline metrics (a sweep's: its selected
+variant's) and the params changed since the previous run of the same pipeline; then the
+leaderboard of the newest sweep listed. --json adds the git commit, every metric, the changed
+params and a sweep's variants.`,
   run: cmdRuns,
 };

@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { collectGarbage, parseAge } from '../../experiments/gc.js';
+import { STORE_FILE } from '../../runtime/store.js';
+import { displayDir, openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
+
+/** `fxflow gc`: removes artifacts that no kept run references. */
+
+async function cmdGc(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(argv, { 'keep-last': { type: 'string' }, 'older-than': { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } });
+  if (values.help) return printUsage(gcCommand, io);
+  let keepLast: number | undefined;
+  if (values['keep-last'] !== undefined) {
+    keepLast = Number(values['keep-last']);
+    if (!Number.isInteger(keepLast) || keepLast < 0) throw new UsageError(`--keep-last takes a whole number ≥ 0, got \`${values['keep-last']}\``);
+  }
+  let olderThanMs: number | undefined;
+  if (values['older-than'] !== undefined) {
+    olderThanMs = parseAge(values['older-than']);
+    if (olderThanMs === undefined) throw new UsageError(`--older-than takes an age like 30d, 12h or 2w, got \`${values['older-than']}\``);
+  }
+  const dir = storeDir(values.store);
+  if (!existsSync(path.join(dir, STORE_FILE))) {
+    io.out.write(values.json ? '{"removed":[],"bytes":0}\n' : `no store in ${displayDir(dir)}: nothing to collect\n`);
+    return 0;
+  }
+  const store = await openStore(dir, io);
+  try {
+    const r = await collectGarbage(store, { keepLast, olderThanMs, dryRun: !!values['dry-run'] });
+    if (values.json) {
+      io.out.write(`${JSON.stringify({ dryRun: !!values['dry-run'], ...r }, null, 2)}\n`);
+      return 0;
+    }
+    const verb = values['dry-run'] ? 'would remove' : 'removed';
+    io.out.write(
+      `kept ${r.keptRuns} of ${r.runs} runs · ${verb} ${r.removed.length} of ${r.artifacts} artifacts (${fmtBytes(r.bytes)})` +
+        `${r.removed.length ? `: ${summarize(r.removed)}` : ''}\n`,
+    );
+    if (!values['dry-run'] && r.removed.length) io.out.write('DuckDB reuses the freed blocks for new artifacts; the file itself does not shrink\n');
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+function summarize(removed: { kind: string }[]): string {
+  const by = new Map<string, number>();
+  for (const r of removed) by.set(r.kind, (by.get(r.kind) ?? 0) + 1);
+  return [...by].map(([k, n]) => `${n} ${k}`).join(', ');
+}
+
+function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export const gcCommand: Command = {
+  name: 'gc',
+  summary: 'remove cached artifacts that no kept run needs',
+  usage: `Usage: fxflow gc [--keep-last N] [--older-than AGE] [--dry-run] [--json] [--store DIR]
+
+Keeps the runs among the N newest (--keep-last) or started within AGE (--older-than 30d; s, m, h,
+d, w); with neither option every run is kept and only artifacts no run references are removed.
+Every artifact a kept run used (computed or from cache) stays. Run history is never removed.`,
+  run: cmdGc,
+};
