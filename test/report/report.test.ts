@@ -1,0 +1,127 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, it, expect } from 'vitest';
+import type { Report } from '../../src/core/artifacts.js';
+import { renderReport, type ReportInput } from '../../src/report/html.js';
+import { niceTicks } from '../../src/report/svg.js';
+import { REPO } from '../helpers/cli.js';
+import { CHROMIUM, renderPage } from './chromium.js';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2022, 10, 28); // 28 Nov 2022: the bars span Nov 2022 → Jan 2023
+
+/** A deterministic 1,200-bar report: a sine-shaped equity, three trades, two horizons. */
+function sampleInput(): ReportInput {
+  const n = 1200;
+  const index = Float64Array.from({ length: n }, (_, i) => T0 + i * H);
+  const net = Float64Array.from({ length: n }, (_, i) => 0.0004 * Math.sin(i / 40) + 0.00002);
+  let e = 0;
+  const equity = Float64Array.from(net, (v) => (e += v));
+  let b = 0;
+  const benchmark = Float64Array.from({ length: n }, (_, i) => (b += 0.0003 * Math.cos(i / 55)));
+  const report: Report = {
+    type: 'Report',
+    symbol: 'EURUSD',
+    metrics: { sharpe: 1.23, total_return: e, annual_return: 0.05, max_drawdown: 0.012, trades: 3, win_rate: 2 / 3, pnl_pips: 42, ic_fwd_ret_1: 0.03, custom_thing: 7 },
+    index,
+    position: new Float64Array(n).fill(1),
+    equity,
+    benchmark,
+    notes: ['A prediction made at bar t’s close is filled at bar t+1’s open.'],
+    net,
+    trades: {
+      entry: Float64Array.from([index[0], index[400], index[800]]),
+      exit: Float64Array.from([index[399], index[799], index[1199]]),
+      position: Float64Array.from([1, -1, 1]),
+      bars: Float64Array.from([399, 399, 399]),
+      pnl: Float64Array.from([0.01, -0.004, 0.002]),
+      pips: Float64Array.from([110, -44, 22]),
+      account: Float64Array.from([1000, -400, 200]),
+    },
+    forecast: [
+      { target: 'fwd_ret_1', horizon: 1, rmse: 0.001, mae: 0.0008, directionalAccuracy: 0.52, ic: 0.03 },
+      { target: 'fwd_ret_4', horizon: 4, rmse: 0.002, mae: 0.0016, directionalAccuracy: 0.51, ic: -0.01 },
+    ],
+    valForecast: [{ target: 'fwd_ret_1', horizon: 1, rmse: 0.001, mae: 0.0008, directionalAccuracy: 0.55, ic: 0.06 }],
+    drift: ['fwd_ret_1: IC 0.06 on val → 0.03 traded'],
+  };
+  return {
+    run: { id: '20261129-000000-abcdef', pipeline: 'quickstart', file: 'pipelines/quickstart.yaml', status: 'succeeded', startedAt: '2026-11-29 00:00:00', pipelineText: 'name: quickstart\n# <script>alert(1)</script>\n' },
+    steps: [
+      { id: 'candles', kind: 'fetch', cached: false, status: 'ok', summary: '20,000 bars', warnings: ['EURUSD_H1.csv: 63 zero_rows dropped'], params: { source: 'synthetic' } },
+      { id: 'report', kind: 'backtest', cached: false, status: 'ok', summary: 'Sharpe 1.23', warnings: [], params: { entry_threshold: 0.0002 } },
+    ],
+    stepId: 'report',
+    report,
+  };
+}
+
+describe('HTML report', () => {
+  it('is self-contained, escapes text, has every section, and is deterministic', () => {
+    const input = sampleInput();
+    const html = renderReport(input);
+    expect(renderReport(sampleInput())).toBe(html);
+    // No script, no external resource: the only URL is the SVG namespace.
+    expect(html).not.toMatch(/<script/i);
+    expect(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, '')).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<link|@import|url\(/);
+    expect(html).toContain('# &lt;script&gt;alert(1)&lt;/script&gt;');
+    for (const chart of ['equity', 'drawdown', 'monthly', 'trades', 'forecast']) expect(html).toContain(`data-chart="${chart}"`);
+    // Monthly heat map: rows 2022 and 2023; Nov, Dec 2022 and Jan 2023 have bars (1,200 h from 28 Nov = 50 days).
+    expect(html).toMatch(/>2022<\/text>/);
+    expect(html).toMatch(/>2023<\/text>/);
+    expect(html.match(/class="mark cell"/g)?.length).toBe(3);
+    expect(html).toContain('EURUSD_H1.csv: 63 zero_rows dropped');
+    expect(html).toContain('IC 0.06 on val → 0.03 traded');
+    expect(html).toContain('custom_thing');
+    expect(html).toContain('66.7%'); // win rate
+  });
+
+  it('nice ticks', () => {
+    expect(niceTicks(0, 1, 5)).toEqual([0, 0.2, 0.4, 0.6000000000000001, 0.8, 1]);
+    // Span 0.017 / 4 = 0.00425 → step 0.005 (the next of 1, 2, 2.5, 5 × 0.001); multiples of it inside [−0.013, 0.004].
+    expect(niceTicks(-0.013, 0.004, 4)).toEqual([-0.01, -0.005, 0]);
+  });
+});
+
+describe.skipIf(!CHROMIUM)('HTML report in headless Chromium', () => {
+  it('draws every chart, logs no console error, requests nothing', async () => {
+    const dir = path.join(REPO, 'test-output');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'report.html');
+    writeFileSync(file, renderReport(sampleInput()));
+    const r = await renderPage(
+      pathToFileURL(file).href,
+      `JSON.stringify([...document.querySelectorAll('svg.chart')].map((s) => {
+         const box = s.getBoundingClientRect();
+         const marks = [...s.querySelectorAll('.mark')].map((m) => m.getBBox());
+         return { name: s.dataset.chart, w: box.width, h: box.height, marks: marks.length,
+                  drawn: marks.filter((b) => b.width > 0 || b.height > 0).length };
+       }))`,
+    );
+    const png = path.join(dir, 'report.png');
+    writeFileSync(png, r.png);
+    console.log(`[report] screenshot: ${path.relative(REPO, png)} (${r.png.length} bytes)`);
+    expect(r.errors).toEqual([]);
+    expect(r.requests).toEqual([]);
+    const charts = JSON.parse(r.value as string) as { name: string; w: number; h: number; marks: number; drawn: number }[];
+    expect(charts.map((c) => c.name)).toEqual(['equity', 'drawdown', 'monthly', 'trades', 'forecast']);
+    for (const c of charts) {
+      expect(c.w, c.name).toBeGreaterThan(100);
+      expect(c.h, c.name).toBeGreaterThan(100);
+      expect(c.drawn, c.name).toBeGreaterThan(0);
+      expect(c.drawn, c.name).toBe(c.marks);
+    }
+    // Equity: two lines; drawdown: an area and its line; monthly: 3 months; forecast: 2 traded + 1 val bars.
+    expect(charts[0].marks).toBe(2);
+    expect(charts[1].marks).toBe(2);
+    expect(charts[2].marks).toBe(3);
+    expect(charts[4].marks).toBe(3);
+    // A PNG: the signature, and an image taller than the viewport (the full page).
+    expect(r.png.subarray(1, 4).toString()).toBe('PNG');
+    expect(r.png.readUInt32BE(20)).toBeGreaterThan(1500);
+  }, 60_000);
+});
+
+if (!CHROMIUM) console.warn('[skip] chromium not found (apt-get install -y chromium): the headless render test of the HTML report is skipped');
