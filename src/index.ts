@@ -12,3 +12,4 @@ export { defineStep, paramsOf, type StepDef, type StepContext, type AnyStepDef }
 export { StepRegistry } from './steps/registry.js';
 export { builtinRegistry, BUILTIN_STEPS } from './steps/index.js';
 export { VERSION } from './version.js';
+export { predict, loadModel, type ExportedModel, type PredictRows } from './models/predict.js';

@@ -1,6 +1,7 @@
 import type { Command } from '../common.js';
 import { diffCommand } from './diff.js';
 import { exportCommand } from './export.js';
+import { modelsCommand } from './models.js';
 import { gcCommand } from './gc.js';
 import { initCommand } from './init.js';
 import { planCommand } from './plan.js';
@@ -14,4 +15,4 @@ import { validateCommand } from './validate.js';
 import { watchCommand } from './watch.js';
 
 /** Every subcommand, in the order `fxflow --help` lists them. */
-export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, showCommand, diffCommand, gcCommand, reportCommand, exportCommand, stepsCommand, schemaCommand, initCommand];
+export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, showCommand, diffCommand, gcCommand, reportCommand, modelsCommand, exportCommand, stepsCommand, schemaCommand, initCommand];

@@ -1,0 +1,141 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Model } from '../../core/artifacts.js';
+import { RunError } from '../../core/diagnostics.js';
+import { exportedJson, toExported } from '../../models/predict.js';
+import { decodeArtifact } from '../../runtime/codec.js';
+import { STORE_FILE } from '../../runtime/store.js';
+import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
+import { fmtNum, styleFor, table } from '../format.js';
+
+/** Length of the model ids shown (a prefix of the artifact's cache key). */
+const ID_LEN = 12;
+
+/**
+ * The model registry: every Model artifact in the store, with the latest run and pipeline that
+ * produced or reused it (artifacts joined to step_runs and runs by key; no table of its own).
+ */
+const LIST_SQL = `
+  WITH latest AS (
+    SELECT s.key, s.run_id, s.step_id, s.params, r.pipeline, r.started_at,
+           row_number() OVER (PARTITION BY s.key ORDER BY r.started_at DESC, r.id DESC) AS rn
+    FROM step_runs s JOIN runs r ON r.id = s.run_id WHERE s.status = 'ok')
+  SELECT a.key, CAST(a.created_at AS VARCHAR) AS created_at, a.meta, a.bytes,
+         l.run_id, l.step_id, l.params, l.pipeline
+  FROM artifacts a LEFT JOIN latest l ON l.key = a.key AND l.rn = 1
+  WHERE a.type = 'Model' AND ($1::VARCHAR IS NULL OR l.pipeline = $1)
+  ORDER BY a.created_at DESC, a.key`;
+
+interface Row {
+  id: string;
+  key: string;
+  model: string;
+  pipeline: string | null;
+  step: string | null;
+  run: string | null;
+  createdAt: string;
+  bytes: number;
+  metrics: Record<string, number>;
+}
+
+function rowOf(r: Record<string, unknown>): Row {
+  const meta = JSON.parse(String(r.meta)) as { metrics?: Record<string, number> };
+  const params = r.params ? (JSON.parse(String(r.params)) as { model?: string }) : {};
+  return {
+    id: String(r.key).slice(0, ID_LEN),
+    key: String(r.key),
+    model: params.model ?? '?',
+    pipeline: (r.pipeline as string | null) ?? null,
+    step: (r.step_id as string | null) ?? null,
+    run: (r.run_id as string | null) ?? null,
+    createdAt: String(r.created_at).slice(0, 19),
+    bytes: Number(r.bytes),
+    metrics: meta.metrics ?? {},
+  };
+}
+
+async function list(values: { store?: string; json?: boolean; pipeline?: string }, io: Io): Promise<number> {
+  const dir = storeDir(values.store);
+  if (!existsSync(path.join(dir, STORE_FILE))) {
+    io.out.write(values.json ? '[]\n' : 'no models yet (fxflow run FILE trains some)\n');
+    return 0;
+  }
+  const store = await openStore(dir, io);
+  let rows: Row[];
+  try {
+    rows = (await store.query(LIST_SQL, [values.pipeline ?? null])).map(rowOf);
+  } finally {
+    await store.close();
+  }
+  if (values.json) {
+    io.out.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  if (!rows.length) {
+    io.out.write('no models match\n');
+    return 0;
+  }
+  // Headline: the first target's validation IC, DA and RMSE.
+  const first = (m: Record<string, number>, prefix: string): string => {
+    const k = Object.keys(m).filter((x) => x.startsWith(prefix)).sort()[0];
+    return k ? fmtNum(m[k]) : '—';
+  };
+  io.out.write(
+    `${table(
+      ['id', 'model', 'pipeline', 'step', 'run', 'created (UTC)', 'val IC', 'val DA', 'val RMSE'],
+      rows.map((r) => [r.id, r.model, r.pipeline ?? '—', r.step ?? '—', r.run ?? '—', r.createdAt, first(r.metrics, 'val_ic_'), first(r.metrics, 'val_da_'), first(r.metrics, 'val_rmse_')]),
+      styleFor(io.out),
+    )}\n`,
+  );
+  return 0;
+}
+
+async function exportModel(id: string | undefined, out: string | undefined, values: { store?: string }, io: Io): Promise<number> {
+  if (!id) throw new UsageError('`fxflow models export` needs a model id (the first column of `fxflow models`)');
+  if (!out) throw new UsageError('`fxflow models export` needs `--out DIR`');
+  const dir = storeDir(values.store);
+  if (!existsSync(path.join(dir, STORE_FILE))) throw new RunError(`no store at ${dir}`, { hint: 'run a pipeline first, or point `--store DIR` at one' });
+  const store = await openStore(dir, io);
+  let model: Model;
+  let row: Row;
+  try {
+    const rows = (await store.query(LIST_SQL, [null])).map(rowOf).filter((r) => r.key.startsWith(id));
+    if (rows.length === 0) throw new RunError(`no model with id \`${id}\` in ${dir}`, { hint: '`fxflow models` lists them' });
+    if (rows.length > 1) throw new RunError(`\`${id}\` matches ${rows.length} models`, { hint: `give more of the id: ${rows.map((r) => r.key.slice(0, ID_LEN + 4)).join(', ')}` });
+    row = rows[0];
+    const bytes = await store.getArtifactBytes(row.key);
+    if (!bytes) throw new RunError(`model ${id} is in the catalogue but its bytes are missing or corrupt`, { hint: 'rerun its pipeline to recompute it' });
+    model = decodeArtifact<Model>(bytes);
+  } finally {
+    await store.close();
+  }
+  mkdirSync(out, { recursive: true });
+  const file = path.join(out, 'model.json');
+  const exported = toExported(model, { key: row.key, ...(row.run ? { run: row.run } : {}), ...(row.pipeline ? { pipeline: row.pipeline } : {}), ...(row.step ? { step: row.step } : {}) });
+  writeFileSync(file, `${exportedJson(exported)}\n`);
+  io.out.write(`wrote ${file}: ${model.kind}, ${model.state.length} fold(s), ${model.featureNames.length} features → ${model.targetNames.join(', ')}\n`);
+  return 0;
+}
+
+async function cmdModels(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, pipeline: { type: 'string' }, out: { type: 'string', short: 'o' } });
+  if (values.help) return printUsage(modelsCommand, io);
+  const [sub, id] = positionals;
+  if (sub === undefined || sub === 'list') return list(values, io);
+  if (sub === 'export') return exportModel(id, values.out, values, io);
+  throw new UsageError(`unknown \`fxflow models\` subcommand \`${sub}\` (use \`fxflow models\` or \`fxflow models export ID --out DIR\`)`);
+}
+
+export const modelsCommand: Command = {
+  name: 'models',
+  summary: 'list trained models; export one as a self-contained model.json',
+  usage: `Usage: fxflow models [--pipeline NAME] [--json] [--store DIR]
+       fxflow models export ID --out DIR [--store DIR]
+
+Lists every trained model in the store (newest first) with the run and pipeline that last used
+it and its validation metrics. \`export\` writes DIR/model.json: kind, params, feature and target
+names, per fold the scaler and the fitted state (linear coefficients, or gbm/random_forest trees
+as parallel node arrays), metrics and importances. Load it from code with
+\`import { loadModel, predict } from 'fxflow'\`: predict(loadModel(DIR), rows) scores raw feature rows.`,
+  run: cmdModels,
+};
