@@ -77,7 +77,8 @@ export function progressFor(stream: NodeJS.WriteStream, json: boolean, io: Io): 
 export function printRunError(e: Error, io: Io): void {
   const style = styleFor(io.err);
   if (e instanceof RunError) {
-    const where = e.loc ? `${e.loc.file}:${e.loc.line}:${e.loc.col}: ` : '';
+    // Data errors already name `file:line` in their message (it also shows in run summaries).
+    const where = e.loc && !e.message.startsWith(`${e.loc.file}:${e.loc.line}`) ? `${e.loc.file}:${e.loc.line}:${e.loc.col}: ` : '';
     io.err.write(`${where}${style.red('error')}: ${e.message}\n${e.hint ? `  ${style.cyan('hint')}: ${e.hint}\n` : ''}`);
   } else {
     io.err.write(`${style.red('error')}: ${e.message}\n`);

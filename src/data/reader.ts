@@ -72,7 +72,7 @@ export interface Layout {
 }
 
 const PRICE_KEYS = ['open', 'high', 'low', 'close'] as const;
-const TIME_NAMES = ['timestamp', 'time', 'gmt time', 'local time', 'datetime', 'date time', 'date', 'dt'];
+const TIME_NAMES = ['timestamp', 'time', 'gmt time', 'local time', 'datetime', 'date time', 'date', 'dt', 'ts'];
 const VOLUME_NAMES = ['volume', 'tick volume', 'tickvol', 'tick_volume', 'tickvolume', 'vol'];
 
 const latin1 = new TextDecoder('latin1');

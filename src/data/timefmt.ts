@@ -123,6 +123,9 @@ export const KNOWN_PATTERNS = [
   'YYYY-MM-DDTHH:mm',
   'YYYY-MM-DD HH:mm:ss.SSS',
   'YYYY-MM-DDTHH:mm:ss.SSS',
+  // ISO 8601 in UTC, as fxflow's own CSV export and most JS/Python tools write it.
+  'YYYY-MM-DDTHH:mm:ss.SSSZ',
+  'YYYY-MM-DDTHH:mm:ssZ',
   'YYYY.MM.DD HH:mm:ss',
   'YYYY.MM.DD HH:mm',
   'YYYY/MM/DD HH:mm:ss',
