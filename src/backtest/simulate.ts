@@ -82,16 +82,6 @@ export interface Simulation {
   untraded: number;
 }
 
-interface OpenTrade {
-  start: number;
-  position: number;
-  units: number;
-  pnl: number;
-  pips: number;
-  account: number;
-  cost: number;
-}
-
 export function simulate(input: SimulationInput): Simulation {
   const { open, signalBar, position } = input;
   const priceCost = input.priceCost;
@@ -115,50 +105,47 @@ export function simulate(input: SimulationInput): Simulation {
   const benchmark = new Float64Array(traded);
   const entry = new Uint8Array(traded);
 
-  const tStart: number[] = [];
-  const tBars: number[] = [];
-  const tPos: number[] = [];
-  const tPnl: number[] = [];
-  const tPips: number[] = [];
-  const tAcc: number[] = [];
-  const tCost: number[] = [];
-  let turnover = 0;
-  let cur: OpenTrade | undefined;
-
-  /** Price-unit cost of one unit of position change at bar b's open. */
-  const unitPrice = (b: number): number => priceCost + (priceCostAt ? priceCostAt[b] : 0) + notionalCost * open[b];
-
-  /** Pays |dq| at open[b], booked on simulated bar m; attributed to the open trade. */
-  const pay = (m: number, dq: number, b: number, units: number): void => {
-    const up = unitPrice(b) * Math.abs(dq);
-    const c = up / open[b];
-    cost[m] += c;
-    turnover += Math.abs(dq);
-    if (cur) {
-      cur.pnl -= c;
-      cur.cost += c;
-      cur.pips -= up / pip;
-      cur.account -= Math.abs(units) * unitPrice(b);
-    }
-  };
+  // Trades: at most one per traded bar; filled in order, trimmed at the end.
+  const tStart = new Int32Array(traded);
+  const tBars = new Int32Array(traded);
+  const tPos = new Float64Array(traded);
+  const tPnl = new Float64Array(traded);
+  const tPips = new Float64Array(traded);
+  const tAcc = new Float64Array(traded);
+  const tCost = new Float64Array(traded);
+  // Mutable state in one typed array (not closure-captured lets, which V8 keeps in a slow context):
+  // trades so far, turnover, and the open trade's start, position, units, pnl, pips, account, cost.
+  const st = new Float64Array(9);
+  const NT = 0, TURN = 1, START = 2, Q = 3, UNITS = 4, PNL = 5, PIPS = 6, ACC = 7, COST = 8;
   const closeTrade = (end: number): void => {
-    const t = cur!;
-    tStart.push(t.start);
-    tBars.push(end - t.start);
-    tPos.push(t.position);
-    tPnl.push(t.pnl);
-    tPips.push(t.pips);
-    tAcc.push(t.account);
-    tCost.push(t.cost);
-    cur = undefined;
+    const k = st[NT]++;
+    tStart[k] = st[START];
+    tBars[k] = end - st[START];
+    tPos[k] = st[Q];
+    tPnl[k] = st[PNL];
+    tPips[k] = st[PIPS];
+    tAcc[k] = st[ACC];
+    tCost[k] = st[COST];
+  };
+  /** Pays for |dq| units at open[at] (dUnits of base currency), attributed to the open trade; returns the cost in return units. */
+  const pay = (dq: number, dUnits: number, at: number): number => {
+    const unit = priceCost + (priceCostAt ? priceCostAt[at] : 0) + notionalCost * open[at];
+    const up = unit * dq;
+    const c = up / open[at];
+    st[TURN] += dq;
+    st[PNL] -= c;
+    st[COST] += c;
+    st[PIPS] -= up / pip;
+    st[ACC] -= dUnits * unit;
+    return c;
   };
 
   let prev = 0;
   for (let i = 0; i < traded; i++) {
     const b = signalBar[i] + 1;
-    if (i > 0 && bar[i - 1] + 1 !== b && prev !== 0) {
+    if (prev !== 0 && i > 0 && bar[i - 1] + 1 !== b) {
       // A gap: exit at the open after the last held bar, booked on that bar.
-      pay(i - 1, prev, bar[i - 1] + 1, cur!.units);
+      cost[i - 1] += pay(Math.abs(prev), Math.abs(st[UNITS]), bar[i - 1] + 1);
       closeTrade(i);
       prev = 0;
     }
@@ -169,35 +156,45 @@ export function simulate(input: SimulationInput): Simulation {
     const o1 = open[b + 1];
     const r = Math.log(o1 / ob);
     benchmark[i] = r;
-    gross[i] = q === 0 ? 0 : q * r;
+    const g = q === 0 ? 0 : q * r;
+    gross[i] = g;
     if (q !== prev) {
-      const flip = prev !== 0 && (q === 0 || (q > 0) !== (prev > 0));
-      if (flip || prev === 0) {
-        if (prev !== 0) {
-          pay(i, prev, b, cur!.units);
-          closeTrade(i);
-        }
+      let ci = 0;
+      if (prev !== 0 && (q === 0 || q > 0 !== prev > 0)) {
+        // A close or a flip: the closing trade pays for its own exit.
+        ci += pay(Math.abs(prev), Math.abs(st[UNITS]), b);
+        closeTrade(i);
+        prev = 0;
+      }
+      if (prev === 0) {
         if (q !== 0) {
-          cur = { start: i, position: q, units: (q * account) / ob, pnl: 0, pips: 0, account: 0, cost: 0 };
-          pay(i, q, b, cur.units);
+          st[START] = i;
+          st[Q] = q;
+          st[UNITS] = (q * account) / ob;
+          st[PNL] = 0;
+          st[PIPS] = 0;
+          st[ACC] = 0;
+          st[COST] = 0;
+          ci += pay(Math.abs(q), Math.abs(st[UNITS]), b);
           entry[i] = 1;
         }
       } else {
         // Same direction, another size: pay for the difference; units follow the new size at this price.
         const units = (q * account) / ob;
-        pay(i, q - prev, b, units - cur!.units);
-        cur!.units = units;
+        ci += pay(Math.abs(q - prev), Math.abs(units - st[UNITS]), b);
+        st[UNITS] = units;
       }
+      cost[i] += ci;
     }
-    if (cur) {
-      cur.pnl += gross[i];
-      cur.pips += (q * (o1 - ob)) / pip;
-      cur.account += cur.units * (o1 - ob);
+    if (q !== 0) {
+      st[PNL] += g;
+      st[PIPS] += (q * (o1 - ob)) / pip;
+      st[ACC] += st[UNITS] * (o1 - ob);
     }
     prev = q;
   }
   if (traded > 0 && prev !== 0) {
-    pay(traded - 1, prev, bar[traded - 1] + 1, cur!.units);
+    cost[traded - 1] += pay(Math.abs(prev), Math.abs(st[UNITS]), bar[traded - 1] + 1);
     closeTrade(traded);
   }
   for (let i = 0; i < traded; i++) net[i] = gross[i] - cost[i];
@@ -210,15 +207,15 @@ export function simulate(input: SimulationInput): Simulation {
     net,
     benchmark,
     entry,
-    turnover,
+    turnover: st[TURN],
     trades: {
-      start: Int32Array.from(tStart),
-      bars: Int32Array.from(tBars),
-      position: Float64Array.from(tPos),
-      pnl: Float64Array.from(tPnl),
-      pips: Float64Array.from(tPips),
-      account: Float64Array.from(tAcc),
-      cost: Float64Array.from(tCost),
+      start: tStart.slice(0, st[NT]),
+      bars: tBars.slice(0, st[NT]),
+      position: tPos.slice(0, st[NT]),
+      pnl: tPnl.slice(0, st[NT]),
+      pips: tPips.slice(0, st[NT]),
+      account: tAcc.slice(0, st[NT]),
+      cost: tCost.slice(0, st[NT]),
     },
     untraded: nSignals - traded,
   };
