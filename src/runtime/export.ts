@@ -89,11 +89,18 @@ function modelTable(m: Model): Table {
 }
 
 function reportTable(r: Report): Table {
-  return {
-    names: ['ts', 'position', 'equity', 'benchmark'],
-    columns: [isoColumn(r.index), r.position, r.equity, r.benchmark],
-    rows: r.index.length,
-  };
+  const names = ['ts', 'position', 'equity', 'benchmark'];
+  const columns: Table['columns'] = [isoColumn(r.index), r.position, r.equity, r.benchmark];
+  // Backtest v2+ reports also carry the per-bar net return and costs.
+  if (r.net && r.net.length === r.index.length) {
+    names.push('net');
+    columns.push(r.net);
+  }
+  if (r.cost && r.cost.length === r.index.length) {
+    names.push('cost');
+    columns.push(r.cost);
+  }
+  return { names, columns, rows: r.index.length };
 }
 
 function cell(v: number | string): string {
