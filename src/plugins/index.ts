@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -133,11 +133,30 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[]): Pr
   for (const i of conv.issues) out.diagnostics.push({ severity: 'error', message: i.message, loc: { file: path.relative(process.cwd(), i.file) || i.file, line: i.line, col: i.col } });
   if (out.diagnostics.some((d) => d.severity === 'error')) return out;
 
+  // Plugins are ES modules: a .ts file counts as one only under a package.json of type module.
+  for (const r of refs) {
+    if (r.file.endsWith('.ts') && !underEsmPackage(r.file)) {
+      out.diagnostics.push({
+        severity: 'error',
+        message: `plugin ${r.spec} would load as CommonJS: no package.json with "type": "module" above it`,
+        loc: r.loc,
+        hint: 'rename it to .mts, or add `"type": "module"` to the package.json of its project (`fxflow init` writes one)',
+      });
+    }
+  }
+  if (out.diagnostics.some((d) => d.severity === 'error')) return out;
+
   // Load the code. tsx compiles TypeScript on import (types were checked above).
   const { tsImport } = await import('tsx/esm/api');
+  aliasFxflow();
   for (const r of refs) {
-    aliasFxflow();
-    const mod = (await tsImport(pathToFileURL(r.file).href, import.meta.url)) as Record<string, unknown>;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await tsImport(pathToFileURL(r.file).href, import.meta.url)) as Record<string, unknown>;
+    } catch (e) {
+      out.diagnostics.push({ severity: 'error', message: `cannot load plugin ${r.spec}: ${(e as Error).message.split('\n')[0]}`, loc: r.loc });
+      continue;
+    }
     const hash = sha256(sources.get(r.file)!);
     for (const value of Object.values(mod)) {
       if (!isStepDef(value)) continue;
@@ -158,6 +177,20 @@ function messageText(d: TsDiagnostic): string {
   };
   walk(m, 0);
   return parts.join(' ');
+}
+
+function underEsmPackage(file: string): boolean {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        return (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: string }).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (path.dirname(dir) === dir) return false;
+  }
 }
 
 function isStepDef(v: unknown): v is AnyStepDef {

@@ -1,0 +1,97 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cachedMap, fxflow, parseRun, REPO, workdir } from '../helpers/cli.js';
+
+/** Custom TypeScript steps: the example plugin pipeline, and the checks made before anything runs. */
+
+let dir: string;
+let pipeline: string;
+beforeAll(() => {
+  dir = workdir();
+  cpSync(path.join(REPO, 'examples', 'plugin'), path.join(dir, 'plugin'), { recursive: true });
+  // Plugins are ES modules; in the repo, its own package.json says so.
+  writeFileSync(path.join(dir, 'plugin', 'package.json'), '{ "type": "module" }\n');
+  pipeline = readFileSync(path.join(dir, 'plugin', 'pipeline.yaml'), 'utf8');
+});
+
+function lineOf(text: string, needle: string): number {
+  return text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+}
+
+async function runVariant(text: string, name = 'variant.yaml') {
+  writeFileSync(path.join(dir, 'plugin', name), text);
+  return fxflow(['run', name, '--json'], { cwd: path.join(dir, 'plugin') });
+}
+
+describe('plugins', () => {
+  it('runs the example plugin pipeline, the custom step adding its column', async () => {
+    const r = await fxflow(['run', 'pipeline.yaml', '--json'], { cwd: path.join(dir, 'plugin') });
+    const run = parseRun(r);
+    expect(run.status, r.stderr).toBe('succeeded');
+    expect(run.steps.map((s) => s.id)).toEqual(['candles', 'features', 'zfeatures', 'dataset', 'model', 'report']);
+    const ex = await fxflow(['export', 'pipeline.yaml', 'zfeatures', '--out', 'z.csv'], { cwd: path.join(dir, 'plugin') });
+    expect(ex.code, ex.stderr).toBe(0);
+    const [header, first] = readFileSync(path.join(dir, 'plugin', 'z.csv'), 'utf8').split('\n');
+    const cols = header.split(',');
+    expect(cols).toContain('ret_1_z48');
+    // The first exported row has a full 48-bar window behind it: its z-score is a finite number.
+    expect(Number.isFinite(Number(first.split(',')[cols.indexOf('ret_1_z48')]))).toBe(true);
+  });
+
+  it('validates a plugin step\'s `with:` against its TypeScript params type, located', async () => {
+    const text = pipeline.replace('window: 48', 'window: "48x"');
+    const r = await runVariant(text);
+    expect(r.code).toBe(2);
+    const line = lineOf(text, '48x');
+    const col = text.split('\n')[line - 1].indexOf('"48x"') + 1;
+    expect(r.stderr).toContain(`variant.yaml:${line}:${col}: error: \`window\` of step \`zfeatures\` (rolling_z) must be an integer, got "48x"`);
+    const typo = await runVariant(pipeline.replace('window: 48', 'windw: 48'));
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown parameter `windw` of step `zfeatures` (rolling_z)');
+    expect(typo.stderr).toContain('did you mean `window`?');
+  });
+
+  it('refuses a plugin step whose output does not fit the next step\'s input', async () => {
+    writeFileSync(
+      path.join(dir, 'plugin', 'steps', 'wrong_out.ts'),
+      `import { defineStep, paramsOf, type Report } from 'fxflow';\n\nexport interface P {}\n\nexport default defineStep({\n  kind: 'wrong_out',\n  version: 1,\n  description: 'Produces a Report from features (deliberately the wrong type for split).',\n  inputs: { features: 'Features' },\n  output: 'Report',\n  params: paramsOf<P>(),\n  async run(): Promise<Report> {\n    throw new Error('not reached');\n  },\n});\n`,
+    );
+    const text = pipeline
+      .replace('plugins: [./steps/rolling_z.ts]', 'plugins: [./steps/rolling_z.ts, ./steps/wrong_out.ts]')
+      .replace('    uses: rolling_z\n    from: features\n    with: { column: ret_1, window: 48 }', '    uses: wrong_out\n    from: features');
+    const r = await runVariant(text);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `variant.yaml:${lineOf(text, 'from: zfeatures')}:11: error: input \`features\` of step \`dataset\` (split) expects Features, but \`zfeatures\` (wrong_out) produces Report`,
+    );
+  });
+
+  it('reports a type error in the plugin at its TypeScript file:line:col', async () => {
+    const src = readFileSync(path.join(dir, 'plugin', 'steps', 'rolling_z.ts'), 'utf8');
+    const broken = src.replace('const n = x.length;', 'const n: string = x.length;');
+    writeFileSync(path.join(dir, 'plugin', 'steps', 'broken.ts'), broken.replace("kind: 'rolling_z'", "kind: 'broken_z'"));
+    const text = pipeline.replace('plugins: [./steps/rolling_z.ts]', 'plugins: [./steps/broken.ts]').replace('uses: rolling_z', 'uses: broken_z');
+    const r = await runVariant(text);
+    expect(r.code).toBe(2);
+    const line = lineOf(broken, 'const n: string = x.length;');
+    const col = broken.split('\n')[line - 1].indexOf('n: string') + 1;
+    expect(r.stderr).toContain(`steps/broken.ts:${line}:${col}: error: TS2322: Type 'number' is not assignable to type 'string'.`);
+  });
+
+  it('explains a plugin that would load as CommonJS', async () => {
+    const other = workdir();
+    cpSync(path.join(REPO, 'examples', 'plugin'), path.join(other, 'p'), { recursive: true });
+    const r = await fxflow(['validate', 'pipeline.yaml'], { cwd: path.join(other, 'p') });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`pipeline.yaml:${lineOf(pipeline, 'plugins:')}:11: error: plugin ./steps/rolling_z.ts would load as CommonJS`);
+    expect(r.stderr).toContain('rename it to .mts');
+  });
+
+  it('reruns a plugin step when its source changes, and nothing upstream', async () => {
+    const file = path.join(dir, 'plugin', 'steps', 'rolling_z.ts');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}\n// an edit\n`);
+    const run = parseRun(await fxflow(['run', 'pipeline.yaml', '--json'], { cwd: path.join(dir, 'plugin') }));
+    expect(cachedMap(run)).toMatchObject({ candles: true, features: true, zfeatures: false });
+  });
+});
