@@ -160,7 +160,7 @@ export function growTree(
     bin.push(-1);
     left.push(-1);
     right.push(-1);
-    value.push(H + lambda > 0 ? -G / (H + lambda) : 0);
+    value.push(H + lambda > 0 ? -G / (H + lambda) || 0 : 0); // `|| 0`: no −0
     gain.push(0);
     cover.push(H);
     return feature.length - 1;

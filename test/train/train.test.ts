@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import type { Dataset, Fold } from '../../src/core/artifacts.js';
+import { encodeArtifact } from '../../src/runtime/codec.js';
+import { makeRng } from '../../src/data/rng.js';
+import { exportedJson, predict, toExported, type ExportedModel } from '../../src/models/predict.js';
+import { modelKinds } from '../../src/models/registry.js';
+import train, { type TrainParams, type LinearState } from '../../src/steps/train/index.js';
+import { testContext } from '../helpers/ctx.js';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2022, 2, 7);
+
+/**
+ * n rows of 3 raw features, scaled per fold by its scaler (center c, scale s: x' = (x − c)/s), and
+ * two targets: y1 = sin(x0) + x1·x2-ish nonlinear signal, y2 = a linear one.
+ */
+function dataset(n: number, folds: Omit<Fold, 'scaler'>[], center = [1, -2, 0.5], scale = [2, 0.5, 1]): { ds: Dataset; raw: number[][] } {
+  const rng = makeRng(99);
+  const p = 3;
+  const raw: number[][] = [];
+  const X = new Float64Array(n * p);
+  const Y = new Float64Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const z = [rng.normal(), rng.normal(), rng.normal()];
+    raw.push(z.map((v, j) => v * scale[j] + center[j]));
+    for (let j = 0; j < p; j++) X[i * p + j] = z[j];
+    Y[i * 2] = Math.sin(2 * z[0]) + (z[1] > 0 ? z[2] : 0) + 0.1 * rng.normal();
+    Y[i * 2 + 1] = 0.5 * z[0] - z[2] + 0.1 * rng.normal();
+  }
+  return {
+    raw,
+    ds: {
+      type: 'Dataset',
+      symbol: 'EURUSD',
+      timeframe: '1h',
+      index: Float64Array.from({ length: n }, (_, i) => T0 + i * H),
+      featureNames: ['a', 'b', 'c'],
+      targetNames: ['fwd_ret_1', 'fwd_ret_4'],
+      targetHorizons: [1, 4],
+      X,
+      Y,
+      method: 'walk_forward',
+      folds: folds.map((f) => ({ ...f, scaler: { method: 'zscore', center, scale } })),
+    },
+  };
+}
+
+const WF = [
+  { train: { start: 0, end: 300 }, val: { start: 304, end: 400 }, test: { start: 404, end: 500 } },
+  { train: { start: 100, end: 400 }, val: { start: 404, end: 500 }, test: { start: 504, end: 600 } },
+];
+
+describe('train step: check()', () => {
+  it('a parameter of another model is a located error naming which params each model takes', () => {
+    const issues = train.check!({ model: 'gbm', alpha: 1 } as TrainParams);
+    expect(issues).toHaveLength(1);
+    expect(issues[0].path).toEqual(['alpha']);
+    expect(issues[0].message).toContain('`alpha` is not a parameter of `model: gbm`');
+    expect(issues[0].message).toContain('ridge');
+    expect(issues[0].hint).toContain('gbm takes n_estimators, learning_rate, max_depth');
+    expect(issues[0].hint).toContain('ridge: alpha');
+  });
+
+  it('accepts each model with its own params; lasso rejects l1_ratio; lossguide needs a bound', () => {
+    expect(train.check!({ model: 'ridge', alpha: 2 })).toEqual([]);
+    expect(train.check!({ model: 'gbm', max_depth: 4, learning_rate: 0.1 })).toEqual([]);
+    expect(train.check!({ model: 'elastic_net', alpha: 0.1, l1_ratio: 0.3 })).toEqual([]);
+    expect(train.check!({ model: 'lasso', l1_ratio: 0.3 })[0].path).toEqual(['l1_ratio']);
+    expect(train.check!({ model: 'gbm', growth: 'lossguide', max_depth: 0 })[0].path).toEqual(['max_leaves']);
+  });
+
+  it('every kind in the params union is registered and vice versa', () => {
+    expect(modelKinds().map((k) => k.name).sort()).toEqual(['elastic_net', 'gbm', 'lasso', 'logistic', 'ols', 'random_forest', 'ridge']);
+  });
+});
+
+describe('train step: folds, horizons, outputs', () => {
+  it('ridge: one fit per walk-forward fold on that fold’s training rows only', async () => {
+    const { ds } = dataset(600, WF);
+    const model = await train.run({ dataset: ds }, { model: 'ols' }, testContext());
+    expect(model.state).toHaveLength(2);
+    // Fold 1's coefficients of fwd_ret_4 are the OLS of rows 100..399, solved here independently
+    // by the normal equations (with intercept) of that slice.
+    const st = model.state[1] as LinearState;
+    const rows = Array.from({ length: 300 }, (_, i) => 100 + i);
+    const A = [...Array(4)].map(() => new Array<number>(4).fill(0));
+    const b = new Array<number>(4).fill(0);
+    for (const r of rows) {
+      const x = [1, ds.X[r * 3], ds.X[r * 3 + 1], ds.X[r * 3 + 2]];
+      for (let i = 0; i < 4; i++) {
+        b[i] += x[i] * ds.Y[r * 2 + 1];
+        for (let j = 0; j < 4; j++) A[i][j] += x[i] * x[j];
+      }
+    }
+    // Gaussian elimination with partial pivoting.
+    for (let c = 0; c < 4; c++) {
+      let piv = c;
+      for (let r = c + 1; r < 4; r++) if (Math.abs(A[r][c]) > Math.abs(A[piv][c])) piv = r;
+      [A[c], A[piv]] = [A[piv], A[c]];
+      [b[c], b[piv]] = [b[piv], b[c]];
+      for (let r = c + 1; r < 4; r++) {
+        const f = A[r][c] / A[c][c];
+        for (let k = c; k < 4; k++) A[r][k] -= f * A[c][k];
+        b[r] -= f * b[c];
+      }
+    }
+    const w = new Array<number>(4).fill(0);
+    for (let i = 3; i >= 0; i--) {
+      let s = b[i];
+      for (let k = i + 1; k < 4; k++) s -= A[i][k] * w[k];
+      w[i] = s / A[i][i];
+    }
+    expect(st.intercept[1]).toBeCloseTo(w[0], 10);
+    st.coef[1].forEach((c, j) => expect(c).toBeCloseTo(w[j + 1], 10));
+    // Predictions: fold 0's val+test then fold 1's, with fold numbers and segments.
+    const pr = model.predictions;
+    expect(pr.index.length).toBe(96 + 96 + 96 + 96);
+    expect(Array.from(pr.fold.slice(0, 192)).every((f) => f === 0)).toBe(true);
+    expect(Array.from(pr.fold.slice(192)).every((f) => f === 1)).toBe(true);
+    expect(pr.segment[0]).toBe(1);
+    expect(pr.segment[96]).toBe(2);
+    expect(model.foldMetrics).toHaveLength(2);
+    expect(model.testMetrics).toHaveLength(2);
+    expect(model.scalers).toHaveLength(2);
+    expect(model.importance).toBeUndefined();
+    expect(model.params).toEqual({ model: 'ols' });
+  });
+
+  it('gbm: multi-horizon, per fold, gain importances, bit-identical for the same seed', async () => {
+    const { ds } = dataset(600, WF);
+    const prm: TrainParams = { model: 'gbm', n_estimators: 30, max_depth: 3, learning_rate: 0.2, subsample: 0.8 };
+    const a = await train.run({ dataset: ds }, prm, testContext({ seed: 1 }));
+    const b = await train.run({ dataset: ds }, prm, testContext({ seed: 1 }));
+    const c = await train.run({ dataset: ds }, prm, testContext({ seed: 2 }));
+    expect(Buffer.from(encodeArtifact(a)).equals(Buffer.from(encodeArtifact(b)))).toBe(true);
+    expect(Buffer.from(encodeArtifact(a)).equals(Buffer.from(encodeArtifact(c)))).toBe(false);
+    expect(a.params).toMatchObject({ model: 'gbm', n_estimators: 30, max_depth: 3, reg_lambda: 1, early_stopping_rounds: 20 });
+    expect(a.importance!.map((i) => i.target)).toEqual(['fwd_ret_1', 'fwd_ret_4']);
+    // fwd_ret_4 = 0.5·a − c + noise: feature b carries nothing, c the most.
+    const imp4 = a.importance![1].values;
+    expect(imp4[2]).toBeGreaterThan(imp4[0]);
+    expect(imp4[0]).toBeGreaterThan(imp4[1]);
+    // It learns the nonlinear target: validation IC well above 0 for both horizons.
+    for (const h of a.valMetrics) expect(h.ic).toBeGreaterThan(0.5);
+  });
+
+  it('logistic: predictions are P(up) − P(not up) in (−1, 1) with the direction right most of the time', async () => {
+    const { ds } = dataset(600, WF);
+    const m = await train.run({ dataset: ds }, { model: 'logistic', alpha: 1 }, testContext());
+    const v = m.predictions.values.fwd_ret_4;
+    expect(v.every((x) => x > -1 && x < 1)).toBe(true);
+    expect(m.valMetrics[1].directionalAccuracy).toBeGreaterThan(0.8);
+  });
+});
+
+describe('predict API', () => {
+  for (const prm of [{ model: 'ridge', alpha: 0.5 }, { model: 'gbm', n_estimators: 20, max_depth: 3 }, { model: 'random_forest', n_estimators: 5, max_depth: 4 }] as TrainParams[]) {
+    it(`${prm.model}: scoring raw rows (scaler applied) reproduces the step’s test predictions, also after a JSON export`, async () => {
+      const { ds, raw } = dataset(600, WF);
+      const model = await train.run({ dataset: ds }, prm, testContext());
+      const testRows = Array.from({ length: 96 }, (_, i) => 504 + i); // fold 1's test rows
+      const viaArtifact = predict(model, testRows.map((r) => raw[r]));
+      const exported = JSON.parse(exportedJson(toExported(model, { key: 'k' }))) as ExportedModel;
+      const viaJson = predict(exported, { a: testRows.map((r) => raw[r][0]), b: testRows.map((r) => raw[r][1]), c: testRows.map((r) => raw[r][2]) });
+      const stepPred = model.predictions.values.fwd_ret_1.slice(96 * 3); // fold 1's test block
+      for (let i = 0; i < 96; i++) {
+        expect(viaArtifact.fwd_ret_1[i]).toBeCloseTo(stepPred[i], 12);
+        expect(viaJson.fwd_ret_1[i]).toBeCloseTo(stepPred[i], 12);
+      }
+      expect(() => predict(exported, [[1, 2]])).toThrow(/takes 3 features/);
+      expect(() => predict(exported, [[1, 2, 3]], { fold: 5 })).toThrow(/fold 5/);
+    });
+  }
+});
