@@ -53,6 +53,41 @@ describe('the fxflow command', () => {
     ]);
   });
 
+  it('draws the plan as Mermaid and DOT with each step\'s cache state', async () => {
+    const m = await fxflow(['plan', 'pipelines/quickstart.yaml', '--format', 'mermaid'], { cwd: dir });
+    expect(m.stdout.split('\n')[0]).toBe('flowchart LR');
+    expect(m.stdout).toContain('s_candles -->|candles| s_features');
+    expect(m.stdout).toContain('s_model -->|model| s_report');
+    expect(m.stdout).toContain('class s_candles,s_features,s_dataset,s_model,s_report run');
+    const d = await fxflow(['plan', 'pipelines/quickstart.yaml', '--format', 'dot'], { cwd: dir });
+    expect(d.stdout).toContain('"dataset" -> "report" [label="dataset"];');
+    const bad = await fxflow(['plan', 'pipelines/quickstart.yaml', '--format', 'svg'], { cwd: dir });
+    expect(bad.code).toBe(2);
+  });
+
+  it('lists step kinds with ports and params', async () => {
+    const r = await fxflow(['steps', '--json'], { cwd: dir });
+    const steps = JSON.parse(r.stdout) as { kind: string; inputs: Record<string, string>; output: string; params: { name: string; default?: unknown }[] }[];
+    const train = steps.find((s) => s.kind === 'train')!;
+    expect(train.inputs).toEqual({ dataset: 'Dataset' });
+    expect(train.output).toBe('Model');
+    const fetch = steps.find((s) => s.kind === 'fetch')!;
+    expect(fetch.params.find((p) => p.name === 'bars')?.default).toBe(20000);
+    expect(steps.map((s) => s.kind)).toEqual(expect.arrayContaining(['fetch', 'features', 'split', 'train', 'backtest']));
+  });
+
+  it('init scaffolds a project that runs as it is', async () => {
+    const r = await fxflow(['init', 'proj'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'proj', '.gitignore'), 'utf8')).toContain('.fxflow/');
+    const run = await fxflow(['run', 'pipeline.yaml'], { cwd: path.join(dir, 'proj') });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/✓ zfeatures\s+\(rolling_z\)\s+computed/);
+    const again = await fxflow(['init', 'proj'], { cwd: dir });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('already exist');
+  });
+
   it('prints the pipeline schema', async () => {
     const r = await fxflow(['schema'], { cwd: dir });
     const schema = JSON.parse(r.stdout) as { $defs: Record<string, unknown> };
