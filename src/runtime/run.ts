@@ -53,6 +53,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Keys computed beforehand (e.g. so a missing data file fails before the store is touched). */
   keys?: Map<string, NodeKey>;
+  /** Runs a node's step instead of calling it here (e.g. in a worker thread, src/experiments/pool.ts). */
+  execute?: (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => Promise<unknown> | undefined;
 }
 
 export function newRunId(now = new Date()): string {
@@ -84,20 +86,26 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   const t0 = performance.now();
   // Fingerprinting reads the data files: a missing one fails here, before any run is recorded.
   const keys = opts.keys ?? (await computeKeys(plan));
-  const git = await gitInfo(spec.dir);
+  // Asking git takes two process spawns: do it while the steps run, and record it at the end.
+  const git = gitInfo(spec.dir);
   await store.beginRun({
     id: runId,
     pipeline: spec.name,
     file: spec.file,
     fileHash: sha256(spec.text),
-    gitCommit: git.commit,
-    gitDirty: git.dirty,
+    gitCommit: null,
+    gitDirty: null,
     seed: spec.seed,
     text: spec.text,
     version: VERSION,
   });
 
   progress.start(plan.nodes.map((n) => ({ id: n.id, kind: n.kind })));
+  // Every cache lookup of the plan in one query.
+  const hits = await store.artifactInfos([...new Set([...keys.values()].map((k) => k.key))]);
+  // What each step was made of last time, to say why a miss recomputes (queried once, lazily used).
+  const previous = store.lastStepRuns(spec.name);
+  previous.catch(() => undefined);
   const outcomes = new Map<string, StepOutcome>();
   const values = new Map<string, Promise<unknown>>();
   const consumers = new Map<string, number>();
@@ -129,14 +137,14 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     const started = Date.now();
     const ts = performance.now();
     const base = { id: node.id, kind: node.kind, key, warnings: [] as string[], metrics: {} as Record<string, number> };
-    const info = await store.artifactInfo(key);
+    const info = hits.get(key);
     if (info) {
       progress.stepStarted(node.id, { cached: true });
       const o: StepOutcome = { ...base, cached: true, status: 'ok', durationMs: performance.now() - ts, summary: info.meta.summary, metrics: info.meta.metrics, warnings: info.meta.warnings };
-      await record(o, basis, started);
+      record(o, basis, started);
       return o;
     }
-    const prev = await store.lastStepRun(spec.name, node.id);
+    const prev = (await previous).get(node.id);
     const reason = explainMiss(node, basis, prev ? basisFromRow(prev) : undefined, missReasons);
     missReasons.set(node.id, reason);
     progress.stepStarted(node.id, { cached: false, reason });
@@ -158,7 +166,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       const inputs: Record<string, unknown> = {};
       for (const [port, src] of Object.entries(node.inputs)) inputs[port] = await valueOf(src);
       if (ctx.signal.aborted) throw new CancelledError();
-      const output = await node.def.run(inputs as never, node.params as never, ctx);
+      const output = await (opts.execute?.(node, inputs, ctx) ?? node.def.run(inputs as never, node.params as never, ctx));
       if (ctx.signal.aborted) throw new CancelledError();
       const metrics = node.def.metrics?.(output as never) ?? {};
       const summary = node.def.summary?.(output as never);
@@ -166,20 +174,26 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       await store.putArtifact(key, { type: node.def.output, kind: node.kind, stepVersion: node.def.version, meta: { metrics, summary, warnings } }, encodeArtifact(output));
       values.set(node.id, Promise.resolve(output));
       const o: StepOutcome = { ...base, cached: false, status: 'ok', durationMs: performance.now() - ts, summary, metrics, warnings, reason };
-      await record(o, basis, started);
+      record(o, basis, started);
       return o;
     } catch (e) {
       const cancelled = e instanceof CancelledError || ctx.signal.aborted;
       const o: StepOutcome = { ...base, cached: false, status: cancelled ? 'cancelled' : 'failed', durationMs: performance.now() - ts, error: errorText(e), warnings, reason };
       if (!cancelled) firstError ??= e instanceof Error ? e : new Error(String(e));
-      await record(o, basis, started);
+      record(o, basis, started);
       return o;
     } finally {
       for (const src of new Set(Object.values(node.inputs))) release(src);
     }
   };
 
-  const record = async (o: StepOutcome, basis: KeyBasis, started: number): Promise<void> => {
+  // History rows are written behind the scheduler (the store queues them in order) so a cached
+  // step does not hold up its dependants; the run waits for all of them before it ends.
+  const records: Promise<void>[] = [];
+  const record = (o: StepOutcome, basis: KeyBasis, started: number): void => {
+    records.push(recordOne(o, basis, started));
+  };
+  const recordOne = async (o: StepOutcome, basis: KeyBasis, started: number): Promise<void> => {
     await store.recordStep(
       {
         runId,
@@ -244,6 +258,9 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
 
   const steps = plan.nodes.map((n) => outcomes.get(n.id)!);
   const status = steps.some((s) => s.status === 'failed') ? 'failed' : steps.some((s) => s.status === 'cancelled') ? 'cancelled' : 'succeeded';
+  await Promise.all(records);
+  const { commit, dirty } = await git;
+  await store.setRunGit(runId, commit, dirty);
   await store.endRun(runId, status, firstError ? errorText(firstError) : undefined);
   return { runId, pipeline: spec.name, status, durationMs: performance.now() - t0, steps, error: firstError };
 }

@@ -97,6 +97,18 @@ const DDL = [
   `CREATE TABLE IF NOT EXISTS run_nodes (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, variants JSON NOT NULL, PRIMARY KEY (run_id, node_id))`,
 ];
 
+function infoFromRow(row: Record<string, unknown>): ArtifactInfo {
+  return {
+    key: String(row.key),
+    type: String(row.type),
+    kind: String(row.kind),
+    stepVersion: Number(row.step_version),
+    bytes: Number(row.bytes),
+    createdAt: String(row.created_at),
+    meta: JSON.parse(String(row.meta)) as ArtifactMeta,
+  };
+}
+
 export class Store {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -170,17 +182,7 @@ export class Store {
 
   async artifactInfo(key: string): Promise<ArtifactInfo | undefined> {
     const r = await this.query(`SELECT key, type, kind, step_version, bytes, CAST(created_at AS VARCHAR) AS created_at, meta FROM artifacts WHERE key = $1`, [key]);
-    if (!r.length) return undefined;
-    const row = r[0];
-    return {
-      key,
-      type: String(row.type),
-      kind: String(row.kind),
-      stepVersion: Number(row.step_version),
-      bytes: Number(row.bytes),
-      createdAt: String(row.created_at),
-      meta: JSON.parse(String(row.meta)) as ArtifactMeta,
-    };
+    return r.length ? infoFromRow(r[0]) : undefined;
   }
 
   async hasArtifact(key: string): Promise<boolean> {
@@ -246,6 +248,10 @@ export class Store {
     );
   }
 
+  async setRunGit(id: string, commit: string | null, dirty: boolean | null): Promise<void> {
+    await this.query(`UPDATE runs SET git_commit = $2, git_dirty = $3 WHERE id = $1`, [id, commit, dirty]);
+  }
+
   async endRun(id: string, status: string, error?: string): Promise<void> {
     await this.query(`UPDATE runs SET status = $2, ended_at = epoch_ms($4::BIGINT), error = $3 WHERE id = $1`, [id, status, error ?? null, Date.now()]);
   }
@@ -263,12 +269,10 @@ export class Store {
             s.summary ?? null, JSON.stringify(s.warnings),
           ],
         );
-        for (const [p, v] of flatParams) {
-          await this.conn.run(`INSERT INTO params VALUES ($1, $2, $3, $4)`, [s.runId, s.stepId, p, JSON.stringify(v)]);
-        }
-        for (const [name, value] of Object.entries(metrics)) {
-          await this.conn.run(`INSERT INTO metrics VALUES ($1, $2, $3, $4)`, [s.runId, s.stepId, name, Number.isFinite(value) ? value : null]);
-        }
+        // One statement per table: a step can have dozens of params and metrics, and each
+        // statement is a round trip (this is on the path of every cached step in watch mode).
+        await this.insertRows('params', flatParams.map(([p, v]) => [s.runId, s.stepId, p, JSON.stringify(v)]));
+        await this.insertRows('metrics', Object.entries(metrics).map(([name, value]) => [s.runId, s.stepId, name, Number.isFinite(value) ? value : null]));
         await this.conn.run('COMMIT');
       } catch (e) {
         await this.conn.run('ROLLBACK').catch(() => undefined);
@@ -277,16 +281,41 @@ export class Store {
     });
   }
 
+  private async insertRows(table: 'params' | 'metrics', rows: DuckDBValue[][]): Promise<void> {
+    if (!rows.length) return;
+    const width = rows[0].length;
+    const tuples = rows.map((_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
+    await this.conn.run(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, rows.flat());
+  }
+
+  /** Catalogue rows of several artifacts in one query (the cache lookups of a whole plan). */
+  async artifactInfos(keys: string[]): Promise<Map<string, ArtifactInfo>> {
+    const out = new Map<string, ArtifactInfo>();
+    if (!keys.length) return out;
+    const rows = await this.query(
+      `SELECT key, type, kind, step_version, bytes, CAST(created_at AS VARCHAR) AS created_at, meta FROM artifacts WHERE key IN (${keys.map((_, i) => `$${i + 1}`).join(', ')})`,
+      keys,
+    );
+    for (const row of rows) out.set(String(row.key), infoFromRow(row));
+    return out;
+  }
+
   /** The most recent completed step run of a step id in a pipeline (for "why does it rerun"). */
   async lastStepRun(pipeline: string, stepId: string): Promise<Record<string, unknown> | undefined> {
-    const r = await this.query(
-      `SELECT s.* FROM step_runs s JOIN runs r ON r.id = s.run_id
-       WHERE r.pipeline = $1 AND s.step_id = $2 AND s.status = 'ok'
-       ORDER BY s.started_at DESC LIMIT 1`,
-      [pipeline, stepId],
-    );
-    return r[0];
+    return (await this.lastStepRuns(pipeline)).get(stepId);
   }
+
+  /** The most recent completed run of every step id of a pipeline, in one query. */
+  async lastStepRuns(pipeline: string): Promise<Map<string, Record<string, unknown>>> {
+    const rows = await this.query(
+      `SELECT DISTINCT ON (s.step_id) s.* FROM step_runs s JOIN runs r ON r.id = s.run_id
+       WHERE r.pipeline = $1 AND s.status = 'ok'
+       ORDER BY s.step_id, s.started_at DESC`,
+      [pipeline],
+    );
+    return new Map(rows.map((r) => [String(r.step_id), r]));
+  }
+
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -74,10 +74,21 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
     const ac = new AbortController();
     controller = ac;
     let plan: Plan | undefined;
+    // Opening the store overlaps parsing; it is closed again whatever happens.
+    const opening = Store.open(opts.storeDir, { waitMs: 10_000 });
+    opening.catch(() => undefined);
     try {
-      plan = await loadPlan(abs);
-      const keys = await computeKeys(plan);
-      const store = await Store.open(opts.storeDir, { waitMs: 10_000 });
+      try {
+        plan = await loadPlan(abs);
+      } catch (e) {
+        await opening.then((s) => s.close()).catch(() => undefined);
+        throw e;
+      }
+      const keys = await computeKeys(plan).catch(async (e: unknown) => {
+        await opening.then((s) => s.close()).catch(() => undefined);
+        throw e;
+      });
+      const store = await opening;
       try {
         const result = await runPlan(plan, { store, keys, progress: opts.progress(), signal: ac.signal, concurrency: opts.concurrency });
         opts.onEvent(result.status === 'cancelled' ? { type: 'cancelled' } : { type: 'run', result });

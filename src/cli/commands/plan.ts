@@ -19,13 +19,14 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
   const store = existsSync(path.join(dir, STORE_FILE)) ? await openStore(dir, io) : undefined;
   const rows: { id: string; kind: string; inputs: string; key: string; state: 'cached' | 'run'; reason?: string }[] = [];
   const rerun = new Map<string, string>();
+  const previous = store ? await store.lastStepRuns(plan.spec.name) : undefined;
   try {
     for (const n of plan.nodes) {
       const k = keys.get(n.id)!;
       const hit = store ? await store.hasArtifact(k.key) : false;
       let reason: string | undefined;
       if (!hit) {
-        const prev = store ? await store.lastStepRun(plan.spec.name, n.id) : undefined;
+        const prev = previous?.get(n.id);
         reason = explainMiss(n, k.basis, prev ? basisFromRow(prev) : undefined, rerun);
         rerun.set(n.id, reason);
       }
