@@ -4,6 +4,10 @@ import { computeKeys } from '../../runtime/keys.js';
 import { formatMs } from '../../runtime/progress.js';
 import { runPlan, type RunResult } from '../../runtime/run.js';
 import { writeRunReport } from '../../report/load.js';
+import { availableParallelism } from 'node:os';
+import type { PlanNode } from '../../compiler/index.js';
+import { HEAVY_KINDS, StepPool } from '../../experiments/pool.js';
+import type { StepContext } from '../../steps/define.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../../experiments/report.js';
 import { recordSweep, summarizeSweep, type SweepResult } from '../../experiments/results.js';
 import { displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
@@ -45,7 +49,16 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   let reportPath: string | undefined;
   try {
     if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`);
-    result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal });
+    // With more than one job, CPU-heavy steps run in worker threads; the store is written here.
+    // Only worth it when at least two heavy steps could overlap (a worker costs its start-up and JIT warm-up).
+    const heavy = plan.nodes.filter((n) => HEAVY_KINDS.has(n.kind)).length;
+    const pool = heavy >= 2 ? StepPool.create(Math.min(jobs ?? availableParallelism(), availableParallelism(), heavy)) : undefined;
+    const execute = pool ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined) : undefined;
+    try {
+      result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal, execute });
+    } finally {
+      await pool?.close();
+    }
     if (signalled && result.status !== 'succeeded') {
       result.status = 'interrupted';
       await store.endRun(result.runId, 'interrupted', `interrupted by ${signalled}`);

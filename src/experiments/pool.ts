@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { PlanNode } from '../compiler/index.js';
+import { CancelledError, RunError } from '../core/diagnostics.js';
+import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
+import type { StepContext } from '../steps/define.js';
+import { builtinRegistry } from '../steps/index.js';
+
+/**
+ * Worker threads for CPU-heavy steps, so that `--jobs 2` keeps two cores busy: the scheduler stays
+ * on the main thread and writes the store from there (one writer); a step of a heavy kind is
+ * handed to an idle worker with its inputs encoded, and its output comes back encoded. The step's
+ * code and inputs are the same as on the main thread, so results are bit-identical.
+ */
+
+/** Kinds worth a thread: their run time dwarfs copying their inputs. */
+export const HEAVY_KINDS = new Set(['train']);
+
+export interface WorkerTask {
+  id: number;
+  kind: string;
+  stepId: string;
+  seed: number;
+  pipelineDir: string;
+  params: unknown;
+  inputs: Record<string, Uint8Array>;
+}
+
+export type WorkerReply =
+  | { id: number; type: 'done'; bytes: Uint8Array }
+  | { id: number; type: 'error'; name: string; message: string; hint?: string }
+  | { id: number; type: 'log' | 'warn'; message: string }
+  | { id: number; type: 'progress'; fraction: number; message?: string };
+
+const WORKER_JS = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+export class StepPool {
+  private readonly idle: Worker[] = [];
+  private readonly all: Worker[] = [];
+  private readonly queue: (() => void)[] = [];
+  private next = 1;
+  private closed = false;
+  private readonly builtin = builtinRegistry();
+
+  private constructor(private readonly size: number) {}
+
+  /** A pool of `size` workers, or undefined where workers cannot run (e.g. from TypeScript sources). */
+  static create(size: number): StepPool | undefined {
+    if (size < 2 || !existsSync(WORKER_JS)) return undefined;
+    return new StepPool(size);
+  }
+
+  /** Whether this node runs in a worker: a heavy kind whose code is the built-in one. */
+  handles(node: PlanNode): boolean {
+    const b = this.builtin.get(node.kind);
+    return HEAVY_KINDS.has(node.kind) && b !== undefined && b.version === node.def.version;
+  }
+
+  private acquire(): Promise<Worker> {
+    const w = this.idle.pop();
+    if (w) return Promise.resolve(w);
+    if (this.all.length < this.size) {
+      const nw = new Worker(WORKER_JS);
+      nw.unref();
+      this.all.push(nw);
+      return Promise.resolve(nw);
+    }
+    return new Promise((resolve) => this.queue.push(() => resolve(this.acquire())));
+  }
+
+  private releaseWorker(w: Worker): void {
+    this.idle.push(w);
+    this.queue.shift()?.();
+  }
+
+  async run(node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext): Promise<unknown> {
+    if (this.closed) throw new CancelledError();
+    const encoded = Object.fromEntries(Object.entries(inputs).map(([p, v]) => [p, encodeArtifact(v)]));
+    const w = await this.acquire();
+    const id = this.next++;
+    try {
+      const bytes = await new Promise<Uint8Array>((resolve, reject) => {
+        const onAbort = (): void => reject(new CancelledError());
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
+        const onMessage = (m: WorkerReply): void => {
+          if (m.id !== id) return;
+          if (m.type === 'log' || m.type === 'warn') (m.type === 'log' ? ctx.log : ctx.warn)(m.message);
+          else if (m.type === 'progress') ctx.progress(m.fraction, m.message);
+          else {
+            w.off('message', onMessage);
+            w.off('error', onError);
+            ctx.signal.removeEventListener('abort', onAbort);
+            if (m.type === 'done') resolve(m.bytes);
+            else if (m.type === 'error') reject(m.name === 'RunError' ? new RunError(m.message, { hint: m.hint }) : Object.assign(new Error(m.message), { name: m.name }));
+          }
+        };
+        const onError = (e: Error): void => reject(e);
+        w.on('message', onMessage);
+        w.on('error', onError);
+        const task: WorkerTask = { id, kind: node.kind, stepId: ctx.stepId, seed: ctx.seed, pipelineDir: ctx.pipelineDir, params: node.params, inputs: encoded };
+        w.postMessage(task, Object.values(encoded).map((b) => b.buffer as ArrayBuffer));
+      });
+      this.releaseWorker(w);
+      return decodeArtifact(bytes);
+    } catch (e) {
+      // A cancelled or crashed worker may still be busy: replace it rather than reuse it.
+      void w.terminate();
+      this.all.splice(this.all.indexOf(w), 1);
+      this.queue.shift()?.();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.all.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
+import { builtinRegistry } from '../steps/index.js';
+import type { StepContext } from '../steps/define.js';
+import type { WorkerReply, WorkerTask } from './pool.js';
+
+/**
+ * A worker thread running CPU-heavy steps (see pool.ts). Inputs arrive and the output leaves in
+ * the artifact codec's bytes (the same bytes the store holds), so the step sees exactly what it
+ * would see on the main thread. It never touches the store.
+ */
+
+const registry = builtinRegistry();
+const port = parentPort!;
+
+port.on('message', (task: WorkerTask) => {
+  void runTask(task);
+});
+
+async function runTask(t: WorkerTask): Promise<void> {
+  const post = (m: WorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+  try {
+    const def = registry.get(t.kind);
+    if (!def) throw new Error(`step kind ${t.kind} is not available in a worker`);
+    const inputs = Object.fromEntries(Object.entries(t.inputs).map(([p, b]) => [p, decodeArtifact(b)]));
+    const ctx: StepContext = {
+      stepId: t.stepId,
+      seed: t.seed,
+      pipelineDir: t.pipelineDir,
+      resolvePath: (p) => path.resolve(t.pipelineDir, p),
+      log: (message) => post({ id: t.id, type: 'log', message }),
+      warn: (message) => post({ id: t.id, type: 'warn', message }),
+      progress: (fraction, message) => post({ id: t.id, type: 'progress', fraction, message }),
+      signal: new AbortController().signal,
+    };
+    const out = await def.run(inputs as never, t.params as never, ctx);
+    const bytes = encodeArtifact(out);
+    post({ id: t.id, type: 'done', bytes }, [bytes.buffer as ArrayBuffer]);
+  } catch (e) {
+    const err = e as Error & { hint?: string };
+    post({ id: t.id, type: 'error', name: err.name ?? 'Error', message: err.message ?? String(e), hint: err.hint });
+  }
+}
