@@ -94,3 +94,18 @@ describe('the fxflow command', () => {
     expect(Object.keys(schema.$defs)).toEqual(expect.arrayContaining(['params.fetch', 'params.features', 'params.split', 'params.train', 'params.backtest']));
   });
 });
+
+describe('two processes and one store', () => {
+  it('the second waits, saying who holds the store, and goes on when it is free', async () => {
+    const { Store } = await import('../../src/runtime/store.js');
+    const dir = workdir();
+    const held = await Store.open(path.join(dir, '.fxflow'));
+    const pending = fxflow(['runs'], { cwd: dir });
+    await new Promise((r) => setTimeout(r, 1500));
+    await held.close();
+    const r = await pending;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/waiting for the store .*fxflow\.duckdb, held by another fxflow process \(PID \d+\)/);
+    expect(r.stderr).toContain(`PID ${process.pid}`);
+  });
+});
