@@ -164,15 +164,21 @@ export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetri
   let dd = 0;
   let under = 0;
   let longest = 0;
+  // Arrays in locals: V8 then keeps their bounds and backing stores in registers.
+  const net = sim.net;
+  const cost = sim.cost;
+  const benchmark = sim.benchmark;
+  const position = sim.position;
   for (let i = 0; i < n; i++) {
-    total += sim.net[i];
-    costs += sim.cost[i];
-    bench += sim.benchmark[i];
-    if (sim.position[i] !== 0) {
+    const r = net[i];
+    total += r;
+    costs += cost[i];
+    bench += benchmark[i];
+    if (position[i] !== 0) {
       held++;
-      if (sim.net[i] > 0) wins++;
+      if (r > 0) wins++;
     }
-    equity += sim.net[i];
+    equity += r;
     if (equity >= peak) {
       peak = equity;
       under = 0;
@@ -183,7 +189,10 @@ export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetri
   if (n >= 2) {
     const m = total / n;
     let ss = 0;
-    for (let i = 0; i < n; i++) ss += (sim.net[i] - m) * (sim.net[i] - m);
+    for (let i = 0; i < n; i++) {
+      const d = net[i] - m;
+      ss += d * d;
+    }
     sd = Math.sqrt(ss / (n - 1));
   }
   const t = sim.trades;
@@ -199,23 +208,30 @@ export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetri
   let accL = 0;
   let accS = 0;
   let barsHeld = 0;
+  const tPnl = t.pnl;
+  const tPips = t.pips;
+  const tAcc = t.account;
+  const tPos = t.position;
+  const tBars = t.bars;
   for (let k = 0; k < nt; k++) {
-    const p = t.pnl[k];
+    const p = tPnl[k];
+    const pk = tPips[k];
+    const ak = tAcc[k];
     pnlSum += p;
     if (p > 0) {
       winT++;
       gain += p;
     } else loss -= p;
-    pips += t.pips[k];
-    acc += t.account[k];
-    if (t.position[k] > 0) {
-      pipsL += t.pips[k];
-      accL += t.account[k];
+    pips += pk;
+    acc += ak;
+    if (tPos[k] > 0) {
+      pipsL += pk;
+      accL += ak;
     } else {
-      pipsS += t.pips[k];
-      accS += t.account[k];
+      pipsS += pk;
+      accS += ak;
     }
-    barsHeld += t.bars[k];
+    barsHeld += tBars[k];
   }
   const annual = n === 0 ? NaN : (total / n) * perYear;
   return {
