@@ -52,7 +52,7 @@ export async function run(): Promise<BenchResult[]> {
       await new Promise((res) => setTimeout(res, 300));
       const from = out.length;
       const t0 = performance.now();
-      writeFileSync(file, text.replace('entry_threshold: 0.0002', `entry_threshold: 0.000${3 + r}`));
+      writeFileSync(file, text.replace('entry_threshold: 0.00005', `entry_threshold: 0.000${1 + r}`));
       seen.push((await waitFor(from, /changed:/)) - t0);
       started.push((await waitFor(from, /▸ report/)) - t0);
       done.push((await waitFor(from, /watching \d+ files? for changes/)) - t0);

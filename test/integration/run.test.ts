@@ -35,16 +35,16 @@ describe('quickstart: run, rerun from cache, invalidate exactly what changed', (
 
   it('changing only backtest.with.entry_threshold recomputes only report', async () => {
     const before = parseRun(await fxflow(['run', 'pipelines/quickstart.yaml', '--json'], { cwd: dir }));
-    edit(file, 'entry_threshold: 0.0002', 'entry_threshold: 0.0003');
+    edit(file, 'entry_threshold: 0.00005', 'entry_threshold: 0.0001');
     const plan = await fxflow(['plan', 'pipelines/quickstart.yaml'], { cwd: dir });
-    expect(plan.stdout).toContain('run: param `entry_threshold` 0.0002 → 0.0003');
+    expect(plan.stdout).toContain('run: param `entry_threshold` 0.00005 → 0.0001');
     expect(plan.stdout).toContain('1 of 5 steps would run');
     const after = parseRun(await fxflow(['run', 'pipelines/quickstart.yaml', '--json'], { cwd: dir }));
     expect(cachedMap(after)).toEqual({ candles: true, features: true, dataset: true, model: true, report: false });
     const keyOf = (run: typeof after, id: string) => run.steps.find((s) => s.id === id)!.key;
     expect(keyOf(after, 'model')).toBe(keyOf(before, 'model'));
     expect(keyOf(after, 'report')).not.toBe(keyOf(before, 'report'));
-    expect(after.steps.find((s) => s.id === 'report')!.reason).toBe('param `entry_threshold` 0.0002 → 0.0003');
+    expect(after.steps.find((s) => s.id === 'report')!.reason).toBe('param `entry_threshold` 0.00005 → 0.0001');
   });
 
   it('changing features.with recomputes features, dataset, model and report but not candles', async () => {
@@ -57,7 +57,7 @@ describe('quickstart: run, rerun from cache, invalidate exactly what changed', (
 
   it('reverting an edit is all cache hits again (content-addressed, not last-run)', async () => {
     edit(file, 'rsi: { period: 21 }', 'rsi: { period: 14 }');
-    edit(file, 'entry_threshold: 0.0003', 'entry_threshold: 0.0002');
+    edit(file, 'entry_threshold: 0.0001', 'entry_threshold: 0.00005');
     const run = parseRun(await fxflow(['run', 'pipelines/quickstart.yaml', '--json'], { cwd: dir }));
     expect(Object.values(cachedMap(run)).every(Boolean)).toBe(true);
   });
