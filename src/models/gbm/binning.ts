@@ -67,23 +67,28 @@ export function fitBins(X: Float64Array, p: number, start: number, end: number, 
 /** Bin of one value: the number of cuts below x (binary search); NaN → the NaN bin. */
 export function binOf(cuts: Float64Array, x: number): number {
   if (x !== x) return cuts.length + 1;
-  let lo = 0;
-  let hi = cuts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cuts[mid] < x) lo = mid + 1;
-    else hi = mid;
+  // Branch-free lower bound (the select compiles to a conditional move): the number of cuts < x.
+  let base = 0;
+  let len = cuts.length;
+  while (len > 0) {
+    const half = len >>> 1;
+    const take = cuts[base + half] < x;
+    base = take ? base + half + 1 : base;
+    len = take ? len - half - 1 : half;
   }
-  return lo;
+  return base;
 }
 
 /** Row-major bins (m × p) of the rows [start, end) of X. */
 export function applyBins(mapper: BinMapper, X: Float64Array, p: number, start: number, end: number): Uint8Array {
   const m = end - start;
   const out = new Uint8Array(m * p);
-  for (let f = 0; f < p; f++) {
-    const cuts = mapper.cuts[f];
-    for (let i = 0; i < m; i++) out[i * p + f] = binOf(cuts, X[(start + i) * p + f]);
+  const cuts = mapper.cuts;
+  // Row by row: X and out are both read and written sequentially.
+  for (let i = 0; i < m; i++) {
+    const xo = (start + i) * p;
+    const oo = i * p;
+    for (let f = 0; f < p; f++) out[oo + f] = binOf(cuts[f], X[xo + f]);
   }
   return out;
 }
