@@ -1,3 +1,4 @@
+import type { ColumnNames } from './columns.js';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { RunError } from '../core/diagnostics.js';
 import { formatTimeframe } from './timeframe.js';
@@ -11,17 +12,7 @@ import { emptyRaw, type RawBars } from './reader.js';
  * numbers); the caller applies the zone.
  */
 
-export interface DbColumns {
-  time?: string;
-  date?: string;
-  open?: string;
-  high?: string;
-  low?: string;
-  close?: string;
-  volume?: string;
-  symbol?: string;
-  timeframe?: string;
-}
+export type DbColumns = ColumnNames;
 
 export interface DbQuery {
   /** `duckdb`: a database file and a table; `parquet`: a file. */

@@ -1,3 +1,4 @@
+import type { ColumnNames } from './columns.js';
 import { RunError } from '../core/diagnostics.js';
 import { compilePattern, detectPattern, KNOWN_PATTERNS, KNOWN_TOD_PATTERNS, parseNumberBytes, timeParser, type TimeParser } from './timefmt.js';
 
@@ -21,15 +22,8 @@ import { compilePattern, detectPattern, KNOWN_PATTERNS, KNOWN_TOD_PATTERNS, pars
 
 export type FormatName = 'histdata' | 'metatrader' | 'dukascopy' | 'generic';
 
-export interface ColumnMapping {
-  time?: string;
-  date?: string;
-  open?: string;
-  high?: string;
-  low?: string;
-  close?: string;
-  volume?: string;
-}
+/** The columns a text file's header maps to roles (symbol and timeframe columns are for tables). */
+export type ColumnMapping = Omit<ColumnNames, 'symbol' | 'timeframe'>;
 
 export interface ReadOptions {
   format: FormatName | 'auto';

@@ -1,3 +1,7 @@
+import type { ColumnNames } from '../../data/columns.js';
+
+export type { ColumnNames };
+
 /** Parameters of the `fetch` step: where the candles come from, their clock, range and quality policy. */
 export interface FetchParams {
   /**
@@ -73,22 +77,6 @@ export interface FetchParams {
   start?: string;
 }
 
-/** Names of the source's columns, by role. */
-export interface ColumnNames {
-  /** The timestamp (or, with `date`, the time of day). */
-  time?: string;
-  /** A separate date column. */
-  date?: string;
-  open?: string;
-  high?: string;
-  low?: string;
-  close?: string;
-  volume?: string;
-  /** The symbol column (sources `duckdb`, `parquet`). */
-  symbol?: string;
-  /** The timeframe column (sources `duckdb`, `parquet`). */
-  timeframe?: string;
-}
 
 /** Data-quality policy, per kind of defect. */
 export interface QualityParams {
