@@ -4,6 +4,7 @@
  * kernels start where every input has a value.
  */
 import { ema, emaFrom } from './ema.js';
+import { wilderOscillator } from './rsi.js';
 import { sma } from './ma.js';
 import { assertPeriod, firstValid, firstValidAll, isZero, isZeroOrNeg, nanArray } from './util.js';
 
@@ -39,42 +40,10 @@ export function roc(x: Float64Array, period: number): Float64Array {
 
 /**
  * Chande momentum oscillator, TA_CMO (default compatibility): Wilder-smoothed gains and losses
- * exactly as RSI (seeded with the mean of the first `period` changes), CMO = 100·(G − L)/(G + L),
- * 0 when G + L is zero. Lookback `period`.
+ * exactly as RSI, CMO = 100·(G − L)/(G + L), 0 when G + L is zero. Lookback `period`.
  */
 export function cmo(x: Float64Array, period: number): Float64Array {
-  assertPeriod('cmo', period, 2);
-  const n = x.length;
-  const out = nanArray(n);
-  const f = firstValid(x);
-  if (f + period >= n) return out;
-  let prev = x[f];
-  let gain = 0.0;
-  let loss = 0.0;
-  for (let i = f + 1; i <= f + period; i++) {
-    const d = x[i] - prev;
-    prev = x[i];
-    if (d < 0) loss -= d;
-    else gain += d;
-  }
-  loss /= period;
-  gain /= period;
-  let s = gain + loss;
-  out[f + period] = isZero(s) ? 0.0 : 100.0 * ((gain - loss) / s);
-  const m = period - 1;
-  for (let i = f + period + 1; i < n; i++) {
-    const d = x[i] - prev;
-    prev = x[i];
-    loss *= m;
-    gain *= m;
-    if (d < 0) loss -= d;
-    else gain += d;
-    loss /= period;
-    gain /= period;
-    s = gain + loss;
-    out[i] = isZero(s) ? 0.0 : 100.0 * ((gain - loss) / s);
-  }
-  return out;
+  return wilderOscillator(x, period, true);
 }
 
 /** TA_TRIX_Lookback: three EMA lookbacks plus one for the 1-bar ROC. */

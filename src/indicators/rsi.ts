@@ -6,22 +6,24 @@ export function rsiLookback(period: number): number {
 }
 
 /**
- * TA_RSI writes 0 (not 50, not NaN) when average gain + average loss is zero by TA_IS_ZERO
- * (|v| < 1e-14 since TA-Lib 0.6), i.e. over a flat stretch; we keep that to stay TA-Lib exact.
+ * TA_RSI and TA_CMO write 0 (not 50, not NaN) when average gain + average loss is zero by
+ * TA_IS_ZERO (|v| < 1e-14 since TA-Lib 0.6), i.e. over a flat stretch; kept to stay TA-Lib exact.
+ * RSI = 100·G/(G + L); CMO = 100·(G − L)/(G + L).
  */
-function rsiValue(gain: number, loss: number): number {
+function oscValue(gain: number, loss: number, cmo: boolean): number {
   const s = gain + loss;
-  return isZero(s) ? 0.0 : 100.0 * (gain / s);
+  if (isZero(s)) return 0.0;
+  return cmo ? 100.0 * ((gain - loss) / s) : 100.0 * (gain / s);
 }
 
 /**
- * Wilder RSI, TA-Lib TA_RSI exact (default, non-Metastock compatibility): the first average
- * gain/loss is the simple mean of the first `period` changes, then
- * avg = (avg * (period-1) + change) / period; RSI = 100 * avgGain / (avgGain + avgLoss).
- * First value at index `period`; NaN before. Leading NaNs in x are skipped like in `ema`.
+ * Wilder-smoothed average gain G and loss L of `x`'s changes, TA-Lib exact (default, non-Metastock
+ * compatibility), turned into RSI or CMO: the first averages are the simple means of the first
+ * `period` changes, then avg = (avg * (period-1) + change) / period in TA-Lib's operation order
+ * (bit-identical results). First value at index `period`; NaN before. Leading NaNs are skipped.
  */
-export function rsi(x: Float64Array, period: number): Float64Array {
-  assertPeriod('rsi', period, 2);
+export function wilderOscillator(x: Float64Array, period: number, cmo: boolean): Float64Array {
+  assertPeriod(cmo ? 'cmo' : 'rsi', period, 2);
   const n = x.length;
   const out = nanArray(n);
   const f = firstValid(x);
@@ -37,19 +39,23 @@ export function rsi(x: Float64Array, period: number): Float64Array {
   }
   loss /= period;
   gain /= period;
-  out[f + period] = rsiValue(gain, loss);
+  out[f + period] = oscValue(gain, loss, cmo);
   const m = period - 1;
   for (let i = f + period + 1; i < n; i++) {
     const d = x[i] - prevValue;
     prevValue = x[i];
-    // Same multiply / add / divide order as TA_RSI, for bit-identical results.
     loss *= m;
     gain *= m;
     if (d < 0) loss -= d;
     else gain += d;
     loss /= period;
     gain /= period;
-    out[i] = rsiValue(gain, loss);
+    out[i] = oscValue(gain, loss, cmo);
   }
   return out;
+}
+
+/** Wilder RSI, TA-Lib TA_RSI exact (see wilderOscillator). */
+export function rsi(x: Float64Array, period: number): Float64Array {
+  return wilderOscillator(x, period, false);
 }
