@@ -118,8 +118,12 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     let v = values.get(id);
     if (!v) {
       const key = keys.get(id)!.key;
-      v = store.getArtifactBytes(key).then((bytes) => {
-        if (!bytes) throw new RunError(`cached output of step \`${id}\` could not be read back (key ${key})`, { hint: 'rerun; the store will recompute it' });
+      v = store.getArtifactBytes(key).then(async (bytes) => {
+        if (!bytes) {
+          // Damaged on disk (the checksum did not match): drop it so the next run recomputes it.
+          await store.deleteArtifact(key);
+          throw new RunError(`cached output of step \`${id}\` failed its checksum (key ${key}) and was removed from the store`, { hint: 'rerun: the step will be recomputed' });
+        }
         return decodeArtifact(bytes);
       });
       values.set(id, v);

@@ -217,6 +217,21 @@ export class Store {
     });
   }
 
+  /** Removes one artifact (catalogue row and chunks) in one transaction, e.g. one that fails its checksum. */
+  async deleteArtifact(key: string): Promise<void> {
+    await this.exclusive(async () => {
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        await this.conn.run(`DELETE FROM artifacts WHERE key = $1`, [key]);
+        await this.conn.run(`DELETE FROM artifact_chunks WHERE key = $1`, [key]);
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
   /** The artifact's bytes, or undefined if absent or if its checksum does not match. */
   async getArtifactBytes(key: string): Promise<Uint8Array | undefined> {
     return this.exclusive(async () => {

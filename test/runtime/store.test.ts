@@ -57,3 +57,34 @@ describe('store', () => {
     await b.close();
   });
 });
+
+describe('a damaged cached artifact', () => {
+  it('is removed when a run finds it damaged, so the next run recomputes it', async () => {
+    const { mkdtempSync: mk, writeFileSync } = await import('node:fs');
+    const { parsePipelineText } = await import('../../src/parser/index.js');
+    const { compile } = await import('../../src/compiler/index.js');
+    const { builtinRegistry } = await import('../../src/steps/index.js');
+    const { runPlan } = await import('../../src/runtime/run.js');
+    const { SilentProgress } = await import('../../src/runtime/progress.js');
+    const work = mk(path.join(tmpdir(), 'fxflow-damage-'));
+    const text = 'version: 1\nname: d\nsteps:\n  candles: { uses: fetch, with: { bars: 300 } }\n  features: { uses: features, from: candles }\n';
+    writeFileSync(path.join(work, 'p.yaml'), text);
+    const plan = compile(parsePipelineText(text, path.join(work, 'p.yaml')).spec!, builtinRegistry()).plan!;
+    const store = await Store.open(path.join(work, '.fxflow'));
+    const first = await runPlan(plan, { store, progress: new SilentProgress() });
+    expect(first.status).toBe('succeeded');
+    // Damage candles' stored bytes, then change features so it must read candles back.
+    const candlesKey = first.steps[0].key;
+    await store.query(`UPDATE artifact_chunks SET data = '\\x00\\x01'::BLOB WHERE key = $1`, [candlesKey]);
+    const text2 = text.replace('from: candles }', 'from: candles, with: { returns: [2] } }');
+    const plan2 = compile(parsePipelineText(text2, path.join(work, 'p.yaml')).spec!, builtinRegistry()).plan!;
+    const second = await runPlan(plan2, { store, progress: new SilentProgress() });
+    expect(second.status).toBe('failed');
+    expect(second.steps[1].error).toContain('failed its checksum');
+    expect(await store.hasArtifact(candlesKey)).toBe(false);
+    const third = await runPlan(plan2, { store, progress: new SilentProgress() });
+    expect(third.status).toBe('succeeded');
+    expect(third.steps.map((s) => s.cached)).toEqual([false, false]);
+    await store.close();
+  });
+});
