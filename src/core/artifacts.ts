@@ -66,7 +66,8 @@ export interface RowRange {
 }
 
 export interface Scaler {
-  method: 'zscore' | 'none';
+  /** `zscore` (mean, population std), `robust` (median, IQR), `minmax` (min, max − min) or `none`. */
+  method: 'zscore' | 'robust' | 'minmax' | 'none';
   /** Per feature, parallel to featureNames. */
   center: number[];
   scale: number[];
@@ -78,6 +79,41 @@ export interface Fold {
   test: RowRange;
   /** Fitted on this fold's training rows only. */
   scaler: Scaler;
+  /**
+   * The training rows when they are not one range (purged k-fold, CPCV: rows on both sides of the
+   * test rows), in time order; `train` is then the longest of them, so a reader that only knows
+   * `train` still trains leak-free on a subset.
+   */
+  trainRanges?: RowRange[];
+  /** The test rows when they are not one range (CPCV: k groups); `test` is then the first of them. */
+  testRanges?: RowRange[];
+  /** Training rows dropped by purging and embargo in this fold. */
+  purged?: number;
+}
+
+/** Kolmogorov–Smirnov drift of each feature between a fold's training rows and one evaluation segment. */
+export interface DriftSegment {
+  fold: number;
+  segment: 'val' | 'test';
+  /** Two-sample KS statistic per feature, parallel to the dataset's featureNames. */
+  ks: number[];
+  /** Asymptotic p-value of each statistic (small: the distributions differ). */
+  pValue: number[];
+}
+
+export interface DriftReport {
+  test: 'ks';
+  segments: DriftSegment[];
+}
+
+/** How the rows of a combinatorial purged cross-validation form groups and backtest paths. */
+export interface CpcvLayout {
+  /** The N contiguous groups. */
+  groups: RowRange[];
+  /** Test groups of each fold (split), parallel to folds. */
+  testGroups: number[][];
+  /** paths[j][g]: the fold whose test predictions of group g belong to backtest path j. */
+  paths: number[][];
 }
 
 export interface Dataset {
@@ -95,6 +131,20 @@ export interface Dataset {
   Y: Float64Array;
   method: string;
   folds: Fold[];
+  /**
+   * Unscaled features, row-major like X, when the folds have scalers of their own (walk-forward,
+   * k-fold, CPCV): X is scaled with folds[0].scaler, and fold f's features are
+   * (raw − folds[f].scaler.center) / folds[f].scaler.scale (src/evaluation/scalers.ts foldFeatures).
+   */
+  raw?: Float64Array;
+  /** Longest target horizon: rows purged before each evaluation segment (split v2+). */
+  purge?: number;
+  /** Rows dropped from training after each evaluation segment (split v2+). */
+  embargo?: number;
+  /** Feature drift between training and evaluation rows (split v2+). */
+  drift?: DriftReport;
+  /** Groups and backtest paths of a `cpcv` split. */
+  cpcv?: CpcvLayout;
 }
 
 /** Out-of-sample predictions of a model, per target. */

@@ -31,7 +31,19 @@ function features(n: number): Features {
   };
 }
 
-const defaults: SplitParams = { method: 'temporal', ratios: [0.6, 0.2, 0.2], scale: 'zscore' };
+/** The schema defaults (what the validator fills in). */
+const defaults: SplitParams = {
+  method: 'temporal',
+  ratios: [0.6, 0.2, 0.2],
+  scale: 'zscore',
+  window: 'expanding',
+  val_bars: 0,
+  folds: 5,
+  groups: 6,
+  test_groups: 2,
+  embargo: 'auto',
+  drift: true,
+};
 
 describe('temporal split with purging', () => {
   it('20 rows, ratios 0.6/0.2/0.2, horizon 2', () => {

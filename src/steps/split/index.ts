@@ -1,9 +1,24 @@
-import type { Dataset, Fold, RowRange, Scaler } from '../../core/artifacts.js';
-import { RunError } from '../../core/diagnostics.js';
+import type { Dataset, Features, Fold, RowRange } from '../../core/artifacts.js';
+import { CancelledError, RunError } from '../../core/diagnostics.js';
+import { driftMetrics, driftReport } from '../../evaluation/drift.js';
+import {
+  binomial,
+  boundariesFold,
+  cpcv,
+  firstRowAtOrAfter,
+  purgedKFold,
+  rowCount,
+  temporalFold,
+  walkForwardFolds,
+  type CpcvSplit,
+  type FoldRows,
+} from '../../evaluation/folds.js';
+import { applyScaler, fitScaler } from '../../evaluation/scalers.js';
 import { defineStep, paramsOf, type ParamIssue } from '../define.js';
 import type { SplitParams } from './params.js';
 
 export type { SplitParams } from './params.js';
+export { applyScaler, fitScaler } from '../../evaluation/scalers.js';
 
 /** `19950` → `19,950`, independent of the machine's locale. */
 function thousands(n: number): string {
@@ -19,58 +34,11 @@ export interface TemporalRanges {
 
 /**
  * Temporal split of n rows with ratios [train, val, test]: nTrain = ⌊n·r0⌋, nVal = ⌊n·r1⌋, test gets
- * the rest. (A 1e-9 slack keeps e.g. 100 × 0.57 = 56.99999999999999 from losing a row to rounding.)
- *
- * Purging: the target of row t is a forward return over up to `maxHorizon` bars, so its label window
- * (t, t + h] reaches into the next segment for the last `maxHorizon` rows of a segment. Training on
- * those rows would fit on prices the validation rows are judged on (leakage), so they are dropped:
- * train = [0, nTrain − maxHorizon), val = [nTrain, nTrain + nVal − maxHorizon), test =
- * [nTrain + nVal, n). The test segment is last, so nothing follows it to leak into.
+ * the rest, purged by `maxHorizon` at the end of train and of val (src/evaluation/folds.ts).
  */
 export function temporalRanges(n: number, ratios: readonly number[], maxHorizon: number): TemporalRanges {
-  const nTrain = Math.floor(n * ratios[0] + 1e-9);
-  const nVal = Math.floor(n * ratios[1] + 1e-9);
-  return {
-    train: { start: 0, end: Math.max(0, nTrain - maxHorizon) },
-    val: { start: nTrain, end: Math.max(nTrain, nTrain + nVal - maxHorizon) },
-    test: { start: Math.min(n, nTrain + nVal), end: n },
-  };
-}
-
-/**
- * Fits a scaler on rows [range.start, range.end) of a row-major n × p matrix. `zscore` follows
- * scikit-learn's StandardScaler: centre = mean, scale = population std (ddof = 0), and a zero std
- * gets scale 1 so a constant feature becomes 0 instead of NaN.
- */
-export function fitScaler(X: Float64Array, p: number, range: RowRange, method: 'zscore' | 'none'): Scaler {
-  const center = new Array<number>(p).fill(0);
-  const scale = new Array<number>(p).fill(1);
-  if (method === 'none') return { method, center, scale };
-  const m = range.end - range.start;
-  for (let j = 0; j < p; j++) {
-    let s = 0;
-    for (let r = range.start; r < range.end; r++) s += X[r * p + j];
-    const mean = s / m;
-    let ss = 0;
-    for (let r = range.start; r < range.end; r++) {
-      const d = X[r * p + j] - mean;
-      ss += d * d;
-    }
-    const sd = Math.sqrt(ss / m);
-    center[j] = mean;
-    scale[j] = sd > 0 ? sd : 1;
-  }
-  return { method, center, scale };
-}
-
-/** Applies a scaler in place to every row of a row-major n × p matrix. */
-export function applyScaler(X: Float64Array, p: number, scaler: Scaler): void {
-  if (scaler.method === 'none') return;
-  const n = X.length / p;
-  for (let r = 0; r < n; r++) {
-    const o = r * p;
-    for (let j = 0; j < p; j++) X[o + j] = (X[o + j] - scaler.center[j]) / scaler.scale[j];
-  }
+  const f = temporalFold(n, ratios, maxHorizon);
+  return { train: f.train[0], val: f.val, test: f.test[0] };
 }
 
 function ratioIssues(ratios: number[]): ParamIssue[] {
@@ -91,16 +59,146 @@ function ratioIssues(ratios: number[]): ParamIssue[] {
   return issues;
 }
 
+/** An ISO date or date-time written in the pipeline → UTC epoch ms (a time without zone is UTC). */
+export function parseUtc(s: string): number {
+  let t = s.trim().replace(' ', 'T');
+  if (/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(t)) t += 'Z';
+  return Date.parse(t);
+}
+
+/** The embargo in bars, or an issue naming both numbers when a given embargo does not cover the horizon. */
+export function embargoBars(embargo: SplitParams['embargo'], horizon: number): { bars: number; issue?: ParamIssue } {
+  if (embargo === 'auto' || embargo === undefined) return { bars: horizon };
+  if (embargo < horizon) {
+    return {
+      bars: embargo,
+      issue: {
+        path: ['embargo'],
+        message: `embargo ${embargo} bars is shorter than the longest target horizon ${horizon} bars: training rows right after a test segment would overlap its label windows`,
+        hint: `use \`embargo: auto\` or \`embargo: ${horizon}\` or more`,
+      },
+    };
+  }
+  return { bars: embargo };
+}
+
+const METHOD_PARAMS: Record<string, SplitParams['method']> = {
+  val_start: 'temporal',
+  test_start: 'temporal',
+  train_bars: 'walk_forward',
+  test_bars: 'walk_forward',
+  step_bars: 'walk_forward',
+  max_folds: 'walk_forward',
+};
+
+function checkParams(params: SplitParams): ParamIssue[] {
+  const issues: ParamIssue[] = [];
+  const m = params.method;
+  for (const [name, owner] of Object.entries(METHOD_PARAMS)) {
+    if ((params as unknown as Record<string, unknown>)[name] !== undefined && owner !== m) {
+      issues.push({ path: [name], message: `\`${name}\` applies to \`method: ${owner}\`, not \`method: ${m}\``, hint: `remove \`${name}\`, or use \`method: ${owner}\`` });
+    }
+  }
+  if (typeof params.embargo === 'number' && !(Number.isInteger(params.embargo) && params.embargo >= 0)) {
+    issues.push({ path: ['embargo'], message: `embargo ${params.embargo} must be a whole number of bars, 0 or more`, hint: 'e.g. `embargo: auto` (the longest target horizon) or `embargo: 24`' });
+  }
+  if (m === 'temporal') {
+    const hasVal = params.val_start !== undefined;
+    const hasTest = params.test_start !== undefined;
+    if (hasVal !== hasTest) {
+      issues.push({ path: [hasVal ? 'val_start' : 'test_start'], message: `\`${hasVal ? 'val_start' : 'test_start'}\` needs \`${hasVal ? 'test_start' : 'val_start'}\` too`, hint: 'give both dates, e.g. val_start: "2018-01-01", test_start: "2019-01-01", or use ratios' });
+    } else if (hasVal && hasTest) {
+      const v = parseUtc(params.val_start!);
+      const t = parseUtc(params.test_start!);
+      if (Number.isNaN(v)) issues.push({ path: ['val_start'], message: `\`${params.val_start}\` is not a date`, hint: 'write e.g. "2018-01-01" or "2018-01-01T00:00Z"' });
+      if (Number.isNaN(t)) issues.push({ path: ['test_start'], message: `\`${params.test_start}\` is not a date`, hint: 'write e.g. "2019-01-01" or "2019-01-01T00:00Z"' });
+      if (!Number.isNaN(v) && !Number.isNaN(t) && !(v < t)) {
+        issues.push({ path: ['test_start'], message: `test_start ${params.test_start} must come after val_start ${params.val_start}`, hint: 'segments are in time order: train, then val, then test' });
+      }
+    } else {
+      issues.push(...ratioIssues(params.ratios));
+    }
+  } else if (m === 'walk_forward') {
+    for (const name of ['train_bars', 'test_bars'] as const) {
+      if (params[name] === undefined) issues.push({ path: [name], message: `\`method: walk_forward\` needs \`${name}\``, hint: 'e.g. { method: walk_forward, train_bars: 5000, val_bars: 1000, test_bars: 1000 }' });
+    }
+  } else if (m === 'cpcv') {
+    if (!(params.test_groups < params.groups)) {
+      issues.push({ path: ['test_groups'], message: `test_groups ${params.test_groups} must be fewer than groups ${params.groups}: some groups must be left to train on`, hint: 'e.g. groups: 6, test_groups: 2' });
+    }
+  }
+  return issues;
+}
+
+interface Layout {
+  folds: FoldRows[];
+  cpcv?: CpcvSplit;
+  /** What the purge/embargo log line says. */
+  what: string;
+}
+
+function layoutOf(params: SplitParams, features: Features, horizon: number, embargo: number): Layout {
+  const n = features.index.length;
+  const rows = (x: number): string => `${x} row${x === 1 ? '' : 's'}`;
+  switch (params.method) {
+    case 'temporal': {
+      if (params.val_start !== undefined && params.test_start !== undefined) {
+        const v = firstRowAtOrAfter(features.index, parseUtc(params.val_start));
+        const t = firstRowAtOrAfter(features.index, parseUtc(params.test_start));
+        return { folds: [boundariesFold(n, v, t, horizon)], what: `purged ${rows(horizon)} at the end of train and of val (target horizon up to ${horizon})` };
+      }
+      return { folds: [temporalFold(n, params.ratios, horizon)], what: `purged ${rows(horizon)} at the end of train and of val (target horizon up to ${horizon})` };
+    }
+    case 'walk_forward': {
+      const test = params.test_bars!;
+      const folds = walkForwardFolds(
+        n,
+        { train: params.train_bars!, val: params.val_bars, test, step: params.step_bars ?? test, window: params.window, maxFolds: params.max_folds },
+        horizon,
+      );
+      if (folds.length === 0) {
+        throw new RunError(
+          `too few rows for one walk-forward fold: ${n} rows < train_bars ${params.train_bars} + val_bars ${params.val_bars} + test_bars ${test}`,
+          { hint: 'use more bars in fetch, or smaller train_bars/val_bars/test_bars' },
+        );
+      }
+      return { folds, what: `${folds.length} ${params.window} walk-forward folds; purged ${rows(horizon)} at the end of each train and val window (target horizon up to ${horizon})` };
+    }
+    case 'purged_kfold':
+      return {
+        folds: purgedKFold(n, params.folds, horizon, embargo),
+        what: `${params.folds} purged folds; purged ${rows(horizon)} before and embargoed ${rows(embargo)} after each test fold (target horizon up to ${horizon})`,
+      };
+    case 'cpcv': {
+      const c = cpcv(n, params.groups, params.test_groups, horizon, embargo);
+      return {
+        folds: c.folds,
+        cpcv: c,
+        what:
+          `CPCV: ${params.groups} groups, ${params.test_groups} test groups → ${c.folds.length} splits, ${c.paths.length} backtest paths; ` +
+          `purged ${rows(horizon)} before and embargoed ${rows(embargo)} after each test group (target horizon up to ${horizon})`,
+      };
+    }
+  }
+}
+
+function longest(ranges: RowRange[]): RowRange {
+  let best = ranges[0];
+  for (const r of ranges) if (r.end - r.start > best.end - best.start) best = r;
+  return best;
+}
+
 export default defineStep({
   kind: 'split',
-  version: 1,
-  description: 'Split feature rows in time order into train/val/test (purged by the target horizon) and z-score them on the training rows.',
+  version: 2,
+  description:
+    'Split feature rows leak-free: temporal, walk_forward, purged_kfold or cpcv folds, purged by the target horizon and embargoed; a scaler fitted on each fold’s training rows only; a KS drift report.',
   inputs: { features: 'Features' },
   output: 'Dataset',
   params: paramsOf<SplitParams>(),
 
   check(params: SplitParams): ParamIssue[] {
-    return ratioIssues(params.ratios);
+    return checkParams(params);
   },
 
   async run({ features }, params: SplitParams, ctx): Promise<Dataset> {
@@ -111,7 +209,7 @@ export default defineStep({
     const k = targets.length;
     if (p === 0) throw new RunError('the features have no feature columns', { hint: 'add indicators or return lags to the features step' });
     if (k === 0) throw new RunError('the features have no target columns', { hint: 'set `target.forward_return.horizons` in the features step' });
-    const issues = ratioIssues(params.ratios);
+    const issues = checkParams(params);
     if (issues.length) throw new RunError(issues[0].message, { hint: issues[0].hint });
     for (const name of [...names, ...targets]) {
       const c = features.columns[name];
@@ -119,22 +217,36 @@ export default defineStep({
       if (c.length !== n) throw new RunError(`features column \`${name}\` has ${c.length} values for ${n} rows`);
     }
 
-    const maxHorizon = features.targetHorizons.length ? Math.max(...features.targetHorizons) : 0;
-    const ranges = temporalRanges(n, params.ratios, maxHorizon);
-    const sizes = (['train', 'val', 'test'] as const).map((s) => ranges[s].end - ranges[s].start);
-    if (sizes.some((s) => s <= 0)) {
-      throw new RunError(
-        `too few rows to split: ${n} rows with ratios [${params.ratios.join(', ')}] and a purge of ${maxHorizon} ` +
-          `give train ${sizes[0]}, val ${sizes[1]}, test ${sizes[2]} rows`,
-        { hint: 'use more bars in fetch, shorter horizons, or larger val/test ratios' },
-      );
-    }
+    const horizon = features.targetHorizons.length ? Math.max(...features.targetHorizons) : 0;
+    const emb = embargoBars(params.embargo, horizon);
+    if (emb.issue) throw new RunError(`split: ${emb.issue.message}`, { hint: emb.issue.hint });
+    const embargo = emb.bars;
+    const layout = layoutOf(params, features, horizon, embargo);
+
+    layout.folds.forEach((f, i) => {
+      const sizes = [rowCount(f.train), f.val.end - f.val.start, rowCount(f.test)];
+      const needVal = params.method === 'temporal' || (params.method === 'walk_forward' && params.val_bars > 0);
+      if (sizes[0] <= 0 || sizes[2] <= 0 || (needVal && sizes[1] <= 0)) {
+        const where = layout.folds.length > 1 ? `fold ${i}: ` : '';
+        const how =
+          params.method === 'temporal'
+            ? params.val_start !== undefined
+              ? `val_start ${params.val_start} and test_start ${params.test_start}`
+              : `ratios [${params.ratios.join(', ')}]`
+            : `method ${params.method}`;
+        throw new RunError(
+          `too few rows to split: ${where}${n} rows with ${how}, a purge of ${horizon}` +
+            `${params.method === 'purged_kfold' || params.method === 'cpcv' ? ` and an embargo of ${embargo}` : ''} give train ${sizes[0]}, val ${sizes[1]}, test ${sizes[2]} rows`,
+          { hint: 'use more bars in fetch, shorter horizons, or larger val/test segments' },
+        );
+      }
+    });
 
     // Row-major copies: models read a row at a time.
-    const X = new Float64Array(n * p);
+    const raw = new Float64Array(n * p);
     for (let j = 0; j < p; j++) {
       const c = features.columns[names[j]];
-      for (let r = 0; r < n; r++) X[r * p + j] = c[r];
+      for (let r = 0; r < n; r++) raw[r * p + j] = c[r];
     }
     const Y = new Float64Array(n * k);
     for (let t = 0; t < k; t++) {
@@ -142,10 +254,20 @@ export default defineStep({
       for (let r = 0; r < n; r++) Y[r * k + t] = c[r];
     }
 
-    const scaler = fitScaler(X, p, ranges.train, params.scale);
-    applyScaler(X, p, scaler);
-    const fold: Fold = { ...ranges, scaler };
-    ctx.log(`purged ${maxHorizon} row${maxHorizon === 1 ? '' : 's'} at the end of train and of val (target horizon up to ${maxHorizon})`);
+    const folds: Fold[] = layout.folds.map((f) => {
+      const fold: Fold = { train: longest(f.train), val: f.val, test: f.test[0], scaler: fitScaler(raw, p, f.train, params.scale), purged: f.purged };
+      if (f.train.length > 1) fold.trainRanges = f.train;
+      if (f.test.length > 1) fold.testRanges = f.test;
+      return fold;
+    });
+    if (ctx.signal.aborted) throw new CancelledError();
+    const drift = params.drift ? driftReport(raw, p, layout.folds, ctx.signal) : undefined;
+    if (ctx.signal.aborted) throw new CancelledError();
+
+    const keepRaw = folds.length > 1 && params.scale !== 'none';
+    const X = keepRaw ? raw.slice() : raw;
+    applyScaler(X, p, folds[0].scaler);
+    ctx.log(layout.what);
 
     return {
       type: 'Dataset',
@@ -158,23 +280,47 @@ export default defineStep({
       X,
       Y,
       method: params.method,
-      folds: [fold],
+      folds,
+      ...(keepRaw ? { raw } : {}),
+      purge: horizon,
+      embargo,
+      ...(drift ? { drift } : {}),
+      ...(layout.cpcv ? { cpcv: { groups: layout.cpcv.groups, testGroups: layout.cpcv.testGroups, paths: layout.cpcv.paths } } : {}),
     };
   },
 
   metrics(out: Dataset) {
     const f = out.folds[0];
-    return {
+    const m: Record<string, number> = {
       rows: out.index.length,
-      train_rows: f.train.end - f.train.start,
+      train_rows: rowCount(f.trainRanges ?? [f.train]),
       val_rows: f.val.end - f.val.start,
-      test_rows: f.test.end - f.test.start,
+      test_rows: rowCount(f.testRanges ?? [f.test]),
     };
+    if (out.folds.length > 1) m.folds = out.folds.length;
+    if (out.cpcv) m.paths = out.cpcv.paths.length;
+    if (out.embargo !== undefined) m.embargo = out.embargo;
+    if (out.drift) Object.assign(m, driftMetrics(out.drift, out.featureNames.length));
+    return m;
   },
 
   summary(out: Dataset) {
-    const sum = (s: 'train' | 'val' | 'test'): number => out.folds.reduce((a, f) => a + f[s].end - f[s].start, 0);
-    const folds = out.folds.length > 1 ? ` (${out.folds.length} folds)` : '';
-    return `train ${thousands(sum('train'))} / val ${thousands(sum('val'))} / test ${thousands(sum('test'))} rows${folds}`;
+    const sum = (s: 'train' | 'val' | 'test'): number =>
+      out.folds.reduce((a, f) => a + rowCount(s === 'train' ? (f.trainRanges ?? [f.train]) : s === 'test' ? (f.testRanges ?? [f.test]) : [f.val]), 0);
+    const folds = out.folds.length > 1 ? ` (${out.folds.length} folds${out.cpcv ? `, ${out.cpcv.paths.length} paths` : ''})` : '';
+    const drift = out.drift?.segments.length ? driftNote(out) : '';
+    return `train ${thousands(sum('train'))} / val ${thousands(sum('val'))} / test ${thousands(sum('test'))} rows${folds}${drift}`;
   },
 });
+
+/** ` · drift: KS ≤ 0.08, 3/12 features shifted on test (p < 0.01)` */
+function driftNote(out: Dataset): string {
+  const m = driftMetrics(out.drift!, out.featureNames.length);
+  if (m.drift_ks_max_test === undefined) return '';
+  return ` · test drift: KS max ${m.drift_ks_max_test.toFixed(3)}, ${m.drift_shifted_test}/${out.featureNames.length} features shifted (p < 0.01)`;
+}
+
+/** The number of backtest paths of a cpcv split with N groups and k test groups. */
+export function cpcvPaths(groups: number, testGroups: number): number {
+  return binomial(groups - 1, testGroups - 1);
+}

@@ -1,0 +1,127 @@
+import type { DriftReport, DriftSegment, RowRange } from '../core/artifacts.js';
+
+/**
+ * Feature drift between training and evaluation rows: the two-sample Kolmogorov–Smirnov test per
+ * feature. The report measures shift; it says nothing about leakage (similar distributions are
+ * expected of a stationary feature and are not evidence of a leak).
+ */
+
+/**
+ * The two-sample KS statistic D = sup_x |F_a(x) − F_b(x)| of two samples already sorted ascending
+ * (NaN excluded). Ties are stepped over together, so D is evaluated only between distinct values.
+ */
+export function ksStatistic(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  const m = b.length;
+  if (n === 0 || m === 0) return NaN;
+  let i = 0;
+  let j = 0;
+  let d = 0;
+  while (i < n && j < m) {
+    const x = a[i] <= b[j] ? a[i] : b[j];
+    while (i < n && a[i] === x) i++;
+    while (j < m && b[j] === x) j++;
+    const diff = Math.abs(i / n - j / m);
+    if (diff > d) d = diff;
+  }
+  return d;
+}
+
+/**
+ * The Kolmogorov distribution's survival function Q(λ) = 2 Σ_{k≥1} (−1)^{k−1} e^{−2k²λ²}: the
+ * asymptotic probability that √N·D exceeds λ under the null hypothesis.
+ */
+export function kolmogorovQ(lambda: number): number {
+  if (!(lambda > 0)) return 1;
+  // The alternating series converges slowly for small λ, where Q is 1 to double precision.
+  if (lambda < 0.18) return 1;
+  let sum = 0;
+  let sign = 1;
+  for (let k = 1; k <= 100; k++) {
+    const term = sign * Math.exp(-2 * k * k * lambda * lambda);
+    sum += term;
+    if (Math.abs(term) < 1e-16 * Math.abs(sum)) break;
+    sign = -sign;
+  }
+  return Math.min(1, Math.max(0, 2 * sum));
+}
+
+/**
+ * p-value of a two-sample KS statistic D for sample sizes n and m: Q((√N_e + 0.12 + 0.11/√N_e)·D)
+ * with N_e = nm/(n + m) (Stephens' small-sample correction, as in Numerical Recipes' `kstwo`).
+ */
+export function ksPValue(d: number, n: number, m: number): number {
+  if (!Number.isFinite(d) || n === 0 || m === 0) return NaN;
+  const en = Math.sqrt((n * m) / (n + m));
+  return kolmogorovQ((en + 0.12 + 0.11 / en) * d);
+}
+
+/** Sorted, NaN-free values of column j of a row-major matrix over some row ranges. */
+export function sortedColumn(X: Float64Array, p: number, j: number, ranges: readonly RowRange[]): Float64Array {
+  let m = 0;
+  for (const r of ranges) m += Math.max(0, r.end - r.start);
+  const out = new Float64Array(m);
+  let i = 0;
+  for (const r of ranges) {
+    for (let row = r.start; row < r.end; row++) {
+      const v = X[row * p + j];
+      if (v === v) out[i++] = v;
+    }
+  }
+  return out.subarray(0, i).sort();
+}
+
+export interface DriftFold {
+  train: readonly RowRange[];
+  val: RowRange;
+  test: readonly RowRange[];
+}
+
+/**
+ * KS statistic and p-value of every feature between each fold's training rows and its val and test
+ * rows (empty segments skipped), on unscaled features: a per-fold affine scaling does not change D.
+ */
+export function driftReport(X: Float64Array, p: number, folds: readonly DriftFold[], signal?: AbortSignal): DriftReport {
+  const segments: DriftSegment[] = [];
+  folds.forEach((f, fold) => {
+    const evals: ['val' | 'test', readonly RowRange[]][] = [
+      ['val', [f.val]],
+      ['test', f.test],
+    ];
+    const todo = evals.filter(([, rs]) => rs.some((r) => r.end > r.start));
+    const out = todo.map(([segment]) => ({ fold, segment, ks: new Array<number>(p), pValue: new Array<number>(p) }));
+    for (let j = 0; j < p; j++) {
+      if (signal?.aborted) return;
+      const train = sortedColumn(X, p, j, f.train);
+      todo.forEach(([, rs], s) => {
+        const ev = sortedColumn(X, p, j, rs);
+        const d = ksStatistic(train, ev);
+        out[s].ks[j] = d;
+        out[s].pValue[j] = ksPValue(d, train.length, ev.length);
+      });
+    }
+    segments.push(...out);
+  });
+  return { test: 'ks', segments };
+}
+
+/** Headline drift numbers for run history: the largest KS statistic on val and on test, and how many features shifted (p < 0.01) on test in some fold. */
+export function driftMetrics(report: DriftReport, p: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const seg of ['val', 'test'] as const) {
+    const segs = report.segments.filter((s) => s.segment === seg);
+    if (!segs.length) continue;
+    let max = 0;
+    const shifted = new Set<number>();
+    for (const s of segs) {
+      s.ks.forEach((d, j) => {
+        if (d > max) max = d;
+        if (s.pValue[j] < 0.01) shifted.add(j);
+      });
+    }
+    out[`drift_ks_max_${seg}`] = max;
+    out[`drift_shifted_${seg}`] = shifted.size;
+  }
+  if (p > 0 && out.drift_shifted_test !== undefined) out.drift_shifted_test_share = out.drift_shifted_test / p;
+  return out;
+}

@@ -1,0 +1,101 @@
+import type { Dataset, RowRange, Scaler } from '../core/artifacts.js';
+
+export type ScaleMethod = Scaler['method'];
+
+/**
+ * Feature scalers, fitted on a fold's training rows only and stored with the dataset, so training,
+ * validation, test and later inference apply the same transform x' = (x − center) / scale.
+ *
+ * - `zscore` (scikit-learn StandardScaler): center = mean, scale = population std (ddof 0).
+ * - `robust` (RobustScaler): center = median, scale = interquartile range q75 − q25, quantiles by
+ *   linear interpolation between order statistics (NumPy's default `percentile`).
+ * - `minmax` (MinMaxScaler to [0, 1]): center = min, scale = max − min.
+ * - `none`: center 0, scale 1.
+ *
+ * A zero scale (a constant feature on the training rows) becomes 1, so the feature maps to a
+ * constant instead of NaN, as scikit-learn does.
+ */
+export function fitScaler(X: Float64Array, p: number, rows: RowRange | readonly RowRange[], method: ScaleMethod): Scaler {
+  const ranges: readonly RowRange[] = Array.isArray(rows) ? rows : [rows as RowRange];
+  const center = new Array<number>(p).fill(0);
+  const scale = new Array<number>(p).fill(1);
+  if (method === 'none') return { method, center, scale };
+  let m = 0;
+  for (const r of ranges) m += Math.max(0, r.end - r.start);
+  const col = new Float64Array(m);
+  for (let j = 0; j < p; j++) {
+    let i = 0;
+    for (const r of ranges) for (let row = r.start; row < r.end; row++) col[i++] = X[row * p + j];
+    let c: number;
+    let s: number;
+    if (method === 'zscore') {
+      let sum = 0;
+      for (let t = 0; t < m; t++) sum += col[t];
+      c = sum / m;
+      let ss = 0;
+      for (let t = 0; t < m; t++) {
+        const d = col[t] - c;
+        ss += d * d;
+      }
+      s = Math.sqrt(ss / m);
+    } else if (method === 'minmax') {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let t = 0; t < m; t++) {
+        if (col[t] < lo) lo = col[t];
+        if (col[t] > hi) hi = col[t];
+      }
+      c = lo;
+      s = hi - lo;
+    } else {
+      const sorted = col.slice().sort();
+      c = quantileSorted(sorted, 0.5);
+      s = quantileSorted(sorted, 0.75) - quantileSorted(sorted, 0.25);
+    }
+    center[j] = c;
+    scale[j] = s > 0 ? s : 1;
+  }
+  return { method, center, scale };
+}
+
+/** The q-quantile of sorted values, interpolating linearly between order statistics at q·(m − 1). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const m = sorted.length;
+  if (m === 0) return NaN;
+  const pos = q * (m - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(m - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** Applies a scaler in place to every row of a row-major n × p matrix. */
+export function applyScaler(X: Float64Array, p: number, scaler: Scaler): void {
+  if (scaler.method === 'none') return;
+  const n = X.length / p;
+  for (let r = 0; r < n; r++) {
+    const o = r * p;
+    for (let j = 0; j < p; j++) X[o + j] = (X[o + j] - scaler.center[j]) / scaler.scale[j];
+  }
+}
+
+/**
+ * The features of every row scaled with fold f's scaler (row-major n × p). `dataset.X` is scaled with
+ * fold 0's; a dataset whose folds have their own scalers also carries the unscaled `raw` matrix, and
+ * fold f's matrix is computed from it. Returns `dataset.X` itself when it already is fold f's.
+ */
+export function foldFeatures(dataset: Dataset, f: number): Float64Array {
+  const scaler = dataset.folds[f].scaler;
+  if (f === 0 || !dataset.raw || sameScaler(scaler, dataset.folds[0].scaler)) return dataset.X;
+  const X = dataset.raw.slice();
+  applyScaler(X, dataset.featureNames.length, scaler);
+  return X;
+}
+
+function sameScaler(a: Scaler, b: Scaler): boolean {
+  if (a.method !== b.method) return false;
+  if (a.method === 'none') return true;
+  for (let j = 0; j < a.center.length; j++) {
+    if (!Object.is(a.center[j], b.center[j]) || !Object.is(a.scale[j], b.scale[j])) return false;
+  }
+  return true;
+}
