@@ -105,14 +105,24 @@ export function simulate(input: SimulationInput): Simulation {
   const benchmark = new Float64Array(traded);
   const entry = new Uint8Array(traded);
 
-  // Trades: at most one per traded bar; filled in order, trimmed at the end.
-  const tStart = new Int32Array(traded);
-  const tBars = new Int32Array(traded);
-  const tPos = new Float64Array(traded);
-  const tPnl = new Float64Array(traded);
-  const tPips = new Float64Array(traded);
-  const tAcc = new Float64Array(traded);
-  const tCost = new Float64Array(traded);
+  // Trades: count them first (a trade starts at every non-flat signal that is not the same-sign
+  // continuation of the one before it), so their arrays are allocated once at their exact size:
+  // at a million bars, seven bar-sized scratch arrays and their trimmed copies cost more than the
+  // simulation itself.
+  let nTrades = 0;
+  for (let i = 0; i < traded; i++) {
+    const q = position[i];
+    if (q === 0) continue;
+    const p = i > 0 && signalBar[i - 1] + 1 === signalBar[i] ? position[i - 1] : 0;
+    if (p === 0 || q > 0 !== p > 0) nTrades++;
+  }
+  const tStart = new Int32Array(nTrades);
+  const tBars = new Int32Array(nTrades);
+  const tPos = new Float64Array(nTrades);
+  const tPnl = new Float64Array(nTrades);
+  const tPips = new Float64Array(nTrades);
+  const tAcc = new Float64Array(nTrades);
+  const tCost = new Float64Array(nTrades);
   // Mutable state in one typed array (not closure-captured lets, which V8 keeps in a slow context):
   // trades so far, turnover, and the open trade's start, position, units, pnl, pips, account, cost.
   const st = new Float64Array(9);
@@ -197,6 +207,7 @@ export function simulate(input: SimulationInput): Simulation {
     cost[traded - 1] += pay(Math.abs(prev), Math.abs(st[UNITS]), bar[traded - 1] + 1);
     closeTrade(traded);
   }
+  if (st[NT] !== nTrades) throw new Error(`simulate: counted ${nTrades} trades, closed ${st[NT]}`);
   for (let i = 0; i < traded; i++) net[i] = gross[i] - cost[i];
 
   return {
@@ -208,15 +219,7 @@ export function simulate(input: SimulationInput): Simulation {
     benchmark,
     entry,
     turnover: st[TURN],
-    trades: {
-      start: tStart.slice(0, st[NT]),
-      bars: tBars.slice(0, st[NT]),
-      position: tPos.slice(0, st[NT]),
-      pnl: tPnl.slice(0, st[NT]),
-      pips: tPips.slice(0, st[NT]),
-      account: tAcc.slice(0, st[NT]),
-      cost: tCost.slice(0, st[NT]),
-    },
+    trades: { start: tStart, bars: tBars, position: tPos, pnl: tPnl, pips: tPips, account: tAcc, cost: tCost },
     untraded: nSignals - traded,
   };
 }
