@@ -174,6 +174,11 @@ function applyDoc(schema: JsonSchema, doc: JsDocInfo): JsonSchema {
   Object.assign(out, schema);
   if (doc.default !== undefined) out.default = doc.default;
   const tags = doc.tags ?? {};
+  // In a union (`'auto' | number`), numeric tags belong to its number branch, not the union.
+  if (Array.isArray(out.anyOf)) {
+    out.anyOf = (out.anyOf as JsonSchema[]).map((b) => (b.type === 'number' || b.type === 'integer' || b.type === 'array' ? applyDoc(b, { tags }) : b));
+    return out;
+  }
   if ('integer' in tags && out.type === 'number') out.type = 'integer';
   if ('integer' in tags && out.type === 'array' && isObj(out.items) && out.items.type === 'number') {
     out.items = { ...out.items, type: 'integer' };

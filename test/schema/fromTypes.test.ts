@@ -27,6 +27,8 @@ export interface MyParams {
   on?: boolean;
   /** Free-form tags. */
   tags?: Record<string, string>;
+  /** Bars, or auto. @default "auto" @integer @minimum 0 */
+  embargo: 'auto' | number;
 }
 export default defineStep({
   kind: 'mine',
@@ -56,6 +58,8 @@ describe('params schema from TypeScript types', () => {
     expect(p.properties.lags).toEqual({ description: 'Lags.', type: 'array', items: { type: 'integer', minimum: 1 }, default: [1] });
     expect(p.properties.on).toEqual({ description: 'Flag.', type: 'boolean' });
     expect(p.properties.tags).toMatchObject({ type: 'object', additionalProperties: { type: 'string' } });
+    // Numeric tags on a union go to its number branch (ajv's strict mode refuses them on the union).
+    expect(p.properties.embargo).toEqual({ description: 'Bars, or auto.', anyOf: [{ type: 'integer', minimum: 0 }, { const: 'auto' }], default: 'auto' });
     // A union of single-key objects becomes one object holding exactly one of the keys.
     const ind = p.properties.indicators as { items: Record<string, unknown> };
     expect(ind.items).toEqual({
