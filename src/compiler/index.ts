@@ -74,10 +74,10 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
       continue;
     }
     const inputs = wireInputs(step, def, stepById, ids, registry, err);
-    for (const issue of def.check?.(step.with as never) ?? []) {
-      err(issue.message, ['steps', step.id, 'with', ...issue.path], issue.hint);
-    }
-    nodes.push({ id: step.id, kind: step.uses, def, params: step.with, inputs, description: step.description });
+    const issues = def.check?.(step.with as never) ?? [];
+    for (const issue of issues) err(issue.message, ['steps', step.id, 'with', ...issue.path], issue.hint);
+    const params = !issues.length && def.resolve ? (def.resolve(step.with as never) as Record<string, unknown>) : step.with;
+    nodes.push({ id: step.id, kind: step.uses, def, params, inputs, description: step.description });
   }
   const order = topoOrder(nodes, links, err, (id) => stepById.get(id)?.from);
   if (!order || diagnostics.length) return { diagnostics };

@@ -78,6 +78,12 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType> {
   files?(params: P, ctx: FingerprintContext): string[] | Promise<string[]>;
   /** Cross-field checks at compile time, reported at the YAML location of `with` + path. */
   check?(params: P): ParamIssue[];
+  /**
+   * Completes params whose defaults depend on other params (the chosen model's), after check().
+   * The result is what the cache key and `run` see, so writing a default out or leaving it out
+   * gives the same key. Plain defaults belong in JSDoc `@default` instead.
+   */
+  resolve?(params: P): P;
   run(inputs: InputsOf<I>, params: P, ctx: StepContext): Promise<ArtifactMap[O]>;
   /** Numbers recorded as run metrics (on a cache hit too). */
   metrics?(output: ArtifactMap[O]): Record<string, number>;
@@ -97,6 +103,7 @@ export interface AnyStepDef {
   fingerprint?(params: never, ctx: FingerprintContext): unknown | Promise<unknown>;
   files?(params: never, ctx: FingerprintContext): string[] | Promise<string[]>;
   check?(params: never): ParamIssue[];
+  resolve?(params: never): unknown;
   run(inputs: never, params: never, ctx: StepContext): Promise<unknown>;
   metrics?(output: never): Record<string, number>;
   summary?(output: never): string;

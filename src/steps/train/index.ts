@@ -57,6 +57,11 @@ export default defineStep({
     return kind.check?.(resolveModelParams(kind, params as unknown as Record<string, unknown>)) ?? [];
   },
 
+  resolve(params: TrainParams): TrainParams {
+    const kind = getModelKind(params.model);
+    return kind ? ({ model: params.model, ...resolveModelParams(kind, params as unknown as Record<string, unknown>) } as TrainParams) : params;
+  },
+
   async run({ dataset }, params: TrainParams, ctx): Promise<Model> {
     const kind = getModelKind(params.model);
     if (!kind) throw new RunError(`unknown model \`${params.model}\``, { hint: `one of ${modelKinds().map((k) => k.name).join(', ')}` });
