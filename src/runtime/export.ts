@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { Artifact, Dataset, Model, Report } from '../core/artifacts.js';
+import type { Artifact, Dataset, Model, Report, RowRange } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
+import { foldFeatures } from '../evaluation/scalers.js';
 
 /**
  * A step's output as a table, written as CSV or Parquet (by the file extension). Each artifact
@@ -19,8 +20,6 @@ export interface Table {
   columns: (Float64Array | ArrayLike<number> | string[])[];
   rows: number;
 }
-
-const SEGMENTS = ['train', 'val', 'test'] as const;
 
 function isoColumn(index: Float64Array): string[] {
   const out = new Array<string>(index.length);
@@ -48,28 +47,37 @@ function datasetTable(d: Dataset): Table {
   const p = d.featureNames.length;
   const q = d.targetNames.length;
   // One row per (fold, row) that belongs to a segment of that fold; purged rows belong to none.
-  const rowIdx: number[] = [];
-  const seg: string[] = [];
-  const fold: number[] = [];
+  // A fold's training/test rows may be several ranges (purged k-fold, CPCV), and its features are
+  // scaled with its own scaler (walk-forward and the others keep the unscaled matrix for that).
+  const m = d.folds.reduce(
+    (a, f) => a + [f.trainRanges ?? [f.train], [f.val], f.testRanges ?? [f.test]].flat().reduce((b, r) => b + Math.max(0, r.end - r.start), 0),
+    0,
+  );
+  const ts = new Array<string>(m);
+  const seg = new Array<string>(m);
+  const fold = new Float64Array(m);
+  const feats = d.featureNames.map(() => new Float64Array(m));
+  const targs = d.targetNames.map(() => new Float64Array(m));
+  let r = 0;
   d.folds.forEach((f, k) => {
-    for (const s of SEGMENTS) {
-      for (let i = f[s].start; i < f[s].end; i++) {
-        rowIdx.push(i);
-        seg.push(s);
-        fold.push(k);
+    const X = foldFeatures(d, k);
+    const ranges: [string, RowRange[]][] = [
+      ['train', f.trainRanges ?? [f.train]],
+      ['val', [f.val]],
+      ['test', f.testRanges ?? [f.test]],
+    ];
+    for (const [s, rs] of ranges) {
+      for (const range of rs) {
+        for (let i = range.start; i < range.end; i++, r++) {
+          ts[r] = new Date(d.index[i]).toISOString();
+          seg[r] = s;
+          fold[r] = k;
+          for (let j = 0; j < p; j++) feats[j][r] = X[i * p + j];
+          for (let t = 0; t < q; t++) targs[t][r] = d.Y[i * q + t];
+        }
       }
     }
   });
-  const m = rowIdx.length;
-  const ts = new Array<string>(m);
-  const feats = d.featureNames.map(() => new Float64Array(m));
-  const targs = d.targetNames.map(() => new Float64Array(m));
-  for (let r = 0; r < m; r++) {
-    const i = rowIdx[r];
-    ts[r] = new Date(d.index[i]).toISOString();
-    for (let j = 0; j < p; j++) feats[j][r] = d.X[i * p + j];
-    for (let k = 0; k < q; k++) targs[k][r] = d.Y[i * q + k];
-  }
   return {
     names: ['ts', 'segment', 'fold', ...d.featureNames, ...d.targetNames],
     columns: [ts, seg, fold, ...feats, ...targs],
