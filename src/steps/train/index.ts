@@ -1,7 +1,8 @@
-import type { FeatureImportance, HorizonMetrics, Model } from '../../core/artifacts.js';
+import type { FeatureImportance, HorizonMetrics, Model, RowRange } from '../../core/artifacts.js';
 import { CancelledError, RunError } from '../../core/diagnostics.js';
 import '../../models/kinds.js';
 import { horizonMetrics } from '../../models/metrics.js';
+import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams } from '../../models/registry.js';
 import { defineStep, paramsOf, type ParamIssue } from '../define.js';
 import type { TrainParams } from './params.js';
@@ -90,19 +91,28 @@ export default defineStep({
     for (let f = 0; f < dataset.folds.length; f++) {
       const fold = dataset.folds[f];
       if (ctx.signal.aborted) throw new CancelledError();
-      const trainRows = fold.train.end - fold.train.start;
+      // The fold's own scaling (fitted on its training rows), and all its training pieces: purged
+      // k-fold and CPCV train on several disjoint ranges, gathered here into one block with the
+      // validation rows after them; a fold with one range is used in place, without a copy.
+      const Xf = foldFeatures(dataset, f);
+      const trainRanges = fold.trainRanges ?? [fold.train];
+      const trainRows = trainRanges.reduce((a, r) => a + Math.max(0, r.end - r.start), 0);
       if (trainRows < 1) throw new RunError(`fold ${f} has no training rows`, { hint: 'use more bars or a larger train ratio in split' });
-      const fit = kind.fit(
+      const block =
+        trainRanges.length === 1
+          ? { X: Xf, Y: dataset.Y, n, train: fold.train, val: fold.val }
+          : gatherBlock(Xf, dataset.Y, p, k, trainRanges, fold.val);
+      const fit = await kind.fit(
         {
-          X: dataset.X,
-          n,
+          X: block.X,
+          n: block.n,
           p,
-          Y: dataset.Y,
+          Y: block.Y,
           k,
           featureNames: dataset.featureNames,
           targetNames: dataset.targetNames,
-          train: fold.train,
-          val: fold.val,
+          train: block.train,
+          val: block.val,
           fold: f,
           seed: foldSeed(ctx.seed, f),
           signal: ctx.signal,
@@ -118,17 +128,15 @@ export default defineStep({
       }
 
       const foldVal: HorizonMetrics[] = [];
-      for (const [seg, range] of [
-        [SEG_VAL, fold.val],
-        [SEG_TEST, fold.test],
-      ] as const) {
+      const segments: [number, RowRange][] = [[SEG_VAL, fold.val], ...(fold.testRanges ?? [fold.test]).map((r): [number, RowRange] => [SEG_TEST, r])];
+      for (const [seg, range] of segments) {
         const m = Math.max(0, range.end - range.start);
         for (let r = range.start; r < range.end; r++) {
           predIndex.push(dataset.index[r]);
           predSeg.push(seg);
           predFold.push(f);
         }
-        const preds = kind.predict(fit.state, dataset.X.subarray(range.start * p, (range.start + m) * p), m, p);
+        const preds = kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p);
         const bucket = seg === SEG_VAL ? pooled.val : pooled.test;
         for (let t = 0; t < k; t++) {
           const pred = preds[t];
@@ -198,3 +206,19 @@ export default defineStep({
     return `${out.kind}${alpha}${folds} · ${h.target} val IC ${fmt(h.ic, 3)}, DA ${fmt(h.directionalAccuracy * 100, 1)}%${more}`;
   },
 });
+
+/** Rows of several ranges (then the validation rows) copied into one contiguous block. */
+function gatherBlock(X: Float64Array, Y: Float64Array, p: number, k: number, ranges: RowRange[], val: RowRange) {
+  const parts = [...ranges, val].filter((r) => r.end > r.start);
+  const m = parts.reduce((a, r) => a + (r.end - r.start), 0);
+  const Xg = new Float64Array(m * p);
+  const Yg = new Float64Array(m * k);
+  let o = 0;
+  for (const r of parts) {
+    Xg.set(X.subarray(r.start * p, r.end * p), o * p);
+    Yg.set(Y.subarray(r.start * k, r.end * k), o * k);
+    o += r.end - r.start;
+  }
+  const mv = Math.max(0, val.end - val.start);
+  return { X: Xg, Y: Yg, n: m, train: { start: 0, end: m - mv }, val: { start: m - mv, end: m } };
+}
