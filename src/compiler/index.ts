@@ -2,7 +2,7 @@ import type { ArtifactType } from '../core/artifacts.js';
 import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
 import type { PipelineSpec, StepSpec } from '../parser/index.js';
 import { displayPath, toPointer } from '../parser/yaml.js';
-import type { AnyStepDef } from '../steps/define.js';
+import type { AnyStepDef, CheckContext } from '../steps/define.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { compileVariants, type PlanSelect, type PlanVariant } from '../experiments/compile.js';
 
@@ -74,7 +74,7 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
       continue;
     }
     const inputs = wireInputs(step, def, stepById, ids, registry, err);
-    const issues = def.check?.(step.with as never) ?? [];
+    const issues = def.check?.(step.with as never, checkContext(step, stepById)) ?? [];
     for (const issue of issues) err(issue.message, ['steps', step.id, 'with', ...issue.path], issue.hint);
     const params = !issues.length && def.resolve ? (def.resolve(step.with as never) as Record<string, unknown>) : step.with;
     nodes.push({ id: step.id, kind: step.uses, def, params, inputs, description: step.description });
@@ -82,6 +82,29 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
   const order = topoOrder(nodes, links, err, (id) => stepById.get(id)?.from);
   if (!order || diagnostics.length) return { diagnostics };
   return { plan: { spec, nodes: order, byId: new Map(order.map((n) => [n.id, n])) }, diagnostics };
+}
+
+/** check()'s view of the DAG: upstream steps by kind, breadth first along `from` links. */
+function checkContext(step: StepSpec, stepById: Map<string, StepSpec>): CheckContext {
+  return {
+    upstream(kind) {
+      const seen = new Set<string>([step.id]);
+      let frontier = linkedIds(step.from);
+      while (frontier.length) {
+        const next: string[] = [];
+        for (const id of frontier) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const s = stepById.get(id);
+          if (!s) continue;
+          if (s.uses === kind) return { id: s.id, kind: s.uses, params: s.with };
+          next.push(...linkedIds(s.from));
+        }
+        frontier = next;
+      }
+      return undefined;
+    },
+  };
 }
 
 function linkedIds(from: StepSpec['from']): string[] {

@@ -34,6 +34,22 @@ export interface FingerprintContext {
   resolvePath(p: string): string;
 }
 
+/** A step upstream of the one being checked, as written in the pipeline (params validated). */
+export interface UpstreamStep {
+  id: string;
+  kind: string;
+  params: Record<string, unknown>;
+}
+
+/** What a step's check() can see of the DAG around it, at compile time. */
+export interface CheckContext {
+  /**
+   * The nearest step of `kind` upstream (following `from` links, breadth first), e.g. the
+   * features step whose target horizons a split's embargo must cover.
+   */
+  upstream(kind: string): UpstreamStep | undefined;
+}
+
 /** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with`. */
 export interface ParamIssue {
   path: (string | number)[];
@@ -77,7 +93,7 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType> {
   /** External files the step reads, absolute (watch mode reruns the step when one changes). */
   files?(params: P, ctx: FingerprintContext): string[] | Promise<string[]>;
   /** Cross-field checks at compile time, reported at the YAML location of `with` + path. */
-  check?(params: P): ParamIssue[];
+  check?(params: P, ctx?: CheckContext): ParamIssue[];
   /**
    * Completes params whose defaults depend on other params (the chosen model's), after check().
    * The result is what the cache key and `run` see, so writing a default out or leaving it out
@@ -102,7 +118,7 @@ export interface AnyStepDef {
   seeded?: boolean;
   fingerprint?(params: never, ctx: FingerprintContext): unknown | Promise<unknown>;
   files?(params: never, ctx: FingerprintContext): string[] | Promise<string[]>;
-  check?(params: never): ParamIssue[];
+  check?(params: never, ctx?: CheckContext): ParamIssue[];
   resolve?(params: never): unknown;
   run(inputs: never, params: never, ctx: StepContext): Promise<unknown>;
   metrics?(output: never): Record<string, number>;

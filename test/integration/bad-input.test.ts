@@ -169,6 +169,16 @@ steps:
     expectStoreUntouched();
   });
 
+  it('an embargo shorter than the longest target horizon, before anything runs', async () => {
+    const r = await runVariant('  dataset:\n    uses: split\n    from: features\n', '  dataset:\n    uses: split\n    from: features\n    with: { method: purged_kfold, folds: 3, embargo: 2 }\n');
+    expect(r.code).toBe(2);
+    const line = lineOf(r.text, 'embargo: 2');
+    const col = r.text.split('\n')[line - 1].indexOf('2 }') + 1;
+    expect(r.stderr).toContain(`bad.yaml:${line}:${col}: error: embargo 2 bars is shorter than the longest target horizon 4 bars`);
+    expect(r.stderr).toContain('(targets of step `features`)');
+    expectStoreUntouched();
+  });
+
   it('undefined ${vars.x}', async () => {
     const r = await runVariant('"${vars.horizon}"', '"${vars.horizn}"');
     expect(r.code).toBe(2);

@@ -131,6 +131,11 @@ interface TargetPlan {
   compute(candles: Candles): Float64Array;
 }
 
+/** The longest target horizon in bars these params produce (what purging and embargo must cover). */
+export function maxTargetHorizon(params: FeaturesParams): number {
+  return Math.max(0, ...targetsOf(params).map((t) => t.horizon));
+}
+
 function targetsOf(params: FeaturesParams): TargetPlan[] {
   const t = params.target ?? { forward_return: { horizons: [1] } };
   const out: TargetPlan[] = [];

@@ -14,6 +14,8 @@ import {
   type FoldRows,
 } from '../../evaluation/folds.js';
 import { applyScaler, fitScaler } from '../../evaluation/scalers.js';
+import { maxTargetHorizon } from '../features/index.js';
+import type { FeaturesParams } from '../features/params.js';
 import { defineStep, paramsOf, type ParamIssue } from '../define.js';
 import type { SplitParams } from './params.js';
 
@@ -197,8 +199,17 @@ export default defineStep({
   output: 'Dataset',
   params: paramsOf<SplitParams>(),
 
-  check(params: SplitParams): ParamIssue[] {
-    return checkParams(params);
+  check(params: SplitParams, ctx): ParamIssue[] {
+    const issues = checkParams(params);
+    // The embargo must cover the longest target horizon, which the upstream features step sets:
+    // refuse a short one before anything runs, naming both numbers.
+    const features = ctx?.upstream('features');
+    if (features && typeof params.embargo === 'number') {
+      const horizon = maxTargetHorizon(features.params as unknown as FeaturesParams);
+      const { issue } = embargoBars(params.embargo, horizon);
+      if (issue) issues.push({ ...issue, message: `${issue.message} (targets of step \`${features.id}\`)` });
+    }
+    return issues;
   },
 
   async run({ features }, params: SplitParams, ctx): Promise<Dataset> {
