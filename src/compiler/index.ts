@@ -74,9 +74,10 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
       continue;
     }
     const inputs = wireInputs(step, def, stepById, ids, registry, err);
-    const issues = def.check?.(step.with as never, checkContext(step, stepById)) ?? [];
+    const context = checkContext(step, stepById);
+    const issues = def.check?.(step.with as never, context) ?? [];
     for (const issue of issues) err(issue.message, ['steps', step.id, 'with', ...issue.path], issue.hint);
-    const params = !issues.length && def.resolve ? (def.resolve(step.with as never) as Record<string, unknown>) : step.with;
+    const params = !issues.length && def.resolve ? (def.resolve(step.with as never, context) as Record<string, unknown>) : step.with;
     nodes.push({ id: step.id, kind: step.uses, def, params, inputs, description: step.description });
   }
   const order = topoOrder(nodes, links, err, (id) => stepById.get(id)?.from);
@@ -169,8 +170,11 @@ function wireInputs(
   };
 
   if (typeof from === 'string') {
-    if (ports.length === 1) {
-      connect(ports[0], from, fromPath);
+    // One step id feeds the kind's only port, or its only required one (optional ports, like a
+    // split's `candles` for the leakage probe, are then named in a mapping).
+    const required = ports.filter((p) => !optional.has(p));
+    if (ports.length === 1 || required.length === 1) {
+      connect(ports.length === 1 ? ports[0] : required[0], from, fromPath);
     } else {
       err(
         `step \`${step.id}\` (${def.kind}) has several inputs: ${portList(def)}`,

@@ -68,9 +68,12 @@ export function paramsOf<P>(): ParamsMarker<P> {
 }
 
 export type InputPorts = Record<string, ArtifactType>;
-export type InputsOf<I extends InputPorts> = { [K in keyof I]: ArtifactMap[I[K]] };
+/** The inputs `run` receives: every port's artifact, optional ports possibly absent. */
+export type InputsOf<I extends InputPorts, Opt extends keyof I = never> = { [K in Exclude<keyof I, Opt>]: ArtifactMap[I[K]] } & {
+  [K in Opt]?: ArtifactMap[I[K]];
+};
 
-export interface StepDef<P, I extends InputPorts, O extends ArtifactType> {
+export interface StepDef<P, I extends InputPorts, O extends ArtifactType, Opt extends keyof I & string = never> {
   /** The name written after `uses:`. */
   kind: string;
   /** Bump when outputs change for the same inputs and params: it is part of the cache key. */
@@ -80,7 +83,7 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType> {
   /** Input port → artifact type. A single-port step accepts `from: stepId`. */
   inputs: I;
   /** Ports that may be left unconnected. */
-  optionalInputs?: (keyof I & string)[];
+  optionalInputs?: Opt[];
   output: O;
   params: ParamsMarker<P>;
   /** True if the output depends on the pipeline seed (then the seed is part of the cache key). */
@@ -99,8 +102,8 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType> {
    * The result is what the cache key and `run` see, so writing a default out or leaving it out
    * gives the same key. Plain defaults belong in JSDoc `@default` instead.
    */
-  resolve?(params: P): P;
-  run(inputs: InputsOf<I>, params: P, ctx: StepContext): Promise<ArtifactMap[O]>;
+  resolve?(params: P, ctx?: CheckContext): P;
+  run(inputs: InputsOf<I, Opt>, params: P, ctx: StepContext): Promise<ArtifactMap[O]>;
   /** Numbers recorded as run metrics (on a cache hit too). */
   metrics?(output: ArtifactMap[O]): Record<string, number>;
   /** A short line shown when the step finishes, e.g. "49,937 bars, 2012-12-19 → 2020-12-29". */
@@ -119,12 +122,14 @@ export interface AnyStepDef {
   fingerprint?(params: never, ctx: FingerprintContext): unknown | Promise<unknown>;
   files?(params: never, ctx: FingerprintContext): string[] | Promise<string[]>;
   check?(params: never, ctx?: CheckContext): ParamIssue[];
-  resolve?(params: never): unknown;
+  resolve?(params: never, ctx?: CheckContext): unknown;
   run(inputs: never, params: never, ctx: StepContext): Promise<unknown>;
   metrics?(output: never): Record<string, number>;
   summary?(output: never): string;
 }
 
-export function defineStep<P, I extends InputPorts, O extends ArtifactType>(def: StepDef<P, I, O>): StepDef<P, I, O> {
+export function defineStep<P, I extends InputPorts, O extends ArtifactType, Opt extends keyof I & string = never>(
+  def: StepDef<P, I, O, Opt>,
+): StepDef<P, I, O, Opt> {
   return def;
 }

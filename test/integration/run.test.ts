@@ -129,6 +129,32 @@ describe('export', () => {
   });
 });
 
+describe('the leakage probe in a pipeline', () => {
+  it('split with `probe: true` recomputes the features on truncated candles and reports no look-ahead', async () => {
+    const dir = workdir();
+    const f = path.join(dir, 'pipelines', 'quickstart.yaml');
+    writeFileSync(
+      f,
+      readFileSync(f, 'utf8')
+        .replace('bars: 20000', 'bars: 3000')
+        .replace('    from: features\n    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }', '    from: { features: features, candles: candles }\n    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore, probe: true, probe_samples: 8 }'),
+    );
+    const r = await fxflow(['run', 'pipelines/quickstart.yaml'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/leakage probe: \d+ timestamps × 8 features, no look-ahead/);
+  });
+
+  it('without the candles, `probe: true` says how to wire them', async () => {
+    const dir = workdir();
+    const f = path.join(dir, 'pipelines', 'quickstart.yaml');
+    writeFileSync(f, readFileSync(f, 'utf8').replace('bars: 20000', 'bars: 3000').replace('scale: zscore }', 'scale: zscore, probe: true }'));
+    const r = await fxflow(['run', 'pipelines/quickstart.yaml'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('`probe: true` needs the candles');
+    expect(r.stderr).toContain('from: { features: <features step>, candles: <fetch step> }');
+  });
+});
+
 describe('determinism', () => {
   it('the same pipeline and seed give bit-identical outputs in separate stores', async () => {
     const a = workdir();

@@ -39,6 +39,8 @@ const defaults: SplitParams = {
   test_groups: 2,
   embargo: 'auto',
   drift: true,
+  probe: false,
+  probe_samples: 20,
 };
 
 const r = (start: number, end: number) => ({ start, end });

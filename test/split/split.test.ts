@@ -43,6 +43,8 @@ const defaults: SplitParams = {
   test_groups: 2,
   embargo: 'auto',
   drift: true,
+  probe: false,
+  probe_samples: 20,
 };
 
 describe('temporal split with purging', () => {

@@ -1,4 +1,4 @@
-import type { Dataset, Features, Fold, RowRange } from '../../core/artifacts.js';
+import type { Candles, Dataset, Features, Fold, RowRange } from '../../core/artifacts.js';
 import { CancelledError, RunError } from '../../core/diagnostics.js';
 import { driftMetrics, driftReport } from '../../evaluation/drift.js';
 import {
@@ -14,9 +14,10 @@ import {
   type FoldRows,
 } from '../../evaluation/folds.js';
 import { applyScaler, fitScaler } from '../../evaluation/scalers.js';
-import { maxTargetHorizon } from '../features/index.js';
+import featuresStep, { maxTargetHorizon } from '../features/index.js';
+import { describeLeaks, leakageProbe } from '../../evaluation/probe.js';
 import type { FeaturesParams } from '../features/params.js';
-import { defineStep, paramsOf, type ParamIssue } from '../define.js';
+import { defineStep, paramsOf, type ParamIssue, type StepContext } from '../define.js';
 import type { SplitParams } from './params.js';
 
 export type { SplitParams } from './params.js';
@@ -195,9 +196,18 @@ export default defineStep({
   version: 2,
   description:
     'Split feature rows leak-free: temporal, walk_forward, purged_kfold or cpcv folds, purged by the target horizon and embargoed; a scaler fitted on each fold’s training rows only; a KS drift report.',
-  inputs: { features: 'Features' },
+  inputs: { features: 'Features', candles: 'Candles' },
+  optionalInputs: ['candles'],
   output: 'Dataset',
   params: paramsOf<SplitParams>(),
+
+  // The probe recomputes the upstream features step, so its params travel with the split's (and
+  // are part of its cache key, as they already are through the features input).
+  resolve(params: SplitParams, ctx): SplitParams {
+    if (!params.probe) return params;
+    const features = ctx?.upstream('features');
+    return { ...params, ...(features ? { [PROBE_FEATURES]: features.params } : {}) };
+  },
 
   check(params: SplitParams, ctx): ParamIssue[] {
     const issues = checkParams(params);
@@ -212,7 +222,8 @@ export default defineStep({
     return issues;
   },
 
-  async run({ features }, params: SplitParams, ctx): Promise<Dataset> {
+  async run({ features, candles }, params: SplitParams, ctx): Promise<Dataset> {
+    if (params.probe) await runProbe(candles, params, ctx);
     const n = features.index.length;
     const names = features.featureNames;
     const targets = features.targetNames;
@@ -334,4 +345,24 @@ function driftNote(out: Dataset): string {
 /** The number of backtest paths of a cpcv split with N groups and k test groups. */
 export function cpcvPaths(groups: number, testGroups: number): number {
   return binomial(groups - 1, testGroups - 1);
+}
+
+const PROBE_FEATURES = 'probe_features';
+
+/** The leakage probe over the upstream features step (see src/evaluation/probe.ts); fails on a leak. */
+async function runProbe(candles: Candles | undefined, params: SplitParams, ctx: StepContext): Promise<void> {
+  const featuresParams = (params as unknown as Record<string, unknown>)[PROBE_FEATURES] as FeaturesParams | undefined;
+  if (!candles || !featuresParams) {
+    throw new RunError('`probe: true` needs the candles and an upstream features step', {
+      hint: 'write `from: { features: <features step>, candles: <fetch step> }` on the split step',
+    });
+  }
+  const quiet: StepContext = { ...ctx, log: () => {}, warn: () => {}, progress: () => {} };
+  const result = await leakageProbe(candles, (c) => featuresStep.run({ candles: c }, featuresParams, quiet), { samples: params.probe_samples });
+  if (result.leaks.length) {
+    throw new RunError(`leakage probe: ${describeLeaks(result).join('; ')}`, {
+      hint: 'a feature of bar t may only use bars up to t; fix the feature (or the plugin) that reads later bars',
+    });
+  }
+  ctx.log(`leakage probe: ${result.timestamps.length} timestamps × ${result.features.length} features, no look-ahead`);
 }

@@ -109,4 +109,18 @@ export interface SplitParams {
    * @default true
    */
   drift: boolean;
+  /**
+   * Run the leakage probe: recompute the upstream features step on candles truncated at sampled
+   * timestamps and fail if any feature row differs from the full-data row (it read a later bar).
+   * Needs the candles: `from: { features: <features step>, candles: <fetch step> }`.
+   * @default false
+   */
+  probe: boolean;
+  /**
+   * Timestamps the probe samples.
+   * @default 20
+   * @integer
+   * @minimum 1
+   */
+  probe_samples: number;
 }
