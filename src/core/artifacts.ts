@@ -191,6 +191,8 @@ export interface Model {
   testMetrics?: HorizonMetrics[];
   /** Feature importances per target, summed over folds (tree models: total split gain). */
   importance?: FeatureImportance[];
+  /** The compute backend that trained it (neural kinds: `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`). */
+  backend?: string;
 }
 
 /** Importance of each feature for one target's model. */

@@ -25,6 +25,7 @@ export interface WorkerTask {
   pipelineDir: string;
   params: unknown;
   inputs: Record<string, Uint8Array>;
+  workDir?: string;
 }
 
 export type WorkerReply =
@@ -98,7 +99,7 @@ export class StepPool {
         const onError = (e: Error): void => reject(e);
         w.on('message', onMessage);
         w.on('error', onError);
-        const task: WorkerTask = { id, kind: node.kind, stepId: ctx.stepId, seed: ctx.seed, pipelineDir: ctx.pipelineDir, params: node.params, inputs: encoded };
+        const task: WorkerTask = { id, kind: node.kind, stepId: ctx.stepId, seed: ctx.seed, pipelineDir: ctx.pipelineDir, params: node.params, inputs: encoded, workDir: ctx.workDir };
         w.postMessage(task, Object.values(encoded).map((b) => b.buffer as ArrayBuffer));
       });
       this.releaseWorker(w);

@@ -33,6 +33,7 @@ async function runTask(t: WorkerTask): Promise<void> {
       warn: (message) => post({ id: t.id, type: 'warn', message }),
       progress: (fraction, message) => post({ id: t.id, type: 'progress', fraction, message }),
       signal: new AbortController().signal,
+      workDir: t.workDir,
     };
     const out = await def.run(inputs as never, t.params as never, ctx);
     const bytes = encodeArtifact(out);

@@ -26,6 +26,16 @@ export interface FoldData {
   seed: number;
   signal: AbortSignal;
   warn(message: string): void;
+  /** Timestamps (UTC epoch ms) of X's rows, where the caller has them (sequence models check gaps). */
+  index?: ArrayLike<number>;
+  /** The training rows as the separate pieces they were gathered from (purged k-fold, CPCV), in X's rows; absent: `train` is one piece. */
+  trainPieces?: RowRange[];
+  /** A directory the fit may keep files in across runs (checkpoints), derived from the step's cache key. */
+  workDir?: string;
+  /** A line for the run log. */
+  log?(message: string): void;
+  /** Progress of this fold's fit in [0, 1]. */
+  progress?(fraction: number, message?: string): void;
 }
 
 export interface FoldFit {
@@ -33,6 +43,8 @@ export interface FoldFit {
   state: unknown;
   /** Per target, a non-negative importance per feature (e.g. total split gain), if the kind has one. */
   importance?: Float64Array[];
+  /** The compute backend that fitted it (neural kinds: `wasm`, `tensorflow-gpu`, …). */
+  backend?: string;
 }
 
 /** A parameter value as written in `with:`. */
@@ -50,9 +62,9 @@ export interface ModelKind {
   /** Cross-field checks on the kind's resolved params; paths are relative to `with`. */
   check?(params: Record<string, ParamValue>): ParamIssue[];
   /** Fits every target of the dataset on one fold's training rows. */
-  fit(data: FoldData, params: Record<string, ParamValue>): FoldFit;
-  /** Predictions of every target for m rows of row-major X (p scaled features). */
-  predict(state: unknown, X: ArrayLike<number>, m: number, p: number): Float64Array[];
+  fit(data: FoldData, params: Record<string, ParamValue>): FoldFit | Promise<FoldFit>;
+  /** Predictions of every target for m rows of row-major X (p scaled features), with the rows' timestamps where known. */
+  predict(state: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): Float64Array[];
 }
 
 const KINDS = new Map<string, ModelKind>();

@@ -165,6 +165,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       },
       progress: (f, m) => progress.stepProgress(node.id, Math.max(0, Math.min(1, f)), m),
       signal: opts.signal ?? new AbortController().signal,
+      workDir: path.join(store.dir, 'checkpoints', key),
     };
     try {
       const inputs: Record<string, unknown> = {};

@@ -27,6 +27,12 @@ export interface StepContext {
   progress(fraction: number, message?: string): void;
   /** Aborted when the run is cancelled; long loops should check `signal.aborted`. */
   readonly signal: AbortSignal;
+  /**
+   * A directory in the store for files that outlive one attempt of this step (neural training's
+   * checkpoints): `<store>/checkpoints/<cache key>`, so a rerun after a kill finds them. Absent
+   * where the runner has no store directory.
+   */
+  readonly workDir?: string;
 }
 
 export interface FingerprintContext {

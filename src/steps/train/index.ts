@@ -1,6 +1,8 @@
 import type { FeatureImportance, HorizonMetrics, Model, RowRange } from '../../core/artifacts.js';
 import { CancelledError, RunError } from '../../core/diagnostics.js';
 import '../../models/kinds.js';
+import '../../models/nn/kinds.js';
+import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams } from '../../models/registry.js';
@@ -33,7 +35,7 @@ function foldSeed(seed: number, fold: number): number {
 export default defineStep({
   kind: 'train',
   version: 2,
-  description: 'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest); predict the val and test rows and score them.',
+  description: 'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer); predict the val and test rows and score them.',
   inputs: { dataset: 'Dataset' },
   output: 'Model',
   params: paramsOf<TrainParams>(),
@@ -87,6 +89,7 @@ export default defineStep({
     const pooled = { val: { pred: dataset.targetNames.map(() => [] as number[]), actual: dataset.targetNames.map(() => [] as number[]) }, test: { pred: dataset.targetNames.map(() => [] as number[]), actual: dataset.targetNames.map(() => [] as number[]) } };
     const foldMetrics: HorizonMetrics[][] = [];
     let imp: Float64Array[] | undefined;
+    let backend: string | undefined;
 
     for (let f = 0; f < dataset.folds.length; f++) {
       const fold = dataset.folds[f];
@@ -102,6 +105,7 @@ export default defineStep({
         trainRanges.length === 1
           ? { X: Xf, Y: dataset.Y, n, train: fold.train, val: fold.val }
           : gatherBlock(Xf, dataset.Y, p, k, trainRanges, fold.val);
+      const layout = trainRanges.length === 1 ? { index: dataset.index, pieces: undefined } : gatheredLayout(dataset.index, trainRanges, fold.val);
       const fit = await kind.fit(
         {
           X: block.X,
@@ -117,11 +121,17 @@ export default defineStep({
           seed: foldSeed(ctx.seed, f),
           signal: ctx.signal,
           warn: (m) => ctx.warn(m),
+          index: layout.index,
+          trainPieces: layout.pieces,
+          workDir: ctx.workDir,
+          log: (m) => ctx.log(m),
+          progress: (fr, m) => ctx.progress((f + fr) / dataset.folds.length, m),
         },
         resolved,
       );
       if (ctx.signal.aborted) throw new CancelledError();
       state.push(fit.state);
+      if (fit.backend) backend = fit.backend;
       if (fit.importance) {
         imp ??= dataset.targetNames.map(() => new Float64Array(p));
         fit.importance.forEach((v, t) => v.forEach((x, j) => (imp![t][j] += x)));
@@ -136,7 +146,7 @@ export default defineStep({
           predSeg.push(seg);
           predFold.push(f);
         }
-        const preds = kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p);
+        const preds = kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m));
         const bucket = seg === SEG_VAL ? pooled.val : pooled.test;
         for (let t = 0; t < k; t++) {
           const pred = preds[t];
@@ -179,6 +189,7 @@ export default defineStep({
       foldMetrics,
       testMetrics: metricsOf(pooled.test),
       ...(importances ? { importance: importances } : {}),
+      ...(backend ? { backend } : {}),
     };
   },
 
@@ -198,7 +209,7 @@ export default defineStep({
   },
 
   summary(out: Model) {
-    const alpha = typeof out.params.alpha === 'number' ? ` α=${out.params.alpha}` : '';
+    const alpha = (typeof out.params.alpha === 'number' ? ` α=${out.params.alpha}` : '') + (out.backend ? ` on ${out.backend}` : '');
     const folds = (out.state?.length ?? 0) > 1 ? ` · ${out.state.length} folds` : '';
     const h = out.valMetrics[0];
     const more = out.valMetrics.length > 1 ? ` (+${out.valMetrics.length - 1} more target${out.valMetrics.length > 2 ? 's' : ''})` : '';

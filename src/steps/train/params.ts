@@ -8,10 +8,12 @@ export interface TrainParams {
    * Model kind: `ridge` (closed-form L2 least squares), `ols`, `lasso` and `elastic_net`
    * (coordinate descent), `logistic` (L2 logistic regression of the direction), `gbm`
    * (histogram gradient-boosted trees), `random_forest` (bagged histogram trees). One model per
-   * target horizon, fitted on each fold's training rows.
+   * target horizon, fitted on each fold's training rows. Neural (TensorFlow.js, on windows of
+   * `lookback` bars, one network with an output per target): `mlp`, `lstm`, `gru`, `tcn`
+   * (dilated causal convolutions), `transformer` (self-attention encoder).
    * @default "ridge"
    */
-  model: 'ridge' | 'ols' | 'lasso' | 'elastic_net' | 'logistic' | 'gbm' | 'random_forest';
+  model: 'ridge' | 'ols' | 'lasso' | 'elastic_net' | 'logistic' | 'gbm' | 'random_forest' | 'mlp' | 'lstm' | 'gru' | 'tcn' | 'transformer';
   /**
    * Penalty strength (ridge, lasso, elastic_net, logistic). ridge: α‖w‖² added to the squared
    * error (default 1; 0 is OLS). lasso / elastic_net: scikit-learn's α of
@@ -35,7 +37,8 @@ export interface TrainParams {
    */
   n_estimators?: number;
   /**
-   * gbm: shrinkage of each tree's output. Default 0.05.
+   * gbm: shrinkage of each tree's output. Default 0.05. Neural kinds: Adam's step size (the peak,
+   * with `lr_schedule: cosine`). Default 0.001.
    * @exclusiveMinimum 0
    * @maximum 1
    */
@@ -114,4 +117,112 @@ export interface TrainParams {
    * @maximum 1
    */
   max_features?: number;
+  /**
+   * Neural kinds: where to train. `auto` takes the first that works of tfjs-node-gpu (a CUDA GPU),
+   * tfjs-node (CPU), wasm, pure-JS cpu; `gpu` fails with the reason when no GPU backend loads;
+   * `cpu` skips the GPU. The backend that ran is logged and stored with the model. Default `auto`.
+   */
+  device?: 'auto' | 'gpu' | 'cpu';
+  /**
+   * Neural kinds: bars per input window (the window ends at the bar whose targets it predicts and
+   * never crosses a segment, fold or time-gap boundary). Default 32 (mlp: 8).
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  lookback?: number;
+  /**
+   * Neural kinds: units per layer (LSTM/GRU state size, MLP width, TCN channels, transformer
+   * model width). Default 32 (mlp: 64).
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  hidden?: number;
+  /**
+   * Neural kinds: stacked layers (recurrent layers, hidden dense layers, convolution levels with
+   * dilation 2^level, encoder blocks). Default 1 (mlp: 2, tcn: 3).
+   * @integer
+   * @minimum 1
+   * @maximum 64
+   */
+  layers?: number;
+  /**
+   * Neural kinds: passes over the training windows. Default 20.
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  epochs?: number;
+  /**
+   * Neural kinds: windows per gradient step. Default 256.
+   * @integer
+   * @minimum 1
+   */
+  batch_size?: number;
+  /** Neural kinds: `adam`, or `adamw` (Adam with decoupled weight decay). Default `adam`. */
+  optimizer?: 'adam' | 'adamw';
+  /**
+   * Neural kinds with `optimizer: adamw`: decoupled weight decay of the weight matrices, per step
+   * times the learning rate. Default 0.01.
+   * @minimum 0
+   */
+  weight_decay?: number;
+  /**
+   * Neural kinds: `constant`; `cosine` (linear warm-up over `warmup_epochs`, then cosine decay to
+   * 0); `plateau` (halve the rate after 2 epochs without a better validation loss). Default
+   * `constant`.
+   */
+  lr_schedule?: 'constant' | 'cosine' | 'plateau';
+  /**
+   * Neural kinds with `lr_schedule: cosine`: epochs of linear warm-up. Default 0.
+   * @integer
+   * @minimum 0
+   */
+  warmup_epochs?: number;
+  /**
+   * Neural kinds: clip the gradient to this global L2 norm; 0 = off. Default 1.
+   * @minimum 0
+   */
+  clip_norm?: number;
+  /**
+   * Neural kinds: stop after this many epochs without a better validation loss and keep the best
+   * epoch's weights; 0 = run every epoch. Default 5.
+   * @integer
+   * @minimum 0
+   */
+  patience?: number;
+  /**
+   * Neural kinds: batches whose gradients are averaged into one optimizer step. Default 1.
+   * @integer
+   * @minimum 1
+   */
+  grad_accum?: number;
+  /**
+   * Neural kinds: the longest time between consecutive bars a window may span, in hours. A
+   * weekend (~49 h on FX) is within the default; a data outage longer than it splits windows.
+   * Default 72.
+   * @exclusiveMinimum 0
+   */
+  max_gap_hours?: number;
+  /**
+   * Neural kinds: checkpoints kept (after every epoch, in the store) besides the latest, the best
+   * by validation loss. A killed run resumes from the latest when rerun. Default 2.
+   * @integer
+   * @minimum 1
+   */
+  keep_checkpoints?: number;
+  /**
+   * tcn: taps of each dilated causal convolution. Default 3.
+   * @integer
+   * @minimum 1
+   * @maximum 64
+   */
+  kernel_size?: number;
+  /**
+   * transformer: attention heads; must divide `hidden`. Default 4.
+   * @integer
+   * @minimum 1
+   */
+  heads?: number;
 }

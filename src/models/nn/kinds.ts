@@ -1,0 +1,182 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { currentBackend, selectBackend, type Device, type Tf } from '../../backend/index.js';
+import type { RowRange } from '../../core/artifacts.js';
+import { RunError } from '../../core/diagnostics.js';
+import type { ParamIssue } from '../../steps/define.js';
+import { registerModelKind, type FoldData, type FoldFit, type ModelKind, type ParamValue } from '../registry.js';
+import { buildNet, NET_KINDS, type NetKind, type NetSpec, type WeightValue } from './nets.js';
+import { predictWindows, trainNet, type EpochLog, type Schedule } from './train.js';
+import { buildWindows, buildWindowsMany } from './windows.js';
+
+/**
+ * The neural model kinds of the `train` step: `mlp`, `lstm`, `gru`, `tcn`, `transformer`. Each
+ * reads windows of `lookback` bars × all features (src/models/nn/windows.ts) and predicts every
+ * target at once. Training runs on the backend `device` selects (src/backend).
+ */
+
+/** Fitted state of a neural model for one fold. */
+export interface NnState {
+  spec: NetSpec;
+  weights: WeightValue[];
+  /** Target standardisation of the training windows (predictions are mapped back with it). */
+  yMean: number[];
+  yStd: number[];
+  maxGapMs: number;
+  /** The backend that trained it. */
+  backend: string;
+  bestEpoch: number;
+  history: EpochLog[];
+}
+
+const COMMON: Record<string, ParamValue> = {
+  device: 'auto',
+  lookback: 32,
+  hidden: 32,
+  layers: 1,
+  epochs: 20,
+  batch_size: 256,
+  learning_rate: 0.001,
+  optimizer: 'adam',
+  weight_decay: 0.01,
+  lr_schedule: 'constant',
+  warmup_epochs: 0,
+  clip_norm: 1,
+  patience: 5,
+  grad_accum: 1,
+  max_gap_hours: 72,
+  keep_checkpoints: 2,
+};
+
+const EXTRA: Record<NetKind, Record<string, ParamValue>> = {
+  mlp: { lookback: 8, hidden: 64, layers: 2 },
+  lstm: {},
+  gru: {},
+  tcn: { layers: 3, kernel_size: 3 },
+  transformer: { heads: 4 },
+};
+
+const DESCRIPTION: Record<NetKind, string> = {
+  mlp: 'multi-layer perceptron (ReLU) on the flattened window of lookback bars × features',
+  lstm: 'stacked LSTM over the window; the last state feeds a linear head with one output per target',
+  gru: 'stacked GRU (PyTorch formulation) over the window; linear multi-horizon head',
+  tcn: 'temporal convolutional network: dilated causal convolutions (dilation 2^layer), residual, ReLU',
+  transformer: 'transformer encoder: multi-head self-attention, sinusoidal positions, post-LayerNorm; last bar → head',
+};
+
+const num = (v: ParamValue): number => v as number;
+
+let nodeRequire: NodeJS.Require | undefined;
+
+/** A tfjs to predict with outside training: the chosen backend's, else tfjs's pure-JS cpu backend (synchronous). */
+function tfForPredict(): Tf {
+  const b = currentBackend();
+  if (b) return b.tf;
+  nodeRequire ??= createRequire(import.meta.url);
+  const tf = nodeRequire('@tensorflow/tfjs') as Tf;
+  if (!tf.engine().backendName) {
+    tf.enableProdMode();
+    void tf.setBackend('cpu'); // the cpu backend initialises synchronously
+  }
+  return tf;
+}
+
+function stats(Y: ArrayLike<number>, k: number, ends: Int32Array): { mean: Float64Array; std: Float64Array } {
+  const mean = new Float64Array(k);
+  const std = new Float64Array(k);
+  for (const r of ends) for (let t = 0; t < k; t++) mean[t] += Y[r * k + t];
+  for (let t = 0; t < k; t++) mean[t] /= Math.max(1, ends.length);
+  for (const r of ends) for (let t = 0; t < k; t++) std[t] += (Y[r * k + t] - mean[t]) ** 2;
+  for (let t = 0; t < k; t++) {
+    const s = Math.sqrt(std[t] / Math.max(1, ends.length));
+    std[t] = s > 0 && Number.isFinite(s) ? s : 1;
+  }
+  return { mean, std };
+}
+
+function nnKind(kind: NetKind): ModelKind {
+  return {
+    name: kind,
+    description: DESCRIPTION[kind],
+    defaults: { ...COMMON, ...EXTRA[kind] },
+    seeded: true,
+    check(prm): ParamIssue[] {
+      const issues: ParamIssue[] = [];
+      if (kind === 'transformer' && num(prm.hidden) % num(prm.heads) !== 0) {
+        issues.push({ path: ['heads'], message: `\`heads: ${prm.heads}\` must divide \`hidden: ${prm.hidden}\` (each head gets hidden / heads dimensions)`, hint: 'e.g. hidden: 32, heads: 4' });
+      }
+      if (prm.lr_schedule === 'cosine' && num(prm.warmup_epochs) >= num(prm.epochs)) {
+        issues.push({ path: ['warmup_epochs'], message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`, hint: 'use fewer warm-up epochs than epochs' });
+      }
+      return issues;
+    },
+    async fit(d: FoldData, prm): Promise<FoldFit> {
+      const backend = await selectBackend(prm.device as Device, { log: (m) => d.log?.(m) });
+      const tf = backend.tf;
+      const lookback = num(prm.lookback);
+      const maxGapMs = num(prm.max_gap_hours) * 3_600_000;
+      if (!d.index) d.warn(`fold ${d.fold}: the rows' timestamps are not available, so windows are not checked for gaps in time`);
+      const pieces: RowRange[] = d.trainPieces ?? [d.train];
+      const trainEnds = buildWindowsMany(d.index, pieces, lookback, maxGapMs);
+      const valEnds = buildWindows(d.index, d.val, lookback, maxGapMs);
+      if (trainEnds.length === 0) {
+        throw new RunError(`fold ${d.fold}: no training window of ${lookback} consecutive bars (without a gap over ${num(prm.max_gap_hours)} h) in its ${d.train.end - d.train.start} training rows`, {
+          hint: 'lower `lookback`, raise `max_gap_hours`, or give the fold more training rows',
+        });
+      }
+      const { mean, std } = stats(d.Y, d.k, trainEnds);
+      const spec: NetSpec = { kind, lookback, p: d.p, k: d.k, hidden: num(prm.hidden), layers: num(prm.layers), kernelSize: num(prm.kernel_size ?? 1), heads: num(prm.heads ?? 1) };
+      d.log?.(`fold ${d.fold}: ${trainEnds.length} training / ${valEnds.length} validation windows of ${lookback} bars × ${d.p} features on ${backend.name}`);
+      const res = await trainNet(
+        tf,
+        spec,
+        { X: d.X, p: d.p, Y: d.Y, k: d.k, trainEnds, valEnds, yMean: mean, yStd: std },
+        {
+          epochs: num(prm.epochs),
+          batchSize: num(prm.batch_size),
+          learningRate: num(prm.learning_rate),
+          optimizer: prm.optimizer as 'adam' | 'adamw',
+          weightDecay: num(prm.weight_decay),
+          schedule: prm.lr_schedule as Schedule,
+          warmupEpochs: num(prm.warmup_epochs),
+          clipNorm: num(prm.clip_norm),
+          patience: num(prm.patience),
+          gradAccum: num(prm.grad_accum),
+          seed: d.seed,
+          keepCheckpoints: num(prm.keep_checkpoints),
+          checkpointDir: d.workDir ? path.join(d.workDir, `fold-${d.fold}`) : undefined,
+        },
+        {
+          signal: d.signal,
+          log: (m) => d.log?.(`fold ${d.fold}: ${m}`),
+          epochEnd: (e) =>
+            d.progress?.(e.epoch / e.epochs, `fold ${d.fold} epoch ${e.epoch}/${e.epochs} · loss ${e.trainLoss.toFixed(4)} · val ${Number.isFinite(e.valLoss) ? e.valLoss.toFixed(4) : 'n/a'}`),
+        },
+      );
+      d.log?.(`fold ${d.fold}: best epoch ${res.bestEpoch} of ${res.history.length}${res.stoppedEarly ? ' (early stop)' : ''}, val loss ${res.bestValLoss.toFixed(4)} (standardised targets)`);
+      const state: NnState = { spec, weights: res.weights, yMean: Array.from(mean), yStd: Array.from(std), maxGapMs, backend: backend.name, bestEpoch: res.bestEpoch, history: res.history };
+      return { state, backend: backend.name };
+    },
+    predict(s, X, m, p, index) {
+      const st = s as NnState;
+      const tf = tfForPredict();
+      const net = buildNet(tf, st.spec, st.weights);
+      try {
+        const ends = buildWindows(index, { start: 0, end: m }, st.spec.lookback, st.maxGapMs);
+        const y = predictWindows(tf, net, X, p, ends, st.yMean, st.yStd);
+        // Rows without a full window before them (a segment's first lookback − 1 rows, after a
+        // gap) get the training mean: no forecast, so no signal.
+        const out = st.yMean.map((mu) => new Float64Array(m).fill(mu));
+        ends.forEach((r, i) => {
+          for (let t = 0; t < st.spec.k; t++) out[t][r] = y[i * st.spec.k + t];
+        });
+        return out;
+      } finally {
+        net.dispose();
+      }
+    },
+  };
+}
+
+export const NN_MODEL_KINDS: ModelKind[] = NET_KINDS.map(nnKind);
+for (const k of NN_MODEL_KINDS) registerModelKind(k);

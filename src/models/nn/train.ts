@@ -1,0 +1,376 @@
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type * as TfNs from '@tensorflow/tfjs';
+import { CancelledError } from '../../core/diagnostics.js';
+import { makeRng } from '../../data/rng.js';
+import { dirHandler, isSaved, loadNet, saveNet } from './io.js';
+import { assignWeights, buildNet, initialWeights, mse, readWeights, type Net, type NetSpec, type WeightValue } from './nets.js';
+import { gatherTargets, gatherWindows } from './windows.js';
+
+/**
+ * The training loop: mini-batches of windows in a seeded shuffled order, Adam or AdamW (decoupled
+ * weight decay, Loshchilov & Hutter 2019), a learning-rate schedule, global-norm gradient clipping,
+ * gradient accumulation, early stopping on the validation loss (the best epoch's weights are kept),
+ * and a checkpoint after every epoch from which a killed run resumes.
+ *
+ * Determinism: initial weights and every epoch's order come from fxflow's PRNG (each epoch's order
+ * from (seed, epoch), so a resumed run draws the same orders); Adam's moments are part of the
+ * checkpoint. On the cpu and wasm backends (single-threaded) the same inputs give bit-identical
+ * weights, whether the run was interrupted or not.
+ */
+
+type Tf = typeof TfNs;
+
+export type Schedule = 'constant' | 'cosine' | 'plateau';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  optimizer: 'adam' | 'adamw';
+  /** AdamW: decoupled weight decay per step (times the learning rate), on matrices only. */
+  weightDecay: number;
+  /** constant; cosine: linear warm-up over `warmupEpochs` then cosine decay to 0; plateau: halve after `PLATEAU_EPOCHS` epochs without a better val loss. */
+  schedule: Schedule;
+  warmupEpochs: number;
+  /** Global gradient-norm clip; 0 = off. */
+  clipNorm: number;
+  /** Stop after this many epochs without a better val loss; 0 = run all epochs. */
+  patience: number;
+  /** Batches whose gradients are averaged into one step. */
+  gradAccum: number;
+  seed: number;
+  /** Checkpoints kept besides the latest, the best by val loss. */
+  keepCheckpoints: number;
+  /** Where checkpoints go; none: no checkpoints, no resume. */
+  checkpointDir?: string;
+}
+
+/** reduce-on-plateau: epochs without improvement before the learning rate is halved. */
+export const PLATEAU_EPOCHS = 2;
+export const PLATEAU_FACTOR = 0.5;
+
+export interface TrainData {
+  X: ArrayLike<number>;
+  p: number;
+  Y: ArrayLike<number>;
+  k: number;
+  trainEnds: Int32Array;
+  valEnds: Int32Array;
+  /** Targets are standardised with these (the training windows' mean and std). */
+  yMean: Float64Array;
+  yStd: Float64Array;
+}
+
+export interface TrainHooks {
+  signal?: AbortSignal;
+  log?(m: string): void;
+  /** After each epoch: epoch (1-based), losses, learning rate. */
+  epochEnd?(e: { epoch: number; epochs: number; trainLoss: number; valLoss: number; lr: number }): void;
+  /** Tests: throw after this epoch's checkpoint, as if the process had been killed. */
+  killAfterEpoch?: number;
+}
+
+export interface EpochLog {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  lr: number;
+}
+
+export interface TrainResult {
+  /** The best epoch's weights (the last epoch's where there is no validation set). */
+  weights: WeightValue[];
+  bestEpoch: number;
+  bestValLoss: number;
+  history: EpochLog[];
+  stoppedEarly: boolean;
+  /** The epoch resumed after, if a checkpoint was found. */
+  resumedFrom?: number;
+}
+
+/** Training state carried in a checkpoint's metadata. */
+interface LoopState {
+  epoch: number;
+  step: number;
+  history: EpochLog[];
+  bestValLoss: number;
+  bestEpoch: number;
+  sinceBest: number;
+  sincePlateau: number;
+  lrScale: number;
+  done: boolean;
+  stoppedEarly: boolean;
+  fingerprint: string;
+}
+
+const B1 = 0.9;
+const B2 = 0.999;
+const EPS = 1e-7;
+
+function epochSeed(seed: number, epoch: number): number {
+  return (Math.trunc(seed) ^ Math.imul(epoch + 0x632be5ab, 0x9e3779b1)) >>> 0;
+}
+
+/** Fisher–Yates permutation of 0…n−1 from the epoch's seed. */
+export function epochOrder(n: number, seed: number, epoch: number): Uint32Array {
+  const rng = makeRng(epochSeed(seed, epoch));
+  const o = new Uint32Array(n);
+  for (let i = 0; i < n; i++) o[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = o[i];
+    o[i] = o[j];
+    o[j] = t;
+  }
+  return o;
+}
+
+/** Learning rate at optimizer step `step` (0-based) of `stepsPerEpoch`·epochs. */
+export function scheduledLr(o: TrainOptions, step: number, stepsPerEpoch: number, lrScale: number): number {
+  if (o.schedule === 'cosine') {
+    const warm = o.warmupEpochs * stepsPerEpoch;
+    const total = o.epochs * stepsPerEpoch;
+    if (step < warm) return (o.learningRate * (step + 1)) / warm;
+    const t = total > warm ? (step - warm) / (total - warm) : 1;
+    return o.learningRate * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, t)));
+  }
+  return o.learningRate * (o.schedule === 'plateau' ? lrScale : 1);
+}
+
+function fingerprintOf(spec: NetSpec, o: TrainOptions, d: TrainData): string {
+  const { checkpointDir: _c, keepCheckpoints: _k, ...rest } = o;
+  return JSON.stringify({ spec, o: rest, n: d.trainEnds.length, v: d.valEnds.length, first: d.trainEnds[0] ?? -1, last: d.trainEnds[d.trainEnds.length - 1] ?? -1 });
+}
+
+interface Ckpt {
+  dir: string;
+  epoch: number;
+  valLoss: number;
+}
+
+function listCheckpoints(root: string): Ckpt[] {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const out: Ckpt[] = [];
+  for (const n of names) {
+    const m = /^epoch-(\d+)-val-(.+)$/.exec(n);
+    if (!m || !isSaved(path.join(root, n))) continue;
+    out.push({ dir: path.join(root, n), epoch: Number(m[1]), valLoss: Number(m[2]) });
+  }
+  return out.sort((a, b) => a.epoch - b.epoch);
+}
+
+/** Keeps the latest checkpoint, the best epoch's, and the best `keep` by val loss; removes the rest. */
+function prune(root: string, keep: number, bestEpoch: number): void {
+  const all = listCheckpoints(root);
+  if (all.length === 0) return;
+  const latest = all[all.length - 1].epoch;
+  const best = [...all].sort((a, b) => a.valLoss - b.valLoss || a.epoch - b.epoch).slice(0, Math.max(1, keep)).map((c) => c.epoch);
+  for (const c of all) if (c.epoch !== latest && c.epoch !== bestEpoch && !best.includes(c.epoch)) rmSync(c.dir, { recursive: true, force: true });
+  for (const n of readdirSync(root)) if (n.endsWith('.tmp')) rmSync(path.join(root, n), { recursive: true, force: true });
+}
+
+/** Trains a network of `spec` on `data`; resumes from `checkpointDir` when it holds a matching checkpoint. */
+export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const nTrain = data.trainEnds.length;
+  if (nTrain === 0) throw new Error('no training windows');
+  const batch = Math.min(o.batchSize, nTrain);
+  const stepsPerEpoch = Math.ceil(Math.ceil(nTrain / batch) / o.gradAccum);
+  const fingerprint = fingerprintOf(spec, o, data);
+  const L = spec.lookback;
+
+  let st: LoopState = { epoch: 0, step: 0, history: [], bestValLoss: Infinity, bestEpoch: 0, sinceBest: 0, sincePlateau: 0, lrScale: 1, done: false, stoppedEarly: false, fingerprint };
+  let weights = initialWeights(spec, o.seed);
+  let moments: WeightValue[] | undefined;
+  let bestWeights: WeightValue[] | undefined;
+  let resumedFrom: number | undefined;
+
+  if (o.checkpointDir) {
+    mkdirSync(o.checkpointDir, { recursive: true });
+    const cks = listCheckpoints(o.checkpointDir);
+    const last = cks[cks.length - 1];
+    if (last) {
+      const saved = await loadNet(dirHandler(last.dir));
+      const s = saved.meta.loop as LoopState | undefined;
+      if (s && s.fingerprint === fingerprint) {
+        st = s;
+        st.bestValLoss = s.bestValLoss ?? Infinity; // JSON has no Infinity: null
+        const nw = saved.weights.length / 3;
+        weights = saved.weights.slice(0, nw);
+        moments = saved.weights.slice(nw);
+        resumedFrom = st.epoch;
+        const bestCk = cks.find((c) => c.epoch === st.bestEpoch);
+        if (bestCk) bestWeights = (await loadNet(dirHandler(bestCk.dir))).weights.slice(0, nw);
+        hooks.log?.(`resumed from the checkpoint after epoch ${st.epoch} (${last.dir})`);
+      } else {
+        hooks.log?.(`checkpoints in ${o.checkpointDir} are of another training setup; starting over`);
+        for (const c of cks) rmSync(c.dir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  const net = buildNet(tf, spec, weights);
+  const isMatrix = net.vars.map((v) => v.shape.length >= 2);
+  const m = tf.tidy(() => net.vars.map((v, i) => tf.variable(moments ? tf.tensor(moments[2 * i].data, v.shape) : tf.zerosLike(v), false)));
+  const vv = tf.tidy(() => net.vars.map((v, i) => tf.variable(moments ? tf.tensor(moments[2 * i + 1].data, v.shape) : tf.zerosLike(v), false)));
+
+  const xBuf = new Float32Array(batch * L * data.p);
+  const yBuf = new Float32Array(batch * data.k);
+
+  const lossOf = (ends: Int32Array, from: number, to: number, order?: Uint32Array): { x: TfNs.Tensor3D; y: TfNs.Tensor2D } => {
+    const b = to - from;
+    gatherWindows(data.X, data.p, L, ends, from, to, xBuf, order);
+    gatherTargets(data.Y, data.k, ends, from, to, yBuf, order, data.yMean, data.yStd);
+    return { x: tf.tensor3d(xBuf.subarray(0, b * L * data.p), [b, L, data.p]), y: tf.tensor2d(yBuf.subarray(0, b * data.k), [b, data.k]) };
+  };
+
+  const valLoss = (): number => {
+    const n = data.valEnds.length;
+    if (n === 0) return NaN;
+    let sum = 0;
+    for (let s = 0; s < n; s += batch) {
+      const e = Math.min(n, s + batch);
+      sum += tf.tidy(() => {
+        const { x, y } = lossOf(data.valEnds, s, e);
+        return mse(tf, net.forward(x), y).dataSync()[0] * (e - s);
+      });
+    }
+    return sum / n;
+  };
+
+  const applyStep = (grads: TfNs.Tensor[], lr: number, step: number): void => {
+    tf.tidy(() => {
+      let scale: TfNs.Tensor | number = 1;
+      if (o.clipNorm > 0) {
+        const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+        scale = tf.minimum(1, tf.div(o.clipNorm, tf.add(norm, 1e-12)));
+      }
+      const t = step + 1;
+      const c1 = 1 - Math.pow(B1, t);
+      const c2 = 1 - Math.pow(B2, t);
+      net.vars.forEach((w, i) => {
+        const g = scale === 1 ? grads[i] : tf.mul(grads[i], scale);
+        const mi = tf.add(tf.mul(m[i], B1), tf.mul(g, 1 - B1));
+        const vi = tf.add(tf.mul(vv[i], B2), tf.mul(tf.square(g), 1 - B2));
+        m[i].assign(mi);
+        vv[i].assign(vi);
+        let upd = tf.div(tf.mul(mi, lr / c1), tf.add(tf.sqrt(tf.div(vi, c2)), EPS));
+        if (o.optimizer === 'adamw' && o.weightDecay > 0 && isMatrix[i]) upd = tf.add(upd, tf.mul(w, lr * o.weightDecay));
+        w.assign(tf.sub(w, upd));
+      });
+    });
+  };
+
+  const saveCheckpoint = async (): Promise<void> => {
+    if (!o.checkpointDir) return;
+    const ws = readWeights(net);
+    const ms: WeightValue[] = [];
+    net.vars.forEach((_, i) => {
+      ms.push({ name: `opt/m/${net.names[i]}`, shape: m[i].shape.slice(), data: Float32Array.from(m[i].dataSync() as Float32Array) });
+      ms.push({ name: `opt/v/${net.names[i]}`, shape: vv[i].shape.slice(), data: Float32Array.from(vv[i].dataSync() as Float32Array) });
+    });
+    const last = st.history[st.history.length - 1];
+    const dir = path.join(o.checkpointDir, `epoch-${String(st.epoch).padStart(4, '0')}-val-${Number.isFinite(last?.valLoss) ? last.valLoss : last?.trainLoss ?? 0}`);
+    await saveNet(dirHandler(dir), { spec, weights: [...ws, ...ms], meta: { loop: st } });
+    prune(o.checkpointDir, o.keepCheckpoints, st.bestEpoch);
+  };
+
+  try {
+    while (!st.done && st.epoch < o.epochs) {
+      if (hooks.signal?.aborted) throw new CancelledError();
+      const epoch = st.epoch;
+      const order = epochOrder(nTrain, o.seed, epoch);
+      let lossSum = 0;
+      let acc: TfNs.Tensor[] | undefined;
+      let accN = 0;
+      let lr = scheduledLr(o, st.step, stepsPerEpoch, st.lrScale);
+      for (let s = 0; s < nTrain; s += batch) {
+        if (hooks.signal?.aborted) throw new CancelledError();
+        const e = Math.min(nTrain, s + batch);
+        const { value, grads } = tf.tidy(() => {
+          const { x, y } = lossOf(data.trainEnds, s, e, order);
+          const r = tf.variableGrads(() => mse(tf, net.forward(x), y), net.vars);
+          return { value: r.value, grads: net.vars.map((v) => r.grads[v.name]) };
+        });
+        lossSum += value.dataSync()[0] * (e - s);
+        value.dispose();
+        if (acc) {
+          const prev = acc;
+          acc = tf.tidy(() => prev.map((a, i) => tf.add(a, grads[i])));
+          prev.forEach((t) => t.dispose());
+          grads.forEach((t) => t.dispose());
+        } else acc = grads;
+        accN++;
+        if (accN === o.gradAccum || e === nTrain) {
+          const sum = acc;
+          const avg = accN === 1 ? sum : tf.tidy(() => sum.map((g) => tf.div(g, accN)));
+          lr = scheduledLr(o, st.step, stepsPerEpoch, st.lrScale);
+          applyStep(avg, lr, st.step);
+          if (avg !== sum) avg.forEach((t) => t.dispose());
+          sum.forEach((t) => t.dispose());
+          acc = undefined;
+          accN = 0;
+          st.step++;
+        }
+      }
+      const trainLoss = lossSum / nTrain;
+      const vl = valLoss();
+      const score = Number.isFinite(vl) ? vl : trainLoss;
+      st.epoch = epoch + 1;
+      st.history.push({ epoch: st.epoch, trainLoss, valLoss: vl, lr });
+      if (score < st.bestValLoss) {
+        st.bestValLoss = score;
+        st.bestEpoch = st.epoch;
+        st.sinceBest = 0;
+        st.sincePlateau = 0;
+        bestWeights = readWeights(net);
+      } else {
+        st.sinceBest++;
+        st.sincePlateau++;
+        if (o.schedule === 'plateau' && st.sincePlateau >= PLATEAU_EPOCHS) {
+          st.lrScale *= PLATEAU_FACTOR;
+          st.sincePlateau = 0;
+        }
+      }
+      if (o.patience > 0 && st.sinceBest >= o.patience) {
+        st.done = true;
+        st.stoppedEarly = true;
+      }
+      if (st.epoch >= o.epochs) st.done = true;
+      await saveCheckpoint();
+      hooks.epochEnd?.({ epoch: st.epoch, epochs: o.epochs, trainLoss, valLoss: vl, lr });
+      if (hooks.killAfterEpoch === st.epoch) throw new Error(`killed after epoch ${st.epoch} (test hook)`);
+    }
+    const final = bestWeights ?? readWeights(net);
+    return { weights: final, bestEpoch: st.bestEpoch, bestValLoss: st.bestValLoss, history: st.history, stoppedEarly: st.stoppedEarly, ...(resumedFrom !== undefined ? { resumedFrom } : {}) };
+  } finally {
+    net.dispose();
+    m.forEach((t) => t.dispose());
+    vv.forEach((t) => t.dispose());
+  }
+}
+
+/** Predictions (standardised back to target units) of windows ending at `ends`, [n·k] row-major. */
+export function predictWindows(tf: Tf, net: Net, X: ArrayLike<number>, p: number, ends: Int32Array, yMean: ArrayLike<number>, yStd: ArrayLike<number>, batch = 512): Float64Array {
+  const k = net.spec.k;
+  const L = net.spec.lookback;
+  const out = new Float64Array(ends.length * k);
+  const xBuf = new Float32Array(Math.min(batch, Math.max(1, ends.length)) * L * p);
+  for (let s = 0; s < ends.length; s += batch) {
+    const e = Math.min(ends.length, s + batch);
+    const b = e - s;
+    const y = tf.tidy(() => {
+      gatherWindows(X, p, L, ends, s, e, xBuf);
+      return net.forward(tf.tensor3d(xBuf.subarray(0, b * L * p), [b, L, p])).dataSync();
+    });
+    for (let i = 0; i < b; i++) for (let t = 0; t < k; t++) out[(s + i) * k + t] = y[i * k + t] * yStd[t] + yMean[t];
+  }
+  return out;
+}
+
+export { assignWeights };

@@ -1,0 +1,41 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Dataset } from '../../src/core/artifacts.js';
+import train from '../../src/steps/train/index.js';
+import { testContext } from '../helpers/ctx.js';
+import { synthetic } from './helpers.js';
+
+describe('train step with a neural model', () => {
+  it('refuses params that do not apply to the chosen model', () => {
+    const ridge = train.check!({ model: 'ridge', lookback: 8 } as never);
+    expect(ridge[0].path).toEqual(['lookback']);
+    expect(ridge[0].message).toContain('(it belongs to mlp, lstm, gru, tcn, transformer)');
+    const lstm = train.check!({ model: 'lstm', alpha: 1, kernel_size: 3 } as never);
+    expect(lstm.map((i) => i.path[0])).toEqual(['alpha', 'kernel_size']);
+    expect(lstm[1].message).toContain('(it belongs to tcn)');
+    expect(train.check!({ model: 'transformer', hidden: 30, heads: 4 } as never)[0].path).toEqual(['heads']);
+    expect(train.check!({ model: 'lstm', lookback: 16, device: 'cpu' } as never)).toEqual([]);
+  });
+
+  it('trains an LSTM, stores the backend with the model, and checkpoints into ctx.workDir', async () => {
+    const n = 240;
+    const { X, Y, index, k } = synthetic(n, 2, 4);
+    const none = { method: 'none' as const, center: [0, 0], scale: [1, 1] };
+    const ds: Dataset = {
+      type: 'Dataset', symbol: 'T', timeframe: '1h', index, featureNames: ['a', 'b'], targetNames: ['fwd_ret_1', 'fwd_ret_4'], targetHorizons: [1, 4], X, Y,
+      method: 'temporal', folds: [{ train: { start: 0, end: 160 }, val: { start: 160, end: 200 }, test: { start: 200, end: n }, scaler: none }],
+    } as Dataset;
+    void k;
+    const workDir = path.join(mkdtempSync(path.join(tmpdir(), 'fxflow-step-')), 'key');
+    const ctx = { ...testContext(), workDir };
+    const prm = train.resolve!({ model: 'lstm', lookback: 6, hidden: 8, epochs: 3, batch_size: 32 } as never);
+    const model = await train.run({ dataset: ds }, prm as never, ctx);
+    expect(model.backend).toBe('wasm');
+    expect(train.summary!(model)).toMatch(/^lstm on wasm · fwd_ret_1 val IC/);
+    expect(ctx.logs.some((l) => l.startsWith('backend wasm') || l.includes('on wasm'))).toBe(true);
+    expect(model.predictions.values.fwd_ret_1).toHaveLength(80);
+    expect(readdirSync(path.join(workDir, 'fold-0')).some((d) => d.startsWith('epoch-0003-'))).toBe(true);
+  });
+});
