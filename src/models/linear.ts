@@ -1,5 +1,5 @@
 import { solveSpd } from './linalg.js';
-import type { RowSelection } from './ridge.js';
+import { centredGram, type RowSelection } from './ridge.js';
 import type { RowRange } from '../core/artifacts.js';
 
 /**
@@ -51,32 +51,7 @@ export function fitElasticNetMulti(
 ): LinearFit[] {
   if (!(alpha >= 0)) throw new RangeError(`alpha must be ≥ 0, got ${alpha}`);
   if (!(l1Ratio >= 0 && l1Ratio <= 1)) throw new RangeError(`l1_ratio must be in [0, 1], got ${l1Ratio}`);
-  const list = rowList(rows, n);
-  const m = list.length;
-  if (m === 0) throw new RangeError('no rows to fit on');
-  const xMean = new Float64Array(p);
-  const yMean = new Float64Array(k);
-  for (let i = 0; i < m; i++) {
-    const r = list[i];
-    for (let j = 0; j < p; j++) xMean[j] += X[r * p + j];
-    for (let t = 0; t < k; t++) yMean[t] += Y[r * k + t];
-  }
-  for (let j = 0; j < p; j++) xMean[j] /= m;
-  for (let t = 0; t < k; t++) yMean[t] /= m;
-  // Centred Gram G = XcᵀXc and q_t = Xcᵀ yc_t.
-  const G = new Float64Array(p * p);
-  const q = Array.from({ length: k }, () => new Float64Array(p));
-  const xc = new Float64Array(p);
-  for (let i = 0; i < m; i++) {
-    const r = list[i];
-    for (let j = 0; j < p; j++) xc[j] = X[r * p + j] - xMean[j];
-    for (let j = 0; j < p; j++) {
-      const xj = xc[j];
-      for (let l = 0; l <= j; l++) G[j * p + l] += xj * xc[l];
-      for (let t = 0; t < k; t++) q[t][j] += xj * (Y[r * k + t] - yMean[t]);
-    }
-  }
-  for (let j = 0; j < p; j++) for (let l = 0; l < j; l++) G[l * p + j] = G[j * p + l];
+  const { count: m, xMean, yMean, G, q } = centredGram(X, n, p, Y, k, true, rows);
   // sklearn's scaling: ½‖r‖² + l1·‖w‖₁ + (l2/2)·‖w‖² with l1 = α·ρ·n, l2 = α·(1 − ρ)·n.
   const l1 = alpha * l1Ratio * m;
   const l2 = alpha * (1 - l1Ratio) * m;

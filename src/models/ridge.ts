@@ -59,6 +59,33 @@ export function fitRidgeMulti(
   if (X.length !== n * p) throw new RangeError(`X has ${X.length} values, expected n·p = ${n * p}`);
   if (Y.length !== n * k) throw new RangeError(`Y has ${Y.length} values, expected n·k = ${n * k}`);
   if (!(alpha >= 0)) throw new RangeError(`alpha must be ≥ 0, got ${alpha}`);
+  const { G: A, q: b, xMean, yMean } = centredGram(X, n, p, Y, k, fitIntercept, rows);
+  for (let j = 0; j < p; j++) A[j * p + j] += alpha;
+
+  const { x: coef, singular, rank } = p === 0 ? { x: b.map(() => new Float64Array(0)), singular: false, rank: 0 } : solveSpd(A, p, b);
+  const intercept = coef.map((w, t) => {
+    if (!fitIntercept) return 0;
+    let s = yMean[t];
+    for (let j = 0; j < p; j++) s -= xMean[j] * w[j];
+    return s;
+  });
+  return { coef, intercept, singular, rank };
+}
+
+/**
+ * The normal equations' pieces on the selected rows, without copying X: column means x̄ and ȳ (zero
+ * without an intercept) and the centred cross-products G = XcᵀXc (full, symmetric p × p) and
+ * q_t = Xcᵀ yc_t per target. Shared by ridge (closed form) and the elastic net (coordinate descent).
+ */
+export function centredGram(
+  X: Float64Array,
+  n: number,
+  p: number,
+  Y: Float64Array,
+  k: number,
+  fitIntercept = true,
+  rows?: RowSelection,
+): { count: number; xMean: Float64Array; yMean: Float64Array; G: Float64Array; q: Float64Array[] } {
   const { count, row } = rowsOf(rows, n);
   if (count === 0) throw new RangeError('no rows to fit on');
 
@@ -108,19 +135,8 @@ export function fitRidgeMulti(
       for (let t = 0; t < k; t++) b[t][j] += xj * (Y[r * k + t] - yMean[t]);
     }
   }
-  for (let j = 0; j < p; j++) {
-    for (let l = 0; l < j; l++) A[l * p + j] = A[j * p + l];
-    A[j * p + j] += alpha;
-  }
-
-  const { x: coef, singular, rank } = p === 0 ? { x: b.map(() => new Float64Array(0)), singular: false, rank: 0 } : solveSpd(A, p, b);
-  const intercept = coef.map((w, t) => {
-    if (!fitIntercept) return 0;
-    let s = yMean[t];
-    for (let j = 0; j < p; j++) s -= xMean[j] * w[j];
-    return s;
-  });
-  return { coef, intercept, singular, rank };
+  for (let j = 0; j < p; j++) for (let l = 0; l < j; l++) A[l * p + j] = A[j * p + l];
+  return { count, xMean, yMean, G: A, q: b };
 }
 
 /**
