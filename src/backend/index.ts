@@ -53,7 +53,7 @@ export const WASM_PACKAGE = '@tensorflow/tfjs-backend-wasm';
 
 /** What a GPU machine needs; shown in the `device: gpu` error and in docs/gpu.md. */
 export const GPU_FIX =
-  `on a machine with an NVIDIA GPU, install CUDA 11.8 and cuDNN 8.6 (what tfjs-node-gpu 4.x's libtensorflow 2.9 is built against), ` +
+  `on a machine with an NVIDIA GPU, install CUDA 11.2 and cuDNN 8.1 (what tfjs-node-gpu 4.x's libtensorflow 2.9.1 is built against; later CUDA 11.x / cuDNN 8.x usually load too), ` +
   `then \`npm install ${GPU_PACKAGE}\` (its install script downloads libtensorflow; with npm ≥ 11 allow it to run); see docs/gpu.md. ` +
   'Or use `device: auto` (falls back to wasm) or `device: cpu`';
 

@@ -60,7 +60,7 @@ describe('backend selection', () => {
     const absent = await err(deps({ absent: [GPU_PACKAGE] }));
     expect(absent).toBeInstanceOf(RunError);
     expect(absent.message).toBe('`device: gpu` but no GPU backend loads: package absent: `@tensorflow/tfjs-node-gpu` is not installed (it is an optional dependency)');
-    expect(absent.hint).toContain('CUDA 11.8 and cuDNN 8.6');
+    expect(absent.hint).toContain('CUDA 11.2 and cuDNN 8.1');
     expect(absent.hint).toContain('`npm install @tensorflow/tfjs-node-gpu`');
     expect(absent.hint).toContain('docs/gpu.md');
 
