@@ -5,6 +5,7 @@ import { makeRng } from '../../src/data/rng.js';
 import { exportedJson, predict, toExported, type ExportedModel } from '../../src/models/predict.js';
 import { modelKinds } from '../../src/models/registry.js';
 import train, { type TrainParams, type LinearState } from '../../src/steps/train/index.js';
+import { loadPipelineSchema } from '../../src/parser/validate.js';
 import { testContext } from '../helpers/ctx.js';
 
 const H = 3_600_000;
@@ -70,7 +71,11 @@ describe('train step: check()', () => {
   });
 
   it('every kind in the params union is registered and vice versa', () => {
-    expect(modelKinds().map((k) => k.name).sort()).toEqual(['elastic_net', 'gbm', 'lasso', 'logistic', 'ols', 'random_forest', 'ridge']);
+    // The `model:` values the schema (generated from TrainParams) accepts, against the registry.
+    const defs = loadPipelineSchema().$defs as Record<string, { properties: { model: { enum: string[] } } }>;
+    const accepted = [...defs['params.train'].properties.model.enum].sort();
+    expect(modelKinds().map((k) => k.name).sort()).toEqual(accepted);
+    expect(accepted).toEqual(expect.arrayContaining(['ridge', 'ols', 'lasso', 'elastic_net', 'logistic', 'gbm', 'random_forest', 'mlp', 'lstm', 'gru', 'tcn', 'transformer']));
   });
 });
 
