@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { Dataset, Features } from '../../src/core/artifacts.js';
+import type { Dataset } from '../../src/core/artifacts.js';
 import { RunError } from '../../src/core/diagnostics.js';
 import { foldFeatures } from '../../src/evaluation/scalers.js';
 import { artifactTable } from '../../src/runtime/export.js';
@@ -7,41 +7,7 @@ import split, { embargoBars } from '../../src/steps/split/index.js';
 import type { SplitParams } from '../../src/steps/split/params.js';
 import { testContext } from '../helpers/ctx.js';
 
-const H = 3_600_000;
-const T0 = Date.UTC(2021, 0, 4, 0, 0, 0);
-
-/** n rows: f_lin = i, f_sq = (i·i) mod 7, f_const = 5; targets fwd_ret_1 = i/100, fwd_ret_2 = −i/50 (longest horizon 2). */
-function features(n: number): Features {
-  const col = (f: (i: number) => number): Float64Array => Float64Array.from({ length: n }, (_, i) => f(i));
-  return {
-    type: 'Features',
-    symbol: 'EURUSD',
-    timeframe: '1h',
-    index: col((i) => T0 + i * H),
-    columns: { f_lin: col((i) => i), f_sq: col((i) => (i * i) % 7), f_const: col(() => 5), fwd_ret_1: col((i) => i / 100), fwd_ret_2: col((i) => -i / 50) },
-    featureNames: ['f_lin', 'f_sq', 'f_const'],
-    targetNames: ['fwd_ret_1', 'fwd_ret_2'],
-    targetHorizons: [1, 2],
-    warmupDropped: 0,
-    tailDropped: 2,
-  };
-}
-
-/** The schema defaults (what the validator fills in). */
-const defaults: SplitParams = {
-  method: 'temporal',
-  ratios: [0.6, 0.2, 0.2],
-  scale: 'zscore',
-  window: 'expanding',
-  val_bars: 0,
-  folds: 5,
-  groups: 6,
-  test_groups: 2,
-  embargo: 'auto',
-  drift: true,
-  probe: false,
-  probe_samples: 20,
-};
+import { defaults, features, H, T0 } from './fixtures.js';
 
 const r = (start: number, end: number) => ({ start, end });
 
