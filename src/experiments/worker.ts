@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
-import { builtinRegistry } from '../steps/index.js';
-import type { StepContext } from '../steps/define.js';
+import type { AnyStepDef, StepContext } from '../steps/define.js';
+import train from '../steps/train/index.js';
 import type { WorkerReply, WorkerTask } from './pool.js';
 
 /**
@@ -11,7 +11,9 @@ import type { WorkerReply, WorkerTask } from './pool.js';
  * would see on the main thread. It never touches the store.
  */
 
-const registry = builtinRegistry();
+// Only the heavy kinds (pool.ts HEAVY_KINDS): loading the whole step registry (DuckDB bindings,
+// the CSV readers…) cost each worker ≈ 110 ms before its first task.
+const registry = new Map<string, AnyStepDef>([[train.kind, train as unknown as AnyStepDef]]);
 const port = parentPort!;
 
 port.on('message', (task: WorkerTask) => {
