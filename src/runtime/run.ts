@@ -138,7 +138,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
 
   const runNode = async (node: PlanNode): Promise<StepOutcome> => {
     const { key, basis } = keys.get(node.id)!;
-    const started = Date.now();
+    const started = performance.timeOrigin + performance.now();
     const ts = performance.now();
     const base = { id: node.id, kind: node.kind, key, warnings: [] as string[], metrics: {} as Record<string, number> };
     const info = hits.get(key);

@@ -56,7 +56,7 @@ export interface StepRunRecord {
   kind: string;
   key: string;
   cached: boolean;
-  /** Epoch ms. */
+  /** Epoch ms, fractional (microsecond resolution in the store). */
   startedAt: number;
   durationMs: number;
   status: 'ok' | 'failed' | 'skipped' | 'cancelled';
@@ -277,9 +277,11 @@ export class Store {
       await this.conn.run('BEGIN TRANSACTION');
       try {
         await this.conn.run(
-          `INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, epoch_ms($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+          `INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, make_timestamp($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
           [
-            s.runId, s.stepId, s.kind, s.key, s.cached, s.startedAt, s.durationMs, s.status, s.error ?? null,
+            // Microseconds: cached steps start within the same millisecond, and history lists steps
+            // in the order they started.
+            s.runId, s.stepId, s.kind, s.key, s.cached, Math.round(s.startedAt * 1000), s.durationMs, s.status, s.error ?? null,
             JSON.stringify(s.params), JSON.stringify(s.inputs), JSON.stringify(s.fingerprint ?? null), s.stepVersion, s.seed,
             s.summary ?? null, JSON.stringify(s.warnings),
           ],
