@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readData, unpack } from '../src/data/files.js';
 import { loadParts, type LoadOptions } from '../src/data/load.js';
-import { DEFAULT_POLICY } from '../src/data/quality.js';
+import { policyOf, type QualityParams } from '../src/data/quality.js';
+import { parsePipelineText } from '../src/parser/index.js';
 import { parseZone } from '../src/data/tz.js';
 import type { BenchResult } from './run.js';
 
@@ -31,7 +32,8 @@ const CSVS = ['DAT_ASCII_EURUSD_M1_2018.csv', 'DAT_ASCII_EURUSD_M1_2019.csv'];
 const OPTS: LoadOptions = {
   read: { format: 'histdata' },
   zone: parseZone('UTC'),
-  policy: DEFAULT_POLICY,
+  // The policy a pipeline gets by default (the validator fills `quality:` from the schema).
+  policy: policyOf((parsePipelineText('version: 1\nname: b\nsteps:\n  c: { uses: fetch }\n', '/tmp/b.yaml').spec!.steps[0].with as { quality: QualityParams }).quality),
   timeframeMs: 60_000,
   dayClose: 'ny17',
 };

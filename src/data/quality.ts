@@ -2,6 +2,7 @@ import type { QualityNote } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
 import { isoUtc } from './frame.js';
 import type { RawBars } from './reader.js';
+import { parseTimeframe } from './timeframe.js';
 import { parseZone, type Zone } from './tz.js';
 
 /**
@@ -21,26 +22,57 @@ import { parseZone, type Zone } from './tz.js';
  * a RunError naming the file, line and value.
  */
 
-export interface QualityPolicy {
+/** Data-quality policy, per kind of defect. */
+export interface QualityParams {
+  /**
+   * Rows whose prices are all zero or missing (placeholder bars): `drop`, `error`, or `warn` (keep them).
+   * @default "drop"
+   */
   zero_rows: 'drop' | 'error' | 'warn';
+  /**
+   * Rows with a zero, negative or missing price among real ones: `error`, `drop`, or `warn` (keep).
+   * @default "error"
+   */
   nonpositive: 'error' | 'drop' | 'warn';
+  /**
+   * Bars violating high >= max(open, close), low <= min(open, close): `error`, `drop`, or `warn` (keep).
+   * @default "error"
+   */
   ohlc: 'error' | 'drop' | 'warn';
+  /**
+   * Timestamps earlier than the previous row's: `sort` (reorder all rows by time), `drop` (drop the late rows), or `error`.
+   * @default "sort"
+   */
   backwards: 'sort' | 'drop' | 'error';
+  /**
+   * Repeated timestamps: `keep-last`, `drop` (keep the first), or `error`.
+   * @default "keep-last"
+   */
   duplicates: 'keep-last' | 'drop' | 'error';
+  /**
+   * Missing market time between bars beyond `max_gap` (the Friday 17:00 → Sunday 17:00 New York weekend excluded): `warn` or `error`.
+   * @default "warn"
+   */
   gaps: 'warn' | 'error';
-  /** Missing market time (ms) beyond which a gap is reported; the bar length at least. */
-  maxGapMs: number;
+  /**
+   * Shortest missing market time reported as a gap (at least one bar), same form as a timeframe.
+   * @default "1h"
+   * @pattern ^[1-9][0-9]*(ms|s|m|h|d|w)$
+   */
+  max_gap: string;
 }
 
-export const DEFAULT_POLICY: QualityPolicy = {
-  zero_rows: 'drop',
-  nonpositive: 'error',
-  ohlc: 'error',
-  backwards: 'sort',
-  duplicates: 'keep-last',
-  gaps: 'warn',
-  maxGapMs: 3_600_000,
+/** The policy as the checks use it: the actions, and the gap threshold in milliseconds. */
+export type QualityPolicy = Omit<QualityParams, 'max_gap'> & {
+  /** Missing market time (ms) beyond which a gap is reported; the bar length at least. */
+  maxGapMs: number;
 };
+
+/** The `quality:` params of a fetch step as a policy. */
+export function policyOf(q: QualityParams): QualityPolicy {
+  const { max_gap, ...actions } = q;
+  return { ...actions, maxGapMs: parseTimeframe(max_gap).ms };
+}
 
 /** A clean series: strictly increasing UTC index and OHLCV columns. */
 export interface CleanBars {

@@ -7,7 +7,7 @@ import { readDb } from '../../data/db.js';
 import { readData, resolveDataPaths, unpack, type DataPart } from '../../data/files.js';
 import { isoUtc } from '../../data/frame.js';
 import { finish, loadParts, type LoadOptions } from '../../data/load.js';
-import type { QualityPolicy } from '../../data/quality.js';
+import { policyOf } from '../../data/quality.js';
 import { resampleProblem } from '../../data/resample.js';
 import { pipSize } from '../../data/symbols.js';
 import { syntheticCandles } from '../../data/synthetic.js';
@@ -51,18 +51,6 @@ function tryParse<T>(f: () => T): { ok: T } | { error: RunError } {
   }
 }
 
-function policyOf(p: FetchParams): QualityPolicy {
-  const q = p.quality;
-  return {
-    zero_rows: q.zero_rows,
-    nonpositive: q.nonpositive,
-    ohlc: q.ohlc,
-    backwards: q.backwards,
-    duplicates: q.duplicates,
-    gaps: q.gaps,
-    maxGapMs: parseTimeframe(q.max_gap).ms,
-  };
-}
 
 /** Files the params name, resolved (globs expanded) — for the fingerprint and the run. */
 async function filesOf(params: FetchParams, ctx: FingerprintContext): Promise<string[]> {
@@ -280,7 +268,7 @@ function loadOptions(params: FetchParams, timeframeMs: number): LoadOptions {
   return {
     read: { format: params.format, columns: params.columns, timeFormat: params.time_format },
     zone: parseZone(params.timezone),
-    policy: policyOf(params),
+    policy: policyOf(params.quality),
     timeframeMs,
     from: date(params.from, 'from'),
     to: date(params.to, 'to'),

@@ -1,6 +1,7 @@
 import type { ColumnNames } from '../../data/columns.js';
+import type { QualityParams } from '../../data/quality.js';
 
-export type { ColumnNames };
+export type { ColumnNames, QualityParams };
 
 /** Parameters of the `fetch` step: where the candles come from, their clock, range and quality policy. */
 export interface FetchParams {
@@ -78,42 +79,3 @@ export interface FetchParams {
 }
 
 
-/** Data-quality policy, per kind of defect. */
-export interface QualityParams {
-  /**
-   * Rows whose prices are all zero or missing (placeholder bars): `drop`, `error`, or `warn` (keep them).
-   * @default "drop"
-   */
-  zero_rows: 'drop' | 'error' | 'warn';
-  /**
-   * Rows with a zero, negative or missing price among real ones: `error`, `drop`, or `warn` (keep).
-   * @default "error"
-   */
-  nonpositive: 'error' | 'drop' | 'warn';
-  /**
-   * Bars violating high >= max(open, close), low <= min(open, close): `error`, `drop`, or `warn` (keep).
-   * @default "error"
-   */
-  ohlc: 'error' | 'drop' | 'warn';
-  /**
-   * Timestamps earlier than the previous row's: `sort` (reorder all rows by time), `drop` (drop the late rows), or `error`.
-   * @default "sort"
-   */
-  backwards: 'sort' | 'drop' | 'error';
-  /**
-   * Repeated timestamps: `keep-last`, `drop` (keep the first), or `error`.
-   * @default "keep-last"
-   */
-  duplicates: 'keep-last' | 'drop' | 'error';
-  /**
-   * Missing market time between bars beyond `max_gap` (the Friday 17:00 → Sunday 17:00 New York weekend excluded): `warn` or `error`.
-   * @default "warn"
-   */
-  gaps: 'warn' | 'error';
-  /**
-   * Shortest missing market time reported as a gap (at least one bar), same form as a timeframe.
-   * @default "1h"
-   * @pattern ^[1-9][0-9]*(ms|s|m|h|d|w)$
-   */
-  max_gap: string;
-}
