@@ -17,35 +17,57 @@ export function barsPerYear(barMs: number): number {
 }
 
 /** Mean of x. */
-function mean(x: ArrayLike<number>): number {
+/** Mean and sample standard deviation (ddof 1; NaN with fewer than two values). */
+function meanSd(x: ArrayLike<number>): { mean: number; sd: number } {
+  const n = x.length;
   let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i];
-  return s / x.length;
+  for (let i = 0; i < n; i++) s += x[i];
+  const m = s / n;
+  if (n < 2) return { mean: m, sd: NaN };
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (x[i] - m) * (x[i] - m);
+  return { mean: m, sd: Math.sqrt(ss / (n - 1)) };
+}
+
+function annualisedRatio(mean: number, sd: number, perYear: number): number {
+  return sd > 0 ? (mean / sd) * Math.sqrt(perYear) : NaN;
 }
 
 /** Annualised Sharpe ratio (zero risk-free rate): mean / std (ddof = 1) of per-bar returns × √(bars per year). */
 export function sharpeRatio(returns: ArrayLike<number>, perYear: number): number {
-  const n = returns.length;
-  if (n < 2) return NaN;
-  const m = mean(returns);
-  let ss = 0;
-  for (let i = 0; i < n; i++) ss += (returns[i] - m) * (returns[i] - m);
-  const sd = Math.sqrt(ss / (n - 1));
-  return sd > 0 ? (m / sd) * Math.sqrt(perYear) : NaN;
+  const { mean, sd } = meanSd(returns);
+  return annualisedRatio(mean, sd, perYear);
 }
 
 /**
- * Largest fall of an equity curve from its running peak, as a positive number in the curve's units.
- * The curve starts from 0 (the equity before the first bar), so a loss on the first bar counts.
+ * Drawdown of an equity curve fed one point at a time, starting from 0 (the equity before the first
+ * bar, so a loss on the first bar counts): the largest fall from the running peak, and the most bars
+ * spent below it (from the bar after the peak to the bar that regains it, or the end).
  */
-export function maxDrawdown(equity: ArrayLike<number>): number {
-  let peak = 0;
-  let dd = 0;
-  for (let i = 0; i < equity.length; i++) {
-    if (equity[i] > peak) peak = equity[i];
-    if (peak - equity[i] > dd) dd = peak - equity[i];
+class Drawdown {
+  private peak = 0;
+  private under = 0;
+  max = 0;
+  bars = 0;
+
+  add(equity: number): void {
+    if (equity >= this.peak) {
+      this.peak = equity;
+      this.under = 0;
+    } else if (++this.under > this.bars) this.bars = this.under;
+    if (this.peak - equity > this.max) this.max = this.peak - equity;
   }
-  return dd;
+
+  static of(equity: ArrayLike<number>): Drawdown {
+    const d = new Drawdown();
+    for (let i = 0; i < equity.length; i++) d.add(equity[i]);
+    return d;
+  }
+}
+
+/** Largest fall of an equity curve from its running peak, as a positive number in the curve's units (see Drawdown). */
+export function maxDrawdown(equity: ArrayLike<number>): number {
+  return Drawdown.of(equity).max;
 }
 
 /**
@@ -65,24 +87,9 @@ export function sortinoRatio(returns: ArrayLike<number>, perYear: number): numbe
   return d > 0 ? (s / n / d) * Math.sqrt(perYear) : NaN;
 }
 
-/**
- * Longest drawdown, in bars: the most bars the equity curve (starting from 0 before the first bar)
- * spends below its running peak, from the bar after the peak to the bar it regains it (or the end).
- */
+/** Longest drawdown, in bars (see Drawdown). */
 export function maxDrawdownBars(equity: ArrayLike<number>): number {
-  let peak = 0;
-  let since = 0;
-  let longest = 0;
-  for (let i = 0; i < equity.length; i++) {
-    if (equity[i] >= peak) {
-      peak = equity[i];
-      since = 0;
-    } else {
-      since++;
-      if (since > longest) longest = since;
-    }
-  }
-  return longest;
+  return Drawdown.of(equity).bars;
 }
 
 /** Drawdown at each bar: running peak (from 0) − equity, ≥ 0. */
@@ -160,10 +167,7 @@ export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetri
   let held = 0;
   let wins = 0;
   let equity = 0;
-  let peak = 0;
-  let dd = 0;
-  let under = 0;
-  let longest = 0;
+  const drawdown = new Drawdown();
   // Arrays in locals: V8 then keeps their bounds and backing stores in registers.
   const net = sim.net;
   const cost = sim.cost;
@@ -179,22 +183,10 @@ export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetri
       if (r > 0) wins++;
     }
     equity += r;
-    if (equity >= peak) {
-      peak = equity;
-      under = 0;
-    } else if (++under > longest) longest = under;
-    if (peak - equity > dd) dd = peak - equity;
+    drawdown.add(equity);
   }
-  let sd = NaN;
-  if (n >= 2) {
-    const m = total / n;
-    let ss = 0;
-    for (let i = 0; i < n; i++) {
-      const d = net[i] - m;
-      ss += d * d;
-    }
-    sd = Math.sqrt(ss / (n - 1));
-  }
+  const dd = drawdown.max;
+  const { mean, sd } = meanSd(net);
   const t = sim.trades;
   const nt = t.pnl.length;
   let winT = 0;
@@ -238,11 +230,11 @@ export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetri
     total_return: total,
     annual_return: annual,
     annual_volatility: sd * Math.sqrt(perYear),
-    sharpe: sharpeRatio(sim.net, perYear),
+    sharpe: annualisedRatio(mean, sd, perYear),
     sortino: sortinoRatio(sim.net, perYear),
     calmar: dd > 0 ? annual / dd : NaN,
     max_drawdown: dd,
-    max_drawdown_bars: longest,
+    max_drawdown_bars: drawdown.bars,
     hit_rate: held === 0 ? NaN : wins / held,
     win_rate: nt === 0 ? NaN : winT / nt,
     profit_factor: loss > 0 ? gain / loss : NaN,
