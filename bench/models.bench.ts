@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binFold, fitGbm, gbmPredict, type GbmParams } from '../src/models/gbm/gbm.js';
+import { gbm, gbmParamsOf } from '../src/models/kinds.js';
 import { rmse } from '../src/models/metrics.js';
 import { fitRidge, predictLinear } from '../src/models/ridge.js';
 import type { BenchResult } from './run.js';
@@ -42,21 +43,8 @@ function runPeers(spec: string): Record<string, PeerOut> {
   }
 }
 
-export const GBM_BENCH_PARAMS: GbmParams = {
-  nEstimators: 200,
-  learningRate: 0.05,
-  maxDepth: 6,
-  maxLeaves: 0,
-  growth: 'depthwise',
-  maxBins: 255,
-  lambda: 1,
-  minSplitGain: 0,
-  minChildWeight: 1,
-  subsample: 1,
-  colsample: 1,
-  earlyStoppingRounds: 0,
-  loss: 'squared_error',
-};
+/** The gbm kind's defaults (200 trees, depth 6, lr 0.05, 255 bins…) without early stopping. */
+export const GBM_BENCH_PARAMS: GbmParams = { ...gbmParamsOf(gbm.defaults), earlyStoppingRounds: 0 };
 
 export async function run(): Promise<BenchResult[]> {
   const n = Number(process.env.FXFLOW_BENCH_ROWS ?? 90_000);

@@ -7,23 +7,11 @@ import { makeProblem, writeProblem } from '../../bench/models-data.js';
 import { binOf, fitBins } from '../../src/models/gbm/binning.js';
 import { fitForest, forestPredict } from '../../src/models/gbm/forest.js';
 import { binFold, fitGbm, gainImportance, gbmPredict, type GbmParams } from '../../src/models/gbm/gbm.js';
+import { gbm, gbmParamsOf } from '../../src/models/kinds.js';
 import { rmse } from '../../src/models/metrics.js';
 
-const BASE: GbmParams = {
-  nEstimators: 1,
-  learningRate: 1,
-  maxDepth: 1,
-  maxLeaves: 0,
-  growth: 'depthwise',
-  maxBins: 255,
-  lambda: 1,
-  minSplitGain: 0,
-  minChildWeight: 1,
-  subsample: 1,
-  colsample: 1,
-  earlyStoppingRounds: 0,
-  loss: 'squared_error',
-};
+/** One stump at full learning rate, otherwise the gbm kind's defaults, no early stopping. */
+const BASE: GbmParams = { ...gbmParamsOf(gbm.defaults), nEstimators: 1, learningRate: 1, maxDepth: 1, earlyStoppingRounds: 0 };
 
 const NONE = { start: 0, end: 0 };
 
