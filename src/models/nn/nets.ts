@@ -164,10 +164,34 @@ export function assignWeights(tf: Tf, net: Net, weights: WeightValue[]): void {
 }
 
 function makeForward(tf: Tf, spec: NetSpec, W: (name: string) => TfNs.Variable): (x: T3) => T2 {
-  const { k, hidden: H, layers, lookback: L } = spec;
+  const { hidden: H, layers, lookback: L } = spec;
   const dense = (x: T2, name: string): T2 => tf.add(tf.matMul(x, W(`${name}/W`)), W(`${name}/b`)) as T2;
   const head = (h: T2): T2 => dense(h, 'head');
-  void k;
+  /**
+   * Stacked recurrent layers (LSTM, GRU): each layer projects its whole input sequence at once
+   * (`<name><l>/Wx` + `<name><l>/<bias>`, `gates`·H wide), then runs its cell over time; the cell
+   * maps (x_t projected, h) to the new h and keeps any other state (the LSTM's c) itself. The last
+   * layer's final h feeds the head.
+   */
+  const recurrent = (x: T3, name: string, bias: string, gates: number, cell: (l: number, b: number) => (xt: T2, h: T2) => T2): T2 => {
+    const b = x.shape[0];
+    let seq: T3 = x;
+    let h = tf.zeros([b, H]) as T2;
+    for (let l = 0; l < layers; l++) {
+      const inp = seq.shape[2];
+      const xs = tf.reshape(tf.add(tf.matMul(tf.reshape(seq, [b * L, inp]) as T2, W(`${name}${l}/Wx`)), W(`${name}${l}/${bias}`)), [b, L, gates * H]) as T3;
+      const steps = tf.unstack(xs, 1) as T2[];
+      const step = cell(l, b);
+      h = tf.zeros([b, H]) as T2;
+      const outs: T2[] = [];
+      for (let t = 0; t < L; t++) {
+        h = step(steps[t], h);
+        if (l < layers - 1) outs.push(h);
+      }
+      if (l < layers - 1) seq = tf.stack(outs, 1) as T3;
+    }
+    return h;
+  };
   switch (spec.kind) {
     case 'mlp':
       return (x) => {
@@ -177,61 +201,40 @@ function makeForward(tf: Tf, spec: NetSpec, W: (name: string) => TfNs.Variable):
         return head(h);
       };
     case 'lstm':
-      return (x) => {
-        const b = x.shape[0];
-        let seq: T3 = x;
-        let h = tf.zeros([b, H]) as T2;
-        for (let l = 0; l < layers; l++) {
-          const inp = seq.shape[2];
-          const xs = tf.reshape(tf.add(tf.matMul(tf.reshape(seq, [b * L, inp]) as T2, W(`lstm${l}/Wx`)), W(`lstm${l}/b`)), [b, L, 4 * H]) as T3;
-          const steps = tf.unstack(xs, 1) as T2[];
-          const Wh = W(`lstm${l}/Wh`);
-          h = tf.zeros([b, H]) as T2;
-          let c = tf.zeros([b, H]) as T2;
-          const outs: T2[] = [];
-          for (let t = 0; t < L; t++) {
-            const z = tf.add(steps[t], tf.matMul(h, Wh)) as T2;
-            const s = tf.sigmoid(z) as T2;
-            const i = tf.slice(s, [0, 0], [b, H]);
-            const f = tf.slice(s, [0, H], [b, H]);
-            const o = tf.slice(s, [0, 3 * H], [b, H]);
-            const g = tf.tanh(tf.slice(z, [0, 2 * H], [b, H]));
-            c = tf.add(tf.mul(f, c), tf.mul(i, g)) as T2;
-            h = tf.mul(o, tf.tanh(c)) as T2;
-            if (l < layers - 1) outs.push(h);
-          }
-          if (l < layers - 1) seq = tf.stack(outs, 1) as T3;
-        }
-        return head(h);
-      };
+      return (x) =>
+        head(
+          recurrent(x, 'lstm', 'b', 4, (l, b) => {
+            const Wh = W(`lstm${l}/Wh`);
+            let c = tf.zeros([b, H]) as T2;
+            return (xt, h) => {
+              const z = tf.add(xt, tf.matMul(h, Wh)) as T2;
+              const s = tf.sigmoid(z) as T2;
+              const i = tf.slice(s, [0, 0], [b, H]);
+              const f = tf.slice(s, [0, H], [b, H]);
+              const o = tf.slice(s, [0, 3 * H], [b, H]);
+              const g = tf.tanh(tf.slice(z, [0, 2 * H], [b, H]));
+              c = tf.add(tf.mul(f, c), tf.mul(i, g)) as T2;
+              return tf.mul(o, tf.tanh(c)) as T2;
+            };
+          }),
+        );
     case 'gru':
-      return (x) => {
-        const b = x.shape[0];
-        let seq: T3 = x;
-        let h = tf.zeros([b, H]) as T2;
-        for (let l = 0; l < layers; l++) {
-          const inp = seq.shape[2];
-          const xs = tf.reshape(tf.add(tf.matMul(tf.reshape(seq, [b * L, inp]) as T2, W(`gru${l}/Wx`)), W(`gru${l}/bx`)), [b, L, 3 * H]) as T3;
-          const steps = tf.unstack(xs, 1) as T2[];
-          const Wh = W(`gru${l}/Wh`);
-          const bh = W(`gru${l}/bh`);
-          h = tf.zeros([b, H]) as T2;
-          const outs: T2[] = [];
-          for (let t = 0; t < L; t++) {
+      return (x) =>
+        head(
+          recurrent(x, 'gru', 'bx', 3, (l, b) => {
+            const Wh = W(`gru${l}/Wh`);
+            const bh = W(`gru${l}/bh`);
             // PyTorch's GRU: r and u gates, n = tanh(x_n + r ⊙ (h W_hn + b_hn)), h' = n + u ⊙ (h − n).
-            const hz = tf.add(tf.matMul(h, Wh), bh) as T2;
-            const xt = steps[t];
-            const ru = tf.sigmoid(tf.add(tf.slice(xt, [0, 0], [b, 2 * H]), tf.slice(hz, [0, 0], [b, 2 * H]))) as T2;
-            const r = tf.slice(ru, [0, 0], [b, H]);
-            const u = tf.slice(ru, [0, H], [b, H]);
-            const n = tf.tanh(tf.add(tf.slice(xt, [0, 2 * H], [b, H]), tf.mul(r, tf.slice(hz, [0, 2 * H], [b, H]))));
-            h = tf.add(n, tf.mul(u, tf.sub(h, n))) as T2;
-            if (l < layers - 1) outs.push(h);
-          }
-          if (l < layers - 1) seq = tf.stack(outs, 1) as T3;
-        }
-        return head(h);
-      };
+            return (xt, h) => {
+              const hz = tf.add(tf.matMul(h, Wh), bh) as T2;
+              const ru = tf.sigmoid(tf.add(tf.slice(xt, [0, 0], [b, 2 * H]), tf.slice(hz, [0, 0], [b, 2 * H]))) as T2;
+              const r = tf.slice(ru, [0, 0], [b, H]);
+              const u = tf.slice(ru, [0, H], [b, H]);
+              const n = tf.tanh(tf.add(tf.slice(xt, [0, 2 * H], [b, H]), tf.mul(r, tf.slice(hz, [0, 2 * H], [b, H]))));
+              return tf.add(n, tf.mul(u, tf.sub(h, n))) as T2;
+            };
+          }),
+        );
     case 'tcn':
       return (x) => {
         // Dilated causal convolution as shifted slices + one matmul: y_t = Σ_j W_j · x_{t − (K−1−j)·d}.
