@@ -1,6 +1,5 @@
 import { solveSpd } from './linalg.js';
-import { centredGram, type RowSelection } from './ridge.js';
-import type { RowRange } from '../core/artifacts.js';
+import { centredGram, rowsOf, type RowSelection } from './ridge.js';
 
 /**
  * L1/L2-penalised linear models, scikit-learn's conventions (unpenalised intercept):
@@ -15,14 +14,6 @@ import type { RowRange } from '../core/artifacts.js';
  *   `sklearn.linear_model.LogisticRegression(C=1/α)` (binary); Newton's method on the exact Hessian,
  *   to a step below 1e-12.
  */
-
-function rowList(sel: RowSelection | undefined, n: number): Uint32Array {
-  if (sel === undefined) return Uint32Array.from({ length: n }, (_, i) => i);
-  if (sel instanceof Uint32Array || sel instanceof Int32Array) return Uint32Array.from(sel);
-  const r = sel as RowRange;
-  if (!(r.start >= 0 && r.end <= n && r.start <= r.end)) throw new RangeError(`row range [${r.start}, ${r.end}) is outside 0..${n}`);
-  return Uint32Array.from({ length: r.end - r.start }, (_, i) => r.start + i);
-}
 
 export interface LinearFit {
   coef: Float64Array;
@@ -95,14 +86,13 @@ const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.e
  */
 export function fitLogistic(X: Float64Array, n: number, p: number, y: ArrayLike<number>, alpha: number, rows?: RowSelection, maxIter = 100): LinearFit {
   if (!(alpha >= 0)) throw new RangeError(`alpha must be ≥ 0, got ${alpha}`);
-  const list = rowList(rows, n);
-  const m = list.length;
+  const { count: m, row } = rowsOf(rows, n);
   if (m === 0) throw new RangeError('no rows to fit on');
   const q = p + 1; // last coordinate is the intercept
   const beta = new Float64Array(q);
   // Start from the intercept-only optimum: logit of the base rate (clamped when one class is absent).
   let pos = 0;
-  for (let i = 0; i < m; i++) pos += y[list[i]];
+  for (let i = 0; i < m; i++) pos += y[row(i)];
   const rate = Math.min(Math.max(pos / m, 1e-6), 1 - 1e-6);
   beta[p] = Math.log(rate / (1 - rate));
   const H = new Float64Array(q * q);
@@ -115,7 +105,7 @@ export function fitLogistic(X: Float64Array, n: number, p: number, y: ArrayLike<
     H.fill(0);
     g.fill(0);
     for (let i = 0; i < m; i++) {
-      const r = list[i];
+      const r = row(i);
       for (let j = 0; j < p; j++) xr[j] = X[r * p + j];
       xr[p] = 1;
       let z = 0;

@@ -27,7 +27,7 @@ export interface RidgeFitMulti {
 export type RowSelection = RowRange | Uint32Array | Int32Array;
 
 /** Number of selected rows and the row number of the i-th of them, without copying X. */
-function rowsOf(sel: RowSelection | undefined, n: number): { count: number; row: (i: number) => number } {
+export function rowsOf(sel: RowSelection | undefined, n: number): { count: number; row: (i: number) => number } {
   if (sel === undefined) return { count: n, row: (i) => i };
   if (sel instanceof Uint32Array || sel instanceof Int32Array) {
     const list = sel;
