@@ -3,7 +3,7 @@ import { DiagnosticError, errorsOnly } from './core/diagnostics.js';
 import { compile, type Plan } from './compiler/index.js';
 import { byPosition, parsePipelineText, readPipelineFile } from './parser/index.js';
 import { loadPipelineSchema, PipelineValidator } from './parser/validate.js';
-import { loadYaml, toPointer } from './parser/yaml.js';
+import { loadYaml, toPointer, type LoadedYaml } from './parser/yaml.js';
 import { loadPlugins, type PluginRef } from './plugins/index.js';
 import { extendPipelineSchema } from './schema/pipeline.js';
 import { builtinRegistry } from './steps/index.js';
@@ -18,7 +18,8 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
   if ('diagnostics' in read) throw new DiagnosticError(read.diagnostics);
 
   // Plugins first: their step kinds and params schemas are needed to validate the steps.
-  const refs = pluginRefs(read.text, file, read.displayFile);
+  const loaded = loadYaml(read.text, read.displayFile);
+  const refs = pluginRefs(loaded, file);
   let validator: PipelineValidator | undefined;
   let reg = registry;
   let pluginFiles: string[] = [];
@@ -34,7 +35,7 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
     pluginParams = Object.fromEntries(plugins.extracted.map((e) => [e.kind, e.params]));
   }
 
-  const parsed = parsePipelineText(read.text, file, { displayFile: read.displayFile, validator });
+  const parsed = parsePipelineText(read.text, file, { displayFile: read.displayFile, validator, loaded });
   if (!parsed.spec) throw new DiagnosticError(parsed.diagnostics);
   const compiled = compile(parsed.spec, reg);
   if (!compiled.plan || errorsOnly(compiled.diagnostics).length) throw new DiagnosticError(byPosition(compiled.diagnostics));
@@ -42,8 +43,7 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
 }
 
 /** The `plugins:` entries of a pipeline, resolved against its folder (malformed ones are left to the schema). */
-function pluginRefs(text: string, file: string, displayFile: string): PluginRef[] {
-  const { value, positions, diagnostics } = loadYaml(text, displayFile);
+function pluginRefs({ value, positions, diagnostics }: LoadedYaml, file: string): PluginRef[] {
   if (diagnostics.length || value === null || typeof value !== 'object') return [];
   const list = (value as { plugins?: unknown }).plugins;
   if (!Array.isArray(list)) return [];

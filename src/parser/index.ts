@@ -3,7 +3,7 @@ import path from 'node:path';
 import { errorsOnly, type Diagnostic } from '../core/diagnostics.js';
 import { interpolate } from './interpolate.js';
 import { PipelineValidator } from './validate.js';
-import { loadYaml, toPointer, type PositionMap } from './yaml.js';
+import { loadYaml, toPointer, type LoadedYaml, type PositionMap } from './yaml.js';
 import { expandVariants, readSelect, type MatrixSpec, type SelectSpec } from '../experiments/spec.js';
 
 /** A validated step: params have their defaults filled and `${…}` references resolved. */
@@ -53,10 +53,11 @@ function defaultValidator(): PipelineValidator {
 export function parsePipelineText(
   text: string,
   file: string,
-  opts: { displayFile?: string; validator?: PipelineValidator } = {},
+  opts: { displayFile?: string; validator?: PipelineValidator; loaded?: LoadedYaml } = {},
 ): ParseResult {
   const displayFile = opts.displayFile ?? file;
-  const loaded = loadYaml(text, displayFile);
+  // A caller that already read the YAML (for its `plugins:`) passes it in rather than parsing twice.
+  const loaded = opts.loaded ?? loadYaml(text, displayFile);
   const diagnostics = [...loaded.diagnostics];
   if (errorsOnly(diagnostics).length) return { diagnostics };
   const { positions } = loaded;

@@ -20,10 +20,11 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
   const rows: { id: string; kind: string; inputs: string; key: string; state: 'cached' | 'run'; reason?: string }[] = [];
   const rerun = new Map<string, string>();
   const previous = store ? await store.lastStepRuns(plan.spec.name) : undefined;
+  const hits = store ? await store.artifactInfos([...keys.values()].map((k) => k.key)) : new Map();
   try {
     for (const n of plan.nodes) {
       const k = keys.get(n.id)!;
-      const hit = store ? await store.hasArtifact(k.key) : false;
+      const hit = hits.has(k.key);
       let reason: string | undefined;
       if (!hit) {
         const prev = previous?.get(n.id);
