@@ -2,6 +2,7 @@ import type { QualityNote } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
 import { isoUtc } from './frame.js';
 import type { RawBars } from './reader.js';
+import type { Ohlcv } from './resample.js';
 import { parseTimeframe } from './timeframe.js';
 import { parseZone, type Zone } from './tz.js';
 
@@ -75,13 +76,7 @@ export function policyOf(q: QualityParams): QualityPolicy {
 }
 
 /** A clean series: strictly increasing UTC index and OHLCV columns. */
-export interface CleanBars {
-  index: Float64Array;
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
+export interface CleanBars extends Ohlcv {
   /** Kept for messages: line and file of each bar. */
   line: Int32Array;
   file: Uint16Array;

@@ -24,7 +24,7 @@ import { directionClass, tripleBarrier } from '../../indicators/targets.js';
 import { defineStep, paramsOf, type ParamIssue } from '../define.js';
 import { higherFrame, joinToBase, type HigherFrame } from './mtf.js';
 import type { FeaturesParams, IndicatorSpec, TimeframeSpec } from './params.js';
-import { PRESETS } from './presets.js';
+import { PRESETS, type Preset } from './presets.js';
 
 export type { FeaturesParams, IndicatorSpec, TargetSpec } from './params.js';
 
@@ -83,14 +83,9 @@ export function timeframesOf(spec: TimeframeSpec | undefined, where: string): st
   return out;
 }
 
-interface Plan {
+/** A preset merged with the user's entries, indicators resolved to their columns. */
+interface Plan extends Omit<Preset, 'indicators'> {
   indicators: PlannedIndicator[];
-  returns: number[];
-  volatility: number[];
-  zscores: number[];
-  calendar: boolean;
-  sessions: boolean;
-  alpha158: boolean;
 }
 
 /** Preset and user entries merged; an entry producing exactly the columns of an earlier one is dropped. */
