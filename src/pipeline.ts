@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DiagnosticError, errorsOnly } from './core/diagnostics.js';
 import { compile, type Plan } from './compiler/index.js';
-import { byPosition, parsePipelineText, readPipelineFile } from './parser/index.js';
+import { byPosition, parsePipelineText, readPipelineFile, type Device } from './parser/index.js';
 import { loadPipelineSchema, PipelineValidator } from './parser/validate.js';
 import { loadYaml, toPointer, type LoadedYaml } from './parser/yaml.js';
 import { loadPlugins, type PluginRef } from './plugins/index.js';
@@ -9,11 +9,16 @@ import { extendPipelineSchema } from './schema/pipeline.js';
 import { builtinRegistry } from './steps/index.js';
 import { StepRegistry } from './steps/registry.js';
 
+export interface LoadOptions {
+  /** Overrides the pipeline's top-level `device` (`fxflow run --device`); a step's own `device:` still wins. */
+  device?: Device;
+}
+
 /**
  * File → validated, compiled Plan, or a DiagnosticError holding every problem found (parse,
  * schema and compile errors of the whole file at once).
  */
-export async function loadPlan(file: string, registry: StepRegistry = builtinRegistry()): Promise<Plan> {
+export async function loadPlan(file: string, registry: StepRegistry = builtinRegistry(), opts: LoadOptions = {}): Promise<Plan> {
   const read = await readPipelineFile(file);
   if ('diagnostics' in read) throw new DiagnosticError(read.diagnostics);
 
@@ -37,7 +42,8 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
 
   const parsed = parsePipelineText(read.text, file, { displayFile: read.displayFile, validator, loaded });
   if (!parsed.spec) throw new DiagnosticError(parsed.diagnostics);
-  const compiled = compile(parsed.spec, reg);
+  const spec = opts.device ? { ...parsed.spec, device: opts.device } : parsed.spec;
+  const compiled = compile(spec, reg);
   if (!compiled.plan || errorsOnly(compiled.diagnostics).length) throw new DiagnosticError(byPosition(compiled.diagnostics));
   return { ...compiled.plan, pluginFiles, pluginParams };
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RunError, type DiagnosticError } from '../core/diagnostics.js';
+import type { Device } from '../parser/index.js';
 import { ListrProgress, PlainProgress, SilentProgress, type ProgressReporter } from '../runtime/progress.js';
 import { Store } from '../runtime/store.js';
 import { renderDiagnostic, styleFor } from './format.js';
@@ -53,6 +54,15 @@ export function parse<O extends Options>(argv: string[], options: O): Parsed<O> 
 export function displayDir(dir: string): string {
   const rel = path.relative(process.cwd(), dir);
   return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? dir : rel;
+}
+
+/** `--device auto|gpu|cpu`: the pipeline's default device for this invocation. */
+export const DEVICE_OPTION = { device: { type: 'string' } } as const satisfies ParseArgsConfig['options'];
+
+export function deviceOf(value: string | undefined): Device | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'auto' || value === 'gpu' || value === 'cpu') return value;
+  throw new UsageError(`--device takes auto, gpu or cpu, got \`${value}\``);
 }
 
 export function storeDir(opt: string | undefined): string {

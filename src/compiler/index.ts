@@ -74,7 +74,7 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
       continue;
     }
     const inputs = wireInputs(step, def, stepById, ids, registry, err);
-    const context = checkContext(step, stepById);
+    const context = checkContext(step, stepById, spec.device);
     const issues = def.check?.(step.with as never, context) ?? [];
     for (const issue of issues) err(issue.message, ['steps', step.id, 'with', ...issue.path], issue.hint);
     const params = !issues.length && def.resolve ? (def.resolve(step.with as never, context) as Record<string, unknown>) : step.with;
@@ -86,8 +86,9 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
 }
 
 /** check()'s view of the DAG: upstream steps by kind, breadth first along `from` links. */
-function checkContext(step: StepSpec, stepById: Map<string, StepSpec>): CheckContext {
+function checkContext(step: StepSpec, stepById: Map<string, StepSpec>, device: PipelineSpec['device'] | undefined): CheckContext {
   return {
+    device,
     upstream(kind) {
       const seen = new Set<string>([step.id]);
       let frontier = linkedIds(step.from);

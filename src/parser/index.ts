@@ -17,6 +17,9 @@ export interface StepSpec {
 }
 
 /** A validated pipeline. Parsing never runs anything. */
+/** Where neural steps train: see the schema's top-level `device`. */
+export type Device = 'auto' | 'gpu' | 'cpu';
+
 export interface PipelineSpec {
   /** Absolute path of the pipeline file. */
   file: string;
@@ -29,6 +32,8 @@ export interface PipelineSpec {
   name: string;
   description?: string;
   seed: number;
+  /** Default `device` of the steps that take one (a step's own value wins). */
+  device: Device;
   vars: Record<string, unknown>;
   /** Steps in file order (with a matrix: the first variant's steps). */
   steps: StepSpec[];
@@ -124,6 +129,7 @@ export function parsePipelineText(
       name: String(doc.name),
       description: typeof doc.description === 'string' ? doc.description : undefined,
       seed: typeof doc.seed === 'number' ? doc.seed : 42,
+      device: doc.device === 'gpu' || doc.device === 'cpu' ? doc.device : 'auto',
       vars,
       steps,
       positions,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import type { Plan } from '../compiler/index.js';
+import type { Device } from '../parser/index.js';
 import { DiagnosticError, RunError } from '../core/diagnostics.js';
 import { loadPlan } from '../pipeline.js';
 import { computeKeys } from './keys.js';
@@ -34,6 +35,8 @@ export interface WatchOptions {
   /** Quiet period after a change before rerunning (editors write in bursts). */
   debounceMs?: number;
   concurrency?: number;
+  /** `--device`: overrides the pipeline's top-level `device:`. */
+  device?: Device;
 }
 
 export interface Watcher {
@@ -79,7 +82,7 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
     opening.catch(() => undefined);
     try {
       try {
-        plan = await loadPlan(abs);
+        plan = await loadPlan(abs, undefined, { device: opts.device });
       } catch (e) {
         await opening.then((s) => s.close()).catch(() => undefined);
         throw e;

@@ -129,6 +129,12 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
         maximum: 4294967295,
         default: 42,
       },
+      device: {
+        description:
+          'Default `device` of every step that takes one (neural `train` models): `auto` takes the first that works of tfjs-node-gpu (a CUDA GPU), tfjs-node, wasm, pure-JS cpu; `gpu` fails with the reason when no GPU backend loads; `cpu` skips the GPU. A step\'s own `device:` wins; `fxflow run --device` overrides this.',
+        enum: ['auto', 'gpu', 'cpu'],
+        default: 'auto',
+      },
       vars: {
         description: 'Values referenced as `${vars.name}`.',
         type: 'object',

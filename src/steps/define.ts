@@ -54,6 +54,8 @@ export interface CheckContext {
    * features step whose target horizons a split's embargo must cover.
    */
   upstream(kind: string): UpstreamStep | undefined;
+  /** The pipeline's default `device` (top-level `device:` or `fxflow run --device`), for steps that take one. */
+  device?: 'auto' | 'gpu' | 'cpu';
 }
 
 /** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with`. */

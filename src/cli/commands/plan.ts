@@ -5,15 +5,15 @@ import { computeKeys, explainMiss } from '../../runtime/keys.js';
 import { basisFromRow } from '../../runtime/run.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { toDot, toMermaid } from '../../runtime/graph.js';
-import { needFile, openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
+import { DEVICE_OPTION, deviceOf, needFile, openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { styleFor, table } from '../format.js';
 
 async function cmdPlan(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, format: { type: 'string' } });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, format: { type: 'string' }, ...DEVICE_OPTION });
   if (values.help) return printUsage(planCommand, io);
   const format = values.json ? 'json' : (values.format ?? 'text');
   if (!['text', 'json', 'mermaid', 'dot'].includes(format)) throw new UsageError(`--format takes text, json, mermaid or dot, got \`${values.format}\``);
-  const plan = await loadPlan(needFile(positionals, 'plan'));
+  const plan = await loadPlan(needFile(positionals, 'plan'), undefined, { device: deviceOf(values.device) });
   const keys = await computeKeys(plan);
   const dir = storeDir(values.store);
   const store = existsSync(path.join(dir, STORE_FILE)) ? await openStore(dir, io) : undefined;
@@ -61,12 +61,13 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
 export const planCommand: Command = {
   name: 'plan',
   summary: 'show what would run and why',
-  usage: `Usage: fxflow plan FILE [--format text|json|mermaid|dot] [--json] [--store DIR]
+  usage: `Usage: fxflow plan FILE [--format text|json|mermaid|dot] [--json] [--device auto|gpu|cpu] [--store DIR]
 
 Lists the steps in run order with their cache key, and for each step that would run, why:
 which param or input changed since the last run of that step. Runs nothing.
   --format mermaid|dot   draw the DAG with each step's cache state (paste Mermaid into Markdown;
                          pipe DOT into \`dot -Tsvg\`)
-  --json                 the same as --format json`,
+  --json                 the same as --format json
+  --device D             plan as \`fxflow run --device D\` would run`,
   run: cmdPlan,
 };

@@ -10,7 +10,7 @@ import { HEAVY_KINDS, StepPool } from '../../experiments/pool.js';
 import type { StepContext } from '../../steps/define.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../../experiments/report.js';
 import { recordSweep, summarizeSweep, type SweepResult } from '../../experiments/results.js';
-import { displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
+import { DEVICE_OPTION, deviceOf, displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table, type Style } from '../format.js';
 
 /** Headline metrics of a run: the metrics of its last step that has any. */
@@ -23,12 +23,12 @@ function headline(result: RunResult): { step: string; metrics: Record<string, nu
 }
 
 async function cmdRun(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, jobs: { type: 'string' } });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, jobs: { type: 'string' }, ...DEVICE_OPTION });
   if (values.help) return printUsage(runCommand, io);
   const file = needFile(positionals, 'run');
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs takes a whole number ≥ 1, got \`${values.jobs}\``);
-  const plan = await loadPlan(file);
+  const plan = await loadPlan(file, undefined, { device: deviceOf(values.device) });
   // Keys first: a missing data file is reported before the store is opened or written.
   const keys = await computeKeys(plan);
   const dir = storeDir(values.store);
@@ -148,11 +148,13 @@ export function printRunSummary(result: RunResult, io: Io, style: Style, sweep?:
 export const runCommand: Command = {
   name: 'run',
   summary: 'run a pipeline (cached steps are reused)',
-  usage: `Usage: fxflow run FILE [--json] [--jobs N] [--store DIR]
+  usage: `Usage: fxflow run FILE [--json] [--jobs N] [--device auto|gpu|cpu] [--store DIR]
 
 Runs the pipeline. Steps whose inputs and params are unchanged are read from the cache.
   --json       print a machine-readable summary (progress goes to stderr)
   --jobs N     run at most N independent steps at once (default: CPU cores)
+  --device D   where neural models train unless their step sets \`device:\` (overrides the
+               pipeline's top-level \`device:\`; changes those steps' cache keys)
 
 With a \`matrix:\` block every variant runs; a step equal across variants runs once.
 SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.`,

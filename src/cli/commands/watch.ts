@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { formatMs, PlainProgress, ListrProgress } from '../../runtime/progress.js';
 import { watchPipeline } from '../../runtime/watch.js';
-import { displayDir, needFile, parse, printDiagnostics, printRunError, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
+import { DEVICE_OPTION, deviceOf, displayDir, needFile, parse, printDiagnostics, printRunError, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { styleFor } from '../format.js';
 import { printRunSummary } from './run.js';
 
 async function cmdWatch(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { jobs: { type: 'string' }, debounce: { type: 'string' } });
+  const { values, positionals } = parse(argv, { jobs: { type: 'string' }, debounce: { type: 'string' }, ...DEVICE_OPTION });
   if (values.help) return printUsage(watchCommand, io);
   const file = needFile(positionals, 'watch');
   const debounce = values.debounce === undefined ? 50 : Number(values.debounce);
@@ -21,6 +21,7 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
     storeDir: dir,
     debounceMs: debounce,
     concurrency: jobs,
+    device: deviceOf(values.device),
     progress: () => (tty ? new ListrProgress() : new PlainProgress(io.out)),
     onEvent: (e) => {
       switch (e.type) {
@@ -63,13 +64,14 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
 export const watchCommand: Command = {
   name: 'watch',
   summary: 'rerun a pipeline on every save of it, its plugins or its data files',
-  usage: `Usage: fxflow watch FILE [--debounce MS] [--jobs N] [--store DIR]
+  usage: `Usage: fxflow watch FILE [--debounce MS] [--jobs N] [--device auto|gpu|cpu] [--store DIR]
 
 Runs the pipeline, then reruns it whenever the pipeline file, a plugin it loads or a data file a
 step reads changes. Only what the edit invalidated recomputes; each recomputed step says why. A
 file that does not parse shows its errors and the watcher waits for the next save; a save during
 a run cancels that run and starts the new one. The store is free between runs, so \`fxflow runs\`
 works from another terminal.
-  --debounce MS   quiet period after a change before rerunning (default 50)`,
+  --debounce MS   quiet period after a change before rerunning (default 50)
+  --device D      where neural models train unless their step sets \`device:\``,
   run: cmdWatch,
 };

@@ -6,7 +6,7 @@ import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams } from '../../models/registry.js';
-import { defineStep, paramsOf, type ParamIssue } from '../define.js';
+import { defineStep, paramsOf, type CheckContext, type ParamIssue } from '../define.js';
 import type { TrainParams } from './params.js';
 
 export type { TrainParams } from './params.js';
@@ -60,9 +60,12 @@ export default defineStep({
     return kind.check?.(resolveModelParams(kind, params as unknown as Record<string, unknown>)) ?? [];
   },
 
-  resolve(params: TrainParams): TrainParams {
+  resolve(params: TrainParams, ctx?: CheckContext): TrainParams {
     const kind = getModelKind(params.model);
-    return kind ? ({ model: params.model, ...resolveModelParams(kind, params as unknown as Record<string, unknown>) } as TrainParams) : params;
+    if (!kind) return params;
+    // The pipeline's default device fills in for kinds that take one; the step's own value wins.
+    const given = 'device' in kind.defaults && params.device === undefined && ctx?.device ? { ...params, device: ctx.device } : params;
+    return { model: params.model, ...resolveModelParams(kind, given as unknown as Record<string, unknown>) } as TrainParams;
   },
 
   async run({ dataset }, params: TrainParams, ctx): Promise<Model> {
