@@ -64,6 +64,7 @@ export interface Trades {
 export interface Simulation {
   /** Candle bar held (t + 1) of each traded signal: the position is held from its open to the next open. */
   bar: Int32Array;
+  /** Position held on each bar: a view of the input's positions (the traded prefix), not a copy. */
   position: Float64Array;
   /** position × ln(open[bar+1] / open[bar]). */
   gross: Float64Array;
@@ -97,8 +98,10 @@ export function simulate(input: SimulationInput): Simulation {
   let traded = 0;
   while (traded < nSignals && signalBar[traded] + 2 < open.length) traded++;
 
+  // Every per-bar array is written once, in the single pass below. The positions are not copied:
+  // the simulation's `position` is a view of the input's traded prefix (a million-bar copy costs
+  // as much as a third of the simulation, mostly in fresh pages).
   const bar = new Int32Array(traded);
-  const pos = new Float64Array(traded);
   const gross = new Float64Array(traded);
   const cost = new Float64Array(traded);
   const net = new Float64Array(traded);
@@ -106,15 +109,13 @@ export function simulate(input: SimulationInput): Simulation {
   const entry = new Uint8Array(traded);
 
   // Trades: count them first (a trade starts at every non-flat signal that is not the same-sign
-  // continuation of the one before it), so their arrays are allocated once at their exact size:
-  // at a million bars, seven bar-sized scratch arrays and their trimmed copies cost more than the
-  // simulation itself.
+  // continuation of the one before it), so their arrays are allocated once at their exact size.
   let nTrades = 0;
-  for (let i = 0; i < traded; i++) {
+  for (let i = 0, p = 0; i < traded; i++) {
     const q = position[i];
-    if (q === 0) continue;
-    const p = i > 0 && signalBar[i - 1] + 1 === signalBar[i] ? position[i - 1] : 0;
-    if (p === 0 || q > 0 !== p > 0) nTrades++;
+    if (i > 0 && signalBar[i - 1] + 1 !== signalBar[i]) p = 0;
+    if (q !== 0 && (p === 0 || q > 0 !== p > 0)) nTrades++;
+    p = q;
   }
   const tStart = new Int32Array(nTrades);
   const tBars = new Int32Array(nTrades);
@@ -123,45 +124,51 @@ export function simulate(input: SimulationInput): Simulation {
   const tPips = new Float64Array(nTrades);
   const tAcc = new Float64Array(nTrades);
   const tCost = new Float64Array(nTrades);
-  // Mutable state in one typed array (not closure-captured lets, which V8 keeps in a slow context):
-  // trades so far, turnover, and the open trade's start, position, units, pnl, pips, account, cost.
-  const st = new Float64Array(9);
-  const NT = 0, TURN = 1, START = 2, Q = 3, UNITS = 4, PNL = 5, PIPS = 6, ACC = 7, COST = 8;
-  const closeTrade = (end: number): void => {
-    const k = st[NT]++;
-    tStart[k] = st[START];
-    tBars[k] = end - st[START];
-    tPos[k] = st[Q];
-    tPnl[k] = st[PNL];
-    tPips[k] = st[PIPS];
-    tAcc[k] = st[ACC];
-    tCost[k] = st[COST];
-  };
-  /** Pays for |dq| units at open[at] (dUnits of base currency), attributed to the open trade; returns the cost in return units. */
-  const pay = (dq: number, dUnits: number, at: number): number => {
-    const unit = priceCost + (priceCostAt ? priceCostAt[at] : 0) + notionalCost * open[at];
-    const up = unit * dq;
-    const c = up / open[at];
-    st[TURN] += dq;
-    st[PNL] -= c;
-    st[COST] += c;
-    st[PIPS] -= up / pip;
-    st[ACC] -= dUnits * unit;
-    return c;
-  };
 
+  // The open trade's state in plain locals (no closures: V8 keeps captured, mutated lets in a heap
+  // context and boxes their doubles). Each fill pays, per unit of |Δposition|, `unit` price units:
+  // c = unit × |Δq| / price in return units, unit × |Δq| / pip in pips, unit × |Δunits| in account.
+  let k = 0;
+  let turnover = 0;
+  let tStartI = 0;
+  let tQ = 0;
+  let units = 0;
+  let pnl = 0;
+  let pips = 0;
+  let acc = 0;
+  let tc = 0;
   let prev = 0;
   for (let i = 0; i < traded; i++) {
     const b = signalBar[i] + 1;
-    if (prev !== 0 && i > 0 && bar[i - 1] + 1 !== b) {
-      // A gap: exit at the open after the last held bar, booked on that bar.
-      cost[i - 1] += pay(Math.abs(prev), Math.abs(st[UNITS]), bar[i - 1] + 1);
-      closeTrade(i);
-      prev = 0;
+    if (i > 0) {
+      if (prev !== 0 && bar[i - 1] + 1 !== b) {
+        // A gap: exit at the open after the last held bar, booked on that bar.
+        const at = bar[i - 1] + 1;
+        const dq = Math.abs(prev);
+        const unit = priceCost + (priceCostAt ? priceCostAt[at] : 0) + notionalCost * open[at];
+        const up = unit * dq;
+        const c = up / open[at];
+        turnover += dq;
+        pnl -= c;
+        tc += c;
+        pips -= up / pip;
+        acc -= Math.abs(units) * unit;
+        cost[i - 1] += c;
+        tStart[k] = tStartI;
+        tBars[k] = i - tStartI;
+        tPos[k] = tQ;
+        tPnl[k] = pnl;
+        tPips[k] = pips;
+        tAcc[k] = acc;
+        tCost[k] = tc;
+        k++;
+        prev = 0;
+      }
+      // Bar i−1's costs are final now (only a gap exit could still be booked on it).
+      net[i - 1] = gross[i - 1] - cost[i - 1];
     }
     const q = position[i];
     bar[i] = b;
-    pos[i] = q;
     const ob = open[b];
     const o1 = open[b + 1];
     const r = Math.log(o1 / ob);
@@ -169,56 +176,104 @@ export function simulate(input: SimulationInput): Simulation {
     const g = q === 0 ? 0 : q * r;
     gross[i] = g;
     if (q !== prev) {
+      const unit = priceCost + (priceCostAt ? priceCostAt[b] : 0) + notionalCost * ob;
       let ci = 0;
       if (prev !== 0 && (q === 0 || q > 0 !== prev > 0)) {
         // A close or a flip: the closing trade pays for its own exit.
-        ci += pay(Math.abs(prev), Math.abs(st[UNITS]), b);
-        closeTrade(i);
+        const dq = Math.abs(prev);
+        const up = unit * dq;
+        const c = up / ob;
+        turnover += dq;
+        pnl -= c;
+        tc += c;
+        pips -= up / pip;
+        acc -= Math.abs(units) * unit;
+        ci += c;
+        tStart[k] = tStartI;
+        tBars[k] = i - tStartI;
+        tPos[k] = tQ;
+        tPnl[k] = pnl;
+        tPips[k] = pips;
+        tAcc[k] = acc;
+        tCost[k] = tc;
+        k++;
         prev = 0;
       }
       if (prev === 0) {
         if (q !== 0) {
-          st[START] = i;
-          st[Q] = q;
-          st[UNITS] = (q * account) / ob;
-          st[PNL] = 0;
-          st[PIPS] = 0;
-          st[ACC] = 0;
-          st[COST] = 0;
-          ci += pay(Math.abs(q), Math.abs(st[UNITS]), b);
+          tStartI = i;
+          tQ = q;
+          units = (q * account) / ob;
+          const dq = Math.abs(q);
+          const up = unit * dq;
+          const c = up / ob;
+          turnover += dq;
+          // 0 − x, not −x: the same signed zeros as a fresh trade paying its entry.
+          pnl = 0 - c;
+          tc = 0 + c;
+          pips = 0 - up / pip;
+          acc = 0 - Math.abs(units) * unit;
+          ci += c;
           entry[i] = 1;
         }
       } else {
         // Same direction, another size: pay for the difference; units follow the new size at this price.
-        const units = (q * account) / ob;
-        ci += pay(Math.abs(q - prev), Math.abs(units - st[UNITS]), b);
-        st[UNITS] = units;
+        const u1 = (q * account) / ob;
+        const dq = Math.abs(q - prev);
+        const up = unit * dq;
+        const c = up / ob;
+        turnover += dq;
+        pnl -= c;
+        tc += c;
+        pips -= up / pip;
+        acc -= Math.abs(u1 - units) * unit;
+        ci += c;
+        units = u1;
       }
       cost[i] += ci;
     }
     if (q !== 0) {
-      st[PNL] += g;
-      st[PIPS] += (q * (o1 - ob)) / pip;
-      st[ACC] += st[UNITS] * (o1 - ob);
+      pnl += g;
+      pips += (q * (o1 - ob)) / pip;
+      acc += units * (o1 - ob);
     }
     prev = q;
   }
-  if (traded > 0 && prev !== 0) {
-    cost[traded - 1] += pay(Math.abs(prev), Math.abs(st[UNITS]), bar[traded - 1] + 1);
-    closeTrade(traded);
+  if (traded > 0) {
+    if (prev !== 0) {
+      const at = bar[traded - 1] + 1;
+      const dq = Math.abs(prev);
+      const unit = priceCost + (priceCostAt ? priceCostAt[at] : 0) + notionalCost * open[at];
+      const up = unit * dq;
+      const c = up / open[at];
+      turnover += dq;
+      pnl -= c;
+      tc += c;
+      pips -= up / pip;
+      acc -= Math.abs(units) * unit;
+      cost[traded - 1] += c;
+      tStart[k] = tStartI;
+      tBars[k] = traded - tStartI;
+      tPos[k] = tQ;
+      tPnl[k] = pnl;
+      tPips[k] = pips;
+      tAcc[k] = acc;
+      tCost[k] = tc;
+      k++;
+    }
+    net[traded - 1] = gross[traded - 1] - cost[traded - 1];
   }
-  if (st[NT] !== nTrades) throw new Error(`simulate: counted ${nTrades} trades, closed ${st[NT]}`);
-  for (let i = 0; i < traded; i++) net[i] = gross[i] - cost[i];
+  if (k !== nTrades) throw new Error(`simulate: counted ${nTrades} trades, closed ${k}`);
 
   return {
     bar,
-    position: pos,
+    position: position.subarray(0, traded),
     gross,
     cost,
     net,
     benchmark,
     entry,
-    turnover: st[TURN],
+    turnover,
     trades: { start: tStart, bars: tBars, position: tPos, pnl: tPnl, pips: tPips, account: tAcc, cost: tCost },
     untraded: nSignals - traded,
   };
