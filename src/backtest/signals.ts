@@ -20,6 +20,26 @@ export type Rule =
 export function directions(pred: ArrayLike<number>, signalBar: Int32Array, rule: Rule, hold = 1): Int8Array {
   const n = pred.length;
   const out = new Int8Array(n);
+  // Every rule is "long above a high cut-off, short below a low one": the sign rule's cut-offs are 0,
+  // the threshold rule's depend on the side held ([flat or short, long] for the high one, [flat or
+  // long, short] for the low one), the bands rule's on the signal. Comparisons become 0/1 instead
+  // of branches: with predictions of random sign a branch mispredicts about every other bar.
+  const bands = rule.kind === 'bands';
+  const hiBand = bands ? rule.hi : EMPTY;
+  const loBand = bands ? rule.lo : EMPTY;
+  const hiCut = new Float64Array(2);
+  const loCut = new Float64Array(2);
+  if (rule.kind === 'threshold') {
+    hiCut[0] = rule.entry;
+    hiCut[1] = rule.exit;
+    loCut[0] = -rule.entry;
+    loCut[1] = -rule.exit;
+  }
+  // Without hysteresis the cut-offs do not depend on the side held: reading them by `prev` would
+  // chain every bar's decision to the one before (≈12 cycles a bar instead of a few).
+  const hysteresis = rule.kind === 'threshold' && rule.exit !== rule.entry;
+  const hi0 = hiCut[0];
+  const lo0 = loCut[0];
   let prev = 0;
   let lockedUntil = 0;
   for (let i = 0; i < n; i++) {
@@ -33,22 +53,23 @@ export function directions(pred: ArrayLike<number>, signalBar: Int32Array, rule:
       continue;
     }
     const v = pred[i];
-    let d = 0;
-    if (rule.kind === 'threshold') {
-      if (prev > 0) d = v < -rule.entry ? -1 : v > rule.exit ? 1 : 0;
-      else if (prev < 0) d = v > rule.entry ? 1 : v < -rule.exit ? -1 : 0;
-      else d = v > rule.entry ? 1 : v < -rule.entry ? -1 : 0;
-    } else if (rule.kind === 'sign') {
-      d = v > 0 ? 1 : v < 0 ? -1 : 0;
-    } else {
-      d = v > rule.hi[i] ? 1 : v < rule.lo[i] ? -1 : 0;
-    }
-    if (d !== 0) lockedUntil = i + hold;
+    const hi = bands ? hiBand[i] : hysteresis ? hiCut[+(prev > 0)] : hi0;
+    const lo = bands ? loBand[i] : hysteresis ? loCut[+(prev < 0)] : lo0;
+    const up = +(v > hi);
+    const down = +(v < lo);
+    let d = up - down;
+    // Both only when the cut-offs cross (lo > hi, never for a valid rule): long wins, except that a
+    // long crossing the short threshold reverses.
+    if (up & down) d = !bands && prev > 0 ? -1 : 1;
+    // Lock for `hold` signals after a position is taken; after a flat one, i + 0 (already past).
+    lockedUntil = i + hold * (d & 1);
     out[i] = d;
     prev = d;
   }
   return out;
 }
+
+const EMPTY = new Float64Array(0);
 
 /**
  * The q-quantile of the finite values of x, interpolating linearly between order statistics
@@ -65,33 +86,35 @@ export function quantile(x: ArrayLike<number>, q: number): number {
 
 /**
  * Sizes directions into positions. The size is fixed when a trade is entered (a change of
- * direction) and kept while the direction lasts: `size[i]` is the size a trade entered at signal i
+ * direction) and kept while the direction lasts: `size(i)` is the size a trade entered at signal i
  * would get (1 for fixed units; target vol / forecast vol for volatility targeting), capped at
- * `maxLeverage`. A trade whose entry size is not finite or not positive (a volatility estimate still
- * warming up) is not taken: the position stays flat until the direction changes again.
- * Returns the positions and the number of entries skipped.
+ * `maxLeverage`. It must be a pure function of i: it is evaluated at every signal (cheaper than
+ * branching on entries, whose pattern is unpredictable) and used at entries only. A trade whose entry
+ * size is not finite or not positive (a volatility estimate still warming up) is not taken: the
+ * position stays flat until the direction changes again. Returns the positions and the number of
+ * entries skipped.
  */
 export function sizePositions(dir: Int8Array, signalBar: Int32Array, size: (i: number) => number, maxLeverage = Infinity): { position: Float64Array; skipped: number } {
   const n = dir.length;
   const out = new Float64Array(n);
   let cur = 0;
   let skipped = 0;
+  let before = 0;
+  // The size held next, picked by index without a branch: [keep cur, 0 (entry not taken), s (entry)].
+  const next = new Float64Array(3);
   for (let i = 0; i < n; i++) {
     const d = dir[i];
-    const contiguous = i > 0 && signalBar[i] === signalBar[i - 1] + 1;
-    if (d === 0) {
-      out[i] = 0;
-      continue;
-    }
-    if (i === 0 || !contiguous || d !== dir[i - 1]) {
-      const s = Math.min(size(i), maxLeverage);
-      if (Number.isFinite(s) && s > 0) cur = s;
-      else {
-        cur = 0;
-        skipped++;
-      }
-    }
+    if (i > 0 && signalBar[i] !== signalBar[i - 1] + 1) before = 0;
+    const s = Math.min(size(i), maxLeverage);
+    const ok = +(s > 0) & +(s < Infinity);
+    // An entry: a non-flat direction other than the one before (flat at the start and after a gap).
+    const entry = +(d !== before) & (d & 1);
+    next[0] = cur;
+    next[2] = s;
+    cur = next[entry * (1 + ok)];
+    skipped += entry & (ok ^ 1);
     out[i] = d * cur;
+    before = d;
   }
   return { position: out, skipped };
 }
