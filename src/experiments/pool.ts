@@ -44,7 +44,18 @@ export class StepPool {
   private closed = false;
   private readonly builtin = builtinRegistry();
 
-  private constructor(private readonly size: number) {}
+  private constructor(private readonly size: number) {
+    // Started now, so their start-up (module loading, ≈ 100–200 ms each) overlaps the steps that
+    // run before the first heavy one instead of delaying it.
+    for (let i = 0; i < size; i++) this.idle.push(this.spawn());
+  }
+
+  private spawn(): Worker {
+    const w = new Worker(WORKER_JS);
+    w.unref();
+    this.all.push(w);
+    return w;
+  }
 
   /** A pool of `size` workers, or undefined where workers cannot run (e.g. from TypeScript sources). */
   static create(size: number): StepPool | undefined {
@@ -61,12 +72,7 @@ export class StepPool {
   private acquire(): Promise<Worker> {
     const w = this.idle.pop();
     if (w) return Promise.resolve(w);
-    if (this.all.length < this.size) {
-      const nw = new Worker(WORKER_JS);
-      nw.unref();
-      this.all.push(nw);
-      return Promise.resolve(nw);
-    }
+    if (this.all.length < this.size) return Promise.resolve(this.spawn());
     return new Promise((resolve) => this.queue.push(() => resolve(this.acquire())));
   }
 
