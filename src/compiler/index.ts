@@ -74,9 +74,13 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
       continue;
     }
     const inputs = wireInputs(step, def, stepById, ids, registry, err);
-    const context = checkContext(step, stepById, spec.device);
+    const context = checkContext(step, stepById, spec.device, inputs);
     const issues = def.check?.(step.with as never, context) ?? [];
-    for (const issue of issues) err(issue.message, ['steps', step.id, 'with', ...issue.path], issue.hint);
+    for (const issue of issues) {
+      // A single-port `from: id` is a scalar: the issue points at it rather than at a port key.
+      const at = issue.at === 'from' ? ['from', ...(typeof step.from === 'string' ? [] : issue.path)] : ['with', ...issue.path];
+      err(issue.message, ['steps', step.id, ...at], issue.hint);
+    }
     const params = !issues.length && def.resolve ? (def.resolve(step.with as never, context) as Record<string, unknown>) : step.with;
     nodes.push({ id: step.id, kind: step.uses, def, params, inputs, description: step.description });
   }
@@ -86,9 +90,13 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
 }
 
 /** check()'s view of the DAG: upstream steps by kind, breadth first along `from` links. */
-function checkContext(step: StepSpec, stepById: Map<string, StepSpec>, device: PipelineSpec['device'] | undefined): CheckContext {
+function checkContext(step: StepSpec, stepById: Map<string, StepSpec>, device: PipelineSpec['device'] | undefined, inputs: Record<string, string>): CheckContext {
   return {
     device,
+    input(port) {
+      const s = stepById.get(inputs[port] ?? '');
+      return s ? { id: s.id, kind: s.uses, params: s.with } : undefined;
+    },
     upstream(kind) {
       const seen = new Set<string>([step.id]);
       let frontier = linkedIds(step.from);

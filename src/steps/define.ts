@@ -54,13 +54,17 @@ export interface CheckContext {
    * features step whose target horizons a split's embargo must cover.
    */
   upstream(kind: string): UpstreamStep | undefined;
+  /** The step wired to one of this step's input ports (e.g. backtest's `model`), if it exists. */
+  input?(port: string): UpstreamStep | undefined;
   /** The pipeline's default `device` (top-level `device:` or `fxflow run --device`), for steps that take one. */
   device?: 'auto' | 'gpu' | 'cpu';
 }
 
-/** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with`. */
+/** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with` (or to `from`). */
 export interface ParamIssue {
   path: (string | number)[];
+  /** `from`: the problem is the step wired to the input port `path[0]`, reported at that `from` entry. Default `with`. */
+  at?: 'with' | 'from';
   message: string;
   hint?: string;
 }
