@@ -193,6 +193,34 @@ export interface Model {
   importance?: FeatureImportance[];
   /** The compute backend that trained it (neural kinds: `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`). */
   backend?: string;
+  /**
+   * Present when the model is a feature encoder (`autoencoder`): it forecasts no target, so
+   * targetNames, valMetrics and predictions are empty and its quality is the reconstruction error.
+   */
+  encoder?: EncoderInfo;
+}
+
+/** Reconstruction RMSE of each segment, in the dataset's scaled feature units (NaN: no rows). */
+export interface ReconstructionRmse {
+  train: number;
+  val: number;
+  test: number;
+}
+
+/** What the `encode` step and the run history need to know of a feature encoder. */
+export interface EncoderInfo {
+  /** Width of the latent vector. */
+  latent: number;
+  /** Reconstruction error pooled over folds. */
+  rmse: ReconstructionRmse;
+  /** Reconstruction error of each fold (parallel to state). */
+  foldRmse: ReconstructionRmse[];
+  /**
+   * Per fold, the timestamps (UTC epoch ms) of the last training row the encoder was fitted on and
+   * of the last row it looked at (validation rows, for early stopping): `encode` refuses a dataset
+   * whose training rows end earlier, since the latent columns would then carry later rows.
+   */
+  seen: { trainLast: number; lastSeen: number }[];
 }
 
 /** Importance of each feature for one target's model. */

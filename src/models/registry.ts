@@ -65,6 +65,24 @@ export interface ModelKind {
   fit(data: FoldData, params: Record<string, ParamValue>): FoldFit | Promise<FoldFit>;
   /** Predictions of every target for m rows of row-major X (p scaled features), with the rows' timestamps where known. */
   predict(state: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): Float64Array[];
+  /**
+   * Present on feature encoders (`autoencoder`): they forecast no target, so the train step scores
+   * their reconstruction instead and the `encode` step turns rows into latent columns with them.
+   */
+  encoder?: EncoderOps;
+}
+
+/** What a feature-encoder kind does besides fitting, on X's rows (scaled as in the fold it was fitted on). */
+export interface EncoderOps {
+  /** Width of the latent vector. */
+  dim(state: unknown): number;
+  /**
+   * Latent vectors of rows [range.start, range.end) of row-major X (p features), row-major
+   * (range length × dim). Every row gets one, from rows at or before it only.
+   */
+  encode(state: unknown, X: ArrayLike<number>, p: number, range: RowRange, index?: ArrayLike<number>): Float64Array;
+  /** Summed squared reconstruction error and the number of values it sums, over the rows of `ranges` the encoder can score. */
+  reconstructionError(state: unknown, X: ArrayLike<number>, p: number, ranges: readonly RowRange[], index?: ArrayLike<number>): { sse: number; count: number };
 }
 
 const KINDS = new Map<string, ModelKind>();

@@ -11,7 +11,7 @@ describe('train step with a neural model', () => {
   it('refuses params that do not apply to the chosen model', () => {
     const ridge = train.check!({ model: 'ridge', lookback: 8 } as never);
     expect(ridge[0].path).toEqual(['lookback']);
-    expect(ridge[0].message).toContain('(it belongs to mlp, lstm, gru, tcn, transformer)');
+    expect(ridge[0].message).toContain('(it belongs to mlp, lstm, gru, tcn, transformer, autoencoder)');
     const lstm = train.check!({ model: 'lstm', alpha: 1, kernel_size: 3 } as never);
     expect(lstm.map((i) => i.path[0])).toEqual(['alpha', 'kernel_size']);
     expect(lstm[1].message).toContain('(it belongs to tcn)');

@@ -6,7 +6,7 @@ import { RunError } from '../../core/diagnostics.js';
 import type { ParamIssue } from '../../steps/define.js';
 import { registerModelKind, type FoldData, type FoldFit, type ModelKind, type ParamValue } from '../registry.js';
 import { buildNet, NET_KINDS, type NetKind, type NetSpec, type WeightValue } from './nets.js';
-import { predictWindows, trainNet, type EpochLog, type Schedule } from './train.js';
+import { predictWindows, trainNet, type EpochLog, type Schedule, type TrainHooks, type TrainOptions } from './train.js';
 import { buildWindows, buildWindowsMany } from './windows.js';
 
 /**
@@ -29,7 +29,8 @@ export interface NnState {
   history: EpochLog[];
 }
 
-const COMMON: Record<string, ParamValue> = {
+/** Parameters every neural kind takes (the autoencoder's too), with their defaults. */
+export const COMMON: Record<string, ParamValue> = {
   device: 'auto',
   lookback: 32,
   hidden: 32,
@@ -64,7 +65,7 @@ const DESCRIPTION: Record<NetKind, string> = {
   transformer: 'transformer encoder: multi-head self-attention, sinusoidal positions, post-LayerNorm; last bar → head',
 };
 
-const num = (v: ParamValue): number => v as number;
+export const num = (v: ParamValue): number => v as number;
 
 let nodeRequire: NodeJS.Require | undefined;
 
@@ -81,7 +82,8 @@ function tfForPredict(): Tf {
   return tf;
 }
 
-function stats(Y: ArrayLike<number>, k: number, ends: Int32Array): { mean: Float64Array; std: Float64Array } {
+/** Per-column mean and population std (0 → 1) of the rows `ends` of a row-major matrix with k columns. */
+export function stats(Y: ArrayLike<number>, k: number, ends: Int32Array): { mean: Float64Array; std: Float64Array } {
   const mean = new Float64Array(k);
   const std = new Float64Array(k);
   for (const r of ends) for (let t = 0; t < k; t++) mean[t] += Y[r * k + t];
@@ -92,6 +94,46 @@ function stats(Y: ArrayLike<number>, k: number, ends: Int32Array): { mean: Float
     std[t] = s > 0 && Number.isFinite(s) ? s : 1;
   }
   return { mean, std };
+}
+
+/** The training loop's options from a neural kind's resolved params. */
+export function trainOptions(prm: Record<string, ParamValue>, seed: number, checkpointDir: string | undefined): TrainOptions {
+  return {
+    epochs: num(prm.epochs),
+    batchSize: num(prm.batch_size),
+    learningRate: num(prm.learning_rate),
+    optimizer: prm.optimizer as 'adam' | 'adamw',
+    weightDecay: num(prm.weight_decay),
+    schedule: prm.lr_schedule as Schedule,
+    warmupEpochs: num(prm.warmup_epochs),
+    clipNorm: num(prm.clip_norm),
+    patience: num(prm.patience),
+    gradAccum: num(prm.grad_accum),
+    seed,
+    keepCheckpoints: num(prm.keep_checkpoints),
+    checkpointDir,
+  };
+}
+
+/** Cancellation, log lines and per-epoch progress of one fold's training; `share` maps the loop's own progress into the fold's. */
+export function trainHooks(d: FoldData, share: { from: number; to: number; label?: string } = { from: 0, to: 1 }): TrainHooks {
+  const label = share.label ? ` ${share.label}` : '';
+  return {
+    signal: d.signal,
+    log: (m) => d.log?.(`fold ${d.fold}${label}: ${m}`),
+    epochEnd: (e) =>
+      d.progress?.(
+        share.from + ((share.to - share.from) * e.epoch) / e.epochs,
+        `fold ${d.fold}${label} epoch ${e.epoch}/${e.epochs} · loss ${e.trainLoss.toFixed(4)} · val ${Number.isFinite(e.valLoss) ? e.valLoss.toFixed(4) : 'n/a'}`,
+      ),
+  };
+}
+
+/** The error when a fold has no training window (neural kinds and the autoencoder). */
+export function noWindowsError(fold: number, lookback: number, maxGapHours: number, rows: number): RunError {
+  return new RunError(`fold ${fold}: no training window of ${lookback} consecutive bars (without a gap over ${maxGapHours} h) in its ${rows} training rows`, {
+    hint: 'lower `lookback`, raise `max_gap_hours`, or give the fold more training rows',
+  });
 }
 
 function nnKind(kind: NetKind): ModelKind {
@@ -120,9 +162,7 @@ function nnKind(kind: NetKind): ModelKind {
       const trainEnds = buildWindowsMany(d.index, pieces, lookback, maxGapMs);
       const valEnds = buildWindows(d.index, d.val, lookback, maxGapMs);
       if (trainEnds.length === 0) {
-        throw new RunError(`fold ${d.fold}: no training window of ${lookback} consecutive bars (without a gap over ${num(prm.max_gap_hours)} h) in its ${d.train.end - d.train.start} training rows`, {
-          hint: 'lower `lookback`, raise `max_gap_hours`, or give the fold more training rows',
-        });
+        throw noWindowsError(d.fold, lookback, num(prm.max_gap_hours), d.train.end - d.train.start);
       }
       const { mean, std } = stats(d.Y, d.k, trainEnds);
       const spec: NetSpec = { kind, lookback, p: d.p, k: d.k, hidden: num(prm.hidden), layers: num(prm.layers), kernelSize: num(prm.kernel_size ?? 1), heads: num(prm.heads ?? 1) };
@@ -131,27 +171,8 @@ function nnKind(kind: NetKind): ModelKind {
         tf,
         spec,
         { X: d.X, p: d.p, Y: d.Y, k: d.k, trainEnds, valEnds, yMean: mean, yStd: std },
-        {
-          epochs: num(prm.epochs),
-          batchSize: num(prm.batch_size),
-          learningRate: num(prm.learning_rate),
-          optimizer: prm.optimizer as 'adam' | 'adamw',
-          weightDecay: num(prm.weight_decay),
-          schedule: prm.lr_schedule as Schedule,
-          warmupEpochs: num(prm.warmup_epochs),
-          clipNorm: num(prm.clip_norm),
-          patience: num(prm.patience),
-          gradAccum: num(prm.grad_accum),
-          seed: d.seed,
-          keepCheckpoints: num(prm.keep_checkpoints),
-          checkpointDir: d.workDir ? path.join(d.workDir, `fold-${d.fold}`) : undefined,
-        },
-        {
-          signal: d.signal,
-          log: (m) => d.log?.(`fold ${d.fold}: ${m}`),
-          epochEnd: (e) =>
-            d.progress?.(e.epoch / e.epochs, `fold ${d.fold} epoch ${e.epoch}/${e.epochs} · loss ${e.trainLoss.toFixed(4)} · val ${Number.isFinite(e.valLoss) ? e.valLoss.toFixed(4) : 'n/a'}`),
-        },
+        trainOptions(prm, d.seed, d.workDir ? path.join(d.workDir, `fold-${d.fold}`) : undefined),
+        trainHooks(d),
       );
       d.log?.(`fold ${d.fold}: best epoch ${res.bestEpoch} of ${res.history.length}${res.stoppedEarly ? ' (early stop)' : ''}, val loss ${res.bestValLoss.toFixed(4)} (standardised targets)`);
       const state: NnState = { spec, weights: res.weights, yMean: Array.from(mean), yStd: Array.from(std), maxGapMs, backend: backend.name, bestEpoch: res.bestEpoch, history: res.history };

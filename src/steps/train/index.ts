@@ -1,7 +1,8 @@
-import type { FeatureImportance, HorizonMetrics, Model, RowRange } from '../../core/artifacts.js';
+import type { FeatureImportance, HorizonMetrics, Model, ReconstructionRmse, RowRange } from '../../core/artifacts.js';
 import { CancelledError, RunError } from '../../core/diagnostics.js';
 import '../../models/kinds.js';
 import '../../models/nn/kinds.js';
+import '../../models/nn/autoencoder.js';
 import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
@@ -35,7 +36,7 @@ function foldSeed(seed: number, fold: number): number {
 export default defineStep({
   kind: 'train',
   version: 2,
-  description: 'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer); predict the val and test rows and score them.',
+  description: 'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
   inputs: { dataset: 'Dataset' },
   output: 'Model',
   params: paramsOf<TrainParams>(),
@@ -80,7 +81,7 @@ export default defineStep({
         hint: 'the dataset artifact is inconsistent; rerun the split step',
       });
     }
-    if (k === 0) throw new RunError('the dataset has no targets', { hint: 'set `target.forward_return.horizons` in the features step' });
+    if (k === 0 && !kind.encoder) throw new RunError('the dataset has no targets', { hint: 'set `target.forward_return.horizons` in the features step' });
     if (dataset.folds.length === 0) throw new RunError('the dataset has no folds', { hint: 'rerun the split step' });
 
     const state: unknown[] = [];
@@ -93,6 +94,8 @@ export default defineStep({
     const foldMetrics: HorizonMetrics[][] = [];
     let imp: Float64Array[] | undefined;
     let backend: string | undefined;
+    // Feature encoders: squared reconstruction error per segment, per fold and pooled.
+    const recon = { pooled: { train: [0, 0], val: [0, 0], test: [0, 0] }, folds: [] as ReconstructionRmse[], seen: [] as { trainLast: number; lastSeen: number }[] };
 
     for (let f = 0; f < dataset.folds.length; f++) {
       const fold = dataset.folds[f];
@@ -135,6 +138,22 @@ export default defineStep({
       if (ctx.signal.aborted) throw new CancelledError();
       state.push(fit.state);
       if (fit.backend) backend = fit.backend;
+      if (kind.encoder) {
+        const enc = kind.encoder;
+        const segs = { train: trainRanges, val: [fold.val], test: fold.testRanges ?? [fold.test] };
+        const rm = {} as ReconstructionRmse;
+        for (const seg of ['train', 'val', 'test'] as const) {
+          const e = enc.reconstructionError(fit.state, Xf, p, segs[seg].filter((r) => r.end > r.start), dataset.index);
+          rm[seg] = e.count ? Math.sqrt(e.sse / e.count) : NaN;
+          recon.pooled[seg][0] += e.sse;
+          recon.pooled[seg][1] += e.count;
+        }
+        recon.folds.push(rm);
+        const trainLast = Math.max(...trainRanges.filter((r) => r.end > r.start).map((r) => dataset.index[r.end - 1]));
+        recon.seen.push({ trainLast, lastSeen: fold.val.end > fold.val.start ? Math.max(trainLast, dataset.index[fold.val.end - 1]) : trainLast });
+        ctx.progress((f + 1) / dataset.folds.length);
+        continue;
+      }
       if (fit.importance) {
         imp ??= dataset.targetNames.map(() => new Float64Array(p));
         fit.importance.forEach((v, t) => v.forEach((x, j) => (imp![t][j] += x)));
@@ -165,6 +184,24 @@ export default defineStep({
       }
       foldMetrics.push(foldVal);
       ctx.progress((f + 1) / dataset.folds.length);
+    }
+
+    if (kind.encoder) {
+      const rmse = (seg: 'train' | 'val' | 'test'): number => (recon.pooled[seg][1] ? Math.sqrt(recon.pooled[seg][0] / recon.pooled[seg][1]) : NaN);
+      return {
+        type: 'Model',
+        kind: kind.name,
+        params: { model: kind.name, ...resolved },
+        featureNames: [...dataset.featureNames],
+        targetNames: [],
+        targetHorizons: [],
+        state,
+        valMetrics: [],
+        predictions: { index: new Float64Array(0), segment: new Uint8Array(0), fold: new Uint16Array(0), values: {} },
+        scalers: dataset.folds.map((f) => f.scaler),
+        encoder: { latent: kind.encoder.dim(state[0]), rmse: { train: rmse('train'), val: rmse('val'), test: rmse('test') }, foldRmse: recon.folds, seen: recon.seen },
+        ...(backend ? { backend } : {}),
+      };
     }
 
     const metricsOf = (b: typeof pooled.val): HorizonMetrics[] =>
@@ -198,6 +235,10 @@ export default defineStep({
 
   metrics(out: Model) {
     const m: Record<string, number> = {};
+    if (out.encoder) {
+      for (const [seg, v] of Object.entries(out.encoder.rmse)) if (Number.isFinite(v)) m[`recon_rmse_${seg}`] = v;
+      return m;
+    }
     for (const h of out.valMetrics) {
       m[`val_rmse_${h.target}`] = h.rmse;
       m[`val_ic_${h.target}`] = h.ic;
@@ -214,6 +255,10 @@ export default defineStep({
   summary(out: Model) {
     const alpha = (typeof out.params.alpha === 'number' ? ` α=${out.params.alpha}` : '') + (out.backend ? ` on ${out.backend}` : '');
     const folds = (out.state?.length ?? 0) > 1 ? ` · ${out.state.length} folds` : '';
+    if (out.encoder) {
+      const r = out.encoder.rmse;
+      return `${out.kind}${alpha}${folds} · ${out.encoder.latent} latent · reconstruction RMSE train ${fmt(r.train, 3)}, val ${fmt(r.val, 3)}, test ${fmt(r.test, 3)}`;
+    }
     const h = out.valMetrics[0];
     const more = out.valMetrics.length > 1 ? ` (+${out.valMetrics.length - 1} more target${out.valMetrics.length > 2 ? 's' : ''})` : '';
     if (!h) return `${out.kind}${alpha}${folds}`;

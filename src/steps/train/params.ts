@@ -10,10 +10,12 @@ export interface TrainParams {
    * (histogram gradient-boosted trees), `random_forest` (bagged histogram trees). One model per
    * target horizon, fitted on each fold's training rows. Neural (TensorFlow.js, on windows of
    * `lookback` bars, one network with an output per target): `mlp`, `lstm`, `gru`, `tcn`
-   * (dilated causal convolutions), `transformer` (self-attention encoder).
+   * (dilated causal convolutions), `transformer` (self-attention encoder). Feature encoder:
+   * `autoencoder` (reconstructs the scaled features, forecasts nothing; an `encode` step turns it
+   * into latent feature columns).
    * @default "ridge"
    */
-  model: 'ridge' | 'ols' | 'lasso' | 'elastic_net' | 'logistic' | 'gbm' | 'random_forest' | 'mlp' | 'lstm' | 'gru' | 'tcn' | 'transformer';
+  model: 'ridge' | 'ols' | 'lasso' | 'elastic_net' | 'logistic' | 'gbm' | 'random_forest' | 'mlp' | 'lstm' | 'gru' | 'tcn' | 'transformer' | 'autoencoder';
   /**
    * Penalty strength (ridge, lasso, elastic_net, logistic). ridge: α‖w‖² added to the squared
    * error (default 1; 0 is OLS). lasso / elastic_net: scikit-learn's α of
@@ -38,7 +40,7 @@ export interface TrainParams {
   n_estimators?: number;
   /**
    * gbm: shrinkage of each tree's output. Default 0.05. Neural kinds: Adam's step size (the peak,
-   * with `lr_schedule: cosine`). Default 0.001.
+   * with `lr_schedule: cosine`). Default 0.001 (autoencoder: 0.003).
    * @exclusiveMinimum 0
    * @maximum 1
    */
@@ -125,7 +127,7 @@ export interface TrainParams {
   device?: 'auto' | 'gpu' | 'cpu';
   /**
    * Neural kinds: bars per input window (the window ends at the bar whose targets it predicts and
-   * never crosses a segment, fold or time-gap boundary). Default 32 (mlp: 8).
+   * never crosses a segment, fold or time-gap boundary). Default 32 (mlp: 8, autoencoder: 1).
    * @integer
    * @minimum 1
    * @maximum 4096
@@ -133,7 +135,7 @@ export interface TrainParams {
   lookback?: number;
   /**
    * Neural kinds: units per layer (LSTM/GRU state size, MLP width, TCN channels, transformer
-   * model width). Default 32 (mlp: 64).
+   * model width; autoencoder: width of the stages between input and latent). Default 32 (mlp: 64).
    * @integer
    * @minimum 1
    * @maximum 4096
@@ -141,14 +143,16 @@ export interface TrainParams {
   hidden?: number;
   /**
    * Neural kinds: stacked layers (recurrent layers, hidden dense layers, convolution levels with
-   * dilation 2^level, encoder blocks). Default 1 (mlp: 2, tcn: 3).
+   * dilation 2^level, encoder blocks; autoencoder: encoding stages, the last `latent` wide and the
+   * others `hidden` wide). Default 1 (mlp: 2, tcn: 3, autoencoder: 2).
    * @integer
    * @minimum 1
    * @maximum 64
    */
   layers?: number;
   /**
-   * Neural kinds: passes over the training windows. Default 20.
+   * Neural kinds: passes over the training windows (autoencoder: per stage). Default 20
+   * (autoencoder: 30).
    * @integer
    * @minimum 1
    * @maximum 100000
@@ -225,4 +229,11 @@ export interface TrainParams {
    * @minimum 1
    */
   heads?: number;
+  /**
+   * autoencoder: width of the latent vector, the features an `encode` step adds. Default 8.
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  latent?: number;
 }
