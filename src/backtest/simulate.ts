@@ -66,7 +66,7 @@ export interface Simulation {
   bar: Int32Array;
   /** Position held on each bar: a view of the input's positions (the traded prefix), not a copy. */
   position: Float64Array;
-  /** position × ln(open[bar+1] / open[bar]). */
+  /** position × ln(open[bar+1] / open[bar]) (0 when flat); derived on first read (the step never reads it). */
   gross: Float64Array;
   /** Costs paid on this bar (entry/adjustment at its open, exit at the next open when closed), return units. */
   cost: Float64Array;
@@ -74,7 +74,7 @@ export interface Simulation {
   net: Float64Array;
   /** Buy-and-hold return of the bar: ln(open[bar+1] / open[bar]). */
   benchmark: Float64Array;
-  /** 1 where a non-flat position was entered at this bar's open (a flip counts as one entry). */
+  /** 1 where a non-flat position was entered at this bar's open (a flip counts as one entry); derived from the trades on first read. */
   entry: Uint8Array;
   /** Sum over the simulation of |Δposition| at every fill, including exits before gaps and at the end. */
   turnover: number;
@@ -92,29 +92,36 @@ export function simulate(input: SimulationInput): Simulation {
   const pip = input.pip ?? 0.0001;
   const nSignals = signalBar.length;
   if (position.length !== nSignals) throw new RangeError(`${position.length} positions for ${nSignals} signals`);
-  for (let i = 1; i < nSignals; i++) {
-    if (!(signalBar[i] > signalBar[i - 1])) throw new RangeError(`signal bars must be strictly increasing (signal ${i}: bar ${signalBar[i]} after ${signalBar[i - 1]})`);
+  // Signals are traded up to the first whose next two bars do not exist; with increasing bars
+  // (checked below, before anything is returned) that is a scan back from the end.
+  let traded = nSignals;
+  while (traded > 0 && !(signalBar[traded - 1] + 2 < open.length)) traded--;
+  const notIncreasing = (i: number): RangeError => new RangeError(`signal bars must be strictly increasing (signal ${i}: bar ${signalBar[i]} after ${signalBar[i - 1]})`);
+  for (let i = Math.max(traded, 1); i < nSignals; i++) {
+    if (!(signalBar[i] > signalBar[i - 1])) throw notIncreasing(i);
   }
-  let traded = 0;
-  while (traded < nSignals && signalBar[traded] + 2 < open.length) traded++;
 
   // Every per-bar array is written once, in the single pass below. The positions are not copied:
-  // the simulation's `position` is a view of the input's traded prefix (a million-bar copy costs
-  // as much as a third of the simulation, mostly in fresh pages).
+  // the simulation's `position` is a view of the input's traded prefix; `gross` and `entry`, which
+  // the backtest step never reads, are derived on first use (at a million bars each fresh array
+  // costs about a millisecond in page faults and zeroing, more than its share of the loop).
   const bar = new Int32Array(traded);
-  const gross = new Float64Array(traded);
   const cost = new Float64Array(traded);
   const net = new Float64Array(traded);
   const benchmark = new Float64Array(traded);
-  const entry = new Uint8Array(traded);
 
   // Trades: count them first (a trade starts at every non-flat signal that is not the same-sign
   // continuation of the one before it), so their arrays are allocated once at their exact size.
+  // Counted with 0/1 comparisons: a branch per signal mispredicts wherever positions change at random.
+  // The same pass checks that the traded signals' bars increase.
   let nTrades = 0;
   for (let i = 0, p = 0; i < traded; i++) {
     const q = position[i];
-    if (i > 0 && signalBar[i - 1] + 1 !== signalBar[i]) p = 0;
-    if (q !== 0 && (p === 0 || q > 0 !== p > 0)) nTrades++;
+    if (i > 0 && signalBar[i - 1] + 1 !== signalBar[i]) {
+      if (!(signalBar[i] > signalBar[i - 1])) throw notIncreasing(i);
+      p = 0;
+    }
+    nTrades += +(q !== 0) & (+(p === 0) | +(q > 0 !== p > 0));
     p = q;
   }
   const tStart = new Int32Array(nTrades);
@@ -127,21 +134,23 @@ export function simulate(input: SimulationInput): Simulation {
 
   // The open trade's state in plain locals (no closures: V8 keeps captured, mutated lets in a heap
   // context and boxes their doubles). Each fill pays, per unit of |Δposition|, `unit` price units:
-  // c = unit × |Δq| / price in return units, unit × |Δq| / pip in pips, unit × |Δunits| in account.
+  // c = unit × |Δq| / price in return units, unit × |Δunits| in account currency. Its pips are
+  // summed in price units (moves less fill costs) and divided by the pip once, at its close.
   let k = 0;
   let turnover = 0;
   let tStartI = 0;
   let tQ = 0;
   let units = 0;
   let pnl = 0;
-  let pips = 0;
+  let move = 0;
   let acc = 0;
   let tc = 0;
   let prev = 0;
+  let gPrev = 0;
   for (let i = 0; i < traded; i++) {
     const b = signalBar[i] + 1;
     if (i > 0) {
-      if (prev !== 0 && bar[i - 1] + 1 !== b) {
+      if (bar[i - 1] + 1 !== b && prev !== 0) {
         // A gap: exit at the open after the last held bar, booked on that bar.
         const at = bar[i - 1] + 1;
         const dq = Math.abs(prev);
@@ -151,21 +160,21 @@ export function simulate(input: SimulationInput): Simulation {
         turnover += dq;
         pnl -= c;
         tc += c;
-        pips -= up / pip;
+        move -= up;
         acc -= Math.abs(units) * unit;
         cost[i - 1] += c;
         tStart[k] = tStartI;
         tBars[k] = i - tStartI;
         tPos[k] = tQ;
         tPnl[k] = pnl;
-        tPips[k] = pips;
+        tPips[k] = move / pip;
         tAcc[k] = acc;
         tCost[k] = tc;
         k++;
         prev = 0;
       }
       // Bar i−1's costs are final now (only a gap exit could still be booked on it).
-      net[i - 1] = gross[i - 1] - cost[i - 1];
+      net[i - 1] = gPrev - cost[i - 1];
     }
     const q = position[i];
     bar[i] = b;
@@ -174,7 +183,6 @@ export function simulate(input: SimulationInput): Simulation {
     const r = Math.log(o1 / ob);
     benchmark[i] = r;
     const g = q === 0 ? 0 : q * r;
-    gross[i] = g;
     if (q !== prev) {
       const unit = priceCost + (priceCostAt ? priceCostAt[b] : 0) + notionalCost * ob;
       let ci = 0;
@@ -186,14 +194,14 @@ export function simulate(input: SimulationInput): Simulation {
         turnover += dq;
         pnl -= c;
         tc += c;
-        pips -= up / pip;
+        move -= up;
         acc -= Math.abs(units) * unit;
         ci += c;
         tStart[k] = tStartI;
         tBars[k] = i - tStartI;
         tPos[k] = tQ;
         tPnl[k] = pnl;
-        tPips[k] = pips;
+        tPips[k] = move / pip;
         tAcc[k] = acc;
         tCost[k] = tc;
         k++;
@@ -211,10 +219,9 @@ export function simulate(input: SimulationInput): Simulation {
           // 0 − x, not −x: the same signed zeros as a fresh trade paying its entry.
           pnl = 0 - c;
           tc = 0 + c;
-          pips = 0 - up / pip;
+          move = 0 - up;
           acc = 0 - Math.abs(units) * unit;
           ci += c;
-          entry[i] = 1;
         }
       } else {
         // Same direction, another size: pay for the difference; units follow the new size at this price.
@@ -225,19 +232,21 @@ export function simulate(input: SimulationInput): Simulation {
         turnover += dq;
         pnl -= c;
         tc += c;
-        pips -= up / pip;
+        move -= up;
         acc -= Math.abs(u1 - units) * unit;
         ci += c;
         units = u1;
       }
       cost[i] += ci;
     }
-    if (q !== 0) {
-      pnl += g;
-      pips += (q * (o1 - ob)) / pip;
-      acc += units * (o1 - ob);
-    }
+    // Unconditional: a flat bar adds 0 to pnl and move and a stale trade's units × move to acc,
+    // harmless as the open trade's sums are reset at its entry and written out only at its close
+    // (a branch on q here mispredicts wherever flat and held bars alternate at random).
+    pnl += g;
+    move += q * (o1 - ob);
+    acc += units * (o1 - ob);
     prev = q;
+    gPrev = g;
   }
   if (traded > 0) {
     if (prev !== 0) {
@@ -249,30 +258,47 @@ export function simulate(input: SimulationInput): Simulation {
       turnover += dq;
       pnl -= c;
       tc += c;
-      pips -= up / pip;
+      move -= up;
       acc -= Math.abs(units) * unit;
       cost[traded - 1] += c;
       tStart[k] = tStartI;
       tBars[k] = traded - tStartI;
       tPos[k] = tQ;
       tPnl[k] = pnl;
-      tPips[k] = pips;
+      tPips[k] = move / pip;
       tAcc[k] = acc;
       tCost[k] = tc;
       k++;
     }
-    net[traded - 1] = gross[traded - 1] - cost[traded - 1];
+    net[traded - 1] = gPrev - cost[traded - 1];
   }
   if (k !== nTrades) throw new Error(`simulate: counted ${nTrades} trades, closed ${k}`);
 
+  const pos = position.subarray(0, traded);
+  let gross: Float64Array | undefined;
+  let entry: Uint8Array | undefined;
   return {
     bar,
-    position: position.subarray(0, traded),
-    gross,
+    position: pos,
+    get gross(): Float64Array {
+      // The loop's own expression, so the values are the ones net was computed from.
+      if (!gross) {
+        gross = new Float64Array(traded);
+        for (let i = 0; i < traded; i++) gross[i] = pos[i] === 0 ? 0 : pos[i] * benchmark[i];
+      }
+      return gross;
+    },
     cost,
     net,
     benchmark,
-    entry,
+    get entry(): Uint8Array {
+      // Entries are the trades' first bars.
+      if (!entry) {
+        entry = new Uint8Array(traded);
+        for (let j = 0; j < nTrades; j++) entry[tStart[j]] = 1;
+      }
+      return entry;
+    },
     turnover,
     trades: { start: tStart, bars: tBars, position: tPos, pnl: tPnl, pips: tPips, account: tAcc, cost: tCost },
     untraded: nSignals - traded,
