@@ -6,6 +6,9 @@ import { CancelledError, RunError } from '../core/diagnostics.js';
 import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
 import type { StepContext } from '../steps/define.js';
 import { builtinRegistry } from '../steps/index.js';
+import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
+
+export type { TaskInput, WorkerReply, WorkerTask } from './protocol.js';
 
 /**
  * Worker threads for CPU-heavy steps, so that `--jobs 2` keeps two cores busy: the scheduler stays
@@ -17,23 +20,6 @@ import { builtinRegistry } from '../steps/index.js';
 /** Kinds worth a thread: their run time dwarfs copying their inputs. */
 export const HEAVY_KINDS = new Set(['train']);
 
-export interface WorkerTask {
-  id: number;
-  kind: string;
-  stepId: string;
-  seed: number;
-  pipelineDir: string;
-  params: unknown;
-  inputs: Record<string, Uint8Array>;
-  workDir?: string;
-}
-
-export type WorkerReply =
-  | { id: number; type: 'done'; bytes: Uint8Array }
-  | { id: number; type: 'error'; name: string; message: string; hint?: string }
-  | { id: number; type: 'log' | 'warn'; message: string }
-  | { id: number; type: 'progress'; fraction: number; message?: string };
-
 const WORKER_JS = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 export class StepPool {
@@ -42,6 +28,16 @@ export class StepPool {
   private readonly queue: (() => void)[] = [];
   private next = 1;
   private closed = false;
+  /**
+   * Each input artifact encoded once, into shared memory: a sweep's variants all read the same
+   * dataset, which would otherwise be encoded on this (the scheduling) thread for every task.
+   */
+  private readonly encoded = new WeakMap<object, TaskInput & { bytes: Uint8Array }>();
+  /** Per worker, the artifacts it holds decoded (see worker.ts's cache). */
+  private readonly held = new WeakMap<Worker, number[]>();
+  private nextArtifact = 1;
+  /** How many input artifacts were sent to a worker as bytes (the rest it already held). */
+  inputsSent = 0;
   private readonly builtin = builtinRegistry();
 
   private constructor(private readonly size: number) {
@@ -83,8 +79,20 @@ export class StepPool {
 
   async run(node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext): Promise<unknown> {
     if (this.closed) throw new CancelledError();
-    const encoded = Object.fromEntries(Object.entries(inputs).map(([p, v]) => [p, encodeArtifact(v)]));
+    const shared = Object.entries(inputs).map(([port, v]) => [port, this.share(v)] as const);
     const w = await this.acquire();
+    const held = this.held.get(w) ?? [];
+    const taskInputs: Record<string, TaskInput> = {};
+    for (const [port, s] of shared) {
+      if (held.includes(s.artifact)) taskInputs[port] = { artifact: s.artifact };
+      else {
+        taskInputs[port] = s;
+        this.inputsSent++;
+      }
+      // The worker keeps the last WORKER_CACHE artifacts it was sent, in this order.
+      held.splice(0, held.length, ...[...held.filter((a) => a !== s.artifact), s.artifact].slice(-WORKER_CACHE));
+    }
+    this.held.set(w, held);
     const id = this.next++;
     try {
       const bytes = await new Promise<Uint8Array>((resolve, reject) => {
@@ -105,8 +113,8 @@ export class StepPool {
         const onError = (e: Error): void => reject(e);
         w.on('message', onMessage);
         w.on('error', onError);
-        const task: WorkerTask = { id, kind: node.kind, stepId: ctx.stepId, seed: ctx.seed, pipelineDir: ctx.pipelineDir, params: node.params, inputs: encoded, workDir: ctx.workDir };
-        w.postMessage(task, Object.values(encoded).map((b) => b.buffer as ArrayBuffer));
+        const task: WorkerTask = { id, kind: node.kind, stepId: ctx.stepId, seed: ctx.seed, pipelineDir: ctx.pipelineDir, params: node.params, inputs: taskInputs, workDir: ctx.workDir };
+        w.postMessage(task);
       });
       this.releaseWorker(w);
       return decodeArtifact(bytes);
@@ -117,6 +125,20 @@ export class StepPool {
       this.queue.shift()?.();
       throw e;
     }
+  }
+
+  /** The input's encoding, made once per artifact object and shared (not copied) with every worker. */
+  private share(value: unknown): TaskInput & { bytes: Uint8Array } {
+    if (value === null || typeof value !== 'object') return { artifact: this.nextArtifact++, bytes: encodeArtifact(value) };
+    let s = this.encoded.get(value);
+    if (!s) {
+      const plain = encodeArtifact(value);
+      const bytes = new Uint8Array(new SharedArrayBuffer(plain.byteLength));
+      bytes.set(plain);
+      s = { artifact: this.nextArtifact++, bytes };
+      this.encoded.set(value, s);
+    }
+    return s;
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
 import type { AnyStepDef, StepContext } from '../steps/define.js';
 import train from '../steps/train/index.js';
-import type { WorkerReply, WorkerTask } from './pool.js';
+import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
 
 /**
  * A worker thread running CPU-heavy steps (see pool.ts). Inputs arrive and the output leaves in
@@ -16,6 +16,19 @@ import type { WorkerReply, WorkerTask } from './pool.js';
 const registry = new Map<string, AnyStepDef>([[train.kind, train as unknown as AnyStepDef]]);
 const port = parentPort!;
 
+/** The last WORKER_CACHE input artifacts, decoded, oldest first: the pool knows which ones these are. */
+const cache: { artifact: number; value: unknown }[] = [];
+
+function input(i: TaskInput): unknown {
+  let hit = cache.find((c) => c.artifact === i.artifact);
+  if (!hit) {
+    if (!i.bytes) throw new Error(`input artifact ${i.artifact} was neither sent nor cached`);
+    hit = { artifact: i.artifact, value: decodeArtifact(i.bytes) };
+  }
+  cache.splice(0, cache.length, ...[...cache.filter((c) => c !== hit), hit].slice(-WORKER_CACHE));
+  return hit.value;
+}
+
 port.on('message', (task: WorkerTask) => {
   void runTask(task);
 });
@@ -25,7 +38,7 @@ async function runTask(t: WorkerTask): Promise<void> {
   try {
     const def = registry.get(t.kind);
     if (!def) throw new Error(`step kind ${t.kind} is not available in a worker`);
-    const inputs = Object.fromEntries(Object.entries(t.inputs).map(([p, b]) => [p, decodeArtifact(b)]));
+    const inputs = Object.fromEntries(Object.entries(t.inputs).map(([p, i]) => [p, input(i)]));
     const ctx: StepContext = {
       stepId: t.stepId,
       seed: t.seed,

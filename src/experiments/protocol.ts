@@ -1,0 +1,34 @@
+/**
+ * What the step pool (pool.ts) and its worker threads (worker.ts) say to each other. Its own module
+ * so that a worker loads only this, not the pool's imports (the whole step registry).
+ */
+
+/**
+ * One input of a task: the artifact's id in this pool, and its encoded bytes (in shared memory)
+ * unless the worker already holds it decoded from an earlier task.
+ */
+export interface TaskInput {
+  artifact: number;
+  bytes?: Uint8Array;
+}
+
+export interface WorkerTask {
+  id: number;
+  kind: string;
+  stepId: string;
+  seed: number;
+  pipelineDir: string;
+  params: unknown;
+  inputs: Record<string, TaskInput>;
+  workDir?: string;
+}
+
+export type WorkerReply =
+  | { id: number; type: 'done'; bytes: Uint8Array }
+  | { id: number; type: 'error'; name: string; message: string; hint?: string }
+  | { id: number; type: 'log' | 'warn'; message: string }
+  | { id: number; type: 'progress'; fraction: number; message?: string };
+
+/** Decoded input artifacts a worker keeps between tasks (worker.ts evicts in the same order). */
+export const WORKER_CACHE = 2;
+

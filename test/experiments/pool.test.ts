@@ -1,0 +1,54 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Dataset } from '../../src/core/artifacts.js';
+import { makeRng } from '../../src/data/rng.js';
+import { testContext } from '../helpers/ctx.js';
+
+/**
+ * The step pool runs `train` in worker threads. It is exercised from the build (dist/), as the CLI
+ * uses it: the worker is a compiled file. The test suite's global setup builds dist/ first.
+ */
+const { StepPool } = await import('../../dist/experiments/pool.js');
+const { encodeArtifact } = await import('../../dist/runtime/codec.js');
+const train = (await import('../../dist/steps/train/index.js')).default;
+
+function dataset(n: number, p: number): Dataset {
+  const rng = makeRng(11);
+  const X = new Float64Array(n * p);
+  const Y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < p; j++) X[i * p + j] = rng.normal();
+    Y[i] = 0.5 * X[i * p] - 0.25 * X[i * p + 1] + 0.1 * rng.normal();
+  }
+  const index = Float64Array.from({ length: n }, (_, i) => Date.UTC(2024, 0, 1) + i * 3_600_000);
+  const none = { method: 'none' as const, center: new Array<number>(p).fill(0), scale: new Array<number>(p).fill(1) };
+  return {
+    type: 'Dataset', symbol: 'T', timeframe: '1h', index, featureNames: Array.from({ length: p }, (_, j) => `f${j}`), targetNames: ['fwd_ret_1'], targetHorizons: [1], X, Y,
+    method: 'temporal', folds: [{ train: { start: 0, end: 300 }, val: { start: 300, end: 400 }, test: { start: 400, end: n }, scaler: none }],
+  } as unknown as Dataset;
+}
+
+const pools: { close(): Promise<void> }[] = [];
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.close()));
+});
+
+describe('step pool', () => {
+  it('runs train steps in two workers with results bit-identical to the main thread, sending the shared dataset once per worker', async () => {
+    const ds = dataset(500, 4);
+    const pool = StepPool.create(2)!;
+    expect(pool).toBeDefined();
+    pools.push(pool);
+    const alphas = [0.1, 1, 10, 100];
+    const node = (alpha: number) => ({ id: `m${alpha}`, kind: 'train', def: train, params: train.resolve!({ model: 'ridge', alpha } as never), inputs: { dataset: 'dataset' } });
+    const inWorkers = await Promise.all(alphas.map((a) => pool.run(node(a) as never, { dataset: ds }, testContext({ stepId: `m${a}` }))));
+    const onMain = await Promise.all(alphas.map((a) => train.run({ dataset: ds } as never, node(a).params as never, testContext({ stepId: `m${a}` }))));
+    alphas.forEach((_, i) => expect(Buffer.from(encodeArtifact(inWorkers[i])).equals(Buffer.from(encodeArtifact(onMain[i])))).toBe(true));
+    // Four tasks over two workers: each worker decodes the dataset once and reuses it after.
+    expect(pool.inputsSent).toBe(2);
+    // A second dataset object is new to both workers; the first is still held by them.
+    await pool.run(node(1) as never, { dataset: dataset(500, 4) }, testContext());
+    expect(pool.inputsSent).toBe(3);
+    await Promise.all([1, 2].map((a) => pool.run(node(a) as never, { dataset: ds }, testContext())));
+    expect(pool.inputsSent).toBe(3);
+  });
+});
