@@ -91,7 +91,8 @@ export function foldFeatures(dataset: Dataset, f: number): Float64Array {
   return X;
 }
 
-function sameScaler(a: Scaler, b: Scaler): boolean {
+/** True when two scalers apply the same transform (bit-equal centers and scales). */
+export function sameScaler(a: Scaler, b: Scaler): boolean {
   if (a.method !== b.method) return false;
   if (a.method === 'none') return true;
   for (let j = 0; j < a.center.length; j++) {

@@ -4,10 +4,11 @@ import fetch from './fetch/index.js';
 import features from './features/index.js';
 import split from './split/index.js';
 import train from './train/index.js';
+import encode from './encode/index.js';
 import backtest from './backtest/index.js';
 
 /** The built-in step kinds, in pipeline order. */
-export const BUILTIN_STEPS: AnyStepDef[] = [fetch, features, split, train, backtest] as unknown as AnyStepDef[];
+export const BUILTIN_STEPS: AnyStepDef[] = [fetch, features, split, train, encode, backtest] as unknown as AnyStepDef[];
 
 export function builtinRegistry(): StepRegistry {
   const r = new StepRegistry();

@@ -7,7 +7,7 @@ import { horizonMetrics } from '../../models/metrics.js';
 import { backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
 import { directions, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
 import { cumsum, simulate } from '../../backtest/simulate.js';
-import { defineStep, paramsOf, type ParamIssue, type StepContext } from '../define.js';
+import { defineStep, paramsOf, type CheckContext, type ParamIssue, type StepContext } from '../define.js';
 import type { BacktestParams } from './params.js';
 
 export type { BacktestParams, CostParams, SizingParams, FixedSizing, VolTargetSizing } from './params.js';
@@ -26,6 +26,14 @@ function findSorted(a: Float64Array, t: number): number {
     else return mid;
   }
   return -1;
+}
+
+/** Why a feature encoder cannot be backtested, and what to do instead; `stepId`: the train step, when known. */
+function encoderRefusal(stepId?: string): { message: string; hint: string } {
+  return {
+    message: `${stepId ? `step \`${stepId}\` trains` : 'the model is'} an autoencoder: it encodes features and makes no forecasts to trade`,
+    hint: `add an \`encode\` step (uses: encode, from: { model: ${stepId ?? '<encoder step>'}, dataset: <its dataset> }), train a forecasting model on the encoded dataset, and backtest that model`,
+  };
 }
 
 /** The model's target the signal reads: the one named, or the shortest horizon. */
@@ -198,8 +206,10 @@ export default defineStep({
   output: 'Report',
   params: paramsOf<BacktestParams>(),
 
-  check(p: BacktestParams): ParamIssue[] {
+  check(p: BacktestParams, ctx?: CheckContext): ParamIssue[] {
     const issues: ParamIssue[] = [];
+    const model = ctx?.input?.('model');
+    if (model?.kind === 'train' && model.params.model === 'autoencoder') issues.push({ at: 'from', path: ['model'], ...encoderRefusal(model.id) });
     if (p.exit_threshold !== undefined) {
       if (p.exit_threshold < 0) issues.push({ path: ['exit_threshold'], message: 'exit_threshold must be ≥ 0' });
       else if (p.exit_threshold > p.entry_threshold) {
@@ -222,6 +232,10 @@ export default defineStep({
   },
 
   async run({ model, dataset, candles }, params: BacktestParams, ctx): Promise<Report> {
+    if (model.encoder) {
+      const r = encoderRefusal();
+      throw new RunError(r.message, { hint: r.hint });
+    }
     const target = chooseTarget(model, params.target);
     const open = candles.columns.open;
     if (!open || open.length !== candles.index.length) {
