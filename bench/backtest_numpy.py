@@ -2,13 +2,15 @@
 
 Reads open prices and predictions (raw float64 files), trades a signal at bar t at open[t+1],
 held to open[t+2]; threshold rule (long > th, short < -th); half a spread per unit of position
-change, the final position closed at the end; prints JSON with the best time of 3 and the results.
+change, the final position closed at the end; prints JSON with the best time of `runs` after `warm`
+warm-up runs (argv 6 and 7; default 1 and 3) and the results.
 Needs NumPy (Debian: apt-get install -y python3-numpy).
 """
 import json, sys, time
 import numpy as np
 
 open_path, pred_path, th, half_spread, per_year = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+warm, runs = (int(sys.argv[6]), int(sys.argv[7])) if len(sys.argv) > 7 else (1, 3)
 o = np.fromfile(open_path, dtype=np.float64)
 pred = np.fromfile(pred_path, dtype=np.float64)
 
@@ -29,8 +31,9 @@ def backtest(o, pred):
     return float(eq[-1]), float(sharpe), float(dd), trades
 
 best = float('inf')
-for _ in range(3):
+for k in range(warm + runs):
     t = time.perf_counter()
     res = backtest(o, pred)
-    best = min(best, (time.perf_counter() - t) * 1000)
+    if k >= warm:
+        best = min(best, (time.perf_counter() - t) * 1000)
 print(json.dumps({"ms": best, "total_return": res[0], "sharpe": res[1], "max_drawdown": res[2], "trades": res[3], "numpy": np.__version__}))
