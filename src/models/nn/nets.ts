@@ -1,5 +1,6 @@
 import type * as TfNs from '@tensorflow/tfjs';
 import { makeRng, type Rng } from '../../data/rng.js';
+import { fusedLstmLayer, hostView } from './lstm.js';
 
 /**
  * The networks, written as plain tfjs ops over our own `tf.Variable`s rather than tfjs-layers:
@@ -132,8 +133,16 @@ export function initialWeights(spec: NetSpec, seed: number): WeightValue[] {
   return out;
 }
 
+export interface BuildOptions {
+  /**
+   * LSTM: the fused layer (src/models/nn/lstm.ts) where the backend allows it (wasm, cpu); false:
+   * tfjs ops per step everywhere (the reference the fused layer is tested against).
+   */
+  fused?: boolean;
+}
+
 /** Builds the net with the given weights (from `initialWeights` or a checkpoint). */
-export function buildNet(tf: Tf, spec: NetSpec, weights: WeightValue[]): Net {
+export function buildNet(tf: Tf, spec: NetSpec, weights: WeightValue[], opts: BuildOptions = {}): Net {
   const id = ++instance;
   // Inside tidy: the initial tensors are released, the variables (never tidied) keep their data.
   const vars = tf.tidy(() => weights.map((w) => tf.variable(tf.tensor(w.data, w.shape, 'float32'), true, `fxnn${id}/${w.name}`)));
@@ -143,7 +152,7 @@ export function buildNet(tf: Tf, spec: NetSpec, weights: WeightValue[]): Net {
     if (!v) throw new Error(`network weight ${name} missing (a checkpoint of another architecture?)`);
     return v;
   };
-  const forward = makeForward(tf, spec, W);
+  const forward = makeForward(tf, spec, W, opts.fused ?? true);
   return {
     spec,
     vars,
@@ -163,7 +172,7 @@ export function assignWeights(tf: Tf, net: Net, weights: WeightValue[]): void {
   tf.tidy(() => weights.forEach((w, i) => net.vars[i].assign(tf.tensor(w.data, w.shape, 'float32'))));
 }
 
-function makeForward(tf: Tf, spec: NetSpec, W: (name: string) => TfNs.Variable): (x: T3) => T2 {
+function makeForward(tf: Tf, spec: NetSpec, W: (name: string) => TfNs.Variable, fused: boolean): (x: T3) => T2 {
   const { hidden: H, layers, lookback: L } = spec;
   const dense = (x: T2, name: string): T2 => tf.add(tf.matMul(x, W(`${name}/W`)), W(`${name}/b`)) as T2;
   const head = (h: T2): T2 => dense(h, 'head');
@@ -200,7 +209,16 @@ function makeForward(tf: Tf, spec: NetSpec, W: (name: string) => TfNs.Variable):
         for (let l = 0; l < layers; l++) h = tf.relu(dense(h, `dense${l}`)) as T2;
         return head(h);
       };
-    case 'lstm':
+    case 'lstm': {
+      const view = fused ? hostView(tf) : undefined;
+      if (view)
+        return (x) => {
+          let seq: T3 = x;
+          const layer = (l: number, sequence: boolean): T2 | T3 =>
+            fusedLstmLayer(tf, view, seq, W(`lstm${l}/Wx`) as T2, W(`lstm${l}/Wh`) as T2, W(`lstm${l}/b`) as TfNs.Tensor1D, { sequence, inputGrad: l > 0 });
+          for (let l = 0; l < layers - 1; l++) seq = layer(l, true) as T3;
+          return head(layer(layers - 1, false) as T2);
+        };
       return (x) =>
         head(
           recurrent(x, 'lstm', 'b', 4, (l, b) => {
@@ -218,6 +236,7 @@ function makeForward(tf: Tf, spec: NetSpec, W: (name: string) => TfNs.Variable):
             };
           }),
         );
+    }
     case 'gru':
       return (x) =>
         head(

@@ -1,0 +1,251 @@
+import type * as TfNs from '@tensorflow/tfjs';
+
+/**
+ * A fused LSTM layer for the backends whose tensors live in memory JavaScript can see (wasm: the
+ * module's heap; cpu: typed arrays): one tfjs op (`tf.customGrad`) whose forward and hand-written
+ * backward (BPTT) run the big products as plain, untransposed matMuls and everything elementwise
+ * as one JavaScript loop per step over Float32Array views.
+ *
+ * Why not tfjs ops per step: on wasm, `slice`/`unstack` copy their whole input before taking the
+ * piece, matMul with a transposed operand (what autodiff of a·b produces) leaves XNNPACK for a
+ * scalar loop about 10× slower, `tanh` is scalar too, and each op costs ~10 µs of engine
+ * bookkeeping; autodiff of a 64-step recurrence is ~2,000 such ops.
+ *
+ * Layout, per step t: a_t = [x_t, h_{t−1}] ([B, F+H]) times W' = [Wx; Wh] ([F+H, 4H], gate order
+ * i, f, g, o) plus b' in one fused matMul, then one sigmoid over all four gates: the g columns of
+ * W' and b' are doubled, so the sigmoid gives σ(2z_g) and g = tanh(z_g) = 2σ(2z_g) − 1. tanh(c)
+ * is taken the same way. The backward accumulates dZ' for all steps and gets dW' from one
+ * [F+H, T·B] × [T·B, 4H] matMul; d(h_{t−1}) per step is dz'_t · W'ᵀ (W'ᵀ transposed once, in JS).
+ *
+ * Everything is in a fixed order, so reruns are bit-identical on a backend.
+ */
+
+type Tf = typeof TfNs;
+type Tensor = TfNs.Tensor;
+type T1 = TfNs.Tensor1D;
+type T2 = TfNs.Tensor2D;
+type T3 = TfNs.Tensor3D;
+
+/** A Float32Array over a tensor's own storage (written in place only for tensors made here). */
+type View = (t: Tensor) => Float32Array;
+
+interface WasmBackendLike {
+  typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: object }): Float32Array;
+}
+interface CpuBackendLike {
+  data: { get(dataId: object): { values?: unknown } | undefined };
+}
+
+/**
+ * Views into tensor storage on the wasm and cpu backends; undefined elsewhere (tfjs-node keeps
+ * tensors inside libtensorflow), where the LSTM falls back to tfjs ops per step.
+ * A wasm view is invalidated when the heap grows: take it after the step's allocations.
+ */
+export function hostView(tf: Tf): View | undefined {
+  const name = tf.getBackend();
+  if (name === 'wasm') {
+    const be = tf.backend() as unknown as WasmBackendLike;
+    return (t) => be.typedArrayFromHeap(t);
+  }
+  if (name === 'cpu') {
+    const be = tf.backend() as unknown as CpuBackendLike;
+    return (t) => {
+      const v = be.data.get(t.dataId)?.values;
+      if (!(v instanceof Float32Array)) throw new Error('fused LSTM: a cpu tensor without float32 values');
+      return v;
+    };
+  }
+  return undefined;
+}
+
+export interface LstmLayerOptions {
+  /** Return every step's h ([B, T, H]) rather than the last ([B, H]). */
+  sequence: boolean;
+  /** Whether x needs a gradient (a layer fed by another layer); the first layer's input does not. */
+  inputGrad: boolean;
+}
+
+/** One LSTM layer over x [B, T, F] with Wx [F, 4H], Wh [H, 4H], b [4H] (gates i, f, g, o), fused; see the module comment. */
+export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1, o: LstmLayerOptions): T2 | T3 {
+  const [B, T, F] = x.shape;
+  const H = Wh.shape[0];
+  const G = 4 * H;
+  const K = F + H;
+  const BH = B * H;
+  const scale = new Float32Array(G).fill(1).fill(2, 2 * H, 3 * H);
+
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const [xx, wx, wh, bb] = (o.inputGrad ? args.slice(0, 4) : [x, ...args.slice(0, 3)]) as [T3, T2, T2, T1];
+    const xs = xx.dataSync() as Float32Array;
+    const sc = tf.tensor1d(scale);
+    const W = tf.mul(tf.concat([wx, wh], 0), sc) as T2;
+    const bias = tf.mul(bb, sc) as T1;
+    const Wd = W.dataSync() as Float32Array;
+
+    // Saved for the backward, per step: the four gate sigmoids, c, tanh(c), h.
+    const S = new Float32Array(T * B * G);
+    const C = new Float32Array(T * BH);
+    const TC = new Float32Array(T * BH);
+    const Hs = new Float32Array(T * BH);
+    const zero = new Float32Array(BH);
+    for (let t = 0; t < T; t++) {
+      const hPrev = t > 0 ? Hs.subarray((t - 1) * BH, t * BH) : zero;
+      const cPrev = t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero;
+      const a = tf.zeros([B, K]);
+      fillInput(view(a), xs, hPrev, t, B, T, F, H);
+      const s = tf.fused.matMul({ a: a as T2, b: W, bias, activation: 'sigmoid' });
+      a.dispose();
+      const u = tf.zeros([B, H]);
+      const so = t * B * G;
+      S.set(view(s), so);
+      s.dispose();
+      cellForward(S, so, cPrev, C, t * BH, view(u), B, H);
+      const rt = tf.sigmoid(u);
+      hiddenForward(S, so, view(rt), TC, Hs, t * BH, B, H);
+      tf.dispose([u, rt]);
+    }
+
+    let value: T2 | T3;
+    if (o.sequence) {
+      const out = new Float32Array(B * T * H);
+      for (let t = 0; t < T; t++) for (let r = 0; r < B; r++) out.set(Hs.subarray(t * BH + r * H, t * BH + r * H + H), (r * T + t) * H);
+      value = tf.tensor3d(out, [B, T, H]);
+    } else value = tf.tensor2d(Hs.slice((T - 1) * BH), [B, H]);
+
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dys = dy.dataSync() as Float32Array;
+      // W'ᵀ rows for what needs a gradient: h_{t−1} always, x_t when the input does.
+      const Kd = o.inputGrad ? K : H;
+      const k0 = K - Kd;
+      const WTd = new Float32Array(G * Kd);
+      for (let k = 0; k < Kd; k++) for (let g = 0; g < G; g++) WTd[g * Kd + k] = Wd[(k0 + k) * G + g];
+      const WT = tf.tensor2d(WTd, [G, Kd]);
+      const dc = new Float32Array(BH);
+      const dhRec = new Float32Array(BH);
+      const dX = o.inputGrad ? new Float32Array(B * T * F) : undefined;
+      // [dW'; db'] = Σ_t [a_t, 1]ᵀ dz'_t, one [F+H+1, B] × [B, 4H] product per step, summed in step order.
+      let dWs: Tensor | undefined;
+      for (let t = T - 1; t >= 0; t--) {
+        const dzt = tf.zeros([B, G]);
+        const aT = tf.zeros([K + 1, B]);
+        // dy at this step: row r at dyOff + r·dyStride (every step for a sequence, else the last only).
+        const [dyv, dyOff, dyStride] = o.sequence ? [dys, t * H, T * H] : t === T - 1 ? [dys, 0, H] : [zero, 0, 0];
+        cellBackward(S, t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero, TC, dyv, dyOff, dyStride, dhRec, dc, view(dzt), t, B, H);
+        fillInputT(view(aT), xs, Hs, t, B, T, F, H);
+        const dA = tf.matMul(dzt, WT);
+        const dav = view(dA);
+        for (let r = 0; r < B; r++) {
+          dhRec.set(dav.subarray(r * Kd + Kd - H, r * Kd + Kd), r * H);
+          if (dX) dX.set(dav.subarray(r * Kd, r * Kd + F), (r * T + t) * F);
+        }
+        const dWt = tf.matMul(aT, dzt);
+        const prev = dWs;
+        dWs = prev ? tf.add(prev, dWt) : dWt;
+        tf.dispose([dzt, aT, dA]);
+        if (prev) tf.dispose([prev, dWt]);
+      }
+      // Row F+H of dW' is Σ dz' (aᵀ's row of ones): db'.
+      const dW = tf.mul(dWs as T2, tf.tensor1d(scale)) as T2;
+      const dWx = tf.slice(dW, [0, 0], [F, G]);
+      const dWh = tf.slice(dW, [F, 0], [H, G]);
+      const dbb = tf.reshape(tf.slice(dW, [K, 0], [1, G]), [G]);
+      const grads: Tensor[] = [dWx, dWh, dbb];
+      return dX ? [tf.tensor3d(dX, [B, T, F]), ...grads] : grads;
+    };
+    return { value, gradFunc };
+  });
+  const inputs: Tensor[] = o.inputGrad ? [x, Wx, Wh, b] : [Wx, Wh, b];
+  return op(...inputs) as T2 | T3;
+}
+
+// The per-step loops, as small top-level functions: V8 optimises them once and keeps them
+// optimised (inside the big closures above they were left to on-stack replacement and deoptimised).
+
+/** a_t = [x_t, h_{t−1}] per row of a [B, F+H]. */
+function fillInput(av: Float32Array, xs: Float32Array, hPrev: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
+  const K = F + H;
+  for (let r = 0; r < B; r++) {
+    const xo = (r * T + t) * F;
+    for (let f = 0; f < F; f++) av[r * K + f] = xs[xo + f];
+    for (let j = 0; j < H; j++) av[r * K + F + j] = hPrev[r * H + j];
+  }
+}
+
+/** c_t = f ⊙ c_{t−1} + i ⊙ g; u = 2c_t (σ(u) gives tanh(c_t)). */
+function cellForward(S: Float32Array, so: number, cPrev: Float32Array, C: Float32Array, co: number, uv: Float32Array, B: number, H: number): void {
+  const G = 4 * H;
+  for (let r = 0; r < B; r++) {
+    const sr = so + r * G;
+    const hr = r * H;
+    for (let j = 0; j < H; j++) {
+      const c = S[sr + H + j] * cPrev[hr + j] + S[sr + j] * (2 * S[sr + 2 * H + j] - 1);
+      C[co + hr + j] = c;
+      uv[hr + j] = 2 * c;
+    }
+  }
+}
+
+/** tanh(c_t) = 2σ(2c_t) − 1; h_t = o ⊙ tanh(c_t). */
+function hiddenForward(S: Float32Array, so: number, rv: Float32Array, TC: Float32Array, Hs: Float32Array, co: number, B: number, H: number): void {
+  const G = 4 * H;
+  for (let r = 0; r < B; r++) {
+    const sr = so + r * G + 3 * H;
+    const hr = r * H;
+    for (let j = 0; j < H; j++) {
+      const tc = 2 * rv[hr + j] - 1;
+      TC[co + hr + j] = tc;
+      Hs[co + hr + j] = S[sr + j] * tc;
+    }
+  }
+}
+
+/**
+ * One step of BPTT: from dh (the recurrent part dhRec plus dy at this step, row r at
+ * dyOff + r·dyStride) and the carried dc, the gate pre-activation gradients dz'_t into dzv
+ * ([B, 4H]) and dc_{t−1} into dc.
+ */
+function cellBackward(S: Float32Array, cPrev: Float32Array, TC: Float32Array, dy: Float32Array, dyOff: number, dyStride: number, dhRec: Float32Array, dc: Float32Array, dzv: Float32Array, t: number, B: number, H: number): void {
+  const G = 4 * H;
+  const so = t * B * G;
+  const co = t * B * H;
+  for (let r = 0; r < B; r++) {
+    const si = so + r * G;
+    const sf = si + H;
+    const sg = si + 2 * H;
+    const sOut = si + 3 * H;
+    const hr = r * H;
+    const zr = r * G;
+    const dr = dyOff + r * dyStride;
+    for (let j = 0; j < H; j++) {
+      const i = S[si + j];
+      const f = S[sf + j];
+      const g = 2 * S[sg + j] - 1;
+      const og = S[sOut + j];
+      const tc = TC[co + hr + j];
+      const dh = dhRec[hr + j] + dy[dr + j];
+      const dcv = dc[hr + j] + dh * og * (1 - tc * tc);
+      dc[hr + j] = dcv * f;
+      dzv[zr + j] = dcv * g * i * (1 - i);
+      dzv[zr + H + j] = dcv * cPrev[hr + j] * f * (1 - f);
+      // g = 2σ(z') − 1 with z' = 2z: dg/dz' = (1 − g²)/2.
+      dzv[zr + 2 * H + j] = dcv * i * (1 - g * g) * 0.5;
+      dzv[zr + 3 * H + j] = dh * tc * og * (1 - og);
+    }
+  }
+}
+
+/** [a_t, 1]ᵀ [F+H+1, B]: column r is [x_t, h_{t−1}, 1] of row r (h_{−1} = 0). */
+function fillInputT(atv: Float32Array, xs: Float32Array, Hs: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
+  const BH = B * H;
+  for (let r = 0; r < B; r++) {
+    const xo = (r * T + t) * F;
+    for (let f = 0; f < F; f++) atv[f * B + r] = xs[xo + f];
+  }
+  atv.fill(1, (F + H) * B, (F + H + 1) * B);
+  if (t === 0) return; // zeros already
+  const ho = (t - 1) * BH;
+  for (let j = 0; j < H; j++) {
+    const row = (F + j) * B;
+    for (let r = 0; r < B; r++) atv[row + r] = Hs[ho + r * H + j];
+  }
+}

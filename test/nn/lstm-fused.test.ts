@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { selectBackend, type Tf } from '../../src/backend/index.js';
+import { makeRng } from '../../src/data/rng.js';
+import { hostView } from '../../src/models/nn/lstm.js';
+import { buildNet, initialWeights, mse, type NetSpec } from '../../src/models/nn/nets.js';
+import { trainNet, type TrainData, type TrainOptions } from '../../src/models/nn/train.js';
+
+/**
+ * The fused LSTM layer (src/models/nn/lstm.ts) against two independent references: the per-step
+ * LSTM built from tfjs ops and differentiated by tfjs autodiff (`buildNet(..., { fused: false })`),
+ * and central finite differences of the loss.
+ */
+
+const spec = (layers: number, H = 5, L = 7, p = 3, k = 2): NetSpec => ({ kind: 'lstm', lookback: L, p, k, hidden: H, layers, kernelSize: 1, heads: 1 });
+
+function batch(tf: Tf, s: NetSpec, B: number, seed = 0) {
+  const rng = makeRng(seed);
+  const x = tf.tensor3d(Float32Array.from({ length: B * s.lookback * s.p }, () => rng.normal()), [B, s.lookback, s.p]);
+  const y = tf.tensor2d(Float32Array.from({ length: B * s.k }, () => rng.normal()), [B, s.k]);
+  return { x, y };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** Fused vs per-step reference: outputs and every weight's gradient. */
+function compareWithReference(tf: Tf, layers: number): void {
+  const s = spec(layers);
+  const w = initialWeights(s, 3);
+  const fused = buildNet(tf, s, w);
+  const ref = buildNet(tf, s, w, { fused: false });
+  const { x, y } = batch(tf, s, 4);
+  expect(maxAbsDiff(fused.forward(x).dataSync(), ref.forward(x).dataSync())).toBeLessThan(1e-6);
+  const gf = tf.variableGrads(() => mse(tf, fused.forward(x), y), fused.vars);
+  const gr = tf.variableGrads(() => mse(tf, ref.forward(x), y), ref.vars);
+  fused.vars.forEach((v, i) => {
+    const a = gf.grads[v.name].dataSync();
+    const b = gr.grads[ref.vars[i].name].dataSync();
+    expect(a.length).toBe(b.length);
+    expect(maxAbsDiff(a, b), fused.names[i]).toBeLessThan(1e-6);
+  });
+  fused.dispose();
+  ref.dispose();
+}
+
+describe('fused LSTM layer', () => {
+  it('is what the wasm backend uses', async () => {
+    const { tf, name } = await selectBackend('cpu');
+    expect(name).toBe('wasm');
+    expect(hostView(tf)).toBeDefined();
+  });
+
+  it('matches the per-step tfjs LSTM (forward and autodiff gradients), one and two layers, on wasm', async () => {
+    const { tf } = await selectBackend('cpu');
+    compareWithReference(tf, 1);
+    compareWithReference(tf, 2);
+  });
+
+  it('gradients match central finite differences of the loss', async () => {
+    const { tf } = await selectBackend('cpu');
+    const s = spec(2, 3, 4, 2, 2);
+    const w = initialWeights(s, 5);
+    // Larger weights than Glorot's so that every gate is away from linear.
+    for (const v of w) for (let i = 0; i < v.data.length; i++) v.data[i] = v.data[i] * 2 + (v.name.endsWith('/b') ? 0.3 * Math.sin(i) : 0);
+    const net = buildNet(tf, s, w);
+    const { x, y } = batch(tf, s, 3, 9);
+    const g = tf.variableGrads(() => mse(tf, net.forward(x), y), net.vars);
+    const loss = (): number => tf.tidy(() => mse(tf, net.forward(x), y).dataSync()[0]);
+    const eps = 1e-2;
+    for (let vi = 0; vi < net.vars.length; vi++) {
+      if (!net.names[vi].startsWith('lstm')) continue;
+      const analytic = g.grads[net.vars[vi].name].dataSync();
+      const base = w[vi].data;
+      for (let e = 0; e < base.length; e++) {
+        const at = (d: number): number => {
+          const moved = w.map((ww, j) => (j === vi ? { ...ww, data: Float32Array.from(ww.data, (q, m) => (m === e ? q + d : q)) } : ww));
+          tf.tidy(() => moved.forEach((mw, j) => net.vars[j].assign(tf.tensor(mw.data, mw.shape))));
+          return loss();
+        };
+        const fd = (at(eps) - at(-eps)) / (2 * eps);
+        expect(Math.abs(fd - analytic[e]), `${net.names[vi]}[${e}]`).toBeLessThan(5e-5 + 1e-3 * Math.abs(fd));
+      }
+      tf.tidy(() => w.forEach((mw, j) => net.vars[j].assign(tf.tensor(mw.data, mw.shape))));
+    }
+    net.dispose();
+  });
+
+  it('trains bit-identically twice with one seed (wasm)', async () => {
+    const { tf } = await selectBackend('cpu');
+    const rng = makeRng(2);
+    const n = 300;
+    const p = 3;
+    const X = Float64Array.from({ length: n * p }, () => rng.normal());
+    const Y = Float64Array.from({ length: n }, (_, r) => (r >= 2 ? X[(r - 2) * p] : 0));
+    const ends = Int32Array.from({ length: n - 10 }, (_, i) => i + 9);
+    const data: TrainData = { X, p, Y, k: 1, trainEnds: ends.subarray(0, 200), valEnds: ends.subarray(200), yMean: new Float64Array([0]), yStd: new Float64Array([1]) };
+    const o: TrainOptions = { epochs: 2, batchSize: 32, learningRate: 0.01, optimizer: 'adam', weightDecay: 0, schedule: 'constant', warmupEpochs: 0, clipNorm: 1, patience: 0, gradAccum: 1, seed: 4, keepCheckpoints: 1 };
+    const s = spec(2, 6, 8, p, 1);
+    const a = await trainNet(tf, s, data, o);
+    const b = await trainNet(tf, s, data, o);
+    a.weights.forEach((w, i) => expect(Buffer.from(w.data.buffer).equals(Buffer.from(b.weights[i].data.buffer))).toBe(true));
+    expect(a.history[1].trainLoss).toBeLessThan(a.history[0].trainLoss);
+  });
+
+  it('matches the per-step LSTM on the pure-JS cpu backend too', async () => {
+    const { tf } = await selectBackend('cpu');
+    await tf.setBackend('cpu');
+    try {
+      expect(hostView(tf)).toBeDefined();
+      compareWithReference(tf, 2);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+});
