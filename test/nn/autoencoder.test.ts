@@ -258,6 +258,21 @@ steps:
     expect(d[0].loc?.line).toBe(readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('from: { model: encoder')) + 1);
   });
 
+  it('encode from a forecasting model is refused at compile time, at its `from.model`', async () => {
+    const file = write('ridge.yaml', `${head}  ridge:
+    uses: train
+    from: dataset
+    with: { model: ridge }
+  encoded:
+    uses: encode
+    from: { model: ridge, dataset: dataset }
+`);
+    const err = (await loadPlan(file).then(() => undefined, (e: unknown) => e)) as DiagnosticError;
+    expect(err.diagnostics.map((x) => [x.path, x.message])).toEqual([
+      ['steps.encoded.from.model', 'step `ridge` trains `model: ridge`, which forecasts targets; `encode` needs a feature encoder'],
+    ]);
+  });
+
   it('encode of a walk-forward split is refused at compile time, naming the supported method', async () => {
     const file = write('wf.yaml', `${head.replace('method: temporal, ratios: [0.6, 0.2, 0.2]', 'method: walk_forward, train_bars: 200, val_bars: 50, test_bars: 50')}  encoded:
     uses: encode
