@@ -12,10 +12,11 @@ import type * as TfNs from '@tensorflow/tfjs';
  * bookkeeping; autodiff of a 64-step recurrence is ~2,000 such ops.
  *
  * Layout, per step t: a_t = [x_t, h_{t−1}] ([B, F+H]) times W' = [Wx; Wh] ([F+H, 4H], gate order
- * i, f, g, o) plus b' in one fused matMul, then one sigmoid over all four gates: the g columns of
- * W' and b' are doubled, so the sigmoid gives σ(2z_g) and g = tanh(z_g) = 2σ(2z_g) − 1. tanh(c)
- * is taken the same way. The backward accumulates dZ' for all steps and gets dW' from one
- * [F+H, T·B] × [T·B, 4H] matMul; d(h_{t−1}) per step is dz'_t · W'ᵀ (W'ᵀ transposed once, in JS).
+ * i, f, g, o) plus b' in one matMul with the sigmoid fused in: the g columns of W' and b' are
+ * doubled, so the sigmoid gives σ(2z_g) and g = tanh(z_g) = 2σ(2z_g) − 1. tanh(c) is taken the
+ * same way. The backward gets d(h_{t−1}) per step as dz'_t · W'ᵀ (W'ᵀ transposed once, in JS) and
+ * [dW'; db'] as a few [4H, 8·B] × [8·B, F+H+1] products over chunks of 8 steps (a column of ones
+ * gives db').
  *
  * Everything is in a fixed order, so reruns are bit-identical on a backend.
  */
@@ -25,6 +26,9 @@ type Tensor = TfNs.Tensor;
 type T1 = TfNs.Tensor1D;
 type T2 = TfNs.Tensor2D;
 type T3 = TfNs.Tensor3D;
+
+/** Steps per dW product in the backward. */
+const CHUNK = 8;
 
 /** A Float32Array over a tensor's own storage (written in place only for tensors made here). */
 type View = (t: Tensor) => Float32Array;
@@ -123,33 +127,48 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
       const dc = new Float32Array(BH);
       const dhRec = new Float32Array(BH);
       const dX = o.inputGrad ? new Float32Array(B * T * F) : undefined;
-      // [dW'; db'] = Σ_t [a_t, 1]ᵀ dz'_t, one [F+H+1, B] × [B, 4H] product per step, summed in step order.
-      let dWs: Tensor | undefined;
+      // [dW'; db']ᵀ = Σ over chunks of CHUNK steps of dZ'ᵀ [4H, n·B] × [A, 1] [n·B, F+H+1] (rows [x_t, h_{t−1}, 1]),
+      // summed in chunk order: fewer, larger products than one per step, and none as long as T·B.
+      let dWT: Tensor | undefined;
+      let dZT: Tensor | undefined;
+      let A: Tensor | undefined;
+      let c0 = 0;
+      let cols = 0;
       for (let t = T - 1; t >= 0; t--) {
+        if (!dZT || !A) {
+          c0 = Math.max(0, t - CHUNK + 1);
+          // 16 zero columns (rows of A) of padding: a power-of-two stride between dZT's rows would
+          // map the transposed writes of one batch row to a single cache set.
+          cols = (t - c0 + 1) * B + 16;
+          dZT = tf.zeros([G, cols]);
+          A = tf.zeros([cols, K + 1]);
+        }
         const dzt = tf.zeros([B, G]);
-        const aT = tf.zeros([K + 1, B]);
         // dy at this step: row r at dyOff + r·dyStride (every step for a sequence, else the last only).
         const [dyv, dyOff, dyStride] = o.sequence ? [dys, t * H, T * H] : t === T - 1 ? [dys, 0, H] : [zero, 0, 0];
-        cellBackward(S, t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero, TC, dyv, dyOff, dyStride, dhRec, dc, view(dzt), t, B, H);
-        fillInputT(view(aT), xs, Hs, t, B, T, F, H);
+        cellBackward(S, t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero, TC, dyv, dyOff, dyStride, dhRec, dc, view(dzt), view(dZT), (t - c0) * B, cols, t, B, H);
+        fillInputRows(view(A), (t - c0) * B, xs, Hs, t, B, T, F, H);
         const dA = tf.matMul(dzt, WT);
         const dav = view(dA);
         for (let r = 0; r < B; r++) {
           dhRec.set(dav.subarray(r * Kd + Kd - H, r * Kd + Kd), r * H);
           if (dX) dX.set(dav.subarray(r * Kd, r * Kd + F), (r * T + t) * F);
         }
-        const dWt = tf.matMul(aT, dzt);
-        const prev = dWs;
-        dWs = prev ? tf.add(prev, dWt) : dWt;
-        tf.dispose([dzt, aT, dA]);
-        if (prev) tf.dispose([prev, dWt]);
+        tf.dispose([dzt, dA]);
+        if (t === c0) {
+          const part = tf.matMul(dZT, A);
+          const prev = dWT;
+          dWT = prev ? tf.add(prev, part) : part;
+          tf.dispose([dZT, A]);
+          if (prev) tf.dispose([prev, part]);
+          dZT = A = undefined;
+        }
       }
-      // Row F+H of dW' is Σ dz' (aᵀ's row of ones): db'.
-      const dW = tf.mul(dWs as T2, tf.tensor1d(scale)) as T2;
-      const dWx = tf.slice(dW, [0, 0], [F, G]);
-      const dWh = tf.slice(dW, [F, 0], [H, G]);
-      const dbb = tf.reshape(tf.slice(dW, [K, 0], [1, G]), [G]);
-      const grads: Tensor[] = [dWx, dWh, dbb];
+      // Back to [F+H+1, 4H] with the g columns' factor 2; the last row (from the ones) is db'.
+      const dWTd = (dWT as Tensor).dataSync() as Float32Array;
+      const dW = new Float32Array((K + 1) * G);
+      for (let g = 0; g < G; g++) for (let k = 0; k <= K; k++) dW[k * G + g] = dWTd[g * (K + 1) + k] * scale[g];
+      const grads: Tensor[] = [tf.tensor2d(dW.subarray(0, F * G), [F, G]), tf.tensor2d(dW.subarray(F * G, K * G), [H, G]), tf.tensor1d(dW.subarray(K * G))];
       return dX ? [tf.tensor3d(dX, [B, T, F]), ...grads] : grads;
     };
     return { value, gradFunc };
@@ -202,9 +221,9 @@ function hiddenForward(S: Float32Array, so: number, rv: Float32Array, TC: Float3
 /**
  * One step of BPTT: from dh (the recurrent part dhRec plus dy at this step, row r at
  * dyOff + r·dyStride) and the carried dc, the gate pre-activation gradients dz'_t into dzv
- * ([B, 4H]) and dc_{t−1} into dc.
+ * ([B, 4H]) and, transposed, into columns col… of dzT ([4H, cols]); dc_{t−1} into dc.
  */
-function cellBackward(S: Float32Array, cPrev: Float32Array, TC: Float32Array, dy: Float32Array, dyOff: number, dyStride: number, dhRec: Float32Array, dc: Float32Array, dzv: Float32Array, t: number, B: number, H: number): void {
+function cellBackward(S: Float32Array, cPrev: Float32Array, TC: Float32Array, dy: Float32Array, dyOff: number, dyStride: number, dhRec: Float32Array, dc: Float32Array, dzv: Float32Array, dzT: Float32Array, col: number, cols: number, t: number, B: number, H: number): void {
   const G = 4 * H;
   const so = t * B * G;
   const co = t * B * H;
@@ -216,6 +235,7 @@ function cellBackward(S: Float32Array, cPrev: Float32Array, TC: Float32Array, dy
     const hr = r * H;
     const zr = r * G;
     const dr = dyOff + r * dyStride;
+    const ct = col + r;
     for (let j = 0; j < H; j++) {
       const i = S[si + j];
       const f = S[sf + j];
@@ -225,27 +245,33 @@ function cellBackward(S: Float32Array, cPrev: Float32Array, TC: Float32Array, dy
       const dh = dhRec[hr + j] + dy[dr + j];
       const dcv = dc[hr + j] + dh * og * (1 - tc * tc);
       dc[hr + j] = dcv * f;
-      dzv[zr + j] = dcv * g * i * (1 - i);
-      dzv[zr + H + j] = dcv * cPrev[hr + j] * f * (1 - f);
+      const dzi = dcv * g * i * (1 - i);
+      const dzf = dcv * cPrev[hr + j] * f * (1 - f);
       // g = 2σ(z') − 1 with z' = 2z: dg/dz' = (1 − g²)/2.
-      dzv[zr + 2 * H + j] = dcv * i * (1 - g * g) * 0.5;
-      dzv[zr + 3 * H + j] = dh * tc * og * (1 - og);
+      const dzg = dcv * i * (1 - g * g) * 0.5;
+      const dzo = dh * tc * og * (1 - og);
+      dzv[zr + j] = dzi;
+      dzv[zr + H + j] = dzf;
+      dzv[zr + 2 * H + j] = dzg;
+      dzv[zr + 3 * H + j] = dzo;
+      const c = ct + j * cols;
+      dzT[c] = dzi;
+      dzT[c + H * cols] = dzf;
+      dzT[c + 2 * H * cols] = dzg;
+      dzT[c + 3 * H * cols] = dzo;
     }
   }
 }
 
-/** [a_t, 1]ᵀ [F+H+1, B]: column r is [x_t, h_{t−1}, 1] of row r (h_{−1} = 0). */
-function fillInputT(atv: Float32Array, xs: Float32Array, Hs: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
-  const BH = B * H;
+/** Rows row0… of A [·, F+H+1]: [x_t, h_{t−1}, 1] of each batch row (h_{−1} = 0). */
+function fillInputRows(av: Float32Array, row0: number, xs: Float32Array, Hs: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
+  const K1 = F + H + 1;
+  const ho = (t - 1) * B * H;
   for (let r = 0; r < B; r++) {
+    const o = (row0 + r) * K1;
     const xo = (r * T + t) * F;
-    for (let f = 0; f < F; f++) atv[f * B + r] = xs[xo + f];
-  }
-  atv.fill(1, (F + H) * B, (F + H + 1) * B);
-  if (t === 0) return; // zeros already
-  const ho = (t - 1) * BH;
-  for (let j = 0; j < H; j++) {
-    const row = (F + j) * B;
-    for (let r = 0; r < B; r++) atv[row + r] = Hs[ho + r * H + j];
+    for (let f = 0; f < F; f++) av[o + f] = xs[xo + f];
+    if (t > 0) for (let j = 0; j < H; j++) av[o + F + j] = Hs[ho + r * H + j];
+    av[o + F + H] = 1;
   }
 }
