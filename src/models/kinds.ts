@@ -129,6 +129,7 @@ export function gbmParamsOf(prm: Record<string, ParamValue>): GbmParams {
     colsample: num(prm.colsample),
     earlyStoppingRounds: num(prm.early_stopping_rounds),
     loss: prm.loss as GbmParams['loss'],
+    threads: num(prm.threads),
   };
 }
 
@@ -149,6 +150,7 @@ export const gbm: ModelKind = {
     colsample: 1,
     early_stopping_rounds: 20,
     loss: 'squared_error',
+    threads: 0,
   },
   seeded: true,
   check(prm) {
@@ -180,7 +182,7 @@ export interface ForestFoldState {
 export const randomForest: ModelKind = {
   name: 'random_forest',
   description: 'bagged regression trees on the histogram tree code (bootstrap rows, max_features per node)',
-  defaults: { n_estimators: 100, max_depth: 8, max_features: 1, min_child_weight: 1, max_bins: 255 },
+  defaults: { n_estimators: 100, max_depth: 8, max_features: 1, min_child_weight: 1, max_bins: 255, threads: 0 },
   seeded: true,
   fit(d, prm) {
     const binned = binFold(d.X, d.p, d.train, num(prm.max_bins));
@@ -192,6 +194,7 @@ export const randomForest: ModelKind = {
           maxDepth: num(prm.max_depth),
           maxFeatures: num(prm.max_features),
           minChildWeight: num(prm.min_child_weight),
+          threads: num(prm.threads),
         }, (d.seed + t * 0x9e3779b1) >>> 0, d.signal),
       );
     }

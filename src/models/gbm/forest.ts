@@ -1,7 +1,8 @@
 import type { RowRange } from '../../core/artifacts.js';
 import { makeRng } from '../../data/rng.js';
 import type { BinnedFold } from './gbm.js';
-import { growTree, predictRaw, TreeWorkspace, type Tree } from './tree.js';
+import { HistEngine } from './threads.js';
+import { growTree, predictRaw, type Tree } from './tree.js';
 
 /**
  * Random forest on the histogram tree code: each tree is grown on a bootstrap sample (n draws with
@@ -15,6 +16,8 @@ export interface ForestParams {
   maxDepth: number;
   maxFeatures: number;
   minChildWeight: number;
+  /** Threads building histograms (this one included); 0 or absent = one per core. */
+  threads?: number;
 }
 
 export interface ForestState {
@@ -34,32 +37,37 @@ export function fitForest(
 ): ForestState {
   const m = binned.m;
   const rng = makeRng(seed);
-  const ws = new TreeWorkspace(p, m);
+  const ws = new HistEngine(binned.bins, p, m, binned.mapper.nBins, params.threads ?? 0);
+  const gh = ws.S.gh;
+  const rows = ws.S.rows;
   const w = new Float64Array(m);
-  const grad = new Float64Array(m);
-  const rows = new Uint32Array(m);
   const feats = Int32Array.from({ length: p }, (_, i) => i);
   const trees: Tree[] = [];
-  for (let it = 0; it < params.nEstimators; it++) {
-    if (signal?.aborted) break;
-    w.fill(0);
-    for (let i = 0; i < m; i++) w[rng.int(m)]++;
-    let nRows = 0;
-    for (let i = 0; i < m; i++) {
-      grad[i] = -w[i] * Y[(train.start + i) * k + t];
-      if (w[i] > 0) rows[nRows++] = i;
+  try {
+    for (let it = 0; it < params.nEstimators; it++) {
+      if (signal?.aborted) break;
+      w.fill(0);
+      for (let i = 0; i < m; i++) w[rng.int(m)]++;
+      let nRows = 0;
+      for (let i = 0; i < m; i++) {
+        gh[2 * i] = -w[i] * Y[(train.start + i) * k + t];
+        gh[2 * i + 1] = w[i];
+        if (w[i] > 0) rows[nRows++] = i;
+      }
+      trees.push(
+        growTree(ws, binned.mapper, nRows, feats, {
+          maxDepth: params.maxDepth,
+          maxLeaves: 0,
+          growth: 'depthwise',
+          lambda: 0,
+          minSplitGain: 0,
+          minChildWeight: params.minChildWeight,
+          colsampleBynode: params.maxFeatures,
+        }, rng),
+      );
     }
-    trees.push(
-      growTree(ws, binned.bins, p, binned.mapper, grad, w, rows, nRows, feats, {
-        maxDepth: params.maxDepth,
-        maxLeaves: 0,
-        growth: 'depthwise',
-        lambda: 0,
-        minSplitGain: 0,
-        minChildWeight: params.minChildWeight,
-        colsampleBynode: params.maxFeatures,
-      }, rng),
-    );
+  } finally {
+    ws.close();
   }
   return { trees };
 }

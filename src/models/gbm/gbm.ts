@@ -1,7 +1,8 @@
 import type { RowRange } from '../../core/artifacts.js';
 import { makeRng, type Rng } from '../../data/rng.js';
 import { applyBins, fitBins, type BinMapper } from './binning.js';
-import { growTree, leafOfBinned, predictRaw, TreeWorkspace, type Tree, type TreeParams } from './tree.js';
+import { HistEngine } from './threads.js';
+import { addLeafValues, growTree, leafOfBinned, predictRaw, type Tree, type TreeParams } from './tree.js';
 
 /**
  * Gradient-boosted trees on feature histograms (the XGBoost `hist` / LightGBM algorithm):
@@ -30,6 +31,11 @@ export interface GbmParams {
   /** 0 turns early stopping off. */
   earlyStoppingRounds: number;
   loss: GbmLoss;
+  /**
+   * Threads building histograms (this one included); 0 = one per core. Any count gives
+   * bit-identical trees.
+   */
+  threads: number;
 }
 
 /** Fitted boosted ensemble for one target. */
@@ -133,10 +139,10 @@ export function fitGbm(
   const Xval = X.subarray(val.start * p, val.end * p);
   const pred = new Float64Array(m).fill(baseScore);
   const predVal = new Float64Array(nVal).fill(baseScore);
-  const grad = new Float64Array(m);
-  const hess = new Float64Array(m).fill(1);
-  const rows = new Uint32Array(m);
-  const ws = new TreeWorkspace(p, m);
+  const ws = new HistEngine(binned.bins, p, m, binned.mapper.nBins, params.threads);
+  const gh = ws.S.gh;
+  const rows = ws.S.rows;
+  for (let i = 0; i < m; i++) gh[2 * i + 1] = 1;
   const treeParams: TreeParams = {
     maxDepth: params.maxDepth,
     maxLeaves: params.maxLeaves,
@@ -152,51 +158,57 @@ export function fitGbm(
   let bestRound = -1;
   const early = params.earlyStoppingRounds > 0 && nVal > 0;
   let rounds = 0;
-  for (let it = 0; it < params.nEstimators; it++) {
-    if (signal?.aborted) break;
-    if (logistic) {
-      for (let i = 0; i < m; i++) {
-        const s = sigmoid(pred[i]);
-        grad[i] = s - y[i];
-        hess[i] = Math.max(s * (1 - s), 1e-16);
-      }
-    } else {
-      for (let i = 0; i < m; i++) grad[i] = pred[i] - y[i];
-    }
-    let nRows = 0;
-    if (params.subsample >= 1) {
-      for (let i = 0; i < m; i++) rows[i] = i;
-      nRows = m;
-    } else {
-      for (let i = 0; i < m; i++) if (rng.next() < params.subsample) rows[nRows++] = i;
-    }
-    const feats = sampleFeatures(p, params.colsample, rng);
-    const tree = growTree(ws, binned.bins, p, binned.mapper, grad, hess, rows, nRows, feats, treeParams, null);
-    const lr = params.learningRate;
-    for (let i = 0; i < tree.value.length; i++) tree.value[i] *= lr;
-    trees.push(tree);
-    rounds++;
-    for (let i = 0; i < m; i++) pred[i] += tree.value[leafOfBinned(tree, binned.bins, p, i)];
-    if (nVal > 0) {
-      let loss = 0;
-      for (let i = 0; i < nVal; i++) {
-        predVal[i] += predictRaw(tree, Xval, p, i);
-        if (logistic) {
-          const z = predVal[i];
-          // −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + e^z) − y·z, computed stably.
-          loss += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - yVal[i] * z;
-        } else {
-          const e = predVal[i] - yVal[i];
-          loss += e * e;
+  try {
+    for (let it = 0; it < params.nEstimators; it++) {
+      if (signal?.aborted) break;
+      if (logistic) {
+        for (let i = 0; i < m; i++) {
+          const s = sigmoid(pred[i]);
+          gh[2 * i] = s - y[i];
+          gh[2 * i + 1] = Math.max(s * (1 - s), 1e-16);
         }
+      } else {
+        for (let i = 0; i < m; i++) gh[2 * i] = pred[i] - y[i];
       }
-      const l = logistic ? loss / nVal : Math.sqrt(loss / nVal);
-      valLoss.push(l);
-      if (l < best) {
-        best = l;
-        bestRound = it;
-      } else if (early && it - bestRound >= params.earlyStoppingRounds) break;
+      let nRows = 0;
+      if (params.subsample >= 1) {
+        for (let i = 0; i < m; i++) rows[i] = i;
+        nRows = m;
+      } else {
+        for (let i = 0; i < m; i++) if (rng.next() < params.subsample) rows[nRows++] = i;
+      }
+      const feats = sampleFeatures(p, params.colsample, rng);
+      const tree = growTree(ws, binned.mapper, nRows, feats, treeParams, null);
+      const lr = params.learningRate;
+      for (let i = 0; i < tree.value.length; i++) tree.value[i] *= lr;
+      trees.push(tree);
+      rounds++;
+      // Every training row is in the tree's leaf ranges when none was subsampled out.
+      if (nRows === m) addLeafValues(ws, tree, pred);
+      else for (let i = 0; i < m; i++) pred[i] += tree.value[leafOfBinned(tree, binned.bins, p, i)];
+      if (nVal > 0) {
+        let loss = 0;
+        for (let i = 0; i < nVal; i++) {
+          predVal[i] += predictRaw(tree, Xval, p, i);
+          if (logistic) {
+            const z = predVal[i];
+            // −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + e^z) − y·z, computed stably.
+            loss += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - yVal[i] * z;
+          } else {
+            const e = predVal[i] - yVal[i];
+            loss += e * e;
+          }
+        }
+        const l = logistic ? loss / nVal : Math.sqrt(loss / nVal);
+        valLoss.push(l);
+        if (l < best) {
+          best = l;
+          bestRound = it;
+        } else if (early && it - bestRound >= params.earlyStoppingRounds) break;
+      }
     }
+  } finally {
+    ws.close();
   }
   if (early && bestRound >= 0) trees.length = bestRound + 1;
   return { loss: params.loss, baseScore, trees, rounds, valLoss: Float64Array.from(valLoss) };

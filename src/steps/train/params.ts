@@ -113,6 +113,15 @@ export interface TrainParams {
    */
   loss?: 'squared_error' | 'logistic';
   /**
+   * gbm, random_forest: threads building the trees' histograms, this one included; 0 = one per
+   * core. Any count gives bit-identical models, so it is a speed setting only: set 1 when several
+   * fits already run side by side (e.g. a sweep's variants). Default 0.
+   * @integer
+   * @minimum 0
+   * @maximum 256
+   */
+  threads?: number;
+  /**
    * random_forest: fraction of features drawn at each node. Default 1 (scikit-learn's default
    * for regression).
    * @exclusiveMinimum 0
