@@ -87,19 +87,19 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
     const Wd = W.dataSync() as Float32Array;
 
     // Saved for the backward, per step: the four gate sigmoids, c, tanh(c), h.
-    const S = new Float32Array(T * B * G);
-    const C = new Float32Array(T * BH);
-    const TC = new Float32Array(T * BH);
-    const Hs = new Float32Array(T * BH);
+    const S = takeBuffer(T * B * G);
+    const C = takeBuffer(T * BH);
+    const TC = takeBuffer(T * BH);
+    const Hs = takeBuffer(T * BH);
     const zero = new Float32Array(BH);
     for (let t = 0; t < T; t++) {
       const hPrev = t > 0 ? Hs.subarray((t - 1) * BH, t * BH) : zero;
       const cPrev = t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero;
-      const a = tf.zeros([B, K]);
+      const a = tf.fill([B, K], 0);
       fillInput(view(a), xs, hPrev, t, B, T, F, H);
       const s = tf.fused.matMul({ a: a as T2, b: W, bias, activation: 'sigmoid' });
       a.dispose();
-      const u = tf.zeros([B, H]);
+      const u = tf.fill([B, H], 0);
       const so = t * B * G;
       S.set(view(s), so);
       s.dispose();
@@ -140,10 +140,10 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
           // 16 zero columns (rows of A) of padding: a power-of-two stride between dZT's rows would
           // map the transposed writes of one batch row to a single cache set.
           cols = (t - c0 + 1) * B + 16;
-          dZT = tf.zeros([G, cols]);
-          A = tf.zeros([cols, K + 1]);
+          dZT = tf.fill([G, cols], 0);
+          A = tf.fill([cols, K + 1], 0);
         }
-        const dzt = tf.zeros([B, G]);
+        const dzt = tf.fill([B, G], 0);
         // dy at this step: row r at dyOff + r·dyStride (every step for a sequence, else the last only).
         const [dyv, dyOff, dyStride] = o.sequence ? [dys, t * H, T * H] : t === T - 1 ? [dys, 0, H] : [zero, 0, 0];
         cellBackward(S, t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero, TC, dyv, dyOff, dyStride, dhRec, dc, view(dzt), view(dZT), (t - c0) * B, cols, t, B, H);
@@ -169,12 +169,34 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
       const dW = new Float32Array((K + 1) * G);
       for (let g = 0; g < G; g++) for (let k = 0; k <= K; k++) dW[k * G + g] = dWTd[g * (K + 1) + k] * scale[g];
       const grads: Tensor[] = [tf.tensor2d(dW.subarray(0, F * G), [F, G]), tf.tensor2d(dW.subarray(F * G, K * G), [H, G]), tf.tensor1d(dW.subarray(K * G))];
+      // The forward's saved state is dead now (a tape is backpropagated once).
+      giveBuffers(S, C, TC, Hs);
       return dX ? [tf.tensor3d(dX, [B, T, F]), ...grads] : grads;
     };
     return { value, gradFunc };
   });
   const inputs: Tensor[] = o.inputGrad ? [x, Wx, Wh, b] : [Wx, Wh, b];
   return op(...inputs) as T2 | T3;
+}
+
+/**
+ * Reused Float32Arrays for the forward's saved state (tens of MB per batch): allocating them per
+ * batch costs a garbage collection every few batches. Every element is written before it is read.
+ * A forward whose backward never runs (inference) simply keeps its buffers until they are collected.
+ */
+const pool = new Map<number, Float32Array[]>();
+
+function takeBuffer(n: number): Float32Array {
+  return pool.get(n)?.pop() ?? new Float32Array(n);
+}
+
+function giveBuffers(...bufs: Float32Array[]): void {
+  for (const b of bufs) {
+    const free = pool.get(b.length) ?? [];
+    // A few per size: enough for a stack of layers, never a leak.
+    if (free.length < 8) free.push(b);
+    pool.set(b.length, free);
+  }
 }
 
 // The per-step loops, as small top-level functions: V8 optimises them once and keeps them
