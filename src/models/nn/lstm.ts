@@ -80,14 +80,16 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
 
   const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
     const [xx, wx, wh, bb] = (o.inputGrad ? args.slice(0, 4) : [x, ...args.slice(0, 3)]) as [T3, T2, T2, T1];
+    const save = args[args.length - 1] as TfNs.GradSaveFunc;
     const xs = xx.dataSync() as Float32Array;
     const sc = tf.tensor1d(scale);
     const W = tf.mul(tf.concat([wx, wh], 0), sc) as T2;
     const bias = tf.mul(bb, sc) as T1;
     const Wd = W.dataSync() as Float32Array;
 
-    // Saved for the backward, per step: the four gate sigmoids, c, tanh(c), h.
-    const S = takeBuffer(T * B * G);
+    // Saved for the backward, per step: the four gate sigmoids (tensors: `save` keeps them only
+    // when a gradient is being taken), c, tanh(c), h.
+    const gates: Tensor[] = [];
     const C = takeBuffer(T * BH);
     const TC = takeBuffer(T * BH);
     const Hs = takeBuffer(T * BH);
@@ -100,14 +102,13 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
       const s = tf.fused.matMul({ a: a as T2, b: W, bias, activation: 'sigmoid' });
       a.dispose();
       const u = tf.fill([B, H], 0);
-      const so = t * B * G;
-      S.set(view(s), so);
-      s.dispose();
-      cellForward(S, so, cPrev, C, t * BH, view(u), B, H);
+      cellForward(view(s), cPrev, C, t * BH, view(u), B, H);
       const rt = tf.sigmoid(u);
-      hiddenForward(S, so, view(rt), TC, Hs, t * BH, B, H);
+      hiddenForward(view(s), view(rt), TC, Hs, t * BH, B, H);
       tf.dispose([u, rt]);
+      gates.push(s);
     }
+    save(gates);
 
     let value: T2 | T3;
     if (o.sequence) {
@@ -116,7 +117,7 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
       value = tf.tensor3d(out, [B, T, H]);
     } else value = tf.tensor2d(Hs.slice((T - 1) * BH), [B, H]);
 
-    const gradFunc = (dy: Tensor): Tensor[] => {
+    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
       const dys = dy.dataSync() as Float32Array;
       // W'ᵀ rows for what needs a gradient: h_{t−1} always, x_t when the input does.
       const Kd = o.inputGrad ? K : H;
@@ -146,7 +147,7 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
         const dzt = tf.fill([B, G], 0);
         // dy at this step: row r at dyOff + r·dyStride (every step for a sequence, else the last only).
         const [dyv, dyOff, dyStride] = o.sequence ? [dys, t * H, T * H] : t === T - 1 ? [dys, 0, H] : [zero, 0, 0];
-        cellBackward(S, t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero, TC, dyv, dyOff, dyStride, dhRec, dc, view(dzt), view(dZT), (t - c0) * B, cols, t, B, H);
+        cellBackward(view(saved[t]), t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero, TC, dyv, dyOff, dyStride, dhRec, dc, view(dzt), view(dZT), (t - c0) * B, cols, t, B, H);
         fillInputRows(view(A), (t - c0) * B, xs, Hs, t, B, T, F, H);
         const dA = tf.matMul(dzt, WT);
         const dav = view(dA);
@@ -170,7 +171,7 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
       for (let g = 0; g < G; g++) for (let k = 0; k <= K; k++) dW[k * G + g] = dWTd[g * (K + 1) + k] * scale[g];
       const grads: Tensor[] = [tf.tensor2d(dW.subarray(0, F * G), [F, G]), tf.tensor2d(dW.subarray(F * G, K * G), [H, G]), tf.tensor1d(dW.subarray(K * G))];
       // The forward's saved state is dead now (a tape is backpropagated once).
-      giveBuffers(S, C, TC, Hs);
+      giveBuffers(C, TC, Hs);
       return dX ? [tf.tensor3d(dX, [B, T, F]), ...grads] : grads;
     };
     return { value, gradFunc };
@@ -213,10 +214,10 @@ function fillInput(av: Float32Array, xs: Float32Array, hPrev: Float32Array, t: n
 }
 
 /** c_t = f ⊙ c_{t−1} + i ⊙ g; u = 2c_t (σ(u) gives tanh(c_t)). */
-function cellForward(S: Float32Array, so: number, cPrev: Float32Array, C: Float32Array, co: number, uv: Float32Array, B: number, H: number): void {
+function cellForward(S: Float32Array, cPrev: Float32Array, C: Float32Array, co: number, uv: Float32Array, B: number, H: number): void {
   const G = 4 * H;
   for (let r = 0; r < B; r++) {
-    const sr = so + r * G;
+    const sr = r * G;
     const hr = r * H;
     for (let j = 0; j < H; j++) {
       const c = S[sr + H + j] * cPrev[hr + j] + S[sr + j] * (2 * S[sr + 2 * H + j] - 1);
@@ -227,10 +228,10 @@ function cellForward(S: Float32Array, so: number, cPrev: Float32Array, C: Float3
 }
 
 /** tanh(c_t) = 2σ(2c_t) − 1; h_t = o ⊙ tanh(c_t). */
-function hiddenForward(S: Float32Array, so: number, rv: Float32Array, TC: Float32Array, Hs: Float32Array, co: number, B: number, H: number): void {
+function hiddenForward(S: Float32Array, rv: Float32Array, TC: Float32Array, Hs: Float32Array, co: number, B: number, H: number): void {
   const G = 4 * H;
   for (let r = 0; r < B; r++) {
-    const sr = so + r * G + 3 * H;
+    const sr = r * G + 3 * H;
     const hr = r * H;
     for (let j = 0; j < H; j++) {
       const tc = 2 * rv[hr + j] - 1;
@@ -243,14 +244,14 @@ function hiddenForward(S: Float32Array, so: number, rv: Float32Array, TC: Float3
 /**
  * One step of BPTT: from dh (the recurrent part dhRec plus dy at this step, row r at
  * dyOff + r·dyStride) and the carried dc, the gate pre-activation gradients dz'_t into dzv
- * ([B, 4H]) and, transposed, into columns col… of dzT ([4H, cols]); dc_{t−1} into dc.
+ * ([B, 4H]) and, transposed, into columns col… of dzT ([4H, cols]); dc_{t−1} into dc. S: this
+ * step's gate sigmoids [B, 4H].
  */
 function cellBackward(S: Float32Array, cPrev: Float32Array, TC: Float32Array, dy: Float32Array, dyOff: number, dyStride: number, dhRec: Float32Array, dc: Float32Array, dzv: Float32Array, dzT: Float32Array, col: number, cols: number, t: number, B: number, H: number): void {
   const G = 4 * H;
-  const so = t * B * G;
   const co = t * B * H;
   for (let r = 0; r < B; r++) {
-    const si = so + r * G;
+    const si = r * G;
     const sf = si + H;
     const sg = si + 2 * H;
     const sOut = si + 3 * H;
