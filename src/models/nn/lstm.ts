@@ -94,20 +94,21 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
     const TC = takeBuffer(T * BH);
     const Hs = takeBuffer(T * BH);
     const zero = new Float32Array(BH);
+    // a = [x_t, h_{t−1}] and u are scratch, rewritten every step: ops here run synchronously and
+    // keep nothing of their first operand (only matMul's second operand is cached, by XNNPACK).
+    const a = tf.fill([B, K], 0);
+    const u = tf.fill([B, H], 0);
     for (let t = 0; t < T; t++) {
-      const hPrev = t > 0 ? Hs.subarray((t - 1) * BH, t * BH) : zero;
       const cPrev = t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero;
-      const a = tf.fill([B, K], 0);
-      fillInput(view(a), xs, hPrev, t, B, T, F, H);
+      fillInputX(view(a), xs, t, B, T, F, H);
       const s = tf.fused.matMul({ a: a as T2, b: W, bias, activation: 'sigmoid' });
-      a.dispose();
-      const u = tf.fill([B, H], 0);
       cellForward(view(s), cPrev, C, t * BH, view(u), B, H);
       const rt = tf.sigmoid(u);
-      hiddenForward(view(s), view(rt), TC, Hs, t * BH, B, H);
-      tf.dispose([u, rt]);
+      hiddenForward(view(s), view(rt), TC, Hs, t * BH, view(a), F, B, H);
+      rt.dispose();
       gates.push(s);
     }
+    tf.dispose([a, u]);
     save(gates);
 
     let value: T2 | T3;
@@ -135,6 +136,7 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
       let A: Tensor | undefined;
       let c0 = 0;
       let cols = 0;
+      const dzt = tf.fill([B, G], 0); // scratch, as a is in the forward
       for (let t = T - 1; t >= 0; t--) {
         if (!dZT || !A) {
           c0 = Math.max(0, t - CHUNK + 1);
@@ -144,7 +146,6 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
           dZT = tf.fill([G, cols], 0);
           A = tf.fill([cols, K + 1], 0);
         }
-        const dzt = tf.fill([B, G], 0);
         // dy at this step: row r at dyOff + r·dyStride (every step for a sequence, else the last only).
         const [dyv, dyOff, dyStride] = o.sequence ? [dys, t * H, T * H] : t === T - 1 ? [dys, 0, H] : [zero, 0, 0];
         cellBackward(view(saved[t]), t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero, TC, dyv, dyOff, dyStride, dhRec, dc, view(dzt), view(dZT), (t - c0) * B, cols, t, B, H);
@@ -155,7 +156,7 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
           dhRec.set(dav.subarray(r * Kd + Kd - H, r * Kd + Kd), r * H);
           if (dX) dX.set(dav.subarray(r * Kd, r * Kd + F), (r * T + t) * F);
         }
-        tf.dispose([dzt, dA]);
+        dA.dispose();
         if (t === c0) {
           const part = tf.matMul(dZT, A);
           const prev = dWT;
@@ -165,6 +166,7 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
           dZT = A = undefined;
         }
       }
+      dzt.dispose();
       // Back to [F+H+1, 4H] with the g columns' factor 2; the last row (from the ones) is db'.
       const dWTd = (dWT as Tensor).dataSync() as Float32Array;
       const dW = new Float32Array((K + 1) * G);
@@ -203,13 +205,12 @@ function giveBuffers(...bufs: Float32Array[]): void {
 // The per-step loops, as small top-level functions: V8 optimises them once and keeps them
 // optimised (inside the big closures above they were left to on-stack replacement and deoptimised).
 
-/** a_t = [x_t, h_{t−1}] per row of a [B, F+H]. */
-function fillInput(av: Float32Array, xs: Float32Array, hPrev: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
+/** The x_t part of a_t = [x_t, h_{t−1}] ([B, F+H]); hiddenForward writes the h part. */
+function fillInputX(av: Float32Array, xs: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
   const K = F + H;
   for (let r = 0; r < B; r++) {
     const xo = (r * T + t) * F;
     for (let f = 0; f < F; f++) av[r * K + f] = xs[xo + f];
-    for (let j = 0; j < H; j++) av[r * K + F + j] = hPrev[r * H + j];
   }
 }
 
@@ -227,16 +228,20 @@ function cellForward(S: Float32Array, cPrev: Float32Array, C: Float32Array, co: 
   }
 }
 
-/** tanh(c_t) = 2σ(2c_t) − 1; h_t = o ⊙ tanh(c_t). */
-function hiddenForward(S: Float32Array, rv: Float32Array, TC: Float32Array, Hs: Float32Array, co: number, B: number, H: number): void {
+/** tanh(c_t) = 2σ(2c_t) − 1; h_t = o ⊙ tanh(c_t), also into the h part of the next step's a. */
+function hiddenForward(S: Float32Array, rv: Float32Array, TC: Float32Array, Hs: Float32Array, co: number, av: Float32Array, F: number, B: number, H: number): void {
   const G = 4 * H;
+  const K = F + H;
   for (let r = 0; r < B; r++) {
     const sr = r * G + 3 * H;
     const hr = r * H;
+    const ar = r * K + F;
     for (let j = 0; j < H; j++) {
       const tc = 2 * rv[hr + j] - 1;
+      const h = S[sr + j] * tc;
       TC[co + hr + j] = tc;
-      Hs[co + hr + j] = S[sr + j] * tc;
+      Hs[co + hr + j] = h;
+      av[ar + j] = h;
     }
   }
 }
