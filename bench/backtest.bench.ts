@@ -8,13 +8,13 @@
  * /usr/bin/python3 when present, else `python3` on the PATH).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backtestMetrics, barsPerYear } from '../src/backtest/metrics.js';
+import { backtestMetrics, barsPerYear, type BacktestMetrics } from '../src/backtest/metrics.js';
 import { directions, sizePositions } from '../src/backtest/signals.js';
-import { simulate } from '../src/backtest/simulate.js';
+import { simulate, type Simulation } from '../src/backtest/simulate.js';
 import type { BenchResult } from './run.js';
 
 const N = 1_000_000;
@@ -35,52 +35,147 @@ function data(): { open: Float64Array; pred: Float64Array } {
   return { open, pred };
 }
 
-function fxflowBacktest(open: Float64Array, pred: Float64Array): ReturnType<typeof backtestMetrics> {
+function fxflowBacktest(open: Float64Array, pred: Float64Array): { sim: Simulation; m: BacktestMetrics } {
   const signalBar = new Int32Array(pred.length);
   for (let i = 0; i < signalBar.length; i++) signalBar[i] = i;
   const dir = directions(pred, signalBar, { kind: 'threshold', entry: TH, exit: TH });
   const { position } = sizePositions(dir, signalBar, () => 1);
   const sim = simulate({ open, signalBar, position, priceCost: HALF_SPREAD });
-  return backtestMetrics(sim, PER_YEAR);
+  return { sim, m: backtestMetrics(sim, PER_YEAR) };
 }
 
 /** Warm-up runs, then timed runs (best kept), the same on both sides. */
 const WARM = 5;
 const RUNS = 5;
+/** Agreement: relative difference |a − b| / max(|a|, |b|) at most this; counts and indices exact. */
+const REL = 1e-9;
+
+/** |a − b| / max(|a|, |b|); 0 when equal (both NaN included). */
+function rel(a: number, b: number): number {
+  if (a === b || (Number.isNaN(a) && Number.isNaN(b))) return 0;
+  return Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
+}
+
+interface PeerOut {
+  numpy: string;
+  minimal: { ms: number; total_return: number; sharpe: number; max_drawdown: number; trades: number };
+  full: { ms: number; metrics: Record<string, number | null> };
+}
+
+/**
+ * fxflow's metrics and trades against the full NumPy peer's: every metric, every trade. Returns the
+ * note's agreement text (worst relative difference per field that is not bit-identical).
+ */
+function compareFull(m: BacktestMetrics, sim: Simulation, peer: Record<string, number | null>, dir: string): { agree: boolean; text: string } {
+  const bad: string[] = [];
+  let worstMetric = 0;
+  let worstName = '';
+  let identical = 0;
+  const names = Object.keys(m) as (keyof BacktestMetrics)[];
+  for (const name of names) {
+    const p = peer[name];
+    const d = rel(m[name], p === null || p === undefined ? NaN : p);
+    if (p === undefined) bad.push(`${name} missing in NumPy`);
+    else if (d > REL) bad.push(`${name} ${m[name]} vs ${p}`);
+    if (d === 0) identical++;
+    if (d > worstMetric) [worstMetric, worstName] = [d, name];
+  }
+  for (const name of Object.keys(peer)) if (!(name in m)) bad.push(`${name} not in fxflow`);
+  const t = sim.trades;
+  const read = <T extends Int32Array | Float64Array>(file: string, make: (b: ArrayBuffer) => T): T => {
+    const buf = readFileSync(path.join(dir, file));
+    return make(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  };
+  const i32 = (b: ArrayBuffer): Int32Array => new Int32Array(b);
+  const f64 = (b: ArrayBuffer): Float64Array => new Float64Array(b);
+  const exact: [string, Int32Array | Float64Array, Int32Array | Float64Array][] = [
+    ['start', t.start, read('t_start.i32', i32)],
+    ['bars', t.bars, read('t_bars.i32', i32)],
+    ['position', t.position, read('t_pos.f64', f64)],
+  ];
+  const close: [string, Float64Array, Float64Array][] = [
+    ['pnl', t.pnl, read('t_pnl.f64', f64)],
+    ['pips', t.pips, read('t_pips.f64', f64)],
+    ['account', t.account, read('t_acc.f64', f64)],
+    ['cost', t.cost, read('t_cost.f64', f64)],
+  ];
+  const worstTrade: string[] = [];
+  for (const [name, a, b] of exact) {
+    if (a.length !== b.length) bad.push(`trade ${name}: ${a.length} vs ${b.length}`);
+    else {
+      let diff = 0;
+      for (let k = 0; k < a.length; k++) diff += +(a[k] !== b[k]);
+      if (diff > 0) bad.push(`trade ${name}: ${diff} differ`);
+    }
+  }
+  for (const [name, a, b] of close) {
+    if (a.length !== b.length) {
+      bad.push(`trade ${name}: ${a.length} vs ${b.length}`);
+      continue;
+    }
+    let worst = 0;
+    let over = 0;
+    let same = 0;
+    for (let k = 0; k < a.length; k++) {
+      const d = rel(a[k], b[k]);
+      if (d > worst) worst = d;
+      over += +(d > REL);
+      same += +(d === 0);
+    }
+    if (over > 0) bad.push(`trade ${name}: ${over} over ${REL}`);
+    worstTrade.push(`${name} ${worst.toExponential(0)} (${((100 * same) / a.length).toFixed(0)}% bit-identical)`);
+  }
+  const agree = bad.length === 0;
+  const text =
+    `full: ${agree ? 'AGREE' : 'DIFFER'} on all ${names.length} metrics (${identical} bit-identical, worst ${worstName} ${worstMetric.toExponential(0)}) and ${t.pnl.length} trades ` +
+    `(start, bars, position exact; worst relative ${worstTrade.join(', ')})${agree ? '' : `: ${bad.slice(0, 6).join('; ')}`}`;
+  return { agree, text };
+}
 
 export async function run(): Promise<BenchResult[]> {
   const { open, pred } = data();
   let best = Infinity;
   let first = NaN;
-  let m!: ReturnType<typeof backtestMetrics>;
+  let res!: { sim: Simulation; m: BacktestMetrics };
   // Warm-up also lets the C allocator settle: the first few runs of a process pay for fresh pages
   // of every bar-sized array (about 0.4 ms per MB here); NumPy's short-lived temporaries reuse
   // freed heap from its second operation on.
   for (let k = 0; k < WARM + RUNS; k++) {
     const t = performance.now();
-    m = fxflowBacktest(open, pred);
+    res = fxflowBacktest(open, pred);
     const ms = performance.now() - t;
     if (k === 0) first = ms;
     if (k >= WARM) best = Math.min(best, ms);
   }
+  const { m, sim } = res;
   const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-bench-bt-'));
-  let peerMs = NaN;
-  let note = '';
+  let r: PeerOut | undefined;
+  let fullNote = '';
+  let failed = '';
   try {
     writeFileSync(path.join(dir, 'open.f64'), new Uint8Array(open.buffer));
     writeFileSync(path.join(dir, 'pred.f64'), new Uint8Array(pred.buffer));
     const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
     const script = fileURLToPath(new URL('./backtest_numpy.py', import.meta.url));
-    const out = execFileSync(py, [script, path.join(dir, 'open.f64'), path.join(dir, 'pred.f64'), String(TH), String(HALF_SPREAD), String(PER_YEAR), String(WARM), String(RUNS)], { encoding: 'utf8' });
-    const r = JSON.parse(out) as { ms: number; total_return: number; sharpe: number; max_drawdown: number; trades: number; numpy: string };
-    peerMs = r.ms;
-    const same = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a));
-    const agree = same(r.total_return, m.total_return) && same(r.sharpe, m.sharpe) && same(r.max_drawdown, m.max_drawdown) && r.trades === m.trades;
-    note = `NumPy ${r.numpy}; best of ${RUNS} after ${WARM} warm-up runs each (fxflow's first run ${first.toFixed(0)} ms); results ${agree ? 'agree' : 'DIFFER'} (total ${m.total_return.toFixed(6)} vs ${r.total_return.toFixed(6)}, Sharpe ${m.sharpe.toFixed(4)} vs ${r.sharpe.toFixed(4)}, ${m.trades} vs ${r.trades} trades); fxflow also computes trades, pips, account PnL and ~25 metrics`;
+    const out = execFileSync(py, [script, path.join(dir, 'open.f64'), path.join(dir, 'pred.f64'), String(TH), String(HALF_SPREAD), String(PER_YEAR), String(WARM), String(RUNS), dir], { encoding: 'utf8' });
+    r = JSON.parse(out) as PeerOut;
+    fullNote = compareFull(m, sim, r.full.metrics, dir).text;
   } catch (e) {
-    note = `NumPy peer failed: ${(e as Error).message.split('\n')[0]} (apt-get install -y python3-numpy)`;
+    failed = `NumPy peer failed: ${(e as Error).message.split('\n')[0]} (apt-get install -y python3-numpy)`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return [{ name: 'backtest 1M bars (threshold, spread, metrics)', fxflowMs: best, peer: 'NumPy vectorised', peerMs, note }];
+  const common = `NumPy ${r?.numpy ?? '?'}; best of ${RUNS} after ${WARM} warm-up runs each (fxflow's first run ${first.toFixed(0)} ms)`;
+  let minNote = failed;
+  if (r) {
+    const mi = r.minimal;
+    const same = (a: number, b: number): boolean => rel(a, b) <= REL;
+    const agree = same(mi.total_return, m.total_return) && same(mi.sharpe, m.sharpe) && same(mi.max_drawdown, m.max_drawdown) && mi.trades === m.trades;
+    minNote = `${common}; the 4 numbers ${agree ? 'agree' : 'DIFFER'} (total ${m.total_return.toFixed(6)} vs ${mi.total_return.toFixed(6)}, Sharpe ${m.sharpe.toFixed(4)} vs ${mi.sharpe.toFixed(4)}, ${m.trades} vs ${mi.trades} trades); fxflow also computes the trade list and 28 metrics`;
+    fullNote = `${common}; ${fullNote}`;
+  }
+  return [
+    { name: 'backtest 1M bars, full (same outputs: trades + 28 metrics)', fxflowMs: best, peer: 'NumPy vectorised, full', peerMs: r?.full.ms ?? NaN, note: r ? fullNote : failed },
+    { name: 'backtest 1M bars, fxflow full vs minimal peer (4 numbers)', fxflowMs: best, peer: 'NumPy vectorised, minimal', peerMs: r?.minimal.ms ?? NaN, note: minNote },
+  ];
 }
