@@ -2,7 +2,7 @@ import type { RowRange } from '../../core/artifacts.js';
 import { makeRng, type Rng } from '../../data/rng.js';
 import { applyBins, fitBins, type BinMapper } from './binning.js';
 import { HistEngine } from './threads.js';
-import { addLeafValues, growTree, leafOfBinned, predictRaw, type Tree, type TreeParams } from './tree.js';
+import { addLeafValues, addTreeBinned, growTree, predictRaw, type Tree, type TreeParams } from './tree.js';
 
 /**
  * Gradient-boosted trees on feature histograms (the XGBoost `hist` / LightGBM algorithm):
@@ -136,7 +136,9 @@ export function fitGbm(
     const v = Y[(val.start + i) * k + t];
     yVal[i] = logistic ? (v > 0 ? 1 : 0) : v;
   }
-  const Xval = X.subarray(val.start * p, val.end * p);
+  // Validation rows binned with the fold's cuts: x <= cut_b ⇔ bin(x) <= b, so a binned walk
+  // reaches the same leaf as predictRaw, on 8× smaller rows.
+  const valBins = nVal > 0 ? applyBins(binned.mapper, X, p, val.start, val.end) : new Uint8Array(0);
   const pred = new Float64Array(m).fill(baseScore);
   const predVal = new Float64Array(nVal).fill(baseScore);
   const ws = new HistEngine(binned.bins, p, m, binned.mapper.nBins, params.threads);
@@ -185,11 +187,11 @@ export function fitGbm(
       rounds++;
       // Every training row is in the tree's leaf ranges when none was subsampled out.
       if (nRows === m) addLeafValues(ws, tree, pred);
-      else for (let i = 0; i < m; i++) pred[i] += tree.value[leafOfBinned(tree, binned.bins, p, i)];
+      else addTreeBinned(tree, binned.bins, p, m, pred);
       if (nVal > 0) {
         let loss = 0;
+        addTreeBinned(tree, valBins, p, nVal, predVal);
         for (let i = 0; i < nVal; i++) {
-          predVal[i] += predictRaw(tree, Xval, p, i);
           if (logistic) {
             const z = predVal[i];
             // −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + e^z) − y·z, computed stably.

@@ -87,7 +87,7 @@ export function partitionUnit(S: HistShared, t: number): void {
  * slot, parent slot (−1: none, the small range is a root), need split small (0/1), G small,
  * H small, need split large, G large, H large, mask offset small (−1: all), mask offset large].
  */
-export function histUnit(S: HistShared, t: number, c: number, nChunk: number): void {
+export function histUnit(S: HistShared, t: number, c: number, nChunk: number, builders: Map<number, BuildFn>): void {
   const tasks = S.tasks;
   const o = t * 16;
   const sb = tasks[o] | 0;
@@ -108,7 +108,20 @@ export function histUnit(S: HistShared, t: number, c: number, nChunk: number): v
     const a = so + (f << 9);
     sh.fill(0, a, a + ((nBins[f] + 1) << 1));
   }
-  buildChunk(sh, so, S.bins, p, S.gh, S.rows, sb, se, feats, k0, k1, nf === p);
+  if (nf === p && k1 - k0 <= 512) {
+    // All features: a builder unrolled for this chunk (cached per thread).
+    // Rows spread thinly over the matrix (deeper nodes) miss the cache one by one; the prefetching
+    // builder touches rows ahead in fours. On dense ranges it only costs (measured on 90k × 40:
+    // 20% of the rows 2.2 → 1.6 ns per row and feature, all rows 0.74 → 0.79).
+    const sparse = se - sb > 16 && (se - sb) * 3 < S.rows[se - 1] - S.rows[sb];
+    const key = (k0 * 65536 + k1) * 2 + (sparse ? 1 : 0);
+    let fn = builders.get(key);
+    if (fn === undefined) {
+      fn = makeBuilder(p, k0, k1, sparse ? 8 : 0);
+      builders.set(key, fn);
+    }
+    fn(sh.subarray(so, so + HL), S.bins, S.gh, S.rows, sb, se);
+  } else buildChunk(sh, so, S.bins, p, S.gh, S.rows, sb, se, feats, k0, k1, nf === p);
   if (ps >= 0) {
     const ph = S.hist[ps >> 3];
     const po = (ps & 7) * HL;
@@ -123,6 +136,42 @@ export function histUnit(S: HistShared, t: number, c: number, nChunk: number): v
   const r0 = t * 2 * nChunk * 5;
   if (tasks[o + 4] > 0) bestSplit(S, sh, so, tasks[o + 5], tasks[o + 6], tasks[o + 10] | 0, k0, k1, res, r0 + c * 5);
   if (tasks[o + 7] > 0 && ps >= 0) bestSplit(S, S.hist[ps >> 3], (ps & 7) * HL, tasks[o + 8], tasks[o + 9], tasks[o + 11] | 0, k0, k1, res, r0 + (nChunk + c) * 5);
+}
+
+/** Adds each row's (g, h) to its bins of the features the builder was made for (hist at 0). */
+export type BuildFn = (hist: Float64Array, bins: Uint8Array, gh: Float64Array, rows: Uint32Array, begin: number, end: number) => number;
+
+/**
+ * A histogram builder for features k0..k1−1 of p, unrolled with the features' offsets as
+ * constants: 1.9× faster than the generic loop (0.72 vs 1.40 ns per row and feature on 90k × 40),
+ * as V8 then needs no loop or index arithmetic per feature. Generated code, so each thread makes
+ * its own from the same text.
+ */
+export function makeBuilder(p: number, k0: number, k1: number, ahead: number): BuildFn {
+  const body: string[] = [];
+  for (let f = k0; f < k1; f++) body.push(`j = ${f * 512} + (bins[o + ${f}] << 1); hist[j] += g; hist[j + 1] += h;`);
+  // Loads of four rows `ahead` (their bins' first and last bytes, their gradient), summed into a
+  // value that is returned so that they are not optimised away: the misses then overlap.
+  const touch = [0, 1, 2, 3].map((d) => `bins[a${d} * ${p} + ${k0}] + bins[a${d} * ${p} + ${k1 - 1}] + gh[a${d} << 1]`).join(' + ');
+  const pre =
+    ahead > 0
+      ? `if ((i & 3) === 0 && i + ${ahead + 3} < end) {
+    const a0 = rows[i + ${ahead}], a1 = rows[i + ${ahead + 1}], a2 = rows[i + ${ahead + 2}], a3 = rows[i + ${ahead + 3}];
+    sink += ${touch};
+  }`
+      : '';
+  const src = `let sink = 0;
+for (let i = begin; i < end; i++) {
+  ${pre}
+  const r = rows[i];
+  const g = gh[r << 1];
+  const h = gh[(r << 1) + 1];
+  const o = r * ${p};
+  let j = 0;
+  ${body.join('\n  ')}
+}
+return sink;`;
+  return new Function('hist', 'bins', 'gh', 'rows', 'begin', 'end', src) as BuildFn;
 }
 
 /** Σg, Σh per (feature, bin) of rows[begin, end) for the features feats[k0, k1). */
@@ -266,7 +315,7 @@ export function bestSplit(S: HistShared, hist: Float64Array, ho: number, G: numb
  * compare-and-swap bounded by this phase's end, so a thread that read a finished phase's bounds
  * can never take a unit of the next one.
  */
-export function runUnits(S: HistShared, kind: number, base: number, n: number, nChunk: number): void {
+export function runUnits(S: HistShared, kind: number, base: number, n: number, nChunk: number, builders: Map<number, BuildFn>): void {
   const ctrl = S.ctrl;
   const end = base + n;
   for (;;) {
@@ -275,7 +324,7 @@ export function runUnits(S: HistShared, kind: number, base: number, n: number, n
     if (Atomics.compareExchange(ctrl, 4, cur, cur + 1) !== cur) continue;
     const u = cur - base;
     if (kind === 1) partitionUnit(S, u);
-    else histUnit(S, Math.floor(u / nChunk), u % nChunk, nChunk);
+    else histUnit(S, Math.floor(u / nChunk), u % nChunk, nChunk, builders);
     if (Atomics.add(ctrl, 5, 1) + 1 === end) Atomics.notify(ctrl, 5);
   }
 }
@@ -290,6 +339,7 @@ export type HistMessage = { type: 'session'; S: HistShared } | { type: 'buffers'
  */
 export function workerSession(S: HistShared, recv: () => HistMessage | undefined): void {
   const ctrl = S.ctrl;
+  const builders = new Map<number, BuildFn>();
   let seen = -1;
   for (;;) {
     let s = Atomics.load(ctrl, 0);
@@ -319,7 +369,7 @@ export function workerSession(S: HistShared, recv: () => HistMessage | undefined
       }
     }
     try {
-      runUnits(S, kind, base, n, nChunk);
+      runUnits(S, kind, base, n, nChunk, builders);
     } catch (e) {
       Atomics.store(ctrl, 9, 1);
       Atomics.notify(ctrl, 5);

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { bestSplit, buildChunk, histUnit, partitionUnit, runUnits, workerSession, type HistMessage, type HistShared } from './kernels.js';
+import { bestSplit, buildChunk, histUnit, makeBuilder, partitionUnit, runUnits, workerSession, type BuildFn, type HistMessage, type HistShared } from './kernels.js';
 
 /**
  * Runs the tree-growing kernels (kernels.ts) on the main thread plus `threads − 1` pooled worker
@@ -56,7 +56,7 @@ function workerSource(): string {
     "const { workerData, receiveMessageOnPort } = require('node:worker_threads');",
     // esbuild (tsx, vitest) wraps inner named functions in its keepNames helper.
     'const __name = (f) => f;',
-    ...[partitionUnit, histUnit, buildChunk, bestSplit, runUnits, workerSession].map(String),
+    ...[partitionUnit, histUnit, makeBuilder, buildChunk, bestSplit, runUnits, workerSession].map(String),
     'const port = workerData.port;',
     "port.on('message', (m) => { if (m.type === 'session') workerSession(m.S, () => receiveMessageOnPort(port)?.message); });",
   ].join('\n');
@@ -104,6 +104,7 @@ export class HistEngine {
   /** Feature chunks per histogram task (1 on one thread; more to balance several). */
   readonly nChunk: number;
   private claimed = 0;
+  private readonly builders = new Map<number, BuildFn>();
   private readonly freeSlots: number[] = [];
   private nSlots = 0;
   private taskCap = 0;
@@ -215,11 +216,11 @@ export class HistEngine {
     const base = this.claimed;
     this.claimed += units;
     if (this.workers.length === 0) {
-      runUnits(S, kind, base, units, this.nChunk);
+      runUnits(S, kind, base, units, this.nChunk, this.builders);
       return;
     }
     this.publish(kind, base, units);
-    runUnits(S, kind, base, units, this.nChunk);
+    runUnits(S, kind, base, units, this.nChunk, this.builders);
     const end = base + units;
     let d = Atomics.load(ctrl, C_DONE);
     for (let i = 0; d < end && i < 20000; i++) d = Atomics.load(ctrl, C_DONE);

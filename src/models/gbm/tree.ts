@@ -294,6 +294,25 @@ export function addLeafValues(ws: HistEngine, tree: Tree, out: Float64Array): vo
   }
 }
 
+/**
+ * Adds the tree's leaf value to out[i] for every binned row i of `bins` (n × p). Branch-free
+ * descent: a row goes right when the threshold bin minus its bin is negative, and growTree makes
+ * each right child the left one + 1 (a data-dependent branch per level mispredicts half the time).
+ */
+export function addTreeBinned(t: Tree, bins: Uint8Array, p: number, n: number, out: Float64Array): void {
+  const { feature, bin, left, value } = t;
+  for (let i = 0; i < n; i++) {
+    const o = i * p;
+    let node = 0;
+    let f = feature[0];
+    while (f >= 0) {
+      node = left[node] + ((bin[node] - bins[o + f]) >>> 31);
+      f = feature[node];
+    }
+    out[i] += value[node];
+  }
+}
+
 /** Leaf reached by binned row r of `bins` (m × p). */
 export function leafOfBinned(t: Tree, bins: Uint8Array, p: number, r: number): number {
   let node = 0;
