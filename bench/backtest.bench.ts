@@ -1,8 +1,10 @@
 /**
  * The backtest over 1M bars of predictions: fxflow (threshold rule → positions → next-open fills with
- * spread costs → metrics) against the same rules vectorised in NumPy (bench/backtest_numpy.py), in the
- * same run, on the same bytes. Each side's compute only is timed (best of 5 after 5 warm-up runs, the
- * same on both sides), data loading excluded.
+ * spread costs → trades and metrics) against the same rules vectorised in NumPy (bench/backtest_numpy.py),
+ * in the same run, on the same bytes, twice: a full peer that produces everything fxflow does (trade
+ * arrays, all BacktestMetrics; checked field by field and trade by trade) and a minimal one (4 numbers).
+ * Each side's compute only is timed (best of 5 after 5 warm-up runs, the same on both sides), data
+ * loading excluded.
  *
  * Peer: NumPy — on Debian `apt-get update && apt-get install -y python3-numpy` (used from
  * /usr/bin/python3 when present, else `python3` on the PATH).
