@@ -1,4 +1,5 @@
 import type * as TfNs from '@tensorflow/tfjs';
+import { simdCells, type SimdCells } from './lstm-simd.js';
 
 /**
  * A fused LSTM layer for the backends whose tensors live in memory JavaScript can see (wasm: the
@@ -30,33 +31,56 @@ type T3 = TfNs.Tensor3D;
 /** Steps per dW product in the backward. */
 const CHUNK = 8;
 
-/** A Float32Array over a tensor's own storage (written in place only for tensors made here). */
-type View = (t: Tensor) => Float32Array;
+/**
+ * Where the fused layer can reach tensor storage: `view` gives a Float32Array over it (written in
+ * place only for tensors made here); on wasm, `simd` also runs the elementwise steps as
+ * WebAssembly SIMD on heap addresses (src/models/nn/lstm-simd.ts).
+ */
+export interface FusedHost {
+  view(t: Tensor): Float32Array;
+  simd?: { cells: SimdCells; ptr(t: Tensor): number };
+}
 
 interface WasmBackendLike {
   typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: object }): Float32Array;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  wasm: { asm?: { memory?: unknown } };
 }
 interface CpuBackendLike {
   data: { get(dataId: object): { values?: unknown } | undefined };
 }
 
+let wasmHost: { backend: unknown; host: FusedHost } | undefined;
+
 /**
- * Views into tensor storage on the wasm and cpu backends; undefined elsewhere (tfjs-node keeps
- * tensors inside libtensorflow), where the LSTM falls back to tfjs ops per step.
- * A wasm view is invalidated when the heap grows: take it after the step's allocations.
+ * The host for the current backend: wasm and cpu; undefined elsewhere (tfjs-node keeps tensors
+ * inside libtensorflow), where the LSTM falls back to tfjs ops per step. A wasm view is
+ * invalidated when the heap grows: take it after the step's allocations (addresses stay valid).
+ * `simd: false` leaves the elementwise steps to the JavaScript loops (tests compare the two).
  */
-export function hostView(tf: Tf): View | undefined {
+export function fusedHost(tf: Tf, opts: { simd?: boolean } = {}): FusedHost | undefined {
   const name = tf.getBackend();
   if (name === 'wasm') {
     const be = tf.backend() as unknown as WasmBackendLike;
-    return (t) => be.typedArrayFromHeap(t);
+    if (wasmHost?.backend !== be) {
+      const cells = be.wasm.asm?.memory ? simdCells(be.wasm.asm.memory) : undefined;
+      const ptr = (t: Tensor): number => {
+        const d = be.dataIdMap.get(t.dataId);
+        if (!d) throw new Error('fused LSTM: a tensor not on the wasm heap');
+        return d.memoryOffset;
+      };
+      wasmHost = { backend: be, host: { view: (t) => be.typedArrayFromHeap(t), ...(cells ? { simd: { cells, ptr } } : {}) } };
+    }
+    return opts.simd === false ? { view: wasmHost.host.view } : wasmHost.host;
   }
   if (name === 'cpu') {
     const be = tf.backend() as unknown as CpuBackendLike;
-    return (t) => {
-      const v = be.data.get(t.dataId)?.values;
-      if (!(v instanceof Float32Array)) throw new Error('fused LSTM: a cpu tensor without float32 values');
-      return v;
+    return {
+      view: (t) => {
+        const v = be.data.get(t.dataId)?.values;
+        if (!(v instanceof Float32Array)) throw new Error('fused LSTM: a cpu tensor without float32 values');
+        return v;
+      },
     };
   }
   return undefined;
@@ -70,13 +94,16 @@ export interface LstmLayerOptions {
 }
 
 /** One LSTM layer over x [B, T, F] with Wx [F, 4H], Wh [H, 4H], b [4H] (gates i, f, g, o), fused; see the module comment. */
-export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1, o: LstmLayerOptions): T2 | T3 {
+export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b: T1, o: LstmLayerOptions): T2 | T3 {
   const [B, T, F] = x.shape;
   const H = Wh.shape[0];
   const G = 4 * H;
   const K = F + H;
   const BH = B * H;
   const scale = new Float32Array(G).fill(1).fill(2, 2 * H, 3 * H);
+  const { view } = host;
+  // The SIMD kernels take four units at a time.
+  const simd = H % 4 === 0 ? host.simd : undefined;
 
   const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
     const [xx, wx, wh, bb] = (o.inputGrad ? args.slice(0, 4) : [x, ...args.slice(0, 3)]) as [T3, T2, T2, T1];
@@ -87,50 +114,60 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
     const bias = tf.mul(bb, sc) as T1;
     const Wd = W.dataSync() as Float32Array;
 
-    // Saved for the backward, per step: the four gate sigmoids (tensors: `save` keeps them only
-    // when a gradient is being taken), c, tanh(c), h.
+    // Saved for the backward (`save` keeps them only when a gradient is being taken): each step's
+    // gate sigmoids [B, 4H], and c, tanh(c), h of all steps ([T·B·H], step-major).
     const gates: Tensor[] = [];
-    const C = takeBuffer(T * BH);
-    const TC = takeBuffer(T * BH);
-    const Hs = takeBuffer(T * BH);
-    const zero = new Float32Array(BH);
+    const C = tf.fill([T * BH], 0);
+    const TC = tf.fill([T * BH], 0);
+    const Hs = tf.fill([T * BH], 0);
+    const zero = tf.fill([BH], 0);
     // a = [x_t, h_{t−1}] and u are scratch, rewritten every step: ops here run synchronously and
     // keep nothing of their first operand (only matMul's second operand is cached, by XNNPACK).
     const a = tf.fill([B, K], 0);
     const u = tf.fill([B, H], 0);
     for (let t = 0; t < T; t++) {
-      const cPrev = t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero;
       fillInputX(view(a), xs, t, B, T, F, H);
       const s = tf.fused.matMul({ a: a as T2, b: W, bias, activation: 'sigmoid' });
-      cellForward(view(s), cPrev, C, t * BH, view(u), B, H);
-      const rt = tf.sigmoid(u);
-      hiddenForward(view(s), view(rt), TC, Hs, t * BH, view(a), F, B, H);
-      rt.dispose();
+      if (simd) {
+        const { cells, ptr } = simd;
+        cells.cellForward(ptr(s), t > 0 ? ptr(C) + (t - 1) * BH * 4 : ptr(zero), ptr(C) + t * BH * 4, ptr(u), B, H);
+        const rt = tf.sigmoid(u);
+        cells.hiddenForward(ptr(s), ptr(rt), ptr(TC) + t * BH * 4, ptr(Hs) + t * BH * 4, ptr(a) + F * 4, K * 4, B, H);
+        rt.dispose();
+      } else {
+        const Cv = view(C);
+        cellForward(view(s), t > 0 ? Cv.subarray((t - 1) * BH, t * BH) : view(zero), Cv, t * BH, view(u), B, H);
+        const rt = tf.sigmoid(u);
+        hiddenForward(view(s), view(rt), view(TC), view(Hs), t * BH, view(a), F, B, H);
+        rt.dispose();
+      }
       gates.push(s);
     }
     tf.dispose([a, u]);
-    save(gates);
+    save([...gates, C, TC, Hs]);
 
     let value: T2 | T3;
+    const Hv = view(Hs);
     if (o.sequence) {
       const out = new Float32Array(B * T * H);
-      for (let t = 0; t < T; t++) for (let r = 0; r < B; r++) out.set(Hs.subarray(t * BH + r * H, t * BH + r * H + H), (r * T + t) * H);
+      for (let t = 0; t < T; t++) for (let r = 0; r < B; r++) out.set(Hv.subarray(t * BH + r * H, t * BH + r * H + H), (r * T + t) * H);
       value = tf.tensor3d(out, [B, T, H]);
-    } else value = tf.tensor2d(Hs.slice((T - 1) * BH), [B, H]);
+    } else value = tf.tensor2d(Hv.slice((T - 1) * BH), [B, H]);
 
     const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
-      const dys = dy.dataSync() as Float32Array;
+      const [Cs, TCs, Hss] = saved.slice(T);
       // W'ᵀ rows for what needs a gradient: h_{t−1} always, x_t when the input does.
       const Kd = o.inputGrad ? K : H;
       const k0 = K - Kd;
       const WTd = new Float32Array(G * Kd);
       for (let k = 0; k < Kd; k++) for (let g = 0; g < G; g++) WTd[g * Kd + k] = Wd[(k0 + k) * G + g];
       const WT = tf.tensor2d(WTd, [G, Kd]);
-      const dc = new Float32Array(BH);
-      const dhRec = new Float32Array(BH);
+      const dc = tf.fill([BH], 0);
+      const dhRec = tf.fill([BH], 0);
+      const zeroB = tf.fill([BH], 0);
       const dX = o.inputGrad ? new Float32Array(B * T * F) : undefined;
-      // [dW'; db']ᵀ = Σ over chunks of CHUNK steps of dZ'ᵀ [4H, n·B] × [A, 1] [n·B, F+H+1] (rows [x_t, h_{t−1}, 1]),
-      // summed in chunk order: fewer, larger products than one per step, and none as long as T·B.
+      // [dW'; db']ᵀ = Σ over chunks of CHUNK steps of dZ'ᵀ [4H, n·B] × [A, 1] [n·B, F+H+1] (rows
+      // [x_t, h_{t−1}, 1]), summed in chunk order: fewer, larger products than one per step.
       let dWT: Tensor | undefined;
       let dZT: Tensor | undefined;
       let A: Tensor | undefined;
@@ -146,14 +183,25 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
           dZT = tf.fill([G, cols], 0);
           A = tf.fill([cols, K + 1], 0);
         }
-        // dy at this step: row r at dyOff + r·dyStride (every step for a sequence, else the last only).
-        const [dyv, dyOff, dyStride] = o.sequence ? [dys, t * H, T * H] : t === T - 1 ? [dys, 0, H] : [zero, 0, 0];
-        cellBackward(view(saved[t]), t > 0 ? C.subarray((t - 1) * BH, t * BH) : zero, TC, dyv, dyOff, dyStride, dhRec, dc, view(dzt), view(dZT), (t - c0) * B, cols, t, B, H);
-        fillInputRows(view(A), (t - c0) * B, xs, Hs, t, B, T, F, H);
+        // dy at this step, row r at dyOff + r·dyStride: every step for a sequence, else the last only.
+        const ext = o.sequence || t === T - 1;
+        const dyOff = o.sequence ? t * H : 0;
+        const dyStride = o.sequence ? T * H : ext ? H : 0;
+        const col = (t - c0) * B;
+        if (simd) {
+          const { cells, ptr } = simd;
+          const cPrev = t > 0 ? ptr(Cs) + (t - 1) * BH * 4 : ptr(zeroB);
+          cells.cellBackward(ptr(saved[t]), cPrev, ptr(TCs) + t * BH * 4, ext ? ptr(dy) + dyOff * 4 : ptr(zeroB), dyStride * 4, ptr(dhRec), ptr(dc), ptr(dzt), ptr(dZT) + col * 4, cols, B, H);
+        } else {
+          const Cv = view(Cs);
+          cellBackward(view(saved[t]), t > 0 ? Cv.subarray((t - 1) * BH, t * BH) : view(zeroB), view(TCs), ext ? view(dy) : view(zeroB), dyOff, dyStride, view(dhRec), view(dc), view(dzt), view(dZT), col, cols, t, B, H);
+        }
+        fillInputRows(view(A), col, xs, view(Hss), t, B, T, F, H);
         const dA = tf.matMul(dzt, WT);
         const dav = view(dA);
+        const dh = view(dhRec);
         for (let r = 0; r < B; r++) {
-          dhRec.set(dav.subarray(r * Kd + Kd - H, r * Kd + Kd), r * H);
+          dh.set(dav.subarray(r * Kd + Kd - H, r * Kd + Kd), r * H);
           if (dX) dX.set(dav.subarray(r * Kd, r * Kd + F), (r * T + t) * F);
         }
         dA.dispose();
@@ -166,40 +214,18 @@ export function fusedLstmLayer(tf: Tf, view: View, x: T3, Wx: T2, Wh: T2, b: T1,
           dZT = A = undefined;
         }
       }
-      dzt.dispose();
+      tf.dispose([dzt, dc, dhRec, zeroB]);
       // Back to [F+H+1, 4H] with the g columns' factor 2; the last row (from the ones) is db'.
       const dWTd = (dWT as Tensor).dataSync() as Float32Array;
       const dW = new Float32Array((K + 1) * G);
       for (let g = 0; g < G; g++) for (let k = 0; k <= K; k++) dW[k * G + g] = dWTd[g * (K + 1) + k] * scale[g];
       const grads: Tensor[] = [tf.tensor2d(dW.subarray(0, F * G), [F, G]), tf.tensor2d(dW.subarray(F * G, K * G), [H, G]), tf.tensor1d(dW.subarray(K * G))];
-      // The forward's saved state is dead now (a tape is backpropagated once).
-      giveBuffers(C, TC, Hs);
       return dX ? [tf.tensor3d(dX, [B, T, F]), ...grads] : grads;
     };
     return { value, gradFunc };
   });
   const inputs: Tensor[] = o.inputGrad ? [x, Wx, Wh, b] : [Wx, Wh, b];
   return op(...inputs) as T2 | T3;
-}
-
-/**
- * Reused Float32Arrays for the forward's saved state (tens of MB per batch): allocating them per
- * batch costs a garbage collection every few batches. Every element is written before it is read.
- * A forward whose backward never runs (inference) simply keeps its buffers until they are collected.
- */
-const pool = new Map<number, Float32Array[]>();
-
-function takeBuffer(n: number): Float32Array {
-  return pool.get(n)?.pop() ?? new Float32Array(n);
-}
-
-function giveBuffers(...bufs: Float32Array[]): void {
-  for (const b of bufs) {
-    const free = pool.get(b.length) ?? [];
-    // A few per size: enough for a stack of layers, never a leak.
-    if (free.length < 8) free.push(b);
-    pool.set(b.length, free);
-  }
 }
 
 // The per-step loops, as small top-level functions: V8 optimises them once and keeps them

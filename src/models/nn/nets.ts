@@ -1,6 +1,6 @@
 import type * as TfNs from '@tensorflow/tfjs';
 import { makeRng, type Rng } from '../../data/rng.js';
-import { fusedLstmLayer, hostView } from './lstm.js';
+import { fusedHost, fusedLstmLayer } from './lstm.js';
 
 /**
  * The networks, written as plain tfjs ops over our own `tf.Variable`s rather than tfjs-layers:
@@ -210,12 +210,12 @@ function makeForward(tf: Tf, spec: NetSpec, W: (name: string) => TfNs.Variable, 
         return head(h);
       };
     case 'lstm': {
-      const view = fused ? hostView(tf) : undefined;
-      if (view)
+      const host = fused ? fusedHost(tf) : undefined;
+      if (host)
         return (x) => {
           let seq: T3 = x;
           const layer = (l: number, sequence: boolean): T2 | T3 =>
-            fusedLstmLayer(tf, view, seq, W(`lstm${l}/Wx`) as T2, W(`lstm${l}/Wh`) as T2, W(`lstm${l}/b`) as TfNs.Tensor1D, { sequence, inputGrad: l > 0 });
+            fusedLstmLayer(tf, host, seq, W(`lstm${l}/Wx`) as T2, W(`lstm${l}/Wh`) as T2, W(`lstm${l}/b`) as TfNs.Tensor1D, { sequence, inputGrad: l > 0 });
           for (let l = 0; l < layers - 1; l++) seq = layer(l, true) as T3;
           return head(layer(layers - 1, false) as T2);
         };
