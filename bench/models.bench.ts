@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binFold, fitGbm, gbmPredict, type GbmParams } from '../src/models/gbm/gbm.js';
+import { resolveThreads } from '../src/models/gbm/threads.js';
 import { gbm, gbmParamsOf } from '../src/models/kinds.js';
 import { rmse } from '../src/models/metrics.js';
 import { fitRidge, predictLinear } from '../src/models/ridge.js';
@@ -76,7 +77,8 @@ export async function run(): Promise<BenchResult[]> {
     const ridgeMs = performance.now() - r0;
     const ridgeRmse = rmse(predictLinear(pb.Xv, nVal, p, rf.coef, rf.intercept), pb.yv);
 
-    const acc = (peer?: PeerOut): string => (peer ? `val RMSE ${gbmRmse.toFixed(4)} vs ${peer.rmse.toFixed(4)} (${(((gbmRmse - peer.rmse) / peer.rmse) * 100).toFixed(2)}%)` : `val RMSE ${gbmRmse.toFixed(4)}`);
+    // fxflow's gbm runs on `threads` (default one per core) like XGBoost's 2 here.
+    const acc = (peer?: PeerOut): string => `fxflow ${resolveThreads(GBM_BENCH_PARAMS.threads)} threads, ` + (peer ? `val RMSE ${gbmRmse.toFixed(4)} vs ${peer.rmse.toFixed(4)} (${(((gbmRmse - peer.rmse) / peer.rmse) * 100).toFixed(2)}%)` : `val RMSE ${gbmRmse.toFixed(4)}`);
     return [
       { name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`, fxflowMs: gbmMs, peer: `xgboost ${peers.xgboost?.version ?? ''} hist 2 threads`.trim(), peerMs: (peers.xgboost?.seconds ?? NaN) * 1000, note: acc(peers.xgboost) },
       { name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`, fxflowMs: gbmMs, peer: `sklearn ${peers.sklearn_hgb?.version ?? ''} HistGradientBoosting`.trim(), peerMs: (peers.sklearn_hgb?.seconds ?? NaN) * 1000, note: acc(peers.sklearn_hgb) },

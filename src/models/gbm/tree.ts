@@ -313,14 +313,6 @@ export function addTreeBinned(t: Tree, bins: Uint8Array, p: number, n: number, o
   }
 }
 
-/** Leaf reached by binned row r of `bins` (m × p). */
-export function leafOfBinned(t: Tree, bins: Uint8Array, p: number, r: number): number {
-  let node = 0;
-  const o = r * p;
-  while (t.feature[node] >= 0) node = bins[o + t.feature[node]] <= t.bin[node] ? t.left[node] : t.right[node];
-  return node;
-}
-
 /** Leaf value for raw row r of X (row-major, p columns): x <= threshold goes left, NaN right. */
 export function predictRaw(t: { feature: ArrayLike<number>; threshold: ArrayLike<number>; left: ArrayLike<number>; right: ArrayLike<number>; value: ArrayLike<number> }, X: ArrayLike<number>, p: number, r: number): number {
   let node = 0;
