@@ -234,10 +234,7 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
 /** The x_t part of a_t = [x_t, h_{t−1}] ([B, F+H]); hiddenForward writes the h part. */
 function fillInputX(av: Float32Array, xs: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
   const K = F + H;
-  for (let r = 0; r < B; r++) {
-    const xo = (r * T + t) * F;
-    for (let f = 0; f < F; f++) av[r * K + f] = xs[xo + f];
-  }
+  for (let r = 0; r < B; r++) av.set(xs.subarray((r * T + t) * F, (r * T + t + 1) * F), r * K);
 }
 
 /** c_t = f ⊙ c_{t−1} + i ⊙ g; u = 2c_t (σ(u) gives tanh(c_t)). */
@@ -317,15 +314,14 @@ function cellBackward(S: Float32Array, cPrev: Float32Array, TC: Float32Array, dy
   }
 }
 
-/** Rows row0… of A [·, F+H+1]: [x_t, h_{t−1}, 1] of each batch row (h_{−1} = 0). */
+/** Rows row0… of A [·, F+H+1]: [x_t, h_{t−1}, 1] of each batch row (h_{−1} = 0: A starts zeroed). */
 function fillInputRows(av: Float32Array, row0: number, xs: Float32Array, Hs: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
   const K1 = F + H + 1;
   const ho = (t - 1) * B * H;
   for (let r = 0; r < B; r++) {
     const o = (row0 + r) * K1;
-    const xo = (r * T + t) * F;
-    for (let f = 0; f < F; f++) av[o + f] = xs[xo + f];
-    if (t > 0) for (let j = 0; j < H; j++) av[o + F + j] = Hs[ho + r * H + j];
+    av.set(xs.subarray((r * T + t) * F, (r * T + t + 1) * F), o);
+    if (t > 0) av.set(Hs.subarray(ho + r * H, ho + r * H + H), o + F);
     av[o + F + H] = 1;
   }
 }
