@@ -38,11 +38,14 @@ const CHUNK = 8;
  */
 export interface FusedHost {
   view(t: Tensor): Float32Array;
+  /** A new float32 tensor whose contents are unspecified (every element is written before use). */
+  alloc(shape: number[]): Tensor;
   simd?: { cells: SimdCells; ptr(t: Tensor): number };
 }
 
 interface WasmBackendLike {
   typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: object }): Float32Array;
+  makeOutput(shape: number[], dtype: 'float32'): TfNs.TensorInfo;
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   wasm: { asm?: { memory?: unknown } };
 }
@@ -69,13 +72,17 @@ export function fusedHost(tf: Tf, opts: { simd?: boolean } = {}): FusedHost | un
         if (!d) throw new Error('fused LSTM: a tensor not on the wasm heap');
         return d.memoryOffset;
       };
-      wasmHost = { backend: be, host: { view: (t) => be.typedArrayFromHeap(t), ...(cells ? { simd: { cells, ptr } } : {}) } };
+      // makeOutput allocates without filling (a fill of the ~30 MB a batch allocates costs ms).
+      const alloc = (shape: number[]): Tensor => tf.engine().makeTensorFromTensorInfo(be.makeOutput(shape, 'float32'));
+      wasmHost = { backend: be, host: { view: (t) => be.typedArrayFromHeap(t), alloc, ...(cells ? { simd: { cells, ptr } } : {}) } };
     }
-    return opts.simd === false ? { view: wasmHost.host.view } : wasmHost.host;
+    const { view, alloc } = wasmHost.host;
+    return opts.simd === false ? { view, alloc } : wasmHost.host;
   }
   if (name === 'cpu') {
     const be = tf.backend() as unknown as CpuBackendLike;
     return {
+      alloc: (shape) => tf.fill(shape, 0),
       view: (t) => {
         const v = be.data.get(t.dataId)?.values;
         if (!(v instanceof Float32Array)) throw new Error('fused LSTM: a cpu tensor without float32 values');
@@ -101,7 +108,7 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
   const K = F + H;
   const BH = B * H;
   const scale = new Float32Array(G).fill(1).fill(2, 2 * H, 3 * H);
-  const { view } = host;
+  const { view, alloc } = host;
   // The SIMD kernels take four units at a time.
   const simd = H % 4 === 0 ? host.simd : undefined;
 
@@ -117,9 +124,9 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
     // Saved for the backward (`save` keeps them only when a gradient is being taken): each step's
     // gate sigmoids [B, 4H], and c, tanh(c), h of all steps ([T·B·H], step-major).
     const gates: Tensor[] = [];
-    const C = tf.fill([T * BH], 0);
-    const TC = tf.fill([T * BH], 0);
-    const Hs = tf.fill([T * BH], 0);
+    const C = alloc([T * BH]);
+    const TC = alloc([T * BH]);
+    const Hs = alloc([T * BH]);
     const zero = tf.fill([BH], 0);
     // a = [x_t, h_{t−1}] and u are scratch, rewritten every step: ops here run synchronously and
     // keep nothing of their first operand (only matMul's second operand is cached, by XNNPACK).
@@ -173,15 +180,16 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
       let A: Tensor | undefined;
       let c0 = 0;
       let cols = 0;
-      const dzt = tf.fill([B, G], 0); // scratch, as a is in the forward
+      const dzt = alloc([B, G]); // scratch, as a is in the forward
       for (let t = T - 1; t >= 0; t--) {
         if (!dZT || !A) {
           c0 = Math.max(0, t - CHUNK + 1);
           // 16 zero columns (rows of A) of padding: a power-of-two stride between dZT's rows would
           // map the transposed writes of one batch row to a single cache set.
           cols = (t - c0 + 1) * B + 16;
-          dZT = tf.fill([G, cols], 0);
-          A = tf.fill([cols, K + 1], 0);
+          dZT = alloc([G, cols]);
+          A = alloc([cols, K + 1]);
+          zeroPadding(view(dZT), view(A), cols - 16, cols, G, K + 1);
         }
         // dy at this step, row r at dyOff + r·dyStride: every step for a sequence, else the last only.
         const ext = o.sequence || t === T - 1;
@@ -314,7 +322,13 @@ function cellBackward(S: Float32Array, cPrev: Float32Array, TC: Float32Array, dy
   }
 }
 
-/** Rows row0… of A [·, F+H+1]: [x_t, h_{t−1}, 1] of each batch row (h_{−1} = 0: A starts zeroed). */
+/** Columns n… of dZT [G, cols] and rows n… of A [cols, k1]: zeros (the padding). */
+function zeroPadding(dzT: Float32Array, av: Float32Array, n: number, cols: number, G: number, k1: number): void {
+  for (let g = 0; g < G; g++) dzT.fill(0, g * cols + n, (g + 1) * cols);
+  av.fill(0, n * k1, cols * k1);
+}
+
+/** Rows row0… of A [·, F+H+1]: [x_t, h_{t−1}, 1] of each batch row (h_{−1} = 0). */
 function fillInputRows(av: Float32Array, row0: number, xs: Float32Array, Hs: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
   const K1 = F + H + 1;
   const ho = (t - 1) * B * H;
@@ -322,6 +336,7 @@ function fillInputRows(av: Float32Array, row0: number, xs: Float32Array, Hs: Flo
     const o = (row0 + r) * K1;
     av.set(xs.subarray((r * T + t) * F, (r * T + t + 1) * F), o);
     if (t > 0) av.set(Hs.subarray(ho + r * H, ho + r * H + H), o + F);
+    else av.fill(0, o + F, o + F + H);
     av[o + F + H] = 1;
   }
 }
