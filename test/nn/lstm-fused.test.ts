@@ -1,3 +1,4 @@
+import type * as TfNs from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { selectBackend, type Tf } from '../../src/backend/index.js';
 import { makeRng } from '../../src/data/rng.js';
@@ -104,6 +105,29 @@ describe('fused LSTM layer', () => {
     const b = await trainNet(tf, s, data, o);
     a.weights.forEach((w, i) => expect(Buffer.from(w.data.buffer).equals(Buffer.from(b.weights[i].data.buffer))).toBe(true));
     expect(a.history[1].trainLoss).toBeLessThan(a.history[0].trainLoss);
+  });
+
+  it('leaves no tensors behind: training steps (state kept for the backward) and inference (none kept)', async () => {
+    const { tf } = await selectBackend('cpu');
+    const s = spec(2, 8);
+    const net = buildNet(tf, s, initialWeights(s, 1));
+    const { x, y } = batch(tf, s, 4);
+    const opt = tf.train.adam(1e-3);
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      opt.minimize(() => mse(tf, net.forward(x), y), true, net.vars)?.dispose();
+      tf.tidy(() => {
+        net.forward(x);
+      });
+      // A tape that never reaches the layer: its kept state is released by the next forward.
+      tf.tidy(() => {
+        tf.variableGrads(() => tf.add(tf.sum(tf.mul(net.forward(x), 0)), tf.sum(net.vars[net.vars.length - 1])) as TfNs.Scalar, [net.vars[net.vars.length - 1]]);
+      });
+      counts.push(tf.memory().numTensors);
+    }
+    expect(counts, counts.join(" ")).toEqual([counts[0], counts[0], counts[0]]);
+    opt.dispose();
+    net.dispose();
   });
 
   it('matches the per-step LSTM on the pure-JS cpu backend too', async () => {

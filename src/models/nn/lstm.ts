@@ -114,15 +114,14 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
 
   const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
     const [xx, wx, wh, bb] = (o.inputGrad ? args.slice(0, 4) : [x, ...args.slice(0, 3)]) as [T3, T2, T2, T1];
-    const save = args[args.length - 1] as TfNs.GradSaveFunc;
     const xs = xx.dataSync() as Float32Array;
     const sc = tf.tensor1d(scale);
     const W = tf.mul(tf.concat([wx, wh], 0), sc) as T2;
     const bias = tf.mul(bb, sc) as T1;
     const Wd = W.dataSync() as Float32Array;
 
-    // Saved for the backward (`save` keeps them only when a gradient is being taken): each step's
-    // gate sigmoids [B, 4H], and c, tanh(c), h of all steps ([T·B·H], step-major).
+    // Kept for the backward (see keepForBackward): each step's gate sigmoids [B, 4H], and c,
+    // tanh(c), h of all steps ([T·B·H], step-major).
     const gates: Tensor[] = [];
     const C = alloc([T * BH]);
     const TC = alloc([T * BH]);
@@ -151,7 +150,7 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
       gates.push(s);
     }
     tf.dispose([a, u]);
-    save([...gates, C, TC, Hs]);
+    const kept = keepForBackward(tf, [...gates, C, TC, Hs]);
 
     let value: T2 | T3;
     const Hv = view(Hs);
@@ -161,7 +160,8 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
       value = tf.tensor3d(out, [B, T, H]);
     } else value = tf.tensor2d(Hv.slice((T - 1) * BH), [B, H]);
 
-    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => {
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const saved = [...gates, C, TC, Hs];
       const [Cs, TCs, Hss] = saved.slice(T);
       // W'ᵀ rows for what needs a gradient: h_{t−1} always, x_t when the input does.
       const Kd = o.inputGrad ? K : H;
@@ -228,12 +228,41 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
       const dW = new Float32Array((K + 1) * G);
       for (let g = 0; g < G; g++) for (let k = 0; k <= K; k++) dW[k * G + g] = dWTd[g * (K + 1) + k] * scale[g];
       const grads: Tensor[] = [tf.tensor2d(dW.subarray(0, F * G), [F, G]), tf.tensor2d(dW.subarray(F * G, K * G), [H, G]), tf.tensor1d(dW.subarray(K * G))];
+      release(kept);
       return dX ? [tf.tensor3d(dX, [B, T, F]), ...grads] : grads;
     };
     return { value, gradFunc };
   });
   const inputs: Tensor[] = o.inputGrad ? [x, Wx, Wh, b] : [Wx, Wh, b];
   return op(...inputs) as T2 | T3;
+}
+
+/**
+ * Forward state the backward needs, kept past the forward's tidy while a gradient is being
+ * recorded. tfjs's own `save` would do this, but it clones, and a clone on wasm is a copy: ~28 MB a
+ * batch here. A set whose backward never ran (its tape finished without reaching this op) is
+ * released by the next fused forward.
+ */
+interface Kept {
+  tensors: Tensor[];
+  tape: unknown;
+}
+const pending = new Set<Kept>();
+
+function keepForBackward(tf: Tf, tensors: Tensor[]): Kept | undefined {
+  const st = tf.engine().state;
+  for (const k of pending) if (k.tape !== st.activeTape || st.gradientDepth === 0) release(k);
+  // Recording: a gradient tape is open and this op is not nested in another kernel (depth 1 is
+  // this customGrad's own).
+  if (st.gradientDepth === 0 || st.kernelDepth !== 1) return undefined;
+  const k: Kept = { tensors: tensors.map((t) => tf.keep(t)), tape: st.activeTape };
+  pending.add(k);
+  return k;
+}
+
+function release(k: Kept | undefined): void {
+  if (!k || !pending.delete(k)) return;
+  for (const t of k.tensors) t.dispose();
 }
 
 // The per-step loops, as small top-level functions: V8 optimises them once and keeps them
