@@ -21,6 +21,8 @@ export interface SimdCells {
    * dzT + ((q·H + j)·cols + r)·4); dc updated in place.
    */
   cellBackward(S: number, cPrev: number, tc: number, dy: number, dyStride: number, dhRec: number, dc: number, dz: number, dzT: number, cols: number, B: number, H: number): void;
+  /** cellBackward for B a multiple of 4, faster. */
+  cellBackward4(S: number, cPrev: number, tc: number, dy: number, dyStride: number, dhRec: number, dc: number, dz: number, dzT: number, cols: number, B: number, H: number): void;
 }
 
 // ---- a minimal WebAssembly encoder -------------------------------------------------------------
@@ -77,6 +79,8 @@ const add = (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(0xe4)];
 const sub = (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(0xe5)];
 const mul = (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(0xe6)];
 const ONE = splat(1);
+/** i8x16.shuffle picking f32 lanes (0–3 from a, 4–7 from b). */
+const shuffle = (a: Bytes, b: Bytes, lanes: number[]): Bytes => [...a, ...b, ...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
 
 /** for (ctr = 0; ctr < limit; ctr += step) body — limit an expression, evaluated each time. */
 function loop(ctr: number, limit: Bytes, step: number, body: Bytes): Bytes {
@@ -218,6 +222,68 @@ interface WasmGlobal {
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
 }
 
+/**
+ * cellBackward for B a multiple of 4: four batch rows at a time, so that the transposed dz'
+ * leaves as one 4×4 register transpose and four vector stores per gate instead of 16 scalar ones.
+ */
+function cellBackward4Fn(): Fn {
+  const [S, CP, TC, DY, DYS, DH, DC, DZ, DZT, COLS, B, H] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [r, j, Hb, Gb, cb, hcb, p, rowS, rowH, rowDy] = [12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+  const [vi, vf, vg, vo, vtc, vdh, vdc, t0, t1, t2, t3] = [22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32];
+  const z = (rr: number, q: number): number => 33 + rr * 4 + q;
+  const at = (base: number, row: number, off: Bytes = i32(0)): Bytes => iadd(iadd(get(base), get(row)), iadd(off, get(j)));
+  const gate = (q: number): Bytes => at(S, rowS, imul(get(Hb), i32(q)));
+  const unit = (rr: number): Bytes => [
+    ...set(rowS, imul(iadd(get(r), i32(rr)), get(Gb))),
+    ...set(rowH, imul(iadd(get(r), i32(rr)), get(Hb))),
+    ...set(rowDy, imul(iadd(get(r), i32(rr)), get(DYS))),
+    ...set(vi, load(gate(0))),
+    ...set(vf, load(gate(1))),
+    ...set(vg, sub(add(load(gate(2)), load(gate(2))), ONE)),
+    ...set(vo, load(gate(3))),
+    ...set(vtc, load(at(TC, rowH))),
+    ...set(vdh, add(load(at(DH, rowH)), load(at(DY, rowDy)))),
+    ...set(vdc, add(load(at(DC, rowH)), mul(mul(get(vdh), get(vo)), sub(ONE, mul(get(vtc), get(vtc)))))),
+    ...store(at(DC, rowH), mul(get(vdc), get(vf))),
+    ...set(z(rr, 0), mul(mul(get(vdc), get(vg)), mul(get(vi), sub(ONE, get(vi))))),
+    ...set(z(rr, 1), mul(mul(get(vdc), load(at(CP, rowH))), mul(get(vf), sub(ONE, get(vf))))),
+    ...set(z(rr, 2), mul(mul(mul(get(vdc), get(vi)), sub(ONE, mul(get(vg), get(vg)))), splat(0.5))),
+    ...set(z(rr, 3), mul(mul(get(vdh), get(vtc)), mul(get(vo), sub(ONE, get(vo))))),
+    ...[0, 1, 2, 3].flatMap((q) => store(at(DZ, rowS, imul(get(Hb), i32(q))), get(z(rr, q)))),
+  ];
+  const transposeOut = (q: number): Bytes => [
+    ...set(t0, shuffle(get(z(0, q)), get(z(1, q)), [0, 4, 1, 5])),
+    ...set(t1, shuffle(get(z(0, q)), get(z(1, q)), [2, 6, 3, 7])),
+    ...set(t2, shuffle(get(z(2, q)), get(z(3, q)), [0, 4, 1, 5])),
+    ...set(t3, shuffle(get(z(2, q)), get(z(3, q)), [2, 6, 3, 7])),
+    // Lane k of unit j + k: rows r…r+3 of column block → four consecutive floats of dzT.
+    ...store(iadd(get(p), imul(get(hcb), i32(q))), shuffle(get(t0), get(t2), [0, 1, 4, 5])),
+    ...store(iadd(iadd(get(p), imul(get(hcb), i32(q))), get(cb)), shuffle(get(t0), get(t2), [2, 3, 6, 7])),
+    ...store(iadd(iadd(get(p), imul(get(hcb), i32(q))), imul(get(cb), i32(2))), shuffle(get(t1), get(t3), [0, 1, 4, 5])),
+    ...store(iadd(iadd(get(p), imul(get(hcb), i32(q))), imul(get(cb), i32(3))), shuffle(get(t1), get(t3), [2, 3, 6, 7])),
+  ];
+  const body = [
+    ...set(Hb, imul(get(H), i32(4))),
+    ...set(Gb, imul(get(Hb), i32(4))),
+    ...set(cb, imul(get(COLS), i32(4))),
+    ...set(hcb, imul(get(cb), get(H))),
+    ...loop(r, get(B), 4, [
+      ...loop(j, get(Hb), 16, [
+        ...unit(0),
+        ...unit(1),
+        ...unit(2),
+        ...unit(3),
+        ...set(p, iadd(iadd(get(DZT), imul(get(r), i32(4))), imul(get(j), get(COLS)))),
+        ...transposeOut(0),
+        ...transposeOut(1),
+        ...transposeOut(2),
+        ...transposeOut(3),
+      ]),
+    ]),
+  ];
+  return { name: 'cellBackward4', params: 12, i32s: 10, v128s: 11 + 16, body };
+}
+
 let compiled: object | undefined;
 
 /**
@@ -228,7 +294,7 @@ let compiled: object | undefined;
 export function simdCells(memory: unknown): SimdCells | undefined {
   try {
     const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
-    compiled ??= new WA.Module(moduleBytes([cellForwardFn(), hiddenForwardFn(), cellBackwardFn()]));
+    compiled ??= new WA.Module(moduleBytes([cellForwardFn(), hiddenForwardFn(), cellBackwardFn(), cellBackward4Fn()]));
     return new WA.Instance(compiled, { env: { mem: memory } }).exports as SimdCells;
   } catch {
     return undefined;

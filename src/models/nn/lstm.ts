@@ -199,7 +199,15 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
         if (simd) {
           const { cells, ptr } = simd;
           const cPrev = t > 0 ? ptr(Cs) + (t - 1) * BH * 4 : ptr(zeroB);
-          cells.cellBackward(ptr(saved[t]), cPrev, ptr(TCs) + t * BH * 4, ext ? ptr(dy) + dyOff * 4 : ptr(zeroB), dyStride * 4, ptr(dhRec), ptr(dc), ptr(dzt), ptr(dZT) + col * 4, cols, B, H);
+          const args = [ptr(saved[t]), cPrev, ptr(TCs) + t * BH * 4, ext ? ptr(dy) + dyOff * 4 : ptr(zeroB), dyStride * 4, ptr(dhRec), ptr(dc), ptr(dzt), ptr(dZT) + col * 4] as const;
+          // Rows in fours, then any last few one by one: the same arithmetic either way.
+          const B4 = B - (B % 4);
+          if (B4 > 0) cells.cellBackward4(...args, cols, B4, H);
+          if (B4 < B) {
+            const [sp, cp, tcp, dyp, dys, dhp, dcp, dzp, dztp] = args;
+            const rowH = B4 * H * 4;
+            cells.cellBackward(sp + B4 * G * 4, cp + rowH, tcp + rowH, dyp + B4 * dys, dys, dhp + rowH, dcp + rowH, dzp + B4 * G * 4, dztp + B4 * 4, cols, B - B4, H);
+          }
         } else {
           const Cv = view(Cs);
           cellBackward(view(saved[t]), t > 0 ? Cv.subarray((t - 1) * BH, t * BH) : view(zeroB), view(TCs), ext ? view(dy) : view(zeroB), dyOff, dyStride, view(dhRec), view(dc), view(dzt), view(dZT), col, cols, t, B, H);
