@@ -40,7 +40,11 @@ export class StepPool {
   inputsSent = 0;
   private readonly builtin = builtinRegistry();
 
-  private constructor(private readonly size: number) {
+  private constructor(
+    private readonly size: number,
+    /** Compute threads each worker's step may use: the pool's share of `--jobs`. */
+    private readonly threadsPerWorker: number,
+  ) {
     // Started now, so their start-up (module loading, ≈ 100–200 ms each) overlaps the steps that
     // run before the first heavy one instead of delaying it.
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
@@ -53,10 +57,13 @@ export class StepPool {
     return w;
   }
 
-  /** A pool of `size` workers, or undefined where workers cannot run (e.g. from TypeScript sources). */
-  static create(size: number): StepPool | undefined {
+  /**
+   * A pool of `size` workers sharing `jobs` compute threads (each step in a worker gets
+   * jobs / size of them, at least 1), or undefined where workers cannot run (e.g. from TypeScript sources).
+   */
+  static create(size: number, jobs = size): StepPool | undefined {
     if (size < 2 || !existsSync(WORKER_JS)) return undefined;
-    return new StepPool(size);
+    return new StepPool(size, Math.max(1, Math.floor(jobs / size)));
   }
 
   /** Whether this node runs in a worker: a heavy kind whose code is the built-in one. */
@@ -113,7 +120,7 @@ export class StepPool {
         const onError = (e: Error): void => reject(e);
         w.on('message', onMessage);
         w.on('error', onError);
-        const task: WorkerTask = { id, kind: node.kind, stepId: ctx.stepId, seed: ctx.seed, pipelineDir: ctx.pipelineDir, params: node.params, inputs: taskInputs, workDir: ctx.workDir };
+        const task: WorkerTask = { id, kind: node.kind, stepId: ctx.stepId, seed: ctx.seed, pipelineDir: ctx.pipelineDir, params: node.params, inputs: taskInputs, workDir: ctx.workDir, threads: this.threadsPerWorker };
         w.postMessage(task);
       });
       this.releaseWorker(w);

@@ -21,6 +21,8 @@ export interface WorkerTask {
   params: unknown;
   inputs: Record<string, TaskInput>;
   workDir?: string;
+  /** Compute threads the step may use in the worker (StepContext.threads). */
+  threads: number;
 }
 
 export type WorkerReply =

@@ -49,6 +49,7 @@ async function runTask(t: WorkerTask): Promise<void> {
       progress: (fraction, message) => post({ id: t.id, type: 'progress', fraction, message }),
       signal: new AbortController().signal,
       workDir: t.workDir,
+      threads: t.threads,
     };
     const out = await def.run(inputs as never, t.params as never, ctx);
     const bytes = encodeArtifact(out);

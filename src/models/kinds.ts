@@ -163,7 +163,7 @@ export const gbm: ModelKind = {
     return [];
   },
   fit(d, prm) {
-    const params = gbmParamsOf(prm);
+    const params = { ...gbmParamsOf(prm), threads: num(prm.threads) || (d.threads ?? 0) };
     const binned = binFold(d.X, d.p, d.train, params.maxBins);
     const targets: GbmState[] = [];
     for (let t = 0; t < d.k; t++) {
@@ -194,7 +194,7 @@ export const randomForest: ModelKind = {
           maxDepth: num(prm.max_depth),
           maxFeatures: num(prm.max_features),
           minChildWeight: num(prm.min_child_weight),
-          threads: num(prm.threads),
+          threads: num(prm.threads) || (d.threads ?? 0),
         }, (d.seed + t * 0x9e3779b1) >>> 0, d.signal),
       );
     }

@@ -30,6 +30,8 @@ export interface FoldData {
   index?: ArrayLike<number>;
   /** The training rows as the separate pieces they were gathered from (purged k-fold, CPCV), in X's rows; absent: `train` is one piece. */
   trainPieces?: RowRange[];
+  /** Compute threads the fit may use (the step's share of `--jobs`), for kinds whose `threads` param is 0 (auto). */
+  threads?: number;
   /** A directory the fit may keep files in across runs (checkpoints), derived from the step's cache key. */
   workDir?: string;
   /** A line for the run log. */

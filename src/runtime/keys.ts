@@ -40,7 +40,7 @@ export async function computeKeys(plan: Plan): Promise<Map<string, NodeKey>> {
     const basis: KeyBasis = {
       kind: n.kind,
       version: n.def.version,
-      params: n.params,
+      params: n.def.keyParams ? n.def.keyParams(n.params as never) : n.params,
       inputs: Object.fromEntries(Object.entries(n.inputs).map(([port, src]) => [port, keys.get(src)!.key])),
       seed: n.def.seeded ? plan.spec.seed : null,
       fingerprint: fingerprints.get(n.id) ?? null,

@@ -50,6 +50,8 @@ export interface RunOptions {
   store: Store;
   progress: ProgressReporter;
   concurrency?: number;
+  /** Compute threads a step run here may use (StepContext.threads). Default: `concurrency`, else the cores. */
+  threads?: number;
   signal?: AbortSignal;
   /** Keys computed beforehand (e.g. so a missing data file fails before the store is touched). */
   keys?: Map<string, NodeKey>;
@@ -166,6 +168,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       progress: (f, m) => progress.stepProgress(node.id, Math.max(0, Math.min(1, f)), m),
       signal: opts.signal ?? new AbortController().signal,
       workDir: path.join(store.dir, 'checkpoints', key),
+      threads: opts.threads ?? opts.concurrency ?? availableParallelism(),
     };
     try {
       const inputs: Record<string, unknown> = {};

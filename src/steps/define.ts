@@ -33,6 +33,11 @@ export interface StepContext {
    * where the runner has no store directory.
    */
   readonly workDir?: string;
+  /**
+   * Compute threads this step may use: its share of `--jobs` (default: the machine's cores). Kinds
+   * that parallelise internally (gbm, random_forest) use it unless their own `threads` is set.
+   */
+  readonly threads?: number;
 }
 
 export interface FingerprintContext {
@@ -101,6 +106,11 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType, Opt ex
   /** True if the output depends on the pipeline seed (then the seed is part of the cache key). */
   seeded?: boolean;
   /**
+   * The params as the cache key sees them, when some only change how fast the output is made,
+   * never the output (a thread count). Default: all of them.
+   */
+  keyParams?(params: P): Record<string, unknown>;
+  /**
    * What identifies the step's external inputs (e.g. a data file's content hash). Part of the cache
    * key, so an edited data file invalidates the step. Errors here surface before anything runs.
    */
@@ -131,6 +141,7 @@ export interface AnyStepDef {
   optionalInputs?: string[];
   output: ArtifactType;
   seeded?: boolean;
+  keyParams?(params: never): Record<string, unknown>;
   fingerprint?(params: never, ctx: FingerprintContext): unknown | Promise<unknown>;
   files?(params: never, ctx: FingerprintContext): string[] | Promise<string[]>;
   check?(params: never, ctx?: CheckContext): ParamIssue[];

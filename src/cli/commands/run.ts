@@ -52,7 +52,8 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     // With more than one job, CPU-heavy steps run in worker threads; the store is written here.
     // Only worth it when at least two heavy steps could overlap (a worker costs its start-up and JIT warm-up).
     const heavy = plan.nodes.filter((n) => HEAVY_KINDS.has(n.kind)).length;
-    const pool = heavy >= 2 ? StepPool.create(Math.min(jobs ?? availableParallelism(), availableParallelism(), heavy)) : undefined;
+    const budget = jobs ?? availableParallelism();
+    const pool = heavy >= 2 ? StepPool.create(Math.min(budget, availableParallelism(), heavy), budget) : undefined;
     const execute = pool ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined) : undefined;
     try {
       result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal, execute });
@@ -152,7 +153,8 @@ export const runCommand: Command = {
 
 Runs the pipeline. Steps whose inputs and params are unchanged are read from the cache.
   --json       print a machine-readable summary (progress goes to stderr)
-  --jobs N     run at most N independent steps at once (default: CPU cores)
+  --jobs N     cores to use (default: all): at most N independent steps at once, and a step
+               that can use several threads (gbm, random_forest) gets its share of them
   --device D   where neural models train unless their step sets \`device:\` (overrides the
                pipeline's top-level \`device:\`; changes those steps' cache keys)
 

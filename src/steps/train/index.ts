@@ -61,6 +61,11 @@ export default defineStep({
     return kind.check?.(resolveModelParams(kind, params as unknown as Record<string, unknown>)) ?? [];
   },
 
+  // A thread count changes how fast a model is fitted, never the model.
+  keyParams({ threads: _threads, ...rest }: TrainParams): Record<string, unknown> {
+    return rest;
+  },
+
   resolve(params: TrainParams, ctx?: CheckContext): TrainParams {
     const kind = getModelKind(params.model);
     if (!kind) return params;
@@ -130,6 +135,7 @@ export default defineStep({
           index: layout.index,
           trainPieces: layout.pieces,
           workDir: ctx.workDir,
+          threads: ctx.threads,
           log: (m) => ctx.log(m),
           progress: (fr, m) => ctx.progress((f + fr) / dataset.folds.length, m),
         },

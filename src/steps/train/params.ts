@@ -113,9 +113,10 @@ export interface TrainParams {
    */
   loss?: 'squared_error' | 'logistic';
   /**
-   * gbm, random_forest: threads building the trees' histograms, this one included; 0 = one per
-   * core. Any count gives bit-identical models, so it is a speed setting only: set 1 when several
-   * fits already run side by side (e.g. a sweep's variants). Default 0.
+   * gbm, random_forest: threads building the trees' histograms, this one included; 0 = the step's
+   * share of `fxflow run --jobs` (default: every core; 1 per variant when a sweep's variants run
+   * side by side). Any count gives bit-identical models, so it is a speed setting only and not
+   * part of the cache key. Default 0.
    * @integer
    * @minimum 0
    * @maximum 256
