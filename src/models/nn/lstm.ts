@@ -5,7 +5,8 @@ import { simdCells, type SimdCells } from './lstm-simd.js';
  * A fused LSTM layer for the backends whose tensors live in memory JavaScript can see (wasm: the
  * module's heap; cpu: typed arrays): one tfjs op (`tf.customGrad`) whose forward and hand-written
  * backward (BPTT) run the big products as plain, untransposed matMuls and everything elementwise
- * as one JavaScript loop per step over Float32Array views.
+ * in one pass per step over the tensors' memory: WebAssembly SIMD kernels on wasm
+ * (lstm-simd.ts), JavaScript loops on cpu (and where H is not a multiple of 4).
  *
  * Why not tfjs ops per step: on wasm, `slice`/`unstack` copy their whole input before taking the
  * piece, matMul with a transposed operand (what autodiff of a·b produces) leaves XNNPACK for a
@@ -18,6 +19,9 @@ import { simdCells, type SimdCells } from './lstm-simd.js';
  * same way. The backward gets d(h_{t−1}) per step as dz'_t · W'ᵀ (W'ᵀ transposed once, in JS) and
  * [dW'; db'] as a few [4H, 8·B] × [8·B, F+H+1] products over chunks of 8 steps (a column of ones
  * gives db').
+ *
+ * On the nn bench (LSTM(64), 64 × 16 windows, batch 256) a training step is ≈ 60 ms on wasm, of
+ * which ≈ 42 ms are those matMuls (XNNPACK, ≈ 40 GFLOP/s) and ≈ 5 ms their sigmoids.
  *
  * Everything is in a fixed order, so reruns are bit-identical on a backend.
  */
