@@ -21,6 +21,8 @@ export interface SimdCells {
    * dzT + ((q·H + j)·cols + r)·4); dc updated in place.
    */
   cellBackward(S: number, cPrev: number, tc: number, dy: number, dyStride: number, dhRec: number, dc: number, dz: number, dzT: number, cols: number, B: number, H: number): void;
+  /** rows × len floats from src to dst (row strides in bytes). */
+  copyRows(dst: number, dstStride: number, src: number, srcStride: number, rows: number, len: number): void;
   /** cellBackward for B a multiple of 4, faster. */
   cellBackward4(S: number, cPrev: number, tc: number, dy: number, dyStride: number, dhRec: number, dc: number, dz: number, dzT: number, cols: number, B: number, H: number): void;
 }
@@ -70,6 +72,8 @@ const simd = (op: number): Bytes => [0xfd, ...uleb(op)];
 const load = (addr: Bytes): Bytes => [...addr, ...simd(0x00), 0, 0];
 const store = (addr: Bytes, v: Bytes): Bytes => [...addr, ...v, ...simd(0x0b), 0, 0];
 const fstore = (addr: Bytes, f: Bytes): Bytes => [...addr, ...f, 0x38, 2, 0];
+const fload = (addr: Bytes): Bytes => [...addr, 0x2a, 2, 0];
+const iand = (a: Bytes, b: Bytes): Bytes => [...a, ...b, 0x71];
 const lane = (v: Bytes, k: number): Bytes => [...v, ...simd(0x1f), k];
 const splat = (x: number): Bytes => {
   const b = new Uint8Array(new Float32Array([x, x, x, x]).buffer);
@@ -82,10 +86,10 @@ const ONE = splat(1);
 /** i8x16.shuffle picking f32 lanes (0–3 from a, 4–7 from b). */
 const shuffle = (a: Bytes, b: Bytes, lanes: number[]): Bytes => [...a, ...b, ...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
 
-/** for (ctr = 0; ctr < limit; ctr += step) body — limit an expression, evaluated each time. */
-function loop(ctr: number, limit: Bytes, step: number, body: Bytes): Bytes {
+/** for (ctr = from; ctr < limit; ctr += step) body — limit an expression, evaluated each time. */
+function loop(ctr: number, limit: Bytes, step: number, body: Bytes, from: Bytes = i32(0)): Bytes {
   return [
-    ...set(ctr, i32(0)),
+    ...set(ctr, from),
     0x02, 0x40, // block
     0x03, 0x40, // loop
     ...get(ctr), ...limit, 0x4f, 0x0d, 1, // i32.ge_u; br_if 1 (leave the block)
@@ -284,6 +288,23 @@ function cellBackward4Fn(): Fn {
   return { name: 'cellBackward4', params: 12, i32s: 10, v128s: 11 + 16, body };
 }
 
+/** rows × len floats from src to dst, each with its own row stride (bytes). */
+function copyRowsFn(): Fn {
+  // params: dst dstStride src srcStride rows len | i32: r k d sp n4 n
+  const [D, DS, SR, SS, ROWS, LEN, r, k, d, sp, n4, n] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const body = [
+    ...set(n, imul(get(LEN), i32(4))),
+    ...set(n4, iand(get(n), i32(-16))),
+    ...loop(r, get(ROWS), 1, [
+      ...set(d, iadd(get(D), imul(get(r), get(DS)))),
+      ...set(sp, iadd(get(SR), imul(get(r), get(SS)))),
+      ...loop(k, get(n4), 16, store(iadd(get(d), get(k)), load(iadd(get(sp), get(k))))),
+      ...loop(k, get(n), 4, fstore(iadd(get(d), get(k)), fload(iadd(get(sp), get(k)))), get(n4)),
+    ]),
+  ];
+  return { name: 'copyRows', params: 6, i32s: 6, v128s: 0, body };
+}
+
 let compiled: object | undefined;
 
 /**
@@ -294,7 +315,7 @@ let compiled: object | undefined;
 export function simdCells(memory: unknown): SimdCells | undefined {
   try {
     const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
-    compiled ??= new WA.Module(moduleBytes([cellForwardFn(), hiddenForwardFn(), cellBackwardFn(), cellBackward4Fn()]));
+    compiled ??= new WA.Module(moduleBytes([cellForwardFn(), hiddenForwardFn(), cellBackwardFn(), cellBackward4Fn(), copyRowsFn()]));
     return new WA.Instance(compiled, { env: { mem: memory } }).exports as SimdCells;
   } catch {
     return undefined;

@@ -115,10 +115,18 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
   const { view, alloc } = host;
   // The SIMD kernels take four units at a time.
   const simd = H % 4 === 0 ? host.simd : undefined;
+  /** rows × len floats from src (from srcOff, rows srcStride apart) to dst (likewise); offsets in floats. */
+  const copyRows = (dst: Tensor, dstOff: number, dstStride: number, src: Tensor, srcOff: number, srcStride: number, rows: number, len: number): void => {
+    if (simd) return simd.cells.copyRows(simd.ptr(dst) + dstOff * 4, dstStride * 4, simd.ptr(src) + srcOff * 4, srcStride * 4, rows, len);
+    const d = view(dst);
+    const sv = view(src);
+    for (let r = 0; r < rows; r++) d.set(sv.subarray(srcOff + r * srcStride, srcOff + r * srcStride + len), dstOff + r * dstStride);
+  };
 
   const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
     const [xx, wx, wh, bb] = (o.inputGrad ? args.slice(0, 4) : [x, ...args.slice(0, 3)]) as [T3, T2, T2, T1];
-    const xs = xx.dataSync() as Float32Array;
+    // x as the backward will need it: an input made inside the gradient function is gone by then.
+    const xk = tf.clone(xx);
     const sc = tf.tensor1d(scale);
     const W = tf.mul(tf.concat([wx, wh], 0), sc) as T2;
     const bias = tf.mul(bb, sc) as T1;
@@ -136,7 +144,7 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
     const a = tf.fill([B, K], 0);
     const u = tf.fill([B, H], 0);
     for (let t = 0; t < T; t++) {
-      fillInputX(view(a), xs, t, B, T, F, H);
+      copyRows(a, 0, K, xx, t * F, T * F, B, F); // x_t into a = [x_t, h_{t−1}]
       const s = tf.fused.matMul({ a: a as T2, b: W, bias, activation: 'sigmoid' });
       if (simd) {
         const { cells, ptr } = simd;
@@ -154,7 +162,7 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
       gates.push(s);
     }
     tf.dispose([a, u]);
-    const kept = keepForBackward(tf, [...gates, C, TC, Hs]);
+    const kept = keepForBackward(tf, [...gates, C, TC, Hs, xk]);
 
     let value: T2 | T3;
     const Hv = view(Hs);
@@ -176,7 +184,7 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
       const dc = tf.fill([BH], 0);
       const dhRec = tf.fill([BH], 0);
       const zeroB = tf.fill([BH], 0);
-      const dX = o.inputGrad ? new Float32Array(B * T * F) : undefined;
+      const dX = o.inputGrad ? alloc([B, T, F]) : undefined;
       // [dW'; db']ᵀ = Σ over chunks of CHUNK steps of dZ'ᵀ [4H, n·B] × [A, 1] [n·B, F+H+1] (rows
       // [x_t, h_{t−1}, 1]), summed in chunk order: fewer, larger products than one per step.
       let dWT: Tensor | undefined;
@@ -216,14 +224,15 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
           const Cv = view(Cs);
           cellBackward(view(saved[t]), t > 0 ? Cv.subarray((t - 1) * BH, t * BH) : view(zeroB), view(TCs), ext ? view(dy) : view(zeroB), dyOff, dyStride, view(dhRec), view(dc), view(dzt), view(dZT), col, cols, t, B, H);
         }
-        fillInputRows(view(A), col, xs, view(Hss), t, B, T, F, H);
+        // Rows col… of A: [x_t, h_{t−1}, 1] (h_{−1} = 0).
+        copyRows(A, col * (K + 1), K + 1, xk, t * F, T * F, B, F);
+        if (t > 0) copyRows(A, col * (K + 1) + F, K + 1, Hss, (t - 1) * BH, H, B, H);
+        else copyRows(A, col * (K + 1) + F, K + 1, zeroB, 0, H, B, H);
+        const av = view(A);
+        for (let r = 0; r < B; r++) av[(col + r) * (K + 1) + K] = 1;
         const dA = tf.matMul(dzt, WT);
-        const dav = view(dA);
-        const dh = view(dhRec);
-        for (let r = 0; r < B; r++) {
-          dh.set(dav.subarray(r * Kd + Kd - H, r * Kd + Kd), r * H);
-          if (dX) dX.set(dav.subarray(r * Kd, r * Kd + F), (r * T + t) * F);
-        }
+        copyRows(dhRec, 0, H, dA, Kd - H, Kd, B, H);
+        if (dX) copyRows(dX, t * F, T * F, dA, 0, Kd, B, F);
         dA.dispose();
         if (t === c0) {
           const part = tf.matMul(dZT, A);
@@ -241,7 +250,7 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
       for (let g = 0; g < G; g++) for (let k = 0; k <= K; k++) dW[k * G + g] = dWTd[g * (K + 1) + k] * scale[g];
       const grads: Tensor[] = [tf.tensor2d(dW.subarray(0, F * G), [F, G]), tf.tensor2d(dW.subarray(F * G, K * G), [H, G]), tf.tensor1d(dW.subarray(K * G))];
       release(kept);
-      return dX ? [tf.tensor3d(dX, [B, T, F]), ...grads] : grads;
+      return dX ? [dX, ...grads] : grads;
     };
     return { value, gradFunc };
   });
@@ -280,11 +289,6 @@ function release(k: Kept | undefined): void {
 // The per-step loops, as small top-level functions: V8 optimises them once and keeps them
 // optimised (inside the big closures above they were left to on-stack replacement and deoptimised).
 
-/** The x_t part of a_t = [x_t, h_{t−1}] ([B, F+H]); hiddenForward writes the h part. */
-function fillInputX(av: Float32Array, xs: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
-  const K = F + H;
-  for (let r = 0; r < B; r++) av.set(xs.subarray((r * T + t) * F, (r * T + t + 1) * F), r * K);
-}
 
 /** c_t = f ⊙ c_{t−1} + i ⊙ g; u = 2c_t (σ(u) gives tanh(c_t)). */
 function cellForward(S: Float32Array, cPrev: Float32Array, C: Float32Array, co: number, uv: Float32Array, B: number, H: number): void {
@@ -369,15 +373,3 @@ function zeroPadding(dzT: Float32Array, av: Float32Array, n: number, cols: numbe
   av.fill(0, n * k1, cols * k1);
 }
 
-/** Rows row0… of A [·, F+H+1]: [x_t, h_{t−1}, 1] of each batch row (h_{−1} = 0). */
-function fillInputRows(av: Float32Array, row0: number, xs: Float32Array, Hs: Float32Array, t: number, B: number, T: number, F: number, H: number): void {
-  const K1 = F + H + 1;
-  const ho = (t - 1) * B * H;
-  for (let r = 0; r < B; r++) {
-    const o = (row0 + r) * K1;
-    av.set(xs.subarray((r * T + t) * F, (r * T + t + 1) * F), o);
-    if (t > 0) av.set(Hs.subarray(ho + r * H, ho + r * H + H), o + F);
-    else av.fill(0, o + F, o + F + H);
-    av[o + F + H] = 1;
-  }
-}
