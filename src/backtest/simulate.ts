@@ -147,11 +147,14 @@ export function simulate(input: SimulationInput): Simulation {
   let tc = 0;
   let prev = 0;
   let gPrev = 0;
-  for (let i = 0; i < traded; i++) {
-    const b = signalBar[i] + 1;
+  // One step past the last signal: the end is a gap with nothing after it, so the final exit takes
+  // the gap-exit path below.
+  for (let i = 0; i <= traded; i++) {
+    const end = i === traded;
+    const b = end ? -1 : signalBar[i] + 1;
     if (i > 0) {
-      if (bar[i - 1] + 1 !== b && prev !== 0) {
-        // A gap: exit at the open after the last held bar, booked on that bar.
+      if ((end || bar[i - 1] + 1 !== b) && prev !== 0) {
+        // A gap or the end: exit at the open after the last held bar, booked on that bar.
         const at = bar[i - 1] + 1;
         const dq = Math.abs(prev);
         const unit = priceCost + (priceCostAt ? priceCostAt[at] : 0) + notionalCost * open[at];
@@ -176,6 +179,7 @@ export function simulate(input: SimulationInput): Simulation {
       // Bar i−1's costs are final now (only a gap exit could still be booked on it).
       net[i - 1] = gPrev - cost[i - 1];
     }
+    if (end) break;
     const q = position[i];
     bar[i] = b;
     const ob = open[b];
@@ -247,30 +251,6 @@ export function simulate(input: SimulationInput): Simulation {
     acc += units * (o1 - ob);
     prev = q;
     gPrev = g;
-  }
-  if (traded > 0) {
-    if (prev !== 0) {
-      const at = bar[traded - 1] + 1;
-      const dq = Math.abs(prev);
-      const unit = priceCost + (priceCostAt ? priceCostAt[at] : 0) + notionalCost * open[at];
-      const up = unit * dq;
-      const c = up / open[at];
-      turnover += dq;
-      pnl -= c;
-      tc += c;
-      move -= up;
-      acc -= Math.abs(units) * unit;
-      cost[traded - 1] += c;
-      tStart[k] = tStartI;
-      tBars[k] = traded - tStartI;
-      tPos[k] = tQ;
-      tPnl[k] = pnl;
-      tPips[k] = move / pip;
-      tAcc[k] = acc;
-      tCost[k] = tc;
-      k++;
-    }
-    net[traded - 1] = gPrev - cost[traded - 1];
   }
   if (k !== nTrades) throw new Error(`simulate: counted ${nTrades} trades, closed ${k}`);
 
