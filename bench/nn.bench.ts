@@ -20,7 +20,7 @@ import type { BenchResult } from './run.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PY = process.env.FXFLOW_BENCH_PYTHON ?? '/usr/bin/python3';
 const L = 64, P = 16, H = 64, K = 3, B = 256;
-const WARM = 2, STEPS = 6, ROUNDS = Number(process.env.FXFLOW_BENCH_ROUNDS ?? 3);
+const WARM = 2, STEPS = 6, ROUNDS = Number(process.env.FXFLOW_BENCH_ROUNDS ?? 5);
 
 interface Peer {
   samples_per_s: number;
