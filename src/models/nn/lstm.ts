@@ -289,7 +289,6 @@ function release(k: Kept | undefined): void {
 // The per-step loops, as small top-level functions: V8 optimises them once and keeps them
 // optimised (inside the big closures above they were left to on-stack replacement and deoptimised).
 
-
 /** c_t = f ⊙ c_{t−1} + i ⊙ g; u = 2c_t (σ(u) gives tanh(c_t)). */
 function cellForward(S: Float32Array, cPrev: Float32Array, C: Float32Array, co: number, uv: Float32Array, B: number, H: number): void {
   const G = 4 * H;
