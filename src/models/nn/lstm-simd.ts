@@ -4,7 +4,7 @@
  * and works in place on tensors by their heap offsets. On the nn bench the scalar JavaScript loops
  * these replace took ≈ 19 of a ≈ 72 ms training step; as SIMD they take ≈ 5.
  *
- * All arguments are i32: byte addresses into the heap and sizes. Every function needs H % 4 == 0
+ * All arguments are i32: byte addresses into the heap and sizes. The cell kernels need H % 4 == 0
  * (the caller falls back to the JavaScript loops otherwise). Arithmetic is float32 throughout, in
  * a fixed order, so results are bit-identical from run to run.
  */

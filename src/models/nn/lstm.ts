@@ -63,9 +63,8 @@ let wasmHost: { backend: unknown; host: FusedHost } | undefined;
  * The host for the current backend: wasm and cpu; undefined elsewhere (tfjs-node keeps tensors
  * inside libtensorflow), where the LSTM falls back to tfjs ops per step. A wasm view is
  * invalidated when the heap grows: take it after the step's allocations (addresses stay valid).
- * `simd: false` leaves the elementwise steps to the JavaScript loops (tests compare the two).
  */
-export function fusedHost(tf: Tf, opts: { simd?: boolean } = {}): FusedHost | undefined {
+export function fusedHost(tf: Tf): FusedHost | undefined {
   const name = tf.getBackend();
   if (name === 'wasm') {
     const be = tf.backend() as unknown as WasmBackendLike;
@@ -80,8 +79,7 @@ export function fusedHost(tf: Tf, opts: { simd?: boolean } = {}): FusedHost | un
       const alloc = (shape: number[]): Tensor => tf.engine().makeTensorFromTensorInfo(be.makeOutput(shape, 'float32'));
       wasmHost = { backend: be, host: { view: (t) => be.typedArrayFromHeap(t), alloc, ...(cells ? { simd: { cells, ptr } } : {}) } };
     }
-    const { view, alloc } = wasmHost.host;
-    return opts.simd === false ? { view, alloc } : wasmHost.host;
+    return wasmHost.host;
   }
   if (name === 'cpu') {
     const be = tf.backend() as unknown as CpuBackendLike;
