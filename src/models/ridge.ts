@@ -1,4 +1,5 @@
 import type { RowRange } from '../core/artifacts.js';
+import { centredGramSimd, type GramRows } from './gram.js';
 import { solveSpd } from './linalg.js';
 
 /**
@@ -21,6 +22,17 @@ export interface RidgeFitMulti {
   singular: boolean;
   /** Rank of the (centred) normal equations as solved. */
   rank: number;
+}
+
+/**
+ * How the normal equations are formed: `path` 'auto' takes the WebAssembly SIMD kernel (gram.ts)
+ * where the runtime has it and the JavaScript loops otherwise ('js' forces those); `threads`
+ * counts the calling thread (0 or absent: one per core). Neither changes the result beyond
+ * rounding, and the thread count not at all.
+ */
+export interface GramOptions {
+  path?: 'auto' | 'js';
+  threads?: number;
 }
 
 /** Which rows to fit on: a half-open range, or an explicit list of row numbers. Default: all rows. */
@@ -55,11 +67,12 @@ export function fitRidgeMulti(
   alpha: number,
   fitIntercept = true,
   rows?: RowSelection,
+  opts: GramOptions = {},
 ): RidgeFitMulti {
   if (X.length !== n * p) throw new RangeError(`X has ${X.length} values, expected n·p = ${n * p}`);
   if (Y.length !== n * k) throw new RangeError(`Y has ${Y.length} values, expected n·k = ${n * k}`);
   if (!(alpha >= 0)) throw new RangeError(`alpha must be ≥ 0, got ${alpha}`);
-  const { G: A, q: b, xMean, yMean } = centredGram(X, n, p, Y, k, fitIntercept, rows);
+  const { G: A, q: b, xMean, yMean } = centredGram(X, n, p, Y, k, fitIntercept, rows, opts);
   for (let j = 0; j < p; j++) A[j * p + j] += alpha;
 
   const { x: coef, singular, rank } = p === 0 ? { x: b.map(() => new Float64Array(0)), singular: false, rank: 0 } : solveSpd(A, p, b);
@@ -78,6 +91,27 @@ export function fitRidgeMulti(
  * q_t = Xcᵀ yc_t per target. Shared by ridge (closed form) and the elastic net (coordinate descent).
  */
 export function centredGram(
+  X: Float64Array,
+  n: number,
+  p: number,
+  Y: Float64Array,
+  k: number,
+  fitIntercept = true,
+  rows?: RowSelection,
+  opts: GramOptions = {},
+): { count: number; xMean: Float64Array; yMean: Float64Array; G: Float64Array; q: Float64Array[] } {
+  const { count } = rowsOf(rows, n);
+  if (count === 0) throw new RangeError('no rows to fit on');
+  if (opts.path !== 'js') {
+    const sel: GramRows = rows === undefined ? { start: 0, count } : rows instanceof Uint32Array || rows instanceof Int32Array ? { list: rows, count } : { start: rows.start, count };
+    const r = centredGramSimd(X, p, Y, k, fitIntercept, sel, opts.threads ?? 0);
+    if (r) return r;
+  }
+  return centredGramJs(X, n, p, Y, k, fitIntercept, rows);
+}
+
+/** centredGram by plain JavaScript loops: the fallback where WebAssembly SIMD is missing. */
+export function centredGramJs(
   X: Float64Array,
   n: number,
   p: number,
@@ -152,8 +186,9 @@ export function fitRidge(
   alpha: number,
   fitIntercept = true,
   rows?: RowSelection,
+  opts: GramOptions = {},
 ): RidgeFit {
-  const m = fitRidgeMulti(X, n, p, y, 1, alpha, fitIntercept, rows);
+  const m = fitRidgeMulti(X, n, p, y, 1, alpha, fitIntercept, rows, opts);
   return { coef: m.coef[0], intercept: m.intercept[0] };
 }
 

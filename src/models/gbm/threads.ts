@@ -58,7 +58,10 @@ function workerSource(): string {
     'const __name = (f) => f;',
     ...[partitionUnit, histUnit, makeBuilder, buildChunk, bestSplit, runUnits, workerSession].map(String),
     'const port = workerData.port;',
-    "port.on('message', (m) => { if (m.type === 'session') workerSession(m.S, () => receiveMessageOnPort(port)?.message); });",
+    // Jobs from other modules (runJob): their source is compiled once per worker and cached.
+    'const jobs = new Map();',
+    "const job = (src) => { let f = jobs.get(src); if (!f) { f = new Function('__name', 'return (' + src + ');')(__name); jobs.set(src, f); } return f; };",
+    "port.on('message', (m) => { if (m.type === 'session') workerSession(m.S, () => receiveMessageOnPort(port)?.message); else if (m.type === 'job') job(m.src)(m.data); });",
   ].join('\n');
 }
 
@@ -89,6 +92,20 @@ function acquireWorkers(k: number): PooledWorker[] {
     pool.push(w);
   }
   return pool.slice(0, k);
+}
+
+/**
+ * Posts a job to up to k pooled workers (spawned if needed): each runs `fn(data)` once, on its own
+ * thread, when its event loop is free. `fn` travels as source, so it must be self-contained (no
+ * closures over module scope); `data` is structured-cloned (SharedArrayBuffers, shared
+ * WebAssembly.Memory and WebAssembly.Module objects are shared, not copied). Returns how many
+ * workers got it. The caller coordinates with them through shared memory, as the gbm sessions do.
+ */
+export function runJob(k: number, fn: (data: never) => void, data: unknown): number {
+  const ws = k > 0 ? acquireWorkers(k) : [];
+  const src = String(fn);
+  for (const w of ws) w.port.postMessage({ type: 'job', src, data });
+  return ws.length;
 }
 
 function shared<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(ctor: { new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, len: number, sab: boolean): T {

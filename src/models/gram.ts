@@ -1,0 +1,501 @@
+import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { call, doWhile, f64, f64x2, forLoop, get, I32, ifThen, i32, moduleBytes, PAGE, select, set, simdAvailable, V128, F64, v128, wasmApi, type Bytes, type ValType, type WasmFunc, type WasmMemory, type WasmModule } from '../core/wasm.js';
+import { runJob } from './gbm/threads.js';
+
+/**
+ * The normal equations' cross-products for ridge and the elastic net (see centredGram in ridge.ts)
+ * as a WebAssembly SIMD kernel (f64x2), optionally on pooled worker threads: about 3× the speed of
+ * the scalar JavaScript loops on one thread (which stay as the fallback where SIMD is missing).
+ *
+ * Shifted data in one pass: with s the mean of the first (up to) 64 rows, each chunk of rows sums
+ * d = x − s and d·dᵀ, d·(y − s_y)ᵀ; then the centred Gram is Σ d dᵀ − n·d̄ d̄ᵀ and x̄ = s + d̄. With s
+ * within a few standard deviations of the mean (it is a mean of the same data) the subtraction
+ * loses only a few bits, unlike the raw Σ x xᵀ − n x̄ x̄ᵀ when a feature's mean dwarfs its spread.
+ *
+ * Determinism: rows are cut into chunks by count alone (not by thread count); a chunk's sums run in
+ * row order into its own partial, whichever thread claims it, and the partials are added in chunk
+ * order. So the result is bit-identical for every thread count.
+ *
+ * Memory: one WebAssembly.Memory (shared when the runtime allows, so that workers can run the same
+ * kernel on it) holds a control block, the shifts, the chunks' partials and a copy of the rows —
+ * at most DATA_CAP bytes of rows at a time (more are done in passes). It is kept for later fits.
+ */
+
+/** Rows per block: the kernel centres a block in place and sweeps it once per 4×4 output tile, so a block of ≤ 64 rows × p stays in L1. */
+const B = 64;
+/** Rows copied into the memory at once, at most (bytes). */
+const DATA_CAP = 64 << 20;
+/** Bytes of chunk partials, at most (the chunk count shrinks for large p). */
+const PART_CAP = 32 << 20;
+/** The fewest rows per chunk: below that, claiming and reducing partials would cost more than the rows. */
+const MIN_CHUNK = 2048;
+/** At most this many chunks (each has a p × p partial). */
+const MAX_CHUNKS = 64;
+/** Below this much work (rows · p²) the fit stays on the calling thread. */
+const MIN_PARALLEL_WORK = 4_000_000;
+/** Features above this go to the JavaScript loops (the partials would not fit PART_CAP). */
+export const GRAM_SIMD_MAX_P = 1024;
+
+// Control words (Int32 at byte 0 of the memory); the worker job reads them by number.
+const W_SEQ = 0;
+const W_KIND = 1;
+const W_C0 = 2;
+const W_C1 = 3;
+const W_NEXT = 4;
+const W_READY = 5;
+const W_DONE = 6;
+const W_ERR = 7;
+const W_CH = 8;
+const W_COUNT = 9;
+const W_P = 10;
+const W_K = 11;
+const W_P4 = 12;
+const W_SX = 13;
+const W_SY = 14;
+const W_PART = 15;
+const W_PSTRIDE = 16;
+const W_DX = 17;
+const W_DY = 18;
+const W_SESSION = 19;
+const CTRL_BYTES = 128;
+
+// ---- the kernel ------------------------------------------------------------------------------
+
+/** zero(ptr, bytes): bytes (a multiple of 16) of zeros. */
+function zeroFn(): WasmFunc {
+  const [P, N, i] = [0, 1, 2];
+  return { name: 'zero', params: [I32, I32], locals: [I32], body: forLoop(i, get(N), 16, v128.store(i32.add(get(P), get(i)), f64x2.const(0))) };
+}
+
+/**
+ * centre(ptr, rows, w, sRep, sum): rows × w doubles at ptr (row-major) minus the shift, in place,
+ * and their column sums added into sum. Two rows (2w doubles, w vectors) at a time against sRep
+ * (the shift twice); sum has 2w entries, even rows in the first w, odd rows in the second.
+ */
+function centreFn(): WasmFunc {
+  const [P, ROWS, W, S, SUM, end, row, v, w16, val, xs] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const at = (base: number, off: number): Bytes => i32.add(get(base), get(off));
+  return {
+    name: 'centre',
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, V128, F64],
+    body: [
+      ...set(w16, i32.shl(get(W), i32.const(4))),
+      ...set(end, i32.add(get(P), i32.mul(i32.and(get(ROWS), i32.const(-2)), i32.shl(get(W), i32.const(3))))),
+      ...forLoop(
+        row,
+        get(end),
+        get(w16),
+        forLoop(v, get(w16), 16, [
+          ...set(val, f64x2.sub(v128.load(at(row, v)), v128.load(at(S, v)))),
+          ...v128.store(at(row, v), get(val)),
+          ...v128.store(at(SUM, v), f64x2.add(v128.load(at(SUM, v)), get(val))),
+        ]),
+        get(P),
+      ),
+      // An odd last row: scalar, into the even-row half of sum.
+      ...ifThen(
+        i32.and(get(ROWS), i32.const(1)),
+        forLoop(v, i32.shl(get(W), i32.const(3)), 8, [
+          ...set(xs, f64.sub(f64.load(at(end, v)), f64.load(at(S, v)))),
+          ...f64.store(at(end, v), get(xs)),
+          ...f64.store(at(SUM, v), f64.add(f64.load(at(SUM, v)), get(xs))),
+        ]),
+      ),
+    ],
+  };
+}
+
+/**
+ * tiles(x, rows, p, P4, G): G[j][l] += Σ_r x[r][j]·x[r][l] for the lower block triangle of 4×4
+ * tiles (l-tile ≤ j-tile), G row-major P4 × P4. Per tile and row: four broadcasts x[r][j..j+3],
+ * two vectors x[r][l..l+3], eight multiply-adds into eight register accumulators, which meet
+ * memory once per block. Columns past p read the next row's values: they only reach G's padding.
+ */
+function tilesFn(): WasmFunc {
+  const [X, ROWS, P, P4, G, jb, lb, pj, pl, end, stride, g, gs] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const acc = [13, 14, 15, 16, 17, 18, 19, 20];
+  const [a, b0, b1] = [21, 22, 23];
+  const gAt = (i: number): Bytes => (i === 0 ? get(g) : i32.add(get(g), i32.mul(get(gs), i32.const(i))));
+  const loadAcc: Bytes = [];
+  const storeAcc: Bytes = [];
+  for (let i = 0; i < 4; i++) {
+    loadAcc.push(...set(acc[2 * i], v128.load(gAt(i))), ...set(acc[2 * i + 1], v128.load(gAt(i), 16)));
+    storeAcc.push(...v128.store(gAt(i), get(acc[2 * i])), ...v128.store(gAt(i), get(acc[2 * i + 1]), 16));
+  }
+  const row: Bytes = [...set(b0, v128.load(get(pl))), ...set(b1, v128.load(get(pl), 16))];
+  for (let i = 0; i < 4; i++) {
+    row.push(
+      ...set(a, v128.load64_splat(get(pj), 8 * i)),
+      ...set(acc[2 * i], f64x2.add(get(acc[2 * i]), f64x2.mul(get(a), get(b0)))),
+      ...set(acc[2 * i + 1], f64x2.add(get(acc[2 * i + 1]), f64x2.mul(get(a), get(b1)))),
+    );
+  }
+  row.push(...set(pl, i32.add(get(pl), get(stride))));
+  return {
+    name: 'tiles',
+    params: [I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, I32, I32, I32, I32, ...acc.map((): ValType => V128), V128, V128, V128],
+    body: [
+      ...set(stride, i32.shl(get(P), i32.const(3))),
+      ...set(gs, i32.shl(get(P4), i32.const(3))),
+      ...forLoop(
+        jb,
+        get(P4),
+        4,
+        forLoop(lb, i32.add(get(jb), i32.const(4)), 4, [
+          ...set(g, i32.add(get(G), i32.shl(i32.add(i32.mul(get(jb), get(P4)), get(lb)), i32.const(3)))),
+          ...loadAcc,
+          ...set(pj, i32.add(get(X), i32.shl(get(jb), i32.const(3)))),
+          ...set(pl, i32.add(get(X), i32.shl(get(lb), i32.const(3)))),
+          ...set(end, i32.add(get(pj), i32.mul(get(ROWS), get(stride)))),
+          ...doWhile(pj, get(end), get(stride), row),
+          ...storeAcc,
+        ]),
+      ),
+    ],
+  };
+}
+
+/** xty(x, y, rows, p, k, P4, Q): Q[t][j] += Σ_r x[r][j]·y[r][t], Q row-major k × P4, four columns at a time. */
+function xtyFn(): WasmFunc {
+  const [X, Y, ROWS, P, K, P4, Q, t, jb, px, py, end, stride, ks, q] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const [a0, a1, ys] = [15, 16, 17];
+  return {
+    name: 'xty',
+    params: [I32, I32, I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, I32, I32, I32, I32, V128, V128, V128],
+    body: [
+      ...set(stride, i32.shl(get(P), i32.const(3))),
+      ...set(ks, i32.shl(get(K), i32.const(3))),
+      ...forLoop(
+        t,
+        get(K),
+        1,
+        forLoop(jb, get(P4), 4, [
+          ...set(q, i32.add(get(Q), i32.shl(i32.add(i32.mul(get(t), get(P4)), get(jb)), i32.const(3)))),
+          ...set(a0, v128.load(get(q))),
+          ...set(a1, v128.load(get(q), 16)),
+          ...set(px, i32.add(get(X), i32.shl(get(jb), i32.const(3)))),
+          ...set(py, i32.add(get(Y), i32.shl(get(t), i32.const(3)))),
+          ...set(end, i32.add(get(px), i32.mul(get(ROWS), get(stride)))),
+          ...doWhile(px, get(end), get(stride), [
+            ...set(ys, v128.load64_splat(get(py))),
+            ...set(a0, f64x2.add(get(a0), f64x2.mul(v128.load(get(px)), get(ys)))),
+            ...set(a1, f64x2.add(get(a1), f64x2.mul(v128.load(get(px), 16), get(ys)))),
+            ...set(py, i32.add(get(py), get(ks))),
+          ]),
+          ...v128.store(get(q), get(a0)),
+          ...v128.store(get(q), get(a1), 16),
+        ]),
+      ),
+    ],
+  };
+}
+
+/**
+ * chunk(x, y, rows, p, k, P4, sx, sy, part): one chunk's partial, from zero: block by block of B
+ * rows, centre X and Y in place, then the Gram tiles and Xᵀy. part holds G (P4 × P4), Q (k × P4),
+ * the sums of x − s (2p) and of y − s_y (2k), in that order.
+ */
+function chunkFn(): WasmFunc {
+  const [X, Y, ROWS, P, K, P4, SX, SY, PART, b, nb, xb, yb, Q, sumX, sumY] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const [ZERO, CENTRE, TILES, XTY] = [0, 1, 2, 3];
+  const rest = i32.sub(get(ROWS), get(b));
+  return {
+    name: 'chunk',
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, I32, I32, I32],
+    body: [
+      ...set(Q, i32.add(get(PART), i32.shl(i32.mul(get(P4), get(P4)), i32.const(3)))),
+      ...set(sumX, i32.add(get(Q), i32.shl(i32.mul(get(K), get(P4)), i32.const(3)))),
+      ...set(sumY, i32.add(get(sumX), i32.shl(get(P), i32.const(4)))),
+      ...call(ZERO, get(PART), i32.sub(i32.add(get(sumY), i32.shl(get(K), i32.const(4))), get(PART))),
+      ...forLoop(b, get(ROWS), B, [
+        ...set(nb, select(i32.const(B), rest, i32.gt_u(rest, i32.const(B)))),
+        ...set(xb, i32.add(get(X), i32.shl(i32.mul(get(b), get(P)), i32.const(3)))),
+        ...set(yb, i32.add(get(Y), i32.shl(i32.mul(get(b), get(K)), i32.const(3)))),
+        ...call(CENTRE, get(xb), get(nb), get(P), get(SX), get(sumX)),
+        ...call(CENTRE, get(yb), get(nb), get(K), get(SY), get(sumY)),
+        ...call(TILES, get(xb), get(nb), get(P), get(P4), get(PART)),
+        ...call(XTY, get(xb), get(yb), get(nb), get(P), get(K), get(P4), get(Q)),
+      ]),
+    ],
+  };
+}
+
+type ChunkKernel = (x: number, y: number, rows: number, p: number, k: number, P4: number, sx: number, sy: number, part: number) => void;
+
+/** Claims chunks of the current pass (compare-and-swap on NEXT) and runs them; shared by the main thread and the workers (as source), so self-contained. */
+function claimChunks(ctrl: Int32Array, chunk: ChunkKernel, session: number): void {
+  for (;;) {
+    if (Atomics.load(ctrl, 19) !== session) return;
+    const c = Atomics.load(ctrl, 4);
+    if (c >= Atomics.load(ctrl, 3)) return;
+    if (Atomics.compareExchange(ctrl, 4, c, c + 1) !== c) continue;
+    // Wait until the main thread has copied the chunk's rows in.
+    let r = Atomics.load(ctrl, 5);
+    for (let i = 0; r <= c && i < 20000; i++) r = Atomics.load(ctrl, 5);
+    while (r <= c) {
+      Atomics.wait(ctrl, 5, r, 20);
+      r = Atomics.load(ctrl, 5);
+    }
+    const ch = ctrl[8];
+    const p = ctrl[10];
+    const k = ctrl[11];
+    const rows = Math.min(ch, ctrl[9] - c * ch);
+    const off = (c - ctrl[2]) * ch;
+    chunk(ctrl[17] + off * p * 8, ctrl[18] + off * k * 8, rows, p, k, ctrl[12], ctrl[13], ctrl[14], ctrl[15] + c * ctrl[16]);
+    Atomics.add(ctrl, 6, 1);
+    Atomics.notify(ctrl, 6);
+  }
+}
+
+interface GramJob {
+  module: WasmModule;
+  memory: WasmMemory;
+  session: number;
+  claim: string;
+}
+
+/** A worker's part of one fit: run chunks as passes are published, until the fit ends. Runs as source on a pooled worker. */
+function gramWorker(d: GramJob): void {
+  const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => { exports: { chunk: ChunkKernel } } } }).WebAssembly;
+  const ctrl = new Int32Array(d.memory.buffer, 0, 32);
+  try {
+    const claim = new Function(`return (${d.claim});`)() as typeof claimChunks;
+    const chunk = new WA.Instance(d.module, { env: { mem: d.memory } }).exports.chunk;
+    let seen = -1;
+    for (;;) {
+      if (Atomics.load(ctrl, 19) !== d.session) return;
+      if (Atomics.load(ctrl, 1) === 1) return;
+      const s = Atomics.load(ctrl, 0);
+      if (s !== seen) {
+        seen = s;
+        claim(ctrl, chunk, d.session);
+        continue;
+      }
+      // Between passes: spin briefly (the main thread is copying), then sleep.
+      let t = s;
+      for (let i = 0; t === s && i < 20000; i++) t = Atomics.load(ctrl, 0);
+      if (t === s) Atomics.wait(ctrl, 0, s, 20);
+    }
+  } catch (e) {
+    Atomics.store(ctrl, 7, 1);
+    Atomics.notify(ctrl, 6);
+    throw e;
+  }
+}
+
+// ---- the state kept between fits -------------------------------------------------------------
+
+interface Engine {
+  memory: WasmMemory;
+  module: WasmModule;
+  shared: boolean;
+  chunk: ChunkKernel;
+  session: number;
+}
+
+let engine: Engine | null | undefined;
+
+/**
+ * Compiles with V8's optimizing tier straight away: the baseline tier (Liftoff) runs these loops
+ * about 2.5× slower, and V8 only tiers a function up after a budget of work that here amounts to
+ * some ten fits. The flag is set for this compile only and restored (both tiers compute the same
+ * IEEE operations, so results do not depend on it); where flags cannot be set, the default tiering.
+ */
+function optimizedModule(WA: NonNullable<ReturnType<typeof wasmApi>>, bytes: Uint8Array): WasmModule {
+  let set = false;
+  try {
+    setFlagsFromString('--no-liftoff');
+    set = true;
+  } catch {
+    // keep the default
+  }
+  try {
+    return new WA.Module(bytes);
+  } finally {
+    if (set) setFlagsFromString('--liftoff');
+  }
+}
+
+function getEngine(): Engine | null {
+  if (engine !== undefined) return engine;
+  engine = null;
+  const WA = wasmApi();
+  if (!WA || !simdAvailable()) return null;
+  const funcs = [zeroFn(), centreFn(), tilesFn(), xtyFn(), chunkFn()];
+  // Shared when possible (workers need it); 2 GiB at most keeps i32 addresses positive.
+  for (const shared of [true, false]) {
+    try {
+      const max = 32768;
+      const memory = new WA.Memory(shared ? { initial: 1, maximum: max, shared: true } : { initial: 1, maximum: max });
+      const module = optimizedModule(WA, moduleBytes({ memory: { min: 1, max, shared }, funcs }));
+      const chunk = new WA.Instance(module, { env: { mem: memory } }).exports.chunk as ChunkKernel;
+      engine = { memory, module, shared, chunk, session: 0 };
+      break;
+    } catch {
+      // try the next
+    }
+  }
+  return engine;
+}
+
+/** Whether the SIMD path can run here. */
+export function gramSimdAvailable(): boolean {
+  return getEngine() !== null;
+}
+
+export interface GramParts {
+  count: number;
+  xMean: Float64Array;
+  yMean: Float64Array;
+  G: Float64Array;
+  q: Float64Array[];
+}
+
+/** The selected rows: a contiguous range from `start`, or an explicit list. */
+export type GramRows = { start: number; count: number } | { list: ArrayLike<number>; count: number };
+
+const align = (v: number, a: number): number => Math.ceil(v / a) * a;
+
+/**
+ * centredGram's result (see ridge.ts) by the SIMD kernel; `threads` counts the calling thread
+ * (0 = one per core). Returns undefined when WebAssembly SIMD is unavailable.
+ */
+export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: number, fitIntercept: boolean, rows: GramRows, threads = 0): GramParts | undefined {
+  const E = getEngine();
+  if (!E || p === 0 || p > GRAM_SIMD_MAX_P || k === 0) return undefined;
+  const count = rows.count;
+  const rowAt = 'list' in rows ? (i: number): number => rows.list[i] : ((s: number) => (i: number): number => s + i)(rows.start);
+
+  // Shift: the mean of the first rows (zero without an intercept: then the sums are the raw ones).
+  const sx = new Float64Array(p);
+  const sy = new Float64Array(k);
+  if (fitIntercept) {
+    const m0 = Math.min(count, B);
+    for (let i = 0; i < m0; i++) {
+      const r = rowAt(i);
+      for (let j = 0; j < p; j++) sx[j] += X[r * p + j];
+      for (let t = 0; t < k; t++) sy[t] += Y[r * k + t];
+    }
+    for (let j = 0; j < p; j++) sx[j] /= m0;
+    for (let t = 0; t < k; t++) sy[t] /= m0;
+  }
+
+  // Layout; chunk boundaries depend on count and sizes only.
+  const P4 = align(p, 4);
+  const partStride = (P4 * P4 + k * P4 + 2 * p + 2 * k) * 8;
+  const maxChunks = Math.max(2, Math.min(MAX_CHUNKS, Math.floor(PART_CAP / partStride)));
+  const CH = align(Math.max(MIN_CHUNK, Math.ceil(count / maxChunks)), B);
+  const nChunks = Math.ceil(count / CH);
+  const passChunks = Math.max(1, Math.min(nChunks, Math.floor(DATA_CAP / ((p + k) * 8 * CH))));
+  const offSx = CTRL_BYTES;
+  const offSy = offSx + 2 * p * 8;
+  const offPart = align(offSy + 2 * k * 8, 64);
+  const offX = align(offPart + nChunks * partStride, 64);
+  const offY = align(offX + passChunks * CH * p * 8 + 64, 64);
+  const total = offY + passChunks * CH * k * 8 + 64;
+  const mem = E.memory;
+  const have = mem.buffer.byteLength;
+  if (total > have) {
+    try {
+      mem.grow(Math.ceil((total - have) / PAGE));
+    } catch {
+      return undefined;
+    }
+  }
+  const buf = mem.buffer;
+  const F = new Float64Array(buf);
+  const ctrl = new Int32Array(buf, 0, 32);
+  for (let j = 0; j < p; j++) F[offSx / 8 + j] = F[offSx / 8 + p + j] = sx[j];
+  for (let t = 0; t < k; t++) F[offSy / 8 + t] = F[offSy / 8 + k + t] = sy[t];
+
+  const session = ++E.session;
+  Atomics.store(ctrl, W_SESSION, session);
+  Atomics.store(ctrl, W_KIND, 0);
+  Atomics.store(ctrl, W_ERR, 0);
+  Atomics.store(ctrl, W_READY, 0);
+  Atomics.store(ctrl, W_DONE, 0);
+  for (const [w, v] of [[W_CH, CH], [W_COUNT, count], [W_P, p], [W_K, k], [W_P4, P4], [W_SX, offSx], [W_SY, offSy], [W_PART, offPart], [W_PSTRIDE, partStride], [W_DX, offX], [W_DY, offY], [W_C0, 0], [W_C1, 0]] as const) Atomics.store(ctrl, w, v);
+  Atomics.store(ctrl, W_NEXT, 0);
+
+  const t = threads > 0 ? Math.floor(threads) : availableParallelism();
+  const want = E.shared && count * p * p >= MIN_PARALLEL_WORK ? Math.min(t, nChunks) - 1 : 0;
+  if (want > 0) runJob(want, gramWorker, { module: E.module, memory: mem, session, claim: String(claimChunks) } satisfies GramJob);
+
+  try {
+    for (let c0 = 0; c0 < nChunks; c0 += passChunks) {
+      const c1 = Math.min(nChunks, c0 + passChunks);
+      Atomics.store(ctrl, W_C0, c0);
+      Atomics.store(ctrl, W_C1, c1);
+      Atomics.add(ctrl, W_SEQ, 1);
+      Atomics.notify(ctrl, W_SEQ);
+      // Copy the pass's rows chunk by chunk; workers start on a chunk as soon as it is in.
+      for (let c = c0; c < c1; c++) {
+        const i0 = c * CH;
+        const i1 = Math.min(count, i0 + CH);
+        const dx = offX / 8 + (i0 - c0 * CH) * p;
+        const dy = offY / 8 + (i0 - c0 * CH) * k;
+        if ('list' in rows) {
+          const list = rows.list;
+          for (let i = i0, ox = dx, oy = dy; i < i1; i++, ox += p, oy += k) {
+            const r = list[i];
+            for (let j = 0; j < p; j++) F[ox + j] = X[r * p + j];
+            for (let u = 0; u < k; u++) F[oy + u] = Y[r * k + u];
+          }
+        } else {
+          const r0 = rows.start + i0;
+          const r1 = rows.start + i1;
+          F.set(X.subarray(r0 * p, r1 * p), dx);
+          F.set(Y.subarray(r0 * k, r1 * k), dy);
+        }
+        Atomics.store(ctrl, W_READY, c + 1);
+        if (want > 0) Atomics.notify(ctrl, W_READY);
+      }
+      claimChunks(ctrl, E.chunk, session);
+      let d = Atomics.load(ctrl, W_DONE);
+      for (let i = 0; d < c1 && i < 20000; i++) d = Atomics.load(ctrl, W_DONE);
+      while (d < c1) {
+        if (Atomics.load(ctrl, W_ERR) !== 0) throw new Error('ridge: a Gram worker thread failed');
+        Atomics.wait(ctrl, W_DONE, d, 50);
+        d = Atomics.load(ctrl, W_DONE);
+      }
+    }
+  } finally {
+    Atomics.store(ctrl, W_KIND, 1);
+    Atomics.add(ctrl, W_SEQ, 1);
+    Atomics.notify(ctrl, W_SEQ);
+  }
+
+  // Partials in chunk order.
+  const G = new Float64Array(p * p);
+  const q = Array.from({ length: k }, () => new Float64Array(p));
+  const sumX = new Float64Array(p);
+  const sumY = new Float64Array(k);
+  for (let c = 0; c < nChunks; c++) {
+    const o = (offPart + c * partStride) / 8;
+    for (let j = 0; j < p; j++) for (let l = 0; l <= j; l++) G[j * p + l] += F[o + j * P4 + l];
+    const oq = o + P4 * P4;
+    for (let u = 0; u < k; u++) for (let j = 0; j < p; j++) q[u][j] += F[oq + u * P4 + j];
+    const os = oq + k * P4;
+    for (let j = 0; j < p; j++) sumX[j] += F[os + j] + F[os + p + j];
+    const oy = os + 2 * p;
+    for (let u = 0; u < k; u++) sumY[u] += F[oy + u] + F[oy + k + u];
+  }
+  const xMean = new Float64Array(p);
+  const yMean = new Float64Array(k);
+  if (fitIntercept) {
+    // Σ(x − s)(x − s)ᵀ − n·d̄ d̄ᵀ with d̄ = Σ(x − s)/n; the means are s + d̄.
+    const dx = sumX.map((v) => v / count);
+    const dy = sumY.map((v) => v / count);
+    for (let j = 0; j < p; j++) for (let l = 0; l <= j; l++) G[j * p + l] -= sumX[j] * dx[l];
+    for (let u = 0; u < k; u++) for (let j = 0; j < p; j++) q[u][j] -= sumX[j] * dy[u];
+    for (let j = 0; j < p; j++) xMean[j] = sx[j] + dx[j];
+    for (let u = 0; u < k; u++) yMean[u] = sy[u] + dy[u];
+  }
+  for (let j = 0; j < p; j++) for (let l = 0; l < j; l++) G[l * p + j] = G[j * p + l];
+  return { count, xMean, yMean, G, q };
+}
