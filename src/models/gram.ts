@@ -228,12 +228,16 @@ function chunkFn(): WasmFunc {
 type ChunkKernel = (x: number, y: number, rows: number, p: number, k: number, P4: number, sx: number, sy: number, part: number) => void;
 
 /** Claims chunks of the current pass (compare-and-swap on NEXT) and runs them; shared by the main thread and the workers (as source), so self-contained. */
-function claimChunks(ctrl: Int32Array, chunk: ChunkKernel, session: number): void {
-  for (;;) {
-    if (Atomics.load(ctrl, 19) !== session) return;
+function claimChunks(ctrl: Int32Array, chunk: ChunkKernel, session: number): number {
+  let ran = 0;
+  for (;; ran++) {
+    if (Atomics.load(ctrl, 19) !== session) return ran;
     const c = Atomics.load(ctrl, 4);
-    if (c >= Atomics.load(ctrl, 3)) return;
-    if (Atomics.compareExchange(ctrl, 4, c, c + 1) !== c) continue;
+    if (c >= Atomics.load(ctrl, 3)) return ran;
+    if (Atomics.compareExchange(ctrl, 4, c, c + 1) !== c) {
+      ran--;
+      continue;
+    }
     // Wait until the main thread has copied the chunk's rows in.
     let r = Atomics.load(ctrl, 5);
     for (let i = 0; r <= c && i < 20000; i++) r = Atomics.load(ctrl, 5);
@@ -359,6 +363,9 @@ export interface GramParts {
 /** The selected rows: a contiguous range from `start`, or an explicit list. */
 export type GramRows = { start: number; count: number } | { list: ArrayLike<number>; count: number };
 
+/** How the last SIMD fit was shared out (for benchmarks and debugging; results never depend on it). */
+export const gramStats = { chunks: 0, onCaller: 0, workers: 0 };
+
 const align = (v: number, a: number): number => Math.ceil(v / a) * a;
 
 /**
@@ -426,6 +433,7 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   const want = E.shared && count * p * p >= MIN_PARALLEL_WORK ? Math.min(t, nChunks) - 1 : 0;
   if (want > 0) runJob(want, gramWorker, { module: E.module, memory: mem, session, claim: String(claimChunks) } satisfies GramJob);
 
+  let onCaller = 0;
   try {
     for (let c0 = 0; c0 < nChunks; c0 += passChunks) {
       const c1 = Math.min(nChunks, c0 + passChunks);
@@ -455,7 +463,7 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
         Atomics.store(ctrl, W_READY, c + 1);
         if (want > 0) Atomics.notify(ctrl, W_READY);
       }
-      claimChunks(ctrl, E.chunk, session);
+      onCaller += claimChunks(ctrl, E.chunk, session);
       let d = Atomics.load(ctrl, W_DONE);
       for (let i = 0; d < c1 && i < 20000; i++) d = Atomics.load(ctrl, W_DONE);
       while (d < c1) {
@@ -469,6 +477,10 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
     Atomics.add(ctrl, W_SEQ, 1);
     Atomics.notify(ctrl, W_SEQ);
   }
+
+  gramStats.chunks = nChunks;
+  gramStats.onCaller = onCaller;
+  gramStats.workers = want;
 
   // Partials in chunk order.
   const G = new Float64Array(p * p);
