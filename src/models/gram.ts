@@ -32,6 +32,8 @@ const PART_CAP = 32 << 20;
 const MIN_CHUNK = 2048;
 /** At most this many chunks (each has a p × p partial). */
 const MAX_CHUNKS = 64;
+/** Chunks the caller keeps copied in ahead of the workers' claims. */
+const LEAD = 2;
 /** Below this much work (rows · p²) the fit stays on the calling thread. */
 const MIN_PARALLEL_WORK = 4_000_000;
 /** Features above this go to the JavaScript loops (the partials would not fit PART_CAP). */
@@ -41,7 +43,6 @@ export const GRAM_SIMD_MAX_P = 1024;
 const W_SEQ = 0;
 const W_KIND = 1;
 const W_C0 = 2;
-const W_C1 = 3;
 const W_NEXT = 4;
 const W_READY = 5;
 const W_DONE = 6;
@@ -194,51 +195,92 @@ function xtyFn(): WasmFunc {
   };
 }
 
+/** Where a partial's pieces lie: G (P4 × P4), Q (k × P4), the sums of x − s (2p) and of y − s_y (2k). */
+function partLayout(PART: number, P: number, K: number, P4: number, Q: number, sumX: number, sumY: number): Bytes {
+  return [
+    ...set(Q, i32.add(get(PART), i32.shl(i32.mul(get(P4), get(P4)), i32.const(3)))),
+    ...set(sumX, i32.add(get(Q), i32.shl(i32.mul(get(K), get(P4)), i32.const(3)))),
+    ...set(sumY, i32.add(get(sumX), i32.shl(get(P), i32.const(4)))),
+  ];
+}
+
+const [F_ZERO, F_CENTRE, F_TILES, F_XTY, F_BLOCK] = [0, 1, 2, 3, 4];
+
 /**
- * chunk(x, y, rows, p, k, P4, sx, sy, part): one chunk's partial, from zero: block by block of B
- * rows, centre X and Y in place, then the Gram tiles and Xᵀy. part holds G (P4 × P4), Q (k × P4),
- * the sums of x − s (2p) and of y − s_y (2k), in that order.
+ * block(x, y, rows, p, k, P4, sx, sy, part): rows (≤ B) of X and Y centred in place, then their
+ * Gram tiles, Xᵀy and sums added into the partial at part.
+ */
+function blockFn(): WasmFunc {
+  const [X, Y, ROWS, P, K, P4, SX, SY, PART, Q, sumX, sumY] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  return {
+    name: 'block',
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32],
+    body: [
+      ...partLayout(PART, P, K, P4, Q, sumX, sumY),
+      ...call(F_CENTRE, get(X), get(ROWS), get(P), get(SX), get(sumX)),
+      ...call(F_CENTRE, get(Y), get(ROWS), get(K), get(SY), get(sumY)),
+      ...call(F_TILES, get(X), get(ROWS), get(P), get(P4), get(PART)),
+      ...call(F_XTY, get(X), get(Y), get(ROWS), get(P), get(K), get(P4), get(Q)),
+    ],
+  };
+}
+
+/**
+ * chunk(x, y, rows, p, k, P4, sx, sy, part): one chunk's partial from zero, block by block of B
+ * rows of the chunk's copy in memory. The calling thread does the same block by block from the
+ * JavaScript arrays (copying each block in first): the same blocks in the same order, so the
+ * same bits.
  */
 function chunkFn(): WasmFunc {
-  const [X, Y, ROWS, P, K, P4, SX, SY, PART, b, nb, xb, yb, Q, sumX, sumY] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-  const [ZERO, CENTRE, TILES, XTY] = [0, 1, 2, 3];
+  const [X, Y, ROWS, P, K, P4, SX, SY, PART, b, nb, Q, sumX, sumY] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
   const rest = i32.sub(get(ROWS), get(b));
   return {
     name: 'chunk',
     params: [I32, I32, I32, I32, I32, I32, I32, I32, I32],
-    locals: [I32, I32, I32, I32, I32, I32, I32],
+    locals: [I32, I32, I32, I32, I32],
     body: [
-      ...set(Q, i32.add(get(PART), i32.shl(i32.mul(get(P4), get(P4)), i32.const(3)))),
-      ...set(sumX, i32.add(get(Q), i32.shl(i32.mul(get(K), get(P4)), i32.const(3)))),
-      ...set(sumY, i32.add(get(sumX), i32.shl(get(P), i32.const(4)))),
-      ...call(ZERO, get(PART), i32.sub(i32.add(get(sumY), i32.shl(get(K), i32.const(4))), get(PART))),
+      ...partLayout(PART, P, K, P4, Q, sumX, sumY),
+      ...call(F_ZERO, get(PART), i32.sub(i32.add(get(sumY), i32.shl(get(K), i32.const(4))), get(PART))),
       ...forLoop(b, get(ROWS), B, [
         ...set(nb, select(i32.const(B), rest, i32.gt_u(rest, i32.const(B)))),
-        ...set(xb, i32.add(get(X), i32.shl(i32.mul(get(b), get(P)), i32.const(3)))),
-        ...set(yb, i32.add(get(Y), i32.shl(i32.mul(get(b), get(K)), i32.const(3)))),
-        ...call(CENTRE, get(xb), get(nb), get(P), get(SX), get(sumX)),
-        ...call(CENTRE, get(yb), get(nb), get(K), get(SY), get(sumY)),
-        ...call(TILES, get(xb), get(nb), get(P), get(P4), get(PART)),
-        ...call(XTY, get(xb), get(yb), get(nb), get(P), get(K), get(P4), get(Q)),
+        ...call(
+          F_BLOCK,
+          i32.add(get(X), i32.shl(i32.mul(get(b), get(P)), i32.const(3))),
+          i32.add(get(Y), i32.shl(i32.mul(get(b), get(K)), i32.const(3))),
+          get(nb),
+          get(P),
+          get(K),
+          get(P4),
+          get(SX),
+          get(SY),
+          get(PART),
+        ),
       ]),
     ],
   };
 }
 
 type ChunkKernel = (x: number, y: number, rows: number, p: number, k: number, P4: number, sx: number, sy: number, part: number) => void;
+interface Kernels {
+  chunk: ChunkKernel;
+  block: ChunkKernel;
+  zero: (ptr: number, bytes: number) => void;
+}
 
-/** Claims chunks of the current pass (compare-and-swap on NEXT) and runs them; shared by the main thread and the workers (as source), so self-contained. */
-function claimChunks(ctrl: Int32Array, chunk: ChunkKernel, session: number): number {
+/**
+ * A worker's claim loop: chunks from the front of the current pass (word 4 packs the unclaimed
+ * range [front, back) as front | back << 16; the calling thread takes from the back), each run
+ * from its copy in memory once the caller has made it (READY, word 5). Runs as source.
+ */
+function claimFront(ctrl: Int32Array, chunk: ChunkKernel, session: number): number {
   let ran = 0;
-  for (;; ran++) {
+  for (;;) {
     if (Atomics.load(ctrl, 19) !== session) return ran;
-    const c = Atomics.load(ctrl, 4);
-    if (c >= Atomics.load(ctrl, 3)) return ran;
-    if (Atomics.compareExchange(ctrl, 4, c, c + 1) !== c) {
-      ran--;
-      continue;
-    }
-    // Wait until the main thread has copied the chunk's rows in.
+    const w = Atomics.load(ctrl, 4);
+    const c = w & 0xffff;
+    if (c >= w >>> 16) return ran;
+    if (Atomics.compareExchange(ctrl, 4, w, w + 1) !== w) continue;
     let r = Atomics.load(ctrl, 5);
     for (let i = 0; r <= c && i < 20000; i++) r = Atomics.load(ctrl, 5);
     while (r <= c) {
@@ -248,9 +290,9 @@ function claimChunks(ctrl: Int32Array, chunk: ChunkKernel, session: number): num
     const ch = ctrl[8];
     const p = ctrl[10];
     const k = ctrl[11];
-    const rows = Math.min(ch, ctrl[9] - c * ch);
     const off = (c - ctrl[2]) * ch;
-    chunk(ctrl[17] + off * p * 8, ctrl[18] + off * k * 8, rows, p, k, ctrl[12], ctrl[13], ctrl[14], ctrl[15] + c * ctrl[16]);
+    chunk(ctrl[17] + off * p * 8, ctrl[18] + off * k * 8, Math.min(ch, ctrl[9] - c * ch), p, k, ctrl[12], ctrl[13], ctrl[14], ctrl[15] + c * ctrl[16]);
+    ran++;
     Atomics.add(ctrl, 6, 1);
     Atomics.notify(ctrl, 6);
   }
@@ -268,7 +310,7 @@ function gramWorker(d: GramJob): void {
   const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => { exports: { chunk: ChunkKernel } } } }).WebAssembly;
   const ctrl = new Int32Array(d.memory.buffer, 0, 32);
   try {
-    const claim = new Function(`return (${d.claim});`)() as typeof claimChunks;
+    const claim = new Function(`return (${d.claim});`)() as typeof claimFront;
     const chunk = new WA.Instance(d.module, { env: { mem: d.memory } }).exports.chunk;
     let seen = -1;
     for (;;) {
@@ -298,7 +340,7 @@ interface Engine {
   memory: WasmMemory;
   module: WasmModule;
   shared: boolean;
-  chunk: ChunkKernel;
+  k: Kernels;
   session: number;
 }
 
@@ -330,15 +372,15 @@ function getEngine(): Engine | null {
   engine = null;
   const WA = wasmApi();
   if (!WA || !simdAvailable()) return null;
-  const funcs = [zeroFn(), centreFn(), tilesFn(), xtyFn(), chunkFn()];
+  const funcs = [zeroFn(), centreFn(), tilesFn(), xtyFn(), blockFn(), chunkFn()];
   // Shared when possible (workers need it); 2 GiB at most keeps i32 addresses positive.
   for (const shared of [true, false]) {
     try {
       const max = 32768;
       const memory = new WA.Memory(shared ? { initial: 1, maximum: max, shared: true } : { initial: 1, maximum: max });
       const module = optimizedModule(WA, moduleBytes({ memory: { min: 1, max, shared }, funcs }));
-      const chunk = new WA.Instance(module, { env: { mem: memory } }).exports.chunk as ChunkKernel;
-      engine = { memory, module, shared, chunk, session: 0 };
+      const k = new WA.Instance(module, { env: { mem: memory } }).exports as unknown as Kernels;
+      engine = { memory, module, shared, k, session: 0 };
       break;
     } catch {
       // try the next
@@ -395,13 +437,20 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   // Layout; chunk boundaries depend on count and sizes only.
   const P4 = align(p, 4);
   const partStride = (P4 * P4 + k * P4 + 2 * p + 2 * k) * 8;
-  const maxChunks = Math.max(2, Math.min(MAX_CHUNKS, Math.floor(PART_CAP / partStride)));
+  const maxChunks = Math.max(1, Math.min(MAX_CHUNKS, Math.floor(PART_CAP / partStride)));
   const CH = align(Math.max(MIN_CHUNK, Math.ceil(count / maxChunks)), B);
   const nChunks = Math.ceil(count / CH);
-  const passChunks = Math.max(1, Math.min(nChunks, Math.floor(DATA_CAP / ((p + k) * 8 * CH))));
+  const t = threads > 0 ? Math.floor(threads) : availableParallelism();
+  const want = E.shared && count * p * p >= MIN_PARALLEL_WORK ? Math.min(t, nChunks) - 1 : 0;
+  // Workers read rows from a copy in memory (DATA_CAP at a time: passes); the caller copies
+  // each block it works on into a scratch block instead (it stays in L1, and single-threaded
+  // fits copy nothing else).
+  const passChunks = want > 0 ? Math.max(1, Math.min(nChunks, Math.floor(DATA_CAP / ((p + k) * 8 * CH)))) : 0;
   const offSx = CTRL_BYTES;
   const offSy = offSx + 2 * p * 8;
-  const offPart = align(offSy + 2 * k * 8, 64);
+  const offScrX = align(offSy + 2 * k * 8, 64);
+  const offScrY = align(offScrX + B * p * 8 + 64, 64);
+  const offPart = align(offScrY + B * k * 8 + 64, 64);
   const offX = align(offPart + nChunks * partStride, 64);
   const offY = align(offX + passChunks * CH * p * 8 + 64, 64);
   const total = offY + passChunks * CH * k * 8 + 64;
@@ -418,7 +467,7 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   const F = new Float64Array(buf);
   const ctrl = new Int32Array(buf, 0, 32);
   for (let j = 0; j < p; j++) F[offSx / 8 + j] = F[offSx / 8 + p + j] = sx[j];
-  for (let t = 0; t < k; t++) F[offSy / 8 + t] = F[offSy / 8 + k + t] = sy[t];
+  for (let u = 0; u < k; u++) F[offSy / 8 + u] = F[offSy / 8 + k + u] = sy[u];
 
   const session = ++E.session;
   Atomics.store(ctrl, W_SESSION, session);
@@ -426,44 +475,69 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   Atomics.store(ctrl, W_ERR, 0);
   Atomics.store(ctrl, W_READY, 0);
   Atomics.store(ctrl, W_DONE, 0);
-  for (const [w, v] of [[W_CH, CH], [W_COUNT, count], [W_P, p], [W_K, k], [W_P4, P4], [W_SX, offSx], [W_SY, offSy], [W_PART, offPart], [W_PSTRIDE, partStride], [W_DX, offX], [W_DY, offY], [W_C0, 0], [W_C1, 0]] as const) Atomics.store(ctrl, w, v);
+  for (const [w, v] of [[W_CH, CH], [W_COUNT, count], [W_P, p], [W_K, k], [W_P4, P4], [W_SX, offSx], [W_SY, offSy], [W_PART, offPart], [W_PSTRIDE, partStride], [W_DX, offX], [W_DY, offY], [W_C0, 0]] as const) Atomics.store(ctrl, w, v);
   Atomics.store(ctrl, W_NEXT, 0);
+  if (want > 0) runJob(want, gramWorker, { module: E.module, memory: mem, session, claim: String(claimFront) } satisfies GramJob);
 
-  const t = threads > 0 ? Math.floor(threads) : availableParallelism();
-  const want = E.shared && count * p * p >= MIN_PARALLEL_WORK ? Math.min(t, nChunks) - 1 : 0;
-  if (want > 0) runJob(want, gramWorker, { module: E.module, memory: mem, session, claim: String(claimChunks) } satisfies GramJob);
-
+  /** Selected rows [i0, i1) into memory at (doubles) dx and dy. */
+  const copyRows = (i0: number, i1: number, dx: number, dy: number): void => {
+    if ('list' in rows) {
+      const list = rows.list;
+      for (let i = i0, ox = dx, oy = dy; i < i1; i++, ox += p, oy += k) {
+        const r = list[i];
+        for (let j = 0; j < p; j++) F[ox + j] = X[r * p + j];
+        for (let u = 0; u < k; u++) F[oy + u] = Y[r * k + u];
+      }
+    } else {
+      const r0 = rows.start + i0;
+      const r1 = rows.start + i1;
+      F.set(X.subarray(r0 * p, r1 * p), dx);
+      F.set(Y.subarray(r0 * k, r1 * k), dy);
+    }
+  };
+  const K = E.k;
   let onCaller = 0;
   try {
-    for (let c0 = 0; c0 < nChunks; c0 += passChunks) {
-      const c1 = Math.min(nChunks, c0 + passChunks);
+    for (let c0 = 0; c0 < Math.max(nChunks, 1); c0 += passChunks || nChunks) {
+      const c1 = passChunks ? Math.min(nChunks, c0 + passChunks) : nChunks;
       Atomics.store(ctrl, W_C0, c0);
-      Atomics.store(ctrl, W_C1, c1);
+      Atomics.store(ctrl, W_READY, c0);
+      Atomics.store(ctrl, W_NEXT, c0 | (c1 << 16));
       Atomics.add(ctrl, W_SEQ, 1);
-      Atomics.notify(ctrl, W_SEQ);
-      // Copy the pass's rows chunk by chunk; workers start on a chunk as soon as it is in.
-      for (let c = c0; c < c1; c++) {
+      if (want > 0) Atomics.notify(ctrl, W_SEQ);
+      for (;;) {
+        const w = Atomics.load(ctrl, W_NEXT);
+        const f = w & 0xffff;
+        const b = w >>> 16;
+        const ready = ctrl[W_READY];
+        // Copy in the chunks workers have claimed ([ready, f): they wait for them), and LEAD more.
+        if (ready < f || (want > 0 && ready < b && ready < f + LEAD)) {
+          const i0 = ready * CH;
+          copyRows(i0, Math.min(count, i0 + CH), offX / 8 + (ready - c0) * CH * p, offY / 8 + (ready - c0) * CH * k);
+          Atomics.store(ctrl, W_READY, ready + 1);
+          Atomics.notify(ctrl, W_READY);
+          continue;
+        }
+        if (f >= b) break;
+        if (Atomics.compareExchange(ctrl, W_NEXT, w, f | ((b - 1) << 16)) !== w) continue;
+        const c = b - 1;
         const i0 = c * CH;
         const i1 = Math.min(count, i0 + CH);
-        const dx = offX / 8 + (i0 - c0 * CH) * p;
-        const dy = offY / 8 + (i0 - c0 * CH) * k;
-        if ('list' in rows) {
-          const list = rows.list;
-          for (let i = i0, ox = dx, oy = dy; i < i1; i++, ox += p, oy += k) {
-            const r = list[i];
-            for (let j = 0; j < p; j++) F[ox + j] = X[r * p + j];
-            for (let u = 0; u < k; u++) F[oy + u] = Y[r * k + u];
-          }
+        const part = offPart + c * partStride;
+        if (c < ready) {
+          K.chunk(offX + (c - c0) * CH * p * 8, offY + (c - c0) * CH * k * 8, i1 - i0, p, k, P4, offSx, offSy, part);
         } else {
-          const r0 = rows.start + i0;
-          const r1 = rows.start + i1;
-          F.set(X.subarray(r0 * p, r1 * p), dx);
-          F.set(Y.subarray(r0 * k, r1 * k), dy);
+          // The same blocks as `chunk` runs, each copied into the scratch block first.
+          K.zero(part, partStride);
+          for (let i = i0; i < i1; i += B) {
+            const nb = Math.min(B, i1 - i);
+            copyRows(i, i + nb, offScrX / 8, offScrY / 8);
+            K.block(offScrX, offScrY, nb, p, k, P4, offSx, offSy, part);
+          }
         }
-        Atomics.store(ctrl, W_READY, c + 1);
-        if (want > 0) Atomics.notify(ctrl, W_READY);
+        onCaller++;
+        Atomics.add(ctrl, W_DONE, 1);
       }
-      onCaller += claimChunks(ctrl, E.chunk, session);
       let d = Atomics.load(ctrl, W_DONE);
       for (let i = 0; d < c1 && i < 20000; i++) d = Atomics.load(ctrl, W_DONE);
       while (d < c1) {
@@ -475,7 +549,7 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   } finally {
     Atomics.store(ctrl, W_KIND, 1);
     Atomics.add(ctrl, W_SEQ, 1);
-    Atomics.notify(ctrl, W_SEQ);
+    if (want > 0) Atomics.notify(ctrl, W_SEQ);
   }
 
   gramStats.chunks = nChunks;
