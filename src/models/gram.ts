@@ -159,47 +159,52 @@ function tilesFn(): WasmFunc {
   };
 }
 
-/** xty(x, y, rows, p, k, P4, Q): Q[t][j] += Σ_r x[r][j]·y[r][t], Q row-major k × P4, four columns at a time. */
+/** The padded width of Q's rows: p rounded up to 8 (P4 is p rounded up to 4). */
+const p8 = (P4: Bytes): Bytes => i32.and(i32.add(P4, i32.const(4)), i32.const(-8));
+
+/**
+ * xty(x, y, rows, p, k, P4, Q): Q[t][j] += Σ_r x[r][j]·y[r][t], Q row-major k × P8 (p rounded up
+ * to 8), eight columns (four accumulators, four independent add chains) at a time.
+ */
 function xtyFn(): WasmFunc {
-  const [X, Y, ROWS, P, K, P4, Q, t, jb, px, py, end, stride, ks, q] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-  const [a0, a1, ys] = [15, 16, 17];
+  const [X, Y, ROWS, P, K, P4, Q, t, jb, px, py, end, stride, ks, q, P8] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const acc = [16, 17, 18, 19];
+  const ys = 20;
   return {
     name: 'xty',
     params: [I32, I32, I32, I32, I32, I32, I32],
-    locals: [I32, I32, I32, I32, I32, I32, I32, I32, V128, V128, V128],
+    locals: [I32, I32, I32, I32, I32, I32, I32, I32, I32, V128, V128, V128, V128, V128],
     body: [
       ...set(stride, i32.shl(get(P), i32.const(3))),
       ...set(ks, i32.shl(get(K), i32.const(3))),
+      ...set(P8, p8(get(P4))),
       ...forLoop(
         t,
         get(K),
         1,
-        forLoop(jb, get(P4), 4, [
-          ...set(q, i32.add(get(Q), i32.shl(i32.add(i32.mul(get(t), get(P4)), get(jb)), i32.const(3)))),
-          ...set(a0, v128.load(get(q))),
-          ...set(a1, v128.load(get(q), 16)),
+        forLoop(jb, get(P8), 8, [
+          ...set(q, i32.add(get(Q), i32.shl(i32.add(i32.mul(get(t), get(P8)), get(jb)), i32.const(3)))),
+          ...acc.flatMap((a, i) => set(a, v128.load(get(q), 16 * i))),
           ...set(px, i32.add(get(X), i32.shl(get(jb), i32.const(3)))),
           ...set(py, i32.add(get(Y), i32.shl(get(t), i32.const(3)))),
           ...set(end, i32.add(get(px), i32.mul(get(ROWS), get(stride)))),
           ...doWhile(px, get(end), get(stride), [
             ...set(ys, v128.load64_splat(get(py))),
-            ...set(a0, f64x2.add(get(a0), f64x2.mul(v128.load(get(px)), get(ys)))),
-            ...set(a1, f64x2.add(get(a1), f64x2.mul(v128.load(get(px), 16), get(ys)))),
+            ...acc.flatMap((a, i) => set(a, f64x2.add(get(a), f64x2.mul(v128.load(get(px), 16 * i), get(ys))))),
             ...set(py, i32.add(get(py), get(ks))),
           ]),
-          ...v128.store(get(q), get(a0)),
-          ...v128.store(get(q), get(a1), 16),
+          ...acc.flatMap((a, i) => v128.store(get(q), get(a), 16 * i)),
         ]),
       ),
     ],
   };
 }
 
-/** Where a partial's pieces lie: G (P4 × P4), Q (k × P4), the sums of x − s (2p) and of y − s_y (2k). */
+/** Where a partial's pieces lie: G (P4 × P4), Q (k × P8), the sums of x − s (2p) and of y − s_y (2k). */
 function partLayout(PART: number, P: number, K: number, P4: number, Q: number, sumX: number, sumY: number): Bytes {
   return [
     ...set(Q, i32.add(get(PART), i32.shl(i32.mul(get(P4), get(P4)), i32.const(3)))),
-    ...set(sumX, i32.add(get(Q), i32.shl(i32.mul(get(K), get(P4)), i32.const(3)))),
+    ...set(sumX, i32.add(get(Q), i32.shl(i32.mul(get(K), p8(get(P4))), i32.const(3)))),
     ...set(sumY, i32.add(get(sumX), i32.shl(get(P), i32.const(4)))),
   ];
 }
@@ -354,6 +359,8 @@ let engine: Engine | null | undefined;
  */
 function optimizedModule(WA: NonNullable<ReturnType<typeof wasmApi>>, bytes: Uint8Array): WasmModule {
   let set = false;
+  // Already off for the whole process: nothing to do (and nothing to turn back on).
+  if ([...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('--no-liftoff'))) return new WA.Module(bytes);
   try {
     setFlagsFromString('--no-liftoff');
     set = true;
@@ -436,7 +443,8 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
 
   // Layout; chunk boundaries depend on count and sizes only.
   const P4 = align(p, 4);
-  const partStride = (P4 * P4 + k * P4 + 2 * p + 2 * k) * 8;
+  const P8 = align(p, 8);
+  const partStride = (P4 * P4 + k * P8 + 2 * p + 2 * k) * 8;
   const maxChunks = Math.max(1, Math.min(MAX_CHUNKS, Math.floor(PART_CAP / partStride)));
   const CH = align(Math.max(MIN_CHUNK, Math.ceil(count / maxChunks)), B);
   const nChunks = Math.ceil(count / CH);
@@ -565,8 +573,8 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
     const o = (offPart + c * partStride) / 8;
     for (let j = 0; j < p; j++) for (let l = 0; l <= j; l++) G[j * p + l] += F[o + j * P4 + l];
     const oq = o + P4 * P4;
-    for (let u = 0; u < k; u++) for (let j = 0; j < p; j++) q[u][j] += F[oq + u * P4 + j];
-    const os = oq + k * P4;
+    for (let u = 0; u < k; u++) for (let j = 0; j < p; j++) q[u][j] += F[oq + u * P8 + j];
+    const os = oq + k * P8;
     for (let j = 0; j < p; j++) sumX[j] += F[os + j] + F[os + p + j];
     const oy = os + 2 * p;
     for (let u = 0; u < k; u++) sumY[u] += F[oy + u] + F[oy + k + u];
