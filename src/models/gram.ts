@@ -27,14 +27,14 @@ import { runJob } from './gbm/threads.js';
  *
  * Memory: one WebAssembly.Memory (shared when the runtime allows, so that workers can run the same
  * kernel on it) holds a control block, the shifts, the scratch block, the chunks' partials and,
- * with workers, the copy of their rows — at most DATA_CAP bytes of rows at a time (more are done
+ * with workers, the copy of their rows — at most gramLimits.dataCap bytes of rows at a time (more are done
  * in passes). It is kept (grown, never shrunk) for later fits.
  */
 
 /** Rows per block: the kernel centres a block in place and sweeps it once per 4×4 output tile, so a block of ≤ 64 rows × p stays in L1. */
 const B = 64;
-/** Rows copied into the memory at once, at most (bytes). */
-const DATA_CAP = 64 << 20;
+/** Rows copied into the memory for workers at once, at most (bytes); settable so that tests can force several passes. */
+export const gramLimits = { dataCap: 64 << 20 };
 /** Bytes of chunk partials, at most (the chunk count shrinks for large p). */
 const PART_CAP = 32 << 20;
 /** The fewest rows per chunk: below that, claiming and reducing partials would cost more than the rows. */
@@ -462,7 +462,7 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   // Workers read rows from a copy in memory (DATA_CAP at a time: passes); the caller copies
   // each block it works on into a scratch block instead (it stays in L1, and single-threaded
   // fits copy nothing else).
-  const passChunks = want > 0 ? Math.max(1, Math.min(nChunks, Math.floor(DATA_CAP / ((p + k) * 8 * CH)))) : 0;
+  const passChunks = want > 0 ? Math.max(1, Math.min(nChunks, Math.floor(gramLimits.dataCap / ((p + k) * 8 * CH)))) : 0;
   const offSx = CTRL_BYTES;
   const offSy = offSx + 2 * p * 8;
   const offScrX = align(offSy + 2 * k * 8, 64);
@@ -494,7 +494,8 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   Atomics.store(ctrl, W_DONE, 0);
   for (const [w, v] of [[W_CH, CH], [W_COUNT, count], [W_P, p], [W_K, k], [W_P4, P4], [W_SX, offSx], [W_SY, offSy], [W_PART, offPart], [W_PSTRIDE, partStride], [W_DX, offX], [W_DY, offY], [W_C0, 0]] as const) Atomics.store(ctrl, w, v);
   Atomics.store(ctrl, W_NEXT, 0);
-  if (want > 0) runJob(want, gramWorker, { module: E.module, memory: mem, session, claim: String(claimFront) } satisfies GramJob);
+  // Workers that got the job (fewer than wanted where threads cannot be spawned).
+  const workers = want > 0 ? runJob(want, gramWorker, { module: E.module, memory: mem, session, claim: String(claimFront) } satisfies GramJob) : 0;
 
   /** Selected rows [i0, i1) into memory at (doubles) dx and dy. */
   const copyRows = (i0: number, i1: number, dx: number, dy: number): void => {
@@ -521,14 +522,14 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
       Atomics.store(ctrl, W_READY, c0);
       Atomics.store(ctrl, W_NEXT, c0 | (c1 << 16));
       Atomics.add(ctrl, W_SEQ, 1);
-      if (want > 0) Atomics.notify(ctrl, W_SEQ);
+      if (workers > 0) Atomics.notify(ctrl, W_SEQ);
       for (;;) {
         const w = Atomics.load(ctrl, W_NEXT);
         const f = w & 0xffff;
         const b = w >>> 16;
         const ready = ctrl[W_READY];
         // Copy in the chunks workers have claimed ([ready, f): they wait for them), and LEAD more.
-        if (ready < f || (want > 0 && ready < b && ready < f + LEAD)) {
+        if (ready < f || (workers > 0 && ready < b && ready < f + LEAD)) {
           const i0 = ready * CH;
           copyRows(i0, Math.min(count, i0 + CH), offX / 8 + (ready - c0) * CH * p, offY / 8 + (ready - c0) * CH * k);
           Atomics.store(ctrl, W_READY, ready + 1);
@@ -566,12 +567,12 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   } finally {
     Atomics.store(ctrl, W_KIND, 1);
     Atomics.add(ctrl, W_SEQ, 1);
-    if (want > 0) Atomics.notify(ctrl, W_SEQ);
+    if (workers > 0) Atomics.notify(ctrl, W_SEQ);
   }
 
   gramStats.chunks = nChunks;
   gramStats.onCaller = onCaller;
-  gramStats.workers = want;
+  gramStats.workers = workers;
 
   // Partials in chunk order.
   const G = new Float64Array(p * p);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeRng } from '../../src/data/rng.js';
 import { f64, f64x2, forLoop, get, I32, i32, moduleBytes, set, simdAvailable, sleb, uleb, v128, V128, wasmApi } from '../../src/core/wasm.js';
-import { centredGramSimd, gramSimdAvailable } from '../../src/models/gram.js';
+import { centredGramSimd, gramLimits, gramSimdAvailable } from '../../src/models/gram.js';
 import { centredGram, fitRidgeMulti } from '../../src/models/ridge.js';
 
 const relClose = (a: ArrayLike<number>, b: ArrayLike<number>, rel: number): void => {
@@ -221,5 +221,25 @@ describe('centredGram, SIMD kernel against the JavaScript loops and a naive refe
     const G1 = centredGram(X, n, p, Y, 2, true, undefined, { threads: 1 }).G;
     const G2 = centredGram(X, n, p, Y, 2, true, undefined, { threads: 2 }).G;
     expect(G2).toEqual(G1);
+  });
+
+  it('workers fed in several passes (a small copy limit) give the same bits', () => {
+    const n = 30_000;
+    const p = 21;
+    const { X, Y } = data(n, p, 1, 13);
+    const list = Uint32Array.from({ length: n - 10 }, (_, i) => i + 10);
+    const one = centredGram(X, n, p, Y, 1, true, list, { threads: 1 });
+    const saved = gramLimits.dataCap;
+    try {
+      gramLimits.dataCap = 200_000; // about one 2048-row chunk of 22 doubles a pass
+      for (const threads of [2, 3]) {
+        const r = centredGram(X, n, p, Y, 1, true, list, { threads });
+        expect(r.G).toEqual(one.G);
+        expect(r.q).toEqual(one.q);
+        expect(r.xMean).toEqual(one.xMean);
+      }
+    } finally {
+      gramLimits.dataCap = saved;
+    }
   });
 });
