@@ -6,7 +6,7 @@ import train from '../steps/train/index.js';
 import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
 
 /**
- * A worker thread running CPU-heavy steps (see pool.ts). Inputs arrive and the output leaves in
+ * A worker (a child process, or a thread) running CPU-heavy steps (see pool.ts). Inputs arrive and the output leaves in
  * the artifact codec's bytes (the same bytes the store holds), so the step sees exactly what it
  * would see on the main thread. It never touches the store.
  */
@@ -14,7 +14,17 @@ import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from 
 // Only the heavy kinds (pool.ts HEAVY_KINDS): loading the whole step registry (DuckDB bindings,
 // the CSV readers…) cost each worker ≈ 110 ms before its first task.
 const registry = new Map<string, AnyStepDef>([[train.kind, train as unknown as AnyStepDef]]);
-const port = parentPort!;
+/** The pool's end: the thread's parent port, or the process's IPC channel. */
+const port: { postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void; on(event: 'message', f: (t: WorkerTask) => void): void } = parentPort ?? {
+  postMessage: (m) => void process.send!(m),
+  on: (_event, f) => void process.on('message', (m) => f(m as WorkerTask)),
+};
+// A process worker ends with its pool (the parent closed the channel or died).
+// Ctrl-C reaches the whole process group: the pool's owner decides (it cancels and kills us).
+if (!parentPort) {
+  process.on('disconnect', () => process.exit(0));
+  process.on('SIGINT', () => {});
+}
 
 /** The last WORKER_CACHE input artifacts, decoded, oldest first: the pool knows which ones these are. */
 const cache: { artifact: number; value: unknown }[] = [];

@@ -32,10 +32,11 @@ afterAll(async () => {
   await Promise.all(pools.map((p) => p.close()));
 });
 
-describe('step pool', () => {
+describe.each(['processes', 'threads'] as const)('step pool of %s', (mode) => {
   it('runs train steps in two workers with results bit-identical to the main thread, sending the shared dataset once per worker', async () => {
     const ds = dataset(500, 4);
-    const pool = StepPool.create(2)!;
+    const pool = StepPool.create(2, 2, mode)!;
+    expect(pool.mode).toBe(mode);
     expect(pool).toBeDefined();
     pools.push(pool);
     const alphas = [0.1, 1, 10, 100];
@@ -50,5 +51,16 @@ describe('step pool', () => {
     expect(pool.inputsSent).toBe(3);
     await Promise.all([1, 2].map((a) => pool.run(node(a) as never, { dataset: ds }, testContext())));
     expect(pool.inputsSent).toBe(3);
+  });
+
+  it('a step that fails in a worker fails with its message, and the pool goes on', async () => {
+    const pool = StepPool.create(2, 2, mode)!;
+    pools.push(pool);
+    const ds = dataset(500, 4);
+    const bad = { id: 'bad', kind: 'train', def: train, params: { model: 'no_such_model' }, inputs: { dataset: 'dataset' } };
+    await expect(pool.run(bad as never, { dataset: ds }, testContext())).rejects.toThrow('unknown model `no_such_model`');
+    const ok = { id: 'ok', kind: 'train', def: train, params: train.resolve!({ model: 'ridge' } as never), inputs: { dataset: 'dataset' } };
+    const out = (await pool.run(ok as never, { dataset: ds }, testContext())) as { type: string };
+    expect(out.type).toBe('Model');
   });
 });
