@@ -49,7 +49,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   let reportPath: string | undefined;
   try {
     if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`);
-    // With more than one job, CPU-heavy steps run in worker threads; the store is written here.
+    // With more than one job, CPU-heavy steps run in worker processes; the store is written here.
     // Only worth it when at least two heavy steps could overlap (a worker costs its start-up and JIT warm-up).
     const heavy = plan.nodes.filter((n) => HEAVY_KINDS.has(n.kind)).length;
     const budget = jobs ?? availableParallelism();
