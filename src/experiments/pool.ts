@@ -24,8 +24,14 @@ export type { TaskInput, WorkerReply, WorkerTask } from './protocol.js';
  * each input through its IPC pipe (once per worker: see the input cache) instead of shared memory.
  */
 
-/** Kinds worth a thread: their run time dwarfs copying their inputs. */
+/** Kinds worth a worker of their own: their run time dwarfs sending their inputs. A pool is made for two or more. */
 export const HEAVY_KINDS = new Set(['train']);
+/**
+ * Kinds run in the pool once there is one: the heavy ones, and the backtests that follow them,
+ * which would otherwise take CPU from the workers on the main process (their dataset input is
+ * already held by the worker).
+ */
+export const POOL_KINDS = new Set(['train', 'backtest']);
 
 const WORKER_JS = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -146,7 +152,7 @@ export class StepPool {
   /** Whether this node runs in a worker: a heavy kind whose code is the built-in one. */
   handles(node: PlanNode): boolean {
     const b = this.builtin.get(node.kind);
-    return HEAVY_KINDS.has(node.kind) && b !== undefined && b.version === node.def.version;
+    return POOL_KINDS.has(node.kind) && b !== undefined && b.version === node.def.version;
   }
 
   private acquire(): Promise<Executor> {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
 import type { AnyStepDef, StepContext } from '../steps/define.js';
+import backtest from '../steps/backtest/index.js';
 import train from '../steps/train/index.js';
 import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
 
@@ -11,9 +12,9 @@ import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from 
  * would see on the main thread. It never touches the store.
  */
 
-// Only the heavy kinds (pool.ts HEAVY_KINDS): loading the whole step registry (DuckDB bindings,
+// Only the pool's kinds (pool.ts POOL_KINDS): loading the whole step registry (DuckDB bindings,
 // the CSV readers…) cost each worker ≈ 110 ms before its first task.
-const registry = new Map<string, AnyStepDef>([[train.kind, train as unknown as AnyStepDef]]);
+const registry = new Map<string, AnyStepDef>([train, backtest].map((d) => [d.kind, d as unknown as AnyStepDef]));
 /** The pool's end: the thread's parent port, or the process's IPC channel. */
 const port: { postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void; on(event: 'message', f: (t: WorkerTask) => void): void } = parentPort ?? {
   postMessage: (m) => void process.send!(m),
