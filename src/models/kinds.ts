@@ -29,7 +29,7 @@ export function linearPredict(s: LinearState, X: ArrayLike<number>, m: number, p
 }
 
 function ridgeFit(d: FoldData, alpha: number, name: string): LinearState {
-  const fit = fitRidgeMulti(d.X, d.n, d.p, d.Y, d.k, alpha, true, d.train);
+  const fit = fitRidgeMulti(d.X, d.n, d.p, d.Y, d.k, alpha, true, d.train, { threads: d.threads });
   if (fit.singular) {
     d.warn(
       `fold ${d.fold}: the normal equations are singular (${name}${alpha ? ` alpha ${alpha}` : ''}, ${d.train.end - d.train.start} rows, ${d.p} features, rank ${fit.rank}: ` +
@@ -62,7 +62,7 @@ export const ols: ModelKind = {
 };
 
 function enetFit(d: FoldData, alpha: number, l1Ratio: number, name: string): LinearState {
-  const fits = fitElasticNetMulti(d.X, d.n, d.p, d.Y, d.k, alpha, l1Ratio, d.train);
+  const fits = fitElasticNetMulti(d.X, d.n, d.p, d.Y, d.k, alpha, l1Ratio, d.train, undefined, { threads: d.threads });
   fits.forEach((f, t) => {
     if (!f.converged) d.warn(`fold ${d.fold}, ${d.targetNames[t]}: ${name} coordinate descent stopped after ${f.iterations} sweeps without converging`);
   });

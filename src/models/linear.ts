@@ -1,5 +1,5 @@
 import { solveSpd } from './linalg.js';
-import { centredGram, rowsOf, type RowSelection } from './ridge.js';
+import { centredGram, rowsOf, type GramOptions, type RowSelection } from './ridge.js';
 
 /**
  * L1/L2-penalised linear models, scikit-learn's conventions (unpenalised intercept):
@@ -39,10 +39,11 @@ export function fitElasticNetMulti(
   l1Ratio: number,
   rows?: RowSelection,
   maxSweeps = 100_000,
+  gram: GramOptions = {},
 ): LinearFit[] {
   if (!(alpha >= 0)) throw new RangeError(`alpha must be ≥ 0, got ${alpha}`);
   if (!(l1Ratio >= 0 && l1Ratio <= 1)) throw new RangeError(`l1_ratio must be in [0, 1], got ${l1Ratio}`);
-  const { count: m, xMean, yMean, G, q } = centredGram(X, n, p, Y, k, true, rows);
+  const { count: m, xMean, yMean, G, q } = centredGram(X, n, p, Y, k, true, rows, gram);
   // sklearn's scaling: ½‖r‖² + l1·‖w‖₁ + (l2/2)·‖w‖² with l1 = α·ρ·n, l2 = α·(1 − ρ)·n.
   const l1 = alpha * l1Ratio * m;
   const l2 = alpha * (1 - l1Ratio) * m;
