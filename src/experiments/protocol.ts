@@ -31,6 +31,6 @@ export type WorkerReply =
   | { id: number; type: 'log' | 'warn'; message: string }
   | { id: number; type: 'progress'; fraction: number; message?: string };
 
-/** Decoded input artifacts a worker keeps between tasks (worker.ts evicts in the same order). */
-export const WORKER_CACHE = 2;
+/** Decoded input artifacts a worker keeps between tasks (worker.ts evicts in the same order): a backtest reads three (model, dataset, candles). */
+export const WORKER_CACHE = 4;
 
