@@ -17,7 +17,8 @@ export type { TaskInput, WorkerReply, WorkerTask } from './protocol.js';
  * idle worker with its inputs encoded, and its output comes back encoded. The step's code and
  * inputs are the same as on the main thread, so results are bit-identical.
  *
- * Workers are child processes by default, worker threads with FXFLOW_POOL=threads. Measured on
+ * Workers are child processes by default, worker threads with FXFLOW_POOL=threads; FXFLOW_POOL=off
+ * runs everything on the main thread (a single gbm fit then spreads over the cores). Measured on
  * gbm fits of a 40k × 159 dataset: two fits in two processes run about as fast as one fit alone,
  * while two worker threads of one process took 1.5–2.5× as long over their first fits (they share
  * the process's page-fault path and V8's background compiler threads). A process costs one copy of
@@ -145,7 +146,7 @@ export class StepPool {
    * jobs / size of them, at least 1), or undefined where workers cannot run (e.g. from TypeScript sources).
    */
   static create(size: number, jobs = size, mode: PoolMode = process.env.FXFLOW_POOL === 'threads' ? 'threads' : 'processes'): StepPool | undefined {
-    if (size < 2 || !existsSync(WORKER_JS)) return undefined;
+    if (size < 2 || !existsSync(WORKER_JS) || process.env.FXFLOW_POOL === 'off') return undefined;
     return new StepPool(size, Math.max(1, Math.floor(jobs / size)), mode);
   }
 
