@@ -9,6 +9,8 @@
  * a fixed order, so results are bit-identical from run to run.
  */
 
+import { get, I32, name, section, set, sleb, uleb, V128, vec, type Bytes } from '../../core/wasm.js';
+
 export interface SimdCells {
   /** c = f ⊙ cPrev + i ⊙ (2σ_g − 1) into c; u = 2c. S: gates [B, 4H]; cPrev, c, u: [B, H]. */
   cellForward(S: number, cPrev: number, c: number, u: number, B: number, H: number): void;
@@ -26,44 +28,9 @@ export interface SimdCells {
   cellBackward4(S: number, cPrev: number, tc: number, dy: number, dyStride: number, dhRec: number, dc: number, dz: number, dzT: number, cols: number, B: number, H: number): void;
 }
 
-// ---- a minimal WebAssembly encoder -------------------------------------------------------------
-
-type Bytes = number[];
-
-function uleb(n: number): Bytes {
-  const out: Bytes = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): Bytes {
-  const out: Bytes = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const vec = (items: Bytes[]): Bytes => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: Bytes): Bytes => [id, ...uleb(body.length), ...body];
-const name = (s: string): Bytes => vec([...s].map((c) => [c.charCodeAt(0)]));
-
-const I32 = 0x7f;
-const V128 = 0x7b;
+// ---- the kernels' instructions (encodings from src/core/wasm.ts) -----------------------------
 
 // Instructions; an expression is the bytes that leave its value on the stack.
-const get = (i: number): Bytes => [0x20, ...uleb(i)];
-const set = (i: number, e: Bytes): Bytes => [...e, 0x21, ...uleb(i)];
 const i32 = (v: number): Bytes => [0x41, ...sleb(v)];
 const iadd = (a: Bytes, b: Bytes): Bytes => [...a, ...b, 0x6a];
 const imul = (a: Bytes, b: Bytes): Bytes => [...a, ...b, 0x6c];
