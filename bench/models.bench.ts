@@ -50,6 +50,9 @@ function runPeers(spec: string): Record<string, PeerOut> {
 }
 
 /** The gbm kind's defaults (200 trees, depth 6, lr 0.05, 255 bins…) without early stopping. */
+/** Fits per gbm side (xgboost, sklearn, fxflow): the best is reported. */
+const GBM_REPEAT = 3;
+
 export const GBM_BENCH_PARAMS: GbmParams = { ...gbmParamsOf(gbm.defaults), earlyStoppingRounds: 0 };
 
 export async function run(): Promise<BenchResult[]> {
@@ -59,7 +62,7 @@ export async function run(): Promise<BenchResult[]> {
   const pb = makeProblem(n, p, nVal, 7);
   const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-bench-models-'));
   try {
-    const spec = writeProblem(pb, dir, { which: ['xgboost', 'sklearn_hgb', 'ridge'], trees: 200, depth: 6, lr: 0.05, bins: 256, threads: 2, alpha: 1, repeat: 1, ridge_warm: RIDGE_WARM, ridge_repeat: RIDGE_REPEAT });
+    const spec = writeProblem(pb, dir, { which: ['xgboost', 'sklearn_hgb', 'ridge'], trees: 200, depth: 6, lr: 0.05, bins: 256, threads: 2, alpha: 1, repeat: GBM_REPEAT, ridge_warm: RIDGE_WARM, ridge_repeat: RIDGE_REPEAT });
     const peers = runPeers(spec);
 
     // fxflow gbm: one dataset holding train then val rows, as the train step sees a fold.
@@ -71,10 +74,18 @@ export async function run(): Promise<BenchResult[]> {
     Y.set(pb.yv, n);
     const train = { start: 0, end: n };
     const val = { start: n, end: n + nVal };
-    const t0 = performance.now();
-    const binned = binFold(X, p, train, GBM_BENCH_PARAMS.maxBins);
-    const g = fitGbm(X, p, Y, 1, 0, train, val, binned, GBM_BENCH_PARAMS, 1);
-    const gbmMs = performance.now() - t0;
+    // The peers' protocol: best of GBM_REPEAT fits (the first, with its JIT warm-up, included).
+    let gbmMs = Infinity;
+    let gbmFirst = NaN;
+    let g!: ReturnType<typeof fitGbm>;
+    for (let i = 0; i < GBM_REPEAT; i++) {
+      const t0 = performance.now();
+      const binned = binFold(X, p, train, GBM_BENCH_PARAMS.maxBins);
+      g = fitGbm(X, p, Y, 1, 0, train, val, binned, GBM_BENCH_PARAMS, 1);
+      const ms = performance.now() - t0;
+      if (i === 0) gbmFirst = ms;
+      gbmMs = Math.min(gbmMs, ms);
+    }
     const gbmRmse = rmse(gbmPredict(g, pb.Xv, nVal, p), pb.yv);
 
     // Ridge: same protocol as the peer (warm-up fits, then best and median of RIDGE_REPEAT).
@@ -93,7 +104,7 @@ export async function run(): Promise<BenchResult[]> {
     const ridgeRmse = rmse(predictLinear(pb.Xv, nVal, p, rf.coef, rf.intercept), pb.yv);
 
     // fxflow's gbm runs on `threads` (default one per core) like XGBoost's 2 here.
-    const acc = (peer?: PeerOut): string => `fxflow ${resolveThreads(GBM_BENCH_PARAMS.threads)} threads, ` + (peer ? `val RMSE ${gbmRmse.toFixed(4)} vs ${peer.rmse.toFixed(4)} (${(((gbmRmse - peer.rmse) / peer.rmse) * 100).toFixed(2)}%)` : `val RMSE ${gbmRmse.toFixed(4)}`);
+    const acc = (peer?: PeerOut): string => `best of ${GBM_REPEAT} fits each (fxflow 1st ${gbmFirst.toFixed(0)} ms), fxflow ${resolveThreads(GBM_BENCH_PARAMS.threads)} threads, ` + (peer ? `val RMSE ${gbmRmse.toFixed(4)} vs ${peer.rmse.toFixed(4)} (${(((gbmRmse - peer.rmse) / peer.rmse) * 100).toFixed(2)}%)` : `val RMSE ${gbmRmse.toFixed(4)}`);
     return [
       { name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`, fxflowMs: gbmMs, peer: `xgboost ${peers.xgboost?.version ?? ''} hist 2 threads`.trim(), peerMs: (peers.xgboost?.seconds ?? NaN) * 1000, note: acc(peers.xgboost) },
       { name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`, fxflowMs: gbmMs, peer: `sklearn ${peers.sklearn_hgb?.version ?? ''} HistGradientBoosting`.trim(), peerMs: (peers.sklearn_hgb?.seconds ?? NaN) * 1000, note: acc(peers.sklearn_hgb) },
