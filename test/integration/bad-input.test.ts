@@ -143,7 +143,7 @@ describe('bad input: located errors, exit 2, store untouched', () => {
     expect(r.stderr).toContain(
       `bad.yaml:${lineOf(r.text, 'with: { model') - 1}:11: error: input \`dataset\` of step \`model\` (train) expects Dataset, but \`features\` (features) produces Features`,
     );
-    expect(r.stderr).toContain('connect a step that produces Dataset (`split`, `encode`)');
+    expect(r.stderr).toContain('connect a step that produces Dataset (`encode`, `split`)');
     expectStoreUntouched();
   });
 
