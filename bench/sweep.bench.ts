@@ -1,7 +1,7 @@
 /**
  * 12-variant gbm sweeps (max_depth 3/4/5 × learning_rate 0.05/0.1/0.2/0.3): `fxflow run --jobs 2`
  * against `fxflow run --jobs 1`, through the built CLI as a user runs it. fetch, features and split
- * are shared (one node each); with --jobs 2 the 12 train steps run in worker threads. The ratio is
+ * are shared (one node each); with --jobs 2 the 12 train and backtest steps run in worker processes. The ratio is
  * the speed-up; each note checks that both runs produced identical metrics.
  *
  * Three cases, because where the time goes decides what a second core can do:
