@@ -2,6 +2,7 @@ import type { QualityNote } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
 import type { DataPart } from './files.js';
 import { applyQuality, type QualityPolicy } from './quality.js';
+import { parsePartsParallel, wantParallel, type ParallelMode } from './parallel.js';
 import { concatRaw, emptyRaw, layoutFor, parseInto, rowBound, type RawBars, type ReadOptions } from './reader.js';
 import { resample, type DayClose, type Ohlcv } from './resample.js';
 import { convertToUtc, type Zone } from './tz.js';
@@ -50,8 +51,58 @@ export function readParts(parts: DataPart[], read: ReadOptions, zone: Zone): { r
     detected.push(`${p.name}: ${layouts[k].detail}, ${raw.n - start} rows`);
     ranges.push({ start, end: raw.n, first: raw.n > start ? raw.t[start] : Infinity });
   });
+  return { raw: joinRanges(raw, ranges), detected };
+}
+
+/**
+ * readParts, with the parts parsed concurrently in worker threads when worthwhile (several parts,
+ * a few MB in all; see parallel.ts), else on this thread. Same bars, order, file indices, lines
+ * and errors either way. `workerParts`: how many parts a worker parsed.
+ */
+export async function readPartsAsync(parts: DataPart[], read: ReadOptions, zone: Zone, mode: ParallelMode = 'auto'): Promise<{ raw: RawBars; detected: string[]; workerParts: number }> {
+  if (!wantParallel(parts, mode)) return { ...readParts(parts, read, zone), workerParts: 0 };
+  const layouts = parts.map((p) => layoutFor(p.bytes, p.name, read));
+  // One allocation, as readParts: part k from row offsets[k]; the gaps are closed below.
+  const offsets: number[] = [];
+  let cap = 0;
+  for (const p of parts) {
+    offsets.push(cap);
+    cap += rowBound(p.bytes);
+  }
+  const raw = emptyRaw(cap);
+  raw.files.push(...parts.map((p) => p.name));
+  const { results, workerParts } = await parsePartsParallel(parts, read, layouts, raw, offsets);
+  const detected: string[] = [];
+  const ranges: { start: number; end: number; first: number }[] = [];
+  // Errors and conversions in part order, as the serial loop meets them.
+  results.forEach((r, k) => {
+    if ('error' in r) throw r.error;
+    const start = offsets[k];
+    const t = raw.t.subarray(start, start + r.n);
+    convertToUtc(t, zone);
+    detected.push(`${parts[k].name}: ${layouts[k].detail}, ${r.n} rows`);
+    ranges.push({ start, end: start + r.n, first: r.n > 0 ? t[0] : Infinity });
+  });
+  return { raw: joinRanges(raw, ranges), detected, workerParts };
+}
+
+/**
+ * The parts' rows (ranges of `raw`, in part order) as one RawBars: in place when the parts come in
+ * time order, else ordered by first bar (ties by part order) into a new one.
+ */
+function joinRanges(raw: RawBars, ranges: { start: number; end: number; first: number }[]): RawBars {
   const sorted = ranges.every((r, k) => k === 0 || r.first >= ranges[k - 1].first);
-  if (sorted) return { raw, detected };
+  if (sorted) {
+    let dst = 0;
+    for (const r of ranges) {
+      if (r.start !== dst) {
+        for (const a of [raw.t, raw.open, raw.high, raw.low, raw.close, raw.volume, raw.line, raw.file]) a.copyWithin(dst, r.start, r.end);
+      }
+      dst += r.end - r.start;
+    }
+    raw.n = dst;
+    return raw;
+  }
   // Files in time order (e.g. one per year, whatever their names or the order given).
   const views = ranges
     .map((r, k) => ({ r, k }))
@@ -65,7 +116,7 @@ export function readParts(parts: DataPart[], read: ReadOptions, zone: Zone): { r
     out.file.set(v.file.subarray(0, v.n), off);
     off += v.n;
   }
-  return { raw: out, detected };
+  return out;
 }
 
 function sliceRaw(raw: RawBars, a: number, b: number): RawBars {
@@ -115,6 +166,14 @@ export function finish(raw: RawBars, opts: LoadOptions): { bars: Ohlcv; notes: Q
     out = { index: out.index.slice(), open: out.open.slice(), high: out.high.slice(), low: out.low.slice(), close: out.close.slice(), volume: out.volume.slice() };
   }
   return { bars: out, notes };
+}
+
+/** loadParts, parsing the parts in worker threads when worthwhile (see readPartsAsync). */
+export async function loadPartsAsync(parts: DataPart[], opts: LoadOptions, mode: ParallelMode = 'auto'): Promise<Loaded> {
+  const { raw, detected } = await readPartsAsync(parts, opts.read, opts.zone, mode);
+  const rowsRead = raw.n;
+  const { bars, notes } = finish(raw, opts);
+  return { bars, notes, detected, rowsRead };
 }
 
 /** Parts → clean candles; see the module comment. */

@@ -6,7 +6,7 @@ import { parseTimestamp } from '../../data/dates.js';
 import { readDb } from '../../data/db.js';
 import { readData, resolveDataPaths, unpack, type DataPart } from '../../data/files.js';
 import { isoUtc } from '../../data/frame.js';
-import { finish, loadParts, type LoadOptions } from '../../data/load.js';
+import { finish, loadPartsAsync, type LoadOptions } from '../../data/load.js';
 import { policyOf } from '../../data/quality.js';
 import { resampleProblem } from '../../data/resample.js';
 import { pipSize } from '../../data/symbols.js';
@@ -197,7 +197,7 @@ export default defineStep({
         parts.push(...unpack(files[i], await readData(files[i], ctx.pipelineDir)));
         ctx.progress((0.5 * (i + 1)) / files.length, `read ${path.basename(files[i])}`);
       }
-      const loaded = loadParts(parts, opts);
+      const loaded = await loadPartsAsync(parts, opts);
       parts.length = 0;
       for (const d of loaded.detected) ctx.log(`format ${d}`);
       sourceName = files.length === 1 ? `csv:${path.basename(files[0])}` : `csv:${path.basename(files[0])}+${files.length - 1}`;
