@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readData, unpack } from '../src/data/files.js';
-import { loadParts, type LoadOptions } from '../src/data/load.js';
+import { loadPartsAsync, type LoadOptions } from '../src/data/load.js';
 import { policyOf, type QualityParams } from '../src/data/quality.js';
 import { parsePipelineText } from '../src/parser/index.js';
 import { parseZone } from '../src/data/tz.js';
@@ -41,7 +41,7 @@ const OPTS: LoadOptions = {
 async function fxflowLoad(files: string[]): Promise<number> {
   const parts = [];
   for (const f of files) parts.push(...unpack(f, await readData(f, path.dirname(f))));
-  return loadParts(parts, OPTS).bars.index.length;
+  return (await loadPartsAsync(parts, OPTS)).bars.index.length;
 }
 
 function splitLoad(files: string[]): number {
