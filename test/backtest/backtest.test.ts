@@ -6,30 +6,10 @@ import { positionsFromPredictions, simulate } from '../../src/backtest/simulate.
 import backtest from '../../src/steps/backtest/index.js';
 import type { BacktestParams } from '../../src/steps/backtest/params.js';
 import { testContext } from '../helpers/ctx.js';
+import { BASE_PARAMS, candles as fixtureCandles, H, NO_COSTS, OPEN, T0 } from './fixtures.js';
 
-const H = 3_600_000;
-const T0 = Date.UTC(2023, 4, 1);
-const OPEN = [1.1, 1.101, 1.1005, 1.102, 1.103, 1.1025, 1.104, 1.1035, 1.105, 1.1045];
-
-function candles(open: number[] = OPEN, closeShift = 0.0003): Candles {
-  const n = open.length;
-  return {
-    type: 'Candles',
-    symbol: 'EURUSD',
-    timeframe: '1h',
-    source: 'test',
-    pip: 0.0001,
-    quality: [],
-    index: Float64Array.from({ length: n }, (_, i) => T0 + i * H),
-    columns: {
-      open: Float64Array.from(open),
-      high: Float64Array.from(open, (o) => o + 0.001),
-      low: Float64Array.from(open, (o) => o - 0.001),
-      close: Float64Array.from(open, (o) => o + closeShift),
-      volume: new Float64Array(n),
-    },
-  };
-}
+/** These examples' candles close 3 pips above their open (closes must never be traded at). */
+const candles = (open: number[] = OPEN, closeShift = 0.0003): Candles => fixtureCandles(open, { closeShift });
 
 const dataset = {
   type: 'Dataset',
@@ -63,17 +43,7 @@ function model(test: number[] = [0.5, 0.2, -0.3, 0.05, -0.1, 0.4, 0.3], val: num
   };
 }
 
-const NO_COSTS = { spread_pips: 0, commission_per_million: 0, commission_per_lot: 0, slippage_pips: 0 };
-const params: BacktestParams = {
-  rule: 'threshold',
-  entry_threshold: 0.1,
-  quantile: 0.2,
-  holding: 'bar',
-  segments: ['test'],
-  sizing: { fixed: { units: 1 } },
-  costs: { ...NO_COSTS, spread_pips: 2 },
-  account_size: 100_000,
-};
+const params: BacktestParams = BASE_PARAMS;
 
 describe('backtest step: a hand-worked 10-bar case', () => {
   it('positions, next-open fills, spread costs, returns, drawdown and Sharpe', async () => {

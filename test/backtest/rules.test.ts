@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import type { Candles, Dataset, Model } from '../../src/core/artifacts.js';
+import type { Dataset, Model } from '../../src/core/artifacts.js';
 import { RunError } from '../../src/core/diagnostics.js';
 import { backtestMetrics, maxDrawdownBars, sortinoRatio } from '../../src/backtest/metrics.js';
 import { directions, quantile, rollingStdVol, sizePositions } from '../../src/backtest/signals.js';
@@ -7,42 +7,7 @@ import { simulate } from '../../src/backtest/simulate.js';
 import backtest from '../../src/steps/backtest/index.js';
 import type { BacktestParams } from '../../src/steps/backtest/params.js';
 import { testContext } from '../helpers/ctx.js';
-
-const H = 3_600_000;
-const T0 = Date.UTC(2023, 4, 1);
-const OPEN = [1.1, 1.101, 1.1005, 1.102, 1.103, 1.1025, 1.104, 1.1035, 1.105, 1.1045];
-const NO_COSTS = { spread_pips: 0, commission_per_million: 0, commission_per_lot: 0, slippage_pips: 0 };
-const BASE: BacktestParams = {
-  rule: 'threshold',
-  entry_threshold: 0.1,
-  quantile: 0.2,
-  holding: 'bar',
-  segments: ['test'],
-  sizing: { fixed: { units: 1 } },
-  costs: { ...NO_COSTS, spread_pips: 2 },
-  account_size: 100_000,
-};
-
-function candles(open: number[] = OPEN, extra: Record<string, number[]> = {}): Candles {
-  const n = open.length;
-  return {
-    type: 'Candles',
-    symbol: 'EURUSD',
-    timeframe: '1h',
-    source: 'test',
-    pip: 0.0001,
-    quality: [],
-    index: Float64Array.from({ length: n }, (_, i) => T0 + i * H),
-    columns: {
-      open: Float64Array.from(open),
-      high: Float64Array.from(open, (o) => o + 0.001),
-      low: Float64Array.from(open, (o) => o - 0.001),
-      close: Float64Array.from(open),
-      volume: new Float64Array(n),
-      ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, Float64Array.from(v)])),
-    },
-  };
-}
+import { BASE_PARAMS as BASE, candles, H, NO_COSTS, OPEN, T0 } from './fixtures.js';
 
 function dataset(n = 10): Dataset {
   return {
@@ -175,7 +140,7 @@ describe('the hand-worked 10-bar case: every metric', () => {
     // Per-bar spread column in pips, read at the fill bars 3 (3 pips) and 5 (1 pip): half of each.
     const spread = [9, 9, 9, 3, 9, 1, 9, 9, 9, 9];
     const r4 = await backtest.run(
-      { model: md, dataset: dataset(), candles: candles(OPEN, { spread }) },
+      { model: md, dataset: dataset(), candles: candles(OPEN, { extra: { spread } }) },
       { ...BASE, costs: { ...costs, commission_per_million: 0, spread_column: 'spread' } },
       testContext(),
     );
