@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { DiagnosticError, errorsOnly } from './core/diagnostics.js';
 import { compile, type Plan } from './compiler/index.js';
-import { byPosition, parsePipelineText, readPipelineFile, type Device } from './parser/index.js';
+import type { Device } from './backend/index.js';
+import { byPosition, parsePipelineText, readPipelineFile } from './parser/index.js';
 import { loadPipelineSchema, PipelineValidator } from './parser/validate.js';
 import { loadYaml, toPointer, type LoadedYaml } from './parser/yaml.js';
 import { loadPlugins, type PluginRef } from './plugins/index.js';

@@ -21,7 +21,10 @@ import { RunError } from '../core/diagnostics.js';
  * return it, and a call that would need a different one says so.
  */
 
-export type Device = 'auto' | 'gpu' | 'cpu';
+/** Where neural steps train (`device:` on a train step, the pipeline's top level, `--device`). */
+export const DEVICES = ['auto', 'gpu', 'cpu'] as const;
+export type Device = (typeof DEVICES)[number];
+export const isDevice = (v: unknown): v is Device => (DEVICES as readonly unknown[]).includes(v);
 /** What ran: `tensorflow-gpu` (tfjs-node-gpu on a GPU), `tensorflow` (libtensorflow on the CPU), `wasm`, `cpu` (pure JS). */
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type Tf = typeof TfNs;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RunError, type DiagnosticError } from '../core/diagnostics.js';
-import type { Device } from '../parser/index.js';
+import { isDevice, type Device } from '../backend/index.js';
 import { ListrProgress, PlainProgress, SilentProgress, type ProgressReporter } from '../runtime/progress.js';
 import { Store } from '../runtime/store.js';
 import { renderDiagnostic, styleFor } from './format.js';
@@ -61,7 +61,7 @@ export const DEVICE_OPTION = { device: { type: 'string' } } as const satisfies P
 
 export function deviceOf(value: string | undefined): Device | undefined {
   if (value === undefined) return undefined;
-  if (value === 'auto' || value === 'gpu' || value === 'cpu') return value;
+  if (isDevice(value)) return value;
   throw new UsageError(`--device takes auto, gpu or cpu, got \`${value}\``);
 }
 

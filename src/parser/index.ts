@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isDevice, type Device } from '../backend/index.js';
 import path from 'node:path';
 import { errorsOnly, type Diagnostic } from '../core/diagnostics.js';
 import { interpolate } from './interpolate.js';
@@ -17,9 +18,6 @@ export interface StepSpec {
 }
 
 /** A validated pipeline. Parsing never runs anything. */
-/** Where neural steps train: see the schema's top-level `device`. */
-export type Device = 'auto' | 'gpu' | 'cpu';
-
 export interface PipelineSpec {
   /** Absolute path of the pipeline file. */
   file: string;
@@ -129,7 +127,7 @@ export function parsePipelineText(
       name: String(doc.name),
       description: typeof doc.description === 'string' ? doc.description : undefined,
       seed: typeof doc.seed === 'number' ? doc.seed : 42,
-      device: doc.device === 'gpu' || doc.device === 'cpu' ? doc.device : 'auto',
+      device: isDevice(doc.device) ? doc.device : 'auto',
       vars,
       steps,
       positions,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import type { Plan } from '../compiler/index.js';
-import type { Device } from '../parser/index.js';
+import type { Device } from '../backend/index.js';
 import { DiagnosticError, RunError } from '../core/diagnostics.js';
 import { loadPlan } from '../pipeline.js';
 import { computeKeys } from './keys.js';

@@ -1,3 +1,4 @@
+import { DEVICES } from '../backend/index.js';
 import type { ExtractedStep, JsonSchema } from './fromTypes.js';
 import { MATRIX_SCHEMA, SELECT_SCHEMA } from '../experiments/schema.js';
 
@@ -132,7 +133,7 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
       device: {
         description:
           'Default `device` of every step that takes one (neural `train` models): `auto` takes the first that works of tfjs-node-gpu (a CUDA GPU), tfjs-node, wasm, pure-JS cpu; `gpu` fails with the reason when no GPU backend loads; `cpu` skips the GPU. A step\'s own `device:` wins; `fxflow run --device` overrides this.',
-        enum: ['auto', 'gpu', 'cpu'],
+        enum: [...DEVICES],
         default: 'auto',
       },
       vars: {

@@ -1,4 +1,5 @@
 import type { ArtifactMap, ArtifactType } from '../core/artifacts.js';
+import type { Device } from '../backend/index.js';
 
 /**
  * The step contract: the one place a step kind is declared. A step is a typed function of its
@@ -62,7 +63,7 @@ export interface CheckContext {
   /** The step wired to one of this step's input ports (e.g. backtest's `model`), if it exists. */
   input?(port: string): UpstreamStep | undefined;
   /** The pipeline's default `device` (top-level `device:` or `fxflow run --device`), for steps that take one. */
-  device?: 'auto' | 'gpu' | 'cpu';
+  device?: Device;
 }
 
 /** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with` (or to `from`). */
