@@ -1,5 +1,5 @@
 import type { RowRange } from '../core/artifacts.js';
-import { centredGramSimd, type GramRows } from './gram.js';
+import { centredGramSimd, type GramParts, type GramRows } from './gram.js';
 import { solveSpd } from './linalg.js';
 
 /**
@@ -99,7 +99,7 @@ export function centredGram(
   fitIntercept = true,
   rows?: RowSelection,
   opts: GramOptions = {},
-): { count: number; xMean: Float64Array; yMean: Float64Array; G: Float64Array; q: Float64Array[] } {
+): GramParts {
   const { count } = rowsOf(rows, n);
   if (count === 0) throw new RangeError('no rows to fit on');
   if (opts.path !== 'js') {
@@ -119,7 +119,7 @@ export function centredGramJs(
   k: number,
   fitIntercept = true,
   rows?: RowSelection,
-): { count: number; xMean: Float64Array; yMean: Float64Array; G: Float64Array; q: Float64Array[] } {
+): GramParts {
   const { count, row } = rowsOf(rows, n);
   if (count === 0) throw new RangeError('no rows to fit on');
 
