@@ -4,14 +4,15 @@
  * in the same run, on the same bytes, twice: a full peer that produces everything fxflow does (trade
  * arrays, all BacktestMetrics; checked field by field and trade by trade) and a minimal one (4 numbers).
  * Each side's compute only is timed (best of 5 after 5 warm-up runs, the same on both sides), data
- * loading excluded.
+ * loading excluded. fxflow runs on one thread and on every core (NumPy's are single-threaded); the
+ * two give bit-identical results (checked).
  *
  * Peer: NumPy — on Debian `apt-get update && apt-get install -y python3-numpy` (used from
  * /usr/bin/python3 when present, else `python3` on the PATH).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backtestMetrics, barsPerYear, type BacktestMetrics } from '../src/backtest/metrics.js';
@@ -37,13 +38,13 @@ function data(): { open: Float64Array; pred: Float64Array } {
   return { open, pred };
 }
 
-function fxflowBacktest(open: Float64Array, pred: Float64Array): { sim: Simulation; m: BacktestMetrics } {
+function fxflowBacktest(open: Float64Array, pred: Float64Array, threads: number): { sim: Simulation; m: BacktestMetrics } {
   const signalBar = new Int32Array(pred.length);
   for (let i = 0; i < signalBar.length; i++) signalBar[i] = i;
   const dir = directions(pred, signalBar, { kind: 'threshold', entry: TH, exit: TH });
   const { position } = sizePositions(dir, signalBar, () => 1);
-  const sim = simulate({ open, signalBar, position, priceCost: HALF_SPREAD });
-  return { sim, m: backtestMetrics(sim, PER_YEAR) };
+  const sim = simulate({ open, signalBar, position, priceCost: HALF_SPREAD }, threads);
+  return { sim, m: backtestMetrics(sim, PER_YEAR, threads) };
 }
 
 /** Warm-up runs, then timed runs (best kept), the same on both sides. */
@@ -134,8 +135,8 @@ function compareFull(m: BacktestMetrics, sim: Simulation, peer: Record<string, n
   return { agree, text };
 }
 
-export async function run(): Promise<BenchResult[]> {
-  const { open, pred } = data();
+/** Best-of time of fxflow's backtest on `threads` threads, its first run, and its last result. */
+function timeFxflow(open: Float64Array, pred: Float64Array, threads: number): { best: number; first: number; res: { sim: Simulation; m: BacktestMetrics } } {
   let best = Infinity;
   let first = NaN;
   let res!: { sim: Simulation; m: BacktestMetrics };
@@ -144,12 +145,26 @@ export async function run(): Promise<BenchResult[]> {
   // freed heap from its second operation on.
   for (let k = 0; k < WARM + RUNS; k++) {
     const t = performance.now();
-    res = fxflowBacktest(open, pred);
+    res = fxflowBacktest(open, pred, threads);
     const ms = performance.now() - t;
     if (k === 0) first = ms;
     if (k >= WARM) best = Math.min(best, ms);
   }
-  const { m, sim } = res;
+  return { best, first, res };
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const { open, pred } = data();
+  const threads = Math.max(2, availableParallelism());
+  const one = timeFxflow(open, pred, 1);
+  const many = timeFxflow(open, pred, threads);
+  const { best, first } = many;
+  const { m, sim } = many.res;
+  // The thread count never changes a result: every metric and trade the same, bit for bit.
+  const o = one.res;
+  const sameAcross =
+    (Object.keys(m) as (keyof BacktestMetrics)[]).every((k) => Object.is(m[k], o.m[k])) &&
+    (Object.keys(sim.trades) as (keyof Simulation['trades'])[]).every((k) => sim.trades[k].every((v, i) => Object.is(v, o.sim.trades[k][i])));
   const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-bench-bt-'));
   let r: PeerOut | undefined;
   let fullNote = '';
@@ -167,7 +182,7 @@ export async function run(): Promise<BenchResult[]> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const common = `NumPy ${r?.numpy ?? '?'}; best of ${RUNS} after ${WARM} warm-up runs each (fxflow's first run ${first.toFixed(0)} ms)`;
+  const common = `NumPy ${r?.numpy ?? '?'}; fxflow on ${threads} threads (results ${sameAcross ? 'bit-identical to' : 'DIFFER from'} 1 thread); best of ${RUNS} after ${WARM} warm-up runs each (fxflow's first run ${first.toFixed(0)} ms)`;
   let minNote = failed;
   if (r) {
     const mi = r.minimal;
@@ -177,6 +192,7 @@ export async function run(): Promise<BenchResult[]> {
     fullNote = `${common}; ${fullNote}`;
   }
   return [
+    { name: 'backtest 1M bars, full, fxflow on 1 thread', fxflowMs: one.best, peer: 'NumPy vectorised, full', peerMs: r?.full.ms ?? NaN, note: r ? `NumPy ${r.numpy}; fxflow's first run ${one.first.toFixed(0)} ms; same checks as the next row` : failed },
     { name: 'backtest 1M bars, full (same outputs: trades + 28 metrics)', fxflowMs: best, peer: 'NumPy vectorised, full', peerMs: r?.full.ms ?? NaN, note: r ? fullNote : failed },
     { name: 'backtest 1M bars, fxflow full vs minimal peer (4 numbers)', fxflowMs: best, peer: 'NumPy vectorised, minimal', peerMs: r?.minimal.ms ?? NaN, note: minNote },
   ];

@@ -1,4 +1,5 @@
-import type { Simulation } from './simulate.js';
+import { UnitPhases } from '../models/gbm/threads.js';
+import { sharedArrays, type Simulation } from './simulate.js';
 
 /**
  * Headline numbers of a simulated strategy, from its per-bar net log returns. Undefined values
@@ -168,84 +169,167 @@ export interface BacktestMetrics {
   benchmark_sharpe: number;
 }
 
-export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetrics {
-  const n = sim.net.length;
-  let total = 0;
-  let costs = 0;
-  let bench = 0;
-  let held = 0;
-  let wins = 0;
-  let equity = 0;
-  let downSq = 0;
-  const drawdown = new Drawdown();
-  // Arrays in locals: V8 then keeps their bounds and backing stores in registers.
-  const net = sim.net;
-  const cost = sim.cost;
-  const benchmark = sim.benchmark;
-  const position = sim.position;
-  // Random-looking signs make if-counting mispredict about every other bar (≈5 ns each); a
-  // comparison turned into 0/1 (`+(a > b)`) compiles to setcc, and a sum that takes x only on a
-  // condition reads x or 0 from a two-slot array by that 0/1 instead of branching.
-  const pick = new Float64Array(2);
-  for (let i = 0; i < n; i++) {
-    const r = net[i];
-    total += r;
-    costs += cost[i];
-    bench += benchmark[i];
-    const h = +(position[i] !== 0);
-    held += h;
-    wins += h & +(r > 0);
-    pick[1] = r * r;
-    downSq += pick[+(r < 0)];
-    equity += r;
-    drawdown.add(equity);
+/** Arguments of the metric kernels; SharedArrayBuffer-backed when they run on several threads. */
+interface MetricData {
+  net: Float64Array;
+  cost: Float64Array;
+  benchmark: Float64Array;
+  position: Float64Array;
+  tPnl: Float64Array;
+  tPips: Float64Array;
+  tAcc: Float64Array;
+  tPos: Float64Array;
+  tBars: Int32Array;
+  /** Each unit's results, at its own offset (see backtestMetrics). */
+  out: Float64Array;
+}
+
+/**
+ * The three independent passes of the metrics, one unit each, so that they can run on different
+ * threads with the same results: 0 the drawdown of the equity curve, 1 the per-bar sums and
+ * squared deviations, 2 the per-trade sums. Self-contained (it also runs in pooled workers, as
+ * source). Random-looking signs make if-counting mispredict about every other bar (≈5 ns each): a
+ * comparison turned into 0/1 (`+(a > b)`) compiles to setcc, and a sum that takes x only on a
+ * condition reads x or 0 from a two-slot array by that 0/1 instead of branching.
+ */
+function metricUnit(unit: number, d: MetricData): void {
+  const out = d.out;
+  if (unit === 0) {
+    // Drawdown from 0 (the equity before the first bar), as the Drawdown class: the largest fall
+    // from the running peak, and the most bars spent below it.
+    const net = d.net;
+    const n = net.length;
+    let equity = 0;
+    let peak = 0;
+    let under = 0;
+    let max = 0;
+    let bars = 0;
+    for (let i = 0; i < n; i++) {
+      equity += net[i];
+      if (equity >= peak) {
+        peak = equity;
+        under = 0;
+      } else if (++under > bars) bars = under;
+      if (peak - equity > max) max = peak - equity;
+    }
+    out[0] = max;
+    out[1] = bars;
+  } else if (unit === 1) {
+    // Arrays in locals: V8 then keeps their bounds and backing stores in registers.
+    const net = d.net;
+    const cost = d.cost;
+    const benchmark = d.benchmark;
+    const position = d.position;
+    const n = net.length;
+    let total = 0;
+    let costs = 0;
+    let bench = 0;
+    let held = 0;
+    let wins = 0;
+    let downSq = 0;
+    const pick = new Float64Array(2);
+    for (let i = 0; i < n; i++) {
+      const r = net[i];
+      total += r;
+      costs += cost[i];
+      bench += benchmark[i];
+      const h = +(position[i] !== 0);
+      held += h;
+      wins += h & +(r > 0);
+      pick[1] = r * r;
+      downSq += pick[+(r < 0)];
+    }
+    // Second pass, both series at once: squared deviations from the means (two passes, as meanSd).
+    const mean = total / n;
+    const meanB = bench / n;
+    let ss = 0;
+    let ssB = 0;
+    for (let i = 0; i < n; i++) {
+      const dv = net[i] - mean;
+      const dB = benchmark[i] - meanB;
+      ss += dv * dv;
+      ssB += dB * dB;
+    }
+    out.set([total, costs, bench, held, wins, downSq, ss, ssB], 2);
+  } else {
+    const tPnl = d.tPnl;
+    const tPips = d.tPips;
+    const tAcc = d.tAcc;
+    const tPos = d.tPos;
+    const tBars = d.tBars;
+    const nt = tPnl.length;
+    let winT = 0;
+    let pnlSum = 0;
+    let pips = 0;
+    let acc = 0;
+    let barsHeld = 0;
+    // By sign of PnL [loss, gain] and by side [short, long], indexed by a 0/1 (see above).
+    const gainLoss = new Float64Array(2);
+    const pipsSide = new Float64Array(2);
+    const accSide = new Float64Array(2);
+    for (let k = 0; k < nt; k++) {
+      const p = tPnl[k];
+      const pk = tPips[k];
+      const ak = tAcc[k];
+      pnlSum += p;
+      const w = +(p > 0);
+      winT += w;
+      gainLoss[w] += p;
+      pips += pk;
+      acc += ak;
+      const long = +(tPos[k] > 0);
+      pipsSide[long] += pk;
+      accSide[long] += ak;
+      barsHeld += tBars[k];
+    }
+    out.set([winT, pnlSum, pips, acc, barsHeld, gainLoss[1], -gainLoss[0], pipsSide[1], pipsSide[0], accSide[1], accSide[0]], 10);
   }
-  const dd = drawdown.max;
-  // Second pass, both series at once: squared deviations from the means (two passes, as meanSd).
+}
+
+/** Fewer bars than this are measured on one thread (a worker's hand-off would cost more than it saves). */
+const MIN_PARALLEL = 1 << 18;
+
+/**
+ * The metrics of a simulation. `threads` > 1 lets a long one (≥ 2^18 bars) that was simulated on
+ * several threads, the latest to be, run its three passes on pooled worker threads too, over the
+ * simulation's arrays still in shared memory; the result is the same for every value.
+ */
+export function backtestMetrics(sim: Simulation, perYear: number, threads = 1): BacktestMetrics {
+  const n = sim.net.length;
+  const t = sim.trades;
+  // The same values in shared memory, while a parallel simulation's are still there.
+  const sh = threads > 1 && n >= MIN_PARALLEL ? sharedArrays(sim) : undefined;
+  const src = sh ?? sim;
+  const st = src.trades;
+  const d: MetricData = {
+    net: src.net,
+    cost: src.cost,
+    benchmark: src.benchmark,
+    position: src.position,
+    tPnl: st.pnl,
+    tPips: st.pips,
+    tAcc: st.account,
+    tPos: st.position,
+    tBars: st.bars,
+    out: new Float64Array(sh ? new SharedArrayBuffer(8 * 21) : new ArrayBuffer(8 * 21)),
+  };
+  const parallel = sh !== undefined;
+  if (parallel) {
+    const p = new UnitPhases(threads, [metricUnit], d);
+    try {
+      p.run(0, 3);
+    } finally {
+      p.close();
+    }
+  } else {
+    for (let u = 0; u < 3; u++) metricUnit(u, d);
+  }
+  const [dd, ddBars, total, costs, bench, held, wins, downSq, ss, ssB] = d.out;
+  const [winT, pnlSum, pips, acc, barsHeld, gain, loss, pipsLong, pipsShort, accLong, accShort] = d.out.subarray(10);
+  const nt = t.pnl.length;
   const mean = total / n;
   const meanB = bench / n;
-  let ss = 0;
-  let ssB = 0;
-  for (let i = 0; i < n; i++) {
-    const d = net[i] - mean;
-    const dB = benchmark[i] - meanB;
-    ss += d * d;
-    ssB += dB * dB;
-  }
   const sd = sampleSd(ss, n);
-  const t = sim.trades;
-  const nt = t.pnl.length;
-  let winT = 0;
-  let pnlSum = 0;
-  let pips = 0;
-  let acc = 0;
-  let barsHeld = 0;
-  // By sign of PnL [loss, gain] and by side [short, long], indexed by a 0/1 (see above).
-  const gainLoss = new Float64Array(2);
-  const pipsSide = new Float64Array(2);
-  const accSide = new Float64Array(2);
-  const tPnl = t.pnl;
-  const tPips = t.pips;
-  const tAcc = t.account;
-  const tPos = t.position;
-  const tBars = t.bars;
-  for (let k = 0; k < nt; k++) {
-    const p = tPnl[k];
-    const pk = tPips[k];
-    const ak = tAcc[k];
-    pnlSum += p;
-    const w = +(p > 0);
-    winT += w;
-    gainLoss[w] += p;
-    pips += pk;
-    acc += ak;
-    const long = +(tPos[k] > 0);
-    pipsSide[long] += pk;
-    accSide[long] += ak;
-    barsHeld += tBars[k];
-  }
-  const gain = gainLoss[1];
-  const loss = -gainLoss[0];
   const annual = n === 0 ? NaN : (total / n) * perYear;
   const sdB = sampleSd(ssB, n);
   return {
@@ -256,7 +340,7 @@ export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetri
     sortino: sortinoOf(total, downSq, n, perYear),
     calmar: dd > 0 ? annual / dd : NaN,
     max_drawdown: dd,
-    max_drawdown_bars: drawdown.bars,
+    max_drawdown_bars: ddBars,
     hit_rate: held === 0 ? NaN : wins / held,
     win_rate: nt === 0 ? NaN : winT / nt,
     profit_factor: loss > 0 ? gain / loss : NaN,
@@ -268,11 +352,11 @@ export function backtestMetrics(sim: Simulation, perYear: number): BacktestMetri
     turnover: n === 0 ? NaN : (sim.turnover / n) * perYear,
     costs,
     pnl_pips: pips,
-    pnl_long_pips: pipsSide[1],
-    pnl_short_pips: pipsSide[0],
+    pnl_long_pips: pipsLong,
+    pnl_short_pips: pipsShort,
     pnl_account: acc,
-    pnl_long_account: accSide[1],
-    pnl_short_account: accSide[0],
+    pnl_long_account: accLong,
+    pnl_short_account: accShort,
     bars: n,
     years: n / perYear,
     benchmark_return: bench,

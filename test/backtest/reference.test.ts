@@ -278,3 +278,38 @@ describe('simulate and metrics against naive references', () => {
     expect(run([]).call(null).net.length).toBe(0);
   });
 });
+
+describe('long simulations: chunked, and on several threads', () => {
+  // 2^18 signals and more are cut into chunks (at flat signals or gaps) that pooled worker threads
+  // may run; the result must be the naive reference's, and the same bits for every thread count.
+  it('400k signals with gaps, sizes and per-bar costs: the reference, and 1 thread = 2 threads bit for bit', () => {
+    const { u, bars, open, pred, costAt } = randomCase(21, 400_000);
+    const dir = directions(pred, bars, { kind: 'threshold', entry: 0.15, exit: 0.05 }, 2);
+    const sizes = Float64Array.from(pred, () => 0.5 + u());
+    const { position } = sizePositions(dir, bars, (i) => sizes[i]);
+    const input = { open, signalBar: bars, position, priceCost: 0.00001, priceCostAt: costAt, account: 100_000, pip: 0.0001 };
+    const one = simulate(input, 1);
+    const two = simulate(input, 2);
+    const ref = naiveSimulate(open, bars, position, costAt.map((c) => c + 0.00001), 100_000, 0.0001);
+
+    expect(one.net.length).toBe(ref.n);
+    expect(one.trades.pnl.length).toBe(ref.trades.length);
+    let worst = 0;
+    ref.trades.forEach((t, k) => {
+      expect(one.trades.start[k]).toBe(t.start);
+      worst = Math.max(worst, Math.abs(one.trades.pnl[k] - t.pnl));
+    });
+    expect(worst).toBeLessThan(1e-12);
+    for (const name of ['cost', 'net', 'benchmark', 'bar', 'position'] as const) {
+      expect(two[name].every((v, i) => Object.is(v, one[name][i])), name).toBe(true);
+    }
+    for (const [name, a] of Object.entries(one.trades)) {
+      const b = two.trades[name as keyof typeof two.trades];
+      expect(b.length === a.length && b.every((v, i) => Object.is(v, a[i])), name).toBe(true);
+    }
+    expect(Object.is(two.turnover, one.turnover)).toBe(true);
+    const m1 = backtestMetrics(one, 6240, 1);
+    const m2 = backtestMetrics(two, 6240, 2);
+    for (const [name, v] of Object.entries(m1)) expect(Object.is(m2[name as keyof typeof m2], v), name).toBe(true);
+  });
+});

@@ -266,3 +266,131 @@ export class HistEngine {
     if (this.workers.length > 0) this.publish(PHASE_EXIT, this.claimed, 0);
   }
 }
+
+/** Control words of a UnitPhases session (unitWorker uses the numbers literally). */
+const U_NEXT = 0; // phase << 20 | next unit to claim; −1: the session is over
+const U_DONE = 1; // units of the current phase finished
+const U_KERNEL = 2;
+const U_COUNT = 3;
+const U_ERR = 4;
+const U_MAX_UNITS = 1 << 20;
+
+/** Data of a unit job: kernel sources, their shared arguments, the control words. */
+interface UnitJob {
+  kernels: string[];
+  data: unknown;
+  ctrl: Int32Array;
+}
+
+/**
+ * A pooled worker's side of UnitPhases: claims units of each phase as it is published, runs them,
+ * and returns to its event loop when the session ends (or after 2 s with nothing published).
+ * Self-contained: it travels as source.
+ */
+function unitWorker(d: UnitJob): void {
+  const ctrl = d.ctrl;
+  // Kernels compiled once per worker (keyed by source), so their optimised code survives sessions.
+  const g = globalThis as unknown as { __fxflowUnitKernels?: Map<string, (unit: number, data: unknown) => void> };
+  const cache = (g.__fxflowUnitKernels ??= new Map());
+  const fns = d.kernels.map((src) => {
+    let f = cache.get(src);
+    if (!f) {
+      f = new Function('__name', `return (${src});`)((x: unknown) => x) as (unit: number, data: unknown) => void;
+      cache.set(src, f);
+    }
+    return f;
+  });
+  let idle = 0;
+  for (;;) {
+    const w = Atomics.load(ctrl, 0);
+    if (w < 0) return;
+    // A claim succeeds only while the word is unchanged, so the count read before it is this
+    // phase's: the caller closes a phase (all ones in the unit bits) before it changes the count.
+    if ((w & 0xfffff) < Atomics.load(ctrl, 3)) {
+      if (Atomics.compareExchange(ctrl, 0, w, w + 1) !== w) continue;
+      idle = 0;
+      try {
+        fns[Atomics.load(ctrl, 2)](w & 0xfffff, d.data);
+      } catch {
+        Atomics.store(ctrl, 4, 1);
+      }
+      Atomics.add(ctrl, 1, 1);
+      Atomics.notify(ctrl, 1);
+      continue;
+    }
+    // Nothing to claim: spin a little (phases follow each other within microseconds), then sleep
+    // on the word until it changes.
+    let v = w;
+    for (let i = 0; v === w && i < 20000; i++) v = Atomics.load(ctrl, 0);
+    if (v === w && Atomics.wait(ctrl, 0, w, 50) === 'timed-out' && ++idle > 40) return;
+  }
+}
+
+/**
+ * Phases of independent units run on the caller's thread plus up to `threads − 1` pooled worker
+ * threads (the same pool as the gbm sessions). A phase's units are claimed one at a time by
+ * whichever thread is free, the caller included, so a worker that is slow to start only means
+ * the caller does more; `run` returns when every unit of the phase is done. Kernels are
+ * self-contained functions `(unit, data) => void` (they travel as source) that read and write
+ * `data`'s SharedArrayBuffers; a unit's result must not depend on which thread ran it.
+ *
+ * A unit that throws on a worker makes `run` re-run the phase on the caller (kernels are
+ * idempotent), so the error surfaces there, with its message.
+ */
+export class UnitPhases<D> {
+  private readonly ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
+  private readonly fns: ((unit: number, data: D) => void)[];
+  private phase = 0;
+  /** Workers that got the session (0: everything runs on the caller). */
+  readonly workers: number;
+
+  constructor(threads: number, kernels: ((unit: number, data: D) => void)[], private readonly data: D) {
+    this.fns = kernels;
+    Atomics.store(this.ctrl, U_NEXT, U_MAX_UNITS - 1); // phase 0, nothing to claim yet
+    Atomics.store(this.ctrl, U_COUNT, 0);
+    const job: UnitJob = { kernels: kernels.map(String), data, ctrl: this.ctrl };
+    this.workers = threads > 1 ? runJob(threads - 1, unitWorker, job) : 0;
+  }
+
+  /** Runs units 0 … count − 1 of kernel `kernel` (an index into the constructor's list). */
+  run(kernel: number, count: number): void {
+    if (count >= U_MAX_UNITS) throw new RangeError(`${count} units in one phase`);
+    const ctrl = this.ctrl;
+    const fn = this.fns[kernel];
+    if (this.workers === 0) {
+      for (let u = 0; u < count; u++) fn(u, this.data);
+      return;
+    }
+    // Close the last phase before touching its count (see unitWorker), then publish the new one.
+    Atomics.store(ctrl, U_NEXT, (this.phase << 20) | (U_MAX_UNITS - 1));
+    this.phase = (this.phase + 1) & 0x7ff;
+    Atomics.store(ctrl, U_DONE, 0);
+    Atomics.store(ctrl, U_ERR, 0);
+    Atomics.store(ctrl, U_KERNEL, kernel);
+    Atomics.store(ctrl, U_COUNT, count);
+    const base = this.phase << 20;
+    Atomics.store(ctrl, U_NEXT, base);
+    Atomics.notify(ctrl, U_NEXT);
+    for (;;) {
+      const w = Atomics.load(ctrl, U_NEXT);
+      const u = w & 0xfffff;
+      if (u >= count) break;
+      if (Atomics.compareExchange(ctrl, U_NEXT, w, w + 1) !== w) continue;
+      try {
+        fn(u, this.data);
+      } finally {
+        Atomics.add(ctrl, U_DONE, 1);
+      }
+    }
+    for (let d = Atomics.load(ctrl, U_DONE), i = 0; d < count; d = Atomics.load(ctrl, U_DONE), i++) {
+      if (i > 20000) Atomics.wait(ctrl, U_DONE, d, 20);
+    }
+    if (Atomics.load(ctrl, U_ERR)) for (let u = 0; u < count; u++) fn(u, this.data);
+  }
+
+  /** Ends the session: idle workers go back to their event loops. */
+  close(): void {
+    Atomics.store(this.ctrl, U_NEXT, -1);
+    Atomics.notify(this.ctrl, U_NEXT);
+  }
+}

@@ -326,7 +326,7 @@ export default defineStep({
       notionalCost: c.commission_per_million / 1e6,
       account: params.account_size,
       pip,
-    });
+    }, ctx.threads ?? 1);
     if (sim.untraded > 0) ctx.log(`${sim.untraded} prediction(s) at the end not traded: the bars to fill and exit them do not exist`);
     if (sim.bar.length === 0) {
       throw new RunError(`none of the ${rows.length} predictions can be traded: the candles end before the bars after them`, {
@@ -334,7 +334,7 @@ export default defineStep({
       });
     }
 
-    const metrics: Record<string, number> = { ...backtestMetrics(sim, perYear) };
+    const metrics: Record<string, number> = { ...backtestMetrics(sim, perYear, ctx.threads ?? 1) };
     const tradedRows = rows.slice(0, sim.bar.length);
     const forecast = forecastQuality(model, dataset, tradedRows, dsRow);
     for (const f of forecast) {
