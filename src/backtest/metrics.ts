@@ -314,15 +314,11 @@ export function backtestMetrics(sim: Simulation, perYear: number, threads = 1): 
     out: new Float64Array(sh ? new SharedArrayBuffer(8 * 21) : new ArrayBuffer(8 * 21)),
   };
   const parallel = sh !== undefined;
-  if (parallel) {
-    const p = new UnitPhases(threads, [metricUnit], d);
-    try {
-      p.run(0, 3);
-    } finally {
-      p.close();
-    }
-  } else {
-    for (let u = 0; u < 3; u++) metricUnit(u, d);
+  const p = new UnitPhases(parallel ? threads : 1, [metricUnit], d);
+  try {
+    p.run(0, 3);
+  } finally {
+    p.close();
   }
   const [dd, ddBars, total, costs, bench, held, wins, downSq, ss, ssB] = d.out;
   const [winT, pnlSum, pips, acc, barsHeld, gain, loss, pipsLong, pipsShort, accLong, accShort] = d.out.subarray(10);

@@ -121,7 +121,8 @@ interface SimData {
 
 /**
  * Counts chunk c's trades into kFirst[c] (a trade starts at every non-flat signal that is not the
- * same-sign continuation of the one before it) and checks that its signals' bars increase.
+ * same-sign continuation of the one before it) and checks that its signals' bars increase (the
+ * traded ones; simulate checks the rest).
  * Counted with 0/1 comparisons: a branch per signal mispredicts wherever positions change at random.
  * Self-contained (it also runs in pooled workers, as source).
  */
@@ -131,9 +132,11 @@ function countTrades(c: number, d: SimData): void {
   const s = d.chunks[c];
   const e = d.chunks[c + 1];
   let n = 0;
-  for (let i = s, p = 0; i < e; i++) {
+  // From the signal before the chunk, as one pass would: its first bar's order is checked too (a
+  // chunk starts at a gap or after a flat signal, so the trade count is a fresh start's).
+  for (let i = s, p = s > 0 ? position[s - 1] : 0; i < e; i++) {
     const q = position[i];
-    if (i > s && signalBar[i - 1] + 1 !== signalBar[i]) {
+    if (i > 0 && signalBar[i - 1] + 1 !== signalBar[i]) {
       if (!(signalBar[i] > signalBar[i - 1])) throw new RangeError(`signal bars must be strictly increasing (signal ${i}: bar ${signalBar[i]} after ${signalBar[i - 1]})`);
       p = 0;
     }
@@ -360,11 +363,6 @@ export function simulate(input: SimulationInput, threads = 1): Simulation {
   }
   const chunks = chunkStarts(signalBar, position, traded);
   const nChunks = chunks.length - 1;
-  // Chunks check the order of their own bars; the cuts between them are checked here.
-  for (let c = 1; c < nChunks; c++) {
-    const i = chunks[c];
-    if (!(signalBar[i] > signalBar[i - 1])) throw new RangeError(`signal bars must be strictly increasing (signal ${i}: bar ${signalBar[i]} after ${signalBar[i - 1]})`);
-  }
   const parallel = threads > 1 && traded >= MIN_PARALLEL && nChunks > 1;
   const nPca = input.priceCostAt?.length ?? 0;
   if (parallel) arenaReset(8 * open.length + 12 * traded + 8 * nPca + 28 * traded + 48 * traded + 64 * 24 + 16 * nChunks);
@@ -381,6 +379,7 @@ export function simulate(input: SimulationInput, threads = 1): Simulation {
     return y;
   };
   const none = new Float64Array(0);
+  const none32 = new Int32Array(0);
   // Every per-bar array is written once, by the chunk that owns the bar. The positions are not
   // copied (unless for other threads): the simulation's `position` is a view of the input's traded
   // prefix; `gross` and `entry`, which the backtest step never reads, are derived on first use (at
@@ -398,27 +397,28 @@ export function simulate(input: SimulationInput, threads = 1): Simulation {
     cost: f64(traded),
     net: f64(traded),
     benchmark: f64(traded),
-    tStart: new Int32Array(0),
-    tBars: new Int32Array(0),
+    tStart: none32,
+    tBars: none32,
     tPos: none,
     tPnl: none,
     tPips: none,
     tAcc: none,
     tCost: none,
   };
+  const allocTrades = (n: number): void => {
+    d.tStart = i32(n);
+    d.tBars = i32(n);
+    d.tPos = f64(n);
+    d.tPnl = f64(n);
+    d.tPips = f64(n);
+    d.tAcc = f64(n);
+    d.tCost = f64(n);
+  };
   if (parallel) {
     // Room for a trade per signal, so the workers get every array with the session (a phase's
-    // data cannot change after it starts); the counted prefix is copied out.
-    d.tStart = i32(traded);
-    d.tBars = i32(traded);
-    d.tPos = f64(traded);
-    d.tPnl = f64(traded);
-    d.tPips = f64(traded);
-    d.tAcc = f64(traded);
-    d.tCost = f64(traded);
-  }
-  if (parallel) {
-    // The arena is reused: the sums the kernels add into start from 0.
+    // data cannot change after it starts); the counted prefix is copied out. The arena is
+    // reused: the costs the kernels add into start from 0.
+    allocTrades(traded);
     d.cost.fill(0);
   }
   d.prm.set([input.priceCost, input.notionalCost ?? 0, input.account ?? 1, input.pip ?? 0.0001]);
@@ -434,16 +434,8 @@ export function simulate(input: SimulationInput, threads = 1): Simulation {
       nTrades += n;
     }
     d.nTrades[0] = nTrades;
-    if (!parallel) {
-      // At their exact size.
-      d.tStart = new Int32Array(nTrades);
-      d.tBars = new Int32Array(nTrades);
-      d.tPos = new Float64Array(nTrades);
-      d.tPnl = new Float64Array(nTrades);
-      d.tPips = new Float64Array(nTrades);
-      d.tAcc = new Float64Array(nTrades);
-      d.tCost = new Float64Array(nTrades);
-    }
+    // On one thread, at their exact size.
+    if (!parallel) allocTrades(nTrades);
     p.run(1, nChunks);
   } finally {
     p.close();
