@@ -156,6 +156,36 @@ describe('gbm training behaviour', () => {
     expect(a.trees).toEqual(b.trees);
     expect(a.trees).not.toEqual(c.trees);
   });
+
+  it('a fold is binned once per X: the next fit reuses its bins, transposed bins and validation bins, with the same trees as from fresh bins', () => {
+    const prm = { ...BASE, nEstimators: 8, maxDepth: 3, learningRate: 0.3, earlyStoppingRounds: 3 };
+    const Xa = X.slice();
+    const fold = binFold(Xa, 6, train, 255);
+    expect(binFold(Xa, 6, train, 255)).toBe(fold);
+    // Another range or bin count is another fold of the same X.
+    expect(binFold(Xa, 6, { start: 0, end: 1500 }, 255)).not.toBe(fold);
+    expect(binFold(Xa, 6, train, 64)).not.toBe(fold);
+    const first = fitGbm(Xa, 6, Y, 1, 0, train, val, fold, prm, 3);
+    const binsT = fold.binsT;
+    const valBins = fold.ranges.get(`${val.start}:${val.end}`);
+    expect(binsT).toBeDefined();
+    expect(valBins).toBeDefined();
+    const again = fitGbm(Xa, 6, Y, 1, 0, train, val, binFold(Xa, 6, train, 255), prm, 3);
+    expect(fold.binsT).toBe(binsT);
+    expect(fold.ranges.get(`${val.start}:${val.end}`)).toBe(valBins);
+    // An equal copy of X is binned afresh (identity, not content, keys the cache): same bins, same trees.
+    const Xb = X.slice();
+    const fresh = binFold(Xb, 6, train, 255);
+    expect(fresh).not.toBe(fold);
+    expect(Buffer.from(fresh.bins).equals(Buffer.from(fold.bins))).toBe(true);
+    const other = fitGbm(Xb, 6, Y, 1, 0, train, val, fresh, prm, 3);
+    for (const s of [again, other]) {
+      expect(s.trees).toEqual(first.trees);
+      expect(Array.from(s.valLoss)).toEqual(Array.from(first.valLoss));
+    }
+    // The transposed bins are the row-major bins read column by column.
+    for (const [r, f] of [[0, 0], [17, 5], [1999, 3]]) expect(binsT![f * 2000 + r]).toBe(fold.bins[r * 6 + f]);
+  });
 });
 
 describe('random forest on the same tree code', () => {

@@ -37,7 +37,8 @@ export function fitForest(
 ): ForestState {
   const m = binned.m;
   const rng = makeRng(seed);
-  const ws = new HistEngine(binned.bins, p, m, binned.mapper.nBins, params.threads ?? 0);
+  const ws = new HistEngine(binned.bins, p, m, binned.mapper.nBins, params.threads ?? 0, binned.binsT);
+  binned.binsT = ws.S.binsT;
   const gh = ws.S.gh;
   const rows = ws.S.rows;
   const w = new Float64Array(m);

@@ -87,7 +87,7 @@ export function partitionUnit(S: HistShared, t: number): void {
  * slot, parent slot (−1: none, the small range is a root), need split small (0/1), G small,
  * H small, need split large, G large, H large, mask offset small (−1: all), mask offset large].
  */
-export function histUnit(S: HistShared, t: number, c: number, nChunk: number, builders: Map<number, BuildFn>): void {
+export function histUnit(S: HistShared, t: number, c: number, nChunk: number, builders: Map<string, BuildFn>): void {
   const tasks = S.tasks;
   const o = t * 16;
   const sb = tasks[o] | 0;
@@ -109,12 +109,14 @@ export function histUnit(S: HistShared, t: number, c: number, nChunk: number, bu
     sh.fill(0, a, a + ((nBins[f] + 1) << 1));
   }
   if (nf === p && k1 - k0 <= 512) {
-    // All features: a builder unrolled for this chunk (cached per thread).
+    // All features: a builder unrolled for this chunk, cached per thread for its life: a fit that
+    // compiled its own spent its first rounds in V8's interpreter until the optimising compiler,
+    // a background thread, caught up (with two fits on two cores it had no core: 2.5× slower fits).
     // Rows spread thinly over the matrix (deeper nodes) miss the cache one by one; the prefetching
     // builder touches rows ahead in fours. On dense ranges it only costs (measured on 90k × 40:
     // 20% of the rows 2.2 → 1.6 ns per row and feature, all rows 0.74 → 0.79).
     const sparse = se - sb > 16 && (se - sb) * 3 < S.rows[se - 1] - S.rows[sb];
-    const key = (k0 * 65536 + k1) * 2 + (sparse ? 1 : 0);
+    const key = `${p}:${k0}:${k1}:${sparse ? 1 : 0}`;
     let fn = builders.get(key);
     if (fn === undefined) {
       fn = makeBuilder(p, k0, k1, sparse ? 8 : 0);
@@ -315,7 +317,7 @@ export function bestSplit(S: HistShared, hist: Float64Array, ho: number, G: numb
  * compare-and-swap bounded by this phase's end, so a thread that read a finished phase's bounds
  * can never take a unit of the next one.
  */
-export function runUnits(S: HistShared, kind: number, base: number, n: number, nChunk: number, builders: Map<number, BuildFn>): void {
+export function runUnits(S: HistShared, kind: number, base: number, n: number, nChunk: number, builders: Map<string, BuildFn>): void {
   const ctrl = S.ctrl;
   const end = base + n;
   for (;;) {
@@ -337,9 +339,8 @@ export type HistMessage = { type: 'session'; S: HistShared } | { type: 'buffers'
  * number, odd while the main thread writes the phase's kind [1], base [2], unit count [3] and
  * chunk count [8]; [6] the buffers' version), runs units, and returns on the exit phase (kind 3).
  */
-export function workerSession(S: HistShared, recv: () => HistMessage | undefined): void {
+export function workerSession(S: HistShared, recv: () => HistMessage | undefined, builders: Map<string, BuildFn>): void {
   const ctrl = S.ctrl;
-  const builders = new Map<number, BuildFn>();
   let seen = -1;
   for (;;) {
     let s = Atomics.load(ctrl, 0);

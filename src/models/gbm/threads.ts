@@ -48,6 +48,8 @@ interface PooledWorker {
 }
 
 const pool: PooledWorker[] = [];
+/** This thread's histogram builders (see histUnit), kept for the process's life. */
+const builders = new Map<string, BuildFn>();
 let sessions = 0;
 
 function workerSource(): string {
@@ -61,7 +63,9 @@ function workerSource(): string {
     // Jobs from other modules (runJob): their source is compiled once per worker and cached.
     'const jobs = new Map();',
     "const job = (src) => { let f = jobs.get(src); if (!f) { f = new Function('__name', 'return (' + src + ');')(__name); jobs.set(src, f); } return f; };",
-    "port.on('message', (m) => { if (m.type === 'session') workerSession(m.S, () => receiveMessageOnPort(port)?.message); else if (m.type === 'job') job(m.src)(m.data); });",
+    // The thread's histogram builders, kept across sessions (see histUnit).
+    'const builders = new Map();',
+    "port.on('message', (m) => { if (m.type === 'session') workerSession(m.S, () => receiveMessageOnPort(port)?.message, builders); else if (m.type === 'job') job(m.src)(m.data); });",
   ].join('\n');
 }
 
@@ -121,7 +125,6 @@ export class HistEngine {
   /** Feature chunks per histogram task (1 on one thread; more to balance several). */
   readonly nChunk: number;
   private claimed = 0;
-  private readonly builders = new Map<number, BuildFn>();
   private readonly freeSlots: number[] = [];
   private nSlots = 0;
   private taskCap = 0;
@@ -130,7 +133,8 @@ export class HistEngine {
   nodeBegin: number[] = [];
   nodeEnd: number[] = [];
 
-  constructor(bins: Uint8Array, p: number, m: number, nBins: Int32Array, threads: number) {
+  /** `binsT`: the bins feature-major from an earlier engine on the same bins (S.binsT), else made here. */
+  constructor(bins: Uint8Array, p: number, m: number, nBins: Int32Array, threads: number, binsT?: Uint8Array) {
     const t = m * p >= MIN_PARALLEL_WORK ? resolveThreads(threads) : 1;
     this.workers = t > 1 ? acquireWorkers(t - 1) : [];
     const sab = this.workers.length > 0;
@@ -140,8 +144,13 @@ export class HistEngine {
       b = shared(Uint8Array, bins.length, true);
       b.set(bins);
     }
-    const bT = shared(Uint8Array, m * p, sab);
-    for (let r = 0; r < m; r++) for (let f = 0; f < p; f++) bT[f * m + r] = b[r * p + f];
+    let bT: Uint8Array;
+    if (binsT && (!sab || binsT.buffer instanceof SharedArrayBuffer)) bT = binsT;
+    else {
+      bT = shared(Uint8Array, m * p, sab);
+      if (binsT) bT.set(binsT);
+      else for (let r = 0; r < m; r++) for (let f = 0; f < p; f++) bT[f * m + r] = b[r * p + f];
+    }
     const nb = shared(Int32Array, p, sab);
     nb.set(nBins);
     // One chunk per thread: each extra chunk re-reads the node's rows and gradients (measured +15%
@@ -233,11 +242,11 @@ export class HistEngine {
     const base = this.claimed;
     this.claimed += units;
     if (this.workers.length === 0) {
-      runUnits(S, kind, base, units, this.nChunk, this.builders);
+      runUnits(S, kind, base, units, this.nChunk, builders);
       return;
     }
     this.publish(kind, base, units);
-    runUnits(S, kind, base, units, this.nChunk, this.builders);
+    runUnits(S, kind, base, units, this.nChunk, builders);
     const end = base + units;
     let d = Atomics.load(ctrl, C_DONE);
     for (let i = 0; d < end && i < 20000; i++) d = Atomics.load(ctrl, C_DONE);
