@@ -14,8 +14,8 @@ import type { Store } from './store.js';
 import { VERSION } from '../version.js';
 
 /**
- * The scheduler: runs a plan's nodes as soon as their inputs are ready, up to `concurrency` at a
- * time. A node whose key is in the store is a hit and is not loaded unless a computing descendant
+ * The scheduler: runs a plan's nodes as soon as their inputs are ready, up to `concurrency`
+ * computing at a time (a node's output is stored after its slot is freed). A node whose key is in the store is a hit and is not loaded unless a computing descendant
  * needs it. A failed node skips its descendants; independent branches go on. Every outcome is
  * recorded in the run history.
  */
@@ -138,7 +138,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     if (left <= 0) values.delete(id);
   };
 
-  const runNode = async (node: PlanNode): Promise<StepOutcome> => {
+  /** `computed` may be called once the step's work is over, before its output is stored. */
+  const runNode = async (node: PlanNode, computed: () => void): Promise<StepOutcome> => {
     const { key, basis } = keys.get(node.id)!;
     const started = performance.timeOrigin + performance.now();
     const ts = performance.now();
@@ -174,14 +175,20 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       const inputs: Record<string, unknown> = {};
       for (const [port, src] of Object.entries(node.inputs)) inputs[port] = await valueOf(src);
       if (ctx.signal.aborted) throw new CancelledError();
-      const output = await (opts.execute?.(node, inputs, ctx) ?? node.def.run(inputs as never, node.params as never, ctx));
+      const elsewhere = opts.execute?.(node, inputs, ctx);
+      const output = await (elsewhere ?? node.def.run(inputs as never, node.params as never, ctx));
+      const durationMs = performance.now() - ts;
+      // A step that ran elsewhere (a worker) frees its slot now: the next one starts there while
+      // this thread stores the output. One that ran here keeps it until stored, or the next step,
+      // computing on this thread, would hold back the store's callbacks (and its ✓ line).
+      if (elsewhere) computed();
       if (ctx.signal.aborted) throw new CancelledError();
       const metrics = node.def.metrics?.(output as never) ?? {};
       const summary = node.def.summary?.(output as never);
       // Store before anyone reads it: the transaction commits the whole artifact or nothing.
       await store.putArtifact(key, { type: node.def.output, kind: node.kind, stepVersion: node.def.version, meta: { metrics, summary, warnings } }, encodeArtifact(output));
       values.set(node.id, Promise.resolve(output));
-      const o: StepOutcome = { ...base, cached: false, status: 'ok', durationMs: performance.now() - ts, summary, metrics, warnings, reason };
+      const o: StepOutcome = { ...base, cached: false, status: 'ok', durationMs, summary, metrics, warnings, reason };
       record(o, basis, started);
       return o;
     } catch (e) {
@@ -226,10 +233,11 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     );
   };
 
-  // Dependency-driven scheduling with a bound on concurrent nodes.
+  // Dependency-driven scheduling with a bound on nodes computing at once.
   const limit = Math.max(1, opts.concurrency ?? availableParallelism());
   const waiting = new Set(plan.nodes);
   let active = 0;
+  let unfinished = 0;
   await new Promise<void>((done) => {
     const pump = (): void => {
       for (const node of [...waiting]) {
@@ -251,14 +259,24 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
         if (active >= limit) break;
         waiting.delete(node);
         active++;
-        void runNode(node).then((o) => {
-          outcomes.set(node.id, o);
-          progress.stepFinished(node.id, o);
+        unfinished++;
+        // A step run in a worker frees its slot before its output is stored (see runNode).
+        let freed = false;
+        const free = (): void => {
+          if (freed) return;
+          freed = true;
           active--;
           pump();
+        };
+        void runNode(node, free).then((o) => {
+          outcomes.set(node.id, o);
+          progress.stepFinished(node.id, o);
+          unfinished--;
+          if (freed) pump();
+          else free();
         });
       }
-      if (waiting.size === 0 && active === 0) done();
+      if (waiting.size === 0 && unfinished === 0) done();
     };
     pump();
   });
