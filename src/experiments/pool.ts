@@ -70,10 +70,30 @@ function threadExecutor(): Executor {
   };
 }
 
+/**
+ * glibc malloc settings for worker processes: blocks up to 32 MB from the heap (not a fresh mmap
+ * each), and freed memory kept for the next step instead of handed back. Measured here: a fresh
+ * 400 KB typed array costs 27 µs alone and 120–140 µs each when two processes fault pages in at
+ * once (the page-fault path is shared), 9–18 µs from the kept heap; a step allocates hundreds of
+ * such arrays. The price is that a worker's memory stays at its high-water mark while the pool
+ * lives. Settings the user gave keep precedence; other C libraries ignore the variable.
+ */
+export function workerMallocTunables(existing: string | undefined): string {
+  const ours = ['glibc.malloc.mmap_threshold=33554432', 'glibc.malloc.trim_threshold=1073741824', 'glibc.malloc.top_pad=67108864'];
+  const theirs = (existing ?? '').split(':').filter((t) => t.length > 0);
+  const named = new Set(theirs.map((t) => t.split('=')[0]));
+  return [...theirs, ...ours.filter((t) => !named.has(t.split('=')[0]))].join(':');
+}
+
 function processExecutor(): Executor {
   // No inherited exec flags (a profiler's, tsx's): the worker is the compiled file. Its stderr is
   // the user's, for a crash's message; its stdout is not used.
-  const c = fork(WORKER_JS, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const c = fork(WORKER_JS, [], {
+    execArgv: [],
+    env: { ...process.env, GLIBC_TUNABLES: workerMallocTunables(process.env.GLIBC_TUNABLES) },
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   c.unref();
   c.channel?.unref();
   const exited = (code: number | null): void => {

@@ -27,6 +27,17 @@ function dataset(n: number, p: number): Dataset {
   } as unknown as Dataset;
 }
 
+const { workerMallocTunables } = await import('../../dist/experiments/pool.js');
+
+describe('worker processes’ malloc settings', () => {
+  it('adds the heap settings to GLIBC_TUNABLES, keeping the ones the user set', () => {
+    expect(workerMallocTunables(undefined)).toBe('glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:glibc.malloc.top_pad=67108864');
+    expect(workerMallocTunables('glibc.malloc.trim_threshold=0:glibc.cpu.hwcaps=-AVX512F')).toBe(
+      'glibc.malloc.trim_threshold=0:glibc.cpu.hwcaps=-AVX512F:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=67108864',
+    );
+  });
+});
+
 const pools: { close(): Promise<void> }[] = [];
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.close()));
