@@ -3,11 +3,11 @@ import { register } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ts, type Diagnostic as TsDiagnostic } from 'ts-morph';
+import type { Diagnostic as TsDiagnostic } from 'ts-morph';
 import { ARTIFACT_TYPES, type ArtifactType } from '../core/artifacts.js';
 import { suggestionHint, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
-import { extractSteps, openProject, TypeToSchema, type ExtractedStep } from '../schema/fromTypes.js';
+import type { ExtractedStep } from '../schema/fromTypes.js';
 import type { AnyStepDef } from '../steps/define.js';
 
 /**
@@ -80,6 +80,9 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[]): Pr
   }
   if (out.diagnostics.length) return out;
 
+  // The TypeScript compiler (≈ 200 ms to load) only for a pipeline that has plugins.
+  const { ts } = await import('ts-morph');
+  const { extractSteps, openProject, TypeToSchema } = await import('../schema/fromTypes.js');
   // Type-check with the user's own view of the world: strict, ESM, Node resolution, so that
   // `import { defineStep } from 'fxflow'` resolves to fxflow's published types.
   const project = openProject(undefined, {
