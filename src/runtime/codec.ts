@@ -90,7 +90,9 @@ export function decodeArtifact<T = unknown>(bytes: Uint8Array): T {
         const C = CTORS[r.$ta];
         // Copy into a fresh, aligned buffer: artifacts outlive the bytes they were read from.
         const start = head + r.o;
-        const slice = bytes.slice(start, start + r.n * C.BYTES_PER_ELEMENT);
+        // Uint8Array's slice, which copies: a Buffer's own slice is a view (reading the array from
+        // the start of its pooled memory would give another array's bytes).
+        const slice = Uint8Array.prototype.slice.call(bytes, start, start + r.n * C.BYTES_PER_ELEMENT);
         return new C(slice.buffer, 0, r.n);
       }
       if (r.$num !== undefined && Object.keys(r).length === 1) return Number(r.$num);

@@ -26,6 +26,21 @@ describe('artifact codec', () => {
     expect(back.names).toEqual(['x', 'y']);
   });
 
+  it('decodes from a Buffer (a file read, an IPC message) as from a Uint8Array, also at an offset into pooled memory', () => {
+    const value = { a: new Float64Array([1.25, -2, 3e-9]), b: new Int32Array([7, -8, 9]) };
+    const bytes = encodeArtifact(value);
+    const padded = Buffer.alloc(bytes.length + 16);
+    padded.set(bytes, 16);
+    for (const input of [Buffer.from(bytes), padded.subarray(16)]) {
+      const back = decodeArtifact<typeof value>(input);
+      expect(Array.from(back.a)).toEqual([1.25, -2, 3e-9]);
+      expect(Array.from(back.b)).toEqual([7, -8, 9]);
+      // A copy: changing the bytes afterwards does not change the artifact.
+      input.fill(0);
+      expect(back.a[0]).toBe(1.25);
+    }
+  });
+
   it('refuses bytes that are not an artifact', () => {
     expect(() => decodeArtifact(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow(/bad magic/);
   });
