@@ -17,5 +17,7 @@ export default function setup(): void {
     }, 0);
   if (!existsSync(built) || statSync(built).mtimeMs < newest(path.join(root, 'src'))) {
     execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+    // As `npm run build` does: the pipeline validators compiled ahead of time.
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'gen-validators.mjs')], { cwd: root, stdio: 'inherit' });
   }
 }
