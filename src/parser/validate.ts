@@ -80,6 +80,7 @@ function loadPrecompiled(schema: JsonSchema): Precompiled | undefined {
 
 /** The source of the precompiled validators module for a schema (scripts/gen-validators.mjs writes it). */
 export async function precompiledSource(schema: JsonSchema = loadPipelineSchema()): Promise<string> {
+  // CommonJS again (see Ajv2020 above): the module object arrives as `default`.
   const standalone = (await import('ajv/dist/standalone/index.js')).default.default;
   const ajv = pipelineAjv(schema, true);
   ajv.addSchema(shellSchemaOf(schema));
