@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { Store } from '../../src/runtime/store.js';
 
 let dir: string;
@@ -26,6 +27,30 @@ describe('store', () => {
     expect(info?.meta.metrics.sharpe).toBe(1.25);
     expect(await store.getArtifactBytes('missing')).toBeUndefined();
     await store.close();
+  });
+
+  it('keeps each chunk once when an artifact is rewritten after a failed write, in new stores (no key on chunks) and older ones (keyed)', async () => {
+    // An older store: its chunks table was made with a primary key, as fxflow did before.
+    const old = path.join(dir, 'old');
+    mkdirSync(old);
+    const inst = await DuckDBInstance.create(path.join(old, 'fxflow.duckdb'));
+    const c = await inst.connect();
+    await c.run('CREATE TABLE artifact_chunks (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, idx))');
+    c.closeSync();
+    inst.closeSync();
+    for (const d of [dir, old]) {
+      const store = await Store.open(d);
+      // Leftovers of a write that never committed its catalogue row: the next write replaces them.
+      await store.query(`INSERT INTO artifact_chunks VALUES ('k', 0, '\\x07'::BLOB)`);
+      const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 256);
+      await store.putArtifact('k', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, bytes);
+      await store.putArtifact('k', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, bytes);
+      expect(Array.from((await store.getArtifactBytes('k'))!)).toEqual(Array.from(bytes));
+      expect(await store.query(`SELECT count(*)::INTEGER AS n FROM artifact_chunks WHERE key = 'k'`)).toEqual([{ n: 1 }]);
+      await store.deleteArtifact('k');
+      expect(await store.getArtifactBytes('k')).toBeUndefined();
+      await store.close();
+    }
   });
 
   it('treats an artifact whose bytes do not match their checksum as absent', async () => {
