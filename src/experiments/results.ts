@@ -68,21 +68,14 @@ export function summarizeSweep(plan: Plan, steps: StepOutcome[]): SweepResult | 
 }
 
 export async function recordSweep(store: Store, runId: string, plan: Plan, sweep: SweepResult): Promise<void> {
-  for (const v of sweep.variants) {
-    await store.query(`INSERT OR REPLACE INTO run_variants VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
-      runId,
-      v.index,
-      v.label,
-      JSON.stringify(v.values),
-      JSON.stringify(v.metrics),
-      sweep.select ? `${sweep.select.metric}${sweep.select.on ? ` on ${sweep.select.on}` : ''} (${sweep.select.mode})` : null,
-      v.score ?? null,
-      v.selected,
-    ]);
-  }
-  for (const n of plan.nodes) {
-    await store.query(`INSERT OR REPLACE INTO run_nodes VALUES ($1, $2, $3, $4)`, [runId, n.id, n.step ?? n.id, JSON.stringify(n.variants ?? [])]);
-  }
+  const select = sweep.select ? `${sweep.select.metric}${sweep.select.on ? ` on ${sweep.select.on}` : ''} (${sweep.select.mode})` : null;
+  await store.replaceRows([
+    {
+      table: 'run_variants',
+      rows: sweep.variants.map((v) => [runId, v.index, v.label, JSON.stringify(v.values), JSON.stringify(v.metrics), select, v.score ?? null, v.selected]),
+    },
+    { table: 'run_nodes', rows: plan.nodes.map((n) => [runId, n.id, n.step ?? n.id, JSON.stringify(n.variants ?? [])]) },
+  ]);
 }
 
 export interface StoredVariant {

@@ -302,11 +302,33 @@ export class Store {
     });
   }
 
-  private async insertRows(table: 'params' | 'metrics', rows: DuckDBValue[][]): Promise<void> {
+  /**
+   * Writes a sweep's rows (its variants, which variants use each node) in one transaction,
+   * replacing rows of the same key: one statement per table instead of one commit per row
+   * (≈ 165 ms for a 12-variant sweep, at the end of every sweep run).
+   */
+  async replaceRows(batches: { table: 'run_variants' | 'run_nodes'; rows: DuckDBValue[][] }[]): Promise<void> {
+    await this.exclusive(async () => {
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        for (const b of batches) await this.insertRows(b.table, b.rows, true);
+        await this.conn.run('COMMIT');
+      } catch (e) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
+  }
+
+  private async insertRows(table: 'params' | 'metrics' | 'run_variants' | 'run_nodes', rows: DuckDBValue[][], orReplace = false): Promise<void> {
     if (!rows.length) return;
     const width = rows[0].length;
-    const tuples = rows.map((_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
-    await this.conn.run(`INSERT INTO ${table} VALUES ${tuples.join(', ')}`, rows.flat());
+    // At most 1,000 rows a statement: one statement per row is a round trip each.
+    for (let r0 = 0; r0 < rows.length; r0 += 1000) {
+      const part = rows.slice(r0, r0 + 1000);
+      const tuples = part.map((_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
+      await this.conn.run(`INSERT ${orReplace ? 'OR REPLACE ' : ''}INTO ${table} VALUES ${tuples.join(', ')}`, part.flat());
+    }
   }
 
   /** Catalogue rows of several artifacts in one query (the cache lookups of a whole plan). */

@@ -53,6 +53,19 @@ describe('store', () => {
     }
   });
 
+  it('writes a sweep\'s rows in one transaction, replacing rows of the same key', async () => {
+    const store = await Store.open(dir);
+    const variant = (i: number, score: number) => ['r1', i, `v${i}`, '{}', '{}', 'sharpe (max)', score, false];
+    await store.replaceRows([{ table: 'run_variants', rows: [variant(0, 1), variant(1, 2)] }, { table: 'run_nodes', rows: [['r1', 'a', 'a', '[0,1]']] }]);
+    await store.replaceRows([{ table: 'run_variants', rows: [variant(1, 5)] }, { table: 'run_nodes', rows: [] }]);
+    expect(await store.query(`SELECT idx, score FROM run_variants WHERE run_id = 'r1' ORDER BY idx`)).toEqual([{ idx: 0, score: 1 }, { idx: 1, score: 5 }]);
+    expect(await store.query(`SELECT node_id FROM run_nodes WHERE run_id = 'r1'`)).toEqual([{ node_id: 'a' }]);
+    // A failing batch writes nothing of itself: the variants before the bad node row are rolled back.
+    await expect(store.replaceRows([{ table: 'run_variants', rows: [variant(2, 9)] }, { table: 'run_nodes', rows: [['r1', null, 'x', '[]']] }])).rejects.toThrow();
+    expect(await store.query(`SELECT count(*)::INTEGER AS n FROM run_variants WHERE run_id = 'r1'`)).toEqual([{ n: 2 }]);
+    await store.close();
+  });
+
   it('treats an artifact whose bytes do not match their checksum as absent', async () => {
     const store = await Store.open(dir);
     await store.putArtifact('k', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, new Uint8Array([1, 2, 3, 4]));
