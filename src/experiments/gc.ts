@@ -42,21 +42,11 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   const total = await store.query(`SELECT count(*) AS n FROM artifacts`);
   const removed = doomed.map((d) => ({ key: String(d.key), kind: String(d.kind), bytes: Number(d.bytes) }));
   if (!opts.dryRun && removed.length) {
-    await store.query('BEGIN TRANSACTION');
-    try {
-      await store.query(`CREATE OR REPLACE TEMP TABLE gc_doomed (key VARCHAR)`);
-      for (const d of removed) await store.query(`INSERT INTO gc_doomed VALUES ($1)`, [d.key]);
-      await store.query(`DELETE FROM artifact_chunks WHERE key IN (SELECT key FROM gc_doomed)`);
-      await store.query(`DELETE FROM artifacts WHERE key IN (SELECT key FROM gc_doomed)`);
-      await store.query('COMMIT');
-    } catch (e) {
-      await store.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
+    // One transaction: catalogue rows and chunks go together, wherever the chunks are.
+    await store.deleteArtifacts(removed.map((d) => d.key));
     await store.query('CHECKPOINT');
   }
   await store.query(`DROP TABLE IF EXISTS gc_kept`);
-  await store.query(`DROP TABLE IF EXISTS gc_doomed`);
   return { runs: runs.length, keptRuns: kept.length, artifacts: Number(total[0].n), removed, bytes: removed.reduce((s, d) => s + d.bytes, 0) };
 }
 

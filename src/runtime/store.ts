@@ -7,8 +7,9 @@ import { sha256 } from '../core/hash.js';
 /**
  * The store: one DuckDB file holding artifacts (content-addressed by cache key) and the run
  * history (runs, step runs, params, metrics). Every artifact write is one transaction — its
- * catalogue row and all its chunks commit together or not at all — and a read verifies the
- * checksum, so a run killed at any point never leaves something a later run takes for a hit.
+ * catalogue row and all its chunks (in the writing process's chunk table) commit together or not
+ * at all — and a read verifies the checksum, so a run killed at any point never leaves something
+ * a later run takes for a hit.
  *
  * One connection, and every operation goes through a queue: DuckDB transactions are per
  * connection, and steps finish concurrently.
@@ -18,6 +19,17 @@ export const STORE_FILE = 'fxflow.duckdb';
 /** Artifacts are split into chunks so no single BLOB value grows unbounded. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
 const SCHEMA_VERSION = '1';
+/**
+ * Each process that writes artifacts puts their chunks in a table of its own, named by this
+ * prefix, the time and a random suffix. DuckDB's checkpoint (at every close) rewrites the row
+ * group new rows are appended to, with all the blobs already in it: with one table for all chunks,
+ * a run that stored a few KB closed in 1.5 s on a store holding 640 MB (0.3 s at 130 MB), and
+ * the file grew to twice its data. A table per writer bounds that to what the run wrote.
+ * Tables left empty by deletions are dropped.
+ */
+const CHUNK_TABLE_PREFIX = 'chunks_';
+const LEGACY_CHUNKS = 'artifact_chunks';
+const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
 export interface ArtifactInfo {
   key: string;
@@ -76,11 +88,10 @@ const DDL = [
      key VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, kind VARCHAR NOT NULL, step_version INTEGER NOT NULL,
      bytes BIGINT NOT NULL, chunks INTEGER NOT NULL, sha256 VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
      meta JSON NOT NULL)`,
-  // No primary key: DuckDB's index on (key, idx) made every commit that adds chunks cost 10–60 ms
-  // (the first of a process ≈ 150 ms) once the table holds large blobs, against ≈ 1–2 ms without.
-  // Chunks are unique by construction (putArtifact deletes leftovers and writes in one
-  // transaction; one process holds the store). Stores made with the key keep it and work as before.
+  // Chunks of artifacts written before chunk tables (see CHUNK_TABLE_PREFIX); new stores leave it empty.
   `CREATE TABLE IF NOT EXISTS artifact_chunks (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL)`,
+  // Where an artifact's chunks are (NULL: artifact_chunks, for artifacts stored before this column).
+  `ALTER TABLE artifacts ADD COLUMN IF NOT EXISTS chunk_table VARCHAR`,
   `CREATE TABLE IF NOT EXISTS runs (
      id VARCHAR PRIMARY KEY, pipeline VARCHAR NOT NULL, file VARCHAR NOT NULL, file_hash VARCHAR NOT NULL,
      git_commit VARCHAR, git_dirty BOOLEAN, started_at TIMESTAMP NOT NULL, ended_at TIMESTAMP,
@@ -116,6 +127,8 @@ function infoFromRow(row: Record<string, unknown>): ArtifactInfo {
 export class Store {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** This process's chunk table, created with its first artifact. */
+  private chunkTable: string | undefined;
 
   private constructor(
     readonly dir: string,
@@ -173,6 +186,27 @@ export class Store {
     return p;
   }
 
+  /** Keys of chunk rows no catalogue row points to (a consistency check: there should be none). */
+  async orphanChunks(): Promise<string[]> {
+    return this.exclusive(async () => {
+      const tables = await this.rows(`SELECT table_name AS t FROM duckdb_tables() WHERE NOT temporary AND (table_name = $1 OR starts_with(table_name, $2))`, [LEGACY_CHUNKS, CHUNK_TABLE_PREFIX]);
+      const out: string[] = [];
+      for (const { t } of tables) {
+        const table = String(t);
+        const rows = await this.rows(
+          `SELECT DISTINCT c.key FROM ${quoteIdent(table)} c WHERE NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.key = c.key AND COALESCE(a.chunk_table, '${LEGACY_CHUNKS}') = $1)`,
+          [table],
+        );
+        out.push(...rows.map((r) => String(r.key)));
+      }
+      return out.sort();
+    });
+  }
+
+  private async tableExists(name: string): Promise<boolean> {
+    return (await this.rows(`SELECT 1 FROM duckdb_tables() WHERE table_name = $1 AND NOT temporary`, [name])).length > 0;
+  }
+
   private async rows(sql: string, values: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
     const r = await this.conn.runAndReadAll(sql, values);
     return r.getRowObjectsJS() as Record<string, unknown>[];
@@ -201,17 +235,25 @@ export class Store {
       try {
         const exists = await this.rows(`SELECT 1 FROM artifacts WHERE key = $1`, [key]);
         if (!exists.length) {
-          // Leftovers of an older, failed write under this key would collide with the new chunks.
-          await this.conn.run(`DELETE FROM artifact_chunks WHERE key = $1`, [key]);
+          const created = this.chunkTable === undefined;
+          const table = (this.chunkTable ??= `${CHUNK_TABLE_PREFIX}${new Date().toISOString().replace(/\D/g, '').slice(0, 17)}_${Math.random().toString(36).slice(2, 8)}`);
+          await this.conn.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL)`);
           const chunks = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
-          for (let i = 0; i < chunks; i++) {
-            const part = bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES));
-            await this.conn.run(`INSERT INTO artifact_chunks VALUES ($1, $2, $3)`, [key, i, blobValue(part)]);
+          try {
+            for (let i = 0; i < chunks; i++) {
+              const part = bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES));
+              await this.conn.run(`INSERT INTO ${quoteIdent(table)} VALUES ($1, $2, $3)`, [key, i, blobValue(part)]);
+            }
+            await this.conn.run(
+              `INSERT INTO artifacts (key, type, kind, step_version, bytes, chunks, sha256, created_at, meta, chunk_table)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_ms($8::BIGINT), $9, $10)`,
+              [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), JSON.stringify(info.meta), table],
+            );
+          } catch (e) {
+            // The table's creation is rolled back with the rest: make it again next time.
+            if (created) this.chunkTable = undefined;
+            throw e;
           }
-          await this.conn.run(
-            `INSERT INTO artifacts VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_ms($8::BIGINT), $9)`,
-            [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), JSON.stringify(info.meta)],
-          );
         }
         await this.conn.run('COMMIT');
       } catch (e) {
@@ -223,11 +265,35 @@ export class Store {
 
   /** Removes one artifact (catalogue row and chunks) in one transaction, e.g. one that fails its checksum. */
   async deleteArtifact(key: string): Promise<void> {
+    await this.deleteArtifacts([key]);
+  }
+
+  /**
+   * Removes artifacts (catalogue rows and chunks) in one transaction; a chunk table they leave
+   * empty is dropped, unless it is this process's.
+   */
+  async deleteArtifacts(keys: string[]): Promise<void> {
+    if (!keys.length) return;
     await this.exclusive(async () => {
       await this.conn.run('BEGIN TRANSACTION');
       try {
-        await this.conn.run(`DELETE FROM artifacts WHERE key = $1`, [key]);
-        await this.conn.run(`DELETE FROM artifact_chunks WHERE key = $1`, [key]);
+        await this.conn.run(`CREATE OR REPLACE TEMP TABLE doomed_keys (key VARCHAR)`);
+        for (let i = 0; i < keys.length; i += 1000) {
+          const part = keys.slice(i, i + 1000);
+          await this.conn.run(`INSERT INTO doomed_keys VALUES ${part.map((_, j) => `($${j + 1})`).join(', ')}`, part);
+        }
+        const tables = await this.rows(`SELECT DISTINCT COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS t FROM artifacts WHERE key IN (SELECT key FROM doomed_keys)`);
+        for (const { t } of tables) {
+          const table = String(t);
+          if (!(await this.tableExists(table))) continue;
+          await this.conn.run(`DELETE FROM ${quoteIdent(table)} WHERE key IN (SELECT key FROM doomed_keys)`);
+          if (table !== LEGACY_CHUNKS && table !== this.chunkTable) {
+            const left = await this.rows(`SELECT count(*)::INTEGER AS n FROM ${quoteIdent(table)}`);
+            if (Number(left[0].n) === 0) await this.conn.run(`DROP TABLE ${quoteIdent(table)}`);
+          }
+        }
+        await this.conn.run(`DELETE FROM artifacts WHERE key IN (SELECT key FROM doomed_keys)`);
+        await this.conn.run(`DROP TABLE doomed_keys`);
         await this.conn.run('COMMIT');
       } catch (e) {
         await this.conn.run('ROLLBACK').catch(() => undefined);
@@ -239,10 +305,13 @@ export class Store {
   /** The artifact's bytes, or undefined if absent or if its checksum does not match. */
   async getArtifactBytes(key: string): Promise<Uint8Array | undefined> {
     return this.exclusive(async () => {
-      const head = await this.rows(`SELECT bytes, chunks, sha256 FROM artifacts WHERE key = $1`, [key]);
+      const head = await this.rows(`SELECT bytes, chunks, sha256, chunk_table FROM artifacts WHERE key = $1`, [key]);
       if (!head.length) return undefined;
       const total = Number(head[0].bytes);
-      const r = await this.conn.runAndReadAll(`SELECT data FROM artifact_chunks WHERE key = $1 ORDER BY idx`, [key]);
+      const table = head[0].chunk_table === null || head[0].chunk_table === undefined ? LEGACY_CHUNKS : String(head[0].chunk_table);
+      // A chunk table gone (a hand-edited store) reads as a damaged artifact.
+      if (!(await this.tableExists(table))) return undefined;
+      const r = await this.conn.runAndReadAll(`SELECT data FROM ${quoteIdent(table)} WHERE key = $1 ORDER BY idx`, [key]);
       const rows = r.getRows();
       if (rows.length !== Number(head[0].chunks)) return undefined;
       const out = new Uint8Array(total);

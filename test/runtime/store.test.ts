@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +13,12 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const meta = { metrics: { sharpe: 1.25 }, summary: 'ok', warnings: [] };
+
+/** The table holding an artifact's chunks (to damage them on purpose). */
+async function chunkTableOf(store: Store, key: string): Promise<string> {
+  const [{ t }] = await store.query(`SELECT chunk_table AS t FROM artifacts WHERE key = $1`, [key]);
+  return `"${String(t)}"`;
+}
 
 describe('store', () => {
   it('stores and reads back an artifact, across chunk boundaries', async () => {
@@ -29,28 +36,45 @@ describe('store', () => {
     await store.close();
   });
 
-  it('keeps each chunk once when an artifact is rewritten after a failed write, in new stores (no key on chunks) and older ones (keyed)', async () => {
-    // An older store: its chunks table was made with a primary key, as fxflow did before.
-    const old = path.join(dir, 'old');
-    mkdirSync(old);
-    const inst = await DuckDBInstance.create(path.join(old, 'fxflow.duckdb'));
+  it('reads, rewrites and deletes artifacts of a store made before chunk tables, and writes new ones into its own table', async () => {
+    // The older layout: every artifact's chunks in artifact_chunks (with a primary key), no chunk_table column.
+    const inst = await DuckDBInstance.create(path.join(dir, 'fxflow.duckdb'));
     const c = await inst.connect();
+    await c.run(`CREATE TABLE artifacts (key VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, kind VARCHAR NOT NULL, step_version INTEGER NOT NULL,
+      bytes BIGINT NOT NULL, chunks INTEGER NOT NULL, sha256 VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, meta JSON NOT NULL)`);
     await c.run('CREATE TABLE artifact_chunks (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, idx))');
+    const old = Uint8Array.from([5, 6, 7]);
+    await c.run(`INSERT INTO artifact_chunks VALUES ('old', 0, '\\x05\\x06\\x07'::BLOB)`);
+    await c.run(`INSERT INTO artifacts VALUES ('old', 'Candles', 'fetch', 1, 3, 1, '${createHash('sha256').update(old).digest('hex')}', now(), '${JSON.stringify(meta)}')`);
     c.closeSync();
     inst.closeSync();
-    for (const d of [dir, old]) {
-      const store = await Store.open(d);
-      // Leftovers of a write that never committed its catalogue row: the next write replaces them.
-      await store.query(`INSERT INTO artifact_chunks VALUES ('k', 0, '\\x07'::BLOB)`);
-      const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 256);
-      await store.putArtifact('k', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, bytes);
-      await store.putArtifact('k', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, bytes);
-      expect(Array.from((await store.getArtifactBytes('k'))!)).toEqual(Array.from(bytes));
-      expect(await store.query(`SELECT count(*)::INTEGER AS n FROM artifact_chunks WHERE key = 'k'`)).toEqual([{ n: 1 }]);
-      await store.deleteArtifact('k');
-      expect(await store.getArtifactBytes('k')).toBeUndefined();
-      await store.close();
-    }
+
+    const store = await Store.open(dir);
+    expect(Array.from((await store.getArtifactBytes('old'))!)).toEqual([5, 6, 7]);
+    const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 256);
+    await store.putArtifact('new', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, bytes);
+    await store.putArtifact('new', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, bytes);
+    expect(Array.from((await store.getArtifactBytes('new'))!)).toEqual(Array.from(bytes));
+    const [{ t }] = await store.query(`SELECT chunk_table AS t FROM artifacts WHERE key = 'new'`);
+    expect(String(t)).toMatch(/^chunks_\d{17}_[a-z0-9]+$/);
+    expect(await store.query(`SELECT count(*)::INTEGER AS n FROM artifact_chunks`)).toEqual([{ n: 1 }]);
+    await store.deleteArtifact('old');
+    expect(await store.getArtifactBytes('old')).toBeUndefined();
+    expect(await store.query(`SELECT count(*)::INTEGER AS n FROM artifact_chunks`)).toEqual([{ n: 0 }]);
+    expect(await store.orphanChunks()).toEqual([]);
+    await store.close();
+
+    // Another process writes into a table of its own; deleting all it wrote drops that table.
+    const next = await Store.open(dir);
+    await next.putArtifact('other', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, Uint8Array.from([1]));
+    const [{ t: t2 }] = await next.query(`SELECT chunk_table AS t FROM artifacts WHERE key = 'other'`);
+    expect(t2).not.toBe(t);
+    await next.close();
+    const last = await Store.open(dir);
+    await last.deleteArtifacts(['other', 'new']);
+    expect(await last.query(`SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'chunks_')`)).toEqual([]);
+    expect(await last.query(`SELECT count(*)::INTEGER AS n FROM artifacts`)).toEqual([{ n: 0 }]);
+    await last.close();
   });
 
   it('writes a sweep\'s rows in one transaction, replacing rows of the same key', async () => {
@@ -69,7 +93,7 @@ describe('store', () => {
   it('treats an artifact whose bytes do not match their checksum as absent', async () => {
     const store = await Store.open(dir);
     await store.putArtifact('k', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, new Uint8Array([1, 2, 3, 4]));
-    await store.query(`UPDATE artifact_chunks SET data = '\\x09\\x09\\x09\\x09'::BLOB WHERE key = 'k'`);
+    await store.query(`UPDATE ${await chunkTableOf(store, 'k')} SET data = '\\x09\\x09\\x09\\x09'::BLOB WHERE key = 'k'`);
     expect(await store.getArtifactBytes('k')).toBeUndefined();
     await store.close();
   });
@@ -113,7 +137,7 @@ describe('a damaged cached artifact', () => {
     expect(first.status).toBe('succeeded');
     // Damage candles' stored bytes, then change features so it must read candles back.
     const candlesKey = first.steps[0].key;
-    await store.query(`UPDATE artifact_chunks SET data = '\\x00\\x01'::BLOB WHERE key = $1`, [candlesKey]);
+    await store.query(`UPDATE ${await chunkTableOf(store, candlesKey)} SET data = '\\x00\\x01'::BLOB WHERE key = $1`, [candlesKey]);
     const text2 = text.replace('from: candles }', 'from: candles, with: { returns: [2] } }');
     const plan2 = compile(parsePipelineText(text2, path.join(work, 'p.yaml')).spec!, builtinRegistry()).plan!;
     const second = await runPlan(plan2, { store, progress: new SilentProgress() });
