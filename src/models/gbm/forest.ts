@@ -1,7 +1,6 @@
 import type { RowRange } from '../../core/artifacts.js';
 import { makeRng } from '../../data/rng.js';
-import type { BinnedFold } from './gbm.js';
-import { HistEngine } from './threads.js';
+import { foldEngine, type BinnedFold } from './gbm.js';
 import { growTree, predictRaw, type Tree } from './tree.js';
 
 /**
@@ -37,8 +36,7 @@ export function fitForest(
 ): ForestState {
   const m = binned.m;
   const rng = makeRng(seed);
-  const ws = new HistEngine(binned.bins, p, m, binned.mapper.nBins, params.threads ?? 0, binned.binsT);
-  binned.binsT = ws.S.binsT;
+  const ws = foldEngine(binned, params.threads ?? 0);
   const gh = ws.S.gh;
   const rows = ws.S.rows;
   const w = new Float64Array(m);

@@ -108,6 +108,16 @@ export function binFold(X: Float64Array, p: number, train: RowRange, maxBins: nu
   return b;
 }
 
+/**
+ * A histogram engine over the fold's training bins on `threads` threads, reusing (and keeping for
+ * the next fit) the fold's feature-major copy of the bins.
+ */
+export function foldEngine(binned: BinnedFold, threads: number): HistEngine {
+  const ws = new HistEngine(binned.bins, binned.p, binned.m, binned.mapper.nBins, threads, binned.binsT);
+  binned.binsT = ws.S.binsT;
+  return ws;
+}
+
 /** Rows [range.start, range.end) of the fold's X binned with its cuts, made once per range. */
 export function binRows(binned: BinnedFold, range: RowRange): Uint8Array {
   const key = `${range.start}:${range.end}`;
@@ -172,8 +182,7 @@ export function fitGbm(
   const valBins = nVal > 0 ? binRows(binned, val) : new Uint8Array(0);
   const pred = new Float64Array(m).fill(baseScore);
   const predVal = new Float64Array(nVal).fill(baseScore);
-  const ws = new HistEngine(binned.bins, p, m, binned.mapper.nBins, params.threads, binned.binsT);
-  binned.binsT = ws.S.binsT;
+  const ws = foldEngine(binned, params.threads);
   const gh = ws.S.gh;
   const rows = ws.S.rows;
   for (let i = 0; i < m; i++) gh[2 * i + 1] = 1;
