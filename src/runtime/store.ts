@@ -231,31 +231,30 @@ export class Store {
   async putArtifact(key: string, info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta }, bytes: Uint8Array): Promise<void> {
     const digest = sha256(bytes);
     await this.exclusive(async () => {
+      // This process's chunk table, made with its first artifact; known only once that commits.
+      let made: string | undefined;
       await this.conn.run('BEGIN TRANSACTION');
       try {
         const exists = await this.rows(`SELECT 1 FROM artifacts WHERE key = $1`, [key]);
         if (!exists.length) {
-          const created = this.chunkTable === undefined;
-          const table = (this.chunkTable ??= `${CHUNK_TABLE_PREFIX}${new Date().toISOString().replace(/\D/g, '').slice(0, 17)}_${Math.random().toString(36).slice(2, 8)}`);
-          await this.conn.run(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL)`);
-          const chunks = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
-          try {
-            for (let i = 0; i < chunks; i++) {
-              const part = bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES));
-              await this.conn.run(`INSERT INTO ${quoteIdent(table)} VALUES ($1, $2, $3)`, [key, i, blobValue(part)]);
-            }
-            await this.conn.run(
-              `INSERT INTO artifacts (key, type, kind, step_version, bytes, chunks, sha256, created_at, meta, chunk_table)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_ms($8::BIGINT), $9, $10)`,
-              [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), JSON.stringify(info.meta), table],
-            );
-          } catch (e) {
-            // The table's creation is rolled back with the rest: make it again next time.
-            if (created) this.chunkTable = undefined;
-            throw e;
+          let table = this.chunkTable;
+          if (table === undefined) {
+            table = made = `${CHUNK_TABLE_PREFIX}${new Date().toISOString().replace(/\D/g, '').slice(0, 17)}_${Math.random().toString(36).slice(2, 8)}`;
+            await this.conn.run(`CREATE TABLE ${quoteIdent(table)} (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL)`);
           }
+          const chunks = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
+          for (let i = 0; i < chunks; i++) {
+            const part = bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES));
+            await this.conn.run(`INSERT INTO ${quoteIdent(table)} VALUES ($1, $2, $3)`, [key, i, blobValue(part)]);
+          }
+          await this.conn.run(
+            `INSERT INTO artifacts (key, type, kind, step_version, bytes, chunks, sha256, created_at, meta, chunk_table)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_ms($8::BIGINT), $9, $10)`,
+            [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), JSON.stringify(info.meta), table],
+          );
         }
         await this.conn.run('COMMIT');
+        if (made) this.chunkTable = made;
       } catch (e) {
         await this.conn.run('ROLLBACK').catch(() => undefined);
         throw e;
@@ -309,10 +308,15 @@ export class Store {
       if (!head.length) return undefined;
       const total = Number(head[0].bytes);
       const table = head[0].chunk_table === null || head[0].chunk_table === undefined ? LEGACY_CHUNKS : String(head[0].chunk_table);
-      // A chunk table gone (a hand-edited store) reads as a damaged artifact.
-      if (!(await this.tableExists(table))) return undefined;
-      const r = await this.conn.runAndReadAll(`SELECT data FROM ${quoteIdent(table)} WHERE key = $1 ORDER BY idx`, [key]);
-      const rows = r.getRows();
+      let rows;
+      try {
+        rows = (await this.conn.runAndReadAll(`SELECT data FROM ${quoteIdent(table)} WHERE key = $1 ORDER BY idx`, [key])).getRows();
+      } catch (e) {
+        // A chunk table gone (a hand-edited store) reads as a damaged artifact; checked only then,
+        // not on every read.
+        if (await this.tableExists(table)) throw e;
+        return undefined;
+      }
       if (rows.length !== Number(head[0].chunks)) return undefined;
       const out = new Uint8Array(total);
       let o = 0;
