@@ -16,8 +16,7 @@ export default function setup(): void {
       return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
     }, 0);
   if (!existsSync(built) || statSync(built).mtimeMs < newest(path.join(root, 'src'))) {
-    execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-    // As `npm run build` does: the pipeline validators compiled ahead of time.
-    execFileSync(process.execPath, [path.join(root, 'scripts', 'gen-validators.mjs')], { cwd: root, stdio: 'inherit' });
+    // The one build recipe (package.json): compile, then the pipeline validators ahead of time.
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   }
 }
