@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { blobValue, DuckDBBlobVector, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
 
@@ -308,25 +308,32 @@ export class Store {
       if (!head.length) return undefined;
       const total = Number(head[0].bytes);
       const table = head[0].chunk_table === null || head[0].chunk_table === undefined ? LEGACY_CHUNKS : String(head[0].chunk_table);
-      let rows;
+      let result;
       try {
-        rows = (await this.conn.runAndReadAll(`SELECT data FROM ${quoteIdent(table)} WHERE key = $1 ORDER BY idx`, [key])).getRows();
+        result = await this.conn.run(`SELECT data FROM ${quoteIdent(table)} WHERE key = $1 ORDER BY idx`, [key]);
       } catch (e) {
         // A chunk table gone (a hand-edited store) reads as a damaged artifact; checked only then,
         // not on every read.
         if (await this.tableExists(table)) throw e;
         return undefined;
       }
-      if (rows.length !== Number(head[0].chunks)) return undefined;
       const out = new Uint8Array(total);
       let o = 0;
-      for (const [data] of rows) {
-        const b = (data as { bytes: Uint8Array }).bytes;
-        if (o + b.byteLength > total) return undefined;
-        out.set(b, o);
-        o += b.byteLength;
+      let chunks = 0;
+      // Each chunk's bytes straight from its vector (getItemBytes): a row's BLOB value would be one
+      // more copy of it (Buffer.from), ≈ 30 ms and as much memory again for a 65 MB dataset.
+      for (let c = 0; c < result.chunkCount; c++) {
+        const chunk = result.getChunk(c);
+        const data = chunk.getColumnVector(0);
+        if (!(data instanceof DuckDBBlobVector)) return undefined;
+        for (let r = 0; r < chunk.rowCount; r++, chunks++) {
+          const b = data.getItemBytes(r);
+          if (b === null || o + b.byteLength > total) return undefined;
+          out.set(b, o);
+          o += b.byteLength;
+        }
       }
-      if (o !== total || sha256(out) !== head[0].sha256) return undefined;
+      if (chunks !== Number(head[0].chunks) || o !== total || sha256(out) !== head[0].sha256) return undefined;
       return out;
     });
   }

@@ -98,6 +98,18 @@ describe('store', () => {
     await store.close();
   });
 
+  it('treats an artifact with a chunk missing or its bytes shortened as absent', async () => {
+    const store = await Store.open(dir);
+    const bytes = new Uint8Array(20 * 1024 * 1024).fill(7); // two chunks
+    await store.putArtifact('gone', { type: 'Features', kind: 'features', stepVersion: 1, meta }, bytes);
+    await store.putArtifact('short', { type: 'Features', kind: 'features', stepVersion: 1, meta }, bytes);
+    await store.query(`DELETE FROM ${await chunkTableOf(store, 'gone')} WHERE key = 'gone' AND idx = 1`);
+    await store.query(`UPDATE ${await chunkTableOf(store, 'short')} SET data = '\\x07'::BLOB WHERE key = 'short' AND idx = 1`);
+    expect(await store.getArtifactBytes('gone')).toBeUndefined();
+    expect(await store.getArtifactBytes('short')).toBeUndefined();
+    await store.close();
+  });
+
   it('serialises concurrent writes on its one connection', async () => {
     const store = await Store.open(dir);
     await Promise.all(
