@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeProblem } from '../../bench/models-data.js';
-import { applyBins, binOf, fitBins, radixSort } from '../../src/models/gbm/binning.js';
+import { applyBins, binOf, fitBins } from '../../src/models/gbm/binning.js';
 import { fitForest } from '../../src/models/gbm/forest.js';
 import { binFold, fitGbm, type GbmParams } from '../../src/models/gbm/gbm.js';
 import { HistEngine, PHASE_HIST, TASK_W } from '../../src/models/gbm/threads.js';
@@ -111,15 +111,6 @@ describe('threads: any count gives bit-identical models', () => {
 });
 
 describe('binning helpers', () => {
-  it('radixSort orders like TypedArray#sort (negatives, −0 before +0, ±∞, duplicates)', () => {
-    const vals = [3.5, -0, 0, -2, 1e-300, -1e-300, Infinity, -Infinity, 3.5, -2, 7, 0, -0, 1e300, -5.25];
-    const a = Float64Array.from(vals);
-    radixSort(a, new Uint32Array(4 * a.length), new Uint32Array(1 << 16));
-    const ref = Float64Array.from(vals).sort();
-    expect(Array.from(a).map((v) => Object.is(v, -0))).toEqual(Array.from(ref).map((v) => Object.is(v, -0)));
-    expect(Array.from(a)).toEqual(Array.from(ref));
-  });
-
   it('applyBins gives binOf of every value, NaN and the cuts themselves included', () => {
     const X = Float64Array.from({ length: 3000 }, (_, i) => Math.sin(i) * 10);
     const m = fitBins(X, 1, 0, 3000, 40);

@@ -12,6 +12,8 @@
  * right, as `NaN <= c` is false.
  */
 
+import { radixSort } from '../../core/sort.js';
+
 /** Bin storage stride per feature: 255 value bins + the NaN bin fit a Uint8. */
 export const BIN_STRIDE = 256;
 
@@ -29,7 +31,6 @@ export function fitBins(X: Float64Array, p: number, start: number, end: number, 
   const cuts: Float64Array[] = [];
   const nBins = new Int32Array(p);
   const scratch = new Uint32Array(4 * m);
-  const counts = new Uint32Array(1 << 16);
   // Columns are gathered GATHER at a time: one pass over the rows reads each cache line of X once
   // for GATHER features, instead of once per feature (a feature at a time, a wide X is streamed
   // from memory p times — the step two concurrent fits then contend on).
@@ -45,7 +46,7 @@ export function fitBins(X: Float64Array, p: number, start: number, end: number, 
         if (v === v) cols[j][lens[j]++] = v;
       }
     }
-    for (let j = 0; j < g; j++) cuts.push(cutsOf(radixSort(cols[j].subarray(0, lens[j]), scratch, counts), maxBins));
+    for (let j = 0; j < g; j++) cuts.push(cutsOf(radixSort(cols[j].subarray(0, lens[j]), scratch), maxBins));
   }
   for (let f = 0; f < p; f++) nBins[f] = cuts[f].length + 1;
   return { cuts, nBins };
@@ -80,56 +81,6 @@ function cutsOf(sorted: Float64Array, maxBins: number): Float64Array {
     }
   }
   return Float64Array.from(fc);
-}
-
-/**
- * Sorts NaN-free float64 values ascending in place (the order of TypedArray#sort: −0 before +0),
- * by LSD radix on their bits in four 16-bit digits: 2.3× faster than the built-in sort on 90k
- * values. `scratch` holds ≥ 4·a.length words, `counts` 2^16.
- */
-export function radixSort(a: Float64Array, scratch: Uint32Array, counts: Uint32Array): Float64Array {
-  const n = a.length;
-  const u = new Uint32Array(a.buffer, a.byteOffset, 2 * n);
-  let src = scratch.subarray(0, 2 * n);
-  let dst = scratch.subarray(2 * n, 4 * n);
-  // Keys that order as unsigned integers: negatives get all bits flipped, positives the sign bit.
-  for (let i = 0; i < n; i++) {
-    const lo = u[2 * i];
-    const hi = u[2 * i + 1];
-    const neg = hi >>> 31;
-    const mask = -neg >>> 0;
-    src[2 * i] = (lo ^ mask) >>> 0;
-    src[2 * i + 1] = (hi ^ (mask | 0x80000000)) >>> 0;
-  }
-  for (let pass = 0; pass < 4; pass++) {
-    const w = pass >> 1;
-    const sh = (pass & 1) << 4;
-    counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(src[2 * i + w] >>> sh) & 0xffff]++;
-    let sum = 0;
-    for (let d = 0; d < 0x10000; d++) {
-      const c = counts[d];
-      counts[d] = sum;
-      sum += c;
-    }
-    for (let i = 0; i < n; i++) {
-      const j = counts[(src[2 * i + w] >>> sh) & 0xffff]++;
-      dst[2 * j] = src[2 * i];
-      dst[2 * j + 1] = src[2 * i + 1];
-    }
-    const t = src;
-    src = dst;
-    dst = t;
-  }
-  for (let i = 0; i < n; i++) {
-    const lo = src[2 * i];
-    const hi = src[2 * i + 1];
-    // Sign bit set in the key ⇔ the value was positive.
-    const mask = ((hi >>> 31) - 1) >>> 0;
-    u[2 * i] = (lo ^ mask) >>> 0;
-    u[2 * i + 1] = (hi ^ (mask | 0x80000000)) >>> 0;
-  }
-  return a;
 }
 
 /** Bin of one value: the number of cuts below x (binary search); NaN → the NaN bin. */
