@@ -10,6 +10,7 @@ import { calendarFeatures, sessionFeatures } from '../../src/indicators/calendar
 import { directionClass, tripleBarrier } from '../../src/indicators/targets.js';
 import { rollingVolatility, rollingZscore } from '../../src/indicators/rolling.js';
 import features from '../../src/steps/features/index.js';
+import { alpha158, alpha158Names } from '../../src/indicators/alpha158.js';
 import type { FeaturesParams } from '../../src/steps/features/params.js';
 import * as R from '../indicators/reference.js';
 import { sharedFile, testContext } from '../helpers/ctx.js';
@@ -127,6 +128,36 @@ describe('presets', () => {
     let up = 0;
     for (let j = i - 4; j <= i; j++) if (c[j] > c[j - 1]) up++;
     expect(out.columns.CNTP5[r]).toBeCloseTo(up / 5, 14);
+  });
+});
+
+describe('alpha158 rolling quantiles', () => {
+  /** pandas' rolling(d).quantile(q) (linear interpolation) / x[t], each window sorted afresh. */
+  function qtlRef(x: number[], d: number, q: number): number[] {
+    return x.map((v, t) => {
+      if (t < d - 1) return NaN;
+      const w = x.slice(t - d + 1, t + 1).sort((a, b) => a - b);
+      const pos = (d - 1) * q;
+      const lo = Math.floor(pos);
+      const hi = Math.ceil(pos);
+      return (w[lo] + (w[hi] - w[lo]) * (pos - lo)) / v;
+    });
+  }
+  it('QTLU/QTLD equal the quantile of each window sorted afresh: prices with many ties, and a series holding zeros', () => {
+    const c = R.randomCandles(400, 5, 1.1, 0.0008);
+    // Rounded to 3 decimals: most windows hold repeated values.
+    const tied = c.close.map((v) => Math.round(v * 1000) / 1000);
+    const zeros = tied.map((v, i) => (i % 37 === 0 ? 0 : v));
+    const names = alpha158Names();
+    for (const close of [tied, zeros]) {
+      const cols = alpha158(f64(c.open), f64(c.high), f64(c.low), f64(close), f64(c.volume));
+      for (const d of [5, 10, 20, 30, 60]) {
+        for (const [name, q] of [[`QTLU${d}`, 0.8], [`QTLD${d}`, 0.2]] as const) {
+          const got = Array.from(cols[names.indexOf(name)]);
+          expect(got).toEqual(qtlRef(close, d, q));
+        }
+      }
+    }
   });
 });
 
