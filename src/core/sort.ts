@@ -1,5 +1,7 @@
 /** Sorting of float64 columns, shared by gbm binning and the drift report. */
 
+import type { RowRange } from './artifacts.js';
+
 /** Digit counts of the six passes, reused by every sort of this thread. */
 const counts = new Uint32Array(6 * 2048);
 
@@ -87,4 +89,42 @@ export function radixSort(a: Float64Array, scratch: Uint32Array): Float64Array {
     u[2 * i + 1] = (hi ^ (mask | 0x80000000)) >>> 0;
   }
   return a;
+}
+
+/** Columns gathered per pass over the rows by sortedColumns: 8 doubles are one 64-byte cache line. */
+export const GATHER = 8;
+
+/** Buffers sortedColumns may reuse: ≥ GATHER columns and ≥ 4 words of scratch per value. */
+export interface ColumnBuffers {
+  scratch: Uint32Array;
+  cols: Float64Array[];
+}
+
+/** Buffers for sorting up to `rows` values of GATHER columns at a time. */
+export function columnBuffers(rows: number): ColumnBuffers {
+  return { scratch: new Uint32Array(4 * rows), cols: Array.from({ length: GATHER }, () => new Float64Array(rows)) };
+}
+
+/**
+ * Columns j0 … j0+g−1 (g ≤ GATHER) of a row-major matrix (p wide) over some row ranges, each
+ * sorted and NaN-free. The columns are gathered together, so that one pass over the rows reads
+ * each cache line of X once for g features instead of once per feature (a feature at a time, a
+ * wide X is streamed from memory p times — which two concurrent processes then contend on). The
+ * results are views of the buffers when given (valid until their next use), else fresh arrays.
+ */
+export function sortedColumns(X: Float64Array, p: number, j0: number, g: number, ranges: readonly RowRange[], buffers?: ColumnBuffers): Float64Array[] {
+  let m = 0;
+  for (const r of ranges) m += Math.max(0, r.end - r.start);
+  const b = buffers !== undefined && buffers.cols.length >= g && (buffers.cols[0]?.length ?? 0) >= m && buffers.scratch.length >= 4 * m ? buffers : columnBuffers(m);
+  const lens = new Int32Array(g);
+  for (const r of ranges) {
+    for (let row = r.start; row < r.end; row++) {
+      const o = row * p + j0;
+      for (let k = 0; k < g; k++) {
+        const v = X[o + k];
+        if (v === v) b.cols[k][lens[k]++] = v;
+      }
+    }
+  }
+  return b.cols.slice(0, g).map((c, k) => radixSort(c.subarray(0, lens[k]), b.scratch));
 }

@@ -12,7 +12,7 @@
  * right, as `NaN <= c` is false.
  */
 
-import { radixSort } from '../../core/sort.js';
+import { columnBuffers, GATHER, sortedColumns } from '../../core/sort.js';
 
 /** Bin storage stride per feature: 255 value bins + the NaN bin fit a Uint8. */
 export const BIN_STRIDE = 256;
@@ -30,30 +30,13 @@ export function fitBins(X: Float64Array, p: number, start: number, end: number, 
   const m = end - start;
   const cuts: Float64Array[] = [];
   const nBins = new Int32Array(p);
-  const scratch = new Uint32Array(4 * m);
-  // Columns are gathered GATHER at a time: one pass over the rows reads each cache line of X once
-  // for GATHER features, instead of once per feature (a feature at a time, a wide X is streamed
-  // from memory p times — the step two concurrent fits then contend on).
-  const cols = Array.from({ length: Math.min(GATHER, p) }, () => new Float64Array(m));
-  const lens = new Int32Array(GATHER);
+  const buf = columnBuffers(m);
   for (let f0 = 0; f0 < p; f0 += GATHER) {
-    const g = Math.min(GATHER, p - f0);
-    lens.fill(0);
-    for (let r = start; r < end; r++) {
-      const o = r * p + f0;
-      for (let j = 0; j < g; j++) {
-        const v = X[o + j];
-        if (v === v) cols[j][lens[j]++] = v;
-      }
-    }
-    for (let j = 0; j < g; j++) cuts.push(cutsOf(radixSort(cols[j].subarray(0, lens[j]), scratch), maxBins));
+    for (const sorted of sortedColumns(X, p, f0, Math.min(GATHER, p - f0), [{ start, end }], buf)) cuts.push(cutsOf(sorted, maxBins));
   }
   for (let f = 0; f < p; f++) nBins[f] = cuts[f].length + 1;
   return { cuts, nBins };
 }
-
-/** Features gathered per pass over the rows in fitBins: 8 doubles are one 64-byte cache line. */
-const GATHER = 8;
 
 /** The cuts of one feature from its sorted, NaN-free values. */
 function cutsOf(sorted: Float64Array, maxBins: number): Float64Array {
