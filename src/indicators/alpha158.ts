@@ -104,6 +104,18 @@ export function alpha158(open: Float64Array, high: Float64Array, low: Float64Arr
     return a;
   };
   const sorted = new Float64Array(Math.max(...W));
+  // Window extremes and sign counts, each made once per series and window and shared by the
+  // operators reading them (MAX, RSV, IMAX, IMXD read the same argmax of high).
+  const memo = new Map<string, Int32Array>();
+  const cached = (key: string, make: () => Int32Array): Int32Array => {
+    let a = memo.get(key);
+    if (!a) memo.set(key, (a = make()));
+    return a;
+  };
+  const hiArg = (d: number): Int32Array => cached(`hi${d}`, () => argExtremes(high, d, 1));
+  const loArg = (d: number): Int32Array => cached(`lo${d}`, () => argExtremes(low, d, -1));
+  const up = (d: number): Int32Array => cached(`up${d}`, () => signCounts(dc, d, 1));
+  const down = (d: number): Int32Array => cached(`dn${d}`, () => signCounts(dc, d, -1));
   // Per operator, per window (the order of alpha158Names).
   const ops: ((d: number) => Float64Array)[] = [
     (d) => rolling(d, d, (t) => close[t - d] / close[t]),
@@ -112,24 +124,25 @@ export function alpha158(open: Float64Array, high: Float64Array, low: Float64Arr
     (d) => rolling(d, d - 1, (t) => regression(close, t, d).slope / close[t]),
     (d) => rolling(d, d - 1, (t) => regression(close, t, d).r2),
     (d) => rolling(d, d - 1, (t) => regression(close, t, d).resid / close[t]),
-    (d) => rolling(d, d - 1, (t) => extreme(high, t, d, 1).value / close[t]),
-    (d) => rolling(d, d - 1, (t) => extreme(low, t, d, -1).value / close[t]),
+    (d, hi = hiArg(d)) => rolling(d, d - 1, (t) => high[hi[t]] / close[t]),
+    (d, lo = loArg(d)) => rolling(d, d - 1, (t) => low[lo[t]] / close[t]),
     (d) => rollingQuantile(close, d, 0.8, sorted),
     (d) => rollingQuantile(close, d, 0.2, sorted),
     (d) => rolling(d, d - 1, (t) => rankLast(close, t, d)),
-    (d) =>
+    (d, hi = hiArg(d), lo = loArg(d)) =>
       rolling(d, d - 1, (t) => {
-        const mn = extreme(low, t, d, -1).value;
-        return (close[t] - mn) / (extreme(high, t, d, 1).value - mn + EPS);
+        const mn = low[lo[t]];
+        return (close[t] - mn) / (high[hi[t]] - mn + EPS);
       }),
-    (d) => rolling(d, d - 1, (t) => extreme(high, t, d, 1).pos / d),
-    (d) => rolling(d, d - 1, (t) => extreme(low, t, d, -1).pos / d),
-    (d) => rolling(d, d - 1, (t) => (extreme(high, t, d, 1).pos - extreme(low, t, d, -1).pos) / d),
+    // Position 1…d of the extreme in its window.
+    (d, hi = hiArg(d)) => rolling(d, d - 1, (t) => (hi[t] - t + d) / d),
+    (d, lo = loArg(d)) => rolling(d, d - 1, (t) => (lo[t] - t + d) / d),
+    (d, hi = hiArg(d), lo = loArg(d)) => rolling(d, d - 1, (t) => (hi[t] - t + d - (lo[t] - t + d)) / d),
     (d) => rolling(d, d - 1, (t) => corrAt(close, lv, t, d)),
     (d) => rolling(d, d, (t) => corrAt(ret, lvr, t, d)),
-    (d) => rolling(d, d, (t) => countSign(dc, t, d, 1) / d),
-    (d) => rolling(d, d, (t) => countSign(dc, t, d, -1) / d),
-    (d) => rolling(d, d, (t) => (countSign(dc, t, d, 1) - countSign(dc, t, d, -1)) / d),
+    (d, u = up(d)) => rolling(d, d, (t) => u[t] / d),
+    (d, v = down(d)) => rolling(d, d, (t) => v[t] / d),
+    (d, u = up(d), v = down(d)) => rolling(d, d, (t) => (u[t] - v[t]) / d),
     (d) => rolling(d, d, (t) => sumPart(dc, t, d, 1) / (sumPart(dc, t, d, 0) + EPS)),
     (d) => rolling(d, d, (t) => sumPart(dc, t, d, -1) / (sumPart(dc, t, d, 0) + EPS)),
     (d) => rolling(d, d, (t) => (sumPart(dc, t, d, 1) - sumPart(dc, t, d, -1)) / (sumPart(dc, t, d, 0) + EPS)),
@@ -169,10 +182,49 @@ function regression(x: Float64Array, t: number, d: number): { slope: number; r2:
 }
 
 /** Max (sign 1) or min (−1) over d values ending at t and its 1-based position in the window (first on ties, as pandas' argmax). */
-function extreme(x: Float64Array, t: number, d: number, sign: 1 | -1): { value: number; pos: number } {
-  let best = t - d + 1;
-  for (let j = best + 1; j <= t; j++) if (sign === 1 ? x[j] > x[best] : x[j] < x[best]) best = j;
-  return { value: x[best], pos: best - (t - d + 1) + 1 };
+/**
+ * Per bar t ≥ d−1, the index of the first maximum (sign 1) or minimum (−1) of x over the window of
+ * d ending at t (earlier bars: 0). A monotonic deque keeps the candidates — O(n) instead of a scan of
+ * every window, the same indices, ties to the earliest bar; where x holds NaN (which compares
+ * unlike other values) every window is scanned.
+ */
+function argExtremes(x: Float64Array, d: number, sign: 1 | -1): Int32Array {
+  const n = x.length;
+  const out = new Int32Array(n);
+  const beats = (a: number, b: number): boolean => (sign === 1 ? a > b : a < b);
+  if (!x.every((v) => v === v)) {
+    for (let t = d - 1; t < n; t++) {
+      let best = t - d + 1;
+      for (let j = best + 1; j <= t; j++) if (beats(x[j], x[best])) best = j;
+      out[t] = best;
+    }
+    return out;
+  }
+  const q = new Int32Array(n);
+  let head = 0;
+  let tail = 0;
+  for (let t = 0; t < n; t++) {
+    // A later value only displaces candidates it strictly beats: an equal earlier one stays first.
+    while (tail > head && beats(x[t], x[q[tail - 1]])) tail--;
+    q[tail++] = t;
+    if (q[head] <= t - d) head++;
+    if (t >= d - 1) out[t] = q[head];
+  }
+  return out;
+}
+
+/** Per bar t ≥ d, how many of x[t−d+1 … t] are > 0 (sign 1) or < 0 (−1), counted as the window slides. */
+function signCounts(x: Float64Array, d: number, sign: 1 | -1): Int32Array {
+  const n = x.length;
+  const out = new Int32Array(n);
+  const hit = (v: number): number => (sign === 1 ? (v > 0 ? 1 : 0) : v < 0 ? 1 : 0);
+  let c = 0;
+  for (let t = 0; t < n; t++) {
+    c += hit(x[t]);
+    if (t >= d) c -= hit(x[t - d]);
+    out[t] = c;
+  }
+  return out;
 }
 
 /** Index of the first value of sorted s[0, len) that is not below v. */
@@ -231,12 +283,6 @@ function rankLast(x: Float64Array, t: number, d: number): number {
     else if (x[j] === v) equal++;
   }
   return (less + (equal + 1) / 2) / d;
-}
-
-function countSign(x: Float64Array, t: number, d: number, sign: 1 | -1): number {
-  let c = 0;
-  for (let j = t - d + 1; j <= t; j++) if (sign === 1 ? x[j] > 0 : x[j] < 0) c++;
-  return c;
 }
 
 /** Sum over the window of max(x, 0) (part 1), max(−x, 0) (part −1) or |x| (part 0). */

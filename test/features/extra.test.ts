@@ -161,6 +161,45 @@ describe('alpha158 rolling quantiles', () => {
   });
 });
 
+describe('alpha158 window extremes and sign counts', () => {
+  it('MAX/MIN/RSV/IMAX/IMIN/IMXD and CNTP/CNTN/CNTD equal a scan of every window (ties to the earliest bar; a high with NaN)', () => {
+    const c = R.randomCandles(400, 9, 1.1, 0.0008);
+    // Rounded to 3 decimals: windows often hold their maximum twice.
+    const r3 = (xs: number[]): number[] => xs.map((v) => Math.round(v * 1000) / 1000);
+    const [open, low, close] = [r3(c.open), r3(c.low), r3(c.close)];
+    const names = alpha158Names();
+    for (const high of [r3(c.high), r3(c.high).map((v, i) => (i === 150 ? NaN : v))]) {
+      const cols = alpha158(f64(open), f64(high), f64(low), f64(close), f64(c.volume));
+      const col = (name: string): number[] => Array.from(cols[names.indexOf(name)]);
+      for (const d of [5, 10, 20, 30, 60]) {
+        // First extreme of each window by a plain scan: position 1…d, value.
+        const first = (x: number[], t: number, better: (a: number, b: number) => boolean): [number, number] => {
+          let b = t - d + 1;
+          for (let j = b + 1; j <= t; j++) if (better(x[j], x[b])) b = j;
+          return [b - (t - d + 1) + 1, x[b]];
+        };
+        const want = (f: (t: number) => number, from: number): number[] => close.map((_, t) => (t < from ? NaN : f(t)));
+        const hi = (t: number): [number, number] => first(high, t, (a, b) => a > b);
+        const lo = (t: number): [number, number] => first(low, t, (a, b) => a < b);
+        expect(col(`MAX${d}`)).toEqual(want((t) => hi(t)[1] / close[t], d - 1));
+        expect(col(`MIN${d}`)).toEqual(want((t) => lo(t)[1] / close[t], d - 1));
+        expect(col(`RSV${d}`)).toEqual(want((t) => (close[t] - lo(t)[1]) / (hi(t)[1] - lo(t)[1] + 1e-12), d - 1));
+        expect(col(`IMAX${d}`)).toEqual(want((t) => hi(t)[0] / d, d - 1));
+        expect(col(`IMIN${d}`)).toEqual(want((t) => lo(t)[0] / d, d - 1));
+        expect(col(`IMXD${d}`)).toEqual(want((t) => (hi(t)[0] - lo(t)[0]) / d, d - 1));
+        const count = (t: number, s: number): number => {
+          let k = 0;
+          for (let j = t - d + 1; j <= t; j++) if (Math.sign(close[j] - close[j - 1]) === s) k++;
+          return k;
+        };
+        expect(col(`CNTP${d}`)).toEqual(want((t) => count(t, 1) / d, d));
+        expect(col(`CNTN${d}`)).toEqual(want((t) => count(t, -1) / d, d));
+        expect(col(`CNTD${d}`)).toEqual(want((t) => (count(t, 1) - count(t, -1)) / d, d));
+      }
+    }
+  });
+});
+
 const eurusd = sharedFile('EURUSD_H1.csv');
 describe.skipIf(!eurusd)('indicators on the real EURUSD H1 file vs independent references', () => {
   it('SMA 20, RSI 14, ADX 14, ATR 14, BBANDS 20/2, STOCH 14/3/3 match naive TA-Lib formulas', async () => {
