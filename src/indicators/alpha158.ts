@@ -181,12 +181,11 @@ function regression(x: Float64Array, t: number, d: number): { slope: number; r2:
   return { slope, r2: syy > 0 ? (sxy * sxy) / (sxx * syy) : 0.0, resid: x[t] - fitted };
 }
 
-/** Max (sign 1) or min (−1) over d values ending at t and its 1-based position in the window (first on ties, as pandas' argmax). */
 /**
  * Per bar t ≥ d−1, the index of the first maximum (sign 1) or minimum (−1) of x over the window of
- * d ending at t (earlier bars: 0). A monotonic deque keeps the candidates — O(n) instead of a scan of
- * every window, the same indices, ties to the earliest bar; where x holds NaN (which compares
- * unlike other values) every window is scanned.
+ * d ending at t (earlier bars: 0; first on ties, as pandas' argmax). A monotonic deque keeps the
+ * candidates — O(n) instead of a scan of every window, the same indices; where x holds NaN (which
+ * compares unlike other values) every window is scanned.
  */
 function argExtremes(x: Float64Array, d: number, sign: 1 | -1): Int32Array {
   const n = x.length;
