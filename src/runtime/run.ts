@@ -16,8 +16,8 @@ import { VERSION } from '../version.js';
 /**
  * The scheduler: runs a plan's nodes as soon as their inputs are ready, up to `concurrency`
  * computing at a time (a step run in a worker is stored after its slot is freed). A node whose key
- * is in the store is a hit and is not loaded unless a computing descendant needs it. A failed node skips its descendants; independent branches go on. Every outcome is
- * recorded in the run history.
+ * is in the store is a hit and is not loaded unless a computing descendant needs it. A failed node
+ * skips its descendants; independent branches go on. Every outcome is recorded in the run history.
  */
 
 export interface StepOutcome {

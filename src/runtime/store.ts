@@ -227,39 +227,47 @@ export class Store {
     return (await this.query(`SELECT 1 FROM artifacts WHERE key = $1`, [key])).length > 0;
   }
 
-  /** Stores an artifact's bytes in one transaction. A key already present is left as it is. */
-  async putArtifact(key: string, info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta }, bytes: Uint8Array): Promise<void> {
-    const digest = sha256(bytes);
-    await this.exclusive(async () => {
-      // This process's chunk table, made with its first artifact; known only once that commits.
-      let made: string | undefined;
+  /** Runs fn in one transaction on the connection (serialised like every operation): committed, or rolled back if it throws. */
+  private transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
       await this.conn.run('BEGIN TRANSACTION');
       try {
-        const exists = await this.rows(`SELECT 1 FROM artifacts WHERE key = $1`, [key]);
-        if (!exists.length) {
-          let table = this.chunkTable;
-          if (table === undefined) {
-            table = made = `${CHUNK_TABLE_PREFIX}${new Date().toISOString().replace(/\D/g, '').slice(0, 17)}_${Math.random().toString(36).slice(2, 8)}`;
-            await this.conn.run(`CREATE TABLE ${quoteIdent(table)} (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL)`);
-          }
-          const chunks = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
-          for (let i = 0; i < chunks; i++) {
-            const part = bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES));
-            await this.conn.run(`INSERT INTO ${quoteIdent(table)} VALUES ($1, $2, $3)`, [key, i, blobValue(part)]);
-          }
-          await this.conn.run(
-            `INSERT INTO artifacts (key, type, kind, step_version, bytes, chunks, sha256, created_at, meta, chunk_table)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_ms($8::BIGINT), $9, $10)`,
-            [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), JSON.stringify(info.meta), table],
-          );
-        }
+        const out = await fn();
         await this.conn.run('COMMIT');
-        if (made) this.chunkTable = made;
+        return out;
       } catch (e) {
         await this.conn.run('ROLLBACK').catch(() => undefined);
         throw e;
       }
     });
+  }
+
+  /** Stores an artifact's bytes in one transaction. A key already present is left as it is. */
+  async putArtifact(key: string, info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta }, bytes: Uint8Array): Promise<void> {
+    const digest = sha256(bytes);
+    // This process's chunk table, made with its first artifact; known only once that commits.
+    const made = await this.transaction(async () => {
+      const exists = await this.rows(`SELECT 1 FROM artifacts WHERE key = $1`, [key]);
+      if (exists.length) return undefined;
+      let table = this.chunkTable;
+      let created: string | undefined;
+      if (table === undefined) {
+        table = created = `${CHUNK_TABLE_PREFIX}${new Date().toISOString().replace(/\D/g, '').slice(0, 17)}_${Math.random().toString(36).slice(2, 8)}`;
+        await this.conn.run(`CREATE TABLE ${quoteIdent(table)} (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL)`);
+      }
+      const chunks = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
+      for (let i = 0; i < chunks; i++) {
+        const part = bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES));
+        await this.conn.run(`INSERT INTO ${quoteIdent(table)} VALUES ($1, $2, $3)`, [key, i, blobValue(part)]);
+      }
+      await this.conn.run(
+        `INSERT INTO artifacts (key, type, kind, step_version, bytes, chunks, sha256, created_at, meta, chunk_table)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_ms($8::BIGINT), $9, $10)`,
+        [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), JSON.stringify(info.meta), table],
+      );
+      return created;
+    });
+    if (made) this.chunkTable = made;
   }
 
   /** Removes one artifact (catalogue row and chunks) in one transaction, e.g. one that fails its checksum. */
@@ -273,41 +281,31 @@ export class Store {
    */
   async deleteArtifacts(keys: string[]): Promise<void> {
     if (!keys.length) return;
-    await this.exclusive(async () => {
-      await this.conn.run('BEGIN TRANSACTION');
-      try {
-        await this.conn.run(`CREATE OR REPLACE TEMP TABLE doomed_keys (key VARCHAR)`);
-        for (let i = 0; i < keys.length; i += 1000) {
-          const part = keys.slice(i, i + 1000);
-          await this.conn.run(`INSERT INTO doomed_keys VALUES ${part.map((_, j) => `($${j + 1})`).join(', ')}`, part);
+    await this.transaction(async () => {
+      await this.conn.run(`CREATE OR REPLACE TEMP TABLE doomed_keys (key VARCHAR)`);
+      await this.insertRows('doomed_keys', keys.map((k) => [k]));
+      const tables = await this.rows(`SELECT DISTINCT COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS t FROM artifacts WHERE key IN (SELECT key FROM doomed_keys)`);
+      for (const { t } of tables) {
+        const table = String(t);
+        if (!(await this.tableExists(table))) continue;
+        await this.conn.run(`DELETE FROM ${quoteIdent(table)} WHERE key IN (SELECT key FROM doomed_keys)`);
+        if (table !== LEGACY_CHUNKS && table !== this.chunkTable) {
+          const left = await this.rows(`SELECT count(*)::INTEGER AS n FROM ${quoteIdent(table)}`);
+          if (Number(left[0].n) === 0) await this.conn.run(`DROP TABLE ${quoteIdent(table)}`);
         }
-        const tables = await this.rows(`SELECT DISTINCT COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS t FROM artifacts WHERE key IN (SELECT key FROM doomed_keys)`);
-        for (const { t } of tables) {
-          const table = String(t);
-          if (!(await this.tableExists(table))) continue;
-          await this.conn.run(`DELETE FROM ${quoteIdent(table)} WHERE key IN (SELECT key FROM doomed_keys)`);
-          if (table !== LEGACY_CHUNKS && table !== this.chunkTable) {
-            const left = await this.rows(`SELECT count(*)::INTEGER AS n FROM ${quoteIdent(table)}`);
-            if (Number(left[0].n) === 0) await this.conn.run(`DROP TABLE ${quoteIdent(table)}`);
-          }
-        }
-        await this.conn.run(`DELETE FROM artifacts WHERE key IN (SELECT key FROM doomed_keys)`);
-        await this.conn.run(`DROP TABLE doomed_keys`);
-        await this.conn.run('COMMIT');
-      } catch (e) {
-        await this.conn.run('ROLLBACK').catch(() => undefined);
-        throw e;
       }
+      await this.conn.run(`DELETE FROM artifacts WHERE key IN (SELECT key FROM doomed_keys)`);
+      await this.conn.run(`DROP TABLE doomed_keys`);
     });
   }
 
   /** The artifact's bytes, or undefined if absent or if its checksum does not match. */
   async getArtifactBytes(key: string): Promise<Uint8Array | undefined> {
     return this.exclusive(async () => {
-      const head = await this.rows(`SELECT bytes, chunks, sha256, chunk_table FROM artifacts WHERE key = $1`, [key]);
+      const head = await this.rows(`SELECT bytes, chunks, sha256, COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS chunk_table FROM artifacts WHERE key = $1`, [key]);
       if (!head.length) return undefined;
       const total = Number(head[0].bytes);
-      const table = head[0].chunk_table === null || head[0].chunk_table === undefined ? LEGACY_CHUNKS : String(head[0].chunk_table);
+      const table = String(head[0].chunk_table);
       let result;
       try {
         result = await this.conn.run(`SELECT data FROM ${quoteIdent(table)} WHERE key = $1 ORDER BY idx`, [key]);
@@ -357,28 +355,21 @@ export class Store {
 
   /** Records a step run with its flattened params and metrics, in one transaction. */
   async recordStep(s: StepRunRecord, flatParams: [string, unknown][], metrics: Record<string, number>): Promise<void> {
-    await this.exclusive(async () => {
-      await this.conn.run('BEGIN TRANSACTION');
-      try {
-        await this.conn.run(
-          `INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, make_timestamp($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-          [
-            // Microseconds: cached steps start within the same millisecond, and history lists steps
-            // in the order they started.
-            s.runId, s.stepId, s.kind, s.key, s.cached, Math.round(s.startedAt * 1000), s.durationMs, s.status, s.error ?? null,
-            JSON.stringify(s.params), JSON.stringify(s.inputs), JSON.stringify(s.fingerprint ?? null), s.stepVersion, s.seed,
-            s.summary ?? null, JSON.stringify(s.warnings),
-          ],
-        );
-        // One statement per table: a step can have dozens of params and metrics, and each
-        // statement is a round trip (this is on the path of every cached step in watch mode).
-        await this.insertRows('params', flatParams.map(([p, v]) => [s.runId, s.stepId, p, JSON.stringify(v)]));
-        await this.insertRows('metrics', Object.entries(metrics).map(([name, value]) => [s.runId, s.stepId, name, Number.isFinite(value) ? value : null]));
-        await this.conn.run('COMMIT');
-      } catch (e) {
-        await this.conn.run('ROLLBACK').catch(() => undefined);
-        throw e;
-      }
+    await this.transaction(async () => {
+      await this.conn.run(
+        `INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, make_timestamp($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+        [
+          // Microseconds: cached steps start within the same millisecond, and history lists steps
+          // in the order they started.
+          s.runId, s.stepId, s.kind, s.key, s.cached, Math.round(s.startedAt * 1000), s.durationMs, s.status, s.error ?? null,
+          JSON.stringify(s.params), JSON.stringify(s.inputs), JSON.stringify(s.fingerprint ?? null), s.stepVersion, s.seed,
+          s.summary ?? null, JSON.stringify(s.warnings),
+        ],
+      );
+      // One statement per table: a step can have dozens of params and metrics, and each
+      // statement is a round trip (this is on the path of every cached step in watch mode).
+      await this.insertRows('params', flatParams.map(([p, v]) => [s.runId, s.stepId, p, JSON.stringify(v)]));
+      await this.insertRows('metrics', Object.entries(metrics).map(([name, value]) => [s.runId, s.stepId, name, Number.isFinite(value) ? value : null]));
     });
   }
 
@@ -388,19 +379,12 @@ export class Store {
    * (≈ 165 ms for a 12-variant sweep, at the end of every sweep run).
    */
   async replaceRows(batches: { table: 'run_variants' | 'run_nodes'; rows: DuckDBValue[][] }[]): Promise<void> {
-    await this.exclusive(async () => {
-      await this.conn.run('BEGIN TRANSACTION');
-      try {
-        for (const b of batches) await this.insertRows(b.table, b.rows, true);
-        await this.conn.run('COMMIT');
-      } catch (e) {
-        await this.conn.run('ROLLBACK').catch(() => undefined);
-        throw e;
-      }
+    await this.transaction(async () => {
+      for (const b of batches) await this.insertRows(b.table, b.rows, true);
     });
   }
 
-  private async insertRows(table: 'params' | 'metrics' | 'run_variants' | 'run_nodes', rows: DuckDBValue[][], orReplace = false): Promise<void> {
+  private async insertRows(table: 'params' | 'metrics' | 'run_variants' | 'run_nodes' | 'doomed_keys', rows: DuckDBValue[][], orReplace = false): Promise<void> {
     if (!rows.length) return;
     const width = rows[0].length;
     // At most 1,000 rows a statement: one statement per row is a round trip each.
