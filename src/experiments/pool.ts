@@ -93,7 +93,7 @@ export function workerMallocTunables(existing: string | undefined): string {
  * 12-variant alpha158 sweep with --jobs 2 on 2 cores, 1.80–1.86 vs 1.92–2.00 s on a small one,
  * 26.1 vs 26.5 s with 200-round fits.
  */
-export const WORKER_EXEC_ARGV: readonly string[] = ['--no-concurrent-recompilation'];
+const WORKER_EXEC_ARGV: readonly string[] = ['--no-concurrent-recompilation'];
 
 function processExecutor(): Executor {
   // Its stderr is the user's, for a crash's message; its stdout is not used.
