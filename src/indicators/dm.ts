@@ -59,8 +59,13 @@ export function atr(high: Float64Array, low: Float64Array, close: Float64Array, 
   return out;
 }
 
-/** Normalised ATR, TA_NATR: 100·ATR/close (0 where close is zero). Lookback `period`. */
+/**
+ * Normalised ATR, TA_NATR: 100·ATR/close (0 where close is zero). Lookback `period`. Period ≥ 2:
+ * TA_NATR with period 1 returns TRANGE unnormalised (ta_NATR.c), a column in price units under a
+ * percent name, so fxflow refuses it (params minimum 2) rather than copy or silently differ.
+ */
 export function natr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
+  assertPeriod('natr', period, 2);
   const a = atr(high, low, close, period);
   for (let i = 0; i < a.length; i++) {
     if (a[i] === a[i]) a[i] = !isZero(close[i]) ? (a[i] / close[i]) * 100.0 : 0.0;

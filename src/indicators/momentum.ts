@@ -3,7 +3,7 @@
  * WILLR, CCI, BOP, ULTOSC, AROON, AROONOSC. Single-series kernels skip leading NaNs; multi-series
  * kernels start where every input has a value.
  */
-import { ema, emaFrom } from './ema.js';
+import { ema } from './ema.js';
 import { wilderOscillator } from './rsi.js';
 import { sma } from './ma.js';
 import { assertPeriod, firstValid, firstValidAll, isZero, isZeroOrNeg, nanArray } from './util.js';
@@ -59,10 +59,12 @@ export function trix(x: Float64Array, period: number): Float64Array {
 export const poLookback = (fast: number, slow: number): number => Math.max(fast, slow) - 1;
 
 /**
- * TA_INT_PO: both MAs over the same range, from the slow MA's first value. For SMAs that is just
- * two SMAs; for EMAs, as in MACD, the fast EMA is seeded with the SMA of the `fast` values ending
- * at the slow EMA's first index. `percent`: PPO = (fast − slow)/slow·100 (0 where slow is zero);
- * otherwise APO = fast − slow. fast/slow are swapped when fast > slow, as TA-Lib does.
+ * TA_INT_PO: the fast and the slow MA each computed over the whole series from its first bar (each
+ * EMA seeded with the SMA of its own first `period` values), output from the slow MA's first value.
+ * Unlike MACD, TA_APO/TA_PPO do not move the fast EMA's seed to the slow one's start: TA_INT_MACD
+ * raises startIdx to its lookback before calling TA_INT_EMA, TA_INT_PO passes the caller's 0.
+ * `percent`: PPO = (fast − slow)/slow·100 (0 where slow is zero); otherwise APO = fast − slow.
+ * fast/slow are swapped when fast > slow, as TA-Lib does.
  */
 export function priceOscillator(x: Float64Array, fast: number, slow: number, type: MaType, percent: boolean): Float64Array {
   assertPeriod('po fast', fast, 2);
@@ -73,16 +75,8 @@ export function priceOscillator(x: Float64Array, fast: number, slow: number, typ
   const f = firstValid(x);
   const start = f + slow - 1;
   if (start >= n) return out;
-  let fastMa: Float64Array;
-  let slowMa: Float64Array;
-  if (type === 'ema') {
-    fastMa = nanArray(n);
-    emaFrom(x, fast, start - (fast - 1), fastMa);
-    slowMa = ema(x, slow);
-  } else {
-    fastMa = sma(x, fast);
-    slowMa = sma(x, slow);
-  }
+  const fastMa = type === 'ema' ? ema(x, fast) : sma(x, fast);
+  const slowMa = type === 'ema' ? ema(x, slow) : sma(x, slow);
   for (let i = start; i < n; i++) {
     const s = slowMa[i];
     if (percent) out[i] = !isZero(s) ? ((fastMa[i] - s) / s) * 100.0 : 0.0;
@@ -148,7 +142,10 @@ export function willr(high: Float64Array, low: Float64Array, close: Float64Array
 /**
  * Commodity channel index, TA_CCI: typical price tp = (h+l+c)/3, its `period` SMA m and mean
  * absolute deviation d = Σ|tp − m|/period; CCI = (tp − m)/(0.015·d), 0 when either is 0.
- * Lookback period−1.
+ * Lookback period−1. Both sums run in TA-Lib's order: it keeps the window in a circular buffer
+ * whose slot for bar j is (j − first) mod period and sums slots 0…period−1, not bars oldest first.
+ * The order matters where tp almost equals m: the rounding then decides between TA-Lib's exact 0
+ * and a residue like −2e-11 (EURUSD H1 2013-05-27 15:00).
  */
 export function cci(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
   assertPeriod('cci', period, 2);
@@ -160,11 +157,16 @@ export function cci(high: Float64Array, low: Float64Array, close: Float64Array, 
   const tp = new Float64Array(n);
   for (let i = f; i < n; i++) tp[i] = (high[i] + low[i] + close[i]) / 3;
   for (let t = start; t < n; t++) {
+    const lo = t - period + 1;
+    // Slot 0 holds the window's bar j0 with (j0 − f) mod period = 0; slots run j0…t, then lo…j0−1.
+    const j0 = lo + ((period - ((lo - f) % period)) % period);
     let avg = 0.0;
-    for (let j = t - period + 1; j <= t; j++) avg += tp[j];
+    for (let j = j0; j <= t; j++) avg += tp[j];
+    for (let j = lo; j < j0; j++) avg += tp[j];
     avg /= period;
     let dev = 0.0;
-    for (let j = t - period + 1; j <= t; j++) dev += Math.abs(tp[j] - avg);
+    for (let j = j0; j <= t; j++) dev += Math.abs(tp[j] - avg);
+    for (let j = lo; j < j0; j++) dev += Math.abs(tp[j] - avg);
     const diff = tp[t] - avg;
     out[t] = diff !== 0.0 && dev !== 0.0 ? diff / (0.015 * (dev / period)) : 0.0;
   }

@@ -599,10 +599,10 @@ export interface AtrParams extends IndicatorCommon {
 /** Normalised average true range in percent of close (TA-Lib NATR). Column `natr_<period>`. */
 export interface NatrParams extends IndicatorCommon {
   /**
-   * Period in bars.
+   * Period in bars, at least 2: TA-Lib's NATR with period 1 returns the true range in price units, not in percent of close; for that use `trange`.
    * @default 14
    * @integer
-   * @minimum 1
+   * @minimum 2
    */
   period: number;
 }

@@ -74,12 +74,12 @@ describe('momentum vs naive references', () => {
     const ss = R.smaRef(c, 26);
     expectClose(priceOscillator(Cl, 12, 26, 'sma', true), R.zip(fs, ss, (a, b) => ((a - b) / b) * 100));
     expectClose(priceOscillator(Cl, 12, 26, 'sma', false), R.zip(fs, ss, (a, b) => a - b));
-    // EMA: TA-Lib runs both EMAs from index slow−1, so the fast EMA is seeded with the mean of
-    // c[14..25] (the 12 values ending at index 25), not of c[0..11].
-    const fe = R.NaNs(N).map((x, t) => (t >= 14 ? c[t] : NaN));
-    const fastEma = R.emaRef(fe, 12);
+    // EMA: unlike MACD, TA_INT_PO seeds each EMA from the first bar (fast: mean of c[0..11]),
+    // output from the slow EMA's first value (index 25).
+    const fastEma = R.emaRef(c, 12).map((x, t) => (t < 25 ? NaN : x));
     const slowEma = R.emaRef(c, 26);
     expectClose(priceOscillator(Cl, 12, 26, 'ema', false), R.zip(fastEma, slowEma, (a, b) => a - b));
+    expectClose(priceOscillator(Cl, 12, 26, 'ema', true), R.zip(fastEma, slowEma, (a, b) => ((a - b) / b) * 100));
   });
   it('WILLR, CCI, BOP', () => {
     expectClose(

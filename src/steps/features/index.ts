@@ -196,7 +196,8 @@ function tfColumn(col: string, tf: string | undefined): string {
 
 export default defineStep({
   kind: 'features',
-  version: 2,
+  // 3: APO/PPO with EMAs seeded from the first bar, CCI summed in TA-Lib's order (issue 17).
+  version: 3,
   description:
     'Compute features from candles: TA-Lib-exact indicators (optionally on higher timeframes, joined without look-ahead), returns, volatility, z-scores, calendar and FX-session flags, presets; and forward-return, direction and triple-barrier targets.',
   inputs: { candles: 'Candles' },
