@@ -1,11 +1,18 @@
 /**
  * Qlib's Alpha158 feature set (qlib.contrib.data.handler.Alpha158, its `Alpha158DL` config)
- * adapted to candles: the 9 K-bar features, OPEN0/HIGH0/LOW0 (VWAP0 left out: candles carry no
- * VWAP), and 29 rolling operators over windows 5, 10, 20, 30, 60, with Qlib's names (KMID, ROC5,
- * …, VSUMD60) and formulas; `Std` is the sample (n−1) standard deviation as in Qlib. Two
- * adaptations, both where Qlib would give NaN or ±Inf: a correlation over a window where either
- * series is constant (e.g. FX data without volume) is 0, and ratios by a zero volume use Qlib's own
- * +1e-12 guard. Every value at bar t uses bars ≤ t only.
+ * adapted to candles: the 9 K-bar features, OPEN0/HIGH0/LOW0, and 29 rolling operators over
+ * windows 5, 10, 20, 30, 60, with Qlib's names (KMID, ROC5, …, VSUMD60) and formulas; `Std` is the
+ * sample (n−1) standard deviation as in Qlib, ratios by a zero volume use Qlib's own +1e-12 guard.
+ * Every value at bar t uses bars ≤ t only. Qlib's undefined values are kept: RSQR is NaN where the
+ * close's rolling std is ≤ 2e-5, CORR/CORD where either series' rolling std is ≤ 2e-5 (qlib/data/
+ * ops.py, Rsquare and Corr: `np.isclose(std, 0, atol=2e-05)`); the features step fills them with 0
+ * as Qlib's Fillna processor does. Remaining differences from Qlib:
+ * - VWAP0 is left out: candles carry no VWAP (157 of the 158 columns).
+ * - A rolling column is NaN until its window is full (its lookback, `alpha158Lookbacks`); Qlib's
+ *   operators use `min_periods=1` and give values over the partial first windows. The features
+ *   step drops those rows as warm-up.
+ * - Window sums and stds are two-pass here, online in pandas/Qlib's Cython: values agree to
+ *   rounding (≈1e-12 relative), so a std within rounding of 2e-5 may fall on the other side.
  */
 import { nanArray } from './util.js';
 
@@ -13,12 +20,31 @@ export const ALPHA158_WINDOWS = [5, 10, 20, 30, 60];
 
 const EPS = 1e-12;
 
+/** Operators whose first value needs one bar before the window (a 1-bar change or ratio). */
+const LAGGED = new Set(['ROC', 'CORD', 'CNTP', 'CNTN', 'CNTD', 'SUMP', 'SUMN', 'SUMD', 'WVMA', 'VSUMP', 'VSUMN', 'VSUMD']);
+const OPS = ['ROC', 'MA', 'STD', 'BETA', 'RSQR', 'RESI', 'MAX', 'MIN', 'QTLU', 'QTLD', 'RANK', 'RSV', 'IMAX', 'IMIN', 'IMXD', 'CORR', 'CORD', 'CNTP', 'CNTN', 'CNTD', 'SUMP', 'SUMN', 'SUMD', 'VMA', 'VSTD', 'WVMA', 'VSUMP', 'VSUMN', 'VSUMD'];
+const KBAR = ['KMID', 'KLEN', 'KMID2', 'KUP', 'KUP2', 'KLOW', 'KLOW2', 'KSFT', 'KSFT2', 'OPEN0', 'HIGH0', 'LOW0'];
+
+/** Qlib's threshold below which a rolling std counts as zero in Rsquare and Corr (`atol=2e-05`). */
+export const QLIB_FLAT_STD = 2e-5;
+
 /** Column names in the order `alpha158` returns them. */
 export function alpha158Names(): string[] {
-  const names = ['KMID', 'KLEN', 'KMID2', 'KUP', 'KUP2', 'KLOW', 'KLOW2', 'KSFT', 'KSFT2', 'OPEN0', 'HIGH0', 'LOW0'];
-  const ops = ['ROC', 'MA', 'STD', 'BETA', 'RSQR', 'RESI', 'MAX', 'MIN', 'QTLU', 'QTLD', 'RANK', 'RSV', 'IMAX', 'IMIN', 'IMXD', 'CORR', 'CORD', 'CNTP', 'CNTN', 'CNTD', 'SUMP', 'SUMN', 'SUMD', 'VMA', 'VSTD', 'WVMA', 'VSUMP', 'VSUMN', 'VSUMD'];
-  for (const op of ops) for (const d of ALPHA158_WINDOWS) names.push(`${op}${d}`);
+  const names = [...KBAR];
+  for (const op of OPS) for (const d of ALPHA158_WINDOWS) names.push(`${op}${d}`);
   return names;
+}
+
+/** Per column (order of `alpha158Names`), the leading bars without a value: 0, d−1, or d for LAGGED ops. */
+export function alpha158Lookbacks(): number[] {
+  const out = KBAR.map(() => 0);
+  for (const op of OPS) for (const d of ALPHA158_WINDOWS) out.push(LAGGED.has(op) ? d : d - 1);
+  return out;
+}
+
+/** Columns Qlib leaves undefined (NaN) over a flat window, which the features step fills. */
+export function isQlibFlatNaN(name: string): boolean {
+  return /^(RSQR|CORR|CORD)\d+$/.test(name);
 }
 
 /** Quantile with linear interpolation between order statistics (pandas' default), of a sorted array. */
@@ -29,7 +55,10 @@ function quantileSorted(s: Float64Array, q: number): number {
   return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
-/** Rolling Pearson correlation of a and b over d values ending at t (0 when either is constant). */
+/**
+ * Rolling Pearson correlation of a and b over d values ending at t, NaN where either sample std is
+ * ≤ QLIB_FLAT_STD (Qlib's Corr), which also covers a constant series (e.g. FX data without volume).
+ */
 function corrAt(a: Float64Array, b: Float64Array, t: number, d: number): number {
   let sa = 0.0;
   let sb = 0.0;
@@ -46,7 +75,13 @@ function corrAt(a: Float64Array, b: Float64Array, t: number, d: number): number 
     saa += x * x;
     sbb += y * y;
   }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0.0;
+  if (flat(saa, d) || flat(sbb, d)) return NaN;
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/** Whether a window's sum of squared deviations ss over d values has a sample std ≤ QLIB_FLAT_STD. */
+function flat(ss: number, d: number): boolean {
+  return !(Math.sqrt(ss / (d - 1)) > QLIB_FLAT_STD);
 }
 
 /** Sample standard deviation and mean of x over d values ending at t. */
@@ -161,7 +196,7 @@ export function alpha158(open: Float64Array, high: Float64Array, low: Float64Arr
   return out;
 }
 
-/** Least squares of x over d values ending at t against 0..d−1: slope, R², residual of the last value. */
+/** Least squares of x over d values ending at t against 0..d−1: slope, R² (NaN over a flat window), residual of the last value. */
 function regression(x: Float64Array, t: number, d: number): { slope: number; r2: number; resid: number } {
   const ub = (d - 1) / 2;
   let s = 0.0;
@@ -178,7 +213,8 @@ function regression(x: Float64Array, t: number, d: number): { slope: number; r2:
   }
   const slope = sxy / sxx;
   const fitted = yb + slope * (d - 1 - ub);
-  return { slope, r2: syy > 0 ? (sxy * sxy) / (sxx * syy) : 0.0, resid: x[t] - fitted };
+  // Qlib's Rsquare: NaN where the window's sample std is ≤ 2e-5 (R² of a flat window is 0/0).
+  return { slope, r2: flat(syy, d) ? NaN : (sxy * sxy) / (sxx * syy), resid: x[t] - fitted };
 }
 
 /**

@@ -71,7 +71,7 @@ describe('multi-timeframe features: no look-ahead', () => {
 
   it('a 1h value on a 15m bar is that of the last 1h bar closed by the bar close', async () => {
     const p = paramsFor('sma', ['1h']);
-    (p.indicators[0] as { sma: { period: number } }).sma.period = 2;
+    (p.indicators![0] as { sma: { period: number } }).sma.period = 2;
     const out = await features.run({ candles }, p, testContext());
     const col = out.columns['sma_2@1h'];
     const { close } = candles.columns;

@@ -2,7 +2,7 @@ import type { Candles, Features } from '../../core/artifacts.js';
 import { CancelledError, RunError } from '../../core/diagnostics.js';
 import { isoUtc } from '../../data/frame.js';
 import { parseTimeframe } from '../../data/timeframe.js';
-import { alpha158, alpha158Names } from '../../indicators/alpha158.js';
+import { alpha158, alpha158Lookbacks, alpha158Names, isQlibFlatNaN, QLIB_FLAT_STD } from '../../indicators/alpha158.js';
 import { calendarFeatures, sessionFeatures } from '../../indicators/calendar.js';
 import { atr } from '../../indicators/dm.js';
 import {
@@ -88,6 +88,10 @@ interface Plan extends Omit<Preset, 'indicators'> {
   indicators: PlannedIndicator[];
 }
 
+/** `indicators` and `returns` when neither they nor a preset are given (complete params: not filled by the validator). */
+const DEFAULT_INDICATORS: IndicatorSpec[] = [{ rsi: { period: 14, on: 'close' } }];
+const DEFAULT_RETURNS = [1];
+
 /** Preset and user entries merged; an entry producing exactly the columns of an earlier one is dropped. */
 function planOf(params: FeaturesParams): Plan {
   const preset = params.preset ? PRESETS[params.preset] : undefined;
@@ -105,12 +109,13 @@ function planOf(params: FeaturesParams): Plan {
     indicators.push({ ind, timeframes: tfs, where, path });
   };
   (preset?.indicators ?? []).forEach((s, i) => add(s, `preset ${params.preset} indicators[${i}]`, ['preset'], true));
-  (params.indicators ?? []).forEach((s, i) => add(s, `indicators[${i}]`, ['indicators', i], false));
+  // A preset means its own columns: the defaults of `indicators` and `returns` apply without one only.
+  (params.indicators ?? (preset ? [] : DEFAULT_INDICATORS)).forEach((s, i) => add(s, `indicators[${i}]`, ['indicators', i], false));
   // Preset values the user did not list, then the user's as given (a user's own duplicate is reported).
   const union = (a: number[] = [], b: number[] = []): number[] => [...a.filter((x) => !b.includes(x)), ...b];
   return {
     indicators,
-    returns: union(preset?.returns, params.returns ?? [1]),
+    returns: union(preset?.returns, params.returns ?? (preset ? [] : DEFAULT_RETURNS)),
     volatility: union(preset?.volatility, params.volatility),
     zscores: union(preset?.zscores, params.zscores),
     calendar: (preset?.calendar ?? false) || params.calendar === true,
@@ -197,7 +202,9 @@ function tfColumn(col: string, tf: string | undefined): string {
 export default defineStep({
   kind: 'features',
   // 3: APO/PPO with EMAs seeded from the first bar, CCI summed in TA-Lib's order (issue 17).
-  version: 3,
+  // 4: Alpha158 RSQR/CORR/CORD undefined over flat windows as in Qlib (filled with 0); a preset
+  //    no longer adds the `indicators`/`returns` defaults (rsi_14, ret_1).
+  version: 4,
   description:
     'Compute features from candles: TA-Lib-exact indicators (optionally on higher timeframes, joined without look-ahead), returns, volatility, z-scores, calendar and FX-session flags, presets; and forward-return, direction and triple-barrier targets.',
   inputs: { candles: 'Candles' },
@@ -347,7 +354,21 @@ export default defineStep({
     if (plan.alpha158) {
       const c = candles.columns;
       const cols = alpha158(c.open, c.high, c.low, c.close, c.volume);
-      alpha158Names().forEach((name, j) => add(name, cols[j]));
+      const lookbacks = alpha158Lookbacks();
+      const filled: string[] = [];
+      alpha158Names().forEach((name, j) => {
+        // Qlib leaves RSQR/CORR/CORD undefined over flat windows; its Fillna processor (as in its
+        // Alpha158 workflows) makes them 0, and the models here need NaN-free rows after warm-up.
+        if (isQlibFlatNaN(name)) {
+          const col = cols[j];
+          let k = 0;
+          for (let i = lookbacks[j]; i < n; i++) if (Number.isNaN(col[i])) (col[i] = 0), k++;
+          if (k > 0) filled.push(`${name} ${thousands(k)}`);
+        }
+        add(name, cols[j]);
+      });
+      ctx.log(`alpha158: ${alpha158Names().length} of Qlib's 158 columns; VWAP0 left out (candles carry no VWAP)`);
+      if (filled.length) ctx.log(`alpha158: filled with 0 where Qlib leaves them undefined (rolling std ≤ ${QLIB_FLAT_STD}): ${filled.join(', ')}`);
     }
     step();
     for (const t of targets) {

@@ -10,21 +10,22 @@ export interface FeaturesParams {
   /**
    * A ready-made feature set added before `indicators`: `default` (a sensible mix of trend, momentum,
    * volatility and volume indicators, calendar and session flags) or `alpha158` (Qlib's Alpha158
-   * operators adapted to candles, windows 5, 10, 20, 30, 60). Columns you also list are produced once.
+   * operators adapted to candles, windows 5, 10, 20, 30, 60: 157 of Qlib's 158 columns, VWAP0 needs a VWAP).
+   * A preset gives its own columns only: the `indicators` and `returns` defaults are not added. Columns you also list are produced once.
    */
   preset?: 'default' | 'alpha158';
   /**
    * Indicators to compute, each a one-key map such as `rsi: { period: 14 }`; columns are named like `rsi_14`, `ema_20_hl2`, `rsi_14@1h`.
-   * @default [{"rsi":{"period":14}}]
+   * Default: `[{ rsi: { period: 14 } }]` without a preset, none with one.
    */
-  indicators: IndicatorSpec[];
+  indicators?: IndicatorSpec[];
   /**
    * Lags in bars of the backward log-return features ln(close[t]/close[t-lag]), named `ret_<lag>`.
-   * @default [1]
+   * Default: `[1]` without a preset, none with one.
    * @integer
    * @minimum 1
    */
-  returns: number[];
+  returns?: number[];
   /**
    * Windows in bars of rolling volatility: the sample standard deviation of 1-bar log returns over the window, named `vol_<w>`.
    * @default []
