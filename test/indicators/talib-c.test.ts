@@ -86,8 +86,8 @@ function maxRelDiff(label: string, actual: Float64Array, expected: Float64Array,
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i];
     const e = expected[i];
-    const at = index ? `${i} (${isoUtc(index[i])})` : `${i}`;
     if (Number.isNaN(a) || Number.isNaN(e)) {
+      const at = index ? `${i} (${isoUtc(index[i])})` : `${i}`;
       if (Number.isNaN(a) !== Number.isNaN(e)) throw new Error(`${label}: row ${at}: fxflow ${a}, TA-Lib C ${e}`);
       continue;
     }
