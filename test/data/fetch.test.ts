@@ -35,7 +35,7 @@ const FIXTURE = 'Timestamp,Open,High,Low,Close,Volume\n2020-01-06 00:00,1.1,1.2,
 describe('fetch step: definition and check()', () => {
   it('declares kind, version, ports and seeding', () => {
     expect(fetch.kind).toBe('fetch');
-    expect(fetch.version).toBe(2);
+    expect(fetch.version).toBe(3);
     expect(fetch.inputs).toEqual({});
     expect(fetch.output).toBe('Candles');
     expect(fetch.seeded).toBe(true);
