@@ -24,7 +24,7 @@ const defaults: FetchParams = {
   timeframe: '1h',
   day_close: 'ny17',
   bars: 20000,
-  quality: { zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', max_gap: '1h' },
+  quality: { zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', clock: 'warn', max_gap: '1h' },
 };
 const csv = (p: string, extra: Partial<FetchParams> = {}): FetchParams => ({ ...defaults, source: 'csv', path: p, ...extra });
 const fpCtx = () => ({ pipelineDir: dir, resolvePath: (p: string) => path.resolve(dir, p) });

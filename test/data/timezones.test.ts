@@ -3,15 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunError } from '../../src/core/diagnostics.js';
+import type { QualityNote } from '../../src/core/artifacts.js';
 import { timeParser } from '../../src/data/timefmt.js';
 import fetch from '../../src/steps/fetch/index.js';
 import type { FetchParams } from '../../src/steps/fetch/params.js';
-import { testContext } from '../helpers/ctx.js';
+import { sharedFile, testContext, SHARED_FOREX } from '../helpers/ctx.js';
 import { params } from './helpers.js';
 
 /**
  * Issue 17, time zones of data sources: offsets written in the timestamps, HistData's New York
- * clock. Expected instants are
+ * clock, and weeks whose clock disagrees with the zone they are read in. Expected instants are
  * Date.UTC of hand-converted times; DST dates are the published US rule (second Sunday of March
  * to first Sunday of November), written out here, not taken from the code under test.
  */
@@ -45,6 +46,8 @@ async function failure(p: FetchParams, pipelineDir = dir): Promise<RunError> {
   }
   throw new Error('expected the fetch to fail');
 }
+const clockNote = (q: QualityNote[]) => q.find((n) => n.kind === 'clock');
+const weeksIn = (detail: string | undefined) => [...(detail ?? '').matchAll(/week of (\d{4}-\d\d-\d\d)/g)].map((m) => m[1]);
 
 const HEAD = 'Timestamp,Open,High,Low,Close,Volume\n';
 const bar = (ts: string) => `${ts},1.1,1.2,1.0,1.15,1\n`;
@@ -123,6 +126,7 @@ const histStamp = (wall: number) => {
   return `${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())} ${two(d.getUTCHours())}${two(d.getUTCMinutes())}00`;
 };
 const histFile = (name: string, walls: number[]) => write(name, walls.map((w) => `${histStamp(w)};1.100000;1.200000;1.000000;1.150000;0`).join('\n') + '\n');
+const SUMMER_WEEKS = SUNDAYS.filter(summer).map((s) => new Date(s).toISOString().slice(0, 10));
 
 describe('HistData files are New York time unless `timezone` says otherwise', () => {
   const utc = fxWeeksUtc();
@@ -134,6 +138,7 @@ describe('HistData files are New York time unless `timezone` says otherwise', ()
     const { out, ctx } = await run(noZone({ path: f, timeframe: '1h' }));
     expect(Array.from(out.index)).toEqual(utc);
     expect(ctx.logs.some((l) => l.includes('histdata') && l.includes("times in America/New_York (HistData's New York time"))).toBe(true);
+    expect(clockNote(out.quality)).toBeUndefined();
   });
 
   it('also with `format: histdata` given', async () => {
@@ -142,10 +147,75 @@ describe('HistData files are New York time unless `timezone` says otherwise', ()
     expect(Array.from(out.index)).toEqual(utc.slice(0, 240));
   });
 
-  it('an explicit `timezone` wins', async () => {
+  it('an explicit `timezone` wins (and the week-clock check then shows it is the wrong one)', async () => {
     const f = histFile('DAT_ASCII_EURUSD_M1_ny3.csv', nyWall);
     const { out, ctx } = await run(params({ path: f, timeframe: '1h', timezone: 'UTC' }));
     expect(Array.from(out.index)).toEqual(nyWall);
     expect(ctx.logs.some((l) => l.includes('times in UTC (timezone:)'))).toBe(true);
+    // Every week now opens at 12:00 or 13:00 New York.
+    expect(clockNote(out.quality)?.count).toBe(SUNDAYS.length);
+  });
+});
+
+describe('quality kind `clock`: weeks whose clock disagrees with the zone they are read in', () => {
+  const utc = fxWeeksUtc();
+
+  it('a consistent file flags nothing: UTC generic, New York HistData, and 24/7 bars without weekend gaps', async () => {
+    const g = write('weeks_utc.csv', HEAD + utc.map((t) => bar(new Date(t).toISOString().slice(0, 19).replace('T', ' '))).join(''));
+    const { out } = await run(params({ path: g }));
+    expect(out.index.length).toBe(utc.length);
+    expect(out.quality).toEqual([]);
+    const allWeek = Array.from({ length: 24 * 21 }, (_, k) => Date.UTC(2019, 2, 1) + k * H);
+    const f = write('allweek.csv', HEAD + allWeek.map((t) => bar(new Date(t).toISOString().slice(0, 19).replace('T', ' '))).join(''));
+    expect(clockNote((await run(params({ path: f }))).out.quality)).toBeUndefined();
+  });
+
+  it('HistData written in EST all year (UTC-5, the documented convention) read as New York: each US-summer week is flagged with UTC-05:00', async () => {
+    const f = histFile('DAT_ASCII_EURUSD_M1_est.csv', utc.map((t) => t - 5 * H));
+    const { out } = await run(noZone({ path: f, timeframe: '1h' }));
+    const q = clockNote(out.quality);
+    expect(q).toMatchObject({ kind: 'clock', count: SUMMER_WEEKS.length, action: 'keep' });
+    expect(SUMMER_WEEKS).toHaveLength(34);
+    // The first 8 weeks are listed, then a count.
+    expect(weeksIn(q?.detail)).toEqual(SUMMER_WEEKS.slice(0, 8));
+    expect(q?.detail).toContain("week of 2019-03-10 opens before the Sunday 17:00 New York open (1 h early): its clock reads UTC-05:00, not America/New_York's UTC-04:00 (DAT_ASCII_EURUSD_M1_est.csv:241)");
+    expect(q?.detail).toMatch(/; and 26 more$/);
+  });
+
+  it('a clock ahead of the zone shows at the Friday close; `clock: error` stops at the first such bar', async () => {
+    // Read as fixed UTC-5, New York time in summer is an hour ahead: Friday's last bar is at 17:00.
+    const f = histFile('DAT_ASCII_EURUSD_M1_ny4.csv', utc.map((t, i) => t - (summer(SUNDAYS[Math.floor(i / 120)]) ? 4 : 5) * H));
+    const { out } = await run(params({ path: f, timeframe: '1h', timezone: 'UTC-5' }));
+    const q = clockNote(out.quality);
+    expect(q?.count).toBe(34);
+    expect(q?.detail).toContain('week of 2019-03-10 trades past the Friday 17:00 New York close (1 h late): its clock reads UTC-04:00, not UTC-05:00 (DAT_ASCII_EURUSD_M1_ny4.csv:360)');
+    const e = await failure(params({ path: f, timeframe: '1h', timezone: 'UTC-5', quality: { clock: 'error' } }));
+    expect(e.message).toBe('DAT_ASCII_EURUSD_M1_ny4.csv:360: week of 2019-03-10 trades past the Friday 17:00 New York close (1 h late): its clock reads UTC-04:00, not UTC-05:00');
+    expect(e.hint).toContain('set `timezone:`');
+  });
+});
+
+const real = (name: string) => sharedFile(name);
+const eur2019 = real('HISTDATA_COM_ASCII_EURUSD_M12019.zip');
+const jpy2019 = real('HISTDATA_COM_ASCII_USDJPY_M12019.zip');
+const eur2018 = real('HISTDATA_COM_ASCII_EURUSD_M12018.zip');
+describe.skipIf(!eur2019 || !jpy2019 || !eur2018)('real HistData M1 zips (SOURCES.md: 2019 follows EU DST dates, 2018 the US ones)', () => {
+  it('EURUSD 2019 read as New York by default: the weeks of 03-10, 03-17, 03-24 and 10-27 open at 16:00, clock UTC-05:00', async () => {
+    const { out, ctx } = await run(noZone({ path: 'HISTDATA_COM_ASCII_EURUSD_M12019.zip', timeframe: '1m' }), SHARED_FOREX);
+    expect(ctx.logs.join('\n')).toContain('times in America/New_York');
+    const q = clockNote(out.quality);
+    expect(q?.count).toBe(4);
+    expect(weeksIn(q?.detail)).toEqual(['2019-03-10', '2019-03-17', '2019-03-24', '2019-10-27']);
+    expect(q?.detail?.match(/its clock reads UTC-05:00, not America\/New_York's UTC-04:00/g)).toHaveLength(4);
+    // SOURCES.md: the first bar of 2019 is 2019-01-01 17:02 file time, EST then: 22:02 UTC.
+    expect(out.index[0]).toBe(Date.UTC(2019, 0, 1, 22, 2));
+  });
+  it('USDJPY 2019: the same weeks but 03-10, which SOURCES.md says does not open early for USDJPY', async () => {
+    const { out } = await run(noZone({ path: 'HISTDATA_COM_ASCII_USDJPY_M12019.zip', timeframe: '1m', symbol: 'USDJPY' }), SHARED_FOREX);
+    expect(weeksIn(clockNote(out.quality)?.detail)).toEqual(['2019-03-17', '2019-03-24', '2019-10-27']);
+  });
+  it('EURUSD 2018 follows the US dates: nothing flagged', async () => {
+    const { out } = await run(noZone({ path: 'HISTDATA_COM_ASCII_EURUSD_M12018.zip', timeframe: '1m' }), SHARED_FOREX);
+    expect(clockNote(out.quality)).toBeUndefined();
   });
 });
