@@ -277,13 +277,17 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
         loc: { file, line: bars.line[w.bar], col: 1 },
       });
     }
-    const shown = clock.slice(0, 8).map((c) => `${describeWeek(c)} (${raw.files[bars.file[c.bar]]}:${bars.line[c.bar]})`);
-    notes.push({
-      kind: 'clock',
-      count: clock.length,
-      action: 'keep',
-      detail: `${shown.join('; ')}${clock.length > shown.length ? `; and ${clock.length - shown.length} more` : ''}`,
-    });
+    // Weeks with the same finding (side, hours, offsets) share one entry: a zone wrong for a whole
+    // season would otherwise repeat the same sentence thirty times.
+    const groups = new Map<string, ClockWeek[]>();
+    for (const c of clock) {
+      const key = describeWeek(c, 2, []);
+      const g = groups.get(key);
+      if (g) g.push(c);
+      else groups.set(key, [c]);
+    }
+    const parts = [...groups.values()].map((g) => `${describeWeek(g[0], g.length, g.map((c) => c.week))} (first at ${raw.files[bars.file[g[0].bar]]}:${bars.line[g[0].bar]})`);
+    notes.push({ kind: 'clock', count: clock.length, action: 'keep', detail: parts.join('; ') });
   }
   return { bars, notes };
 }
@@ -305,12 +309,15 @@ export interface ClockWeek {
   seenMs: number;
 }
 
-function describeWeek(w: ClockWeek): string {
-  const where = w.side === 'open' ? 'opens before the Sunday 17:00 New York open' : 'trades past the Friday 17:00 New York close';
-  const off = `${w.hours} h ${w.side === 'open' ? 'early' : 'late'}`;
-  if (w.zone === null) return `week of ${w.week} ${where} (${off}; the file's own offsets)`;
+/** The finding of `n` weeks like `w` (the dates listed: up to 10, then a count). */
+function describeWeek(w: ClockWeek, n = 1, weeks: string[] = [w.week]): string {
+  const one = n === 1;
+  const where = w.side === 'open' ? `open${one ? 's' : ''} before the Sunday 17:00 New York open` : `trade${one ? 's' : ''} past the Friday 17:00 New York close`;
+  const dates = weeks.length > 10 ? `${weeks.slice(0, 10).join(', ')} and ${weeks.length - 10} more` : weeks.join(', ');
+  const head = `${one ? 'week' : `${n} weeks`} of ${dates} ${where} (${w.hours} h ${w.side === 'open' ? 'early' : 'late'}`;
+  if (w.zone === null) return `${head}; the file's own offsets)`;
   const declared = w.zone.fixedOffsetMs !== undefined ? offsetName(w.declaredMs) : `${w.zone.name}'s ${offsetName(w.declaredMs)}`;
-  return `week of ${w.week} ${where} (${off}): its clock reads ${offsetName(w.seenMs)}, not ${declared}`;
+  return `${head}): ${one ? 'its' : 'their'} clock reads ${offsetName(w.seenMs)}, not ${declared}`;
 }
 
 /**
