@@ -34,7 +34,7 @@ function digits(s: string, i: number, n: number): number {
 
 /**
  * Milliseconds since midnight of `HH:MM[:SS[.fff]]` at s[i, end); NaN if malformed. Trailing `Z` is
- * accepted (the reader treats every timestamp as UTC).
+ * accepted: these dates (params such as `from`, `to`) are UTC. Data files are read by timefmt.ts.
  */
 function parseTimeOfDay(s: string, i: number, end: number): number {
   if (end > i && s.charCodeAt(end - 1) === 90 /* Z */) end--;

@@ -3,9 +3,9 @@ import { RunError } from '../core/diagnostics.js';
 import type { DataPart } from './files.js';
 import { applyQuality, type QualityPolicy } from './quality.js';
 import { parsePartsParallel, wantParallel, type ParallelMode } from './parallel.js';
-import { concatRaw, emptyRaw, layoutFor, parseInto, rowBound, type RawBars, type ReadOptions } from './reader.js';
+import { concatRaw, emptyRaw, layoutFor, parseInto, rowBound, type Layout, type RawBars, type ReadOptions } from './reader.js';
 import { resample, type DayClose, type Ohlcv } from './resample.js';
-import { convertToUtc, type Zone } from './tz.js';
+import { convertToUtc, parseZone, type Zone } from './tz.js';
 
 /**
  * From bytes to clean UTC candles, in one fixed order: read every part (file or zip entry) →
@@ -16,7 +16,8 @@ import { convertToUtc, type Zone } from './tz.js';
 
 export interface LoadOptions {
   read: ReadOptions;
-  zone: Zone;
+  /** The declared clock of the files (`timezone:`); when absent, each format's own (defaultZone). */
+  zone?: Zone;
   policy: QualityPolicy;
   timeframeMs: number;
   from?: number;
@@ -35,20 +36,44 @@ export interface Loaded {
   rowsRead: number;
 }
 
+/**
+ * The clock a format's timestamps are in when no `timezone` is declared. HistData writes New York
+ * time: its own notes say EST without DST, but the files follow New York's UTC-5/UTC-4 (in 2018 on
+ * the US DST dates; in 2019 on the EU dates, which the week-clock check in quality.ts flags).
+ */
+export function defaultZone(format: Layout['format']): { zone: Zone; why: string } {
+  if (format === 'histdata') return { zone: parseZone('America/New_York'), why: "HistData's New York time" };
+  return { zone: parseZone('UTC'), why: 'the default' };
+}
+
+/**
+ * The zone a part's wall clock is read in (null: its timestamps carry offsets) and the log text
+ * saying so. The `zoneCheck` of a zoned layout has already refused offsets that contradict `zone`.
+ */
+function partZone(layout: Layout, zone: Zone | undefined): { zone: Zone | null; text: string } {
+  if (layout.timeParser.zoned) return { zone: null, text: 'times are the instants their Z / ±hh:mm offsets give' };
+  if (zone) return { zone, text: `times in ${zone.name} (timezone:)` };
+  const d = defaultZone(layout.format);
+  return { zone: d.zone, text: `times in ${d.zone.name} (${d.why}; set \`timezone:\` if the file's clock differs)` };
+}
+
 /** Parses the parts (files) into one RawBars, converted to UTC and ordered by first bar. */
-export function readParts(parts: DataPart[], read: ReadOptions, zone: Zone): { raw: RawBars; detected: string[] } {
+export function readParts(parts: DataPart[], read: ReadOptions, zone: Zone | undefined): { raw: RawBars; detected: string[] } {
   const detected: string[] = [];
   const layouts = parts.map((p) => layoutFor(p.bytes, p.name, read));
   // One allocation for all parts: no concatenation copy when they come in time order.
   const raw = emptyRaw(parts.reduce((s, p) => s + rowBound(p.bytes), 0));
+  raw.zones = [];
   const ranges: { start: number; end: number; first: number }[] = [];
   parts.forEach((p, k) => {
     const start = raw.n;
     raw.files.push(p.name);
     parseInto(p.bytes, p.name, layouts[k], raw, k);
     const t = raw.t.subarray(start, raw.n);
-    convertToUtc(t, zone);
-    detected.push(`${p.name}: ${layouts[k].detail}, ${raw.n - start} rows`);
+    const pz = partZone(layouts[k], zone);
+    if (pz.zone) convertToUtc(t, pz.zone);
+    raw.zones!.push(pz.zone);
+    detected.push(`${p.name}: ${layouts[k].detail}, ${raw.n - start} rows; ${pz.text}`);
     ranges.push({ start, end: raw.n, first: raw.n > start ? raw.t[start] : Infinity });
   });
   return { raw: joinRanges(raw, ranges), detected };
@@ -59,7 +84,7 @@ export function readParts(parts: DataPart[], read: ReadOptions, zone: Zone): { r
  * a few MB in all; see parallel.ts), else on this thread. Same bars, order, file indices, lines
  * and errors either way. `workerParts`: how many parts a worker parsed.
  */
-export async function readPartsAsync(parts: DataPart[], read: ReadOptions, zone: Zone, mode: ParallelMode = 'auto'): Promise<{ raw: RawBars; detected: string[]; workerParts: number }> {
+export async function readPartsAsync(parts: DataPart[], read: ReadOptions, zone: Zone | undefined, mode: ParallelMode = 'auto'): Promise<{ raw: RawBars; detected: string[]; workerParts: number }> {
   if (!wantParallel(parts, mode)) return { ...readParts(parts, read, zone), workerParts: 0 };
   const layouts = parts.map((p) => layoutFor(p.bytes, p.name, read));
   // One allocation, as readParts: part k from row offsets[k]; the gaps are closed below.
@@ -71,6 +96,7 @@ export async function readPartsAsync(parts: DataPart[], read: ReadOptions, zone:
   }
   const raw = emptyRaw(cap);
   raw.files.push(...parts.map((p) => p.name));
+  raw.zones = [];
   const { results, workerParts } = await parsePartsParallel(parts, read, layouts, raw, offsets);
   const detected: string[] = [];
   const ranges: { start: number; end: number; first: number }[] = [];
@@ -79,8 +105,10 @@ export async function readPartsAsync(parts: DataPart[], read: ReadOptions, zone:
     if ('error' in r) throw r.error;
     const start = offsets[k];
     const t = raw.t.subarray(start, start + r.n);
-    convertToUtc(t, zone);
-    detected.push(`${parts[k].name}: ${layouts[k].detail}, ${r.n} rows`);
+    const pz = partZone(layouts[k], zone);
+    if (pz.zone) convertToUtc(t, pz.zone);
+    raw.zones!.push(pz.zone);
+    detected.push(`${parts[k].name}: ${layouts[k].detail}, ${r.n} rows; ${pz.text}`);
     ranges.push({ start, end: start + r.n, first: r.n > 0 ? t[0] : Infinity });
   });
   return { raw: joinRanges(raw, ranges), detected, workerParts };
@@ -110,6 +138,7 @@ function joinRanges(raw: RawBars, ranges: { start: number; end: number; first: n
     .map(({ r }) => sliceRaw(raw, r.start, r.end));
   const out = concatRaw(views);
   out.files = raw.files;
+  out.zones = raw.zones;
   // concatRaw renumbers files per part; restore the original file indices.
   let off = 0;
   for (const v of views) {

@@ -4,7 +4,7 @@ import { isoUtc } from './frame.js';
 import type { RawBars } from './reader.js';
 import type { Ohlcv } from './resample.js';
 import { parseTimeframe } from './timeframe.js';
-import { parseZone, type Zone } from './tz.js';
+import { offsetName, parseZone, type Zone } from './tz.js';
 
 /**
  * Data-quality checks and repairs of a series of bars (UTC, file order), each kind with a policy:
@@ -17,6 +17,7 @@ import { parseZone, type Zone } from './tz.js';
  * | backwards | a timestamp earlier than the one before it | sort, drop, error |
  * | duplicates | a timestamp equal to the one before it (after sorting) | keep-last, drop (keep the first), error |
  * | gaps | market time missing between bars beyond `max_gap`, the weekend closure (Friday 17:00 → Sunday 17:00 New York) excluded | warn, error |
+| clock | a week's first bar lies wholly before its Sunday 17:00 New York open, or its last bar starts at or after the Friday 17:00 close: the file's clock disagrees with the zone it was read in (intraday bars with weekend gaps only) | warn, error |
  *
  * `warn` keeps the rows and reports them; every kind found is reported as a QualityNote with its
  * count, the action taken and the first occurrence (file and line). `error` stops the fetch with
@@ -55,6 +56,11 @@ export interface QualityParams {
    * @default "warn"
    */
   gaps: 'warn' | 'error';
+  /**
+   * Weeks whose bars fall inside the weekend closure (before the Sunday 17:00 New York open, or from the Friday 17:00 close), i.e. whose clock disagrees with `timezone`: `warn` (report each week with the offset its bars show) or `error`.
+   * @default "warn"
+   */
+  clock: 'warn' | 'error';
   /**
    * Shortest missing market time reported as a gap (at least one bar), same form as a timeframe.
    * @default "1h"
@@ -261,7 +267,124 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
       detail: `first ${desc} at ${raw.files[bars.file[g + 1]]}:${bars.line[g + 1]}; longest ${isoUtc(bars.index[lg])} → ${isoUtc(bars.index[lg + 1])} UTC (${hours(gaps.longestMissing)})`,
     });
   }
+  const clock = raw.zones && timeframeMs < DAY ? clockWeeks(bars, timeframeMs, raw.zones) : [];
+  if (clock.length) {
+    const w = clock[0];
+    if (policy.clock === 'error') {
+      const file = raw.files[bars.file[w.bar]];
+      throw new RunError(`${file}:${bars.line[w.bar]}: ${describeWeek(w)}`, {
+        hint: 'set `timezone:` to the clock the file really uses (e.g. UTC-5), or `quality: { clock: warn }` to keep the bars and be told',
+        loc: { file, line: bars.line[w.bar], col: 1 },
+      });
+    }
+    // Weeks with the same finding (side, hours, offsets) share one entry: a zone wrong for a whole
+    // season would otherwise repeat the same sentence thirty times.
+    const groups = new Map<string, ClockWeek[]>();
+    for (const c of clock) {
+      const key = describeWeek(c, 2, []);
+      const g = groups.get(key);
+      if (g) g.push(c);
+      else groups.set(key, [c]);
+    }
+    const parts = [...groups.values()].map((g) => `${describeWeek(g[0], g.length, g.map((c) => c.week))} (first at ${raw.files[bars.file[g[0].bar]]}:${bars.line[g[0].bar]})`);
+    notes.push({ kind: 'clock', count: clock.length, action: 'keep', detail: parts.join('; ') });
+  }
   return { bars, notes };
+}
+
+/** A week whose clock disagrees with the zone its bars were read in. */
+export interface ClockWeek {
+  /** The Sunday (New York) the week opens, `YYYY-MM-DD`. */
+  week: string;
+  /** The bar that lies in the weekend closure (index into the clean bars). */
+  bar: number;
+  /** `open`: the week's first bar is before the Sunday open; `close`: its last bar is at or after the Friday close. */
+  side: 'open' | 'close';
+  /** Whole hours the bars sit outside the session (≥ 1). */
+  hours: number;
+  /** The zone the bar's file was read in (null: the file's own offsets). */
+  zone: Zone | null;
+  /** That zone's offset (wall − UTC, ms) at the bar, and the offset the week's bars show. */
+  declaredMs: number;
+  seenMs: number;
+}
+
+/** The finding of `n` weeks like `w` (the dates listed: up to 10, then a count). */
+function describeWeek(w: ClockWeek, n = 1, weeks: string[] = [w.week]): string {
+  const one = n === 1;
+  const where = w.side === 'open' ? `open${one ? 's' : ''} before the Sunday 17:00 New York open` : `trade${one ? 's' : ''} past the Friday 17:00 New York close`;
+  const dates = weeks.length > 10 ? `${weeks.slice(0, 10).join(', ')} and ${weeks.length - 10} more` : weeks.join(', ');
+  const head = `${one ? 'week' : `${n} weeks`} of ${dates} ${where} (${w.hours} h ${w.side === 'open' ? 'early' : 'late'}`;
+  if (w.zone === null) return `${head}; the file's own offsets)`;
+  const declared = w.zone.fixedOffsetMs !== undefined ? offsetName(w.declaredMs) : `${w.zone.name}'s ${offsetName(w.declaredMs)}`;
+  return `${head}): ${one ? 'its' : 'their'} clock reads ${offsetName(w.seenMs)}, not ${declared}`;
+}
+
+/**
+ * Weeks whose bars fall wholly inside the FX weekend closure (Friday 17:00 → Sunday 17:00 New
+ * York): a week's first bar ending at or before its Sunday open, or its last bar starting at or
+ * after its Friday close. Feeds start late and stop early (no ticks, outages), which says nothing
+ * about the clock; no feed trades while the market is shut, so a bar there means the clock it was
+ * read in is off by at least that much. Only week boundaries with a gap of a day or more are
+ * looked at (and the series' ends): a file with bars all weekend (fillers, 24/7 data) says nothing
+ * about its clock. The offset seen assumes the bars at the edge sit at the open (or close).
+ */
+export function clockWeeks(bars: CleanBars, timeframeMs: number, zones: readonly (Zone | null)[]): ClockWeek[] {
+  const idx = bars.index;
+  const n = idx.length;
+  const out = new Map<string, ClockWeek>();
+  const flag = (i: number, side: 'open' | 'close', c: Closure) => {
+    const shift = side === 'open' ? c.open - idx[i] : idx[i] + timeframeMs - c.close;
+    const h = Math.ceil(shift / HOUR);
+    const zone = zones[bars.file[i]] ?? null;
+    const declaredMs = zone ? zone.offsetAt(idx[i]) : 0;
+    // The week a closure closes is the one opened 5 days before its Friday close.
+    const week = sundayOf(side === 'open' ? c.open : c.close - 5 * DAY);
+    if (out.has(week)) return;
+    out.set(week, { week, bar: i, side, hours: h, zone, declaredMs, seenMs: declaredMs + (side === 'open' ? -h : h) * HOUR });
+  };
+  for (let i = 0; i < n; i++) {
+    // First bar of a week: after the series' start or a gap of a day or more.
+    if (i === 0 || idx[i] - (idx[i - 1] + timeframeMs) >= DAY) {
+      const c = closureNear(idx[i]);
+      if (idx[i] >= c.mid && idx[i] + timeframeMs <= c.open) flag(i, 'open', c);
+    }
+    // Last bar of a week.
+    if (i === n - 1 || idx[i + 1] - (idx[i] + timeframeMs) >= DAY) {
+      const c = closureNear(idx[i]);
+      if (idx[i] >= c.close && idx[i] < c.mid) flag(i, 'close', c);
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.week < b.week ? -1 : a.week > b.week ? 1 : 0));
+}
+
+const HOUR = 3_600_000;
+
+interface Closure {
+  /** Friday 17:00 New York (UTC ms). */
+  close: number;
+  /** Saturday 17:00 New York (UTC ms): bars after it belong to the next week. */
+  mid: number;
+  /** Sunday 17:00 New York (UTC ms). */
+  open: number;
+}
+
+/** The weekend closure whose middle (Saturday 17:00 New York) is nearest to a UTC instant. */
+function closureNear(t: number): Closure {
+  NY ??= parseZone('America/New_York');
+  const wall = t + NY.offsetAt(t);
+  const day = Math.floor(wall / DAY);
+  // 1970-01-03 (epoch day 2) was a Saturday.
+  const dow = (((day - 2) % 7) + 7) % 7;
+  let sat = (day - dow) * DAY + 17 * HOUR;
+  if (wall - sat > 3.5 * DAY) sat += 7 * DAY;
+  return { close: NY.toUtc(sat - DAY), mid: NY.toUtc(sat), open: NY.toUtc(sat + DAY) };
+}
+
+/** The New York date (`YYYY-MM-DD`) of a UTC instant. */
+function sundayOf(t: number): string {
+  NY ??= parseZone('America/New_York');
+  return new Date(t + NY.offsetAt(t)).toISOString().slice(0, 10);
 }
 
 function hours(ms: number): string {

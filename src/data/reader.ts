@@ -1,5 +1,6 @@
 import type { ColumnNames } from './columns.js';
 import { RunError } from '../core/diagnostics.js';
+import { offsetName, parseZone, type Zone } from './tz.js';
 import { compilePattern, detectPattern, KNOWN_PATTERNS, KNOWN_TOD_PATTERNS, parseNumberBytes, timeParser, type TimeParser } from './timefmt.js';
 
 /**
@@ -29,6 +30,11 @@ export interface ReadOptions {
   format: FormatName | 'auto';
   columns?: ColumnMapping;
   timeFormat?: string;
+  /**
+   * The zone the user declared (`timezone:`), if any. A file whose timestamps carry their own
+   * offsets is read as those instants; a row whose offset differs from this zone's is refused.
+   */
+  timezone?: string;
 }
 
 /** Bars as read, in file order; timestamps are the file's wall clock. */
@@ -45,6 +51,11 @@ export interface RawBars {
   /** Index into `files` of each bar. */
   file: Uint16Array;
   files: string[];
+  /**
+   * Per file, the zone its wall clock was read in (null: its timestamps carried their own
+   * offsets). Set by the file readers; the week-clock check runs only where it is set.
+   */
+  zones?: (Zone | null)[];
 }
 
 export interface Layout {
@@ -59,6 +70,8 @@ export interface Layout {
   timeCol: number;
   timeParser: TimeParser;
   timePattern: string;
+  /** The declared zone, to check the offsets of a zoned time parser against (see ReadOptions). */
+  zoneCheck?: Zone;
   todCol: number;
   todParser?: TimeParser;
   price: [number, number, number, number];
@@ -211,9 +224,11 @@ export function layoutFor(buf: Uint8Array, file: string, opts: ReadOptions): Lay
   if (todCol >= 0) todPattern = (sample && sample[todCol] && detectPattern(sample[todCol], KNOWN_TOD_PATTERNS)) ?? 'HH:mm:ss';
   if (format === 'metatrader') detail = 'metatrader (MT5 Export Bars, with header)';
   if (format === 'generic') detail = `generic (header; time ${todCol >= 0 ? `${timePattern} + ${todPattern}` : timePattern})`;
+  const tp = timeParser(timePattern);
   return {
     format, detail, delim, header: true, nCols: raw.length, exactCols: true,
-    timeCol, timeParser: timeParser(timePattern), timePattern: todPattern ? `${timePattern} ${todPattern}` : timePattern,
+    timeCol, timeParser: tp, timePattern: todPattern ? `${timePattern} ${todPattern}` : timePattern,
+    zoneCheck: tp.zoned && opts.timezone !== undefined ? parseZone(opts.timezone) : undefined,
     todCol, todParser: todPattern ? timeParser(todPattern) : undefined,
     price, volume,
   };
@@ -274,7 +289,7 @@ export function parseInto(buf: Uint8Array, file: string, L: Layout, out: RawBars
   const starts = new Int32Array(maxF + 1);
   const ends = new Int32Array(maxF + 1);
   const delim = L.delim;
-  const { timeCol, todCol, timeParser: tp, todParser, volume: vc } = L;
+  const { timeCol, todCol, timeParser: tp, todParser, volume: vc, zoneCheck } = L;
   const [oc, hc, lc, cc] = L.price;
   const need = Math.max(timeCol, todCol, oc, hc, lc, cc, vc) + 1;
   let n = out.n;
@@ -330,7 +345,12 @@ export function parseInto(buf: Uint8Array, file: string, L: Layout, out: RawBars
     if (todCol >= 0) t += todParser!(buf, starts[todCol], ends[todCol]);
     if (t !== t) {
       const bad = todCol >= 0 && Number.isFinite(tp(buf, starts[timeCol], ends[timeCol])) ? todCol : timeCol;
-      fail(starts[bad], lineStart, `cannot read the ${bad === todCol ? 'time' : 'timestamp'} ${JSON.stringify(text(buf, starts[bad], ends[bad]))}`, `expected ${bad === todCol ? L.timePattern.split(' ').pop() : L.timePattern} (${L.detail}); set \`time_format:\` if the file uses another pattern`);
+      fail(starts[bad], lineStart, `cannot read the ${bad === todCol ? 'time' : 'timestamp'} ${JSON.stringify(text(buf, starts[bad], ends[bad]))}`, `expected ${bad === todCol ? L.timePattern.split(' ').pop() : L.timePattern} (${L.detail})${tp.zoned ? ' with a zone: Z or ±hh:mm on every row' : ''}; set \`time_format:\` if the file uses another pattern`);
+    }
+    if (zoneCheck !== undefined && tp.lastOffsetMs() !== zoneCheck.offsetAt(t)) {
+      // The row names its instant and the user named a clock; they disagree, and guessing which is
+      // wrong would silently shift the series.
+      fail(starts[timeCol], lineStart, `the timestamp ${JSON.stringify(text(buf, starts[timeCol], ends[timeCol]))} carries the offset ${offsetName(tp.lastOffsetMs())}, but \`timezone: ${zoneCheck.name}\` is ${offsetName(zoneCheck.offsetAt(t))} at that instant`, 'a timestamp with `Z` or `±hh:mm` is read as that instant: remove `timezone:` from the fetch step (or make it match the file)');
     }
     const o = parseNumberBytes(buf, starts[oc], ends[oc]);
     const h = parseNumberBytes(buf, starts[hc], ends[hc]);

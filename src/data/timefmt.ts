@@ -3,15 +3,23 @@ import { daysFromCivil } from './dates.js';
 /**
  * Timestamp patterns compiled to byte-level parsers. A pattern is written with the tokens
  * `YYYY MM DD HH mm ss` and `S…` (fraction of a second: as many digits as S's), any other
- * character standing for itself, e.g. `DD.MM.YYYY HH:mm:ss.SSS` or `YYYYMMDD HHmmss`. Also accepted:
- * `unix_s` and `unix_ms` (epoch numbers). The result is wall-clock ms ("as if UTC"); a zone turns
- * it into UTC later (see tz.ts).
+ * character standing for itself, e.g. `DD.MM.YYYY HH:mm:ss.SSS` or `YYYYMMDD HHmmss`. A final `Z`
+ * is the ISO 8601 zone designator: the text then ends in `Z`, `±HH:MM`, `±HHMM` or `±HH`, and the
+ * timestamp is that instant. Also accepted: `unix_s` and `unix_ms` (epoch numbers, read as wall
+ * clock: MetaTrader writes server-local times that way). Without a zone designator the result is
+ * wall-clock ms ("as if UTC"); a zone turns it into UTC later (see tz.ts).
  */
 
-/** Parses bytes [a, b) into wall-clock ms, or NaN. */
-export type TimeParser = (buf: Uint8Array, a: number, b: number) => number;
+/** Parses bytes [a, b) into ms, or NaN: UTC when `zoned`, else wall clock. */
+export interface TimeParser {
+  (buf: Uint8Array, a: number, b: number): number;
+  /** The pattern ends in a zone designator: every value is a UTC instant. */
+  readonly zoned: boolean;
+  /** Offset (wall − UTC, ms) of the last value read, when `zoned`; 0 otherwise. */
+  lastOffsetMs(): number;
+}
 
-type Seg = { k: 'Y' | 'M' | 'D' | 'h' | 'm' | 's' | 'f'; w: number } | { k: 'lit'; c: number };
+type Seg = { k: 'Y' | 'M' | 'D' | 'h' | 'm' | 's' | 'f'; w: number } | { k: 'lit'; c: number } | { k: 'z' };
 
 const TOKENS: [string, 'Y' | 'M' | 'D' | 'h' | 'm' | 's'][] = [
   ['YYYY', 'Y'],
@@ -46,8 +54,14 @@ export function compilePattern(pattern: string): Seg[] | string {
     }
     const code = pattern.charCodeAt(i);
     if (code > 127) return `non-ASCII character ${JSON.stringify(pattern[i])}`;
+    if (pattern[i] === 'Z') {
+      if (i !== pattern.length - 1) return '`Z` (the zone: Z, +02:00, -0500) must end the pattern';
+      segs.push({ k: 'z' });
+      i++;
+      continue;
+    }
     if ((code >= 65 && code <= 90) || (code >= 97 && code <= 122)) {
-      if (pattern[i] !== 'T' && pattern[i] !== 'Z') return `unknown token at ${JSON.stringify(pattern.slice(i))}`;
+      if (pattern[i] !== 'T') return `unknown token at ${JSON.stringify(pattern.slice(i))}`;
     }
     segs.push({ k: 'lit', c: code });
     i++;
@@ -65,10 +79,11 @@ const DIM = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 export function timeParser(pattern: string): TimeParser {
   if (pattern === 'unix_s' || pattern === 'unix_ms') {
     const scale = pattern === 'unix_s' ? 1000 : 1;
-    return (buf, a, b) => {
+    const f = (buf: Uint8Array, a: number, b: number) => {
       const v = parseNumberBytes(buf, a, b);
       return v === undefined || !Number.isFinite(v) ? NaN : Math.round(v * scale);
     };
+    return Object.assign(f, { zoned: false, lastOffsetMs: () => 0 });
   }
   const segs = compilePattern(pattern);
   if (typeof segs === 'string') throw new Error(`bad time pattern ${pattern}: ${segs}`);
@@ -77,7 +92,12 @@ export function timeParser(pattern: string): TimeParser {
   let width = 0;
   const body: string[] = [];
   const has = new Set<string>();
+  let zoned = false;
   for (const sg of segs) {
+    if (sg.k === 'z') {
+      zoned = true;
+      continue;
+    }
     if (sg.k === 'lit') {
       body.push(`if (buf[a + ${width}] !== ${sg.c}) return NaN;`);
       width += 1;
@@ -93,8 +113,35 @@ export function timeParser(pattern: string): TimeParser {
     width += sg.w;
   }
   const fracW = segs.find((sg) => sg.k === 'f')?.k === 'f' ? (segs.find((sg) => sg.k === 'f') as { w: number }).w : 0;
-  const code = `
-    if (b - a !== ${width} && !(b - a === ${width + 1} && buf[b - 1] === 90)) return NaN;
+  // A zone designator after the fixed part: Z, ±HH, ±HHMM or ±HH:MM; the value becomes UTC. Any
+  // other tail is refused (a trailing Z used to be skipped and the time read as wall clock).
+  const zone = zoned
+    ? `
+    let off = 0;
+    const zl = b - a - ${width};
+    if (zl === 1 && buf[b - 1] === 90) off = 0;
+    else {
+      const sgn = buf[a + ${width}];
+      if ((sgn !== 43 && sgn !== 45) || (zl !== 3 && zl !== 5 && zl !== 6)) return NaN;
+      const p = a + ${width} + 1;
+      const h1 = buf[p] - 48, h2 = buf[p + 1] - 48;
+      if (h1 < 0 || h1 > 9 || h2 < 0 || h2 > 9) return NaN;
+      let mi = 0;
+      if (zl > 3) {
+        const q = zl === 6 ? p + 3 : p + 2;
+        if (zl === 6 && buf[p + 2] !== 58) return NaN;
+        const m1 = buf[q] - 48, m2 = buf[q + 1] - 48;
+        if (m1 < 0 || m1 > 5 || m2 < 0 || m2 > 9) return NaN;
+        mi = m1 * 10 + m2;
+      }
+      const hh = h1 * 10 + h2;
+      if (hh > 14) return NaN;
+      off = (sgn === 45 ? -1 : 1) * (hh * 3600000 + mi * 60000);
+    }
+    st.off = off;`
+    : `
+    if (b - a !== ${width}) return NaN;`;
+  const code = `${zone}
     ${body.join('\n    ')}
     const y = ${has.has('Y') ? 'v_Y' : 1970}, mo = ${has.has('M') ? 'v_M' : 1}, d = ${has.has('D') ? 'v_D' : 1};
     ${has.has('h') ? 'if (v_h > 23) return NaN;' : ''}
@@ -107,12 +154,12 @@ export function timeParser(pattern: string): TimeParser {
       st.key = key;
       st.day = civil(y, mo, d) * 86400000;
     }
-    return st.day + ms;`;
-  const st = { key: -1, day: 0 };
+    return st.day + ms${zoned ? ' - off' : ''};`;
+  const st = { key: -1, day: 0, off: 0 };
   const dim = (y: number, mo: number) => (mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0) ? 29 : DIM[mo]);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function('st', 'dim', 'civil', `return function parseTime(buf, a, b) {${code}\n};`) as (st: unknown, dim: unknown, civil: unknown) => TimeParser;
-  return make(st, dim, daysFromCivil);
+  const make = new Function('st', 'dim', 'civil', `return function parseTime(buf, a, b) {${code}\n};`) as (st: unknown, dim: unknown, civil: unknown) => (buf: Uint8Array, a: number, b: number) => number;
+  return Object.assign(make(st, dim, daysFromCivil), { zoned, lastOffsetMs: () => st.off });
 }
 
 /** Date-time patterns tried, in order, when a file's timestamp format is not given. */
@@ -123,9 +170,13 @@ export const KNOWN_PATTERNS = [
   'YYYY-MM-DDTHH:mm',
   'YYYY-MM-DD HH:mm:ss.SSS',
   'YYYY-MM-DDTHH:mm:ss.SSS',
-  // ISO 8601 in UTC, as fxflow's own CSV export and most JS/Python tools write it.
+  // ISO 8601 with a zone (`Z` or `±hh:mm`), as fxflow's own CSV export, JS and pandas write it.
   'YYYY-MM-DDTHH:mm:ss.SSSZ',
   'YYYY-MM-DDTHH:mm:ssZ',
+  'YYYY-MM-DDTHH:mmZ',
+  'YYYY-MM-DD HH:mm:ss.SSSZ',
+  'YYYY-MM-DD HH:mm:ssZ',
+  'YYYY-MM-DD HH:mmZ',
   'YYYY.MM.DD HH:mm:ss',
   'YYYY.MM.DD HH:mm',
   'YYYY/MM/DD HH:mm:ss',

@@ -44,8 +44,7 @@ export function parseZone(name: string): Zone {
     const mi = m[3] ? Number(m[3]) : 0;
     if (h > 14 || mi > 59) throw new RunError(`timezone offset ${JSON.stringify(name)} is out of range`, { hint: TIMEZONE_HINT });
     const off = (m[1] === '-' ? -1 : 1) * (h * HOUR + mi * 60_000);
-    const canon = off === 0 ? 'UTC' : `UTC${m[1]}${String(h).padStart(2, '0')}:${String(mi).padStart(2, '0')}`;
-    return fixedZone(canon, off);
+    return fixedZone(offsetName(off), off);
   }
   let fmt: Intl.DateTimeFormat;
   try {
@@ -63,6 +62,13 @@ export function parseZone(name: string): Zone {
     throw new RunError(`unknown timezone ${JSON.stringify(name)}`, { hint: TIMEZONE_HINT });
   }
   return ianaZone(fmt.resolvedOptions().timeZone, fmt);
+}
+
+/** An offset (wall − UTC, ms) as a zone name: `UTC`, `UTC+02:00`, `UTC-05:00`. */
+export function offsetName(ms: number): string {
+  if (ms === 0) return 'UTC';
+  const a = Math.round(Math.abs(ms) / 60_000);
+  return `UTC${ms < 0 ? '-' : '+'}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
 }
 
 function fixedZone(name: string, off: number): Zone {

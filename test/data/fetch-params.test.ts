@@ -10,8 +10,8 @@ describe('fetch params through the schema', () => {
     const r = parse('{ source: csv, path: a.csv }');
     expect(r.diagnostics).toEqual([]);
     const w = r.spec!.steps[0].with as Record<string, unknown>;
-    expect(w.quality).toEqual({ zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', max_gap: '1h' });
-    expect(w.timezone).toBe('UTC');
+    expect(w.quality).toEqual({ zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', clock: 'warn', max_gap: '1h' });
+    expect(w.timezone).toBeUndefined();
     expect(w.format).toBe('auto');
     expect(w.day_close).toBe('ny17');
   });

@@ -24,7 +24,7 @@ const defaults: FetchParams = {
   timeframe: '1h',
   day_close: 'ny17',
   bars: 20000,
-  quality: { zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', max_gap: '1h' },
+  quality: { zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', clock: 'warn', max_gap: '1h' },
 };
 const csv = (p: string, extra: Partial<FetchParams> = {}): FetchParams => ({ ...defaults, source: 'csv', path: p, ...extra });
 const fpCtx = () => ({ pipelineDir: dir, resolvePath: (p: string) => path.resolve(dir, p) });
@@ -35,7 +35,7 @@ const FIXTURE = 'Timestamp,Open,High,Low,Close,Volume\n2020-01-06 00:00,1.1,1.2,
 describe('fetch step: definition and check()', () => {
   it('declares kind, version, ports and seeding', () => {
     expect(fetch.kind).toBe('fetch');
-    expect(fetch.version).toBe(2);
+    expect(fetch.version).toBe(3);
     expect(fetch.inputs).toEqual({});
     expect(fetch.output).toBe('Candles');
     expect(fetch.seeded).toBe(true);

@@ -31,7 +31,7 @@ function histdata(startMin: number, n: number, seed: number): string {
 const opts = (zone = 'UTC'): LoadOptions => ({
   read: { format: 'histdata' },
   zone: parseZone(zone),
-  policy: policyOf({ zero_rows: 'drop', nonpositive: 'error', ohlc: 'warn', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', max_gap: '1h' }),
+  policy: policyOf({ zero_rows: 'drop', nonpositive: 'error', ohlc: 'warn', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', clock: 'warn', max_gap: '1h' }),
   timeframeMs: 60_000,
   dayClose: 'ny17',
 });

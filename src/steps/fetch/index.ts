@@ -72,7 +72,8 @@ function qualityLine(source: string, q: QualityNote): string {
 
 export default defineStep({
   kind: 'fetch',
-  version: 2,
+  // 3: HistData files default to New York time; `Z`/`±hh:mm` timestamps are their instants.
+  version: 3,
   description: 'Load candles from CSV/zip/gz files (HistData, MetaTrader, Dukascopy, generic), Parquet or a DuckDB table, in UTC with a data-quality policy and optional resampling; or generate seeded synthetic FX candles.',
   inputs: {},
   output: 'Candles',
@@ -124,9 +125,9 @@ export default defineStep({
     }
     if (params.source === 'synthetic') {
       if (params.columns !== undefined) issues.push({ path: ['columns'], message: '`columns` does not apply to source `synthetic`', hint: 'remove `columns`' });
-      if (params.timezone !== 'UTC') issues.push({ path: ['timezone'], message: 'synthetic bars are generated in UTC', hint: 'remove `timezone`' });
+      if (params.timezone !== undefined && params.timezone !== 'UTC') issues.push({ path: ['timezone'], message: 'synthetic bars are generated in UTC', hint: 'remove `timezone`' });
     }
-    const zone = tryParse(() => parseZone(params.timezone));
+    const zone = params.timezone === undefined ? { ok: undefined } : tryParse(() => parseZone(params.timezone!));
     if ('error' in zone) issues.push({ path: ['timezone'], message: zone.error.message, hint: zone.error.hint ?? TIMEZONE_HINT });
     for (const k of ['from', 'to'] as const) {
       const v = params[k];
@@ -218,8 +219,10 @@ export default defineStep({
       if (db.raw.n === 0) {
         throw new RunError(`no bars in ${params.source === 'duckdb' ? `table ${params.table} of ${files[0]}` : files[0]} for ${db.detail}`, { hint: 'check symbol, timeframe and the date range' });
       }
-      if (!db.zoned) convertToUtc(db.raw.t, opts.zone, db.raw.n);
-      else if (opts.zone.fixedOffsetMs !== 0) ctx.warn(`${params.source}: the time column carries its zone (UTC); \`timezone: ${params.timezone}\` is ignored`);
+      const zone = opts.zone ?? parseZone('UTC');
+      if (!db.zoned) convertToUtc(db.raw.t, zone, db.raw.n);
+      else if (zone.fixedOffsetMs !== 0) ctx.warn(`${params.source}: the time column carries its zone (UTC); \`timezone: ${params.timezone}\` is ignored`);
+      db.raw.zones = [db.zoned ? null : zone];
       result = finish(db.raw, opts);
       sourceName = params.source === 'duckdb' ? `duckdb:${path.basename(files[0])}:${params.table}` : `parquet:${path.basename(files[0])}`;
     }
@@ -266,8 +269,8 @@ type LoadedBars = ReturnType<typeof finish>['bars'];
 function loadOptions(params: FetchParams, timeframeMs: number): LoadOptions {
   const days = params.days;
   return {
-    read: { format: params.format, columns: params.columns, timeFormat: params.time_format },
-    zone: parseZone(params.timezone),
+    read: { format: params.format, columns: params.columns, timeFormat: params.time_format, timezone: params.timezone },
+    zone: params.timezone === undefined ? undefined : parseZone(params.timezone),
     policy: policyOf(params.quality),
     timeframeMs,
     from: date(params.from, 'from'),

@@ -26,10 +26,9 @@ export interface FetchParams {
    */
   time_format?: string;
   /**
-   * The clock of the source's timestamps: `UTC`, a fixed offset such as `UTC-5` or `UTC+02:00`, or an IANA zone such as `America/New_York` (daylight saving honoured). Converted to UTC once, here.
-   * @default "UTC"
+   * The clock of the source's timestamps: `UTC`, a fixed offset such as `UTC-5` or `UTC+02:00`, or an IANA zone such as `America/New_York` (daylight saving honoured). Converted to UTC once, here. When absent: `America/New_York` for HistData files, UTC otherwise (the log says which). Timestamps that carry `Z` or `±hh:mm` are those instants; a declared zone that contradicts them is an error.
    */
-  timezone: string;
+  timezone?: string;
   /**
    * Currency pair, e.g. EURUSD; JPY-quoted pairs get a pip of 0.01. Selects the rows of a `duckdb` table (or a `parquet` file with a symbol column).
    * @default "EURUSD"
