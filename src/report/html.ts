@@ -29,6 +29,15 @@ export interface ReportInput {
 
 const pct = (x: number, d = 2): string => (Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : '—');
 const num = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+/**
+ * A percent axis tick: as many decimals as the tick step needs (0.25% steps get 2), so that close
+ * ticks on a small range do not all print as "0.0%".
+ */
+export function pctTick(v: number, step: number): string {
+  let d = 0;
+  while (d < 6 && Math.abs(Math.round(step * 100 * 10 ** d) - step * 100 * 10 ** d) > 1e-6 * 10 ** d) d++;
+  return pct(v, d);
+}
 const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
 
 /** How each known metric is shown: label, formatter, group. Unknown metrics are listed as numbers. */
@@ -77,7 +86,7 @@ pre{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:10px;over
 ul.notes li{margin:3px 0}.warn{color:#9a5b00}.good{color:#1a7f45}.bad{color:#b42318}
 svg .ct{font-size:13px;font-weight:600;fill:#1d2430}svg .yl{font-size:11px;fill:#5b6472;text-anchor:end;dominant-baseline:middle}
 svg .xl,svg .hl{font-size:11px;fill:#5b6472;text-anchor:middle}svg .lg{font-size:12px;fill:#1d2430}svg .hv{font-size:10px;fill:#1d2430;text-anchor:middle}
-svg .grid{stroke:#eceef2}svg .zero{stroke:#9aa3af}
+svg .note{font-size:13px;fill:#5b6472;text-anchor:middle}svg .grid{stroke:#eceef2}svg .zero{stroke:#9aa3af}
 `;
 
 function monthly(index: Float64Array, net: Float64Array): { rows: string[]; cells: number[][] } {
@@ -175,9 +184,11 @@ ${card('Sharpe', num(m.sharpe), sign(m.sharpe))}${card('Total return', pct(m.tot
       { name: 'buy and hold', y: r.benchmark, color: '#9aa3af' },
       { name: 'strategy (net of costs)', y: r.equity, color: '#2563eb' },
     ],
-    yFormat: (v) => pct(v, 1),
+    yFormat: pctTick,
+    flatDomain: [-0.01, 0.01],
+    flatNote: 'flat: no position was held',
   })}</div>
-<div class="panel">${lineChart({ name: 'drawdown', title: 'Drawdown from the running peak', x: r.index, series: [{ name: 'drawdown', y: negDd, color: '#d7301f', area: true }], yFormat: (v) => pct(v, 1), height: 200 })}</div>
+<div class="panel">${lineChart({ name: 'drawdown', title: 'Drawdown from the running peak', x: r.index, series: [{ name: 'drawdown', y: negDd, color: '#d7301f', area: true }], yFormat: pctTick, flatDomain: [-0.01, 0], flatNote: 'no drawdown', height: 200 })}</div>
 <h2>Monthly returns</h2>
 <div class="panel">${heatMap({ name: 'monthly', title: 'Net log return per calendar month (UTC)', rows, cols: months, cells, fmt: (v) => pct(v, 1) })}</div>
 <h2>Trades</h2>
