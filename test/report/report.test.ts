@@ -179,4 +179,25 @@ describe.skipIf(!CHROMIUM)('HTML report in headless Chromium', () => {
   }, 60_000);
 });
 
+describe.skipIf(!CHROMIUM)('HTML report layout in headless Chromium', () => {
+  // The pipeline table printed each step's params as one JSON run with no space to break at, so a
+  // real features step (dozens of indicators) made the page 1,631 px wide in a 1,280 px window.
+  it.each([1280, 420])('has no horizontal scrollbar in a %i px wide window', async (width) => {
+    const input = sampleInput();
+    const indicators = ['rsi', 'ema', 'sma', 'wma', 'kama', 'macd', 'bbands', 'atr', 'adx', 'cci', 'willr', 'mfi'].map((k, i) => ({ [k]: { period: 10 + i, on: 'close' } }));
+    input.steps.push({ id: 'features_with_a_rather_long_step_name', kind: 'features', cached: true, status: 'ok', warnings: [`/a/very/long/path/without/spaces/${'x'.repeat(200)}.csv: 3 rows dropped`], params: { indicators, returns: [1, 4, 24], target: { forward_return: { horizons: [1, 4] } } } });
+    input.run.file = `pipelines/${'deeply/nested/'.repeat(12)}pipeline.yaml`;
+    const dir = path.join(REPO, 'test-output');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `report-${width}.html`);
+    writeFileSync(file, renderReport(input));
+    const r = await renderPage(pathToFileURL(file).href, `JSON.stringify({ scroll: document.scrollingElement.scrollWidth, client: document.documentElement.clientWidth })`, { width, height: 800 });
+    writeFileSync(path.join(dir, `report-${width}.png`), r.png);
+    const m = JSON.parse(r.value as string) as { scroll: number; client: number };
+    expect(r.errors).toEqual([]);
+    expect(m.client).toBeLessThanOrEqual(width);
+    expect(m.scroll, `page is ${m.scroll} px wide in a ${width} px window`).toBeLessThanOrEqual(m.client);
+  }, 60_000);
+});
+
 if (!CHROMIUM) console.warn('[skip] chromium not found (apt-get install -y chromium): the headless render test of the HTML report is skipped');
