@@ -241,7 +241,8 @@ export function groupedBars(o: { name: string; title: string; labels: string[]; 
   const ph = Hh - M.t - M.b;
   let lo = 0;
   let hi = 0;
-  for (const s of o.series) for (const v of s.values) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  let finite = 0;
+  for (const s of o.series) for (const v of s.values) if (Number.isFinite(v)) { finite++; lo = Math.min(lo, v); hi = Math.max(hi, v); }
   const ticks = niceTicks(lo, hi, 4);
   lo = Math.min(lo, ticks[0]);
   hi = Math.max(hi, ticks[ticks.length - 1]);
@@ -264,6 +265,7 @@ export function groupedBars(o: { name: string; title: string; labels: string[]; 
     });
     parts.push(`<text x="${c(M.l + g * gw + gw / 2)}" y="${Hh - 12}" class="xl">${esc(label)}</text>`);
   });
+  if (!finite) parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">no data</text>`);
   o.series.forEach((s, k) => {
     const lx = W - M.r - 150 * (o.series.length - k);
     parts.push(`<rect x="${lx}" y="6" width="12" height="12" fill="${s.color}"/><text x="${lx + 16}" y="16" class="lg">${esc(s.name)}</text>`);

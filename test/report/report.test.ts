@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import type { Report } from '../../src/core/artifacts.js';
 import { pctTick, renderReport, type ReportInput } from '../../src/report/html.js';
-import { lineChart, niceTicks } from '../../src/report/svg.js';
+import { groupedBars, lineChart, niceTicks } from '../../src/report/svg.js';
 import { REPO } from '../helpers/cli.js';
 import { CHROMIUM, renderPage } from './chromium.js';
 
@@ -110,6 +110,10 @@ describe('HTML report', () => {
     expect(axis(tiny, 'tiny').y).toEqual(['-0.03%', '-0.02%', '-0.01%', '0.00%']);
     expect(pctTick(0.005, 0.0025)).toBe('0.50%');
     expect(pctTick(-0.4, 0.2)).toBe('-40%');
+    // Bars with no finite value (IC of constant predictions): the chart says so.
+    const bars = groupedBars({ name: 'ic', title: 't', labels: ['h=1'], series: [{ name: 's', values: [NaN], color: '#000' }], yFormat: (v) => v.toFixed(3) });
+    expect(axis(bars, 'ic').note).toBe('no data');
+    expect(bars).not.toContain('class="mark');
   });
 
 
