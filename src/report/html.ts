@@ -29,6 +29,15 @@ export interface ReportInput {
 
 const pct = (x: number, d = 2): string => (Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : '—');
 const num = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+/**
+ * A percent axis tick: as many decimals as the tick step needs (0.25% steps get 2), so that close
+ * ticks on a small range do not all print as "0.0%".
+ */
+export function pctTick(v: number, step: number): string {
+  let d = 0;
+  while (d < 6 && Math.abs(Math.round(step * 100 * 10 ** d) - step * 100 * 10 ** d) > 1e-6 * 10 ** d) d++;
+  return pct(v, d);
+}
 const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
 
 /** How each known metric is shown: label, formatter, group. Unknown metrics are listed as numbers. */
@@ -67,17 +76,20 @@ const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;margin:0;background:#f5f6f8}
 main{max-width:900px;margin:0 auto;padding:24px 20px 60px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:32px 0 10px;border-bottom:1px solid #d9dde3;padding-bottom:4px}
-.sub{color:#5b6472;font-size:13px}
-.cards{display:grid;grid-template-columns:repeat(6,1fr);gap:8px;margin:18px 0}
+.sub{color:#5b6472;font-size:13px;overflow-wrap:anywhere}h1{overflow-wrap:anywhere}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:8px;margin:18px 0}
 .card{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:8px 10px}.card b{display:block;font-size:18px}.card span{color:#5b6472;font-size:12px}
 .panel{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:8px;margin:10px 0;overflow-x:auto}
+.panel svg{display:block;max-width:100%;height:auto}
+.tbl{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #eceef2;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
 th{color:#5b6472;font-weight:600}
+td code,li{overflow-wrap:anywhere}
 pre{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:10px;overflow-x:auto;font-size:12px}
 ul.notes li{margin:3px 0}.warn{color:#9a5b00}.good{color:#1a7f45}.bad{color:#b42318}
 svg .ct{font-size:13px;font-weight:600;fill:#1d2430}svg .yl{font-size:11px;fill:#5b6472;text-anchor:end;dominant-baseline:middle}
 svg .xl,svg .hl{font-size:11px;fill:#5b6472;text-anchor:middle}svg .lg{font-size:12px;fill:#1d2430}svg .hv{font-size:10px;fill:#1d2430;text-anchor:middle}
-svg .grid{stroke:#eceef2}svg .zero{stroke:#9aa3af}
+svg .note{font-size:13px;fill:#5b6472;text-anchor:middle}svg .grid{stroke:#eceef2}svg .zero{stroke:#9aa3af}
 `;
 
 function monthly(index: Float64Array, net: Float64Array): { rows: string[]; cells: number[][] } {
@@ -107,9 +119,9 @@ function metricsTable(m: Record<string, number>): string {
     .filter((k) => !known.has(k) && !/^(rmse|mae|da|ic)_/.test(k))
     .sort();
   if (rest.length) groups.set('Other', rest.map((k) => `<tr><td>${esc(k)}</td><td class="n">${esc(num(m[k], 6))}</td><td class="sub">${esc(k)}</td></tr>`));
-  return `<table><tr><th>metric</th><th>value</th><th>name in run history</th></tr>${[...groups]
+  return `<div class="tbl"><table><tr><th>metric</th><th>value</th><th>name in run history</th></tr>${[...groups]
     .map(([g, rows]) => `<tr><th colspan="3">${esc(g)}</th></tr>${rows.join('')}`)
-    .join('')}</table>`;
+    .join('')}</table></div>`;
 }
 
 function forecastSection(r: Report): string {
@@ -133,7 +145,7 @@ function forecastSection(r: Report): string {
       return `<tr><td>${esc(x.target)}</td><td class="n">${x.horizon}</td><td class="n">${x.rmse.toExponential(3)}</td><td class="n">${x.mae.toExponential(3)}</td><td class="n">${pct(x.directionalAccuracy, 1)}</td><td class="n">${num(x.ic, 4)}</td><td class="n">${v ? num(v.ic, 4) : '—'}</td><td class="n">${v ? pct(v.directionalAccuracy, 1) : '—'}</td></tr>`;
     })
     .join('');
-  return `<div class="panel">${chart}</div><table><tr><th>target</th><th>horizon</th><th>RMSE</th><th>MAE</th><th>dir. accuracy</th><th>IC</th><th>IC (val)</th><th>dir. acc. (val)</th></tr>${rows}</table>`;
+  return `<div class="panel">${chart}</div><div class="tbl"><table><tr><th>target</th><th>horizon</th><th>RMSE</th><th>MAE</th><th>dir. accuracy</th><th>IC</th><th>IC (val)</th><th>dir. acc. (val)</th></tr>${rows}</table></div>`;
 }
 
 function paramsText(p: unknown): string {
@@ -175,9 +187,11 @@ ${card('Sharpe', num(m.sharpe), sign(m.sharpe))}${card('Total return', pct(m.tot
       { name: 'buy and hold', y: r.benchmark, color: '#9aa3af' },
       { name: 'strategy (net of costs)', y: r.equity, color: '#2563eb' },
     ],
-    yFormat: (v) => pct(v, 1),
+    yFormat: pctTick,
+    flatDomain: [-0.01, 0.01],
+    flatNote: 'flat: no position was held',
   })}</div>
-<div class="panel">${lineChart({ name: 'drawdown', title: 'Drawdown from the running peak', x: r.index, series: [{ name: 'drawdown', y: negDd, color: '#d7301f', area: true }], yFormat: (v) => pct(v, 1), height: 200 })}</div>
+<div class="panel">${lineChart({ name: 'drawdown', title: 'Drawdown from the running peak', x: r.index, series: [{ name: 'drawdown', y: negDd, color: '#d7301f', area: true }], yFormat: pctTick, flatDomain: [-0.01, 0], flatNote: 'no drawdown', height: 200 })}</div>
 <h2>Monthly returns</h2>
 <div class="panel">${heatMap({ name: 'monthly', title: 'Net log return per calendar month (UTC)', rows, cols: months, cells, fmt: (v) => pct(v, 1) })}</div>
 <h2>Trades</h2>
@@ -193,7 +207,7 @@ ${drift.length ? `<p>Validation → traded segments:</p><ul class="notes">${drif
 <h2>Conventions</h2>
 <ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>
 <h2>Pipeline</h2>
-<table><tr><th>step</th><th>kind</th><th>params</th></tr>${input.steps.map((s) => `<tr><td>${esc(s.id)}</td><td>${esc(s.kind)}</td><td><code>${esc(paramsText(s.params))}</code></td></tr>`).join('')}</table>
+<div class="tbl"><table><tr><th>step</th><th>kind</th><th>params</th></tr>${input.steps.map((s) => `<tr><td>${esc(s.id)}</td><td>${esc(s.kind)}</td><td><code>${esc(paramsText(s.params))}</code></td></tr>`).join('')}</table></div>
 <pre>${esc(run.pipelineText)}</pre>
 <p class="sub">Made by fxflow. This file is self-contained: no scripts, no network.</p>
 </main></body></html>

@@ -40,8 +40,16 @@ export interface LineChartOptions {
   /** UTC epoch ms. */
   x: ArrayLike<number>;
   series: Series[];
-  /** Formats a y tick. */
-  yFormat: (v: number) => string;
+  /** Formats a y tick; `step` is the distance between ticks, so the formatter can show enough decimals. */
+  yFormat: (v: number, step: number) => string;
+  /**
+   * The y range drawn when there is nothing to scale the axis by: every value 0 (a flat line at zero,
+   * such as the drawdown of a run without trades) or no finite value at all. Without it such an axis
+   * falls back to ±1 in data units, which reads as ±100% for returns. Default [-1, 1].
+   */
+  flatDomain?: [number, number];
+  /** Printed in the plot when every finite value is 0 (e.g. "no drawdown"). */
+  flatNote?: string;
   width?: number;
   height?: number;
   /** Most points drawn per series (min/max per bucket beyond that). */
@@ -88,8 +96,13 @@ export function lineChart(o: LineChartOptions): string {
   const ph = Hh - M.t - M.b;
   let lo = 0;
   let hi = 0;
-  for (const s of o.series) for (let i = 0; i < n; i++) if (Number.isFinite(s.y[i])) { if (s.y[i] < lo) lo = s.y[i]; if (s.y[i] > hi) hi = s.y[i]; }
+  let finite = 0;
+  for (const s of o.series) for (let i = 0; i < n; i++) if (Number.isFinite(s.y[i])) { finite++; if (s.y[i] < lo) lo = s.y[i]; if (s.y[i] > hi) hi = s.y[i]; }
+  // The range always holds 0, so lo === hi means every value is 0 or none is finite: nothing to scale by.
+  const flat = !(hi > lo);
+  if (flat) [lo, hi] = o.flatDomain ?? [-1, 1];
   const ticks = niceTicks(lo, hi);
+  const step = ticks.length > 1 ? ticks[1] - ticks[0] : Math.abs(ticks[0]) || 1;
   lo = Math.min(lo, ticks[0]);
   hi = Math.max(hi, ticks[ticks.length - 1]);
   const x0 = n ? o.x[0] : 0;
@@ -102,7 +115,7 @@ export function lineChart(o: LineChartOptions): string {
   parts.push(`<text x="${M.l}" y="16" class="ct">${esc(o.title)}</text>`);
   for (const t of ticks) {
     const y = c(Y(t));
-    parts.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${y}" y2="${y}" class="${t === 0 ? 'zero' : 'grid'}"/><text x="${M.l - 6}" y="${y}" class="yl">${esc(o.yFormat(t))}</text>`);
+    parts.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${y}" y2="${y}" class="${t === 0 ? 'zero' : 'grid'}"/><text x="${M.l - 6}" y="${y}" class="yl">${esc(o.yFormat(t, step))}</text>`);
   }
   const nx = 6;
   for (let k = 0; k <= nx && n > 1; k++) {
@@ -110,10 +123,19 @@ export function lineChart(o: LineChartOptions): string {
     const anchor = k === 0 ? ' style="text-anchor:start"' : k === nx ? ' style="text-anchor:end"' : '';
     parts.push(`<text x="${c(X(i))}" y="${Hh - 12}" class="xl"${anchor}>${esc(fmtDate(o.x[i], x1 - x0))}</text>`);
   }
+  if (n === 1) parts.push(`<text x="${c(X(0))}" y="${Hh - 12}" class="xl">${esc(new Date(o.x[0]).toISOString().slice(0, 16).replace('T', ' '))}</text>`);
+  const note = finite === 0 ? 'no data' : flat ? o.flatNote : undefined;
+  if (note) parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">${esc(note)}</text>`);
   const idx = decimate(n, o.series.map((s) => s.y), o.maxPoints ?? 2000);
   for (const s of o.series) {
     const pts = idx.filter((i) => Number.isFinite(s.y[i])).map((i) => `${c(X(i))},${c(Y(s.y[i]))}`);
     if (!pts.length) continue;
+    // One point makes a path with no length, which draws nothing: mark it with a dot.
+    if (pts.length === 1) {
+      const [px, py] = pts[0].split(',');
+      parts.push(`<circle class="mark dot" cx="${px}" cy="${py}" r="3" fill="${s.color}"><title>${esc(s.name)}</title></circle>`);
+      continue;
+    }
     if (s.area) {
       const z = c(Y(0));
       parts.push(`<path class="mark area" d="M${pts[0].split(',')[0]},${z}L${pts.join('L')}L${pts[pts.length - 1].split(',')[0]},${z}Z" fill="${s.color}" fill-opacity="0.35" stroke="none"/>`);
@@ -219,7 +241,8 @@ export function groupedBars(o: { name: string; title: string; labels: string[]; 
   const ph = Hh - M.t - M.b;
   let lo = 0;
   let hi = 0;
-  for (const s of o.series) for (const v of s.values) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  let finite = 0;
+  for (const s of o.series) for (const v of s.values) if (Number.isFinite(v)) { finite++; lo = Math.min(lo, v); hi = Math.max(hi, v); }
   const ticks = niceTicks(lo, hi, 4);
   lo = Math.min(lo, ticks[0]);
   hi = Math.max(hi, ticks[ticks.length - 1]);
@@ -242,6 +265,7 @@ export function groupedBars(o: { name: string; title: string; labels: string[]; 
     });
     parts.push(`<text x="${c(M.l + g * gw + gw / 2)}" y="${Hh - 12}" class="xl">${esc(label)}</text>`);
   });
+  if (!finite) parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">no data</text>`);
   o.series.forEach((s, k) => {
     const lx = W - M.r - 150 * (o.series.length - k);
     parts.push(`<rect x="${lx}" y="6" width="12" height="12" fill="${s.color}"/><text x="${lx + 16}" y="16" class="lg">${esc(s.name)}</text>`);

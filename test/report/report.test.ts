@@ -3,8 +3,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import type { Report } from '../../src/core/artifacts.js';
-import { renderReport, type ReportInput } from '../../src/report/html.js';
-import { niceTicks } from '../../src/report/svg.js';
+import { pctTick, renderReport, type ReportInput } from '../../src/report/html.js';
+import { groupedBars, lineChart, niceTicks } from '../../src/report/svg.js';
 import { REPO } from '../helpers/cli.js';
 import { CHROMIUM, renderPage } from './chromium.js';
 
@@ -57,7 +57,66 @@ function sampleInput(): ReportInput {
   };
 }
 
+/** A run whose strategy never trades: position, net and equity all 0; the benchmark flat too when `flatBenchmark`. */
+function noTradeInput(flatBenchmark: boolean): ReportInput {
+  const input = sampleInput();
+  const n = input.report.index.length;
+  const zeros = new Float64Array(n);
+  input.report = {
+    ...input.report,
+    metrics: { sharpe: NaN, total_return: 0, annual_return: 0, max_drawdown: 0, trades: 0, win_rate: NaN },
+    position: zeros,
+    equity: zeros,
+    net: zeros,
+    benchmark: flatBenchmark ? zeros : input.report.benchmark,
+    trades: { entry: new Float64Array(0), exit: new Float64Array(0), position: new Float64Array(0), bars: new Float64Array(0), pnl: new Float64Array(0), pips: new Float64Array(0), account: new Float64Array(0) },
+  };
+  return input;
+}
+
+/** The `<svg data-chart=NAME>` element's y-axis tick labels, bottom to top, and its centred note. */
+function axis(html: string, name: string): { y: string[]; note?: string } {
+  const svg = html.match(new RegExp(`<svg class="chart" data-chart="${name}"[\\s\\S]*?</svg>`))?.[0];
+  if (!svg) throw new Error(`no chart ${name}`);
+  const y = [...svg.matchAll(/<text[^>]*class="yl"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  return { y, note: svg.match(/class="note"[^>]*>([^<]*)</)?.[1] };
+}
+
 describe('HTML report', () => {
+  it('a run without trades gets a drawdown axis of 0 to −1% and a "no drawdown" note, not ±100%', () => {
+    const html = renderReport(noTradeInput(false));
+    // Domain [−1%, 0] in 5 nice steps of 0.2% (1, 2, 2.5, 5 × 10^k: 0.2% is the first ≥ 1%/5).
+    expect(axis(html, 'drawdown')).toEqual({ y: ['-1.0%', '-0.8%', '-0.6%', '-0.4%', '-0.2%', '0.0%'], note: 'no drawdown' });
+    // The equity axis is still scaled by the buy-and-hold line, which moves: no note.
+    expect(axis(html, 'equity').note).toBeUndefined();
+    expect(html).toContain('no trades');
+  });
+
+  it('an equity chart with every line flat at 0 spans ±1%, not ±100%', () => {
+    const html = renderReport(noTradeInput(true));
+    expect(axis(html, 'equity')).toEqual({ y: ['-1.0%', '-0.5%', '0.0%', '0.5%', '1.0%'], note: 'flat: no position was held' });
+  });
+
+  it('degenerate line charts: all NaN says "no data", one point draws a dot, tiny ranges keep distinct tick labels', () => {
+    const base = { title: 't', yFormat: pctTick, flatDomain: [-0.01, 0] as [number, number] };
+    const nan = lineChart({ ...base, name: 'nan', x: [0, 1, 2], series: [{ name: 's', y: [NaN, NaN, NaN], color: '#000' }] });
+    expect(axis(nan, 'nan')).toEqual({ y: ['-1.0%', '-0.8%', '-0.6%', '-0.4%', '-0.2%', '0.0%'], note: 'no data' });
+    expect(nan).not.toContain('class="mark');
+    const one = lineChart({ ...base, name: 'one', x: [Date.UTC(2024, 0, 2, 3, 4)], series: [{ name: 's', y: [-0.003], color: '#000' }] });
+    expect(one).toContain('class="mark dot"');
+    expect(one).toContain('>2024-01-02 03:04</text>');
+    // A 0.03% drawdown: 0.03%/5 = 0.006% → the next nice step is 0.01%, so ticks −0.03% … 0 need 2 decimals; with 1 all read "-0.0%".
+    const tiny = lineChart({ ...base, name: 'tiny', x: [0, 1, 2], series: [{ name: 's', y: [0, -0.0003, -0.0001], color: '#000' }] });
+    expect(axis(tiny, 'tiny').y).toEqual(['-0.03%', '-0.02%', '-0.01%', '0.00%']);
+    expect(pctTick(0.005, 0.0025)).toBe('0.50%');
+    expect(pctTick(-0.4, 0.2)).toBe('-40%');
+    // Bars with no finite value (IC of constant predictions): the chart says so.
+    const bars = groupedBars({ name: 'ic', title: 't', labels: ['h=1'], series: [{ name: 's', values: [NaN], color: '#000' }], yFormat: (v) => v.toFixed(3) });
+    expect(axis(bars, 'ic').note).toBe('no data');
+    expect(bars).not.toContain('class="mark');
+  });
+
+
   it('is self-contained, escapes text, has every section, and is deterministic', () => {
     const input = sampleInput();
     const html = renderReport(input);
@@ -121,6 +180,27 @@ describe.skipIf(!CHROMIUM)('HTML report in headless Chromium', () => {
     // A PNG: the signature, and an image taller than the viewport (the full page).
     expect(r.png.subarray(1, 4).toString()).toBe('PNG');
     expect(r.png.readUInt32BE(20)).toBeGreaterThan(1500);
+  }, 60_000);
+});
+
+describe.skipIf(!CHROMIUM)('HTML report layout in headless Chromium', () => {
+  // The pipeline table printed each step's params as one JSON run with no space to break at, so a
+  // real features step (dozens of indicators) made the page 1,631 px wide in a 1,280 px window.
+  it.each([1280, 420])('has no horizontal scrollbar in a %i px wide window', async (width) => {
+    const input = sampleInput();
+    const indicators = ['rsi', 'ema', 'sma', 'wma', 'kama', 'macd', 'bbands', 'atr', 'adx', 'cci', 'willr', 'mfi'].map((k, i) => ({ [k]: { period: 10 + i, on: 'close' } }));
+    input.steps.push({ id: 'features_with_a_rather_long_step_name', kind: 'features', cached: true, status: 'ok', warnings: [`/a/very/long/path/without/spaces/${'x'.repeat(200)}.csv: 3 rows dropped`], params: { indicators, returns: [1, 4, 24], target: { forward_return: { horizons: [1, 4] } } } });
+    input.run.file = `pipelines/${'deeply/nested/'.repeat(12)}pipeline.yaml`;
+    const dir = path.join(REPO, 'test-output');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `report-${width}.html`);
+    writeFileSync(file, renderReport(input));
+    const r = await renderPage(pathToFileURL(file).href, `JSON.stringify({ scroll: document.scrollingElement.scrollWidth, client: document.documentElement.clientWidth })`, { width, height: 800 });
+    writeFileSync(path.join(dir, `report-${width}.png`), r.png);
+    const m = JSON.parse(r.value as string) as { scroll: number; client: number };
+    expect(r.errors).toEqual([]);
+    expect(m.client).toBeLessThanOrEqual(width);
+    expect(m.scroll, `page is ${m.scroll} px wide in a ${width} px window`).toBeLessThanOrEqual(m.client);
   }, 60_000);
 });
 
