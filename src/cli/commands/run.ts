@@ -28,7 +28,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const file = needFile(positionals, 'run');
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs takes a whole number ≥ 1, got \`${values.jobs}\``);
-  const plan = await loadPlan(file, undefined, { device: deviceOf(values.device) });
+  const plan = await loadPlan(file, undefined, { device: deviceOf(values.device), execute: true });
   // Keys first: a missing data file is reported before the store is opened or written.
   const keys = await computeKeys(plan);
   const dir = storeDir(values.store);
