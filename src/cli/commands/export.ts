@@ -55,6 +55,8 @@ export const exportCommand: Command = {
 
 Writes STEP's output as CSV or Parquet (by PATH's extension), running what it needs first:
 Candles/Features: the frame; Dataset: rows with segment and fold; Model: out-of-sample
-predictions per target with ts, segment and fold; Report: per-bar position and equity.`,
+predictions per target with ts, segment and fold; Report: per-bar position and equity.
+Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
+  executesCode: true,
   run: cmdExport,
 };

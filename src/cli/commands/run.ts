@@ -159,6 +159,8 @@ Runs the pipeline. Steps whose inputs and params are unchanged are read from the
                pipeline's top-level \`device:\`; changes those steps' cache keys)
 
 With a \`matrix:\` block every variant runs; a step equal across variants runs once.
-SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.`,
+SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.
+Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
+  executesCode: true,
   run: cmdRun,
 };
