@@ -11,6 +11,13 @@ import { builtinRegistry } from './steps/index.js';
 import { StepRegistry } from './steps/registry.js';
 
 export interface LoadOptions {
+  /**
+   * Import the pipeline's plugins and so run their code (top-level statements, check(), resolve()…).
+   * Only commands that run the pipeline (run, watch, export) set it; without it plugin steps are read
+   * from their source (types, ports, params schema, version) and nothing of theirs executes, so their
+   * own check() is not made and a step whose key needs its code has none (`Plan.pluginKeyCode`).
+   */
+  execute?: boolean;
   /** Overrides the pipeline's top-level `device` (`fxflow run --device`); a step's own `device:` still wins. */
   device?: Device;
 }
@@ -30,8 +37,9 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
   let reg = registry;
   let pluginFiles: string[] = [];
   let pluginParams: Plan['pluginParams'];
+  let pluginKeyCode: Plan['pluginKeyCode'];
   if (refs.length) {
-    const plugins = await loadPlugins(refs, registry.kinds());
+    const plugins = await loadPlugins(refs, registry.kinds(), { pipelineDir: path.dirname(path.resolve(file)), execute: opts.execute ?? false });
     if (errorsOnly(plugins.diagnostics).length) throw new DiagnosticError(plugins.diagnostics);
     validator = new PipelineValidator(extendPipelineSchema(loadPipelineSchema(), plugins.extracted));
     reg = new StepRegistry();
@@ -39,6 +47,7 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
     for (const s of plugins.steps) reg.register(s);
     pluginFiles = plugins.files;
     pluginParams = Object.fromEntries(plugins.extracted.map((e) => [e.kind, e.params]));
+    if (Object.keys(plugins.keyCode).length) pluginKeyCode = plugins.keyCode;
   }
 
   const parsed = parsePipelineText(read.text, file, { displayFile: read.displayFile, validator, loaded });
@@ -46,7 +55,7 @@ export async function loadPlan(file: string, registry: StepRegistry = builtinReg
   const spec = opts.device ? { ...parsed.spec, device: opts.device } : parsed.spec;
   const compiled = compile(spec, reg);
   if (!compiled.plan || errorsOnly(compiled.diagnostics).length) throw new DiagnosticError(byPosition(compiled.diagnostics));
-  return { ...compiled.plan, pluginFiles, pluginParams };
+  return { ...compiled.plan, pluginFiles, pluginParams, ...(pluginKeyCode ? { pluginKeyCode } : {}) };
 }
 
 /** The `plugins:` entries of a pipeline, resolved against its folder (malformed ones are left to the schema). */

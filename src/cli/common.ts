@@ -29,6 +29,11 @@ export interface Command {
   summary: string;
   /** The command's `--help` text. */
   usage: string;
+  /**
+   * Whether it executes a pipeline's code: imports its plugins (TypeScript run with the user's
+   * rights) and runs its steps. `fxflow --help` lists these; every other command never does.
+   */
+  executesCode?: boolean;
   run(argv: string[], io: Io): Promise<number> | number;
 }
 

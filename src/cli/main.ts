@@ -11,6 +11,7 @@ import { styleFor } from './format.js';
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const executing = COMMANDS.filter((c) => c.executesCode).map((c) => c.name);
   return `fxflow ${VERSION} — declarative ML pipelines for market time series
 
 Usage: fxflow <command> [options]
@@ -22,6 +23,11 @@ Global options:
   --store DIR   store folder (default: .fxflow in the working directory, or $FXFLOW_STORE)
   -h, --help    help for a command
   -v, --version print the version
+
+Running code: ${executing.slice(0, -1).join(', ')} and ${executing.at(-1)} import a pipeline's plugins, whose TypeScript then
+runs with your rights: use them on pipelines you trust. No other command executes plugin code:
+validate, plan and steps only type-check plugins and read their steps from source. A pipeline
+loads plugins only from its own folder or below.
 
 Exit codes: 0 ok, 1 a failure while running, 2 bad input (pipeline or arguments).`;
 }

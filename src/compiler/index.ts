@@ -38,6 +38,11 @@ export interface Plan {
   pluginFiles?: string[];
   /** Params JSON Schema of each plugin step kind. */
   pluginParams?: Record<string, Record<string, unknown>>;
+  /**
+   * Plugin kinds read without running their code whose cache key needs that code (their
+   * `fingerprint`, `keyParams` or `resolve`, named here): such a step's key is unknown until run.
+   */
+  pluginKeyCode?: Record<string, string[]>;
 }
 
 export interface CompileResult {

@@ -9,7 +9,8 @@ import { emptyRaw, type RawBars } from './reader.js';
  * dates and the Parquet path go in as bound parameters, never spliced into the SQL; the only names
  * spliced in are identifiers (table and columns), which are checked against the catalogue first
  * and quoted. Timestamps come back as wall-clock epoch ms (TIMESTAMP) or UTC (TIMESTAMPTZ, epoch
- * numbers); the caller applies the zone.
+ * numbers); the caller applies the zone. The database is opened with no access outside the file
+ * (see `openSource`).
  */
 
 export type DbColumns = ColumnNames;
@@ -70,21 +71,64 @@ function quoteIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
-/** Reads bars; see the module comment. */
-export async function readDb(q: DbQuery): Promise<DbResult> {
+/**
+ * A user's data file is data, not code: a view stored in a .duckdb file may call read_text,
+ * read_csv or ATTACH on any path, and an extension could be fetched on demand. So every source is
+ * opened with DuckDB's external access off (only the database file itself, or the one Parquet
+ * file, can be read), extensions neither installed nor autoloaded, and the configuration locked
+ * so that no SQL can turn it back on.
+ */
+const LOCKED = { enable_external_access: 'false', autoload_known_extensions: 'false', autoinstall_known_extensions: 'false' } as const;
+
+async function openSource(q: DbQuery): Promise<{ instance: DuckDBInstance; con: DuckDBConnection }> {
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(q.kind === 'duckdb' ? q.file : ':memory:', q.kind === 'duckdb' ? { access_mode: 'READ_ONLY' } : {});
+    instance = await DuckDBInstance.create(
+      q.kind === 'duckdb' ? q.file : ':memory:',
+      // Parquet: allowed_paths can only be set while access is still on, so it is locked below.
+      q.kind === 'duckdb' ? { access_mode: 'READ_ONLY', ...LOCKED, lock_configuration: 'true' } : { autoload_known_extensions: 'false', autoinstall_known_extensions: 'false' },
+    );
   } catch (e) {
     throw new RunError(`cannot open DuckDB database ${q.file}: ${(e as Error).message.split('\n')[0]}`, { hint: 'check that `path` names a DuckDB database file that no other process is writing' });
   }
   const con = await instance.connect();
+  if (q.kind === 'parquet') {
+    try {
+      await con.run(`SET allowed_paths = [${sqlString(q.file)}]`);
+      await con.run('SET enable_external_access = false');
+      await con.run('SET lock_configuration = true');
+    } catch (e) {
+      con.closeSync();
+      instance.closeSync();
+      throw e;
+    }
+  }
+  return { instance, con };
+}
+
+/** A string literal for the one SET statement that takes no bound parameter. */
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Reads bars; see the module comment. */
+export async function readDb(q: DbQuery): Promise<DbResult> {
+  const { instance, con } = await openSource(q);
   try {
     return await query(con, q);
   } finally {
     con.closeSync();
     instance.closeSync();
   }
+}
+
+/** DuckDB refused a file access or an extension: a view in the user's file reaching outside it. */
+function refused(e: unknown, what: string): RunError | undefined {
+  const m = (e as Error).message.split('\n')[0];
+  if (!/^Permission Error|external access|disabled by configuration|autoload/i.test(m)) return undefined;
+  return new RunError(`cannot read ${what}: it reaches outside the data file (${m})`, {
+    hint: 'fxflow opens data files with DuckDB\'s external access off, so a view that reads other files (read_csv, read_text, read_parquet, ATTACH) or loads an extension is refused; store the rows in a table of that database',
+  });
 }
 
 async function query(con: DuckDBConnection, q: DbQuery): Promise<DbResult> {
@@ -118,7 +162,11 @@ async function query(con: DuckDBConnection, q: DbQuery): Promise<DbResult> {
       throw new RunError(`table ${JSON.stringify(table)} not found in ${q.file}`, { hint: names.length ? `tables there: ${names.slice(0, 12).join(', ')}` : 'the database has no tables' });
     }
     relation = `${quoteIdent(match[0])}.${quoteIdent(match[1])}.${quoteIdent(match[2])}`;
-    described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+    try {
+      described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+    } catch (e) {
+      throw refused(e, `table ${JSON.stringify(table)} in ${q.file}`) ?? e;
+    }
   }
   const cols = described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]).toUpperCase() }));
   const lower = cols.map((c) => c.name.toLowerCase());
@@ -199,6 +247,8 @@ async function query(con: DuckDBConnection, q: DbQuery): Promise<DbResult> {
   try {
     result = await con.runAndReadAll(sql, params);
   } catch (e) {
+    const r = refused(e, q.table ? `table ${JSON.stringify(q.table)} in ${q.file}` : q.file);
+    if (r) throw r;
     throw new RunError(`cannot read ${q.table ?? q.file}: ${(e as Error).message.split('\n')[0]}`, { hint: 'check the column types: prices must be numbers' });
   }
   const colsOut = result.getColumns();

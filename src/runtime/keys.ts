@@ -15,6 +15,11 @@ export interface NodeKey {
   key: string;
   /** What the key was made of, kept in the run history to explain later misses. */
   basis: KeyBasis;
+  /**
+   * Set when the key cannot be known without running plugin code that was not run (a plan read
+   * without importing plugins, `Plan.pluginKeyCode`): why. `key` is then not a cache key.
+   */
+  unknown?: string;
 }
 
 export interface KeyBasis {
@@ -45,7 +50,14 @@ export async function computeKeys(plan: Plan): Promise<Map<string, NodeKey>> {
       seed: n.def.seeded ? plan.spec.seed : null,
       fingerprint: fingerprints.get(n.id) ?? null,
     };
-    keys.set(n.id, { key: keyOf(basis), basis });
+    const code = plan.pluginKeyCode?.[n.kind];
+    const upstream = Object.values(n.inputs).find((src) => keys.get(src)!.unknown);
+    const unknown = code
+      ? `its key depends on the plugin's ${code.map((c) => `${c}()`).join(', ')}, which only \`fxflow run\` executes`
+      : upstream !== undefined
+        ? `its input \`${upstream}\` has no key yet`
+        : undefined;
+    keys.set(n.id, unknown ? { key: '', basis, unknown } : { key: keyOf(basis), basis });
   }
   return keys;
 }

@@ -82,7 +82,7 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
     opening.catch(() => undefined);
     try {
       try {
-        plan = await loadPlan(abs, undefined, { device: opts.device });
+        plan = await loadPlan(abs, undefined, { device: opts.device, execute: true });
       } catch (e) {
         await opening.then((s) => s.close()).catch(() => undefined);
         throw e;

@@ -29,6 +29,20 @@ export interface ExtractedStep {
   inputs: Record<string, string>;
   output: string;
   params: JsonSchema;
+  /**
+   * The rest of what a plugin step is known by without running its code (`fxflow validate`, `plan`
+   * and `steps` never import a plugin): `version` and `seeded` when written as literals…
+   */
+  version?: number;
+  seeded?: boolean;
+  optionalInputs: string[];
+  /** …the names of every property of the `defineStep({…})` object (functions included)… */
+  members: string[];
+  /** …the properties that had to be literals to be read but are not (a spread counts as `...`)… */
+  unreadable: string[];
+  /** …whether the file exports it (only exported steps are loaded), and where its `kind` is. */
+  exported: boolean;
+  at: { line: number; col: number };
 }
 
 export interface SchemaIssue {
@@ -209,6 +223,7 @@ function isObj(v: unknown): v is JsonSchema {
 /** Finds `defineStep({...})` calls in a file and extracts their metadata and params schema. */
 export function extractSteps(sf: SourceFile, conv: TypeToSchema, root: string): ExtractedStep[] {
   const out: ExtractedStep[] = [];
+  const exported = exportedExpressions(sf);
   for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
     if (call.getExpression().getText() !== 'defineStep') continue;
     const arg = call.getArguments()[0];
@@ -226,14 +241,59 @@ export function extractSteps(sf: SourceFile, conv: TypeToSchema, root: string): 
       const typeArg = paramsCall.getTypeArguments()[0];
       if (typeArg) params = conv.convertType(typeArg.getType(), typeArg);
     }
+    const unreadable: string[] = [];
+    const members: string[] = [];
+    for (const p of arg.getProperties()) {
+      if (Node.isSpreadAssignment(p)) unreadable.push('...');
+      else members.push(p.getName());
+    }
+    const version = propInit(arg, 'version');
+    const seeded = propInit(arg, 'seeded');
+    const output = stringProp(arg, 'output');
+    const inputs = propInit(arg, 'inputs');
+    const optional = propInit(arg, 'optionalInputs');
+    if (!version || !Node.isNumericLiteral(version)) unreadable.push('version');
+    if (members.includes('seeded') && !(seeded && (seeded.getKind() === SyntaxKind.TrueKeyword || seeded.getKind() === SyntaxKind.FalseKeyword))) unreadable.push('seeded');
+    if (output === undefined) unreadable.push('output');
+    if (!inputs || !Node.isObjectLiteralExpression(inputs) || !allStringValued(inputs)) unreadable.push('inputs');
+    if (members.includes('optionalInputs') && !(optional && Node.isArrayLiteralExpression(optional) && optional.getElements().every(isStringLiteral))) unreadable.push('optionalInputs');
+    const at = arg.getSourceFile().getLineAndColumnAtPos((arg.getProperty('kind') ?? call).getStart());
     out.push({
       kind,
       description: stringProp(arg, 'description') ?? '',
       file: sf.getFilePath().replace(root.endsWith('/') ? root : `${root}/`, ''),
       inputs: objectOfStrings(arg, 'inputs'),
-      output: stringProp(arg, 'output') ?? '',
+      output: output ?? '',
       params,
+      version: version && Node.isNumericLiteral(version) ? version.getLiteralValue() : undefined,
+      seeded: seeded ? seeded.getKind() === SyntaxKind.TrueKeyword : undefined,
+      optionalInputs: optional && Node.isArrayLiteralExpression(optional) ? optional.getElements().flatMap((e) => (isStringLiteral(e) ? [e.getLiteralValue()] : [])) : [],
+      members,
+      unreadable,
+      exported: exported.has(call),
+      at: { line: at.line, col: at.column },
     });
+  }
+  return out;
+}
+
+function isStringLiteral(n: Node): n is Node & { getLiteralValue(): string } {
+  return Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n);
+}
+
+function allStringValued(obj: ObjectLiteralExpression): boolean {
+  return obj.getProperties().every((p) => Node.isPropertyAssignment(p) && isStringLiteral(p.getInitializerOrThrow()));
+}
+
+/** The expressions a file exports (`export default defineStep(…)`, `export const s = defineStep(…)`, re-exported names). */
+function exportedExpressions(sf: SourceFile): Set<Node> {
+  const out = new Set<Node>();
+  for (const decls of sf.getExportedDeclarations().values()) {
+    for (const d of decls) {
+      let e: Node | undefined = Node.isVariableDeclaration(d) ? d.getInitializer() : d;
+      while (e && (Node.isParenthesizedExpression(e) || Node.isAsExpression(e) || Node.isSatisfiesExpression(e))) e = e.getExpression();
+      if (e) out.add(e);
+    }
   }
   return out;
 }
@@ -263,7 +323,7 @@ function objectOfStrings(obj: ObjectLiteralExpression, name: string): Record<str
   for (const p of init.getProperties()) {
     if (!Node.isPropertyAssignment(p)) continue;
     const v = p.getInitializer();
-    if (v && Node.isStringLiteral(v)) out[p.getName().replace(/^['"]|['"]$/g, '')] = v.getLiteralValue();
+    if (v && isStringLiteral(v)) out[p.getName().replace(/^['"]|['"]$/g, '')] = v.getLiteralValue();
   }
   return out;
 }

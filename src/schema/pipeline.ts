@@ -119,7 +119,7 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
       },
       description: { description: 'What the pipeline is for.', type: 'string' },
       plugins: {
-        description: 'TypeScript files, relative to the pipeline, whose `defineStep` exports add step kinds.',
+        description: 'TypeScript files, relative to the pipeline and inside its folder, whose `defineStep` exports add step kinds (imported only by `run`, `watch` and `export`).',
         type: 'array',
         items: { type: 'string', pattern: '\\.(ts|mts)$' },
       },

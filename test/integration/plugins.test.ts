@@ -5,6 +5,10 @@ import { cachedMap, fxflow, parseRun, REPO, workdir } from '../helpers/cli.js';
 
 /** Custom TypeScript steps: the example plugin pipeline, and the checks made before anything runs. */
 
+// Every CLI spawn here type-checks a plugin with ts-morph: 5–14 s on an idle 2-core machine and
+// several times that on a busy CI one, so each test's timeout is its number of spawns times this.
+const PER_SPAWN = 120_000;
+
 let dir: string;
 let pipeline: string;
 beforeAll(() => {
@@ -25,7 +29,7 @@ async function runVariant(text: string, name = 'variant.yaml') {
 }
 
 describe('plugins', () => {
-  it('runs the example plugin pipeline, the custom step adding its column', async () => {
+  it('runs the example plugin pipeline, the custom step adding its column', { timeout: 2 * PER_SPAWN }, async () => {
     const r = await fxflow(['run', 'pipeline.yaml', '--json'], { cwd: path.join(dir, 'plugin') });
     const run = parseRun(r);
     expect(run.status, r.stderr).toBe('succeeded');
@@ -39,20 +43,23 @@ describe('plugins', () => {
     expect(Number.isFinite(Number(first.split(',')[cols.indexOf('ret_1_z48')]))).toBe(true);
   });
 
-  it('validates a plugin step\'s `with:` against its TypeScript params type, located', async () => {
-    const text = pipeline.replace('window: 48', 'window: "48x"');
+  it('validates a plugin step\'s `with:` against its TypeScript params type, located', { timeout: PER_SPAWN }, async () => {
+    // Two steps of the plugin's kind, one with a wrong type and one with a typo: one spawn, both reported.
+    const text = pipeline
+      .replace('window: 48', 'window: "48x"')
+      .replace('  dataset:\n', '  zfeatures2:\n    uses: rolling_z\n    from: features\n    with: { column: ret_1, windw: 48 }\n  dataset:\n');
     const r = await runVariant(text);
     expect(r.code).toBe(2);
     const line = lineOf(text, '48x');
     const col = text.split('\n')[line - 1].indexOf('"48x"') + 1;
     expect(r.stderr).toContain(`variant.yaml:${line}:${col}: error: \`window\` of step \`zfeatures\` (rolling_z) must be an integer, got "48x"`);
-    const typo = await runVariant(pipeline.replace('window: 48', 'windw: 48'));
-    expect(typo.code).toBe(2);
-    expect(typo.stderr).toContain('unknown parameter `windw` of step `zfeatures` (rolling_z)');
-    expect(typo.stderr).toContain('did you mean `window`?');
+    const typoLine = lineOf(text, 'windw');
+    expect(r.stderr).toContain(`variant.yaml:${typoLine}:`);
+    expect(r.stderr).toContain('unknown parameter `windw` of step `zfeatures2` (rolling_z)');
+    expect(r.stderr).toContain('did you mean `window`?');
   });
 
-  it('refuses a plugin step whose output does not fit the next step\'s input', async () => {
+  it('refuses a plugin step whose output does not fit the next step\'s input', { timeout: PER_SPAWN }, async () => {
     writeFileSync(
       path.join(dir, 'plugin', 'steps', 'wrong_out.ts'),
       `import { defineStep, paramsOf, type Report } from 'fxflow';\n\nexport interface P {}\n\nexport default defineStep({\n  kind: 'wrong_out',\n  version: 1,\n  description: 'Produces a Report from features (deliberately the wrong type for split).',\n  inputs: { features: 'Features' },\n  output: 'Report',\n  params: paramsOf<P>(),\n  async run(): Promise<Report> {\n    throw new Error('not reached');\n  },\n});\n`,
@@ -67,7 +74,7 @@ describe('plugins', () => {
     );
   });
 
-  it('reports a type error in the plugin at its TypeScript file:line:col', async () => {
+  it('reports a type error in the plugin at its TypeScript file:line:col', { timeout: PER_SPAWN }, async () => {
     const src = readFileSync(path.join(dir, 'plugin', 'steps', 'rolling_z.ts'), 'utf8');
     const broken = src.replace('const n = x.length;', 'const n: string = x.length;');
     writeFileSync(path.join(dir, 'plugin', 'steps', 'broken.ts'), broken.replace("kind: 'rolling_z'", "kind: 'broken_z'"));
@@ -79,7 +86,7 @@ describe('plugins', () => {
     expect(r.stderr).toContain(`steps/broken.ts:${line}:${col}: error: TS2322: Type 'number' is not assignable to type 'string'.`);
   });
 
-  it('explains a plugin that would load as CommonJS', async () => {
+  it('explains a plugin that would load as CommonJS', { timeout: PER_SPAWN }, async () => {
     const other = workdir();
     cpSync(path.join(REPO, 'examples', 'plugin'), path.join(other, 'p'), { recursive: true });
     const r = await fxflow(['validate', 'pipeline.yaml'], { cwd: path.join(other, 'p') });
@@ -88,7 +95,23 @@ describe('plugins', () => {
     expect(r.stderr).toContain('rename it to .mts');
   });
 
-  it('reruns a plugin step when its source changes, and nothing upstream', async () => {
+  it('refuses to run a plugin whose step, once imported, is not what its source says (plan would have shown other keys)', { timeout: PER_SPAWN }, async () => {
+    const src = readFileSync(path.join(dir, 'plugin', 'steps', 'rolling_z.ts'), 'utf8');
+    // The step's version is changed after defineStep: only running the code can see it.
+    const sneaky = src
+      .replace("kind: 'rolling_z'", "kind: 'sneaky_z'")
+      .replace('export default defineStep({', 'const step = defineStep({')
+      .concat('\n(step as { version: number }).version = 2;\nexport default step;\n');
+    writeFileSync(path.join(dir, 'plugin', 'steps', 'sneaky.ts'), sneaky);
+    const text = pipeline.replace('plugins: [./steps/rolling_z.ts]', 'plugins: [./steps/sneaky.ts]').replace('uses: rolling_z', 'uses: sneaky_z');
+    const r = await runVariant(text, 'sneaky.yaml');
+    expect(r.code).toBe(2);
+    const line = lineOf(sneaky, "kind: 'sneaky_z'");
+    expect(r.stderr).toContain(`steps/sneaky.ts:${line}:3: error: step \`sneaky_z\` as imported differs from its source: version 1 in the source, 2 when imported`);
+    expect(r.stderr).not.toContain('    at ');
+  });
+
+  it('reruns a plugin step when its source changes, and nothing upstream', { timeout: PER_SPAWN }, async () => {
     const file = path.join(dir, 'plugin', 'steps', 'rolling_z.ts');
     writeFileSync(file, `${readFileSync(file, 'utf8')}\n// an edit\n`);
     const run = parseRun(await fxflow(['run', 'pipeline.yaml', '--json'], { cwd: path.join(dir, 'plugin') }));

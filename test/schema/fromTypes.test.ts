@@ -87,3 +87,48 @@ describe('params schema from TypeScript types', () => {
     expect(conv.issues[0]).toMatchObject({ line: 3, message: expect.stringContaining('paramsOf') });
   });
 });
+
+describe('what a step is known by without running its code', () => {
+  const STEPS = `
+declare function defineStep<T>(def: T): T;
+declare function paramsOf<P>(): P;
+const base = { version: 1 };
+const V = 3;
+export default defineStep({
+  kind: 'plain',
+  version: 4,
+  description: 'd',
+  inputs: { features: 'Features', candles: \`Candles\` },
+  optionalInputs: ['candles'],
+  output: 'Features',
+  seeded: true,
+  params: paramsOf<{}>(),
+  fingerprint: () => 'x',
+  resolve(p: {}) { return p; },
+});
+export const named = defineStep({ kind: 'named', version: 1, inputs: {}, output: 'Report', params: paramsOf<{}>() });
+const later = defineStep({ kind: 'later', version: 1, inputs: {}, output: 'Report', params: paramsOf<{}>() });
+export { later as renamed };
+const hidden = defineStep({ kind: 'hidden', version: 1, inputs: {}, output: 'Report', params: paramsOf<{}>() });
+export const computed = defineStep({ ...base, kind: 'computed', version: V, inputs: { x: String('Features') }, output: 'Report', params: paramsOf<{}>() });
+`;
+  it('reads literals, member names, export status and the kind\'s position; flags what only code could tell', () => {
+    const sf = new Project({ useInMemoryFileSystem: true }).createSourceFile('/p/steps.ts', STEPS);
+    const steps = new Map(extractSteps(sf, new TypeToSchema(), '/p').map((s) => [s.kind, s]));
+    expect(steps.get('plain')).toMatchObject({
+      version: 4,
+      seeded: true,
+      inputs: { features: 'Features', candles: 'Candles' },
+      optionalInputs: ['candles'],
+      output: 'Features',
+      members: ['kind', 'version', 'description', 'inputs', 'optionalInputs', 'output', 'seeded', 'params', 'fingerprint', 'resolve'],
+      unreadable: [],
+      exported: true,
+      at: { line: 7, col: 3 },
+    });
+    expect(steps.get('named')).toMatchObject({ exported: true, unreadable: [], seeded: undefined, optionalInputs: [] });
+    expect(steps.get('later')!.exported).toBe(true);
+    expect(steps.get('hidden')!.exported).toBe(false);
+    expect(steps.get('computed')).toMatchObject({ exported: true, version: undefined, unreadable: ['...', 'version', 'inputs'] });
+  });
+});

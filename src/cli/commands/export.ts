@@ -17,7 +17,7 @@ async function cmdExport(argv: string[], io: Io): Promise<number> {
   if (!values.out) throw new UsageError('`fxflow export` needs `--out PATH` (.csv or .parquet)');
   const ext = path.extname(values.out).toLowerCase();
   if (ext !== '.csv' && ext !== '.parquet') throw new UsageError(`--out must end in .csv or .parquet, got \`${values.out}\``);
-  const full = await loadPlan(file);
+  const full = await loadPlan(file, undefined, { execute: true });
   if (!full.byId.has(stepId)) {
     throw new UsageError(`pipeline ${full.spec.name} has no step \`${stepId}\` (steps: ${full.nodes.map((n) => n.id).join(', ')})`);
   }
@@ -55,6 +55,8 @@ export const exportCommand: Command = {
 
 Writes STEP's output as CSV or Parquet (by PATH's extension), running what it needs first:
 Candles/Features: the frame; Dataset: rows with segment and fold; Model: out-of-sample
-predictions per target with ts, segment and fold; Report: per-bar position and equity.`,
+predictions per target with ts, segment and fold; Report: per-bar position and equity.
+Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
+  executesCode: true,
   run: cmdExport,
 };

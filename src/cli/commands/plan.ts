@@ -17,13 +17,20 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
   const keys = await computeKeys(plan);
   const dir = storeDir(values.store);
   const store = existsSync(path.join(dir, STORE_FILE)) ? await openStore(dir, io) : undefined;
-  const rows: { id: string; kind: string; inputs: string; key: string; state: 'cached' | 'run'; reason?: string }[] = [];
+  const rows: { id: string; kind: string; inputs: string; key: string | null; state: 'cached' | 'run' | 'unknown'; reason?: string }[] = [];
   const rerun = new Map<string, string>();
   const previous = store ? await store.lastStepRuns(plan.spec.name) : undefined;
-  const hits = store ? await store.artifactInfos([...keys.values()].map((k) => k.key)) : new Map();
+  const known = [...keys.values()].filter((k) => !k.unknown).map((k) => k.key);
+  const hits = store ? await store.artifactInfos(known) : new Map();
   try {
     for (const n of plan.nodes) {
       const k = keys.get(n.id)!;
+      if (k.unknown) {
+        // A plugin step's key needs its code, which plan never runs: say so rather than guess.
+        rows.push({ id: n.id, kind: n.kind, inputs: Object.values(n.inputs).join(', '), key: null, state: 'unknown', reason: k.unknown });
+        rerun.set(n.id, k.unknown);
+        continue;
+      }
       const hit = hits.has(k.key);
       let reason: string | undefined;
       if (!hit) {
@@ -41,7 +48,7 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (format === 'mermaid' || format === 'dot') {
-    const state = new Map(rows.map((r) => [r.id, r.state] as const));
+    const state = new Map(rows.flatMap((r) => (r.state === 'unknown' ? [] : [[r.id, r.state] as const])));
     io.out.write(format === 'mermaid' ? toMermaid(plan, state) : toDot(plan, state));
     return 0;
   }
@@ -49,12 +56,13 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
   io.out.write(
     `${table(
       ['step', 'kind', 'from', 'key', 'state'],
-      rows.map((r) => [r.id, r.kind, r.inputs || '—', r.key.slice(0, 12), r.state === 'cached' ? 'cached' : `run: ${r.reason}`]),
+      rows.map((r) => [r.id, r.kind, r.inputs || '—', r.key?.slice(0, 12) ?? '?', r.state === 'cached' ? 'cached' : `${r.state === 'run' ? 'run' : 'unknown'}: ${r.reason}`]),
       style,
     )}\n`,
   );
   const n = rows.filter((r) => r.state === 'run').length;
-  io.out.write(`\n${n === 0 ? 'everything is cached' : `${n} of ${rows.length} steps would run`}\n`);
+  const unknown = rows.filter((r) => r.state === 'unknown').length;
+  io.out.write(`\n${n === 0 && !unknown ? 'everything is cached' : `${n} of ${rows.length} steps would run`}${unknown ? `; ${unknown} unknown until run (plugin code)` : ''}\n`);
   return 0;
 }
 
@@ -64,7 +72,9 @@ export const planCommand: Command = {
   usage: `Usage: fxflow plan FILE [--format text|json|mermaid|dot] [--json] [--device auto|gpu|cpu] [--store DIR]
 
 Lists the steps in run order with their cache key, and for each step that would run, why:
-which param or input changed since the last run of that step. Runs nothing.
+which param or input changed since the last run of that step. Runs nothing, and never executes
+plugin code: a plugin step's key comes from its source (kind, version, params, source hash); one
+whose key needs its own code (fingerprint, keyParams, resolve) is shown as unknown.
   --format mermaid|dot   draw the DAG with each step's cache state (paste Mermaid into Markdown;
                          pipe DOT into \`dot -Tsvg\`)
   --json                 the same as --format json

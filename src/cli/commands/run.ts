@@ -28,7 +28,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const file = needFile(positionals, 'run');
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs takes a whole number ≥ 1, got \`${values.jobs}\``);
-  const plan = await loadPlan(file, undefined, { device: deviceOf(values.device) });
+  const plan = await loadPlan(file, undefined, { device: deviceOf(values.device), execute: true });
   // Keys first: a missing data file is reported before the store is opened or written.
   const keys = await computeKeys(plan);
   const dir = storeDir(values.store);
@@ -159,6 +159,8 @@ Runs the pipeline. Steps whose inputs and params are unchanged are read from the
                pipeline's top-level \`device:\`; changes those steps' cache keys)
 
 With a \`matrix:\` block every variant runs; a step equal across variants runs once.
-SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.`,
+SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.
+Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
+  executesCode: true,
   run: cmdRun,
 };

@@ -14,6 +14,7 @@ export const schemaCommand: Command = {
   summary: 'print the pipeline JSON Schema',
   usage: `Usage: fxflow schema
 
-Prints the pipeline JSON Schema (for editors: \`# yaml-language-server: $schema=…\`).`,
+Prints the pipeline JSON Schema (for editors: \`# yaml-language-server: $schema=…\`). Reads no
+pipeline and executes no code.`,
   run: cmdSchema,
 };

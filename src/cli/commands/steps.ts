@@ -62,6 +62,6 @@ export const stepsCommand: Command = {
 
 Lists the built-in step kinds (and, given a pipeline FILE, its plugins' kinds) with their input
 ports, output type and parameters: type, default and description, from the same metadata the
-validator and the editor schema use.`,
+validator and the editor schema use. Never executes plugin code: plugins are read from source.`,
   run: cmdSteps,
 };

@@ -16,6 +16,8 @@ export const validateCommand: Command = {
   summary: 'check a pipeline: YAML, schema, DAG (runs nothing)',
   usage: `Usage: fxflow validate FILE
 
-Parses the pipeline, validates it against the schema and compiles its DAG. Runs nothing.`,
+Parses the pipeline, validates it against the schema and compiles its DAG. Runs nothing, and
+never executes plugin code: plugins are type-checked and their steps read from source (a plugin
+step's own check() runs with \`fxflow run\`).`,
   run: cmdValidate,
 };

@@ -72,6 +72,8 @@ file that does not parse shows its errors and the watcher waits for the next sav
 a run cancels that run and starts the new one. The store is free between runs, so \`fxflow runs\`
 works from another terminal.
   --debounce MS   quiet period after a change before rerunning (default 50)
-  --device D      where neural models train unless their step sets \`device:\``,
+  --device D      where neural models train unless their step sets \`device:\`
+Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
+  executesCode: true,
   run: cmdWatch,
 };
