@@ -47,7 +47,23 @@ function columnStep(kind: string, name: string, value: (c: Candles, bar: number)
 const nextClose = columnStep('next_close', 'close_next', (c, i) => c.columns.close[i + 1]);
 const thisClose = columnStep('this_close', 'close_now', (c, i) => c.columns.close[i]);
 const needsHistory = columnStep('needs_history', 'close_now', (c, i) => c.columns.close[i], 1000);
-const PLUGINS = [nextClose, thisClose, needsHistory];
+/** Features made from nothing upstream (as if read from a file): no candles the probe could cut. */
+const fromFile = defineStep({
+  kind: 'from_file',
+  version: 1,
+  description: 'features without candles upstream',
+  inputs: {},
+  output: 'Features',
+  params: paramsOf<NoParams>(),
+  async run(): Promise<Features> {
+    const n = 400;
+    const index = Float64Array.from({ length: n }, (_, i) => Date.UTC(2020, 0, 1) + i * 3_600_000);
+    const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i / 7));
+    const y = Float64Array.from({ length: n }, (_, i) => Math.cos(i / 5));
+    return { type: 'Features', symbol: 'EURUSD', timeframe: '1h', index, columns: { x, y }, featureNames: ['x'], targetNames: ['y'], targetHorizons: [1], warmupDropped: 0, tailDropped: 0 };
+  },
+}) as unknown as AnyStepDef;
+const PLUGINS = [nextClose, thisClose, needsHistory, fromFile];
 
 const registry = builtinRegistry();
 for (const d of PLUGINS) registry.register(d);
@@ -160,6 +176,15 @@ describe('the leakage probe over plugin steps', () => {
     expect(split.status).toBe('failed');
     expect(split.error).toMatch(/^leakage probe: step `extra` \(needs_history\): needs at least 1000 rows, got \d+, when rerun on candles truncated at a sampled bar/);
     expect(split.error).toContain('set `probe: false`');
+  });
+
+  it('a plugin step not made from candles cannot be probed: the split says so and goes on', async () => {
+    const text = 'version: 1\nname: probe-rt\nsteps:\n  extra: { uses: from_file }\n  dataset: { uses: split, from: extra }\n';
+    const { result } = await run(text);
+    expect(result.status).toBe('succeeded');
+    expect(result.steps.find((s) => s.id === 'dataset')!.warnings).toEqual([
+      'leakage probe: plugin step `extra` (from_file) is not made from candles upstream, so the probe cannot check it for look-ahead',
+    ]);
   });
 
   it('a built-in-only pipeline does not probe unless asked, and passes when asked', async () => {

@@ -224,11 +224,16 @@ export default defineStep({
 
   async run({ features }, params: SplitParams, ctx): Promise<Dataset> {
     if (params.probe !== false) await runProbe(features, params, ctx);
-    else {
-      // An explicit opt-out (auto turns false only without plugins): say what goes unchecked.
-      const lineage = ctx.lineage?.('features', PROBE_THROUGH);
-      const plugins = lineage ? probeScope(lineage.steps).plugins : [];
-      if (plugins.length) ctx.warn(`leakage probe off (\`probe: false\`): plugin step${plugins.length > 1 ? 's' : ''} ${plugins.map((s) => `\`${s.id}\` (${s.kind})`).join(', ')} feed${plugins.length > 1 ? '' : 's'} this split unchecked for look-ahead`);
+    // Say which plugin steps go unchecked: all of them on an explicit opt-out (auto turns false only
+    // without plugins to rerun), and any the probe cannot rerun (not made from candles).
+    const lineage = ctx.lineage?.('features', PROBE_THROUGH);
+    if (lineage) {
+      const scope = probeScope(lineage.steps);
+      const off = params.probe === false ? scope.plugins : [];
+      const unreachable = lineage.steps.filter((s) => !s.builtin && !scope.sources.includes(s) && !scope.rerun.includes(s));
+      const list = (steps: LineageStep[]): string => `plugin step${steps.length > 1 ? 's' : ''} ${steps.map((s) => `\`${s.id}\` (${s.kind})`).join(', ')}`;
+      if (off.length) ctx.warn(`leakage probe off (\`probe: false\`): ${list(off)} feed${off.length > 1 ? '' : 's'} this split unchecked for look-ahead`);
+      if (unreachable.length) ctx.warn(`leakage probe: ${list(unreachable)} ${unreachable.length > 1 ? 'are' : 'is'} not made from candles upstream, so the probe cannot check ${unreachable.length > 1 ? 'them' : 'it'} for look-ahead`);
     }
     const n = features.index.length;
     const names = features.featureNames;
