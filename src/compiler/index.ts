@@ -222,7 +222,7 @@ function wireInputs(
 
   if (typeof from === 'string') {
     // One step id feeds the kind's only port, or its only required one (optional ports, like a
-    // split's `candles` for the leakage probe, are then named in a mapping).
+    // split's `candles`, are then named in a mapping).
     const required = ports.filter((p) => !optional.has(p));
     if (ports.length === 1 || required.length === 1) {
       connect(ports.length === 1 ? ports[0] : required[0], from, fromPath);

@@ -196,6 +196,8 @@ export default defineStep({
   version: 2,
   description:
     'Split feature rows leak-free: temporal, walk_forward, purged_kfold or cpcv folds, purged by the target horizon and embargoed; a scaler fitted on each fold’s training rows only; a KS drift report.',
+  // `candles` is still accepted from pipelines that wired it for the leakage probe, which now finds
+  // the candles upstream of the features itself (StepContext.lineage); it is not read.
   inputs: { features: 'Features', candles: 'Candles' },
   optionalInputs: ['candles'],
   output: 'Dataset',
@@ -388,7 +390,12 @@ async function runProbe(features: Features, params: SplitParams, ctx: StepContex
   const scope = lineage ? probeScope(lineage.steps) : undefined;
   const last = lineage?.steps[lineage.steps.length - 1];
   if (params.probe === 'auto' && !scope?.plugins.length) return;
-  if (!lineage || !scope || !last || !scope.sources.length || !scope.rerun.some((s) => s.id === last.id)) {
+  if (!lineage) {
+    throw new RunError('the leakage probe reruns the steps before the split, and this runner does not offer them (StepContext.lineage)', {
+      hint: 'run the split with `fxflow run`, or set `probe: false`',
+    });
+  }
+  if (!scope || !last || !scope.sources.length || !scope.rerun.some((s) => s.id === last.id)) {
     throw new RunError('the leakage probe needs candles upstream of the features: it recomputes the steps between them on truncated candles', {
       hint: 'make the features from a fetch step (directly or through other steps), or set `probe: false`',
     });
