@@ -36,6 +36,12 @@ export interface LeakFinding {
   truncated: number;
   /** How many sampled timestamps differ for this feature. */
   count: number;
+  /**
+   * Set when a rerun on the full data does not give the given full-data value back (`StepsProbe.full`
+   * given): the step is not reproducible from its inputs, which the truncation cannot tell from
+   * look-ahead. The rerun's value at `ts`.
+   */
+  rerun?: number;
 }
 
 export interface ProbeResult {
@@ -169,6 +175,18 @@ export async function probeSteps(probe: StepsProbe, opts: ProbeOptions = {}): Pr
     }
     for (const name of byName.keys()) reported.add(name);
   }
+  // Only on a finding (so a clean probe costs nothing more): does a rerun on the full data give the
+  // given outputs back? If not, the difference is the step's own randomness, not look-ahead.
+  if (leaks.length && probe.full) {
+    const again = await probe.compute(probe.sources);
+    for (const l of leaks) {
+      const f = full.get(l.step!.id)!;
+      const g = again.get(l.step!.id);
+      const gr = g ? findRow(g.index, l.ts) : -1;
+      const v = gr < 0 || !g!.columns[l.feature] ? NaN : g!.columns[l.feature][gr];
+      if (!same(f.columns[l.feature][findRow(f.index, l.ts)], v)) l.rerun = v;
+    }
+  }
   return { timestamps, features: [...names], leaks };
 }
 
@@ -201,9 +219,12 @@ function findRow(index: Float64Array, t: number): number {
 
 /** One line per leaking feature: what differs, where first, and how often. */
 export function describeLeaks(result: ProbeResult): string[] {
-  return result.leaks.map(
-    (l) =>
-      `${l.step ? `step \`${l.step.id}\` (${l.step.kind}): ` : ''}feature \`${l.feature}\` looks ahead: at ${new Date(l.ts).toISOString()} it is ${l.full} on the full data but ${l.truncated} on data truncated there ` +
-      `(${l.count} of ${result.timestamps.length} sampled timestamps differ)`,
-  );
+  return result.leaks.map((l) => {
+    const step = l.step ? `step \`${l.step.id}\` (${l.step.kind}): ` : '';
+    const at = new Date(l.ts).toISOString();
+    if (l.rerun !== undefined) {
+      return `${step}feature \`${l.feature}\` is not reproducible: at ${at} this run has ${l.full}, but a rerun on the same data gives ${l.rerun}, so the probe cannot tell whether it looks ahead`;
+    }
+    return `${step}feature \`${l.feature}\` looks ahead: at ${at} it is ${l.full} on the full data but ${l.truncated} on data truncated there (${l.count} of ${result.timestamps.length} sampled timestamps differ)`;
+  });
 }

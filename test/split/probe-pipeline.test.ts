@@ -63,7 +63,9 @@ const fromFile = defineStep({
     return { type: 'Features', symbol: 'EURUSD', timeframe: '1h', index, columns: { x, y }, featureNames: ['x'], targetNames: ['y'], targetHorizons: [1], warmupDropped: 0, tailDropped: 0 };
   },
 }) as unknown as AnyStepDef;
-const PLUGINS = [nextClose, thisClose, needsHistory, fromFile];
+/** Noise from an unseeded generator: differs on every run, whatever the data. */
+const noisy = columnStep('noisy', 'noise', () => Math.random());
+const PLUGINS = [nextClose, thisClose, needsHistory, fromFile, noisy];
 
 const registry = builtinRegistry();
 for (const d of PLUGINS) registry.register(d);
@@ -176,6 +178,14 @@ describe('the leakage probe over plugin steps', () => {
     expect(split.status).toBe('failed');
     expect(split.error).toMatch(/^leakage probe: step `extra` \(needs_history\): needs at least 1000 rows, got \d+, when rerun on candles truncated at a sampled bar/);
     expect(split.error).toContain('set `probe: false`');
+  });
+
+  it('a plugin column that is not reproducible is reported as such, not as look-ahead', async () => {
+    const { result } = await run(pipeline('noisy'));
+    const split = result.steps.find((s) => s.id === 'dataset')!;
+    expect(split.status).toBe('failed');
+    expect(split.error).toMatch(/^leakage probe: step `extra` \(noisy\): feature `noise` is not reproducible: at \S+ this run has \S+, but a rerun on the same data gives \S+, so the probe cannot tell whether it looks ahead/);
+    expect(split.error).toContain('seeded with `ctx.seed`');
   });
 
   it('a plugin step not made from candles cannot be probed: the split says so and goes on', async () => {

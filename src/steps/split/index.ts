@@ -429,8 +429,11 @@ async function runProbe(features: Features, params: SplitParams, ctx: StepContex
     });
   }
   if (result.leaks.length) {
+    const random = result.leaks.some((l) => l.rerun !== undefined);
     throw new RunError(`leakage probe: ${describeLeaks(result).join('; ')}`, {
-      hint: 'a feature of bar t may only use bars up to t (a shift by −1, a centred window or a forward fill from later bars reads the future); fix that step, drop the column, or move the value into a target. A step whose output is not reproducible from its inputs shows as look-ahead too',
+      hint: random
+        ? 'a step must give the same output for the same inputs: draw random numbers from a generator seeded with `ctx.seed` (declare `seeded: true`), not Math.random; or set `probe: false` on this split'
+        : 'a feature of bar t may only use bars up to t (a shift by −1, a centred window or a forward fill from later bars reads the future); fix that step, drop the column, or move the value into a target',
     });
   }
   ctx.log(`leakage probe: ${result.timestamps.length} timestamps × ${result.features.length} features of ${names}, no look-ahead`);
