@@ -2,7 +2,8 @@ import type { ArtifactType } from '../core/artifacts.js';
 import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
 import type { PipelineSpec, StepSpec } from '../parser/index.js';
 import { displayPath, toPointer } from '../parser/yaml.js';
-import type { AnyStepDef, CheckContext } from '../steps/define.js';
+import type { AnyStepDef, CheckContext, LineageStep } from '../steps/define.js';
+import { isBuiltinStep } from '../steps/index.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { compileVariants, type PlanSelect, type PlanVariant } from '../experiments/compile.js';
 
@@ -79,7 +80,7 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
       continue;
     }
     const inputs = wireInputs(step, def, stepById, ids, registry, err);
-    const context = checkContext(step, stepById, spec.device, inputs);
+    const context = checkContext(step, stepById, spec.device, inputs, registry);
     const issues = def.check?.(step.with as never, context) ?? [];
     for (const issue of issues) {
       // A single-port `from: id` is a scalar: the issue points at it rather than at a port key.
@@ -95,9 +96,24 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
 }
 
 /** check()'s view of the DAG: upstream steps by kind, breadth first along `from` links. */
-function checkContext(step: StepSpec, stepById: Map<string, StepSpec>, device: PipelineSpec['device'] | undefined, inputs: Record<string, string>): CheckContext {
+function checkContext(
+  step: StepSpec,
+  stepById: Map<string, StepSpec>,
+  device: PipelineSpec['device'] | undefined,
+  inputs: Record<string, string>,
+  registry: StepRegistry,
+): CheckContext {
   return {
     device,
+    lineage(port, through) {
+      const start = inputs[port];
+      if (start === undefined) return [];
+      return lineageOf(start, through, (id) => {
+        const s = stepById.get(id);
+        const def = s ? registry.get(s.uses) : undefined;
+        return s && def ? { kind: s.uses, def, inputs: linkedIds(s.from) } : undefined;
+      });
+    },
     input(port) {
       const s = stepById.get(inputs[port] ?? '');
       return s ? { id: s.id, kind: s.uses, params: s.with } : undefined;
@@ -120,6 +136,32 @@ function checkContext(step: StepSpec, stepById: Map<string, StepSpec>, device: P
       return undefined;
     },
   };
+}
+
+/**
+ * The steps that `start` is made from, `start` included, following only links from steps whose
+ * output is one of `through`; inputs come before the steps that read them (depth first, in input
+ * order, so the order is deterministic). The compiler (check/resolve) and the runtime
+ * (StepContext.lineage) both call this, so both see the same steps.
+ */
+export function lineageOf(
+  start: string,
+  through: readonly string[],
+  node: (id: string) => { kind: string; def: AnyStepDef; inputs: string[] } | undefined,
+): LineageStep[] {
+  const out: LineageStep[] = [];
+  const seen = new Set<string>();
+  const visit = (id: string): void => {
+    if (seen.has(id)) return; // also stops at a cycle, which topoOrder reports
+    seen.add(id);
+    const n = node(id);
+    if (!n || !through.includes(n.def.output)) return;
+    const inputs = [...new Set(n.inputs)];
+    for (const src of inputs) visit(src);
+    out.push({ id, kind: n.kind, output: n.def.output, builtin: isBuiltinStep(n.def), inputs: inputs.filter((s) => out.some((o) => o.id === s)) });
+  };
+  visit(start);
+  return out;
 }
 
 function linkedIds(from: StepSpec['from']): string[] {
@@ -185,7 +227,7 @@ function wireInputs(
 
   if (typeof from === 'string') {
     // One step id feeds the kind's only port, or its only required one (optional ports, like a
-    // split's `candles` for the leakage probe, are then named in a mapping).
+    // split's `candles`, are then named in a mapping).
     const required = ports.filter((p) => !optional.has(p));
     if (ports.length === 1 || required.length === 1) {
       connect(ports.length === 1 ? ports[0] : required[0], from, fromPath);

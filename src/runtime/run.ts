@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Plan, PlanNode } from '../compiler/index.js';
+import { lineageOf, type Plan, type PlanNode } from '../compiler/index.js';
 import { CancelledError, RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
-import type { StepContext } from '../steps/define.js';
+import { LineageError, type Lineage, type StepContext } from '../steps/define.js';
 import { decodeArtifact, encodeArtifact } from './codec.js';
 import { computeKeys, explainMiss, flattenParams, type KeyBasis, type NodeKey } from './keys.js';
 import type { ProgressReporter, StepStatus } from './progress.js';
@@ -132,6 +132,52 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     }
     return v;
   };
+  // A step's output for a lineage rerun: from memory if this run holds it, else decoded from the
+  // store without joining `values` (whose entries are released as their consumers finish).
+  const outputOf = (id: string): Promise<unknown> => values.get(id) ?? valueOfUncounted(id);
+  const valueOfUncounted = async (id: string): Promise<unknown> => {
+    const bytes = await store.getArtifactBytes(keys.get(id)!.key);
+    if (!bytes) throw new RunError(`cached output of step \`${id}\` could not be read (missing, or failed its checksum)`, { hint: 'rerun: the step will be recomputed' });
+    return decodeArtifact(bytes);
+  };
+  const lineageFor = (node: PlanNode, ctx: StepContext, port: string, through: readonly string[]): Lineage | undefined => {
+    const start = node.inputs[port];
+    if (start === undefined) return undefined;
+    const steps = lineageOf(start, through, (id) => {
+      const n = plan.byId.get(id);
+      return n && { kind: n.kind, def: n.def, inputs: Object.values(n.inputs) };
+    });
+    // Loaded once per lineage: a rerun per sampled time reads the same inputs again.
+    const loaded = new Map<string, Promise<unknown>>();
+    const output = (id: string): Promise<unknown> => {
+      let v = loaded.get(id);
+      if (!v) loaded.set(id, (v = outputOf(id)));
+      return v;
+    };
+    return {
+      steps,
+      output,
+      async rerun(replace) {
+        const out = new Map<string, unknown>();
+        for (const s of steps) {
+          if (replace.has(s.id) || !s.inputs.some((i) => replace.has(i) || out.has(i))) continue;
+          const n = plan.byId.get(s.id)!;
+          const inputs: Record<string, unknown> = {};
+          for (const [p, src] of Object.entries(n.inputs)) inputs[p] = replace.get(src) ?? out.get(src) ?? (await output(src));
+          if (ctx.signal.aborted) throw new CancelledError();
+          // Silent: these runs are the caller's means, not steps of the pipeline.
+          const quiet: StepContext = { ...ctx, stepId: n.id, seed: n.def.seeded ? spec.seed : 0, log: () => {}, warn: () => {}, progress: () => {}, workDir: undefined, lineage: undefined };
+          try {
+            out.set(s.id, await n.def.run(inputs as never, n.params as never, quiet));
+          } catch (e) {
+            if (e instanceof CancelledError) throw e;
+            throw new LineageError(n.id, n.kind, e);
+          }
+        }
+        return out;
+      },
+    };
+  };
   const release = (id: string): void => {
     const left = (consumers.get(id) ?? 0) - 1;
     consumers.set(id, left);
@@ -170,6 +216,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       signal: opts.signal ?? new AbortController().signal,
       workDir: path.join(store.dir, 'checkpoints', key),
       threads: opts.threads ?? opts.concurrency ?? availableParallelism(),
+      lineage: (port, through) => lineageFor(node, ctx, port, through),
     };
     try {
       const inputs: Record<string, unknown> = {};

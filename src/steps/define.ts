@@ -39,6 +39,49 @@ export interface StepContext {
    * that parallelise internally (gbm, random_forest) use it unless their own `threads` is set.
    */
   readonly threads?: number;
+  /**
+   * The part of the DAG feeding input `port` (see `Lineage`), so a step can recompute what its input
+   * was made from on other data (the split's leakage probe). Absent where the runner cannot (a worker).
+   */
+  lineage?(port: string, through: readonly ArtifactType[]): Lineage | undefined;
+}
+
+/**
+ * A step upstream of an input port, reached by following only links from steps whose output is one
+ * of the asked types (for the leakage probe: Candles and Features, never a Model or Dataset).
+ */
+export interface LineageStep {
+  id: string;
+  kind: string;
+  output: ArtifactType;
+  /** One of fxflow's own step kinds (false for a plugin's). */
+  builtin: boolean;
+  /** Ids of the steps it reads that are in the lineage too. */
+  inputs: string[];
+}
+
+export interface Lineage {
+  /** Inputs before the steps that read them; the step wired to the port is last. */
+  steps: LineageStep[];
+  /** A step's output in this run (computed, or loaded from the store). */
+  output(id: string): Promise<unknown>;
+  /**
+   * Reruns, in order, every lineage step that depends on a replaced one, with the replaced steps'
+   * outputs given and every other input as in this run; returns each rerun step's output by id.
+   * Nothing is stored, logged or cached. A rerun step's error is thrown as a `LineageError`.
+   */
+  rerun(replace: ReadonlyMap<string, unknown>): Promise<Map<string, unknown>>;
+}
+
+/** A step that failed while its lineage was rerun, with the step's id and kind. */
+export class LineageError extends Error {
+  constructor(
+    readonly stepId: string,
+    readonly kind: string,
+    cause: unknown,
+  ) {
+    super(`step \`${stepId}\` (${kind}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
 }
 
 export interface FingerprintContext {
@@ -64,6 +107,8 @@ export interface CheckContext {
   input?(port: string): UpstreamStep | undefined;
   /** The pipeline's default `device` (top-level `device:` or `fxflow run --device`), for steps that take one. */
   device?: Device;
+  /** The steps feeding input `port` as `StepContext.lineage` will see them at run time. */
+  lineage?(port: string, through: readonly ArtifactType[]): LineageStep[];
 }
 
 /** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with` (or to `from`). */

@@ -15,3 +15,9 @@ export function builtinRegistry(): StepRegistry {
   for (const s of BUILTIN_STEPS) r.register(s);
   return r;
 }
+
+const BUILTIN = new Set<AnyStepDef>(BUILTIN_STEPS);
+/** One of these definitions (a plugin's step, even one wrapped by the loader, is another object). */
+export function isBuiltinStep(def: AnyStepDef | undefined): boolean {
+  return def !== undefined && BUILTIN.has(def);
+}

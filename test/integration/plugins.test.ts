@@ -34,6 +34,8 @@ describe('plugins', () => {
     const run = parseRun(r);
     expect(run.status, r.stderr).toBe('succeeded');
     expect(run.steps.map((s) => s.id)).toEqual(['candles', 'features', 'zfeatures', 'dataset', 'model', 'report']);
+    // A plugin step makes the split's features: the leakage probe runs by default, over both steps.
+    expect(r.stderr).toContain('leakage probe: 20 timestamps × 4 features of `features`, `zfeatures`, no look-ahead');
     const ex = await fxflow(['export', 'pipeline.yaml', 'zfeatures', '--out', 'z.csv'], { cwd: path.join(dir, 'plugin') });
     expect(ex.code, ex.stderr).toBe(0);
     const [header, first] = readFileSync(path.join(dir, 'plugin', 'z.csv'), 'utf8').split('\n');
@@ -41,6 +43,44 @@ describe('plugins', () => {
     expect(cols).toContain('ret_1_z48');
     // The first exported row has a full 48-bar window behind it: its z-score is a finite number.
     expect(Number.isFinite(Number(first.split(',')[cols.indexOf('ret_1_z48')]))).toBe(true);
+  });
+
+  it('fails the run when a plugin feature reads the next bar, naming the step and the column', { timeout: PER_SPAWN }, async () => {
+    // The outside testers' finding: a column = close shifted by −1 passed, then showed val IC 1.000.
+    writeFileSync(
+      path.join(dir, 'plugin', 'steps', 'next_close.ts'),
+      `import { defineStep, paramsOf, type Features } from 'fxflow';
+
+export interface P {}
+
+/** Looks ahead on purpose: the next bar's close as a feature. */
+export default defineStep({
+  kind: 'next_close',
+  version: 1,
+  description: 'Adds the next bar close (reads the future).',
+  inputs: { features: 'Features', candles: 'Candles' },
+  output: 'Features',
+  params: paramsOf<P>(),
+  async run({ features, candles }): Promise<Features> {
+    const bar = new Map<number, number>();
+    candles.index.forEach((t, i) => bar.set(t, i));
+    const next = Float64Array.from(features.index, (t) => candles.columns.close[bar.get(t)! + 1]);
+    return { ...features, columns: { ...features.columns, close_next: next }, featureNames: [...features.featureNames, 'close_next'] };
+  },
+});
+`,
+    );
+    const text = pipeline
+      .replace('plugins: [./steps/rolling_z.ts]', 'plugins: [./steps/rolling_z.ts, ./steps/next_close.ts]')
+      .replace('  dataset:\n    uses: split\n    from: zfeatures', '  leak:\n    uses: next_close\n    from: { features: zfeatures, candles: candles }\n  dataset:\n    uses: split\n    from: leak');
+    const r = await runVariant(text, 'leaky.yaml');
+    expect(r.code, r.stderr).toBe(1);
+    const run = parseRun(r);
+    expect(run.steps.find((s) => s.id === 'dataset')?.status).toBe('failed');
+    const error = run.steps.find((s) => s.id === 'dataset')?.error ?? '';
+    expect(error).toMatch(/^leakage probe: step `leak` \(next_close\): feature `close_next` looks ahead: at \S+ it is \S+ on the full data but \S+ on data truncated there \(20 of 20 sampled timestamps differ\)/);
+    expect(error).toContain('hint: a feature of bar t may only use bars up to t');
+    expect(run.steps.find((s) => s.id === 'model')?.status).toBe('skipped');
   });
 
   it('validates a plugin step\'s `with:` against its TypeScript params type, located', { timeout: PER_SPAWN }, async () => {

@@ -141,17 +141,16 @@ describe('the leakage probe in a pipeline', () => {
     );
     const r = await fxflow(['run', 'pipelines/quickstart.yaml'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/leakage probe: \d+ timestamps × 8 features, no look-ahead/);
+    expect(r.stdout).toMatch(/leakage probe: 8 timestamps × 8 features of `features`, no look-ahead/);
   });
 
-  it('without the candles, `probe: true` says how to wire them', async () => {
+  it('`probe: true` finds the candles upstream of the features: wiring them to the split is not needed', async () => {
     const dir = workdir();
     const f = path.join(dir, 'pipelines', 'quickstart.yaml');
     writeFileSync(f, readFileSync(f, 'utf8').replace('bars: 20000', 'bars: 3000').replace('scale: zscore }', 'scale: zscore, probe: true }'));
     const r = await fxflow(['run', 'pipelines/quickstart.yaml'], { cwd: dir });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('`probe: true` needs the candles');
-    expect(r.stderr).toContain('from: { features: <features step>, candles: <fetch step> }');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/leakage probe: 20 timestamps × 8 features of `features`, no look-ahead/);
   });
 });
 

@@ -14,10 +14,10 @@ import {
   type FoldRows,
 } from '../../evaluation/folds.js';
 import { applyScaler, fitScaler } from '../../evaluation/scalers.js';
-import featuresStep, { maxTargetHorizon } from '../features/index.js';
-import { describeLeaks, leakageProbe } from '../../evaluation/probe.js';
+import { maxTargetHorizon } from '../features/index.js';
+import { describeLeaks, probeSteps } from '../../evaluation/probe.js';
 import type { FeaturesParams } from '../features/params.js';
-import { defineStep, paramsOf, type ParamIssue, type StepContext } from '../define.js';
+import { defineStep, LineageError, paramsOf, type LineageStep, type ParamIssue, type StepContext } from '../define.js';
 import type { SplitParams } from './params.js';
 
 export type { SplitParams } from './params.js';
@@ -196,17 +196,19 @@ export default defineStep({
   version: 2,
   description:
     'Split feature rows leak-free: temporal, walk_forward, purged_kfold or cpcv folds, purged by the target horizon and embargoed; a scaler fitted on each fold’s training rows only; a KS drift report.',
+  // `candles` is still accepted from pipelines that wired it for the leakage probe, which now finds
+  // the candles upstream of the features itself (StepContext.lineage); it is not read.
   inputs: { features: 'Features', candles: 'Candles' },
   optionalInputs: ['candles'],
   output: 'Dataset',
   params: paramsOf<SplitParams>(),
 
-  // The probe recomputes the upstream features step, so its params travel with the split's (and
-  // are part of its cache key, as they already are through the features input).
+  // `probe: auto` becomes true or false here, from the steps that make the features, so the cache
+  // key and the run history say what was done (a built-in-only pipeline keeps `probe: false`).
   resolve(params: SplitParams, ctx): SplitParams {
-    if (!params.probe) return params;
-    const features = ctx?.upstream('features');
-    return { ...params, ...(features ? { [PROBE_FEATURES]: features.params } : {}) };
+    if (params.probe !== 'auto') return params;
+    const steps = ctx?.lineage?.('features', PROBE_THROUGH);
+    return { ...params, probe: steps ? probeScope(steps).plugins.length > 0 : false };
   },
 
   check(params: SplitParams, ctx): ParamIssue[] {
@@ -222,8 +224,19 @@ export default defineStep({
     return issues;
   },
 
-  async run({ features, candles }, params: SplitParams, ctx): Promise<Dataset> {
-    if (params.probe) await runProbe(candles, params, ctx);
+  async run({ features }, params: SplitParams, ctx): Promise<Dataset> {
+    if (params.probe !== false) await runProbe(features, params, ctx);
+    // Say which plugin steps go unchecked: all of them on an explicit opt-out (auto turns false only
+    // without plugins to rerun), and any the probe cannot rerun (not made from candles).
+    const lineage = ctx.lineage?.('features', PROBE_THROUGH);
+    if (lineage) {
+      const scope = probeScope(lineage.steps);
+      const off = params.probe === false ? scope.plugins : [];
+      const unreachable = lineage.steps.filter((s) => !s.builtin && !scope.sources.includes(s) && !scope.rerun.includes(s));
+      const list = (steps: LineageStep[]): string => `plugin step${steps.length > 1 ? 's' : ''} ${steps.map((s) => `\`${s.id}\` (${s.kind})`).join(', ')}`;
+      if (off.length) ctx.warn(`leakage probe off (\`probe: false\`): ${list(off)} feed${off.length > 1 ? '' : 's'} this split unchecked for look-ahead`);
+      if (unreachable.length) ctx.warn(`leakage probe: ${list(unreachable)} ${unreachable.length > 1 ? 'are' : 'is'} not made from candles upstream, so the probe cannot check ${unreachable.length > 1 ? 'them' : 'it'} for look-ahead`);
+    }
     const n = features.index.length;
     const names = features.featureNames;
     const targets = features.targetNames;
@@ -347,22 +360,81 @@ export function cpcvPaths(groups: number, testGroups: number): number {
   return binomial(groups - 1, testGroups - 1);
 }
 
-const PROBE_FEATURES = 'probe_features';
+/** The probe follows only steps that make candles or features (never a Model or a Dataset). */
+const PROBE_THROUGH = ['Candles', 'Features'] as const;
 
-/** The leakage probe over the upstream features step (see src/evaluation/probe.ts); fails on a leak. */
-async function runProbe(candles: Candles | undefined, params: SplitParams, ctx: StepContext): Promise<void> {
-  const featuresParams = (params as unknown as Record<string, unknown>)[PROBE_FEATURES] as FeaturesParams | undefined;
-  if (!candles || !featuresParams) {
-    throw new RunError('`probe: true` needs the candles and an upstream features step', {
-      hint: 'write `from: { features: <features step>, candles: <fetch step> }` on the split step',
+/**
+ * What the probe reruns among the steps making the split's features: `sources` are the candles at
+ * the top (steps producing Candles from nothing above them, e.g. fetch), `rerun` every step made
+ * from them, `plugins` the plugin steps among those.
+ */
+export function probeScope(steps: LineageStep[]): { sources: LineageStep[]; rerun: LineageStep[]; plugins: LineageStep[] } {
+  const sources = steps.filter((s) => s.output === 'Candles' && s.inputs.length === 0);
+  const made = new Set(sources.map((s) => s.id));
+  const rerun: LineageStep[] = [];
+  for (const s of steps) {
+    if (made.has(s.id) || !s.inputs.some((i) => made.has(i))) continue;
+    made.add(s.id);
+    rerun.push(s);
+  }
+  return { sources, rerun, plugins: rerun.filter((s) => !s.builtin) };
+}
+
+/**
+ * The leakage probe over every step that makes the features (src/evaluation/probe.ts): reruns them
+ * on candles truncated at sampled times; a feature row that changes read a later bar. Fails naming
+ * the step and the column.
+ */
+async function runProbe(features: Features, params: SplitParams, ctx: StepContext): Promise<void> {
+  const lineage = ctx.lineage?.('features', PROBE_THROUGH);
+  const scope = lineage ? probeScope(lineage.steps) : undefined;
+  const last = lineage?.steps[lineage.steps.length - 1];
+  if (params.probe === 'auto' && !scope?.plugins.length) return;
+  if (!lineage) {
+    throw new RunError('the leakage probe reruns the steps before the split, and this runner does not offer them (StepContext.lineage)', {
+      hint: 'run the split with `fxflow run`, or set `probe: false`',
     });
   }
-  const quiet: StepContext = { ...ctx, log: () => {}, warn: () => {}, progress: () => {} };
-  const result = await leakageProbe(candles, (c) => featuresStep.run({ candles: c }, featuresParams, quiet), { samples: params.probe_samples });
+  if (!scope || !last || !scope.sources.length || !scope.rerun.some((s) => s.id === last.id)) {
+    throw new RunError('the leakage probe needs candles upstream of the features: it recomputes the steps between them on truncated candles', {
+      hint: 'make the features from a fetch step (directly or through other steps), or set `probe: false`',
+    });
+  }
+  const featureSteps = scope.rerun.filter((s) => s.output === 'Features');
+  const sources = new Map<string, Candles>();
+  for (const s of scope.sources) sources.set(s.id, (await lineage.output(s.id)) as Candles);
+  // The full-data rows are the outputs this run already has (the split's own input for the last).
+  const full = new Map<string, Features>();
+  for (const s of featureSteps) full.set(s.id, s.id === last.id ? features : ((await lineage.output(s.id)) as Features));
+  const names = featureSteps.map((s) => `\`${s.id}\``).join(', ');
+  let result;
+  try {
+    result = await probeSteps(
+      {
+        sources,
+        steps: featureSteps,
+        full,
+        compute: async (cut) => {
+          const out = await lineage.rerun(cut);
+          return new Map(featureSteps.flatMap((s) => (out.has(s.id) ? [[s.id, out.get(s.id) as Features] as const] : [])));
+        },
+      },
+      { samples: params.probe_samples },
+    );
+  } catch (e) {
+    if (!(e instanceof LineageError)) throw e;
+    throw new RunError(`leakage probe: ${e.message}, when rerun on candles truncated at a sampled bar`, {
+      hint: 'the probe reruns the steps that make the features on the data up to sampled bars; make the step work on a shorter history, or set `probe: false` on this split (look-ahead is then unchecked)',
+      cause: e,
+    });
+  }
   if (result.leaks.length) {
+    const random = result.leaks.some((l) => l.rerun !== undefined);
     throw new RunError(`leakage probe: ${describeLeaks(result).join('; ')}`, {
-      hint: 'a feature of bar t may only use bars up to t; fix the feature (or the plugin) that reads later bars',
+      hint: random
+        ? 'a step must give the same output for the same inputs: draw random numbers from a generator seeded with `ctx.seed` (declare `seeded: true`), not Math.random; or set `probe: false` on this split'
+        : 'a feature of bar t may only use bars up to t (a shift by −1, a centred window or a forward fill from later bars reads the future); fix that step, drop the column, or move the value into a target',
     });
   }
-  ctx.log(`leakage probe: ${result.timestamps.length} timestamps × ${result.features.length} features, no look-ahead`);
+  ctx.log(`leakage probe: ${result.timestamps.length} timestamps × ${result.features.length} features of ${names}, no look-ahead`);
 }

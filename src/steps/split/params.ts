@@ -110,12 +110,13 @@ export interface SplitParams {
    */
   drift: boolean;
   /**
-   * Run the leakage probe: recompute the upstream features step on candles truncated at sampled
-   * timestamps and fail if any feature row differs from the full-data row (it read a later bar).
-   * Needs the candles: `from: { features: <features step>, candles: <fetch step> }`.
-   * @default false
+   * The leakage probe: recompute the steps that make this split's features (built-in and plugin)
+   * from candles truncated at sampled timestamps, and fail if any feature row differs from its
+   * full-data row (it read a later bar), naming the step and the column. `auto` runs it when a
+   * plugin step is among those steps; `true` always; `false` never (look-ahead is then unchecked).
+   * @default "auto"
    */
-  probe: boolean;
+  probe: 'auto' | boolean;
   /**
    * Timestamps the probe samples.
    * @default 20
