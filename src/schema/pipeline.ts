@@ -43,7 +43,10 @@ function allowReferences(schema: unknown): unknown {
 }
 
 /** The `$defs` a step kind contributes: its params schema and the editor's lenient copy. */
-function stepDefs(s: ExtractedStep): Record<string, JsonSchema> {
+/** What the pipeline schema needs of a step: its kind, ports and params (not how it was read). */
+export type StepSchemaSource = Pick<ExtractedStep, 'kind' | 'description' | 'file' | 'inputs' | 'output' | 'params'>;
+
+function stepDefs(s: StepSchemaSource): Record<string, JsonSchema> {
   const params: JsonSchema = {
     title: `${s.kind} params`,
     description: s.description,
@@ -62,7 +65,7 @@ function typedBranch(kind: string): JsonSchema {
 }
 
 /** The schema with more step kinds (a pipeline's plugins) added, for validating that pipeline. */
-export function extendPipelineSchema(schema: JsonSchema, steps: ExtractedStep[]): JsonSchema {
+export function extendPipelineSchema(schema: JsonSchema, steps: StepSchemaSource[]): JsonSchema {
   const out = structuredClone(schema) as JsonSchema & { $defs: Record<string, JsonSchema & { properties?: Record<string, JsonSchema>; allOf?: JsonSchema[] }> };
   for (const s of steps) {
     Object.assign(out.$defs, stepDefs(s));
