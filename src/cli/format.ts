@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { formatDiagnostic } from '../core/diagnostics.js';
 
@@ -34,7 +34,8 @@ export function renderDiagnostic(d: Diagnostic, style: Style, sources: Map<strin
     let lines = sources.get(d.loc.file);
     if (!lines) {
       try {
-        lines = readFileSync(d.loc.file, 'utf8').split(/\r?\n/);
+        // Only a regular file: a diagnostic may name a named pipe, which would block the read.
+        lines = statSync(d.loc.file).isFile() ? readFileSync(d.loc.file, 'utf8').split(/\r?\n/) : [];
       } catch {
         lines = [];
       }

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FeatureImportance, HorizonMetrics, Model, Scaler } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
+import { specialKind } from '../core/files.js';
 import './kinds.js';
 import { getModelKind, modelKinds } from './registry.js';
 
@@ -78,6 +79,13 @@ export function loadModel(where: string): ExportedModel {
     if (statSync(where).isDirectory()) file = path.join(where, 'model.json');
   } catch {
     throw new RunError(`no exported model at ${where}`, { hint: 'write one with `fxflow models export ID --out DIR`' });
+  }
+  // A named pipe or a device would block or never end.
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new RunError(`the model ${file} is not a regular file (a ${specialKind(st)})`, { hint: 'point at a model.json written by `fxflow models export`' });
+  } catch (e) {
+    if (e instanceof RunError) throw e;
   }
   let m: ExportedModel;
   try {

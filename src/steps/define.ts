@@ -1,5 +1,6 @@
 import type { ArtifactMap, ArtifactType } from '../core/artifacts.js';
 import type { Device } from '../backend/index.js';
+import type { SourceLocation } from '../core/diagnostics.js';
 
 /**
  * The step contract: the one place a step kind is declared. A step is a typed function of its
@@ -44,6 +45,8 @@ export interface StepContext {
 export interface FingerprintContext {
   readonly pipelineDir: string;
   resolvePath(p: string): string;
+  /** Where a param (path relative to `with`, e.g. `['path', 1]`) is written in the YAML, for errors. */
+  locate?(path: (string | number)[]): SourceLocation | undefined;
 }
 
 /** A step upstream of the one being checked, as written in the pipeline (params validated). */
