@@ -195,13 +195,14 @@ function wireInputs(
   }
 
   for (const [port, source] of Object.entries(from)) {
-    if (!(port in def.inputs)) {
+    // Own ports only: `constructor` or `toString` must not find Object.prototype's.
+    if (!Object.hasOwn(def.inputs, port)) {
       err(`step kind \`${def.kind}\` has no input \`${port}\``, [...fromPath, port], suggestionHint(port, ports, 'an input port'), true);
       continue;
     }
     connect(port, source, [...fromPath, port]);
   }
-  const missing = ports.filter((p) => !optional.has(p) && !(p in from));
+  const missing = ports.filter((p) => !optional.has(p) && !Object.hasOwn(from, p));
   if (missing.length) {
     err(
       `step \`${step.id}\` (${def.kind}) is missing input${missing.length > 1 ? 's' : ''} ${missing.map((p) => `\`${p}\` (${def.inputs[p]})`).join(', ')}`,

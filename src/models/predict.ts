@@ -134,7 +134,7 @@ export function predict(model: ExportedModel | Model, rows: PredictRows, opts: P
     get = (r, j) => X[r * p + j];
   } else {
     const cols = rows as Record<string, ArrayLike<number>>;
-    const missing = names.filter((n) => !(n in cols));
+    const missing = names.filter((n) => !Object.hasOwn(cols, n));
     if (missing.length) throw new RunError(`missing feature column(s) ${missing.map((x) => `\`${x}\``).join(', ')}`, { hint: `the model takes ${names.join(', ')}` });
     m = cols[names[0]]?.length ?? 0;
     get = (r, j) => cols[names[j]][r];

@@ -200,7 +200,19 @@ class Walker {
       return this.walk(target, path, active, true, key);
     }
 
-    if (isScalar(node)) return node.value;
+    if (isScalar(node)) {
+      // `1e400` reads as Infinity: say so here, where its text is known (`.inf` is written on purpose).
+      if (typeof node.value === 'number' && !Number.isFinite(node.value) && !Number.isNaN(node.value) && !/^[-+]?\.inf$/i.test(node.source ?? '')) {
+        this.error(
+          `the number \`${node.source}\` is too large to represent (beyond ±1.8e308)`,
+          range[0],
+          'write a smaller number; `.inf` means infinity where a parameter accepts it',
+          path,
+        );
+        return null;
+      }
+      return node.value;
+    }
 
     active.add(node);
     try {
