@@ -132,6 +132,12 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType, Opt ex
   run(inputs: InputsOf<I, Opt>, params: P, ctx: StepContext): Promise<ArtifactMap[O]>;
   /** Numbers recorded as run metrics (on a cache hit too). */
   metrics?(output: ArtifactMap[O]): Record<string, number>;
+  /**
+   * Every name `metrics()` can record, so that `select.metric` is checked before anything runs.
+   * A `<…>` part stands for a name known only at run time (`val_ic_<target>` for `val_ic_fwd_ret_4`).
+   * Absent (a plugin that does not say): any name is accepted.
+   */
+  metricNames?: readonly string[];
   /** A short line shown when the step finishes, e.g. "49,937 bars, 2012-12-19 → 2020-12-29". */
   summary?(output: ArtifactMap[O]): string;
 }
@@ -152,7 +158,20 @@ export interface AnyStepDef {
   resolve?(params: never, ctx?: CheckContext): unknown;
   run(inputs: never, params: never, ctx: StepContext): Promise<unknown>;
   metrics?(output: never): Record<string, number>;
+  metricNames?: readonly string[];
   summary?(output: never): string;
+}
+
+/** Whether `name` is one of the declared metric names (a `<…>` part matches one or more characters). */
+export function isDeclaredMetric(name: string, declared: readonly string[]): boolean {
+  return declared.some((d) => {
+    if (!d.includes('<')) return d === name;
+    const re = d
+      .split(/<[^>]*>/)
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.+');
+    return new RegExp(`^${re}$`).test(name);
+  });
 }
 
 export function defineStep<P, I extends InputPorts, O extends ArtifactType, Opt extends keyof I & string = never>(

@@ -425,6 +425,7 @@ export default defineStep({
     };
   },
 
+  metricNames: ['rows', 'features'],
   metrics(out: Features) {
     return { rows: out.index.length, features: out.featureNames.length };
   },

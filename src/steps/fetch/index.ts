@@ -249,6 +249,7 @@ export default defineStep({
     };
   },
 
+  metricNames: ['bars', 'quality_<kind>'],
   metrics(out: Candles) {
     const m: Record<string, number> = { bars: out.index.length };
     for (const q of out.quality ?? []) m[`quality_${q.kind}`] = q.count;

@@ -311,6 +311,10 @@ export default defineStep({
     };
   },
 
+  metricNames: [
+    'rows', 'train_rows', 'val_rows', 'test_rows', 'folds', 'paths', 'embargo',
+    'drift_ks_max_val', 'drift_ks_max_test', 'drift_shifted_val', 'drift_shifted_test', 'drift_shifted_test_share',
+  ],
   metrics(out: Dataset) {
     const f = out.folds[0];
     const m: Record<string, number> = {

@@ -218,6 +218,10 @@ export default defineStep({
     };
   },
 
+  metricNames: [
+    ...['val', 'test'].flatMap((seg) => ['rmse', 'ic', 'da'].map((m) => `${seg}_${m}_<target>`)),
+    ...['train', 'val', 'test'].map((seg) => `recon_rmse_${seg}`),
+  ],
   metrics(out: Model) {
     const m: Record<string, number> = {};
     if (out.encoder) {
