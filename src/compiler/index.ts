@@ -74,7 +74,7 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
       continue;
     }
     const inputs = wireInputs(step, def, stepById, ids, registry, err);
-    const context = checkContext(step, stepById, spec.device, inputs);
+    const context = checkContext(spec, step, stepById, inputs);
     const issues = def.check?.(step.with as never, context) ?? [];
     for (const issue of issues) {
       // A single-port `from: id` is a scalar: the issue points at it rather than at a port key.
@@ -90,9 +90,10 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
 }
 
 /** check()'s view of the DAG: upstream steps by kind, breadth first along `from` links. */
-function checkContext(step: StepSpec, stepById: Map<string, StepSpec>, device: PipelineSpec['device'] | undefined, inputs: Record<string, string>): CheckContext {
+function checkContext(spec: PipelineSpec, step: StepSpec, stepById: Map<string, StepSpec>, inputs: Record<string, string>): CheckContext {
   return {
-    device,
+    device: spec.device,
+    written: (path) => spec.positions.has(toPointer(['steps', step.id, 'with', ...path])),
     input(port) {
       const s = stepById.get(inputs[port] ?? '');
       return s ? { id: s.id, kind: s.uses, params: s.with } : undefined;

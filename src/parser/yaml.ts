@@ -28,6 +28,11 @@ export class PositionMap {
     if (!this.positions.has(pointer)) this.positions.set(pointer, pos);
   }
 
+  /** Whether the file itself holds a value at this pointer (not a default filled in later). */
+  has(pointer: string): boolean {
+    return this.positions.has(pointer);
+  }
+
   /** Location of the value at a JSON pointer; walks up to the nearest known ancestor. */
   valueLoc(pointer: string): SourceLocation {
     return this.locOf(pointer, false);

@@ -67,6 +67,11 @@ export interface CheckContext {
   input?(port: string): UpstreamStep | undefined;
   /** The pipeline's default `device` (top-level `device:` or `fxflow run --device`), for steps that take one. */
   device?: Device;
+  /**
+   * Whether the param at `path` (relative to `with`) is written in the YAML rather than filled in
+   * from its `@default`: a default never conflicts with another param, a written value may.
+   */
+  written?(path: (string | number)[]): boolean;
 }
 
 /** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with` (or to `from`). */

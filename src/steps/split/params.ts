@@ -5,7 +5,8 @@ export interface SplitParams {
    * `ratios` or by `val_start`/`test_start` dates); `walk_forward` (folds of a training window
    * followed by val and test windows, moved forward by `step_bars`); `purged_kfold` (`folds`
    * contiguous test groups, training on the rest, purged and embargoed); `cpcv` (combinatorial purged
-   * CV: `groups` groups, every choice of `test_groups` of them as the test rows).
+   * CV: `groups` groups, every choice of `test_groups` of them as the test rows). A parameter of one
+   * method written under another is an error.
    * @default "temporal"
    */
   method: 'temporal' | 'walk_forward' | 'purged_kfold' | 'cpcv';
@@ -88,8 +89,8 @@ export interface SplitParams {
    */
   test_groups: number;
   /**
-   * Bars dropped from training after each evaluation segment (purged_kfold, cpcv; temporal and
-   * walk-forward never train after they evaluate). `auto`: the longest target horizon. A number must
+   * purged_kfold, cpcv: bars dropped from training after each evaluation segment (temporal and
+   * walk-forward never train after they evaluate, so it is refused there). `auto`: the longest target horizon. A number must
    * be at least that horizon, or the training rows right after a test segment would overlap its
    * label windows.
    * @default "auto"
