@@ -23,6 +23,7 @@ export interface FeaturesParams {
    * @default [1]
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   returns: number[];
   /**
@@ -30,6 +31,7 @@ export interface FeaturesParams {
    * @default []
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   volatility: number[];
   /**
@@ -37,6 +39,7 @@ export interface FeaturesParams {
    * @default []
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   zscores: number[];
   /**
@@ -118,6 +121,7 @@ export interface ForwardReturnTarget {
    * Horizons h in bars, one target column each.
    * @integer
    * @minimum 1
+   * @maximum 100000
    * @minItems 1
    */
   horizons: number[];
@@ -129,6 +133,7 @@ export interface DirectionTarget {
    * Horizons h in bars, one target column each.
    * @integer
    * @minimum 1
+   * @maximum 100000
    * @minItems 1
    */
   horizons: number[];
@@ -159,6 +164,7 @@ export interface TripleBarrierTarget {
    * @default 24
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   max_bars: number;
   /**
@@ -166,6 +172,7 @@ export interface TripleBarrierTarget {
    * @default 14
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   atr_period: number;
 }

@@ -85,6 +85,9 @@ export function embargoBars(embargo: SplitParams['embargo'], horizon: number): {
   return { bars: embargo };
 }
 
+/** Most CPCV splits (folds, each a model fit) a split may make; C(14, 7) = 3,432 is within it, C(16, 8) = 12,870 past it. */
+const MAX_CPCV_SPLITS = 10_000;
+
 type Method = SplitParams['method'];
 /** The params that only some methods read; the others are common to all. */
 const METHOD_PARAMS: Readonly<Partial<Record<keyof SplitParams, readonly Method[]>>> = {
@@ -144,6 +147,13 @@ function checkParams(params: SplitParams, written?: (name: string) => boolean): 
   } else if (m === 'cpcv') {
     if (!(params.test_groups < params.groups)) {
       issues.push({ path: ['test_groups'], message: `test_groups ${params.test_groups} must be fewer than groups ${params.groups}: some groups must be left to train on`, hint: 'e.g. groups: 6, test_groups: 2' });
+    } else if (binomial(params.groups, params.test_groups) > MAX_CPCV_SPLITS) {
+      // Each split is a fold (a model fit): C(64, 32) ≈ 1.8e18 would never finish, nor fit in memory.
+      issues.push({
+        path: ['test_groups'],
+        message: `groups ${params.groups} with test_groups ${params.test_groups} make ${binomial(params.groups, params.test_groups).toExponential(2)} splits; the limit is ${MAX_CPCV_SPLITS.toLocaleString('en-US')}`,
+        hint: 'use fewer groups or test groups, e.g. groups: 10, test_groups: 2 (45 splits)',
+      });
     }
   }
   return issues;

@@ -39,6 +39,7 @@ export interface SplitParams {
    * walk_forward: training rows of the first fold (expanding) or of every fold (rolling).
    * @integer
    * @minimum 1
+   * @maximum 100000000
    */
   train_bars?: number;
   /**
@@ -46,12 +47,14 @@ export interface SplitParams {
    * @default 0
    * @integer
    * @minimum 0
+   * @maximum 100000000
    */
   val_bars: number;
   /**
    * walk_forward: test rows after each validation window.
    * @integer
    * @minimum 1
+   * @maximum 100000000
    */
   test_bars?: number;
   /**
@@ -59,12 +62,14 @@ export interface SplitParams {
    * windows tile the data.
    * @integer
    * @minimum 1
+   * @maximum 100000000
    */
   step_bars?: number;
   /**
    * walk_forward: keep at most this many folds (the most recent).
    * @integer
    * @minimum 1
+   * @maximum 10000
    */
   max_folds?: number;
   /**
@@ -72,6 +77,7 @@ export interface SplitParams {
    * @default 5
    * @integer
    * @minimum 2
+   * @maximum 1000
    */
   folds: number;
   /**
@@ -79,6 +85,7 @@ export interface SplitParams {
    * @default 6
    * @integer
    * @minimum 2
+   * @maximum 64
    */
   groups: number;
   /**
@@ -86,6 +93,7 @@ export interface SplitParams {
    * @default 2
    * @integer
    * @minimum 1
+   * @maximum 63
    */
   test_groups: number;
   /**
@@ -95,6 +103,7 @@ export interface SplitParams {
    * label windows.
    * @default "auto"
    * @minimum 0
+   * @maximum 100000000
    */
   embargo: 'auto' | number;
   /**
@@ -122,6 +131,7 @@ export interface SplitParams {
    * @default 20
    * @integer
    * @minimum 1
+   * @maximum 10000
    */
   probe_samples: number;
 }
