@@ -75,6 +75,19 @@ describe('split params that belong to another method', () => {
     expect(problems('folds: 3').map((p) => [p.line, p.message])).toEqual([[14, '`folds` applies to `method: purged_kfold`, not `method: temporal`: it would be ignored']]);
   });
 
+  it('CPCV may make at most 10,000 splits: C(64, 32) ≈ 1.8e18 is refused at test_groups', () => {
+    // C(64, 32) = 1,832,624,140,942,590,534 (closed form); C(14, 7) = 3,432 is fine.
+    expect(problems('method: cpcv; groups: 64; test_groups: 32')).toEqual([
+      {
+        line: 16,
+        col: 20,
+        message: 'groups 64 with test_groups 32 make 1.83e+18 splits; the limit is 10,000',
+        hint: 'use fewer groups or test groups, e.g. groups: 10, test_groups: 2 (45 splits)',
+      },
+    ]);
+    expect(problems('method: cpcv; groups: 14; test_groups: 7')).toEqual([]);
+  });
+
   it('each method with its own params (defaults filled for the rest) compiles', () => {
     expect(problems('method: temporal; ratios: [0.6, 0.2, 0.2]; scale: robust')).toEqual([]);
     expect(problems(`${WF}; window: rolling; val_bars: 50; step_bars: 100; max_folds: 2`)).toEqual([]);
