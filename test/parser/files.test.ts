@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RunError } from '../../src/core/diagnostics.js';
+import { DiagnosticError, RunError } from '../../src/core/diagnostics.js';
+import { loadModel } from '../../src/models/predict.js';
 import { MAX_PIPELINE_BYTES, parsePipelineText, readPipelineFile } from '../../src/parser/index.js';
 import { loadPlan } from '../../src/pipeline.js';
 import { computeKeys } from '../../src/runtime/keys.js';
@@ -112,6 +113,22 @@ describe('non-regular files are refused, promptly', () => {
       expect(e.loc!.file).toContain('data-');
     });
   }
+
+  it('a named pipe as a plugin file is a located diagnostic', async (ctx) => {
+    if (!fifo) return ctx.skip();
+    const plugin = path.join(dir, 'step.ts');
+    execFileSync('mkfifo', [plugin]);
+    const file = path.join(dir, 'plugin.yaml');
+    writeFileSync(file, `version: 1\nname: t\nplugins:\n  - step.ts\nsteps:\n  c: { uses: fetch, with: { source: synthetic } }\n`);
+    const e = (await loadPlan(file).catch((x: unknown) => x)) as DiagnosticError;
+    expect(e).toBeInstanceOf(DiagnosticError);
+    expect(e.diagnostics.map((d) => [d.loc?.line, d.loc?.col, d.message])).toEqual([[4, 5, 'plugin path is not a regular file (a named pipe): step.ts']]);
+  });
+
+  it('a named pipe as an exported model is refused', async (ctx) => {
+    if (!fifo) return ctx.skip();
+    expect(() => loadModel(fifo!)).toThrow(`the model ${fifo} is not a regular file (a named pipe)`);
+  });
 
   it('a named pipe in a list of paths is located at its own entry', async (ctx) => {
     if (!fifo) return ctx.skip();
