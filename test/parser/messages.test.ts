@@ -3,6 +3,7 @@ import { renderDiagnostic, PLAIN } from '../../src/cli/format.js';
 import { formatDiagnostic, type Diagnostic } from '../../src/core/diagnostics.js';
 import { compile } from '../../src/compiler/index.js';
 import { parsePipelineText } from '../../src/parser/index.js';
+import { PlainProgress } from '../../src/runtime/progress.js';
 import { builtinRegistry } from '../../src/steps/index.js';
 
 /** Messages that outside testers found wrong: each names what is wrong and where, in plain text. */
@@ -85,6 +86,17 @@ describe('control characters from the file are escaped in what is printed', () =
     // The caret sits under the escaped key's first character.
     expect(lines[2].indexOf('^') - lines[2].indexOf('|')).toBe(lines[1].indexOf('\\x1b') - lines[1].indexOf('|'));
     expect(formatDiagnostic(r.diagnostics[0])).not.toContain('\x1b');
+  });
+
+  it('step logs and failures in the plain progress view are escaped too (they may quote a data file)', () => {
+    let out = '';
+    const p = new PlainProgress({ write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream);
+    p.start([{ id: 'c', kind: 'fetch' }]);
+    p.stepLog('c', 'row 3: bad cell "\x1b]0;owned\x07"', 'warn');
+    p.stepFinished('c', { status: 'failed', cached: false, durationMs: 1, error: 'cannot parse \x1b[2J' });
+    expect(out).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(out).toContain('row 3: bad cell "\\x1b]0;owned\\x07"');
+    expect(out).toContain('cannot parse \\x1b[2J');
   });
 
   it('C1 controls (a one-byte CSI) and DEL are escaped; tabs and newlines in messages are kept', () => {
