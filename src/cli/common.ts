@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { RunError, type DiagnosticError } from '../core/diagnostics.js';
+import { escapeControl, RunError, type DiagnosticError } from '../core/diagnostics.js';
 import { isDevice, type Device } from '../backend/index.js';
 import { ListrProgress, PlainProgress, SilentProgress, type ProgressReporter } from '../runtime/progress.js';
 import { Store } from '../runtime/store.js';
@@ -94,9 +94,9 @@ export function printRunError(e: Error, io: Io): void {
   if (e instanceof RunError) {
     // Data errors already name `file:line` in their message (it also shows in run summaries).
     const where = e.loc && !e.message.startsWith(`${e.loc.file}:${e.loc.line}`) ? `${e.loc.file}:${e.loc.line}:${e.loc.col}: ` : '';
-    io.err.write(`${where}${style.red('error')}: ${e.message}\n${e.hint ? `  ${style.cyan('hint')}: ${e.hint}\n` : ''}`);
+    io.err.write(`${escapeControl(where)}${style.red('error')}: ${escapeControl(e.message)}\n${e.hint ? `  ${style.cyan('hint')}: ${escapeControl(e.hint)}\n` : ''}`);
   } else {
-    io.err.write(`${style.red('error')}: ${e.message}\n`);
+    io.err.write(`${style.red('error')}: ${escapeControl(e.message)}\n`);
     if (process.env.FXFLOW_DEBUG && e.stack) io.err.write(`${e.stack}\n`);
   }
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Diagnostic } from '../core/diagnostics.js';
-import { formatDiagnostic } from '../core/diagnostics.js';
+import { escapeControl, formatDiagnostic } from '../core/diagnostics.js';
 
 /** Terminal output helpers: compiler-style diagnostics with a source excerpt, and tables. */
 
@@ -34,7 +34,8 @@ export function renderDiagnostic(d: Diagnostic, style: Style, sources: Map<strin
     let lines = sources.get(d.loc.file);
     if (!lines) {
       try {
-        lines = readFileSync(d.loc.file, 'utf8').split(/\r?\n/);
+        // Only a regular file: a diagnostic may name a named pipe, which would block the read.
+        lines = statSync(d.loc.file).isFile() ? readFileSync(d.loc.file, 'utf8').split(/\r?\n/) : [];
       } catch {
         lines = [];
       }
@@ -44,11 +45,13 @@ export function renderDiagnostic(d: Diagnostic, style: Style, sources: Map<strin
     if (text !== undefined) {
       const num = String(d.loc.line);
       const pad = ' '.repeat(num.length);
-      const shown = text.replace(/\t/g, ' ');
-      out += `\n ${style.dim(`${num} |`)} ${shown}\n ${style.dim(`${pad} |`)} ${' '.repeat(Math.max(0, d.loc.col - 1))}${style.red('^')}`;
+      // Escaped (ESC shown as \x1b), and the caret moved by what escaping added before it.
+      const shown = (s: string): string => escapeControl(s.replace(/\t/g, ' '));
+      const caret = shown(text.slice(0, Math.max(0, d.loc.col - 1))).length;
+      out += `\n ${style.dim(`${num} |`)} ${shown(text)}\n ${style.dim(`${pad} |`)} ${' '.repeat(caret)}${style.red('^')}`;
     }
   }
-  if (d.hint) out += `\n  ${style.cyan('hint')}: ${d.hint}`;
+  if (d.hint) out += `\n  ${style.cyan('hint')}: ${escapeControl(d.hint)}`;
   return out;
 }
 

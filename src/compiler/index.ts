@@ -80,7 +80,7 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
       continue;
     }
     const inputs = wireInputs(step, def, stepById, ids, registry, err);
-    const context = checkContext(step, stepById, spec.device, inputs, registry);
+    const context = checkContext(spec, step, stepById, inputs, registry);
     const issues = def.check?.(step.with as never, context) ?? [];
     for (const issue of issues) {
       // A single-port `from: id` is a scalar: the issue points at it rather than at a port key.
@@ -97,14 +97,15 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
 
 /** check()'s view of the DAG: upstream steps by kind, breadth first along `from` links. */
 function checkContext(
+  spec: PipelineSpec,
   step: StepSpec,
   stepById: Map<string, StepSpec>,
-  device: PipelineSpec['device'] | undefined,
   inputs: Record<string, string>,
   registry: StepRegistry,
 ): CheckContext {
   return {
-    device,
+    device: spec.device,
+    written: (path) => spec.positions.has(toPointer(['steps', step.id, 'with', ...path])),
     lineage(port, through) {
       const start = inputs[port];
       if (start === undefined) return [];
@@ -242,13 +243,14 @@ function wireInputs(
   }
 
   for (const [port, source] of Object.entries(from)) {
-    if (!(port in def.inputs)) {
+    // Own ports only: `constructor` or `toString` must not find Object.prototype's.
+    if (!Object.hasOwn(def.inputs, port)) {
       err(`step kind \`${def.kind}\` has no input \`${port}\``, [...fromPath, port], suggestionHint(port, ports, 'an input port'), true);
       continue;
     }
     connect(port, source, [...fromPath, port]);
   }
-  const missing = ports.filter((p) => !optional.has(p) && !(p in from));
+  const missing = ports.filter((p) => !optional.has(p) && !Object.hasOwn(from, p));
   if (missing.length) {
     err(
       `step \`${step.id}\` (${def.kind}) is missing input${missing.length > 1 ? 's' : ''} ${missing.map((p) => `\`${p}\` (${def.inputs[p]})`).join(', ')}`,

@@ -62,12 +62,21 @@ export function formatLocation(loc: SourceLocation): string {
   return `${loc.file}:${loc.line}:${loc.col}`;
 }
 
+/**
+ * Control characters as `\x1b`-style escapes (tabs and newlines kept), so that text taken from a
+ * user's file (a key, a line of YAML, a CSV cell) cannot drive the terminal it is printed on.
+ */
+export function escapeControl(s: string): string {
+  // C0 but tab and newline, DEL, and C1 (0x9b is a one-byte CSI).
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** `file:line:col: error: message (at path)\n  hint: …` — the shape editors and terminals link. */
 export function formatDiagnostic(d: Diagnostic): string {
-  const where = d.loc ? `${formatLocation(d.loc)}: ` : '';
-  const at = d.path ? ` (at ${d.path})` : '';
-  const hint = d.hint ? `\n  hint: ${d.hint}` : '';
-  return `${where}${d.severity}: ${d.message}${at}${hint}`;
+  const where = d.loc ? `${escapeControl(formatLocation(d.loc))}: ` : '';
+  const at = d.path ? ` (at ${escapeControl(d.path)})` : '';
+  const hint = d.hint ? `\n  hint: ${escapeControl(d.hint)}` : '';
+  return `${where}${d.severity}: ${escapeControl(d.message)}${at}${hint}`;
 }
 
 export function errorsOnly(ds: Diagnostic[]): Diagnostic[] {

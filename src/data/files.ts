@@ -1,7 +1,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { RunError } from '../core/diagnostics.js';
+import { RunError, type SourceLocation } from '../core/diagnostics.js';
+import { specialKind } from '../core/files.js';
 
 /**
  * Data files as bytes: plain files, `.gz` (gunzip) and `.zip` (our own small central-directory
@@ -77,22 +78,51 @@ export async function expandGlob(abs: string): Promise<string[]> {
   return files.sort();
 }
 
-/** The files a `path` (one, a list, or globs) names, resolved and expanded; errors if any is missing. */
-export async function resolveDataPaths(paths: string[], resolve: (p: string) => string, pipelineDir: string): Promise<string[]> {
+/**
+ * The files a `path` (one, a list, or globs) names, resolved and expanded; errors if any is missing
+ * or is not a regular file. `locate(i)` gives where the i-th path is written, for the error.
+ */
+export async function resolveDataPaths(
+  paths: string[],
+  resolve: (p: string) => string,
+  pipelineDir: string,
+  locate?: (i: number) => SourceLocation | undefined,
+): Promise<string[]> {
   const out: string[] = [];
-  for (const p of paths) {
+  for (const [i, p] of paths.entries()) {
     const abs = resolve(p);
     if (hasGlob(p)) {
       const found = await expandGlob(abs);
-      if (found.length === 0) throw new RunError(`no data file matches ${abs}`, { hint: `paths are relative to the pipeline file (${pipelineDir}); globs use *, ? and […]` });
+      if (found.length === 0) throw new RunError(`no data file matches ${abs}`, { hint: `paths are relative to the pipeline file (${pipelineDir}); globs use *, ? and […]`, loc: locate?.(i) });
       out.push(...found);
-    } else out.push(abs);
+    } else {
+      await checkRegular(abs, pipelineDir, locate?.(i));
+      out.push(abs);
+    }
   }
   return [...new Set(out)];
 }
 
-/** Reads a file, with the fetch step's messages for missing files and folders. */
+/**
+ * Refuses what is not a regular file before it is read: a named pipe blocks until a writer comes
+ * and /dev/zero never ends (plan and run hung, growing to GBs).
+ */
+async function checkRegular(abs: string, pipelineDir: string, loc?: SourceLocation): Promise<void> {
+  let st;
+  try {
+    st = await stat(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RunError(`data file not found: ${abs}`, { hint: `paths are relative to the pipeline file (${pipelineDir})`, loc });
+    throw new RunError(`cannot read ${abs}: ${(e as Error).message}`, { cause: e, loc });
+  }
+  if (st.isDirectory()) throw new RunError(`data path is a directory, not a file: ${abs}`, { hint: 'point `path` at a data file, or use a glob such as data/*.csv', loc });
+  if (!st.isFile()) throw new RunError(`data path is not a regular file (a ${specialKind(st)}): ${abs}`, { hint: 'point `path` at a data file on disk; copy a stream to a file first', loc });
+}
+
+/** Reads a file, with the fetch step's messages for missing files, folders and special files. */
 export async function readData(abs: string, pipelineDir: string): Promise<Buffer> {
+  await checkRegular(abs, pipelineDir);
   try {
     return await readFile(abs);
   } catch (e) {

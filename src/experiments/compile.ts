@@ -3,6 +3,7 @@ import { canonicalJson, hashValue } from '../core/hash.js';
 import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
 import type { PipelineSpec, StepSpec } from '../parser/index.js';
 import { displayPath, toPointer } from '../parser/yaml.js';
+import { isDeclaredMetric } from '../steps/define.js';
 import type { StepRegistry } from '../steps/registry.js';
 import { variantLabel, type MatrixValues } from './matrix.js';
 
@@ -52,8 +53,16 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
     const stepId = s.metric.slice(0, dot);
     const name = s.metric.slice(dot + 1);
     const step = spec.steps.find((x) => x.id === stepId);
+    const declared = step && registry.get(step.uses)?.metricNames;
     if (!step) {
       err(`\`select.metric\` refers to unknown step \`${stepId}\``, ['select', 'metric'], suggestionHint(stepId, spec.steps.map((x) => x.id), 'a step id'));
+    } else if (declared && !isDeclaredMetric(name, declared)) {
+      // A typo here left every score empty and picked no winner; the step kind says what it records.
+      err(
+        `step \`${stepId}\` (${step.uses}) records no metric \`${name}\``,
+        ['select', 'metric'],
+        declared.length ? suggestionHint(name, [...declared], `a metric of ${step.uses}`) : `\`${step.uses}\` records no metrics: select a metric of another step`,
+      );
     } else if (s.on && segmentOf(step) !== undefined && segmentOf(step) !== s.on) {
       const copyId = `${stepId}@${s.on}`;
       select = { metric: s.metric, on: s.on, mode: s.mode, step: copyId, name };

@@ -87,7 +87,7 @@ export function expandMatrix(raw: unknown, positions: PositionMap, diagnostics: 
         bad = true;
       }
     }
-    const missing = names.filter((n) => !(n in e));
+    const missing = names.filter((n) => !Object.hasOwn(e, n));
     if (missing.length) {
       err(
         `include entry does not give ${missing.map((m) => `\`${m}\``).join(', ')}`,
@@ -120,7 +120,7 @@ export function expandMatrix(raw: unknown, positions: PositionMap, diagnostics: 
 /** `alpha=0.1,horizon=4` — a variant's values for people (and in node ids). */
 export function variantLabel(values: MatrixValues, names: string[] = Object.keys(values)): string {
   return names
-    .filter((n) => n in values)
+    .filter((n) => Object.hasOwn(values, n))
     .map((n) => `${n}=${typeof values[n] === 'string' ? (values[n] as string) : canonicalJson(values[n])}`)
     .join(',');
 }

@@ -42,7 +42,7 @@ export function summarizeSweep(plan: Plan, steps: StepOutcome[]): SweepResult | 
       if (!o || o.status !== 'ok') continue;
       for (const [k, val] of Object.entries(o.metrics)) metrics[`${n.step ?? n.id}.${k}`] = val;
       if (plan.select && n.step === plan.select.step) {
-        const x = o.metrics[plan.select.name];
+        const x = Object.hasOwn(o.metrics, plan.select.name) ? o.metrics[plan.select.name] : undefined;
         if (typeof x === 'number' && Number.isFinite(x)) score = x;
       }
     }

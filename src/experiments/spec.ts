@@ -82,7 +82,7 @@ function fallbackValues(raw: unknown): MatrixValues {
     out[k] = Array.isArray(v) && v.length ? v[0] : 0;
   }
   const inc = (raw as Record<string, unknown>).include;
-  if (Array.isArray(inc)) for (const e of inc) if (e && typeof e === 'object') for (const [k, v] of Object.entries(e)) if (!(k in out)) out[k] = v;
+  if (Array.isArray(inc)) for (const e of inc) if (e && typeof e === 'object') for (const [k, v] of Object.entries(e)) if (!Object.hasOwn(out, k)) out[k] = v;
   return out;
 }
 

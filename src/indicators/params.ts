@@ -32,6 +32,7 @@ export interface RsiParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -48,6 +49,7 @@ export interface EmaParams extends IndicatorCommon {
    * @default 20
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -64,6 +66,7 @@ export interface SmaParams extends IndicatorCommon {
    * @default 30
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -80,6 +83,7 @@ export interface WmaParams extends IndicatorCommon {
    * @default 30
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -96,6 +100,7 @@ export interface DemaParams extends IndicatorCommon {
    * @default 30
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -112,6 +117,7 @@ export interface TemaParams extends IndicatorCommon {
    * @default 30
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -128,6 +134,7 @@ export interface TrimaParams extends IndicatorCommon {
    * @default 30
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -144,6 +151,7 @@ export interface KamaParams extends IndicatorCommon {
    * @default 30
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -160,6 +168,7 @@ export interface T3Params extends IndicatorCommon {
    * @default 5
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -182,6 +191,7 @@ export interface MacdParams extends IndicatorCommon {
    * @default 12
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   fast: number;
   /**
@@ -189,6 +199,7 @@ export interface MacdParams extends IndicatorCommon {
    * @default 26
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   slow: number;
   /**
@@ -196,6 +207,7 @@ export interface MacdParams extends IndicatorCommon {
    * @default 9
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   signal: number;
   /**
@@ -212,6 +224,7 @@ export interface PpoParams extends IndicatorCommon {
    * @default 12
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   fast: number;
   /**
@@ -219,6 +232,7 @@ export interface PpoParams extends IndicatorCommon {
    * @default 26
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   slow: number;
   /**
@@ -240,6 +254,7 @@ export interface ApoParams extends IndicatorCommon {
    * @default 12
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   fast: number;
   /**
@@ -247,6 +262,7 @@ export interface ApoParams extends IndicatorCommon {
    * @default 26
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   slow: number;
   /**
@@ -268,6 +284,7 @@ export interface MomParams extends IndicatorCommon {
    * @default 10
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   period: number;
   /**
@@ -284,6 +301,7 @@ export interface RocParams extends IndicatorCommon {
    * @default 10
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   period: number;
   /**
@@ -300,6 +318,7 @@ export interface CmoParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -316,6 +335,7 @@ export interface TrixParams extends IndicatorCommon {
    * @default 30
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   period: number;
   /**
@@ -332,6 +352,7 @@ export interface StochParams extends IndicatorCommon {
    * @default 5
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   fastk: number;
   /**
@@ -339,6 +360,7 @@ export interface StochParams extends IndicatorCommon {
    * @default 3
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   slowk: number;
   /**
@@ -346,6 +368,7 @@ export interface StochParams extends IndicatorCommon {
    * @default 3
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   slowd: number;
   /**
@@ -362,6 +385,7 @@ export interface StochfParams extends IndicatorCommon {
    * @default 5
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   fastk: number;
   /**
@@ -369,6 +393,7 @@ export interface StochfParams extends IndicatorCommon {
    * @default 3
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   fastd: number;
   /**
@@ -385,6 +410,7 @@ export interface StochrsiParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -392,6 +418,7 @@ export interface StochrsiParams extends IndicatorCommon {
    * @default 5
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   fastk: number;
   /**
@@ -399,6 +426,7 @@ export interface StochrsiParams extends IndicatorCommon {
    * @default 3
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   fastd: number;
   /**
@@ -420,6 +448,7 @@ export interface WillrParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -431,6 +460,7 @@ export interface CciParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -442,6 +472,7 @@ export interface AdxParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -453,6 +484,7 @@ export interface AdxrParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -464,6 +496,7 @@ export interface DxParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -475,6 +508,7 @@ export interface PlusDiParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -486,6 +520,7 @@ export interface MinusDiParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -497,6 +532,7 @@ export interface AroonParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -508,6 +544,7 @@ export interface AroonoscParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -519,6 +556,7 @@ export interface UltoscParams extends IndicatorCommon {
    * @default 7
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   period1: number;
   /**
@@ -526,6 +564,7 @@ export interface UltoscParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   period2: number;
   /**
@@ -533,6 +572,7 @@ export interface UltoscParams extends IndicatorCommon {
    * @default 28
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   period3: number;
 }
@@ -549,6 +589,7 @@ export interface MfiParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -574,6 +615,7 @@ export interface AdoscParams extends IndicatorCommon {
    * @default 3
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   fast: number;
   /**
@@ -581,6 +623,7 @@ export interface AdoscParams extends IndicatorCommon {
    * @default 10
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   slow: number;
 }
@@ -592,6 +635,7 @@ export interface AtrParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   period: number;
 }
@@ -603,6 +647,7 @@ export interface NatrParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
 }
@@ -619,6 +664,7 @@ export interface BbandsParams extends IndicatorCommon {
    * @default 5
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -652,6 +698,7 @@ export interface StddevParams extends IndicatorCommon {
    * @default 5
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**
@@ -674,6 +721,7 @@ export interface VarParams extends IndicatorCommon {
    * @default 5
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   period: number;
   /**
@@ -690,6 +738,7 @@ export interface LinearregParams extends IndicatorCommon {
    * @default 14
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   period: number;
   /**

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FeatureImportance, HorizonMetrics, Model, Scaler } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
+import { specialKind } from '../core/files.js';
 import './kinds.js';
 import { getModelKind, modelKinds } from './registry.js';
 
@@ -79,6 +80,13 @@ export function loadModel(where: string): ExportedModel {
   } catch {
     throw new RunError(`no exported model at ${where}`, { hint: 'write one with `fxflow models export ID --out DIR`' });
   }
+  // A named pipe or a device would block or never end.
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new RunError(`the model ${file} is not a regular file (a ${specialKind(st)})`, { hint: 'point at a model.json written by `fxflow models export`' });
+  } catch (e) {
+    if (e instanceof RunError) throw e;
+  }
   let m: ExportedModel;
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as ExportedModel;
@@ -126,7 +134,7 @@ export function predict(model: ExportedModel | Model, rows: PredictRows, opts: P
     get = (r, j) => X[r * p + j];
   } else {
     const cols = rows as Record<string, ArrayLike<number>>;
-    const missing = names.filter((n) => !(n in cols));
+    const missing = names.filter((n) => !Object.hasOwn(cols, n));
     if (missing.length) throw new RunError(`missing feature column(s) ${missing.map((x) => `\`${x}\``).join(', ')}`, { hint: `the model takes ${names.join(', ')}` });
     m = cols[names[0]]?.length ?? 0;
     get = (r, j) => cols[names[j]][r];

@@ -69,10 +69,11 @@ function interpolateString(
         );
       }
       const [whole, scope, name] = m;
-      const vars = scopes[scope];
-      if (!(scope in scopes)) {
+      // Own scopes only: `${constructor.x}` must not find Object.prototype's.
+      if (!Object.hasOwn(scopes, scope)) {
         return fail(`unknown variable scope \`${scope}\` in \`${whole}\``, suggestionHint(scope, Object.keys(scopes)));
       }
+      const vars = scopes[scope];
       if (vars === undefined) {
         return fail(
           `\`${whole}\` refers to \`${scope}\`, which this pipeline does not define`,

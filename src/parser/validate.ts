@@ -224,7 +224,9 @@ function jsonType(v: unknown): string {
 
 function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
-  const s = JSON.stringify(v);
+  // JSON has no NaN or Infinity (it would say `null`); YAML writes them `.nan` and `.inf`.
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN (`.nan`)' : v > 0 ? 'Infinity (`.inf`)' : '-Infinity (`-.inf`)';
+  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? `\uE000${x}\uE000` : x))?.replace(/"\uE000(.*?)\uE000"/g, '$1');
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }
 
@@ -286,7 +288,7 @@ function toDiagnostic(e: Resolved, base: string, positions: PositionMap, ctx: Er
       let hint: string | undefined;
       if (typeof got === 'string' && /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(got.trim()) && /number|integer/.test(String(params.type))) {
         hint = 'remove the quotes to write a number';
-      } else if (typeof got === 'number' && !Number.isInteger(got) && params.type === 'integer') {
+      } else if (typeof got === 'number' && Number.isFinite(got) && !Number.isInteger(got) && params.type === 'integer') {
         hint = 'write a whole number';
       }
       return d(`\`${name}\`${inStep} must be ${expected}, got ${show(got)}`, hint);

@@ -28,6 +28,11 @@ export class PositionMap {
     if (!this.positions.has(pointer)) this.positions.set(pointer, pos);
   }
 
+  /** Whether the file itself holds a value at this pointer (not a default filled in later). */
+  has(pointer: string): boolean {
+    return this.positions.has(pointer);
+  }
+
   /** Location of the value at a JSON pointer; walks up to the nearest known ancestor. */
   valueLoc(pointer: string): SourceLocation {
     return this.locOf(pointer, false);
@@ -200,7 +205,19 @@ class Walker {
       return this.walk(target, path, active, true, key);
     }
 
-    if (isScalar(node)) return node.value;
+    if (isScalar(node)) {
+      // `1e400` reads as Infinity: say so here, where its text is known (`.inf` is written on purpose).
+      if (typeof node.value === 'number' && !Number.isFinite(node.value) && !Number.isNaN(node.value) && !/^[-+]?\.inf$/i.test(node.source ?? '')) {
+        this.error(
+          `the number \`${node.source}\` is too large to represent (beyond ±1.8e308)`,
+          range[0],
+          'write a smaller number; `.inf` means infinity where a parameter accepts it',
+          path,
+        );
+        return null;
+      }
+      return node.value;
+    }
 
     active.add(node);
     try {

@@ -1,12 +1,13 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { register } from 'node:module';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Diagnostic as TsDiagnostic } from 'ts-morph';
 import { ARTIFACT_TYPES, type ArtifactType } from '../core/artifacts.js';
 import { suggestionHint, type Diagnostic, type SourceLocation } from '../core/diagnostics.js';
 import { canonicalJson, sha256 } from '../core/hash.js';
+import { specialKind } from '../core/files.js';
 import type { ExtractedStep } from '../schema/fromTypes.js';
 import type { AnyStepDef, InputPorts } from '../steps/define.js';
 
@@ -97,6 +98,12 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[], opt
       continue;
     }
     try {
+      // A named pipe or device would block or never end: refuse it before reading.
+      const st = await stat(r.file);
+      if (!st.isFile()) {
+        out.diagnostics.push({ severity: 'error', message: `plugin path is not a regular file (a ${specialKind(st)}): ${r.spec}`, loc: r.loc, hint: 'name a .ts file' });
+        continue;
+      }
       sources.set(r.file, await readFile(r.file, 'utf8'));
     } catch {
       out.diagnostics.push({ severity: 'error', message: `plugin file not found: ${r.spec}`, loc: r.loc, hint: `paths are relative to the pipeline file (looked for ${r.file})` });

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -118,11 +119,14 @@ function cell(v: number | string): string {
 
 async function writeCsv(t: Table, file: string): Promise<void> {
   const out = createWriteStream(file);
-  const write = (s: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (out.write(s)) resolve();
-      else out.once('drain', resolve).once('error', reject);
-    });
+  // One error listener for the stream's life; `once` removes its own listeners when the drain
+  // comes (a listener added per drain piled up: MaxListenersExceededWarning on wide exports).
+  let failed: Error | undefined;
+  out.on('error', (e) => (failed = e));
+  const write = async (s: string): Promise<void> => {
+    if (failed) throw failed;
+    if (!out.write(s)) await once(out, 'drain');
+  };
   await write(`${t.names.join(',')}\n`);
   let buf = '';
   for (let r = 0; r < t.rows; r++) {

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { canonicalJson, sha256 } from '../core/hash.js';
 import type { Plan, PlanNode } from '../compiler/index.js';
+import { toPointer } from '../parser/yaml.js';
+import type { FingerprintContext } from '../steps/define.js';
 
 /**
  * Cache keys. key = hash(step kind, step version, canonical params, the keys of its inputs, the
@@ -33,11 +35,15 @@ export interface KeyBasis {
 
 export async function computeKeys(plan: Plan): Promise<Map<string, NodeKey>> {
   const dir = plan.spec.dir;
-  const fpCtx = { pipelineDir: dir, resolvePath: (p: string) => path.resolve(dir, p) };
+  const fpCtx = (n: PlanNode): FingerprintContext => ({
+    pipelineDir: dir,
+    resolvePath: (p: string) => path.resolve(dir, p),
+    locate: (at) => plan.spec.positions.valueLoc(toPointer(['steps', n.step ?? n.id, 'with', ...at])),
+  });
   // Fingerprints (e.g. hashing data files) are independent: do them concurrently.
   const fingerprints = new Map<string, unknown>(
     await Promise.all(
-      plan.nodes.map(async (n): Promise<[string, unknown]> => [n.id, n.def.fingerprint ? await n.def.fingerprint(n.params as never, fpCtx) : null]),
+      plan.nodes.map(async (n): Promise<[string, unknown]> => [n.id, n.def.fingerprint ? await n.def.fingerprint(n.params as never, fpCtx(n)) : null]),
     ),
   );
   const keys = new Map<string, NodeKey>();

@@ -1,4 +1,5 @@
 import { Listr, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+import { escapeControl } from '../core/diagnostics.js';
 
 type Task = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
 
@@ -57,7 +58,8 @@ export class PlainProgress implements ProgressReporter {
   constructor(private readonly out: NodeJS.WritableStream) {}
 
   private line(s: string): void {
-    this.out.write(`${s}\n`);
+    // Step messages may quote a data file (a CSV cell): no control character reaches the terminal.
+    this.out.write(`${escapeControl(s)}\n`);
   }
 
   private label(id: string): string {
@@ -125,17 +127,17 @@ export class ListrProgress implements ProgressReporter {
         task: async (_ctx: unknown, task: Task) => {
           this.tasks.set(s.id, task);
           const p = this.pending.get(s.id);
-          if (p?.title) task.title = p.title;
-          if (p?.output) task.output = p.output;
+          if (p?.title) task.title = escapeControl(p.title);
+          if (p?.output) task.output = escapeControl(p.output);
           const end = await this.ends.get(s.id)!.promise;
           const base = label(s.id, s.kind);
           if (end.status === 'skipped') {
-            task.skip(`${base} skipped: ${end.error ?? 'an input failed'}`);
+            task.skip(escapeControl(`${base} skipped: ${end.error ?? 'an input failed'}`));
             return;
           }
           const what = end.cached ? 'cached' : end.status === 'cancelled' ? 'cancelled' : 'computed';
-          task.title = `${base} ${what.padEnd(8)} ${formatMs(end.durationMs).padStart(8)}  ${end.summary ?? ''}`.trimEnd();
-          if (end.status === 'failed' || end.status === 'cancelled') throw new Error(`${base} ${end.error ?? end.status}`);
+          task.title = escapeControl(`${base} ${what.padEnd(8)} ${formatMs(end.durationMs).padStart(8)}  ${end.summary ?? ''}`.trimEnd());
+          if (end.status === 'failed' || end.status === 'cancelled') throw new Error(escapeControl(`${base} ${end.error ?? end.status}`));
         },
       })),
       {
@@ -151,8 +153,8 @@ export class ListrProgress implements ProgressReporter {
   private update(id: string, patch: { title?: string; output?: string }): void {
     const task = this.tasks.get(id);
     if (task) {
-      if (patch.title !== undefined) task.title = patch.title;
-      if (patch.output !== undefined) task.output = patch.output;
+      if (patch.title !== undefined) task.title = escapeControl(patch.title);
+      if (patch.output !== undefined) task.output = escapeControl(patch.output);
     } else {
       this.pending.set(id, { ...this.pending.get(id), ...patch });
     }

@@ -1,5 +1,6 @@
 import type { ArtifactMap, ArtifactType } from '../core/artifacts.js';
 import type { Device } from '../backend/index.js';
+import type { SourceLocation } from '../core/diagnostics.js';
 
 /**
  * The step contract: the one place a step kind is declared. A step is a typed function of its
@@ -87,6 +88,8 @@ export class LineageError extends Error {
 export interface FingerprintContext {
   readonly pipelineDir: string;
   resolvePath(p: string): string;
+  /** Where a param (path relative to `with`, e.g. `['path', 1]`) is written in the YAML, for errors. */
+  locate?(path: (string | number)[]): SourceLocation | undefined;
 }
 
 /** A step upstream of the one being checked, as written in the pipeline (params validated). */
@@ -109,6 +112,11 @@ export interface CheckContext {
   device?: Device;
   /** The steps feeding input `port` as `StepContext.lineage` will see them at run time. */
   lineage?(port: string, through: readonly ArtifactType[]): LineageStep[];
+  /**
+   * Whether the param at `path` (relative to `with`) is written in the YAML rather than filled in
+   * from its `@default`: a default never conflicts with another param, a written value may.
+   */
+  written?(path: (string | number)[]): boolean;
 }
 
 /** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with` (or to `from`). */
@@ -174,6 +182,12 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType, Opt ex
   run(inputs: InputsOf<I, Opt>, params: P, ctx: StepContext): Promise<ArtifactMap[O]>;
   /** Numbers recorded as run metrics (on a cache hit too). */
   metrics?(output: ArtifactMap[O]): Record<string, number>;
+  /**
+   * Every name `metrics()` can record, so that `select.metric` is checked before anything runs.
+   * A `<…>` part stands for a name known only at run time (`val_ic_<target>` for `val_ic_fwd_ret_4`).
+   * Absent (a plugin that does not say): any name is accepted.
+   */
+  metricNames?: readonly string[];
   /** A short line shown when the step finishes, e.g. "49,937 bars, 2012-12-19 → 2020-12-29". */
   summary?(output: ArtifactMap[O]): string;
 }
@@ -194,7 +208,20 @@ export interface AnyStepDef {
   resolve?(params: never, ctx?: CheckContext): unknown;
   run(inputs: never, params: never, ctx: StepContext): Promise<unknown>;
   metrics?(output: never): Record<string, number>;
+  metricNames?: readonly string[];
   summary?(output: never): string;
+}
+
+/** Whether `name` is one of the declared metric names (a `<…>` part matches one or more characters). */
+export function isDeclaredMetric(name: string, declared: readonly string[]): boolean {
+  return declared.some((d) => {
+    if (!d.includes('<')) return d === name;
+    const re = d
+      .split(/<[^>]*>/)
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.+');
+    return new RegExp(`^${re}$`).test(name);
+  });
 }
 
 export function defineStep<P, I extends InputPorts, O extends ArtifactType, Opt extends keyof I & string = never>(

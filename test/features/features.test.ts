@@ -137,6 +137,23 @@ describe('features step', () => {
     await expect(features.run({ candles: makeCandles(37) }, YAML_EXAMPLE, testContext())).rejects.toThrow(/not enough bars/);
     const one = await features.run({ candles: makeCandles(38) }, YAML_EXAMPLE, testContext());
     expect(one.index.length).toBe(1);
+    // The message counts what the hand count above says: 33 warm-up (MACD 26 + 9 − 2) + 4 tail + 1.
+    expect((err as RunError).message).toBe(
+      'not enough bars: the candles have 36 bars, but `macd_12_26_9` needs 33 bars of warm-up and the targets drop 4 bars at the end, so at least 38 bars are needed',
+    );
+  });
+
+  it('with fewer bars than the warm-up, says how many there are and how many are needed (not "needs 1")', async () => {
+    const params: FeaturesParams = { ...YAML_EXAMPLE, indicators: [{ rsi: { period: 14, on: 'close' } }], returns: [1], target: { forward_return: { horizons: [1] } } };
+    const err = await features.run({ candles: makeCandles(1) }, params, testContext()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunError);
+    // RSI(14)'s first value is at bar 14 (TA-Lib lookback = period); a 1-bar forward return drops the last bar.
+    expect((err as RunError).message).toBe(
+      'not enough bars: the candles have 1 bar, but `rsi_14` needs 14 bars of warm-up and the targets drop 1 bar at the end, so at least 16 bars are needed',
+    );
+    // The count is right: 15 bars give no row, 16 give one.
+    await expect(features.run({ candles: makeCandles(15) }, params, testContext())).rejects.toThrow(/at least 16 bars are needed/);
+    expect((await features.run({ candles: makeCandles(16) }, params, testContext())).index.length).toBe(1);
   });
 });
 

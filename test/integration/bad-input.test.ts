@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -205,6 +206,35 @@ steps:
     expect(r.stderr).toContain(`data file not found: ${path.join(dir, 'data', 'nope.csv')}`);
     expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
     expectStoreUntouched();
+  });
+
+  it('a named pipe or /dev/zero as the data path: `run` returns at once, exit 1, located at `path`', async (ctx) => {
+    const fifo = path.join(dir, 'data.pipe');
+    try {
+      execFileSync('mkfifo', [fifo]);
+    } catch {
+      console.warn('mkfifo is not available here: the named-pipe case is skipped');
+      return ctx.skip();
+    }
+    for (const [target, kind] of [
+      [fifo, 'named pipe'],
+      ['/dev/zero', 'character device'],
+    ]) {
+      const r = await runVariant('{ source: synthetic, bars: 600 }', `{ source: csv, path: ${JSON.stringify(target)} }`, 'special.yaml');
+      expect(r.code).toBe(1);
+      const line = lineOf(r.text, 'source: csv');
+      const col = r.text.split('\n')[line - 1].indexOf(JSON.stringify(target)) + 1;
+      expect(r.stderr).toContain(`special.yaml:${line}:${col}: error: data path is not a regular file (a ${kind}): ${target}`);
+      expect(r.stderr).not.toMatch(/\n\s+at .*\.js:\d+/);
+    }
+    expectStoreUntouched();
+  });
+
+  it('a pipeline file over 1 MiB: exit 2 before parsing, naming its size', async () => {
+    writeFileSync(path.join(dir, 'huge.yaml'), `${GOOD}# ${'x'.repeat(2 * 1024 * 1024)}\n`);
+    const r = await fxflow(['validate', 'huge.yaml'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/pipeline file huge\.yaml is 2,09\d,\d{3} bytes; the limit is 1,048,576 bytes \(1 MiB\)/);
   });
 
   it('a missing pipeline file', async () => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { RunError } from '../../core/diagnostics.js';
+import { escapeControl, RunError } from '../../core/diagnostics.js';
 import { resolveRun, runMetrics, runSteps } from '../../experiments/history.js';
 import { boardOfStored, leaderboard } from '../../experiments/report.js';
 import { loadVariants } from '../../experiments/results.js';
@@ -61,7 +61,7 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
     io.out.write(
       `${style.bold('run')} ${run.id}\n` +
         `pipeline  ${run.pipeline} (${run.file})\n` +
-        `status    ${run.status}${run.error ? ` — ${run.error}` : ''}\n` +
+        `status    ${run.status}${run.error ? ` — ${escapeControl(run.error)}` : ''}\n` +
         `started   ${run.startedAt.slice(0, 19)} UTC · took ${run.durationMs === null ? '—' : formatMs(run.durationMs)}\n` +
         `git       ${git} · seed ${run.seed}\n`,
     );
@@ -82,7 +82,8 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
       io.out.write(`\n${style.bold('metrics')}\n${table(['metric', 'value'], [...metrics].map(([k, v]) => [k, fmtNum(v)]), style)}\n`);
     }
     io.out.write(`\n${style.bold('notes')}\n`);
-    io.out.write(notes.length ? `${notes.map((n) => `${n.step}: ${n.note}`).join('\n')}\n` : 'no data-quality notes\n');
+    // Notes quote data files: escaped like every diagnostic.
+    io.out.write(notes.length ? `${notes.map((n) => `${n.step}: ${escapeControl(n.note)}`).join('\n')}\n` : 'no data-quality notes\n');
   } finally {
     await store.close();
   }

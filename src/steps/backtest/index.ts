@@ -4,7 +4,7 @@ import { isoUtc } from '../../data/frame.js';
 import { parseTimeframe } from '../../data/timeframe.js';
 import { atr } from '../../indicators/dm.js';
 import { horizonMetrics } from '../../models/metrics.js';
-import { backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
+import { BACKTEST_METRIC_NAMES, backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
 import { directions, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
 import { cumsum, simulate } from '../../backtest/simulate.js';
 import { defineStep, paramsOf, type CheckContext, type ParamIssue, type StepContext } from '../define.js';
@@ -383,6 +383,7 @@ export default defineStep({
   metrics(out: Report) {
     return out.metrics;
   },
+  metricNames: [...BACKTEST_METRIC_NAMES, 'rmse_<target>', 'mae_<target>', 'da_<target>', 'ic_<target>'],
 
   summary(out: Report) {
     const m = out.metrics;

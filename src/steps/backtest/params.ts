@@ -87,6 +87,7 @@ export interface VolTargetSizing {
    * @default 20
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   window: number;
 }

@@ -64,6 +64,7 @@ export default defineStep({
   inputs: { model: 'Model', dataset: 'Dataset' },
   output: 'Dataset',
   params: paramsOf<EncodeParams>(),
+  metricNames: [],
 
   check(_params: EncodeParams, ctx?: CheckContext): ParamIssue[] {
     const issues: ParamIssue[] = [];

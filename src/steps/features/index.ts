@@ -292,11 +292,14 @@ export default defineStep({
       ctx.progress(Math.min(1, ++done / total));
     };
     const add = (name: string, col: Float64Array): void => {
-      if (name in columns) throw new RunError(`column \`${name}\` is produced twice`, { hint: 'remove the duplicate from `with`' });
+      if (Object.hasOwn(columns, name)) throw new RunError(`column \`${name}\` is produced twice`, { hint: 'remove the duplicate from `with`' });
       columns[name] = col;
       featureNames.push(name);
     };
 
+    // Declared warm-ups (TA-Lib lookbacks): too few bars leave a column all NaN, and then its
+    // NaN count says only how many bars there were, not how many it needs.
+    const lookbacks = new Map<string, number>();
     const frames = new Map<string, HigherFrame>();
     const frameOf = (tf: string): HigherFrame => {
       let f = frames.get(tf);
@@ -313,6 +316,8 @@ export default defineStep({
         if (tf === base.canonical) {
           const out = computeIndicator(p.ind.name, candles.columns, p.ind.params as never);
           names.forEach((name, j) => add(name, out[j]));
+          const lb = indicatorLookback(p.ind.name, p.ind.params as never);
+          for (const name of names) lookbacks.set(name, lb);
         } else {
           const hf = frameOf(tf);
           const out = computeIndicator(p.ind.name, hf.columns, p.ind.params as never);
@@ -372,7 +377,7 @@ export default defineStep({
     }
     step();
     for (const t of targets) {
-      if (t.name in columns) throw new RunError(`column \`${t.name}\` is produced twice`, { hint: 'remove the duplicate target' });
+      if (Object.hasOwn(columns, t.name)) throw new RunError(`column \`${t.name}\` is produced twice`, { hint: 'remove the duplicate target' });
       columns[t.name] = t.compute(candles);
       targetNames.push(t.name);
       targetHorizons.push(t.horizon);
@@ -387,7 +392,8 @@ export default defineStep({
       const c = columns[name];
       let i = 0;
       while (i < n && Number.isNaN(c[i])) i++;
-      if (i > start) {
+      // Among columns NaN throughout, the one with the longest declared warm-up explains best.
+      if (i > start || (i === n && (lookbacks.get(name) ?? -1) > (lookbacks.get(longest) ?? -1))) {
         start = i;
         longest = name;
       }
@@ -400,8 +406,16 @@ export default defineStep({
       if (i < end) end = i;
     }
     if (start >= end) {
+      // A column that is NaN throughout needs more than the n bars there are: its declared lookback
+      // where known, else at least n. Targets drop their horizon at the end.
+      const known = start < n || lookbacks.has(longest);
+      const warm = start < n ? start : Math.max(n, lookbacks.get(longest) ?? n);
+      const tail = Math.max(end === 0 ? 0 : n - end, ...targetHorizons);
+      const bars = (k: number): string => `${k} bar${k === 1 ? '' : 's'}`;
       throw new RunError(
-        `not enough bars: ${n} candles, but the warm-up needs ${start} (${longest}) and the targets drop ${n - end} at the end`,
+        known
+          ? `not enough bars: the candles have ${bars(n)}, but \`${longest}\` needs ${bars(warm)} of warm-up and the targets drop ${bars(tail)} at the end, so at least ${bars(warm + tail + 1)} are needed`
+          : `not enough bars: the candles have ${bars(n)}, and \`${longest}\` needs more than that for its warm-up (the targets drop ${bars(tail)} at the end)`,
         { hint: 'use more bars, or shorter indicator periods / horizons / higher timeframes' },
       );
     }
@@ -433,6 +447,7 @@ export default defineStep({
     };
   },
 
+  metricNames: ['rows', 'features'],
   metrics(out: Features) {
     return { rows: out.index.length, features: out.featureNames.length };
   },

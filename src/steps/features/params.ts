@@ -24,6 +24,7 @@ export interface FeaturesParams {
    * Default: `[1]` without a preset, none with one.
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   returns?: number[];
   /**
@@ -31,6 +32,7 @@ export interface FeaturesParams {
    * @default []
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   volatility: number[];
   /**
@@ -38,6 +40,7 @@ export interface FeaturesParams {
    * @default []
    * @integer
    * @minimum 2
+   * @maximum 100000
    */
   zscores: number[];
   /**
@@ -119,6 +122,7 @@ export interface ForwardReturnTarget {
    * Horizons h in bars, one target column each.
    * @integer
    * @minimum 1
+   * @maximum 100000
    * @minItems 1
    */
   horizons: number[];
@@ -130,6 +134,7 @@ export interface DirectionTarget {
    * Horizons h in bars, one target column each.
    * @integer
    * @minimum 1
+   * @maximum 100000
    * @minItems 1
    */
   horizons: number[];
@@ -160,6 +165,7 @@ export interface TripleBarrierTarget {
    * @default 24
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   max_bars: number;
   /**
@@ -167,6 +173,7 @@ export interface TripleBarrierTarget {
    * @default 14
    * @integer
    * @minimum 1
+   * @maximum 100000
    */
   atr_period: number;
 }

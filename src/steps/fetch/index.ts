@@ -56,7 +56,8 @@ function tryParse<T>(f: () => T): { ok: T } | { error: RunError } {
 async function filesOf(params: FetchParams, ctx: FingerprintContext): Promise<string[]> {
   const paths = pathsOf(params);
   if (paths.length === 0) throw new RunError(`source \`${params.source}\` needs a \`path\``, { hint: 'add `path:` naming the data file, relative to the pipeline file' });
-  return resolveDataPaths(paths, (p) => ctx.resolvePath(p), ctx.pipelineDir);
+  const locate = ctx.locate && ((i: number) => ctx.locate!(Array.isArray(params.path) ? ['path', i] : ['path']));
+  return resolveDataPaths(paths, (p) => ctx.resolvePath(p), ctx.pipelineDir, locate);
 }
 
 function date(s: string | undefined, what: string): number | undefined {
@@ -251,6 +252,7 @@ export default defineStep({
     };
   },
 
+  metricNames: ['bars', 'quality_<kind>'],
   metrics(out: Candles) {
     const m: Record<string, number> = { bars: out.index.length };
     for (const q of out.quality ?? []) m[`quality_${q.kind}`] = q.count;

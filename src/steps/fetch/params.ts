@@ -57,6 +57,7 @@ export interface FetchParams {
   /**
    * Keep the last N days: bars opening at or after the latest bar's open minus N days.
    * @exclusiveMinimum 0
+   * @maximum 100000
    */
   days?: number;
   /**
@@ -71,6 +72,7 @@ export interface FetchParams {
    * @default 20000
    * @integer
    * @minimum 100
+   * @maximum 10000000
    */
   bars: number;
   /** Open time of the first synthetic bar, UTC, e.g. 2020-01-05T22:00; a weekend start moves to Sunday 22:00 (source `synthetic`). */

@@ -85,21 +85,40 @@ export function embargoBars(embargo: SplitParams['embargo'], horizon: number): {
   return { bars: embargo };
 }
 
-const METHOD_PARAMS: Record<string, SplitParams['method']> = {
-  val_start: 'temporal',
-  test_start: 'temporal',
-  train_bars: 'walk_forward',
-  test_bars: 'walk_forward',
-  step_bars: 'walk_forward',
-  max_folds: 'walk_forward',
+/** Most CPCV splits (folds, each a model fit) a split may make; C(14, 7) = 3,432 is within it, C(16, 8) = 12,870 past it. */
+const MAX_CPCV_SPLITS = 10_000;
+
+type Method = SplitParams['method'];
+/** The params that only some methods read; the others are common to all. */
+const METHOD_PARAMS: Readonly<Partial<Record<keyof SplitParams, readonly Method[]>>> = {
+  ratios: ['temporal'],
+  val_start: ['temporal'],
+  test_start: ['temporal'],
+  window: ['walk_forward'],
+  train_bars: ['walk_forward'],
+  val_bars: ['walk_forward'],
+  test_bars: ['walk_forward'],
+  step_bars: ['walk_forward'],
+  max_folds: ['walk_forward'],
+  folds: ['purged_kfold'],
+  groups: ['cpcv'],
+  test_groups: ['cpcv'],
+  // temporal and walk_forward never train after they evaluate: nothing to embargo.
+  embargo: ['purged_kfold', 'cpcv'],
 };
 
-function checkParams(params: SplitParams): ParamIssue[] {
+/**
+ * `written(name)`: whether the user wrote a param. Params that belong to another method are checked
+ * only with it (at compile time, from the YAML): after validation a default is filled in whatever
+ * the method, so the params alone cannot tell a written value from a default.
+ */
+function checkParams(params: SplitParams, written?: (name: string) => boolean): ParamIssue[] {
   const issues: ParamIssue[] = [];
   const m = params.method;
-  for (const [name, owner] of Object.entries(METHOD_PARAMS)) {
-    if ((params as unknown as Record<string, unknown>)[name] !== undefined && owner !== m) {
-      issues.push({ path: [name], message: `\`${name}\` applies to \`method: ${owner}\`, not \`method: ${m}\``, hint: `remove \`${name}\`, or use \`method: ${owner}\`` });
+  for (const [name, owners] of Object.entries(METHOD_PARAMS)) {
+    if (written && !owners.includes(m) && written(name)) {
+      const to = owners.map((o) => `\`method: ${o}\``).join(' or ');
+      issues.push({ path: [name], message: `\`${name}\` applies to ${to}, not \`method: ${m}\`: it would be ignored`, hint: `remove \`${name}\`, or use ${to}` });
     }
   }
   if (typeof params.embargo === 'number' && !(Number.isInteger(params.embargo) && params.embargo >= 0)) {
@@ -128,6 +147,13 @@ function checkParams(params: SplitParams): ParamIssue[] {
   } else if (m === 'cpcv') {
     if (!(params.test_groups < params.groups)) {
       issues.push({ path: ['test_groups'], message: `test_groups ${params.test_groups} must be fewer than groups ${params.groups}: some groups must be left to train on`, hint: 'e.g. groups: 6, test_groups: 2' });
+    } else if (binomial(params.groups, params.test_groups) > MAX_CPCV_SPLITS) {
+      // Each split is a fold (a model fit): C(64, 32) ≈ 1.8e18 would never finish, nor fit in memory.
+      issues.push({
+        path: ['test_groups'],
+        message: `groups ${params.groups} with test_groups ${params.test_groups} make ${binomial(params.groups, params.test_groups).toExponential(2)} splits; the limit is ${MAX_CPCV_SPLITS.toLocaleString('en-US')}`,
+        hint: 'use fewer groups or test groups, e.g. groups: 10, test_groups: 2 (45 splits)',
+      });
     }
   }
   return issues;
@@ -212,7 +238,7 @@ export default defineStep({
   },
 
   check(params: SplitParams, ctx): ParamIssue[] {
-    const issues = checkParams(params);
+    const issues = checkParams(params, ctx?.written && ((name) => ctx.written!([name])));
     // The embargo must cover the longest target horizon, which the upstream features step sets:
     // refuse a short one before anything runs, naming both numbers.
     const features = ctx?.upstream('features');
@@ -324,6 +350,10 @@ export default defineStep({
     };
   },
 
+  metricNames: [
+    'rows', 'train_rows', 'val_rows', 'test_rows', 'folds', 'paths', 'embargo',
+    'drift_ks_max_val', 'drift_ks_max_test', 'drift_shifted_val', 'drift_shifted_test', 'drift_shifted_test_share',
+  ],
   metrics(out: Dataset) {
     const f = out.folds[0];
     const m: Record<string, number> = {

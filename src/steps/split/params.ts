@@ -5,7 +5,8 @@ export interface SplitParams {
    * `ratios` or by `val_start`/`test_start` dates); `walk_forward` (folds of a training window
    * followed by val and test windows, moved forward by `step_bars`); `purged_kfold` (`folds`
    * contiguous test groups, training on the rest, purged and embargoed); `cpcv` (combinatorial purged
-   * CV: `groups` groups, every choice of `test_groups` of them as the test rows).
+   * CV: `groups` groups, every choice of `test_groups` of them as the test rows). A parameter of one
+   * method written under another is an error.
    * @default "temporal"
    */
   method: 'temporal' | 'walk_forward' | 'purged_kfold' | 'cpcv';
@@ -38,6 +39,7 @@ export interface SplitParams {
    * walk_forward: training rows of the first fold (expanding) or of every fold (rolling).
    * @integer
    * @minimum 1
+   * @maximum 100000000
    */
   train_bars?: number;
   /**
@@ -45,12 +47,14 @@ export interface SplitParams {
    * @default 0
    * @integer
    * @minimum 0
+   * @maximum 100000000
    */
   val_bars: number;
   /**
    * walk_forward: test rows after each validation window.
    * @integer
    * @minimum 1
+   * @maximum 100000000
    */
   test_bars?: number;
   /**
@@ -58,12 +62,14 @@ export interface SplitParams {
    * windows tile the data.
    * @integer
    * @minimum 1
+   * @maximum 100000000
    */
   step_bars?: number;
   /**
    * walk_forward: keep at most this many folds (the most recent).
    * @integer
    * @minimum 1
+   * @maximum 10000
    */
   max_folds?: number;
   /**
@@ -71,6 +77,7 @@ export interface SplitParams {
    * @default 5
    * @integer
    * @minimum 2
+   * @maximum 1000
    */
   folds: number;
   /**
@@ -78,6 +85,7 @@ export interface SplitParams {
    * @default 6
    * @integer
    * @minimum 2
+   * @maximum 64
    */
   groups: number;
   /**
@@ -85,15 +93,17 @@ export interface SplitParams {
    * @default 2
    * @integer
    * @minimum 1
+   * @maximum 63
    */
   test_groups: number;
   /**
-   * Bars dropped from training after each evaluation segment (purged_kfold, cpcv; temporal and
-   * walk-forward never train after they evaluate). `auto`: the longest target horizon. A number must
+   * purged_kfold, cpcv: bars dropped from training after each evaluation segment (temporal and
+   * walk-forward never train after they evaluate, so it is refused there). `auto`: the longest target horizon. A number must
    * be at least that horizon, or the training rows right after a test segment would overlap its
    * label windows.
    * @default "auto"
    * @minimum 0
+   * @maximum 100000000
    */
   embargo: 'auto' | number;
   /**
@@ -122,6 +132,7 @@ export interface SplitParams {
    * @default 20
    * @integer
    * @minimum 1
+   * @maximum 10000
    */
   probe_samples: number;
 }

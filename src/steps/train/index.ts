@@ -48,8 +48,8 @@ export default defineStep({
     const issues: ParamIssue[] = [];
     for (const [name, v] of Object.entries(params)) {
       if (name === 'model' || v === undefined) continue;
-      if (!(name in kind.defaults)) {
-        const takers = modelKinds().filter((k) => name in k.defaults).map((k) => k.name);
+      if (!Object.hasOwn(kind.defaults, name)) {
+        const takers = modelKinds().filter((k) => Object.hasOwn(k.defaults, name)).map((k) => k.name);
         issues.push({
           path: [name],
           message: `\`${name}\` is not a parameter of \`model: ${kind.name}\`${takers.length ? ` (it belongs to ${takers.join(', ')})` : ''}`,
@@ -218,6 +218,10 @@ export default defineStep({
     };
   },
 
+  metricNames: [
+    ...['val', 'test'].flatMap((seg) => ['rmse', 'ic', 'da'].map((m) => `${seg}_${m}_<target>`)),
+    ...['train', 'val', 'test'].map((seg) => `recon_rmse_${seg}`),
+  ],
   metrics(out: Model) {
     const m: Record<string, number> = {};
     if (out.encoder) {

@@ -58,6 +58,7 @@ export interface TrainParams {
    * `growth: lossguide`, e.g. 31.
    * @integer
    * @minimum 0
+   * @maximum 65536
    */
   max_leaves?: number;
   /**
@@ -105,6 +106,7 @@ export interface TrainParams {
    * trees; 0 = off. Default 20.
    * @integer
    * @minimum 0
+   * @maximum 100000
    */
   early_stopping_rounds?: number;
   /**
@@ -172,6 +174,7 @@ export interface TrainParams {
    * Neural kinds: windows per gradient step. Default 256.
    * @integer
    * @minimum 1
+   * @maximum 1000000
    */
   batch_size?: number;
   /** Neural kinds: `adam`, or `adamw` (Adam with decoupled weight decay). Default `adam`. */
@@ -192,6 +195,7 @@ export interface TrainParams {
    * Neural kinds with `lr_schedule: cosine`: epochs of linear warm-up. Default 0.
    * @integer
    * @minimum 0
+   * @maximum 100000
    */
   warmup_epochs?: number;
   /**
@@ -204,12 +208,14 @@ export interface TrainParams {
    * epoch's weights; 0 = run every epoch. Default 5.
    * @integer
    * @minimum 0
+   * @maximum 100000
    */
   patience?: number;
   /**
    * Neural kinds: batches whose gradients are averaged into one optimizer step. Default 1.
    * @integer
    * @minimum 1
+   * @maximum 10000
    */
   grad_accum?: number;
   /**
@@ -224,6 +230,7 @@ export interface TrainParams {
    * by validation loss. A killed run resumes from the latest when rerun. Default 2.
    * @integer
    * @minimum 1
+   * @maximum 1000
    */
   keep_checkpoints?: number;
   /**
@@ -237,6 +244,7 @@ export interface TrainParams {
    * transformer: attention heads; must divide `hidden`. Default 4.
    * @integer
    * @minimum 1
+   * @maximum 256
    */
   heads?: number;
   /**
