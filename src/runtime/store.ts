@@ -165,8 +165,10 @@ export function storeFileError(file: string, e: unknown): RunError | 'locked' | 
       hint: `move it aside and rerun: \`mv ${file} ${file}.damaged\` — the next run rebuilds the cache (the old run history stays readable in the moved file as far as it is intact)`,
     });
   }
-  if (/No space left on device|File too large|ENOSPC|EFBIG|Disk quota exceeded/i.test(msg)) {
-    return new RunError(`no space left on device while writing the store at ${file}: free space and rerun; the store is intact (${first})`, {
+  // DuckDB's words for ENOSPC/EDQUOT, and for EFBIG (a file-size limit, `ulimit -f`).
+  const full = /No space left on device|Disk quota exceeded/i.test(msg) ? 'no space left on device' : /File too large/i.test(msg) ? 'the file-size limit (ulimit -f) was reached' : undefined;
+  if (full) {
+    return new RunError(`${full} while writing the store at ${file}: free space and rerun; the store is intact (${first})`, {
       hint: 'what was committed before stays readable; the rerun reuses every step that completed',
     });
   }
@@ -507,7 +509,14 @@ export class Store {
     if (this.closed) return;
     await this.queue.catch(() => undefined);
     this.closed = true;
-    this.conn.closeSync();
-    this.instance.closeSync();
+    try {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    } catch (e) {
+      // Closing checkpoints the write-ahead log into the file; if that fails (a full disk) the log
+      // stays beside it and the next open replays it.
+      const known = storeFileError(this.file, e);
+      throw known instanceof RunError ? known : e;
+    }
   }
 }

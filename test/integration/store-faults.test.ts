@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { blobValue, DuckDBBlobVector, DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/runtime/store.js';
-import { cachedMap, edit, fxflow, parseRun, workdir } from '../helpers/cli.js';
+import { BIN, cachedMap, edit, fxflow, parseRun, workdir, type CliResult } from '../helpers/cli.js';
 
 /**
  * What outside testers broke in the store (issue 17): a damaged artifact is recomputed inside the
@@ -153,4 +154,56 @@ describe('metrics that are not int64-sized', () => {
     const runs = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as { status: string }[];
     expect(runs.map((x) => x.status)).toEqual(['succeeded', 'succeeded']);
   }, 120_000);
+});
+
+/**
+ * Runs the CLI with a file-size limit (RLIMIT_FSIZE, via bash's `ulimit -f` in KiB) and SIGXFSZ
+ * ignored, so a write past the limit fails with EFBIG the way a full disk fails with ENOSPC: the
+ * real write error path of DuckDB and fxflow, without mounting anything.
+ */
+function fxflowLimited(args: string[], cwd: string, limitKiB: number): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', NO_COLOR: '1' };
+    delete env.FXFLOW_STORE;
+    delete env.FXFLOW_DEBUG;
+    const child = spawn('bash', ['-c', `trap '' XFSZ; ulimit -f ${limitKiB} && exec ${quoted}`], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('a store that cannot grow (disk full)', () => {
+  it.skipIf(process.platform !== 'linux')('fails the run with a clear message, exit 1, no stack trace; the store stays readable with earlier results', async () => {
+    const dir = workdir();
+    const first = parseRun(await fxflow(['run', QUICK, '--json'], { cwd: dir }));
+    expect(first.status).toBe('succeeded');
+    const before = await allReadable(dir);
+    // Three times the bars: the new artifacts need more room than the limit leaves.
+    edit(path.join(dir, QUICK), 'bars: 20000', 'bars: 60000');
+    const limit = Math.ceil(statSync(storeFile(dir)).size / 1024) + 200;
+    const r = await fxflowLimited(['run', QUICK], dir, limit);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain(`while writing the store at ${storeFile(dir)}: free space and rerun; the store is intact`);
+    expect(r.stderr + r.stdout).not.toMatch(/\n\s+at |Unhandled|node:internal/);
+    // The store opens; every artifact in it reads back whole, the first run's among them.
+    expect(await allReadable(dir)).toBeGreaterThanOrEqual(before);
+    const runs = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as { id: string; status: string }[];
+    expect(runs.map((x) => [x.id, x.status])).toEqual([
+      [expect.any(String), 'failed'],
+      [first.runId, 'succeeded'],
+    ]);
+    // With room again the run completes, reusing what the failed one stored.
+    const again = parseRun(await fxflow(['run', QUICK, '--json'], { cwd: dir }));
+    expect(again.status).toBe('succeeded');
+    expect(cachedMap(again).candles).toBe(true);
+  }, 180_000);
 });
