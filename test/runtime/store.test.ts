@@ -194,3 +194,27 @@ describe('metrics of any double value', () => {
     await store.close();
   });
 });
+
+describe('a failure writing the history', () => {
+  it('fails the run and marks it failed, not left running', async () => {
+    const { parsePipelineText } = await import('../../src/parser/index.js');
+    const { compile } = await import('../../src/compiler/index.js');
+    const { builtinRegistry } = await import('../../src/steps/index.js');
+    const { runPlan } = await import('../../src/runtime/run.js');
+    const { SilentProgress } = await import('../../src/runtime/progress.js');
+    const text = 'version: 1\nname: h\nsteps:\n  candles: { uses: fetch, with: { bars: 300 } }\n';
+    const plan = compile(parsePipelineText(text, path.join(dir, 'p.yaml')).spec!, builtinRegistry()).plan!;
+    const store = await Store.open(path.join(dir, 'store'));
+    expect((await runPlan(plan, { store, progress: new SilentProgress() })).status).toBe('succeeded');
+    // A metrics table that refuses the cached step's metrics (bars: 300 > 0): a real write failure.
+    await store.query('DROP TABLE metrics');
+    await store.query('CREATE TABLE metrics (run_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value DOUBLE CHECK (value < 0))');
+    const r = await runPlan(plan, { store, progress: new SilentProgress() });
+    expect(r.steps[0].cached).toBe(true);
+    expect(r.status).toBe('failed');
+    expect(r.error?.message).toMatch(/CHECK constraint/i);
+    const [row] = await store.query(`SELECT status FROM runs WHERE id = $1`, [r.runId]);
+    expect(row.status).toBe('failed');
+    await store.close();
+  });
+});
