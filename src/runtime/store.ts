@@ -160,7 +160,7 @@ export function storeFileError(file: string, e: unknown): RunError | 'locked' | 
   const msg = e instanceof Error ? e.message : String(e);
   if (/Could not set lock on file|Conflicting lock is held/i.test(msg)) return 'locked';
   const first = msg.split('\n')[0];
-  if (/Corrupt database file|checksum .* does not match|not a valid DuckDB database file|INTERNAL Error/i.test(msg)) {
+  if (/Corrupt database file|checksum .* does not match|not a valid DuckDB database file/i.test(msg)) {
     return new RunError(`the store ${file} is damaged: ${first}`, {
       hint: `move it aside and rerun: \`mv ${file} ${file}.damaged\` — the next run rebuilds the cache (the old run history stays readable in the moved file as far as it is intact)`,
     });
