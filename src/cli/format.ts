@@ -69,9 +69,13 @@ export function table(headers: string[], rows: string[][], style: Style = PLAIN)
 
 /** A metric value for people: 4 significant digits, fractions that look like ratios kept raw. */
 export function fmtNum(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  if (Number.isInteger(v)) return v.toLocaleString('en-US');
+  if (v === null || v === undefined) return '—';
+  // A metric that is not finite is shown as such (a missing one is —).
+  if (!Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
+  // Past 1e15 digits grouping stops being readable (1e300 has 301 digits).
+  if (a >= 1e15) return v.toPrecision(4);
+  if (Number.isInteger(v)) return v.toLocaleString('en-US');
   if (a >= 1000) return v.toFixed(0);
   if (a >= 1) return v.toPrecision(4);
   if (a === 0) return '0';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, Worker } from 'node:worker_threads';
 import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
 import type { AnyStepDef, StepContext } from '../steps/define.js';
 import backtest from '../steps/backtest/index.js';
@@ -17,7 +17,11 @@ import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from 
 const registry = new Map<string, AnyStepDef>([train, backtest].map((d) => [d.kind, d as unknown as AnyStepDef]));
 /** The pool's end: the thread's parent port, or the process's IPC channel. */
 const port: { postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void; on(event: 'message', f: (t: WorkerTask) => void): void } = parentPort ?? {
-  postMessage: (m) => void process.send!(m),
+  // A reply to a pool that is gone (EPIPE, channel closed) ends this worker quietly: with no
+  // callback Node emits the error, and prints its stack on the user's terminal.
+  postMessage: (m) => void process.send!(m, undefined, {}, (e: Error | null) => {
+    if (e) process.exit(0);
+  }),
   on: (_event, f) => void process.on('message', (m) => f(m as WorkerTask)),
 };
 // A process worker ends with its pool (the parent closed the channel or died).
@@ -25,6 +29,15 @@ const port: { postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void; on(ev
 if (!parentPort) {
   process.on('disconnect', () => process.exit(0));
   process.on('SIGINT', () => {});
+  // 'disconnect' arrives only between tasks: a step computes synchronously for seconds (a gbm
+  // fit), and a SIGKILLed pool left its workers running 20–45 s. A thread watches for the parent
+  // to go (this process is re-parented) and kills the process at once.
+  const watchdog = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 200);`,
+    { eval: true, workerData: process.ppid, stdout: false, stderr: false },
+  );
+  watchdog.unref();
 }
 
 /** The last WORKER_CACHE input artifacts, decoded, oldest first: the pool knows which ones these are. */

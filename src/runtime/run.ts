@@ -10,7 +10,7 @@ import { LineageError, type Lineage, type StepContext } from '../steps/define.js
 import { decodeArtifact, encodeArtifact } from './codec.js';
 import { computeKeys, explainMiss, flattenParams, type KeyBasis, type NodeKey } from './keys.js';
 import type { ProgressReporter, StepStatus } from './progress.js';
-import type { Store } from './store.js';
+import type { StepRecord, Store } from './store.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -44,6 +44,8 @@ export interface RunResult {
   steps: StepOutcome[];
   /** The first failure, for the exit message. */
   error?: Error;
+  /** The outputs of the nodes in `RunOptions.need` that completed. */
+  outputs: Map<string, unknown>;
 }
 
 export interface RunOptions {
@@ -57,6 +59,11 @@ export interface RunOptions {
   keys?: Map<string, NodeKey>;
   /** Runs a node's step instead of calling it here (e.g. in a worker thread, src/experiments/pool.ts). */
   execute?: (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => Promise<unknown> | undefined;
+  /**
+   * Node ids whose outputs the caller reads after the run (export, the HTML report): a cached one
+   * is loaded and checked, and recomputed in this run if damaged; they come back in `outputs`.
+   */
+  need?: string[];
 }
 
 export function newRunId(now = new Date()): string {
@@ -115,18 +122,32 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   const missReasons = new Map<string, string>();
   let firstError: Error | undefined;
 
-  // Load a node's output: from memory if computed in this run, else from the store.
-  const valueOf = (id: string): Promise<unknown> => {
+  const need = new Set(opts.need ?? []);
+  // A needed output is kept to the end of the run (one more consumer than it has).
+  for (const id of need) consumers.set(id, (consumers.get(id) ?? 0) + 1);
+  const DAMAGED = 'its stored output was damaged or missing';
+
+  /**
+   * A node's output: from memory if computed in this run, else from the store. A stored output
+   * that fails its checksum or is gone (a cache hit does not read its bytes) is recomputed here,
+   * inside this run, so the step that needs it goes on: its catalogue row is deleted first, so a
+   * failure leaves a miss, never a hit without bytes.
+   */
+  const valueOf = (id: string, by: string): Promise<unknown> => {
     let v = values.get(id);
     if (!v) {
       const key = keys.get(id)!.key;
       v = store.getArtifactBytes(key).then(async (bytes) => {
-        if (!bytes) {
-          // Damaged on disk (the checksum did not match): drop it so the next run recomputes it.
-          await store.deleteArtifact(key);
-          throw new RunError(`cached output of step \`${id}\` failed its checksum (key ${key}) and was removed from the store`, { hint: 'rerun: the step will be recomputed' });
-        }
-        return decodeArtifact(bytes);
+        if (bytes) return decodeArtifact(bytes);
+        await store.deleteArtifact(key);
+        progress.stepLog(by, `artifact of step ${id} (key ${key.slice(0, 12)}) damaged or missing in the store: recomputing it`, 'warn');
+        const node = plan.byId.get(id)!;
+        const { outcome, output } = await computeNode(node, DAMAGED, () => undefined, [], true);
+        // The step was reported (and recorded) as a cache hit: it now reads as computed.
+        const earlier = outcomes.get(id);
+        if (earlier) Object.assign(earlier, outcome);
+        progress.stepLog(by, `artifact of step ${id} damaged: recomputed`, 'warn');
+        return output;
       });
       values.set(id, v);
     }
@@ -184,24 +205,21 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     if (left <= 0) values.delete(id);
   };
 
-  /** `computed` may be called once the step's work is over, before its output is stored. */
-  const runNode = async (node: PlanNode, computed: () => void): Promise<StepOutcome> => {
+  /**
+   * Runs a node's step (here, or in a worker through `execute`) and stores its output together
+   * with its history row. Throws if the step fails. `computed` may be called once the step's work
+   * is over, before its output is stored.
+   */
+  const computeNode = async (
+    node: PlanNode,
+    reason: string,
+    computed: () => void,
+    warnings: string[],
+    again = false,
+  ): Promise<{ outcome: StepOutcome; output: unknown }> => {
     const { key, basis } = keys.get(node.id)!;
     const started = performance.timeOrigin + performance.now();
     const ts = performance.now();
-    const base = { id: node.id, kind: node.kind, key, warnings: [] as string[], metrics: {} as Record<string, number> };
-    const info = hits.get(key);
-    if (info) {
-      progress.stepStarted(node.id, { cached: true });
-      const o: StepOutcome = { ...base, cached: true, status: 'ok', durationMs: performance.now() - ts, summary: info.meta.summary, metrics: info.meta.metrics, warnings: info.meta.warnings };
-      record(o, basis, started);
-      return o;
-    }
-    const prev = (await previous).get(node.id);
-    const reason = explainMiss(node, basis, prev ? basisFromRow(prev) : undefined, missReasons);
-    missReasons.set(node.id, reason);
-    progress.stepStarted(node.id, { cached: false, reason });
-    const warnings: string[] = [];
     const ctx: StepContext = {
       stepId: node.id,
       seed: node.def.seeded ? spec.seed : 0,
@@ -218,28 +236,69 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       threads: opts.threads ?? opts.concurrency ?? availableParallelism(),
       lineage: (port, through) => lineageFor(node, ctx, port, through),
     };
-    try {
-      const inputs: Record<string, unknown> = {};
-      for (const [port, src] of Object.entries(node.inputs)) inputs[port] = await valueOf(src);
-      if (ctx.signal.aborted) throw new CancelledError();
-      const elsewhere = opts.execute?.(node, inputs, ctx);
-      const output = await (elsewhere ?? node.def.run(inputs as never, node.params as never, ctx));
-      const durationMs = performance.now() - ts;
-      // A step that ran elsewhere (a worker) frees its slot now: the next one starts there while
-      // this thread stores the output. One that ran here keeps it until stored, or the next step,
-      // computing on this thread, would hold back the store's callbacks (and its ✓ line).
-      if (elsewhere) computed();
-      if (ctx.signal.aborted) throw new CancelledError();
-      const metrics = node.def.metrics?.(output as never) ?? {};
-      const summary = node.def.summary?.(output as never);
-      // Store before anyone reads it: the transaction commits the whole artifact or nothing.
-      await store.putArtifact(key, { type: node.def.output, kind: node.kind, stepVersion: node.def.version, meta: { metrics, summary, warnings } }, encodeArtifact(output));
-      values.set(node.id, Promise.resolve(output));
-      const o: StepOutcome = { ...base, cached: false, status: 'ok', durationMs, summary, metrics, warnings, reason };
+    const inputs: Record<string, unknown> = {};
+    for (const [port, src] of Object.entries(node.inputs)) inputs[port] = await valueOf(src, node.id);
+    if (ctx.signal.aborted) throw new CancelledError();
+    const elsewhere = opts.execute?.(node, inputs, ctx);
+    const output = await (elsewhere ?? node.def.run(inputs as never, node.params as never, ctx));
+    const durationMs = performance.now() - ts;
+    // A step that ran elsewhere (a worker) frees its slot now: the next one starts there while
+    // this thread stores the output. One that ran here keeps it until stored, or the next step,
+    // computing on this thread, would hold back the store's callbacks (and its ✓ line).
+    if (elsewhere) computed();
+    if (ctx.signal.aborted) throw new CancelledError();
+    const metrics = node.def.metrics?.(output as never) ?? {};
+    const summary = node.def.summary?.(output as never);
+    const outcome: StepOutcome = { id: node.id, kind: node.kind, key, cached: false, status: 'ok', durationMs, summary, metrics, warnings, reason };
+    // Store before anyone reads it: the transaction commits the whole artifact or nothing, and
+    // the step's history row with it (a run killed once the step shows done keeps both).
+    await store.putArtifact(
+      key,
+      { type: node.def.output, kind: node.kind, stepVersion: node.def.version, meta: { metrics, summary, warnings } },
+      encodeArtifact(output),
+      { ...stepRecord(outcome, basis, started), again },
+    );
+    values.set(node.id, Promise.resolve(output));
+    return { outcome, output };
+  };
+
+  /** `computed` may be called once the step's work is over, before its output is stored. */
+  const runNode = async (node: PlanNode, computed: () => void): Promise<StepOutcome> => {
+    const { key, basis } = keys.get(node.id)!;
+    const started = performance.timeOrigin + performance.now();
+    const ts = performance.now();
+    const base = { id: node.id, kind: node.kind, key, warnings: [] as string[], metrics: {} as Record<string, number> };
+    let info = hits.get(key);
+    let reason: string | undefined;
+    if (info && need.has(node.id)) {
+      // The caller reads this output after the run (export, the HTML report): check it now, so a
+      // damaged one is recomputed in this run instead of failing the caller.
+      const bytes = await store.getArtifactBytes(key);
+      if (bytes) values.set(node.id, Promise.resolve(decodeArtifact(bytes)));
+      else {
+        await store.deleteArtifact(key);
+        progress.stepLog(node.id, `artifact of step ${node.id} (key ${key.slice(0, 12)}) damaged or missing in the store: recomputing it`, 'warn');
+        info = undefined;
+        reason = DAMAGED;
+      }
+    }
+    if (info) {
+      progress.stepStarted(node.id, { cached: true });
+      const o: StepOutcome = { ...base, cached: true, status: 'ok', durationMs: performance.now() - ts, summary: info.meta.summary, metrics: info.meta.metrics, warnings: info.meta.warnings };
       record(o, basis, started);
       return o;
+    }
+    if (reason === undefined) {
+      const prev = (await previous).get(node.id);
+      reason = explainMiss(node, basis, prev ? basisFromRow(prev) : undefined, missReasons);
+    }
+    missReasons.set(node.id, reason);
+    progress.stepStarted(node.id, { cached: false, reason });
+    const warnings: string[] = [];
+    try {
+      return (await computeNode(node, reason, computed, warnings)).outcome;
     } catch (e) {
-      const cancelled = e instanceof CancelledError || ctx.signal.aborted;
+      const cancelled = e instanceof CancelledError || (opts.signal?.aborted ?? false);
       const o: StepOutcome = { ...base, cached: false, status: cancelled ? 'cancelled' : 'failed', durationMs: performance.now() - ts, error: errorText(e), warnings, reason };
       if (!cancelled) firstError ??= e instanceof Error ? e : new Error(String(e));
       record(o, basis, started);
@@ -249,36 +308,43 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     }
   };
 
-  // History rows are written behind the scheduler (the store queues them in order) so a cached
-  // step does not hold up its dependants; the run waits for all of them before it ends.
+  // The history rows of cached, failed and skipped steps are written behind the scheduler (the
+  // store queues them in order) so a cached step does not hold up its dependants; the run waits
+  // for all of them before it ends. A computed step's row commits with its artifact (computeNode).
+  // A failed write fails the run (it is awaited below; caught here so that it is never an
+  // unhandled rejection while the scheduler goes on).
   const records: Promise<void>[] = [];
+  let recordError: Error | undefined;
   const record = (o: StepOutcome, basis: KeyBasis, started: number): void => {
-    records.push(recordOne(o, basis, started));
-  };
-  const recordOne = async (o: StepOutcome, basis: KeyBasis, started: number): Promise<void> => {
-    await store.recordStep(
-      {
-        runId,
-        stepId: o.id,
-        kind: o.kind,
-        key: o.key,
-        cached: o.cached,
-        startedAt: started,
-        durationMs: o.durationMs,
-        status: o.status,
-        error: o.error,
-        params: basis.params,
-        inputs: basis.inputs,
-        fingerprint: basis.fingerprint,
-        stepVersion: basis.version,
-        seed: basis.seed,
-        summary: o.summary,
-        warnings: o.warnings,
-      },
-      flattenParams(basis.params),
-      o.metrics,
+    const r = stepRecord(o, basis, started);
+    records.push(
+      store.recordStep(r.run, r.flatParams, r.metrics).catch((e: unknown) => {
+        recordError ??= e instanceof Error ? e : new Error(String(e));
+      }),
     );
   };
+  const stepRecord = (o: StepOutcome, basis: KeyBasis, started: number): StepRecord => ({
+    run: {
+      runId,
+      stepId: o.id,
+      kind: o.kind,
+      key: o.key,
+      cached: o.cached,
+      startedAt: started,
+      durationMs: o.durationMs,
+      status: o.status,
+      error: o.error,
+      params: basis.params,
+      inputs: basis.inputs,
+      fingerprint: basis.fingerprint,
+      stepVersion: basis.version,
+      seed: basis.seed,
+      summary: o.summary,
+      warnings: o.warnings,
+    },
+    flatParams: flattenParams(basis.params),
+    metrics: o.metrics,
+  });
 
   // Dependency-driven scheduling with a bound on nodes computing at once.
   const limit = Math.max(1, opts.concurrency ?? availableParallelism());
@@ -330,12 +396,18 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   await progress.finish();
 
   const steps = plan.nodes.map((n) => outcomes.get(n.id)!);
-  const status = steps.some((s) => s.status === 'failed') ? 'failed' : steps.some((s) => s.status === 'cancelled') ? 'cancelled' : 'succeeded';
   await Promise.all(records);
+  if (recordError) firstError ??= recordError;
+  const status = steps.some((s) => s.status === 'failed') || recordError ? 'failed' : steps.some((s) => s.status === 'cancelled') ? 'cancelled' : 'succeeded';
+  const outputs = new Map<string, unknown>();
+  for (const id of need) {
+    const v = values.get(id);
+    if (v && outcomes.get(id)?.status === 'ok') outputs.set(id, await v);
+  }
   const { commit, dirty } = await git;
   await store.setRunGit(runId, commit, dirty);
   await store.endRun(runId, status, firstError ? errorText(firstError) : undefined);
-  return { runId, pipeline: spec.name, status, durationMs: performance.now() - t0, steps, error: firstError };
+  return { runId, pipeline: spec.name, status, durationMs: performance.now() - t0, steps, error: firstError, outputs };
 }
 
 function parseJson(v: unknown): unknown {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { blobValue, DuckDBBlobVector, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { blobValue, DOUBLE, DuckDBBlobVector, DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
 
@@ -62,6 +62,15 @@ export interface RunRecord {
   error: string | null;
 }
 
+/** A step run's history rows: the step run, its flattened params and its metrics. */
+export interface StepRecord {
+  run: StepRunRecord;
+  flatParams: [string, unknown][];
+  metrics: Record<string, number>;
+  /** The step was recorded before in this run (a damaged input recomputed): its earlier rows go. */
+  again?: boolean;
+}
+
 export interface StepRunRecord {
   runId: string;
   stepId: string;
@@ -120,15 +129,64 @@ function infoFromRow(row: Record<string, unknown>): ArtifactInfo {
     stepVersion: Number(row.step_version),
     bytes: Number(row.bytes),
     createdAt: String(row.created_at),
-    meta: JSON.parse(String(row.meta)) as ArtifactMeta,
+    meta: decodeMeta(String(row.meta)),
   };
 }
+
+/**
+ * JSON has no NaN or ±Infinity (JSON.stringify writes null): a non-finite metric is kept in an
+ * artifact's meta as the string "NaN", "Infinity" or "-Infinity", so a cache hit shows what the
+ * step computed.
+ */
+function encodeMeta(meta: ArtifactMeta): string {
+  return JSON.stringify(meta, (k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+}
+
+function decodeMeta(text: string): ArtifactMeta {
+  const meta = JSON.parse(text) as ArtifactMeta;
+  for (const [k, v] of Object.entries(meta.metrics ?? {})) {
+    if (typeof v === 'string') meta.metrics[k] = Number(v);
+  }
+  return meta;
+}
+
+/**
+ * What a DuckDB error says about the store file, as an error for the user, or undefined for one
+ * that is not about the file. A lock conflict is recognised by DuckDB's own words ("Could not set
+ * lock on file", "Conflicting lock"): a bare /lock/ also matches "block", which every corruption
+ * message names.
+ */
+export function storeFileError(file: string, e: unknown): RunError | 'locked' | undefined {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/Could not set lock on file|Conflicting lock is held/i.test(msg)) return 'locked';
+  const first = msg.split('\n')[0];
+  if (/Corrupt database file|checksum .* does not match|not a valid DuckDB database file/i.test(msg)) {
+    return new RunError(`the store ${file} is damaged: ${first}`, {
+      hint: `move it aside and rerun: \`mv ${file} ${file}.damaged\` — the next run rebuilds the cache (the old run history stays readable in the moved file as far as it is intact)`,
+    });
+  }
+  // DuckDB's words for ENOSPC/EDQUOT, and for EFBIG (a file-size limit, `ulimit -f`).
+  const full = /No space left on device|Disk quota exceeded/i.test(msg) ? 'no space left on device' : /File too large/i.test(msg) ? 'the file-size limit (ulimit -f) was reached' : undefined;
+  if (full) {
+    return new RunError(`${full} while writing the store at ${file}: free space and rerun; the store is intact (${first})`, {
+      hint: 'what was committed before stays readable; the rerun reuses every step that completed',
+    });
+  }
+  return undefined;
+}
+
+/** Parameter types of the DOUBLE columns: a JS number that is a whole number is otherwise bound as BIGINT (1e300 fails, "bigint out of int64 range"). */
+const DOUBLE_COLUMNS: Record<string, number[]> = { metrics: [3], run_variants: [6] };
 
 export class Store {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** This process's chunk table, created with its first artifact. */
   private chunkTable: string | undefined;
+
+  private get file(): string {
+    return path.join(this.dir, STORE_FILE);
+  }
 
   private constructor(
     readonly dir: string,
@@ -154,8 +212,9 @@ export class Store {
         return store;
       } catch (e) {
         const msg = (e as Error).message;
-        const lock = /lock/i.test(msg);
-        if (!lock) throw new RunError(`cannot open the store ${file}: ${msg.split('\n')[0]}`, { hint: 'is it an fxflow store? `--store DIR` picks another folder' });
+        const known = storeFileError(file, e);
+        if (known instanceof RunError) throw known;
+        if (known !== 'locked') throw new RunError(`cannot open the store ${file}: ${msg.split('\n')[0]}`, { hint: 'is it an fxflow store? `--store DIR` picks another folder' });
         const holder = /PID (\d+)/.exec(msg)?.[1];
         if (Date.now() >= deadline) {
           throw new RunError(`the store ${file} is in use by another fxflow process${holder ? ` (PID ${holder})` : ''}`, {
@@ -181,7 +240,13 @@ export class Store {
   /** Serialises every operation on the one connection. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    const p = this.queue.then(fn, fn);
+    // A damaged file or a full disk is said as such, whichever query meets it.
+    const run = (): Promise<T> =>
+      fn().catch((e: unknown) => {
+        const known = storeFileError(this.file, e);
+        throw known instanceof RunError ? known : e;
+      });
+    const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
   }
@@ -242,11 +307,16 @@ export class Store {
     });
   }
 
-  /** Stores an artifact's bytes in one transaction. A key already present is left as it is. */
-  async putArtifact(key: string, info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta }, bytes: Uint8Array): Promise<void> {
+  /**
+   * Stores an artifact's bytes in one transaction. A key already present is left as it is. With
+   * `step`, the history rows of the step run that made it commit in the same transaction: a run
+   * killed once the step is reported done has both or neither.
+   */
+  async putArtifact(key: string, info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta }, bytes: Uint8Array, step?: StepRecord): Promise<void> {
     const digest = sha256(bytes);
     // This process's chunk table, made with its first artifact; known only once that commits.
     const made = await this.transaction(async () => {
+      if (step) await this.writeStep(step);
       const exists = await this.rows(`SELECT 1 FROM artifacts WHERE key = $1`, [key]);
       if (exists.length) return undefined;
       let table = this.chunkTable;
@@ -263,7 +333,7 @@ export class Store {
       await this.conn.run(
         `INSERT INTO artifacts (key, type, kind, step_version, bytes, chunks, sha256, created_at, meta, chunk_table)
          VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_ms($8::BIGINT), $9, $10)`,
-        [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), JSON.stringify(info.meta), table],
+        [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), encodeMeta(info.meta), table],
       );
       return created;
     });
@@ -354,23 +424,30 @@ export class Store {
   }
 
   /** Records a step run with its flattened params and metrics, in one transaction. */
-  async recordStep(s: StepRunRecord, flatParams: [string, unknown][], metrics: Record<string, number>): Promise<void> {
-    await this.transaction(async () => {
-      await this.conn.run(
-        `INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, make_timestamp($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-        [
-          // Microseconds: cached steps start within the same millisecond, and history lists steps
-          // in the order they started.
-          s.runId, s.stepId, s.kind, s.key, s.cached, Math.round(s.startedAt * 1000), s.durationMs, s.status, s.error ?? null,
-          JSON.stringify(s.params), JSON.stringify(s.inputs), JSON.stringify(s.fingerprint ?? null), s.stepVersion, s.seed,
-          s.summary ?? null, JSON.stringify(s.warnings),
-        ],
-      );
-      // One statement per table: a step can have dozens of params and metrics, and each
-      // statement is a round trip (this is on the path of every cached step in watch mode).
-      await this.insertRows('params', flatParams.map(([p, v]) => [s.runId, s.stepId, p, JSON.stringify(v)]));
-      await this.insertRows('metrics', Object.entries(metrics).map(([name, value]) => [s.runId, s.stepId, name, Number.isFinite(value) ? value : null]));
-    });
+  async recordStep(s: StepRunRecord, flatParams: [string, unknown][], metrics: Record<string, number>, again = false): Promise<void> {
+    await this.transaction(() => this.writeStep({ run: s, flatParams, metrics, again }));
+  }
+
+  /** A step run's rows (replacing any of the same run and step: a damaged input recomputed is recorded again). */
+  private async writeStep({ run: s, flatParams, metrics, again }: StepRecord): Promise<void> {
+    await this.conn.run(
+      `INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, make_timestamp($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [
+        // Microseconds: cached steps start within the same millisecond, and history lists steps
+        // in the order they started.
+        s.runId, s.stepId, s.kind, s.key, s.cached, Math.round(s.startedAt * 1000), s.durationMs, s.status, s.error ?? null,
+        JSON.stringify(s.params), JSON.stringify(s.inputs), JSON.stringify(s.fingerprint ?? null), s.stepVersion, s.seed,
+        s.summary ?? null, JSON.stringify(s.warnings),
+      ],
+    );
+    if (again) {
+      await this.conn.run(`DELETE FROM params WHERE run_id = $1 AND step_id = $2`, [s.runId, s.stepId]);
+      await this.conn.run(`DELETE FROM metrics WHERE run_id = $1 AND step_id = $2`, [s.runId, s.stepId]);
+    }
+    // One statement per table: a step can have dozens of params and metrics, and each
+    // statement is a round trip (this is on the path of every cached step in watch mode).
+    await this.insertRows('params', flatParams.map(([p, v]) => [s.runId, s.stepId, p, JSON.stringify(v)]));
+    await this.insertRows('metrics', Object.entries(metrics).map(([name, value]) => [s.runId, s.stepId, name, value]));
   }
 
   /**
@@ -387,11 +464,15 @@ export class Store {
   private async insertRows(table: 'params' | 'metrics' | 'run_variants' | 'run_nodes' | 'doomed_keys', rows: DuckDBValue[][], orReplace = false): Promise<void> {
     if (!rows.length) return;
     const width = rows[0].length;
+    const doubles = DOUBLE_COLUMNS[table] ?? [];
     // At most 1,000 rows a statement: one statement per row is a round trip each.
     for (let r0 = 0; r0 < rows.length; r0 += 1000) {
       const part = rows.slice(r0, r0 + 1000);
       const tuples = part.map((_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`);
-      await this.conn.run(`INSERT ${orReplace ? 'OR REPLACE ' : ''}INTO ${table} VALUES ${tuples.join(', ')}`, part.flat());
+      // Unlisted parameters (holes) keep the type inferred from their value.
+      const types: DuckDBType[] = [];
+      for (let r = 0; r < part.length; r++) for (const c of doubles) types[r * width + c] = DOUBLE;
+      await this.conn.run(`INSERT ${orReplace ? 'OR REPLACE ' : ''}INTO ${table} VALUES ${tuples.join(', ')}`, part.flat(), types);
     }
   }
 
@@ -428,7 +509,14 @@ export class Store {
     if (this.closed) return;
     await this.queue.catch(() => undefined);
     this.closed = true;
-    this.conn.closeSync();
-    this.instance.closeSync();
+    try {
+      this.conn.closeSync();
+      this.instance.closeSync();
+    } catch (e) {
+      // Closing checkpoints the write-ahead log into the file; if that fails (a full disk) the log
+      // stays beside it and the next open replays it.
+      const known = storeFileError(this.file, e);
+      throw known instanceof RunError ? known : e;
+    }
   }
 }

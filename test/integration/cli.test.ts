@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fxflow, REPO, workdir } from '../helpers/cli.js';
+import { fxflow, REPO, spawnFxflow, workdir } from '../helpers/cli.js';
 
 const pkg = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
 
@@ -100,10 +100,23 @@ describe('two processes and one store', () => {
     const { Store } = await import('../../src/runtime/store.js');
     const dir = workdir();
     const held = await Store.open(path.join(dir, '.fxflow'));
-    const pending = fxflow(['runs'], { cwd: dir });
-    await new Promise((r) => setTimeout(r, 1500));
+    // The store is held until the second process says it waits (a fixed hold could end before a
+    // slow start on a loaded machine reached the store).
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawnFxflow(['runs'], { cwd: dir });
+      let stderr = '';
+      let released = false;
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (!released && stderr.includes('waiting for the store')) {
+          released = true;
+          held.close().catch(reject);
+        }
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
     await held.close();
-    const r = await pending;
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/waiting for the store .*fxflow\.duckdb, held by another fxflow process \(PID \d+\)/);
     expect(r.stderr).toContain(`PID ${process.pid}`);

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/runtime/store.js';
@@ -227,6 +227,81 @@ describe('interruption', () => {
   }, 240_000);
 });
 
+/** Child processes of `pid` running the pool's worker, with the CPU ticks each has used (Linux /proc). */
+function poolWorkers(pid: number): { pid: number; ticks: number }[] {
+  const out: { pid: number; ticks: number }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // Fields after the command's closing parenthesis: state, ppid, …, utime (14th), stime (15th).
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) !== pid || !readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('worker.js')) continue;
+      out.push({ pid: Number(d), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Whether a process is gone (or a zombie no one has reaped yet: it runs nothing). */
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+describe('SIGKILL of a sweep with --jobs 2', () => {
+  it.skipIf(!existsSync('/proc/self/stat'))('its worker processes, busy fitting, exit at once and print nothing', async () => {
+    const dir = workdir();
+    // Two random-forest fits far longer than the test: a worker left running would be seen.
+    const text = pipelineText({ bars: 40000, alpha: '1', threshold: '0.0001', matrix: '  depth: [7, 8]' })
+      .replace('with: { model: ridge, alpha: 1 }', 'with: { model: random_forest, n_estimators: 20000, max_depth: "${matrix.depth}" }');
+    const f = write(dir, 's.yaml', text);
+    const child = spawnFxflow(['run', f, '--jobs', '2'], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    let afterKill = '';
+    let killed = false;
+    const closed = new Promise<void>((resolve, reject) => {
+      child.on('error', reject);
+      // 'close': every holder of the stdio pipes is gone, the workers (which inherit stderr) too.
+      child.on('close', () => resolve());
+    });
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (killed) afterKill += d.toString();
+    });
+    // Synchronise on the workers computing: both fits started and each worker has used 1.5 s of CPU.
+    let workers: { pid: number; ticks: number }[] = [];
+    await expect
+      .poll(
+        () => {
+          workers = poolWorkers(child.pid!);
+          return workers.length === 2 && /▸ model\[.*\n[^]*▸ model\[/.test(stdout) && workers.every((w) => w.ticks >= 150);
+        },
+        { timeout: 120_000, interval: 200 },
+      )
+      .toBe(true);
+    killed = true;
+    child.kill('SIGKILL');
+    try {
+      // Generous for a loaded CI, far below the minutes the fits would take.
+      await expect.poll(() => workers.every((w) => gone(w.pid)), { timeout: 20_000, interval: 100 }).toBe(true);
+    } finally {
+      // Never leave a stray fit running on the machine if the check failed.
+      for (const w of workers) if (!gone(w.pid)) process.kill(w.pid, 'SIGKILL');
+    }
+    await closed;
+    expect(afterKill, `stderr after the kill:\n${afterKill}\n(all stderr: ${stderr})`).toBe('');
+  }, 180_000);
+});
+
 describe('gc', () => {
   it('removes only artifacts no kept run references, and reports them', async () => {
     const dir = workdir();
@@ -262,5 +337,7 @@ describe('gc', () => {
     // --older-than keeps recent runs.
     const recent = JSON.parse((await fxflow(['gc', '--older-than', '30d', '--json'], { cwd: dir })).stdout) as { keptRuns: number; removed: unknown[] };
     expect(recent).toMatchObject({ keptRuns: 4, removed: [] });
-  });
+    // Nine CLI processes, each ≈ 2.3 s on a loaded 2-core machine (21 s measured): 60 s was too
+    // close on a busy CI.
+  }, 240_000);
 });

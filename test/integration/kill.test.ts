@@ -80,3 +80,24 @@ describe('SIGKILL mid-run', () => {
     expect(readFileSync(path.join(dir, 'r.csv'), 'utf8')).toBe(readFileSync(path.join(ref, 'r.csv'), 'utf8'));
   }, 240_000);
 });
+
+describe('SIGKILL right after a step completes', () => {
+  it('keeps the history row of that step with its artifact (issue 17: it was written behind the scheduler and lost)', async () => {
+    const dir = workdir();
+    const file = bigger(dir);
+    const r = await runAndKill(dir, file, 'features');
+    // The kill must land before the run ends, or the test proved nothing.
+    expect(r.signal).toBe('SIGKILL');
+    const store = await Store.open(path.join(dir, '.fxflow'));
+    try {
+      const rows = await store.query(`SELECT s.step_id, s.status, s.cached, s.key FROM step_runs s JOIN artifacts a ON a.key = s.key WHERE s.step_id IN ('candles', 'features')`);
+      expect(rows.map((x) => [x.step_id, x.status, x.cached]).sort()).toEqual([
+        ['candles', 'ok', false],
+        ['features', 'ok', false],
+      ]);
+      expect((await store.query(`SELECT status FROM runs`)).map((x) => x.status)).toEqual(['interrupted']);
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+});

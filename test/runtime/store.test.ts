@@ -133,7 +133,7 @@ describe('store', () => {
 });
 
 describe('a damaged cached artifact', () => {
-  it('is removed when a run finds it damaged, so the next run recomputes it', async () => {
+  it('is recomputed by the run that finds it damaged, which goes on and succeeds', async () => {
     const { mkdtempSync: mk, writeFileSync } = await import('node:fs');
     const { parsePipelineText } = await import('../../src/parser/index.js');
     const { compile } = await import('../../src/compiler/index.js');
@@ -152,13 +152,69 @@ describe('a damaged cached artifact', () => {
     await store.query(`UPDATE ${await chunkTableOf(store, candlesKey)} SET data = '\\x00\\x01'::BLOB WHERE key = $1`, [candlesKey]);
     const text2 = text.replace('from: candles }', 'from: candles, with: { returns: [2] } }');
     const plan2 = compile(parsePipelineText(text2, path.join(work, 'p.yaml')).spec!, builtinRegistry()).plan!;
-    const second = await runPlan(plan2, { store, progress: new SilentProgress() });
-    expect(second.status).toBe('failed');
-    expect(second.steps[1].error).toContain('failed its checksum');
-    expect(await store.hasArtifact(candlesKey)).toBe(false);
+    const logs: string[] = [];
+    const progress = Object.assign(new SilentProgress(), { stepLog: (id: string, m: string) => void logs.push(`${id}: ${m}`) });
+    const second = await runPlan(plan2, { store, progress });
+    expect(second.status).toBe('succeeded');
+    expect(second.steps.map((s) => [s.id, s.cached, s.status])).toEqual([
+      ['candles', false, 'ok'],
+      ['features', false, 'ok'],
+    ]);
+    expect(logs).toContain('features: artifact of step candles damaged: recomputed');
+    expect(await store.getArtifactBytes(candlesKey)).toBeDefined();
+    // Recorded once per step, as computed, with its metrics once.
+    const rows = await store.query(`SELECT step_id, cached FROM step_runs WHERE run_id = $1 ORDER BY step_id`, [second.runId]);
+    expect(rows).toEqual([
+      { step_id: 'candles', cached: false },
+      { step_id: 'features', cached: false },
+    ]);
+    const m = await store.query(`SELECT name, count(*)::INTEGER AS n FROM metrics WHERE run_id = $1 AND step_id = 'candles' GROUP BY name HAVING count(*) > 1`, [second.runId]);
+    expect(m).toEqual([]);
     const third = await runPlan(plan2, { store, progress: new SilentProgress() });
     expect(third.status).toBe('succeeded');
-    expect(third.steps.map((s) => s.cached)).toEqual([false, false]);
+    expect(third.steps.map((s) => s.cached)).toEqual([true, true]);
+    await store.close();
+  });
+});
+
+describe('metrics of any double value', () => {
+  it('stores 1e300 (a whole number past int64), NaN and ±Infinity, in the history and in an artifact\'s meta', async () => {
+    const store = await Store.open(dir);
+    const metrics = { big: 1e300, nan: Number.NaN, inf: Number.POSITIVE_INFINITY, ninf: Number.NEGATIVE_INFINITY, small: 2 };
+    await store.beginRun({ id: 'r1', pipeline: 'p', file: 'p.yaml', fileHash: 'h', gitCommit: null, gitDirty: null, seed: 1, text: '', version: 'test' });
+    await store.recordStep(
+      { runId: 'r1', stepId: 's', kind: 'backtest', key: 'k', cached: false, startedAt: Date.now(), durationMs: 1, status: 'ok', params: {}, inputs: {}, fingerprint: null, stepVersion: 1, seed: null, warnings: [] },
+      [],
+      metrics,
+    );
+    const rows = await store.query(`SELECT name, value FROM metrics WHERE run_id = 'r1' ORDER BY name`);
+    expect(Object.fromEntries(rows.map((r) => [r.name, r.value]))).toEqual(metrics);
+    await store.putArtifact('k', { type: 'Report', kind: 'backtest', stepVersion: 1, meta: { metrics, warnings: [] } }, Uint8Array.of(1));
+    expect((await store.artifactInfo('k'))!.meta.metrics).toEqual(metrics);
+    await store.close();
+  });
+});
+
+describe('a failure writing the history', () => {
+  it('fails the run and marks it failed, not left running', async () => {
+    const { parsePipelineText } = await import('../../src/parser/index.js');
+    const { compile } = await import('../../src/compiler/index.js');
+    const { builtinRegistry } = await import('../../src/steps/index.js');
+    const { runPlan } = await import('../../src/runtime/run.js');
+    const { SilentProgress } = await import('../../src/runtime/progress.js');
+    const text = 'version: 1\nname: h\nsteps:\n  candles: { uses: fetch, with: { bars: 300 } }\n';
+    const plan = compile(parsePipelineText(text, path.join(dir, 'p.yaml')).spec!, builtinRegistry()).plan!;
+    const store = await Store.open(path.join(dir, 'store'));
+    expect((await runPlan(plan, { store, progress: new SilentProgress() })).status).toBe('succeeded');
+    // A metrics table that refuses the cached step's metrics (bars: 300 > 0): a real write failure.
+    await store.query('DROP TABLE metrics');
+    await store.query('CREATE TABLE metrics (run_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value DOUBLE CHECK (value < 0))');
+    const r = await runPlan(plan, { store, progress: new SilentProgress() });
+    expect(r.steps[0].cached).toBe(true);
+    expect(r.status).toBe('failed');
+    expect(r.error?.message).toMatch(/CHECK constraint/i);
+    const [row] = await store.query(`SELECT status FROM runs WHERE id = $1`, [r.runId]);
+    expect(row.status).toBe('failed');
     await store.close();
   });
 });

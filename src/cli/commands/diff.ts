@@ -64,7 +64,8 @@ async function cmdDiff(argv: string[], io: Io): Promise<number> {
       const rows = [...groups.values()].map((g) => [g.yamlPath, JSON.stringify(g.from) ?? '(unset)', JSON.stringify(g.to) ?? '(unset)', g.nodes.length === 1 ? g.nodes[0] : `${g.nodes.length} nodes`]);
       io.out.write(`${table(['yaml path', 'A', 'B', 'in'], rows, style)}\n`);
     }
-    const differing = metrics.filter((m) => m.a !== m.b);
+    // Object.is: a NaN metric in both runs is equal, not changed.
+    const differing = metrics.filter((m) => !Object.is(m.a, m.b));
     io.out.write(`\n${style.bold('metrics')}\n`);
     if (differing.length) {
       io.out.write(

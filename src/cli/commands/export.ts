@@ -27,18 +27,20 @@ async function cmdExport(argv: string[], io: Io): Promise<number> {
   let artifact: Artifact;
   try {
     const key = keys.get(stepId)!.key;
-    let bytes = await store.getArtifactBytes(key);
-    if (!bytes) {
-      io.err.write(`${stepId} is not cached yet: running ${plan.nodes.map((n) => n.id).join(' → ')}\n`);
-      const result = await runPlan(plan, { store, keys, progress: new PlainProgress(io.err) });
+    const bytes = await store.getArtifactBytes(key);
+    if (bytes) artifact = decodeArtifact<Artifact>(bytes);
+    else {
+      // Not stored, or stored but damaged (the run recomputes it, and says so).
+      if (!(await store.hasArtifact(key))) io.err.write(`${stepId} is not cached yet: running ${plan.nodes.map((n) => n.id).join(' → ')}\n`);
+      const result = await runPlan(plan, { store, keys, progress: new PlainProgress(io.err), need: [stepId] });
       if (result.status !== 'succeeded') {
         if (result.error) printRunError(result.error, io);
         return EXIT_RUN;
       }
-      bytes = await store.getArtifactBytes(key);
-      if (!bytes) throw new RunError(`output of ${stepId} missing after the run`);
+      const out = result.outputs.get(stepId);
+      if (out === undefined) throw new RunError(`output of ${stepId} missing after the run`);
+      artifact = out as Artifact;
     }
-    artifact = decodeArtifact<Artifact>(bytes);
   } finally {
     await store.close();
   }

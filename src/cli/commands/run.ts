@@ -56,7 +56,9 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     const pool = heavy >= 2 ? StepPool.create(Math.min(budget, availableParallelism(), heavy), budget) : undefined;
     const execute = pool ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined) : undefined;
     try {
-      result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal, execute });
+      // The HTML report reads the backtest's output after the run: checked (and recomputed if damaged) in it.
+      const need = plan.spec.matrix ? [] : plan.nodes.filter((n) => n.def.output === 'Report').map((n) => n.id);
+      result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal, execute, need });
     } finally {
       await pool?.close();
     }
