@@ -23,3 +23,23 @@ describe('cache keys', () => {
     expect(other.get('d')).toBe(implicit.get('d'));
   });
 });
+
+describe('features defaults that depend on `preset`', () => {
+  async function featuresKey(withText: string): Promise<string> {
+    const text = `version: 1\nname: k\nsteps:\n  c: { uses: fetch, with: { bars: 500 } }\n  f: { uses: features, from: c, with: ${withText} }\n`;
+    const parsed = parsePipelineText(text, '/tmp/k.yaml');
+    expect(parsed.diagnostics).toEqual([]);
+    const plan = compile(parsed.spec!, builtinRegistry()).plan!;
+    return (await computeKeys(plan)).get('f')!.key;
+  }
+
+  it('give the same key written out or left out: rsi_14 and ret_1 without a preset, nothing with one', async () => {
+    const target = 'target: { forward_return: { horizons: [1] } }';
+    const implicit = await featuresKey(`{ ${target} }`);
+    expect(await featuresKey(`{ indicators: [{ rsi: { period: 14 } }], returns: [1], ${target} }`)).toBe(implicit);
+    expect(await featuresKey(`{ returns: [2], ${target} }`)).not.toBe(implicit);
+    const preset = await featuresKey(`{ preset: default, ${target} }`);
+    expect(await featuresKey(`{ preset: default, indicators: [], returns: [], ${target} }`)).toBe(preset);
+    expect(await featuresKey(`{ preset: default, returns: [1], ${target} }`)).not.toBe(preset);
+  });
+});

@@ -267,6 +267,13 @@ export default defineStep({
     return issues;
   },
 
+  // `indicators` and `returns` default only without a preset, so the validator cannot fill them:
+  // filled here, writing a default out or leaving it out gives the same cache key.
+  resolve(params: FeaturesParams): FeaturesParams {
+    const none = params.preset !== undefined;
+    return { ...params, indicators: params.indicators ?? (none ? [] : DEFAULT_INDICATORS), returns: params.returns ?? (none ? [] : DEFAULT_RETURNS) };
+  },
+
   async run({ candles }, params: FeaturesParams, ctx): Promise<Features> {
     const n = candles.index.length;
     const plan = planOf(params);
