@@ -10,7 +10,8 @@ import { LineageError, type Lineage, type StepContext } from '../steps/define.js
 import { decodeArtifact, encodeArtifact } from './codec.js';
 import { computeKeys, explainMiss, flattenParams, type KeyBasis, type NodeKey } from './keys.js';
 import type { ProgressReporter, StepStatus } from './progress.js';
-import type { StepRecord, Store } from './store.js';
+import { beginRun, endRun, lastStepBases, recordStep, setRunGit, stepRowsWriter, type StepRecord } from './history.js';
+import type { Store } from './store.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -97,7 +98,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   const keys = opts.keys ?? (await computeKeys(plan));
   // Asking git takes two process spawns: do it while the steps run, and record it at the end.
   const git = gitInfo(spec.dir);
-  await store.beginRun({
+  await beginRun(store, {
     id: runId,
     pipeline: spec.name,
     file: spec.file,
@@ -113,7 +114,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   // Every cache lookup of the plan in one query.
   const hits = await store.artifactInfos([...new Set([...keys.values()].map((k) => k.key))]);
   // What each step was made of last time, to say why a miss recomputes (queried once, lazily used).
-  const previous = store.lastStepRuns(spec.name);
+  const previous = lastStepBases(store, spec.name);
   previous.catch(() => undefined);
   const outcomes = new Map<string, StepOutcome>();
   const values = new Map<string, Promise<unknown>>();
@@ -256,7 +257,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       key,
       { type: node.def.output, kind: node.kind, stepVersion: node.def.version, meta: { metrics, summary, warnings } },
       encodeArtifact(output),
-      { ...stepRecord(outcome, basis, started), again },
+      stepRowsWriter({ ...stepRecord(outcome, basis, started), again }),
     );
     values.set(node.id, Promise.resolve(output));
     return { outcome, output };
@@ -290,7 +291,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     }
     if (reason === undefined) {
       const prev = (await previous).get(node.id);
-      reason = explainMiss(node, basis, prev ? basisFromRow(prev) : undefined, missReasons);
+      reason = explainMiss(node, basis, prev, missReasons);
     }
     missReasons.set(node.id, reason);
     progress.stepStarted(node.id, { cached: false, reason });
@@ -318,7 +319,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   const record = (o: StepOutcome, basis: KeyBasis, started: number): void => {
     const r = stepRecord(o, basis, started);
     records.push(
-      store.recordStep(r.run, r.flatParams, r.metrics).catch((e: unknown) => {
+      recordStep(store, r).catch((e: unknown) => {
         recordError ??= e instanceof Error ? e : new Error(String(e));
       }),
     );
@@ -405,29 +406,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     if (v && outcomes.get(id)?.status === 'ok') outputs.set(id, await v);
   }
   const { commit, dirty } = await git;
-  await store.setRunGit(runId, commit, dirty);
-  await store.endRun(runId, status, firstError ? errorText(firstError) : undefined);
+  await setRunGit(store, runId, commit, dirty);
+  await endRun(store, runId, status, firstError ? errorText(firstError) : undefined);
   return { runId, pipeline: spec.name, status, durationMs: performance.now() - t0, steps, error: firstError, outputs };
-}
-
-function parseJson(v: unknown): unknown {
-  if (typeof v === 'string') {
-    try {
-      return JSON.parse(v);
-    } catch {
-      return v;
-    }
-  }
-  return v;
-}
-
-export function basisFromRow(row: Record<string, unknown>): KeyBasis {
-  return {
-    kind: String(row.kind),
-    version: Number(row.step_version),
-    params: (parseJson(row.params) ?? {}) as Record<string, unknown>,
-    inputs: (parseJson(row.inputs) ?? {}) as Record<string, string>,
-    seed: row.seed === null || row.seed === undefined ? null : Number(row.seed),
-    fingerprint: parseJson(row.fingerprint) ?? null,
-  };
 }

@@ -6,7 +6,9 @@ import { sha256 } from '../core/hash.js';
 
 /**
  * The store: one DuckDB file holding artifacts (content-addressed by cache key) and the run
- * history (runs, step runs, params, metrics). Every artifact write is one transaction — its
+ * history's tables. This module owns the file, its schema, the artifact catalogue and chunks, and
+ * the low-level query/transaction API; every query on the run history (runs, step runs, params,
+ * metrics, variants, models, gc's choice of runs) is in ./history.ts. Every artifact write is one transaction — its
  * catalogue row and all its chunks (in the writing process's chunk table) commit together or not
  * at all — and a read verifies the checksum, so a run killed at any point never leaves something
  * a later run takes for a hit.
@@ -48,49 +50,6 @@ export interface ArtifactMeta {
   warnings: string[];
 }
 
-export interface RunRecord {
-  id: string;
-  pipeline: string;
-  file: string;
-  fileHash: string;
-  gitCommit: string | null;
-  gitDirty: boolean | null;
-  startedAt: string;
-  endedAt: string | null;
-  status: string;
-  seed: number;
-  error: string | null;
-}
-
-/** A step run's history rows: the step run, its flattened params and its metrics. */
-export interface StepRecord {
-  run: StepRunRecord;
-  flatParams: [string, unknown][];
-  metrics: Record<string, number>;
-  /** The step was recorded before in this run (a damaged input recomputed): its earlier rows go. */
-  again?: boolean;
-}
-
-export interface StepRunRecord {
-  runId: string;
-  stepId: string;
-  kind: string;
-  key: string;
-  cached: boolean;
-  /** Epoch ms, fractional (microsecond resolution in the store). */
-  startedAt: number;
-  durationMs: number;
-  status: 'ok' | 'failed' | 'skipped' | 'cancelled';
-  error?: string;
-  params: unknown;
-  inputs: Record<string, string>;
-  fingerprint: unknown;
-  stepVersion: number;
-  seed: number | null;
-  summary?: string;
-  warnings: string[];
-}
-
 const DDL = [
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS artifacts (
@@ -113,7 +72,7 @@ const DDL = [
      summary VARCHAR, warnings JSON, PRIMARY KEY (run_id, step_id))`,
   `CREATE TABLE IF NOT EXISTS params (run_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, path VARCHAR NOT NULL, value JSON)`,
   `CREATE TABLE IF NOT EXISTS metrics (run_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, name VARCHAR NOT NULL, value DOUBLE)`,
-  // Sweeps (src/experiments/results.ts): each variant of a run with its matrix values and score, and
+  // Sweeps (./history.ts): each variant of a run with its matrix values and score, and
   // which variants use each node of the run.
   `CREATE TABLE IF NOT EXISTS run_variants (
      run_id VARCHAR NOT NULL, idx INTEGER NOT NULL, label VARCHAR NOT NULL, vals JSON NOT NULL, metrics JSON NOT NULL,
@@ -175,8 +134,19 @@ export function storeFileError(file: string, e: unknown): RunError | 'locked' | 
   return undefined;
 }
 
-/** Parameter types of the DOUBLE columns: a JS number that is a whole number is otherwise bound as BIGINT (1e300 fails, "bigint out of int64 range"). */
-const DOUBLE_COLUMNS: Record<string, number[]> = { metrics: [3], run_variants: [6] };
+/**
+ * The low-level API the run history (./history.ts) writes through inside one transaction: raw
+ * statements on the store's one connection, which only a transaction's callback may use.
+ */
+export interface StoreTx {
+  run(sql: string, values?: DuckDBValue[]): Promise<void>;
+  rows(sql: string, values?: DuckDBValue[]): Promise<Record<string, unknown>[]>;
+  /**
+   * Inserts rows, at most 1,000 a statement. `doubles`: the columns bound as DOUBLE (a JS number
+   * that is a whole number is otherwise bound as BIGINT: 1e300 fails, "bigint out of int64 range").
+   */
+  insert(table: string, rows: DuckDBValue[][], opts?: { orReplace?: boolean; doubles?: number[] }): Promise<void>;
+}
 
 export class Store {
   private queue: Promise<unknown> = Promise.resolve();
@@ -292,12 +262,16 @@ export class Store {
     return (await this.query(`SELECT 1 FROM artifacts WHERE key = $1`, [key])).length > 0;
   }
 
-  /** Runs fn in one transaction on the connection (serialised like every operation): committed, or rolled back if it throws. */
-  private transaction<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs fn in one transaction on the connection (serialised like every operation): committed, or
+   * rolled back if it throws. fn writes through `tx` only; calling the store's own methods from it
+   * would wait for this transaction and never run.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
       await this.conn.run('BEGIN TRANSACTION');
       try {
-        const out = await fn();
+        const out = await fn(this.tx);
         await this.conn.run('COMMIT');
         return out;
       } catch (e) {
@@ -307,16 +281,24 @@ export class Store {
     });
   }
 
+  private readonly tx: StoreTx = {
+    run: async (sql, values = []) => {
+      await this.conn.run(sql, values);
+    },
+    rows: (sql, values = []) => this.rows(sql, values),
+    insert: (table, rows, opts = {}) => this.insertRows(table, rows, opts),
+  };
+
   /**
    * Stores an artifact's bytes in one transaction. A key already present is left as it is. With
-   * `step`, the history rows of the step run that made it commit in the same transaction: a run
-   * killed once the step is reported done has both or neither.
+   * `alsoWrite` (the history rows of the step run that made it, ./history.ts), those rows commit
+   * in the same transaction: a run killed once the step is reported done has both or neither.
    */
-  async putArtifact(key: string, info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta }, bytes: Uint8Array, step?: StepRecord): Promise<void> {
+  async putArtifact(key: string, info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta }, bytes: Uint8Array, alsoWrite?: (tx: StoreTx) => Promise<void>): Promise<void> {
     const digest = sha256(bytes);
     // This process's chunk table, made with its first artifact; known only once that commits.
-    const made = await this.transaction(async () => {
-      if (step) await this.writeStep(step);
+    const made = await this.transaction(async (tx) => {
+      if (alsoWrite) await alsoWrite(tx);
       const exists = await this.rows(`SELECT 1 FROM artifacts WHERE key = $1`, [key]);
       if (exists.length) return undefined;
       let table = this.chunkTable;
@@ -406,65 +388,9 @@ export class Store {
     });
   }
 
-  // ---- run history ----
-
-  async beginRun(r: { id: string; pipeline: string; file: string; fileHash: string; gitCommit: string | null; gitDirty: boolean | null; seed: number; text: string; version: string }): Promise<void> {
-    await this.query(
-      `INSERT INTO runs VALUES ($1, $2, $3, $4, $5, $6, epoch_ms($7::BIGINT), NULL, 'running', $8, $9, NULL, $10)`,
-      [r.id, r.pipeline, r.file, r.fileHash, r.gitCommit, r.gitDirty, Date.now(), r.seed, r.text, r.version],
-    );
-  }
-
-  async setRunGit(id: string, commit: string | null, dirty: boolean | null): Promise<void> {
-    await this.query(`UPDATE runs SET git_commit = $2, git_dirty = $3 WHERE id = $1`, [id, commit, dirty]);
-  }
-
-  async endRun(id: string, status: string, error?: string): Promise<void> {
-    await this.query(`UPDATE runs SET status = $2, ended_at = epoch_ms($4::BIGINT), error = $3 WHERE id = $1`, [id, status, error ?? null, Date.now()]);
-  }
-
-  /** Records a step run with its flattened params and metrics, in one transaction. */
-  async recordStep(s: StepRunRecord, flatParams: [string, unknown][], metrics: Record<string, number>, again = false): Promise<void> {
-    await this.transaction(() => this.writeStep({ run: s, flatParams, metrics, again }));
-  }
-
-  /** A step run's rows (replacing any of the same run and step: a damaged input recomputed is recorded again). */
-  private async writeStep({ run: s, flatParams, metrics, again }: StepRecord): Promise<void> {
-    await this.conn.run(
-      `INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, make_timestamp($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-      [
-        // Microseconds: cached steps start within the same millisecond, and history lists steps
-        // in the order they started.
-        s.runId, s.stepId, s.kind, s.key, s.cached, Math.round(s.startedAt * 1000), s.durationMs, s.status, s.error ?? null,
-        JSON.stringify(s.params), JSON.stringify(s.inputs), JSON.stringify(s.fingerprint ?? null), s.stepVersion, s.seed,
-        s.summary ?? null, JSON.stringify(s.warnings),
-      ],
-    );
-    if (again) {
-      await this.conn.run(`DELETE FROM params WHERE run_id = $1 AND step_id = $2`, [s.runId, s.stepId]);
-      await this.conn.run(`DELETE FROM metrics WHERE run_id = $1 AND step_id = $2`, [s.runId, s.stepId]);
-    }
-    // One statement per table: a step can have dozens of params and metrics, and each
-    // statement is a round trip (this is on the path of every cached step in watch mode).
-    await this.insertRows('params', flatParams.map(([p, v]) => [s.runId, s.stepId, p, JSON.stringify(v)]));
-    await this.insertRows('metrics', Object.entries(metrics).map(([name, value]) => [s.runId, s.stepId, name, value]));
-  }
-
-  /**
-   * Writes a sweep's rows (its variants, which variants use each node) in one transaction,
-   * replacing rows of the same key: one statement per table instead of one commit per row
-   * (≈ 165 ms for a 12-variant sweep, at the end of every sweep run).
-   */
-  async replaceRows(batches: { table: 'run_variants' | 'run_nodes'; rows: DuckDBValue[][] }[]): Promise<void> {
-    await this.transaction(async () => {
-      for (const b of batches) await this.insertRows(b.table, b.rows, true);
-    });
-  }
-
-  private async insertRows(table: 'params' | 'metrics' | 'run_variants' | 'run_nodes' | 'doomed_keys', rows: DuckDBValue[][], orReplace = false): Promise<void> {
+  private async insertRows(table: string, rows: DuckDBValue[][], { orReplace = false, doubles = [] }: { orReplace?: boolean; doubles?: number[] } = {}): Promise<void> {
     if (!rows.length) return;
     const width = rows[0].length;
-    const doubles = DOUBLE_COLUMNS[table] ?? [];
     // At most 1,000 rows a statement: one statement per row is a round trip each.
     for (let r0 = 0; r0 < rows.length; r0 += 1000) {
       const part = rows.slice(r0, r0 + 1000);
@@ -472,7 +398,7 @@ export class Store {
       // Unlisted parameters (holes) keep the type inferred from their value.
       const types: DuckDBType[] = [];
       for (let r = 0; r < part.length; r++) for (const c of doubles) types[r * width + c] = DOUBLE;
-      await this.conn.run(`INSERT ${orReplace ? 'OR REPLACE ' : ''}INTO ${table} VALUES ${tuples.join(', ')}`, part.flat(), types);
+      await this.conn.run(`INSERT ${orReplace ? 'OR REPLACE ' : ''}INTO ${quoteIdent(table)} VALUES ${tuples.join(', ')}`, part.flat(), types);
     }
   }
 
@@ -487,23 +413,6 @@ export class Store {
     for (const row of rows) out.set(String(row.key), infoFromRow(row));
     return out;
   }
-
-  /** The most recent completed step run of a step id in a pipeline (for "why does it rerun"). */
-  async lastStepRun(pipeline: string, stepId: string): Promise<Record<string, unknown> | undefined> {
-    return (await this.lastStepRuns(pipeline)).get(stepId);
-  }
-
-  /** The most recent completed run of every step id of a pipeline, in one query. */
-  async lastStepRuns(pipeline: string): Promise<Map<string, Record<string, unknown>>> {
-    const rows = await this.query(
-      `SELECT DISTINCT ON (s.step_id) s.* FROM step_runs s JOIN runs r ON r.id = s.run_id
-       WHERE r.pipeline = $1 AND s.status = 'ok'
-       ORDER BY s.step_id, s.started_at DESC`,
-      [pipeline],
-    );
-    return new Map(rows.map((r) => [String(r.step_id), r]));
-  }
-
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { Store } from '../../src/runtime/store.js';
+import { beginRun, recordStep } from '../../src/runtime/history.js';
+import { Store, type StoreTx } from '../../src/runtime/store.js';
 
 let dir: string;
 beforeEach(() => {
@@ -77,15 +78,21 @@ describe('store', () => {
     await last.close();
   });
 
-  it('writes a sweep\'s rows in one transaction, replacing rows of the same key', async () => {
+  it('writes rows in one transaction, replacing rows of the same key', async () => {
     const store = await Store.open(dir);
     const variant = (i: number, score: number) => ['r1', i, `v${i}`, '{}', '{}', 'sharpe (max)', score, false];
-    await store.replaceRows([{ table: 'run_variants', rows: [variant(0, 1), variant(1, 2)] }, { table: 'run_nodes', rows: [['r1', 'a', 'a', '[0,1]']] }]);
-    await store.replaceRows([{ table: 'run_variants', rows: [variant(1, 5)] }, { table: 'run_nodes', rows: [] }]);
+    type Rows = Parameters<StoreTx['insert']>[1];
+    const replaceRows = (variants: Rows, nodes: Rows) =>
+      store.transaction(async (tx) => {
+        await tx.insert('run_variants', variants, { orReplace: true, doubles: [6] });
+        await tx.insert('run_nodes', nodes, { orReplace: true });
+      });
+    await replaceRows([variant(0, 1), variant(1, 2)], [['r1', 'a', 'a', '[0,1]']]);
+    await replaceRows([variant(1, 5)], []);
     expect(await store.query(`SELECT idx, score FROM run_variants WHERE run_id = 'r1' ORDER BY idx`)).toEqual([{ idx: 0, score: 1 }, { idx: 1, score: 5 }]);
     expect(await store.query(`SELECT node_id FROM run_nodes WHERE run_id = 'r1'`)).toEqual([{ node_id: 'a' }]);
     // A failing batch writes nothing of itself: the variants before the bad node row are rolled back.
-    await expect(store.replaceRows([{ table: 'run_variants', rows: [variant(2, 9)] }, { table: 'run_nodes', rows: [['r1', null, 'x', '[]']] }])).rejects.toThrow();
+    await expect(replaceRows([variant(2, 9)], [['r1', null, 'x', '[]']])).rejects.toThrow();
     expect(await store.query(`SELECT count(*)::INTEGER AS n FROM run_variants WHERE run_id = 'r1'`)).toEqual([{ n: 2 }]);
     await store.close();
   });
@@ -123,7 +130,7 @@ describe('store', () => {
 
   it('marks runs left running by a killed process as interrupted when reopened', async () => {
     const a = await Store.open(dir);
-    await a.beginRun({ id: 'r1', pipeline: 'p', file: 'f', fileHash: 'h', gitCommit: null, gitDirty: null, seed: 1, text: 't', version: '0' });
+    await beginRun(a, { id: 'r1', pipeline: 'p', file: 'f', fileHash: 'h', gitCommit: null, gitDirty: null, seed: 1, text: 't', version: '0' });
     await a.close();
     const b = await Store.open(dir);
     const [row] = await b.query(`SELECT status FROM runs WHERE id = 'r1'`);
@@ -181,12 +188,12 @@ describe('metrics of any double value', () => {
   it('stores 1e300 (a whole number past int64), NaN and ±Infinity, in the history and in an artifact\'s meta', async () => {
     const store = await Store.open(dir);
     const metrics = { big: 1e300, nan: Number.NaN, inf: Number.POSITIVE_INFINITY, ninf: Number.NEGATIVE_INFINITY, small: 2 };
-    await store.beginRun({ id: 'r1', pipeline: 'p', file: 'p.yaml', fileHash: 'h', gitCommit: null, gitDirty: null, seed: 1, text: '', version: 'test' });
-    await store.recordStep(
-      { runId: 'r1', stepId: 's', kind: 'backtest', key: 'k', cached: false, startedAt: Date.now(), durationMs: 1, status: 'ok', params: {}, inputs: {}, fingerprint: null, stepVersion: 1, seed: null, warnings: [] },
-      [],
+    await beginRun(store, { id: 'r1', pipeline: 'p', file: 'p.yaml', fileHash: 'h', gitCommit: null, gitDirty: null, seed: 1, text: '', version: 'test' });
+    await recordStep(store, {
+      run: { runId: 'r1', stepId: 's', kind: 'backtest', key: 'k', cached: false, startedAt: Date.now(), durationMs: 1, status: 'ok', params: {}, inputs: {}, fingerprint: null, stepVersion: 1, seed: null, warnings: [] },
+      flatParams: [],
       metrics,
-    );
+    });
     const rows = await store.query(`SELECT name, value FROM metrics WHERE run_id = 'r1' ORDER BY name`);
     expect(Object.fromEntries(rows.map((r) => [r.name, r.value]))).toEqual(metrics);
     await store.putArtifact('k', { type: 'Report', kind: 'backtest', stepVersion: 1, meta: { metrics, warnings: [] } }, Uint8Array.of(1));

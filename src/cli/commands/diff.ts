@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { RunError } from '../../core/diagnostics.js';
-import { paramChanges, resolveRun, runMetrics, runParams, runSteps } from '../../experiments/history.js';
+import { paramChanges, resolveRun, RUN_REF_HELP, runMetrics, runParams, runSteps } from '../../runtime/history.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';
@@ -96,6 +96,6 @@ export const diffCommand: Command = {
 
 Params that differ (resolved values, with their YAML path), metrics side by side with deltas
 (only those that differ; --json lists all), and which steps run B recomputed.
-A run is an id, a unique prefix of one, \`latest\` or \`latest~N\` (N runs before the latest).`,
+A run is ${RUN_REF_HELP}.`,
   run: cmdDiff,
 };

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { collectGarbage, parseAge } from '../../experiments/gc.js';
+import { collectGarbage } from '../../runtime/history.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { displayDir, openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 
@@ -41,6 +41,14 @@ async function cmdGc(argv: string[], io: Io): Promise<number> {
     await store.close();
   }
   return 0;
+}
+
+/** `30d`, `12h`, `2w`, `90m`, `45s` → milliseconds; undefined if malformed. */
+export function parseAge(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(s.trim());
+  if (!m) return undefined;
+  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit;
 }
 
 function summarize(removed: { kind: string }[]): string {

@@ -4,54 +4,19 @@ import type { Model } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
 import { exportedJson, toExported } from '../../models/predict.js';
 import { decodeArtifact } from '../../runtime/codec.js';
-import { STORE_FILE } from '../../runtime/store.js';
+import { listModels, type ModelEntry } from '../../runtime/history.js';
+import { STORE_FILE, type Store } from '../../runtime/store.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';
 
 /** Length of the model ids shown (a prefix of the artifact's cache key). */
 const ID_LEN = 12;
 
-/**
- * The model registry: every Model artifact in the store, with the latest run and pipeline that
- * produced or reused it (artifacts joined to step_runs and runs by key; no table of its own).
- */
-const LIST_SQL = `
-  WITH latest AS (
-    SELECT s.key, s.run_id, s.step_id, s.params, r.pipeline, r.started_at,
-           row_number() OVER (PARTITION BY s.key ORDER BY r.started_at DESC, r.id DESC) AS rn
-    FROM step_runs s JOIN runs r ON r.id = s.run_id WHERE s.status = 'ok')
-  SELECT a.key, CAST(a.created_at AS VARCHAR) AS created_at, a.meta, a.bytes,
-         l.run_id, l.step_id, l.params, l.pipeline
-  FROM artifacts a LEFT JOIN latest l ON l.key = a.key AND l.rn = 1
-  WHERE a.type = 'Model' AND ($1::VARCHAR IS NULL OR l.pipeline = $1)
-  ORDER BY a.created_at DESC, a.key`;
+/** A model as listed: its id (a prefix of its key) and what the history knows of it. */
+type Row = { id: string } & ModelEntry;
 
-interface Row {
-  id: string;
-  key: string;
-  model: string;
-  pipeline: string | null;
-  step: string | null;
-  run: string | null;
-  createdAt: string;
-  bytes: number;
-  metrics: Record<string, number>;
-}
-
-function rowOf(r: Record<string, unknown>): Row {
-  const meta = JSON.parse(String(r.meta)) as { metrics?: Record<string, number> };
-  const params = r.params ? (JSON.parse(String(r.params)) as { model?: string }) : {};
-  return {
-    id: String(r.key).slice(0, ID_LEN),
-    key: String(r.key),
-    model: params.model ?? '?',
-    pipeline: (r.pipeline as string | null) ?? null,
-    step: (r.step_id as string | null) ?? null,
-    run: (r.run_id as string | null) ?? null,
-    createdAt: String(r.created_at).slice(0, 19),
-    bytes: Number(r.bytes),
-    metrics: meta.metrics ?? {},
-  };
+async function models(store: Store, pipeline?: string): Promise<Row[]> {
+  return (await listModels(store, pipeline)).map((m) => ({ id: m.key.slice(0, ID_LEN), ...m }));
 }
 
 async function list(values: { store?: string; json?: boolean; pipeline?: string }, io: Io): Promise<number> {
@@ -63,7 +28,7 @@ async function list(values: { store?: string; json?: boolean; pipeline?: string 
   const store = await openStore(dir, io);
   let rows: Row[];
   try {
-    rows = (await store.query(LIST_SQL, [values.pipeline ?? null])).map(rowOf);
+    rows = await models(store, values.pipeline);
   } finally {
     await store.close();
   }
@@ -99,7 +64,7 @@ async function exportModel(id: string | undefined, out: string | undefined, valu
   let model: Model;
   let row: Row;
   try {
-    const rows = (await store.query(LIST_SQL, [null])).map(rowOf).filter((r) => r.key.startsWith(id));
+    const rows = (await models(store)).filter((r) => r.key.startsWith(id));
     if (rows.length === 0) throw new RunError(`no model with id \`${id}\` in ${dir}`, { hint: '`fxflow models` lists them' });
     if (rows.length > 1) throw new RunError(`\`${id}\` matches ${rows.length} models`, { hint: `give more of the id: ${rows.map((r) => r.key.slice(0, ID_LEN + 4)).join(', ')}` });
     row = rows[0];

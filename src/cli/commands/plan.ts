@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadPlan } from '../../pipeline.js';
 import { computeKeys, explainMiss } from '../../runtime/keys.js';
-import { basisFromRow } from '../../runtime/run.js';
+import { lastStepBases } from '../../runtime/history.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { toDot, toMermaid } from '../../runtime/graph.js';
 import { DEVICE_OPTION, deviceOf, needFile, openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
@@ -19,7 +19,7 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
   const store = existsSync(path.join(dir, STORE_FILE)) ? await openStore(dir, io) : undefined;
   const rows: { id: string; kind: string; inputs: string; key: string | null; state: 'cached' | 'run' | 'unknown'; reason?: string }[] = [];
   const rerun = new Map<string, string>();
-  const previous = store ? await store.lastStepRuns(plan.spec.name) : undefined;
+  const previous = store ? await lastStepBases(store, plan.spec.name) : undefined;
   const known = [...keys.values()].filter((k) => !k.unknown).map((k) => k.key);
   const hits = store ? await store.artifactInfos(known) : new Map();
   try {
@@ -35,7 +35,7 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
       let reason: string | undefined;
       if (!hit) {
         const prev = previous?.get(n.id);
-        reason = explainMiss(n, k.basis, prev ? basisFromRow(prev) : undefined, rerun);
+        reason = explainMiss(n, k.basis, prev, rerun);
         rerun.set(n.id, reason);
       }
       rows.push({ id: n.id, kind: n.kind, inputs: Object.values(n.inputs).join(', '), key: k.key, state: hit ? 'cached' : 'run', reason });

@@ -9,7 +9,7 @@ import type { PlanNode } from '../../compiler/index.js';
 import { HEAVY_KINDS, StepPool } from '../../experiments/pool.js';
 import type { StepContext } from '../../steps/define.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../../experiments/report.js';
-import { recordSweep, summarizeSweep, type SweepResult } from '../../experiments/results.js';
+import { endRun, recordSweep, summarizeSweep, type SweepResult } from '../../runtime/history.js';
 import { DEVICE_OPTION, deviceOf, displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table, type Style } from '../format.js';
 
@@ -64,7 +64,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     }
     if (signalled && result.status !== 'succeeded') {
       result.status = 'interrupted';
-      await store.endRun(result.runId, 'interrupted', `interrupted by ${signalled}`);
+      await endRun(store, result.runId, 'interrupted', `interrupted by ${signalled}`);
     }
     sweep = summarizeSweep(plan, result.steps);
     if (sweep) await recordSweep(store, result.runId, plan, sweep);

@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { escapeControl, RunError } from '../../core/diagnostics.js';
-import { resolveRun, runMetrics, runSteps } from '../../experiments/history.js';
 import { boardOfStored, leaderboard } from '../../experiments/report.js';
-import { loadVariants } from '../../experiments/results.js';
+import { loadVariants, resolveRun, RUN_REF_HELP, runMetrics, runSteps } from '../../runtime/history.js';
 import { formatMs } from '../../runtime/progress.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
@@ -30,10 +29,7 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
     const metrics = await runMetrics(store, run.id);
     const variants = await loadVariants(store, run.id);
     const keys = [...new Set(steps.map((s) => s.key))];
-    const arts = keys.length
-      ? await store.query(`SELECT key, type, bytes FROM artifacts WHERE key IN (${keys.map((_, i) => `$${i + 1}`).join(',')})`, keys)
-      : [];
-    const artOf = new Map(arts.map((a) => [String(a.key), { type: String(a.type), bytes: Number(a.bytes) }]));
+    const artOf = new Map([...(await store.artifactInfos(keys))].map(([k, a]) => [k, { type: a.type, bytes: a.bytes }]));
     const artifacts = steps.map((s) => ({ step: s.nodeId, key: s.key, ...(artOf.get(s.key) ?? { type: null, bytes: null }), present: artOf.has(s.key) }));
     const notes = steps.flatMap((s) => s.warnings.map((w) => ({ step: s.nodeId, note: w })));
     const resolved = { steps: Object.fromEntries(steps.map((s) => [s.nodeId, { uses: s.kind, with: s.params }])) };
@@ -104,6 +100,6 @@ export const showCommand: Command = {
 The run's status and git commit, each step with its artifact, the resolved pipeline (params with
 defaults), metrics, a sweep's leaderboard, and the data-quality notes (step warnings).
   --pipeline   print the pipeline file exactly as it was when the run started
-RUN is an id, a unique prefix of one, \`latest\` or \`latest~N\`.`,
+RUN is ${RUN_REF_HELP}.`,
   run: cmdShow,
 };
