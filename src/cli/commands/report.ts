@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { RunError } from '../../core/diagnostics.js';
 import { writeRunReport } from '../../report/load.js';
+import { RUN_REF_HELP } from '../../runtime/history.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { displayDir, openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 
@@ -32,7 +33,7 @@ export const reportCommand: Command = {
   summary: 'write a run’s backtest report as one self-contained HTML file',
   usage: `Usage: fxflow report RUN|latest [--out report.html] [--step ID] [--store DIR]
 
-Writes the backtest report of run RUN (an id from \`fxflow runs\`, a unique prefix, or \`latest\`):
+Writes the backtest report of run RUN (RUN is ${RUN_REF_HELP}):
 metrics, equity against buy and hold, drawdown, monthly returns, trades, forecast quality per horizon,
 data-quality and drift notes, the pipeline and its params. One HTML file with inline SVG charts; it
 opens offline. Default output: <store>/reports/<run id>.html.
