@@ -1,8 +1,8 @@
 import type { Plan } from '../compiler/index.js';
 import type { StepOutcome } from '../runtime/run.js';
 import type { Store } from '../runtime/store.js';
-import type { PlanSelect } from './compile.js';
-import type { MatrixValues } from './matrix.js';
+import type { PlanSelect } from '../compiler/plan.js';
+import type { MatrixValues } from '../parser/spec.js';
 
 /**
  * A sweep's results: per variant, the metrics of the nodes it uses (named `step.metric`, the same

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { escapeControl, RunError } from '../../core/diagnostics.js';
 import { resolveRun, runMetrics, runSteps } from '../../experiments/history.js';
-import { boardOfStored, leaderboard } from '../../experiments/report.js';
+import { boardOfStored, leaderboard } from '../leaderboard.js';
 import { loadVariants } from '../../experiments/results.js';
 import { formatMs } from '../../runtime/progress.js';
 import { STORE_FILE } from '../../runtime/store.js';
