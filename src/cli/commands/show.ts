@@ -9,6 +9,7 @@ import { formatMs } from '../../runtime/progress.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';
+import { fmtBytes } from '../../core/format.js';
 
 /** `fxflow show RUN`: one run in full — its resolved pipeline, params, metrics, artifacts and data-quality notes. */
 
@@ -90,11 +91,6 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 export const showCommand: Command = {
   name: 'show',

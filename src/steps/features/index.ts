@@ -25,6 +25,7 @@ import { defineStep, paramsOf, type ParamIssue } from '../define.js';
 import { higherFrame, joinToBase, type HigherFrame } from './mtf.js';
 import type { FeaturesParams, IndicatorSpec, TimeframeSpec } from './params.js';
 import { PRESETS, type Preset } from './presets.js';
+import { thousands } from '../../core/format.js';
 
 export type { FeaturesParams, IndicatorSpec, TargetSpec } from './params.js';
 
@@ -161,10 +162,6 @@ function targetsOf(params: FeaturesParams): TargetPlan[] {
   return out;
 }
 
-/** `19950` → `19,950`, independent of the machine's locale. */
-function thousands(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 /**
  * Kernels propagate a NaN forever (an EMA never recovers from one), and ln of a non-positive price

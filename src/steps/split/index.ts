@@ -19,14 +19,11 @@ import { describeLeaks, probeSteps } from '../../evaluation/probe.js';
 import type { FeaturesParams } from '../features/params.js';
 import { defineStep, LineageError, paramsOf, type LineageStep, type ParamIssue, type StepContext } from '../define.js';
 import type { SplitParams } from './params.js';
+import { thousands } from '../../core/format.js';
 
 export type { SplitParams } from './params.js';
 export { applyScaler, fitScaler } from '../../evaluation/scalers.js';
 
-/** `19950` → `19,950`, independent of the machine's locale. */
-function thousands(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 /** The three segments of a temporal split, before any check that they are non-empty. */
 export interface TemporalRanges {
