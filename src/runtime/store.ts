@@ -48,7 +48,7 @@ export interface ArtifactMeta {
   warnings: string[];
 }
 
-export interface RunRecord {
+interface RunRecord {
   id: string;
   pipeline: string;
   file: string;

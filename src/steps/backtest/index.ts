@@ -11,7 +11,6 @@ import { defineStep, paramsOf, type CheckContext, type ParamIssue, type StepCont
 import type { BacktestParams } from './params.js';
 import { pct as percent } from '../../core/format.js';
 
-export type { BacktestParams, CostParams, SizingParams, FixedSizing, VolTargetSizing } from './params.js';
 
 const SEGMENT_CODE = { val: 1, test: 2 } as const;
 const SEGMENT_NAME: Record<number, string> = { 0: 'train', 1: 'val', 2: 'test' };

@@ -27,7 +27,7 @@ import type { FeaturesParams, IndicatorSpec, TimeframeSpec } from './params.js';
 import { PRESETS, type Preset } from './presets.js';
 import { thousands } from '../../core/format.js';
 
-export type { FeaturesParams, IndicatorSpec, TargetSpec } from './params.js';
+export type { FeaturesParams } from './params.js';
 
 // Compile-time link between the documented params (schema source) and the indicator table: adding
 // an indicator to one and not the other, or changing its params in one only, fails the typecheck.

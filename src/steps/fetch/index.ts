@@ -18,7 +18,6 @@ import { defineStep, paramsOf, type FingerprintContext, type ParamIssue } from '
 import type { FetchParams } from './params.js';
 import { thousands } from '../../core/format.js';
 
-export type { FetchParams } from './params.js';
 
 /** Median spacing of consecutive bars (weekend and holiday gaps are rare, so they do not move it). */
 export function medianSpacing(index: Float64Array): number {

@@ -12,7 +12,7 @@ import type { TrainParams } from './params.js';
 import { fixed } from '../../core/format.js';
 
 export type { TrainParams } from './params.js';
-export type { LinearState, LinearState as RidgeState, GbmFoldState, ForestFoldState } from '../../models/kinds.js';
+export type { LinearState, LinearState as RidgeState } from '../../models/kinds.js';
 
 /** Segment codes of Predictions.segment. */
 const SEG_VAL = 1;
