@@ -138,11 +138,6 @@ export async function selectBackend(device: Device, opts: { deps?: LoaderDeps; l
   return b;
 }
 
-/** Forgets the process's choice (tests only: tfjs keeps its registered backends). */
-export function resetBackendForTests(): void {
-  current = undefined;
-}
-
 /** The backend chosen so far in this process, if any. */
 export function currentBackend(): Backend | undefined {
   return current?.backend;

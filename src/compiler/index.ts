@@ -5,51 +5,16 @@ import { displayPath, toPointer } from '../parser/yaml.js';
 import type { AnyStepDef, CheckContext, LineageStep } from '../steps/define.js';
 import { isBuiltinStep } from '../steps/index.js';
 import type { StepRegistry } from '../steps/registry.js';
-import { compileVariants, type PlanSelect, type PlanVariant } from '../experiments/compile.js';
+import type { CompileResult, PlanNode } from './plan.js';
+import { compileVariants } from './variants.js';
+
+export type { CompileResult, Plan, PlanNode } from './plan.js';
 
 /**
  * Spec → Plan: a DAG of typed nodes. Every edge is checked against the step kinds' declared ports
  * before anything runs: unknown steps, unknown or missing ports, wrong artifact types and cycles
  * are errors at the YAML location of the `from` that made them. Pure: same spec, same plan.
  */
-
-export interface PlanNode {
-  id: string;
-  kind: string;
-  def: AnyStepDef;
-  /** Validated params with defaults filled. */
-  params: Record<string, unknown>;
-  /** Input port → id of the step that feeds it. */
-  inputs: Record<string, string>;
-  description?: string;
-  /** In a sweep (or with `select:`): the YAML step id, and the indices of the variants using the node. */
-  step?: string;
-  variants?: number[];
-}
-
-export interface Plan {
-  spec: PipelineSpec;
-  /** Nodes in a topological order (file order where the DAG leaves a choice). */
-  nodes: PlanNode[];
-  byId: Map<string, PlanNode>;
-  /** In a sweep (or with `select:`): the variants and how the best is picked (src/experiments). */
-  variants?: PlanVariant[];
-  select?: PlanSelect;
-  /** Plugin source files the pipeline loaded (absolute), for watch mode. */
-  pluginFiles?: string[];
-  /** Params JSON Schema of each plugin step kind. */
-  pluginParams?: Record<string, Record<string, unknown>>;
-  /**
-   * Plugin kinds read without running their code whose cache key needs that code (their
-   * `fingerprint`, `keyParams` or `resolve`, named here): such a step's key is unknown until run.
-   */
-  pluginKeyCode?: Record<string, string[]>;
-}
-
-export interface CompileResult {
-  plan?: Plan;
-  diagnostics: Diagnostic[];
-}
 
 export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResult {
   if (spec.matrix || spec.select) return compileVariants(spec, registry, (one) => compile(one, registry));

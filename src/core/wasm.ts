@@ -78,7 +78,6 @@ export const get = (i: number): Bytes => [0x20, ...uleb(i)];
 export const set = (i: number, e: Bytes): Bytes => [...e, 0x21, ...uleb(i)];
 export const tee = (i: number, e: Bytes): Bytes => [...e, 0x22, ...uleb(i)];
 export const call = (fn: number, ...args: Bytes[]): Bytes => [...args.flat(), 0x10, ...uleb(fn)];
-export const drop = (e: Bytes): Bytes => [...e, 0x1a];
 /** select(a, b, cond): a if cond ≠ 0, else b. */
 export const select = (a: Bytes, b: Bytes, cond: Bytes): Bytes => [...a, ...b, ...cond, 0x1b];
 
@@ -146,15 +145,6 @@ export const f64x2 = {
   sub: simdBin(0xf1),
   mul: simdBin(0xf2),
   div: simdBin(0xf3),
-};
-
-/** Four f32 lanes. */
-export const f32x4 = {
-  splat: (a: Bytes): Bytes => [...a, ...simd(0x13)],
-  add: simdBin(0xe4),
-  sub: simdBin(0xe5),
-  mul: simdBin(0xe6),
-  div: simdBin(0xe7),
 };
 
 // ---- control -----------------------------------------------------------------------------------

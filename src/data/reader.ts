@@ -407,12 +407,3 @@ export function concatRaw(parts: RawBars[]): RawBars {
   out.n = total;
   return out;
 }
-
-/** Reads one file's bytes into RawBars (wall-clock times), with the layout used. */
-export function readBars(buf: Uint8Array, file: string, opts: ReadOptions): { raw: RawBars; layout: Layout } {
-  const layout = layoutFor(buf, file, opts);
-  const raw = emptyRaw(rowBound(buf));
-  raw.files.push(file);
-  parseInto(buf, file, layout, raw, 0);
-  return { raw, layout };
-}

@@ -18,11 +18,8 @@ import { bbands, linearreg, stddev, variance } from './stats.js';
 import { stoch, stochf, stochfLookback, stochLookback, stochrsi, stochrsiLookback } from './stoch.js';
 import { ad, adosc, adoscLookback, mfi, obv } from './volume.js';
 
-export { ema, emaLookback } from './ema.js';
-export { rsi, rsiLookback } from './rsi.js';
-export { macd, macdLookback, type MacdResult } from './macd.js';
 export { logReturn, forwardLogReturn } from './returns.js';
-export { priceSource, PRICE_SOURCES, type PriceSource, type PriceColumns } from './price.js';
+export type { PriceSource, PriceColumns } from './price.js';
 
 export interface IndicatorDef<P> {
   /** One line for docs and error hints. */

@@ -3,8 +3,6 @@ import { RunError } from '../core/diagnostics.js';
 /** Which price an indicator reads: a candle column or one of TA-Lib's derived prices. */
 export type PriceSource = 'close' | 'open' | 'high' | 'low' | 'hl2' | 'hlc3' | 'ohlc4';
 
-export const PRICE_SOURCES: readonly PriceSource[] = ['close', 'open', 'high', 'low', 'hl2', 'hlc3', 'ohlc4'];
-
 /** Candle columns by name (open, high, low, close, volume…). */
 export type PriceColumns = Readonly<Record<string, Float64Array>>;
 

@@ -1,52 +1,16 @@
 import { readFile, stat } from 'node:fs/promises';
-import { isDevice, type Device } from '../backend/index.js';
+import { isDevice } from '../backend/index.js';
 import path from 'node:path';
 import { errorsOnly, type Diagnostic } from '../core/diagnostics.js';
 import { specialKind } from '../core/files.js';
 import { interpolate } from './interpolate.js';
 import { PipelineValidator } from './validate.js';
 import { loadYaml, toPointer, type LoadedYaml, type PositionMap } from './yaml.js';
-import { expandVariants, readSelect, type MatrixSpec, type SelectSpec } from '../experiments/spec.js';
+import { expandVariants } from './matrix.js';
+import { readSelect } from './select.js';
+import type { ParseResult, StepSpec } from './spec.js';
 
-/** A validated step: params have their defaults filled and `${…}` references resolved. */
-export interface StepSpec {
-  id: string;
-  uses: string;
-  /** As written: one step id, or port → step id. */
-  from?: string | Record<string, string>;
-  with: Record<string, unknown>;
-  description?: string;
-}
-
-/** A validated pipeline. Parsing never runs anything. */
-export interface PipelineSpec {
-  /** Absolute path of the pipeline file. */
-  file: string;
-  /** Name used for the file in diagnostics (as the user wrote it). */
-  displayFile: string;
-  dir: string;
-  /** The file's text, kept with each run so an old run's definition can be shown. */
-  text: string;
-  version: 1;
-  name: string;
-  description?: string;
-  seed: number;
-  /** Default `device` of the steps that take one (a step's own value wins). */
-  device: Device;
-  vars: Record<string, unknown>;
-  /** Steps in file order (with a matrix: the first variant's steps). */
-  steps: StepSpec[];
-  positions: PositionMap;
-  /** With a `matrix:` block: its dimensions and, per variant, the values and resolved steps. */
-  matrix?: MatrixSpec;
-  /** `select:` — how the best variant is picked. */
-  select?: SelectSpec;
-}
-
-export interface ParseResult {
-  spec?: PipelineSpec;
-  diagnostics: Diagnostic[];
-}
+export type { ParseResult, PipelineSpec, StepSpec } from './spec.js';
 
 let sharedValidator: PipelineValidator | undefined;
 function defaultValidator(): PipelineValidator {
@@ -80,7 +44,7 @@ export function parsePipelineText(
   const doc = raw as Record<string, unknown>;
   const vars = doc.vars !== null && typeof doc.vars === 'object' && !Array.isArray(doc.vars) ? (doc.vars as Record<string, unknown>) : {};
   // Interpolate everything but `vars` itself (variables are values, not templates); with a matrix,
-  // `steps` is interpolated once per variant (src/experiments/spec.ts).
+  // `steps` is interpolated once per variant (src/parser/matrix.ts).
   const rawSteps = doc.steps;
   for (const key of Object.keys(doc)) {
     if (key === 'vars' || (key === 'matrix' && 'matrix' in doc) || (key === 'steps' && 'matrix' in doc)) continue;

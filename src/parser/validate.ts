@@ -78,7 +78,10 @@ function loadPrecompiled(schema: JsonSchema): Precompiled | undefined {
   return m.schemaHash === schemaHash(schema) ? m : undefined;
 }
 
-/** The source of the precompiled validators module for a schema (scripts/gen-validators.mjs writes it). */
+/**
+ * The source of the precompiled validators module for a schema (scripts/gen-validators.mjs writes it).
+ * @public imported from dist/ by that script, which knip does not map back to src/.
+ */
 export async function precompiledSource(schema: JsonSchema = loadPipelineSchema()): Promise<string> {
   // CommonJS again (see Ajv2020 above): the module object arrives as `default`.
   const standalone = (await import('ajv/dist/standalone/index.js')).default.default;

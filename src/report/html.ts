@@ -1,6 +1,7 @@
 import type { HorizonMetrics, Report } from '../core/artifacts.js';
 import { drawdownSeries } from '../backtest/metrics.js';
 import { esc, groupedBars, heatMap, histogram, lineChart } from './svg.js';
+import { fixed as num, pct } from '../core/format.js';
 
 /**
  * The HTML report of a run: one self-contained file (inline CSS and SVG, no script, no network), so
@@ -27,8 +28,6 @@ export interface ReportInput {
   otherReports?: string[];
 }
 
-const pct = (x: number, d = 2): string => (Number.isFinite(x) ? `${(x * 100).toFixed(d)}%` : '—');
-const num = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
 /**
  * A percent axis tick: as many decimals as the tick step needs (0.25% steps get 2), so that close
  * ticks on a small range do not all print as "0.0%".

@@ -1,6 +1,6 @@
 import { DEVICES } from '../backend/index.js';
 import type { ExtractedStep, JsonSchema } from './fromTypes.js';
-import { MATRIX_SCHEMA, SELECT_SCHEMA } from '../experiments/schema.js';
+import { MATRIX_SCHEMA, SELECT_SCHEMA } from './matrix.js';
 
 /**
  * The pipeline file's JSON Schema (2020-12), built from the steps' extracted params schemas.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { collectGarbage } from '../../runtime/history.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { displayDir, openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
+import { fmtBytes } from '../../core/format.js';
 
 /** `fxflow gc`: removes artifacts that no kept run references. */
 
@@ -57,11 +58,6 @@ function summarize(removed: { kind: string }[]): string {
   return [...by].map(([k, n]) => `${n} ${k}`).join(', ');
 }
 
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 export const gcCommand: Command = {
   name: 'gc',

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { PlanNode } from '../../compiler/index.js';
 import { HEAVY_KINDS, StepPool } from '../../experiments/pool.js';
 import type { StepContext } from '../../steps/define.js';
-import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../../experiments/report.js';
+import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../leaderboard.js';
 import { endRun, recordSweep, summarizeSweep, type SweepResult } from '../../runtime/history.js';
 import { DEVICE_OPTION, deviceOf, displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table, type Style } from '../format.js';

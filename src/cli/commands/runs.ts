@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { formatMs } from '../../runtime/progress.js';
 import { STORE_FILE } from '../../runtime/store.js';
-import { boardOfStored, leaderboard } from '../../experiments/report.js';
+import { boardOfStored, leaderboard } from '../leaderboard.js';
 import { changesSincePrevious, formatChange, listRuns, loadVariants, type ParamChange, type StoredVariant } from '../../runtime/history.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';

@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { escapeControl, RunError } from '../../core/diagnostics.js';
-import { boardOfStored, leaderboard } from '../../experiments/report.js';
+import { boardOfStored, leaderboard } from '../leaderboard.js';
 import { loadVariants, resolveRun, RUN_REF_HELP, runMetrics, runSteps } from '../../runtime/history.js';
 import { formatMs } from '../../runtime/progress.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';
+import { fmtBytes } from '../../core/format.js';
 
 /** `fxflow show RUN`: one run in full — its resolved pipeline, params, metrics, artifacts and data-quality notes. */
 
@@ -86,11 +87,6 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 export const showCommand: Command = {
   name: 'show',

@@ -14,9 +14,6 @@
 
 import { columnBuffers, GATHER, sortedColumns } from '../../core/sort.js';
 
-/** Bin storage stride per feature: 255 value bins + the NaN bin fit a Uint8. */
-export const BIN_STRIDE = 256;
-
 export interface BinMapper {
   /** Per feature, the ascending cut values. */
   cuts: Float64Array[];

@@ -328,4 +328,3 @@ export function mse(tf: Tf, pred: Tensor, y: Tensor): TfNs.Scalar {
   return tf.mean(tf.square(tf.sub(pred, y))) as TfNs.Scalar;
 }
 
-export type { Rng };

@@ -373,4 +373,3 @@ export function predictWindows(tf: Tf, net: Net, X: ArrayLike<number>, p: number
   return out;
 }
 
-export { assignWeights };

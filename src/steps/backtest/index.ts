@@ -9,8 +9,8 @@ import { directions, quantile, rollingStdVol, sizePositions, type Rule } from '.
 import { cumsum, simulate } from '../../backtest/simulate.js';
 import { defineStep, paramsOf, type CheckContext, type ParamIssue, type StepContext } from '../define.js';
 import type { BacktestParams } from './params.js';
+import { pct as percent } from '../../core/format.js';
 
-export type { BacktestParams, CostParams, SizingParams, FixedSizing, VolTargetSizing } from './params.js';
 
 const SEGMENT_CODE = { val: 1, test: 2 } as const;
 const SEGMENT_NAME: Record<number, string> = { 0: 'train', 1: 'val', 2: 'test' };
@@ -65,9 +65,7 @@ function barMs(timeframe: string, index: Float64Array): number {
 
 const fmt = (x: number, d = 4): string => (Number.isFinite(x) ? String(Number(x.toFixed(d))) : 'n/a');
 
-function pct(x: number): string {
-  return Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a';
-}
+const pct = (x: number): string => percent(x, 1, 'n/a');
 
 /**
  * The prediction rows traded: those of the chosen segments, every fold, in time order. Where folds

@@ -8,7 +8,6 @@ import { getModelKind } from '../../models/registry.js';
 import { defineStep, paramsOf, type CheckContext, type ParamIssue } from '../define.js';
 import type { EncodeParams } from './params.js';
 
-export type { EncodeParams } from './params.js';
 
 /**
  * `encode`: a feature encoder (`train` with `model: autoencoder`) applied to a dataset's rows; the

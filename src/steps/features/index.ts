@@ -25,8 +25,9 @@ import { defineStep, paramsOf, type ParamIssue } from '../define.js';
 import { higherFrame, joinToBase, type HigherFrame } from './mtf.js';
 import type { FeaturesParams, IndicatorSpec, TimeframeSpec } from './params.js';
 import { PRESETS, type Preset } from './presets.js';
+import { thousands } from '../../core/format.js';
 
-export type { FeaturesParams, IndicatorSpec, TargetSpec } from './params.js';
+export type { FeaturesParams } from './params.js';
 
 // Compile-time link between the documented params (schema source) and the indicator table: adding
 // an indicator to one and not the other, or changing its params in one only, fails the typecheck.
@@ -161,10 +162,6 @@ function targetsOf(params: FeaturesParams): TargetPlan[] {
   return out;
 }
 
-/** `19950` → `19,950`, independent of the machine's locale. */
-function thousands(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 /**
  * Kernels propagate a NaN forever (an EMA never recovers from one), and ln of a non-positive price

@@ -1,6 +1,6 @@
 import type * as P from '../../indicators/params.js';
 
-export type { RsiParams, EmaParams, SmaParams, WmaParams, DemaParams, TemaParams, TrimaParams, KamaParams, T3Params, MacdParams, PpoParams, ApoParams, MomParams, RocParams, CmoParams, TrixParams, StochParams, StochfParams, StochrsiParams, WillrParams, CciParams, AdxParams, AdxrParams, DxParams, PlusDiParams, MinusDiParams, AroonParams, AroonoscParams, UltoscParams, BopParams, MfiParams, ObvParams, AdParams, AdoscParams, AtrParams, NatrParams, TrangeParams, BbandsParams, StddevParams, VarParams, LinearregParams, SarParams, CandleParams, TimeframeSpec, IndicatorCommon } from '../../indicators/params.js';
+export type { TimeframeSpec } from '../../indicators/params.js';
 
 /**
  * Parameters of the `features` step: indicator features (optionally on higher timeframes), lagged

@@ -16,8 +16,8 @@ import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
 import { convertToUtc, parseZone, TIMEZONE_HINT } from '../../data/tz.js';
 import { defineStep, paramsOf, type FingerprintContext, type ParamIssue } from '../define.js';
 import type { FetchParams } from './params.js';
+import { thousands } from '../../core/format.js';
 
-export type { FetchParams } from './params.js';
 
 /** Median spacing of consecutive bars (weekend and holiday gaps are rare, so they do not move it). */
 export function medianSpacing(index: Float64Array): number {
@@ -30,10 +30,6 @@ export function medianSpacing(index: Float64Array): number {
   return d[(n - 2) >> 1];
 }
 
-/** `50000` → `50,000`, independent of the machine's locale. */
-function thousands(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 const DATE_HINT = 'write a UTC date such as 2020-01-05 or 2020-01-05T22:00';
 const FILE_SOURCES = new Set(['csv', 'parquet', 'duckdb']);

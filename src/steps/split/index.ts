@@ -19,14 +19,10 @@ import { describeLeaks, probeSteps } from '../../evaluation/probe.js';
 import type { FeaturesParams } from '../features/params.js';
 import { defineStep, LineageError, paramsOf, type LineageStep, type ParamIssue, type StepContext } from '../define.js';
 import type { SplitParams } from './params.js';
+import { thousands } from '../../core/format.js';
 
 export type { SplitParams } from './params.js';
-export { applyScaler, fitScaler } from '../../evaluation/scalers.js';
 
-/** `19950` → `19,950`, independent of the machine's locale. */
-function thousands(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
 /** The three segments of a temporal split, before any check that they are non-empty. */
 export interface TemporalRanges {
@@ -383,11 +379,6 @@ function driftNote(out: Dataset): string {
   const m = driftMetrics(out.drift!, out.featureNames.length);
   if (m.drift_ks_max_test === undefined) return '';
   return ` · test drift: KS max ${m.drift_ks_max_test.toFixed(3)}, ${m.drift_shifted_test}/${out.featureNames.length} features shifted (p < 0.01)`;
-}
-
-/** The number of backtest paths of a cpcv split with N groups and k test groups. */
-export function cpcvPaths(groups: number, testGroups: number): number {
-  return binomial(groups - 1, testGroups - 1);
 }
 
 /** The probe follows only steps that make candles or features (never a Model or a Dataset). */

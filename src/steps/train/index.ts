@@ -9,17 +9,16 @@ import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams } from '../../models/registry.js';
 import { defineStep, paramsOf, type CheckContext, type ParamIssue } from '../define.js';
 import type { TrainParams } from './params.js';
+import { fixed } from '../../core/format.js';
 
 export type { TrainParams } from './params.js';
-export type { LinearState, LinearState as RidgeState, GbmFoldState, ForestFoldState } from '../../models/kinds.js';
+export type { LinearState, LinearState as RidgeState } from '../../models/kinds.js';
 
 /** Segment codes of Predictions.segment. */
 const SEG_VAL = 1;
 const SEG_TEST = 2;
 
-function fmt(x: number, digits: number): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
-}
+const fmt = (x: number, digits: number): string => fixed(x, digits, 'n/a');
 
 /** Which params each model kind takes, for error hints: "ridge: alpha; gbm: n_estimators, …". */
 function takesLine(): string {

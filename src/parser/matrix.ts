@@ -1,6 +1,9 @@
 import { canonicalJson } from '../core/hash.js';
 import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
-import { displayPath, toPointer, type PositionMap } from '../parser/yaml.js';
+import { interpolate } from './interpolate.js';
+import type { MatrixSpec, MatrixValues, StepSpec, Variant } from './spec.js';
+import type { PipelineValidator } from './validate.js';
+import { displayPath, toPointer, type PositionMap } from './yaml.js';
 
 /**
  * `matrix:` → the list of variants (one record of matrix values each).
@@ -19,8 +22,6 @@ import { displayPath, toPointer, type PositionMap } from '../parser/yaml.js';
  * dimension, objects in include/exclude) is the schema's job, so such a block is skipped silently
  * here to avoid a second message about the same value.
  */
-
-export type MatrixValues = Record<string, unknown>;
 
 export interface Matrix {
   /** Dimension names, in file order. */
@@ -123,4 +124,65 @@ export function variantLabel(values: MatrixValues, names: string[] = Object.keys
     .filter((n) => Object.hasOwn(values, n))
     .map((n) => `${n}=${typeof values[n] === 'string' ? (values[n] as string) : canonicalJson(values[n])}`)
     .join(',');
+}
+
+/**
+ * Expands the matrix and builds the steps of every variant. Diagnostics are collected per variant
+ * and reported once (a typo in a step is the same typo in each variant).
+ */
+export function expandVariants(
+  doc: Record<string, unknown>,
+  rawSteps: unknown,
+  vars: Record<string, unknown>,
+  positions: PositionMap,
+  diagnostics: Diagnostic[],
+  validator: PipelineValidator,
+  buildSteps: (steps: unknown, diagnostics: Diagnostic[]) => StepSpec[],
+): MatrixSpec | undefined {
+  const matrix = expandMatrix(doc.matrix, positions, diagnostics);
+  // A bad matrix still lets the rest of the file be checked: each dimension takes its first value.
+  const fallback = fallbackValues(doc.matrix);
+  const variants = matrix ? matrix.variants : [fallback];
+  const seen = new Set(diagnostics.map(diagKey));
+  const add = (ds: Diagnostic[]): void => {
+    for (const d of ds) {
+      const k = diagKey(d);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      diagnostics.push(d);
+    }
+  };
+  const out: Variant[] = [];
+  variants.forEach((values, index) => {
+    const ds: Diagnostic[] = [];
+    const steps = interpolate(rawSteps, { vars, matrix: values }, positions, ds, ['steps']);
+    // The shell check fills top-level defaults (seed) on the document itself.
+    if (index === 0) {
+      doc.steps = steps;
+      ds.push(...validator.validateShell(doc, positions));
+    } else {
+      ds.push(...validator.validateShell({ ...doc, steps }, positions));
+    }
+    const built = buildSteps(steps, ds);
+    add(ds);
+    out.push({ index, values, steps: built });
+  });
+  if (!matrix) return undefined;
+  return { names: matrix.names, variants: out };
+}
+
+function fallbackValues(raw: unknown): MatrixValues {
+  const out: MatrixValues = {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return out;
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (k === 'include' || k === 'exclude') continue;
+    out[k] = Array.isArray(v) && v.length ? v[0] : 0;
+  }
+  const inc = (raw as Record<string, unknown>).include;
+  if (Array.isArray(inc)) for (const e of inc) if (e && typeof e === 'object') for (const [k, v] of Object.entries(e)) if (!Object.hasOwn(out, k)) out[k] = v;
+  return out;
+}
+
+function diagKey(d: Diagnostic): string {
+  return canonicalJson([d.loc?.line, d.loc?.col, d.path, d.message]);
 }

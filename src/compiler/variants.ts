@@ -1,11 +1,11 @@
-import type { CompileResult, Plan, PlanNode } from '../compiler/index.js';
+import type { CompileResult, Plan, PlanNode, PlanSelect } from './plan.js';
 import { canonicalJson, hashValue } from '../core/hash.js';
 import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
-import type { PipelineSpec, StepSpec } from '../parser/index.js';
+import { variantLabel } from '../parser/matrix.js';
+import type { MatrixValues, PipelineSpec, StepSpec } from '../parser/spec.js';
 import { displayPath, toPointer } from '../parser/yaml.js';
 import { isDeclaredMetric } from '../steps/define.js';
 import type { StepRegistry } from '../steps/registry.js';
-import { variantLabel, type MatrixValues } from './matrix.js';
 
 /**
  * A sweep's spec → one Plan. Each variant is compiled like a plain pipeline, then the variants'
@@ -17,24 +17,6 @@ import { variantLabel, type MatrixValues } from './matrix.js';
  * A node's id is its step id, followed by the matrix values that set it apart when it is not
  * shared by every variant: `candles`, `features[horizon=4]`, `model[alpha=1,horizon=4]`.
  */
-
-export interface PlanVariant {
-  index: number;
-  values: MatrixValues;
-  /** `alpha=1,horizon=4`. */
-  label: string;
-}
-
-export interface PlanSelect {
-  /** As written, e.g. `report.sharpe`. */
-  metric: string;
-  on?: 'val' | 'test';
-  mode: 'max' | 'min';
-  /** The step id whose nodes give the score (`report`, or `report@val` when evaluated on val). */
-  step: string;
-  /** The metric's name within that step. */
-  name: string;
-}
 
 export function compileVariants(spec: PipelineSpec, registry: StepRegistry, compileOne: (spec: PipelineSpec) => CompileResult): CompileResult {
   const names = spec.matrix?.names ?? [];

@@ -1,6 +1,6 @@
 import type { Plan } from '../compiler/index.js';
-import { fmtNum, PLAIN, table, type Style } from '../cli/format.js';
-import type { MatrixValues } from './matrix.js';
+import { fmtNum, PLAIN, table, type Style } from './format.js';
+import type { MatrixValues } from '../parser/spec.js';
 import type { StoredVariant, SweepResult } from '../runtime/history.js';
 
 /** How sweeps are shown: the leaderboard table, and the extra fields of `run --json`. */

@@ -1,0 +1,27 @@
+/**
+ * Small number formatters shared by steps' summaries, the CLI and the HTML report: one copy each,
+ * independent of the machine's locale. `missing` is what a non-finite value prints as (steps'
+ * summaries say `n/a`, the report `—`).
+ */
+
+/** `19950` → `19,950` (an integer; digits grouped by three). */
+export function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** A size in bytes for people: `512 B`, `1.5 KiB`, `12.0 MiB`. */
+export function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** A ratio as a percentage with `digits` decimals: `0.1234` → `12.34%`. */
+export function pct(x: number, digits = 2, missing = '—'): string {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(digits)}%` : missing;
+}
+
+/** A number with `digits` decimals. */
+export function fixed(x: number, digits = 2, missing = '—'): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : missing;
+}
