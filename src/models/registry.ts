@@ -1,5 +1,5 @@
 import type { RowRange } from '../core/artifacts.js';
-import type { ParamIssue } from '../steps/define.js';
+import type { ParamIssue } from '../core/diagnostics.js';
 
 /**
  * The model kinds the `train` step can fit, each a module implementing `ModelKind`. Adding a kind

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { selectBackend, type Device } from '../../backend/index.js';
 import type { RowRange } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
-import type { ParamIssue } from '../../steps/define.js';
+import type { ParamIssue } from '../../core/diagnostics.js';
 import { registerModelKind, type EncoderOps, type FoldData, type FoldFit, type ModelKind, type ParamValue } from '../registry.js';
 import { COMMON, noWindowsError, num, stats, trainHooks, trainOptions } from './kinds.js';
 import type { NetSpec, WeightValue } from './nets.js';

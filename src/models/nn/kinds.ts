@@ -3,7 +3,7 @@ import path from 'node:path';
 import { currentBackend, selectBackend, type Device, type Tf } from '../../backend/index.js';
 import type { RowRange } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
-import type { ParamIssue } from '../../steps/define.js';
+import type { ParamIssue } from '../../core/diagnostics.js';
 import { registerModelKind, type FoldData, type FoldFit, type ModelKind, type ParamValue } from '../registry.js';
 import { buildNet, NET_KINDS, type NetKind, type NetSpec, type WeightValue } from './nets.js';
 import { predictWindows, trainNet, type EpochLog, type Schedule, type TrainHooks, type TrainOptions } from './train.js';

@@ -1,5 +1,5 @@
 import type { Candles, Dataset, HorizonMetrics, Model, Report } from '../../core/artifacts.js';
-import { RunError } from '../../core/diagnostics.js';
+import { RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { isoUtc } from '../../data/frame.js';
 import { parseTimeframe } from '../../data/timeframe.js';
 import { atr } from '../../indicators/dm.js';
@@ -7,7 +7,7 @@ import { horizonMetrics } from '../../models/metrics.js';
 import { BACKTEST_METRIC_NAMES, backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
 import { directions, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
 import { cumsum, simulate } from '../../backtest/simulate.js';
-import { defineStep, paramsOf, type CheckContext, type ParamIssue, type StepContext } from '../define.js';
+import { defineStep, paramsOf, type CheckContext, type StepContext } from '../define.js';
 import type { BacktestParams } from './params.js';
 
 export type { BacktestParams, CostParams, SizingParams, FixedSizing, VolTargetSizing } from './params.js';

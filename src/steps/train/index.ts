@@ -1,5 +1,5 @@
 import type { Dataset, FeatureImportance, HorizonMetrics, Model, ReconstructionRmse, RowRange } from '../../core/artifacts.js';
-import { CancelledError, RunError } from '../../core/diagnostics.js';
+import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
 import '../../models/kinds.js';
 import '../../models/nn/kinds.js';
 import '../../models/nn/autoencoder.js';
@@ -7,7 +7,7 @@ import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams } from '../../models/registry.js';
-import { defineStep, paramsOf, type CheckContext, type ParamIssue } from '../define.js';
+import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { TrainParams } from './params.js';
 
 export type { TrainParams } from './params.js';
