@@ -1,8 +1,5 @@
 import type { Dataset, FeatureImportance, HorizonMetrics, Model, ReconstructionRmse, RowRange } from '../../core/artifacts.js';
 import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
-import '../../models/kinds.js';
-import '../../models/nn/kinds.js';
-import '../../models/nn/autoencoder.js';
 import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
