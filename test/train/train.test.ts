@@ -77,6 +77,13 @@ describe('train step: params', () => {
     expect(issues[0].hint).toContain('ridge: alpha');
   });
 
+  it('an unknown model is one error at `model:` with a suggestion (not also the union’s own complaint)', () => {
+    const issues = trainDiagnostics('{ model: gbmm }');
+    expect(issues.map((d) => [d.path, d.loc?.line, d.loc?.col, d.hint])).toEqual([['steps.m.with.model', 7, 45, 'did you mean `gbm`?']]);
+    // A key no kind takes: a suggestion among the chosen kind's own params.
+    expect(trainDiagnostics('{ model: ridge, alpah: 1 }').map((d) => [d.message, d.hint])).toEqual([['`alpah` is not a parameter of `model: ridge`', 'did you mean `alpha`?']]);
+  });
+
   it('accepts each model with its own params; lasso rejects l1_ratio; lossguide needs a bound', () => {
     expect(trainDiagnostics('{ model: ridge, alpha: 2 }')).toEqual([]);
     expect(trainDiagnostics('{ model: gbm, max_depth: 4, learning_rate: 0.1 }')).toEqual([]);
