@@ -25,6 +25,18 @@ export interface Diagnostic {
   hint?: string;
 }
 
+/**
+ * A problem a step (or a model kind) finds in its params beyond what the JSON Schema can say;
+ * `path` is relative to `with` (or to `from`). The compiler turns it into a located Diagnostic.
+ */
+export interface ParamIssue {
+  path: (string | number)[];
+  /** `from`: the problem is the step wired to the input port `path[0]`, reported at that `from` entry. Default `with`. */
+  at?: 'with' | 'from';
+  message: string;
+  hint?: string;
+}
+
 /** Bad input found before anything ran (exit 2). Carries every diagnostic of the file. */
 export class DiagnosticError extends Error {
   readonly diagnostics: Diagnostic[];

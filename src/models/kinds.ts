@@ -1,10 +1,10 @@
 import { binFold, fitGbm, gainImportance, gbmPredict, type GbmParams, type GbmState } from './gbm/gbm.js';
 import { fitForest, forestPredict, type ForestState } from './gbm/forest.js';
 import { fitElasticNetMulti, fitLogistic, sigmoid } from './linear.js';
-import { registerModelKind, type FoldData, type ModelKind, type ParamValue } from './registry.js';
+import type { FoldData, ModelKind, ParamValue } from './kind.js';
 import { fitRidgeMulti } from './ridge.js';
 
-/** The built-in model kinds, registered on import. */
+/** The linear and tree model kinds (listed in ./registry.ts). */
 
 /** Fitted state of a linear model (ridge, ols, lasso, elastic_net, logistic) for one fold. */
 export interface LinearState {
@@ -204,4 +204,3 @@ export const randomForest: ModelKind = {
 };
 
 export const BUILTIN_MODEL_KINDS: ModelKind[] = [ridge, ols, lasso, elasticNet, logistic, gbm, randomForest];
-for (const k of BUILTIN_MODEL_KINDS) registerModelKind(k);

@@ -29,7 +29,7 @@ export function loadPipelineSchema(): JsonSchema {
 
 /** The ajv instance every pipeline validator compiles with (`source`: keep code for a standalone module). */
 function pipelineAjv(schema: JsonSchema, source = false): Ajv {
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true, ...(source ? { code: { source: true } } : {}) });
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true, discriminator: true, ...(source ? { code: { source: true } } : {}) });
   ajv.addVocabulary(['x-fxflow-step']);
   ajv.addSchema(schema);
   return ajv;
@@ -133,7 +133,8 @@ export class PipelineValidator {
       this.params.set(kind, fn);
     }
     if (fn(value)) return [];
-    return convertErrors(fn.errors ?? [], pointer, positions, { scope: 'params', kind, stepId });
+    const schema = ((this.schema.$defs ?? {}) as Record<string, JsonSchema>)[paramsDefName(kind)];
+    return convertErrors(fn.errors ?? [], pointer, positions, { scope: 'params', kind, stepId, schema });
   }
 }
 
@@ -141,6 +142,8 @@ interface ErrorContext {
   scope: 'pipeline' | 'params';
   kind?: string;
   stepId?: string;
+  /** The schema validated against (a kind's params): where a discriminated union's other branches are found. */
+  schema?: JsonSchema;
 }
 
 type AjvError = ErrorObject & { data?: unknown; parentSchema?: JsonSchema; schema?: unknown };
@@ -157,7 +160,10 @@ export function convertErrors(
 ): Diagnostic[] {
   // A wrong type makes every other complaint about the same value noise: report it alone.
   const rank = (e: Resolved): number => (e.keyword === 'type' ? 0 : 1);
-  const resolved = resolveComposites(errors).sort((a, b) => rank(a) - rank(b));
+  // A discriminator whose tag value is itself reported (not one of the enum, wrong type) is noise.
+  const tagReported = (e: AjvError): boolean =>
+    e.keyword === 'discriminator' && errors.some((o) => o !== e && o.instancePath === `${e.instancePath}/${escapePtr(String((e.params as { tag?: unknown }).tag))}`);
+  const resolved = resolveComposites(errors.filter((e) => !tagReported(e))).sort((a, b) => rank(a) - rank(b));
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const e of resolved) {
@@ -207,6 +213,22 @@ function chooseBranch(comp: AjvError, members: AjvError[], prefix: string): Reso
     .filter(({ b }) => b.type === t || (Array.isArray(b.type) && b.type.includes(t)) || (t === 'integer' && b.type === 'number'));
   if (matching.length === 1) return byBranch.get(matching[0].i) ?? [];
   return [comp];
+}
+
+/**
+ * The discriminated union (a `oneOf` with a `discriminator`) whose branch an error at `schemaPath`
+ * is in, found by walking the validated schema; undefined when the error is not in one.
+ */
+function discriminatedUnionOf(schemaPath: string, root: JsonSchema | undefined): { tag: string; branches: JsonSchema[] } | undefined {
+  const m = /^#((?:\/[^/]+)*?)\/oneOf\/\d+\/[^/]+$/.exec(schemaPath);
+  if (!m || !root) return undefined;
+  let node: unknown = root;
+  for (const seg of m[1].split('/').filter(Boolean)) {
+    node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  }
+  const u = node as JsonSchema | undefined;
+  const disc = u?.discriminator as { propertyName?: string } | undefined;
+  return disc?.propertyName && Array.isArray(u?.oneOf) ? { tag: disc.propertyName, branches: u.oneOf as JsonSchema[] } : undefined;
 }
 
 function escapePtr(s: string): string {
@@ -271,6 +293,18 @@ function toDiagnostic(e: Resolved, base: string, positions: PositionMap, ctx: Er
       const path = displayPath([...segs, prop]);
       if (isTagged(err.parentSchema)) {
         return d(`unknown ${tagNoun} \`${prop}\`${inStep}`, suggestionHint(prop, allowed, `an ${tagNoun}`), true, path, ptr);
+      }
+      const union = discriminatedUnionOf(err.schemaPath, ctx.schema);
+      if (union) {
+        // A branch of a `model:`-style union: name the branch, and the branches the key belongs to.
+        const own = String((err.data as Record<string, unknown>)[union.tag]);
+        const takes = allowed.filter((k) => k !== union.tag);
+        const owners = union.branches.filter((b) => Object.hasOwn((b.properties as object | undefined) ?? {}, prop)).map((b) => String((b.properties as Record<string, JsonSchema>)[union.tag].const));
+        const belongs = owners.length ? ` (it belongs to ${owners.join(', ')})` : '';
+        const paramsOf = (b: JsonSchema): string[] => Object.keys((b.properties as object | undefined) ?? {}).filter((k) => k !== union.tag);
+        const each = union.branches.map((b) => `${String((b.properties as Record<string, JsonSchema>)[union.tag].const)}: ${paramsOf(b).join(', ') || '(none)'}`).join('; ');
+        const hint = owners.length || !takes.length ? `${own} takes ${takes.join(', ') || 'no parameters'}. Each ${union.tag}'s parameters: ${each}` : suggestionHint(prop, takes, 'a parameter');
+        return d(`\`${prop}\` is not a parameter of \`${union.tag}: ${own}\`${belongs}`, hint, true, path, ptr);
       }
       let what = `unknown key \`${prop}\``;
       if (ctx.scope === 'params') what = `unknown parameter \`${prop}\`${inStep}`;

@@ -91,7 +91,7 @@ export class TypeToSchema {
         return { enum: members.map((t) => t.getLiteralValue()) };
       }
       if (members.length === 1) return this.convertType(members[0], at);
-      const tagged = this.taggedUnion(members, at);
+      const tagged = this.taggedUnion(members, at) ?? this.discriminatedUnion(members, at);
       if (tagged) return tagged;
       return { anyOf: members.map((t) => this.convertType(t, at)) };
     }
@@ -126,6 +126,50 @@ export class TypeToSchema {
       properties[prop.getName()] = this.convertType(decl ? prop.getTypeAtLocation(decl) : prop.getDeclaredType(), decl ?? at, decl ? readJsDoc(decl) : {});
     }
     return { type: 'object', properties, additionalProperties: false, minProperties: 1, maxProperties: 1 };
+  }
+
+  /**
+   * A union of object types that share one property holding a different string literal in each
+   * (`{ model: 'ridge'; alpha: number } | { model: 'gbm'; … }`) becomes a `oneOf` with an OpenAPI
+   * `discriminator`: ajv then validates only the branch the value names, fills that branch's
+   * defaults, and reports its errors alone. The discriminator's description and `@default` are
+   * read from the branch(es) whose property carries them.
+   */
+  private discriminatedUnion(members: Type[], at: Node): JsonSchema | undefined {
+    if (members.length < 2 || !members.every((t) => t.isObject() && !t.isArray() && !t.getStringIndexType())) return undefined;
+    const literalOf = (t: Type, name: string): { value: string; doc: JsDocInfo } | undefined => {
+      const prop = t.getProperty(name);
+      if (!prop || prop.isOptional()) return undefined;
+      const decl = prop.getValueDeclaration() ?? prop.getDeclarations()[0];
+      const pt = decl ? prop.getTypeAtLocation(decl) : prop.getDeclaredType();
+      return pt.isStringLiteral() ? { value: String(pt.getLiteralValue()), doc: decl ? readJsDoc(decl) : {} } : undefined;
+    };
+    const tag = members[0]
+      .getProperties()
+      .map((p) => p.getName())
+      .find((name) => {
+        const values = members.map((t) => literalOf(t, name)?.value);
+        return values.every((v) => v !== undefined) && new Set(values).size === values.length;
+      });
+    if (!tag) return undefined;
+    const tags = members.map((t) => literalOf(t, tag)!);
+    const tagSchema: JsonSchema = { enum: tags.map((x) => x.value) };
+    const description = tags.find((x) => x.doc.description)?.doc.description;
+    const def = tags.find((x) => x.doc.default !== undefined)?.doc.default;
+    if (description) tagSchema.description = description;
+    if (def !== undefined) tagSchema.default = def;
+    const oneOf = members.map((t, i) => {
+      const branch = this.convertObject(t, at);
+      // The branch's own tag is just its value: the description, default and `required` live on the union.
+      (branch.properties as Record<string, JsonSchema>)[tag] = { const: tags[i].value };
+      const required = ((branch.required as string[] | undefined) ?? []).filter((r) => r !== tag);
+      if (required.length) branch.required = required;
+      else delete branch.required;
+      const decl = t.getSymbol()?.getDeclarations()[0];
+      const description = decl ? readJsDoc(decl).description : undefined;
+      return description ? { description, ...branch } : branch;
+    });
+    return { type: 'object', properties: { [tag]: tagSchema }, required: [tag], discriminator: { propertyName: tag }, oneOf };
   }
 
   private convertObject(type: Type, at: Node): JsonSchema {

@@ -1,6 +1,6 @@
 import type { ArtifactMap, ArtifactType } from '../core/artifacts.js';
 import type { Device } from '../backend/index.js';
-import type { SourceLocation } from '../core/diagnostics.js';
+import type { ParamIssue, SourceLocation } from '../core/diagnostics.js';
 
 /**
  * The step contract: the one place a step kind is declared. A step is a typed function of its
@@ -117,15 +117,6 @@ export interface CheckContext {
    * from its `@default`: a default never conflicts with another param, a written value may.
    */
   written?(path: (string | number)[]): boolean;
-}
-
-/** A problem found in params beyond what the JSON Schema can say; `path` is relative to `with` (or to `from`). */
-export interface ParamIssue {
-  path: (string | number)[];
-  /** `from`: the problem is the step wired to the input port `path[0]`, reported at that `from` entry. Default `with`. */
-  at?: 'with' | 'from';
-  message: string;
-  hint?: string;
 }
 
 declare const paramsBrand: unique symbol;

@@ -4,6 +4,7 @@ import { RunError } from '../../src/core/diagnostics.js';
 import { backtestMetrics, maxDrawdownBars, sortinoRatio } from '../../src/backtest/metrics.js';
 import { directions, quantile, rollingStdVol, sizePositions } from '../../src/backtest/signals.js';
 import { simulate } from '../../src/backtest/simulate.js';
+import { parsePipelineText } from '../../src/parser/index.js';
 import backtest from '../../src/steps/backtest/index.js';
 import type { BacktestParams } from '../../src/steps/backtest/params.js';
 import { testContext } from '../helpers/ctx.js';
@@ -295,6 +296,23 @@ describe('walk-forward folds and segments', () => {
     });
     expect(issues.map((i) => i.path.join('.'))).toEqual(['exit_threshold', 'exit_threshold', 'sizing.fixed.units', 'costs.spread_pips']);
     expect(backtest.check!(BASE)).toEqual([]);
+  });
+});
+
+describe('backtest bounds are the schema’s', () => {
+  // exit_threshold ≥ 0, max_leverage > 0 and pip > 0 are tags on the params type: the validator
+  // reports them at the value, before any check() runs.
+  it('a negative exit_threshold, a zero max_leverage and a zero pip are located errors', () => {
+    const text =
+      'version: 1\nname: b\nsteps:\n  c: { uses: fetch, with: { bars: 500 } }\n  f: { uses: features, from: c }\n  d: { uses: split, from: f }\n  m: { uses: train, from: d }\n' +
+      '  b:\n    uses: backtest\n    from: { model: m, dataset: d, candles: c }\n    with:\n      exit_threshold: -0.1\n      max_leverage: 0\n      pip: 0\n';
+    const { diagnostics } = parsePipelineText(text, '/tmp/b.yaml', { displayFile: 'b.yaml' });
+    const got = diagnostics.map((d) => `${d.loc?.line}:${d.loc?.col} ${d.path} ${d.message}`).sort();
+    expect(got).toEqual([
+      '12:23 steps.b.with.exit_threshold `exit_threshold` of step `b` (backtest) must be >= 0, got -0.1',
+      '13:21 steps.b.with.max_leverage `max_leverage` of step `b` (backtest) must be > 0, got 0',
+      '14:12 steps.b.with.pip `pip` of step `b` (backtest) must be > 0, got 0',
+    ]);
   });
 });
 

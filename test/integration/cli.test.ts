@@ -67,10 +67,14 @@ describe('the fxflow command', () => {
 
   it('lists step kinds with ports and params', async () => {
     const r = await fxflow(['steps', '--json'], { cwd: dir });
-    const steps = JSON.parse(r.stdout) as { kind: string; inputs: Record<string, string>; output: string; params: { name: string; default?: unknown }[] }[];
+    const steps = JSON.parse(r.stdout) as { kind: string; inputs: Record<string, string>; output: string; params: { name: string; when?: string; default?: unknown }[] }[];
     const train = steps.find((s) => s.kind === 'train')!;
     expect(train.inputs).toEqual({ dataset: 'Dataset' });
     expect(train.output).toBe('Model');
+    // Each model kind's params with its own defaults (the params type is a union on `model`).
+    expect(train.params.find((p) => p.name === 'model')?.default).toBe('ridge');
+    expect(train.params.find((p) => p.name === 'n_estimators' && p.when === 'model: gbm')?.default).toBe(200);
+    expect(train.params.find((p) => p.name === 'n_estimators' && p.when === 'model: random_forest')?.default).toBe(100);
     const fetch = steps.find((s) => s.kind === 'fetch')!;
     expect(fetch.params.find((p) => p.name === 'bars')?.default).toBe(20000);
     expect(steps.map((s) => s.kind)).toEqual(expect.arrayContaining(['fetch', 'features', 'split', 'train', 'backtest']));

@@ -3,20 +3,29 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../src/core/artifacts.js';
+import { compile } from '../../src/compiler/index.js';
+import type { Diagnostic } from '../../src/core/diagnostics.js';
+import { parsePipelineText } from '../../src/parser/index.js';
+import { builtinRegistry } from '../../src/steps/index.js';
 import train from '../../src/steps/train/index.js';
 import { testContext } from '../helpers/ctx.js';
 import { synthetic } from './helpers.js';
 
 describe('train step with a neural model', () => {
   it('refuses params that do not apply to the chosen model', () => {
-    const ridge = train.check!({ model: 'ridge', lookback: 8 } as never);
-    expect(ridge[0].path).toEqual(['lookback']);
+    // Reported by the schema (a branch per model kind) at the parameter's key.
+    const diagnostics = (w: string): Diagnostic[] => {
+      const parsed = parsePipelineText(`version: 1\nname: t\nsteps:\n  m: { uses: train, with: ${w} }\n`, '/tmp/t.yaml');
+      return parsed.spec ? compile(parsed.spec, builtinRegistry()).diagnostics.filter((d) => d.path?.startsWith('steps.m.with')) : parsed.diagnostics;
+    };
+    const ridge = diagnostics('{ model: ridge, lookback: 8 }');
+    expect(ridge[0].path).toEqual('steps.m.with.lookback');
     expect(ridge[0].message).toContain('(it belongs to mlp, lstm, gru, tcn, transformer, autoencoder)');
-    const lstm = train.check!({ model: 'lstm', alpha: 1, kernel_size: 3 } as never);
-    expect(lstm.map((i) => i.path[0])).toEqual(['alpha', 'kernel_size']);
+    const lstm = diagnostics('{ model: lstm, alpha: 1, kernel_size: 3 }');
+    expect(lstm.map((i) => i.path)).toEqual(['steps.m.with.alpha', 'steps.m.with.kernel_size']);
     expect(lstm[1].message).toContain('(it belongs to tcn)');
-    expect(train.check!({ model: 'transformer', hidden: 30, heads: 4 } as never)[0].path).toEqual(['heads']);
-    expect(train.check!({ model: 'lstm', lookback: 16, device: 'cpu' } as never)).toEqual([]);
+    expect(diagnostics('{ model: transformer, hidden: 30, heads: 4 }').map((d) => d.path)).toEqual(['steps.m.with.heads']);
+    expect(diagnostics('{ model: lstm, lookback: 16, device: cpu }')).toEqual([]);
   });
 
   it('trains an LSTM, stores the backend with the model, and checkpoints into ctx.workDir', async () => {

@@ -10,7 +10,7 @@ import { SCHEMA_FILE } from '../../src/parser/validate.js';
  * and tried with 1e23 (refused at validate, at its line and column) and with its maximum (accepted).
  */
 
-type Schema = { type?: string; properties?: Record<string, Schema>; items?: Schema; maximum?: number; anyOf?: Schema[] };
+type Schema = { type?: string; properties?: Record<string, Schema>; items?: Schema; maximum?: number; anyOf?: Schema[]; oneOf?: Schema[]; discriminator?: { propertyName: string }; const?: unknown };
 const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { $defs: Record<string, Schema> };
 
 /** Every integer-valued place in a step's params: the path to it and its schema. */
@@ -41,10 +41,18 @@ const BASE: Record<string, Record<string, unknown>> = {
 };
 
 const kinds = Object.keys(schema.$defs).filter((k) => k.startsWith('params.')).map((k) => k.slice('params.'.length));
-const cases = kinds.flatMap((kind) => integerPaths(schema.$defs[`params.${kind}`]).map(({ path, s }) => ({ kind, path, s })));
+/** A step's params, or each branch of a discriminated union (train's `model:`) with its tag value as the base params. */
+function variantsOf(kind: string): { name: string; node: Schema; base: Record<string, unknown> }[] {
+  const node = schema.$defs[`params.${kind}`];
+  const tag = node.discriminator?.propertyName;
+  if (!tag || !node.oneOf) return [{ name: kind, node, base: BASE[kind] }];
+  return node.oneOf.map((b) => ({ name: `${kind}(${String(b.properties![tag].const)})`, node: b, base: { [tag]: b.properties![tag].const } }));
+}
 
-function validate(kind: string, path: (string | number)[], value: string) {
-  const withObj = { ...BASE[kind], ...(nest(path, '@@') as Record<string, unknown>) };
+const cases = kinds.flatMap((kind) => variantsOf(kind).flatMap(({ name, node, base }) => integerPaths(node).map(({ path, s }) => ({ kind, name, base, path, s }))));
+
+function validate(kind: string, path: (string | number)[], value: string, base: Record<string, unknown> = BASE[kind]) {
+  const withObj = { ...base, ...(nest(path, '@@') as Record<string, unknown>) };
   const line = `    with: ${JSON.stringify(withObj).replace('"@@"', value)}`;
   const text = `version: 1\nname: t\nsteps:\n  s:\n    uses: ${kind}\n${line}\n`;
   const r = parsePipelineText(text, '/tmp/p.yaml', { displayFile: 'p.yaml' });
@@ -54,14 +62,14 @@ function validate(kind: string, path: (string | number)[], value: string) {
 describe('size-like parameters have maxima', () => {
   it('the schema gives every integer parameter of every built-in step a maximum', () => {
     expect(cases.length).toBeGreaterThan(80);
-    expect(cases.filter((c) => c.s.maximum === undefined).map((c) => `${c.kind}.${c.path.join('.')}`)).toEqual([]);
+    expect(cases.filter((c) => c.s.maximum === undefined).map((c) => `${c.name}.${c.path.join('.')}`)).toEqual([]);
   });
 
-  it.each(cases.map((c) => [`${c.kind}.${c.path.join('.')}`, c] as const))('%s: 1e23 is refused at validate, at its line and column; its maximum is accepted', (_name, c) => {
-    const bad = validate(c.kind, c.path, '1e23');
+  it.each(cases.map((c) => [`${c.name}.${c.path.join('.')}`, c] as const))('%s: 1e23 is refused at validate, at its line and column; its maximum is accepted', (_name, c) => {
+    const bad = validate(c.kind, c.path, '1e23', c.base);
     const mine = bad.diagnostics.filter((d) => d.loc?.line === 6 && d.loc.col === bad.col);
     expect(mine.map((d) => d.message), JSON.stringify(bad.diagnostics)).toEqual([expect.stringMatching(new RegExp(`must be <= ${c.s.maximum}, got 1e\\+23$`))]);
-    const ok = validate(c.kind, c.path, String(c.s.maximum));
+    const ok = validate(c.kind, c.path, String(c.s.maximum), c.base);
     expect(ok.diagnostics.filter((d) => d.loc?.line === 6 && d.loc.col === ok.col)).toEqual([]);
   });
 

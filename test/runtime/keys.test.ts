@@ -43,3 +43,23 @@ describe('features defaults that depend on `preset`', () => {
     expect(await featuresKey(`{ preset: default, returns: [1], ${target} }`)).not.toBe(preset);
   });
 });
+
+describe('backtest defaults that depend on other params', () => {
+  async function backtestKey(withText: string): Promise<string> {
+    const text =
+      'version: 1\nname: k\nsteps:\n  c: { uses: fetch, with: { bars: 500 } }\n  f: { uses: features, from: c }\n  d: { uses: split, from: f }\n' +
+      `  m: { uses: train, from: d }\n  b: { uses: backtest, from: { model: m, dataset: d, candles: c }, with: ${withText} }\n`;
+    const parsed = parsePipelineText(text, '/tmp/k.yaml');
+    expect(parsed.diagnostics).toEqual([]);
+    const plan = compile(parsed.spec!, builtinRegistry()).plan!;
+    return (await computeKeys(plan)).get('b')!.key;
+  }
+
+  it('exit_threshold left out is entry_threshold: one key written out or left out', async () => {
+    const implicit = await backtestKey('{ entry_threshold: 0.0002 }');
+    expect(await backtestKey('{ entry_threshold: 0.0002, exit_threshold: 0.0002 }')).toBe(implicit);
+    expect(await backtestKey('{ entry_threshold: 0.0002, exit_threshold: 0.0001 }')).not.toBe(implicit);
+    // With entry_threshold left out too (its @default 0).
+    expect(await backtestKey('{ exit_threshold: 0 }')).toBe(await backtestKey('{}'));
+  });
+});

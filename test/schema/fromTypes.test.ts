@@ -78,6 +78,40 @@ describe('params schema from TypeScript types', () => {
     });
   });
 
+  it('a union discriminated by a string-literal property becomes oneOf + discriminator, each branch with its own defaults', () => {
+    const project = new Project({ useInMemoryFileSystem: true });
+    const src = `declare function defineStep<T>(def: T): T;
+declare function paramsOf<P>(): P;
+/** Linear. */
+interface A {
+  /** The kind. @default "a" */
+  kind: 'a';
+  /** Penalty. @default 1 @minimum 0 */
+  alpha: number;
+}
+/** Trees. */
+interface B {
+  kind: 'b';
+  /** Depth. @default 6 @integer @minimum 0 @maximum 64 */
+  depth: number;
+}
+export default defineStep({ kind: 'fit', inputs: {}, output: 'Model', params: paramsOf<A | B>() });
+`;
+    const conv = new TypeToSchema();
+    const [step] = extractSteps(project.createSourceFile('/u.ts', src), conv, '/');
+    expect(conv.issues).toEqual([]);
+    expect(step.params).toEqual({
+      type: 'object',
+      properties: { kind: { enum: ['a', 'b'], description: 'The kind.', default: 'a' } },
+      required: ['kind'],
+      discriminator: { propertyName: 'kind' },
+      oneOf: [
+        { description: 'Linear.', type: 'object', properties: { kind: { const: 'a' }, alpha: { description: 'Penalty.', type: 'number', default: 1, minimum: 0 } }, additionalProperties: false },
+        { description: 'Trees.', type: 'object', properties: { kind: { const: 'b' }, depth: { description: 'Depth.', type: 'integer', default: 6, minimum: 0, maximum: 64 } }, additionalProperties: false },
+      ],
+    });
+  });
+
   it('reports a step without paramsOf at its location', () => {
     const project = new Project({ useInMemoryFileSystem: true });
     const sf = project.createSourceFile('/s.ts', `declare function defineStep<T>(d: T): T;\n\nexport default defineStep({ kind: 'x', inputs: {}, output: 'Candles' });\n`);

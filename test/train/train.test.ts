@@ -3,7 +3,11 @@ import type { Dataset, Fold } from '../../src/core/artifacts.js';
 import { encodeArtifact } from '../../src/runtime/codec.js';
 import { makeRng } from '../../src/data/rng.js';
 import { exportedJson, predict, toExported, type ExportedModel } from '../../src/models/predict.js';
-import { modelKinds } from '../../src/models/registry.js';
+import { getModelKind, modelKinds } from '../../src/models/registry.js';
+import { compile } from '../../src/compiler/index.js';
+import type { Diagnostic } from '../../src/core/diagnostics.js';
+import { parsePipelineText } from '../../src/parser/index.js';
+import { builtinRegistry } from '../../src/steps/index.js';
 import train, { type TrainParams, type LinearState } from '../../src/steps/train/index.js';
 import { loadPipelineSchema } from '../../src/parser/validate.js';
 import { testContext } from '../helpers/ctx.js';
@@ -51,23 +55,72 @@ const WF = [
   { train: { start: 100, end: 400 }, val: { start: 404, end: 500 }, test: { start: 504, end: 600 } },
 ];
 
-describe('train step: check()', () => {
+/** Diagnostics of a pipeline whose train step has `with: <trainWith>`: the schema's, then the compiler's (check()). */
+function trainDiagnostics(trainWith: string): Diagnostic[] {
+  const text = `version: 1\nname: t\nsteps:\n  c: { uses: fetch, with: { bars: 500 } }\n  f: { uses: features, from: c }\n  d: { uses: split, from: f }\n  m: { uses: train, from: d, with: ${trainWith} }\n`;
+  const parsed = parsePipelineText(text, '/tmp/t.yaml', { displayFile: 't.yaml' });
+  if (parsed.diagnostics.length || !parsed.spec) return parsed.diagnostics;
+  return compile(parsed.spec, builtinRegistry()).diagnostics;
+}
+
+describe('train step: params', () => {
+  // Which params a kind takes is the schema's (TrainParams is a union discriminated on `model`):
+  // the parser reports a parameter of another kind at its key, naming the kinds it belongs to.
   it('a parameter of another model is a located error naming which params each model takes', () => {
-    const issues = train.check!({ model: 'gbm', alpha: 1 } as TrainParams);
+    const issues = trainDiagnostics('{ model: gbm, alpha: 1 }');
     expect(issues).toHaveLength(1);
-    expect(issues[0].path).toEqual(['alpha']);
+    expect(issues[0].path).toBe('steps.m.with.alpha');
+    expect(issues[0].loc).toMatchObject({ file: 't.yaml', line: 7, col: 50 });
     expect(issues[0].message).toContain('`alpha` is not a parameter of `model: gbm`');
     expect(issues[0].message).toContain('ridge');
     expect(issues[0].hint).toContain('gbm takes n_estimators, learning_rate, max_depth');
     expect(issues[0].hint).toContain('ridge: alpha');
   });
 
+  it('an unknown model is one error at `model:` with a suggestion (not also the union’s own complaint)', () => {
+    const issues = trainDiagnostics('{ model: gbmm }');
+    expect(issues.map((d) => [d.path, d.loc?.line, d.loc?.col, d.hint])).toEqual([['steps.m.with.model', 7, 45, 'did you mean `gbm`?']]);
+    // A key no kind takes: a suggestion among the chosen kind's own params.
+    expect(trainDiagnostics('{ model: ridge, alpah: 1 }').map((d) => [d.message, d.hint])).toEqual([['`alpah` is not a parameter of `model: ridge`', 'did you mean `alpha`?']]);
+  });
+
   it('accepts each model with its own params; lasso rejects l1_ratio; lossguide needs a bound', () => {
-    expect(train.check!({ model: 'ridge', alpha: 2 })).toEqual([]);
-    expect(train.check!({ model: 'gbm', max_depth: 4, learning_rate: 0.1 })).toEqual([]);
-    expect(train.check!({ model: 'elastic_net', alpha: 0.1, l1_ratio: 0.3 })).toEqual([]);
-    expect(train.check!({ model: 'lasso', l1_ratio: 0.3 })[0].path).toEqual(['l1_ratio']);
-    expect(train.check!({ model: 'gbm', growth: 'lossguide', max_depth: 0 })[0].path).toEqual(['max_leaves']);
+    expect(trainDiagnostics('{ model: ridge, alpha: 2 }')).toEqual([]);
+    expect(trainDiagnostics('{ model: gbm, max_depth: 4, learning_rate: 0.1 }')).toEqual([]);
+    expect(trainDiagnostics('{ model: elastic_net, alpha: 0.1, l1_ratio: 0.3 }')).toEqual([]);
+    expect(trainDiagnostics('{ model: lasso, l1_ratio: 0.3 }').map((d) => d.path)).toEqual(['steps.m.with.l1_ratio']);
+    // A cross-field check (the kind's check()), on the params with the kind's defaults filled in.
+    expect(trainDiagnostics('{ model: gbm, growth: lossguide, max_depth: 0 }').map((d) => d.path)).toEqual(['steps.m.with.max_leaves']);
+  });
+
+  it('fills each kind’s own defaults: the kind-dependent ones differ between kinds', () => {
+    const withOf = (w: string): Record<string, unknown> => {
+      const text = `version: 1\nname: t\nsteps:\n  m: { uses: train, with: ${w} }\n`;
+      return parsePipelineText(text, '/tmp/t.yaml').spec!.steps[0].with;
+    };
+    // Values from the kinds' documented defaults (scikit-learn Ridge α = 1; Lasso α here 1e-4).
+    expect(withOf('{}')).toEqual({ model: 'ridge', alpha: 1 });
+    expect(withOf('{ model: lasso }')).toEqual({ model: 'lasso', alpha: 0.0001 });
+    expect(withOf('{ model: gbm }')).toMatchObject({ n_estimators: 200, max_depth: 6 });
+    expect(withOf('{ model: random_forest }')).toMatchObject({ n_estimators: 100, max_depth: 8 });
+    expect(withOf('{ model: random_forest }')).not.toHaveProperty('learning_rate');
+    expect(withOf('{ model: mlp }')).toMatchObject({ lookback: 8, hidden: 64, layers: 2, learning_rate: 0.001 });
+    expect(withOf('{ model: autoencoder }')).toMatchObject({ lookback: 1, layers: 2, epochs: 30, learning_rate: 0.003, latent: 8 });
+    // device's default is the pipeline's (resolve()), so the schema leaves it out.
+    expect(withOf('{ model: lstm }')).not.toHaveProperty('device');
+  });
+
+  it('the schema’s per-kind defaults are the model kinds’ own', () => {
+    // The model kinds (src/models) fit with their `defaults` when called as a library; a pipeline
+    // gets the schema's (generated from TrainParams). They must not drift apart.
+    const train = (loadPipelineSchema().$defs as Record<string, { oneOf: { properties: Record<string, { const?: string; default?: unknown }> }[] }>)['params.train'];
+    for (const branch of train.oneOf) {
+      const name = branch.properties.model.const!;
+      const fromSchema = Object.fromEntries(Object.entries(branch.properties).filter(([k, v]) => k !== 'model' && v.default !== undefined).map(([k, v]) => [k, v.default]));
+      const { device: _device, ...own } = getModelKind(name)!.defaults;
+      expect([name, fromSchema]).toEqual([name, own]);
+      expect(Object.keys(branch.properties).filter((k) => k !== 'model').sort()).toEqual(Object.keys(getModelKind(name)!.defaults).sort());
+    }
   });
 
   it('every kind in the params union is registered and vice versa', () => {
@@ -133,7 +186,7 @@ describe('train step: folds, horizons, outputs', () => {
 
   it('gbm: multi-horizon, per fold, gain importances, bit-identical for the same seed', async () => {
     const { ds } = dataset(600, WF);
-    const prm: TrainParams = { model: 'gbm', n_estimators: 30, max_depth: 3, learning_rate: 0.2, subsample: 0.8 };
+    const prm = train.resolve!({ model: 'gbm', n_estimators: 30, max_depth: 3, learning_rate: 0.2, subsample: 0.8 } as TrainParams);
     const a = await train.run({ dataset: ds }, prm, testContext({ seed: 1 }));
     const b = await train.run({ dataset: ds }, prm, testContext({ seed: 1 }));
     const c = await train.run({ dataset: ds }, prm, testContext({ seed: 2 }));
@@ -162,7 +215,7 @@ describe('predict API', () => {
   for (const prm of [{ model: 'ridge', alpha: 0.5 }, { model: 'gbm', n_estimators: 20, max_depth: 3 }, { model: 'random_forest', n_estimators: 5, max_depth: 4 }] as TrainParams[]) {
     it(`${prm.model}: scoring raw rows (scaler applied) reproduces the step’s test predictions, also after a JSON export`, async () => {
       const { ds, raw } = dataset(600, WF);
-      const model = await train.run({ dataset: ds }, prm, testContext());
+      const model = await train.run({ dataset: ds }, train.resolve!(prm), testContext());
       const testRows = Array.from({ length: 96 }, (_, i) => 504 + i); // fold 1's test rows
       const viaArtifact = predict(model, testRows.map((r) => raw[r]));
       const exported = JSON.parse(exportedJson(toExported(model, { key: 'k' }))) as ExportedModel;

@@ -30,12 +30,23 @@ async function cmdSteps(argv: string[], io: Io): Promise<number> {
   const out = [...kinds.values()].map((def) => {
     const schema = defs[`params.${def.kind}`] ?? (plan?.pluginParams?.[def.kind] as JsonSchema | undefined) ?? { properties: {} };
     const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
+    const param = (name: string, p: JsonSchema, when?: string) => ({ name, ...(when ? { when } : {}), type: typeOf(p), default: p.default, description: p.description as string | undefined });
+    // A union discriminated on `model:` (train): each branch's own params, with the branch named.
+    const tag = (schema.discriminator as { propertyName?: string } | undefined)?.propertyName;
+    const branches = tag && Array.isArray(schema.oneOf) ? (schema.oneOf as JsonSchema[]) : [];
     return {
       kind: def.kind,
       description: def.description,
       inputs: def.inputs,
       output: def.output,
-      params: Object.entries(props).map(([name, p]) => ({ name, type: typeOf(p), default: p.default, description: p.description as string | undefined })),
+      params: [
+        ...Object.entries(props).map(([name, p]) => param(name, p)),
+        ...branches.flatMap((b) => {
+          const bp = (b.properties ?? {}) as Record<string, JsonSchema>;
+          const when = `${tag}: ${String(bp[tag!]?.const)}`;
+          return Object.entries(bp).filter(([name]) => name !== tag).map(([name, p]) => param(name, p, when));
+        }),
+      ],
     };
   });
   if (values.json) {
@@ -48,7 +59,7 @@ async function cmdSteps(argv: string[], io: Io): Promise<number> {
     io.out.write(`${style.bold(s.kind)}  (${ins}) → ${s.output}\n  ${s.description}\n`);
     for (const p of s.params) {
       const def = p.default === undefined ? '' : ` = ${JSON.stringify(p.default)}`;
-      io.out.write(`    ${style.cyan(p.name)}: ${p.type}${style.dim(def)}${p.description ? `  ${style.dim(p.description)}` : ''}\n`);
+      io.out.write(`    ${style.cyan(p.name)}${p.when ? ` (${p.when})` : ''}: ${p.type}${style.dim(def)}${p.description ? `  ${style.dim(p.description)}` : ''}\n`);
     }
     io.out.write('\n');
   }

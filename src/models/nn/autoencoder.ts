@@ -2,8 +2,8 @@ import path from 'node:path';
 import { selectBackend, type Device } from '../../backend/index.js';
 import type { RowRange } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
-import type { ParamIssue } from '../../steps/define.js';
-import { registerModelKind, type EncoderOps, type FoldData, type FoldFit, type ModelKind, type ParamValue } from '../registry.js';
+import type { ParamIssue } from '../../core/diagnostics.js';
+import type { EncoderOps, FoldData, FoldFit, ModelKind, ParamValue } from '../kind.js';
 import { COMMON, noWindowsError, num, stats, trainHooks, trainOptions } from './kinds.js';
 import type { NetSpec, WeightValue } from './nets.js';
 import { trainNet, type EpochLog } from './train.js';
@@ -240,5 +240,3 @@ export const AUTOENCODER: ModelKind = {
     });
   },
 };
-
-registerModelKind(AUTOENCODER);

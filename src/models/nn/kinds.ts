@@ -3,8 +3,8 @@ import path from 'node:path';
 import { currentBackend, selectBackend, type Device, type Tf } from '../../backend/index.js';
 import type { RowRange } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
-import type { ParamIssue } from '../../steps/define.js';
-import { registerModelKind, type FoldData, type FoldFit, type ModelKind, type ParamValue } from '../registry.js';
+import type { ParamIssue } from '../../core/diagnostics.js';
+import type { FoldData, FoldFit, ModelKind, ParamValue } from '../kind.js';
 import { buildNet, NET_KINDS, type NetKind, type NetSpec, type WeightValue } from './nets.js';
 import { predictWindows, trainNet, type EpochLog, type Schedule, type TrainHooks, type TrainOptions } from './train.js';
 import { buildWindows, buildWindowsMany } from './windows.js';
@@ -200,4 +200,3 @@ function nnKind(kind: NetKind): ModelKind {
 }
 
 export const NN_MODEL_KINDS: ModelKind[] = NET_KINDS.map(nnKind);
-for (const k of NN_MODEL_KINDS) registerModelKind(k);

@@ -1,5 +1,5 @@
 import type { Candles, Dataset, HorizonMetrics, Model, Report } from '../../core/artifacts.js';
-import { RunError } from '../../core/diagnostics.js';
+import { RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { isoUtc } from '../../data/frame.js';
 import { parseTimeframe } from '../../data/timeframe.js';
 import { atr } from '../../indicators/dm.js';
@@ -7,7 +7,7 @@ import { horizonMetrics } from '../../models/metrics.js';
 import { BACKTEST_METRIC_NAMES, backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
 import { directions, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
 import { cumsum, simulate } from '../../backtest/simulate.js';
-import { defineStep, paramsOf, type CheckContext, type ParamIssue, type StepContext } from '../define.js';
+import { defineStep, paramsOf, type CheckContext, type StepContext } from '../define.js';
 import type { BacktestParams } from './params.js';
 import { pct as percent } from '../../core/format.js';
 
@@ -196,6 +196,14 @@ function notes(p: BacktestParams, pip: number, perYear: number, target: string, 
   ];
 }
 
+/**
+ * exit_threshold's default is entry_threshold (rule `threshold` only; other rules take none): the
+ * one place it is filled, so writing it out or leaving it out gives one cache key.
+ */
+function resolveParams(p: BacktestParams): BacktestParams {
+  return p.rule === 'threshold' && p.exit_threshold === undefined ? { ...p, exit_threshold: p.entry_threshold } : p;
+}
+
 export default defineStep({
   kind: 'backtest',
   version: 2,
@@ -209,27 +217,26 @@ export default defineStep({
     const model = ctx?.input?.('model');
     if (model?.kind === 'train' && model.params.model === 'autoencoder') issues.push({ at: 'from', path: ['model'], ...encoderRefusal(model.id) });
     if (p.exit_threshold !== undefined) {
-      if (p.exit_threshold < 0) issues.push({ path: ['exit_threshold'], message: 'exit_threshold must be ≥ 0' });
-      else if (p.exit_threshold > p.entry_threshold) {
+      if (p.exit_threshold > p.entry_threshold) {
         issues.push({ path: ['exit_threshold'], message: `exit_threshold (${p.exit_threshold}) is above entry_threshold (${p.entry_threshold})`, hint: 'a position is kept until the prediction falls below exit_threshold, so it must be at most entry_threshold' });
       }
       if (p.rule !== 'threshold') issues.push({ path: ['exit_threshold'], message: `exit_threshold only applies to rule \`threshold\`, not \`${p.rule}\`` });
     }
     if (new Set(p.segments).size !== p.segments.length) issues.push({ path: ['segments'], message: 'a segment is listed twice' });
-    if (p.max_leverage !== undefined) {
-      if (!(p.max_leverage > 0)) issues.push({ path: ['max_leverage'], message: 'max_leverage must be above 0' });
-      else if ('fixed' in p.sizing && p.sizing.fixed.units > p.max_leverage) {
-        issues.push({ path: ['sizing', 'fixed', 'units'], message: `units (${p.sizing.fixed.units}) above max_leverage (${p.max_leverage})` });
-      }
+    if (p.max_leverage !== undefined && 'fixed' in p.sizing && p.sizing.fixed.units > p.max_leverage) {
+      issues.push({ path: ['sizing', 'fixed', 'units'], message: `units (${p.sizing.fixed.units}) above max_leverage (${p.max_leverage})` });
     }
-    if (p.pip !== undefined && !(p.pip > 0)) issues.push({ path: ['pip'], message: 'pip must be above 0' });
     if (p.costs.spread_column !== undefined && p.costs.spread_pips > 0) {
       issues.push({ path: ['costs', 'spread_pips'], message: 'give either spread_pips or spread_column, not both', hint: 'spread_column reads each bar’s spread from the candles' });
     }
     return issues;
   },
 
-  async run({ model, dataset, candles }, params: BacktestParams, ctx): Promise<Report> {
+  resolve: resolveParams,
+
+  async run({ model, dataset, candles }, given: BacktestParams, ctx): Promise<Report> {
+    // Idempotent: the compiler has resolved them already; a library caller may not have.
+    const params = resolveParams(given);
     if (model.encoder) {
       const r = encoderRefusal();
       throw new RunError(r.message, { hint: r.hint });
@@ -280,7 +287,7 @@ export default defineStep({
     const hold = params.holding === 'horizon' ? Math.max(1, horizon) : 1;
     const rule: Rule =
       params.rule === 'threshold'
-        ? { kind: 'threshold', entry: params.entry_threshold, exit: params.exit_threshold ?? params.entry_threshold }
+        ? { kind: 'threshold', entry: params.entry_threshold, exit: params.exit_threshold! }
         : params.rule === 'sign'
           ? { kind: 'sign' }
           : { kind: 'bands', ...quantileBands(model, values, rows, params.quantile, ctx) };

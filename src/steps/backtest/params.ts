@@ -11,7 +11,10 @@ export interface BacktestParams {
    * @minimum 0
    */
   entry_threshold: number;
-  /** Predicted return below which a long is closed (above −exit_threshold for a short), rule `threshold`; at most entry_threshold. Default: entry_threshold (no hysteresis). */
+  /**
+   * Predicted return below which a long is closed (above −exit_threshold for a short), rule `threshold`; at most entry_threshold. Default: entry_threshold (no hysteresis).
+   * @minimum 0
+   */
   exit_threshold?: number;
   /**
    * Share of predictions traded on each side (rule `quantile`): long above the (1 − quantile) quantile of the fold's validation predictions, short below the `quantile` quantile.
@@ -39,14 +42,20 @@ export interface BacktestParams {
    * @default {"fixed":{"units":1}}
    */
   sizing: SizingParams;
-  /** Largest position, in units of account equity (notional / account size). Default: no cap. */
+  /**
+   * Largest position, in units of account equity (notional / account size). Default: no cap.
+   * @exclusiveMinimum 0
+   */
   max_leverage?: number;
   /**
    * Trading costs.
    * @default {"spread_pips":0,"commission_per_million":0,"commission_per_lot":0,"slippage_pips":0}
    */
   costs: CostParams;
-  /** Pip size; default: the candles' (0.0001, 0.01 for JPY pairs). */
+  /**
+   * Pip size; default: the candles' (0.0001, 0.01 for JPY pairs).
+   * @exclusiveMinimum 0
+   */
   pip?: number;
   /**
    * Account size in the quote currency, for the PnL in account currency.

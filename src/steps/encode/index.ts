@@ -1,11 +1,11 @@
 import type { Dataset, Fold, Model, RowRange, Scaler } from '../../core/artifacts.js';
-import { CancelledError, RunError } from '../../core/diagnostics.js';
+import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { isoUtc } from '../../data/frame.js';
 import { driftReport } from '../../evaluation/drift.js';
 import { applyScaler, fitScaler, sameScaler } from '../../evaluation/scalers.js';
 import '../../models/nn/autoencoder.js';
 import { getModelKind } from '../../models/registry.js';
-import { defineStep, paramsOf, type CheckContext, type ParamIssue } from '../define.js';
+import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { EncodeParams } from './params.js';
 
 

@@ -1,5 +1,5 @@
 import type { Candles, Features } from '../../core/artifacts.js';
-import { CancelledError, RunError } from '../../core/diagnostics.js';
+import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { isoUtc } from '../../data/frame.js';
 import { parseTimeframe } from '../../data/timeframe.js';
 import { alpha158, alpha158Lookbacks, alpha158Names, isQlibFlatNaN, QLIB_FLAT_STD } from '../../indicators/alpha158.js';
@@ -21,7 +21,7 @@ import {
 } from '../../indicators/index.js';
 import { rollingVolatility, rollingZscore } from '../../indicators/rolling.js';
 import { directionClass, tripleBarrier } from '../../indicators/targets.js';
-import { defineStep, paramsOf, type ParamIssue } from '../define.js';
+import { defineStep, paramsOf } from '../define.js';
 import { higherFrame, joinToBase, type HigherFrame } from './mtf.js';
 import type { FeaturesParams, IndicatorSpec, TimeframeSpec } from './params.js';
 import { PRESETS, type Preset } from './presets.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Candles, QualityNote } from '../../core/artifacts.js';
-import { RunError } from '../../core/diagnostics.js';
+import { RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { sha256 } from '../../core/hash.js';
 import { parseTimestamp } from '../../data/dates.js';
 import { readDb } from '../../data/db.js';
@@ -14,7 +14,7 @@ import { syntheticCandles } from '../../data/synthetic.js';
 import { compilePattern } from '../../data/timefmt.js';
 import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
 import { convertToUtc, parseZone, TIMEZONE_HINT } from '../../data/tz.js';
-import { defineStep, paramsOf, type FingerprintContext, type ParamIssue } from '../define.js';
+import { defineStep, paramsOf, type FingerprintContext } from '../define.js';
 import type { FetchParams } from './params.js';
 import { thousands } from '../../core/format.js';
 

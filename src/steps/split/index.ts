@@ -1,5 +1,5 @@
 import type { Candles, Dataset, Features, Fold, RowRange } from '../../core/artifacts.js';
-import { CancelledError, RunError } from '../../core/diagnostics.js';
+import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { driftMetrics, driftReport } from '../../evaluation/drift.js';
 import {
   binomial,
@@ -17,7 +17,7 @@ import { applyScaler, fitScaler } from '../../evaluation/scalers.js';
 import { maxTargetHorizon } from '../features/index.js';
 import { describeLeaks, probeSteps } from '../../evaluation/probe.js';
 import type { FeaturesParams } from '../features/params.js';
-import { defineStep, LineageError, paramsOf, type LineageStep, type ParamIssue, type StepContext } from '../define.js';
+import { defineStep, LineageError, paramsOf, type LineageStep, type StepContext } from '../define.js';
 import type { SplitParams } from './params.js';
 import { thousands } from '../../core/format.js';
 

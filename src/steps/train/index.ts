@@ -1,13 +1,10 @@
 import type { Dataset, FeatureImportance, HorizonMetrics, Model, ReconstructionRmse, RowRange } from '../../core/artifacts.js';
-import { CancelledError, RunError } from '../../core/diagnostics.js';
-import '../../models/kinds.js';
-import '../../models/nn/kinds.js';
-import '../../models/nn/autoencoder.js';
+import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
-import { getModelKind, modelKinds, resolveModelParams } from '../../models/registry.js';
-import { defineStep, paramsOf, type CheckContext, type ParamIssue } from '../define.js';
+import { getModelKind, modelKinds, resolveModelParams, type ParamValue } from '../../models/registry.js';
+import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { TrainParams } from './params.js';
 import { fixed } from '../../core/format.js';
 
@@ -19,13 +16,6 @@ const SEG_VAL = 1;
 const SEG_TEST = 2;
 
 const fmt = (x: number, digits: number): string => fixed(x, digits, 'n/a');
-
-/** Which params each model kind takes, for error hints: "ridge: alpha; gbm: n_estimators, …". */
-function takesLine(): string {
-  return modelKinds()
-    .map((k) => `${k.name}: ${Object.keys(k.defaults).join(', ') || '(none)'}`)
-    .join('; ');
-}
 
 /** A seed per fold, derived from the pipeline's seed. */
 function foldSeed(seed: number, fold: number): number {
@@ -41,42 +31,34 @@ export default defineStep({
   params: paramsOf<TrainParams>(),
   seeded: true,
 
+  // Which params a kind takes, their defaults and bounds are the schema's (one branch per kind of
+  // TrainParams, chosen by `model`); what is left are a kind's cross-field checks.
   check(params: TrainParams): ParamIssue[] {
     const kind = getModelKind(params.model);
     if (!kind) return [{ path: ['model'], message: `unknown model \`${params.model}\``, hint: `one of ${modelKinds().map((k) => k.name).join(', ')}` }];
-    const issues: ParamIssue[] = [];
-    for (const [name, v] of Object.entries(params)) {
-      if (name === 'model' || v === undefined) continue;
-      if (!Object.hasOwn(kind.defaults, name)) {
-        const takers = modelKinds().filter((k) => Object.hasOwn(k.defaults, name)).map((k) => k.name);
-        issues.push({
-          path: [name],
-          message: `\`${name}\` is not a parameter of \`model: ${kind.name}\`${takers.length ? ` (it belongs to ${takers.join(', ')})` : ''}`,
-          hint: `${kind.name} takes ${Object.keys(kind.defaults).join(', ') || 'no parameters'}. Each model's parameters: ${takesLine()}`,
-        });
-      }
-    }
-    if (issues.length) return issues;
-    return kind.check?.(resolveModelParams(kind, params as unknown as Record<string, unknown>)) ?? [];
+    return kind.check?.(params as unknown as Record<string, ParamValue>) ?? [];
   },
 
   // A thread count changes how fast a model is fitted, never the model.
-  keyParams({ threads: _threads, ...rest }: TrainParams): Record<string, unknown> {
+  keyParams(params: TrainParams): Record<string, unknown> {
+    const { threads: _threads, ...rest } = params as TrainParams & { threads?: number };
     return rest;
   },
 
+  // The one place a kind's params are completed: the pipeline's default device for kinds that take
+  // one (the step's own value wins), and the kind's defaults for a caller that skipped the schema.
   resolve(params: TrainParams, ctx?: CheckContext): TrainParams {
     const kind = getModelKind(params.model);
     if (!kind) return params;
-    // The pipeline's default device fills in for kinds that take one; the step's own value wins.
-    const given = 'device' in kind.defaults && params.device === undefined && ctx?.device ? { ...params, device: ctx.device } : params;
+    const given = 'device' in kind.defaults && (params as { device?: string }).device === undefined && ctx?.device ? { ...params, device: ctx.device } : params;
     return { model: params.model, ...resolveModelParams(kind, given as unknown as Record<string, unknown>) } as TrainParams;
   },
 
   async run({ dataset }, params: TrainParams, ctx): Promise<Model> {
     const kind = getModelKind(params.model);
     if (!kind) throw new RunError(`unknown model \`${params.model}\``, { hint: `one of ${modelKinds().map((k) => k.name).join(', ')}` });
-    const resolved = resolveModelParams(kind, params as unknown as Record<string, unknown>);
+    // Resolved by resolve() (the compiler calls it before the cache key is computed).
+    const { model: _model, ...resolved } = params as unknown as Record<string, ParamValue>;
     const n = dataset.index.length;
     const p = dataset.featureNames.length;
     const k = dataset.targetNames.length;

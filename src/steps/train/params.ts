@@ -1,9 +1,30 @@
 /**
  * Parameters of the `train` step: `model` names the model kind, and the other keys are that kind's
- * own parameters, flat (`with: { model: gbm, max_depth: 4 }`). A parameter left out takes the
- * kind's default, given in each description; a parameter of another kind is an error.
+ * own parameters, flat (`with: { model: gbm, max_depth: 4 }`). One interface per kind, each with
+ * its own defaults and bounds as JSDoc tags: the generated schema picks the branch by `model`, fills
+ * that kind's defaults, and rejects a parameter of another kind. The kinds are listed once, in
+ * `TrainParams` below; each is implemented by the model kind of the same name (src/models/).
  */
-export interface TrainParams {
+export type TrainParams =
+  | RidgeParams
+  | OlsParams
+  | LassoParams
+  | ElasticNetParams
+  | LogisticParams
+  | GbmParams
+  | RandomForestParams
+  | MlpParams
+  | LstmParams
+  | GruParams
+  | TcnParams
+  | TransformerParams
+  | AutoencoderParams;
+
+/** Every model kind's name, the value of `model:`. */
+export type ModelName = TrainParams['model'];
+
+/** `ridge`: closed-form L2-penalised least squares (scikit-learn Ridge, unpenalised intercept). */
+export interface RidgeParams {
   /**
    * Model kind: `ridge` (closed-form L2 least squares), `ols`, `lasso` and `elastic_net`
    * (coordinate descent), `logistic` (L2 logistic regression of the direction), `gbm`
@@ -12,246 +33,450 @@ export interface TrainParams {
    * `lookback` bars, one network with an output per target): `mlp`, `lstm`, `gru`, `tcn`
    * (dilated causal convolutions), `transformer` (self-attention encoder). Feature encoder:
    * `autoencoder` (reconstructs the scaled features, forecasts nothing; an `encode` step turns it
-   * into latent feature columns).
+   * into latent feature columns). Each kind takes only its own parameters.
    * @default "ridge"
    */
-  model: 'ridge' | 'ols' | 'lasso' | 'elastic_net' | 'logistic' | 'gbm' | 'random_forest' | 'mlp' | 'lstm' | 'gru' | 'tcn' | 'transformer' | 'autoencoder';
+  model: 'ridge';
   /**
-   * Penalty strength (ridge, lasso, elastic_net, logistic). ridge: α‖w‖² added to the squared
-   * error (default 1; 0 is OLS). lasso / elastic_net: scikit-learn's α of
-   * (1/2n)‖y − Xw‖² + α·l1_ratio·‖w‖₁ + α(1 − l1_ratio)/2·‖w‖² (default 0.0001). logistic: L2
-   * penalty α/2·‖w‖², i.e. scikit-learn's C = 1/α (default 1).
+   * Penalty strength: α‖w‖² added to the squared error (0 is OLS).
+   * @default 1
    * @minimum 0
    */
-  alpha?: number;
+  alpha: number;
+}
+
+/** `ols`: ordinary least squares, closed form (the minimum-norm solution when singular). */
+export interface OlsParams {
+  model: 'ols';
+}
+
+/** `lasso`: L1-penalised least squares by coordinate descent (scikit-learn Lasso). */
+export interface LassoParams {
+  model: 'lasso';
   /**
-   * elastic_net: share of the penalty that is L1 (1 = lasso, 0 = ridge). Default 0.5.
+   * scikit-learn's α of (1/2n)‖y − Xw‖² + α‖w‖₁.
+   * @default 0.0001
+   * @minimum 0
+   */
+  alpha: number;
+}
+
+/** `elastic_net`: L1 + L2 penalised least squares by coordinate descent (scikit-learn ElasticNet). */
+export interface ElasticNetParams {
+  model: 'elastic_net';
+  /**
+   * scikit-learn's α of (1/2n)‖y − Xw‖² + α·l1_ratio·‖w‖₁ + α(1 − l1_ratio)/2·‖w‖².
+   * @default 0.0001
+   * @minimum 0
+   */
+  alpha: number;
+  /**
+   * Share of the penalty that is L1 (1 = lasso, 0 = ridge).
+   * @default 0.5
    * @minimum 0
    * @maximum 1
    */
-  l1_ratio?: number;
+  l1_ratio: number;
+}
+
+/** `logistic`: L2 logistic regression of the direction (target > 0); predicts P(up) − P(not up). */
+export interface LogisticParams {
+  model: 'logistic';
   /**
-   * gbm, random_forest: number of trees (gbm: boosting rounds before early stopping). Default 200
-   * (gbm), 100 (random_forest).
-   * @integer
-   * @minimum 1
-   * @maximum 100000
-   */
-  n_estimators?: number;
-  /**
-   * gbm: shrinkage of each tree's output. Default 0.05. Neural kinds: Adam's step size (the peak,
-   * with `lr_schedule: cosine`). Default 0.001 (autoencoder: 0.003).
-   * @exclusiveMinimum 0
-   * @maximum 1
-   */
-  learning_rate?: number;
-  /**
-   * gbm, random_forest: deepest level a split may create (the root is depth 0); 0 = unlimited.
-   * Default 6 (gbm), 8 (random_forest).
-   * @integer
+   * L2 penalty α/2·‖w‖², i.e. scikit-learn's C = 1/α.
+   * @default 1
    * @minimum 0
-   * @maximum 64
    */
-  max_depth?: number;
+  alpha: number;
+}
+
+/** Tree kinds' parameters that gbm and random_forest share. */
+interface TreeParams {
   /**
-   * gbm: most leaves per tree; 0 = unlimited (bound by max_depth). Default 0; set it with
-   * `growth: lossguide`, e.g. 31.
-   * @integer
-   * @minimum 0
-   * @maximum 65536
-   */
-  max_leaves?: number;
-  /**
-   * gbm: `depthwise` grows level by level (XGBoost's default), `lossguide` always splits the leaf
-   * with the largest gain (LightGBM's leaf-wise growth). Default `depthwise`.
-   */
-  growth?: 'depthwise' | 'lossguide';
-  /**
-   * gbm, random_forest: most bins per feature (quantiles of the training rows). Default 255.
+   * Most bins per feature (quantiles of the training rows).
+   * @default 255
    * @integer
    * @minimum 2
    * @maximum 255
    */
-  max_bins?: number;
+  max_bins: number;
   /**
-   * gbm: L2 regularisation λ of leaf outputs (XGBoost's reg_lambda). Default 1.
+   * Least hessian sum in a child (rows, for squared error; bootstrap weight for random_forest).
+   * @default 1
    * @minimum 0
    */
-  reg_lambda?: number;
+  min_child_weight: number;
   /**
-   * gbm: least loss reduction for a split (XGBoost's gamma). Default 0.
-   * @minimum 0
-   */
-  min_split_gain?: number;
-  /**
-   * gbm, random_forest: least hessian sum in a child (rows, for squared error; bootstrap weight
-   * for random_forest). Default 1.
-   * @minimum 0
-   */
-  min_child_weight?: number;
-  /**
-   * gbm: fraction of training rows drawn (seeded) for each tree. Default 1.
-   * @exclusiveMinimum 0
-   * @maximum 1
-   */
-  subsample?: number;
-  /**
-   * gbm: fraction of features drawn (seeded) for each tree. Default 1.
-   * @exclusiveMinimum 0
-   * @maximum 1
-   */
-  colsample?: number;
-  /**
-   * gbm: stop after this many rounds without a better validation loss, keeping the best round's
-   * trees; 0 = off. Default 20.
-   * @integer
-   * @minimum 0
-   * @maximum 100000
-   */
-  early_stopping_rounds?: number;
-  /**
-   * gbm: `squared_error` regresses the target; `logistic` classifies its direction (target > 0)
-   * and predicts P(up) − P(not up). Default `squared_error`.
-   */
-  loss?: 'squared_error' | 'logistic';
-  /**
-   * gbm, random_forest: threads building the trees' histograms, this one included; 0 = the step's
-   * share of `fxflow run --jobs` (default: every core; 1 per variant when a sweep's variants run
-   * side by side). Any count gives bit-identical models, so it is a speed setting only and not
-   * part of the cache key. Default 0.
+   * Threads building the trees' histograms, this one included; 0 = the step's share of `fxflow run
+   * --jobs` (default: every core; 1 per variant when a sweep's variants run side by side). Any
+   * count gives bit-identical models, so it is a speed setting only and not part of the cache key.
+   * @default 0
    * @integer
    * @minimum 0
    * @maximum 256
    */
-  threads?: number;
+  threads: number;
+}
+
+/** `gbm`: histogram gradient-boosted trees (XGBoost hist / LightGBM), early stopping on the validation rows. */
+export interface GbmParams extends TreeParams {
+  model: 'gbm';
   /**
-   * random_forest: fraction of features drawn at each node. Default 1 (scikit-learn's default
-   * for regression).
-   * @exclusiveMinimum 0
-   * @maximum 1
-   */
-  max_features?: number;
-  /**
-   * Neural kinds: where to train. `auto` takes the first that works of tfjs-node-gpu (a CUDA GPU),
-   * tfjs-node (CPU), wasm, pure-JS cpu; `gpu` fails with the reason when no GPU backend loads;
-   * `cpu` skips the GPU. The backend that ran is logged and stored with the model. Default `auto`.
-   */
-  device?: 'auto' | 'gpu' | 'cpu';
-  /**
-   * Neural kinds: bars per input window (the window ends at the bar whose targets it predicts and
-   * never crosses a segment, fold or time-gap boundary). Default 32 (mlp: 8, autoencoder: 1).
-   * @integer
-   * @minimum 1
-   * @maximum 4096
-   */
-  lookback?: number;
-  /**
-   * Neural kinds: units per layer (LSTM/GRU state size, MLP width, TCN channels, transformer
-   * model width; autoencoder: width of the stages between input and latent). Default 32 (mlp: 64).
-   * @integer
-   * @minimum 1
-   * @maximum 4096
-   */
-  hidden?: number;
-  /**
-   * Neural kinds: stacked layers (recurrent layers, hidden dense layers, convolution levels with
-   * dilation 2^level, encoder blocks; autoencoder: encoding stages, the last `latent` wide and the
-   * others `hidden` wide). Default 1 (mlp: 2, tcn: 3, autoencoder: 2).
-   * @integer
-   * @minimum 1
-   * @maximum 64
-   */
-  layers?: number;
-  /**
-   * Neural kinds: passes over the training windows (autoencoder: per stage). Default 20
-   * (autoencoder: 30).
+   * Boosting rounds (before early stopping).
+   * @default 200
    * @integer
    * @minimum 1
    * @maximum 100000
    */
-  epochs?: number;
+  n_estimators: number;
   /**
-   * Neural kinds: windows per gradient step. Default 256.
+   * Shrinkage of each tree's output.
+   * @default 0.05
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  learning_rate: number;
+  /**
+   * Deepest level a split may create (the root is depth 0); 0 = unlimited.
+   * @default 6
+   * @integer
+   * @minimum 0
+   * @maximum 64
+   */
+  max_depth: number;
+  /**
+   * Most leaves per tree; 0 = unlimited (bound by max_depth). Set it with `growth: lossguide`,
+   * e.g. 31.
+   * @default 0
+   * @integer
+   * @minimum 0
+   * @maximum 65536
+   */
+  max_leaves: number;
+  /**
+   * `depthwise` grows level by level (XGBoost's default), `lossguide` always splits the leaf with
+   * the largest gain (LightGBM's leaf-wise growth).
+   * @default "depthwise"
+   */
+  growth: 'depthwise' | 'lossguide';
+  /**
+   * L2 regularisation λ of leaf outputs (XGBoost's reg_lambda).
+   * @default 1
+   * @minimum 0
+   */
+  reg_lambda: number;
+  /**
+   * Least loss reduction for a split (XGBoost's gamma).
+   * @default 0
+   * @minimum 0
+   */
+  min_split_gain: number;
+  /**
+   * Fraction of training rows drawn (seeded) for each tree.
+   * @default 1
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  subsample: number;
+  /**
+   * Fraction of features drawn (seeded) for each tree.
+   * @default 1
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  colsample: number;
+  /**
+   * Stop after this many rounds without a better validation loss, keeping the best round's
+   * trees; 0 = off.
+   * @default 20
+   * @integer
+   * @minimum 0
+   * @maximum 100000
+   */
+  early_stopping_rounds: number;
+  /**
+   * `squared_error` regresses the target; `logistic` classifies its direction (target > 0) and
+   * predicts P(up) − P(not up).
+   * @default "squared_error"
+   */
+  loss: 'squared_error' | 'logistic';
+}
+
+/** `random_forest`: bagged regression trees on the histogram tree code (bootstrap rows, max_features per node). */
+export interface RandomForestParams extends TreeParams {
+  model: 'random_forest';
+  /**
+   * Number of trees.
+   * @default 100
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  n_estimators: number;
+  /**
+   * Deepest level a split may create (the root is depth 0); 0 = unlimited.
+   * @default 8
+   * @integer
+   * @minimum 0
+   * @maximum 64
+   */
+  max_depth: number;
+  /**
+   * Fraction of features drawn at each node (1 is scikit-learn's default for regression).
+   * @default 1
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  max_features: number;
+}
+
+/** Parameters every neural kind takes (the autoencoder's too); a kind redeclares one to change its default. */
+interface NeuralParams {
+  /**
+   * Where to train. `auto` takes the first that works of tfjs-node-gpu (a CUDA GPU), tfjs-node
+   * (CPU), wasm, pure-JS cpu; `gpu` fails with the reason when no GPU backend loads; `cpu` skips
+   * the GPU. The backend that ran is logged and stored with the model. Default: the pipeline's
+   * `device` (top-level `device:` or `fxflow run --device`), else `auto`.
+   */
+  device?: 'auto' | 'gpu' | 'cpu';
+  /**
+   * Bars per input window (the window ends at the bar whose targets it predicts and never crosses
+   * a segment, fold or time-gap boundary).
+   * @default 32
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  lookback: number;
+  /**
+   * Units per layer (LSTM/GRU state size, MLP width, TCN channels, transformer model width).
+   * @default 32
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  hidden: number;
+  /**
+   * Stacked layers (recurrent layers, hidden dense layers, convolution levels with dilation
+   * 2^level, encoder blocks).
+   * @default 1
+   * @integer
+   * @minimum 1
+   * @maximum 64
+   */
+  layers: number;
+  /**
+   * Passes over the training windows.
+   * @default 20
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  epochs: number;
+  /**
+   * Windows per gradient step.
+   * @default 256
    * @integer
    * @minimum 1
    * @maximum 1000000
    */
-  batch_size?: number;
-  /** Neural kinds: `adam`, or `adamw` (Adam with decoupled weight decay). Default `adam`. */
-  optimizer?: 'adam' | 'adamw';
+  batch_size: number;
   /**
-   * Neural kinds with `optimizer: adamw`: decoupled weight decay of the weight matrices, per step
-   * times the learning rate. Default 0.01.
+   * Adam's step size (the peak, with `lr_schedule: cosine`).
+   * @default 0.001
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  learning_rate: number;
+  /**
+   * `adam`, or `adamw` (Adam with decoupled weight decay).
+   * @default "adam"
+   */
+  optimizer: 'adam' | 'adamw';
+  /**
+   * With `optimizer: adamw`: decoupled weight decay of the weight matrices, per step times the
+   * learning rate.
+   * @default 0.01
    * @minimum 0
    */
-  weight_decay?: number;
+  weight_decay: number;
   /**
-   * Neural kinds: `constant`; `cosine` (linear warm-up over `warmup_epochs`, then cosine decay to
-   * 0); `plateau` (halve the rate after 2 epochs without a better validation loss). Default
-   * `constant`.
+   * `constant`; `cosine` (linear warm-up over `warmup_epochs`, then cosine decay to 0); `plateau`
+   * (halve the rate after 2 epochs without a better validation loss).
+   * @default "constant"
    */
-  lr_schedule?: 'constant' | 'cosine' | 'plateau';
+  lr_schedule: 'constant' | 'cosine' | 'plateau';
   /**
-   * Neural kinds with `lr_schedule: cosine`: epochs of linear warm-up. Default 0.
+   * With `lr_schedule: cosine`: epochs of linear warm-up.
+   * @default 0
    * @integer
    * @minimum 0
    * @maximum 100000
    */
-  warmup_epochs?: number;
+  warmup_epochs: number;
   /**
-   * Neural kinds: clip the gradient to this global L2 norm; 0 = off. Default 1.
+   * Clip the gradient to this global L2 norm; 0 = off.
+   * @default 1
    * @minimum 0
    */
-  clip_norm?: number;
+  clip_norm: number;
   /**
-   * Neural kinds: stop after this many epochs without a better validation loss and keep the best
-   * epoch's weights; 0 = run every epoch. Default 5.
+   * Stop after this many epochs without a better validation loss and keep the best epoch's
+   * weights; 0 = run every epoch.
+   * @default 5
    * @integer
    * @minimum 0
    * @maximum 100000
    */
-  patience?: number;
+  patience: number;
   /**
-   * Neural kinds: batches whose gradients are averaged into one optimizer step. Default 1.
+   * Batches whose gradients are averaged into one optimizer step.
+   * @default 1
    * @integer
    * @minimum 1
    * @maximum 10000
    */
-  grad_accum?: number;
+  grad_accum: number;
   /**
-   * Neural kinds: the longest time between consecutive bars a window may span, in hours. A
-   * weekend (~49 h on FX) is within the default; a data outage longer than it splits windows.
-   * Default 72.
+   * The longest time between consecutive bars a window may span, in hours. A weekend (~49 h on FX)
+   * is within the default; a data outage longer than it splits windows.
+   * @default 72
    * @exclusiveMinimum 0
    */
-  max_gap_hours?: number;
+  max_gap_hours: number;
   /**
-   * Neural kinds: checkpoints kept (after every epoch, in the store) besides the latest, the best
-   * by validation loss. A killed run resumes from the latest when rerun. Default 2.
+   * Checkpoints kept (after every epoch, in the store) besides the latest, the best by validation
+   * loss. A killed run resumes from the latest when rerun.
+   * @default 2
    * @integer
    * @minimum 1
    * @maximum 1000
    */
-  keep_checkpoints?: number;
+  keep_checkpoints: number;
+}
+
+/** `mlp`: multi-layer perceptron (ReLU) on the flattened window of lookback bars × features. */
+export interface MlpParams extends NeuralParams {
+  model: 'mlp';
   /**
-   * tcn: taps of each dilated causal convolution. Default 3.
-   * @integer
-   * @minimum 1
-   * @maximum 64
-   */
-  kernel_size?: number;
-  /**
-   * transformer: attention heads; must divide `hidden`. Default 4.
-   * @integer
-   * @minimum 1
-   * @maximum 256
-   */
-  heads?: number;
-  /**
-   * autoencoder: width of the latent vector, the features an `encode` step adds. Default 8.
+   * Bars per input window (the window ends at the bar whose targets it predicts and never crosses
+   * a segment, fold or time-gap boundary).
+   * @default 8
    * @integer
    * @minimum 1
    * @maximum 4096
    */
-  latent?: number;
+  lookback: number;
+  /**
+   * Width of each hidden dense layer.
+   * @default 64
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  hidden: number;
+  /**
+   * Hidden dense layers.
+   * @default 2
+   * @integer
+   * @minimum 1
+   * @maximum 64
+   */
+  layers: number;
+}
+
+/** `lstm`: stacked LSTM over the window; the last state feeds a linear head with one output per target. */
+export interface LstmParams extends NeuralParams {
+  model: 'lstm';
+}
+
+/** `gru`: stacked GRU (PyTorch formulation) over the window; linear multi-horizon head. */
+export interface GruParams extends NeuralParams {
+  model: 'gru';
+}
+
+/** `tcn`: temporal convolutional network: dilated causal convolutions (dilation 2^level), residual, ReLU. */
+export interface TcnParams extends NeuralParams {
+  model: 'tcn';
+  /**
+   * Convolution levels, level l dilated 2^l.
+   * @default 3
+   * @integer
+   * @minimum 1
+   * @maximum 64
+   */
+  layers: number;
+  /**
+   * Taps of each dilated causal convolution.
+   * @default 3
+   * @integer
+   * @minimum 1
+   * @maximum 64
+   */
+  kernel_size: number;
+}
+
+/** `transformer`: encoder with multi-head self-attention, sinusoidal positions, post-LayerNorm; the last bar feeds the head. */
+export interface TransformerParams extends NeuralParams {
+  model: 'transformer';
+  /**
+   * Attention heads; must divide `hidden`.
+   * @default 4
+   * @integer
+   * @minimum 1
+   * @maximum 256
+   */
+  heads: number;
+}
+
+/** `autoencoder`: a feature encoder (dense + ReLU stages, x → hidden → latent) reconstructing a window's scaled features. */
+export interface AutoencoderParams extends NeuralParams {
+  model: 'autoencoder';
+  /**
+   * Bars per input window (the window ends at the bar it encodes).
+   * @default 1
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  lookback: number;
+  /**
+   * Width of the stages between input and latent.
+   * @default 32
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  hidden: number;
+  /**
+   * Encoding stages, the last `latent` wide and the others `hidden` wide.
+   * @default 2
+   * @integer
+   * @minimum 1
+   * @maximum 64
+   */
+  layers: number;
+  /**
+   * Passes over the training windows, per stage.
+   * @default 30
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  epochs: number;
+  /**
+   * Adam's step size (the peak, with `lr_schedule: cosine`).
+   * @default 0.003
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  learning_rate: number;
+  /**
+   * Width of the latent vector, the features an `encode` step adds.
+   * @default 8
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  latent: number;
 }
