@@ -35,8 +35,6 @@ const DOMAIN = {
 const PENDING = [
   // core/threads: the process-wide thread pool moves from models/gbm/threads.ts to src/core/ (runner branch).
   { from: '^src/backtest/', to: '^src/models/gbm/threads\\.ts$' },
-  // ParamIssue moves from steps/define.ts to src/core/ (params branch).
-  { from: '^src/models/', to: '^src/steps/define\\.ts$' },
   // pool/worker/protocol move to src/runtime/ (runner branch).
   { from: '^src/experiments/', to: '^src/' },
   { from: '^src/', to: '^src/experiments/(pool|worker|protocol)\\.ts$' },

@@ -3,7 +3,7 @@ import { BUILTIN_MODEL_KINDS } from './kinds.js';
 import { AUTOENCODER } from './nn/autoencoder.js';
 import { NN_MODEL_KINDS } from './nn/kinds.js';
 
-export type { EncoderOps, FoldData, FoldFit, ModelKind, ParamValue } from './kind.js';
+export type { FoldData, ModelKind, ParamValue } from './kind.js';
 
 /**
  * Every model kind, in the order `fxflow` lists them. Adding a kind is: write its module (the

@@ -20,9 +20,6 @@ export type TrainParams =
   | TransformerParams
   | AutoencoderParams;
 
-/** Every model kind's name, the value of `model:`. */
-export type ModelName = TrainParams['model'];
-
 /** `ridge`: closed-form L2-penalised least squares (scikit-learn Ridge, unpenalised intercept). */
 export interface RidgeParams {
   /**
