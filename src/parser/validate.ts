@@ -304,6 +304,8 @@ function toDiagnostic(e: Resolved, base: string, positions: PositionMap, ctx: Er
         const paramsOf = (b: JsonSchema): string[] => Object.keys((b.properties as object | undefined) ?? {}).filter((k) => k !== union.tag);
         const each = union.branches.map((b) => `${String((b.properties as Record<string, JsonSchema>)[union.tag].const)}: ${paramsOf(b).join(', ') || '(none)'}`).join('; ');
         const hint = owners.length || !takes.length ? `${own} takes ${takes.join(', ') || 'no parameters'}. Each ${union.tag}'s parameters: ${each}` : suggestionHint(prop, takes, 'a parameter');
+        // A key no branch has is a plain typo: worded like any unknown parameter.
+        if (!owners.length) return d(`unknown parameter \`${prop}\`${inStep}`, hint, true, path, ptr);
         return d(`\`${prop}\` is not a parameter of \`${union.tag}: ${own}\`${belongs}`, hint, true, path, ptr);
       }
       let what = `unknown key \`${prop}\``;

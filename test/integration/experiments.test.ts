@@ -141,7 +141,11 @@ describe('diff, show and runs on two runs differing in one param', () => {
       metrics: { name: string; a: number | null; b: number | null; delta: number | null }[];
       steps: { recomputed: string[]; cached: string[] };
     };
-    expect(d.params).toEqual([{ step: 'report', path: 'entry_threshold', yamlPath: 'steps.report.with.entry_threshold', from: 0.0001, to: 0.0002 }]);
+    // exit_threshold left out is entry_threshold, resolved before the key: it changes with it.
+    expect(d.params).toEqual([
+      { step: 'report', path: 'entry_threshold', yamlPath: 'steps.report.with.entry_threshold', from: 0.0001, to: 0.0002 },
+      { step: 'report', path: 'exit_threshold', yamlPath: 'steps.report.with.exit_threshold', from: 0.0001, to: 0.0002 },
+    ]);
     expect(d.steps.recomputed).toEqual(['report']);
     expect(d.steps.cached.sort()).toEqual(['candles', 'dataset', 'features', 'model']);
     const sharpe = d.metrics.find((m) => m.name === 'report.sharpe')!;

@@ -44,7 +44,8 @@ describe('quickstart: run, rerun from cache, invalidate exactly what changed', (
     const keyOf = (run: typeof after, id: string) => run.steps.find((s) => s.id === id)!.key;
     expect(keyOf(after, 'model')).toBe(keyOf(before, 'model'));
     expect(keyOf(after, 'report')).not.toBe(keyOf(before, 'report'));
-    expect(after.steps.find((s) => s.id === 'report')!.reason).toBe('param `entry_threshold` 0.00005 → 0.0001');
+    // exit_threshold defaults to entry_threshold (resolved before the key): it follows, and says so.
+    expect(after.steps.find((s) => s.id === 'report')!.reason).toBe('param `entry_threshold` 0.00005 → 0.0001; param `exit_threshold` 0.00005 → 0.0001');
   });
 
   it('changing features.with recomputes features, dataset, model and report but not candles', async () => {
