@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { lineageOf, type Plan, type PlanNode } from '../compiler/index.js';
 import { CancelledError, RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
+import { coreBudget } from '../core/threads.js';
 import { LineageError, type Lineage, type StepContext } from '../steps/define.js';
 import { decodeArtifact, encodeArtifact } from './codec.js';
 import { computeKeys, explainMiss, flattenParams, type KeyBasis, type NodeKey } from './keys.js';
@@ -233,7 +233,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       progress: (f, m) => progress.stepProgress(node.id, Math.max(0, Math.min(1, f)), m),
       signal: opts.signal ?? new AbortController().signal,
       workDir: path.join(store.dir, 'checkpoints', key),
-      threads: opts.threads ?? opts.concurrency ?? availableParallelism(),
+      threads: opts.threads ?? coreBudget(opts.concurrency),
       lineage: (port, through) => lineageFor(node, ctx, port, through),
     };
     const inputs: Record<string, unknown> = {};
@@ -347,7 +347,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   });
 
   // Dependency-driven scheduling with a bound on nodes computing at once.
-  const limit = Math.max(1, opts.concurrency ?? availableParallelism());
+  const limit = coreBudget(opts.concurrency);
   const waiting = new Set(plan.nodes);
   let active = 0;
   let unfinished = 0;

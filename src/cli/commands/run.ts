@@ -5,6 +5,7 @@ import { formatMs } from '../../runtime/progress.js';
 import { runPlan, type RunResult } from '../../runtime/run.js';
 import { writeRunReport } from '../../report/load.js';
 import { availableParallelism } from 'node:os';
+import { parseJobs } from '../../core/threads.js';
 import type { PlanNode } from '../../compiler/index.js';
 import { HEAVY_KINDS, StepPool } from '../../experiments/pool.js';
 import type { StepContext } from '../../steps/define.js';
@@ -12,6 +13,14 @@ import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../../experime
 import { recordSweep, summarizeSweep, type SweepResult } from '../../experiments/results.js';
 import { DEVICE_OPTION, deviceOf, displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table, type Style } from '../format.js';
+
+/** `--jobs` of `run` and `watch`: absent (all cores), or a whole number ≥ 1; anything else is a usage error. */
+export function jobsFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const jobs = parseJobs(value);
+  if (typeof jobs !== 'number') throw new UsageError(jobs.error);
+  return jobs;
+}
 
 /** Headline metrics of a run: the metrics of its last step that has any. */
 function headline(result: RunResult): { step: string; metrics: Record<string, number> } | undefined {
@@ -26,8 +35,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, jobs: { type: 'string' }, ...DEVICE_OPTION });
   if (values.help) return printUsage(runCommand, io);
   const file = needFile(positionals, 'run');
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs takes a whole number ≥ 1, got \`${values.jobs}\``);
+  const jobs = jobsFlag(values.jobs);
   const plan = await loadPlan(file, undefined, { device: deviceOf(values.device), execute: true });
   // Keys first: a missing data file is reported before the store is opened or written.
   const keys = await computeKeys(plan);

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { resolveThreads } from '../../core/threads.js';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { bestSplit, buildChunk, histUnit, makeBuilder, partitionUnit, runUnits, workerSession, type BuildFn, type HistMessage, type HistShared } from './kernels.js';
 
@@ -36,11 +36,7 @@ const SLOTS_PER_BUF = 8;
 /** Below this many binned values (rows × features) a fit stays on one thread: start-up would dominate. */
 const MIN_PARALLEL_WORK = 50_000;
 
-/** Resolves the `threads` param: 0 = one per core. */
-export function resolveThreads(threads: number | undefined): number {
-  const t = threads ?? 0;
-  return t > 0 ? Math.floor(t) : availableParallelism();
-}
+export { resolveThreads };
 
 interface PooledWorker {
   worker: Worker;
