@@ -4,10 +4,9 @@ import { computeKeys } from '../../runtime/keys.js';
 import { formatMs } from '../../runtime/progress.js';
 import { runPlan, type RunResult } from '../../runtime/run.js';
 import { writeRunReport } from '../../report/load.js';
-import { availableParallelism } from 'node:os';
 import { parseJobs } from '../../core/threads.js';
 import type { PlanNode } from '../../compiler/index.js';
-import { HEAVY_KINDS, StepPool } from '../../experiments/pool.js';
+import { poolFor } from '../../runtime/pool/pool.js';
 import type { StepContext } from '../../steps/define.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../../experiments/report.js';
 import { recordSweep, summarizeSweep, type SweepResult } from '../../experiments/results.js';
@@ -59,9 +58,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`);
     // With more than one job, CPU-heavy steps run in worker processes; the store is written here.
     // Only worth it when at least two heavy steps could overlap (a worker costs its start-up and JIT warm-up).
-    const heavy = plan.nodes.filter((n) => HEAVY_KINDS.has(n.kind)).length;
-    const budget = jobs ?? availableParallelism();
-    const pool = heavy >= 2 ? StepPool.create(Math.min(budget, availableParallelism(), heavy), budget) : undefined;
+    const pool = poolFor(plan.nodes, jobs);
     const execute = pool ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined) : undefined;
     try {
       // The HTML report reads the backtest's output after the run: checked (and recomputed if damaged) in it.
