@@ -6,7 +6,7 @@ import { DiagnosticError, RunError } from '../core/diagnostics.js';
 import { loadPlan } from '../pipeline.js';
 import { computeKeys } from './keys.js';
 import type { ProgressReporter } from './progress.js';
-import { runPlan, type RunResult } from './run.js';
+import { runPipeline, type PipelineRun, type PipelineRunOptions } from './pipeline-run.js';
 import { Store } from './store.js';
 
 /**
@@ -22,7 +22,8 @@ export type WatchEvent =
   | { type: 'change'; files: string[] }
   | { type: 'invalid'; error: DiagnosticError }
   | { type: 'failed'; error: Error }
-  | { type: 'run'; result: RunResult }
+  /** A finished run: the same outcome `fxflow run` prints (sweep leaderboard, report path). */
+  | ({ type: 'run' } & PipelineRun)
   | { type: 'cancelled' }
   | { type: 'idle'; watching: string[] };
 
@@ -34,7 +35,10 @@ export interface WatchOptions {
   onEvent: (e: WatchEvent) => void;
   /** Quiet period after a change before rerunning (editors write in bursts). */
   debounceMs?: number;
-  concurrency?: number;
+  /** The core budget (`--jobs`); default all cores. */
+  jobs?: number;
+  /** As for runPipeline: given, each run with a backtest rewrites its HTML report. */
+  writeReport?: PipelineRunOptions['writeReport'];
   /** `--device`: overrides the pipeline's top-level `device:`. */
   device?: Device;
 }
@@ -93,8 +97,9 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
       });
       const store = await opening;
       try {
-        const result = await runPlan(plan, { store, keys, progress: opts.progress(), signal: ac.signal, concurrency: opts.concurrency });
-        opts.onEvent(result.status === 'cancelled' ? { type: 'cancelled' } : { type: 'run', result });
+        // The same runner as `fxflow run`: its pool, sweep recording and report.
+        const outcome = await runPipeline(plan, { store, keys, progress: opts.progress(), signal: ac.signal, jobs: opts.jobs, writeReport: opts.writeReport });
+        opts.onEvent(outcome.result.status === 'cancelled' ? { type: 'cancelled' } : { type: 'run', ...outcome });
       } finally {
         await store.close();
       }

@@ -2,14 +2,12 @@ import path from 'node:path';
 import { loadPlan } from '../../pipeline.js';
 import { computeKeys } from '../../runtime/keys.js';
 import { formatMs } from '../../runtime/progress.js';
-import { runPlan, type RunResult } from '../../runtime/run.js';
+import { Interruption, runPipeline, type PipelineRun } from '../../runtime/pipeline-run.js';
+import type { RunResult } from '../../runtime/run.js';
 import { writeRunReport } from '../../report/load.js';
 import { parseJobs } from '../../core/threads.js';
-import type { PlanNode } from '../../compiler/index.js';
-import { poolFor } from '../../runtime/pool/pool.js';
-import type { StepContext } from '../../steps/define.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../../experiments/report.js';
-import { recordSweep, summarizeSweep, type SweepResult } from '../../experiments/results.js';
+import type { SweepResult } from '../../experiments/results.js';
 import { DEVICE_OPTION, deviceOf, displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table, type Style } from '../format.js';
 
@@ -41,51 +39,28 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const dir = storeDir(values.store);
   const style = styleFor(io.out);
   const store = await openStore(dir, io);
-  let result: RunResult;
   // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
   // and the run is recorded as `interrupted` (a rerun reuses every step that completed).
   const abort = new AbortController();
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     signalled ??= sig;
-    abort.abort();
+    abort.abort(new Interruption(sig));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let sweep: SweepResult | undefined;
-  let reportPath: string | undefined;
+  let outcome: PipelineRun;
   try {
     if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`);
-    // With more than one job, CPU-heavy steps run in worker processes; the store is written here.
-    // Only worth it when at least two heavy steps could overlap (a worker costs its start-up and JIT warm-up).
-    const pool = poolFor(plan.nodes, jobs);
-    const execute = pool ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined) : undefined;
-    try {
-      // The HTML report reads the backtest's output after the run: checked (and recomputed if damaged) in it.
-      const need = plan.spec.matrix ? [] : plan.nodes.filter((n) => n.def.output === 'Report').map((n) => n.id);
-      result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal, execute, need });
-    } finally {
-      await pool?.close();
-    }
-    if (signalled && result.status !== 'succeeded') {
-      result.status = 'interrupted';
-      await store.endRun(result.runId, 'interrupted', `interrupted by ${signalled}`);
-    }
-    sweep = summarizeSweep(plan, result.steps);
-    if (sweep) await recordSweep(store, result.runId, plan, sweep);
     // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
-    if (!sweep && result.status === 'succeeded' && plan.nodes.some((n) => n.def.output === 'Report')) {
-      try {
-        reportPath = (await writeRunReport(store, result.runId)).path;
-      } catch (e) {
-        io.err.write(`could not write the HTML report: ${(e as Error).message}\n`);
-      }
-    }
+    outcome = await runPipeline(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), jobs, signal: abort.signal, writeReport: writeRunReport });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await store.close();
   }
+  const { result, sweep, reportPath, reportError } = outcome;
+  if (reportError) io.err.write(`could not write the HTML report: ${reportError.message}\n`);
   if (values.json) {
     const metrics: Record<string, Record<string, number>> = {};
     for (const s of result.steps) if (Object.keys(s.metrics).length) metrics[s.id] = s.metrics;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { formatMs, PlainProgress, ListrProgress } from '../../runtime/progress.js';
 import { watchPipeline } from '../../runtime/watch.js';
+import { writeRunReport } from '../../report/load.js';
 import { DEVICE_OPTION, deviceOf, displayDir, needFile, parse, printDiagnostics, printRunError, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { styleFor } from '../format.js';
 import { jobsFlag, printRunSummary } from './run.js';
@@ -20,7 +21,8 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
   const watcher = await watchPipeline(file, {
     storeDir: dir,
     debounceMs: debounce,
-    concurrency: jobs,
+    jobs,
+    writeReport: writeRunReport,
     device: deviceOf(values.device),
     progress: () => (tty ? new ListrProgress() : new PlainProgress(io.out)),
     onEvent: (e) => {
@@ -40,7 +42,8 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
           io.out.write(`${style.yellow('cancelled')}: a newer save replaced this run\n`);
           break;
         case 'run':
-          printRunSummary(e.result, io, style);
+          if (e.reportError) io.err.write(`could not write the HTML report: ${e.reportError.message}\n`);
+          printRunSummary(e.result, io, style, e.sweep, e.reportPath);
           if (e.result.status === 'failed' && e.result.error) printRunError(e.result.error, io);
           break;
         case 'idle': {
