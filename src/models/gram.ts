@@ -1,7 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { call, doWhile, f64, f64x2, forLoop, get, I32, ifThen, i32, moduleBytes, PAGE, select, set, simdAvailable, V128, F64, v128, wasmApi, type Bytes, type ValType, type WasmFunc, type WasmMemory, type WasmModule } from '../core/wasm.js';
-import { runJob } from './gbm/threads.js';
-import { resolveThreads } from '../core/threads.js';
+import { resolveThreads, runJob } from '../core/threads.js';
 
 /**
  * The normal equations' cross-products for ridge and the elastic net (see centredGram in ridge.ts)
