@@ -38,7 +38,7 @@ export interface StepOutcome {
 export interface RunResult {
   runId: string;
   pipeline: string;
-  /** `interrupted`: set by the CLI for a run stopped by SIGINT/SIGTERM (a SIGKILLed one is marked at the next open). */
+  /** `interrupted`: set by runPipeline for a run its caller stopped (SIGINT/SIGTERM; a SIGKILLed one is marked at the next open). */
   status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
   durationMs: number;
   steps: StepOutcome[];
