@@ -74,6 +74,15 @@ describe.each(['processes', 'threads'] as const)('step pool of %s', (mode) => {
     const out = (await pool.run(ok as never, { dataset: ds }, testContext())) as { type: string };
     expect(out.type).toBe('Model');
   });
+
+  it('a worker runs only kinds whose defineStep declares `worker`', async () => {
+    const pool = StepPool.create(2, 2, mode)!;
+    pools.push(pool);
+    const split = { id: 's', kind: 'split', def: {}, params: {}, inputs: {} };
+    await expect(pool.run(split as never, {}, testContext())).rejects.toThrow('step kind split does not run in a worker (its defineStep declares no `worker`)');
+    const odd = { id: 'o', kind: '../define', def: {}, params: {}, inputs: {} };
+    await expect(pool.run(odd as never, {}, testContext())).rejects.toThrow('step kind ../define does not run in a worker');
+  });
 });
 
 const { poolFor } = await import('../../dist/runtime/pool/pool.js');

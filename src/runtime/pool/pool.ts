@@ -7,7 +7,7 @@ import { CancelledError, RunError } from '../../core/diagnostics.js';
 import { coreBudget } from '../../core/threads.js';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
 import type { AnyStepDef, StepContext } from '../../steps/define.js';
-import { isBuiltinStep } from '../../steps/index.js';
+import { BUILTIN_STEPS, isBuiltinStep } from '../../steps/index.js';
 import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
 
 export type { TaskInput, WorkerReply, WorkerTask } from './protocol.js';
@@ -50,6 +50,8 @@ export function poolFor(nodes: readonly PlanNode[], jobs?: number): StepPool | u
 }
 
 const WORKER_JS = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** The built-in kinds that declare `worker`: a worker imports these at start-up (its argv). */
+const WORKER_KINDS = BUILTIN_STEPS.filter((d) => d.worker !== undefined).map((d) => d.kind);
 
 export type PoolMode = 'processes' | 'threads';
 
@@ -65,7 +67,7 @@ interface Executor {
 }
 
 function threadExecutor(): Executor {
-  const w = new Worker(WORKER_JS);
+  const w = new Worker(WORKER_JS, { argv: WORKER_KINDS });
   w.unref();
   return {
     post(task) {
@@ -112,7 +114,7 @@ const WORKER_EXEC_ARGV: readonly string[] = ['--no-concurrent-recompilation'];
 
 function processExecutor(): Executor {
   // Its stderr is the user's, for a crash's message; its stdout is not used.
-  const c = fork(WORKER_JS, [], {
+  const c = fork(WORKER_JS, WORKER_KINDS, {
     execArgv: [...WORKER_EXEC_ARGV],
     env: { ...process.env, GLIBC_TUNABLES: workerMallocTunables(process.env.GLIBC_TUNABLES) },
     serialization: 'advanced',

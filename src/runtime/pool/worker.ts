@@ -1,7 +1,6 @@
 import { parentPort, Worker } from 'node:worker_threads';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
-import { makeStepContext } from '../../steps/define.js';
-import { builtinRegistry } from '../../steps/index.js';
+import { makeStepContext, type AnyStepDef } from '../../steps/define.js';
 import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
 
 /**
@@ -10,10 +9,29 @@ import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from 
  * would see on the main thread. It never touches the store.
  */
 
-// The kinds come from the step registry, so a kind that declares `worker` in its defineStep needs
-// no edit here. Loading the registry at start-up (≈ 110 ms: DuckDB bindings, CSV readers) overlaps
-// the steps the main process runs before the first heavy one (the pool starts its workers early).
-const registry = builtinRegistry();
+/**
+ * A step kind's definition, imported from its folder (src/steps/<kind>/, the registry's layout),
+ * so a kind that declares `worker` in its defineStep needs no edit here. Not the whole registry:
+ * importing it took 410–440 ms of each worker's start-up (DuckDB bindings, CSV readers…), the kinds
+ * that run in workers 57–59 ms. The pool names them (argv) so they load at start-up.
+ */
+const defs = new Map<string, Promise<AnyStepDef>>();
+function stepDef(kind: string): Promise<AnyStepDef> {
+  let d = defs.get(kind);
+  if (!d) {
+    const refuse = new Error(`step kind ${kind} does not run in a worker (its defineStep declares no \`worker\`)`);
+    d = /^[a-z][a-z0-9_]*$/.test(kind)
+      ? import(`../../steps/${kind}/index.js`).then((m: { default?: AnyStepDef }) => {
+          if (m.default?.kind !== kind || !m.default.worker) throw refuse;
+          return m.default;
+        })
+      : Promise.reject(refuse);
+    defs.set(kind, d);
+  }
+  return d;
+}
+for (const kind of process.argv.slice(2)) stepDef(kind).catch(() => undefined);
+
 /** The pool's end: the thread's parent port, or the process's IPC channel. */
 const port: { postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void; on(event: 'message', f: (t: WorkerTask) => void): void } = parentPort ?? {
   // A reply to a pool that is gone (EPIPE, channel closed) ends this worker quietly: with no
@@ -59,8 +77,7 @@ port.on('message', (task: WorkerTask) => {
 async function runTask(t: WorkerTask): Promise<void> {
   const post = (m: WorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
   try {
-    const def = registry.get(t.kind);
-    if (!def?.worker) throw new Error(`step kind ${t.kind} does not run in a worker (its defineStep declares no \`worker\`)`);
+    const def = await stepDef(t.kind);
     const inputs = Object.fromEntries(Object.entries(t.inputs).map(([p, i]) => [p, input(i)]));
     const ctx = makeStepContext({
       stepId: t.stepId,
