@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { binFold, fitGbm, gbmPredict, type GbmParams } from '../src/models/gbm/gbm.js';
-import { resolveThreads } from '../src/models/gbm/threads.js';
+import { resolveThreads } from '../src/core/threads.js';
 import { gbm, gbmParamsOf } from '../src/models/kinds.js';
 import { rmse } from '../src/models/metrics.js';
 import { fitRidge, predictLinear } from '../src/models/ridge.js';

@@ -32,14 +32,6 @@ const DOMAIN = {
  * TEMPORARY: imports that break the table only because another engineer's move of issue 19 is
  * still on its branch. The lead deletes each entry once that branch is merged; add nothing here.
  */
-const PENDING = [
-  // core/threads: the process-wide thread pool moves from models/gbm/threads.ts to src/core/ (runner branch).
-  { from: '^src/backtest/', to: '^src/models/gbm/threads\\.ts$' },
-  // pool/worker/protocol move to src/runtime/ (runner branch).
-  { from: '^src/experiments/', to: '^src/' },
-  { from: '^src/', to: '^src/experiments/(pool|worker|protocol)\\.ts$' },
-  // runtime/watch.ts loads plans through the library entry's loadPlan; watch moves onto the one runPipeline() (runner branch).
-  { from: '^src/runtime/watch\\.ts$', to: '^src/pipeline\\.ts$' },
-];
+const PENDING = [];
 
 module.exports = { LAYERS, DOMAIN, PENDING };

@@ -1,4 +1,4 @@
-import { UnitPhases } from '../models/gbm/threads.js';
+import { UnitPhases } from '../core/threads.js';
 import { sharedArrays, type Simulation } from './simulate.js';
 
 /**

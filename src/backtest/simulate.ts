@@ -1,4 +1,4 @@
-import { UnitPhases } from '../models/gbm/threads.js';
+import { UnitPhases } from '../core/threads.js';
 
 /**
  * Bar-by-bar simulation of a one-instrument strategy from per-bar signals, with these rules:

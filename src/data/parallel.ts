@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { coreBudget } from '../core/threads.js';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -100,7 +100,7 @@ function grow(k: number): void {
 }
 
 /** Starts up to k pooled parse workers; resolves to how many are ready. */
-export function warmParseWorkers(k = availableParallelism() - 1): Promise<number> {
+export function warmParseWorkers(k = coreBudget() - 1): Promise<number> {
   grow(k);
   // The workers are unref'd: a timer keeps the process up while someone waits for them.
   const keep = setInterval(() => {}, 1 << 30);
@@ -114,7 +114,7 @@ export type ParallelMode = 'auto' | 'never' | 'always';
 
 /** Whether the parts are worth parsing in parallel. */
 export function wantParallel(parts: DataPart[], mode: ParallelMode): boolean {
-  if (mode === 'never' || parts.length < 2 || availableParallelism() < 2 || broken) return false;
+  if (mode === 'never' || parts.length < 2 || coreBudget() < 2 || broken) return false;
   return mode === 'always' || parts.reduce((s, p) => s + p.bytes.length, 0) >= MIN_PARALLEL_BYTES;
 }
 
@@ -142,7 +142,7 @@ export async function parsePartsParallel(parts: DataPart[], read: ReadOptions, l
     }
   };
   // Not awaited: workers that are not ready yet leave their share to this thread.
-  grow(Math.min(parts.length - 1, availableParallelism() - 1));
+  grow(Math.min(parts.length - 1, coreBudget() - 1));
   const queue = parts.map((_, k) => k);
   const failed = new Set<number>();
   let workerParts = 0;

@@ -1,7 +1,6 @@
-import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { call, doWhile, f64, f64x2, forLoop, get, I32, ifThen, i32, moduleBytes, PAGE, select, set, simdAvailable, V128, F64, v128, wasmApi, type Bytes, type ValType, type WasmFunc, type WasmMemory, type WasmModule } from '../core/wasm.js';
-import { runJob } from './gbm/threads.js';
+import { resolveThreads, runJob } from '../core/threads.js';
 
 /**
  * The normal equations' cross-products for ridge and the elastic net (see centredGram in ridge.ts)
@@ -457,7 +456,7 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   const maxChunks = Math.max(1, Math.min(MAX_CHUNKS, Math.floor(PART_CAP / partStride)));
   const CH = align(Math.max(MIN_CHUNK, Math.ceil(count / maxChunks)), B);
   const nChunks = Math.ceil(count / CH);
-  const t = threads > 0 ? Math.floor(threads) : availableParallelism();
+  const t = resolveThreads(threads);
   const want = E.shared && count * p * p >= MIN_PARALLEL_WORK ? Math.min(t, nChunks) - 1 : 0;
   // Workers read rows from a copy in memory (DATA_CAP at a time: passes); the caller copies
   // each block it works on into a scratch block instead (it stays in L1, and single-threaded

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { lineageOf, type Plan, type PlanNode } from '../compiler/index.js';
 import { CancelledError, RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
-import { LineageError, type Lineage, type StepContext } from '../steps/define.js';
+import { coreBudget } from '../core/threads.js';
+import { LineageError, makeStepContext, type Lineage, type StepContext } from '../steps/define.js';
 import { decodeArtifact, encodeArtifact } from './codec.js';
 import { computeKeys, explainMiss, flattenParams, type KeyBasis, type NodeKey } from './keys.js';
 import type { ProgressReporter, StepStatus } from './progress.js';
@@ -39,7 +39,7 @@ export interface StepOutcome {
 export interface RunResult {
   runId: string;
   pipeline: string;
-  /** `interrupted`: set by the CLI for a run stopped by SIGINT/SIGTERM (a SIGKILLed one is marked at the next open). */
+  /** `interrupted`: set by runPipeline for a run its caller stopped (SIGINT/SIGTERM; a SIGKILLed one is marked at the next open). */
   status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
   durationMs: number;
   steps: StepOutcome[];
@@ -58,7 +58,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Keys computed beforehand (e.g. so a missing data file fails before the store is touched). */
   keys?: Map<string, NodeKey>;
-  /** Runs a node's step instead of calling it here (e.g. in a worker thread, src/experiments/pool.ts). */
+  /** Runs a node's step instead of calling it here (in a pool worker, src/runtime/pool). */
   execute?: (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => Promise<unknown> | undefined;
   /**
    * Node ids whose outputs the caller reads after the run (export, the HTML report): a cached one
@@ -188,7 +188,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
           for (const [p, src] of Object.entries(n.inputs)) inputs[p] = replace.get(src) ?? out.get(src) ?? (await output(src));
           if (ctx.signal.aborted) throw new CancelledError();
           // Silent: these runs are the caller's means, not steps of the pipeline.
-          const quiet: StepContext = { ...ctx, stepId: n.id, seed: n.def.seeded ? spec.seed : 0, log: () => {}, warn: () => {}, progress: () => {}, workDir: undefined, lineage: undefined };
+          const quiet = makeStepContext({ stepId: n.id, seed: n.def.seeded ? spec.seed : 0, pipelineDir: spec.dir, signal: ctx.signal, threads: ctx.threads });
           try {
             out.set(s.id, await n.def.run(inputs as never, n.params as never, quiet));
           } catch (e) {
@@ -221,22 +221,21 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     const { key, basis } = keys.get(node.id)!;
     const started = performance.timeOrigin + performance.now();
     const ts = performance.now();
-    const ctx: StepContext = {
+    const ctx: StepContext = makeStepContext({
       stepId: node.id,
       seed: node.def.seeded ? spec.seed : 0,
       pipelineDir: spec.dir,
-      resolvePath: (p) => path.resolve(spec.dir, p),
       log: (m) => progress.stepLog(node.id, m, 'info'),
       warn: (m) => {
         warnings.push(m);
         progress.stepLog(node.id, m, 'warn');
       },
       progress: (f, m) => progress.stepProgress(node.id, Math.max(0, Math.min(1, f)), m),
-      signal: opts.signal ?? new AbortController().signal,
+      signal: opts.signal,
       workDir: path.join(store.dir, 'checkpoints', key),
-      threads: opts.threads ?? opts.concurrency ?? availableParallelism(),
+      threads: opts.threads ?? coreBudget(opts.concurrency),
       lineage: (port, through) => lineageFor(node, ctx, port, through),
-    };
+    });
     const inputs: Record<string, unknown> = {};
     for (const [port, src] of Object.entries(node.inputs)) inputs[port] = await valueOf(src, node.id);
     if (ctx.signal.aborted) throw new CancelledError();
@@ -348,7 +347,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   });
 
   // Dependency-driven scheduling with a bound on nodes computing at once.
-  const limit = Math.max(1, opts.concurrency ?? availableParallelism());
+  const limit = coreBudget(opts.concurrency);
   const waiting = new Set(plan.nodes);
   let active = 0;
   let unfinished = 0;

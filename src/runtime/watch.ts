@@ -1,12 +1,10 @@
 import path from 'node:path';
 import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
 import type { Plan } from '../compiler/index.js';
-import type { Device } from '../backend/index.js';
 import { DiagnosticError, RunError } from '../core/diagnostics.js';
-import { loadPlan } from '../pipeline.js';
 import { computeKeys } from './keys.js';
 import type { ProgressReporter } from './progress.js';
-import { runPlan, type RunResult } from './run.js';
+import { runPipeline, type PipelineRun, type PipelineRunOptions } from './pipeline-run.js';
 import { Store } from './store.js';
 
 /**
@@ -22,7 +20,8 @@ export type WatchEvent =
   | { type: 'change'; files: string[] }
   | { type: 'invalid'; error: DiagnosticError }
   | { type: 'failed'; error: Error }
-  | { type: 'run'; result: RunResult }
+  /** A finished run: the same outcome `fxflow run` prints (sweep leaderboard, report path). */
+  | ({ type: 'run' } & PipelineRun)
   | { type: 'cancelled' }
   | { type: 'idle'; watching: string[] };
 
@@ -34,9 +33,15 @@ export interface WatchOptions {
   onEvent: (e: WatchEvent) => void;
   /** Quiet period after a change before rerunning (editors write in bursts). */
   debounceMs?: number;
-  concurrency?: number;
-  /** `--device`: overrides the pipeline's top-level `device:`. */
-  device?: Device;
+  /** The core budget (`--jobs`); default all cores. */
+  jobs?: number;
+  /** As for runPipeline: given, each run with a backtest rewrites its HTML report. */
+  writeReport?: PipelineRunOptions['writeReport'];
+  /**
+   * Reads, validates and compiles the pipeline (plugins imported), once per cycle: given by the
+   * caller, since loading a plan is the library entry's job (src/pipeline.ts), above the runtime.
+   */
+  load: (file: string) => Promise<Plan>;
 }
 
 export interface Watcher {
@@ -82,7 +87,7 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
     opening.catch(() => undefined);
     try {
       try {
-        plan = await loadPlan(abs, undefined, { device: opts.device, execute: true });
+        plan = await opts.load(abs);
       } catch (e) {
         await opening.then((s) => s.close()).catch(() => undefined);
         throw e;
@@ -93,8 +98,9 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
       });
       const store = await opening;
       try {
-        const result = await runPlan(plan, { store, keys, progress: opts.progress(), signal: ac.signal, concurrency: opts.concurrency });
-        opts.onEvent(result.status === 'cancelled' ? { type: 'cancelled' } : { type: 'run', result });
+        // The same runner as `fxflow run`: its pool, sweep recording and report.
+        const outcome = await runPipeline(plan, { store, keys, progress: opts.progress(), signal: ac.signal, jobs: opts.jobs, writeReport: opts.writeReport });
+        opts.onEvent(outcome.result.status === 'cancelled' ? { type: 'cancelled' } : { type: 'run', ...outcome });
       } finally {
         await store.close();
       }

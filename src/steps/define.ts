@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { ArtifactMap, ArtifactType } from '../core/artifacts.js';
 import type { Device } from '../backend/index.js';
 import type { ParamIssue, SourceLocation } from '../core/diagnostics.js';
@@ -45,6 +46,41 @@ export interface StepContext {
    * was made from on other data (the split's leakage probe). Absent where the runner cannot (a worker).
    */
   lineage?(port: string, through: readonly ArtifactType[]): Lineage | undefined;
+}
+
+/** What a runner knows of a step run; `makeStepContext` fills in the rest. */
+export interface StepContextInit {
+  stepId: string;
+  seed: number;
+  pipelineDir: string;
+  /** Default: a signal that never aborts. */
+  signal?: AbortSignal;
+  workDir?: string;
+  threads?: number;
+  /** Default (each of the three): say nothing. */
+  log?: (message: string) => void;
+  warn?: (message: string) => void;
+  progress?: (fraction: number, message?: string) => void;
+  lineage?: StepContext['lineage'];
+}
+
+/** The one constructor of a StepContext: the scheduler, a lineage rerun and a pool worker all call it. */
+export function makeStepContext(init: StepContextInit): StepContext {
+  const quiet = (): void => {};
+  const { pipelineDir } = init;
+  return {
+    stepId: init.stepId,
+    seed: init.seed,
+    pipelineDir,
+    resolvePath: (p) => path.resolve(pipelineDir, p),
+    log: init.log ?? quiet,
+    warn: init.warn ?? quiet,
+    progress: init.progress ?? quiet,
+    signal: init.signal ?? new AbortController().signal,
+    workDir: init.workDir,
+    threads: init.threads,
+    lineage: init.lineage,
+  };
 }
 
 /**
@@ -151,6 +187,13 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType, Opt ex
   /** True if the output depends on the pipeline seed (then the seed is part of the cache key). */
   seeded?: boolean;
   /**
+   * Where the step may run when the plan is worth a pool of worker processes (src/runtime/pool):
+   * `heavy`: its run time dwarfs sending its inputs (a model fit); two or more in a plan start a
+   * pool. `joins`: it runs in the pool once there is one (its inputs are already held there), but
+   * is no reason to start one. Absent: always on the main thread. Built-in kinds only.
+   */
+  worker?: 'heavy' | 'joins';
+  /**
    * The params as the cache key sees them, when some only change how fast the output is made,
    * never the output (a thread count). Default: all of them.
    */
@@ -192,6 +235,7 @@ export interface AnyStepDef {
   optionalInputs?: string[];
   output: ArtifactType;
   seeded?: boolean;
+  worker?: 'heavy' | 'joins';
   keyParams?(params: never): Record<string, unknown>;
   fingerprint?(params: never, ctx: FingerprintContext): unknown | Promise<unknown>;
   files?(params: never, ctx: FingerprintContext): string[] | Promise<string[]>;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StepContext } from '../../src/steps/define.js';
+import { makeStepContext, type StepContext } from '../../src/steps/define.js';
 
 /** A StepContext for calling a step's `run` directly in unit tests; collects logs and warnings. */
 export function testContext(opts: { stepId?: string; seed?: number; pipelineDir?: string } = {}): StepContext & {
@@ -10,19 +10,14 @@ export function testContext(opts: { stepId?: string; seed?: number; pipelineDir?
 } {
   const logs: string[] = [];
   const warnings: string[] = [];
-  const pipelineDir = opts.pipelineDir ?? process.cwd();
-  return {
+  const ctx = makeStepContext({
     stepId: opts.stepId ?? 'test',
     seed: opts.seed ?? 42,
-    pipelineDir,
-    resolvePath: (p: string) => path.resolve(pipelineDir, p),
+    pipelineDir: opts.pipelineDir ?? process.cwd(),
     log: (m: string) => void logs.push(m),
     warn: (m: string) => void warnings.push(m),
-    progress: () => {},
-    signal: new AbortController().signal,
-    logs,
-    warnings,
-  };
+  });
+  return Object.assign(ctx, { logs, warnings });
 }
 
 /** Absolute path of the team's shared forex data folder (../shared/data/forex beside the repo). */

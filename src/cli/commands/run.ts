@@ -2,16 +2,22 @@ import path from 'node:path';
 import { loadPlan } from '../../pipeline.js';
 import { computeKeys } from '../../runtime/keys.js';
 import { formatMs } from '../../runtime/progress.js';
-import { runPlan, type RunResult } from '../../runtime/run.js';
+import { Interruption, runPipeline, type PipelineRun } from '../../runtime/pipeline-run.js';
+import type { RunResult } from '../../runtime/run.js';
 import { writeRunReport } from '../../report/load.js';
-import { availableParallelism } from 'node:os';
-import type { PlanNode } from '../../compiler/index.js';
-import { HEAVY_KINDS, StepPool } from '../../experiments/pool.js';
-import type { StepContext } from '../../steps/define.js';
+import { parseJobs } from '../../core/threads.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../leaderboard.js';
-import { endRun, recordSweep, summarizeSweep, type SweepResult } from '../../runtime/history.js';
+import type { SweepResult } from '../../runtime/history.js';
 import { DEVICE_OPTION, deviceOf, displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table, type Style } from '../format.js';
+
+/** `--jobs` of `run` and `watch`: absent (all cores), or a whole number ≥ 1; anything else is a usage error. */
+export function jobsFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const jobs = parseJobs(value);
+  if (typeof jobs !== 'number') throw new UsageError(jobs.error);
+  return jobs;
+}
 
 /** Headline metrics of a run: the metrics of its last step that has any. */
 function headline(result: RunResult): { step: string; metrics: Record<string, number> } | undefined {
@@ -26,61 +32,35 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, jobs: { type: 'string' }, ...DEVICE_OPTION });
   if (values.help) return printUsage(runCommand, io);
   const file = needFile(positionals, 'run');
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new UsageError(`--jobs takes a whole number ≥ 1, got \`${values.jobs}\``);
+  const jobs = jobsFlag(values.jobs);
   const plan = await loadPlan(file, undefined, { device: deviceOf(values.device), execute: true });
   // Keys first: a missing data file is reported before the store is opened or written.
   const keys = await computeKeys(plan);
   const dir = storeDir(values.store);
   const style = styleFor(io.out);
   const store = await openStore(dir, io);
-  let result: RunResult;
   // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
   // and the run is recorded as `interrupted` (a rerun reuses every step that completed).
   const abort = new AbortController();
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     signalled ??= sig;
-    abort.abort();
+    abort.abort(new Interruption(sig));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let sweep: SweepResult | undefined;
-  let reportPath: string | undefined;
+  let outcome: PipelineRun;
   try {
     if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`);
-    // With more than one job, CPU-heavy steps run in worker processes; the store is written here.
-    // Only worth it when at least two heavy steps could overlap (a worker costs its start-up and JIT warm-up).
-    const heavy = plan.nodes.filter((n) => HEAVY_KINDS.has(n.kind)).length;
-    const budget = jobs ?? availableParallelism();
-    const pool = heavy >= 2 ? StepPool.create(Math.min(budget, availableParallelism(), heavy), budget) : undefined;
-    const execute = pool ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined) : undefined;
-    try {
-      // The HTML report reads the backtest's output after the run: checked (and recomputed if damaged) in it.
-      const need = plan.spec.matrix ? [] : plan.nodes.filter((n) => n.def.output === 'Report').map((n) => n.id);
-      result = await runPlan(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), concurrency: jobs, signal: abort.signal, execute, need });
-    } finally {
-      await pool?.close();
-    }
-    if (signalled && result.status !== 'succeeded') {
-      result.status = 'interrupted';
-      await endRun(store, result.runId, 'interrupted', `interrupted by ${signalled}`);
-    }
-    sweep = summarizeSweep(plan, result.steps);
-    if (sweep) await recordSweep(store, result.runId, plan, sweep);
     // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
-    if (!sweep && result.status === 'succeeded' && plan.nodes.some((n) => n.def.output === 'Report')) {
-      try {
-        reportPath = (await writeRunReport(store, result.runId)).path;
-      } catch (e) {
-        io.err.write(`could not write the HTML report: ${(e as Error).message}\n`);
-      }
-    }
+    outcome = await runPipeline(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), jobs, signal: abort.signal, writeReport: writeRunReport });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await store.close();
   }
+  const { result, sweep, reportPath, reportError } = outcome;
+  if (reportError) io.err.write(`could not write the HTML report: ${reportError.message}\n`);
   if (values.json) {
     const metrics: Record<string, Record<string, number>> = {};
     for (const s of result.steps) if (Object.keys(s.metrics).length) metrics[s.id] = s.metrics;

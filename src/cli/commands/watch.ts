@@ -1,9 +1,11 @@
 import path from 'node:path';
 import { formatMs, PlainProgress, ListrProgress } from '../../runtime/progress.js';
+import { loadPlan } from '../../pipeline.js';
 import { watchPipeline } from '../../runtime/watch.js';
+import { writeRunReport } from '../../report/load.js';
 import { DEVICE_OPTION, deviceOf, displayDir, needFile, parse, printDiagnostics, printRunError, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { styleFor } from '../format.js';
-import { printRunSummary } from './run.js';
+import { jobsFlag, printRunSummary } from './run.js';
 
 async function cmdWatch(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { jobs: { type: 'string' }, debounce: { type: 'string' }, ...DEVICE_OPTION });
@@ -11,7 +13,7 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
   const file = needFile(positionals, 'watch');
   const debounce = values.debounce === undefined ? 50 : Number(values.debounce);
   if (!Number.isFinite(debounce) || debounce < 0) throw new UsageError(`--debounce takes milliseconds ≥ 0, got \`${values.debounce}\``);
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  const jobs = jobsFlag(values.jobs);
   const style = styleFor(io.out);
   const dir = storeDir(values.store);
   const tty = io.out.isTTY && !process.env.CI;
@@ -20,8 +22,9 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
   const watcher = await watchPipeline(file, {
     storeDir: dir,
     debounceMs: debounce,
-    concurrency: jobs,
-    device: deviceOf(values.device),
+    jobs,
+    writeReport: writeRunReport,
+    load: (f) => loadPlan(f, undefined, { device: deviceOf(values.device), execute: true }),
     progress: () => (tty ? new ListrProgress() : new PlainProgress(io.out)),
     onEvent: (e) => {
       switch (e.type) {
@@ -40,7 +43,8 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
           io.out.write(`${style.yellow('cancelled')}: a newer save replaced this run\n`);
           break;
         case 'run':
-          printRunSummary(e.result, io, style);
+          if (e.reportError) io.err.write(`could not write the HTML report: ${e.reportError.message}\n`);
+          printRunSummary(e.result, io, style, e.sweep, e.reportPath);
           if (e.result.status === 'failed' && e.result.error) printRunError(e.result.error, io);
           break;
         case 'idle': {
@@ -72,6 +76,7 @@ file that does not parse shows its errors and the watcher waits for the next sav
 a run cancels that run and starts the new one. The store is free between runs, so \`fxflow runs\`
 works from another terminal.
   --debounce MS   quiet period after a change before rerunning (default 50)
+  --jobs N        cores to use (default: all), as for \`fxflow run\`
   --device D      where neural models train unless their step sets \`device:\`
 Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
   executesCode: true,

@@ -1,5 +1,4 @@
-import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { acquireThreads, postJob, resolveThreads, type PoolThread } from '../../core/threads.js';
 import { bestSplit, buildChunk, histUnit, makeBuilder, partitionUnit, runUnits, workerSession, type BuildFn, type HistMessage, type HistShared } from './kernels.js';
 
 /**
@@ -9,8 +8,8 @@ import { bestSplit, buildChunk, histUnit, makeBuilder, partitionUnit, runUnits, 
  * main thread does more. Which thread runs a unit never changes its result (see kernels.ts), so a
  * fit is bit-identical for every thread count.
  *
- * Workers are spawned once per process (lazily, unref'd) and reused by every later fit: a fit
- * starts a "session" on them by message, then drives them through shared memory only, so the
+ * The threads are the process-wide pool (src/core/threads.ts), reused by every later fit: a fit
+ * starts a session on them as a job, then drives them through shared memory only, so the
  * synchronous fit never needs the event loop.
  */
 
@@ -36,81 +35,22 @@ const SLOTS_PER_BUF = 8;
 /** Below this many binned values (rows × features) a fit stays on one thread: start-up would dominate. */
 const MIN_PARALLEL_WORK = 50_000;
 
-/** Resolves the `threads` param: 0 = one per core. */
-export function resolveThreads(threads: number | undefined): number {
-  const t = threads ?? 0;
-  return t > 0 ? Math.floor(t) : availableParallelism();
-}
-
-interface PooledWorker {
-  worker: Worker;
-  port: MessagePort;
-}
-
-const pool: PooledWorker[] = [];
 /** This thread's histogram builders (see histUnit), kept for the process's life. */
 const builders = new Map<string, BuildFn>();
 let sessions = 0;
 
-function workerSource(): string {
-  return [
-    "'use strict';",
-    "const { workerData, receiveMessageOnPort } = require('node:worker_threads');",
-    // esbuild (tsx, vitest) wraps inner named functions in its keepNames helper.
-    'const __name = (f) => f;',
-    ...[partitionUnit, histUnit, makeBuilder, buildChunk, bestSplit, runUnits, workerSession].map(String),
-    'const port = workerData.port;',
-    // Jobs from other modules (runJob): their source is compiled once per worker and cached.
-    'const jobs = new Map();',
-    "const job = (src) => { let f = jobs.get(src); if (!f) { f = new Function('__name', 'return (' + src + ');')(__name); jobs.set(src, f); } return f; };",
-    // The thread's histogram builders, kept across sessions (see histUnit).
-    'const builders = new Map();',
-    "port.on('message', (m) => { if (m.type === 'session') workerSession(m.S, () => receiveMessageOnPort(port)?.message, builders); else if (m.type === 'job') job(m.src)(m.data); });",
-  ].join('\n');
-}
-
-function spawn(): PooledWorker | undefined {
-  try {
-    const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(workerSource(), { eval: true, workerData: { port: port2 }, transferList: [port2] });
-    worker.unref();
-    port1.unref();
-    const pw: PooledWorker = { worker, port: port1 };
-    const drop = (): void => {
-      const i = pool.indexOf(pw);
-      if (i >= 0) pool.splice(i, 1);
-    };
-    // A dead worker leaves the pool; its unfinished unit is reported through the error flag.
-    worker.on('error', drop);
-    worker.on('exit', drop);
-    return pw;
-  } catch {
-    return undefined;
-  }
-}
-
-function acquireWorkers(k: number): PooledWorker[] {
-  while (pool.length < k) {
-    const w = spawn();
-    if (!w) break;
-    pool.push(w);
-  }
-  return pool.slice(0, k);
-}
-
 /**
- * Posts a job to up to k pooled workers (spawned if needed): each runs `fn(data)` once, on its own
- * thread, when its event loop is free. `fn` travels as source, so it must be self-contained (no
- * closures over module scope); `data` is structured-cloned (SharedArrayBuffers, shared
- * WebAssembly.Memory and WebAssembly.Module objects are shared, not copied). Returns how many
- * workers got it. The caller coordinates with them through shared memory, as the gbm sessions do.
+ * A pooled thread's side of a fit: the kernels and workerSession, as one job source compiled once
+ * per thread (core/threads.ts caches jobs by source); its histogram builders are kept in the
+ * thread's job state across fits.
  */
-export function runJob(k: number, fn: (data: never) => void, data: unknown): number {
-  const ws = k > 0 ? acquireWorkers(k) : [];
-  const src = String(fn);
-  for (const w of ws) w.port.postMessage({ type: 'job', src, data });
-  return ws.length;
-}
+const SESSION_JOB = [
+  '(() => {',
+  ...[partitionUnit, histUnit, makeBuilder, buildChunk, bestSplit, runUnits, workerSession].map(String),
+  "return (data, env) => { let b = env.state.get('gbm.builders'); if (!b) env.state.set('gbm.builders', (b = new Map())); workerSession(data.S, env.receive, b); };",
+  '})()',
+].join('\n');
+
 
 function shared<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(ctor: { new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, len: number, sab: boolean): T {
   const bytes = len * ctor.BYTES_PER_ELEMENT;
@@ -120,7 +60,7 @@ function shared<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(
 /** One fit's shared buffers and threads; close() it when the fit ends. */
 export class HistEngine {
   readonly S: HistShared;
-  private readonly workers: PooledWorker[];
+  private readonly workers: PoolThread[];
   private readonly sab: boolean;
   /** Feature chunks per histogram task (1 on one thread; more to balance several). */
   readonly nChunk: number;
@@ -136,7 +76,7 @@ export class HistEngine {
   /** `binsT`: the bins feature-major from an earlier engine on the same bins (S.binsT), else made here. */
   constructor(bins: Uint8Array, p: number, m: number, nBins: Int32Array, threads: number, binsT?: Uint8Array) {
     const t = m * p >= MIN_PARALLEL_WORK ? resolveThreads(threads) : 1;
-    this.workers = t > 1 ? acquireWorkers(t - 1) : [];
+    this.workers = t > 1 ? acquireThreads(t - 1) : [];
     const sab = this.workers.length > 0;
     this.sab = sab;
     let b = bins;
@@ -176,8 +116,7 @@ export class HistEngine {
       hist: [],
     };
     this.ensureTasks(16);
-    const msg: HistMessage = { type: 'session', S: this.S };
-    for (const w of this.workers) w.port.postMessage(msg);
+    postJob(this.workers, SESSION_JOB, { S: this.S });
   }
 
   /** Threads working on this fit (main included). */
@@ -228,7 +167,7 @@ export class HistEngine {
     S.ver++;
     if (this.workers.length === 0) return;
     const msg: HistMessage = { type: 'buffers', session: S.session, ver: S.ver, tasks: S.tasks, results: S.results, masks: S.masks, hist: S.hist };
-    for (const w of this.workers) w.port.postMessage(msg);
+    for (const w of this.workers) w.post(msg);
     Atomics.store(S.ctrl, C_VER, S.ver);
   }
 
@@ -276,130 +215,3 @@ export class HistEngine {
   }
 }
 
-/** Control words of a UnitPhases session (unitWorker uses the numbers literally). */
-const U_NEXT = 0; // phase << 20 | next unit to claim; −1: the session is over
-const U_DONE = 1; // units of the current phase finished
-const U_KERNEL = 2;
-const U_COUNT = 3;
-const U_ERR = 4;
-const U_MAX_UNITS = 1 << 20;
-
-/** Data of a unit job: kernel sources, their shared arguments, the control words. */
-interface UnitJob {
-  kernels: string[];
-  data: unknown;
-  ctrl: Int32Array;
-}
-
-/**
- * A pooled worker's side of UnitPhases: claims units of each phase as it is published, runs them,
- * and returns to its event loop when the session ends (or after 2 s with nothing published).
- * Self-contained: it travels as source.
- */
-function unitWorker(d: UnitJob): void {
-  const ctrl = d.ctrl;
-  // Kernels compiled once per worker (keyed by source), so their optimised code survives sessions.
-  const g = globalThis as unknown as { __fxflowUnitKernels?: Map<string, (unit: number, data: unknown) => void> };
-  const cache = (g.__fxflowUnitKernels ??= new Map());
-  const fns = d.kernels.map((src) => {
-    let f = cache.get(src);
-    if (!f) {
-      f = new Function('__name', `return (${src});`)((x: unknown) => x) as (unit: number, data: unknown) => void;
-      cache.set(src, f);
-    }
-    return f;
-  });
-  let idle = 0;
-  for (;;) {
-    const w = Atomics.load(ctrl, 0);
-    if (w < 0) return;
-    // A claim succeeds only while the word is unchanged, so the count read before it is this
-    // phase's: the caller closes a phase (all ones in the unit bits) before it changes the count.
-    if ((w & 0xfffff) < Atomics.load(ctrl, 3)) {
-      if (Atomics.compareExchange(ctrl, 0, w, w + 1) !== w) continue;
-      idle = 0;
-      try {
-        fns[Atomics.load(ctrl, 2)](w & 0xfffff, d.data);
-      } catch {
-        Atomics.store(ctrl, 4, 1);
-      }
-      Atomics.add(ctrl, 1, 1);
-      Atomics.notify(ctrl, 1);
-      continue;
-    }
-    // Nothing to claim: spin a little (phases follow each other within microseconds), then sleep
-    // on the word until it changes.
-    let v = w;
-    for (let i = 0; v === w && i < 20000; i++) v = Atomics.load(ctrl, 0);
-    if (v === w && Atomics.wait(ctrl, 0, w, 50) === 'timed-out' && ++idle > 40) return;
-  }
-}
-
-/**
- * Phases of independent units run on the caller's thread plus up to `threads − 1` pooled worker
- * threads (the same pool as the gbm sessions). A phase's units are claimed one at a time by
- * whichever thread is free, the caller included, so a worker that is slow to start only means
- * the caller does more; `run` returns when every unit of the phase is done. Kernels are
- * self-contained functions `(unit, data) => void` (they travel as source) that read and write
- * `data`'s SharedArrayBuffers; a unit's result must not depend on which thread ran it.
- *
- * A unit that throws on a worker makes `run` re-run the phase on the caller (kernels are
- * idempotent), so the error surfaces there, with its message.
- */
-export class UnitPhases<D> {
-  private readonly ctrl = new Int32Array(new SharedArrayBuffer(8 * 4));
-  private readonly fns: ((unit: number, data: D) => void)[];
-  private phase = 0;
-  /** Workers that got the session (0: everything runs on the caller). */
-  readonly workers: number;
-
-  constructor(threads: number, kernels: ((unit: number, data: D) => void)[], private readonly data: D) {
-    this.fns = kernels;
-    Atomics.store(this.ctrl, U_NEXT, U_MAX_UNITS - 1); // phase 0, nothing to claim yet
-    Atomics.store(this.ctrl, U_COUNT, 0);
-    const job: UnitJob = { kernels: kernels.map(String), data, ctrl: this.ctrl };
-    this.workers = threads > 1 ? runJob(threads - 1, unitWorker, job) : 0;
-  }
-
-  /** Runs units 0 … count − 1 of kernel `kernel` (an index into the constructor's list). */
-  run(kernel: number, count: number): void {
-    if (count >= U_MAX_UNITS) throw new RangeError(`${count} units in one phase`);
-    const ctrl = this.ctrl;
-    const fn = this.fns[kernel];
-    if (this.workers === 0) {
-      for (let u = 0; u < count; u++) fn(u, this.data);
-      return;
-    }
-    // Close the last phase before touching its count (see unitWorker), then publish the new one.
-    Atomics.store(ctrl, U_NEXT, (this.phase << 20) | (U_MAX_UNITS - 1));
-    this.phase = (this.phase + 1) & 0x7ff;
-    Atomics.store(ctrl, U_DONE, 0);
-    Atomics.store(ctrl, U_ERR, 0);
-    Atomics.store(ctrl, U_KERNEL, kernel);
-    Atomics.store(ctrl, U_COUNT, count);
-    const base = this.phase << 20;
-    Atomics.store(ctrl, U_NEXT, base);
-    Atomics.notify(ctrl, U_NEXT);
-    for (;;) {
-      const w = Atomics.load(ctrl, U_NEXT);
-      const u = w & 0xfffff;
-      if (u >= count) break;
-      if (Atomics.compareExchange(ctrl, U_NEXT, w, w + 1) !== w) continue;
-      try {
-        fn(u, this.data);
-      } finally {
-        Atomics.add(ctrl, U_DONE, 1);
-      }
-    }
-    for (let d = Atomics.load(ctrl, U_DONE), i = 0; d < count; d = Atomics.load(ctrl, U_DONE), i++) {
-      if (i > 20000) Atomics.wait(ctrl, U_DONE, d, 20);
-    }
-    if (Atomics.load(ctrl, U_ERR)) for (let u = 0; u < count; u++) fn(u, this.data);
-  }
-
-  /** Ends the session: idle workers go back to their event loops. */
-  close(): void {
-    Atomics.store(this.ctrl, U_NEXT, -1);
-    Atomics.notify(this.ctrl, U_NEXT);
-  }
-}

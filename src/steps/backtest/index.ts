@@ -210,6 +210,7 @@ export default defineStep({
   description: 'Trade a model’s out-of-sample predictions (all folds stitched) at the next bar’s open with FX costs; equity and trade metrics, forecast quality, buy-and-hold benchmark.',
   inputs: { model: 'Model', dataset: 'Dataset', candles: 'Candles' },
   output: 'Report',
+  worker: 'joins',
   params: paramsOf<BacktestParams>(),
 
   check(p: BacktestParams, ctx?: CheckContext): ParamIssue[] {

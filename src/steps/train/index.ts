@@ -28,6 +28,7 @@ export default defineStep({
   description: 'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
   inputs: { dataset: 'Dataset' },
   output: 'Model',
+  worker: 'heavy',
   params: paramsOf<TrainParams>(),
   seeded: true,
 

@@ -2,14 +2,13 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { PlanNode } from '../compiler/index.js';
-import { CancelledError, RunError } from '../core/diagnostics.js';
-import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
-import type { StepContext } from '../steps/define.js';
-import { builtinRegistry } from '../steps/index.js';
+import type { PlanNode } from '../../compiler/index.js';
+import { CancelledError, RunError } from '../../core/diagnostics.js';
+import { coreBudget } from '../../core/threads.js';
+import { decodeArtifact, encodeArtifact } from '../codec.js';
+import type { AnyStepDef, StepContext } from '../../steps/define.js';
+import { BUILTIN_STEPS, isBuiltinStep } from '../../steps/index.js';
 import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
-
-export type { TaskInput, WorkerReply, WorkerTask } from './protocol.js';
 
 /**
  * Workers for CPU-heavy steps, so that `--jobs 2` keeps two cores busy: the scheduler stays on the
@@ -25,16 +24,32 @@ export type { TaskInput, WorkerReply, WorkerTask } from './protocol.js';
  * each input through its IPC pipe (once per worker: see the input cache) instead of shared memory.
  */
 
-/** Kinds worth a worker of their own: their run time dwarfs sending their inputs. A pool is made for two or more. */
-export const HEAVY_KINDS = new Set(['train']);
 /**
- * Kinds run in the pool once there is one: the heavy ones, and the backtests that follow them,
- * which would otherwise take CPU from the workers on the main process (their dataset input is
- * already held by the worker).
+ * Whether a step runs in the pool once there is one: a built-in kind that declares `worker` in its
+ * `defineStep` (`heavy`: a model fit; `joins`: the backtests that follow, which would otherwise
+ * take CPU from the workers on the main process, their dataset input already held by a worker).
+ * A plugin's step (another definition object) stays on the main thread: a worker has only the
+ * built-in registry.
  */
-export const POOL_KINDS = new Set(['train', 'backtest']);
+function inPool(def: AnyStepDef): boolean {
+  return def.worker !== undefined && isBuiltinStep(def);
+}
+
+/**
+ * The pool a plan is worth: its `heavy` steps' count decides (a worker costs its start-up and JIT
+ * warm-up, so only where two can overlap), the core budget bounds it; undefined = run everything
+ * on the main thread.
+ */
+export function poolFor(nodes: readonly PlanNode[], jobs?: number): StepPool | undefined {
+  const heavy = nodes.filter((n) => n.def.worker === 'heavy' && inPool(n.def)).length;
+  if (heavy < 2) return undefined;
+  const budget = coreBudget(jobs);
+  return StepPool.create(Math.min(budget, coreBudget(), heavy), budget);
+}
 
 const WORKER_JS = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** The built-in kinds that declare `worker`: a worker imports these at start-up (its argv). */
+const WORKER_KINDS = BUILTIN_STEPS.filter((d) => d.worker !== undefined).map((d) => d.kind);
 
 export type PoolMode = 'processes' | 'threads';
 
@@ -50,7 +65,7 @@ interface Executor {
 }
 
 function threadExecutor(): Executor {
-  const w = new Worker(WORKER_JS);
+  const w = new Worker(WORKER_JS, { argv: WORKER_KINDS });
   w.unref();
   return {
     post(task) {
@@ -97,7 +112,7 @@ const WORKER_EXEC_ARGV: readonly string[] = ['--no-concurrent-recompilation'];
 
 function processExecutor(): Executor {
   // Its stderr is the user's, for a crash's message; its stdout is not used.
-  const c = fork(WORKER_JS, [], {
+  const c = fork(WORKER_JS, WORKER_KINDS, {
     execArgv: [...WORKER_EXEC_ARGV],
     env: { ...process.env, GLIBC_TUNABLES: workerMallocTunables(process.env.GLIBC_TUNABLES) },
     serialization: 'advanced',
@@ -151,7 +166,6 @@ export class StepPool {
   private nextArtifact = 1;
   /** How many input artifacts were sent to a worker as bytes (the rest it already held). */
   inputsSent = 0;
-  private readonly builtin = builtinRegistry();
 
   private constructor(
     private readonly size: number,
@@ -179,10 +193,9 @@ export class StepPool {
     return new StepPool(size, Math.max(1, Math.floor(jobs / size)), mode);
   }
 
-  /** Whether this node runs in a worker: a heavy kind whose code is the built-in one. */
+  /** Whether this node runs in a worker: a kind that declares `worker`, whose code is the built-in one. */
   handles(node: PlanNode): boolean {
-    const b = this.builtin.get(node.kind);
-    return POOL_KINDS.has(node.kind) && b !== undefined && b.version === node.def.version;
+    return inPool(node.def);
   }
 
   private acquire(): Promise<Executor> {

@@ -7,7 +7,7 @@ import { testContext } from '../helpers/ctx.js';
  * The step pool runs `train` in worker threads. It is exercised from the build (dist/), as the CLI
  * uses it: the worker is a compiled file. The test suite's global setup builds dist/ first.
  */
-const { StepPool } = await import('../../dist/experiments/pool.js');
+const { StepPool } = await import('../../dist/runtime/pool/pool.js');
 const { encodeArtifact } = await import('../../dist/runtime/codec.js');
 const train = (await import('../../dist/steps/train/index.js')).default;
 
@@ -27,7 +27,7 @@ function dataset(n: number, p: number): Dataset {
   } as unknown as Dataset;
 }
 
-const { workerMallocTunables } = await import('../../dist/experiments/pool.js');
+const { workerMallocTunables } = await import('../../dist/runtime/pool/pool.js');
 
 describe('worker processes’ malloc settings', () => {
   it('adds the heap settings to GLIBC_TUNABLES, keeping the ones the user set', () => {
@@ -73,5 +73,38 @@ describe.each(['processes', 'threads'] as const)('step pool of %s', (mode) => {
     const ok = { id: 'ok', kind: 'train', def: train, params: train.resolve!({ model: 'ridge' } as never), inputs: { dataset: 'dataset' } };
     const out = (await pool.run(ok as never, { dataset: ds }, testContext())) as { type: string };
     expect(out.type).toBe('Model');
+  });
+
+  it('a worker runs only kinds whose defineStep declares `worker`', async () => {
+    const pool = StepPool.create(2, 2, mode)!;
+    pools.push(pool);
+    const split = { id: 's', kind: 'split', def: {}, params: {}, inputs: {} };
+    await expect(pool.run(split as never, {}, testContext())).rejects.toThrow('step kind split does not run in a worker (its defineStep declares no `worker`)');
+    const odd = { id: 'o', kind: '../define', def: {}, params: {}, inputs: {} };
+    await expect(pool.run(odd as never, {}, testContext())).rejects.toThrow('step kind ../define does not run in a worker');
+  });
+});
+
+const { poolFor } = await import('../../dist/runtime/pool/pool.js');
+const builtin = (await import('../../dist/steps/index.js')).builtinRegistry();
+
+describe('which steps the pool takes: what their defineStep declares', () => {
+  const node = (id: string, kind: string, def = builtin.get(kind)!) => ({ id, kind, def, params: {}, inputs: {} });
+  it('declares train heavy and backtest as joining; the other built-in kinds stay on the main thread', () => {
+    expect(Object.fromEntries(['fetch', 'features', 'split', 'train', 'encode', 'backtest'].map((k) => [k, builtin.get(k)!.worker ?? null]))).toEqual({
+      fetch: null, features: null, split: null, train: 'heavy', encode: null, backtest: 'joins',
+    });
+  });
+  it('starts a pool for two heavy steps, not for one or for steps that only join', () => {
+    expect(poolFor([node('m', 'train'), node('b', 'backtest'), node('b2', 'backtest')] as never, 2)).toBeUndefined();
+    const pool = poolFor([node('m1', 'train'), node('m2', 'train')] as never, 2)!;
+    expect(pool).toBeDefined();
+    pools.push(pool);
+    expect(pool.handles(node('b', 'backtest') as never)).toBe(true);
+    expect(pool.handles(node('f', 'features') as never)).toBe(false);
+    // A plugin's step, even a copy of a built-in one with its flag, is not in the worker's registry.
+    const copy = { ...builtin.get('train')!, kind: 'my_train' };
+    expect(pool.handles(node('p', 'my_train', copy) as never)).toBe(false);
+    expect(poolFor([node('p1', 'my_train', copy), node('p2', 'my_train', copy)] as never, 2)).toBeUndefined();
   });
 });

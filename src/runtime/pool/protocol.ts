@@ -1,6 +1,6 @@
 /**
- * What the step pool (pool.ts) and its worker threads (worker.ts) say to each other. Its own module
- * so that a worker loads only this, not the pool's imports (the whole step registry).
+ * What the step pool (pool.ts) and its workers (worker.ts) say to each other. Its own module so
+ * that a worker does not load the pool (its process spawning, the compiler's types).
  */
 
 /**

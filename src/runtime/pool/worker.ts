@@ -1,9 +1,6 @@
-import path from 'node:path';
 import { parentPort, Worker } from 'node:worker_threads';
-import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
-import type { AnyStepDef, StepContext } from '../steps/define.js';
-import backtest from '../steps/backtest/index.js';
-import train from '../steps/train/index.js';
+import { decodeArtifact, encodeArtifact } from '../codec.js';
+import { makeStepContext, type AnyStepDef } from '../../steps/define.js';
 import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
 
 /**
@@ -12,9 +9,29 @@ import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from 
  * would see on the main thread. It never touches the store.
  */
 
-// Only the pool's kinds (pool.ts POOL_KINDS): loading the whole step registry (DuckDB bindings,
-// the CSV readers…) cost each worker ≈ 110 ms before its first task.
-const registry = new Map<string, AnyStepDef>([train, backtest].map((d) => [d.kind, d as unknown as AnyStepDef]));
+/**
+ * A step kind's definition, imported from its folder (src/steps/<kind>/, the registry's layout),
+ * so a kind that declares `worker` in its defineStep needs no edit here. Not the whole registry:
+ * importing it took 410–440 ms of each worker's start-up (DuckDB bindings, CSV readers…), the kinds
+ * that run in workers 57–59 ms. The pool names them (argv) so they load at start-up.
+ */
+const defs = new Map<string, Promise<AnyStepDef>>();
+function stepDef(kind: string): Promise<AnyStepDef> {
+  let d = defs.get(kind);
+  if (!d) {
+    const refuse = new Error(`step kind ${kind} does not run in a worker (its defineStep declares no \`worker\`)`);
+    d = /^[a-z][a-z0-9_]*$/.test(kind)
+      ? import(`../../steps/${kind}/index.js`).then((m: { default?: AnyStepDef }) => {
+          if (m.default?.kind !== kind || !m.default.worker) throw refuse;
+          return m.default;
+        })
+      : Promise.reject(refuse);
+    defs.set(kind, d);
+  }
+  return d;
+}
+for (const kind of process.argv.slice(2)) stepDef(kind).catch(() => undefined);
+
 /** The pool's end: the thread's parent port, or the process's IPC channel. */
 const port: { postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void; on(event: 'message', f: (t: WorkerTask) => void): void } = parentPort ?? {
   // A reply to a pool that is gone (EPIPE, channel closed) ends this worker quietly: with no
@@ -60,21 +77,18 @@ port.on('message', (task: WorkerTask) => {
 async function runTask(t: WorkerTask): Promise<void> {
   const post = (m: WorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
   try {
-    const def = registry.get(t.kind);
-    if (!def) throw new Error(`step kind ${t.kind} is not available in a worker`);
+    const def = await stepDef(t.kind);
     const inputs = Object.fromEntries(Object.entries(t.inputs).map(([p, i]) => [p, input(i)]));
-    const ctx: StepContext = {
+    const ctx = makeStepContext({
       stepId: t.stepId,
       seed: t.seed,
       pipelineDir: t.pipelineDir,
-      resolvePath: (p) => path.resolve(t.pipelineDir, p),
       log: (message) => post({ id: t.id, type: 'log', message }),
       warn: (message) => post({ id: t.id, type: 'warn', message }),
       progress: (fraction, message) => post({ id: t.id, type: 'progress', fraction, message }),
-      signal: new AbortController().signal,
       workDir: t.workDir,
       threads: t.threads,
-    };
+    });
     const out = await def.run(inputs as never, t.params as never, ctx);
     const bytes = encodeArtifact(out);
     post({ id: t.id, type: 'done', bytes }, [bytes.buffer as ArrayBuffer]);

@@ -1,0 +1,87 @@
+import type { Plan, PlanNode } from '../compiler/index.js';
+import { endRun, recordSweep, summarizeSweep, type SweepResult } from './history.js';
+import type { StepContext } from '../steps/define.js';
+import type { NodeKey } from './keys.js';
+import { poolFor } from './pool/pool.js';
+import type { ProgressReporter } from './progress.js';
+import { runPlan, type RunResult } from './run.js';
+import type { Store } from './store.js';
+
+/**
+ * One run of a pipeline, as every front end wants it (`fxflow run`, `watch`, later a queue
+ * executor or a UI): the worker pool the plan is worth, the scheduler, the sweep's results in the
+ * history, the HTML report, and interruption. Front ends parse their flags, load the plan, open
+ * the store, and print what comes back.
+ */
+
+/**
+ * The reason to abort a run's signal with when the user stopped it (SIGINT/SIGTERM): the run is
+ * then recorded as `interrupted` (a rerun reuses every step that completed). Aborted for any other
+ * reason (watch: a newer save), it ends `cancelled`.
+ */
+export class Interruption {
+  constructor(readonly by: string) {}
+}
+
+export interface PipelineRunOptions {
+  store: Store;
+  progress: ProgressReporter;
+  /** Keys computed beforehand (so a missing data file fails before the store is touched). */
+  keys?: Map<string, NodeKey>;
+  /** The core budget (`--jobs`); default all cores. */
+  jobs?: number;
+  signal?: AbortSignal;
+  /**
+   * Writes a run's HTML report into the store (the report module's `writeRunReport`: the runtime
+   * does not import the layer above it). Given, a succeeded run of a plan with a backtest and no
+   * matrix gets its report; its backtest outputs are then checked in the run.
+   */
+  writeReport?: (store: Store, runId: string) => Promise<{ path: string }>;
+}
+
+export interface PipelineRun {
+  result: RunResult;
+  /** A `matrix:` run's variants and their metrics (also recorded in the store). */
+  sweep?: SweepResult;
+  /** Where the HTML report was written. */
+  reportPath?: string;
+  /** Why the HTML report could not be written (the run itself stands). */
+  reportError?: Error;
+  /** What stopped the run (the `Interruption` its signal was aborted with). */
+  interruptedBy?: string;
+}
+
+export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise<PipelineRun> {
+  const { store } = opts;
+  // Steps that declare `worker` run in worker processes when the plan is worth a pool; the store
+  // is written here only.
+  const pool = poolFor(plan.nodes, opts.jobs);
+  const execute = pool ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined) : undefined;
+  const reports = plan.nodes.filter((n) => n.def.output === 'Report').map((n) => n.id);
+  let result: RunResult;
+  try {
+    // The HTML report reads the backtests' outputs after the run: checked (and recomputed if damaged) in it.
+    const need = opts.writeReport && !plan.spec.matrix ? reports : [];
+    result = await runPlan(plan, { store, keys: opts.keys, progress: opts.progress, concurrency: opts.jobs, signal: opts.signal, execute, need });
+  } finally {
+    await pool?.close();
+  }
+  const reason: unknown = opts.signal?.aborted ? opts.signal.reason : undefined;
+  const interruptedBy = reason instanceof Interruption ? reason.by : undefined;
+  if (interruptedBy !== undefined && result.status !== 'succeeded') {
+    result.status = 'interrupted';
+    await endRun(store, result.runId, 'interrupted', `interrupted by ${interruptedBy}`);
+  }
+  const sweep = summarizeSweep(plan, result.steps);
+  if (sweep) await recordSweep(store, result.runId, plan, sweep);
+  let reportPath: string | undefined;
+  let reportError: Error | undefined;
+  if (opts.writeReport && !sweep && result.status === 'succeeded' && reports.length) {
+    try {
+      reportPath = (await opts.writeReport(store, result.runId)).path;
+    } catch (e) {
+      reportError = e instanceof Error ? e : new Error(String(e));
+    }
+  }
+  return { result, sweep, reportPath, reportError, interruptedBy };
+}
