@@ -5,6 +5,7 @@ export { parsePipelineFile, parsePipelineText, type PipelineSpec, type StepSpec 
 export { compile, type Plan, type PlanNode } from './compiler/index.js';
 export { loadPlan, planUpTo } from './pipeline.js';
 export { runPlan, type RunResult, type StepOutcome, type RunOptions } from './runtime/run.js';
+export { runPipeline, Interruption, type PipelineRun, type PipelineRunOptions } from './runtime/pipeline-run.js';
 export { Store } from './runtime/store.js';
 export { computeKeys } from './runtime/keys.js';
 export { PlainProgress, ListrProgress, SilentProgress, type ProgressReporter } from './runtime/progress.js';
