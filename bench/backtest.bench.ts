@@ -174,7 +174,11 @@ export async function run(): Promise<BenchResult[]> {
     writeFileSync(path.join(dir, 'pred.f64'), new Uint8Array(pred.buffer));
     const py = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
     const script = fileURLToPath(new URL('./backtest_numpy.py', import.meta.url));
-    const out = execFileSync(py, [script, path.join(dir, 'open.f64'), path.join(dir, 'pred.f64'), String(TH), String(HALF_SPREAD), String(PER_YEAR), String(WARM), String(RUNS), dir], { encoding: 'utf8' });
+    const out = execFileSync(
+      py,
+      [script, path.join(dir, 'open.f64'), path.join(dir, 'pred.f64'), String(TH), String(HALF_SPREAD), String(PER_YEAR), String(WARM), String(RUNS), dir],
+      { encoding: 'utf8' },
+    );
     r = JSON.parse(out) as PeerOut;
     fullNote = compareFull(m, sim, r.full.metrics, dir).text;
   } catch (e) {
@@ -192,8 +196,26 @@ export async function run(): Promise<BenchResult[]> {
     fullNote = `${common}; ${fullNote}`;
   }
   return [
-    { name: 'backtest 1M bars, full, fxflow on 1 thread', fxflowMs: one.best, peer: 'NumPy vectorised, full', peerMs: r?.full.ms ?? NaN, note: r ? `NumPy ${r.numpy}; fxflow's first run ${one.first.toFixed(0)} ms; same checks as the next row` : failed },
-    { name: 'backtest 1M bars, full (same outputs: trades + 28 metrics)', fxflowMs: best, peer: 'NumPy vectorised, full', peerMs: r?.full.ms ?? NaN, note: r ? fullNote : failed },
-    { name: 'backtest 1M bars, fxflow full vs minimal peer (4 numbers)', fxflowMs: best, peer: 'NumPy vectorised, minimal', peerMs: r?.minimal.ms ?? NaN, note: minNote },
+    {
+      name: 'backtest 1M bars, full, fxflow on 1 thread',
+      fxflowMs: one.best,
+      peer: 'NumPy vectorised, full',
+      peerMs: r?.full.ms ?? NaN,
+      note: r ? `NumPy ${r.numpy}; fxflow's first run ${one.first.toFixed(0)} ms; same checks as the next row` : failed,
+    },
+    {
+      name: 'backtest 1M bars, full (same outputs: trades + 28 metrics)',
+      fxflowMs: best,
+      peer: 'NumPy vectorised, full',
+      peerMs: r?.full.ms ?? NaN,
+      note: r ? fullNote : failed,
+    },
+    {
+      name: 'backtest 1M bars, fxflow full vs minimal peer (4 numbers)',
+      fxflowMs: best,
+      peer: 'NumPy vectorised, minimal',
+      peerMs: r?.minimal.ms ?? NaN,
+      note: minNote,
+    },
   ];
 }

@@ -33,7 +33,9 @@ const OPTS: LoadOptions = {
   read: { format: 'histdata' },
   zone: parseZone('UTC'),
   // The policy a pipeline gets by default (the validator fills `quality:` from the schema).
-  policy: policyOf((parsePipelineText('version: 1\nname: b\nsteps:\n  c: { uses: fetch }\n', '/tmp/b.yaml').spec!.steps[0].with as { quality: QualityParams }).quality),
+  policy: policyOf(
+    (parsePipelineText('version: 1\nname: b\nsteps:\n  c: { uses: fetch }\n', '/tmp/b.yaml').spec!.steps[0].with as { quality: QualityParams }).quality,
+  ),
   timeframeMs: 60_000,
   dayClose: 'ny17',
 };
@@ -132,7 +134,13 @@ export async function run(): Promise<BenchResult[]> {
     const memDuck = mem('duckdb');
     const memSplit = mem('split');
     return [
-      { name: 'load 2 HistData M1 CSVs (unzipped)', fxflowMs: fxCsv.ms, peer: 'DuckDB read_csv', peerMs: duck.ms, note: `${rows}; fxflow ${memFx}; DuckDB ${memDuck}` },
+      {
+        name: 'load 2 HistData M1 CSVs (unzipped)',
+        fxflowMs: fxCsv.ms,
+        peer: 'DuckDB read_csv',
+        peerMs: duck.ms,
+        note: `${rows}; fxflow ${memFx}; DuckDB ${memDuck}`,
+      },
       { name: 'load 2 HistData M1 zips (inflate incl.)', fxflowMs: fxZip.ms, peer: 'DuckDB read_csv (unzipped)', peerMs: duck.ms, note: `fxflow ${memZip}` },
       { name: 'load 2 HistData M1 CSVs (unzipped)', fxflowMs: fxCsv.ms, peer: 'fs + split', peerMs: split.ms, note: `fs + split ${memSplit}` },
     ];

@@ -151,11 +151,21 @@ export async function run(): Promise<BenchResult[]> {
     ['EMA 30', one('ema'), () => ti.EMA.calculate({ period: 30, values: close }), 1],
     ['WMA 30', one('wma'), () => ti.WMA.calculate({ period: 30, values: close }), 1],
     ['RSI 14', one('rsi'), () => ti.RSI.calculate({ period: 14, values: close }), 1],
-    ['MACD 12/26/9 (3 outputs)', one('macd'), () => ti.MACD.calculate({ values: close, fastPeriod: 12, slowPeriod: 26, signalPeriod: 9, SimpleMAOscillator: false, SimpleMASignal: false }), 3],
+    [
+      'MACD 12/26/9 (3 outputs)',
+      one('macd'),
+      () => ti.MACD.calculate({ values: close, fastPeriod: 12, slowPeriod: 26, signalPeriod: 9, SimpleMAOscillator: false, SimpleMASignal: false }),
+      3,
+    ],
     ['ROC 10', one('roc'), () => ti.ROC.calculate({ period: 10, values: close }), 1],
     ['TRIX 30', one('trix'), () => ti.TRIX.calculate({ period: 30, values: close }), 1],
     ['STOCH 5/3 (2 outputs)', one('stochf'), () => ti.Stochastic.calculate({ high, low, close, period: 5, signalPeriod: 3 }), 2],
-    ['STOCHRSI 14/14/3/3 (2)', () => fx(d, ['stochrsi', { period: 14, fastk: 14, fastd: 3, ma: 'sma', on: 'close' }]), () => ti.StochasticRSI.calculate({ values: close, rsiPeriod: 14, stochasticPeriod: 14, kPeriod: 3, dPeriod: 3 }), 2],
+    [
+      'STOCHRSI 14/14/3/3 (2)',
+      () => fx(d, ['stochrsi', { period: 14, fastk: 14, fastd: 3, ma: 'sma', on: 'close' }]),
+      () => ti.StochasticRSI.calculate({ values: close, rsiPeriod: 14, stochasticPeriod: 14, kPeriod: 3, dPeriod: 3 }),
+      2,
+    ],
     ['WILLR 14', one('willr'), () => ti.WilliamsR.calculate({ high, low, close, period: 14 }), 1],
     ['CCI 14', one('cci'), () => ti.CCI.calculate({ high, low, close, period: 14 }), 1],
     ['ADX 14 (+DI, −DI: 3)', () => [one('adx')(), one('plus_di')(), one('minus_di')()], () => ti.ADX.calculate({ high, low, close, period: 14 }), 3],
@@ -178,7 +188,13 @@ export async function run(): Promise<BenchResult[]> {
     fxTotal += fxMs;
     peerTotal += peerMs;
     sharedOutputs += outs;
-    rows.push({ name: `indicators: ${label}`, fxflowMs: fxMs, peer: 'technicalindicators', peerMs, note: `${((outs * n) / fxMs / 1000).toFixed(0)} M values/s` });
+    rows.push({
+      name: `indicators: ${label}`,
+      fxflowMs: fxMs,
+      peer: 'technicalindicators',
+      peerMs,
+      note: `${((outs * n) / fxMs / 1000).toFixed(0)} M values/s`,
+    });
   }
   // The whole fxflow suite (every indicator once, TA-Lib defaults).
   const suite = SUITE.flatMap((e) => fx(d, e));
@@ -215,13 +231,36 @@ export async function run(): Promise<BenchResult[]> {
       const agree = compare(columns, suite, c.outputs);
       // Where the time goes: each indicator, fxflow against C, the largest gaps first.
       const gaps = SUITE.map((e, k) => ({ name: e[0], fx: perFx[k], c: c.perIndicator[k] ?? NaN })).sort((a, b) => b.fx - b.c - (a.fx - a.c));
-      process.stderr.write(`per indicator, best of ${SUITE_RUNS} runs (fxflow ms / TA-Lib C ms):\n${gaps.map((g) => `  ${g.name.padEnd(10)} ${g.fx.toFixed(1).padStart(7)} ${g.c.toFixed(1).padStart(7)}`).join('\n')}\n`);
-      const top = gaps.slice(0, 5).map((g) => `${g.name} ${g.fx.toFixed(0)}/${g.c.toFixed(0)}`).join(', ');
+      process.stderr.write(
+        `per indicator, best of ${SUITE_RUNS} runs (fxflow ms / TA-Lib C ms):\n${gaps.map((g) => `  ${g.name.padEnd(10)} ${g.fx.toFixed(1).padStart(7)} ${g.c.toFixed(1).padStart(7)}`).join('\n')}\n`,
+      );
+      const top = gaps
+        .slice(0, 5)
+        .map((g) => `${g.name} ${g.fx.toFixed(0)}/${g.c.toFixed(0)}`)
+        .join(', ');
       const peer = `TA-Lib C ${c.version.split(' ')[0]} (gcc -O3)`;
-      rows.push({ name: `indicators: ${label}, kernels (warm)`, fxflowMs: suiteMs, peer, peerMs: c.ms, note: `best of ${SUITE_RUNS} (medians ${suiteMedian.toFixed(0)} vs ${c.median.toFixed(0)} ms); ${((suite.length * n) / suiteMs / 1000).toFixed(1)} vs ${((suite.length * n) / c.ms / 1000).toFixed(1)} M values/s; ${agree}; largest gaps (fxflow/C ms): ${top}` });
+      rows.push({
+        name: `indicators: ${label}, kernels (warm)`,
+        fxflowMs: suiteMs,
+        peer,
+        peerMs: c.ms,
+        note: `best of ${SUITE_RUNS} (medians ${suiteMedian.toFixed(0)} vs ${c.median.toFixed(0)} ms); ${((suite.length * n) / suiteMs / 1000).toFixed(1)} vs ${((suite.length * n) / c.ms / 1000).toFixed(1)} M values/s; ${agree}; largest gaps (fxflow/C ms): ${top}`,
+      });
       const cli = features(dir);
-      rows.push({ name: `indicators: same suite, whole \`features\` step (${cli.summary})`, fxflowMs: cli.featuresMs, peer, peerMs: c.ms, note: 'step as `fxflow run --json` reports it, best of 2' });
-      rows.push({ name: 'indicators: same suite, whole `fxflow run` (fetch zip + features, fresh store)', fxflowMs: cli.wallMs, peer, peerMs: c.ms, note: `wall clock incl. Node start and fetch (${cli.fetchMs.toFixed(0)} ms), best of 2` });
+      rows.push({
+        name: `indicators: same suite, whole \`features\` step (${cli.summary})`,
+        fxflowMs: cli.featuresMs,
+        peer,
+        peerMs: c.ms,
+        note: 'step as `fxflow run --json` reports it, best of 2',
+      });
+      rows.push({
+        name: 'indicators: same suite, whole `fxflow run` (fetch zip + features, fresh store)',
+        fxflowMs: cli.wallMs,
+        peer,
+        peerMs: c.ms,
+        note: `wall clock incl. Node start and fetch (${cli.fetchMs.toFixed(0)} ms), best of 2`,
+      });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -234,7 +273,11 @@ function talibC(d: Ohlcv, dir: string): { ms: number; median: number; version: s
   let bin: string;
   try {
     process.stderr.write('building TA-Lib C (bench/setup-talib.sh; once)…\n');
-    bin = execFileSync('bash', [SETUP_TALIB], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim().split('\n').pop()!;
+    bin = execFileSync('bash', [SETUP_TALIB], { stdio: ['ignore', 'pipe', 'inherit'] })
+      .toString()
+      .trim()
+      .split('\n')
+      .pop()!;
   } catch (e) {
     return { error: `bench/setup-talib.sh failed (${(e as Error).message.split('\n')[0]})` };
   }
@@ -244,7 +287,14 @@ function talibC(d: Ohlcv, dir: string): { ms: number; median: number; version: s
   const input = path.join(dir, 'bars.f64');
   const output = path.join(dir, 'talib.f64');
   writeFileSync(input, bars);
-  const res = JSON.parse(execFileSync(bin, [input, output]).toString()) as { bars: number; outputs: number; best_ms: number; median_ms: number; version: string; best_per_indicator_ms: Record<string, number> };
+  const res = JSON.parse(execFileSync(bin, [input, output]).toString()) as {
+    bars: number;
+    outputs: number;
+    best_ms: number;
+    median_ms: number;
+    version: string;
+    best_per_indicator_ms: Record<string, number>;
+  };
   const raw = readFileSync(output);
   const all = new Float64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
   const outputs = Array.from({ length: res.outputs }, (_, k) => all.subarray(k * n, (k + 1) * n));
@@ -280,7 +330,9 @@ function compare(names: string[], fxOut: Float64Array[], cOut: Float64Array[]): 
     }
     if (nanDiff || off) bad.push(`${names[k]} (${nanDiff} NaN, ${off} values off)`);
   }
-  return bad.length ? `OUTPUTS DIFFER: ${bad.join(', ')}` : `all ${fxOut.length} columns agree with TA-Lib's (max diff ${worst.toExponential(1)} of the column's magnitude)`;
+  return bad.length
+    ? `OUTPUTS DIFFER: ${bad.join(', ')}`
+    : `all ${fxOut.length} columns agree with TA-Lib's (max diff ${worst.toExponential(1)} of the column's magnitude)`;
 }
 
 /** The suite as a pipeline (fetch the zip, features), run twice on fresh stores through the built CLI. */
@@ -303,7 +355,12 @@ ${SUITE.map((e) => `        - ${JSON.stringify({ [e[0]]: e[1] })}`).join('\n')}
   for (let r = 0; r < 2; r++) {
     const store = path.join(dir, `store-${r}`);
     const t0 = performance.now();
-    const out = execFileSync(process.execPath, [BIN, '--store', store, 'run', 'ind.yaml', '--json'], { cwd: dir, env: { ...process.env, CI: '1', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).toString();
+    const out = execFileSync(process.execPath, [BIN, '--store', store, 'run', 'ind.yaml', '--json'], {
+      cwd: dir,
+      env: { ...process.env, CI: '1', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    }).toString();
     const wall = performance.now() - t0;
     rmSync(store, { recursive: true, force: true });
     const run = JSON.parse(out) as { status: string; steps: { id: string; durationMs: number; summary?: string }[] };

@@ -42,7 +42,10 @@ function runPeers(spec: string): Record<string, PeerOut> {
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   try {
-    return JSON.parse(execFileSync(PY, [path.join(HERE, 'models_peer.py'), spec], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Record<string, PeerOut>;
+    return JSON.parse(execFileSync(PY, [path.join(HERE, 'models_peer.py'), spec], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Record<
+      string,
+      PeerOut
+    >;
   } catch (e) {
     process.stderr.write(`models bench: the Python peers did not run (${(e as Error).message.split('\n')[0]}); install python3-sklearn python3-xgboost\n`);
     return {};
@@ -62,7 +65,18 @@ export async function run(): Promise<BenchResult[]> {
   const pb = makeProblem(n, p, nVal, 7);
   const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-bench-models-'));
   try {
-    const spec = writeProblem(pb, dir, { which: ['xgboost', 'sklearn_hgb', 'ridge'], trees: 200, depth: 6, lr: 0.05, bins: 256, threads: 2, alpha: 1, repeat: GBM_REPEAT, ridge_warm: RIDGE_WARM, ridge_repeat: RIDGE_REPEAT });
+    const spec = writeProblem(pb, dir, {
+      which: ['xgboost', 'sklearn_hgb', 'ridge'],
+      trees: 200,
+      depth: 6,
+      lr: 0.05,
+      bins: 256,
+      threads: 2,
+      alpha: 1,
+      repeat: GBM_REPEAT,
+      ridge_warm: RIDGE_WARM,
+      ridge_repeat: RIDGE_REPEAT,
+    });
     const peers = runPeers(spec);
 
     // fxflow gbm: one dataset holding train then val rows, as the train step sees a fold.
@@ -104,10 +118,26 @@ export async function run(): Promise<BenchResult[]> {
     const ridgeRmse = rmse(predictLinear(pb.Xv, nVal, p, rf.coef, rf.intercept), pb.yv);
 
     // fxflow's gbm runs on `threads` (default one per core) like XGBoost's 2 here.
-    const acc = (peer?: PeerOut): string => `best of ${GBM_REPEAT} fits each (fxflow 1st ${gbmFirst.toFixed(0)} ms), fxflow ${resolveThreads(GBM_BENCH_PARAMS.threads)} threads, ` + (peer ? `val RMSE ${gbmRmse.toFixed(4)} vs ${peer.rmse.toFixed(4)} (${(((gbmRmse - peer.rmse) / peer.rmse) * 100).toFixed(2)}%)` : `val RMSE ${gbmRmse.toFixed(4)}`);
+    const acc = (peer?: PeerOut): string =>
+      `best of ${GBM_REPEAT} fits each (fxflow 1st ${gbmFirst.toFixed(0)} ms), fxflow ${resolveThreads(GBM_BENCH_PARAMS.threads)} threads, ` +
+      (peer
+        ? `val RMSE ${gbmRmse.toFixed(4)} vs ${peer.rmse.toFixed(4)} (${(((gbmRmse - peer.rmse) / peer.rmse) * 100).toFixed(2)}%)`
+        : `val RMSE ${gbmRmse.toFixed(4)}`);
     return [
-      { name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`, fxflowMs: gbmMs, peer: `xgboost ${peers.xgboost?.version ?? ''} hist 2 threads`.trim(), peerMs: (peers.xgboost?.seconds ?? NaN) * 1000, note: acc(peers.xgboost) },
-      { name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`, fxflowMs: gbmMs, peer: `sklearn ${peers.sklearn_hgb?.version ?? ''} HistGradientBoosting`.trim(), peerMs: (peers.sklearn_hgb?.seconds ?? NaN) * 1000, note: acc(peers.sklearn_hgb) },
+      {
+        name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`,
+        fxflowMs: gbmMs,
+        peer: `xgboost ${peers.xgboost?.version ?? ''} hist 2 threads`.trim(),
+        peerMs: (peers.xgboost?.seconds ?? NaN) * 1000,
+        note: acc(peers.xgboost),
+      },
+      {
+        name: `gbm fit ${n / 1000}k×${p}, 200 trees d6`,
+        fxflowMs: gbmMs,
+        peer: `sklearn ${peers.sklearn_hgb?.version ?? ''} HistGradientBoosting`.trim(),
+        peerMs: (peers.sklearn_hgb?.seconds ?? NaN) * 1000,
+        note: acc(peers.sklearn_hgb),
+      },
       {
         name: `ridge fit ${n / 1000}k×${p}`,
         fxflowMs: ridgeMs,

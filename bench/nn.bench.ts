@@ -19,8 +19,14 @@ import type { BenchResult } from './run.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PY = process.env.FXFLOW_BENCH_PYTHON ?? '/usr/bin/python3';
-const L = 64, P = 16, H = 64, K = 3, B = 256;
-const WARM = 2, STEPS = 6, ROUNDS = Number(process.env.FXFLOW_BENCH_ROUNDS ?? 5);
+const L = 64,
+  P = 16,
+  H = 64,
+  K = 3,
+  B = 256;
+const WARM = 2,
+  STEPS = 6,
+  ROUNDS = Number(process.env.FXFLOW_BENCH_ROUNDS ?? 5);
 
 interface Peer {
   samples_per_s: number;
@@ -30,7 +36,9 @@ interface Peer {
 
 function torchRound(): Peer | undefined {
   try {
-    return JSON.parse(execFileSync(PY, [path.join(HERE, 'nn_torch.py'), String(WARM), String(STEPS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as Peer;
+    return JSON.parse(
+      execFileSync(PY, [path.join(HERE, 'nn_torch.py'), String(WARM), String(STEPS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    ) as Peer;
   } catch (e) {
     process.stderr.write(`nn bench: the PyTorch peer did not run (${(e as Error).message.split('\n')[0]}); apt-get install -y python3-torch\n`);
     return undefined;
@@ -40,8 +48,14 @@ function torchRound(): Peer | undefined {
 function data(tf: Tf): { x: ReturnType<Tf['tensor3d']>; y: ReturnType<Tf['tensor2d']> } {
   const rng = makeRng(0);
   return {
-    x: tf.tensor3d(Float32Array.from({ length: B * L * P }, () => rng.normal()), [B, L, P]),
-    y: tf.tensor2d(Float32Array.from({ length: B * K }, () => rng.normal()), [B, K]),
+    x: tf.tensor3d(
+      Float32Array.from({ length: B * L * P }, () => rng.normal()),
+      [B, L, P],
+    ),
+    y: tf.tensor2d(
+      Float32Array.from({ length: B * K }, () => rng.normal()),
+      [B, K],
+    ),
   };
 }
 

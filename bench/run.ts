@@ -38,7 +38,20 @@ for (const f of files) {
 const fmt = (ms: number): string => (Number.isFinite(ms) ? (ms < 10 ? ms.toFixed(2) : ms.toFixed(0)) : '—');
 const table = [
   ['benchmark', 'fxflow ms', 'peer', 'peer ms', 'ratio (peer/fxflow)', 'note'],
-  ...rows.map((r) => [r.name, fmt(r.fxflowMs), r.peer, fmt(r.peerMs), Number.isFinite(r.peerMs / r.fxflowMs) ? `${(r.peerMs / r.fxflowMs).toFixed(2)}×` : '—', r.note ?? '']),
+  ...rows.map((r) => [
+    r.name,
+    fmt(r.fxflowMs),
+    r.peer,
+    fmt(r.peerMs),
+    Number.isFinite(r.peerMs / r.fxflowMs) ? `${(r.peerMs / r.fxflowMs).toFixed(2)}×` : '—',
+    r.note ?? '',
+  ]),
 ];
 const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+for (const r of table)
+  console.log(
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );

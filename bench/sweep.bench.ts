@@ -73,7 +73,9 @@ ${MATRIX}${upstream(
 
 const realData = existsSync(H1);
 const ALPHA_UPSTREAM = upstream(
-  realData ? `{ source: csv, path: ${JSON.stringify(H1)}, symbol: EURUSD, timeframe: 1h }` : '{ source: synthetic, symbol: EURUSD, timeframe: 1h, bars: 50000 }',
+  realData
+    ? `{ source: csv, path: ${JSON.stringify(H1)}, symbol: EURUSD, timeframe: 1h }`
+    : '{ source: synthetic, symbol: EURUSD, timeframe: 1h, bars: 50000 }',
   '{ preset: alpha158, target: { forward_return: { horizons: [1, 4] } } }',
 );
 const ALPHA = `version: 1
@@ -123,8 +125,11 @@ async function sideBySide(dir: string, files: string[], seedStore: string): Prom
     files.map(
       (file, i) =>
         new Promise<string>((resolve, reject) =>
-          execFile(process.execPath, [BIN, '--store', stores[i], 'run', file, '--json', '--jobs', '1'], { cwd: dir, env: { ...process.env, CI: '1', NO_COLOR: '1' }, maxBuffer: 256 * 1024 * 1024 }, (e, stdout) =>
-            e ? reject(e) : resolve(stdout),
+          execFile(
+            process.execPath,
+            [BIN, '--store', stores[i], 'run', file, '--json', '--jobs', '1'],
+            { cwd: dir, env: { ...process.env, CI: '1', NO_COLOR: '1' }, maxBuffer: 256 * 1024 * 1024 },
+            (e, stdout) => (e ? reject(e) : resolve(stdout)),
           ),
         ),
     ),
@@ -141,7 +146,12 @@ async function sideBySide(dir: string, files: string[], seedStore: string): Prom
 }
 
 /** Sorted by step id, so that two runs' metrics compare whatever order their steps ended in. */
-const canonical = (m: Record<string, unknown>): string => JSON.stringify(Object.keys(m).sort().map((k) => [k, m[k]]));
+const canonical = (m: Record<string, unknown>): string =>
+  JSON.stringify(
+    Object.keys(m)
+      .sort()
+      .map((k) => [k, m[k]]),
+  );
 
 async function compareSplit(name: string, dir: string, whole: string, halves: string[], seedStore: string): Promise<BenchResult> {
   const one: number[] = [];
@@ -197,7 +207,13 @@ export async function run(): Promise<BenchResult[]> {
     const data = realData ? 'EURUSD H1 50k' : 'synthetic H1 50k';
     return [
       compare(`12-variant gbm sweep, ${data}, alpha158, upstream cached, --jobs 2`, dir, 'alpha.yaml', prepared),
-      await compareSplit(`same sweep split by hand: two 6-variant runs side by side, --jobs 1 each (the ceiling)`, dir, 'alpha.yaml', ['half-a.yaml', 'half-b.yaml'], prepared),
+      await compareSplit(
+        `same sweep split by hand: two 6-variant runs side by side, --jobs 1 each (the ceiling)`,
+        dir,
+        'alpha.yaml',
+        ['half-a.yaml', 'half-b.yaml'],
+        prepared,
+      ),
       compare(`12-variant gbm sweep, ${data}, alpha158, cold store, --jobs 2`, dir, 'alpha.yaml'),
       compare(`12-variant gbm sweep, ${data}, alpha158, upstream cached, 200 rounds each (no early stopping), --jobs 2`, dir, 'full.yaml', prepared),
       compare('12-variant gbm sweep, small (30k bars, 8 features), --jobs 2', dir, 'small.yaml'),

@@ -61,7 +61,13 @@ export async function run(): Promise<BenchResult[]> {
     return [
       { name: 'watch: save → change seen (median of 5)', fxflowMs: median(seen), peer: 'target', peerMs: 300 },
       { name: 'watch: save → first recomputed step started', fxflowMs: median(started), peer: 'target', peerMs: 300, note: 'debounce 50 ms included' },
-      { name: 'watch: save → run done (report recomputed)', fxflowMs: median(done), peer: '—', peerMs: Number.NaN, note: 'includes reading 4 cached steps and the backtest' },
+      {
+        name: 'watch: save → run done (report recomputed)',
+        fxflowMs: median(done),
+        peer: '—',
+        peerMs: Number.NaN,
+        note: 'includes reading 4 cached steps and the backtest',
+      },
     ];
   } finally {
     child.kill('SIGINT');

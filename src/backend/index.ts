@@ -76,7 +76,13 @@ const CUDART = ['libcudart.so.11.0', 'libcudart.so.11', 'libcudart.so'];
 export const defaultDeps: LoaderDeps = {
   importModule: (name) => import(name),
   findCudart() {
-    const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/local/cuda/lib64', '/usr/local/cuda-11.8/lib64', '/usr/lib/x86_64-linux-gnu', '/usr/lib64'];
+    const dirs = [
+      ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+      '/usr/local/cuda/lib64',
+      '/usr/local/cuda-11.8/lib64',
+      '/usr/lib/x86_64-linux-gnu',
+      '/usr/lib64',
+    ];
     for (const d of dirs) for (const f of CUDART) if (existsSync(path.join(d, f))) return undefined;
     try {
       const out = execFileSync('ldconfig', ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 });
@@ -127,7 +133,9 @@ let pending: Promise<Backend> | undefined;
 export async function selectBackend(device: Device, opts: { deps?: LoaderDeps; log?: (m: string) => void } = {}): Promise<Backend> {
   if (current) {
     if (device === 'gpu' && current.backend.name !== 'tensorflow-gpu') {
-      throw new RunError(`\`device: gpu\`: this process already runs tfjs on \`${current.backend.name}\``, { hint: 'tfjs has one backend per process; run GPU pipelines in their own fxflow process' });
+      throw new RunError(`\`device: gpu\`: this process already runs tfjs on \`${current.backend.name}\``, {
+        hint: 'tfjs has one backend per process; run GPU pipelines in their own fxflow process',
+      });
     }
     return current.backend;
   }

@@ -171,10 +171,34 @@ export interface BacktestMetrics {
 
 /** The names of BacktestMetrics, for checking `select.metric` (the assertion below keeps them in step). */
 export const BACKTEST_METRIC_NAMES = [
-  'total_return', 'annual_return', 'annual_volatility', 'sharpe', 'sortino', 'calmar', 'max_drawdown', 'max_drawdown_bars',
-  'hit_rate', 'win_rate', 'profit_factor', 'expectancy', 'expectancy_pips', 'trades', 'avg_holding_bars', 'exposure',
-  'turnover', 'costs', 'pnl_pips', 'pnl_long_pips', 'pnl_short_pips', 'pnl_account', 'pnl_long_account', 'pnl_short_account',
-  'bars', 'years', 'benchmark_return', 'benchmark_sharpe',
+  'total_return',
+  'annual_return',
+  'annual_volatility',
+  'sharpe',
+  'sortino',
+  'calmar',
+  'max_drawdown',
+  'max_drawdown_bars',
+  'hit_rate',
+  'win_rate',
+  'profit_factor',
+  'expectancy',
+  'expectancy_pips',
+  'trades',
+  'avg_holding_bars',
+  'exposure',
+  'turnover',
+  'costs',
+  'pnl_pips',
+  'pnl_long_pips',
+  'pnl_short_pips',
+  'pnl_account',
+  'pnl_long_account',
+  'pnl_short_account',
+  'bars',
+  'years',
+  'benchmark_return',
+  'benchmark_sharpe',
 ] as const satisfies readonly (keyof BacktestMetrics)[];
 // A field added to BacktestMetrics but not to the list is a type error here.
 const allNamed: Exclude<keyof BacktestMetrics, (typeof BACKTEST_METRIC_NAMES)[number]> extends never ? true : never = true;

@@ -94,7 +94,12 @@ export function quantile(x: ArrayLike<number>, q: number): number {
  * position stays flat until the direction changes again. Returns the positions and the number of
  * entries skipped.
  */
-export function sizePositions(dir: Int8Array, signalBar: Int32Array, size: (i: number) => number, maxLeverage = Infinity): { position: Float64Array; skipped: number } {
+export function sizePositions(
+  dir: Int8Array,
+  signalBar: Int32Array,
+  size: (i: number) => number,
+  maxLeverage = Infinity,
+): { position: Float64Array; skipped: number } {
   const n = dir.length;
   const out = new Float64Array(n);
   let cur = 0;

@@ -137,7 +137,8 @@ function countTrades(c: number, d: SimData): void {
   for (let i = s, p = s > 0 ? position[s - 1] : 0; i < e; i++) {
     const q = position[i];
     if (i > 0 && signalBar[i - 1] + 1 !== signalBar[i]) {
-      if (!(signalBar[i] > signalBar[i - 1])) throw new RangeError(`signal bars must be strictly increasing (signal ${i}: bar ${signalBar[i]} after ${signalBar[i - 1]})`);
+      if (!(signalBar[i] > signalBar[i - 1]))
+        throw new RangeError(`signal bars must be strictly increasing (signal ${i}: bar ${signalBar[i]} after ${signalBar[i - 1]})`);
       p = 0;
     }
     n += +(q !== 0) & (+(p === 0) | +(q > 0 !== p > 0));
@@ -330,7 +331,10 @@ function arenaReset(bytes: number): void {
   arena.timer.unref?.();
 }
 
-function arenaTake<T extends Float64Array | Int32Array>(ctor: { new (b: SharedArrayBuffer, off: number, n: number): T; BYTES_PER_ELEMENT: number }, n: number): T {
+function arenaTake<T extends Float64Array | Int32Array>(
+  ctor: { new (b: SharedArrayBuffer, off: number, n: number): T; BYTES_PER_ELEMENT: number },
+  n: number,
+): T {
   const buf = arena.buf as SharedArrayBuffer;
   const off = arena.at;
   arena.at = off + Math.ceil((n * ctor.BYTES_PER_ELEMENT) / 64) * 64;
@@ -338,10 +342,15 @@ function arenaTake<T extends Float64Array | Int32Array>(ctor: { new (b: SharedAr
 }
 
 /** The shared views a parallel simulation left in the arena, while no later one has reused it (for backtestMetrics). */
-const sharedViews = new WeakMap<Simulation, { gen: number; net: Float64Array; cost: Float64Array; benchmark: Float64Array; position: Float64Array; trades: Trades }>();
+const sharedViews = new WeakMap<
+  Simulation,
+  { gen: number; net: Float64Array; cost: Float64Array; benchmark: Float64Array; position: Float64Array; trades: Trades }
+>();
 
 /** The simulation's arrays in shared memory when they are still there (a parallel simulation, the latest), else undefined. */
-export function sharedArrays(sim: Simulation): { net: Float64Array; cost: Float64Array; benchmark: Float64Array; position: Float64Array; trades: Trades } | undefined {
+export function sharedArrays(
+  sim: Simulation,
+): { net: Float64Array; cost: Float64Array; benchmark: Float64Array; position: Float64Array; trades: Trades } | undefined {
   const v = sharedViews.get(sim);
   return v && v.gen === arena.gen && arena.buf !== undefined && v.net.buffer === arena.buf ? v : undefined;
 }
@@ -359,7 +368,8 @@ export function simulate(input: SimulationInput, threads = 1): Simulation {
   let traded = nSignals;
   while (traded > 0 && !(signalBar[traded - 1] + 2 < open.length)) traded--;
   for (let i = Math.max(traded, 1); i < nSignals; i++) {
-    if (!(signalBar[i] > signalBar[i - 1])) throw new RangeError(`signal bars must be strictly increasing (signal ${i}: bar ${signalBar[i]} after ${signalBar[i - 1]})`);
+    if (!(signalBar[i] > signalBar[i - 1]))
+      throw new RangeError(`signal bars must be strictly increasing (signal ${i}: bar ${signalBar[i]} after ${signalBar[i - 1]})`);
   }
   const chunks = chunkStarts(signalBar, position, traded);
   const nChunks = chunks.length - 1;
@@ -495,7 +505,23 @@ export function simulate(input: SimulationInput, threads = 1): Simulation {
     trades,
     untraded: nSignals - traded,
   };
-  if (parallel) sharedViews.set(sim, { gen: arena.gen, net: d.net, cost: d.cost, benchmark: d.benchmark, position: d.position.subarray(0, traded), trades: { start: d.tStart.subarray(0, nTrades), bars: d.tBars.subarray(0, nTrades), position: d.tPos.subarray(0, nTrades), pnl: d.tPnl.subarray(0, nTrades), pips: d.tPips.subarray(0, nTrades), account: d.tAcc.subarray(0, nTrades), cost: d.tCost.subarray(0, nTrades) } });
+  if (parallel)
+    sharedViews.set(sim, {
+      gen: arena.gen,
+      net: d.net,
+      cost: d.cost,
+      benchmark: d.benchmark,
+      position: d.position.subarray(0, traded),
+      trades: {
+        start: d.tStart.subarray(0, nTrades),
+        bars: d.tBars.subarray(0, nTrades),
+        position: d.tPos.subarray(0, nTrades),
+        pnl: d.tPnl.subarray(0, nTrades),
+        pips: d.tPips.subarray(0, nTrades),
+        account: d.tAcc.subarray(0, nTrades),
+        cost: d.tCost.subarray(0, nTrades),
+      },
+    });
   return sim;
 }
 

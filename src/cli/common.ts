@@ -45,7 +45,9 @@ const GLOBAL_OPTIONS = {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 /** What `parse` returns: util.parseArgs's own typing of the command's options plus the global ones. */
-export type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: typeof GLOBAL_OPTIONS & O; allowPositionals: true; strict: true }>>;
+export type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: typeof GLOBAL_OPTIONS & O; allowPositionals: true; strict: true }>
+>;
 
 export function parse<O extends Options>(argv: string[], options: O): Parsed<O> {
   try {
@@ -94,7 +96,9 @@ export function printRunError(e: Error, io: Io): void {
   if (e instanceof RunError) {
     // Data errors already name `file:line` in their message (it also shows in run summaries).
     const where = e.loc && !e.message.startsWith(`${e.loc.file}:${e.loc.line}`) ? `${e.loc.file}:${e.loc.line}:${e.loc.col}: ` : '';
-    io.err.write(`${escapeControl(where)}${style.red('error')}: ${escapeControl(e.message)}\n${e.hint ? `  ${style.cyan('hint')}: ${escapeControl(e.hint)}\n` : ''}`);
+    io.err.write(
+      `${escapeControl(where)}${style.red('error')}: ${escapeControl(e.message)}\n${e.hint ? `  ${style.cyan('hint')}: ${escapeControl(e.hint)}\n` : ''}`,
+    );
   } else {
     io.err.write(`${style.red('error')}: ${escapeControl(e.message)}\n`);
     if (process.env.FXFLOW_DEBUG && e.stack) io.err.write(`${e.stack}\n`);

@@ -31,7 +31,11 @@ export function boardOf(s: SweepResult): Board {
     names: s.names,
     variants: s.variants,
     ...(s.select
-      ? { selectLabel: `${s.select.metric}${s.select.on ? ` on ${s.select.on}` : ''} (${s.select.mode})`, mode: s.select.mode, headStep: s.select.metric.split('.')[0] }
+      ? {
+          selectLabel: `${s.select.metric}${s.select.on ? ` on ${s.select.on}` : ''} (${s.select.mode})`,
+          mode: s.select.mode,
+          headStep: s.select.metric.split('.')[0],
+        }
       : {}),
   };
 }
@@ -64,7 +68,7 @@ export function leaderboard(b: Board, style: Style = PLAIN, title?: string): str
   const rows = rankedBoard(b).map((v, i) => [
     b.mode ? String(i + 1) : String(v.index + 1),
     v.selected ? '★' : '',
-    ...b.names.map((n) => (typeof v.values[n] === 'string' ? String(v.values[n]) : JSON.stringify(v.values[n]) ?? '—')),
+    ...b.names.map((n) => (typeof v.values[n] === 'string' ? String(v.values[n]) : (JSON.stringify(v.values[n]) ?? '—'))),
     ...(b.mode ? [typeof v.score === 'number' ? fmtNum(v.score) : '—'] : []),
     ...cols.map((c) => fmtNum(v.metrics[`${step}.${c}`])),
   ]);

@@ -55,7 +55,13 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     }
     const command = COMMANDS.find((c) => c.name === cmd);
     if (!command) {
-      throw new UsageError(`unknown command \`${cmd}\`; ${suggestionHint(cmd, COMMANDS.map((c) => c.name), 'a command')}`);
+      throw new UsageError(
+        `unknown command \`${cmd}\`; ${suggestionHint(
+          cmd,
+          COMMANDS.map((c) => c.name),
+          'a command',
+        )}`,
+      );
     }
     const all = [...lead, ...rest];
     if (all.includes('--version') || all.includes('-v')) {

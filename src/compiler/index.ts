@@ -38,7 +38,10 @@ export function compile(spec: PipelineSpec, registry: StepRegistry): CompileResu
   // cycle is reported even when its links also have type errors.
   const links = new Map<string, string[]>();
   for (const step of spec.steps) {
-    links.set(step.id, linkedIds(step.from).filter((s) => stepById.has(s)));
+    links.set(
+      step.id,
+      linkedIds(step.from).filter((s) => stepById.has(s)),
+    );
     const def = registry.get(step.uses);
     if (!def) {
       err(`unknown step kind \`${step.uses}\``, ['steps', step.id, 'uses'], suggestionHint(step.uses, registry.kinds(), 'a step kind'));
@@ -174,7 +177,15 @@ function wireInputs(
   const connect = (port: string, source: string, path: (string | number)[]): void => {
     const src = stepById.get(source);
     if (!src) {
-      err(`\`from\` refers to unknown step \`${source}\``, path, suggestionHint(source, ids.filter((i) => i !== step.id), 'a step id'));
+      err(
+        `\`from\` refers to unknown step \`${source}\``,
+        path,
+        suggestionHint(
+          source,
+          ids.filter((i) => i !== step.id),
+          'a step id',
+        ),
+      );
       return;
     }
     const srcDef = registry.get(src.uses);
@@ -227,12 +238,7 @@ function wireInputs(
 }
 
 /** Kahn's algorithm, stable in file order; a cycle is reported with its path. */
-function topoOrder(
-  nodes: PlanNode[],
-  links: Map<string, string[]>,
-  err: ErrFn,
-  stepFrom: (id: string) => StepSpec['from'],
-): PlanNode[] | undefined {
+function topoOrder(nodes: PlanNode[], links: Map<string, string[]>, err: ErrFn, stepFrom: (id: string) => StepSpec['from']): PlanNode[] | undefined {
   const indeg = new Map<string, number>();
   const children = new Map<string, string[]>();
   for (const n of nodes) {
@@ -278,6 +284,10 @@ function topoOrder(
   const from = stepFrom(consumer);
   const port = from && typeof from === 'object' ? Object.entries(from).find(([, s]) => s === first)?.[0] : undefined;
   const path = port !== undefined ? ['steps', consumer, 'from', port] : ['steps', consumer, 'from'];
-  err(`cycle in the pipeline: ${[...flow, first].map((s) => `\`${s}\``).join(' → ')}`, path, 'a step cannot depend on its own output; remove one of these `from` links');
+  err(
+    `cycle in the pipeline: ${[...flow, first].map((s) => `\`${s}\``).join(' → ')}`,
+    path,
+    'a step cannot depend on its own output; remove one of these `from` links',
+  );
   return undefined;
 }

@@ -37,20 +37,32 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
     const step = spec.steps.find((x) => x.id === stepId);
     const declared = step && registry.get(step.uses)?.metricNames;
     if (!step) {
-      err(`\`select.metric\` refers to unknown step \`${stepId}\``, ['select', 'metric'], suggestionHint(stepId, spec.steps.map((x) => x.id), 'a step id'));
+      err(
+        `\`select.metric\` refers to unknown step \`${stepId}\``,
+        ['select', 'metric'],
+        suggestionHint(
+          stepId,
+          spec.steps.map((x) => x.id),
+          'a step id',
+        ),
+      );
     } else if (declared && !isDeclaredMetric(name, declared)) {
       // A typo here left every score empty and picked no winner; the step kind says what it records.
       err(
         `step \`${stepId}\` (${step.uses}) records no metric \`${name}\``,
         ['select', 'metric'],
-        declared.length ? suggestionHint(name, [...declared], `a metric of ${step.uses}`) : `\`${step.uses}\` records no metrics: select a metric of another step`,
+        declared.length
+          ? suggestionHint(name, [...declared], `a metric of ${step.uses}`)
+          : `\`${step.uses}\` records no metrics: select a metric of another step`,
       );
     } else if (s.on && segmentOf(step) !== undefined && segmentOf(step) !== s.on) {
       const copyId = `${stepId}@${s.on}`;
       select = { metric: s.metric, on: s.on, mode: s.mode, step: copyId, name };
       extra = (steps) => {
         const st = steps.find((x) => x.id === stepId);
-        return st ? { ...st, id: copyId, with: onSegment(st.with, s.on!), description: `${stepId} on the ${s.on} segment, to select the best variant` } : undefined;
+        return st
+          ? { ...st, id: copyId, with: onSegment(st.with, s.on!), description: `${stepId} on the ${s.on} segment, to select the best variant` }
+          : undefined;
       };
     } else if (s.on && segmentOf(step) === undefined && !name.startsWith(`${s.on}_`)) {
       err(

@@ -115,7 +115,8 @@ export function columnBuffers(rows: number): ColumnBuffers {
 export function sortedColumns(X: Float64Array, p: number, j0: number, g: number, ranges: readonly RowRange[], buffers?: ColumnBuffers): Float64Array[] {
   let m = 0;
   for (const r of ranges) m += Math.max(0, r.end - r.start);
-  const b = buffers !== undefined && buffers.cols.length >= g && (buffers.cols[0]?.length ?? 0) >= m && buffers.scratch.length >= 4 * m ? buffers : columnBuffers(m);
+  const b =
+    buffers !== undefined && buffers.cols.length >= g && (buffers.cols[0]?.length ?? 0) >= m && buffers.scratch.length >= 4 * m ? buffers : columnBuffers(m);
   const lens = new Int32Array(g);
   for (const r of ranges) {
     for (let row = r.start; row < r.end; row++) {

@@ -193,7 +193,11 @@ export class UnitPhases<D> {
   /** Workers that got the session (0: everything runs on the caller). */
   readonly workers: number;
 
-  constructor(threads: number, kernels: ((unit: number, data: D) => void)[], private readonly data: D) {
+  constructor(
+    threads: number,
+    kernels: ((unit: number, data: D) => void)[],
+    private readonly data: D,
+  ) {
     this.fns = kernels;
     Atomics.store(this.ctrl, U_NEXT, U_MAX_UNITS - 1); // phase 0, nothing to claim yet
     Atomics.store(this.ctrl, U_COUNT, 0);

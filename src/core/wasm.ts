@@ -81,7 +81,9 @@ export const call = (fn: number, ...args: Bytes[]): Bytes => [...args.flat(), 0x
 /** select(a, b, cond): a if cond ≠ 0, else b. */
 export const select = (a: Bytes, b: Bytes, cond: Bytes): Bytes => [...a, ...b, ...cond, 0x1b];
 
-const bin = (op: number) => (a: Bytes, b: Bytes): Bytes => [...a, ...b, op];
+const bin =
+  (op: number) =>
+  (a: Bytes, b: Bytes): Bytes => [...a, ...b, op];
 
 /** i32 arithmetic and comparisons (comparisons leave 0 or 1). */
 export const i32 = {
@@ -124,7 +126,9 @@ export const f64 = {
 };
 
 const simd = (op: number): Bytes => [0xfd, ...uleb(op)];
-const simdBin = (op: number) => (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(op)];
+const simdBin =
+  (op: number) =>
+  (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(op)];
 
 /** 128-bit vector loads and stores. */
 export const v128 = {
@@ -160,13 +164,19 @@ export function forLoop(ctr: number, limit: Bytes, step: number | Bytes, body: B
   const inc = typeof step === 'number' ? i32.const(step) : step;
   return [
     ...set(ctr, from),
-    0x02, 0x40, // block
-    0x03, 0x40, // loop
-    ...i32.ge_u(get(ctr), limit), 0x0d, 1, // br_if 1: leave the block
+    0x02,
+    0x40, // block
+    0x03,
+    0x40, // loop
+    ...i32.ge_u(get(ctr), limit),
+    0x0d,
+    1, // br_if 1: leave the block
     ...body,
     ...set(ctr, i32.add(get(ctr), inc)),
-    0x0c, 0, // br 0: next iteration
-    0x0b, 0x0b,
+    0x0c,
+    0, // br 0: next iteration
+    0x0b,
+    0x0b,
   ];
 }
 
@@ -177,9 +187,12 @@ export function forLoop(ctr: number, limit: Bytes, step: number | Bytes, body: B
 export function doWhile(ctr: number, limit: Bytes, step: number | Bytes, body: Bytes): Bytes {
   const inc = typeof step === 'number' ? i32.const(step) : step;
   return [
-    0x03, 0x40, // loop
+    0x03,
+    0x40, // loop
     ...body,
-    ...i32.lt_u(tee(ctr, i32.add(get(ctr), inc)), limit), 0x0d, 0, // br_if 0
+    ...i32.lt_u(tee(ctr, i32.add(get(ctr), inc)), limit),
+    0x0d,
+    0, // br_if 0
     0x0b,
   ];
 }
@@ -227,7 +240,21 @@ export function moduleBytes(spec: ModuleSpec): Uint8Array {
       return [...uleb(body.length), ...body];
     }),
   );
-  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, vec(types)), ...section(2, imports), ...section(3, fidx), ...section(7, exports), ...section(10, code)]);
+  return Uint8Array.from([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, vec(types)),
+    ...section(2, imports),
+    ...section(3, fidx),
+    ...section(7, exports),
+    ...section(10, code),
+  ]);
 }
 
 // ---- the runtime API ---------------------------------------------------------------------------

@@ -86,10 +86,14 @@ async function openSource(q: DbQuery): Promise<{ instance: DuckDBInstance; con: 
     instance = await DuckDBInstance.create(
       q.kind === 'duckdb' ? q.file : ':memory:',
       // Parquet: allowed_paths can only be set while access is still on, so it is locked below.
-      q.kind === 'duckdb' ? { access_mode: 'READ_ONLY', ...LOCKED, lock_configuration: 'true' } : { autoload_known_extensions: 'false', autoinstall_known_extensions: 'false' },
+      q.kind === 'duckdb'
+        ? { access_mode: 'READ_ONLY', ...LOCKED, lock_configuration: 'true' }
+        : { autoload_known_extensions: 'false', autoinstall_known_extensions: 'false' },
     );
   } catch (e) {
-    throw new RunError(`cannot open DuckDB database ${q.file}: ${(e as Error).message.split('\n')[0]}`, { hint: 'check that `path` names a DuckDB database file that no other process is writing' });
+    throw new RunError(`cannot open DuckDB database ${q.file}: ${(e as Error).message.split('\n')[0]}`, {
+      hint: 'check that `path` names a DuckDB database file that no other process is writing',
+    });
   }
   const con = await instance.connect();
   if (q.kind === 'parquet') {
@@ -127,7 +131,7 @@ function refused(e: unknown, what: string): RunError | undefined {
   const m = (e as Error).message.split('\n')[0];
   if (!/^Permission Error|external access|disabled by configuration|autoload/i.test(m)) return undefined;
   return new RunError(`cannot read ${what}: it reaches outside the data file (${m})`, {
-    hint: 'fxflow opens data files with DuckDB\'s external access off, so a view that reads other files (read_csv, read_text, read_parquet, ATTACH) or loads an extension is refused; store the rows in a table of that database',
+    hint: "fxflow opens data files with DuckDB's external access off, so a view that reads other files (read_csv, read_text, read_parquet, ATTACH) or loads an extension is refused; store the rows in a table of that database",
   });
 }
 
@@ -155,11 +159,19 @@ async function query(con: DuckDBConnection, q: DbQuery): Promise<DbResult> {
       [parts[parts.length - 1]],
     );
     const rows = tables.getRows() as string[][];
-    const match = rows.find((r) => (parts.length === 1 ? true : parts.length === 2 ? r[1].toLowerCase() === parts[0].toLowerCase() : r[0].toLowerCase() === parts[0].toLowerCase() && r[1].toLowerCase() === parts[1].toLowerCase()));
+    const match = rows.find((r) =>
+      parts.length === 1
+        ? true
+        : parts.length === 2
+          ? r[1].toLowerCase() === parts[0].toLowerCase()
+          : r[0].toLowerCase() === parts[0].toLowerCase() && r[1].toLowerCase() === parts[1].toLowerCase(),
+    );
     if (!match) {
       const all = await con.runAndReadAll(`SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1`);
       const names = all.getRows().map((r) => String(r[0]));
-      throw new RunError(`table ${JSON.stringify(table)} not found in ${q.file}`, { hint: names.length ? `tables there: ${names.slice(0, 12).join(', ')}` : 'the database has no tables' });
+      throw new RunError(`table ${JSON.stringify(table)} not found in ${q.file}`, {
+        hint: names.length ? `tables there: ${names.slice(0, 12).join(', ')}` : 'the database has no tables',
+      });
     }
     relation = `${quoteIdent(match[0])}.${quoteIdent(match[1])}.${quoteIdent(match[2])}`;
     try {
@@ -175,14 +187,20 @@ async function query(con: DuckDBConnection, q: DbQuery): Promise<DbResult> {
     if (want !== undefined) {
       const i = cols.findIndex((c) => c.name === want);
       const j = i >= 0 ? i : lower.indexOf(want.toLowerCase());
-      if (j < 0) throw new RunError(`column ${JSON.stringify(want)} (for ${role}) not found in ${q.table ?? q.file}`, { hint: `columns there: ${cols.map((c) => c.name).join(', ')}` });
+      if (j < 0)
+        throw new RunError(`column ${JSON.stringify(want)} (for ${role}) not found in ${q.table ?? q.file}`, {
+          hint: `columns there: ${cols.map((c) => c.name).join(', ')}`,
+        });
       return cols[j].name;
     }
     for (const cand of NAMES[role] ?? []) {
       const i = lower.indexOf(cand);
       if (i >= 0) return cols[i].name;
     }
-    if (required) throw new RunError(`no ${role} column in ${q.table ?? q.file}`, { hint: `columns there: ${cols.map((c) => c.name).join(', ')}; name it with \`columns: { ${role}: … }\`` });
+    if (required)
+      throw new RunError(`no ${role} column in ${q.table ?? q.file}`, {
+        hint: `columns there: ${cols.map((c) => c.name).join(', ')}; name it with \`columns: { ${role}: … }\``,
+      });
     return undefined;
   };
   const time = find('time', true)!;

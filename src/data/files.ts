@@ -30,7 +30,10 @@ function globRegex(seg: string): RegExp {
       const j = seg.indexOf(']', i + 1);
       if (j < 0) re += '\\[';
       else {
-        re += `[${seg.slice(i + 1, j).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        re += `[${seg
+          .slice(i + 1, j)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = j;
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
@@ -41,7 +44,10 @@ function globRegex(seg: string): RegExp {
 /** Expands a glob of an absolute path into the matching files, sorted by path. */
 export async function expandGlob(abs: string): Promise<string[]> {
   const parsed = path.parse(abs);
-  const segs = abs.slice(parsed.root.length).split(path.sep).filter((s) => s !== '');
+  const segs = abs
+    .slice(parsed.root.length)
+    .split(path.sep)
+    .filter((s) => s !== '');
   let bases = [parsed.root];
   for (let k = 0; k < segs.length; k++) {
     const seg = segs[k];
@@ -52,7 +58,8 @@ export async function expandGlob(abs: string): Promise<string[]> {
         next.push(path.join(base, seg));
         continue;
       }
-      if (seg.includes('**')) throw new RunError(`\`**\` is not supported in data paths: ${abs}`, { hint: 'use one `*` per folder level, e.g. data/*/EURUSD_*.zip' });
+      if (seg.includes('**'))
+        throw new RunError(`\`**\` is not supported in data paths: ${abs}`, { hint: 'use one `*` per folder level, e.g. data/*/EURUSD_*.zip' });
       const re = globRegex(seg);
       let entries;
       try {
@@ -93,7 +100,11 @@ export async function resolveDataPaths(
     const abs = resolve(p);
     if (hasGlob(p)) {
       const found = await expandGlob(abs);
-      if (found.length === 0) throw new RunError(`no data file matches ${abs}`, { hint: `paths are relative to the pipeline file (${pipelineDir}); globs use *, ? and […]`, loc: locate?.(i) });
+      if (found.length === 0)
+        throw new RunError(`no data file matches ${abs}`, {
+          hint: `paths are relative to the pipeline file (${pipelineDir}); globs use *, ? and […]`,
+          loc: locate?.(i),
+        });
       out.push(...found);
     } else {
       await checkRegular(abs, pipelineDir, locate?.(i));
@@ -113,11 +124,17 @@ async function checkRegular(abs: string, pipelineDir: string, loc?: SourceLocati
     st = await stat(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RunError(`data file not found: ${abs}`, { hint: `paths are relative to the pipeline file (${pipelineDir})`, loc });
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new RunError(`data file not found: ${abs}`, { hint: `paths are relative to the pipeline file (${pipelineDir})`, loc });
     throw new RunError(`cannot read ${abs}: ${(e as Error).message}`, { cause: e, loc });
   }
-  if (st.isDirectory()) throw new RunError(`data path is a directory, not a file: ${abs}`, { hint: 'point `path` at a data file, or use a glob such as data/*.csv', loc });
-  if (!st.isFile()) throw new RunError(`data path is not a regular file (a ${specialKind(st)}): ${abs}`, { hint: 'point `path` at a data file on disk; copy a stream to a file first', loc });
+  if (st.isDirectory())
+    throw new RunError(`data path is a directory, not a file: ${abs}`, { hint: 'point `path` at a data file, or use a glob such as data/*.csv', loc });
+  if (!st.isFile())
+    throw new RunError(`data path is not a regular file (a ${specialKind(st)}): ${abs}`, {
+      hint: 'point `path` at a data file on disk; copy a stream to a file first',
+      loc,
+    });
 }
 
 /** Reads a file, with the fetch step's messages for missing files, folders and special files. */
@@ -127,8 +144,10 @@ export async function readData(abs: string, pipelineDir: string): Promise<Buffer
     return await readFile(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new RunError(`data file not found: ${abs}`, { hint: `paths are relative to the pipeline file (${pipelineDir})` });
-    if (code === 'EISDIR') throw new RunError(`data path is a directory, not a file: ${abs}`, { hint: 'point `path` at a data file, or use a glob such as data/*.csv' });
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new RunError(`data file not found: ${abs}`, { hint: `paths are relative to the pipeline file (${pipelineDir})` });
+    if (code === 'EISDIR')
+      throw new RunError(`data path is a directory, not a file: ${abs}`, { hint: 'point `path` at a data file, or use a glob such as data/*.csv' });
     throw new RunError(`cannot read ${abs}: ${(e as Error).message}`, { cause: e });
   }
 }
@@ -159,7 +178,8 @@ interface ZipEntry {
 
 /** Entries of a zip holding data: the `.csv` files, or every file when there is none. */
 export function readZip(abs: string, buf: Buffer): DataPart[] {
-  const bad = (why: string) => new RunError(`${abs} is not a readable zip file: ${why}`, { hint: 'check that the file is complete, or unzip it and point `path` at the CSV' });
+  const bad = (why: string) =>
+    new RunError(`${abs} is not a readable zip file: ${why}`, { hint: 'check that the file is complete, or unzip it and point `path` at the CSV' });
   // End of central directory: the last signature within the final 64 KiB + 22 bytes.
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65_535); i--) {

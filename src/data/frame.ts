@@ -45,10 +45,9 @@ export function checkFrame(f: Frame, what = 'frame'): void {
       throw new RunError(`${what}: index value at row ${i} is ${t}`, { hint: 'timestamps must be finite epoch ms' });
     }
     if (i > 0 && t <= idx[i - 1]) {
-      throw new RunError(
-        `${what}: index is not strictly increasing at row ${i} (${isoUtc(idx[i - 1])} then ${isoUtc(t)})`,
-        { hint: 'sort the rows by time and remove duplicate timestamps' },
-      );
+      throw new RunError(`${what}: index is not strictly increasing at row ${i} (${isoUtc(idx[i - 1])} then ${isoUtc(t)})`, {
+        hint: 'sort the rows by time and remove duplicate timestamps',
+      });
     }
   }
 }

@@ -84,7 +84,12 @@ export function readParts(parts: DataPart[], read: ReadOptions, zone: Zone | und
  * a few MB in all; see parallel.ts), else on this thread. Same bars, order, file indices, lines
  * and errors either way. `workerParts`: how many parts a worker parsed.
  */
-export async function readPartsAsync(parts: DataPart[], read: ReadOptions, zone: Zone | undefined, mode: ParallelMode = 'auto'): Promise<{ raw: RawBars; detected: string[]; workerParts: number }> {
+export async function readPartsAsync(
+  parts: DataPart[],
+  read: ReadOptions,
+  zone: Zone | undefined,
+  mode: ParallelMode = 'auto',
+): Promise<{ raw: RawBars; detected: string[]; workerParts: number }> {
   if (!wantParallel(parts, mode)) return { ...readParts(parts, read, zone), workerParts: 0 };
   const layouts = parts.map((p) => layoutFor(p.bytes, p.name, read));
   // One allocation, as readParts: part k from row offsets[k]; the gaps are closed below.
@@ -192,7 +197,14 @@ export function finish(raw: RawBars, opts: LoadOptions): { bars: Ohlcv; notes: Q
   if (opts.resampleMs !== undefined) out = resample(out, opts.resampleMs, opts.dayClose);
   else if (lo > 0 || hi < idx.length) {
     // Own the memory (a view would keep the whole series alive in the artifact).
-    out = { index: out.index.slice(), open: out.open.slice(), high: out.high.slice(), low: out.low.slice(), close: out.close.slice(), volume: out.volume.slice() };
+    out = {
+      index: out.index.slice(),
+      open: out.open.slice(),
+      high: out.high.slice(),
+      low: out.low.slice(),
+      close: out.close.slice(),
+      volume: out.volume.slice(),
+    };
   }
   return { bars: out, notes };
 }

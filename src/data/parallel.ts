@@ -39,7 +39,7 @@ function bootSource(): string {
     '(async () => {',
     '  if (workerData.tsx) { const m = await import(workerData.tsx); (m.register ?? m.default.register)(); }',
     '  await import(workerData.entry);',
-    "})().catch((e) => parentPort.postMessage({ bootError: String((e && e.stack) || e) }));",
+    '})().catch((e) => parentPort.postMessage({ bootError: String((e && e.stack) || e) }));',
   ].join('\n');
 }
 
@@ -48,7 +48,9 @@ function entry(): { entry: string; tsx?: string } | undefined {
   if (self.endsWith('.js')) return { entry: new URL('./parse-worker.js', self).href };
   try {
     // tsx's package exports give require() the .cjs API, which cannot register from a worker.
-    const api = createRequire(self).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
+    const api = createRequire(self)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs');
     return { entry: new URL('./parse-worker.ts', self).href, tsx: pathToFileURL(api).href };
   } catch {
     return undefined;
@@ -129,7 +131,13 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
  * are copied into place. Layouts are the caller's (computed first, as the serial path does). A
  * part that failed in a worker is re-parsed here, so its error is exactly the serial one.
  */
-export async function parsePartsParallel(parts: DataPart[], read: ReadOptions, layouts: Layout[], out: RawBars, offsets: number[]): Promise<{ results: PartResult[]; workerParts: number }> {
+export async function parsePartsParallel(
+  parts: DataPart[],
+  read: ReadOptions,
+  layouts: Layout[],
+  out: RawBars,
+  offsets: number[],
+): Promise<{ results: PartResult[]; workerParts: number }> {
   const results: (PartResult | undefined)[] = new Array(parts.length);
   const parseHere = (k: number): PartResult => {
     const p = parts[k];

@@ -16,7 +16,18 @@ export interface ParseJob {
 }
 
 export type ParseReply =
-  | { id: number; ok: true; n: number; t: Float64Array; open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; volume: Float64Array; line: Int32Array }
+  | {
+      id: number;
+      ok: true;
+      n: number;
+      t: Float64Array;
+      open: Float64Array;
+      high: Float64Array;
+      low: Float64Array;
+      close: Float64Array;
+      volume: Float64Array;
+      line: Int32Array;
+    }
   | { id: number; ok: false; message: string };
 
 const port = parentPort;
@@ -30,7 +41,10 @@ if (port) {
       const { n, t, open, high, low, close, volume, line } = raw;
       reply = { id: job.id, ok: true, n, t, open, high, low, close, volume, line };
       // emptyRaw allocates plain ArrayBuffers: moved to the main thread, not copied.
-      port.postMessage(reply, [t, open, high, low, close, volume, line].map((a) => a.buffer as ArrayBuffer));
+      port.postMessage(
+        reply,
+        [t, open, high, low, close, volume, line].map((a) => a.buffer as ArrayBuffer),
+      );
     } catch (e) {
       reply = { id: job.id, ok: false, message: e instanceof Error ? e.message : String(e) };
       port.postMessage(reply);

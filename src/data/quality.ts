@@ -152,7 +152,12 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
     ohlc++;
     if (ohlcFirst < 0) ohlcFirst = i;
     if (policy.ohlc === 'error') {
-      const msg = h < l ? `high ${h} is below low ${l}` : h < o || h < c ? `high ${h} is below max(open, close) ${Math.max(o, c)}` : `low ${l} is above min(open, close) ${Math.min(o, c)}`;
+      const msg =
+        h < l
+          ? `high ${h} is below low ${l}`
+          : h < o || h < c
+            ? `high ${h} is below max(open, close) ${Math.max(o, c)}`
+            : `low ${l} is above min(open, close) ${Math.min(o, c)}`;
       fail(raw, i, msg, `a bar must satisfy low <= min(open, close) and high >= max(open, close); ${POLICY_HINT('ohlc', 'drop')}`);
     }
     keep[i] = policy.ohlc === 'warn' ? 1 : 0;
@@ -286,7 +291,14 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
       if (g) g.push(c);
       else groups.set(key, [c]);
     }
-    const parts = [...groups.values()].map((g) => `${describeWeek(g[0], g.length, g.map((c) => c.week))} (first at ${raw.files[bars.file[g[0].bar]]}:${bars.line[g[0].bar]})`);
+    const parts = [...groups.values()].map(
+      (g) =>
+        `${describeWeek(
+          g[0],
+          g.length,
+          g.map((c) => c.week),
+        )} (first at ${raw.files[bars.file[g[0].bar]]}:${bars.line[g[0].bar]})`,
+    );
     notes.push({ kind: 'clock', count: clock.length, action: 'keep', detail: parts.join('; ') });
   }
   return { bars, notes };
@@ -312,7 +324,8 @@ export interface ClockWeek {
 /** The finding of `n` weeks like `w` (the dates listed: up to 10, then a count). */
 function describeWeek(w: ClockWeek, n = 1, weeks: string[] = [w.week]): string {
   const one = n === 1;
-  const where = w.side === 'open' ? `open${one ? 's' : ''} before the Sunday 17:00 New York open` : `trade${one ? 's' : ''} past the Friday 17:00 New York close`;
+  const where =
+    w.side === 'open' ? `open${one ? 's' : ''} before the Sunday 17:00 New York open` : `trade${one ? 's' : ''} past the Friday 17:00 New York close`;
   const dates = weeks.length > 10 ? `${weeks.slice(0, 10).join(', ')} and ${weeks.length - 10} more` : weeks.join(', ');
   const head = `${one ? 'week' : `${n} weeks`} of ${dates} ${where} (${w.hours} h ${w.side === 'open' ? 'early' : 'late'}`;
   if (w.zone === null) return `${head}; the file's own offsets)`;
@@ -419,7 +432,11 @@ export function weekendOverlap(a: number, b: number): number {
  * Gaps between consecutive bars: the time from the end of bar i to the open of bar i+1, less the
  * weekend closure, when it reaches max(maxGapMs, timeframeMs).
  */
-export function findGaps(index: Float64Array, timeframeMs: number, maxGapMs: number): { count: number; first: number; firstMissing: number; longest: number; longestMissing: number } {
+export function findGaps(
+  index: Float64Array,
+  timeframeMs: number,
+  maxGapMs: number,
+): { count: number; first: number; firstMissing: number; longest: number; longestMissing: number } {
   const thr = Math.max(maxGapMs, timeframeMs);
   let count = 0;
   let first = -1;

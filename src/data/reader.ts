@@ -139,7 +139,13 @@ export function layoutFor(buf: Uint8Array, file: string, opts: ReadOptions): Lay
     const d = detectFormat(buf);
     if (!d) {
       const { start, end } = firstLine(buf);
-      throw fileError(file, 1, 1, `cannot tell the format of ${JSON.stringify(text(buf, start, Math.min(end, start + 80)))}`, 'set `format:` to histdata, metatrader, dukascopy or generic (a header row naming Time/Timestamp, Open, High, Low, Close)');
+      throw fileError(
+        file,
+        1,
+        1,
+        `cannot tell the format of ${JSON.stringify(text(buf, start, Math.min(end, start + 80)))}`,
+        'set `format:` to histdata, metatrader, dukascopy or generic (a header row naming Time/Timestamp, Open, High, Low, Close)',
+      );
     }
     format = d.format;
     detail = d.detail;
@@ -152,18 +158,37 @@ export function layoutFor(buf: Uint8Array, file: string, opts: ReadOptions): Lay
 
   if (format === 'histdata') {
     return {
-      format, detail, delim: 59, header: false, nCols: 6, exactCols: false,
-      timeCol: 0, timeParser: timeParser('YYYYMMDD HHmmss'), timePattern: 'YYYYMMDD HHmmss', todCol: -1,
-      price: [1, 2, 3, 4], volume: 5,
+      format,
+      detail,
+      delim: 59,
+      header: false,
+      nCols: 6,
+      exactCols: false,
+      timeCol: 0,
+      timeParser: timeParser('YYYYMMDD HHmmss'),
+      timePattern: 'YYYYMMDD HHmmss',
+      todCol: -1,
+      price: [1, 2, 3, 4],
+      volume: 5,
     };
   }
   const firstText = text(buf, start, end);
   if (format === 'metatrader' && !/<date>/i.test(firstText)) {
     // MT4: no header, comma-separated, date and time in separate fields.
     return {
-      format, detail, delim: 44, header: false, nCols: 7, exactCols: false,
-      timeCol: 0, timeParser: timeParser('YYYY.MM.DD'), timePattern: 'YYYY.MM.DD HH:mm', todCol: 1, todParser: timeParser('HH:mm'),
-      price: [2, 3, 4, 5], volume: 6,
+      format,
+      detail,
+      delim: 44,
+      header: false,
+      nCols: 7,
+      exactCols: false,
+      timeCol: 0,
+      timeParser: timeParser('YYYY.MM.DD'),
+      timePattern: 'YYYY.MM.DD HH:mm',
+      todCol: 1,
+      todParser: timeParser('HH:mm'),
+      price: [2, 3, 4, 5],
+      volume: 6,
     };
   }
 
@@ -175,7 +200,14 @@ export function layoutFor(buf: Uint8Array, file: string, opts: ReadOptions): Lay
     if (want !== undefined) {
       const i = raw.findIndex((r) => r === want);
       const j = i >= 0 ? i : names.indexOf(want.toLowerCase().replace(/[<>]/g, '').trim());
-      if (j < 0) throw fileError(file, 1, 1, `column ${JSON.stringify(want)} (for ${role}) is not in the header; columns found: ${raw.map((c) => JSON.stringify(c)).join(', ')}`, 'set `columns:` to header names of the file');
+      if (j < 0)
+        throw fileError(
+          file,
+          1,
+          1,
+          `column ${JSON.stringify(want)} (for ${role}) is not in the header; columns found: ${raw.map((c) => JSON.stringify(c)).join(', ')}`,
+          'set `columns:` to header names of the file',
+        );
       return j;
     }
     for (const c of cands) {
@@ -200,10 +232,22 @@ export function layoutFor(buf: Uint8Array, file: string, opts: ReadOptions): Lay
     if (price[i] < 0) missing.push(k[0].toUpperCase() + k.slice(1));
   });
   if (missing.length) {
-    throw fileError(file, 1, 1, `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} in the header; columns found: ${raw.map((c) => JSON.stringify(c)).join(', ')}`, 'expected a header naming Timestamp (or Time, Date [+ Time], Gmt time), Open, High, Low, Close and optionally Volume; or set `columns:`');
+    throw fileError(
+      file,
+      1,
+      1,
+      `missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} in the header; columns found: ${raw.map((c) => JSON.stringify(c)).join(', ')}`,
+      'expected a header naming Timestamp (or Time, Date [+ Time], Gmt time), Open, High, Low, Close and optionally Volume; or set `columns:`',
+    );
   }
   if (format === 'dukascopy' && names[timeCol] !== 'gmt time' && map.time === undefined) {
-    throw fileError(file, 1, 1, `expected a Dukascopy header starting with "Gmt time", found ${JSON.stringify(firstText.slice(0, 80))}`, 'use `format: auto` or `generic` for other headers');
+    throw fileError(
+      file,
+      1,
+      1,
+      `expected a Dukascopy header starting with "Gmt time", found ${JSON.stringify(firstText.slice(0, 80))}`,
+      'use `format: auto` or `generic` for other headers',
+    );
   }
 
   // Timestamp pattern: given, by format, or detected from the first data row.
@@ -213,24 +257,37 @@ export function layoutFor(buf: Uint8Array, file: string, opts: ReadOptions): Lay
   if (opts.timeFormat !== undefined) {
     const segs = compilePattern(opts.timeFormat);
     if (typeof segs === 'string' && opts.timeFormat !== 'unix_s' && opts.timeFormat !== 'unix_ms') {
-      throw new RunError(`time_format ${JSON.stringify(opts.timeFormat)}: ${segs}`, { hint: 'write a pattern with YYYY MM DD HH mm ss SSS, e.g. DD.MM.YYYY HH:mm:ss.SSS, or unix_s / unix_ms' });
+      throw new RunError(`time_format ${JSON.stringify(opts.timeFormat)}: ${segs}`, {
+        hint: 'write a pattern with YYYY MM DD HH mm ss SSS, e.g. DD.MM.YYYY HH:mm:ss.SSS, or unix_s / unix_ms',
+      });
     }
     timePattern = opts.timeFormat;
   } else if (format === 'dukascopy') {
     timePattern = 'DD.MM.YYYY HH:mm:ss.SSS';
   } else {
-    timePattern = (sample && sample[timeCol] && detectPattern(sample[timeCol], todCol >= 0 ? KNOWN_PATTERNS.filter((p) => !p.includes('H')) : KNOWN_PATTERNS)) ?? (todCol >= 0 ? 'YYYY-MM-DD' : 'YYYY-MM-DD HH:mm:ss');
+    timePattern =
+      (sample && sample[timeCol] && detectPattern(sample[timeCol], todCol >= 0 ? KNOWN_PATTERNS.filter((p) => !p.includes('H')) : KNOWN_PATTERNS)) ??
+      (todCol >= 0 ? 'YYYY-MM-DD' : 'YYYY-MM-DD HH:mm:ss');
   }
   if (todCol >= 0) todPattern = (sample && sample[todCol] && detectPattern(sample[todCol], KNOWN_TOD_PATTERNS)) ?? 'HH:mm:ss';
   if (format === 'metatrader') detail = 'metatrader (MT5 Export Bars, with header)';
   if (format === 'generic') detail = `generic (header; time ${todCol >= 0 ? `${timePattern} + ${todPattern}` : timePattern})`;
   const tp = timeParser(timePattern);
   return {
-    format, detail, delim, header: true, nCols: raw.length, exactCols: true,
-    timeCol, timeParser: tp, timePattern: todPattern ? `${timePattern} ${todPattern}` : timePattern,
+    format,
+    detail,
+    delim,
+    header: true,
+    nCols: raw.length,
+    exactCols: true,
+    timeCol,
+    timeParser: tp,
+    timePattern: todPattern ? `${timePattern} ${todPattern}` : timePattern,
     zoneCheck: tp.zoned && opts.timezone !== undefined ? parseZone(opts.timezone) : undefined,
-    todCol, todParser: todPattern ? timeParser(todPattern) : undefined,
-    price, volume,
+    todCol,
+    todParser: todPattern ? timeParser(todPattern) : undefined,
+    price,
+    volume,
   };
 }
 
@@ -325,7 +382,14 @@ export function parseInto(buf: Uint8Array, file: string, L: Layout, out: RawBars
       continue;
     }
     if (L.exactCols ? f !== L.nCols : f < need) {
-      fail(pos, lineStart, `expected ${L.exactCols ? '' : 'at least '}${L.exactCols ? L.nCols : need} fields${L.header ? ' like the header' : ''}, found ${f}: ${JSON.stringify(text(buf, pos, Math.min(end, pos + 120)))}`, L.header ? 'every row must have the same columns as the header' : `a ${L.format} row is ${L.format === 'histdata' ? 'YYYYMMDD HHMMSS;open;high;low;close;volume' : 'YYYY.MM.DD,HH:MM,open,high,low,close,volume'}`);
+      fail(
+        pos,
+        lineStart,
+        `expected ${L.exactCols ? '' : 'at least '}${L.exactCols ? L.nCols : need} fields${L.header ? ' like the header' : ''}, found ${f}: ${JSON.stringify(text(buf, pos, Math.min(end, pos + 120)))}`,
+        L.header
+          ? 'every row must have the same columns as the header'
+          : `a ${L.format} row is ${L.format === 'histdata' ? 'YYYYMMDD HHMMSS;open;high;low;close;volume' : 'YYYY.MM.DD,HH:MM,open,high,low,close,volume'}`,
+      );
     }
     const nf = Math.min(f, maxF);
     // Trim blanks and quotes.
@@ -345,12 +409,22 @@ export function parseInto(buf: Uint8Array, file: string, L: Layout, out: RawBars
     if (todCol >= 0) t += todParser!(buf, starts[todCol], ends[todCol]);
     if (t !== t) {
       const bad = todCol >= 0 && Number.isFinite(tp(buf, starts[timeCol], ends[timeCol])) ? todCol : timeCol;
-      fail(starts[bad], lineStart, `cannot read the ${bad === todCol ? 'time' : 'timestamp'} ${JSON.stringify(text(buf, starts[bad], ends[bad]))}`, `expected ${bad === todCol ? L.timePattern.split(' ').pop() : L.timePattern} (${L.detail})${tp.zoned ? ' with a zone: Z or ±hh:mm on every row' : ''}; set \`time_format:\` if the file uses another pattern`);
+      fail(
+        starts[bad],
+        lineStart,
+        `cannot read the ${bad === todCol ? 'time' : 'timestamp'} ${JSON.stringify(text(buf, starts[bad], ends[bad]))}`,
+        `expected ${bad === todCol ? L.timePattern.split(' ').pop() : L.timePattern} (${L.detail})${tp.zoned ? ' with a zone: Z or ±hh:mm on every row' : ''}; set \`time_format:\` if the file uses another pattern`,
+      );
     }
     if (zoneCheck !== undefined && tp.lastOffsetMs() !== zoneCheck.offsetAt(t)) {
       // The row names its instant and the user named a clock; they disagree, and guessing which is
       // wrong would silently shift the series.
-      fail(starts[timeCol], lineStart, `the timestamp ${JSON.stringify(text(buf, starts[timeCol], ends[timeCol]))} carries the offset ${offsetName(tp.lastOffsetMs())}, but \`timezone: ${zoneCheck.name}\` is ${offsetName(zoneCheck.offsetAt(t))} at that instant`, 'a timestamp with `Z` or `±hh:mm` is read as that instant: remove `timezone:` from the fetch step (or make it match the file)');
+      fail(
+        starts[timeCol],
+        lineStart,
+        `the timestamp ${JSON.stringify(text(buf, starts[timeCol], ends[timeCol]))} carries the offset ${offsetName(tp.lastOffsetMs())}, but \`timezone: ${zoneCheck.name}\` is ${offsetName(zoneCheck.offsetAt(t))} at that instant`,
+        'a timestamp with `Z` or `±hh:mm` is read as that instant: remove `timezone:` from the fetch step (or make it match the file)',
+      );
     }
     const o = parseNumberBytes(buf, starts[oc], ends[oc]);
     const h = parseNumberBytes(buf, starts[hc], ends[hc]);
@@ -359,12 +433,18 @@ export function parseInto(buf: Uint8Array, file: string, L: Layout, out: RawBars
     if (o === undefined || h === undefined || l === undefined || c === undefined) {
       const k = o === undefined ? 0 : h === undefined ? 1 : l === undefined ? 2 : 3;
       const col = L.price[k];
-      fail(starts[col], lineStart, `cannot read ${PRICE_KEYS[k]} ${JSON.stringify(text(buf, starts[col], ends[col]))}`, 'prices must be decimal numbers such as 1.32495');
+      fail(
+        starts[col],
+        lineStart,
+        `cannot read ${PRICE_KEYS[k]} ${JSON.stringify(text(buf, starts[col], ends[col]))}`,
+        'prices must be decimal numbers such as 1.32495',
+      );
     }
     let v = NaN;
     if (vc >= 0) {
       const x = parseNumberBytes(buf, starts[vc], ends[vc]);
-      if (x === undefined) fail(starts[vc], lineStart, `cannot read volume ${JSON.stringify(text(buf, starts[vc], ends[vc]))}`, 'volume must be a number (or empty)');
+      if (x === undefined)
+        fail(starts[vc], lineStart, `cannot read volume ${JSON.stringify(text(buf, starts[vc], ends[vc]))}`, 'volume must be a number (or empty)');
       v = x as number;
     }
     T[n] = t;

@@ -45,10 +45,7 @@ const TICKS_PER_MINUTE = 40;
  * Relative volatility (std) by UTC hour: quiet Asian session and the hours around the New York
  * close, a London open pick-up and the busiest London/New York overlap 12:00–16:00.
  */
-const VOL_BY_HOUR = [
-  0.55, 0.6, 0.6, 0.55, 0.5, 0.5, 0.65, 1.0, 1.15, 1.05, 0.95, 0.95, 1.25, 1.45, 1.5, 1.35, 1.05, 0.8, 0.7, 0.65,
-  0.6, 0.45, 0.45, 0.5,
-];
+const VOL_BY_HOUR = [0.55, 0.6, 0.6, 0.55, 0.5, 0.5, 0.65, 1.0, 1.15, 1.05, 0.95, 0.95, 1.25, 1.45, 1.5, 1.35, 1.05, 0.8, 0.7, 0.65, 0.6, 0.45, 0.45, 0.5];
 /** The same as variance multipliers whose mean over the day is 1, so DAILY_VOL holds on average. */
 const VAR_BY_HOUR: Float64Array = (() => {
   const v = Float64Array.from(VOL_BY_HOUR, (x) => x * x);

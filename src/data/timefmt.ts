@@ -158,7 +158,11 @@ export function timeParser(pattern: string): TimeParser {
   const st = { key: -1, day: 0, off: 0 };
   const dim = (y: number, mo: number) => (mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0) ? 29 : DIM[mo]);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function('st', 'dim', 'civil', `return function parseTime(buf, a, b) {${code}\n};`) as (st: unknown, dim: unknown, civil: unknown) => (buf: Uint8Array, a: number, b: number) => number;
+  const make = new Function('st', 'dim', 'civil', `return function parseTime(buf, a, b) {${code}\n};`) as (
+    st: unknown,
+    dim: unknown,
+    civil: unknown,
+  ) => (buf: Uint8Array, a: number, b: number) => number;
   return Object.assign(make(st, dim, daysFromCivil), { zoned, lastOffsetMs: () => st.off });
 }
 

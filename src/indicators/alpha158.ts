@@ -22,7 +22,37 @@ const EPS = 1e-12;
 
 /** Operators whose first value needs one bar before the window (a 1-bar change or ratio). */
 const LAGGED = new Set(['ROC', 'CORD', 'CNTP', 'CNTN', 'CNTD', 'SUMP', 'SUMN', 'SUMD', 'WVMA', 'VSUMP', 'VSUMN', 'VSUMD']);
-const OPS = ['ROC', 'MA', 'STD', 'BETA', 'RSQR', 'RESI', 'MAX', 'MIN', 'QTLU', 'QTLD', 'RANK', 'RSV', 'IMAX', 'IMIN', 'IMXD', 'CORR', 'CORD', 'CNTP', 'CNTN', 'CNTD', 'SUMP', 'SUMN', 'SUMD', 'VMA', 'VSTD', 'WVMA', 'VSUMP', 'VSUMN', 'VSUMD'];
+const OPS = [
+  'ROC',
+  'MA',
+  'STD',
+  'BETA',
+  'RSQR',
+  'RESI',
+  'MAX',
+  'MIN',
+  'QTLU',
+  'QTLD',
+  'RANK',
+  'RSV',
+  'IMAX',
+  'IMIN',
+  'IMXD',
+  'CORR',
+  'CORD',
+  'CNTP',
+  'CNTN',
+  'CNTD',
+  'SUMP',
+  'SUMN',
+  'SUMD',
+  'VMA',
+  'VSTD',
+  'WVMA',
+  'VSUMP',
+  'VSUMN',
+  'VSUMD',
+];
 const KBAR = ['KMID', 'KLEN', 'KMID2', 'KUP', 'KUP2', 'KLOW', 'KLOW2', 'KSFT', 'KSFT2', 'OPEN0', 'HIGH0', 'LOW0'];
 
 /** Qlib's threshold below which a rolling std counts as zero in Rsquare and Corr (`atol=2e-05`). */

@@ -211,7 +211,12 @@ export function ultosc(high: Float64Array, low: Float64Array, close: Float64Arra
     if (d2 > r) r = d2;
     tr[i] = r;
   }
-  let a1 = 0.0, b1 = 0.0, a2 = 0.0, b2 = 0.0, a3 = 0.0, b3 = 0.0; // prettier-ignore
+  let a1 = 0.0,
+    b1 = 0.0,
+    a2 = 0.0,
+    b2 = 0.0,
+    a3 = 0.0,
+    b3 = 0.0; // prettier-ignore
   // Sums over the s-1 bars before `start`, then the sliding loop adds today and drops the trailing.
   for (let i = start - s1 + 1; i < start; i++) (a1 += bp[i]), (b1 += tr[i]);
   for (let i = start - s2 + 1; i < start; i++) (a2 += bp[i]), (b2 += tr[i]);

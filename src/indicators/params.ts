@@ -578,9 +578,7 @@ export interface UltoscParams extends IndicatorCommon {
 }
 
 /** Balance of power (TA-Lib BOP). Column `bop`. */
-export interface BopParams extends IndicatorCommon {
-
-}
+export interface BopParams extends IndicatorCommon {}
 
 /** Money flow index (TA-Lib MFI); needs volume. Column `mfi_<period>`. */
 export interface MfiParams extends IndicatorCommon {
@@ -604,9 +602,7 @@ export interface ObvParams extends IndicatorCommon {
 }
 
 /** Chaikin accumulation/distribution line (TA-Lib AD); needs volume. Column `ad`. */
-export interface AdParams extends IndicatorCommon {
-
-}
+export interface AdParams extends IndicatorCommon {}
 
 /** Chaikin A/D oscillator (TA-Lib ADOSC); needs volume. Column `adosc_<fast>_<slow>`. */
 export interface AdoscParams extends IndicatorCommon {
@@ -653,9 +649,7 @@ export interface NatrParams extends IndicatorCommon {
 }
 
 /** True range (TA-Lib TRANGE). Column `trange`. */
-export interface TrangeParams extends IndicatorCommon {
-
-}
+export interface TrangeParams extends IndicatorCommon {}
 
 /** Bollinger bands (TA-Lib BBANDS). Columns `bb_upper_<period>_<dev>`, `bb_middle_…`, `bb_lower_…`. */
 export interface BbandsParams extends IndicatorCommon {
@@ -765,6 +759,4 @@ export interface SarParams extends IndicatorCommon {
 }
 
 /** Candle shape: body, upper/lower shadow, range, and each relative to the range. Columns `candle_body`, `candle_upper`, `candle_lower`, `candle_range`, `candle_body_rel`, `candle_upper_rel`, `candle_lower_rel`. */
-export interface CandleParams extends IndicatorCommon {
-
-}
+export interface CandleParams extends IndicatorCommon {}

@@ -1,5 +1,29 @@
 import { setFlagsFromString } from 'node:v8';
-import { call, doWhile, f64, f64x2, forLoop, get, I32, ifThen, i32, moduleBytes, PAGE, select, set, simdAvailable, V128, F64, v128, wasmApi, type Bytes, type ValType, type WasmFunc, type WasmMemory, type WasmModule } from '../core/wasm.js';
+import {
+  call,
+  doWhile,
+  f64,
+  f64x2,
+  forLoop,
+  get,
+  I32,
+  ifThen,
+  i32,
+  moduleBytes,
+  PAGE,
+  select,
+  set,
+  simdAvailable,
+  V128,
+  F64,
+  v128,
+  wasmApi,
+  type Bytes,
+  type ValType,
+  type WasmFunc,
+  type WasmMemory,
+  type WasmModule,
+} from '../core/wasm.js';
 import { resolveThreads, runJob } from '../core/threads.js';
 
 /**
@@ -429,11 +453,26 @@ const align = (v: number, a: number): number => Math.ceil(v / a) * a;
  * centredGram's result (see ridge.ts) by the SIMD kernel; `threads` counts the calling thread
  * (0 = one per core). Returns undefined when WebAssembly SIMD is unavailable.
  */
-export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: number, fitIntercept: boolean, rows: GramRows, threads = 0): GramParts | undefined {
+export function centredGramSimd(
+  X: Float64Array,
+  p: number,
+  Y: Float64Array,
+  k: number,
+  fitIntercept: boolean,
+  rows: GramRows,
+  threads = 0,
+): GramParts | undefined {
   const E = getEngine();
   if (!E || p === 0 || p > GRAM_SIMD_MAX_P || k === 0) return undefined;
   const count = rows.count;
-  const rowAt = 'list' in rows ? (i: number): number => rows.list[i] : ((s: number) => (i: number): number => s + i)(rows.start);
+  const rowAt =
+    'list' in rows
+      ? (i: number): number => rows.list[i]
+      : (
+          (s: number) =>
+          (i: number): number =>
+            s + i
+        )(rows.start);
 
   // Shift: the mean of the first rows (zero without an intercept: then the sums are the raw ones).
   const sx = new Float64Array(p);
@@ -491,7 +530,21 @@ export function centredGramSimd(X: Float64Array, p: number, Y: Float64Array, k: 
   Atomics.store(ctrl, W_ERR, 0);
   Atomics.store(ctrl, W_READY, 0);
   Atomics.store(ctrl, W_DONE, 0);
-  for (const [w, v] of [[W_CH, CH], [W_COUNT, count], [W_P, p], [W_K, k], [W_P4, P4], [W_SX, offSx], [W_SY, offSy], [W_PART, offPart], [W_PSTRIDE, partStride], [W_DX, offX], [W_DY, offY], [W_C0, 0]] as const) Atomics.store(ctrl, w, v);
+  for (const [w, v] of [
+    [W_CH, CH],
+    [W_COUNT, count],
+    [W_P, p],
+    [W_K, k],
+    [W_P4, P4],
+    [W_SX, offSx],
+    [W_SY, offSy],
+    [W_PART, offPart],
+    [W_PSTRIDE, partStride],
+    [W_DX, offX],
+    [W_DY, offY],
+    [W_C0, 0],
+  ] as const)
+    Atomics.store(ctrl, w, v);
   Atomics.store(ctrl, W_NEXT, 0);
   // Workers that got the job (fewer than wanted where threads cannot be spawned).
   const workers = want > 0 ? runJob(want, gramWorker, { module: E.module, memory: mem, session, claim: String(claimFront) } satisfies GramJob) : 0;

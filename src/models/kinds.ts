@@ -99,7 +99,8 @@ export const logistic: ModelKind = {
       const y = new Float64Array(d.n);
       for (let r = d.train.start; r < d.train.end; r++) y[r] = d.Y[r * d.k + t] > 0 ? 1 : 0;
       const f = fitLogistic(d.X, d.n, d.p, y, num(prm.alpha), d.train);
-      if (!f.converged) d.warn(`fold ${d.fold}, ${d.targetNames[t]}: logistic regression did not converge in ${f.iterations} Newton steps (separable classes? raise alpha)`);
+      if (!f.converged)
+        d.warn(`fold ${d.fold}, ${d.targetNames[t]}: logistic regression did not converge in ${f.iterations} Newton steps (separable classes? raise alpha)`);
       coef.push(Array.from(f.coef));
       intercept.push(f.intercept);
     }
@@ -189,13 +190,23 @@ export const randomForest: ModelKind = {
     const targets: ForestState[] = [];
     for (let t = 0; t < d.k; t++) {
       targets.push(
-        fitForest(d.p, d.Y, d.k, t, d.train, binned, {
-          nEstimators: num(prm.n_estimators),
-          maxDepth: num(prm.max_depth),
-          maxFeatures: num(prm.max_features),
-          minChildWeight: num(prm.min_child_weight),
-          threads: num(prm.threads) || (d.threads ?? 0),
-        }, (d.seed + t * 0x9e3779b1) >>> 0, d.signal),
+        fitForest(
+          d.p,
+          d.Y,
+          d.k,
+          t,
+          d.train,
+          binned,
+          {
+            nEstimators: num(prm.n_estimators),
+            maxDepth: num(prm.max_depth),
+            maxFeatures: num(prm.max_features),
+            minChildWeight: num(prm.min_child_weight),
+            threads: num(prm.threads) || (d.threads ?? 0),
+          },
+          (d.seed + t * 0x9e3779b1) >>> 0,
+          d.signal,
+        ),
       );
     }
     return { state: { targets } satisfies ForestFoldState, importance: targets.map((s) => gainImportance(s.trees, d.p)) };

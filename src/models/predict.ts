@@ -83,7 +83,8 @@ export function loadModel(where: string): ExportedModel {
   // A named pipe or a device would block or never end.
   try {
     const st = statSync(file);
-    if (!st.isFile()) throw new RunError(`the model ${file} is not a regular file (a ${specialKind(st)})`, { hint: 'point at a model.json written by `fxflow models export`' });
+    if (!st.isFile())
+      throw new RunError(`the model ${file} is not a regular file (a ${specialKind(st)})`, { hint: 'point at a model.json written by `fxflow models export`' });
   } catch (e) {
     if (e instanceof RunError) throw e;
   }
@@ -94,7 +95,9 @@ export function loadModel(where: string): ExportedModel {
     throw new RunError(`cannot read the model ${file}: ${(e as Error).message}`, { hint: 'is it a model.json written by `fxflow models export`?' });
   }
   if (m.format !== 'fxflow-model' || m.formatVersion !== 1) {
-    throw new RunError(`${file} is not an fxflow model (format ${String(m.format)} ${String(m.formatVersion)})`, { hint: 'expected format "fxflow-model", formatVersion 1' });
+    throw new RunError(`${file} is not an fxflow model (format ${String(m.format)} ${String(m.formatVersion)})`, {
+      hint: 'expected format "fxflow-model", formatVersion 1',
+    });
   }
   return m;
 }
@@ -114,9 +117,15 @@ export interface PredictOptions {
 export function predict(model: ExportedModel | Model, rows: PredictRows, opts: PredictOptions = {}): Record<string, Float64Array> {
   const folds = 'folds' in model ? model.folds : toExported(model as Model, { key: '' }).folds;
   const kind = getModelKind(model.kind);
-  if (!kind) throw new RunError(`unknown model kind \`${model.kind}\``, { hint: `this fxflow knows ${modelKinds().map((k) => k.name).join(', ')}` });
+  if (!kind)
+    throw new RunError(`unknown model kind \`${model.kind}\``, {
+      hint: `this fxflow knows ${modelKinds()
+        .map((k) => k.name)
+        .join(', ')}`,
+    });
   const f = opts.fold ?? folds.length - 1;
-  if (!(Number.isInteger(f) && f >= 0 && f < folds.length)) throw new RunError(`the model has ${folds.length} fold(s); fold ${f} does not exist`, { hint: `pick 0..${folds.length - 1}` });
+  if (!(Number.isInteger(f) && f >= 0 && f < folds.length))
+    throw new RunError(`the model has ${folds.length} fold(s); fold ${f} does not exist`, { hint: `pick 0..${folds.length - 1}` });
   const names = model.featureNames;
   const p = names.length;
   let m: number;
@@ -135,7 +144,8 @@ export function predict(model: ExportedModel | Model, rows: PredictRows, opts: P
   } else {
     const cols = rows as Record<string, ArrayLike<number>>;
     const missing = names.filter((n) => !Object.hasOwn(cols, n));
-    if (missing.length) throw new RunError(`missing feature column(s) ${missing.map((x) => `\`${x}\``).join(', ')}`, { hint: `the model takes ${names.join(', ')}` });
+    if (missing.length)
+      throw new RunError(`missing feature column(s) ${missing.map((x) => `\`${x}\``).join(', ')}`, { hint: `the model takes ${names.join(', ')}` });
     m = cols[names[0]]?.length ?? 0;
     get = (r, j) => cols[names[j]][r];
   }

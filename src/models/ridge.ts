@@ -103,7 +103,12 @@ export function centredGram(
   const { count } = rowsOf(rows, n);
   if (count === 0) throw new RangeError('no rows to fit on');
   if (opts.path !== 'js') {
-    const sel: GramRows = rows === undefined ? { start: 0, count } : rows instanceof Uint32Array || rows instanceof Int32Array ? { list: rows, count } : { start: rows.start, count };
+    const sel: GramRows =
+      rows === undefined
+        ? { start: 0, count }
+        : rows instanceof Uint32Array || rows instanceof Int32Array
+          ? { list: rows, count }
+          : { start: rows.start, count };
     const r = centredGramSimd(X, p, Y, k, fitIntercept, sel, opts.threads ?? 0);
     if (r) return r;
   }
@@ -111,15 +116,7 @@ export function centredGram(
 }
 
 /** centredGram by plain JavaScript loops: the fallback where WebAssembly SIMD is missing. */
-export function centredGramJs(
-  X: Float64Array,
-  n: number,
-  p: number,
-  Y: Float64Array,
-  k: number,
-  fitIntercept = true,
-  rows?: RowSelection,
-): GramParts {
+export function centredGramJs(X: Float64Array, n: number, p: number, Y: Float64Array, k: number, fitIntercept = true, rows?: RowSelection): GramParts {
   const { count, row } = rowsOf(rows, n);
   if (count === 0) throw new RangeError('no rows to fit on');
 

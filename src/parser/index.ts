@@ -25,7 +25,8 @@ export function parsePipelineText(
 ): ParseResult {
   const displayFile = opts.displayFile ?? file;
   // Text handed in directly (not through readPipelineFile) gets the same limit.
-  if (text.length > MAX_PIPELINE_BYTES / 4 && Buffer.byteLength(text) > MAX_PIPELINE_BYTES) return { diagnostics: [tooLarge(Buffer.byteLength(text), displayFile)] };
+  if (text.length > MAX_PIPELINE_BYTES / 4 && Buffer.byteLength(text) > MAX_PIPELINE_BYTES)
+    return { diagnostics: [tooLarge(Buffer.byteLength(text), displayFile)] };
   // A caller that already read the YAML (for its `plugins:`) passes it in rather than parsing twice.
   const loaded = opts.loaded ?? loadYaml(text, displayFile);
   const diagnostics = [...loaded.diagnostics];
@@ -58,27 +59,27 @@ export function parsePipelineText(
   const select = readSelect(doc.select);
 
   function buildSteps(stepsObj: unknown, diagnostics: Diagnostic[]): StepSpec[] {
-  const steps: StepSpec[] = [];
-  if (stepsObj !== null && typeof stepsObj === 'object' && !Array.isArray(stepsObj)) {
-    for (const [id, s] of Object.entries(stepsObj as Record<string, unknown>)) {
-      if (s === null || typeof s !== 'object' || Array.isArray(s)) continue; // reported by the shell
-      const step = s as Record<string, unknown>;
-      const uses = step.uses;
-      if (typeof uses !== 'string' || !validator.kinds.includes(uses)) continue; // reported by the shell
-      const w = step.with === undefined || step.with === null ? {} : step.with;
-      if (typeof w !== 'object' || Array.isArray(w)) continue; // reported by the shell
-      const withValue = w as Record<string, unknown>;
-      diagnostics.push(...validator.validateParams(uses, withValue, toPointer(['steps', id, 'with']), positions, id));
-      steps.push({
-        id,
-        uses,
-        from: step.from as StepSpec['from'],
-        with: withValue,
-        description: typeof step.description === 'string' ? step.description : undefined,
-      });
+    const steps: StepSpec[] = [];
+    if (stepsObj !== null && typeof stepsObj === 'object' && !Array.isArray(stepsObj)) {
+      for (const [id, s] of Object.entries(stepsObj as Record<string, unknown>)) {
+        if (s === null || typeof s !== 'object' || Array.isArray(s)) continue; // reported by the shell
+        const step = s as Record<string, unknown>;
+        const uses = step.uses;
+        if (typeof uses !== 'string' || !validator.kinds.includes(uses)) continue; // reported by the shell
+        const w = step.with === undefined || step.with === null ? {} : step.with;
+        if (typeof w !== 'object' || Array.isArray(w)) continue; // reported by the shell
+        const withValue = w as Record<string, unknown>;
+        diagnostics.push(...validator.validateParams(uses, withValue, toPointer(['steps', id, 'with']), positions, id));
+        steps.push({
+          id,
+          uses,
+          from: step.from as StepSpec['from'],
+          with: withValue,
+          description: typeof step.description === 'string' ? step.description : undefined,
+        });
+      }
     }
-  }
-  return steps;
+    return steps;
   }
 
   if (errorsOnly(diagnostics).length) return { diagnostics: byPosition(withoutEchoes(diagnostics)) };

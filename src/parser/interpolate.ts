@@ -12,13 +12,7 @@ export type Scopes = Record<string, Record<string, unknown> | undefined>;
 
 const REF = /\$\{\s*([A-Za-z_][\w]*)\.([A-Za-z_][\w-]*)\s*\}/y;
 
-export function interpolate(
-  value: unknown,
-  scopes: Scopes,
-  positions: PositionMap,
-  diagnostics: Diagnostic[],
-  path: (string | number)[] = [],
-): unknown {
+export function interpolate(value: unknown, scopes: Scopes, positions: PositionMap, diagnostics: Diagnostic[], path: (string | number)[] = []): unknown {
   if (typeof value === 'string') return interpolateString(value, scopes, positions, diagnostics, path);
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, scopes, positions, diagnostics, [...path, i]));
   if (value !== null && typeof value === 'object') {
@@ -29,13 +23,7 @@ export function interpolate(
   return value;
 }
 
-function interpolateString(
-  s: string,
-  scopes: Scopes,
-  positions: PositionMap,
-  diagnostics: Diagnostic[],
-  path: (string | number)[],
-): unknown {
+function interpolateString(s: string, scopes: Scopes, positions: PositionMap, diagnostics: Diagnostic[], path: (string | number)[]): unknown {
   if (!s.includes('${')) return s;
   const fail = (message: string, hint?: string): undefined => {
     diagnostics.push({
@@ -63,10 +51,7 @@ function interpolateString(
       if (!m) {
         const end = s.indexOf('}', i);
         const bad = end < 0 ? s.slice(i) : s.slice(i, end + 1);
-        return fail(
-          `malformed reference \`${bad}\``,
-          'write `${vars.name}`; expressions are not evaluated (write `$${` for a literal `${`)',
-        );
+        return fail(`malformed reference \`${bad}\``, 'write `${vars.name}`; expressions are not evaluated (write `$${` for a literal `${`)');
       }
       const [whole, scope, name] = m;
       // Own scopes only: `${constructor.x}` must not find Object.prototype's.

@@ -29,7 +29,15 @@ export function loadPipelineSchema(): JsonSchema {
 
 /** The ajv instance every pipeline validator compiles with (`source`: keep code for a standalone module). */
 function pipelineAjv(schema: JsonSchema, source = false): Ajv {
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, useDefaults: true, strict: true, allowUnionTypes: true, discriminator: true, ...(source ? { code: { source: true } } : {}) });
+  const ajv = new Ajv2020({
+    allErrors: true,
+    verbose: true,
+    useDefaults: true,
+    strict: true,
+    allowUnionTypes: true,
+    discriminator: true,
+    ...(source ? { code: { source: true } } : {}),
+  });
   ajv.addVocabulary(['x-fxflow-step']);
   ajv.addSchema(schema);
   return ajv;
@@ -152,17 +160,13 @@ type Resolved = AjvError;
 
 const MAX_DIAGNOSTICS = 50;
 
-export function convertErrors(
-  errors: AjvError[],
-  basePointer: string,
-  positions: PositionMap,
-  ctx: ErrorContext,
-): Diagnostic[] {
+export function convertErrors(errors: AjvError[], basePointer: string, positions: PositionMap, ctx: ErrorContext): Diagnostic[] {
   // A wrong type makes every other complaint about the same value noise: report it alone.
   const rank = (e: Resolved): number => (e.keyword === 'type' ? 0 : 1);
   // A discriminator whose tag value is itself reported (not one of the enum, wrong type) is noise.
   const tagReported = (e: AjvError): boolean =>
-    e.keyword === 'discriminator' && errors.some((o) => o !== e && o.instancePath === `${e.instancePath}/${escapePtr(String((e.params as { tag?: unknown }).tag))}`);
+    e.keyword === 'discriminator' &&
+    errors.some((o) => o !== e && o.instancePath === `${e.instancePath}/${escapePtr(String((e.params as { tag?: unknown }).tag))}`);
   const resolved = resolveComposites(errors.filter((e) => !tagReported(e))).sort((a, b) => rank(a) - rank(b));
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
@@ -185,9 +189,7 @@ export function convertErrors(
  */
 function resolveComposites(errors: AjvError[]): Resolved[] {
   let errs: Resolved[] = errors.filter((e) => e.keyword !== 'if');
-  const composites = errors
-    .filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf')
-    .sort((a, b) => b.schemaPath.length - a.schemaPath.length);
+  const composites = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').sort((a, b) => b.schemaPath.length - a.schemaPath.length);
   for (const comp of composites) {
     const prefix = `${comp.schemaPath}/`;
     const members = errs.filter((e): e is AjvError => e !== comp && 'schemaPath' in e && e.schemaPath.startsWith(prefix));
@@ -251,7 +253,10 @@ function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   // JSON has no NaN or Infinity (it would say `null`); YAML writes them `.nan` and `.inf`.
   if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN (`.nan`)' : v > 0 ? 'Infinity (`.inf`)' : '-Infinity (`-.inf`)';
-  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? `\uE000${x}\uE000` : x))?.replace(/"\uE000(.*?)\uE000"/g, '$1');
+  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? `\uE000${x}\uE000` : x))?.replace(
+    /"\uE000(.*?)\uE000"/g,
+    '$1',
+  );
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }
 
@@ -299,11 +304,18 @@ function toDiagnostic(e: Resolved, base: string, positions: PositionMap, ctx: Er
         // A branch of a `model:`-style union: name the branch, and the branches the key belongs to.
         const own = String((err.data as Record<string, unknown>)[union.tag]);
         const takes = allowed.filter((k) => k !== union.tag);
-        const owners = union.branches.filter((b) => Object.hasOwn((b.properties as object | undefined) ?? {}, prop)).map((b) => String((b.properties as Record<string, JsonSchema>)[union.tag].const));
+        const owners = union.branches
+          .filter((b) => Object.hasOwn((b.properties as object | undefined) ?? {}, prop))
+          .map((b) => String((b.properties as Record<string, JsonSchema>)[union.tag].const));
         const belongs = owners.length ? ` (it belongs to ${owners.join(', ')})` : '';
         const paramsOf = (b: JsonSchema): string[] => Object.keys((b.properties as object | undefined) ?? {}).filter((k) => k !== union.tag);
-        const each = union.branches.map((b) => `${String((b.properties as Record<string, JsonSchema>)[union.tag].const)}: ${paramsOf(b).join(', ') || '(none)'}`).join('; ');
-        const hint = owners.length || !takes.length ? `${own} takes ${takes.join(', ') || 'no parameters'}. Each ${union.tag}'s parameters: ${each}` : suggestionHint(prop, takes, 'a parameter');
+        const each = union.branches
+          .map((b) => `${String((b.properties as Record<string, JsonSchema>)[union.tag].const)}: ${paramsOf(b).join(', ') || '(none)'}`)
+          .join('; ');
+        const hint =
+          owners.length || !takes.length
+            ? `${own} takes ${takes.join(', ') || 'no parameters'}. Each ${union.tag}'s parameters: ${each}`
+            : suggestionHint(prop, takes, 'a parameter');
         // A key no branch has is a plain typo: worded like any unknown parameter.
         if (!owners.length) return d(`unknown parameter \`${prop}\`${inStep}`, hint, true, path, ptr);
         return d(`\`${prop}\` is not a parameter of \`${union.tag}: ${own}\`${belongs}`, hint, true, path, ptr);
@@ -355,7 +367,10 @@ function toDiagnostic(e: Resolved, base: string, positions: PositionMap, ctx: Er
     case 'maxProperties':
       if (isTagged(err.parentSchema)) {
         const keys = Object.keys((err.data as object | null) ?? {});
-        return d(`an entry of \`${name}\`${inStep} holds one ${tagNoun}, found ${keys.map((k) => `\`${k}\``).join(', ')}`, 'write each as its own list item (`- rsi: {…}` on one line, `- ema: {…}` on the next)');
+        return d(
+          `an entry of \`${name}\`${inStep} holds one ${tagNoun}, found ${keys.map((k) => `\`${k}\``).join(', ')}`,
+          'write each as its own list item (`- rsi: {…}` on one line, `- ema: {…}` on the next)',
+        );
       }
       return d(`\`${name}\`${inStep} ${err.message}`);
     case 'minProperties':

@@ -87,9 +87,7 @@ export function displayPath(path: readonly (string | number)[] | string): string
   return out;
 }
 
-const CORE_TAGS = new Set(
-  ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
-);
+const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
 /** Budget of nodes an alias may expand to, in all. Generous for real pipelines, fatal for bombs. */
 const ALIAS_NODE_BUDGET = 10_000;
 const MAX_ERRORS = 50;

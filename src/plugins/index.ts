@@ -101,12 +101,22 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[], opt
       // A named pipe or device would block or never end: refuse it before reading.
       const st = await stat(r.file);
       if (!st.isFile()) {
-        out.diagnostics.push({ severity: 'error', message: `plugin path is not a regular file (a ${specialKind(st)}): ${r.spec}`, loc: r.loc, hint: 'name a .ts file' });
+        out.diagnostics.push({
+          severity: 'error',
+          message: `plugin path is not a regular file (a ${specialKind(st)}): ${r.spec}`,
+          loc: r.loc,
+          hint: 'name a .ts file',
+        });
         continue;
       }
       sources.set(r.file, await readFile(r.file, 'utf8'));
     } catch {
-      out.diagnostics.push({ severity: 'error', message: `plugin file not found: ${r.spec}`, loc: r.loc, hint: `paths are relative to the pipeline file (looked for ${r.file})` });
+      out.diagnostics.push({
+        severity: 'error',
+        message: `plugin file not found: ${r.spec}`,
+        loc: r.loc,
+        hint: `paths are relative to the pipeline file (looked for ${r.file})`,
+      });
     }
   }
   if (out.diagnostics.length) return out;
@@ -164,17 +174,32 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[], opt
     const steps = extractSteps(sf, conv, path.dirname(sf.getFilePath()));
     byFile.set(refs[i].file, steps);
     if (steps.length === 0) {
-      out.diagnostics.push({ severity: 'error', message: `plugin ${refs[i].spec} defines no step`, loc: refs[i].loc, hint: 'export a step made with `defineStep({ kind, inputs, output, params: paramsOf<P>(), run })`' });
+      out.diagnostics.push({
+        severity: 'error',
+        message: `plugin ${refs[i].spec} defines no step`,
+        loc: refs[i].loc,
+        hint: 'export a step made with `defineStep({ kind, inputs, output, params: paramsOf<P>(), run })`',
+      });
     }
     for (const s of steps) {
       const at: SourceLocation = { file: displayFile(refs[i].file), ...s.at };
       if (builtinKinds.includes(s.kind) || seen.has(s.kind)) {
-        out.diagnostics.push({ severity: 'error', message: `step kind \`${s.kind}\` is already defined${seen.has(s.kind) ? ` in ${seen.get(s.kind)}` : ' by fxflow'}`, loc: at, hint: 'give the plugin step another `kind`' });
+        out.diagnostics.push({
+          severity: 'error',
+          message: `step kind \`${s.kind}\` is already defined${seen.has(s.kind) ? ` in ${seen.get(s.kind)}` : ' by fxflow'}`,
+          loc: at,
+          hint: 'give the plugin step another `kind`',
+        });
       }
       seen.set(s.kind, refs[i].spec);
       for (const [port, t] of [...Object.entries(s.inputs), ['output', s.output] as const]) {
         if (!ARTIFACT_TYPES.includes(t as ArtifactType)) {
-          out.diagnostics.push({ severity: 'error', message: `step \`${s.kind}\`: ${port === 'output' ? 'output' : `input \`${port}\``} has unknown artifact type \`${t}\``, loc: at, hint: suggestionHint(t, [...ARTIFACT_TYPES], 'an artifact type') });
+          out.diagnostics.push({
+            severity: 'error',
+            message: `step \`${s.kind}\`: ${port === 'output' ? 'output' : `input \`${port}\``} has unknown artifact type \`${t}\``,
+            loc: at,
+            hint: suggestionHint(t, [...ARTIFACT_TYPES], 'an artifact type'),
+          });
         }
       }
       if (s.unreadable.length) {
@@ -183,10 +208,15 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[], opt
           severity: 'error',
           message: `step \`${s.kind}\`: ${what} in defineStep({…}) cannot be read without running the plugin`,
           loc: at,
-          hint: 'write `version` as a number, `inputs` as `{ port: \'Type\' }`, `output` as a string, `seeded` as true/false and `optionalInputs` as a list of strings, all literally: validate and plan read them from the source and never run plugin code',
+          hint: "write `version` as a number, `inputs` as `{ port: 'Type' }`, `output` as a string, `seeded` as true/false and `optionalInputs` as a list of strings, all literally: validate and plan read them from the source and never run plugin code",
         });
       } else if (!s.exported) {
-        out.diagnostics.push({ severity: 'error', message: `step \`${s.kind}\` is not exported from ${refs[i].spec}`, loc: at, hint: 'export it: `export default defineStep({…})` or `export const step = defineStep({…})`' });
+        out.diagnostics.push({
+          severity: 'error',
+          message: `step \`${s.kind}\` is not exported from ${refs[i].spec}`,
+          loc: at,
+          hint: 'export it: `export default defineStep({…})` or `export const step = defineStep({…})`',
+        });
       }
       out.extracted.push(s);
     }
@@ -242,7 +272,8 @@ export async function loadPlugins(refs: PluginRef[], builtinKinds: string[], opt
  * pipeline file someone sends you cannot point `fxflow run` at code elsewhere on your machine.
  */
 function outsideFolder(r: PluginRef, pipelineDir: string): Diagnostic | undefined {
-  const hint = 'a pipeline loads plugins only from its own folder or below it: copy the plugin next to the pipeline (e.g. steps/my_step.ts) and name it by a relative path';
+  const hint =
+    'a pipeline loads plugins only from its own folder or below it: copy the plugin next to the pipeline (e.g. steps/my_step.ts) and name it by a relative path';
   if (path.isAbsolute(r.spec)) return { severity: 'error', message: `plugin path ${r.spec} is absolute`, loc: r.loc, hint };
   const inside = (root: string, file: string): boolean => {
     const rel = path.relative(root, file);
@@ -265,14 +296,19 @@ function outsideFolder(r: PluginRef, pipelineDir: string): Diagnostic | undefine
 function differences(s: ExtractedStep, def: AnyStepDef): string[] {
   const out: string[] = [];
   const cmp = (what: string, source: unknown, imported: unknown): void => {
-    if (canonicalJson(source) !== canonicalJson(imported)) out.push(`${what} ${canonicalJson(source)} in the source, ${canonicalJson(imported ?? null)} when imported`);
+    if (canonicalJson(source) !== canonicalJson(imported))
+      out.push(`${what} ${canonicalJson(source)} in the source, ${canonicalJson(imported ?? null)} when imported`);
   };
   cmp('version', s.version, def.version);
   cmp('inputs', s.inputs, def.inputs);
   cmp('output', s.output, def.output);
   cmp('seeded', s.seeded ?? false, def.seeded ?? false);
   cmp('optionalInputs', [...s.optionalInputs].sort(), [...(def.optionalInputs ?? [])].sort());
-  cmp('functions', KEY_MEMBERS.filter((m) => s.members.includes(m)), KEY_MEMBERS.filter((m) => typeof def[m as keyof AnyStepDef] === 'function'));
+  cmp(
+    'functions',
+    KEY_MEMBERS.filter((m) => s.members.includes(m)),
+    KEY_MEMBERS.filter((m) => typeof def[m as keyof AnyStepDef] === 'function'),
+  );
   return out;
 }
 
@@ -326,7 +362,13 @@ function underEsmPackage(file: string): boolean {
 }
 
 function isStepDef(v: unknown): v is AnyStepDef {
-  return typeof v === 'object' && v !== null && typeof (v as AnyStepDef).kind === 'string' && typeof (v as AnyStepDef).run === 'function' && typeof (v as AnyStepDef).output === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as AnyStepDef).kind === 'string' &&
+    typeof (v as AnyStepDef).run === 'function' &&
+    typeof (v as AnyStepDef).output === 'string'
+  );
 }
 
 /** A plugin step whose cache key also covers the plugin's source. */

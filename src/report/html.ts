@@ -117,7 +117,11 @@ function metricsTable(m: Record<string, number>): string {
   const rest = Object.keys(m)
     .filter((k) => !known.has(k) && !/^(rmse|mae|da|ic)_/.test(k))
     .sort();
-  if (rest.length) groups.set('Other', rest.map((k) => `<tr><td>${esc(k)}</td><td class="n">${esc(num(m[k], 6))}</td><td class="sub">${esc(k)}</td></tr>`));
+  if (rest.length)
+    groups.set(
+      'Other',
+      rest.map((k) => `<tr><td>${esc(k)}</td><td class="n">${esc(num(m[k], 6))}</td><td class="sub">${esc(k)}</td></tr>`),
+    );
   return `<div class="tbl"><table><tr><th>metric</th><th>value</th><th>name in run history</th></tr>${[...groups]
     .map(([g, rows]) => `<tr><th colspan="3">${esc(g)}</th></tr>${rows.join('')}`)
     .join('')}</table></div>`;
@@ -165,7 +169,9 @@ export function renderReport(input: ReportInput): string {
 
   const warnings = input.steps.flatMap((s) => s.warnings.map((w) => `<li class="warn"><b>${esc(s.id)}</b> (${esc(s.kind)}): ${esc(w)}</li>`));
   const drift = (r.drift ?? []).map((d) => `<li>${esc(d)}</li>`);
-  const summaries = input.steps.filter((s) => s.summary).map((s) => `<li><b>${esc(s.id)}</b> (${esc(s.kind)}${s.cached ? ', cached' : ''}): ${esc(s.summary!)}</li>`);
+  const summaries = input.steps
+    .filter((s) => s.summary)
+    .map((s) => `<li><b>${esc(s.id)}</b> (${esc(s.kind)}${s.cached ? ', cached' : ''}): ${esc(s.summary!)}</li>`);
 
   const html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -97,7 +97,13 @@ export function lineChart(o: LineChartOptions): string {
   let lo = 0;
   let hi = 0;
   let finite = 0;
-  for (const s of o.series) for (let i = 0; i < n; i++) if (Number.isFinite(s.y[i])) { finite++; if (s.y[i] < lo) lo = s.y[i]; if (s.y[i] > hi) hi = s.y[i]; }
+  for (const s of o.series)
+    for (let i = 0; i < n; i++)
+      if (Number.isFinite(s.y[i])) {
+        finite++;
+        if (s.y[i] < lo) lo = s.y[i];
+        if (s.y[i] > hi) hi = s.y[i];
+      }
   // The range always holds 0, so lo === hi means every value is 0 or none is finite: nothing to scale by.
   const flat = !(hi > lo);
   if (flat) [lo, hi] = o.flatDomain ?? [-1, 1];
@@ -111,11 +117,15 @@ export function lineChart(o: LineChartOptions): string {
   const X = (i: number): number => M.l + (n > 1 ? (i / (n - 1)) * pw : pw / 2);
   const Y = (v: number): number => M.t + ph - ((v - lo) / (hi - lo || 1)) * ph;
   const parts: string[] = [];
-  parts.push(`<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`);
+  parts.push(
+    `<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`,
+  );
   parts.push(`<text x="${M.l}" y="16" class="ct">${esc(o.title)}</text>`);
   for (const t of ticks) {
     const y = c(Y(t));
-    parts.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${y}" y2="${y}" class="${t === 0 ? 'zero' : 'grid'}"/><text x="${M.l - 6}" y="${y}" class="yl">${esc(o.yFormat(t, step))}</text>`);
+    parts.push(
+      `<line x1="${M.l}" x2="${W - M.r}" y1="${y}" y2="${y}" class="${t === 0 ? 'zero' : 'grid'}"/><text x="${M.l - 6}" y="${y}" class="yl">${esc(o.yFormat(t, step))}</text>`,
+    );
   }
   const nx = 6;
   for (let k = 0; k <= nx && n > 1; k++) {
@@ -126,7 +136,11 @@ export function lineChart(o: LineChartOptions): string {
   if (n === 1) parts.push(`<text x="${c(X(0))}" y="${Hh - 12}" class="xl">${esc(new Date(o.x[0]).toISOString().slice(0, 16).replace('T', ' '))}</text>`);
   const note = finite === 0 ? 'no data' : flat ? o.flatNote : undefined;
   if (note) parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">${esc(note)}</text>`);
-  const idx = decimate(n, o.series.map((s) => s.y), o.maxPoints ?? 2000);
+  const idx = decimate(
+    n,
+    o.series.map((s) => s.y),
+    o.maxPoints ?? 2000,
+  );
   for (const s of o.series) {
     const pts = idx.filter((i) => Number.isFinite(s.y[i])).map((i) => `${c(X(i))},${c(Y(s.y[i]))}`);
     if (!pts.length) continue;
@@ -138,7 +152,9 @@ export function lineChart(o: LineChartOptions): string {
     }
     if (s.area) {
       const z = c(Y(0));
-      parts.push(`<path class="mark area" d="M${pts[0].split(',')[0]},${z}L${pts.join('L')}L${pts[pts.length - 1].split(',')[0]},${z}Z" fill="${s.color}" fill-opacity="0.35" stroke="none"/>`);
+      parts.push(
+        `<path class="mark area" d="M${pts[0].split(',')[0]},${z}L${pts.join('L')}L${pts[pts.length - 1].split(',')[0]},${z}Z" fill="${s.color}" fill-opacity="0.35" stroke="none"/>`,
+      );
     }
     parts.push(`<path class="mark line" d="M${pts.join('L')}" fill="none" stroke="${s.color}" stroke-width="1.5"><title>${esc(s.name)}</title></path>`);
   }
@@ -168,7 +184,9 @@ export function heatMap(o: { name: string; title: string; rows: string[]; cols: 
   const Hh = t + ch * o.rows.length + 10;
   let m = 0;
   for (const r of o.cells) for (const v of r) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
-  const parts = [`<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`];
+  const parts = [
+    `<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`,
+  ];
   parts.push(`<text x="${l}" y="16" class="ct">${esc(o.title)}</text>`);
   o.cols.forEach((col, j) => parts.push(`<text x="${l + j * cw + cw / 2}" y="${t - 8}" class="hl">${esc(col)}</text>`));
   o.rows.forEach((row, i) => {
@@ -189,11 +207,21 @@ export function heatMap(o: { name: string; title: string; rows: string[]; cols: 
 }
 
 /** Histogram of values with `bins` equal-width bins; bars left of 0 red, right green. */
-export function histogram(o: { name: string; title: string; values: ArrayLike<number>; bins?: number; xFormat: (v: number) => string; width?: number; height?: number }): string {
+export function histogram(o: {
+  name: string;
+  title: string;
+  values: ArrayLike<number>;
+  bins?: number;
+  xFormat: (v: number) => string;
+  width?: number;
+  height?: number;
+}): string {
   const W = o.width ?? 860;
   const Hh = o.height ?? 240;
   const vals = Array.from(o.values).filter(Number.isFinite);
-  const parts = [`<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`];
+  const parts = [
+    `<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`,
+  ];
   parts.push(`<text x="${M.l}" y="16" class="ct">${esc(o.title)}</text>`);
   if (!vals.length) {
     parts.push(`<text x="${W / 2}" y="${Hh / 2}" class="hl">no trades</text></svg>`);
@@ -223,7 +251,9 @@ export function histogram(o: { name: string; title: string; values: ArrayLike<nu
     const x = M.l + (b / bins) * pw;
     const h = (n / ymax) * ph;
     const color = a + w / 2 < 0 ? '#d7301f' : '#1a9850';
-    parts.push(`<rect class="mark bar" x="${c(x + 1)}" y="${c(M.t + ph - h)}" width="${c(pw / bins - 2)}" height="${c(h)}" fill="${color}"><title>${esc(`${o.xFormat(a)} … ${o.xFormat(a + w)}: ${n}`)}</title></rect>`);
+    parts.push(
+      `<rect class="mark bar" x="${c(x + 1)}" y="${c(M.t + ph - h)}" width="${c(pw / bins - 2)}" height="${c(h)}" fill="${color}"><title>${esc(`${o.xFormat(a)} … ${o.xFormat(a + w)}: ${n}`)}</title></rect>`,
+    );
   });
   for (let k = 0; k <= 4; k++) {
     const v = lo + (k / 4) * (hi - lo);
@@ -234,7 +264,15 @@ export function histogram(o: { name: string; title: string; values: ArrayLike<nu
 }
 
 /** Grouped horizontal-free bar chart: one group per label, one bar per series. */
-export function groupedBars(o: { name: string; title: string; labels: string[]; series: { name: string; values: number[]; color: string }[]; yFormat: (v: number) => string; width?: number; height?: number }): string {
+export function groupedBars(o: {
+  name: string;
+  title: string;
+  labels: string[];
+  series: { name: string; values: number[]; color: string }[];
+  yFormat: (v: number) => string;
+  width?: number;
+  height?: number;
+}): string {
   const W = o.width ?? 860;
   const Hh = o.height ?? 240;
   const pw = W - M.l - M.r;
@@ -242,16 +280,26 @@ export function groupedBars(o: { name: string; title: string; labels: string[]; 
   let lo = 0;
   let hi = 0;
   let finite = 0;
-  for (const s of o.series) for (const v of s.values) if (Number.isFinite(v)) { finite++; lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  for (const s of o.series)
+    for (const v of s.values)
+      if (Number.isFinite(v)) {
+        finite++;
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
   const ticks = niceTicks(lo, hi, 4);
   lo = Math.min(lo, ticks[0]);
   hi = Math.max(hi, ticks[ticks.length - 1]);
   const Y = (v: number): number => M.t + ph - ((v - lo) / (hi - lo || 1)) * ph;
-  const parts = [`<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`];
+  const parts = [
+    `<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`,
+  ];
   parts.push(`<text x="${M.l}" y="16" class="ct">${esc(o.title)}</text>`);
   for (const t of ticks) {
     const y = c(Y(t));
-    parts.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${y}" y2="${y}" class="${t === 0 ? 'zero' : 'grid'}"/><text x="${M.l - 6}" y="${y}" class="yl">${esc(o.yFormat(t))}</text>`);
+    parts.push(
+      `<line x1="${M.l}" x2="${W - M.r}" y1="${y}" y2="${y}" class="${t === 0 ? 'zero' : 'grid'}"/><text x="${M.l - 6}" y="${y}" class="yl">${esc(o.yFormat(t))}</text>`,
+    );
   }
   const gw = pw / Math.max(1, o.labels.length);
   const bw = (gw * 0.7) / Math.max(1, o.series.length);
@@ -261,7 +309,9 @@ export function groupedBars(o: { name: string; title: string; labels: string[]; 
       if (!Number.isFinite(v)) return;
       const x = M.l + g * gw + gw * 0.15 + k * bw;
       const y = Math.min(Y(v), Y(0));
-      parts.push(`<rect class="mark bar" x="${c(x)}" y="${c(y)}" width="${c(bw - 2)}" height="${c(Math.max(1, Math.abs(Y(v) - Y(0))))}" fill="${s.color}"><title>${esc(`${label} ${s.name}: ${o.yFormat(v)}`)}</title></rect>`);
+      parts.push(
+        `<rect class="mark bar" x="${c(x)}" y="${c(y)}" width="${c(bw - 2)}" height="${c(Math.max(1, Math.abs(Y(v) - Y(0))))}" fill="${s.color}"><title>${esc(`${label} ${s.name}: ${o.yFormat(v)}`)}</title></rect>`,
+      );
     });
     parts.push(`<text x="${c(M.l + g * gw + gw / 2)}" y="${Hh - 12}" class="xl">${esc(label)}</text>`);
   });

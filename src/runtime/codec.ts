@@ -9,15 +9,7 @@
 
 const MAGIC = 0x31415846; // "FXA1" little-endian
 
-type TypedArray =
-  | Float64Array
-  | Float32Array
-  | Int32Array
-  | Uint32Array
-  | Int16Array
-  | Uint16Array
-  | Int8Array
-  | Uint8Array;
+type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
 
 const CTORS = {
   f64: Float64Array,

@@ -27,10 +27,18 @@ export interface RunStart {
 }
 
 export async function beginRun(store: Store, r: RunStart): Promise<void> {
-  await store.query(
-    `INSERT INTO runs VALUES ($1, $2, $3, $4, $5, $6, epoch_ms($7::BIGINT), NULL, 'running', $8, $9, NULL, $10)`,
-    [r.id, r.pipeline, r.file, r.fileHash, r.gitCommit, r.gitDirty, Date.now(), r.seed, r.text, r.version],
-  );
+  await store.query(`INSERT INTO runs VALUES ($1, $2, $3, $4, $5, $6, epoch_ms($7::BIGINT), NULL, 'running', $8, $9, NULL, $10)`, [
+    r.id,
+    r.pipeline,
+    r.file,
+    r.fileHash,
+    r.gitCommit,
+    r.gitDirty,
+    Date.now(),
+    r.seed,
+    r.text,
+    r.version,
+  ]);
 }
 
 export async function setRunGit(store: Store, id: string, commit: string | null, dirty: boolean | null): Promise<void> {
@@ -82,24 +90,41 @@ export async function recordStep(store: Store, step: StepRecord): Promise<void> 
  */
 export function stepRowsWriter({ run: s, flatParams, metrics, again }: StepRecord): (tx: StoreTx) => Promise<void> {
   return async (tx) => {
-    await tx.run(
-      `INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, make_timestamp($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-      [
-        // Microseconds: cached steps start within the same millisecond, and history lists steps
-        // in the order they started.
-        s.runId, s.stepId, s.kind, s.key, s.cached, Math.round(s.startedAt * 1000), s.durationMs, s.status, s.error ?? null,
-        JSON.stringify(s.params), JSON.stringify(s.inputs), JSON.stringify(s.fingerprint ?? null), s.stepVersion, s.seed,
-        s.summary ?? null, JSON.stringify(s.warnings),
-      ],
-    );
+    await tx.run(`INSERT OR REPLACE INTO step_runs VALUES ($1, $2, $3, $4, $5, make_timestamp($6::BIGINT), $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, [
+      // Microseconds: cached steps start within the same millisecond, and history lists steps
+      // in the order they started.
+      s.runId,
+      s.stepId,
+      s.kind,
+      s.key,
+      s.cached,
+      Math.round(s.startedAt * 1000),
+      s.durationMs,
+      s.status,
+      s.error ?? null,
+      JSON.stringify(s.params),
+      JSON.stringify(s.inputs),
+      JSON.stringify(s.fingerprint ?? null),
+      s.stepVersion,
+      s.seed,
+      s.summary ?? null,
+      JSON.stringify(s.warnings),
+    ]);
     if (again) {
       await tx.run(`DELETE FROM params WHERE run_id = $1 AND step_id = $2`, [s.runId, s.stepId]);
       await tx.run(`DELETE FROM metrics WHERE run_id = $1 AND step_id = $2`, [s.runId, s.stepId]);
     }
     // One statement per table: a step can have dozens of params and metrics, and each
     // statement is a round trip (this is on the path of every cached step in watch mode).
-    await tx.insert('params', flatParams.map(([p, v]) => [s.runId, s.stepId, p, JSON.stringify(v)]));
-    await tx.insert('metrics', Object.entries(metrics).map(([name, value]) => [s.runId, s.stepId, name, value]), { doubles: [3] });
+    await tx.insert(
+      'params',
+      flatParams.map(([p, v]) => [s.runId, s.stepId, p, JSON.stringify(v)]),
+    );
+    await tx.insert(
+      'metrics',
+      Object.entries(metrics).map(([name, value]) => [s.runId, s.stepId, name, value]),
+      { doubles: [3] },
+    );
   };
 }
 
@@ -177,9 +202,12 @@ export async function resolveRun(store: Store, ref: string): Promise<RunRow> {
   if (r.length === 1) return toRun(r[0]);
   if (r.length > 1) {
     const ids = r.slice(0, AMBIGUOUS_SHOWN).map((x) => String(x.id));
-    throw new RunError(`run \`${ref}\` is ambiguous: it starts ${r.length > AMBIGUOUS_SHOWN ? `more than ${AMBIGUOUS_SHOWN}` : r.length} run ids (${ids.join(', ')}${r.length > AMBIGUOUS_SHOWN ? ', …' : ''})`, {
-      hint: 'give more of the run id',
-    });
+    throw new RunError(
+      `run \`${ref}\` is ambiguous: it starts ${r.length > AMBIGUOUS_SHOWN ? `more than ${AMBIGUOUS_SHOWN}` : r.length} run ids (${ids.join(', ')}${r.length > AMBIGUOUS_SHOWN ? ', …' : ''})`,
+      {
+        hint: 'give more of the run id',
+      },
+    );
   }
   throw new RunError(`no run \`${ref}\` in this store`, { hint: '`fxflow runs` lists the runs; `latest` is the newest' });
 }
@@ -460,7 +488,16 @@ export function summarizeSweep(plan: Plan, steps: readonly OutcomeMetrics[]): Sw
  */
 export async function recordSweep(store: Store, runId: string, plan: Plan, sweep: SweepResult): Promise<void> {
   const select = sweep.select ? `${sweep.select.metric}${sweep.select.on ? ` on ${sweep.select.on}` : ''} (${sweep.select.mode})` : null;
-  const variants: DuckDBValue[][] = sweep.variants.map((v) => [runId, v.index, v.label, JSON.stringify(v.values), JSON.stringify(v.metrics), select, v.score ?? null, v.selected]);
+  const variants: DuckDBValue[][] = sweep.variants.map((v) => [
+    runId,
+    v.index,
+    v.label,
+    JSON.stringify(v.values),
+    JSON.stringify(v.metrics),
+    select,
+    v.score ?? null,
+    v.selected,
+  ]);
   const nodes: DuckDBValue[][] = plan.nodes.map((n) => [runId, n.id, n.step ?? n.id, JSON.stringify(n.variants ?? [])]);
   await store.transaction(async (tx) => {
     await tx.insert('run_variants', variants, { orReplace: true, doubles: [6] });
@@ -577,7 +614,10 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   });
   const { doomed, total } = await store.transaction(async (tx) => {
     await tx.run(`CREATE OR REPLACE TEMP TABLE gc_kept (id VARCHAR)`);
-    await tx.insert('gc_kept', kept.map((r) => [String(r.id)]));
+    await tx.insert(
+      'gc_kept',
+      kept.map((r) => [String(r.id)]),
+    );
     const doomed = await tx.rows(
       `SELECT key, kind, bytes FROM artifacts
        WHERE key NOT IN (SELECT s.key FROM step_runs s JOIN gc_kept k ON k.id = s.run_id) ORDER BY created_at, key`,

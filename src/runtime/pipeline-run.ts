@@ -56,7 +56,9 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
   // Steps that declare `worker` run in worker processes when the plan is worth a pool; the store
   // is written here only.
   const pool = poolFor(plan.nodes, opts.jobs);
-  const execute = pool ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined) : undefined;
+  const execute = pool
+    ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined)
+    : undefined;
   const reports = plan.nodes.filter((n) => n.def.output === 'Report').map((n) => n.id);
   let result: RunResult;
   try {

@@ -92,7 +92,15 @@ export class PlainProgress implements ProgressReporter {
   stepFinished(id: string, end: StepEnd): void {
     const mark = { ok: '✓', failed: '✗', skipped: '-', cancelled: '⊘' }[end.status];
     const state =
-      end.status === 'ok' ? (end.cached ? 'cached  ' : 'computed') : end.status === 'skipped' ? 'skipped ' : end.status === 'cancelled' ? 'cancelled' : 'FAILED  ';
+      end.status === 'ok'
+        ? end.cached
+          ? 'cached  '
+          : 'computed'
+        : end.status === 'skipped'
+          ? 'skipped '
+          : end.status === 'cancelled'
+            ? 'cancelled'
+            : 'FAILED  ';
     const dur = end.status === 'skipped' ? '' : formatMs(end.durationMs).padStart(8);
     const tail = end.error ?? end.summary ?? '';
     this.line(`  ${mark} ${this.label(id)} ${state} ${dur}  ${tail}`.trimEnd());

@@ -159,7 +159,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   const outputOf = (id: string): Promise<unknown> => values.get(id) ?? valueOfUncounted(id);
   const valueOfUncounted = async (id: string): Promise<unknown> => {
     const bytes = await store.getArtifactBytes(keys.get(id)!.key);
-    if (!bytes) throw new RunError(`cached output of step \`${id}\` could not be read (missing, or failed its checksum)`, { hint: 'rerun: the step will be recomputed' });
+    if (!bytes)
+      throw new RunError(`cached output of step \`${id}\` could not be read (missing, or failed its checksum)`, { hint: 'rerun: the step will be recomputed' });
     return decodeArtifact(bytes);
   };
   const lineageFor = (node: PlanNode, ctx: StepContext, port: string, through: readonly string[]): Lineage | undefined => {
@@ -284,7 +285,15 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     }
     if (info) {
       progress.stepStarted(node.id, { cached: true });
-      const o: StepOutcome = { ...base, cached: true, status: 'ok', durationMs: performance.now() - ts, summary: info.meta.summary, metrics: info.meta.metrics, warnings: info.meta.warnings };
+      const o: StepOutcome = {
+        ...base,
+        cached: true,
+        status: 'ok',
+        durationMs: performance.now() - ts,
+        summary: info.meta.summary,
+        metrics: info.meta.metrics,
+        warnings: info.meta.warnings,
+      };
       record(o, basis, started);
       return o;
     }
@@ -299,7 +308,15 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       return (await computeNode(node, reason, computed, warnings)).outcome;
     } catch (e) {
       const cancelled = e instanceof CancelledError || (opts.signal?.aborted ?? false);
-      const o: StepOutcome = { ...base, cached: false, status: cancelled ? 'cancelled' : 'failed', durationMs: performance.now() - ts, error: errorText(e), warnings, reason };
+      const o: StepOutcome = {
+        ...base,
+        cached: false,
+        status: cancelled ? 'cancelled' : 'failed',
+        durationMs: performance.now() - ts,
+        error: errorText(e),
+        warnings,
+        reason,
+      };
       if (!cancelled) firstError ??= e instanceof Error ? e : new Error(String(e));
       record(o, basis, started);
       return o;
@@ -360,8 +377,14 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
           waiting.delete(node);
           const cancelled = opts.signal?.aborted ?? false;
           const o: StepOutcome = {
-            id: node.id, kind: node.kind, key: keys.get(node.id)!.key, cached: false,
-            status: cancelled ? 'cancelled' : 'skipped', durationMs: 0, warnings: [], metrics: {},
+            id: node.id,
+            kind: node.kind,
+            key: keys.get(node.id)!.key,
+            cached: false,
+            status: cancelled ? 'cancelled' : 'skipped',
+            durationMs: 0,
+            warnings: [],
+            metrics: {},
             error: cancelled ? 'cancelled' : `input ${deps.find((d) => d!.status !== 'ok')!.id} did not complete`,
           };
           outcomes.set(node.id, o);

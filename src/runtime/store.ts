@@ -125,7 +125,11 @@ export function storeFileError(file: string, e: unknown): RunError | 'locked' | 
     });
   }
   // DuckDB's words for ENOSPC/EDQUOT, and for EFBIG (a file-size limit, `ulimit -f`).
-  const full = /No space left on device|Disk quota exceeded/i.test(msg) ? 'no space left on device' : /File too large/i.test(msg) ? 'the file-size limit (ulimit -f) was reached' : undefined;
+  const full = /No space left on device|Disk quota exceeded/i.test(msg)
+    ? 'no space left on device'
+    : /File too large/i.test(msg)
+      ? 'the file-size limit (ulimit -f) was reached'
+      : undefined;
   if (full) {
     return new RunError(`${full} while writing the store at ${file}: free space and rerun; the store is intact (${first})`, {
       hint: 'what was committed before stays readable; the rerun reuses every step that completed',
@@ -184,7 +188,8 @@ export class Store {
         const msg = (e as Error).message;
         const known = storeFileError(file, e);
         if (known instanceof RunError) throw known;
-        if (known !== 'locked') throw new RunError(`cannot open the store ${file}: ${msg.split('\n')[0]}`, { hint: 'is it an fxflow store? `--store DIR` picks another folder' });
+        if (known !== 'locked')
+          throw new RunError(`cannot open the store ${file}: ${msg.split('\n')[0]}`, { hint: 'is it an fxflow store? `--store DIR` picks another folder' });
         const holder = /PID (\d+)/.exec(msg)?.[1];
         if (Date.now() >= deadline) {
           throw new RunError(`the store ${file} is in use by another fxflow process${holder ? ` (PID ${holder})` : ''}`, {
@@ -224,7 +229,10 @@ export class Store {
   /** Keys of chunk rows no catalogue row points to (a consistency check: there should be none). */
   async orphanChunks(): Promise<string[]> {
     return this.exclusive(async () => {
-      const tables = await this.rows(`SELECT table_name AS t FROM duckdb_tables() WHERE NOT temporary AND (table_name = $1 OR starts_with(table_name, $2))`, [LEGACY_CHUNKS, CHUNK_TABLE_PREFIX]);
+      const tables = await this.rows(`SELECT table_name AS t FROM duckdb_tables() WHERE NOT temporary AND (table_name = $1 OR starts_with(table_name, $2))`, [
+        LEGACY_CHUNKS,
+        CHUNK_TABLE_PREFIX,
+      ]);
       const out: string[] = [];
       for (const { t } of tables) {
         const table = String(t);
@@ -254,7 +262,9 @@ export class Store {
   // ---- artifacts ----
 
   async artifactInfo(key: string): Promise<ArtifactInfo | undefined> {
-    const r = await this.query(`SELECT key, type, kind, step_version, bytes, CAST(created_at AS VARCHAR) AS created_at, meta FROM artifacts WHERE key = $1`, [key]);
+    const r = await this.query(`SELECT key, type, kind, step_version, bytes, CAST(created_at AS VARCHAR) AS created_at, meta FROM artifacts WHERE key = $1`, [
+      key,
+    ]);
     return r.length ? infoFromRow(r[0]) : undefined;
   }
 
@@ -294,7 +304,12 @@ export class Store {
    * `alsoWrite` (the history rows of the step run that made it, ./history.ts), those rows commit
    * in the same transaction: a run killed once the step is reported done has both or neither.
    */
-  async putArtifact(key: string, info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta }, bytes: Uint8Array, alsoWrite?: (tx: StoreTx) => Promise<void>): Promise<void> {
+  async putArtifact(
+    key: string,
+    info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta },
+    bytes: Uint8Array,
+    alsoWrite?: (tx: StoreTx) => Promise<void>,
+  ): Promise<void> {
     const digest = sha256(bytes);
     // This process's chunk table, made with its first artifact; known only once that commits.
     const made = await this.transaction(async (tx) => {
@@ -335,8 +350,13 @@ export class Store {
     if (!keys.length) return;
     await this.transaction(async () => {
       await this.conn.run(`CREATE OR REPLACE TEMP TABLE doomed_keys (key VARCHAR)`);
-      await this.insertRows('doomed_keys', keys.map((k) => [k]));
-      const tables = await this.rows(`SELECT DISTINCT COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS t FROM artifacts WHERE key IN (SELECT key FROM doomed_keys)`);
+      await this.insertRows(
+        'doomed_keys',
+        keys.map((k) => [k]),
+      );
+      const tables = await this.rows(
+        `SELECT DISTINCT COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS t FROM artifacts WHERE key IN (SELECT key FROM doomed_keys)`,
+      );
       for (const { t } of tables) {
         const table = String(t);
         if (!(await this.tableExists(table))) continue;
@@ -354,7 +374,9 @@ export class Store {
   /** The artifact's bytes, or undefined if absent or if its checksum does not match. */
   async getArtifactBytes(key: string): Promise<Uint8Array | undefined> {
     return this.exclusive(async () => {
-      const head = await this.rows(`SELECT bytes, chunks, sha256, COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS chunk_table FROM artifacts WHERE key = $1`, [key]);
+      const head = await this.rows(`SELECT bytes, chunks, sha256, COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS chunk_table FROM artifacts WHERE key = $1`, [
+        key,
+      ]);
       if (!head.length) return undefined;
       const total = Number(head[0].bytes);
       const table = String(head[0].chunk_table);
@@ -388,7 +410,11 @@ export class Store {
     });
   }
 
-  private async insertRows(table: string, rows: DuckDBValue[][], { orReplace = false, doubles = [] }: { orReplace?: boolean; doubles?: number[] } = {}): Promise<void> {
+  private async insertRows(
+    table: string,
+    rows: DuckDBValue[][],
+    { orReplace = false, doubles = [] }: { orReplace?: boolean; doubles?: number[] } = {},
+  ): Promise<void> {
     if (!rows.length) return;
     const width = rows[0].length;
     // At most 1,000 rows a statement: one statement per row is a round trip each.

@@ -207,7 +207,11 @@ export function readJsDoc(node: Node): JsDocInfo {
   const docs = (node as unknown as JSDocableNode).getJsDocs();
   if (docs.length === 0) return {};
   const last = docs[docs.length - 1];
-  const description = last.getDescription().trim().replace(/\s*\n\s*/g, ' ') || undefined;
+  const description =
+    last
+      .getDescription()
+      .trim()
+      .replace(/\s*\n\s*/g, ' ') || undefined;
   const tags: Record<string, string> = {};
   let def: unknown;
   for (const tag of last.getTags()) {
@@ -297,10 +301,12 @@ export function extractSteps(sf: SourceFile, conv: TypeToSchema, root: string): 
     const inputs = propInit(arg, 'inputs');
     const optional = propInit(arg, 'optionalInputs');
     if (!version || !Node.isNumericLiteral(version)) unreadable.push('version');
-    if (members.includes('seeded') && !(seeded && (seeded.getKind() === SyntaxKind.TrueKeyword || seeded.getKind() === SyntaxKind.FalseKeyword))) unreadable.push('seeded');
+    if (members.includes('seeded') && !(seeded && (seeded.getKind() === SyntaxKind.TrueKeyword || seeded.getKind() === SyntaxKind.FalseKeyword)))
+      unreadable.push('seeded');
     if (output === undefined) unreadable.push('output');
     if (!inputs || !Node.isObjectLiteralExpression(inputs) || !allStringValued(inputs)) unreadable.push('inputs');
-    if (members.includes('optionalInputs') && !(optional && Node.isArrayLiteralExpression(optional) && optional.getElements().every(isStringLiteral))) unreadable.push('optionalInputs');
+    if (members.includes('optionalInputs') && !(optional && Node.isArrayLiteralExpression(optional) && optional.getElements().every(isStringLiteral)))
+      unreadable.push('optionalInputs');
     const at = arg.getSourceFile().getLineAndColumnAtPos((arg.getProperty('kind') ?? call).getStart());
     out.push({
       kind,
@@ -311,7 +317,8 @@ export function extractSteps(sf: SourceFile, conv: TypeToSchema, root: string): 
       params,
       version: version && Node.isNumericLiteral(version) ? version.getLiteralValue() : undefined,
       seeded: seeded ? seeded.getKind() === SyntaxKind.TrueKeyword : undefined,
-      optionalInputs: optional && Node.isArrayLiteralExpression(optional) ? optional.getElements().flatMap((e) => (isStringLiteral(e) ? [e.getLiteralValue()] : [])) : [],
+      optionalInputs:
+        optional && Node.isArrayLiteralExpression(optional) ? optional.getElements().flatMap((e) => (isStringLiteral(e) ? [e.getLiteralValue()] : [])) : [],
       members,
       unreadable,
       exported: exported.has(call),

@@ -27,7 +27,8 @@ export const SELECT_SCHEMA = {
   properties: {
     metric: { description: 'The metric, as `step.name` (e.g. `report.sharpe`).', type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*\\.[A-Za-z0-9_.-]+$' },
     on: {
-      description: 'The segment the metric is measured on: with `val`, a step that has a `segment` param (backtest) is also evaluated on the validation segment, so that picking the best never looks at the test segment.',
+      description:
+        'The segment the metric is measured on: with `val`, a step that has a `segment` param (backtest) is also evaluated on the validation segment, so that picking the best never looks at the test segment.',
       enum: ['val', 'test'],
     },
     mode: { description: 'Whether the largest or the smallest value wins.', enum: ['max', 'min'], default: 'max' },

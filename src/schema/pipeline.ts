@@ -94,7 +94,7 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
     properties: {
       uses: { description: 'The step kind.', enum: kinds },
       from: {
-        description: 'Inputs: one step id, or a mapping from the kind\'s input ports to step ids.',
+        description: "Inputs: one step id, or a mapping from the kind's input ports to step ids.",
         anyOf: [
           { type: 'string', pattern: STEP_ID_PATTERN },
           { type: 'object', additionalProperties: { type: 'string', pattern: STEP_ID_PATTERN } },
@@ -122,7 +122,8 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
       },
       description: { description: 'What the pipeline is for.', type: 'string' },
       plugins: {
-        description: 'TypeScript files, relative to the pipeline and inside its folder, whose `defineStep` exports add step kinds (imported only by `run`, `watch` and `export`).',
+        description:
+          'TypeScript files, relative to the pipeline and inside its folder, whose `defineStep` exports add step kinds (imported only by `run`, `watch` and `export`).',
         type: 'array',
         items: { type: 'string', pattern: '\\.(ts|mts)$' },
       },
@@ -135,7 +136,7 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
       },
       device: {
         description:
-          'Default `device` of every step that takes one (neural `train` models): `auto` takes the first that works of tfjs-node-gpu (a CUDA GPU), tfjs-node, wasm, pure-JS cpu; `gpu` fails with the reason when no GPU backend loads; `cpu` skips the GPU. A step\'s own `device:` wins; `fxflow run --device` overrides this.',
+          "Default `device` of every step that takes one (neural `train` models): `auto` takes the first that works of tfjs-node-gpu (a CUDA GPU), tfjs-node, wasm, pure-JS cpu; `gpu` fails with the reason when no GPU backend loads; `cpu` skips the GPU. A step's own `device:` wins; `fxflow run --device` overrides this.",
         enum: [...DEVICES],
         default: 'auto',
       },

@@ -21,6 +21,9 @@ export class StepRegistry {
 
   /** Kinds whose output is the given type (for "connect a step that produces …" hints). */
   producersOf(type: ArtifactType): string[] {
-    return [...this.defs.values()].filter((d) => d.output === type).map((d) => d.kind).sort();
+    return [...this.defs.values()]
+      .filter((d) => d.output === type)
+      .map((d) => d.kind)
+      .sort();
   }
 }

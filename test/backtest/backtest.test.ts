@@ -84,7 +84,10 @@ describe('backtest step: a hand-worked 10-bar case', () => {
     const m = r.metrics;
     expect(m.bars).toBe(6);
     expect(m.total_return).toBeCloseTo(total, 15);
-    expect(m.costs).toBeCloseTo(cost.reduce((a, b) => a + b, 0), 15);
+    expect(m.costs).toBeCloseTo(
+      cost.reduce((a, b) => a + b, 0),
+      15,
+    );
     expect(m.max_drawdown).toBeCloseTo(dd, 15);
     expect(m.sharpe).toBeCloseTo(sharpe, 10);
     expect(m.trades).toBe(3); // enter at bar 3, flip at bar 5, enter at bar 8

@@ -290,7 +290,14 @@ describe('long simulations: chunked, and on several threads', () => {
     const input = { open, signalBar: bars, position, priceCost: 0.00001, priceCostAt: costAt, account: 100_000, pip: 0.0001 };
     const one = simulate(input, 1);
     const two = simulate(input, 2);
-    const ref = naiveSimulate(open, bars, position, costAt.map((c) => c + 0.00001), 100_000, 0.0001);
+    const ref = naiveSimulate(
+      open,
+      bars,
+      position,
+      costAt.map((c) => c + 0.00001),
+      100_000,
+      0.0001,
+    );
 
     expect(one.net.length).toBe(ref.n);
     expect(one.trades.pnl.length).toBe(ref.trades.length);
@@ -301,7 +308,10 @@ describe('long simulations: chunked, and on several threads', () => {
     });
     expect(worst).toBeLessThan(1e-12);
     for (const name of ['cost', 'net', 'benchmark', 'bar', 'position'] as const) {
-      expect(two[name].every((v, i) => Object.is(v, one[name][i])), name).toBe(true);
+      expect(
+        two[name].every((v, i) => Object.is(v, one[name][i])),
+        name,
+      ).toBe(true);
     }
     for (const [name, a] of Object.entries(one.trades)) {
       const b = two.trades[name as keyof typeof two.trades];

@@ -132,10 +132,18 @@ describe('the hand-worked 10-bar case: every metric', () => {
     // $30 per million per side = 0.00003 of the notional at entry and at exit.
     expect(r1.metrics.costs).toBeCloseTo(0.00006, 15);
     // $3 per 100k lot per side = 0.00003 per unit of base currency: 0.00003 / price as a return.
-    const r2 = await backtest.run({ model: md, dataset: dataset(), candles: candles() }, { ...BASE, costs: { ...costs, commission_per_million: 0, commission_per_lot: 3 } }, testContext());
+    const r2 = await backtest.run(
+      { model: md, dataset: dataset(), candles: candles() },
+      { ...BASE, costs: { ...costs, commission_per_million: 0, commission_per_lot: 3 } },
+      testContext(),
+    );
     expect(r2.metrics.costs).toBeCloseTo(0.00003 / 1.102 + 0.00003 / 1.1025, 15);
     // 0.5 pip slippage per fill: 0.00005 / price at entry and exit; in pips: +5 move − 1 = 4.
-    const r3 = await backtest.run({ model: md, dataset: dataset(), candles: candles() }, { ...BASE, costs: { ...costs, commission_per_million: 0, slippage_pips: 0.5 } }, testContext());
+    const r3 = await backtest.run(
+      { model: md, dataset: dataset(), candles: candles() },
+      { ...BASE, costs: { ...costs, commission_per_million: 0, slippage_pips: 0.5 } },
+      testContext(),
+    );
     expect(r3.metrics.costs).toBeCloseTo(0.00005 / 1.102 + 0.00005 / 1.1025, 15);
     expect(r3.metrics.pnl_pips).toBeCloseTo(4, 9);
     // Per-bar spread column in pips, read at the fill bars 3 (3 pips) and 5 (1 pip): half of each.
@@ -253,7 +261,11 @@ describe('walk-forward folds and segments', () => {
     // Two trades: in at open[2], out before the gap at open[4]; in at open[6], out at the end at open[8].
     expect(r.metrics.trades).toBe(2);
     expect(r.metrics.costs).toBeCloseTo(0.0001 / OPEN[2] + 0.0001 / OPEN[4] + 0.0001 / OPEN[6] + 0.0001 / OPEN[8], 15);
-    const both = await backtest.run({ model: md, dataset: dataset(), candles: candles() }, { ...BASE, segments: ['val', 'test'], costs: NO_COSTS }, testContext());
+    const both = await backtest.run(
+      { model: md, dataset: dataset(), candles: candles() },
+      { ...BASE, segments: ['val', 'test'], costs: NO_COSTS },
+      testContext(),
+    );
     // Val at bar 4 (short) fills the gap's second half: bars held 2, 3, 5, 6, 7.
     expect(Array.from(both.index)).toEqual([2, 3, 5, 6, 7].map((b) => T0 + b * H));
     expect(Array.from(both.position)).toEqual([1, 1, -1, 1, 1]);

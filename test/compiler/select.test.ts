@@ -83,7 +83,9 @@ describe('select.metric is checked against the metrics the step records', () => 
 describe('every built-in step declares each metric it records', () => {
   it('the metrics of a real run all match the declared names', async () => {
     // One variant of the pipeline, each step run in-process in plan order (no store, no CLI).
-    const text = pipeline('{ metric: report.sharpe }').replace('  alpha: [0.1, 1.0]', '  alpha: [1.0]').replace('    from: features\n', '    from: features\n    with: { drift: true }\n');
+    const text = pipeline('{ metric: report.sharpe }')
+      .replace('  alpha: [0.1, 1.0]', '  alpha: [1.0]')
+      .replace('    from: features\n', '    from: features\n    with: { drift: true }\n');
     const r = compileText(text);
     expect(r.diagnostics).toEqual([]);
     const outputs = new Map<string, unknown>();
@@ -100,6 +102,8 @@ describe('every built-in step declares each metric it records', () => {
       }
     }
     // The run did produce the families the declarations template.
-    expect(seen).toEqual(expect.arrayContaining(['fetch.bars', 'split.drift_ks_max_val', 'train.val_ic_fwd_ret_4', 'backtest.sharpe', 'backtest.ic_fwd_ret_1']));
+    expect(seen).toEqual(
+      expect.arrayContaining(['fetch.bars', 'split.drift_ks_max_val', 'train.val_ic_fwd_ret_4', 'backtest.sharpe', 'backtest.ic_fwd_ret_1']),
+    );
   });
 });

@@ -72,7 +72,9 @@ describe('split params that belong to another method', () => {
   });
 
   it('the default method (temporal) is checked too', () => {
-    expect(problems('folds: 3').map((p) => [p.line, p.message])).toEqual([[14, '`folds` applies to `method: purged_kfold`, not `method: temporal`: it would be ignored']]);
+    expect(problems('folds: 3').map((p) => [p.line, p.message])).toEqual([
+      [14, '`folds` applies to `method: purged_kfold`, not `method: temporal`: it would be ignored'],
+    ]);
   });
 
   it('CPCV may make at most 10,000 splits: C(64, 32) ≈ 1.8e18 is refused at test_groups', () => {

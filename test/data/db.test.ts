@@ -20,17 +20,23 @@ beforeAll(async () => {
   const inst = await DuckDBInstance.create(path.join(dir, 'market.duckdb'));
   const con = await inst.connect();
   await con.run(`CREATE TABLE candles (symbol VARCHAR, timeframe VARCHAR, ts TIMESTAMP, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE)`);
-  await con.run(`INSERT INTO candles SELECT 'EURUSD', 'H1', TIMESTAMP '2020-01-06' + INTERVAL (i) HOUR, 1 + i / 1000, 1.01 + i / 1000, 0.99 + i / 1000, 1.005 + i / 1000, i FROM range(240) t(i)`);
+  await con.run(
+    `INSERT INTO candles SELECT 'EURUSD', 'H1', TIMESTAMP '2020-01-06' + INTERVAL (i) HOUR, 1 + i / 1000, 1.01 + i / 1000, 0.99 + i / 1000, 1.005 + i / 1000, i FROM range(240) t(i)`,
+  );
   await con.run(`INSERT INTO candles SELECT 'GBPUSD', 'H1', TIMESTAMP '2020-01-06' + INTERVAL (i) HOUR, 2, 2.1, 1.9, 2.05, 0 FROM range(240) t(i)`);
   await con.run(`INSERT INTO candles SELECT 'EURUSD', 'H4', TIMESTAMP '2020-01-06' + INTERVAL (4 * i) HOUR, 3, 3.1, 2.9, 3.05, 0 FROM range(30) t(i)`);
   // A file outside the database, and views that read it: the database must not reach it.
   writeFileSync(path.join(dir, 'secret.txt'), 'TOPSECRET-1\n');
   writeFileSync(path.join(dir, 'secret.csv'), 'ts,price\n2020-01-06 00:00:00,1.2345\n2020-01-06 01:00:00,1.2346\n');
   const ohlc = (p: string) => `${p} AS open, ${p} AS high, ${p} AS low, ${p} AS "close"`;
-  await con.run(`CREATE VIEW leak_text AS SELECT 'EURUSD' AS symbol, TIMESTAMP '2020-01-06' AS ts, ${ohlc('content')} FROM read_text('${path.join(dir, 'secret.txt')}')`);
+  await con.run(
+    `CREATE VIEW leak_text AS SELECT 'EURUSD' AS symbol, TIMESTAMP '2020-01-06' AS ts, ${ohlc('content')} FROM read_text('${path.join(dir, 'secret.txt')}')`,
+  );
   await con.run(`CREATE VIEW leak_csv AS SELECT 'EURUSD' AS symbol, ts::TIMESTAMP AS ts, ${ohlc('price')} FROM read_csv('${path.join(dir, 'secret.csv')}')`);
   await con.run(`CREATE VIEW own_rows AS SELECT * FROM candles WHERE timeframe = 'H1'`);
-  await con.run(`COPY (SELECT ts, open, high, low, close, volume FROM candles WHERE symbol = 'EURUSD' AND timeframe = 'H1') TO '${path.join(dir, 'eurusd.parquet')}' (FORMAT parquet)`);
+  await con.run(
+    `COPY (SELECT ts, open, high, low, close, volume FROM candles WHERE symbol = 'EURUSD' AND timeframe = 'H1') TO '${path.join(dir, 'eurusd.parquet')}' (FORMAT parquet)`,
+  );
   con.closeSync();
   inst.closeSync();
 });
@@ -50,7 +56,7 @@ async function rowCount(): Promise<number> {
 }
 
 describe('fetch from a DuckDB table', () => {
-  it('selects by symbol and timeframe (1h matches the table\'s H1)', async () => {
+  it("selects by symbol and timeframe (1h matches the table's H1)", async () => {
     const out = await run(db());
     expect(out.index.length).toBe(240);
     expect(out.index[0]).toBe(T0);
@@ -109,7 +115,7 @@ describe('a DuckDB data file is data, not code', () => {
     throw new Error('fetch read a view that reads a file outside the database');
   }
 
-  it('a view calling read_text on a file outside is refused, and the file\'s content never shows', async () => {
+  it("a view calling read_text on a file outside is refused, and the file's content never shows", async () => {
     const e = await failure(db({ table: 'leak_text', timeframe: '1h' }));
     expect(e.message).toContain('cannot read table "leak_text"');
     expect(e.message).toContain('reaches outside the data file');
@@ -124,7 +130,7 @@ describe('a DuckDB data file is data, not code', () => {
     expect(`${e.message} ${e.hint}`).not.toContain('1.2345');
   });
 
-  it('a view over the database\'s own tables still reads', async () => {
+  it("a view over the database's own tables still reads", async () => {
     const out = await run(db({ table: 'own_rows' }));
     expect(out.index.length).toBe(240);
     expect(out.columns.close[0]).toBe(1.005);

@@ -3,14 +3,24 @@ import { parsePipelineText } from '../../src/parser/index.js';
 import fetch from '../../src/steps/fetch/index.js';
 import { params } from './helpers.js';
 
-const parse = (withText: string) => parsePipelineText(`version: 1\nname: t\nsteps:\n  c:\n    uses: fetch\n    with: ${withText}\n`, '/tmp/p.yaml', { displayFile: 'p.yaml' });
+const parse = (withText: string) =>
+  parsePipelineText(`version: 1\nname: t\nsteps:\n  c:\n    uses: fetch\n    with: ${withText}\n`, '/tmp/p.yaml', { displayFile: 'p.yaml' });
 
 describe('fetch params through the schema', () => {
   it('fills the quality policy and other defaults', () => {
     const r = parse('{ source: csv, path: a.csv }');
     expect(r.diagnostics).toEqual([]);
     const w = r.spec!.steps[0].with as Record<string, unknown>;
-    expect(w.quality).toEqual({ zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', clock: 'warn', max_gap: '1h' });
+    expect(w.quality).toEqual({
+      zero_rows: 'drop',
+      nonpositive: 'error',
+      ohlc: 'error',
+      backwards: 'sort',
+      duplicates: 'keep-last',
+      gaps: 'warn',
+      clock: 'warn',
+      max_gap: '1h',
+    });
     expect(w.timezone).toBeUndefined();
     expect(w.format).toBe('auto');
     expect(w.day_close).toBe('ny17');
@@ -33,10 +43,12 @@ describe('fetch params through the schema', () => {
 describe('fetch check(): cross-field rules with hints', () => {
   const paths = (p: Parameters<typeof params>[0]) => fetch.check!(params(p)).map((i) => i.path.join('.'));
   it('accepts a full csv configuration', () => {
-    expect(paths({ path: ['a.zip', 'b.zip'], timezone: 'America/New_York', timeframe: '1m', resample: '1h', from: '2018-01-01', to: '2019-01-01', days: 30 })).toEqual([]);
+    expect(
+      paths({ path: ['a.zip', 'b.zip'], timezone: 'America/New_York', timeframe: '1m', resample: '1h', from: '2018-01-01', to: '2019-01-01', days: 30 }),
+    ).toEqual([]);
   });
   it('flags each misplaced or unreadable value at its path', () => {
-    expect(paths({ timezone: 'Mars/Olympus' , path: 'a.csv' })).toEqual(['timezone']);
+    expect(paths({ timezone: 'Mars/Olympus', path: 'a.csv' })).toEqual(['timezone']);
     expect(paths({ path: 'a.csv', from: 'yesterday' })).toEqual(['from']);
     expect(paths({ path: 'a.csv', from: '2020-01-02', to: '2020-01-01' })).toEqual(['to']);
     expect(paths({ path: 'a.csv', time_format: 'YYYY-QQ' })).toEqual(['time_format']);

@@ -30,7 +30,8 @@ const csv = (p: string, extra: Partial<FetchParams> = {}): FetchParams => ({ ...
 const fpCtx = () => ({ pipelineDir: dir, resolvePath: (p: string) => path.resolve(dir, p) });
 
 const H = 3_600_000;
-const FIXTURE = 'Timestamp,Open,High,Low,Close,Volume\n2020-01-06 00:00,1.1,1.2,1.0,1.15,10\n2020-01-06 01:00,1.15,1.16,1.14,1.145,20\n2020-01-06 02:00,0,0,0,0,0\n';
+const FIXTURE =
+  'Timestamp,Open,High,Low,Close,Volume\n2020-01-06 00:00,1.1,1.2,1.0,1.15,10\n2020-01-06 01:00,1.15,1.16,1.14,1.145,20\n2020-01-06 02:00,0,0,0,0,0\n';
 
 describe('fetch step: definition and check()', () => {
   it('declares kind, version, ports and seeding', () => {
@@ -94,14 +95,20 @@ describe('fetch step: csv source', () => {
   });
 
   it('canonicalises the timeframe and uses the JPY pip', async () => {
-    writeFileSync(path.join(dir, 'jpy.csv'), 'Timestamp,Open,High,Low,Close\n2020-01-06 00:00,108.1,108.2,108.0,108.15\n2020-01-06 01:00,108.15,108.16,108.14,108.145\n');
+    writeFileSync(
+      path.join(dir, 'jpy.csv'),
+      'Timestamp,Open,High,Low,Close\n2020-01-06 00:00,108.1,108.2,108.0,108.15\n2020-01-06 01:00,108.15,108.16,108.14,108.145\n',
+    );
     const out = await fetch.run({}, csv('jpy.csv', { symbol: 'USDJPY', timeframe: '60m' }), testContext({ pipelineDir: dir }));
     expect(out.timeframe).toBe('1h');
     expect(out.pip).toBe(0.01);
   });
 
   it('warns when the bar spacing does not match the declared timeframe', async () => {
-    writeFileSync(path.join(dir, 'h4.csv'), 'Time\tOpen\tHigh\tLow\tClose\n2020-01-06 00:00\t1\t1\t1\t1\n2020-01-06 04:00\t1\t1\t1\t1\n2020-01-06 08:00\t1\t1\t1\t1');
+    writeFileSync(
+      path.join(dir, 'h4.csv'),
+      'Time\tOpen\tHigh\tLow\tClose\n2020-01-06 00:00\t1\t1\t1\t1\n2020-01-06 04:00\t1\t1\t1\t1\n2020-01-06 08:00\t1\t1\t1\t1',
+    );
     const ctx = testContext({ pipelineDir: dir });
     await fetch.run({}, csv('h4.csv', { timeframe: '1h' }), ctx);
     expect(ctx.warnings.join('\n')).toMatch(/4h apart .* timeframe is 1h/);

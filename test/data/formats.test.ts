@@ -59,7 +59,8 @@ function unzipFirst(file: string): string {
 }
 
 const MT4 = '2020.01.06,00:00,1.11710,1.11750,1.11650,1.11700,120\n2020.01.06,01:00,1.11700,1.11800,1.11690,1.11780,95\n';
-const MT5 = '<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\r\n2020.01.06\t00:00:00\t1.11710\t1.11750\t1.11650\t1.11700\t120\t0\t12\r\n2020.01.06\t01:00:00\t1.11700\t1.11800\t1.11690\t1.11780\t95\t0\t10\r\n';
+const MT5 =
+  '<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\r\n2020.01.06\t00:00:00\t1.11710\t1.11750\t1.11650\t1.11700\t120\t0\t12\r\n2020.01.06\t01:00:00\t1.11700\t1.11800\t1.11690\t1.11780\t95\t0\t10\r\n';
 const MON = Date.UTC(2020, 0, 6);
 const H = 3_600_000;
 
@@ -81,7 +82,14 @@ describe('format fixtures (no real file of these layouts in the shared data)', (
 
   it('generic with a column mapping and a time format', async () => {
     const f = write('gen.csv', 'when;bid_o;bid_h;bid_l;bid_c;ticks\n06/01/2020 00:00;1.1;1.2;1.0;1.15;7\n06/01/2020 01:00;1.15;1.16;1.14;1.145;8');
-    const { out, ctx } = await run(params({ path: f, format: 'generic', time_format: 'DD/MM/YYYY HH:mm', columns: { time: 'when', open: 'bid_o', high: 'bid_h', low: 'bid_l', close: 'bid_c', volume: 'ticks' } }));
+    const { out, ctx } = await run(
+      params({
+        path: f,
+        format: 'generic',
+        time_format: 'DD/MM/YYYY HH:mm',
+        columns: { time: 'when', open: 'bid_o', high: 'bid_h', low: 'bid_l', close: 'bid_c', volume: 'ticks' },
+      }),
+    );
     expect(Array.from(out.index)).toEqual([MON, MON + H]);
     expect(Array.from(out.columns.close)).toEqual([1.15, 1.145]);
     expect(Array.from(out.columns.volume)).toEqual([7, 8]);
@@ -152,7 +160,10 @@ describe.skipIf(!hd2018 || !hd2019)('histdata on the real EURUSD M1 zips', () =>
     expect(out.index[i + 1]).toBe(Date.UTC(2019, 0, 1, 17, 2));
     expect(out.source).toBe('csv:HISTDATA_COM_ASCII_EURUSD_M12018.zip+1');
     // A list in the wrong order gives the same series.
-    const { out: listed } = await run(params({ path: ['HISTDATA_COM_ASCII_EURUSD_M12019.zip', 'HISTDATA_COM_ASCII_EURUSD_M12018.zip'], timeframe: '1m' }), SHARED_FOREX);
+    const { out: listed } = await run(
+      params({ path: ['HISTDATA_COM_ASCII_EURUSD_M12019.zip', 'HISTDATA_COM_ASCII_EURUSD_M12018.zip'], timeframe: '1m' }),
+      SHARED_FOREX,
+    );
     expect(listed.index).toEqual(out.index);
   });
 });

@@ -12,6 +12,16 @@ export function params(extra: Omit<Partial<FetchParams>, 'quality'> & { quality?
     day_close: 'ny17',
     bars: 20000,
     ...rest,
-    quality: { zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', clock: 'warn', max_gap: '1h', ...quality },
+    quality: {
+      zero_rows: 'drop',
+      nonpositive: 'error',
+      ohlc: 'error',
+      backwards: 'sort',
+      duplicates: 'keep-last',
+      gaps: 'warn',
+      clock: 'warn',
+      max_gap: '1h',
+      ...quality,
+    },
   };
 }

@@ -31,17 +31,22 @@ function histdata(startMin: number, n: number, seed: number): string {
 const opts = (zone = 'UTC'): LoadOptions => ({
   read: { format: 'histdata' },
   zone: parseZone(zone),
-  policy: policyOf({ zero_rows: 'drop', nonpositive: 'error', ohlc: 'warn', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', clock: 'warn', max_gap: '1h' }),
+  policy: policyOf({
+    zero_rows: 'drop',
+    nonpositive: 'error',
+    ohlc: 'warn',
+    backwards: 'sort',
+    duplicates: 'keep-last',
+    gaps: 'warn',
+    clock: 'warn',
+    max_gap: '1h',
+  }),
   timeframeMs: 60_000,
   dayClose: 'ny17',
 });
 
 // Not in time order as given (c before a), overlapping (b's start repeats a's end), a blank line.
-const PARTS = (): DataPart[] => [
-  part('c.csv', histdata(20_000, 3000, 3)),
-  part('a.csv', histdata(0, 5000, 1) + '\n'),
-  part('b.csv', histdata(4990, 6000, 2)),
-];
+const PARTS = (): DataPart[] => [part('c.csv', histdata(20_000, 3000, 3)), part('a.csv', histdata(0, 5000, 1) + '\n'), part('b.csv', histdata(4990, 6000, 2))];
 
 function bytesOf(a: Float64Array | Int32Array | Uint16Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -84,7 +89,7 @@ describe('parallel parse of several files', () => {
     }
   });
 
-  it('leaves the caller\'s bytes intact (Buffers, as read from disk)', async () => {
+  it("leaves the caller's bytes intact (Buffers, as read from disk)", async () => {
     const parts = PARTS().map((p) => ({ name: p.name, bytes: Buffer.from(p.bytes) }));
     const copies = parts.map((p) => Buffer.from(p.bytes));
     const first = await readPartsAsync(parts, opts().read, opts().zone, 'always');

@@ -47,7 +47,10 @@ describe('quality policy on fixtures: each kind, each action', () => {
     const d = await run(params({ path: f }));
     expect(d.hours).toEqual([0, 2]);
     // Dropping the row leaves a one-hour hole, which the gap check (max_gap 1h) reports too.
-    expect(d.out.quality.map((q) => [q.kind, q.count, q.action])).toEqual([['zero_rows', 1, 'drop'], ['gaps', 1, 'keep']]);
+    expect(d.out.quality.map((q) => [q.kind, q.count, q.action])).toEqual([
+      ['zero_rows', 1, 'drop'],
+      ['gaps', 1, 'keep'],
+    ]);
     expect(d.out.quality[0].detail).toBe('first at zero.csv:3');
     expect(d.ctx.warnings[0]).toBe('zero.csv: zero rows: 1 (drop; first at zero.csv:3)');
     expect(fetch.metrics!(d.out)).toEqual({ bars: 2, quality_zero_rows: 1, quality_gaps: 1 });
@@ -112,7 +115,13 @@ describe('quality policy on fixtures: each kind, each action', () => {
     const f = file('gap.csv', row(0) + row(1) + row(5));
     const w = await run(params({ path: f }));
     expect(w.out.quality).toEqual([
-      { kind: 'gaps', count: 1, action: 'keep', detail: 'first 2020-01-06 01:00 → 2020-01-06 05:00 UTC (3 h of market time missing) at gap.csv:4; longest 2020-01-06 01:00 → 2020-01-06 05:00 UTC (3 h)' },
+      {
+        kind: 'gaps',
+        count: 1,
+        action: 'keep',
+        detail:
+          'first 2020-01-06 01:00 → 2020-01-06 05:00 UTC (3 h of market time missing) at gap.csv:4; longest 2020-01-06 01:00 → 2020-01-06 05:00 UTC (3 h)',
+      },
     ]);
     expect((await run(params({ path: f, quality: { max_gap: '4h' } }))).out.quality).toEqual([]);
     const e = await failure(params({ path: f, quality: { gaps: 'error' } }));
@@ -160,7 +169,9 @@ describe.skipIf(!hd2019)('real defect: the repeated hour 2019-10-27 19:00-19:59 
   });
   it('`backwards: error` names the file, the line (row index 306,018 per SOURCES.md, so line 306,019) and the time', async () => {
     const e = await failure(params({ path: name, timeframe: '1m', quality: { backwards: 'error' } }), SHARED_FOREX);
-    expect(e.message).toBe(`${name}:DAT_ASCII_EURUSD_M1_2019.csv:306019: timestamp goes backwards: 2019-10-27 19:00 UTC after 2019-10-27 19:59 UTC at ${name}:DAT_ASCII_EURUSD_M1_2019.csv:306018`);
+    expect(e.message).toBe(
+      `${name}:DAT_ASCII_EURUSD_M1_2019.csv:306019: timestamp goes backwards: 2019-10-27 19:00 UTC after 2019-10-27 19:59 UTC at ${name}:DAT_ASCII_EURUSD_M1_2019.csv:306018`,
+    );
   });
   it('`duplicates: error` names the second copy of 19:00', async () => {
     const e = await failure(params({ path: name, timeframe: '1m', quality: { duplicates: 'error' } }), SHARED_FOREX);

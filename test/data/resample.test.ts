@@ -85,7 +85,11 @@ describe('fetch with resample and ranges', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('from/to select source bars ([from, to)), then resample', async () => {
-    const out = await fetch.run({}, params({ path: 'm1.csv', timeframe: '1m', resample: '1h', from: '2020-01-06 01:30', to: '2020-01-06T04:00' }), testContext({ pipelineDir: dir }));
+    const out = await fetch.run(
+      {},
+      params({ path: 'm1.csv', timeframe: '1m', resample: '1h', from: '2020-01-06 01:30', to: '2020-01-06T04:00' }),
+      testContext({ pipelineDir: dir }),
+    );
     expect(out.timeframe).toBe('1h');
     expect(Array.from(out.index)).toEqual([Date.UTC(2020, 0, 6, 1), Date.UTC(2020, 0, 6, 2), Date.UTC(2020, 0, 6, 3)]);
     // Hour 01 holds minutes 90..119: open 91, close 120.
@@ -126,7 +130,13 @@ describe.skipIf(!hd2018 || !h1)('done-when: 2018 HistData M1 in America/New_York
     });
     diffs.sort((a, b) => a - b);
     const share = (f: (d: number) => boolean) => diffs.filter(f).length / diffs.length;
-    return { common: diffs.length, within1: share((d) => d <= 1 + 1e-9), within05: share((d) => d <= 0.5 + 1e-9), exact: share((d) => d < 1e-9), medianPips: diffs[diffs.length >> 1] };
+    return {
+      common: diffs.length,
+      within1: share((d) => d <= 1 + 1e-9),
+      within05: share((d) => d <= 0.5 + 1e-9),
+      exact: share((d) => d < 1e-9),
+      medianPips: diffs[diffs.length >> 1],
+    };
   }
 
   it('hourly closes match: 98.3% within 1 pip, 95.2% within 0.5 pip, median 0.1 pip over 6,226 common hours (fixed UTC-5: 42%)', async () => {

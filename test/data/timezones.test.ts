@@ -85,7 +85,9 @@ describe('timestamps that carry Z or ±hh:mm are those instants', () => {
   it('the finding: `Z` with `timezone: America/New_York` is refused at its row (it loaded as 08:00 UTC, silently)', async () => {
     const z = write('z-ny.csv', HEAD + bar('2012-12-19T03:00:00Z') + bar('2012-12-19T04:00:00Z'));
     const e = await failure(params({ path: z, timezone: 'America/New_York' }));
-    expect(e.message).toBe('z-ny.csv:2: the timestamp "2012-12-19T03:00:00Z" carries the offset UTC, but `timezone: America/New_York` is UTC-05:00 at that instant');
+    expect(e.message).toBe(
+      'z-ny.csv:2: the timestamp "2012-12-19T03:00:00Z" carries the offset UTC, but `timezone: America/New_York` is UTC-05:00 at that instant',
+    );
     expect(e.loc).toEqual({ file: 'z-ny.csv', line: 2, col: 1 });
     expect(e.hint).toContain('remove `timezone:`');
   });
@@ -93,7 +95,9 @@ describe('timestamps that carry Z or ±hh:mm are those instants', () => {
   it('the contradiction is reported at the first row where the offsets disagree (Europe/Berlin goes to +02:00 on 2019-03-31)', async () => {
     const f = write('berlin.csv', HEAD + bar('2019-03-29T10:00:00+01:00') + bar('2019-03-29T11:00:00+01:00') + bar('2019-04-01T10:00:00+01:00'));
     const e = await failure(params({ path: f, timezone: 'Europe/Berlin' }));
-    expect(e.message).toBe('berlin.csv:4: the timestamp "2019-04-01T10:00:00+01:00" carries the offset UTC+01:00, but `timezone: Europe/Berlin` is UTC+02:00 at that instant');
+    expect(e.message).toBe(
+      'berlin.csv:4: the timestamp "2019-04-01T10:00:00+01:00" carries the offset UTC+01:00, but `timezone: Europe/Berlin` is UTC+02:00 at that instant',
+    );
   });
 
   it('a trailing Z on a pattern without a zone is refused, not skipped; a zoned file needs the zone on every row', async () => {
@@ -171,25 +175,37 @@ describe('quality kind `clock`: weeks whose clock disagrees with the zone they a
   });
 
   it('HistData written in EST all year (UTC-5, the documented convention) read as New York: each US-summer week is flagged with UTC-05:00', async () => {
-    const f = histFile('DAT_ASCII_EURUSD_M1_est.csv', utc.map((t) => t - 5 * H));
+    const f = histFile(
+      'DAT_ASCII_EURUSD_M1_est.csv',
+      utc.map((t) => t - 5 * H),
+    );
     const { out } = await run(noZone({ path: f, timeframe: '1h' }));
     const q = clockNote(out.quality);
     expect(q).toMatchObject({ kind: 'clock', count: SUMMER_WEEKS.length, action: 'keep' });
     expect(SUMMER_WEEKS).toHaveLength(34);
     // One entry for the 34 alike weeks: the first 10 dates, then a count.
     expect(weeksIn(q?.detail)).toEqual(SUMMER_WEEKS.slice(0, 10));
-    expect(q?.detail).toBe(`34 weeks of ${SUMMER_WEEKS.slice(0, 10).join(', ')} and 24 more open before the Sunday 17:00 New York open (1 h early): their clock reads UTC-05:00, not America/New_York's UTC-04:00 (first at DAT_ASCII_EURUSD_M1_est.csv:241)`);
+    expect(q?.detail).toBe(
+      `34 weeks of ${SUMMER_WEEKS.slice(0, 10).join(', ')} and 24 more open before the Sunday 17:00 New York open (1 h early): their clock reads UTC-05:00, not America/New_York's UTC-04:00 (first at DAT_ASCII_EURUSD_M1_est.csv:241)`,
+    );
   });
 
   it('a clock ahead of the zone shows at the Friday close; `clock: error` stops at the first such bar', async () => {
     // Read as fixed UTC-5, New York time in summer is an hour ahead: Friday's last bar is at 17:00.
-    const f = histFile('DAT_ASCII_EURUSD_M1_ny4.csv', utc.map((t, i) => t - (summer(SUNDAYS[Math.floor(i / 120)]) ? 4 : 5) * H));
+    const f = histFile(
+      'DAT_ASCII_EURUSD_M1_ny4.csv',
+      utc.map((t, i) => t - (summer(SUNDAYS[Math.floor(i / 120)]) ? 4 : 5) * H),
+    );
     const { out } = await run(params({ path: f, timeframe: '1h', timezone: 'UTC-5' }));
     const q = clockNote(out.quality);
     expect(q?.count).toBe(34);
-    expect(q?.detail).toMatch(/^34 weeks of 2019-03-10, 2019-03-17, .* trade past the Friday 17:00 New York close \(1 h late\): their clock reads UTC-04:00, not UTC-05:00 \(first at DAT_ASCII_EURUSD_M1_ny4\.csv:360\)$/);
+    expect(q?.detail).toMatch(
+      /^34 weeks of 2019-03-10, 2019-03-17, .* trade past the Friday 17:00 New York close \(1 h late\): their clock reads UTC-04:00, not UTC-05:00 \(first at DAT_ASCII_EURUSD_M1_ny4\.csv:360\)$/,
+    );
     const e = await failure(params({ path: f, timeframe: '1h', timezone: 'UTC-5', quality: { clock: 'error' } }));
-    expect(e.message).toBe('DAT_ASCII_EURUSD_M1_ny4.csv:360: week of 2019-03-10 trades past the Friday 17:00 New York close (1 h late): its clock reads UTC-04:00, not UTC-05:00');
+    expect(e.message).toBe(
+      'DAT_ASCII_EURUSD_M1_ny4.csv:360: week of 2019-03-10 trades past the Friday 17:00 New York close (1 h late): its clock reads UTC-04:00, not UTC-05:00',
+    );
     expect(e.hint).toContain('set `timezone:`');
   });
 });
@@ -206,7 +222,9 @@ describe.skipIf(!eur2019 || !jpy2019 || !eur2018)('real HistData M1 zips (SOURCE
     expect(q?.count).toBe(4);
     expect(weeksIn(q?.detail)).toEqual(['2019-03-10', '2019-03-17', '2019-03-24', '2019-10-27']);
     // Line 69097 is the zip entry's first row of 2019-03-10: `20190310 160000;…` (grep -n of the text).
-    expect(q?.detail).toMatch(/^4 weeks of 2019-03-10, 2019-03-17, 2019-03-24, 2019-10-27 open before the Sunday 17:00 New York open \(1 h early\): their clock reads UTC-05:00, not America\/New_York's UTC-04:00 \(first at .*:69097\)$/);
+    expect(q?.detail).toMatch(
+      /^4 weeks of 2019-03-10, 2019-03-17, 2019-03-24, 2019-10-27 open before the Sunday 17:00 New York open \(1 h early\): their clock reads UTC-05:00, not America\/New_York's UTC-04:00 \(first at .*:69097\)$/,
+    );
     // SOURCES.md: the first bar of 2019 is 2019-01-01 17:02 file time, EST then: 22:02 UTC.
     expect(out.index[0]).toBe(Date.UTC(2019, 0, 1, 22, 2));
   });

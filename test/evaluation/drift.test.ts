@@ -79,7 +79,14 @@ describe('drift report on a wide matrix', () => {
         X[i * p + j] = r() < 0.03 ? NaN : (j % 3 === 0 ? Math.round(r() * 5) : r()) + (i >= 600 ? j / 10 : 0);
       }
     }
-    const fold = { train: [{ start: 0, end: 300 }, { start: 350, end: 500 }], val: { start: 500, end: 600 }, test: [{ start: 600, end: 900 }] };
+    const fold = {
+      train: [
+        { start: 0, end: 300 },
+        { start: 350, end: 500 },
+      ],
+      val: { start: 500, end: 600 },
+      test: [{ start: 600, end: 900 }],
+    };
     const rep = driftReport(X, p, [fold]);
     const column = (j: number, ranges: { start: number; end: number }[]): number[] => {
       const out: number[] = [];

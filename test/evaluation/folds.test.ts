@@ -130,7 +130,14 @@ describe('purged k-fold', () => {
 
 describe('CPCV', () => {
   it('combinations and binomials', () => {
-    expect(combinations(4, 2)).toEqual([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);
+    expect(combinations(4, 2)).toEqual([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+      [2, 3],
+    ]);
     expect(binomial(6, 2)).toBe(15);
     expect(binomial(5, 1)).toBe(5);
     expect(combinations(6, 2)).toHaveLength(15);
@@ -139,7 +146,14 @@ describe('CPCV', () => {
   it('20 rows, N 4, k 2, horizon 1, embargo 1: six splits and three paths', () => {
     // groups [0,5) [5,10) [10,15) [15,20)
     const c = cpcv(20, 4, 2, 1, 1);
-    expect(c.testGroups).toEqual([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);
+    expect(c.testGroups).toEqual([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+      [2, 3],
+    ]);
     // {0,1}: test [0,10) (adjacent groups merge); blocked [0,11) → train [11,20)
     // {0,2}: test [0,5) [10,15); blocked [0,6) [9,16) → train [6,9) [16,20)
     // {0,3}: test [0,5) [15,20); blocked [0,6) [14,20) → train [6,14)

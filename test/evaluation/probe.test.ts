@@ -15,7 +15,8 @@ const candles = syntheticCandles({ symbol: 'EURUSD', timeframeMs: HOUR, bars: 15
 function featuresParams(withParams: Record<string, unknown>): FeaturesParams {
   const text = `version: 1\nname: t\nsteps:\n  f:\n    uses: features\n    with: ${JSON.stringify(withParams)}\n`;
   const parsed = parsePipelineText(text, '/tmp/probe.yaml');
-  if (!parsed.spec) throw new Error(`features params ${JSON.stringify(withParams)}: ${parsed.diagnostics.map((d) => `${d.message} ${d.hint ?? ''}`).join('; ')}`);
+  if (!parsed.spec)
+    throw new Error(`features params ${JSON.stringify(withParams)}: ${parsed.diagnostics.map((d) => `${d.message} ${d.hint ?? ''}`).join('; ')}`);
   return parsed.spec.steps[0].with as unknown as FeaturesParams;
 }
 
@@ -129,21 +130,23 @@ describe('leakage probe over a chain of steps', () => {
     { id: 'extra', kind: 'my_plugin' },
   ];
   /** The chain with `extra` adding `peek`: close of the next bar where `leaks(bar)`, else close of the bar itself. */
-  const chain = (leaks: (bar: number) => boolean) => async (src: ReadonlyMap<string, Candles>): Promise<Map<string, Features>> => {
-    const c = src.get('candles')!;
-    const f = await featuresOf(base)(c);
-    const close = c.columns.close;
-    const start = f.warmupDropped;
-    const peek = Float64Array.from(f.index, (_, r) => {
-      const bar = start + r;
-      return leaks(bar) ? close[bar + 1] : close[bar];
-    });
-    const extra: Features = { ...f, columns: { ...f.columns, peek }, featureNames: [...f.featureNames, 'peek'] };
-    return new Map([
-      ['features', f],
-      ['extra', extra],
-    ]);
-  };
+  const chain =
+    (leaks: (bar: number) => boolean) =>
+    async (src: ReadonlyMap<string, Candles>): Promise<Map<string, Features>> => {
+      const c = src.get('candles')!;
+      const f = await featuresOf(base)(c);
+      const close = c.columns.close;
+      const start = f.warmupDropped;
+      const peek = Float64Array.from(f.index, (_, r) => {
+        const bar = start + r;
+        return leaks(bar) ? close[bar + 1] : close[bar];
+      });
+      const extra: Features = { ...f, columns: { ...f.columns, peek }, featureNames: [...f.featureNames, 'peek'] };
+      return new Map([
+        ['features', f],
+        ['extra', extra],
+      ]);
+    };
   const sources = new Map([['candles', candles]]);
 
   it('a step that reads the next bar at every row is caught at any sample, naming the step and the column', async () => {
@@ -160,7 +163,11 @@ describe('leakage probe over a chain of steps', () => {
       const out = await chain(() => true)(src);
       const extra = out.get('extra')!;
       // A third step that only passes `peek` on and adds an honest column.
-      const passOn: Features = { ...extra, columns: { ...extra.columns, twice_ret: extra.columns.ret_1.map((v) => 2 * v) }, featureNames: [...extra.featureNames, 'twice_ret'] };
+      const passOn: Features = {
+        ...extra,
+        columns: { ...extra.columns, twice_ret: extra.columns.ret_1.map((v) => 2 * v) },
+        featureNames: [...extra.featureNames, 'twice_ret'],
+      };
       return out.set('last', passOn);
     };
     const res = await probeSteps({ sources, steps: [...steps, { id: 'last', kind: 'features' }], compute }, { samples: 4 });

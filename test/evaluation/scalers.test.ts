@@ -16,7 +16,15 @@ describe('scalers fitted on training rows only', () => {
 
   it('zscore over two ranges [0,2) ∪ [4,6): rows 1, 2, 100, −50 of col 0', () => {
     // mean (1+2+100−50)/4 = 13.25; deviations −12.25 −11.25 86.75 −63.25
-    const s = fitScaler(X, 2, [{ start: 0, end: 2 }, { start: 4, end: 6 }], 'zscore');
+    const s = fitScaler(
+      X,
+      2,
+      [
+        { start: 0, end: 2 },
+        { start: 4, end: 6 },
+      ],
+      'zscore',
+    );
     expect(s.center[0]).toBe(13.25);
     const v = (12.25 ** 2 + 11.25 ** 2 + 86.75 ** 2 + 63.25 ** 2) / 4;
     expect(s.scale[0]).toBeCloseTo(Math.sqrt(v), 12);

@@ -43,9 +43,7 @@ function rsqrRef(close: number[], d: number): number[] {
 }
 /** Qlib's Corr(a, b, d), NaN where either std is flat; windows start at `from`. */
 function corrRef(a: number[], b: number[], d: number, from: number): number[] {
-  return a.map((_, t) =>
-    t < from || flat(std(a, t, d)) || flat(std(b, t, d)) ? NaN : pearson(a.slice(t - d + 1, t + 1), b.slice(t - d + 1, t + 1)),
-  );
+  return a.map((_, t) => (t < from || flat(std(a, t, d)) || flat(std(b, t, d)) ? NaN : pearson(a.slice(t - d + 1, t + 1), b.slice(t - d + 1, t + 1))));
 }
 
 /** Same NaN rows, values within 1e-9 (absolute: R² and correlations lie in [−1, 1]). */
@@ -129,7 +127,16 @@ function hourly(n: number, volume?: (i: number) => number): Candles {
   const index = new Float64Array(n);
   for (let i = 0; i < n; i++) index[i] = Date.UTC(2021, 0, 4) + i * 3_600_000;
   const v = volume ? c.volume.map((_, i) => volume(i)) : c.volume;
-  return { type: 'Candles', symbol: 'EURUSD', timeframe: '1h', source: 'test', pip: 0.0001, quality: [], index, columns: { open: f64(c.open), high: f64(c.high), low: f64(c.low), close: f64(c.close), volume: f64(v) } };
+  return {
+    type: 'Candles',
+    symbol: 'EURUSD',
+    timeframe: '1h',
+    source: 'test',
+    pip: 0.0001,
+    quality: [],
+    index,
+    columns: { open: f64(c.open), high: f64(c.high), low: f64(c.low), close: f64(c.close), volume: f64(v) },
+  };
 }
 
 /** Features params completed by the pipeline validator, as a pipeline would give them. */
@@ -149,7 +156,11 @@ describe('features step with preset alpha158', () => {
     expect(ctx.logs.some((l) => /VWAP0 left out/.test(l))).toBe(true);
   });
   it('adds rsi_14 / ret_1 only when written out; without a preset the defaults still apply', async () => {
-    const out = await features.run({ candles: hourly(300) }, validated('{ preset: alpha158, indicators: [{ rsi: { period: 14 } }], returns: [1] }'), testContext());
+    const out = await features.run(
+      { candles: hourly(300) },
+      validated('{ preset: alpha158, indicators: [{ rsi: { period: 14 } }], returns: [1] }'),
+      testContext(),
+    );
     expect(out.featureNames).toEqual(expect.arrayContaining(['rsi_14', 'ret_1', ...names]));
     expect(out.featureNames).toHaveLength(159);
     const plain = await features.run({ candles: hourly(300) }, validated('{}'), testContext());

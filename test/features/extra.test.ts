@@ -16,13 +16,29 @@ import * as R from '../indicators/reference.js';
 import { sharedFile, testContext } from '../helpers/ctx.js';
 
 const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
-const BASE: Omit<FeaturesParams, 'indicators'> = { returns: [], volatility: [], zscores: [], calendar: false, sessions: false, target: { forward_return: { horizons: [1] } } };
+const BASE: Omit<FeaturesParams, 'indicators'> = {
+  returns: [],
+  volatility: [],
+  zscores: [],
+  calendar: false,
+  sessions: false,
+  target: { forward_return: { horizons: [1] } },
+};
 
 function hourly(n: number): Candles {
   const c = R.randomCandles(n, 11, 1.1, 0.0008);
   const index = new Float64Array(n);
   for (let i = 0; i < n; i++) index[i] = Date.UTC(2021, 0, 4) + i * 3_600_000;
-  return { type: 'Candles', symbol: 'EURUSD', timeframe: '1h', source: 'test', pip: 0.0001, quality: [], index, columns: { open: f64(c.open), high: f64(c.high), low: f64(c.low), close: f64(c.close), volume: f64(c.volume) } };
+  return {
+    type: 'Candles',
+    symbol: 'EURUSD',
+    timeframe: '1h',
+    source: 'test',
+    pip: 0.0001,
+    quality: [],
+    index,
+    columns: { open: f64(c.open), high: f64(c.high), low: f64(c.low), close: f64(c.close), volume: f64(c.volume) },
+  };
 }
 
 describe('calendar and session features', () => {
@@ -91,7 +107,15 @@ describe('targets', () => {
     const candles = hourly(400);
     const out = await features.run(
       { candles },
-      { ...BASE, indicators: [{ rsi: { period: 14, on: 'close' } }], target: { forward_return: { horizons: [1] }, direction: { horizons: [4], dead_zone: 0.0001 }, triple_barrier: { profit_take: 2, stop_loss: 1, max_bars: 12, atr_period: 14 } } },
+      {
+        ...BASE,
+        indicators: [{ rsi: { period: 14, on: 'close' } }],
+        target: {
+          forward_return: { horizons: [1] },
+          direction: { horizons: [4], dead_zone: 0.0001 },
+          triple_barrier: { profit_take: 2, stop_loss: 1, max_bars: 12, atr_period: 14 },
+        },
+      },
       testContext(),
     );
     expect(out.targetNames).toEqual(['fwd_ret_1', 'dir_4', 'tb_2_1_12']);
@@ -105,9 +129,15 @@ describe('targets', () => {
 describe('presets', () => {
   it('default: a sensible set incl. calendar and sessions; a column also listed by the user is made once', async () => {
     const candles = hourly(600);
-    const out = await features.run({ candles }, { ...BASE, preset: 'default', indicators: [{ rsi: { period: 14, on: 'close' } }, { cci: { period: 5 } }], returns: [1] }, testContext());
+    const out = await features.run(
+      { candles },
+      { ...BASE, preset: 'default', indicators: [{ rsi: { period: 14, on: 'close' } }, { cci: { period: 5 } }], returns: [1] },
+      testContext(),
+    );
     expect(out.featureNames.filter((f) => f === 'rsi_14')).toHaveLength(1);
-    expect(out.featureNames).toEqual(expect.arrayContaining(['macd_12_26_9', 'adx_14', 'bb_upper_20_2', 'cci_5', 'ret_24', 'vol_24', 'zscore_20', 'hour_sin', 'session_london']));
+    expect(out.featureNames).toEqual(
+      expect.arrayContaining(['macd_12_26_9', 'adx_14', 'bb_upper_20_2', 'cci_5', 'ret_24', 'vol_24', 'zscore_20', 'hour_sin', 'session_london']),
+    );
     expect(features.check!({ ...BASE, preset: 'default', indicators: [{ rsi: { period: 14, on: 'close' } }], returns: [1] } as FeaturesParams)).toEqual([]);
   });
   it('alpha158: Qlib names, hand-checked KMID/KLEN/ROC5/MA5/RSV5/CNTP5', async () => {
@@ -152,7 +182,10 @@ describe('alpha158 rolling quantiles', () => {
     for (const close of [tied, zeros]) {
       const cols = alpha158(f64(c.open), f64(c.high), f64(c.low), f64(close), f64(c.volume));
       for (const d of [5, 10, 20, 30, 60]) {
-        for (const [name, q] of [[`QTLU${d}`, 0.8], [`QTLD${d}`, 0.2]] as const) {
+        for (const [name, q] of [
+          [`QTLU${d}`, 0.8],
+          [`QTLD${d}`, 0.2],
+        ] as const) {
           const got = Array.from(cols[names.indexOf(name)]);
           expect(got).toEqual(qtlRef(close, d, q));
         }

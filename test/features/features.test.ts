@@ -25,7 +25,16 @@ function makeCandles(n: number, close?: (i: number) => number): Candles {
     low[i] = Math.min(open[i], cl[i]) - 0.0004;
     volume[i] = 100 + (i % 7);
   }
-  return { type: 'Candles', symbol: 'EURUSD', timeframe: '1h', source: 'test', pip: 0.0001, quality: [], index, columns: { open, high, low, close: cl, volume } };
+  return {
+    type: 'Candles',
+    symbol: 'EURUSD',
+    timeframe: '1h',
+    source: 'test',
+    pip: 0.0001,
+    quality: [],
+    index,
+    columns: { open, high, low, close: cl, volume },
+  };
 }
 
 const YAML_EXAMPLE: FeaturesParams = {
@@ -44,16 +53,7 @@ describe('features step', () => {
     const ctx = testContext();
     const out = await features.run({ candles }, YAML_EXAMPLE, ctx);
     expect(out.type).toBe('Features');
-    expect(out.featureNames).toEqual([
-      'rsi_14',
-      'ema_20',
-      'macd_12_26_9',
-      'macd_signal_12_26_9',
-      'macd_hist_12_26_9',
-      'ret_1',
-      'ret_4',
-      'ret_24',
-    ]);
+    expect(out.featureNames).toEqual(['rsi_14', 'ema_20', 'macd_12_26_9', 'macd_signal_12_26_9', 'macd_hist_12_26_9', 'ret_1', 'ret_4', 'ret_24']);
     expect(out.targetNames).toEqual(['fwd_ret_1', 'fwd_ret_4']);
     expect(out.targetHorizons).toEqual([1, 4]);
     for (const t of out.targetNames) expect(out.featureNames).not.toContain(t);
@@ -85,7 +85,15 @@ describe('features step', () => {
 
   it('ema on hl2: suffixed name, value = SMA of the first 20 (high+low)/2', async () => {
     const candles = makeCandles(100);
-    const params: FeaturesParams = { indicators: [{ ema: { period: 20, on: 'hl2' } }], returns: [], volatility: [], zscores: [], calendar: false, sessions: false, target: { forward_return: { horizons: [1] } } };
+    const params: FeaturesParams = {
+      indicators: [{ ema: { period: 20, on: 'hl2' } }],
+      returns: [],
+      volatility: [],
+      zscores: [],
+      calendar: false,
+      sessions: false,
+      target: { forward_return: { horizons: [1] } },
+    };
     const out = await features.run({ candles }, params, testContext());
     expect(out.featureNames).toEqual(['ema_20_hl2']);
     expect(out.warmupDropped).toBe(19);
@@ -144,7 +152,12 @@ describe('features step', () => {
   });
 
   it('with fewer bars than the warm-up, says how many there are and how many are needed (not "needs 1")', async () => {
-    const params: FeaturesParams = { ...YAML_EXAMPLE, indicators: [{ rsi: { period: 14, on: 'close' } }], returns: [1], target: { forward_return: { horizons: [1] } } };
+    const params: FeaturesParams = {
+      ...YAML_EXAMPLE,
+      indicators: [{ rsi: { period: 14, on: 'close' } }],
+      returns: [1],
+      target: { forward_return: { horizons: [1] } },
+    };
     const err = await features.run({ candles: makeCandles(1) }, params, testContext()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunError);
     // RSI(14)'s first value is at bar 14 (TA-Lib lookback = period); a 1-bar forward return drops the last bar.
@@ -166,7 +179,9 @@ describe('features check()', () => {
 
   it('reports macd fast >= slow at indicators[i].macd.fast', () => {
     const issues = features.check!(
-      base({ indicators: [{ rsi: { period: 14, on: 'close' } }, { ema: { period: 20, on: 'close' } }, { macd: { fast: 26, slow: 12, signal: 9, on: 'close' } }] }),
+      base({
+        indicators: [{ rsi: { period: 14, on: 'close' } }, { ema: { period: 20, on: 'close' } }, { macd: { fast: 26, slow: 12, signal: 9, on: 'close' } }],
+      }),
     );
     expect(issues).toHaveLength(1);
     expect(issues[0].path).toEqual(['indicators', 2, 'macd', 'fast']);

@@ -17,7 +17,16 @@ function candles15m(n: number, seed = 3): Candles {
   const index = new Float64Array(n);
   for (let i = 0; i < n; i++) index[i] = T0 + i * M15 + (i >= n / 2 ? 2 * 86_400_000 : 0);
   const f = (xs: number[]): Float64Array => Float64Array.from(xs);
-  return { type: 'Candles', symbol: 'EURUSD', timeframe: '15m', source: 'test', pip: 0.0001, quality: [], index, columns: { open: f(c.open), high: f(c.high), low: f(c.low), close: f(c.close), volume: f(c.volume) } };
+  return {
+    type: 'Candles',
+    symbol: 'EURUSD',
+    timeframe: '15m',
+    source: 'test',
+    pip: 0.0001,
+    quality: [],
+    index,
+    columns: { open: f(c.open), high: f(c.high), low: f(c.low), close: f(c.close), volume: f(c.volume) },
+  };
 }
 
 /** Every bar opening after `t` changed (prices scaled and shifted, volumes changed), bars ≤ t untouched. */

@@ -46,4 +46,3 @@ export const DEFAULTS: { [K in IndicatorName]: IndicatorParamsMap[K] } = {
   sar: { acceleration: 0.02, maximum: 0.2 },
   candle: {},
 };
-

@@ -35,11 +35,7 @@ describe('indicator table', () => {
     expect(indicatorOutputs('rsi', { period: 14, on: 'close' })).toEqual(['rsi_14']);
     expect(indicatorOutputs('ema', { period: 20, on: 'close' })).toEqual(['ema_20']);
     expect(indicatorOutputs('ema', { period: 20, on: 'hl2' })).toEqual(['ema_20_hl2']);
-    expect(indicatorOutputs('macd', { fast: 12, slow: 26, signal: 9, on: 'close' })).toEqual([
-      'macd_12_26_9',
-      'macd_signal_12_26_9',
-      'macd_hist_12_26_9',
-    ]);
+    expect(indicatorOutputs('macd', { fast: 12, slow: 26, signal: 9, on: 'close' })).toEqual(['macd_12_26_9', 'macd_signal_12_26_9', 'macd_hist_12_26_9']);
     expect(returnColumn(4)).toBe('ret_4');
     expect(forwardReturnColumn(1)).toBe('fwd_ret_1');
   });

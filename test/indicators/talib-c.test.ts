@@ -64,15 +64,20 @@ const CALLS: { [K in Compared]: (ta: TalibC, c: PriceColumns, p: IndicatorParams
   bbands: (ta, c, p) => ta.call('BBANDS', [c.close], [p.period, p.nbdev_up, p.nbdev_dn, MA[p.ma]], 3),
   stddev: (ta, c, p) => ta.call('STDDEV', [c.close], [p.period, p.nbdev]),
   var: (ta, c, p) => ta.call('VAR', [c.close], [p.period, 1]),
-  linearreg: (ta, c, p) =>
-    ['LINEARREG', 'LINEARREG_SLOPE', 'LINEARREG_ANGLE', 'LINEARREG_INTERCEPT'].map((fn) => ta.call(fn, [c.close], [p.period])[0]),
+  linearreg: (ta, c, p) => ['LINEARREG', 'LINEARREG_SLOPE', 'LINEARREG_ANGLE', 'LINEARREG_INTERCEPT'].map((fn) => ta.call(fn, [c.close], [p.period])[0]),
   sar: (ta, c, p) => ta.call('SAR', [c.high, c.low], [p.acceleration, p.maximum]),
 };
 
 /** Params beyond the defaults: the MA types and periods the findings were about. */
 const VARIANTS: { [K in Compared]?: IndicatorParamsMap[K][] } = {
-  ppo: [{ fast: 12, slow: 26, ma: 'ema', on: 'close' }, { fast: 5, slow: 7, ma: 'ema', on: 'close' }],
-  apo: [{ fast: 12, slow: 26, ma: 'sma', on: 'close' }, { fast: 3, slow: 10, ma: 'ema', on: 'close' }],
+  ppo: [
+    { fast: 12, slow: 26, ma: 'ema', on: 'close' },
+    { fast: 5, slow: 7, ma: 'ema', on: 'close' },
+  ],
+  apo: [
+    { fast: 12, slow: 26, ma: 'sma', on: 'close' },
+    { fast: 3, slow: 10, ma: 'ema', on: 'close' },
+  ],
   cci: [{ period: 20 }, { period: 40 }],
   natr: [{ period: 2 }, { period: 5 }],
   stoch: [{ fastk: 14, slowk: 3, slowd: 3, ma: 'ema' }],
@@ -196,7 +201,10 @@ describe.skipIf(!eurusd)('on real EURUSD H1 bars vs TA-Lib C', () => {
     const ppo = priceOscillator(x, 12, 26, 'ema', true);
     const [taPpo] = ta!.call('PPO', [x], [12, 26, MA.ema]);
     expect(maxRelDiff('ppo', ppo, taPpo, candles.index)).toBeLessThanOrEqual(1e-12);
-    for (const [percent, fn] of [[false, 'APO'], [true, 'PPO']] as const) {
+    for (const [percent, fn] of [
+      [false, 'APO'],
+      [true, 'PPO'],
+    ] as const) {
       const [s] = ta!.call(fn, [x], [12, 26, MA.sma]);
       expect(maxRelDiff(`${fn} sma`, priceOscillator(x, 12, 26, 'sma', percent), s, candles.index)).toBeLessThanOrEqual(1e-12);
     }

@@ -82,7 +82,12 @@ function callC(mod: EmscriptenModule, fn: string, inputs: Float64Array[], option
     const nbPtr = alloc(8);
     const outPtrs = Array.from({ length: nOutputs }, () => alloc(8 * n));
     const args = [0, n - 1, ...inPtrs, ...options, begPtr, nbPtr, ...outPtrs];
-    const rc = mod.ccall(`TA_${fn}`, 'number', args.map(() => 'number'), args);
+    const rc = mod.ccall(
+      `TA_${fn}`,
+      'number',
+      args.map(() => 'number'),
+      args,
+    );
     if (rc !== 0) throw new Error(`talib-c: TA_${fn} returned TA_RetCode ${rc}`);
     const i32 = new Int32Array(mod.HEAPF64.buffer);
     const beg = i32[begPtr / 4];

@@ -45,8 +45,14 @@ describe('moving averages vs naive references', () => {
       const e1 = R.emaRef(c, p);
       const e2 = R.emaRef(e1, p);
       const e3 = R.emaRef(e2, p);
-      expectClose(dema(Cl, p), R.zip(e1, e2, (a, b) => 2 * a - b));
-      expectClose(tema(Cl, p), c.map((_, t) => 3 * e1[t] - 3 * e2[t] + e3[t]));
+      expectClose(
+        dema(Cl, p),
+        R.zip(e1, e2, (a, b) => 2 * a - b),
+      );
+      expectClose(
+        tema(Cl, p),
+        c.map((_, t) => 3 * e1[t] - 3 * e2[t] + e3[t]),
+      );
       expectClose(trima(Cl, p), R.trimaRef(c, p));
     });
   }
@@ -63,7 +69,10 @@ describe('moving averages vs naive references', () => {
 
 describe('momentum vs naive references', () => {
   it('MOM, ROC, CMO, TRIX', () => {
-    expectClose(mom(Cl, 10), c.map((x, t) => (t >= 10 ? x - c[t - 10] : NaN)));
+    expectClose(
+      mom(Cl, 10),
+      c.map((x, t) => (t >= 10 ? x - c[t - 10] : NaN)),
+    );
     expectClose(roc(Cl, 10), R.rocRef(c, 10));
     expectClose(cmo(Cl, 14), R.cmoRef(c, 14));
     const e3 = R.emaRef(R.emaRef(R.emaRef(c, 15), 15), 15);
@@ -72,14 +81,26 @@ describe('momentum vs naive references', () => {
   it('PPO and APO with SMA (TA-Lib default) and EMA (fast EMA seeded at the slow EMA start)', () => {
     const fs = R.smaRef(c, 12);
     const ss = R.smaRef(c, 26);
-    expectClose(priceOscillator(Cl, 12, 26, 'sma', true), R.zip(fs, ss, (a, b) => ((a - b) / b) * 100));
-    expectClose(priceOscillator(Cl, 12, 26, 'sma', false), R.zip(fs, ss, (a, b) => a - b));
+    expectClose(
+      priceOscillator(Cl, 12, 26, 'sma', true),
+      R.zip(fs, ss, (a, b) => ((a - b) / b) * 100),
+    );
+    expectClose(
+      priceOscillator(Cl, 12, 26, 'sma', false),
+      R.zip(fs, ss, (a, b) => a - b),
+    );
     // EMA: unlike MACD, TA_INT_PO seeds each EMA from the first bar (fast: mean of c[0..11]),
     // output from the slow EMA's first value (index 25).
     const fastEma = R.emaRef(c, 12).map((x, t) => (t < 25 ? NaN : x));
     const slowEma = R.emaRef(c, 26);
-    expectClose(priceOscillator(Cl, 12, 26, 'ema', false), R.zip(fastEma, slowEma, (a, b) => a - b));
-    expectClose(priceOscillator(Cl, 12, 26, 'ema', true), R.zip(fastEma, slowEma, (a, b) => ((a - b) / b) * 100));
+    expectClose(
+      priceOscillator(Cl, 12, 26, 'ema', false),
+      R.zip(fastEma, slowEma, (a, b) => a - b),
+    );
+    expectClose(
+      priceOscillator(Cl, 12, 26, 'ema', true),
+      R.zip(fastEma, slowEma, (a, b) => ((a - b) / b) * 100),
+    );
   });
   it('WILLR, CCI, BOP', () => {
     expectClose(
@@ -89,8 +110,14 @@ describe('momentum vs naive references', () => {
     const tp = c.map((x, t) => (h[t] + l[t] + x) / 3);
     const m = R.smaRef(tp, 20);
     const md = tp.map((_, t) => (t < 19 ? NaN : tp.slice(t - 19, t + 1).reduce((a, b) => a + Math.abs(b - m[t]), 0) / 20));
-    expectClose(cci(H, L, Cl, 20), tp.map((x, t) => (x - m[t]) / (0.015 * md[t])));
-    expectClose(bop(O, H, L, Cl), c.map((x, t) => (x - o[t]) / (h[t] - l[t])));
+    expectClose(
+      cci(H, L, Cl, 20),
+      tp.map((x, t) => (x - m[t]) / (0.015 * md[t])),
+    );
+    expectClose(
+      bop(O, H, L, Cl),
+      c.map((x, t) => (x - o[t]) / (h[t] - l[t])),
+    );
   });
   it('ULTOSC(7, 14, 28), periods given in any order', () => {
     const bp = c.map((x, t) => (t === 0 ? NaN : x - Math.min(l[t], c[t - 1])));
@@ -117,7 +144,10 @@ describe('momentum vs naive references', () => {
     const r = aroon(H, L, p);
     expectClose(r.up, up);
     expectClose(r.down, down);
-    expectClose(aroonosc(H, L, p), R.zip(up, down, (a, b) => a - b));
+    expectClose(
+      aroonosc(H, L, p),
+      R.zip(up, down, (a, b) => a - b),
+    );
   });
 });
 
@@ -126,18 +156,28 @@ describe('stochastics vs naive references', () => {
     const k = R.smaRef(R.fastKRef(h, l, c, 5), 3);
     const d = R.smaRef(k, 3);
     const r = stoch(H, L, Cl, 5, 3, 3, 'sma');
-    expectClose(r.k, k.map((x, t) => (t < 8 ? NaN : x)));
+    expectClose(
+      r.k,
+      k.map((x, t) => (t < 8 ? NaN : x)),
+    );
     expectClose(r.d, d);
   });
   it('STOCHF(14, 3) and STOCHRSI(14, 5, 3)', () => {
     const fk = R.fastKRef(h, l, c, 14);
     const r = stochf(H, L, Cl, 14, 3, 'sma');
-    expectClose(r.k, fk.map((x, t) => (t < 15 ? NaN : x)));
+    expectClose(
+      r.k,
+      fk.map((x, t) => (t < 15 ? NaN : x)),
+    );
     expectClose(r.d, R.smaRef(fk, 3));
     const rs = R.rsiRef(c, 14);
     const sk = R.fastKRef(rs, rs, rs, 5);
     const s = stochrsi(Cl, 14, 5, 3, 'sma');
-    expectClose(s.k, sk.map((x, t) => (t < 14 + 4 + 2 ? NaN : x)), 1e-8);
+    expectClose(
+      s.k,
+      sk.map((x, t) => (t < 14 + 4 + 2 ? NaN : x)),
+      1e-8,
+    );
     expectClose(s.d, R.smaRef(sk, 3), 1e-8);
   });
 });
@@ -151,7 +191,10 @@ describe('directional movement and ranges vs naive references', () => {
       expectClose(r.minusDi, ref.mdi);
       expectClose(r.dx, ref.dx);
       expectClose(r.adx, ref.adx);
-      expectClose(adxr(H, L, Cl, p), ref.adx.map((a, t) => (t < 3 * p - 2 ? NaN : (a + ref.adx[t - (p - 1)]) / 2)));
+      expectClose(
+        adxr(H, L, Cl, p),
+        ref.adx.map((a, t) => (t < 3 * p - 2 ? NaN : (a + ref.adx[t - (p - 1)]) / 2)),
+      );
     });
   }
   it('TRANGE, ATR(14) seeded with the mean of the first 14 true ranges, NATR', () => {
@@ -161,7 +204,10 @@ describe('directional movement and ranges vs naive references', () => {
     a[14] = tr.slice(1, 15).reduce((x, y) => x + y, 0) / 14;
     for (let t = 15; t < N; t++) a[t] = (a[t - 1] * 13 + tr[t]) / 14;
     expectClose(atr(H, L, Cl, 14), a);
-    expectClose(natr(H, L, Cl, 14), a.map((x, t) => (100 * x) / c[t]));
+    expectClose(
+      natr(H, L, Cl, 14),
+      a.map((x, t) => (100 * x) / c[t]),
+    );
   });
   it('SAR(0.02, 0.2) and SAR(0.05, 0.3)', () => {
     expectClose(sar(H, L, 0.02, 0.2), R.sarRef(h, l, 0.02, 0.2));
@@ -197,7 +243,10 @@ describe('volume indicators vs naive references', () => {
     };
     const f3 = emaFromFirst(3);
     const s10 = emaFromFirst(10);
-    expectClose(adosc(H, L, Cl, V, 3, 10), f3.map((x, t) => (t < 9 ? NaN : x - s10[t])));
+    expectClose(
+      adosc(H, L, Cl, V, 3, 10),
+      f3.map((x, t) => (t < 9 ? NaN : x - s10[t])),
+    );
   });
 });
 
@@ -206,18 +255,33 @@ describe('statistics vs naive references', () => {
     const vr = R.varRef(c, 5);
     expectClose(variance(Cl, 5), vr);
     expectClose(stddev(Cl, 5, 1), vr.map(Math.sqrt));
-    expectClose(stddev(Cl, 5, 2), vr.map((x) => 2 * Math.sqrt(x)));
+    expectClose(
+      stddev(Cl, 5, 2),
+      vr.map((x) => 2 * Math.sqrt(x)),
+    );
     const m20 = R.smaRef(c, 20);
     const s20 = R.varRef(c, 20).map(Math.sqrt);
     const b = bbands(Cl, 20, 2, 2, 'sma');
     expectClose(b.middle, m20);
-    expectClose(b.upper, R.zip(m20, s20, (m, s) => m + 2 * s));
-    expectClose(b.lower, R.zip(m20, s20, (m, s) => m - 2 * s));
+    expectClose(
+      b.upper,
+      R.zip(m20, s20, (m, s) => m + 2 * s),
+    );
+    expectClose(
+      b.lower,
+      R.zip(m20, s20, (m, s) => m - 2 * s),
+    );
     const m5 = R.smaRef(c, 5);
     const s5 = vr.map(Math.sqrt);
     const a = bbands(Cl, 5, 1.5, 2.5, 'sma');
-    expectClose(a.upper, R.zip(m5, s5, (m, s) => m + 1.5 * s));
-    expectClose(a.lower, R.zip(m5, s5, (m, s) => m - 2.5 * s));
+    expectClose(
+      a.upper,
+      R.zip(m5, s5, (m, s) => m + 1.5 * s),
+    );
+    expectClose(
+      a.lower,
+      R.zip(m5, s5, (m, s) => m - 2.5 * s),
+    );
     const e = bbands(Cl, 10, 2, 2, 'ema');
     expectClose(e.middle, R.emaRef(c, 10));
   });
@@ -231,21 +295,74 @@ describe('statistics vs naive references', () => {
   });
   it('candle shape parts', () => {
     const s = candleShape(O, H, L, Cl);
-    expectClose(s.body, c.map((x, t) => x - o[t]));
-    expectClose(s.upper, c.map((x, t) => h[t] - Math.max(x, o[t])));
-    expectClose(s.lower, c.map((x, t) => Math.min(x, o[t]) - l[t]));
-    expectClose(s.range, c.map((_, t) => h[t] - l[t]));
-    expectClose(s.bodyRel, c.map((x, t) => (x - o[t]) / (h[t] - l[t])));
+    expectClose(
+      s.body,
+      c.map((x, t) => x - o[t]),
+    );
+    expectClose(
+      s.upper,
+      c.map((x, t) => h[t] - Math.max(x, o[t])),
+    );
+    expectClose(
+      s.lower,
+      c.map((x, t) => Math.min(x, o[t]) - l[t]),
+    );
+    expectClose(
+      s.range,
+      c.map((_, t) => h[t] - l[t]),
+    );
+    expectClose(
+      s.bodyRel,
+      c.map((x, t) => (x - o[t]) / (h[t] - l[t])),
+    );
   });
 });
 
 /** TA-Lib's lookbacks for the defaults, written out from TA-Lib's *_Lookback functions. */
 const TALIB_LOOKBACK: Record<IndicatorName, number> = {
-  rsi: 14, ema: 19, sma: 29, wma: 29, dema: 58, tema: 87, trima: 29, kama: 30, t3: 24, macd: 33,
-  ppo: 25, apo: 25, mom: 10, roc: 10, cmo: 14, trix: 88, stoch: 8, stochf: 6, stochrsi: 20,
-  willr: 13, cci: 13, adx: 27, adxr: 40, dx: 14, plus_di: 14, minus_di: 14, aroon: 14,
-  aroonosc: 14, ultosc: 28, bop: 0, mfi: 14, obv: 0, ad: 0, adosc: 9, atr: 14, natr: 14,
-  trange: 1, bbands: 4, stddev: 4, var: 4, linearreg: 13, sar: 1, candle: 0,
+  rsi: 14,
+  ema: 19,
+  sma: 29,
+  wma: 29,
+  dema: 58,
+  tema: 87,
+  trima: 29,
+  kama: 30,
+  t3: 24,
+  macd: 33,
+  ppo: 25,
+  apo: 25,
+  mom: 10,
+  roc: 10,
+  cmo: 14,
+  trix: 88,
+  stoch: 8,
+  stochf: 6,
+  stochrsi: 20,
+  willr: 13,
+  cci: 13,
+  adx: 27,
+  adxr: 40,
+  dx: 14,
+  plus_di: 14,
+  minus_di: 14,
+  aroon: 14,
+  aroonosc: 14,
+  ultosc: 28,
+  bop: 0,
+  mfi: 14,
+  obv: 0,
+  ad: 0,
+  adosc: 9,
+  atr: 14,
+  natr: 14,
+  trange: 1,
+  bbands: 4,
+  stddev: 4,
+  var: 4,
+  linearreg: 13,
+  sar: 1,
+  candle: 0,
 }; // prettier-ignore
 
 describe('the indicator table', () => {

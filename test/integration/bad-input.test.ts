@@ -171,7 +171,10 @@ steps:
   });
 
   it('an embargo shorter than the longest target horizon, before anything runs', async () => {
-    const r = await runVariant('  dataset:\n    uses: split\n    from: features\n', '  dataset:\n    uses: split\n    from: features\n    with: { method: purged_kfold, folds: 3, embargo: 2 }\n');
+    const r = await runVariant(
+      '  dataset:\n    uses: split\n    from: features\n',
+      '  dataset:\n    uses: split\n    from: features\n    with: { method: purged_kfold, folds: 3, embargo: 2 }\n',
+    );
     expect(r.code).toBe(2);
     const line = lineOf(r.text, 'embargo: 2');
     const col = r.text.split('\n')[line - 1].indexOf('2 }') + 1;

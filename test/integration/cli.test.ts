@@ -53,7 +53,7 @@ describe('the fxflow command', () => {
     ]);
   });
 
-  it('draws the plan as Mermaid and DOT with each step\'s cache state', async () => {
+  it("draws the plan as Mermaid and DOT with each step's cache state", async () => {
     const m = await fxflow(['plan', 'pipelines/quickstart.yaml', '--format', 'mermaid'], { cwd: dir });
     expect(m.stdout.split('\n')[0]).toBe('flowchart LR');
     expect(m.stdout).toContain('s_candles -->|candles| s_features');
@@ -67,7 +67,12 @@ describe('the fxflow command', () => {
 
   it('lists step kinds with ports and params', async () => {
     const r = await fxflow(['steps', '--json'], { cwd: dir });
-    const steps = JSON.parse(r.stdout) as { kind: string; inputs: Record<string, string>; output: string; params: { name: string; when?: string; default?: unknown }[] }[];
+    const steps = JSON.parse(r.stdout) as {
+      kind: string;
+      inputs: Record<string, string>;
+      output: string;
+      params: { name: string; when?: string; default?: unknown }[];
+    }[];
     const train = steps.find((s) => s.kind === 'train')!;
     expect(train.inputs).toEqual({ dataset: 'Dataset' });
     expect(train.output).toBe('Model');

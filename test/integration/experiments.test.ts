@@ -65,7 +65,9 @@ describe('a 3×2 sweep over model and backtest params', () => {
     first = sweepOf(await fxflow(['run', file, '--json', '--jobs', '2'], { cwd: dir }));
     expect(first.status).toBe('succeeded');
     const computed = (step: string) => first.steps.filter((s) => s.step === step && !s.cached).length;
-    expect([computed('candles'), computed('features'), computed('dataset'), computed('model'), computed('report'), computed('report@val')]).toEqual([1, 1, 1, 3, 6, 6]);
+    expect([computed('candles'), computed('features'), computed('dataset'), computed('model'), computed('report'), computed('report@val')]).toEqual([
+      1, 1, 1, 3, 6, 6,
+    ]);
     expect(first.steps).toHaveLength(18);
     expect(new Set(first.steps.map((s) => s.id)).size).toBe(18);
     expect(new Set(first.steps.map((s) => s.key)).size).toBe(18);
@@ -104,7 +106,9 @@ describe('a 3×2 sweep over model and backtest params', () => {
     const plain = write(dir, 'plain.yaml', pipelineText({ name: 'sweep', alpha: String(v.alpha), threshold: String(v.threshold) }));
     const run = parseRun(await fxflow(['run', plain, '--json'], { cwd: dir }));
     expect(run.steps.every((s) => s.cached)).toBe(true);
-    const node = first.steps.find((s) => s.step === 'report' && s.variants.length === 1 && s.variants[0].alpha === v.alpha && s.variants[0].threshold === v.threshold)!;
+    const node = first.steps.find(
+      (s) => s.step === 'report' && s.variants.length === 1 && s.variants[0].alpha === v.alpha && s.variants[0].threshold === v.threshold,
+    )!;
     expect(run.steps.find((s) => s.id === 'report')!.key).toBe(node.key);
     expect(run.metrics.report).toEqual(first.metrics[node.id]);
   });
@@ -117,7 +121,11 @@ describe('a 3×2 sweep over model and backtest params', () => {
   });
 
   it('a bad matrix is a located error, exit 2', async () => {
-    const bad = write(dir, 'bad.yaml', pipelineText({ matrix: '  alpha: [1]\n  threshold: [0]\n  exclude: [{ alhpa: 1 }]' }).replace('${matrix.threshold}', '${matrix.thresold}'));
+    const bad = write(
+      dir,
+      'bad.yaml',
+      pipelineText({ matrix: '  alpha: [1]\n  threshold: [0]\n  exclude: [{ alhpa: 1 }]' }).replace('${matrix.threshold}', '${matrix.thresold}'),
+    );
     const r = await fxflow(['run', bad], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bad.yaml:7:15: error: unknown matrix dimension `alhpa` in exclude (at matrix.exclude[0].alhpa)');
@@ -149,7 +157,12 @@ describe('diff, show and runs on two runs differing in one param', () => {
     expect(d.steps.recomputed).toEqual(['report']);
     expect(d.steps.cached.sort()).toEqual(['candles', 'dataset', 'features', 'model']);
     const sharpe = d.metrics.find((m) => m.name === 'report.sharpe')!;
-    expect(sharpe).toEqual({ name: 'report.sharpe', a: a.metrics.report.sharpe, b: b.metrics.report.sharpe, delta: b.metrics.report.sharpe - a.metrics.report.sharpe });
+    expect(sharpe).toEqual({
+      name: 'report.sharpe',
+      a: a.metrics.report.sharpe,
+      b: b.metrics.report.sharpe,
+      delta: b.metrics.report.sharpe - a.metrics.report.sharpe,
+    });
     // Metrics of steps that did not change are equal, delta 0.
     expect(d.metrics.find((m) => m.name === 'model.val_ic_fwd_ret_1')!.delta).toBe(0);
 
@@ -174,7 +187,12 @@ describe('diff, show and runs on two runs differing in one param', () => {
 });
 
 /** Starts a run and sends `signal` once stdout matches `when`. */
-function runAndSignal(dir: string, args: string[], when: RegExp, signal: NodeJS.Signals): Promise<{ stdout: string; code: number | null; signal: NodeJS.Signals | null; sent: boolean }> {
+function runAndSignal(
+  dir: string,
+  args: string[],
+  when: RegExp,
+  signal: NodeJS.Signals,
+): Promise<{ stdout: string; code: number | null; signal: NodeJS.Signals | null; sent: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawnFxflow(args, { cwd: dir });
     let stdout = '';
@@ -260,50 +278,56 @@ function gone(pid: number): boolean {
 }
 
 describe('SIGKILL of a sweep with --jobs 2', () => {
-  it.skipIf(!existsSync('/proc/self/stat'))('its worker processes, busy fitting, exit at once and print nothing', async () => {
-    const dir = workdir();
-    // Two random-forest fits far longer than the test: a worker left running would be seen.
-    const text = pipelineText({ bars: 40000, alpha: '1', threshold: '0.0001', matrix: '  depth: [7, 8]' })
-      .replace('with: { model: ridge, alpha: 1 }', 'with: { model: random_forest, n_estimators: 20000, max_depth: "${matrix.depth}" }');
-    const f = write(dir, 's.yaml', text);
-    const child = spawnFxflow(['run', f, '--jobs', '2'], { cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    let afterKill = '';
-    let killed = false;
-    const closed = new Promise<void>((resolve, reject) => {
-      child.on('error', reject);
-      // 'close': every holder of the stdio pipes is gone, the workers (which inherit stderr) too.
-      child.on('close', () => resolve());
-    });
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (killed) afterKill += d.toString();
-    });
-    // Synchronise on the workers computing: both fits started and each worker has used 1.5 s of CPU.
-    let workers: { pid: number; ticks: number }[] = [];
-    await expect
-      .poll(
-        () => {
-          workers = poolWorkers(child.pid!);
-          return workers.length === 2 && /▸ model\[.*\n[^]*▸ model\[/.test(stdout) && workers.every((w) => w.ticks >= 150);
-        },
-        { timeout: 120_000, interval: 200 },
-      )
-      .toBe(true);
-    killed = true;
-    child.kill('SIGKILL');
-    try {
-      // Generous for a loaded CI, far below the minutes the fits would take.
-      await expect.poll(() => workers.every((w) => gone(w.pid)), { timeout: 20_000, interval: 100 }).toBe(true);
-    } finally {
-      // Never leave a stray fit running on the machine if the check failed.
-      for (const w of workers) if (!gone(w.pid)) process.kill(w.pid, 'SIGKILL');
-    }
-    await closed;
-    expect(afterKill, `stderr after the kill:\n${afterKill}\n(all stderr: ${stderr})`).toBe('');
-  }, 180_000);
+  it.skipIf(!existsSync('/proc/self/stat'))(
+    'its worker processes, busy fitting, exit at once and print nothing',
+    async () => {
+      const dir = workdir();
+      // Two random-forest fits far longer than the test: a worker left running would be seen.
+      const text = pipelineText({ bars: 40000, alpha: '1', threshold: '0.0001', matrix: '  depth: [7, 8]' }).replace(
+        'with: { model: ridge, alpha: 1 }',
+        'with: { model: random_forest, n_estimators: 20000, max_depth: "${matrix.depth}" }',
+      );
+      const f = write(dir, 's.yaml', text);
+      const child = spawnFxflow(['run', f, '--jobs', '2'], { cwd: dir });
+      let stdout = '';
+      let stderr = '';
+      let afterKill = '';
+      let killed = false;
+      const closed = new Promise<void>((resolve, reject) => {
+        child.on('error', reject);
+        // 'close': every holder of the stdio pipes is gone, the workers (which inherit stderr) too.
+        child.on('close', () => resolve());
+      });
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (killed) afterKill += d.toString();
+      });
+      // Synchronise on the workers computing: both fits started and each worker has used 1.5 s of CPU.
+      let workers: { pid: number; ticks: number }[] = [];
+      await expect
+        .poll(
+          () => {
+            workers = poolWorkers(child.pid!);
+            return workers.length === 2 && /▸ model\[.*\n[^]*▸ model\[/.test(stdout) && workers.every((w) => w.ticks >= 150);
+          },
+          { timeout: 120_000, interval: 200 },
+        )
+        .toBe(true);
+      killed = true;
+      child.kill('SIGKILL');
+      try {
+        // Generous for a loaded CI, far below the minutes the fits would take.
+        await expect.poll(() => workers.every((w) => gone(w.pid)), { timeout: 20_000, interval: 100 }).toBe(true);
+      } finally {
+        // Never leave a stray fit running on the machine if the check failed.
+        for (const w of workers) if (!gone(w.pid)) process.kill(w.pid, 'SIGKILL');
+      }
+      await closed;
+      expect(afterKill, `stderr after the kill:\n${afterKill}\n(all stderr: ${stderr})`).toBe('');
+    },
+    180_000,
+  );
 });
 
 describe('gc', () => {

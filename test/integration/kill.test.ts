@@ -90,7 +90,9 @@ describe('SIGKILL right after a step completes', () => {
     expect(r.signal).toBe('SIGKILL');
     const store = await Store.open(path.join(dir, '.fxflow'));
     try {
-      const rows = await store.query(`SELECT s.step_id, s.status, s.cached, s.key FROM step_runs s JOIN artifacts a ON a.key = s.key WHERE s.step_id IN ('candles', 'features')`);
+      const rows = await store.query(
+        `SELECT s.step_id, s.status, s.cached, s.key FROM step_runs s JOIN artifacts a ON a.key = s.key WHERE s.step_id IN ('candles', 'features')`,
+      );
       expect(rows.map((x) => [x.step_id, x.status, x.cached]).sort()).toEqual([
         ['candles', 'ok', false],
         ['features', 'ok', false],

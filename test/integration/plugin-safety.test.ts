@@ -117,7 +117,11 @@ describe('reading a pipeline never runs its plugins', () => {
     expect(s.code, s.stderr).toBe(0);
     expect(existsSync(marker), 'steps FILE imported the plugin').toBe(false);
     const kinds = JSON.parse(s.stdout) as { kind: string; inputs: Record<string, string>; output: string; params: { name: string; default: unknown }[] }[];
-    expect(kinds.find((k) => k.kind === 'pass_through')).toMatchObject({ inputs: { features: 'Features' }, output: 'Features', params: [{ name: 'scale', default: 1 }] });
+    expect(kinds.find((k) => k.kind === 'pass_through')).toMatchObject({
+      inputs: { features: 'Features' },
+      output: 'Features',
+      params: [{ name: 'scale', default: 1 }],
+    });
 
     const sc = await fxflow(['schema'], { cwd });
     expect(sc.code, sc.stderr).toBe(0);
@@ -135,7 +139,7 @@ describe('reading a pipeline never runs its plugins', () => {
   });
 });
 
-describe('plugins outside the pipeline\'s folder', () => {
+describe("plugins outside the pipeline's folder", () => {
   it('an absolute path, a ../ path and a link out of the folder are refused, located, and never loaded', { timeout: 2 * PER_SPAWN }, async () => {
     const outside = path.join(root, 'outside');
     mkdirSync(outside, { recursive: true });
@@ -152,7 +156,9 @@ describe('plugins outside the pipeline\'s folder', () => {
     expect(v.code).toBe(2);
     expect(v.stderr).toContain(`pipeline.yaml:${line(outside)}:5: error: plugin path ${path.join(outside, 'evil.mts')} is absolute`);
     expect(v.stderr).toContain(`pipeline.yaml:${line('../outside')}:5: error: plugin ../outside/evil.mts is outside the pipeline's folder`);
-    expect(v.stderr).toContain(`pipeline.yaml:${line('./link/')}:5: error: plugin ./link/evil.mts is a link to ${path.join(outside, 'evil.mts')}, outside the pipeline's folder`);
+    expect(v.stderr).toContain(
+      `pipeline.yaml:${line('./link/')}:5: error: plugin ./link/evil.mts is a link to ${path.join(outside, 'evil.mts')}, outside the pipeline's folder`,
+    );
     expect(v.stderr).toContain('hint: a pipeline loads plugins only from its own folder or below it');
     expect(v.stderr).toContain('3 errors');
     expect(v.stderr).not.toContain('    at '); // no stack trace
@@ -160,14 +166,14 @@ describe('plugins outside the pipeline\'s folder', () => {
     // run refuses them the same way, before anything is imported or stored.
     const r = await fxflow(['run', 'pipeline.yaml'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('is outside the pipeline\'s folder');
+    expect(r.stderr).toContain("is outside the pipeline's folder");
     expect(existsSync(outMarker), 'a plugin outside the folder was imported').toBe(false);
     expect(existsSync(path.join(dir, '.fxflow'))).toBe(false);
   });
 });
 
 describe('help says which commands execute code', () => {
-  it('fxflow --help names run, watch and export; each command\'s help says whether it does', { timeout: 9 * 30_000 }, async () => {
+  it("fxflow --help names run, watch and export; each command's help says whether it does", { timeout: 9 * 30_000 }, async () => {
     const cwd = root;
     const main = await fxflow(['--help'], { cwd });
     expect(main.stdout).toContain("run, watch and export import a pipeline's plugins");

@@ -72,18 +72,23 @@ export default defineStep({
     );
     const text = pipeline
       .replace('plugins: [./steps/rolling_z.ts]', 'plugins: [./steps/rolling_z.ts, ./steps/next_close.ts]')
-      .replace('  dataset:\n    uses: split\n    from: zfeatures', '  leak:\n    uses: next_close\n    from: { features: zfeatures, candles: candles }\n  dataset:\n    uses: split\n    from: leak');
+      .replace(
+        '  dataset:\n    uses: split\n    from: zfeatures',
+        '  leak:\n    uses: next_close\n    from: { features: zfeatures, candles: candles }\n  dataset:\n    uses: split\n    from: leak',
+      );
     const r = await runVariant(text, 'leaky.yaml');
     expect(r.code, r.stderr).toBe(1);
     const run = parseRun(r);
     expect(run.steps.find((s) => s.id === 'dataset')?.status).toBe('failed');
     const error = run.steps.find((s) => s.id === 'dataset')?.error ?? '';
-    expect(error).toMatch(/^leakage probe: step `leak` \(next_close\): feature `close_next` looks ahead: at \S+ it is \S+ on the full data but \S+ on data truncated there \(20 of 20 sampled timestamps differ\)/);
+    expect(error).toMatch(
+      /^leakage probe: step `leak` \(next_close\): feature `close_next` looks ahead: at \S+ it is \S+ on the full data but \S+ on data truncated there \(20 of 20 sampled timestamps differ\)/,
+    );
     expect(error).toContain('hint: a feature of bar t may only use bars up to t');
     expect(run.steps.find((s) => s.id === 'model')?.status).toBe('skipped');
   });
 
-  it('validates a plugin step\'s `with:` against its TypeScript params type, located', { timeout: PER_SPAWN }, async () => {
+  it("validates a plugin step's `with:` against its TypeScript params type, located", { timeout: PER_SPAWN }, async () => {
     // Two steps of the plugin's kind, one with a wrong type and one with a typo: one spawn, both reported.
     const text = pipeline
       .replace('window: 48', 'window: "48x"')
@@ -99,7 +104,7 @@ export default defineStep({
     expect(r.stderr).toContain('did you mean `window`?');
   });
 
-  it('refuses a plugin step whose output does not fit the next step\'s input', { timeout: PER_SPAWN }, async () => {
+  it("refuses a plugin step whose output does not fit the next step's input", { timeout: PER_SPAWN }, async () => {
     writeFileSync(
       path.join(dir, 'plugin', 'steps', 'wrong_out.ts'),
       `import { defineStep, paramsOf, type Report } from 'fxflow';\n\nexport interface P {}\n\nexport default defineStep({\n  kind: 'wrong_out',\n  version: 1,\n  description: 'Produces a Report from features (deliberately the wrong type for split).',\n  inputs: { features: 'Features' },\n  output: 'Report',\n  params: paramsOf<P>(),\n  async run(): Promise<Report> {\n    throw new Error('not reached');\n  },\n});\n`,
@@ -147,7 +152,9 @@ export default defineStep({
     const r = await runVariant(text, 'sneaky.yaml');
     expect(r.code).toBe(2);
     const line = lineOf(sneaky, "kind: 'sneaky_z'");
-    expect(r.stderr).toContain(`steps/sneaky.ts:${line}:3: error: step \`sneaky_z\` as imported differs from its source: version 1 in the source, 2 when imported`);
+    expect(r.stderr).toContain(
+      `steps/sneaky.ts:${line}:3: error: step \`sneaky_z\` as imported differs from its source: version 1 in the source, 2 when imported`,
+    );
     expect(r.stderr).not.toContain('    at ');
   });
 

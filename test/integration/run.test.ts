@@ -67,7 +67,12 @@ describe('quickstart: run, rerun from cache, invalidate exactly what changed', (
     const r = await fxflow(['runs'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/quickstart\s+succeeded/);
-    const json = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as { status: string; metrics: Record<string, number>; computed: number; cached: number }[];
+    const json = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as {
+      status: string;
+      metrics: Record<string, number>;
+      computed: number;
+      cached: number;
+    }[];
     expect(json.length).toBe(6);
     expect(json[json.length - 1]).toMatchObject({ status: 'succeeded', computed: 5, cached: 0 });
     expect(json[0].metrics['report.sharpe']).toEqual(expect.any(Number));
@@ -98,10 +103,16 @@ describe('export', () => {
     expect(header('f.csv')).toEqual(expect.arrayContaining(['ts', 'rsi_14', 'ema_20', 'fwd_ret_1', 'fwd_ret_4']));
   });
 
-  it('writes a dataset with a segment column and a model\'s predictions per horizon', async () => {
+  it("writes a dataset with a segment column and a model's predictions per horizon", async () => {
     await fxflow(['export', 'pipelines/quickstart.yaml', 'dataset', '--out', 'd.csv'], { cwd: dir });
     expect(header('d.csv').slice(0, 3)).toEqual(['ts', 'segment', 'fold']);
-    const segs = new Set(readFileSync(path.join(dir, 'd.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[1]));
+    const segs = new Set(
+      readFileSync(path.join(dir, 'd.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[1]),
+    );
     expect([...segs].sort()).toEqual(['test', 'train', 'val']);
     await fxflow(['export', 'pipelines/quickstart.yaml', 'model', '--out', 'm.csv'], { cwd: dir });
     expect(header('m.csv')).toEqual(['ts', 'segment', 'fold', 'pred_fwd_ret_1', 'pred_fwd_ret_4']);
@@ -138,7 +149,10 @@ describe('the leakage probe in a pipeline', () => {
       f,
       readFileSync(f, 'utf8')
         .replace('bars: 20000', 'bars: 3000')
-        .replace('    from: features\n    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }', '    from: { features: features, candles: candles }\n    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore, probe: true, probe_samples: 8 }'),
+        .replace(
+          '    from: features\n    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }',
+          '    from: { features: features, candles: candles }\n    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore, probe: true, probe_samples: 8 }',
+        ),
     );
     const r = await fxflow(['run', 'pipelines/quickstart.yaml'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);

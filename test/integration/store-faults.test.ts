@@ -16,7 +16,10 @@ const QUICK = 'pipelines/quickstart.yaml';
 const storeFile = (dir: string): string => path.join(dir, '.fxflow', 'fxflow.duckdb');
 
 /** Opens the store file directly (no fxflow code) to damage it on purpose. */
-async function withDb<T>(dir: string, fn: (run: (sql: string) => Promise<Record<string, unknown>[]>, db: import('@duckdb/node-api').DuckDBConnection) => Promise<T>): Promise<T> {
+async function withDb<T>(
+  dir: string,
+  fn: (run: (sql: string) => Promise<Record<string, unknown>[]>, db: import('@duckdb/node-api').DuckDBConnection) => Promise<T>,
+): Promise<T> {
   const inst = await DuckDBInstance.create(storeFile(dir));
   const conn = await inst.connect();
   try {
@@ -182,28 +185,32 @@ function fxflowLimited(args: string[], cwd: string, limitKiB: number): Promise<C
 }
 
 describe('a store that cannot grow (disk full)', () => {
-  it.skipIf(process.platform !== 'linux')('fails the run with a clear message, exit 1, no stack trace; the store stays readable with earlier results', async () => {
-    const dir = workdir();
-    const first = parseRun(await fxflow(['run', QUICK, '--json'], { cwd: dir }));
-    expect(first.status).toBe('succeeded');
-    const before = await allReadable(dir);
-    // Three times the bars: the new artifacts need more room than the limit leaves.
-    edit(path.join(dir, QUICK), 'bars: 20000', 'bars: 60000');
-    const limit = Math.ceil(statSync(storeFile(dir)).size / 1024) + 200;
-    const r = await fxflowLimited(['run', QUICK], dir, limit);
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stderr).toContain(`while writing the store at ${storeFile(dir)}: free space and rerun; the store is intact`);
-    expect(r.stderr + r.stdout).not.toMatch(/\n\s+at |Unhandled|node:internal/);
-    // The store opens; every artifact in it reads back whole, the first run's among them.
-    expect(await allReadable(dir)).toBeGreaterThanOrEqual(before);
-    const runs = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as { id: string; status: string }[];
-    expect(runs.map((x) => [x.id, x.status])).toEqual([
-      [expect.any(String), 'failed'],
-      [first.runId, 'succeeded'],
-    ]);
-    // With room again the run completes, reusing what the failed one stored.
-    const again = parseRun(await fxflow(['run', QUICK, '--json'], { cwd: dir }));
-    expect(again.status).toBe('succeeded');
-    expect(cachedMap(again).candles).toBe(true);
-  }, 180_000);
+  it.skipIf(process.platform !== 'linux')(
+    'fails the run with a clear message, exit 1, no stack trace; the store stays readable with earlier results',
+    async () => {
+      const dir = workdir();
+      const first = parseRun(await fxflow(['run', QUICK, '--json'], { cwd: dir }));
+      expect(first.status).toBe('succeeded');
+      const before = await allReadable(dir);
+      // Three times the bars: the new artifacts need more room than the limit leaves.
+      edit(path.join(dir, QUICK), 'bars: 20000', 'bars: 60000');
+      const limit = Math.ceil(statSync(storeFile(dir)).size / 1024) + 200;
+      const r = await fxflowLimited(['run', QUICK], dir, limit);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toContain(`while writing the store at ${storeFile(dir)}: free space and rerun; the store is intact`);
+      expect(r.stderr + r.stdout).not.toMatch(/\n\s+at |Unhandled|node:internal/);
+      // The store opens; every artifact in it reads back whole, the first run's among them.
+      expect(await allReadable(dir)).toBeGreaterThanOrEqual(before);
+      const runs = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as { id: string; status: string }[];
+      expect(runs.map((x) => [x.id, x.status])).toEqual([
+        [expect.any(String), 'failed'],
+        [first.runId, 'succeeded'],
+      ]);
+      // With room again the run completes, reusing what the failed one stored.
+      const again = parseRun(await fxflow(['run', QUICK, '--json'], { cwd: dir }));
+      expect(again.status).toBe('succeeded');
+      expect(cachedMap(again).candles).toBe(true);
+    },
+    180_000,
+  );
 });

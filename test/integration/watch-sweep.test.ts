@@ -62,7 +62,11 @@ describe('fxflow watch on a sweep', () => {
     expect(await exited).toBe(0);
 
     expect(out).toMatch(/leaderboard · 2 variants · select report\.sharpe on val \(max\)/);
-    const runs = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as { id: string; status: string; variants: { index: number; selected: boolean }[] }[];
+    const runs = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as {
+      id: string;
+      status: string;
+      variants: { index: number; selected: boolean }[];
+    }[];
     expect(runs).toHaveLength(1);
     expect(runs[0].status).toBe('succeeded');
     expect(runs[0].variants.map((v) => v.index)).toEqual([0, 1]);

@@ -48,7 +48,11 @@ describe('histogram subtraction', () => {
       const slot = (s: number): Float64Array => ws.S.hist[s >> 3].subarray((s & 7) * HL, ((s & 7) + 1) * HL);
       const large = slot(parent);
       const built = slot(direct);
-      for (const [f, nb] of [[0, 3], [1, 2]]) for (let b = 0; b <= nb; b++) expect(hand(large, f, b)).toEqual(hand(built, f, b));
+      for (const [f, nb] of [
+        [0, 3],
+        [1, 2],
+      ])
+        for (let b = 0; b <= nb; b++) expect(hand(large, f, b)).toEqual(hand(built, f, b));
       expect(hand(large, 0, 0)).toEqual([0, 0]);
       expect(hand(large, 0, 1)).toEqual([7, 1.5]);
       expect(hand(large, 0, 2)).toEqual([11, 1.5]);

@@ -184,7 +184,12 @@ describe('gbm training behaviour', () => {
       expect(Array.from(s.valLoss)).toEqual(Array.from(first.valLoss));
     }
     // The transposed bins are the row-major bins read column by column.
-    for (const [r, f] of [[0, 0], [17, 5], [1999, 3]]) expect(binsT![f * 2000 + r]).toBe(fold.bins[r * 6 + f]);
+    for (const [r, f] of [
+      [0, 0],
+      [17, 5],
+      [1999, 3],
+    ])
+      expect(binsT![f * 2000 + r]).toBe(fold.bins[r * 6 + f]);
   });
 });
 

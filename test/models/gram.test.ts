@@ -18,13 +18,19 @@ function data(n: number, p: number, k: number, seed: number, mean = 0, std = 1):
   for (let i = 0; i < n; i++) {
     const common = rng.normal();
     for (let j = 0; j < p; j++) X[i * p + j] = mean + std * (0.5 * common + rng.normal()) + j;
-    for (let t = 0; t < k; t++) Y[i * k + t] = (t + 1) * (X[i * p] - mean) / std - 0.5 * X[i * p + (p - 1)] / std + rng.normal();
+    for (let t = 0; t < k; t++) Y[i * k + t] = ((t + 1) * (X[i * p] - mean)) / std - (0.5 * X[i * p + (p - 1)]) / std + rng.normal();
   }
   return { X, Y };
 }
 
 /** Naive reference: means, then the centred cross-products entry by entry, two passes, row order. */
-function naiveGram(X: Float64Array, n: number, p: number, Y: Float64Array, k: number): { G: Float64Array; q: Float64Array[]; xMean: Float64Array; yMean: Float64Array } {
+function naiveGram(
+  X: Float64Array,
+  n: number,
+  p: number,
+  Y: Float64Array,
+  k: number,
+): { G: Float64Array; q: Float64Array[]; xMean: Float64Array; yMean: Float64Array } {
   const xMean = new Float64Array(p);
   const yMean = new Float64Array(k);
   for (let i = 0; i < n; i++) {

@@ -102,7 +102,13 @@ describe('fitRidge', () => {
     expect(Math.abs(big.coef[0])).toBeLessThan(1e-10);
     expect(big.intercept).toBeCloseTo(4.25, 9);
     // Shifting y by c moves only the intercept, by exactly c; the slopes keep their hand values.
-    const shifted = fitRidge(X4, 4, 2, Y4.map((v) => v + 100), 1);
+    const shifted = fitRidge(
+      X4,
+      4,
+      2,
+      Y4.map((v) => v + 100),
+      1,
+    );
     expect(shifted.coef[0]).toBeCloseTo(7.5 / 27, 12);
     expect(shifted.coef[1]).toBeCloseTo(34.5 / 27, 12);
     expect(shifted.intercept).toBeCloseTo(100 + 4.25 - (2.5 * 42) / 27, 10);

@@ -31,8 +31,18 @@ function dataset(x: [number, number][], targets: Record<string, number[]>, fold:
 describe('train step (ridge)', () => {
   it('alpha = 0 recovers an exact relation and predicts val/test rows exactly', async () => {
     const x: [number, number][] = [
-      [0.3, 1.1], [-1.2, 0.4], [2.5, -0.8], [0.7, 2.0], [-0.4, -1.5], [1.9, 0.2],
-      [-2.2, 0.9], [1.0, 1.0], [0.5, -0.5], [-1.0, 2.0], [2.0, 0.1], [0.2, 0.3],
+      [0.3, 1.1],
+      [-1.2, 0.4],
+      [2.5, -0.8],
+      [0.7, 2.0],
+      [-0.4, -1.5],
+      [1.9, 0.2],
+      [-2.2, 0.9],
+      [1.0, 1.0],
+      [0.5, -0.5],
+      [-1.0, 2.0],
+      [2.0, 0.1],
+      [0.2, 0.3],
     ];
     const y = x.map(([a, b]) => 2 * a - 3 * b + 0.5);
     const ds = dataset(x, { fwd_ret_1: y }, { train: { start: 0, end: 6 }, val: { start: 7, end: 10 }, test: { start: 10, end: 12 } });
@@ -69,14 +79,27 @@ describe('train step (ridge)', () => {
     const w1 = (6 * 5.5 - 3 * 8.5) / 27;
     const w2 = (6 * 8.5 - 3 * 5.5) / 27;
     const b = 4.25 - 2.5 * (w1 + w2);
-    const x: [number, number][] = [[1, 2], [2, 1], [3, 4], [4, 3], [0, 0], [10, -1], [-2, 3], [5, 5]];
+    const x: [number, number][] = [
+      [1, 2],
+      [2, 1],
+      [3, 4],
+      [4, 3],
+      [0, 0],
+      [10, -1],
+      [-2, 3],
+      [5, 5],
+    ];
     const y = [3, 2, 7, 5, 99, 99, 99, 99];
     // Second target 2y − 1: slopes double, intercept 2b − 1.
-    const ds = dataset(x, { fwd_ret_1: y, fwd_ret_2: y.map((v) => 2 * v - 1) }, {
-      train: { start: 0, end: 4 },
-      val: { start: 5, end: 7 },
-      test: { start: 7, end: 8 },
-    });
+    const ds = dataset(
+      x,
+      { fwd_ret_1: y, fwd_ret_2: y.map((v) => 2 * v - 1) },
+      {
+        train: { start: 0, end: 4 },
+        val: { start: 5, end: 7 },
+        test: { start: 7, end: 8 },
+      },
+    );
     const model = await train.run({ dataset: ds }, { model: 'ridge', alpha: 1 }, testContext());
     const st = model.state[0] as RidgeState;
     expect(st.coef[0][0]).toBeCloseTo(w1, 12);
@@ -106,7 +129,15 @@ describe('train step (ridge)', () => {
   });
 
   it('warns when the OLS system is singular (a constant feature)', async () => {
-    const x: [number, number][] = [[1, 7], [2, 7], [3, 7], [4, 7], [5, 7], [6, 7], [7, 7]];
+    const x: [number, number][] = [
+      [1, 7],
+      [2, 7],
+      [3, 7],
+      [4, 7],
+      [5, 7],
+      [6, 7],
+      [7, 7],
+    ];
     const y = x.map(([a]) => 3 * a - 1);
     const ds = dataset(x, { fwd_ret_1: y }, { train: { start: 0, end: 4 }, val: { start: 4, end: 6 }, test: { start: 6, end: 7 } });
     const ctx = testContext();

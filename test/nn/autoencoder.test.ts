@@ -64,9 +64,20 @@ const SMALL = { latent: 8, hidden: 16, layers: 2, epochs: 40, batch_size: 32, le
 
 function foldData(seed: number): FoldData {
   return {
-    X, n, p, Y: new Float64Array(n), k: 1, featureNames: [], targetNames: [],
-    train: { start: 0, end: 280 }, val: { start: 280, end: 340 }, fold: 0, seed,
-    signal: new AbortController().signal, warn: () => {}, index,
+    X,
+    n,
+    p,
+    Y: new Float64Array(n),
+    k: 1,
+    featureNames: [],
+    targetNames: [],
+    train: { start: 0, end: 280 },
+    val: { start: 280, end: 340 },
+    fold: 0,
+    seed,
+    signal: new AbortController().signal,
+    warn: () => {},
+    index,
   };
 }
 
@@ -81,8 +92,17 @@ function dataset(train = { start: 0, end: 280 }): Dataset {
   const Y = new Float64Array(n);
   for (let i = 0; i < n; i++) Y[i] = 0.001 * X[i * p];
   return {
-    type: 'Dataset', symbol: 'T', timeframe: '1h', index, featureNames: feats, targetNames: ['fwd_ret_1'], targetHorizons: [1], X, Y,
-    method: 'temporal', folds: [{ train, val: { start: train.end, end: train.end + 60 }, test: { start: train.end + 60, end: n }, scaler: none }],
+    type: 'Dataset',
+    symbol: 'T',
+    timeframe: '1h',
+    index,
+    featureNames: feats,
+    targetNames: ['fwd_ret_1'],
+    targetHorizons: [1],
+    X,
+    Y,
+    method: 'temporal',
+    folds: [{ train, val: { start: train.end, end: train.end + 60 }, test: { start: train.end + 60, end: n }, scaler: none }],
   };
 }
 
@@ -93,8 +113,14 @@ describe('autoencoder on wasm', () => {
     const f = await AUTOENCODER.fit(foldData(5), resolveModelParams(AUTOENCODER, SMALL));
     expect(f.backend).toBe('wasm');
     const s = f.state as AutoencoderState;
-    expect(s.stages.map((x) => [x.q, x.w])).toEqual([[10, 16], [16, 8]]);
-    for (const [a, b] of [[280, 340], [340, 400]]) {
+    expect(s.stages.map((x) => [x.q, x.w])).toEqual([
+      [10, 16],
+      [16, 8],
+    ]);
+    for (const [a, b] of [
+      [280, 340],
+      [340, 400],
+    ]) {
       const e = rmse(s, a, b);
       expect(e).toBeLessThan(0.2);
       expect(e).toBeLessThan(1.5 * noiseRms);
@@ -105,8 +131,13 @@ describe('autoencoder on wasm', () => {
 
   it('is deterministic: a retrain with one seed gives bit-identical weights, another seed differs', async () => {
     const prm = resolveModelParams(AUTOENCODER, { ...SMALL, epochs: 4 });
-    const [a, b, c] = [(await AUTOENCODER.fit(foldData(11), prm)).state, (await AUTOENCODER.fit(foldData(11), prm)).state, (await AUTOENCODER.fit(foldData(12), prm)).state] as AutoencoderState[];
-    const bytes = (s: AutoencoderState) => s.stages.flatMap((x) => [x.encW, x.encB, x.decW, x.decB].map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength)));
+    const [a, b, c] = [
+      (await AUTOENCODER.fit(foldData(11), prm)).state,
+      (await AUTOENCODER.fit(foldData(11), prm)).state,
+      (await AUTOENCODER.fit(foldData(12), prm)).state,
+    ] as AutoencoderState[];
+    const bytes = (s: AutoencoderState) =>
+      s.stages.flatMap((x) => [x.encW, x.encB, x.decW, x.decB].map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength)));
     bytes(a).forEach((w, i) => expect(w.equals(bytes(b)[i])).toBe(true));
     expect(bytes(a)[0].equals(bytes(c)[0])).toBe(false);
   });
@@ -176,14 +207,22 @@ describe('train (model: autoencoder) and encode', () => {
   it('refuses look-ahead, several folds and a forecasting model, saying what to do', async () => {
     const m = await getModel();
     const early = dataset({ start: 0, end: 200 });
-    await expect(encode.run({ model: m, dataset: early }, { mode: 'append', prefix: 'ae' }, testContext())).rejects.toThrow(/fitted on rows up to .* after this dataset's training rows end/);
+    await expect(encode.run({ model: m, dataset: early }, { mode: 'append', prefix: 'ae' }, testContext())).rejects.toThrow(
+      /fitted on rows up to .* after this dataset's training rows end/,
+    );
     const multi = { ...ds, method: 'walk_forward', folds: [ds.folds[0], ds.folds[0]] };
-    await expect(encode.run({ model: m, dataset: multi }, { mode: 'append', prefix: 'ae' }, testContext())).rejects.toThrow(/2 folds \(split method `walk_forward`\); encode supports single-fold splits only \(method `temporal`\)/);
+    await expect(encode.run({ model: m, dataset: multi }, { mode: 'append', prefix: 'ae' }, testContext())).rejects.toThrow(
+      /2 folds \(split method `walk_forward`\); encode supports single-fold splits only \(method `temporal`\)/,
+    );
     const ridge = await train.run({ dataset: ds }, train.resolve!({ model: 'ridge' } as never) as never, testContext());
-    await expect(encode.run({ model: ridge, dataset: ds }, { mode: 'append', prefix: 'ae' }, testContext())).rejects.toThrow(/`ridge` model, which forecasts targets/);
+    await expect(encode.run({ model: ridge, dataset: ds }, { mode: 'append', prefix: 'ae' }, testContext())).rejects.toThrow(
+      /`ridge` model, which forecasts targets/,
+    );
     // Encoding an already encoded dataset again needs another prefix.
     const named = ['ae_0', ...feats.slice(1)];
-    await expect(encode.run({ model: { ...m, featureNames: named }, dataset: { ...ds, featureNames: named } }, { mode: 'append', prefix: 'ae' }, testContext())).rejects.toThrow(/already has feature column\(s\) ae_0/);
+    await expect(
+      encode.run({ model: { ...m, featureNames: named }, dataset: { ...ds, featureNames: named } }, { mode: 'append', prefix: 'ae' }, testContext()),
+    ).rejects.toThrow(/already has feature column\(s\) ae_0/);
   });
 });
 
@@ -218,7 +257,9 @@ steps:
   };
 
   it('runs end to end: encoder metrics, latent columns, a ridge on them and its backtest', async () => {
-    const file = write('ok.yaml', `${head}  encoded:
+    const file = write(
+      'ok.yaml',
+      `${head}  encoded:
     uses: encode
     from: { model: encoder, dataset: dataset }
     with: { mode: append }
@@ -230,7 +271,8 @@ steps:
     uses: backtest
     from: { model: model, dataset: encoded, candles: candles }
     with: { entry_threshold: 0.0001 }
-`);
+`,
+    );
     const plan = await loadPlan(file);
     store = await Store.open(path.join(dir, '.fxflow'));
     const res = await runPlan(plan, { store, progress: new SilentProgress() });
@@ -244,41 +286,63 @@ steps:
   });
 
   it('a backtest of the autoencoder itself is refused at compile time, at its `from.model`', async () => {
-    const file = write('bad.yaml', `${head}  report:
+    const file = write(
+      'bad.yaml',
+      `${head}  report:
     uses: backtest
     from: { model: encoder, dataset: dataset, candles: candles }
-`);
-    const err = await loadPlan(file).then(() => undefined, (e: unknown) => e);
+`,
+    );
+    const err = await loadPlan(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DiagnosticError);
     const d = (err as DiagnosticError).diagnostics;
     expect(d).toHaveLength(1);
     expect(d[0].message).toBe('step `encoder` trains an autoencoder: it encodes features and makes no forecasts to trade');
     expect(d[0].hint).toContain('add an `encode` step (uses: encode, from: { model: encoder, dataset: <its dataset> })');
     expect(d[0].path).toBe('steps.report.from.model');
-    expect(d[0].loc?.line).toBe(readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('from: { model: encoder')) + 1);
+    expect(d[0].loc?.line).toBe(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('from: { model: encoder')) + 1,
+    );
   });
 
   it('encode from a forecasting model is refused at compile time, at its `from.model`', async () => {
-    const file = write('ridge.yaml', `${head}  ridge:
+    const file = write(
+      'ridge.yaml',
+      `${head}  ridge:
     uses: train
     from: dataset
     with: { model: ridge }
   encoded:
     uses: encode
     from: { model: ridge, dataset: dataset }
-`);
-    const err = (await loadPlan(file).then(() => undefined, (e: unknown) => e)) as DiagnosticError;
+`,
+    );
+    const err = (await loadPlan(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as DiagnosticError;
     expect(err.diagnostics.map((x) => [x.path, x.message])).toEqual([
       ['steps.encoded.from.model', 'step `ridge` trains `model: ridge`, which forecasts targets; `encode` needs a feature encoder'],
     ]);
   });
 
   it('encode of a walk-forward split is refused at compile time, naming the supported method', async () => {
-    const file = write('wf.yaml', `${head.replace('method: temporal, ratios: [0.6, 0.2, 0.2]', 'method: walk_forward, train_bars: 200, val_bars: 50, test_bars: 50')}  encoded:
+    const file = write(
+      'wf.yaml',
+      `${head.replace('method: temporal, ratios: [0.6, 0.2, 0.2]', 'method: walk_forward, train_bars: 200, val_bars: 50, test_bars: 50')}  encoded:
     uses: encode
     from: { model: encoder, dataset: dataset }
-`);
-    const err = (await loadPlan(file).then(() => undefined, (e: unknown) => e)) as DiagnosticError;
+`,
+    );
+    const err = (await loadPlan(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as DiagnosticError;
     expect(err.diagnostics.map((x) => x.message)).toEqual([
       'split step `dataset` uses `method: walk_forward`, which makes several folds; encode supports single-fold splits only (method `temporal`)',
     ]);

@@ -37,7 +37,10 @@ describe('backend selection', () => {
     expect(b.skipped[0]).toMatch(/^tensorflow-gpu: package absent/);
     expect(b.skipped[1]).toMatch(/^tensorflow: `@tensorflow\/tfjs-node` not installed/);
 
-    const c = await pick('auto', deps({ absent: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'], failing: { '@tensorflow/tfjs-backend-wasm': 'no WebAssembly here' } }));
+    const c = await pick(
+      'auto',
+      deps({ absent: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'], failing: { '@tensorflow/tfjs-backend-wasm': 'no WebAssembly here' } }),
+    );
     expect(c.name).toBe('cpu');
     expect(c.skipped[2]).toBe('wasm: no WebAssembly here');
     expect(c.tf.getBackend()).toBe('cpu');
@@ -59,7 +62,9 @@ describe('backend selection', () => {
     };
     const absent = await err(deps({ absent: [GPU_PACKAGE] }));
     expect(absent).toBeInstanceOf(RunError);
-    expect(absent.message).toBe('`device: gpu` but no GPU backend loads: package absent: `@tensorflow/tfjs-node-gpu` is not installed (it is an optional dependency)');
+    expect(absent.message).toBe(
+      '`device: gpu` but no GPU backend loads: package absent: `@tensorflow/tfjs-node-gpu` is not installed (it is an optional dependency)',
+    );
     expect(absent.hint).toContain('CUDA 11.2 and cuDNN 8.1');
     expect(absent.hint).toContain('`npm install @tensorflow/tfjs-node-gpu`');
     expect(absent.hint).toContain('docs/gpu.md');

@@ -11,18 +11,34 @@ import { synthetic } from './helpers.js';
 
 const { X, Y, index, k } = synthetic(300, 2, 3);
 const data = {
-  X, p: 2, Y, k,
+  X,
+  p: 2,
+  Y,
+  k,
   trainEnds: buildWindows(index, { start: 0, end: 240 }, 6, 72 * 3_600_000),
   valEnds: buildWindows(index, { start: 240, end: 300 }, 6, 72 * 3_600_000),
-  yMean: new Float64Array(k), yStd: new Float64Array(k).fill(1),
+  yMean: new Float64Array(k),
+  yStd: new Float64Array(k).fill(1),
 };
 const spec: NetSpec = { kind: 'lstm', lookback: 6, p: 2, k, hidden: 8, layers: 1, kernelSize: 1, heads: 1 };
 const opts = (dir?: string): TrainOptions => ({
-  epochs: 6, batchSize: 32, learningRate: 0.01, optimizer: 'adamw', weightDecay: 0.01, schedule: 'cosine', warmupEpochs: 1,
-  clipNorm: 0.5, patience: 0, gradAccum: 2, seed: 5, keepCheckpoints: 2, checkpointDir: dir,
+  epochs: 6,
+  batchSize: 32,
+  learningRate: 0.01,
+  optimizer: 'adamw',
+  weightDecay: 0.01,
+  schedule: 'cosine',
+  warmupEpochs: 1,
+  clipNorm: 0.5,
+  patience: 0,
+  gradAccum: 2,
+  seed: 5,
+  keepCheckpoints: 2,
+  checkpointDir: dir,
 });
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'fxflow-ckpt-'));
-const same = (a: Float32Array, b: Float32Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const same = (a: Float32Array, b: Float32Array): boolean =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('checkpoints', () => {
   it('a run killed after epoch 3 resumes from its checkpoint to the same final weights', async () => {

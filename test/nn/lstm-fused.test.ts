@@ -16,8 +16,14 @@ const spec = (layers: number, H = 5, L = 7, p = 3, k = 2): NetSpec => ({ kind: '
 
 function batch(tf: Tf, s: NetSpec, B: number, seed = 0) {
   const rng = makeRng(seed);
-  const x = tf.tensor3d(Float32Array.from({ length: B * s.lookback * s.p }, () => rng.normal()), [B, s.lookback, s.p]);
-  const y = tf.tensor2d(Float32Array.from({ length: B * s.k }, () => rng.normal()), [B, s.k]);
+  const x = tf.tensor3d(
+    Float32Array.from({ length: B * s.lookback * s.p }, () => rng.normal()),
+    [B, s.lookback, s.p],
+  );
+  const y = tf.tensor2d(
+    Float32Array.from({ length: B * s.k }, () => rng.normal()),
+    [B, s.k],
+  );
   return { x, y };
 }
 
@@ -100,8 +106,30 @@ describe('fused LSTM layer', () => {
     const X = Float64Array.from({ length: n * p }, () => rng.normal());
     const Y = Float64Array.from({ length: n }, (_, r) => (r >= 2 ? X[(r - 2) * p] : 0));
     const ends = Int32Array.from({ length: n - 10 }, (_, i) => i + 9);
-    const data: TrainData = { X, p, Y, k: 1, trainEnds: ends.subarray(0, 200), valEnds: ends.subarray(200), yMean: new Float64Array([0]), yStd: new Float64Array([1]) };
-    const o: TrainOptions = { epochs: 2, batchSize: 32, learningRate: 0.01, optimizer: 'adam', weightDecay: 0, schedule: 'constant', warmupEpochs: 0, clipNorm: 1, patience: 0, gradAccum: 1, seed: 4, keepCheckpoints: 1 };
+    const data: TrainData = {
+      X,
+      p,
+      Y,
+      k: 1,
+      trainEnds: ends.subarray(0, 200),
+      valEnds: ends.subarray(200),
+      yMean: new Float64Array([0]),
+      yStd: new Float64Array([1]),
+    };
+    const o: TrainOptions = {
+      epochs: 2,
+      batchSize: 32,
+      learningRate: 0.01,
+      optimizer: 'adam',
+      weightDecay: 0,
+      schedule: 'constant',
+      warmupEpochs: 0,
+      clipNorm: 1,
+      patience: 0,
+      gradAccum: 1,
+      seed: 4,
+      keepCheckpoints: 1,
+    };
     const s = spec(2, 8, 8, p, 1);
     const a = await trainNet(tf, s, data, o);
     const b = await trainNet(tf, s, data, o);
@@ -123,11 +151,14 @@ describe('fused LSTM layer', () => {
       });
       // A tape that never reaches the layer: its kept state is released by the next forward.
       tf.tidy(() => {
-        tf.variableGrads(() => tf.add(tf.sum(tf.mul(net.forward(x), 0)), tf.sum(net.vars[net.vars.length - 1])) as TfNs.Scalar, [net.vars[net.vars.length - 1]]);
+        tf.variableGrads(
+          () => tf.add(tf.sum(tf.mul(net.forward(x), 0)), tf.sum(net.vars[net.vars.length - 1])) as TfNs.Scalar,
+          [net.vars[net.vars.length - 1]],
+        );
       });
       counts.push(tf.memory().numTensors);
     }
-    expect(counts, counts.join(" ")).toEqual([counts[0], counts[0], counts[0]]);
+    expect(counts, counts.join(' ')).toEqual([counts[0], counts[0], counts[0]]);
     opt.dispose();
     net.dispose();
   });

@@ -19,9 +19,20 @@ const { X, Y, index, k } = synthetic(n, p);
 
 function foldData(seed = 7): FoldData {
   return {
-    X, n, p, Y, k, featureNames: ['a', 'b'], targetNames: ['y1', 'y2'],
-    train: { start: 0, end: 480 }, val: { start: 480, end: n }, fold: 0, seed,
-    signal: new AbortController().signal, warn: () => {}, index,
+    X,
+    n,
+    p,
+    Y,
+    k,
+    featureNames: ['a', 'b'],
+    targetNames: ['y1', 'y2'],
+    train: { start: 0, end: 480 },
+    val: { start: 480, end: n },
+    fold: 0,
+    seed,
+    signal: new AbortController().signal,
+    warn: () => {},
+    index,
   };
 }
 

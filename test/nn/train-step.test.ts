@@ -33,8 +33,17 @@ describe('train step with a neural model', () => {
     const { X, Y, index, k } = synthetic(n, 2, 4);
     const none = { method: 'none' as const, center: [0, 0], scale: [1, 1] };
     const ds: Dataset = {
-      type: 'Dataset', symbol: 'T', timeframe: '1h', index, featureNames: ['a', 'b'], targetNames: ['fwd_ret_1', 'fwd_ret_4'], targetHorizons: [1, 4], X, Y,
-      method: 'temporal', folds: [{ train: { start: 0, end: 160 }, val: { start: 160, end: 200 }, test: { start: 200, end: n }, scaler: none }],
+      type: 'Dataset',
+      symbol: 'T',
+      timeframe: '1h',
+      index,
+      featureNames: ['a', 'b'],
+      targetNames: ['fwd_ret_1', 'fwd_ret_4'],
+      targetHorizons: [1, 4],
+      X,
+      Y,
+      method: 'temporal',
+      folds: [{ train: { start: 0, end: 160 }, val: { start: 160, end: 200 }, test: { start: 200, end: n }, scaler: none }],
     } as Dataset;
     void k;
     const workDir = path.join(mkdtempSync(path.join(tmpdir(), 'fxflow-step-')), 'key');

@@ -22,7 +22,19 @@ describe('sequence windows', () => {
     // A range shorter than the lookback has none.
     expect(Array.from(buildWindows(index, { start: 3, end: 5 }, 3, 72 * H))).toEqual([]);
     // Two ranges (a fold's training pieces): windows of each, none spanning the two.
-    expect(Array.from(buildWindowsMany(index, [{ start: 0, end: 3 }, { start: 4, end: 8 }], 3, 72 * H))).toEqual([2, 6, 7]);
+    expect(
+      Array.from(
+        buildWindowsMany(
+          index,
+          [
+            { start: 0, end: 3 },
+            { start: 4, end: 8 },
+          ],
+          3,
+          72 * H,
+        ),
+      ),
+    ).toEqual([2, 6, 7]);
   });
 
   it('span a weekend (49 h) with the default max gap of 72 h', () => {
@@ -50,8 +62,18 @@ describe('sequence windows', () => {
 
   it('lay out a gathered block of several training pieces', () => {
     const index = hours([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    const l = gatheredLayout(index, [{ start: 0, end: 3 }, { start: 6, end: 8 }], { start: 9, end: 10 });
+    const l = gatheredLayout(
+      index,
+      [
+        { start: 0, end: 3 },
+        { start: 6, end: 8 },
+      ],
+      { start: 9, end: 10 },
+    );
     expect(Array.from(l.index)).toEqual(Array.from(hours([0, 1, 2, 6, 7, 9])));
-    expect(l.pieces).toEqual([{ start: 0, end: 3 }, { start: 3, end: 5 }]);
+    expect(l.pieces).toEqual([
+      { start: 0, end: 3 },
+      { start: 3, end: 5 },
+    ]);
   });
 });

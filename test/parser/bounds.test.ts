@@ -10,7 +10,16 @@ import { SCHEMA_FILE } from '../../src/parser/validate.js';
  * and tried with 1e23 (refused at validate, at its line and column) and with its maximum (accepted).
  */
 
-type Schema = { type?: string; properties?: Record<string, Schema>; items?: Schema; maximum?: number; anyOf?: Schema[]; oneOf?: Schema[]; discriminator?: { propertyName: string }; const?: unknown };
+type Schema = {
+  type?: string;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  maximum?: number;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  discriminator?: { propertyName: string };
+  const?: unknown;
+};
 const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { $defs: Record<string, Schema> };
 
 /** Every integer-valued place in a step's params: the path to it and its schema. */
@@ -40,7 +49,9 @@ const BASE: Record<string, Record<string, unknown>> = {
   encode: {},
 };
 
-const kinds = Object.keys(schema.$defs).filter((k) => k.startsWith('params.')).map((k) => k.slice('params.'.length));
+const kinds = Object.keys(schema.$defs)
+  .filter((k) => k.startsWith('params.'))
+  .map((k) => k.slice('params.'.length));
 /** A step's params, or each branch of a discriminated union (train's `model:`) with its tag value as the base params. */
 function variantsOf(kind: string): { name: string; node: Schema; base: Record<string, unknown> }[] {
   const node = schema.$defs[`params.${kind}`];
@@ -49,7 +60,9 @@ function variantsOf(kind: string): { name: string; node: Schema; base: Record<st
   return node.oneOf.map((b) => ({ name: `${kind}(${String(b.properties![tag].const)})`, node: b, base: { [tag]: b.properties![tag].const } }));
 }
 
-const cases = kinds.flatMap((kind) => variantsOf(kind).flatMap(({ name, node, base }) => integerPaths(node).map(({ path, s }) => ({ kind, name, base, path, s }))));
+const cases = kinds.flatMap((kind) =>
+  variantsOf(kind).flatMap(({ name, node, base }) => integerPaths(node).map(({ path, s }) => ({ kind, name, base, path, s }))),
+);
 
 function validate(kind: string, path: (string | number)[], value: string, base: Record<string, unknown> = BASE[kind]) {
   const withObj = { ...base, ...(nest(path, '@@') as Record<string, unknown>) };
@@ -65,16 +78,24 @@ describe('size-like parameters have maxima', () => {
     expect(cases.filter((c) => c.s.maximum === undefined).map((c) => `${c.name}.${c.path.join('.')}`)).toEqual([]);
   });
 
-  it.each(cases.map((c) => [`${c.name}.${c.path.join('.')}`, c] as const))('%s: 1e23 is refused at validate, at its line and column; its maximum is accepted', (_name, c) => {
-    const bad = validate(c.kind, c.path, '1e23', c.base);
-    const mine = bad.diagnostics.filter((d) => d.loc?.line === 6 && d.loc.col === bad.col);
-    expect(mine.map((d) => d.message), JSON.stringify(bad.diagnostics)).toEqual([expect.stringMatching(new RegExp(`must be <= ${c.s.maximum}, got 1e\\+23$`))]);
-    const ok = validate(c.kind, c.path, String(c.s.maximum), c.base);
-    expect(ok.diagnostics.filter((d) => d.loc?.line === 6 && d.loc.col === ok.col)).toEqual([]);
-  });
+  it.each(cases.map((c) => [`${c.name}.${c.path.join('.')}`, c] as const))(
+    '%s: 1e23 is refused at validate, at its line and column; its maximum is accepted',
+    (_name, c) => {
+      const bad = validate(c.kind, c.path, '1e23', c.base);
+      const mine = bad.diagnostics.filter((d) => d.loc?.line === 6 && d.loc.col === bad.col);
+      expect(
+        mine.map((d) => d.message),
+        JSON.stringify(bad.diagnostics),
+      ).toEqual([expect.stringMatching(new RegExp(`must be <= ${c.s.maximum}, got 1e\\+23$`))]);
+      const ok = validate(c.kind, c.path, String(c.s.maximum), c.base);
+      expect(ok.diagnostics.filter((d) => d.loc?.line === 6 && d.loc.col === ok.col)).toEqual([]);
+    },
+  );
 
   it('the reported case: `bars: 1e23` names the limit', () => {
-    const r = parsePipelineText('version: 1\nname: t\nsteps:\n  c:\n    uses: fetch\n    with: { source: synthetic, bars: 1e23 }\n', '/tmp/p.yaml', { displayFile: 'p.yaml' });
+    const r = parsePipelineText('version: 1\nname: t\nsteps:\n  c:\n    uses: fetch\n    with: { source: synthetic, bars: 1e23 }\n', '/tmp/p.yaml', {
+      displayFile: 'p.yaml',
+    });
     expect(r.diagnostics.map((d) => [d.loc?.line, d.loc?.col, d.message])).toEqual([[6, 38, '`bars` of step `c` (fetch) must be <= 10000000, got 1e+23']]);
   });
 });

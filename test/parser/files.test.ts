@@ -135,7 +135,10 @@ describe('non-regular files are refused, promptly', () => {
     const good = path.join(dir, 'ok.csv');
     writeFileSync(good, 'time,open,high,low,close\n');
     const file = path.join(dir, 'list.yaml');
-    writeFileSync(file, `version: 1\nname: t\nsteps:\n  candles:\n    uses: fetch\n    with:\n      source: csv\n      path:\n        - ${JSON.stringify(good)}\n        - ${JSON.stringify(fifo)}\n`);
+    writeFileSync(
+      file,
+      `version: 1\nname: t\nsteps:\n  candles:\n    uses: fetch\n    with:\n      source: csv\n      path:\n        - ${JSON.stringify(good)}\n        - ${JSON.stringify(fifo)}\n`,
+    );
     const e = (await computeKeys(await loadPlan(file)).catch((x: unknown) => x)) as RunError;
     expect(e.message).toContain('(a named pipe)');
     expect(e.loc).toMatchObject({ line: 10, col: 11 });

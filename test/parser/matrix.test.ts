@@ -90,7 +90,11 @@ describe('matrix expansion', () => {
     const r = parse(pipeline(`  alpha: [0.1, 1]\n  threshold: [0]`).replace('${matrix.threshold}', '${matrix.treshold}'));
     const bad = r.diagnostics.filter((d) => d.message.includes('treshold'));
     expect(bad).toHaveLength(1);
-    expect(bad[0]).toMatchObject({ message: 'undefined variable `matrix.treshold`', hint: 'did you mean `threshold`?', path: 'steps.report.with.entry_threshold' });
+    expect(bad[0]).toMatchObject({
+      message: 'undefined variable `matrix.treshold`',
+      hint: 'did you mean `threshold`?',
+      path: 'steps.report.with.entry_threshold',
+    });
     expect(bad[0].loc!.line).toBe(28); // the `with:` line of `report`
   });
 

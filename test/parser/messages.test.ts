@@ -37,13 +37,19 @@ describe('names that exist on Object.prototype', () => {
 
     it(`\`${name}\` as a step kind, a param, an indicator and a model is refused; as a step id it is a plain id`, () => {
       expect(problems(`${head}steps:\n  a:\n    uses: ${name}\n`)[0]).toMatch(new RegExp(`^5:11 unknown step kind \`${name}\``));
-      expect(problems(`${head}steps:\n  c:\n    uses: fetch\n    with: { source: synthetic, ${name}: 1 }\n`)[0]).toMatch(new RegExp(`^6:32 unknown parameter \`${name}\``));
+      expect(problems(`${head}steps:\n  c:\n    uses: fetch\n    with: { source: synthetic, ${name}: 1 }\n`)[0]).toMatch(
+        new RegExp(`^6:32 unknown parameter \`${name}\``),
+      );
       expect(problems(`${head}steps:\n${fetchStep}  f:\n    uses: features\n    from: c\n    with: { indicators: [ { ${name}: {} } ] }\n`)[0]).toMatch(
         new RegExp(`^10:29 unknown indicator \`${name}\``),
       );
-      const model = problems(`${head}steps:\n${fetchStep}  f: { uses: features, from: c }\n  d: { uses: split, from: f }\n  m: { uses: train, from: d, with: { model: ${name} } }\n`);
+      const model = problems(
+        `${head}steps:\n${fetchStep}  f: { uses: features, from: c }\n  d: { uses: split, from: f }\n  m: { uses: train, from: d, with: { model: ${name} } }\n`,
+      );
       expect(model[0]).toMatch(new RegExp(`^9:\\d+ \`model\` of step \`m\` \\(train\\) must be one of .*got "${name}"`));
-      expect(problems(`${head}steps:\n  ${name}:\n    uses: fetch\n    with: { source: synthetic, bars: 600 }\n  f: { uses: features, from: ${name} }\n`)).toEqual([]);
+      expect(
+        problems(`${head}steps:\n  ${name}:\n    uses: fetch\n    with: { source: synthetic, bars: 600 }\n  f: { uses: features, from: ${name} }\n`),
+      ).toEqual([]);
     });
   }
 
@@ -59,7 +65,9 @@ describe('numbers JSON cannot hold', () => {
     expect(bars('.nan')).toEqual(['6:38 `bars` of step `c` (fetch) must be an integer, got NaN (`.nan`)']);
     expect(bars('.inf')).toEqual(['6:38 `bars` of step `c` (fetch) must be an integer, got Infinity (`.inf`)']);
     expect(bars('-.inf')).toEqual(['6:38 `bars` of step `c` (fetch) must be an integer, got -Infinity (`-.inf`)']);
-    const alpha = problems(`${head}steps:\n${fetchStep}  f: { uses: features, from: c }\n  d: { uses: split, from: f }\n  m: { uses: train, from: d, with: { model: ridge, alpha: .nan } }\n`);
+    const alpha = problems(
+      `${head}steps:\n${fetchStep}  f: { uses: features, from: c }\n  d: { uses: split, from: f }\n  m: { uses: train, from: d, with: { model: ridge, alpha: .nan } }\n`,
+    );
     expect(alpha).toEqual(['9:59 `alpha` of step `m` (train) must be a number, got NaN (`.nan`)']);
   });
 
@@ -68,7 +76,9 @@ describe('numbers JSON cannot hold', () => {
   });
 
   it('1e400 is a number too large, at the value, wherever it is written', () => {
-    expect(bars('1e400')).toEqual(['6:38 the number `1e400` is too large to represent (beyond ±1.8e308) | write a smaller number; `.inf` means infinity where a parameter accepts it']);
+    expect(bars('1e400')).toEqual([
+      '6:38 the number `1e400` is too large to represent (beyond ±1.8e308) | write a smaller number; `.inf` means infinity where a parameter accepts it',
+    ]);
     expect(problems(`${head}vars: { n: -1e400 }\nsteps:\n${fetchStep}`)[0]).toMatch(/^3:12 the number `-1e400` is too large/);
   });
 });

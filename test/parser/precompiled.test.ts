@@ -14,7 +14,9 @@ const { parsePipelineText: parseBuilt } = await import('../../dist/parser/index.
 const { PipelineValidator: BuiltValidator, loadPipelineSchema } = await import('../../dist/parser/validate.js');
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const shipped = readdirSync(path.join(root, 'pipelines')).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(path.join(root, 'pipelines', f), 'utf8'));
+const shipped = readdirSync(path.join(root, 'pipelines'))
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => readFileSync(path.join(root, 'pipelines', f), 'utf8'));
 const broken = [
   'version: 1\nname: t\nseed: -1\nstep:\n  a: { uses: fetch }\n',
   'version: 2\nname: t\nsteps: {}\n',

@@ -19,7 +19,9 @@ describe('validation with the generated schema', () => {
   });
 
   it('names an unknown indicator, a doubled entry and an empty one', () => {
-    const r = parse('version: 1\nname: t\nsteps:\n  f:\n    uses: features\n    with:\n      indicators:\n        - rsx: {}\n        - { rsi: {}, ema: {} }\n        - {}\n');
+    const r = parse(
+      'version: 1\nname: t\nsteps:\n  f:\n    uses: features\n    with:\n      indicators:\n        - rsx: {}\n        - { rsi: {}, ema: {} }\n        - {}\n',
+    );
     expect(r.diagnostics.map((d) => [d.loc?.line, d.message])).toEqual([
       [8, 'unknown indicator `rsx` of step `f` (features)'],
       [9, 'an entry of `indicators` of step `f` (features) holds one indicator, found `rsi`, `ema`'],

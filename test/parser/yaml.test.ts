@@ -39,7 +39,13 @@ describe('loadYaml', () => {
 
   it('stops an alias bomb instead of expanding it', () => {
     const lines = ['a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]'];
-    for (const [x, y] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']]) {
+    for (const [x, y] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+      ['f', 'e'],
+    ]) {
       lines.push(`${x}: &${x} [${Array(10).fill(`*${y}`).join(', ')}]`);
     }
     const r = loadYaml(`${lines.join('\n')}\n`, 'bomb.yaml');

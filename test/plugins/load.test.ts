@@ -97,7 +97,10 @@ describe('plugins read from source', () => {
     const lit = ok.steps.find((s) => s.kind === 'literal_step')!;
     expect(lit).toMatchObject({ version: 3, seeded: true, inputs: { features: 'Features' }, output: 'Features', description: 'All literal.' });
     // The key sees the plugin's source hash, as a run's does for a step with no fingerprint of its own.
-    expect(await lit.fingerprint!(undefined as never, { pipelineDir: dir, resolvePath: (p) => p })).toEqual({ plugin: sha256(readFileSync(ref.file, 'utf8')), inner: null });
+    expect(await lit.fingerprint!(undefined as never, { pipelineDir: dir, resolvePath: (p) => p })).toEqual({
+      plugin: sha256(readFileSync(ref.file, 'utf8')),
+      inner: null,
+    });
     await expect(lit.run(undefined as never, undefined as never, undefined as never)).rejects.toThrow('read from its source only');
     expect(ok.keyCode).toEqual({ keyed_step: ['keyParams'] });
   });

@@ -24,7 +24,18 @@ export async function renderPage(url: string, expression: string, opts: { width?
   if (!CHROMIUM) throw new Error('no chromium');
   const child = spawn(
     CHROMIUM,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--remote-debugging-pipe', 'about:blank'],
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--remote-debugging-pipe',
+      'about:blank',
+    ],
     { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] },
   );
   const input = child.stdio[3] as NodeJS.WritableStream;
@@ -37,7 +48,14 @@ export async function renderPage(url: string, expression: string, opts: { width?
     buf += d.toString('utf8');
     let i: number;
     while ((i = buf.indexOf('\0')) >= 0) {
-      const msg = JSON.parse(buf.slice(0, i)) as { id?: number; result?: Record<string, unknown>; error?: { message: string }; method?: string; params?: Record<string, unknown>; sessionId?: string };
+      const msg = JSON.parse(buf.slice(0, i)) as {
+        id?: number;
+        result?: Record<string, unknown>;
+        error?: { message: string };
+        method?: string;
+        params?: Record<string, unknown>;
+        sessionId?: string;
+      };
       buf = buf.slice(i + 1);
       if (msg.id !== undefined) {
         const p = pending.get(msg.id);
@@ -64,7 +82,8 @@ export async function renderPage(url: string, expression: string, opts: { width?
     listeners.push((m) => {
       if (m.sessionId !== sessionId) return;
       const p = m.params as Record<string, any>;
-      if (m.method === 'Runtime.consoleAPICalled' && (p.type === 'error' || p.type === 'assert')) errors.push(`console.${p.type}: ${JSON.stringify(p.args?.map((a: any) => a.value ?? a.description))}`);
+      if (m.method === 'Runtime.consoleAPICalled' && (p.type === 'error' || p.type === 'assert'))
+        errors.push(`console.${p.type}: ${JSON.stringify(p.args?.map((a: any) => a.value ?? a.description))}`);
       if (m.method === 'Runtime.exceptionThrown') errors.push(`exception: ${p.exceptionDetails?.exception?.description ?? p.exceptionDetails?.text}`);
       if (m.method === 'Log.entryAdded' && p.entry?.level === 'error') errors.push(`log: ${p.entry.text} ${p.entry.url ?? ''}`);
       if (m.method === 'Network.requestWillBeSent' && !/^(file|data|about):/.test(p.request?.url ?? '')) requests.push(p.request.url);

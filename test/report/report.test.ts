@@ -23,7 +23,17 @@ function sampleInput(): ReportInput {
   const report: Report = {
     type: 'Report',
     symbol: 'EURUSD',
-    metrics: { sharpe: 1.23, total_return: e, annual_return: 0.05, max_drawdown: 0.012, trades: 3, win_rate: 2 / 3, pnl_pips: 42, ic_fwd_ret_1: 0.03, custom_thing: 7 },
+    metrics: {
+      sharpe: 1.23,
+      total_return: e,
+      annual_return: 0.05,
+      max_drawdown: 0.012,
+      trades: 3,
+      win_rate: 2 / 3,
+      pnl_pips: 42,
+      ic_fwd_ret_1: 0.03,
+      custom_thing: 7,
+    },
     index,
     position: new Float64Array(n).fill(1),
     equity,
@@ -47,9 +57,24 @@ function sampleInput(): ReportInput {
     drift: ['fwd_ret_1: IC 0.06 on val → 0.03 traded'],
   };
   return {
-    run: { id: '20261129-000000-abcdef', pipeline: 'quickstart', file: 'pipelines/quickstart.yaml', status: 'succeeded', startedAt: '2026-11-29 00:00:00', pipelineText: 'name: quickstart\n# <script>alert(1)</script>\n' },
+    run: {
+      id: '20261129-000000-abcdef',
+      pipeline: 'quickstart',
+      file: 'pipelines/quickstart.yaml',
+      status: 'succeeded',
+      startedAt: '2026-11-29 00:00:00',
+      pipelineText: 'name: quickstart\n# <script>alert(1)</script>\n',
+    },
     steps: [
-      { id: 'candles', kind: 'fetch', cached: false, status: 'ok', summary: '20,000 bars', warnings: ['EURUSD_H1.csv: 63 zero_rows dropped'], params: { source: 'synthetic' } },
+      {
+        id: 'candles',
+        kind: 'fetch',
+        cached: false,
+        status: 'ok',
+        summary: '20,000 bars',
+        warnings: ['EURUSD_H1.csv: 63 zero_rows dropped'],
+        params: { source: 'synthetic' },
+      },
       { id: 'report', kind: 'backtest', cached: false, status: 'ok', summary: 'Sharpe 1.23', warnings: [], params: { entry_threshold: 0.0002 } },
     ],
     stepId: 'report',
@@ -69,7 +94,15 @@ function noTradeInput(flatBenchmark: boolean): ReportInput {
     equity: zeros,
     net: zeros,
     benchmark: flatBenchmark ? zeros : input.report.benchmark,
-    trades: { entry: new Float64Array(0), exit: new Float64Array(0), position: new Float64Array(0), bars: new Float64Array(0), pnl: new Float64Array(0), pips: new Float64Array(0), account: new Float64Array(0) },
+    trades: {
+      entry: new Float64Array(0),
+      exit: new Float64Array(0),
+      position: new Float64Array(0),
+      bars: new Float64Array(0),
+      pnl: new Float64Array(0),
+      pips: new Float64Array(0),
+      account: new Float64Array(0),
+    },
   };
   return input;
 }
@@ -115,7 +148,6 @@ describe('HTML report', () => {
     expect(axis(bars, 'ic').note).toBe('no data');
     expect(bars).not.toContain('class="mark');
   });
-
 
   it('is self-contained, escapes text, has every section, and is deterministic', () => {
     const input = sampleInput();
@@ -186,22 +218,39 @@ describe.skipIf(!CHROMIUM)('HTML report in headless Chromium', () => {
 describe.skipIf(!CHROMIUM)('HTML report layout in headless Chromium', () => {
   // The pipeline table printed each step's params as one JSON run with no space to break at, so a
   // real features step (dozens of indicators) made the page 1,631 px wide in a 1,280 px window.
-  it.each([1280, 420])('has no horizontal scrollbar in a %i px wide window', async (width) => {
-    const input = sampleInput();
-    const indicators = ['rsi', 'ema', 'sma', 'wma', 'kama', 'macd', 'bbands', 'atr', 'adx', 'cci', 'willr', 'mfi'].map((k, i) => ({ [k]: { period: 10 + i, on: 'close' } }));
-    input.steps.push({ id: 'features_with_a_rather_long_step_name', kind: 'features', cached: true, status: 'ok', warnings: [`/a/very/long/path/without/spaces/${'x'.repeat(200)}.csv: 3 rows dropped`], params: { indicators, returns: [1, 4, 24], target: { forward_return: { horizons: [1, 4] } } } });
-    input.run.file = `pipelines/${'deeply/nested/'.repeat(12)}pipeline.yaml`;
-    const dir = path.join(REPO, 'test-output');
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `report-${width}.html`);
-    writeFileSync(file, renderReport(input));
-    const r = await renderPage(pathToFileURL(file).href, `JSON.stringify({ scroll: document.scrollingElement.scrollWidth, client: document.documentElement.clientWidth })`, { width, height: 800 });
-    writeFileSync(path.join(dir, `report-${width}.png`), r.png);
-    const m = JSON.parse(r.value as string) as { scroll: number; client: number };
-    expect(r.errors).toEqual([]);
-    expect(m.client).toBeLessThanOrEqual(width);
-    expect(m.scroll, `page is ${m.scroll} px wide in a ${width} px window`).toBeLessThanOrEqual(m.client);
-  }, 60_000);
+  it.each([1280, 420])(
+    'has no horizontal scrollbar in a %i px wide window',
+    async (width) => {
+      const input = sampleInput();
+      const indicators = ['rsi', 'ema', 'sma', 'wma', 'kama', 'macd', 'bbands', 'atr', 'adx', 'cci', 'willr', 'mfi'].map((k, i) => ({
+        [k]: { period: 10 + i, on: 'close' },
+      }));
+      input.steps.push({
+        id: 'features_with_a_rather_long_step_name',
+        kind: 'features',
+        cached: true,
+        status: 'ok',
+        warnings: [`/a/very/long/path/without/spaces/${'x'.repeat(200)}.csv: 3 rows dropped`],
+        params: { indicators, returns: [1, 4, 24], target: { forward_return: { horizons: [1, 4] } } },
+      });
+      input.run.file = `pipelines/${'deeply/nested/'.repeat(12)}pipeline.yaml`;
+      const dir = path.join(REPO, 'test-output');
+      mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, `report-${width}.html`);
+      writeFileSync(file, renderReport(input));
+      const r = await renderPage(
+        pathToFileURL(file).href,
+        `JSON.stringify({ scroll: document.scrollingElement.scrollWidth, client: document.documentElement.clientWidth })`,
+        { width, height: 800 },
+      );
+      writeFileSync(path.join(dir, `report-${width}.png`), r.png);
+      const m = JSON.parse(r.value as string) as { scroll: number; client: number };
+      expect(r.errors).toEqual([]);
+      expect(m.client).toBeLessThanOrEqual(width);
+      expect(m.scroll, `page is ${m.scroll} px wide in a ${width} px window`).toBeLessThanOrEqual(m.client);
+    },
+    60_000,
+  );
 });
 
 if (!CHROMIUM) console.warn('[skip] chromium not found (apt-get install -y chromium): the headless render test of the HTML report is skipped');

@@ -68,7 +68,17 @@ const step = (runId: string, s: FakeStep, i: number, t0 = 0): StepRecord => ({
 
 /** A finished run started at `at` (UTC), its steps recorded in order. */
 async function addRun(id: string, at: string, steps: FakeStep[], pipeline = 'p'): Promise<void> {
-  await beginRun(store, { id, pipeline, file: `${pipeline}.yaml`, fileHash: 'h', gitCommit: null, gitDirty: null, seed: 7, text: `name: ${pipeline}\n`, version: 'test' });
+  await beginRun(store, {
+    id,
+    pipeline,
+    file: `${pipeline}.yaml`,
+    fileHash: 'h',
+    gitCommit: null,
+    gitDirty: null,
+    seed: 7,
+    text: `name: ${pipeline}\n`,
+    version: 'test',
+  });
   for (const [i, s] of steps.entries()) await recordStep(store, step(id, s, i, Date.parse(`${at.replace(' ', 'T')}Z`)));
   await endRun(store, id, 'succeeded');
   // Fixed times: the order of runs is then known, not left to the clock.
@@ -190,7 +200,13 @@ describe('history queries', () => {
     expect(await runParams(store, 'r2')).toEqual(
       new Map([
         ['data', new Map([['bars', '300']])],
-        ['model', new Map([['alpha', '10'], ['model', '"ridge"']])],
+        [
+          'model',
+          new Map([
+            ['alpha', '10'],
+            ['model', '"ridge"'],
+          ]),
+        ],
       ]),
     );
     expect(await runMetrics(store, 'r1')).toEqual(new Map([['model.val_ic_y', 0.5]]));
@@ -205,7 +221,14 @@ describe('history queries', () => {
 
   it('lastStepBases: the basis of the newest completed run of each step of a pipeline', async () => {
     const bases = await lastStepBases(store, 'p');
-    expect(bases.get('model')).toEqual({ kind: 'train', version: 2, params: { model: 'ridge', alpha: 10 }, inputs: { data: 'k0' }, seed: null, fingerprint: null });
+    expect(bases.get('model')).toEqual({
+      kind: 'train',
+      version: 2,
+      params: { model: 'ridge', alpha: 10 },
+      inputs: { data: 'k0' },
+      seed: null,
+      fingerprint: null,
+    });
     // q1's data step failed: no basis recorded for it.
     expect((await lastStepBases(store, 'q')).size).toBe(0);
   });
@@ -217,7 +240,12 @@ describe('history queries', () => {
 
 describe('models and gc', () => {
   const put = (key: string, type: string, rows?: StepRecord) =>
-    store.putArtifact(key, { type, kind: type === 'Model' ? 'train' : 'fetch', stepVersion: 2, meta: { metrics: { val_ic_y: 0.5 }, warnings: [] } }, Uint8Array.of(1, 2, 3), rows && stepRowsWriter(rows));
+    store.putArtifact(
+      key,
+      { type, kind: type === 'Model' ? 'train' : 'fetch', stepVersion: 2, meta: { metrics: { val_ic_y: 0.5 }, warnings: [] } },
+      Uint8Array.of(1, 2, 3),
+      rows && stepRowsWriter(rows),
+    );
 
   it('listModels: each Model artifact with the newest run that used it; a step row commits with its artifact', async () => {
     await addRun('r1', '2026-01-01 00:00:00', []);
@@ -225,7 +253,9 @@ describe('models and gc', () => {
     await put('k0', 'Candles', step('r1', { id: 'data', key: 'k0' }, 0));
     await addRun('r2', '2026-01-02 00:00:00', [{ id: 'model', key: 'k1', cached: true, params: { model: 'gbm' } }], 'p2');
     const models = await listModels(store);
-    expect(models.map((m) => [m.key, m.model, m.run, m.pipeline, m.step, m.bytes, m.metrics])).toEqual([['k1', 'gbm', 'r2', 'p2', 'model', 3, { val_ic_y: 0.5 }]]);
+    expect(models.map((m) => [m.key, m.model, m.run, m.pipeline, m.step, m.bytes, m.metrics])).toEqual([
+      ['k1', 'gbm', 'r2', 'p2', 'model', 3, { val_ic_y: 0.5 }],
+    ]);
     expect(await listModels(store, 'p')).toEqual([]);
     expect((await runSteps(store, 'r1')).map((s) => s.key)).toEqual(['k0', 'k1']);
   });
@@ -233,7 +263,10 @@ describe('models and gc', () => {
   it('collectGarbage keeps what the kept runs reference; a dry run removes nothing', async () => {
     await addRun('r1', '2026-01-01 00:00:00', [{ id: 'data', key: 'ka' }]);
     await addRun('r2', '2026-01-02 00:00:00', [{ id: 'data', key: 'kb' }]);
-    await addRun('r3', '2026-01-03 00:00:00', [{ id: 'data', key: 'kb', cached: true }, { id: 'model', key: 'kc' }]);
+    await addRun('r3', '2026-01-03 00:00:00', [
+      { id: 'data', key: 'kb', cached: true },
+      { id: 'model', key: 'kc' },
+    ]);
     for (const k of ['ka', 'kb', 'kc', 'kd']) await put(k, 'Candles');
     const keys = (r: { removed: { key: string }[] }) => r.removed.map((x) => x.key).sort();
     const dry = await collectGarbage(store, { keepLast: 1, dryRun: true });
@@ -256,7 +289,12 @@ describe('models and gc', () => {
 describe('the report reads runs by the same rule', () => {
   it('latest is the newest run even without a report; the error names the newest run that has one', async () => {
     await addRun('r1', '2026-01-01 00:00:00', []);
-    await store.putArtifact('kr', { type: 'Report', kind: 'backtest', stepVersion: 1, meta: { metrics: {}, warnings: [] } }, Uint8Array.of(1), stepRowsWriter(step('r1', { id: 'report', key: 'kr' }, 0)));
+    await store.putArtifact(
+      'kr',
+      { type: 'Report', kind: 'backtest', stepVersion: 1, meta: { metrics: {}, warnings: [] } },
+      Uint8Array.of(1),
+      stepRowsWriter(step('r1', { id: 'report', key: 'kr' }, 0)),
+    );
     await addRun('r2', '2026-01-02 00:00:00', [{ id: 'data', key: 'k0' }], 'plain');
     const e = await loadReportInput(store, 'latest').then(
       () => undefined,
@@ -280,7 +318,8 @@ describe('one home for the run history', () => {
     const root = path.resolve(import.meta.dirname, '../../src');
     const allowed = new Set(['runtime/store.ts', 'runtime/history.ts']);
     // A statement on one of the store's tables, or a raw query through the store.
-    const sql = /\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:runs|step_runs|params|metrics|run_variants|run_nodes|artifacts|artifact_chunks|meta)\b|\bstore\??\.(?:query|transaction)\(/;
+    const sql =
+      /\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(?:runs|step_runs|params|metrics|run_variants|run_nodes|artifacts|artifact_chunks|meta)\b|\bstore\??\.(?:query|transaction)\(/;
     const offenders: string[] = [];
     const walk = (d: string): void => {
       for (const name of readdirSync(d)) {

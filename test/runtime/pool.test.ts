@@ -22,8 +22,17 @@ function dataset(n: number, p: number): Dataset {
   const index = Float64Array.from({ length: n }, (_, i) => Date.UTC(2024, 0, 1) + i * 3_600_000);
   const none = { method: 'none' as const, center: new Array<number>(p).fill(0), scale: new Array<number>(p).fill(1) };
   return {
-    type: 'Dataset', symbol: 'T', timeframe: '1h', index, featureNames: Array.from({ length: p }, (_, j) => `f${j}`), targetNames: ['fwd_ret_1'], targetHorizons: [1], X, Y,
-    method: 'temporal', folds: [{ train: { start: 0, end: 300 }, val: { start: 300, end: 400 }, test: { start: 400, end: n }, scaler: none }],
+    type: 'Dataset',
+    symbol: 'T',
+    timeframe: '1h',
+    index,
+    featureNames: Array.from({ length: p }, (_, j) => `f${j}`),
+    targetNames: ['fwd_ret_1'],
+    targetHorizons: [1],
+    X,
+    Y,
+    method: 'temporal',
+    folds: [{ train: { start: 0, end: 300 }, val: { start: 300, end: 400 }, test: { start: 400, end: n }, scaler: none }],
   } as unknown as Dataset;
 }
 
@@ -51,7 +60,13 @@ describe.each(['processes', 'threads'] as const)('step pool of %s', (mode) => {
     expect(pool).toBeDefined();
     pools.push(pool);
     const alphas = [0.1, 1, 10, 100];
-    const node = (alpha: number) => ({ id: `m${alpha}`, kind: 'train', def: train, params: train.resolve!({ model: 'ridge', alpha } as never), inputs: { dataset: 'dataset' } });
+    const node = (alpha: number) => ({
+      id: `m${alpha}`,
+      kind: 'train',
+      def: train,
+      params: train.resolve!({ model: 'ridge', alpha } as never),
+      inputs: { dataset: 'dataset' },
+    });
     const inWorkers = await Promise.all(alphas.map((a) => pool.run(node(a) as never, { dataset: ds }, testContext({ stepId: `m${a}` }))));
     const onMain = await Promise.all(alphas.map((a) => train.run({ dataset: ds } as never, node(a).params as never, testContext({ stepId: `m${a}` }))));
     alphas.forEach((_, i) => expect(Buffer.from(encodeArtifact(inWorkers[i])).equals(Buffer.from(encodeArtifact(onMain[i])))).toBe(true));
@@ -92,7 +107,12 @@ describe('which steps the pool takes: what their defineStep declares', () => {
   const node = (id: string, kind: string, def = builtin.get(kind)!) => ({ id, kind, def, params: {}, inputs: {} });
   it('declares train heavy and backtest as joining; the other built-in kinds stay on the main thread', () => {
     expect(Object.fromEntries(['fetch', 'features', 'split', 'train', 'encode', 'backtest'].map((k) => [k, builtin.get(k)!.worker ?? null]))).toEqual({
-      fetch: null, features: null, split: null, train: 'heavy', encode: null, backtest: 'joins',
+      fetch: null,
+      features: null,
+      split: null,
+      train: 'heavy',
+      encode: null,
+      backtest: 'joins',
     });
   });
   it('starts a pool for two heavy steps, not for one or for steps that only join', () => {

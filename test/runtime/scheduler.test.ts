@@ -21,7 +21,8 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 async function order(elsewhere: boolean): Promise<{ events: string[]; status: string; cached: boolean[] }> {
   const work = mkdtempSync(path.join(tmpdir(), 'fxflow-sched-'));
   dirs.push(work);
-  const text = 'version: 1\nname: s\nsteps:\n  a: { uses: fetch, with: { bars: 300 } }\n  b: { uses: fetch, with: { bars: 301 } }\n  c: { uses: fetch, with: { bars: 302 } }\n';
+  const text =
+    'version: 1\nname: s\nsteps:\n  a: { uses: fetch, with: { bars: 300 } }\n  b: { uses: fetch, with: { bars: 301 } }\n  c: { uses: fetch, with: { bars: 302 } }\n';
   const plan = compile(parsePipelineText(text, path.join(work, 'p.yaml')).spec!, builtinRegistry()).plan!;
   const store = await Store.open(path.join(work, '.fxflow'));
   const events: string[] = [];

@@ -46,7 +46,9 @@ describe('store', () => {
     await c.run('CREATE TABLE artifact_chunks (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, idx))');
     const old = Uint8Array.from([5, 6, 7]);
     await c.run(`INSERT INTO artifact_chunks VALUES ('old', 0, '\\x05\\x06\\x07'::BLOB)`);
-    await c.run(`INSERT INTO artifacts VALUES ('old', 'Candles', 'fetch', 1, 3, 1, '${createHash('sha256').update(old).digest('hex')}', now(), '${JSON.stringify(meta)}')`);
+    await c.run(
+      `INSERT INTO artifacts VALUES ('old', 'Candles', 'fetch', 1, 3, 1, '${createHash('sha256').update(old).digest('hex')}', now(), '${JSON.stringify(meta)}')`,
+    );
     c.closeSync();
     inst.closeSync();
 
@@ -89,7 +91,10 @@ describe('store', () => {
       });
     await replaceRows([variant(0, 1), variant(1, 2)], [['r1', 'a', 'a', '[0,1]']]);
     await replaceRows([variant(1, 5)], []);
-    expect(await store.query(`SELECT idx, score FROM run_variants WHERE run_id = 'r1' ORDER BY idx`)).toEqual([{ idx: 0, score: 1 }, { idx: 1, score: 5 }]);
+    expect(await store.query(`SELECT idx, score FROM run_variants WHERE run_id = 'r1' ORDER BY idx`)).toEqual([
+      { idx: 0, score: 1 },
+      { idx: 1, score: 5 },
+    ]);
     expect(await store.query(`SELECT node_id FROM run_nodes WHERE run_id = 'r1'`)).toEqual([{ node_id: 'a' }]);
     // A failing batch writes nothing of itself: the variants before the bad node row are rolled back.
     await expect(replaceRows([variant(2, 9)], [['r1', null, 'x', '[]']])).rejects.toThrow();
@@ -120,9 +125,7 @@ describe('store', () => {
   it('serialises concurrent writes on its one connection', async () => {
     const store = await Store.open(dir);
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        store.putArtifact(`k${i}`, { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, new Uint8Array([i, i, i])),
-      ),
+      Array.from({ length: 20 }, (_, i) => store.putArtifact(`k${i}`, { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, new Uint8Array([i, i, i]))),
     );
     for (let i = 0; i < 20; i++) expect(Array.from((await store.getArtifactBytes(`k${i}`))!)).toEqual([i, i, i]);
     await store.close();
@@ -175,7 +178,10 @@ describe('a damaged cached artifact', () => {
       { step_id: 'candles', cached: false },
       { step_id: 'features', cached: false },
     ]);
-    const m = await store.query(`SELECT name, count(*)::INTEGER AS n FROM metrics WHERE run_id = $1 AND step_id = 'candles' GROUP BY name HAVING count(*) > 1`, [second.runId]);
+    const m = await store.query(
+      `SELECT name, count(*)::INTEGER AS n FROM metrics WHERE run_id = $1 AND step_id = 'candles' GROUP BY name HAVING count(*) > 1`,
+      [second.runId],
+    );
     expect(m).toEqual([]);
     const third = await runPlan(plan2, { store, progress: new SilentProgress() });
     expect(third.status).toBe('succeeded');
@@ -185,12 +191,27 @@ describe('a damaged cached artifact', () => {
 });
 
 describe('metrics of any double value', () => {
-  it('stores 1e300 (a whole number past int64), NaN and ±Infinity, in the history and in an artifact\'s meta', async () => {
+  it("stores 1e300 (a whole number past int64), NaN and ±Infinity, in the history and in an artifact's meta", async () => {
     const store = await Store.open(dir);
     const metrics = { big: 1e300, nan: Number.NaN, inf: Number.POSITIVE_INFINITY, ninf: Number.NEGATIVE_INFINITY, small: 2 };
     await beginRun(store, { id: 'r1', pipeline: 'p', file: 'p.yaml', fileHash: 'h', gitCommit: null, gitDirty: null, seed: 1, text: '', version: 'test' });
     await recordStep(store, {
-      run: { runId: 'r1', stepId: 's', kind: 'backtest', key: 'k', cached: false, startedAt: Date.now(), durationMs: 1, status: 'ok', params: {}, inputs: {}, fingerprint: null, stepVersion: 1, seed: null, warnings: [] },
+      run: {
+        runId: 'r1',
+        stepId: 's',
+        kind: 'backtest',
+        key: 'k',
+        cached: false,
+        startedAt: Date.now(),
+        durationMs: 1,
+        status: 'ok',
+        params: {},
+        inputs: {},
+        fingerprint: null,
+        stepVersion: 1,
+        seed: null,
+        warnings: [],
+      },
       flatParams: [],
       metrics,
     });

@@ -106,15 +106,28 @@ export default defineStep({ kind: 'fit', inputs: {}, output: 'Model', params: pa
       required: ['kind'],
       discriminator: { propertyName: 'kind' },
       oneOf: [
-        { description: 'Linear.', type: 'object', properties: { kind: { const: 'a' }, alpha: { description: 'Penalty.', type: 'number', default: 1, minimum: 0 } }, additionalProperties: false },
-        { description: 'Trees.', type: 'object', properties: { kind: { const: 'b' }, depth: { description: 'Depth.', type: 'integer', default: 6, minimum: 0, maximum: 64 } }, additionalProperties: false },
+        {
+          description: 'Linear.',
+          type: 'object',
+          properties: { kind: { const: 'a' }, alpha: { description: 'Penalty.', type: 'number', default: 1, minimum: 0 } },
+          additionalProperties: false,
+        },
+        {
+          description: 'Trees.',
+          type: 'object',
+          properties: { kind: { const: 'b' }, depth: { description: 'Depth.', type: 'integer', default: 6, minimum: 0, maximum: 64 } },
+          additionalProperties: false,
+        },
       ],
     });
   });
 
   it('reports a step without paramsOf at its location', () => {
     const project = new Project({ useInMemoryFileSystem: true });
-    const sf = project.createSourceFile('/s.ts', `declare function defineStep<T>(d: T): T;\n\nexport default defineStep({ kind: 'x', inputs: {}, output: 'Candles' });\n`);
+    const sf = project.createSourceFile(
+      '/s.ts',
+      `declare function defineStep<T>(d: T): T;\n\nexport default defineStep({ kind: 'x', inputs: {}, output: 'Candles' });\n`,
+    );
     const conv = new TypeToSchema();
     extractSteps(sf, conv, '/');
     expect(conv.issues).toHaveLength(1);
@@ -146,7 +159,7 @@ export { later as renamed };
 const hidden = defineStep({ kind: 'hidden', version: 1, inputs: {}, output: 'Report', params: paramsOf<{}>() });
 export const computed = defineStep({ ...base, kind: 'computed', version: V, inputs: { x: String('Features') }, output: 'Report', params: paramsOf<{}>() });
 `;
-  it('reads literals, member names, export status and the kind\'s position; flags what only code could tell', () => {
+  it("reads literals, member names, export status and the kind's position; flags what only code could tell", () => {
     const sf = new Project({ useInMemoryFileSystem: true }).createSourceFile('/p/steps.ts', STEPS);
     const steps = new Map(extractSteps(sf, new TypeToSchema(), '/p').map((s) => [s.kind, s]));
     expect(steps.get('plain')).toMatchObject({

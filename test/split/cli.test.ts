@@ -12,7 +12,11 @@ describe('walk-forward through the CLI', () => {
   const dir = workdir();
   const file = path.join(dir, 'pipelines', 'quickstart.yaml');
   edit(file, 'bars: 20000', 'bars: 3000');
-  edit(file, 'with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }', 'with: { method: walk_forward, train_bars: 1500, val_bars: 300, test_bars: 400, scale: zscore }');
+  edit(
+    file,
+    'with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }',
+    'with: { method: walk_forward, train_bars: 1500, val_bars: 300, test_bars: 400, scale: zscore }',
+  );
 
   it('runs, with per-fold metrics and drift recorded for the split step', async () => {
     const r = await fxflow(['run', 'pipelines/quickstart.yaml', '--json'], { cwd: dir });

@@ -63,7 +63,12 @@ describe('split method: walk_forward', () => {
     expect(m.drift_ks_max_val).toBe(1);
     expect(split.summary!(ds)).toMatch(/^train 16 \/ val 2 \/ test 8 rows \(2 folds\)/);
     // the per-feature table is in the artifact: fold × {val, test} segments, one KS per feature
-    expect(ds.drift!.segments.map((s) => [s.fold, s.segment])).toEqual([[0, 'val'], [0, 'test'], [1, 'val'], [1, 'test']]);
+    expect(ds.drift!.segments.map((s) => [s.fold, s.segment])).toEqual([
+      [0, 'val'],
+      [0, 'test'],
+      [1, 'val'],
+      [1, 'test'],
+    ]);
     expect(ds.drift!.segments[0].ks).toHaveLength(3);
     expect(ds.drift!.segments[0].ks[2]).toBe(0); // the constant feature does not drift
   });
@@ -164,7 +169,11 @@ describe('split method: temporal by dates, and other scalers', () => {
   it('val_start and test_start pick the first rows at or after them', async () => {
     const iso = (h: number): string => new Date(T0 + h * H).toISOString().replace('.000Z', 'Z');
     // val from row 10 (a date on a row), test from row 15 (a date between rows 14 and 15)
-    const ds = await split.run({ features: features(20) }, { ...defaults, val_start: iso(10), test_start: new Date(T0 + 14.5 * H).toISOString() }, testContext());
+    const ds = await split.run(
+      { features: features(20) },
+      { ...defaults, val_start: iso(10), test_start: new Date(T0 + 14.5 * H).toISOString() },
+      testContext(),
+    );
     // train [0, 10−2), val [10, 15−2), test [15, 20)
     expect(ds.folds[0].train).toEqual(r(0, 8));
     expect(ds.folds[0].val).toEqual(r(10, 13));

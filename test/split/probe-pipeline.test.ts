@@ -60,7 +60,18 @@ const fromFile = defineStep({
     const index = Float64Array.from({ length: n }, (_, i) => Date.UTC(2020, 0, 1) + i * 3_600_000);
     const x = Float64Array.from({ length: n }, (_, i) => Math.sin(i / 7));
     const y = Float64Array.from({ length: n }, (_, i) => Math.cos(i / 5));
-    return { type: 'Features', symbol: 'EURUSD', timeframe: '1h', index, columns: { x, y }, featureNames: ['x'], targetNames: ['y'], targetHorizons: [1], warmupDropped: 0, tailDropped: 0 };
+    return {
+      type: 'Features',
+      symbol: 'EURUSD',
+      timeframe: '1h',
+      index,
+      columns: { x, y },
+      featureNames: ['x'],
+      targetNames: ['y'],
+      targetHorizons: [1],
+      warmupDropped: 0,
+      tailDropped: 0,
+    };
   },
 }) as unknown as AnyStepDef;
 /** Noise from an unseeded generator: differs on every run, whatever the data. */
@@ -72,7 +83,14 @@ for (const d of PLUGINS) registry.register(d);
 const validator = new PipelineValidator(
   extendPipelineSchema(
     loadPipelineSchema(),
-    PLUGINS.map((d) => ({ kind: d.kind, description: d.description, file: 'test', inputs: d.inputs, output: d.output, params: { type: 'object', properties: {}, additionalProperties: false } })),
+    PLUGINS.map((d) => ({
+      kind: d.kind,
+      description: d.description,
+      file: 'test',
+      inputs: d.inputs,
+      output: d.output,
+      params: { type: 'object', properties: {}, additionalProperties: false },
+    })),
   ),
 );
 
@@ -150,7 +168,9 @@ describe('the leakage probe over plugin steps', () => {
     expect(result.status).toBe('failed');
     const split = result.steps.find((s) => s.id === 'dataset')!;
     expect(split.status).toBe('failed');
-    expect(split.error).toMatch(/^leakage probe: step `extra` \(next_close\): feature `close_next` looks ahead: at \S+ it is \S+ on the full data but \S+ on data truncated there \(20 of 20 sampled timestamps differ\)/);
+    expect(split.error).toMatch(
+      /^leakage probe: step `extra` \(next_close\): feature `close_next` looks ahead: at \S+ it is \S+ on the full data but \S+ on data truncated there \(20 of 20 sampled timestamps differ\)/,
+    );
     expect(split.error).toContain('a feature of bar t may only use bars up to t');
     // The built-in step's columns are not blamed.
     expect(split.error).not.toContain('rsi_14');
@@ -176,7 +196,9 @@ describe('the leakage probe over plugin steps', () => {
     const { result } = await run(pipeline('needs_history'));
     const split = result.steps.find((s) => s.id === 'dataset')!;
     expect(split.status).toBe('failed');
-    expect(split.error).toMatch(/^leakage probe: step `extra` \(needs_history\): needs at least 1000 rows, got \d+, when rerun on candles truncated at a sampled bar/);
+    expect(split.error).toMatch(
+      /^leakage probe: step `extra` \(needs_history\): needs at least 1000 rows, got \d+, when rerun on candles truncated at a sampled bar/,
+    );
     expect(split.error).toContain('set `probe: false`');
   });
 
@@ -184,7 +206,9 @@ describe('the leakage probe over plugin steps', () => {
     const { result } = await run(pipeline('noisy'));
     const split = result.steps.find((s) => s.id === 'dataset')!;
     expect(split.status).toBe('failed');
-    expect(split.error).toMatch(/^leakage probe: step `extra` \(noisy\): feature `noise` is not reproducible: at \S+ this run has \S+, but a rerun on the same data gives \S+, so the probe cannot tell whether it looks ahead/);
+    expect(split.error).toMatch(
+      /^leakage probe: step `extra` \(noisy\): feature `noise` is not reproducible: at \S+ this run has \S+, but a rerun on the same data gives \S+, so the probe cannot tell whether it looks ahead/,
+    );
     expect(split.error).toContain('seeded with `ctx.seed`');
   });
 

@@ -50,7 +50,7 @@ describe('temporal split with purging', () => {
     const p = 3;
     for (const r of [0, 9, 12, 19]) {
       expect(ds.X[r * p]).toBeCloseTo((r - 4.5) / Math.sqrt(8.25), 12);
-      expect(ds.X[r * p + 1]).toBeCloseTo(((r * r) % 7 - meanOf(sq)) / stdOf(sq), 12);
+      expect(ds.X[r * p + 1]).toBeCloseTo((((r * r) % 7) - meanOf(sq)) / stdOf(sq), 12);
       expect(ds.X[r * p + 2]).toBe(0);
     }
     // Y row-major and unscaled.

@@ -77,7 +77,9 @@ describe('pipeline-level device default', () => {
 
   it('writing the default out or leaving it out gives the same key', async () => {
     const implicit = await computeKeys(await loadPlan(write(pipeline('device: cpu', STEPS))));
-    const explicit = await computeKeys(await loadPlan(write(pipeline('', STEPS.replace('{ model: lstm, lookback: 8 }', '{ model: lstm, lookback: 8, device: cpu }')))));
+    const explicit = await computeKeys(
+      await loadPlan(write(pipeline('', STEPS.replace('{ model: lstm, lookback: 8 }', '{ model: lstm, lookback: 8, device: cpu }')))),
+    );
     expect(explicit.get('inherits')!.key).toBe(implicit.get('inherits')!.key);
   });
 

@@ -16,9 +16,29 @@ describe('train on a fold of several pieces', () => {
     const Y = Float64Array.from({ length: n }, (_, i) => (i < 10 ? 2 * i : i >= 20 && i < 30 ? 2 * i + 5 : -100 * i));
     const none = { method: 'none' as const, center: [0], scale: [1] };
     const ds: Dataset = {
-      type: 'Dataset', symbol: 'T', timeframe: '1h', index: Float64Array.from({ length: n }, (_, i) => i * 3_600_000),
-      featureNames: ['x'], targetNames: ['fwd_ret_1'], targetHorizons: [1], X, Y, method: 'purged_kfold',
-      folds: [{ train: { start: 0, end: 10 }, trainRanges: [{ start: 0, end: 10 }, { start: 20, end: 30 }], val: { start: 30, end: 30 }, test: { start: 10, end: 15 }, testRanges: [{ start: 10, end: 15 }], scaler: none }],
+      type: 'Dataset',
+      symbol: 'T',
+      timeframe: '1h',
+      index: Float64Array.from({ length: n }, (_, i) => i * 3_600_000),
+      featureNames: ['x'],
+      targetNames: ['fwd_ret_1'],
+      targetHorizons: [1],
+      X,
+      Y,
+      method: 'purged_kfold',
+      folds: [
+        {
+          train: { start: 0, end: 10 },
+          trainRanges: [
+            { start: 0, end: 10 },
+            { start: 20, end: 30 },
+          ],
+          val: { start: 30, end: 30 },
+          test: { start: 10, end: 15 },
+          testRanges: [{ start: 10, end: 15 }],
+          scaler: none,
+        },
+      ],
     };
     const model = await train.run({ dataset: ds }, { model: 'ols' } as never, testContext());
 

@@ -81,7 +81,9 @@ describe('train step: params', () => {
     const issues = trainDiagnostics('{ model: gbmm }');
     expect(issues.map((d) => [d.path, d.loc?.line, d.loc?.col, d.hint])).toEqual([['steps.m.with.model', 7, 45, 'did you mean `gbm`?']]);
     // A key no kind takes: a suggestion among the chosen kind's own params.
-    expect(trainDiagnostics('{ model: ridge, alpah: 1 }').map((d) => [d.message, d.hint])).toEqual([['`alpah` is not a parameter of `model: ridge`', 'did you mean `alpha`?']]);
+    expect(trainDiagnostics('{ model: ridge, alpah: 1 }').map((d) => [d.message, d.hint])).toEqual([
+      ['`alpah` is not a parameter of `model: ridge`', 'did you mean `alpha`?'],
+    ]);
   });
 
   it('accepts each model with its own params; lasso rejects l1_ratio; lossguide needs a bound', () => {
@@ -113,13 +115,23 @@ describe('train step: params', () => {
   it('the schema’s per-kind defaults are the model kinds’ own', () => {
     // The model kinds (src/models) fit with their `defaults` when called as a library; a pipeline
     // gets the schema's (generated from TrainParams). They must not drift apart.
-    const train = (loadPipelineSchema().$defs as Record<string, { oneOf: { properties: Record<string, { const?: string; default?: unknown }> }[] }>)['params.train'];
+    const train = (loadPipelineSchema().$defs as Record<string, { oneOf: { properties: Record<string, { const?: string; default?: unknown }> }[] }>)[
+      'params.train'
+    ];
     for (const branch of train.oneOf) {
       const name = branch.properties.model.const!;
-      const fromSchema = Object.fromEntries(Object.entries(branch.properties).filter(([k, v]) => k !== 'model' && v.default !== undefined).map(([k, v]) => [k, v.default]));
+      const fromSchema = Object.fromEntries(
+        Object.entries(branch.properties)
+          .filter(([k, v]) => k !== 'model' && v.default !== undefined)
+          .map(([k, v]) => [k, v.default]),
+      );
       const { device: _device, ...own } = getModelKind(name)!.defaults;
       expect([name, fromSchema]).toEqual([name, own]);
-      expect(Object.keys(branch.properties).filter((k) => k !== 'model').sort()).toEqual(Object.keys(getModelKind(name)!.defaults).sort());
+      expect(
+        Object.keys(branch.properties)
+          .filter((k) => k !== 'model')
+          .sort(),
+      ).toEqual(Object.keys(getModelKind(name)!.defaults).sort());
     }
   });
 
@@ -127,8 +139,14 @@ describe('train step: params', () => {
     // The `model:` values the schema (generated from TrainParams) accepts, against the registry.
     const defs = loadPipelineSchema().$defs as Record<string, { properties: { model: { enum: string[] } } }>;
     const accepted = [...defs['params.train'].properties.model.enum].sort();
-    expect(modelKinds().map((k) => k.name).sort()).toEqual(accepted);
-    expect(accepted).toEqual(expect.arrayContaining(['ridge', 'ols', 'lasso', 'elastic_net', 'logistic', 'gbm', 'random_forest', 'mlp', 'lstm', 'gru', 'tcn', 'transformer']));
+    expect(
+      modelKinds()
+        .map((k) => k.name)
+        .sort(),
+    ).toEqual(accepted);
+    expect(accepted).toEqual(
+      expect.arrayContaining(['ridge', 'ols', 'lasso', 'elastic_net', 'logistic', 'gbm', 'random_forest', 'mlp', 'lstm', 'gru', 'tcn', 'transformer']),
+    );
   });
 });
 
@@ -212,12 +230,19 @@ describe('train step: folds, horizons, outputs', () => {
 });
 
 describe('predict API', () => {
-  for (const prm of [{ model: 'ridge', alpha: 0.5 }, { model: 'gbm', n_estimators: 20, max_depth: 3 }, { model: 'random_forest', n_estimators: 5, max_depth: 4 }] as TrainParams[]) {
+  for (const prm of [
+    { model: 'ridge', alpha: 0.5 },
+    { model: 'gbm', n_estimators: 20, max_depth: 3 },
+    { model: 'random_forest', n_estimators: 5, max_depth: 4 },
+  ] as TrainParams[]) {
     it(`${prm.model}: scoring raw rows (scaler applied) reproduces the step’s test predictions, also after a JSON export`, async () => {
       const { ds, raw } = dataset(600, WF);
       const model = await train.run({ dataset: ds }, train.resolve!(prm), testContext());
       const testRows = Array.from({ length: 96 }, (_, i) => 504 + i); // fold 1's test rows
-      const viaArtifact = predict(model, testRows.map((r) => raw[r]));
+      const viaArtifact = predict(
+        model,
+        testRows.map((r) => raw[r]),
+      );
       const exported = JSON.parse(exportedJson(toExported(model, { key: 'k' }))) as ExportedModel;
       const viaJson = predict(exported, { a: testRows.map((r) => raw[r][0]), b: testRows.map((r) => raw[r][1]), c: testRows.map((r) => raw[r][2]) });
       const stepPred = model.predictions.values.fwd_ret_1.slice(96 * 3); // fold 1's test block

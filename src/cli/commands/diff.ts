@@ -61,7 +61,12 @@ async function cmdDiff(argv: string[], io: Io): Promise<number> {
         g.nodes.push(c.step);
         groups.set(k, g);
       }
-      const rows = [...groups.values()].map((g) => [g.yamlPath, JSON.stringify(g.from) ?? '(unset)', JSON.stringify(g.to) ?? '(unset)', g.nodes.length === 1 ? g.nodes[0] : `${g.nodes.length} nodes`]);
+      const rows = [...groups.values()].map((g) => [
+        g.yamlPath,
+        JSON.stringify(g.from) ?? '(unset)',
+        JSON.stringify(g.to) ?? '(unset)',
+        g.nodes.length === 1 ? g.nodes[0] : `${g.nodes.length} nodes`,
+      ]);
       io.out.write(`${table(['yaml path', 'A', 'B', 'in'], rows, style)}\n`);
     }
     // Object.is: a NaN metric in both runs is equal, not changed.
@@ -77,7 +82,9 @@ async function cmdDiff(argv: string[], io: Io): Promise<number> {
       );
     }
     if (differing.length > MAX_ROWS) io.out.write(`… ${differing.length - MAX_ROWS} more differ (--json lists all)\n`);
-    io.out.write(`${differing.length ? '' : 'no metric differs · '}${metrics.length - differing.length} metric${metrics.length - differing.length === 1 ? '' : 's'} equal\n`);
+    io.out.write(
+      `${differing.length ? '' : 'no metric differs · '}${metrics.length - differing.length} metric${metrics.length - differing.length === 1 ? '' : 's'} equal\n`,
+    );
     io.out.write(`\n${style.bold('steps')}\n`);
     io.out.write(`recomputed in B: ${steps.recomputed.join(', ') || 'none'}\n`);
     io.out.write(`cached in B: ${steps.cached.join(', ') || 'none'}\n`);

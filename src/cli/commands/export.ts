@@ -13,7 +13,8 @@ async function cmdExport(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, { out: { type: 'string', short: 'o' } });
   if (values.help) return printUsage(exportCommand, io);
   const [file, stepId] = positionals;
-  if (!file || !stepId) throw new UsageError('`fxflow export` needs a pipeline file and a step id, e.g. `fxflow export pipelines/quickstart.yaml features --out features.csv`');
+  if (!file || !stepId)
+    throw new UsageError('`fxflow export` needs a pipeline file and a step id, e.g. `fxflow export pipelines/quickstart.yaml features --out features.csv`');
   if (!values.out) throw new UsageError('`fxflow export` needs `--out PATH` (.csv or .parquet)');
   const ext = path.extname(values.out).toLowerCase();
   if (ext !== '.csv' && ext !== '.parquet') throw new UsageError(`--out must end in .csv or .parquet, got \`${values.out}\``);

@@ -8,7 +8,12 @@ import { fmtBytes } from '../../core/format.js';
 /** `fxflow gc`: removes artifacts that no kept run references. */
 
 async function cmdGc(argv: string[], io: Io): Promise<number> {
-  const { values } = parse(argv, { 'keep-last': { type: 'string' }, 'older-than': { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } });
+  const { values } = parse(argv, {
+    'keep-last': { type: 'string' },
+    'older-than': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
   if (values.help) return printUsage(gcCommand, io);
   let keepLast: number | undefined;
   if (values['keep-last'] !== undefined) {
@@ -57,7 +62,6 @@ function summarize(removed: { kind: string }[]): string {
   for (const r of removed) by.set(r.kind, (by.get(r.kind) ?? 0) + 1);
   return [...by].map(([k, n]) => `${n} ${k}`).join(', ');
 }
-
 
 export const gcCommand: Command = {
   name: 'gc',

@@ -15,4 +15,19 @@ import { validateCommand } from './validate.js';
 import { watchCommand } from './watch.js';
 
 /** Every subcommand, in the order `fxflow --help` lists them. */
-export const COMMANDS: Command[] = [runCommand, watchCommand, validateCommand, planCommand, runsCommand, showCommand, diffCommand, gcCommand, reportCommand, modelsCommand, exportCommand, stepsCommand, schemaCommand, initCommand];
+export const COMMANDS: Command[] = [
+  runCommand,
+  watchCommand,
+  validateCommand,
+  planCommand,
+  runsCommand,
+  showCommand,
+  diffCommand,
+  gcCommand,
+  reportCommand,
+  modelsCommand,
+  exportCommand,
+  stepsCommand,
+  schemaCommand,
+  initCommand,
+];

@@ -24,7 +24,19 @@ function scaffold(dir: string): Record<string, string> {
     [`steps/rolling_z.${ext}`]: plugin,
     '.gitignore': '# fxflow store: artifacts and run history (local, rebuildable)\n.fxflow/\nnode_modules/\n',
   };
-  if (!pkg) files['package.json'] = `${JSON.stringify({ name: path.basename(dir).toLowerCase().replace(/[^a-z0-9-]/g, '-'), private: true, type: 'module' }, null, 2)}\n`;
+  if (!pkg)
+    files['package.json'] = `${JSON.stringify(
+      {
+        name: path
+          .basename(dir)
+          .toLowerCase()
+          .replace(/[^a-z0-9-]/g, '-'),
+        private: true,
+        type: 'module',
+      },
+      null,
+      2,
+    )}\n`;
   return files;
 }
 

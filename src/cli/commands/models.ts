@@ -42,13 +42,25 @@ async function list(values: { store?: string; json?: boolean; pipeline?: string 
   }
   // Headline: the first target's validation IC, DA and RMSE.
   const first = (m: Record<string, number>, prefix: string): string => {
-    const k = Object.keys(m).filter((x) => x.startsWith(prefix)).sort()[0];
+    const k = Object.keys(m)
+      .filter((x) => x.startsWith(prefix))
+      .sort()[0];
     return k ? fmtNum(m[k]) : '—';
   };
   io.out.write(
     `${table(
       ['id', 'model', 'pipeline', 'step', 'run', 'created (UTC)', 'val IC', 'val DA', 'val RMSE'],
-      rows.map((r) => [r.id, r.model, r.pipeline ?? '—', r.step ?? '—', r.run ?? '—', r.createdAt, first(r.metrics, 'val_ic_'), first(r.metrics, 'val_da_'), first(r.metrics, 'val_rmse_')]),
+      rows.map((r) => [
+        r.id,
+        r.model,
+        r.pipeline ?? '—',
+        r.step ?? '—',
+        r.run ?? '—',
+        r.createdAt,
+        first(r.metrics, 'val_ic_'),
+        first(r.metrics, 'val_da_'),
+        first(r.metrics, 'val_rmse_'),
+      ]),
       styleFor(io.out),
     )}\n`,
   );
@@ -66,7 +78,8 @@ async function exportModel(id: string | undefined, out: string | undefined, valu
   try {
     const rows = (await models(store)).filter((r) => r.key.startsWith(id));
     if (rows.length === 0) throw new RunError(`no model with id \`${id}\` in ${dir}`, { hint: '`fxflow models` lists them' });
-    if (rows.length > 1) throw new RunError(`\`${id}\` matches ${rows.length} models`, { hint: `give more of the id: ${rows.map((r) => r.key.slice(0, ID_LEN + 4)).join(', ')}` });
+    if (rows.length > 1)
+      throw new RunError(`\`${id}\` matches ${rows.length} models`, { hint: `give more of the id: ${rows.map((r) => r.key.slice(0, ID_LEN + 4)).join(', ')}` });
     row = rows[0];
     const bytes = await store.getArtifactBytes(row.key);
     if (!bytes) throw new RunError(`model ${id} is in the catalogue but its bytes are missing or corrupt`, { hint: 'rerun its pipeline to recompute it' });
@@ -76,7 +89,12 @@ async function exportModel(id: string | undefined, out: string | undefined, valu
   }
   mkdirSync(out, { recursive: true });
   const file = path.join(out, 'model.json');
-  const exported = toExported(model, { key: row.key, ...(row.run ? { run: row.run } : {}), ...(row.pipeline ? { pipeline: row.pipeline } : {}), ...(row.step ? { step: row.step } : {}) });
+  const exported = toExported(model, {
+    key: row.key,
+    ...(row.run ? { run: row.run } : {}),
+    ...(row.pipeline ? { pipeline: row.pipeline } : {}),
+    ...(row.step ? { step: row.step } : {}),
+  });
   writeFileSync(file, `${exportedJson(exported)}\n`);
   io.out.write(`wrote ${file}: ${model.kind}, ${model.state.length} fold(s), ${model.featureNames.length} features → ${model.targetNames.join(', ')}\n`);
   return 0;

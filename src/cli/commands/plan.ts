@@ -56,13 +56,21 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
   io.out.write(
     `${table(
       ['step', 'kind', 'from', 'key', 'state'],
-      rows.map((r) => [r.id, r.kind, r.inputs || '—', r.key?.slice(0, 12) ?? '?', r.state === 'cached' ? 'cached' : `${r.state === 'run' ? 'run' : 'unknown'}: ${r.reason}`]),
+      rows.map((r) => [
+        r.id,
+        r.kind,
+        r.inputs || '—',
+        r.key?.slice(0, 12) ?? '?',
+        r.state === 'cached' ? 'cached' : `${r.state === 'run' ? 'run' : 'unknown'}: ${r.reason}`,
+      ]),
       style,
     )}\n`,
   );
   const n = rows.filter((r) => r.state === 'run').length;
   const unknown = rows.filter((r) => r.state === 'unknown').length;
-  io.out.write(`\n${n === 0 && !unknown ? 'everything is cached' : `${n} of ${rows.length} steps would run`}${unknown ? `; ${unknown} unknown until run (plugin code)` : ''}\n`);
+  io.out.write(
+    `\n${n === 0 && !unknown ? 'everything is cached' : `${n} of ${rows.length} steps would run`}${unknown ? `; ${unknown} unknown until run (plugin code)` : ''}\n`,
+  );
   return 0;
 }
 

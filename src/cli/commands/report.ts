@@ -15,7 +15,9 @@ async function cmdReport(argv: string[], io: Io): Promise<number> {
   if (values.out !== undefined && !/\.html?$/i.test(values.out)) throw new UsageError(`--out must end in .html, got \`${values.out}\``);
   const dir = storeDir(values.store);
   if (!existsSync(path.join(dir, STORE_FILE))) {
-    throw new RunError(`no store in ${displayDir(dir)}`, { hint: 'run a pipeline first (fxflow run pipelines/quickstart.yaml), or point at a store with --store DIR' });
+    throw new RunError(`no store in ${displayDir(dir)}`, {
+      hint: 'run a pipeline first (fxflow run pipelines/quickstart.yaml), or point at a store with --store DIR',
+    });
   }
   const store = await openStore(dir, io);
   try {

@@ -8,7 +8,22 @@ import { writeRunReport } from '../../report/load.js';
 import { parseJobs } from '../../core/threads.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../leaderboard.js';
 import type { SweepResult } from '../../runtime/history.js';
-import { DEVICE_OPTION, deviceOf, displayDir, EXIT_RUN, needFile, openStore, parse, printRunError, printUsage, progressFor, storeDir, UsageError, type Command, type Io } from '../common.js';
+import {
+  DEVICE_OPTION,
+  deviceOf,
+  displayDir,
+  EXIT_RUN,
+  needFile,
+  openStore,
+  parse,
+  printRunError,
+  printUsage,
+  progressFor,
+  storeDir,
+  UsageError,
+  type Command,
+  type Io,
+} from '../common.js';
 import { fmtNum, styleFor, table, type Style } from '../format.js';
 
 /** `--jobs` of `run` and `watch`: absent (all cores), or a whole number ≥ 1; anything else is a usage error. */
@@ -51,9 +66,19 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   process.once('SIGTERM', onSignal);
   let outcome: PipelineRun;
   try {
-    if (!values.json) io.out.write(`${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`);
+    if (!values.json)
+      io.out.write(
+        `${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`,
+      );
     // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
-    outcome = await runPipeline(plan, { store, keys, progress: progressFor(io.out, !!values.json, io), jobs, signal: abort.signal, writeReport: writeRunReport });
+    outcome = await runPipeline(plan, {
+      store,
+      keys,
+      progress: progressFor(io.out, !!values.json, io),
+      jobs,
+      signal: abort.signal,
+      writeReport: writeRunReport,
+    });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -103,7 +128,19 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
 }
 
 /** The metrics a backtest's summary shows (all are in the run history and the HTML report). */
-const HEADLINE = ['sharpe', 'sortino', 'annual_return', 'total_return', 'max_drawdown', 'trades', 'win_rate', 'profit_factor', 'exposure', 'costs', 'benchmark_return'];
+const HEADLINE = [
+  'sharpe',
+  'sortino',
+  'annual_return',
+  'total_return',
+  'max_drawdown',
+  'trades',
+  'win_rate',
+  'profit_factor',
+  'exposure',
+  'costs',
+  'benchmark_return',
+];
 
 export function printRunSummary(result: RunResult, io: Io, style: Style, sweep?: SweepResult, reportPath?: string): void {
   const h = headline(result);
@@ -113,7 +150,12 @@ export function printRunSummary(result: RunResult, io: Io, style: Style, sweep?:
     io.out.write(`\n${style.bold(`${h.step} metrics`)}\n`);
     const picked = HEADLINE.filter((k) => k in h.metrics);
     const entries = picked.length >= 3 ? picked.map((k): [string, number] => [k, h.metrics[k]]) : Object.entries(h.metrics);
-    io.out.write(`${table(['metric', 'value'], entries.map(([k, v]) => [k, fmtNum(v)]))}\n`);
+    io.out.write(
+      `${table(
+        ['metric', 'value'],
+        entries.map(([k, v]) => [k, fmtNum(v)]),
+      )}\n`,
+    );
   }
   const computed = result.steps.filter((s) => s.status === 'ok' && !s.cached).length;
   const cached = result.steps.filter((s) => s.cached).length;

@@ -80,7 +80,9 @@ async function cmdRuns(argv: string[], io: Io): Promise<number> {
     const newest = runs.find(({ run: r }) => sweeps.has(r.id))?.run;
     if (newest) {
       const vs = sweeps.get(newest.id)!;
-      io.out.write(`\n${leaderboard(boardOfStored(vs), styleFor(io.out), `leaderboard of ${newest.id} (${newest.pipeline}) · ${vs.length} variants${vs[0].select ? ` · select ${vs[0].select}` : ''}`)}\n`);
+      io.out.write(
+        `\n${leaderboard(boardOfStored(vs), styleFor(io.out), `leaderboard of ${newest.id} (${newest.pipeline}) · ${vs.length} variants${vs[0].select ? ` · select ${vs[0].select}` : ''}`)}\n`,
+      );
     }
   } finally {
     await store.close();

@@ -40,7 +40,18 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
         `${JSON.stringify(
           {
             ...head,
-            steps: steps.map((s) => ({ id: s.nodeId, step: s.step, kind: s.kind, key: s.key, cached: s.cached, status: s.status, durationMs: s.durationMs, summary: s.summary, error: s.error, params: s.params })),
+            steps: steps.map((s) => ({
+              id: s.nodeId,
+              step: s.step,
+              kind: s.kind,
+              key: s.key,
+              cached: s.cached,
+              status: s.status,
+              durationMs: s.durationMs,
+              summary: s.summary,
+              error: s.error,
+              params: s.params,
+            })),
             metrics: Object.fromEntries(metrics),
             artifacts,
             notes,
@@ -68,7 +79,14 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
         ['step', 'kind', 'state', 'took', 'key', 'artifact'],
         artifacts.map((a, i) => {
           const s = steps[i];
-          return [s.nodeId, s.kind, s.status === 'ok' ? (s.cached ? 'cached' : 'computed') : s.status, formatMs(s.durationMs), s.key.slice(0, 12), a.present ? `${a.type} ${fmtBytes(a.bytes!)}` : 'not in store'];
+          return [
+            s.nodeId,
+            s.kind,
+            s.status === 'ok' ? (s.cached ? 'cached' : 'computed') : s.status,
+            formatMs(s.durationMs),
+            s.key.slice(0, 12),
+            a.present ? `${a.type} ${fmtBytes(a.bytes!)}` : 'not in store',
+          ];
         }),
         style,
       )}\n`,
@@ -76,7 +94,13 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
     if (variants.length) io.out.write(`\n${leaderboard(boardOfStored(variants), style)}\n`);
     io.out.write(`\n${style.bold('resolved pipeline')}\n${stringify(resolved, { lineWidth: 0 })}`);
     if (metrics.size) {
-      io.out.write(`\n${style.bold('metrics')}\n${table(['metric', 'value'], [...metrics].map(([k, v]) => [k, fmtNum(v)]), style)}\n`);
+      io.out.write(
+        `\n${style.bold('metrics')}\n${table(
+          ['metric', 'value'],
+          [...metrics].map(([k, v]) => [k, fmtNum(v)]),
+          style,
+        )}\n`,
+      );
     }
     io.out.write(`\n${style.bold('notes')}\n`);
     // Notes quote data files: escaped like every diagnostic.
@@ -86,7 +110,6 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
   }
   return 0;
 }
-
 
 export const showCommand: Command = {
   name: 'show',

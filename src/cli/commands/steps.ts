@@ -30,7 +30,13 @@ async function cmdSteps(argv: string[], io: Io): Promise<number> {
   const out = [...kinds.values()].map((def) => {
     const schema = defs[`params.${def.kind}`] ?? (plan?.pluginParams?.[def.kind] as JsonSchema | undefined) ?? { properties: {} };
     const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
-    const param = (name: string, p: JsonSchema, when?: string) => ({ name, ...(when ? { when } : {}), type: typeOf(p), default: p.default, description: p.description as string | undefined });
+    const param = (name: string, p: JsonSchema, when?: string) => ({
+      name,
+      ...(when ? { when } : {}),
+      type: typeOf(p),
+      default: p.default,
+      description: p.description as string | undefined,
+    });
     // A union discriminated on `model:` (train): each branch's own params, with the branch named.
     const tag = (schema.discriminator as { propertyName?: string } | undefined)?.propertyName;
     const branches = tag && Array.isArray(schema.oneOf) ? (schema.oneOf as JsonSchema[]) : [];
@@ -44,7 +50,9 @@ async function cmdSteps(argv: string[], io: Io): Promise<number> {
         ...branches.flatMap((b) => {
           const bp = (b.properties ?? {}) as Record<string, JsonSchema>;
           const when = `${tag}: ${String(bp[tag!]?.const)}`;
-          return Object.entries(bp).filter(([name]) => name !== tag).map(([name, p]) => param(name, p, when));
+          return Object.entries(bp)
+            .filter(([name]) => name !== tag)
+            .map(([name, p]) => param(name, p, when));
         }),
       ],
     };
@@ -55,11 +63,16 @@ async function cmdSteps(argv: string[], io: Io): Promise<number> {
   }
   const style = styleFor(io.out);
   for (const s of out) {
-    const ins = Object.entries(s.inputs).map(([p, t]) => `${p}: ${t}`).join(', ') || '—';
+    const ins =
+      Object.entries(s.inputs)
+        .map(([p, t]) => `${p}: ${t}`)
+        .join(', ') || '—';
     io.out.write(`${style.bold(s.kind)}  (${ins}) → ${s.output}\n  ${s.description}\n`);
     for (const p of s.params) {
       const def = p.default === undefined ? '' : ` = ${JSON.stringify(p.default)}`;
-      io.out.write(`    ${style.cyan(p.name)}${p.when ? ` (${p.when})` : ''}: ${p.type}${style.dim(def)}${p.description ? `  ${style.dim(p.description)}` : ''}\n`);
+      io.out.write(
+        `    ${style.cyan(p.name)}${p.when ? ` (${p.when})` : ''}: ${p.type}${style.dim(def)}${p.description ? `  ${style.dim(p.description)}` : ''}\n`,
+      );
     }
     io.out.write('\n');
   }

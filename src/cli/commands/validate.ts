@@ -7,7 +7,9 @@ async function cmdValidate(argv: string[], io: Io): Promise<number> {
   if (values.help) return printUsage(validateCommand, io);
   const plan = await loadPlan(needFile(positionals, 'validate'));
   const style = styleFor(io.out);
-  io.out.write(`${style.green('ok')}: ${plan.spec.displayFile} — pipeline ${plan.spec.name}, ${plan.nodes.length} steps: ${plan.nodes.map((n) => n.id).join(' → ')}\n`);
+  io.out.write(
+    `${style.green('ok')}: ${plan.spec.displayFile} — pipeline ${plan.spec.name}, ${plan.nodes.length} steps: ${plan.nodes.map((n) => n.id).join(' → ')}\n`,
+  );
   return 0;
 }
 

@@ -3,7 +3,20 @@ import { formatMs, PlainProgress, ListrProgress } from '../../runtime/progress.j
 import { loadPlan } from '../../pipeline.js';
 import { watchPipeline } from '../../runtime/watch.js';
 import { writeRunReport } from '../../report/load.js';
-import { DEVICE_OPTION, deviceOf, displayDir, needFile, parse, printDiagnostics, printRunError, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
+import {
+  DEVICE_OPTION,
+  deviceOf,
+  displayDir,
+  needFile,
+  parse,
+  printDiagnostics,
+  printRunError,
+  printUsage,
+  storeDir,
+  UsageError,
+  type Command,
+  type Io,
+} from '../common.js';
 import { styleFor } from '../format.js';
 import { jobsFlag, printRunSummary } from './run.js';
 

@@ -54,15 +54,22 @@ export function fitForest(
         if (w[i] > 0) rows[nRows++] = i;
       }
       trees.push(
-        growTree(ws, binned.mapper, nRows, feats, {
-          maxDepth: params.maxDepth,
-          maxLeaves: 0,
-          growth: 'depthwise',
-          lambda: 0,
-          minSplitGain: 0,
-          minChildWeight: params.minChildWeight,
-          colsampleBynode: params.maxFeatures,
-        }, rng),
+        growTree(
+          ws,
+          binned.mapper,
+          nRows,
+          feats,
+          {
+            maxDepth: params.maxDepth,
+            maxLeaves: 0,
+            growth: 'depthwise',
+            lambda: 0,
+            minSplitGain: 0,
+            minChildWeight: params.minChildWeight,
+            colsampleBynode: params.maxFeatures,
+          },
+          rng,
+        ),
       );
     }
   } finally {

@@ -137,7 +137,8 @@ export function histUnit(S: HistShared, t: number, c: number, nChunk: number, bu
   const res = S.results;
   const r0 = t * 2 * nChunk * 5;
   if (tasks[o + 4] > 0) bestSplit(S, sh, so, tasks[o + 5], tasks[o + 6], tasks[o + 10] | 0, k0, k1, res, r0 + c * 5);
-  if (tasks[o + 7] > 0 && ps >= 0) bestSplit(S, S.hist[ps >> 3], (ps & 7) * HL, tasks[o + 8], tasks[o + 9], tasks[o + 11] | 0, k0, k1, res, r0 + (nChunk + c) * 5);
+  if (tasks[o + 7] > 0 && ps >= 0)
+    bestSplit(S, S.hist[ps >> 3], (ps & 7) * HL, tasks[o + 8], tasks[o + 9], tasks[o + 11] | 0, k0, k1, res, r0 + (nChunk + c) * 5);
 }
 
 /** Adds each row's (g, h) to its bins of the features the builder was made for (hist at 0). */
@@ -263,7 +264,18 @@ export function buildChunk(
  * ½·[G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)] strictly exceeds min_split_gain and every earlier one.
  * Writes [gain, feature (−1: none), bin, G_L, H_L] at out[oo].
  */
-export function bestSplit(S: HistShared, hist: Float64Array, ho: number, G: number, H: number, maskOff: number, k0: number, k1: number, out: Float64Array, oo: number): void {
+export function bestSplit(
+  S: HistShared,
+  hist: Float64Array,
+  ho: number,
+  G: number,
+  H: number,
+  maskOff: number,
+  k0: number,
+  k1: number,
+  out: Float64Array,
+  oo: number,
+): void {
   const lambda = S.prm[0];
   const mcw = S.prm[1];
   const parentScore = (G * G) / (H + lambda);
@@ -332,7 +344,9 @@ export function runUnits(S: HistShared, kind: number, base: number, n: number, n
 }
 
 /** A message from the main thread to a worker: a new session, or grown buffers of one. */
-export type HistMessage = { type: 'session'; S: HistShared } | { type: 'buffers'; session: number; ver: number; tasks: Float64Array; results: Float64Array; masks: Uint8Array; hist: Float64Array[] };
+export type HistMessage =
+  | { type: 'session'; S: HistShared }
+  | { type: 'buffers'; session: number; ver: number; tasks: Float64Array; results: Float64Array; masks: Uint8Array; hist: Float64Array[] };
 
 /**
  * A worker's loop for one session: waits for a phase to be published (ctrl[0] is a sequence

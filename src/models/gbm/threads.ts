@@ -1,5 +1,16 @@
 import { acquireThreads, postJob, resolveThreads, type PoolThread } from '../../core/threads.js';
-import { bestSplit, buildChunk, histUnit, makeBuilder, partitionUnit, runUnits, workerSession, type BuildFn, type HistMessage, type HistShared } from './kernels.js';
+import {
+  bestSplit,
+  buildChunk,
+  histUnit,
+  makeBuilder,
+  partitionUnit,
+  runUnits,
+  workerSession,
+  type BuildFn,
+  type HistMessage,
+  type HistShared,
+} from './kernels.js';
 
 /**
  * Runs the tree-growing kernels (kernels.ts) on the main thread plus `threads − 1` pooled worker
@@ -51,8 +62,11 @@ const SESSION_JOB = [
   '})()',
 ].join('\n');
 
-
-function shared<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(ctor: { new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, len: number, sab: boolean): T {
+function shared<T extends Float64Array | Int32Array | Uint32Array | Uint8Array>(
+  ctor: { new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number },
+  len: number,
+  sab: boolean,
+): T {
   const bytes = len * ctor.BYTES_PER_ELEMENT;
   return new ctor(sab ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
 }
@@ -214,4 +228,3 @@ export class HistEngine {
     if (this.workers.length > 0) this.publish(PHASE_EXIT, this.claimed, 0);
   }
 }
-

@@ -141,7 +141,8 @@ export function growTree(ws: HistEngine, mapper: BinMapper, nRows: number, feats
     let best: Split | null = null;
     for (let c = 0; c < nChunk; c++) {
       const o = ((t * 2 + child) * nChunk + c) * RESULT_W;
-      if (res[o + 1] >= 0 && (best === null || res[o] > best.gain)) best = { gain: res[o], feature: res[o + 1], bin: res[o + 2], GL: res[o + 3], HL: res[o + 4] };
+      if (res[o + 1] >= 0 && (best === null || res[o] > best.gain))
+        best = { gain: res[o], feature: res[o + 1], bin: res[o + 2], GL: res[o + 3], HL: res[o + 4] };
     }
     return best;
   };
@@ -314,7 +315,12 @@ export function addTreeBinned(t: Tree, bins: Uint8Array, p: number, n: number, o
 }
 
 /** Leaf value for raw row r of X (row-major, p columns): x <= threshold goes left, NaN right. */
-export function predictRaw(t: { feature: ArrayLike<number>; threshold: ArrayLike<number>; left: ArrayLike<number>; right: ArrayLike<number>; value: ArrayLike<number> }, X: ArrayLike<number>, p: number, r: number): number {
+export function predictRaw(
+  t: { feature: ArrayLike<number>; threshold: ArrayLike<number>; left: ArrayLike<number>; right: ArrayLike<number>; value: ArrayLike<number> },
+  X: ArrayLike<number>,
+  p: number,
+  r: number,
+): number {
   let node = 0;
   const o = r * p;
   while (t.feature[node] >= 0) node = X[o + t.feature[node]] <= t.threshold[node] ? t.left[node] : t.right[node];

@@ -166,7 +166,8 @@ const ops: EncoderOps = {
 
 export const AUTOENCODER: ModelKind = {
   name: 'autoencoder',
-  description: 'feature encoder: stacked autoencoder (dense + ReLU stages, x → hidden → latent) reconstructing the scaled features of a lookback window; `encode` turns it into latent feature columns',
+  description:
+    'feature encoder: stacked autoencoder (dense + ReLU stages, x → hidden → latent) reconstructing the scaled features of a lookback window; `encode` turns it into latent feature columns',
   defaults: DEFAULTS,
   seeded: true,
   encoder: ops,
@@ -174,7 +175,11 @@ export const AUTOENCODER: ModelKind = {
   check(prm): ParamIssue[] {
     const issues: ParamIssue[] = [];
     if (prm.lr_schedule === 'cosine' && num(prm.warmup_epochs) >= num(prm.epochs)) {
-      issues.push({ path: ['warmup_epochs'], message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`, hint: 'use fewer warm-up epochs than epochs' });
+      issues.push({
+        path: ['warmup_epochs'],
+        message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`,
+        hint: 'use fewer warm-up epochs than epochs',
+      });
     }
     return issues;
   },
@@ -196,7 +201,9 @@ export const AUTOENCODER: ModelKind = {
     const tEnds = Int32Array.from({ length: nT }, (_, i) => i);
     const vEnds = Int32Array.from({ length: nV }, (_, i) => nT + i);
     const ws = widths(prm);
-    d.log?.(`fold ${d.fold}: autoencoder ${[q, ...ws].join(' → ')} on ${nT} training / ${nV} validation windows of ${lookback} bar(s) × ${d.p} features on ${backend.name}`);
+    d.log?.(
+      `fold ${d.fold}: autoencoder ${[q, ...ws].join(' → ')} on ${nT} training / ${nV} validation windows of ${lookback} bar(s) × ${d.p} features on ${backend.name}`,
+    );
     const stages: AeStage[] = [];
     for (let l = 0; l < ws.length; l++) {
       const w = ws[l];
@@ -213,7 +220,9 @@ export const AUTOENCODER: ModelKind = {
         trainOptions(prm, stageSeed(d.seed, l), dir),
         trainHooks(d, { from: l / ws.length, to: (l + 1) / ws.length, label }),
       );
-      d.log?.(`fold ${d.fold}${label ? ` ${label}` : ''}: best epoch ${res.bestEpoch} of ${res.history.length}${res.stoppedEarly ? ' (early stop)' : ''}, ${nV ? 'val' : 'train'} loss ${res.bestValLoss.toFixed(4)} (standardised inputs)`);
+      d.log?.(
+        `fold ${d.fold}${label ? ` ${label}` : ''}: best epoch ${res.bestEpoch} of ${res.history.length}${res.stoppedEarly ? ' (early stop)' : ''}, ${nV ? 'val' : 'train'} loss ${res.bestValLoss.toFixed(4)} (standardised inputs)`,
+      );
       const stage: AeStage = {
         mean: Array.from(mean),
         std: Array.from(std),

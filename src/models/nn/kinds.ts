@@ -145,10 +145,18 @@ function nnKind(kind: NetKind): ModelKind {
     check(prm): ParamIssue[] {
       const issues: ParamIssue[] = [];
       if (kind === 'transformer' && num(prm.hidden) % num(prm.heads) !== 0) {
-        issues.push({ path: ['heads'], message: `\`heads: ${prm.heads}\` must divide \`hidden: ${prm.hidden}\` (each head gets hidden / heads dimensions)`, hint: 'e.g. hidden: 32, heads: 4' });
+        issues.push({
+          path: ['heads'],
+          message: `\`heads: ${prm.heads}\` must divide \`hidden: ${prm.hidden}\` (each head gets hidden / heads dimensions)`,
+          hint: 'e.g. hidden: 32, heads: 4',
+        });
       }
       if (prm.lr_schedule === 'cosine' && num(prm.warmup_epochs) >= num(prm.epochs)) {
-        issues.push({ path: ['warmup_epochs'], message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`, hint: 'use fewer warm-up epochs than epochs' });
+        issues.push({
+          path: ['warmup_epochs'],
+          message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`,
+          hint: 'use fewer warm-up epochs than epochs',
+        });
       }
       return issues;
     },
@@ -165,7 +173,16 @@ function nnKind(kind: NetKind): ModelKind {
         throw noWindowsError(d.fold, lookback, num(prm.max_gap_hours), d.train.end - d.train.start);
       }
       const { mean, std } = stats(d.Y, d.k, trainEnds);
-      const spec: NetSpec = { kind, lookback, p: d.p, k: d.k, hidden: num(prm.hidden), layers: num(prm.layers), kernelSize: num(prm.kernel_size ?? 1), heads: num(prm.heads ?? 1) };
+      const spec: NetSpec = {
+        kind,
+        lookback,
+        p: d.p,
+        k: d.k,
+        hidden: num(prm.hidden),
+        layers: num(prm.layers),
+        kernelSize: num(prm.kernel_size ?? 1),
+        heads: num(prm.heads ?? 1),
+      };
       d.log?.(`fold ${d.fold}: ${trainEnds.length} training / ${valEnds.length} validation windows of ${lookback} bars × ${d.p} features on ${backend.name}`);
       const res = await trainNet(
         tf,
@@ -174,8 +191,19 @@ function nnKind(kind: NetKind): ModelKind {
         trainOptions(prm, d.seed, d.workDir ? path.join(d.workDir, `fold-${d.fold}`) : undefined),
         trainHooks(d),
       );
-      d.log?.(`fold ${d.fold}: best epoch ${res.bestEpoch} of ${res.history.length}${res.stoppedEarly ? ' (early stop)' : ''}, val loss ${res.bestValLoss.toFixed(4)} (standardised targets)`);
-      const state: NnState = { spec, weights: res.weights, yMean: Array.from(mean), yStd: Array.from(std), maxGapMs, backend: backend.name, bestEpoch: res.bestEpoch, history: res.history };
+      d.log?.(
+        `fold ${d.fold}: best epoch ${res.bestEpoch} of ${res.history.length}${res.stoppedEarly ? ' (early stop)' : ''}, val loss ${res.bestValLoss.toFixed(4)} (standardised targets)`,
+      );
+      const state: NnState = {
+        spec,
+        weights: res.weights,
+        yMean: Array.from(mean),
+        yStd: Array.from(std),
+        maxGapMs,
+        backend: backend.name,
+        bestEpoch: res.bestEpoch,
+        history: res.history,
+      };
       return { state, backend: backend.name };
     },
     predict(s, X, m, p, index) {

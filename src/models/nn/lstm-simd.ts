@@ -21,11 +21,37 @@ export interface SimdCells {
    * dz' into dz [B, 4H] and transposed into dzT (column r of gate row q·H + j at
    * dzT + ((q·H + j)·cols + r)·4); dc updated in place.
    */
-  cellBackward(S: number, cPrev: number, tc: number, dy: number, dyStride: number, dhRec: number, dc: number, dz: number, dzT: number, cols: number, B: number, H: number): void;
+  cellBackward(
+    S: number,
+    cPrev: number,
+    tc: number,
+    dy: number,
+    dyStride: number,
+    dhRec: number,
+    dc: number,
+    dz: number,
+    dzT: number,
+    cols: number,
+    B: number,
+    H: number,
+  ): void;
   /** rows × len floats from src to dst (row strides in bytes). */
   copyRows(dst: number, dstStride: number, src: number, srcStride: number, rows: number, len: number): void;
   /** cellBackward for B a multiple of 4, faster. */
-  cellBackward4(S: number, cPrev: number, tc: number, dy: number, dyStride: number, dhRec: number, dc: number, dz: number, dzT: number, cols: number, B: number, H: number): void;
+  cellBackward4(
+    S: number,
+    cPrev: number,
+    tc: number,
+    dy: number,
+    dyStride: number,
+    dhRec: number,
+    dc: number,
+    dz: number,
+    dzT: number,
+    cols: number,
+    B: number,
+    H: number,
+  ): void;
 }
 
 // ---- the kernels' instructions (encodings from src/core/wasm.ts) -----------------------------
@@ -56,13 +82,21 @@ const shuffle = (a: Bytes, b: Bytes, lanes: number[]): Bytes => [...a, ...b, ...
 function loop(ctr: number, limit: Bytes, step: number, body: Bytes, from: Bytes = i32(0)): Bytes {
   return [
     ...set(ctr, from),
-    0x02, 0x40, // block
-    0x03, 0x40, // loop
-    ...get(ctr), ...limit, 0x4f, 0x0d, 1, // i32.ge_u; br_if 1 (leave the block)
+    0x02,
+    0x40, // block
+    0x03,
+    0x40, // loop
+    ...get(ctr),
+    ...limit,
+    0x4f,
+    0x0d,
+    1, // i32.ge_u; br_if 1 (leave the block)
     ...body,
     ...set(ctr, iadd(get(ctr), i32(step))),
-    0x0c, 0, // br 0 (next iteration)
-    0x0b, 0x0b,
+    0x0c,
+    0, // br 0 (next iteration)
+    0x0b,
+    0x0b,
   ];
 }
 
@@ -89,7 +123,21 @@ function moduleBytes(fns: Fn[]): Uint8Array {
       return [...uleb(body.length), ...body];
     }),
   );
-  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, vec(types)), ...section(2, imports), ...section(3, funcs), ...section(7, exports), ...section(10, code)]);
+  return Uint8Array.from([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, vec(types)),
+    ...section(2, imports),
+    ...section(3, funcs),
+    ...section(7, exports),
+    ...section(10, code),
+  ]);
 }
 
 // ---- the kernels --------------------------------------------------------------------------------
@@ -105,7 +153,13 @@ function cellForwardFn(): Fn {
       ...set(rowH, imul(get(r), get(Hb))),
       ...loop(j, get(Hb), 16, [
         // c = f·cPrev + i·(2σ_g − 1)
-        ...set(cv, add(mul(load(at(S, rowS, get(Hb))), load(at(CP, rowH))), mul(load(at(S, rowS)), sub(add(load(at(S, rowS, imul(get(Hb), i32(2)))), load(at(S, rowS, imul(get(Hb), i32(2))))), ONE)))),
+        ...set(
+          cv,
+          add(
+            mul(load(at(S, rowS, get(Hb))), load(at(CP, rowH))),
+            mul(load(at(S, rowS)), sub(add(load(at(S, rowS, imul(get(Hb), i32(2)))), load(at(S, rowS, imul(get(Hb), i32(2))))), ONE)),
+          ),
+        ),
         ...store(at(C, rowH), get(cv)),
         ...store(at(U, rowH), add(get(cv), get(cv))),
       ]),

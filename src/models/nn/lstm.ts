@@ -209,18 +209,57 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
         if (simd) {
           const { cells, ptr } = simd;
           const cPrev = t > 0 ? ptr(Cs) + (t - 1) * BH * 4 : ptr(zeroB);
-          const args = [ptr(saved[t]), cPrev, ptr(TCs) + t * BH * 4, ext ? ptr(dy) + dyOff * 4 : ptr(zeroB), dyStride * 4, ptr(dhRec), ptr(dc), ptr(dzt), ptr(dZT) + col * 4] as const;
+          const args = [
+            ptr(saved[t]),
+            cPrev,
+            ptr(TCs) + t * BH * 4,
+            ext ? ptr(dy) + dyOff * 4 : ptr(zeroB),
+            dyStride * 4,
+            ptr(dhRec),
+            ptr(dc),
+            ptr(dzt),
+            ptr(dZT) + col * 4,
+          ] as const;
           // Rows in fours, then any last few one by one: the same arithmetic either way.
           const B4 = B - (B % 4);
           if (B4 > 0) cells.cellBackward4(...args, cols, B4, H);
           if (B4 < B) {
             const [sp, cp, tcp, dyp, dys, dhp, dcp, dzp, dztp] = args;
             const rowH = B4 * H * 4;
-            cells.cellBackward(sp + B4 * G * 4, cp + rowH, tcp + rowH, dyp + B4 * dys, dys, dhp + rowH, dcp + rowH, dzp + B4 * G * 4, dztp + B4 * 4, cols, B - B4, H);
+            cells.cellBackward(
+              sp + B4 * G * 4,
+              cp + rowH,
+              tcp + rowH,
+              dyp + B4 * dys,
+              dys,
+              dhp + rowH,
+              dcp + rowH,
+              dzp + B4 * G * 4,
+              dztp + B4 * 4,
+              cols,
+              B - B4,
+              H,
+            );
           }
         } else {
           const Cv = view(Cs);
-          cellBackward(view(saved[t]), t > 0 ? Cv.subarray((t - 1) * BH, t * BH) : view(zeroB), view(TCs), ext ? view(dy) : view(zeroB), dyOff, dyStride, view(dhRec), view(dc), view(dzt), view(dZT), col, cols, t, B, H);
+          cellBackward(
+            view(saved[t]),
+            t > 0 ? Cv.subarray((t - 1) * BH, t * BH) : view(zeroB),
+            view(TCs),
+            ext ? view(dy) : view(zeroB),
+            dyOff,
+            dyStride,
+            view(dhRec),
+            view(dc),
+            view(dzt),
+            view(dZT),
+            col,
+            cols,
+            t,
+            B,
+            H,
+          );
         }
         // Rows col… of A: [x_t, h_{t−1}, 1] (h_{−1} = 0).
         copyRows(A, col * (K + 1), K + 1, xk, t * F, T * F, B, F);
@@ -302,7 +341,17 @@ function cellForward(S: Float32Array, cPrev: Float32Array, C: Float32Array, co: 
 }
 
 /** tanh(c_t) = 2σ(2c_t) − 1; h_t = o ⊙ tanh(c_t), also into the h part of the next step's a. */
-function hiddenForward(S: Float32Array, rv: Float32Array, TC: Float32Array, Hs: Float32Array, co: number, av: Float32Array, F: number, B: number, H: number): void {
+function hiddenForward(
+  S: Float32Array,
+  rv: Float32Array,
+  TC: Float32Array,
+  Hs: Float32Array,
+  co: number,
+  av: Float32Array,
+  F: number,
+  B: number,
+  H: number,
+): void {
   const G = 4 * H;
   const K = F + H;
   for (let r = 0; r < B; r++) {
@@ -325,7 +374,23 @@ function hiddenForward(S: Float32Array, rv: Float32Array, TC: Float32Array, Hs: 
  * ([B, 4H]) and, transposed, into columns col… of dzT ([4H, cols]); dc_{t−1} into dc. S: this
  * step's gate sigmoids [B, 4H].
  */
-function cellBackward(S: Float32Array, cPrev: Float32Array, TC: Float32Array, dy: Float32Array, dyOff: number, dyStride: number, dhRec: Float32Array, dc: Float32Array, dzv: Float32Array, dzT: Float32Array, col: number, cols: number, t: number, B: number, H: number): void {
+function cellBackward(
+  S: Float32Array,
+  cPrev: Float32Array,
+  TC: Float32Array,
+  dy: Float32Array,
+  dyOff: number,
+  dyStride: number,
+  dhRec: Float32Array,
+  dc: Float32Array,
+  dzv: Float32Array,
+  dzT: Float32Array,
+  col: number,
+  cols: number,
+  t: number,
+  B: number,
+  H: number,
+): void {
   const G = 4 * H;
   const co = t * B * H;
   for (let r = 0; r < B; r++) {
@@ -369,4 +434,3 @@ function zeroPadding(dzT: Float32Array, av: Float32Array, n: number, cols: numbe
   for (let g = 0; g < G; g++) dzT.fill(0, g * cols + n, (g + 1) * cols);
   av.fill(0, n * k1, cols * k1);
 }
-

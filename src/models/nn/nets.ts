@@ -327,4 +327,3 @@ export function positionalEncoding(L: number, d: number): Float32Array {
 export function mse(tf: Tf, pred: Tensor, y: Tensor): TfNs.Scalar {
   return tf.mean(tf.square(tf.sub(pred, y))) as TfNs.Scalar;
 }
-

@@ -140,7 +140,14 @@ export function scheduledLr(o: TrainOptions, step: number, stepsPerEpoch: number
 
 function fingerprintOf(spec: NetSpec, o: TrainOptions, d: TrainData): string {
   const { checkpointDir: _c, keepCheckpoints: _k, ...rest } = o;
-  return JSON.stringify({ spec, o: rest, n: d.trainEnds.length, v: d.valEnds.length, first: d.trainEnds[0] ?? -1, last: d.trainEnds[d.trainEnds.length - 1] ?? -1 });
+  return JSON.stringify({
+    spec,
+    o: rest,
+    n: d.trainEnds.length,
+    v: d.valEnds.length,
+    first: d.trainEnds[0] ?? -1,
+    last: d.trainEnds[d.trainEnds.length - 1] ?? -1,
+  });
 }
 
 interface Ckpt {
@@ -170,7 +177,10 @@ function prune(root: string, keep: number, bestEpoch: number): void {
   const all = listCheckpoints(root);
   if (all.length === 0) return;
   const latest = all[all.length - 1].epoch;
-  const best = [...all].sort((a, b) => a.valLoss - b.valLoss || a.epoch - b.epoch).slice(0, Math.max(1, keep)).map((c) => c.epoch);
+  const best = [...all]
+    .sort((a, b) => a.valLoss - b.valLoss || a.epoch - b.epoch)
+    .slice(0, Math.max(1, keep))
+    .map((c) => c.epoch);
   for (const c of all) if (c.epoch !== latest && c.epoch !== bestEpoch && !best.includes(c.epoch)) rmSync(c.dir, { recursive: true, force: true });
   for (const n of readdirSync(root)) if (n.endsWith('.tmp')) rmSync(path.join(root, n), { recursive: true, force: true });
 }
@@ -184,7 +194,19 @@ export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainO
   const fingerprint = fingerprintOf(spec, o, data);
   const L = spec.lookback;
 
-  let st: LoopState = { epoch: 0, step: 0, history: [], bestValLoss: Infinity, bestEpoch: 0, sinceBest: 0, sincePlateau: 0, lrScale: 1, done: false, stoppedEarly: false, fingerprint };
+  let st: LoopState = {
+    epoch: 0,
+    step: 0,
+    history: [],
+    bestValLoss: Infinity,
+    bestEpoch: 0,
+    sinceBest: 0,
+    sincePlateau: 0,
+    lrScale: 1,
+    done: false,
+    stoppedEarly: false,
+    fingerprint,
+  };
   let weights = initialWeights(spec, o.seed);
   let moments: WeightValue[] | undefined;
   let bestWeights: WeightValue[] | undefined;
@@ -275,7 +297,10 @@ export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainO
       ms.push({ name: `opt/v/${net.names[i]}`, shape: vv[i].shape.slice(), data: Float32Array.from(vv[i].dataSync() as Float32Array) });
     });
     const last = st.history[st.history.length - 1];
-    const dir = path.join(o.checkpointDir, `epoch-${String(st.epoch).padStart(4, '0')}-val-${Number.isFinite(last?.valLoss) ? last.valLoss : last?.trainLoss ?? 0}`);
+    const dir = path.join(
+      o.checkpointDir,
+      `epoch-${String(st.epoch).padStart(4, '0')}-val-${Number.isFinite(last?.valLoss) ? last.valLoss : (last?.trainLoss ?? 0)}`,
+    );
     await saveNet(dirHandler(dir), { spec, weights: [...ws, ...ms], meta: { loop: st } });
     prune(o.checkpointDir, o.keepCheckpoints, st.bestEpoch);
   };
@@ -347,7 +372,14 @@ export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainO
       if (hooks.killAfterEpoch === st.epoch) throw new Error(`killed after epoch ${st.epoch} (test hook)`);
     }
     const final = bestWeights ?? readWeights(net);
-    return { weights: final, bestEpoch: st.bestEpoch, bestValLoss: st.bestValLoss, history: st.history, stoppedEarly: st.stoppedEarly, ...(resumedFrom !== undefined ? { resumedFrom } : {}) };
+    return {
+      weights: final,
+      bestEpoch: st.bestEpoch,
+      bestValLoss: st.bestValLoss,
+      history: st.history,
+      stoppedEarly: st.stoppedEarly,
+      ...(resumedFrom !== undefined ? { resumedFrom } : {}),
+    };
   } finally {
     net.dispose();
     m.forEach((t) => t.dispose());
@@ -356,7 +388,16 @@ export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainO
 }
 
 /** Predictions (standardised back to target units) of windows ending at `ends`, [n·k] row-major. */
-export function predictWindows(tf: Tf, net: Net, X: ArrayLike<number>, p: number, ends: Int32Array, yMean: ArrayLike<number>, yStd: ArrayLike<number>, batch = 512): Float64Array {
+export function predictWindows(
+  tf: Tf,
+  net: Net,
+  X: ArrayLike<number>,
+  p: number,
+  ends: Int32Array,
+  yMean: ArrayLike<number>,
+  yStd: ArrayLike<number>,
+  batch = 512,
+): Float64Array {
   const k = net.spec.k;
   const L = net.spec.lookback;
   const out = new Float64Array(ends.length * k);
@@ -372,4 +413,3 @@ export function predictWindows(tf: Tf, net: Net, X: ArrayLike<number>, p: number
   }
   return out;
 }
-

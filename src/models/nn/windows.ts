@@ -70,7 +70,17 @@ export function gatherWindows(
 }
 
 /** Targets of the windows (the target of a window is its last row's), [batch, k] row-major. */
-export function gatherTargets(Y: ArrayLike<number>, k: number, ends: Int32Array, from: number, to: number, out: Float32Array, order?: Uint32Array | Int32Array, mean?: ArrayLike<number>, std?: ArrayLike<number>): Float32Array {
+export function gatherTargets(
+  Y: ArrayLike<number>,
+  k: number,
+  ends: Int32Array,
+  from: number,
+  to: number,
+  out: Float32Array,
+  order?: Uint32Array | Int32Array,
+  mean?: ArrayLike<number>,
+  std?: ArrayLike<number>,
+): Float32Array {
   for (let i = from; i < to; i++) {
     const r = ends[order ? order[i] : i];
     for (let t = 0; t < k; t++) {

@@ -244,7 +244,8 @@ export class StepPool {
             w.idle();
             ctx.signal.removeEventListener('abort', onAbort);
             if (m.type === 'done') resolve(m.bytes);
-            else if (m.type === 'error') reject(m.name === 'RunError' ? new RunError(m.message, { hint: m.hint }) : Object.assign(new Error(m.message), { name: m.name }));
+            else if (m.type === 'error')
+              reject(m.name === 'RunError' ? new RunError(m.message, { hint: m.hint }) : Object.assign(new Error(m.message), { name: m.name }));
           }
         };
         const onError = (e: Error): void => {
@@ -253,7 +254,17 @@ export class StepPool {
           reject(e);
         };
         unlisten = w.listen(onMessage, onError);
-        const task: WorkerTask = { id, kind: node.kind, stepId: ctx.stepId, seed: ctx.seed, pipelineDir: ctx.pipelineDir, params: node.params, inputs: taskInputs, workDir: ctx.workDir, threads: this.threadsPerWorker };
+        const task: WorkerTask = {
+          id,
+          kind: node.kind,
+          stepId: ctx.stepId,
+          seed: ctx.seed,
+          pipelineDir: ctx.pipelineDir,
+          params: node.params,
+          inputs: taskInputs,
+          workDir: ctx.workDir,
+          threads: this.threadsPerWorker,
+        };
         w.post(task);
       });
       this.releaseWorker(w);

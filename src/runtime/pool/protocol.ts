@@ -33,4 +33,3 @@ export type WorkerReply =
 
 /** Decoded input artifacts a worker keeps between tasks (worker.ts evicts in the same order): a backtest reads three (model, dataset, candles). */
 export const WORKER_CACHE = 4;
-

@@ -36,9 +36,10 @@ for (const kind of process.argv.slice(2)) stepDef(kind).catch(() => undefined);
 const port: { postMessage(m: WorkerReply, transfer?: ArrayBuffer[]): void; on(event: 'message', f: (t: WorkerTask) => void): void } = parentPort ?? {
   // A reply to a pool that is gone (EPIPE, channel closed) ends this worker quietly: with no
   // callback Node emits the error, and prints its stack on the user's terminal.
-  postMessage: (m) => void process.send!(m, undefined, {}, (e: Error | null) => {
-    if (e) process.exit(0);
-  }),
+  postMessage: (m) =>
+    void process.send!(m, undefined, {}, (e: Error | null) => {
+      if (e) process.exit(0);
+    }),
   on: (_event, f) => void process.on('message', (m) => f(m as WorkerTask)),
 };
 // A process worker ends with its pool (the parent closed the channel or died).

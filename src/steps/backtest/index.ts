@@ -11,7 +11,6 @@ import { defineStep, paramsOf, type CheckContext, type StepContext } from '../de
 import type { BacktestParams } from './params.js';
 import { pct as percent } from '../../core/format.js';
 
-
 const SEGMENT_CODE = { val: 1, test: 2 } as const;
 const SEGMENT_NAME: Record<number, string> = { 0: 'train', 1: 'val', 2: 'test' };
 
@@ -119,7 +118,8 @@ function quantileBands(model: Model, values: Float64Array, rows: number[], q: nu
     lo[i] = b[0];
     hi[i] = b[1];
   });
-  if (inSample) ctx.warn('rule `quantile` on the val segment: its cut-offs were computed from those same predictions (in-sample); the test segment is the honest one');
+  if (inSample)
+    ctx.warn('rule `quantile` on the val segment: its cut-offs were computed from those same predictions (in-sample); the test segment is the honest one');
   return { lo, hi };
 }
 
@@ -155,8 +155,10 @@ function driftNotes(model: Model, forecast: HorizonMetrics[], ctx: StepContext):
     lines.push(
       `${f.target}: IC ${fmt(v.ic, 3)} on val → ${fmt(f.ic, 3)} traded; directional accuracy ${pct(v.directionalAccuracy)} → ${pct(f.directionalAccuracy)}; RMSE ${fmt(v.rmse, 6)} → ${fmt(f.rmse, 6)}`,
     );
-    if (v.ic > 0 && f.ic <= 0) ctx.warn(`${f.target}: the forecast's IC fell from ${fmt(v.ic, 3)} on val to ${fmt(f.ic, 3)} on the traded rows (drift or overfitting)`);
-    if (v.rmse > 0 && f.rmse > 1.5 * v.rmse) lines.push(`${f.target}: RMSE grew ${fmt(f.rmse / v.rmse, 2)}× from val to the traded rows: the traded period is more volatile`);
+    if (v.ic > 0 && f.ic <= 0)
+      ctx.warn(`${f.target}: the forecast's IC fell from ${fmt(v.ic, 3)} on val to ${fmt(f.ic, 3)} on the traded rows (drift or overfitting)`);
+    if (v.rmse > 0 && f.rmse > 1.5 * v.rmse)
+      lines.push(`${f.target}: RMSE grew ${fmt(f.rmse / v.rmse, 2)}× from val to the traded rows: the traded period is more volatile`);
   }
   return lines;
 }
@@ -177,7 +179,9 @@ function notes(p: BacktestParams, pip: number, perYear: number, target: string, 
   const rule =
     p.rule === 'threshold'
       ? `threshold: long when the prediction is above +${p.entry_threshold}, short below −${p.entry_threshold}` +
-        (p.exit_threshold !== undefined && p.exit_threshold !== p.entry_threshold ? `; a long is kept while it stays above +${p.exit_threshold}, a short below −${p.exit_threshold}` : '; else flat')
+        (p.exit_threshold !== undefined && p.exit_threshold !== p.entry_threshold
+          ? `; a long is kept while it stays above +${p.exit_threshold}, a short below −${p.exit_threshold}`
+          : '; else flat')
       : p.rule === 'sign'
         ? 'sign: long when the prediction is positive, short when negative'
         : `quantile: long above the ${1 - p.quantile} quantile and short below the ${p.quantile} quantile of the fold’s validation predictions`;
@@ -207,7 +211,8 @@ function resolveParams(p: BacktestParams): BacktestParams {
 export default defineStep({
   kind: 'backtest',
   version: 2,
-  description: 'Trade a model’s out-of-sample predictions (all folds stitched) at the next bar’s open with FX costs; equity and trade metrics, forecast quality, buy-and-hold benchmark.',
+  description:
+    'Trade a model’s out-of-sample predictions (all folds stitched) at the next bar’s open with FX costs; equity and trade metrics, forecast quality, buy-and-hold benchmark.',
   inputs: { model: 'Model', dataset: 'Dataset', candles: 'Candles' },
   output: 'Report',
   worker: 'joins',
@@ -219,7 +224,11 @@ export default defineStep({
     if (model?.kind === 'train' && model.params.model === 'autoencoder') issues.push({ at: 'from', path: ['model'], ...encoderRefusal(model.id) });
     if (p.exit_threshold !== undefined) {
       if (p.exit_threshold > p.entry_threshold) {
-        issues.push({ path: ['exit_threshold'], message: `exit_threshold (${p.exit_threshold}) is above entry_threshold (${p.entry_threshold})`, hint: 'a position is kept until the prediction falls below exit_threshold, so it must be at most entry_threshold' });
+        issues.push({
+          path: ['exit_threshold'],
+          message: `exit_threshold (${p.exit_threshold}) is above entry_threshold (${p.entry_threshold})`,
+          hint: 'a position is kept until the prediction falls below exit_threshold, so it must be at most entry_threshold',
+        });
       }
       if (p.rule !== 'threshold') issues.push({ path: ['exit_threshold'], message: `exit_threshold only applies to rule \`threshold\`, not \`${p.rule}\`` });
     }
@@ -228,7 +237,11 @@ export default defineStep({
       issues.push({ path: ['sizing', 'fixed', 'units'], message: `units (${p.sizing.fixed.units}) above max_leverage (${p.max_leverage})` });
     }
     if (p.costs.spread_column !== undefined && p.costs.spread_pips > 0) {
-      issues.push({ path: ['costs', 'spread_pips'], message: 'give either spread_pips or spread_column, not both', hint: 'spread_column reads each bar’s spread from the candles' });
+      issues.push({
+        path: ['costs', 'spread_pips'],
+        message: 'give either spread_pips or spread_column, not both',
+        hint: 'spread_column reads each bar’s spread from the candles',
+      });
     }
     return issues;
   },
@@ -260,7 +273,9 @@ export default defineStep({
     const { rows } = selectRows(model, params.segments, ctx);
     if (rows.length === 0) {
       const have = [...new Set(Array.from(pr.segment, (s) => SEGMENT_NAME[s] ?? String(s)))].join(', ') || 'none';
-      throw new RunError(`the model has no predictions on the ${params.segments.join(' or ')} segment`, { hint: `it has predictions on: ${have}; check the split step’s ratios or \`segments\`` });
+      throw new RunError(`the model has no predictions on the ${params.segments.join(' or ')} segment`, {
+        hint: `it has predictions on: ${have}; check the split step’s ratios or \`segments\``,
+      });
     }
 
     const signalBar = new Int32Array(rows.length);
@@ -312,7 +327,9 @@ export default defineStep({
     if (c.spread_column !== undefined) {
       const col = candles.columns[c.spread_column];
       if (!col) {
-        throw new RunError(`the candles have no column \`${c.spread_column}\` for the spread`, { hint: `their columns are: ${Object.keys(candles.columns).join(', ')}` });
+        throw new RunError(`the candles have no column \`${c.spread_column}\` for the spread`, {
+          hint: `their columns are: ${Object.keys(candles.columns).join(', ')}`,
+        });
       }
       priceCostAt = new Float64Array(col.length);
       let bad = 0;
@@ -323,16 +340,19 @@ export default defineStep({
       }
       if (bad) ctx.warn(`${bad} bar(s) with a missing or negative spread in \`${c.spread_column}\`: counted as 0`);
     }
-    const sim = simulate({
-      open,
-      signalBar,
-      position,
-      priceCost: ((c.spread_column !== undefined ? 0 : c.spread_pips) / 2 + c.slippage_pips) * pip + c.commission_per_lot / 100_000,
-      priceCostAt,
-      notionalCost: c.commission_per_million / 1e6,
-      account: params.account_size,
-      pip,
-    }, ctx.threads ?? 1);
+    const sim = simulate(
+      {
+        open,
+        signalBar,
+        position,
+        priceCost: ((c.spread_column !== undefined ? 0 : c.spread_pips) / 2 + c.slippage_pips) * pip + c.commission_per_lot / 100_000,
+        priceCostAt,
+        notionalCost: c.commission_per_million / 1e6,
+        account: params.account_size,
+        pip,
+      },
+      ctx.threads ?? 1,
+    );
     if (sim.untraded > 0) ctx.log(`${sim.untraded} prediction(s) at the end not traded: the bars to fill and exit them do not exist`);
     if (sim.bar.length === 0) {
       throw new RunError(`none of the ${rows.length} predictions can be traded: the candles end before the bars after them`, {

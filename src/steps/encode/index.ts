@@ -8,7 +8,6 @@ import { getModelKind } from '../../models/registry.js';
 import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { EncodeParams } from './params.js';
 
-
 /**
  * `encode`: a feature encoder (`train` with `model: autoencoder`) applied to a dataset's rows; the
  * latent vectors become feature columns of a new Dataset with the same index, targets, folds and
@@ -24,9 +23,12 @@ import type { EncodeParams } from './params.js';
 const SUPPORTED_SPLITS = 'temporal';
 
 function multiFoldError(what: string, folds: number, method?: string): RunError {
-  return new RunError(`${what} has ${folds} folds${method ? ` (split method \`${method}\`)` : ''}; encode supports single-fold splits only (method \`${SUPPORTED_SPLITS}\`)`, {
-    hint: 'each fold has its own encoder, whose latent columns mean something else, so no one column can serve every fold leak-free; split with `method: temporal` (ratios or val_start/test_start) for the encoder and the dataset it encodes',
-  });
+  return new RunError(
+    `${what} has ${folds} folds${method ? ` (split method \`${method}\`)` : ''}; encode supports single-fold splits only (method \`${SUPPORTED_SPLITS}\`)`,
+    {
+      hint: 'each fold has its own encoder, whose latent columns mean something else, so no one column can serve every fold leak-free; split with `method: temporal` (ratios or val_start/test_start) for the encoder and the dataset it encodes',
+    },
+  );
 }
 
 const lastRow = (index: Float64Array, ranges: readonly RowRange[]): number =>
@@ -59,7 +61,8 @@ function joinColumns(A: Float64Array, a: number, B: Float64Array, b: number, n: 
 export default defineStep({
   kind: 'encode',
   version: 1,
-  description: 'Encode a dataset’s rows with a feature encoder (a `train` step with `model: autoencoder`): latent columns appended to, or replacing, the features; same rows, targets and folds.',
+  description:
+    'Encode a dataset’s rows with a feature encoder (a `train` step with `model: autoencoder`): latent columns appended to, or replacing, the features; same rows, targets and folds.',
   inputs: { model: 'Model', dataset: 'Dataset' },
   output: 'Dataset',
   params: paramsOf<EncodeParams>(),
@@ -131,7 +134,9 @@ export default defineStep({
     const names = Array.from({ length: d }, (_, j) => `${params.prefix}_${j}`);
     const clash = params.mode === 'append' ? names.filter((c) => dataset.featureNames.includes(c)) : [];
     if (clash.length) {
-      throw new RunError(`the dataset already has feature column(s) ${clash.slice(0, 3).join(', ')}`, { hint: 'set `prefix` to another name, e.g. `prefix: ae2`' });
+      throw new RunError(`the dataset already has feature column(s) ${clash.slice(0, 3).join(', ')}`, {
+        hint: 'set `prefix` to another name, e.g. `prefix: ae2`',
+      });
     }
 
     // The latent columns get a scaler of the dataset's method, fitted on its training rows.
@@ -147,9 +152,13 @@ export default defineStep({
     const folds: Fold[] = [{ ...fold, scaler }];
     const raw = dataset.raw && Zraw ? (append ? joinColumns(dataset.raw, p, Zraw, d, n) : Zraw) : undefined;
     // KS drift is unchanged by a fold's affine scaling, so the scaled matrix serves (one fold).
-    const drift = dataset.drift ? driftReport(X, featureNames.length, [{ train: trainRanges, val: fold.val, test: fold.testRanges ?? [fold.test] }], ctx.signal) : undefined;
+    const drift = dataset.drift
+      ? driftReport(X, featureNames.length, [{ train: trainRanges, val: fold.val, test: fold.testRanges ?? [fold.test] }], ctx.signal)
+      : undefined;
     if (ctx.signal.aborted) throw new CancelledError();
-    ctx.log(`${append ? 'appended' : 'replaced the features with'} ${d} latent column(s) ${names[0]}…${names[d - 1]} (encoder reconstruction RMSE val ${model.encoder.rmse.val.toFixed(4)})`);
+    ctx.log(
+      `${append ? 'appended' : 'replaced the features with'} ${d} latent column(s) ${names[0]}…${names[d - 1]} (encoder reconstruction RMSE val ${model.encoder.rmse.val.toFixed(4)})`,
+    );
 
     const { raw: _r, drift: _d, ...rest } = dataset;
     return {

@@ -69,7 +69,10 @@ export function timeframesOf(spec: TimeframeSpec | undefined, where: string): st
   let raw: string[];
   if (typeof spec === 'string') raw = spec.split(',');
   else if (Array.isArray(spec)) raw = spec.map(String);
-  else if (typeof spec === 'object') raw = Object.entries(spec).filter(([, on]) => on === true).map(([tf]) => tf);
+  else if (typeof spec === 'object')
+    raw = Object.entries(spec)
+      .filter(([, on]) => on === true)
+      .map(([tf]) => tf);
   else throw new RunError(`${where}: timeframes must be a list, a comma string or a mapping`);
   const out: string[] = [];
   for (const r of raw.map((x) => x.trim()).filter((x) => x !== '')) {
@@ -104,7 +107,8 @@ function planOf(params: FeaturesParams): Plan {
     const key = JSON.stringify([indicatorOutputs(ind.name, ind.params as never), tfs]);
     if (seen.has(key) && !fromPreset) {
       // The user's entry repeats a preset's: keep one (a user's own duplicate is reported by check()).
-      if (indicators.some((p) => p.where.startsWith('preset') && JSON.stringify([indicatorOutputs(p.ind.name, p.ind.params as never), p.timeframes]) === key)) return;
+      if (indicators.some((p) => p.where.startsWith('preset') && JSON.stringify([indicatorOutputs(p.ind.name, p.ind.params as never), p.timeframes]) === key))
+        return;
     }
     seen.add(key);
     indicators.push({ ind, timeframes: tfs, where, path });
@@ -141,11 +145,21 @@ function targetsOf(params: FeaturesParams): TargetPlan[] {
   const t = params.target ?? { forward_return: { horizons: [1] } };
   const out: TargetPlan[] = [];
   (t.forward_return?.horizons ?? []).forEach((h, k) =>
-    out.push({ name: forwardReturnColumn(h), horizon: h, path: ['target', 'forward_return', 'horizons', k], compute: (c) => forwardLogReturn(c.columns.close, h) }),
+    out.push({
+      name: forwardReturnColumn(h),
+      horizon: h,
+      path: ['target', 'forward_return', 'horizons', k],
+      compute: (c) => forwardLogReturn(c.columns.close, h),
+    }),
   );
   const dir = t.direction;
   (dir?.horizons ?? []).forEach((h, k) =>
-    out.push({ name: `dir_${h}`, horizon: h, path: ['target', 'direction', 'horizons', k], compute: (c) => directionClass(c.columns.close, h, dir?.dead_zone ?? 0) }),
+    out.push({
+      name: `dir_${h}`,
+      horizon: h,
+      path: ['target', 'direction', 'horizons', k],
+      compute: (c) => directionClass(c.columns.close, h, dir?.dead_zone ?? 0),
+    }),
   );
   const tb = t.triple_barrier;
   if (tb) {
@@ -161,7 +175,6 @@ function targetsOf(params: FeaturesParams): TargetPlan[] {
   }
   return out;
 }
-
 
 /**
  * Kernels propagate a NaN forever (an EMA never recovers from one), and ln of a non-positive price
@@ -259,7 +272,11 @@ export default defineStep({
       });
     }
     if (targets.length === 0) {
-      issues.push({ path: ['target'], message: 'no target: give `forward_return`, `direction` or `triple_barrier`', hint: 'e.g. `target: { forward_return: { horizons: [1] } }`' });
+      issues.push({
+        path: ['target'],
+        message: 'no target: give `forward_return`, `direction` or `triple_barrier`',
+        hint: 'e.g. `target: { forward_return: { horizons: [1] } }`',
+      });
     }
     return issues;
   },

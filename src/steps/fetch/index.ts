@@ -18,7 +18,6 @@ import { defineStep, paramsOf, type FingerprintContext } from '../define.js';
 import type { FetchParams } from './params.js';
 import { thousands } from '../../core/format.js';
 
-
 /** Median spacing of consecutive bars (weekend and holiday gaps are rare, so they do not move it). */
 export function medianSpacing(index: Float64Array): number {
   const n = index.length;
@@ -29,7 +28,6 @@ export function medianSpacing(index: Float64Array): number {
   // Lower median: always an actual spacing, so it formats as a timeframe.
   return d[(n - 2) >> 1];
 }
-
 
 const DATE_HINT = 'write a UTC date such as 2020-01-05 or 2020-01-05T22:00';
 const FILE_SOURCES = new Set(['csv', 'parquet', 'duckdb']);
@@ -47,11 +45,11 @@ function tryParse<T>(f: () => T): { ok: T } | { error: RunError } {
   }
 }
 
-
 /** Files the params name, resolved (globs expanded) — for the fingerprint and the run. */
 async function filesOf(params: FetchParams, ctx: FingerprintContext): Promise<string[]> {
   const paths = pathsOf(params);
-  if (paths.length === 0) throw new RunError(`source \`${params.source}\` needs a \`path\``, { hint: 'add `path:` naming the data file, relative to the pipeline file' });
+  if (paths.length === 0)
+    throw new RunError(`source \`${params.source}\` needs a \`path\``, { hint: 'add `path:` naming the data file, relative to the pipeline file' });
   const locate = ctx.locate && ((i: number) => ctx.locate!(Array.isArray(params.path) ? ['path', i] : ['path']));
   return resolveDataPaths(paths, (p) => ctx.resolvePath(p), ctx.pipelineDir, locate);
 }
@@ -71,7 +69,8 @@ export default defineStep({
   kind: 'fetch',
   // 3: HistData files default to New York time; `Z`/`±hh:mm` timestamps are their instants.
   version: 3,
-  description: 'Load candles from CSV/zip/gz files (HistData, MetaTrader, Dukascopy, generic), Parquet or a DuckDB table, in UTC with a data-quality policy and optional resampling; or generate seeded synthetic FX candles.',
+  description:
+    'Load candles from CSV/zip/gz files (HistData, MetaTrader, Dukascopy, generic), Parquet or a DuckDB table, in UTC with a data-quality policy and optional resampling; or generate seeded synthetic FX candles.',
   inputs: {},
   output: 'Candles',
   params: paramsOf<FetchParams>(),
@@ -86,13 +85,24 @@ export default defineStep({
     if (fileSource) {
       const paths = pathsOf(params);
       if (paths.length === 0 || paths.some((p) => p.trim() === '')) {
-        issues.push({ path: ['path'], message: `source \`${params.source}\` needs a \`path\``, hint: params.source === 'duckdb' ? 'add `path: data/market.duckdb` (the database file, relative to the pipeline file)' : 'add `path: data/EURUSD_H1.csv` (relative to the pipeline file)' });
+        issues.push({
+          path: ['path'],
+          message: `source \`${params.source}\` needs a \`path\``,
+          hint:
+            params.source === 'duckdb'
+              ? 'add `path: data/market.duckdb` (the database file, relative to the pipeline file)'
+              : 'add `path: data/EURUSD_H1.csv` (relative to the pipeline file)',
+        });
       }
       if (params.source !== 'csv' && Array.isArray(params.path) && params.path.length > 1) {
         issues.push({ path: ['path'], message: `source \`${params.source}\` reads one file`, hint: 'give one path' });
       }
       if (params.start !== undefined) {
-        issues.push({ path: ['start'], message: '`start` only applies to source `synthetic`', hint: 'remove `start`; use `from` to skip the first bars of the data' });
+        issues.push({
+          path: ['start'],
+          message: '`start` only applies to source `synthetic`',
+          hint: 'remove `start`; use `from` to skip the first bars of the data',
+        });
       }
     } else {
       if (params.path !== undefined) {
@@ -103,9 +113,14 @@ export default defineStep({
       }
     }
     if (params.source === 'duckdb') {
-      if (params.table === undefined) issues.push({ path: ['table'], message: 'source `duckdb` needs a `table`', hint: 'add `table: candles` (the table holding the bars)' });
+      if (params.table === undefined)
+        issues.push({ path: ['table'], message: 'source `duckdb` needs a `table`', hint: 'add `table: candles` (the table holding the bars)' });
       else if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$/.test(params.table)) {
-        issues.push({ path: ['table'], message: `table name ${JSON.stringify(params.table)} is not a plain identifier`, hint: 'write a name such as candles or market.candles' });
+        issues.push({
+          path: ['table'],
+          message: `table name ${JSON.stringify(params.table)} is not a plain identifier`,
+          hint: 'write a name such as candles or market.candles',
+        });
       }
     } else if (params.table !== undefined) {
       issues.push({ path: ['table'], message: '`table` only applies to source `duckdb`', hint: 'remove `table`' });
@@ -115,30 +130,50 @@ export default defineStep({
     }
     if (params.time_format !== undefined) {
       const segs = params.time_format === 'unix_s' || params.time_format === 'unix_ms' ? [] : compilePattern(params.time_format);
-      if (typeof segs === 'string') issues.push({ path: ['time_format'], message: `time_format ${JSON.stringify(params.time_format)}: ${segs}`, hint: 'use the tokens YYYY MM DD HH mm ss SSS, e.g. DD.MM.YYYY HH:mm:ss.SSS, or unix_s / unix_ms' });
+      if (typeof segs === 'string')
+        issues.push({
+          path: ['time_format'],
+          message: `time_format ${JSON.stringify(params.time_format)}: ${segs}`,
+          hint: 'use the tokens YYYY MM DD HH mm ss SSS, e.g. DD.MM.YYYY HH:mm:ss.SSS, or unix_s / unix_ms',
+        });
       if (params.source !== 'csv' || (params.format !== 'generic' && params.format !== 'auto')) {
-        issues.push({ path: ['time_format'], message: '`time_format` only applies to `format: generic` (or auto-detected generic) CSV files', hint: 'remove `time_format`, or set `format: generic`' });
+        issues.push({
+          path: ['time_format'],
+          message: '`time_format` only applies to `format: generic` (or auto-detected generic) CSV files',
+          hint: 'remove `time_format`, or set `format: generic`',
+        });
       }
     }
     if (params.source === 'synthetic') {
       if (params.columns !== undefined) issues.push({ path: ['columns'], message: '`columns` does not apply to source `synthetic`', hint: 'remove `columns`' });
-      if (params.timezone !== undefined && params.timezone !== 'UTC') issues.push({ path: ['timezone'], message: 'synthetic bars are generated in UTC', hint: 'remove `timezone`' });
+      if (params.timezone !== undefined && params.timezone !== 'UTC')
+        issues.push({ path: ['timezone'], message: 'synthetic bars are generated in UTC', hint: 'remove `timezone`' });
     }
     const zone = params.timezone === undefined ? { ok: undefined } : tryParse(() => parseZone(params.timezone!));
     if ('error' in zone) issues.push({ path: ['timezone'], message: zone.error.message, hint: zone.error.hint ?? TIMEZONE_HINT });
     for (const k of ['from', 'to'] as const) {
       const v = params[k];
-      if (v !== undefined && !Number.isFinite(parseTimestamp(v))) issues.push({ path: [k], message: `cannot read ${k} date ${JSON.stringify(v)}`, hint: DATE_HINT });
+      if (v !== undefined && !Number.isFinite(parseTimestamp(v)))
+        issues.push({ path: [k], message: `cannot read ${k} date ${JSON.stringify(v)}`, hint: DATE_HINT });
     }
     if (params.from !== undefined && params.to !== undefined && parseTimestamp(params.from) >= parseTimestamp(params.to)) {
-      issues.push({ path: ['to'], message: `\`to\` (${params.to}) is not after \`from\` (${params.from})`, hint: '`from` is inclusive, `to` exclusive: the range must not be empty' });
+      issues.push({
+        path: ['to'],
+        message: `\`to\` (${params.to}) is not after \`from\` (${params.from})`,
+        hint: '`from` is inclusive, `to` exclusive: the range must not be empty',
+      });
     }
     if (params.resample !== undefined && 'ok' in tf) {
       const r = tryParse(() => parseTimeframe(params.resample!));
       if ('error' in r) issues.push({ path: ['resample'], message: r.error.message, hint: r.error.hint });
       else {
         const why = resampleProblem(r.ok.ms, tf.ok.ms);
-        if (why) issues.push({ path: ['resample'], message: why, hint: 'resample to a longer bar that is a multiple of `timeframe`: below a day one that divides the day (5m, 15m, 1h, 4h…), else 1d or 1w' });
+        if (why)
+          issues.push({
+            path: ['resample'],
+            message: why,
+            hint: 'resample to a longer bar that is a multiple of `timeframe`: below a day one that divides the day (5m, 15m, 1h, 4h…), else 1d or 1w',
+          });
       }
     }
     const gap = tryParse(() => parseTimeframe(params.quality.max_gap));
@@ -176,12 +211,25 @@ export default defineStep({
       }
       // Ranges and resampling apply to synthetic bars too (they are clean: no quality notes).
       const raw = {
-        n: out.index.length, t: out.index, open: out.columns.open, high: out.columns.high, low: out.columns.low, close: out.columns.close, volume: out.columns.volume,
-        line: new Int32Array(out.index.length), file: new Uint16Array(out.index.length), files: ['synthetic'],
+        n: out.index.length,
+        t: out.index,
+        open: out.columns.open,
+        high: out.columns.high,
+        low: out.columns.low,
+        close: out.columns.close,
+        volume: out.columns.volume,
+        line: new Int32Array(out.index.length),
+        file: new Uint16Array(out.index.length),
+        files: ['synthetic'],
       };
       const { bars } = finish(raw, loadOptions(params, tf.ms));
       ctx.progress(1);
-      return { ...out, timeframe: params.resample ? parseTimeframe(params.resample).canonical : out.timeframe, index: bars.index, columns: { open: bars.open, high: bars.high, low: bars.low, close: bars.close, volume: bars.volume } };
+      return {
+        ...out,
+        timeframe: params.resample ? parseTimeframe(params.resample).canonical : out.timeframe,
+        index: bars.index,
+        columns: { open: bars.open, high: bars.high, low: bars.low, close: bars.close, volume: bars.volume },
+      };
     }
 
     const opts = loadOptions(params, tf.ms);
@@ -214,7 +262,9 @@ export default defineStep({
       });
       ctx.log(`${params.source}: selected ${db.raw.n} rows (${db.detail})`);
       if (db.raw.n === 0) {
-        throw new RunError(`no bars in ${params.source === 'duckdb' ? `table ${params.table} of ${files[0]}` : files[0]} for ${db.detail}`, { hint: 'check symbol, timeframe and the date range' });
+        throw new RunError(`no bars in ${params.source === 'duckdb' ? `table ${params.table} of ${files[0]}` : files[0]} for ${db.detail}`, {
+          hint: 'check symbol, timeframe and the date range',
+        });
       }
       const zone = opts.zone ?? parseZone('UTC');
       if (!db.zoned) convertToUtc(db.raw.t, zone, db.raw.n);
@@ -232,7 +282,9 @@ export default defineStep({
     if (params.resample === undefined) {
       const spacing = medianSpacing(bars.index);
       if (Number.isFinite(spacing) && spacing !== tf.ms) {
-        ctx.warn(`${shortName}: bars are ${formatTimeframe(spacing)} apart (median) but timeframe is ${tf.canonical}; set \`timeframe: ${formatTimeframe(spacing)}\` if that is the file's bar size`);
+        ctx.warn(
+          `${shortName}: bars are ${formatTimeframe(spacing)} apart (median) but timeframe is ${tf.canonical}; set \`timeframe: ${formatTimeframe(spacing)}\` if that is the file's bar size`,
+        );
       }
     }
     ctx.progress(1);

@@ -78,5 +78,3 @@ export interface FetchParams {
   /** Open time of the first synthetic bar, UTC, e.g. 2020-01-05T22:00; a weekend start moves to Sunday 22:00 (source `synthetic`). */
   start?: string;
 }
-
-

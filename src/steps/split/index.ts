@@ -23,7 +23,6 @@ import { thousands } from '../../core/format.js';
 
 export type { SplitParams } from './params.js';
 
-
 /** The three segments of a temporal split, before any check that they are non-empty. */
 export interface TemporalRanges {
   train: RowRange;
@@ -114,35 +113,62 @@ function checkParams(params: SplitParams, written?: (name: string) => boolean): 
   for (const [name, owners] of Object.entries(METHOD_PARAMS)) {
     if (written && !owners.includes(m) && written(name)) {
       const to = owners.map((o) => `\`method: ${o}\``).join(' or ');
-      issues.push({ path: [name], message: `\`${name}\` applies to ${to}, not \`method: ${m}\`: it would be ignored`, hint: `remove \`${name}\`, or use ${to}` });
+      issues.push({
+        path: [name],
+        message: `\`${name}\` applies to ${to}, not \`method: ${m}\`: it would be ignored`,
+        hint: `remove \`${name}\`, or use ${to}`,
+      });
     }
   }
   if (typeof params.embargo === 'number' && !(Number.isInteger(params.embargo) && params.embargo >= 0)) {
-    issues.push({ path: ['embargo'], message: `embargo ${params.embargo} must be a whole number of bars, 0 or more`, hint: 'e.g. `embargo: auto` (the longest target horizon) or `embargo: 24`' });
+    issues.push({
+      path: ['embargo'],
+      message: `embargo ${params.embargo} must be a whole number of bars, 0 or more`,
+      hint: 'e.g. `embargo: auto` (the longest target horizon) or `embargo: 24`',
+    });
   }
   if (m === 'temporal') {
     const hasVal = params.val_start !== undefined;
     const hasTest = params.test_start !== undefined;
     if (hasVal !== hasTest) {
-      issues.push({ path: [hasVal ? 'val_start' : 'test_start'], message: `\`${hasVal ? 'val_start' : 'test_start'}\` needs \`${hasVal ? 'test_start' : 'val_start'}\` too`, hint: 'give both dates, e.g. val_start: "2018-01-01", test_start: "2019-01-01", or use ratios' });
+      issues.push({
+        path: [hasVal ? 'val_start' : 'test_start'],
+        message: `\`${hasVal ? 'val_start' : 'test_start'}\` needs \`${hasVal ? 'test_start' : 'val_start'}\` too`,
+        hint: 'give both dates, e.g. val_start: "2018-01-01", test_start: "2019-01-01", or use ratios',
+      });
     } else if (hasVal && hasTest) {
       const v = parseUtc(params.val_start!);
       const t = parseUtc(params.test_start!);
-      if (Number.isNaN(v)) issues.push({ path: ['val_start'], message: `\`${params.val_start}\` is not a date`, hint: 'write e.g. "2018-01-01" or "2018-01-01T00:00Z"' });
-      if (Number.isNaN(t)) issues.push({ path: ['test_start'], message: `\`${params.test_start}\` is not a date`, hint: 'write e.g. "2019-01-01" or "2019-01-01T00:00Z"' });
+      if (Number.isNaN(v))
+        issues.push({ path: ['val_start'], message: `\`${params.val_start}\` is not a date`, hint: 'write e.g. "2018-01-01" or "2018-01-01T00:00Z"' });
+      if (Number.isNaN(t))
+        issues.push({ path: ['test_start'], message: `\`${params.test_start}\` is not a date`, hint: 'write e.g. "2019-01-01" or "2019-01-01T00:00Z"' });
       if (!Number.isNaN(v) && !Number.isNaN(t) && !(v < t)) {
-        issues.push({ path: ['test_start'], message: `test_start ${params.test_start} must come after val_start ${params.val_start}`, hint: 'segments are in time order: train, then val, then test' });
+        issues.push({
+          path: ['test_start'],
+          message: `test_start ${params.test_start} must come after val_start ${params.val_start}`,
+          hint: 'segments are in time order: train, then val, then test',
+        });
       }
     } else {
       issues.push(...ratioIssues(params.ratios));
     }
   } else if (m === 'walk_forward') {
     for (const name of ['train_bars', 'test_bars'] as const) {
-      if (params[name] === undefined) issues.push({ path: [name], message: `\`method: walk_forward\` needs \`${name}\``, hint: 'e.g. { method: walk_forward, train_bars: 5000, val_bars: 1000, test_bars: 1000 }' });
+      if (params[name] === undefined)
+        issues.push({
+          path: [name],
+          message: `\`method: walk_forward\` needs \`${name}\``,
+          hint: 'e.g. { method: walk_forward, train_bars: 5000, val_bars: 1000, test_bars: 1000 }',
+        });
     }
   } else if (m === 'cpcv') {
     if (!(params.test_groups < params.groups)) {
-      issues.push({ path: ['test_groups'], message: `test_groups ${params.test_groups} must be fewer than groups ${params.groups}: some groups must be left to train on`, hint: 'e.g. groups: 6, test_groups: 2' });
+      issues.push({
+        path: ['test_groups'],
+        message: `test_groups ${params.test_groups} must be fewer than groups ${params.groups}: some groups must be left to train on`,
+        hint: 'e.g. groups: 6, test_groups: 2',
+      });
     } else if (binomial(params.groups, params.test_groups) > MAX_CPCV_SPLITS) {
       // Each split is a fold (a model fit): C(64, 32) ≈ 1.8e18 would never finish, nor fit in memory.
       issues.push({
@@ -172,7 +198,10 @@ function layoutOf(params: SplitParams, features: Features, horizon: number, emba
         const t = firstRowAtOrAfter(features.index, parseUtc(params.test_start));
         return { folds: [boundariesFold(n, v, t, horizon)], what: `purged ${rows(horizon)} at the end of train and of val (target horizon up to ${horizon})` };
       }
-      return { folds: [temporalFold(n, params.ratios, horizon)], what: `purged ${rows(horizon)} at the end of train and of val (target horizon up to ${horizon})` };
+      return {
+        folds: [temporalFold(n, params.ratios, horizon)],
+        what: `purged ${rows(horizon)} at the end of train and of val (target horizon up to ${horizon})`,
+      };
     }
     case 'walk_forward': {
       const test = params.test_bars!;
@@ -187,7 +216,10 @@ function layoutOf(params: SplitParams, features: Features, horizon: number, emba
           { hint: 'use more bars in fetch, or smaller train_bars/val_bars/test_bars' },
         );
       }
-      return { folds, what: `${folds.length} ${params.window} walk-forward folds; purged ${rows(horizon)} at the end of each train and val window (target horizon up to ${horizon})` };
+      return {
+        folds,
+        what: `${folds.length} ${params.window} walk-forward folds; purged ${rows(horizon)} at the end of each train and val window (target horizon up to ${horizon})`,
+      };
     }
     case 'purged_kfold':
       return {
@@ -257,7 +289,10 @@ export default defineStep({
       const unreachable = lineage.steps.filter((s) => !s.builtin && !scope.sources.includes(s) && !scope.rerun.includes(s));
       const list = (steps: LineageStep[]): string => `plugin step${steps.length > 1 ? 's' : ''} ${steps.map((s) => `\`${s.id}\` (${s.kind})`).join(', ')}`;
       if (off.length) ctx.warn(`leakage probe off (\`probe: false\`): ${list(off)} feed${off.length > 1 ? '' : 's'} this split unchecked for look-ahead`);
-      if (unreachable.length) ctx.warn(`leakage probe: ${list(unreachable)} ${unreachable.length > 1 ? 'are' : 'is'} not made from candles upstream, so the probe cannot check ${unreachable.length > 1 ? 'them' : 'it'} for look-ahead`);
+      if (unreachable.length)
+        ctx.warn(
+          `leakage probe: ${list(unreachable)} ${unreachable.length > 1 ? 'are' : 'is'} not made from candles upstream, so the probe cannot check ${unreachable.length > 1 ? 'them' : 'it'} for look-ahead`,
+        );
     }
     const n = features.index.length;
     const names = features.featureNames;
@@ -347,8 +382,18 @@ export default defineStep({
   },
 
   metricNames: [
-    'rows', 'train_rows', 'val_rows', 'test_rows', 'folds', 'paths', 'embargo',
-    'drift_ks_max_val', 'drift_ks_max_test', 'drift_shifted_val', 'drift_shifted_test', 'drift_shifted_test_share',
+    'rows',
+    'train_rows',
+    'val_rows',
+    'test_rows',
+    'folds',
+    'paths',
+    'embargo',
+    'drift_ks_max_val',
+    'drift_ks_max_test',
+    'drift_shifted_val',
+    'drift_shifted_test',
+    'drift_shifted_test_share',
   ],
   metrics(out: Dataset) {
     const f = out.folds[0];

@@ -25,7 +25,8 @@ function foldSeed(seed: number, fold: number): number {
 export default defineStep({
   kind: 'train',
   version: 2,
-  description: 'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
+  description:
+    'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
   inputs: { dataset: 'Dataset' },
   output: 'Model',
   worker: 'heavy',
@@ -36,7 +37,16 @@ export default defineStep({
   // TrainParams, chosen by `model`); what is left are a kind's cross-field checks.
   check(params: TrainParams): ParamIssue[] {
     const kind = getModelKind(params.model);
-    if (!kind) return [{ path: ['model'], message: `unknown model \`${params.model}\``, hint: `one of ${modelKinds().map((k) => k.name).join(', ')}` }];
+    if (!kind)
+      return [
+        {
+          path: ['model'],
+          message: `unknown model \`${params.model}\``,
+          hint: `one of ${modelKinds()
+            .map((k) => k.name)
+            .join(', ')}`,
+        },
+      ];
     return kind.check?.(params as unknown as Record<string, ParamValue>) ?? [];
   },
 
@@ -57,7 +67,12 @@ export default defineStep({
 
   async run({ dataset }, params: TrainParams, ctx): Promise<Model> {
     const kind = getModelKind(params.model);
-    if (!kind) throw new RunError(`unknown model \`${params.model}\``, { hint: `one of ${modelKinds().map((k) => k.name).join(', ')}` });
+    if (!kind)
+      throw new RunError(`unknown model \`${params.model}\``, {
+        hint: `one of ${modelKinds()
+          .map((k) => k.name)
+          .join(', ')}`,
+      });
     // Resolved by resolve() (the compiler calls it before the cache key is computed).
     const { model: _model, ...resolved } = params as unknown as Record<string, ParamValue>;
     const n = dataset.index.length;
@@ -77,7 +92,11 @@ export default defineStep({
     let imp: Float64Array[] | undefined;
     let backend: string | undefined;
     // Feature encoders: squared reconstruction error per segment, per fold and pooled.
-    const recon = { pooled: { train: [0, 0], val: [0, 0], test: [0, 0] }, folds: [] as ReconstructionRmse[], seen: [] as { trainLast: number; lastSeen: number }[] };
+    const recon = {
+      pooled: { train: [0, 0], val: [0, 0], test: [0, 0] },
+      folds: [] as ReconstructionRmse[],
+      seen: [] as { trainLast: number; lastSeen: number }[],
+    };
 
     for (let f = 0; f < dataset.folds.length; f++) {
       const fold = dataset.folds[f];
@@ -90,9 +109,7 @@ export default defineStep({
       const trainRows = trainRanges.reduce((a, r) => a + Math.max(0, r.end - r.start), 0);
       if (trainRows < 1) throw new RunError(`fold ${f} has no training rows`, { hint: 'use more bars or a larger train ratio in split' });
       const block =
-        trainRanges.length === 1
-          ? { X: Xf, Y: dataset.Y, n, train: fold.train, val: fold.val }
-          : gatherBlock(Xf, dataset.Y, p, k, trainRanges, fold.val);
+        trainRanges.length === 1 ? { X: Xf, Y: dataset.Y, n, train: fold.train, val: fold.val } : gatherBlock(Xf, dataset.Y, p, k, trainRanges, fold.val);
       const layout = trainRanges.length === 1 ? { index: dataset.index, pieces: undefined } : gatheredLayout(dataset.index, trainRanges, fold.val);
       const fit = await kind.fit(
         {
@@ -126,7 +143,13 @@ export default defineStep({
         const segs = { train: trainRanges, val: [fold.val], test: fold.testRanges ?? [fold.test] };
         const rm = {} as ReconstructionRmse;
         for (const seg of ['train', 'val', 'test'] as const) {
-          const e = enc.reconstructionError(fit.state, Xf, p, segs[seg].filter((r) => r.end > r.start), dataset.index);
+          const e = enc.reconstructionError(
+            fit.state,
+            Xf,
+            p,
+            segs[seg].filter((r) => r.end > r.start),
+            dataset.index,
+          );
           rm[seg] = e.count ? Math.sqrt(e.sse / e.count) : NaN;
           recon.pooled[seg][0] += e.sse;
           recon.pooled[seg][1] += e.count;
@@ -147,7 +170,9 @@ export default defineStep({
         const m = Math.max(0, range.end - range.start);
         const out = kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m));
         const at = preds.add(f, seg, range, out);
-        if (seg === SEG_VAL) for (let t = 0; t < k; t++) foldVal.push(horizonMetrics(dataset.targetNames[t], dataset.targetHorizons[t], out[t], preds.pooled.val.actual[t].subarray(at, at + m)));
+        if (seg === SEG_VAL)
+          for (let t = 0; t < k; t++)
+            foldVal.push(horizonMetrics(dataset.targetNames[t], dataset.targetHorizons[t], out[t], preds.pooled.val.actual[t].subarray(at, at + m)));
       }
       foldMetrics.push(foldVal);
       ctx.progress((f + 1) / dataset.folds.length);
@@ -166,7 +191,12 @@ export default defineStep({
         valMetrics: [],
         predictions: { index: new Float64Array(0), segment: new Uint8Array(0), fold: new Uint16Array(0), values: {} },
         scalers: dataset.folds.map((f) => f.scaler),
-        encoder: { latent: kind.encoder.dim(state[0]), rmse: { train: rmse('train'), val: rmse('val'), test: rmse('test') }, foldRmse: recon.folds, seen: recon.seen },
+        encoder: {
+          latent: kind.encoder.dim(state[0]),
+          rmse: { train: rmse('train'), val: rmse('val'), test: rmse('test') },
+          foldRmse: recon.folds,
+          seen: recon.seen,
+        },
         ...(backend ? { backend } : {}),
       };
     }
@@ -269,7 +299,11 @@ class Predictions {
     let test = 0;
     for (const fold of dataset.folds) for (const [seg, r] of segmentsOf(fold)) seg === SEG_VAL ? (val += len(r)) : (test += len(r));
     const k = dataset.targetNames.length;
-    const pooled = (n: number): Pooled => ({ pred: Array.from({ length: k }, () => new Float64Array(n)), actual: Array.from({ length: k }, () => new Float64Array(n)), n: 0 });
+    const pooled = (n: number): Pooled => ({
+      pred: Array.from({ length: k }, () => new Float64Array(n)),
+      actual: Array.from({ length: k }, () => new Float64Array(n)),
+      n: 0,
+    });
     this.index = new Float64Array(val + test);
     this.segment = new Uint8Array(val + test);
     this.fold = new Uint16Array(val + test);
