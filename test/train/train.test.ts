@@ -80,9 +80,9 @@ describe('train step: params', () => {
   it('an unknown model is one error at `model:` with a suggestion (not also the union’s own complaint)', () => {
     const issues = trainDiagnostics('{ model: gbmm }');
     expect(issues.map((d) => [d.path, d.loc?.line, d.loc?.col, d.hint])).toEqual([['steps.m.with.model', 7, 45, 'did you mean `gbm`?']]);
-    // A key no kind takes: a suggestion among the chosen kind's own params.
+    // A key no kind takes: worded like any unknown parameter, a suggestion among the chosen kind's own params.
     expect(trainDiagnostics('{ model: ridge, alpah: 1 }').map((d) => [d.message, d.hint])).toEqual([
-      ['`alpah` is not a parameter of `model: ridge`', 'did you mean `alpha`?'],
+      ['unknown parameter `alpah` of step `m` (train)', 'did you mean `alpha`?'],
     ]);
   });
 
