@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { emptyRaw, layoutFor, parseInto, rowBound, type ReadOptions } from './reader.js';
+import { emptyRaw, layoutFor, parseInto, rowBound, type RawBars, type ReadOptions } from './reader.js';
 
 /**
  * Worker-thread entry of parallel.ts: parses one part (file) per message with the very reader the
@@ -15,19 +15,9 @@ export interface ParseJob {
   fileIndex: number;
 }
 
+/** A parsed part: the reader's own columns (the main thread adds the file index and zones). */
 export type ParseReply =
-  | {
-      id: number;
-      ok: true;
-      n: number;
-      t: Float64Array;
-      open: Float64Array;
-      high: Float64Array;
-      low: Float64Array;
-      close: Float64Array;
-      volume: Float64Array;
-      line: Int32Array;
-    }
+  | ({ id: number; ok: true } & Pick<RawBars, 'n' | 't' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'line'>)
   | { id: number; ok: false; message: string };
 
 const port = parentPort;
