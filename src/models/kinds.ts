@@ -1,3 +1,4 @@
+import { MODEL_DEFAULTS } from './defaults.generated.js';
 import { binFold, fitGbm, gainImportance, gbmPredict, type GbmParams, type GbmState } from './gbm/gbm.js';
 import { fitForest, forestPredict, type ForestState } from './gbm/forest.js';
 import { fitElasticNetMulti, fitLogistic, sigmoid } from './linear.js';
@@ -46,7 +47,7 @@ const linearPredictAny = (s: unknown, X: ArrayLike<number>, m: number, p: number
 export const ridge: ModelKind = {
   name: 'ridge',
   description: 'closed-form L2-penalised least squares (scikit-learn Ridge: unpenalised intercept)',
-  defaults: { alpha: 1 },
+  defaults: { ...MODEL_DEFAULTS.ridge },
   seeded: false,
   fit: (d, prm) => ({ state: ridgeFit(d, num(prm.alpha), 'ridge') }),
   predict: linearPredictAny,
@@ -55,7 +56,7 @@ export const ridge: ModelKind = {
 export const ols: ModelKind = {
   name: 'ols',
   description: 'ordinary least squares, closed form (minimum-norm solution when singular)',
-  defaults: {},
+  defaults: { ...MODEL_DEFAULTS.ols },
   seeded: false,
   fit: (d) => ({ state: ridgeFit(d, 0, 'ols') }),
   predict: linearPredictAny,
@@ -72,7 +73,7 @@ function enetFit(d: FoldData, alpha: number, l1Ratio: number, name: string): Lin
 export const lasso: ModelKind = {
   name: 'lasso',
   description: 'L1-penalised least squares by coordinate descent (scikit-learn Lasso)',
-  defaults: { alpha: 0.0001 },
+  defaults: { ...MODEL_DEFAULTS.lasso },
   seeded: false,
   fit: (d, prm) => ({ state: enetFit(d, num(prm.alpha), 1, 'lasso') }),
   predict: linearPredictAny,
@@ -81,7 +82,7 @@ export const lasso: ModelKind = {
 export const elasticNet: ModelKind = {
   name: 'elastic_net',
   description: 'L1 + L2 penalised least squares by coordinate descent (scikit-learn ElasticNet)',
-  defaults: { alpha: 0.0001, l1_ratio: 0.5 },
+  defaults: { ...MODEL_DEFAULTS.elastic_net },
   seeded: false,
   fit: (d, prm) => ({ state: enetFit(d, num(prm.alpha), num(prm.l1_ratio), 'elastic_net') }),
   predict: linearPredictAny,
@@ -90,7 +91,7 @@ export const elasticNet: ModelKind = {
 export const logistic: ModelKind = {
   name: 'logistic',
   description: 'L2 logistic regression of the direction (target > 0), scikit-learn LogisticRegression(C = 1/alpha); predicts P(up) − P(not up)',
-  defaults: { alpha: 1 },
+  defaults: { ...MODEL_DEFAULTS.logistic },
   seeded: false,
   fit(d, prm) {
     const coef: number[][] = [];
@@ -137,22 +138,7 @@ export function gbmParamsOf(prm: Record<string, ParamValue>): GbmParams {
 export const gbm: ModelKind = {
   name: 'gbm',
   description: 'histogram gradient-boosted trees (XGBoost hist / LightGBM algorithm), early stopping on the validation rows',
-  defaults: {
-    n_estimators: 200,
-    learning_rate: 0.05,
-    max_depth: 6,
-    max_leaves: 0,
-    growth: 'depthwise',
-    max_bins: 255,
-    reg_lambda: 1,
-    min_split_gain: 0,
-    min_child_weight: 1,
-    subsample: 1,
-    colsample: 1,
-    early_stopping_rounds: 20,
-    loss: 'squared_error',
-    threads: 0,
-  },
+  defaults: { ...MODEL_DEFAULTS.gbm },
   seeded: true,
   check(prm) {
     if (prm.growth === 'lossguide' && prm.max_leaves === 0 && prm.max_depth === 0) {
@@ -183,7 +169,7 @@ export interface ForestFoldState {
 export const randomForest: ModelKind = {
   name: 'random_forest',
   description: 'bagged regression trees on the histogram tree code (bootstrap rows, max_features per node)',
-  defaults: { n_estimators: 100, max_depth: 8, max_features: 1, min_child_weight: 1, max_bins: 255, threads: 0 },
+  defaults: { ...MODEL_DEFAULTS.random_forest },
   seeded: true,
   fit(d, prm) {
     const binned = binFold(d.X, d.p, d.train, num(prm.max_bins));

@@ -114,7 +114,7 @@ describe('train step: params', () => {
 
   it('the schema’s per-kind defaults are the model kinds’ own', () => {
     // The model kinds (src/models) fit with their `defaults` when called as a library; a pipeline
-    // gets the schema's (generated from TrainParams). They must not drift apart.
+    // gets the schema's. Both come from TrainParams' @default tags (src/models/defaults.generated.ts).
     const train = (loadPipelineSchema().$defs as Record<string, { oneOf: { properties: Record<string, { const?: string; default?: unknown }> }[] }>)[
       'params.train'
     ];

@@ -1,3 +1,4 @@
+import { MODEL_DEFAULTS } from '../defaults.generated.js';
 import path from 'node:path';
 import { selectBackend, type Device } from '../../backend/index.js';
 import type { RowRange } from '../../core/artifacts.js';
@@ -51,7 +52,7 @@ export interface AutoencoderState {
   backend: string;
 }
 
-const DEFAULTS: Record<string, ParamValue> = { ...COMMON, lookback: 1, hidden: 32, layers: 2, latent: 8, epochs: 30, learning_rate: 0.003 };
+const DEFAULTS: Record<string, ParamValue> = { ...COMMON, ...MODEL_DEFAULTS.autoencoder };
 
 const weight = (ws: WeightValue[], name: string): Float32Array => {
   const w = ws.find((x) => x.name === name);

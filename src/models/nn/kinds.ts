@@ -1,3 +1,4 @@
+import { MODEL_DEFAULTS } from '../defaults.generated.js';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { currentBackend, selectBackend, type Device, type Tf } from '../../backend/index.js';
@@ -30,32 +31,8 @@ export interface NnState {
 }
 
 /** Parameters every neural kind takes (the autoencoder's too), with their defaults. */
-export const COMMON: Record<string, ParamValue> = {
-  device: 'auto',
-  lookback: 32,
-  hidden: 32,
-  layers: 1,
-  epochs: 20,
-  batch_size: 256,
-  learning_rate: 0.001,
-  optimizer: 'adam',
-  weight_decay: 0.01,
-  lr_schedule: 'constant',
-  warmup_epochs: 0,
-  clip_norm: 1,
-  patience: 5,
-  grad_accum: 1,
-  max_gap_hours: 72,
-  keep_checkpoints: 2,
-};
-
-const EXTRA: Record<NetKind, Record<string, ParamValue>> = {
-  mlp: { lookback: 8, hidden: 64, layers: 2 },
-  lstm: {},
-  gru: {},
-  tcn: { layers: 3, kernel_size: 3 },
-  transformer: { heads: 4 },
-};
+/** What every neural kind takes beyond its TrainParams defaults: `device`, filled from the pipeline's when not written. */
+export const COMMON: Record<string, ParamValue> = { device: 'auto' };
 
 const DESCRIPTION: Record<NetKind, string> = {
   mlp: 'multi-layer perceptron (ReLU) on the flattened window of lookback bars × features',
@@ -140,7 +117,7 @@ function nnKind(kind: NetKind): ModelKind {
   return {
     name: kind,
     description: DESCRIPTION[kind],
-    defaults: { ...COMMON, ...EXTRA[kind] },
+    defaults: { ...COMMON, ...MODEL_DEFAULTS[kind] },
     seeded: true,
     check(prm): ParamIssue[] {
       const issues: ParamIssue[] = [];
