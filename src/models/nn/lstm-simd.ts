@@ -9,7 +9,7 @@
  * a fixed order, so results are bit-identical from run to run.
  */
 
-import { get, I32, name, section, set, sleb, uleb, V128, vec, type Bytes } from '../../core/wasm.js';
+import { get, I32, moduleBytes, set, sleb, uleb, V128, type Bytes, type ValType } from '../../core/wasm.js';
 
 export interface SimdCells {
   /** c = f ⊙ cPrev + i ⊙ (2σ_g − 1) into c; u = 2c. S: gates [B, 4H]; cPrev, c, u: [B, H]. */
@@ -109,35 +109,13 @@ interface Fn {
   body: Bytes;
 }
 
-function moduleBytes(fns: Fn[]): Uint8Array {
-  const types = fns.map((f) => [0x60, ...vec(Array.from({ length: f.params }, () => [I32])), 0]);
-  const imports = vec([[...name('env'), ...name('mem'), 0x02, 0x00, ...uleb(1)]]);
-  const funcs = vec(fns.map((_, i) => uleb(i)));
-  const exports = vec(fns.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]));
-  const code = vec(
-    fns.map((f) => {
-      const locals: Bytes[] = [];
-      if (f.i32s) locals.push([...uleb(f.i32s), I32]);
-      if (f.v128s) locals.push([...uleb(f.v128s), V128]);
-      const body = [...vec(locals), ...f.body, 0x0b];
-      return [...uleb(body.length), ...body];
-    }),
-  );
-  return Uint8Array.from([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, vec(types)),
-    ...section(2, imports),
-    ...section(3, funcs),
-    ...section(7, exports),
-    ...section(10, code),
-  ]);
+/** The module's bytes through core/wasm's one module writer: every param i32, locals i32s then v128s. */
+function lstmModule(fns: Fn[]): Uint8Array {
+  const of = (t: ValType, n: number): ValType[] => Array.from({ length: n }, () => t);
+  return moduleBytes({
+    memory: { min: 1 },
+    funcs: fns.map((f) => ({ name: f.name, params: of(I32, f.params), locals: [...of(I32, f.i32s), ...of(V128, f.v128s)], body: f.body })),
+  });
 }
 
 // ---- the kernels --------------------------------------------------------------------------------
@@ -335,7 +313,7 @@ let compiled: object | undefined;
 export function simdCells(memory: unknown): SimdCells | undefined {
   try {
     const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
-    compiled ??= new WA.Module(moduleBytes([cellForwardFn(), hiddenForwardFn(), cellBackwardFn(), cellBackward4Fn(), copyRowsFn()]));
+    compiled ??= new WA.Module(lstmModule([cellForwardFn(), hiddenForwardFn(), cellBackwardFn(), cellBackward4Fn(), copyRowsFn()]));
     return new WA.Instance(compiled, { env: { mem: memory } }).exports as SimdCells;
   } catch {
     return undefined;
