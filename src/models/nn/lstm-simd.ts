@@ -38,20 +38,7 @@ export interface SimdCells {
   /** rows × len floats from src to dst (row strides in bytes). */
   copyRows(dst: number, dstStride: number, src: number, srcStride: number, rows: number, len: number): void;
   /** cellBackward for B a multiple of 4, faster. */
-  cellBackward4(
-    S: number,
-    cPrev: number,
-    tc: number,
-    dy: number,
-    dyStride: number,
-    dhRec: number,
-    dc: number,
-    dz: number,
-    dzT: number,
-    cols: number,
-    B: number,
-    H: number,
-  ): void;
+  cellBackward4: SimdCells['cellBackward'];
 }
 
 // ---- the kernels' instructions (encodings from src/core/wasm.ts) -----------------------------
