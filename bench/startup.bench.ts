@@ -51,15 +51,13 @@ export async function run(): Promise<BenchResult[]> {
     const load = `load ${loadavg()[0].toFixed(1)} on ${ROUNDS} rounds`;
     const range = (name: string): string => `min ${Math.min(...ms.get(name)!).toFixed(0)} ms`;
     return [
-      ...cases
-        .slice(1, 4)
-        .map(([name]) => ({
-          name,
-          fxflowMs: m(name),
-          peer: 'node -e 0',
-          peerMs: node,
-          note: `${(m(name) / node).toFixed(1)}× node -e 0 · ${range(name)} · ${load}`,
-        })),
+      ...cases.slice(1, 4).map(([name]) => ({
+        name,
+        fxflowMs: m(name),
+        peer: 'node -e 0',
+        peerMs: node,
+        note: `${(m(name) / node).toFixed(1)}× node -e 0 · ${range(name)} · ${load}`,
+      })),
       {
         name: 'fxflow run quickstart, all cached',
         fxflowMs: m('fxflow run quickstart, all cached'),
