@@ -22,18 +22,13 @@ export interface Io {
   err: NodeJS.WriteStream;
 }
 
-/** A subcommand. Add one by writing src/cli/commands/<name>.ts and listing it in commands/index.ts. */
+/**
+ * A subcommand's module. Add one by writing src/cli/commands/<name>.ts and listing it, with its
+ * name and summary, in commands/index.ts (which loads the module only when the command runs).
+ */
 export interface Command {
-  name: string;
-  /** One line for `fxflow --help`. */
-  summary: string;
   /** The command's `--help` text. */
   usage: string;
-  /**
-   * Whether it executes a pipeline's code: imports its plugins (TypeScript run with the user's
-   * rights) and runs its steps. `fxflow --help` lists these; every other command never does.
-   */
-  executesCode?: boolean;
   run(argv: string[], io: Io): Promise<number> | number;
 }
 

@@ -68,7 +68,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
       io.out.write(`${VERSION}\n`);
       return 0;
     }
-    return await command.run(all, io);
+    return await (await command.load()).run(all, io);
   } catch (e) {
     const style = styleFor(io.err);
     if (e instanceof DiagnosticError) {

@@ -1,5 +1,5 @@
 import type { ColumnNames } from './columns.js';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { RunError } from '../core/diagnostics.js';
 import { formatTimeframe } from './timeframe.js';
 import { emptyRaw, type RawBars } from './reader.js';
@@ -81,9 +81,11 @@ function quoteIdent(s: string): string {
 const LOCKED = { enable_external_access: 'false', autoload_known_extensions: 'false', autoinstall_known_extensions: 'false' } as const;
 
 async function openSource(q: DbQuery): Promise<{ instance: DuckDBInstance; con: DuckDBConnection }> {
+  // Imported here, not at the top: the step registry (so `validate`) imports this module.
+  const duck = await import('@duckdb/node-api');
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(
+    instance = await duck.DuckDBInstance.create(
       q.kind === 'duckdb' ? q.file : ':memory:',
       // Parquet: allowed_paths can only be set while access is still on, so it is locked below.
       q.kind === 'duckdb'

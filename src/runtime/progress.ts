@@ -1,4 +1,4 @@
-import { Listr, type DefaultRenderer, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+import type { DefaultRenderer, ListrTaskWrapper, SimpleRenderer } from 'listr2';
 import { escapeControl } from '../core/diagnostics.js';
 
 type Task = ListrTaskWrapper<unknown, typeof DefaultRenderer, typeof SimpleRenderer>;
@@ -129,33 +129,35 @@ export class ListrProgress implements ProgressReporter {
       const promise = new Promise<StepEnd>((r) => (resolve = r));
       this.ends.set(s.id, { promise, resolve });
     }
-    const listr = new Listr(
-      steps.map((s) => ({
-        title: `${label(s.id, s.kind)} waiting`,
-        task: async (_ctx: unknown, task: Task) => {
-          this.tasks.set(s.id, task);
-          const p = this.pending.get(s.id);
-          if (p?.title) task.title = escapeControl(p.title);
-          if (p?.output) task.output = escapeControl(p.output);
-          const end = await this.ends.get(s.id)!.promise;
-          const base = label(s.id, s.kind);
-          if (end.status === 'skipped') {
-            task.skip(escapeControl(`${base} skipped: ${end.error ?? 'an input failed'}`));
-            return;
-          }
-          const what = end.cached ? 'cached' : end.status === 'cancelled' ? 'cancelled' : 'computed';
-          task.title = escapeControl(`${base} ${what.padEnd(8)} ${formatMs(end.durationMs).padStart(8)}  ${end.summary ?? ''}`.trimEnd());
-          if (end.status === 'failed' || end.status === 'cancelled') throw new Error(escapeControl(`${base} ${end.error ?? end.status}`));
-        },
-      })),
-      {
-        concurrent: true,
-        exitOnError: false,
-        registerSignalListeners: false,
-        rendererOptions: { collapseErrors: false, showErrorMessage: true },
+    // listr2 is imported here, on a terminal run only: every CLI command imports this module.
+    const tasks = steps.map((s) => ({
+      title: `${label(s.id, s.kind)} waiting`,
+      task: async (_ctx: unknown, task: Task) => {
+        this.tasks.set(s.id, task);
+        const p = this.pending.get(s.id);
+        if (p?.title) task.title = escapeControl(p.title);
+        if (p?.output) task.output = escapeControl(p.output);
+        const end = await this.ends.get(s.id)!.promise;
+        const base = label(s.id, s.kind);
+        if (end.status === 'skipped') {
+          task.skip(escapeControl(`${base} skipped: ${end.error ?? 'an input failed'}`));
+          return;
+        }
+        const what = end.cached ? 'cached' : end.status === 'cancelled' ? 'cancelled' : 'computed';
+        task.title = escapeControl(`${base} ${what.padEnd(8)} ${formatMs(end.durationMs).padStart(8)}  ${end.summary ?? ''}`.trimEnd());
+        if (end.status === 'failed' || end.status === 'cancelled') throw new Error(escapeControl(`${base} ${end.error ?? end.status}`));
       },
-    );
-    this.running = listr.run().catch(() => undefined);
+    }));
+    this.running = import('listr2')
+      .then(({ Listr }) =>
+        new Listr(tasks, {
+          concurrent: true,
+          exitOnError: false,
+          registerSignalListeners: false,
+          rendererOptions: { collapseErrors: false, showErrorMessage: true },
+        }).run(),
+      )
+      .catch(() => undefined);
   }
 
   private update(id: string, patch: { title?: string; output?: string }): void {

@@ -97,8 +97,6 @@ async function cmdDiff(argv: string[], io: Io): Promise<number> {
 }
 
 export const diffCommand: Command = {
-  name: 'diff',
-  summary: 'compare two runs: params, metrics, recomputed steps',
   usage: `Usage: fxflow diff RUN_A RUN_B [--json] [--store DIR]
 
 Params that differ (resolved values, with their YAML path), metrics side by side with deltas

@@ -52,14 +52,11 @@ async function cmdExport(argv: string[], io: Io): Promise<number> {
 }
 
 export const exportCommand: Command = {
-  name: 'export',
-  summary: "write a step's output as .csv or .parquet",
   usage: `Usage: fxflow export FILE STEP --out PATH [--store DIR]
 
 Writes STEP's output as CSV or Parquet (by PATH's extension), running what it needs first:
 Candles/Features: the frame; Dataset: rows with segment and fold; Model: out-of-sample
 predictions per target with ts, segment and fold; Report: per-bar position and equity.
 Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
-  executesCode: true,
   run: cmdExport,
 };

@@ -64,8 +64,6 @@ function summarize(removed: { kind: string }[]): string {
 }
 
 export const gcCommand: Command = {
-  name: 'gc',
-  summary: 'remove cached artifacts that no kept run needs',
   usage: `Usage: fxflow gc [--keep-last N] [--older-than AGE] [--dry-run] [--json] [--store DIR]
 
 Keeps the runs among the N newest (--keep-last) or started within AGE (--older-than 30d; s, m, h,

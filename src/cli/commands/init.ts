@@ -67,8 +67,6 @@ async function cmdInit(argv: string[], io: Io): Promise<number> {
 }
 
 export const initCommand: Command = {
-  name: 'init',
-  summary: 'scaffold a pipeline, a custom-step plugin and a .gitignore for the store',
   usage: `Usage: fxflow init [DIR] [--force]
 
 Writes DIR/pipeline.yaml (a complete pipeline on synthetic data, with editor schema hookup),

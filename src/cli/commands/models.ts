@@ -110,8 +110,6 @@ async function cmdModels(argv: string[], io: Io): Promise<number> {
 }
 
 export const modelsCommand: Command = {
-  name: 'models',
-  summary: 'list trained models; export one as a self-contained model.json',
   usage: `Usage: fxflow models [--pipeline NAME] [--json] [--store DIR]
        fxflow models export ID --out DIR [--store DIR]
 

@@ -75,8 +75,6 @@ async function cmdPlan(argv: string[], io: Io): Promise<number> {
 }
 
 export const planCommand: Command = {
-  name: 'plan',
-  summary: 'show what would run and why',
   usage: `Usage: fxflow plan FILE [--format text|json|mermaid|dot] [--json] [--device auto|gpu|cpu] [--store DIR]
 
 Lists the steps in run order with their cache key, and for each step that would run, why:

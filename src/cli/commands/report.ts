@@ -31,8 +31,6 @@ async function cmdReport(argv: string[], io: Io): Promise<number> {
 }
 
 export const reportCommand: Command = {
-  name: 'report',
-  summary: 'write a run’s backtest report as one self-contained HTML file',
   usage: `Usage: fxflow report RUN|latest [--out report.html] [--step ID] [--store DIR]
 
 Writes the backtest report of run RUN (RUN is ${RUN_REF_HELP}):

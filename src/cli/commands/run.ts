@@ -171,8 +171,6 @@ export function printRunSummary(result: RunResult, io: Io, style: Style, sweep?:
 }
 
 export const runCommand: Command = {
-  name: 'run',
-  summary: 'run a pipeline (cached steps are reused)',
   usage: `Usage: fxflow run FILE [--json] [--jobs N] [--device auto|gpu|cpu] [--store DIR]
 
 Runs the pipeline. Steps whose inputs and params are unchanged are read from the cache.
@@ -185,6 +183,5 @@ Runs the pipeline. Steps whose inputs and params are unchanged are read from the
 With a \`matrix:\` block every variant runs; a step equal across variants runs once.
 SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.
 Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
-  executesCode: true,
   run: cmdRun,
 };

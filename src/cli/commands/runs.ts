@@ -103,8 +103,6 @@ function sweepCell(vs: StoredVariant[]): string {
 }
 
 export const runsCommand: Command = {
-  name: 'runs',
-  summary: 'list recent runs with status and headline metrics',
   usage: `Usage: fxflow runs [--pipeline NAME] [--limit N] [--json] [--store DIR]
 
 Recent runs, newest first, with status, duration, headline metrics (a sweep's: its selected

@@ -10,8 +10,6 @@ function cmdSchema(argv: string[], io: Io): number {
 }
 
 export const schemaCommand: Command = {
-  name: 'schema',
-  summary: 'print the pipeline JSON Schema',
   usage: `Usage: fxflow schema
 
 Prints the pipeline JSON Schema (for editors: \`# yaml-language-server: $schema=…\`). Reads no

@@ -112,8 +112,6 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
 }
 
 export const showCommand: Command = {
-  name: 'show',
-  summary: 'one run in full: resolved pipeline, params, metrics, artifacts, notes',
   usage: `Usage: fxflow show RUN [--pipeline] [--json] [--store DIR]
 
 The run's status and git commit, each step with its artifact, the resolved pipeline (params with

@@ -80,8 +80,6 @@ async function cmdSteps(argv: string[], io: Io): Promise<number> {
 }
 
 export const stepsCommand: Command = {
-  name: 'steps',
-  summary: 'list step kinds with their inputs, output and parameters',
   usage: `Usage: fxflow steps [FILE] [--json]
 
 Lists the built-in step kinds (and, given a pipeline FILE, its plugins' kinds) with their input

@@ -14,8 +14,6 @@ async function cmdValidate(argv: string[], io: Io): Promise<number> {
 }
 
 export const validateCommand: Command = {
-  name: 'validate',
-  summary: 'check a pipeline: YAML, schema, DAG (runs nothing)',
   usage: `Usage: fxflow validate FILE
 
 Parses the pipeline, validates it against the schema and compiles its DAG. Runs nothing, and

@@ -79,8 +79,6 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
 }
 
 export const watchCommand: Command = {
-  name: 'watch',
-  summary: 'rerun a pipeline on every save of it, its plugins or its data files',
   usage: `Usage: fxflow watch FILE [--debounce MS] [--jobs N] [--device auto|gpu|cpu] [--store DIR]
 
 Runs the pipeline, then reruns it whenever the pipeline file, a plugin it loads or a data file a
@@ -92,6 +90,5 @@ works from another terminal.
   --jobs N        cores to use (default: all), as for \`fxflow run\`
   --device D      where neural models train unless their step sets \`device:\`
 Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
-  executesCode: true,
   run: cmdWatch,
 };
