@@ -27,7 +27,18 @@ export interface StepOutcome {
   key: string;
   cached: boolean;
   status: StepStatus;
+  /**
+   * Wall time of the step in this run: for a computed step, reading its inputs plus its work
+   * (`loadMs + computeMs`), not the storing of its output; for a hit, the lookup (and, for an
+   * output the caller needs, reading and checking it).
+   */
   durationMs: number;
+  /** Wall time waiting for its inputs (from memory, or read and decoded from the store); 0 for a hit. */
+  loadMs: number;
+  /** Wall time of the step's own work (in a worker: including sending inputs and receiving the output); 0 for a hit. */
+  computeMs: number;
+  /** Wall time encoding its output and writing it to the store (checksum, transaction, history row); 0 for a hit. */
+  storeMs: number;
   summary?: string;
   error?: string;
   /** Why a computed step missed the cache. */
@@ -66,6 +77,10 @@ export interface RunOptions {
    */
   need?: string[];
 }
+
+/** Where a computed step's time went (StepOutcome's `loadMs`, `computeMs`, `storeMs`). */
+type StepTimes = Pick<StepOutcome, 'loadMs' | 'computeMs' | 'storeMs'>;
+const NO_TIMES: Readonly<StepTimes> = { loadMs: 0, computeMs: 0, storeMs: 0 };
 
 export function newRunId(now = new Date()): string {
   const ts = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -218,6 +233,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     computed: () => void,
     warnings: string[],
     again = false,
+    times: StepTimes = { loadMs: 0, computeMs: 0, storeMs: 0 },
   ): Promise<{ outcome: StepOutcome; output: unknown }> => {
     const { key, basis } = keys.get(node.id)!;
     const started = performance.timeOrigin + performance.now();
@@ -239,9 +255,18 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     });
     const inputs: Record<string, unknown> = {};
     for (const [port, src] of Object.entries(node.inputs)) inputs[port] = await valueOf(src, node.id);
+    const tc = performance.now();
+    times.loadMs = tc - ts;
     if (ctx.signal.aborted) throw new CancelledError();
-    const elsewhere = opts.execute?.(node, inputs, ctx);
-    const output = await (elsewhere ?? node.def.run(inputs as never, node.params as never, ctx));
+    let elsewhere: Promise<unknown> | undefined;
+    let output: unknown;
+    try {
+      elsewhere = opts.execute?.(node, inputs, ctx);
+      output = await (elsewhere ?? node.def.run(inputs as never, node.params as never, ctx));
+    } finally {
+      // Kept for a step that fails too (its outcome reports how long it ran).
+      times.computeMs = performance.now() - tc;
+    }
     const durationMs = performance.now() - ts;
     // A step that ran elsewhere (a worker) frees its slot now: the next one starts there while
     // this thread stores the output. One that ran here keeps it until stored, or the next step,
@@ -250,15 +275,17 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     if (ctx.signal.aborted) throw new CancelledError();
     const metrics = node.def.metrics?.(output as never) ?? {};
     const summary = node.def.summary?.(output as never);
-    const outcome: StepOutcome = { id: node.id, kind: node.kind, key, cached: false, status: 'ok', durationMs, summary, metrics, warnings, reason };
+    const outcome: StepOutcome = { id: node.id, kind: node.kind, key, cached: false, status: 'ok', durationMs, ...times, summary, metrics, warnings, reason };
     // Store before anyone reads it: the transaction commits the whole artifact or nothing, and
     // the step's history row with it (a run killed once the step shows done keeps both).
+    const tStore = performance.now();
     await store.putArtifact(
       key,
       { type: node.def.output, kind: node.kind, stepVersion: node.def.version, meta: { metrics, summary, warnings } },
       encodeArtifact(output),
       stepRowsWriter({ ...stepRecord(outcome, basis, started), again }),
     );
+    outcome.storeMs = times.storeMs = performance.now() - tStore;
     values.set(node.id, Promise.resolve(output));
     return { outcome, output };
   };
@@ -268,7 +295,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     const { key, basis } = keys.get(node.id)!;
     const started = performance.timeOrigin + performance.now();
     const ts = performance.now();
-    const base = { id: node.id, kind: node.kind, key, warnings: [] as string[], metrics: {} as Record<string, number> };
+    const base = { id: node.id, kind: node.kind, key, warnings: [] as string[], metrics: {} as Record<string, number>, ...NO_TIMES };
     let info = hits.get(key);
     let reason: string | undefined;
     if (info && need.has(node.id)) {
@@ -304,8 +331,9 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     missReasons.set(node.id, reason);
     progress.stepStarted(node.id, { cached: false, reason });
     const warnings: string[] = [];
+    const times: StepTimes = { ...NO_TIMES };
     try {
-      return (await computeNode(node, reason, computed, warnings)).outcome;
+      return (await computeNode(node, reason, computed, warnings, false, times)).outcome;
     } catch (e) {
       const cancelled = e instanceof CancelledError || (opts.signal?.aborted ?? false);
       const o: StepOutcome = {
@@ -313,6 +341,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
         cached: false,
         status: cancelled ? 'cancelled' : 'failed',
         durationMs: performance.now() - ts,
+        ...times,
         error: errorText(e),
         warnings,
         reason,
@@ -383,6 +412,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
             cached: false,
             status: cancelled ? 'cancelled' : 'skipped',
             durationMs: 0,
+            ...NO_TIMES,
             warnings: [],
             metrics: {},
             error: cancelled ? 'cancelled' : `input ${deps.find((d) => d!.status !== 'ok')!.id} did not complete`,

@@ -51,9 +51,12 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const plan = await loadPlan(file, undefined, { device: deviceOf(values.device), execute: true });
   // Keys first: a missing data file is reported before the store is opened or written.
   const keys = await computeKeys(plan);
+  // Where the time went (--json `timings`): all on performance.now(), whose origin is the process's start.
+  const loaded = performance.now();
   const dir = storeDir(values.store);
   const style = styleFor(io.out);
   const store = await openStore(dir, io);
+  const opened = performance.now();
   // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
   // and the run is recorded as `interrupted` (a rerun reuses every step that completed).
   const abort = new AbortController();
@@ -65,6 +68,8 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let outcome: PipelineRun;
+  let ran = opened;
+  let closing = opened;
   try {
     if (!values.json)
       io.out.write(
@@ -79,11 +84,15 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
       signal: abort.signal,
       writeReport: writeRunReport,
     });
+    ran = performance.now();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    closing = performance.now();
     await store.close();
   }
+  const closed = performance.now();
+  const ms = (x: number): number => Math.round(x * 1000) / 1000;
   const { result, sweep, reportPath, reportError } = outcome;
   if (reportError) io.err.write(`could not write the HTML report: ${reportError.message}\n`);
   if (values.json) {
@@ -95,7 +104,14 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           runId: result.runId,
           pipeline: result.pipeline,
           status: result.status,
-          durationMs: Math.round(result.durationMs * 1000) / 1000,
+          durationMs: ms(result.durationMs),
+          timings: {
+            startupMs: ms(loaded),
+            storeOpenMs: ms(opened - loaded),
+            runMs: ms(ran - opened),
+            closeMs: ms(closed - closing),
+            totalMs: ms(closed),
+          },
           steps: result.steps.map((s) => ({
             id: s.id,
             ...(plan.variants ? sweepNodeFields(plan, s.id) : {}),
@@ -103,7 +119,10 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
             key: s.key,
             cached: s.cached,
             status: s.status,
-            durationMs: Math.round(s.durationMs * 1000) / 1000,
+            durationMs: ms(s.durationMs),
+            loadMs: ms(s.loadMs),
+            computeMs: ms(s.computeMs),
+            storeMs: ms(s.storeMs),
             ...(s.summary ? { summary: s.summary } : {}),
             ...(s.reason && !s.cached ? { reason: s.reason } : {}),
             ...(s.error ? { error: s.error } : {}),
