@@ -1,7 +1,7 @@
 import type { HorizonMetrics, Report } from '../core/artifacts.js';
 import { drawdownSeries } from '../backtest/metrics.js';
 import { esc, groupedBars, heatMap, histogram, lineChart } from './svg.js';
-import { fixed as num, pct } from '../core/format.js';
+import { fixed as num, pct, thousands } from '../core/format.js';
 
 /**
  * The HTML report of a run: one self-contained file (inline CSS and SVG, no script, no network), so
@@ -37,7 +37,7 @@ export function pctTick(v: number, step: number): string {
   while (d < 6 && Math.abs(Math.round(step * 100 * 10 ** d) - step * 100 * 10 ** d) > 1e-6 * 10 ** d) d++;
   return pct(v, d);
 }
-const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+const int = (x: number): string => (Number.isFinite(x) ? thousands(Math.round(x)) : '—');
 
 /** How each known metric is shown: label, formatter, group. Unknown metrics are listed as numbers. */
 const METRICS: [string, string, (x: number) => string, string][] = [

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Artifact } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
+import { thousands } from '../../core/format.js';
 import { loadPlan, planUpTo } from '../../pipeline.js';
 import { decodeArtifact } from '../../runtime/codec.js';
 import { artifactTable, exportTable } from '../../runtime/export.js';
@@ -47,7 +48,7 @@ async function cmdExport(argv: string[], io: Io): Promise<number> {
   }
   const t = artifactTable(artifact);
   await exportTable(t, values.out);
-  io.out.write(`wrote ${values.out}: ${t.rows.toLocaleString('en-US')} rows × ${t.names.length} columns (${artifact.type} of step ${stepId})\n`);
+  io.out.write(`wrote ${values.out}: ${thousands(t.rows)} rows × ${t.names.length} columns (${artifact.type} of step ${stepId})\n`);
   return 0;
 }
 
