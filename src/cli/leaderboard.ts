@@ -24,7 +24,8 @@ export interface Board {
   headStep?: string;
 }
 
-const HEAD = ['sharpe', 'total_return', 'max_drawdown', 'hit_rate', 'trades'];
+/** The metrics a leaderboard and `fxflow runs` show for a run or variant, when it has them. */
+export const HEAD = ['sharpe', 'total_return', 'max_drawdown', 'hit_rate', 'trades'];
 
 export function boardOf(s: SweepResult): Board {
   return {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { formatMs } from '../../runtime/progress.js';
 import { STORE_FILE } from '../../runtime/store.js';
-import { boardOfStored, leaderboard } from '../leaderboard.js';
+import { boardOfStored, HEAD, leaderboard } from '../leaderboard.js';
 import { changesSincePrevious, formatChange, listRuns, loadVariants, type ParamChange, type StoredVariant } from '../../runtime/history.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';
@@ -56,7 +56,6 @@ async function cmdRuns(argv: string[], io: Io): Promise<number> {
       io.out.write('no runs match\n');
       return 0;
     }
-    const HEAD = ['sharpe', 'total_return', 'max_drawdown', 'hit_rate', 'trades'];
     const rows = runs.map(({ run: r, computed, cached, metrics }) => {
       const sweep = sweeps.get(r.id);
       const m = (sweep ? sweep.find((v) => v.selected)?.metrics : undefined) ?? metrics;
