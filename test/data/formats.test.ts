@@ -3,12 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { RunError } from '../../src/core/diagnostics.js';
 import { detectFormat } from '../../src/data/reader.js';
-import fetch from '../../src/steps/fetch/index.js';
 import type { FetchParams } from '../../src/steps/fetch/params.js';
-import { sharedFile, testContext, SHARED_FOREX } from '../helpers/ctx.js';
-import { params } from './helpers.js';
+import { sharedFile, SHARED_FOREX } from '../helpers/ctx.js';
+import { fetchFailure, params, runFetch } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -22,19 +20,8 @@ function write(name: string, data: string | Buffer): string {
   writeFileSync(path.join(dir, name), data);
   return name;
 }
-const run = (p: FetchParams, pipelineDir = dir) => {
-  const ctx = testContext({ pipelineDir });
-  return fetch.run({}, p, ctx).then((out) => ({ out, ctx }));
-};
-async function failure(p: FetchParams, pipelineDir = dir): Promise<RunError> {
-  try {
-    await fetch.run({}, p, testContext({ pipelineDir }));
-  } catch (e) {
-    expect(e).toBeInstanceOf(RunError);
-    return e as RunError;
-  }
-  throw new Error('expected the fetch to fail');
-}
+const run = (p: FetchParams, pipelineDir = dir) => runFetch(p, pipelineDir);
+const failure = (p: FetchParams, pipelineDir = dir) => fetchFailure(p, pipelineDir);
 
 /** Naive reference reader of the HistData text: split on newlines and `;`, Date.UTC of the fields. */
 function naiveHistdata(text: string): { t: number[]; close: number[] } {

@@ -2,12 +2,11 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RunError } from '../../src/core/diagnostics.js';
 import { weekendOverlap } from '../../src/data/quality.js';
 import fetch from '../../src/steps/fetch/index.js';
 import type { FetchParams } from '../../src/steps/fetch/params.js';
-import { sharedFile, testContext, SHARED_FOREX } from '../helpers/ctx.js';
-import { params } from './helpers.js';
+import { sharedFile, SHARED_FOREX } from '../helpers/ctx.js';
+import { fetchFailure, params, runFetch } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -27,19 +26,10 @@ function file(name: string, body: string): string {
   return name;
 }
 async function run(p: FetchParams, pipelineDir = dir) {
-  const ctx = testContext({ pipelineDir });
-  const out = await fetch.run({}, p, ctx);
+  const { out, ctx } = await runFetch(p, pipelineDir);
   return { out, ctx, hours: Array.from(out.index).map((t) => (t - MON) / H) };
 }
-async function failure(p: FetchParams, pipelineDir = dir): Promise<RunError> {
-  try {
-    await fetch.run({}, p, testContext({ pipelineDir }));
-  } catch (e) {
-    expect(e).toBeInstanceOf(RunError);
-    return e as RunError;
-  }
-  throw new Error('expected the fetch to fail');
-}
+const failure = (p: FetchParams, pipelineDir = dir) => fetchFailure(p, pipelineDir);
 
 describe('quality policy on fixtures: each kind, each action', () => {
   it('zero rows: drop (default, warned), warn keeps them, error names file, line and values', async () => {

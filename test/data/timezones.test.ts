@@ -2,13 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RunError } from '../../src/core/diagnostics.js';
 import type { QualityNote } from '../../src/core/artifacts.js';
 import { timeParser } from '../../src/data/timefmt.js';
-import fetch from '../../src/steps/fetch/index.js';
 import type { FetchParams } from '../../src/steps/fetch/params.js';
-import { sharedFile, testContext, SHARED_FOREX } from '../helpers/ctx.js';
-import { params } from './helpers.js';
+import { sharedFile, SHARED_FOREX } from '../helpers/ctx.js';
+import { fetchFailure, params, runFetch } from './helpers.js';
 
 /**
  * Issue 17, time zones of data sources: offsets written in the timestamps, HistData's New York
@@ -33,19 +31,8 @@ function write(name: string, data: string): string {
 }
 /** params() declares `timezone: UTC`; this is the step as a user writes it without one. */
 const noZone = (p: Parameters<typeof params>[0]): FetchParams => ({ ...params(p), timezone: undefined });
-const run = (p: FetchParams, pipelineDir = dir) => {
-  const ctx = testContext({ pipelineDir });
-  return fetch.run({}, p, ctx).then((out) => ({ out, ctx }));
-};
-async function failure(p: FetchParams, pipelineDir = dir): Promise<RunError> {
-  try {
-    await fetch.run({}, p, testContext({ pipelineDir }));
-  } catch (e) {
-    expect(e).toBeInstanceOf(RunError);
-    return e as RunError;
-  }
-  throw new Error('expected the fetch to fail');
-}
+const run = (p: FetchParams, pipelineDir = dir) => runFetch(p, pipelineDir);
+const failure = (p: FetchParams, pipelineDir = dir) => fetchFailure(p, pipelineDir);
 const clockNote = (q: QualityNote[]) => q.find((n) => n.kind === 'clock');
 const weeksIn = (detail: string | undefined) => [...(detail ?? '').matchAll(/\d{4}-\d\d-\d\d/g)].map((m) => m[0]);
 

@@ -5,13 +5,13 @@
  * own columns, not the `indicators`/`returns` defaults.
  */
 import { describe, expect, it } from 'vitest';
-import type { Candles } from '../../src/core/artifacts.js';
 import { alpha158, alpha158Lookbacks, alpha158Names } from '../../src/indicators/alpha158.js';
 import { parsePipelineText } from '../../src/parser/index.js';
 import features from '../../src/steps/features/index.js';
 import type { FeaturesParams } from '../../src/steps/features/params.js';
 import { testContext } from '../helpers/ctx.js';
 import * as R from '../indicators/reference.js';
+import { hourly } from './fixtures.js';
 
 const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
 const names = alpha158Names();
@@ -121,23 +121,6 @@ describe('alpha158 RSQR, CORR, CORD: Qlib NaN over a flat window', () => {
     });
   });
 });
-
-function hourly(n: number, volume?: (i: number) => number): Candles {
-  const c = R.randomCandles(n, 11, 1.1, 0.0008);
-  const index = new Float64Array(n);
-  for (let i = 0; i < n; i++) index[i] = Date.UTC(2021, 0, 4) + i * 3_600_000;
-  const v = volume ? c.volume.map((_, i) => volume(i)) : c.volume;
-  return {
-    type: 'Candles',
-    symbol: 'EURUSD',
-    timeframe: '1h',
-    source: 'test',
-    pip: 0.0001,
-    quality: [],
-    index,
-    columns: { open: f64(c.open), high: f64(c.high), low: f64(c.low), close: f64(c.close), volume: f64(v) },
-  };
-}
 
 /** Features params completed by the pipeline validator, as a pipeline would give them. */
 function validated(withYaml: string): FeaturesParams {

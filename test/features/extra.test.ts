@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Candles } from '../../src/core/artifacts.js';
 import { fetchCandles } from '../helpers/candles.js';
+import { hourly } from './fixtures.js';
 import { directional, atr } from '../../src/indicators/dm.js';
 import { sma } from '../../src/indicators/ma.js';
 import { rsi } from '../../src/indicators/rsi.js';
@@ -24,22 +24,6 @@ const BASE: Omit<FeaturesParams, 'indicators'> = {
   sessions: false,
   target: { forward_return: { horizons: [1] } },
 };
-
-function hourly(n: number): Candles {
-  const c = R.randomCandles(n, 11, 1.1, 0.0008);
-  const index = new Float64Array(n);
-  for (let i = 0; i < n; i++) index[i] = Date.UTC(2021, 0, 4) + i * 3_600_000;
-  return {
-    type: 'Candles',
-    symbol: 'EURUSD',
-    timeframe: '1h',
-    source: 'test',
-    pip: 0.0001,
-    quality: [],
-    index,
-    columns: { open: f64(c.open), high: f64(c.high), low: f64(c.low), close: f64(c.close), volume: f64(c.volume) },
-  };
-}
 
 describe('calendar and session features', () => {
   it('hour and weekday as sine/cosine, worked by hand', () => {

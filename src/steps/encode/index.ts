@@ -1,5 +1,6 @@
 import type { Dataset, Fold, Model, RowRange, Scaler } from '../../core/artifacts.js';
 import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
+import { thousands } from '../../core/format.js';
 import { isoUtc } from '../../data/frame.js';
 import { driftReport } from '../../evaluation/drift.js';
 import { applyScaler, fitScaler, sameScaler } from '../../evaluation/scalers.js';
@@ -172,6 +173,6 @@ export default defineStep({
   },
 
   summary(out: Dataset) {
-    return `${out.featureNames.length} features (last: ${out.featureNames[out.featureNames.length - 1]}), ${out.index.length.toLocaleString('en-US')} rows`;
+    return `${out.featureNames.length} features (last: ${out.featureNames[out.featureNames.length - 1]}), ${thousands(out.index.length)} rows`;
   },
 });

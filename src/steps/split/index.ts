@@ -173,7 +173,7 @@ function checkParams(params: SplitParams, written?: (name: string) => boolean): 
       // Each split is a fold (a model fit): C(64, 32) ≈ 1.8e18 would never finish, nor fit in memory.
       issues.push({
         path: ['test_groups'],
-        message: `groups ${params.groups} with test_groups ${params.test_groups} make ${binomial(params.groups, params.test_groups).toExponential(2)} splits; the limit is ${MAX_CPCV_SPLITS.toLocaleString('en-US')}`,
+        message: `groups ${params.groups} with test_groups ${params.test_groups} make ${binomial(params.groups, params.test_groups).toExponential(2)} splits; the limit is ${thousands(MAX_CPCV_SPLITS)}`,
         hint: 'use fewer groups or test groups, e.g. groups: 10, test_groups: 2 (45 splits)',
       });
     }
