@@ -142,12 +142,17 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   // A needed output is kept to the end of the run (one more consumer than it has).
   for (const id of need) consumers.set(id, (consumers.get(id) ?? 0) + 1);
   const DAMAGED = 'its stored output was damaged or missing';
+  // A stored output that failed its checksum or is gone: its catalogue row is dropped before it is
+  // recomputed, so a failure leaves a miss, never a hit without bytes. `by`: the step that says so.
+  const dropDamaged = async (id: string, key: string, by: string): Promise<void> => {
+    await store.deleteArtifact(key);
+    progress.stepLog(by, `artifact of step ${id} (key ${key.slice(0, 12)}) damaged or missing in the store: recomputing it`, 'warn');
+  };
 
   /**
    * A node's output: from memory if computed in this run, else from the store. A stored output
    * that fails its checksum or is gone (a cache hit does not read its bytes) is recomputed here,
-   * inside this run, so the step that needs it goes on: its catalogue row is deleted first, so a
-   * failure leaves a miss, never a hit without bytes.
+   * inside this run (after dropDamaged), so the step that needs it goes on.
    */
   const valueOf = (id: string, by: string): Promise<unknown> => {
     let v = values.get(id);
@@ -155,8 +160,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       const key = keys.get(id)!.key;
       v = store.getArtifactBytes(key).then(async (bytes) => {
         if (bytes) return decodeArtifact(bytes);
-        await store.deleteArtifact(key);
-        progress.stepLog(by, `artifact of step ${id} (key ${key.slice(0, 12)}) damaged or missing in the store: recomputing it`, 'warn');
+        await dropDamaged(id, key, by);
         const node = plan.byId.get(id)!;
         const { outcome, output } = await computeNode(node, DAMAGED, () => undefined, [], true);
         // The step was reported (and recorded) as a cache hit: it now reads as computed.
@@ -233,7 +237,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     computed: () => void,
     warnings: string[],
     again = false,
-    times: StepTimes = { loadMs: 0, computeMs: 0, storeMs: 0 },
+    times: StepTimes = { ...NO_TIMES },
   ): Promise<{ outcome: StepOutcome; output: unknown }> => {
     const { key, basis } = keys.get(node.id)!;
     const started = performance.timeOrigin + performance.now();
@@ -304,8 +308,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       const bytes = await store.getArtifactBytes(key);
       if (bytes) values.set(node.id, Promise.resolve(decodeArtifact(bytes)));
       else {
-        await store.deleteArtifact(key);
-        progress.stepLog(node.id, `artifact of step ${node.id} (key ${key.slice(0, 12)}) damaged or missing in the store: recomputing it`, 'warn');
+        await dropDamaged(node.id, key, node.id);
         info = undefined;
         reason = DAMAGED;
       }

@@ -8,7 +8,7 @@ import { coreBudget } from '../../core/threads.js';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
 import type { AnyStepDef, StepContext } from '../../steps/define.js';
 import { BUILTIN_STEPS, isBuiltinStep } from '../../steps/index.js';
-import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
+import { keepRecent, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
 
 /**
  * Workers for CPU-heavy steps, so that `--jobs 2` keeps two cores busy: the scheduler stays on the
@@ -222,8 +222,8 @@ export class StepPool {
         taskInputs[port] = s;
         this.inputsSent++;
       }
-      // The worker keeps the last WORKER_CACHE artifacts it was sent, in this order.
-      held.splice(0, held.length, ...[...held.filter((a) => a !== s.artifact), s.artifact].slice(-WORKER_CACHE));
+      // The worker keeps the last artifacts it was sent, in this order.
+      keepRecent(held, s.artifact);
     }
     this.held.set(w, held);
     const id = this.next++;

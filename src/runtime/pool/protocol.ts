@@ -32,4 +32,12 @@ export type WorkerReply =
   | { id: number; type: 'progress'; fraction: number; message?: string };
 
 /** Decoded input artifacts a worker keeps between tasks (worker.ts evicts in the same order): a backtest reads three (model, dataset, candles). */
-export const WORKER_CACHE = 4;
+const WORKER_CACHE = 4;
+
+/**
+ * Moves `item` to the newest end of `list` and keeps the last WORKER_CACHE: the worker's cache of
+ * decoded inputs and the pool's record of it, which must agree, both call this.
+ */
+export function keepRecent<T>(list: T[], item: T): void {
+  list.splice(0, list.length, ...[...list.filter((x) => x !== item), item].slice(-WORKER_CACHE));
+}

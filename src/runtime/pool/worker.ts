@@ -1,7 +1,7 @@
 import { parentPort, Worker } from 'node:worker_threads';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
 import { makeStepContext, type AnyStepDef } from '../../steps/define.js';
-import { WORKER_CACHE, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
+import { keepRecent, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
 
 /**
  * A worker (a child process, or a thread) running CPU-heavy steps (see pool.ts). Inputs arrive and the output leaves in
@@ -67,7 +67,7 @@ function input(i: TaskInput): unknown {
     if (!i.bytes) throw new Error(`input artifact ${i.artifact} was neither sent nor cached`);
     hit = { artifact: i.artifact, value: decodeArtifact(i.bytes) };
   }
-  cache.splice(0, cache.length, ...[...cache.filter((c) => c !== hit), hit].slice(-WORKER_CACHE));
+  keepRecent(cache, hit);
   return hit.value;
 }
 
