@@ -1,11 +1,13 @@
 import type { Plan, PlanNode } from '../compiler/index.js';
-import { endRun, recordSweep, summarizeSweep, type SweepResult } from './history.js';
+import { recordSweep, summarizeSweep, type SweepResult } from './history.js';
 import type { StepContext } from '../steps/define.js';
 import type { NodeKey } from './keys.js';
 import { poolFor } from './pool/pool.js';
 import type { ProgressReporter } from './progress.js';
-import { runPlan, type RunResult } from './run.js';
+import { Interruption, runPlan, type RunResult } from './run.js';
 import type { Store } from './store.js';
+
+export { Interruption } from './run.js';
 
 /**
  * One run of a pipeline, as every front end wants it (`fxflow run`, `watch`, later a queue
@@ -13,15 +15,6 @@ import type { Store } from './store.js';
  * history, the HTML report, and interruption. Front ends parse their flags, load the plan, open
  * the store, and print what comes back.
  */
-
-/**
- * The reason to abort a run's signal with when the user stopped it (SIGINT/SIGTERM): the run is
- * then recorded as `interrupted` (a rerun reuses every step that completed). Aborted for any other
- * reason (watch: a newer save), it ends `cancelled`.
- */
-export class Interruption {
-  constructor(readonly by: string) {}
-}
 
 export interface PipelineRunOptions {
   store: Store;
@@ -70,10 +63,6 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
   }
   const reason: unknown = opts.signal?.aborted ? opts.signal.reason : undefined;
   const interruptedBy = reason instanceof Interruption ? reason.by : undefined;
-  if (interruptedBy !== undefined && result.status !== 'succeeded') {
-    result.status = 'interrupted';
-    await endRun(store, result.runId, 'interrupted', `interrupted by ${interruptedBy}`);
-  }
   const sweep = summarizeSweep(plan, result.steps);
   if (sweep) await recordSweep(store, result.runId, plan, sweep);
   let reportPath: string | undefined;

@@ -78,6 +78,15 @@ export interface RunOptions {
   need?: string[];
 }
 
+/**
+ * The reason to abort a run's signal with when the user stopped it (SIGINT/SIGTERM): the run is
+ * then recorded as `interrupted` (a rerun reuses every step that completed). Aborted for any other
+ * reason (watch: a newer save), it ends `cancelled`.
+ */
+export class Interruption {
+  constructor(readonly by: string) {}
+}
+
 /** Where a computed step's time went (StepOutcome's `loadMs`, `computeMs`, `storeMs`). */
 type StepTimes = Pick<StepOutcome, 'loadMs' | 'computeMs' | 'storeMs'>;
 const NO_TIMES: Readonly<StepTimes> = { loadMs: 0, computeMs: 0, storeMs: 0 };
@@ -454,7 +463,11 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   const steps = plan.nodes.map((n) => outcomes.get(n.id)!);
   await Promise.all(records);
   if (recordError) firstError ??= recordError;
-  const status = steps.some((s) => s.status === 'failed') || recordError ? 'failed' : steps.some((s) => s.status === 'cancelled') ? 'cancelled' : 'succeeded';
+  const ended = steps.some((s) => s.status === 'failed') || recordError ? 'failed' : steps.some((s) => s.status === 'cancelled') ? 'cancelled' : 'succeeded';
+  // Stopped by the user (not by watch's newer save): recorded as interrupted, its end row written once.
+  const reason: unknown = opts.signal?.aborted ? opts.signal.reason : undefined;
+  const status: RunResult['status'] = ended !== 'succeeded' && reason instanceof Interruption ? 'interrupted' : ended;
+  const endError = status === 'interrupted' ? `interrupted by ${(reason as Interruption).by}` : firstError ? errorText(firstError) : undefined;
   const outputs = new Map<string, unknown>();
   for (const id of need) {
     const v = values.get(id);
@@ -462,6 +475,6 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   }
   const { commit, dirty } = await git;
   await setRunGit(store, runId, commit, dirty);
-  await endRun(store, runId, status, firstError ? errorText(firstError) : undefined);
+  await endRun(store, runId, status, endError);
   return { runId, pipeline: spec.name, status, durationMs: performance.now() - t0, steps, error: firstError, outputs };
 }
