@@ -3,6 +3,7 @@ import { isDevice } from '../backend/index.js';
 import path from 'node:path';
 import { errorsOnly, type Diagnostic } from '../core/diagnostics.js';
 import { specialKind } from '../core/files.js';
+import { thousands } from '../core/format.js';
 import { interpolate } from './interpolate.js';
 import { PipelineValidator } from './validate.js';
 import { loadYaml, toPointer, type LoadedYaml, type PositionMap } from './yaml.js';
@@ -25,8 +26,10 @@ export function parsePipelineText(
 ): ParseResult {
   const displayFile = opts.displayFile ?? file;
   // Text handed in directly (not through readPipelineFile) gets the same limit.
-  if (text.length > MAX_PIPELINE_BYTES / 4 && Buffer.byteLength(text) > MAX_PIPELINE_BYTES)
-    return { diagnostics: [tooLarge(Buffer.byteLength(text), displayFile)] };
+  if (text.length > MAX_PIPELINE_BYTES / 4) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_PIPELINE_BYTES) return { diagnostics: [tooLarge(bytes, displayFile)] };
+  }
   // A caller that already read the YAML (for its `plugins:`) passes it in rather than parsing twice.
   const loaded = opts.loaded ?? loadYaml(text, displayFile);
   const diagnostics = [...loaded.diagnostics];
@@ -137,7 +140,7 @@ export const MAX_PIPELINE_BYTES = 1024 * 1024;
 function tooLarge(bytes: number, file: string): Diagnostic {
   return {
     severity: 'error',
-    message: `pipeline file ${file} is ${bytes.toLocaleString('en-US')} bytes; the limit is ${MAX_PIPELINE_BYTES.toLocaleString('en-US')} bytes (1 MiB)`,
+    message: `pipeline file ${file} is ${thousands(bytes)} bytes; the limit is ${thousands(MAX_PIPELINE_BYTES)} bytes (1 MiB)`,
     hint: 'a pipeline describes steps, not data: move large value lists into a data file, or split the sweep into several pipelines',
   };
 }
@@ -156,7 +159,8 @@ export async function readPipelineFile(file: string): Promise<{ text: string; di
     if (st.size > MAX_PIPELINE_BYTES) return { diagnostics: [tooLarge(st.size, file)] };
     const text = await readFile(file, 'utf8');
     // The file may have grown between stat and read.
-    if (Buffer.byteLength(text) > MAX_PIPELINE_BYTES) return { diagnostics: [tooLarge(Buffer.byteLength(text), file)] };
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_PIPELINE_BYTES) return { diagnostics: [tooLarge(bytes, file)] };
     return { text, displayFile: path.relative(process.cwd(), file) || file };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -173,13 +173,13 @@ export function expandVariants(
 
 function fallbackValues(raw: unknown): MatrixValues {
   const out: MatrixValues = {};
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return out;
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (k === 'include' || k === 'exclude') continue;
+  if (!isObj(raw)) return out;
+  for (const [k, v] of Object.entries(raw)) {
+    if (RESERVED.has(k)) continue;
     out[k] = Array.isArray(v) && v.length ? v[0] : 0;
   }
-  const inc = (raw as Record<string, unknown>).include;
-  if (Array.isArray(inc)) for (const e of inc) if (e && typeof e === 'object') for (const [k, v] of Object.entries(e)) if (!Object.hasOwn(out, k)) out[k] = v;
+  if (Array.isArray(raw.include))
+    for (const e of raw.include) if (e && typeof e === 'object') for (const [k, v] of Object.entries(e)) if (!Object.hasOwn(out, k)) out[k] = v;
   return out;
 }
 

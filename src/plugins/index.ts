@@ -83,7 +83,7 @@ function tsLoc(d: TsDiagnostic, file: string): SourceLocation {
   const start = d.getStart();
   if (!sf || start === undefined) return { file, line: 1, col: 1 };
   const { line, column } = sf.getLineAndColumnAtPos(start);
-  return { file: path.relative(process.cwd(), sf.getFilePath()) || sf.getFilePath(), line, col: column };
+  return { file: displayFile(sf.getFilePath()), line, col: column };
 }
 
 export async function loadPlugins(refs: PluginRef[], builtinKinds: string[], opts: PluginOptions): Promise<LoadedPlugins> {

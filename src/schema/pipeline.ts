@@ -42,10 +42,10 @@ function allowReferences(schema: unknown): unknown {
   return out;
 }
 
-/** The `$defs` a step kind contributes: its params schema and the editor's lenient copy. */
 /** What the pipeline schema needs of a step: its kind, ports and params (not how it was read). */
 export type StepSchemaSource = Pick<ExtractedStep, 'kind' | 'description' | 'file' | 'inputs' | 'output' | 'params'>;
 
+/** The `$defs` a step kind contributes: its params schema and the editor's lenient copy. */
 function stepDefs(s: StepSchemaSource): Record<string, JsonSchema> {
   const params: JsonSchema = {
     title: `${s.kind} params`,
