@@ -7,7 +7,7 @@ import { thousands } from '../core/format.js';
 import { interpolate } from './interpolate.js';
 import { PipelineValidator } from './validate.js';
 import { loadYaml, toPointer, type LoadedYaml, type PositionMap } from './yaml.js';
-import { expandVariants } from './matrix.js';
+import { expandVariants, isObj } from './matrix.js';
 import { readSelect } from './select.js';
 import type { ParseResult, StepSpec } from './spec.js';
 
@@ -46,7 +46,7 @@ export function parsePipelineText(
     return { diagnostics };
   }
   const doc = raw as Record<string, unknown>;
-  const vars = doc.vars !== null && typeof doc.vars === 'object' && !Array.isArray(doc.vars) ? (doc.vars as Record<string, unknown>) : {};
+  const vars = isObj(doc.vars) ? doc.vars : {};
   // Interpolate everything but `vars` itself (variables are values, not templates); with a matrix,
   // `steps` is interpolated once per variant (src/parser/matrix.ts).
   const rawSteps = doc.steps;
@@ -63,10 +63,9 @@ export function parsePipelineText(
 
   function buildSteps(stepsObj: unknown, diagnostics: Diagnostic[]): StepSpec[] {
     const steps: StepSpec[] = [];
-    if (stepsObj !== null && typeof stepsObj === 'object' && !Array.isArray(stepsObj)) {
-      for (const [id, s] of Object.entries(stepsObj as Record<string, unknown>)) {
-        if (s === null || typeof s !== 'object' || Array.isArray(s)) continue; // reported by the shell
-        const step = s as Record<string, unknown>;
+    if (isObj(stepsObj)) {
+      for (const [id, step] of Object.entries(stepsObj)) {
+        if (!isObj(step)) continue; // reported by the shell
         const uses = step.uses;
         if (typeof uses !== 'string' || !validator.kinds.includes(uses)) continue; // reported by the shell
         const w = step.with === undefined || step.with === null ? {} : step.with;

@@ -32,7 +32,8 @@ export interface Matrix {
 
 const RESERVED = new Set(['include', 'exclude']);
 
-function isObj(v: unknown): v is Record<string, unknown> {
+/** A YAML mapping (not a list, not null). */
+export function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
