@@ -1,0 +1,175 @@
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import type { Dataset, Model } from '../../src/core/artifacts.js';
+import { makeRng } from '../../src/data/rng.js';
+import { fitScaler } from '../../src/evaluation/scalers.js';
+import { getModelKind } from '../../src/models/registry.js';
+import { modelToOnnx } from '../../src/models/onnx/index.js';
+import { rawThreshold } from '../../src/models/onnx/trees.js';
+import { predict } from '../../src/models/predict.js';
+import train from '../../src/steps/train/index.js';
+import { testContext } from '../helpers/ctx.js';
+
+/**
+ * ONNX export checked against the reference, ONNX Runtime (onnxruntime-node, CPU): for every model
+ * kind a small model is trained on a two-fold walk-forward dataset whose folds have their own
+ * z-score scalers, exported (newest fold), and its file scored by ONNX Runtime on the raw features
+ * of that fold's test rows; the result must equal fxflow's own predictions of those rows
+ * (Model.predictions) within |onnx − fxflow| ≤ 1e-5 · max(1, |fxflow|).
+ *
+ * The raw features are float32 values already (Math.fround), so the comparison measures the
+ * exported computation, not the rounding of float64 inputs to the file's float32 input.
+ */
+
+const H = 3_600_000;
+const n = 400;
+const p = 3;
+const k = 2;
+const FEATURES = ['price', 'rsi', 'ret'];
+const TARGETS = ['fwd_ret_1', 'fwd_ret_3'];
+
+function dataset(): Dataset {
+  const rng = makeRng(5);
+  const raw = new Float64Array(n * p);
+  const Y = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) {
+    // A price-like level (centre 1.1, std 0.002), an oscillator around 50, a return-like value.
+    raw[r * p] = Math.fround(1.1 + 0.002 * rng.normal());
+    raw[r * p + 1] = Math.fround(50 + 15 * rng.normal());
+    raw[r * p + 2] = Math.fround(rng.normal());
+  }
+  for (let r = 0; r < n; r++) {
+    const lag = r >= 2 ? raw[(r - 2) * p + 2] : 0;
+    const x0 = (raw[r * p] - 1.1) / 0.002;
+    Y[r * k] = 0.5 * x0 - 0.3 * raw[r * p + 2] + 0.4 * lag + 0.3 * rng.normal();
+    Y[r * k + 1] = 0.02 * (raw[r * p + 1] - 50) + 0.2 * lag + 0.3 * rng.normal();
+  }
+  const folds = [
+    { train: { start: 0, end: 200 }, val: { start: 202, end: 260 }, test: { start: 262, end: 320 } },
+    { train: { start: 0, end: 260 }, val: { start: 262, end: 320 }, test: { start: 322, end: 400 } },
+  ].map((f) => ({ ...f, scaler: fitScaler(raw, p, f.train, 'zscore') }));
+  const X = Float64Array.from(raw);
+  for (let r = 0; r < n; r++) for (let j = 0; j < p; j++) X[r * p + j] = (raw[r * p + j] - folds[0].scaler.center[j]) / folds[0].scaler.scale[j];
+  return {
+    type: 'Dataset',
+    symbol: 'EURUSD',
+    timeframe: '1h',
+    index: Float64Array.from({ length: n }, (_, i) => Date.UTC(2024, 0, 1) + i * H),
+    featureNames: FEATURES,
+    targetNames: TARGETS,
+    targetHorizons: [1, 3],
+    X,
+    Y,
+    raw,
+    method: 'walk_forward',
+    purge: 2,
+    folds,
+  };
+}
+
+const ds = dataset();
+
+async function score(bytes: Uint8Array, data: Float32Array, dims: number[]): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes);
+  try {
+    const out = await session.run({ features: new ort.Tensor('float32', data, dims) });
+    expect(out.predictions.dims).toEqual([dims[0], k]);
+    return out.predictions.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+/** Largest |a − b| / max(1, |b|) over the pairs. */
+function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  return m;
+}
+
+/** The newest fold's predicted rows (val and test) with fxflow's predictions, row-major [rows, k]. */
+function newestRows(model: Model, lookback = 1): { rows: number[]; expected: Float64Array } {
+  const f = model.state.length - 1;
+  const fold = ds.folds[f];
+  const rowOf = new Map(Array.from(ds.index, (t, r) => [t, r]));
+  const rows: number[] = [];
+  const vals: number[] = [];
+  const pr = model.predictions;
+  for (let i = 0; i < pr.index.length; i++) {
+    if (pr.fold[i] !== f) continue;
+    const r = rowOf.get(pr.index[i])!;
+    const seg = pr.segment[i] === 1 ? fold.val : fold.test;
+    // Sequence kinds forecast only rows with a whole window inside the segment.
+    if (r - lookback + 1 < seg.start) continue;
+    rows.push(r);
+    for (const t of TARGETS) vals.push(pr.values[t][i]);
+  }
+  return { rows, expected: Float64Array.from(vals) };
+}
+
+const TOL = 1e-5;
+const seen: Record<string, number> = {};
+
+const CASES: [string, Record<string, unknown>][] = [
+  ['ridge', { model: 'ridge', alpha: 1 }],
+  ['ols', { model: 'ols' }],
+  ['lasso', { model: 'lasso', alpha: 0.01 }],
+  ['elastic_net', { model: 'elastic_net', alpha: 0.01, l1_ratio: 0.5 }],
+  ['logistic', { model: 'logistic', alpha: 1 }],
+  ['gbm', { model: 'gbm', n_estimators: 60, max_depth: 4, learning_rate: 0.1 }],
+  ['gbm (logistic loss)', { model: 'gbm', n_estimators: 40, max_depth: 3, loss: 'logistic' }],
+  ['random_forest', { model: 'random_forest', n_estimators: 25, max_depth: 5 }],
+];
+
+const NN: Record<string, unknown> = { lookback: 5, hidden: 8, epochs: 3, batch_size: 32, learning_rate: 0.01, patience: 0, layers: 2, device: 'wasm' };
+const NN_CASES: [string, Record<string, unknown>][] = [
+  ['mlp', { model: 'mlp', ...NN }],
+  ['lstm', { model: 'lstm', ...NN }],
+  ['gru', { model: 'gru', ...NN }],
+  ['tcn', { model: 'tcn', ...NN, kernel_size: 3, hidden: 6 }],
+  ['transformer', { model: 'transformer', ...NN, heads: 2 }],
+];
+
+async function fit(params: Record<string, unknown>): Promise<Model> {
+  const kind = getModelKind(params.model as string)!;
+  return train.run({ dataset: ds }, { ...kind.defaults, ...params } as never, testContext());
+}
+
+function onnxOf(model: Model): Uint8Array {
+  return modelToOnnx(model, { version: 'test', source: { key: 'k' } }).bytes;
+}
+
+describe('ONNX export equals fxflow in ONNX Runtime', () => {
+  for (const [name, params] of CASES) {
+    it(`${name}: the newest fold's rows, raw float32 features in`, async () => {
+      const model = await fit(params);
+      const { rows, expected } = newestRows(model);
+      expect(rows.length).toBeGreaterThan(100);
+      const x = new Float32Array(rows.length * p);
+      rows.forEach((r, i) => x.set(ds.raw!.subarray(r * p, r * p + p), i * p));
+      const got = await score(onnxOf(model), x, [rows.length, p]);
+      const rel = maxRel(got, expected);
+      seen[name] = rel;
+      expect(rel).toBeLessThanOrEqual(TOL);
+    });
+  }
+
+  for (const [name, params] of NN_CASES) {
+    it(`${name}: windows [N, lookback, p] of the newest fold's rows`, async () => {
+      const model = await fit(params);
+      const L = params.lookback as number;
+      const { rows, expected } = newestRows(model, L);
+      expect(rows.length).toBeGreaterThan(100);
+      const x = new Float32Array(rows.length * L * p);
+      rows.forEach((r, i) => x.set(ds.raw!.subarray((r - L + 1) * p, (r + 1) * p), i * L * p));
+      const got = await score(onnxOf(model), x, [rows.length, L, p]);
+      const rel = maxRel(got, expected);
+      seen[name] = rel;
+      expect(rel).toBeLessThanOrEqual(TOL);
+    });
+  }
+
+  it('reports the differences', () => {
+    console.log(`ONNX Runtime vs fxflow, max |a − b| / max(1, |b|): ${JSON.stringify(seen)}`);
+  });
+});
