@@ -5,7 +5,7 @@ import type { NnState } from '../nn/kinds.js';
 import { NET_KINDS, type NetKind } from '../nn/nets.js';
 import { linearGraph } from './linear.js';
 import { nnGraph } from './nn.js';
-import { DOUBLE, encodeModel, GraphBuilder } from './proto.js';
+import { DOUBLE, encodeModel, FLOAT, GraphBuilder } from './proto.js';
 import { forestGraph, gbmGraph } from './trees.js';
 
 /**
@@ -70,15 +70,15 @@ export function modelToOnnx(model: Model, opts: OnnxOptions): OnnxExport {
     dims: inputShape,
     doc: `raw feature values${net ? `, windows of ${net.spec.lookback} bars (oldest first)` : ''}, features in order: ${model.featureNames.join(', ')}`,
   });
-  // x' = (x − center) / scale, as fxflow scales (broadcast over the last axis).
-  const scaled = (): string => g.op('Div', [g.op('Sub', ['features', g.f32('center', scaler.center, [p])]), g.f32('scale', scaler.scale, [p])]);
+  // x' = (x − center) / scale in double, as fxflow scales (broadcast over the last axis); the
+  // float32 input widens exactly.
+  const x64 = g.op('Cast', ['features'], { to: { i: DOUBLE } });
+  const scaled = (): string => g.op('Div', [g.op('Sub', [x64, g.f64('center', scaler.center, [p])]), g.f64('scale', scaler.scale, [p])]);
   let y: string;
-  if (net) y = nnGraph(g, net, scaled());
-  else if (LINEAR.has(kind)) y = linearGraph(g, state as LinearState, scaled(), p);
-  else {
-    const x = g.op('Cast', ['features'], { to: { i: DOUBLE } });
-    y = kind === 'gbm' ? gbmGraph(g, state as GbmFoldState, x, scaler) : forestGraph(g, state as ForestFoldState, x, scaler);
-  }
+  // The nets run in float32 like tfjs (fxflow feeds them float32 windows of the double-scaled rows).
+  if (net) y = nnGraph(g, net, g.op('Cast', [scaled()], { to: { i: FLOAT } }));
+  else if (LINEAR.has(kind)) y = g.op('Cast', [linearGraph(g, state as LinearState, scaled(), p)], { to: { i: FLOAT } });
+  else y = kind === 'gbm' ? gbmGraph(g, state as GbmFoldState, x64, scaler) : forestGraph(g, state as ForestFoldState, x64, scaler);
   const outputShape = ['N', k];
   g.output(y, { name: 'predictions', dims: outputShape, doc: `one column per target: ${model.targetNames.join(', ')}` });
   const props: Record<string, string> = {

@@ -196,6 +196,10 @@ export class GraphBuilder {
   f32(hint: string, data: ArrayLike<number>, dims: number[] = [data.length]): string {
     return this.tensor(hint, { dims, type: FLOAT, data });
   }
+  /** A float64 initializer. */
+  f64(hint: string, data: ArrayLike<number>, dims: number[] = [data.length]): string {
+    return this.tensor(hint, { dims, type: DOUBLE, data });
+  }
   /** An int64 initializer (shapes, axes, indices). */
   i64(hint: string, data: ArrayLike<number>, dims: number[] = [data.length]): string {
     return this.tensor(hint, { dims, type: INT64, data });
