@@ -169,6 +169,96 @@ describe('ONNX export equals fxflow in ONNX Runtime', () => {
     });
   }
 
+  it('trees: NaN goes right and values exactly on a threshold go left, as in fxflow (gbm and random_forest)', async () => {
+    for (const params of [CASES[5][1], CASES[7][1]]) {
+      const model = await fit(params);
+      const f = model.state.length - 1;
+      const sc = model.scalers![f];
+      const trees = (model.state[f] as { targets: { trees: { feature: ArrayLike<number>; threshold: ArrayLike<number> }[] }[] }).targets[0].trees;
+      // Per feature, the raw-space thresholds of its splits (as float32 values fxflow sends left).
+      const cuts: number[][] = FEATURES.map(() => []);
+      for (const t of trees)
+        for (let i = 0; i < t.feature.length; i++)
+          if (t.feature[i] >= 0) cuts[t.feature[i]].push(rawThreshold(t.threshold[i], sc.center[t.feature[i]], sc.scale[t.feature[i]]));
+      const rng = makeRng(9);
+      const rows: number[][] = [];
+      for (let r = 322; r < 400; r++) {
+        const row = Array.from(ds.raw!.subarray(r * p, r * p + p));
+        const j = r % p;
+        const mode = r % 4;
+        if (mode === 0) row[j] = Number.NaN;
+        else if (cuts[j].length) {
+          // On a split's threshold, or one float32 step above it (must go right).
+          const T = cuts[j][Math.floor(rng.next() * cuts[j].length)];
+          row[j] = mode === 1 ? T : Math.fround(T + Math.abs(T) * 2 ** -23);
+        }
+        if (r % 8 === 0) row[(j + 1) % p] = Number.NaN;
+        rows.push(row);
+      }
+      const expected = predict(model, rows);
+      const got = await score(onnxOf(model), Float32Array.from(rows.flat()), [rows.length, p]);
+      const want = new Float64Array(rows.length * k);
+      rows.forEach((_, i) => TARGETS.forEach((t, c) => (want[i * k + c] = expected[t][i])));
+      expect(rows.filter((r) => r.some(Number.isNaN)).length).toBeGreaterThan(15);
+      const rel = maxRel(got, want);
+      seen[`${params.model} NaN/threshold rows`] = rel;
+      expect(rel).toBeLessThanOrEqual(TOL);
+    }
+  });
+
+  it('rawThreshold: the largest float32 that fxflow sends left (1,000 random scalers and thresholds)', () => {
+    const rng = makeRng(3);
+    const up = (x: number): number => {
+      const b = new Float32Array([x]);
+      const u = new Uint32Array(b.buffer);
+      u[0] += x >= 0 ? 1 : -1;
+      return x === 0 ? 2 ** -149 : b[0];
+    };
+    let naiveWrong = 0;
+    for (let i = 0; i < 1000; i++) {
+      const center = rng.normal() * 10 ** Math.floor(rng.next() * 4);
+      const scale = 10 ** (rng.next() * 6 - 4);
+      const threshold = rng.normal();
+      const left = (x: number): boolean => (x - center) / scale <= threshold;
+      const T = rawThreshold(threshold, center, scale);
+      expect(Math.fround(T)).toBe(T);
+      expect(left(T)).toBe(true);
+      expect(left(up(T))).toBe(false);
+      const naive = Math.fround(threshold * scale + center);
+      if (!left(naive) || left(up(naive))) naiveWrong++;
+    }
+    // Rounding threshold·scale + center to float32 alone misplaces many of them.
+    expect(naiveWrong).toBeGreaterThan(100);
+  });
+
+  it('--fold: an older fold exports that fold, and names input, output and metadata', async () => {
+    const model = await fit(CASES[0][1]);
+    const out = modelToOnnx(model, { fold: 0, version: 'test', source: { key: 'k' } });
+    expect(out.fold).toBe(0);
+    expect(out.inputShape).toEqual(['N', p]);
+    const session = await ort.InferenceSession.create(out.bytes);
+    expect(session.inputNames).toEqual(['features']);
+    expect(session.outputNames).toEqual(['predictions']);
+    await session.release();
+    const rows = Array.from({ length: 58 }, (_, i) => Array.from(ds.raw!.subarray((262 + i) * p, (263 + i) * p)));
+    const expected = predict(model, rows, { fold: 0 });
+    const got = await score(out.bytes, Float32Array.from(rows.flat()), [rows.length, p]);
+    rows.forEach((_, i) =>
+      TARGETS.forEach((t, c) => expect(Math.abs(got[i * k + c] - expected[t][i])).toBeLessThanOrEqual(TOL * Math.max(1, Math.abs(expected[t][i])))),
+    );
+    // Metadata: feature order and targets, as a reader of the file sees them (raw protobuf strings).
+    const text = Buffer.from(out.bytes).toString('latin1');
+    expect(text).toContain('fxflow.feature_names');
+    expect(text).toContain(JSON.stringify(FEATURES));
+    expect(text).toContain(JSON.stringify(TARGETS));
+    expect(() => modelToOnnx(model, { fold: 2, version: 'test', source: { key: 'k' } })).toThrow(/2 fold\(s\); fold 2 does not exist/);
+  });
+
+  it('a feature encoder (autoencoder) is refused with a clear error', () => {
+    const enc = { ...({} as Model), type: 'Model', kind: 'autoencoder', state: [{}], featureNames: FEATURES, targetNames: [], encoder: {} } as unknown as Model;
+    expect(() => modelToOnnx(enc, { version: 'test', source: { key: 'k' } })).toThrow(/`autoencoder` model cannot be exported to ONNX/);
+  });
+
   it('reports the differences', () => {
     console.log(`ONNX Runtime vs fxflow, max |a − b| / max(1, |b|): ${JSON.stringify(seen)}`);
   });

@@ -2,12 +2,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Model } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
-import { exportedJson, toExported } from '../../models/predict.js';
+import { type ExportedModel, exportedJson, toExported } from '../../models/predict.js';
 import { decodeArtifact } from '../../runtime/codec.js';
 import { listModels, type ModelEntry } from '../../runtime/history.js';
 import { STORE_FILE, type Store } from '../../runtime/store.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';
+import { VERSION } from '../../version.js';
 
 /** Length of the model ids shown (a prefix of the artifact's cache key). */
 const ID_LEN = 12;
@@ -67,9 +68,19 @@ async function list(values: { store?: string; json?: boolean; pipeline?: string 
   return 0;
 }
 
-async function exportModel(id: string | undefined, out: string | undefined, values: { store?: string }, io: Io): Promise<number> {
+async function exportModel(
+  id: string | undefined,
+  out: string | undefined,
+  values: { store?: string; format?: string; fold?: string },
+  io: Io,
+): Promise<number> {
   if (!id) throw new UsageError('`fxflow models export` needs a model id (the first column of `fxflow models`)');
   if (!out) throw new UsageError('`fxflow models export` needs `--out DIR`');
+  const format = values.format ?? 'json';
+  if (format !== 'json' && format !== 'onnx')
+    throw new UsageError(`\`--format ${format}\`: use \`--format json\` (model.json, the default) or \`--format onnx\` (model.onnx)`);
+  const fold = values.fold === undefined ? undefined : Number(values.fold);
+  if (fold !== undefined && !(Number.isInteger(fold) && fold >= 0)) throw new UsageError(`\`--fold ${values.fold}\`: a fold number (0 = the oldest)`);
   const dir = storeDir(values.store);
   if (!existsSync(path.join(dir, STORE_FILE))) throw new RunError(`no store at ${dir}`, { hint: 'run a pipeline first, or point `--store DIR` at one' });
   const store = await openStore(dir, io);
@@ -87,21 +98,43 @@ async function exportModel(id: string | undefined, out: string | undefined, valu
   } finally {
     await store.close();
   }
-  mkdirSync(out, { recursive: true });
-  const file = path.join(out, 'model.json');
-  const exported = toExported(model, {
+  const source = {
     key: row.key,
     ...(row.run ? { run: row.run } : {}),
     ...(row.pipeline ? { pipeline: row.pipeline } : {}),
     ...(row.step ? { step: row.step } : {}),
-  });
+  };
+  if (format === 'onnx') return exportOnnx(model, source, out, fold, io);
+  if (fold !== undefined) throw new UsageError('`--fold` picks the fold of an ONNX export; model.json holds every fold');
+  mkdirSync(out, { recursive: true });
+  const file = path.join(out, 'model.json');
+  const exported = toExported(model, source);
   writeFileSync(file, `${exportedJson(exported)}\n`);
   io.out.write(`wrote ${file}: ${model.kind}, ${model.state.length} fold(s), ${model.featureNames.length} features → ${model.targetNames.join(', ')}\n`);
   return 0;
 }
 
+/** `--format onnx`: DIR/model.onnx, one fold's model (docs/onnx.md); the converter is loaded only here. */
+async function exportOnnx(model: Model, source: ExportedModel['source'], out: string, fold: number | undefined, io: Io): Promise<number> {
+  const { modelToOnnx } = await import('../../models/onnx/index.js');
+  const onnx = modelToOnnx(model, { fold, version: VERSION, source });
+  mkdirSync(out, { recursive: true });
+  const file = path.join(out, 'model.onnx');
+  writeFileSync(file, onnx.bytes);
+  io.out.write(
+    `wrote ${file}: ${model.kind}, fold ${onnx.fold} of ${model.state.length}, input features [${onnx.inputShape.join(', ')}] (${model.featureNames.join(', ')}) → predictions [${onnx.outputShape.join(', ')}] (${model.targetNames.join(', ')})\n`,
+  );
+  return 0;
+}
+
 async function cmdModels(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, pipeline: { type: 'string' }, out: { type: 'string', short: 'o' } });
+  const { values, positionals } = parse(argv, {
+    json: { type: 'boolean' },
+    pipeline: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    format: { type: 'string' },
+    fold: { type: 'string' },
+  });
   if (values.help) return printUsage(modelsCommand, io);
   const [sub, id] = positionals;
   if (sub === undefined || sub === 'list') return list(values, io);
@@ -111,12 +144,14 @@ async function cmdModels(argv: string[], io: Io): Promise<number> {
 
 export const modelsCommand: Command = {
   usage: `Usage: fxflow models [--pipeline NAME] [--json] [--store DIR]
-       fxflow models export ID --out DIR [--store DIR]
+       fxflow models export ID --out DIR [--format json|onnx] [--fold N] [--store DIR]
 
 Lists every trained model in the store (newest first) with the run and pipeline that last used
 it and its validation metrics. \`export\` writes DIR/model.json: kind, params, feature and target
 names, per fold the scaler and the fitted state (linear coefficients, or gbm/random_forest trees
 as parallel node arrays), metrics and importances. Load it from code with
-\`import { loadModel, predict } from 'fxflow'\`: predict(loadModel(DIR), rows) scores raw feature rows.`,
+\`import { loadModel, predict } from 'fxflow'\`: predict(loadModel(DIR), rows) scores raw feature rows.
+\`--format onnx\` writes DIR/model.onnx instead: the newest fold's model (\`--fold N\` another), raw
+features in, for ONNX Runtime or MetaTrader 5 (docs/onnx.md).`,
   run: cmdModels,
 };

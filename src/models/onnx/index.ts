@@ -57,7 +57,9 @@ export function modelToOnnx(model: Model, opts: OnnxOptions): OnnxExport {
   const folds = model.state.length;
   const f = opts.fold ?? folds - 1;
   if (!(Number.isInteger(f) && f >= 0 && f < folds))
-    throw new RunError(`the model has ${folds} fold(s); fold ${f} does not exist`, { hint: `pick --fold 0..${folds - 1} (the default is the newest, ${folds - 1})` });
+    throw new RunError(`the model has ${folds} fold(s); fold ${f} does not exist`, {
+      hint: `pick --fold 0..${folds - 1} (the default is the newest, ${folds - 1})`,
+    });
   const p = model.featureNames.length;
   const k = model.targetNames.length;
   const scaler: Scaler = model.scalers?.[f] ?? { method: 'none', center: new Array<number>(p).fill(0), scale: new Array<number>(p).fill(1) };

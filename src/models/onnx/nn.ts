@@ -61,7 +61,12 @@ export function nnGraph(g: GraphBuilder, s: NnState, xs: string): string {
           reorder(w(`${name}/bx`).data, B, 0);
           reorder(w(`${name}/bh`).data, B, G * H);
         }
-        const inputs = [seq, g.f32(`${name}_W`, gates(Wx), [1, G * H, inp]), g.f32(`${name}_R`, gates(w(`${name}/Wh`)), [1, G * H, H]), g.f32(`${name}_B`, B, [1, 2 * G * H])];
+        const inputs = [
+          seq,
+          g.f32(`${name}_W`, gates(Wx), [1, G * H, inp]),
+          g.f32(`${name}_R`, gates(w(`${name}/Wh`)), [1, G * H, H]),
+          g.f32(`${name}_B`, B, [1, 2 * G * H]),
+        ];
         const [Y, Yh] = g.node(lstm ? 'LSTM' : 'GRU', inputs, { hidden_size: { i: H }, ...(lstm ? {} : { linear_before_reset: { i: 1 } }) }, 2);
         if (l < layers - 1) seq = g.op('Squeeze', [Y, g.i64('axes', [1])]);
         else h = g.op('Squeeze', [Yh, g.i64('axes', [0])]);
@@ -110,7 +115,8 @@ export function nnGraph(g: GraphBuilder, s: NnState, xs: string): string {
       };
       // [N, L, H]; MatMul broadcasts the 2-D weights over the batch.
       h = g.op('Add', [dense(xs, 'in'), g.f32('pe', positionalEncoding(L, H), [L, H])]);
-      const split = (t: string, perm: number[]): string => g.op('Transpose', [g.op('Reshape', [t, g.i64('heads', [0, 0, heads, dh])])], { perm: { ints: perm } });
+      const split = (t: string, perm: number[]): string =>
+        g.op('Transpose', [g.op('Reshape', [t, g.i64('heads', [0, 0, heads, dh])])], { perm: { ints: perm } });
       for (let l = 0; l < layers; l++) {
         const e = `enc${l}`;
         const proj = (m: string): string => g.op('Add', [g.op('MatMul', [h, c(`${e}/W${m}`)]), c(`${e}/b${m}`)]);
@@ -121,7 +127,10 @@ export function nnGraph(g: GraphBuilder, s: NnState, xs: string): string {
         const ctx = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [att, v])], { perm: { ints: [0, 2, 1, 3] } }), g.i64('merge', [0, 0, H])]);
         const a = g.op('Add', [g.op('MatMul', [ctx, c(`${e}/Wo`)]), c(`${e}/bo`)]);
         h = ln(g.op('Add', [h, a]), `${e}/ln1g`, `${e}/ln1b`);
-        const ff = g.op('Add', [g.op('MatMul', [g.op('Relu', [g.op('Add', [g.op('MatMul', [h, c(`${e}/ff1W`)]), c(`${e}/ff1b`)])]), c(`${e}/ff2W`)]), c(`${e}/ff2b`)]);
+        const ff = g.op('Add', [
+          g.op('MatMul', [g.op('Relu', [g.op('Add', [g.op('MatMul', [h, c(`${e}/ff1W`)]), c(`${e}/ff1b`)])]), c(`${e}/ff2W`)]),
+          c(`${e}/ff2b`),
+        ]);
         h = ln(g.op('Add', [h, ff]), `${e}/ln2g`, `${e}/ln2b`);
       }
       h = g.op('Gather', [h, g.i64('last', [L - 1], [])], { axis: { i: 1 } });
