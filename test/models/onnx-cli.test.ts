@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadModel, predict } from '../../src/models/predict.js';
-import { fxflow, workdir } from '../helpers/cli.js';
+import { edit, fxflow, workdir } from '../helpers/cli.js';
 
 /** Parses a CSV written by `fxflow export` (no quoted commas in these tables). */
 function readCsv(file: string): { names: string[]; rows: string[][] } {
@@ -14,6 +14,8 @@ function readCsv(file: string): { names: string[]; rows: string[][] } {
 describe('fxflow models export --format onnx (built CLI, quickstart pipeline)', () => {
   it('writes model.onnx whose ONNX Runtime predictions on the run’s feature rows equal fxflow’s; bad --format / --fold are clear errors', async () => {
     const dir = workdir();
+    // gbm: the trees come back from the store as typed arrays, one target (no Concat).
+    edit(path.join(dir, 'pipelines', 'quickstart.yaml'), 'with: { model: ridge, alpha: 1.0 }', 'with: { model: gbm, n_estimators: 40 }');
     const run = await fxflow(['run', 'pipelines/quickstart.yaml'], { cwd: dir });
     expect(run.code, run.stderr).toBe(0);
     const list = await fxflow(['models', '--json'], { cwd: dir });
@@ -21,7 +23,7 @@ describe('fxflow models export --format onnx (built CLI, quickstart pipeline)', 
 
     const ex = await fxflow(['models', 'export', m.id, '--format', 'onnx', '--out', 'm'], { cwd: dir });
     expect(ex.code, ex.stderr).toBe(0);
-    expect(ex.stdout).toMatch(/wrote m[/\\]model\.onnx: ridge, fold \d+ of \d+, input features \[N, \d+\]/);
+    expect(ex.stdout).toMatch(/wrote m[/\\]model\.onnx: gbm, fold \d+ of \d+, input features \[N, \d+\]/);
     expect((await fxflow(['models', 'export', m.id, '--out', 'j'], { cwd: dir })).code).toBe(0);
     const json = loadModel(path.join(dir, 'j'));
 
@@ -45,7 +47,7 @@ describe('fxflow models export --format onnx (built CLI, quickstart pipeline)', 
       const rms = Math.sqrt(want[t].reduce((a, v) => a + v * v, 0) / want[t].length);
       rows.forEach((_, i) => (rel = Math.max(rel, Math.abs(got[i * k + c] - want[t][i]) / Math.max(Math.abs(want[t][i]), rms))));
     });
-    console.log(`quickstart ridge: ONNX Runtime vs fxflow predict, max |a − b| / max(|b|, rms b) = ${rel.toExponential(2)}`);
+    console.log(`quickstart gbm: ONNX Runtime vs fxflow predict, max |a − b| / max(|b|, rms b) = ${rel.toExponential(2)}`);
     expect(rel).toBeLessThanOrEqual(1e-5);
     // For the record (docs/onnx.md): what rounding the float64 features to the float32 input costs.
     const w64 = predict(json, rows64);
@@ -54,7 +56,7 @@ describe('fxflow models export --format onnx (built CLI, quickstart pipeline)', 
       const rms = Math.sqrt(w64[t].reduce((a, v) => a + v * v, 0) / w64[t].length);
       rows.forEach((_, i) => (inRel = Math.max(inRel, Math.abs(got[i * k + c] - w64[t][i]) / Math.max(Math.abs(w64[t][i]), rms))));
     });
-    console.log(`quickstart ridge: ONNX Runtime (float32 input) vs fxflow on the float64 features: ${inRel.toExponential(2)}`);
+    console.log(`quickstart gbm: ONNX Runtime (float32 input) vs fxflow on the float64 features: ${inRel.toExponential(2)}`);
 
     const fmt = await fxflow(['models', 'export', m.id, '--format', 'pmml', '--out', 'm'], { cwd: dir });
     expect(fmt.code).not.toBe(0);
