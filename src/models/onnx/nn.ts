@@ -1,3 +1,4 @@
+import { RunError } from '../../core/diagnostics.js';
 import type { NnState } from '../nn/kinds.js';
 import { positionalEncoding, type WeightValue } from '../nn/nets.js';
 import type { GraphBuilder } from './proto.js';
@@ -15,7 +16,10 @@ export function nnGraph(g: GraphBuilder, s: NnState, xs: string): string {
   const byName = new Map<string, WeightValue>(s.weights.map((w) => [w.name, w]));
   const w = (name: string): WeightValue => {
     const v = byName.get(name);
-    if (!v) throw new Error(`network weight ${name} missing from the model state`);
+    if (!v)
+      throw new RunError(`the ${spec.kind} model's state has no weight \`${name}\``, {
+        hint: 'the stored model is incomplete; rerun its pipeline to retrain it',
+      });
     return v;
   };
   const c = (name: string): string => g.f32(name.replace(/\W/g, '_'), w(name).data, w(name).shape);
