@@ -36,6 +36,8 @@ export interface PgQuery {
   from?: number;
   to?: number;
   days?: number;
+  /** The param the connection comes from (`url`, `url_env`, or `source` when neither is written), for errors. */
+  connectionParam?: 'url' | 'url_env' | 'source';
   /** Where a param is written in the YAML (path relative to `with`), for errors. */
   locate?: (path: (string | number)[]) => SourceLocation | undefined;
   signal?: AbortSignal;
@@ -119,7 +121,7 @@ async function connect(q: PgQuery): Promise<Client> {
   } catch (e) {
     throw new RunError(`cannot read the PostgreSQL connection string from ${q.urlFrom}: ${redact((e as Error).message, q.url)}`, {
       hint: 'write it as postgres://user@host:5432/database (the password in PGPASSWORD or ~/.pgpass)',
-      loc: q.locate?.(['url']) ?? q.locate?.(['url_env']),
+      loc: q.locate?.([q.connectionParam ?? 'source']),
     });
   }
   // A dropped connection after the query ended must not crash the process.
@@ -136,7 +138,7 @@ async function connect(q: PgQuery): Promise<Client> {
 function connectError(e: unknown, client: Client, q: PgQuery): RunError {
   const err = e as Error & { code?: string };
   const where = `${client.host}:${client.port}`;
-  const loc = q.locate?.(['url']) ?? q.locate?.(['url_env']) ?? q.locate?.(['source']);
+  const loc = q.locate?.([q.connectionParam ?? 'source']);
   const msg = redact(err.message, q.url);
   switch (err.code) {
     case 'ECONNREFUSED':
@@ -179,7 +181,7 @@ function queryError(e: unknown, q: PgQuery, what: string): RunError {
   if (err.code === '22P02' || err.code === '22007' || err.code === '22008')
     return new RunError(`cannot read ${q.table}: ${msg}`, {
       hint: 'the time column must hold timestamps and the prices numbers',
-      loc: q.locate?.(['columns']),
+      loc: q.locate?.(q.columns ? ['columns'] : ['table']),
     });
   if (err.code === '57014') return new RunError(`reading ${q.table} was cancelled`);
   return new RunError(`PostgreSQL failed while ${what} ${q.table}: ${msg}`, { hint: 'check the table and its column types' });
@@ -232,7 +234,7 @@ async function select(client: Client, q: PgQuery): Promise<Selection> {
       const err = e as RunError;
       throw new RunError(err.message, {
         hint: err.hint,
-        loc: q.locate?.(q.columns?.[role] !== undefined ? ['columns', role] : ['columns']) ?? q.locate?.(['table']),
+        loc: q.locate?.(q.columns?.[role] !== undefined ? ['columns', role] : ['table']),
       });
     }
   };
@@ -254,13 +256,13 @@ async function select(client: Client, q: PgQuery): Promise<Selection> {
   else
     throw new RunError(`time column ${JSON.stringify(time.name)} of ${tableName} has type ${time.type.toLowerCase()}`, {
       hint: 'use a timestamptz, timestamp, date or epoch-number column',
-      loc: q.locate?.(['columns']) ?? q.locate?.(['table']),
+      loc: q.locate?.(q.columns ? ['columns'] : ['table']),
     });
   for (const c of [...prices, ...(volume ? [volume] : [])])
     if (!/^(SMALLINT|INTEGER|BIGINT|NUMERIC|REAL|DOUBLE PRECISION)$/.test(c.type))
       throw new RunError(`column ${JSON.stringify(c.name)} of ${tableName} has type ${c.type.toLowerCase()}, not a number`, {
         hint: 'prices and volume must be numeric, real or double precision columns',
-        loc: q.locate?.(['columns']) ?? q.locate?.(['table']),
+        loc: q.locate?.(q.columns ? ['columns'] : ['table']),
       });
 
   const values: string[] = [];

@@ -31,7 +31,7 @@ const pgParams = (extra: Partial<FetchParams> = {}) =>
 const csvParams = (extra: Partial<FetchParams> = {}) =>
   params({ source: 'csv', path: csvFile, format: 'histdata', timeframe: '1m', timezone: 'America/New_York', ...extra });
 const run = (p: FetchParams) => fetch.run({}, p, testContext());
-const fingerprint = (p: FetchParams) => fetch.fingerprint!(p, { pipelineDir: process.cwd(), resolvePath: (x) => x });
+const fingerprint = async (p: FetchParams): Promise<unknown> => fetch.fingerprint!(p, { pipelineDir: process.cwd(), resolvePath: (x) => x });
 
 async function failure(p: Promise<unknown>): Promise<RunError> {
   const e = await p.then(

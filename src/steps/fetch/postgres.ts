@@ -38,17 +38,21 @@ export function postgresIssues(params: FetchParams): ParamIssue[] {
 }
 
 /** The connection string and where it came from (never the string itself, for messages). */
-function connection(params: FetchParams, locate?: (path: (string | number)[]) => SourceLocation | undefined): { url?: string; urlFrom: string } {
-  if (params.url !== undefined) return { url: params.url, urlFrom: '`url`' };
+function connection(
+  params: FetchParams,
+  locate?: (path: (string | number)[]) => SourceLocation | undefined,
+): { url?: string; urlFrom: string; connectionParam: PgQuery['connectionParam'] } {
+  if (params.url !== undefined) return { url: params.url, urlFrom: '`url`', connectionParam: 'url' };
   const name = params.url_env ?? DEFAULT_URL_ENV;
   const value = process.env[name];
-  if (value !== undefined && value !== '') return { url: value, urlFrom: `the environment variable ${name}` };
+  const connectionParam = params.url_env !== undefined ? 'url_env' : 'source';
+  if (value !== undefined && value !== '') return { url: value, urlFrom: `the environment variable ${name}`, connectionParam };
   if (params.url_env !== undefined)
     throw new RunError(`the environment variable ${name} (url_env) is not set`, {
       hint: `export ${name}=postgres://user:password@host:5432/database before running`,
       loc: locate?.(['url_env']),
     });
-  return { urlFrom: `libpq's PG* environment variables (${DEFAULT_URL_ENV} is not set)` };
+  return { urlFrom: `libpq's PG* environment variables (${DEFAULT_URL_ENV} is not set)`, connectionParam };
 }
 
 /** The query the `postgres` source runs, from the step's params. */
