@@ -93,6 +93,21 @@ describe.skipIf(why !== null || !haveData)('source: postgres, against a live ser
     expectSameFrame(got, await run(csvParams()));
   });
 
+  it('epoch-second time column and NULL volumes (read as NaN): the same bars', async () => {
+    await c.query(
+      `CREATE TABLE ${schema}.epochs AS SELECT symbol, extract(epoch FROM ts AT TIME ZONE 'America/New_York')::bigint AS "time", open, high, low, close, CASE WHEN extract(minute FROM ts)::int % 10 = 0 THEN NULL ELSE volume END AS volume FROM ${schema}.candles`,
+    );
+    const got = await run(pgParams({ table: `${schema}.epochs`, timezone: undefined }));
+    const want = await run(csvParams());
+    expect(sameBits(got.index, want.index)).toBe(true);
+    for (const k of ['open', 'high', 'low', 'close'] as const) expect(sameBits(got.columns[k], want.columns[k]), k).toBe(true);
+    const v = got.columns.volume;
+    for (let i = 0; i < v.length; i++) {
+      const tenth = new Date(got.index[i]).getUTCMinutes() % 10 === 0;
+      if (tenth !== Number.isNaN(v[i]) || (!tenth && v[i] !== want.columns.volume[i])) throw new Error(`volume at ${i}: ${v[i]}`);
+    }
+  });
+
   it('from / to / days select the same bars as the csv source', async () => {
     const range = { from: '2019-02-11', to: '2019-02-16T12:00' };
     expectSameFrame(await run(pgParams(range)), await run(csvParams(range)));
