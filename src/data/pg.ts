@@ -77,6 +77,8 @@ interface Selection {
   where: string[];
   /** The symbol and timeframe columns, quoted, for explaining an empty selection. */
   symbolCol: string;
+  /** A condition true for a bar that is not all zeros (the quality step drops those), for `days`. */
+  priced: string;
   timeframeCol?: string;
   values: string[];
   detail: string[];
@@ -291,6 +293,7 @@ async function select(client: Client, q: PgQuery): Promise<Selection> {
     selectList,
     where,
     symbolCol: quoteIdent(symbol.name),
+    priced: `(${quoteIdent(prices[0].name)} > 0 OR ${quoteIdent(prices[3].name)} > 0)`,
     timeframeCol: timeframe && quoteIdent(timeframe.name),
     values,
     detail,
@@ -326,7 +329,7 @@ async function addRange(client: Client, s: Selection, q: PgQuery): Promise<void>
   let from = q.from === undefined ? undefined : q.from - margin;
   if (q.days !== undefined) {
     await bindValues(client, s);
-    const r = await client.query<{ m: number | null }>(`SELECT ${maxMsExpr(s)} AS m FROM ${s.relation} WHERE ${s.where.join(' AND ')}`);
+    const r = await client.query<{ m: number | null }>(`SELECT ${maxMsExpr(s)} AS m FROM ${s.relation} WHERE ${[...s.where, s.priced].join(' AND ')}`);
     const m = r.rows[0]?.m;
     if (m !== null && m !== undefined) from = Math.max(from ?? -Infinity, m - q.days * 86_400_000 - margin);
   }

@@ -114,6 +114,14 @@ describe.skipIf(why !== null || !haveData)('source: postgres, against a live ser
     expectSameFrame(await run(pgParams({ days: 3 })), await run(csvParams({ days: 3 })));
   });
 
+  it('an unqualified table is looked up on the search_path', async () => {
+    process.env.FXFLOW_TEST_PG_PATH = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    const got = await run(pgParams({ url_env: 'FXFLOW_TEST_PG_PATH', table: 'candles' }));
+    expect(got.source).toBe(`postgres:${schema}.candles`);
+    expectSameFrame(got, await run(csvParams()));
+    delete process.env.FXFLOW_TEST_PG_PATH;
+  });
+
   it('the fingerprint (cache key) changes with a new or changed row and comes back when it is undone; it holds no connection string', async () => {
     const p = pgParams();
     const before = await fingerprint(p);
