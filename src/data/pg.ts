@@ -89,6 +89,8 @@ const PARAM = (i: number): string => `current_setting('fxflow.p${i}')`;
 /** Hides a connection string and its password in any text that reaches the user. */
 export function redact(text: string, url: string | undefined): string {
   let out = text;
+  const envPassword = process.env.PGPASSWORD;
+  if (envPassword && envPassword.length >= 3) out = out.split(envPassword).join('***');
   if (url) {
     out = out.split(url).join('<connection string>');
     const pw = passwordOf(url);
