@@ -1,7 +1,7 @@
 import type { ColumnNames } from './columns.js';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { RunError } from '../core/diagnostics.js';
-import { formatTimeframe } from './timeframe.js';
+import { findColumn, quoteIdent, tableParts, timeframeSpellings } from './table.js';
 import { emptyRaw, type RawBars } from './reader.js';
 
 /**
@@ -35,40 +35,6 @@ export interface DbResult {
   zoned: boolean;
   /** What was selected, for the log. */
   detail: string;
-}
-
-const NAMES: Record<string, string[]> = {
-  time: ['ts', 'timestamp', 'time', 'datetime', 'date_time', 'date', 'open_time'],
-  open: ['open', 'o'],
-  high: ['high', 'h'],
-  low: ['low', 'l'],
-  close: ['close', 'c'],
-  volume: ['volume', 'tick_volume', 'tickvol', 'vol', 'v'],
-  symbol: ['symbol', 'pair', 'instrument', 'ticker'],
-  timeframe: ['timeframe', 'tf', 'interval', 'period', 'granularity'],
-};
-
-const MT_UNITS: Record<string, string> = { m: 'M', h: 'H', d: 'D', w: 'W' };
-
-/** Spellings a table might use for a timeframe: `1h`, `60m`, `H1`, `60`, `1H`… */
-export function timeframeSpellings(ms: number): string[] {
-  const canon = formatTimeframe(ms);
-  const out = new Set<string>([canon, canon.toUpperCase()]);
-  const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(canon)!;
-  if (MT_UNITS[m[2]]) out.add(`${MT_UNITS[m[2]]}${m[1]}`);
-  if (ms % 60_000 === 0 && ms < 86_400_000) {
-    const min = ms / 60_000;
-    out.add(`${min}m`);
-    out.add(`${min}min`);
-    out.add(String(min));
-  }
-  if (ms % 3_600_000 === 0 && ms < 86_400_000) out.add(`${ms / 3_600_000}h`);
-  if (ms === 86_400_000) out.add('D').add('1D').add('daily');
-  return [...out];
-}
-
-function quoteIdent(s: string): string {
-  return `"${s.replace(/"/g, '""')}"`;
 }
 
 /**
@@ -152,8 +118,8 @@ async function query(con: DuckDBConnection, q: DbQuery): Promise<DbResult> {
     }
   } else {
     const table = q.table ?? '';
-    const parts = table.split('.');
-    if (parts.some((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p)) || parts.length > 3) {
+    const parts = tableParts(table);
+    if (!parts) {
       throw new RunError(`table name ${JSON.stringify(table)} is not a plain identifier`, { hint: 'write a table name such as candles or market.candles' });
     }
     const tables = await con.runAndReadAll(
@@ -183,28 +149,8 @@ async function query(con: DuckDBConnection, q: DbQuery): Promise<DbResult> {
     }
   }
   const cols = described.getRows().map((r) => ({ name: String(r[0]), type: String(r[1]).toUpperCase() }));
-  const lower = cols.map((c) => c.name.toLowerCase());
-  const find = (role: keyof DbColumns, required: boolean): string | undefined => {
-    const want = q.columns?.[role];
-    if (want !== undefined) {
-      const i = cols.findIndex((c) => c.name === want);
-      const j = i >= 0 ? i : lower.indexOf(want.toLowerCase());
-      if (j < 0)
-        throw new RunError(`column ${JSON.stringify(want)} (for ${role}) not found in ${q.table ?? q.file}`, {
-          hint: `columns there: ${cols.map((c) => c.name).join(', ')}`,
-        });
-      return cols[j].name;
-    }
-    for (const cand of NAMES[role] ?? []) {
-      const i = lower.indexOf(cand);
-      if (i >= 0) return cols[i].name;
-    }
-    if (required)
-      throw new RunError(`no ${role} column in ${q.table ?? q.file}`, {
-        hint: `columns there: ${cols.map((c) => c.name).join(', ')}; name it with \`columns: { ${role}: … }\``,
-      });
-    return undefined;
-  };
+  const place = q.table ?? q.file;
+  const find = (role: keyof DbColumns, required: boolean): string | undefined => findColumn(cols, role, q.columns, place, required)?.name;
   const time = find('time', true)!;
   const timeType = cols.find((c) => c.name === time)!.type;
   const price = (['open', 'high', 'low', 'close'] as const).map((r) => find(r, true)!);

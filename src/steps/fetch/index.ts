@@ -4,6 +4,7 @@ import { RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { sha256 } from '../../core/hash.js';
 import { parseTimestamp } from '../../data/dates.js';
 import { readDb } from '../../data/db.js';
+import { pgFingerprint, readPg } from '../../data/pg.js';
 import { readData, resolveDataPaths, unpack, type DataPart } from '../../data/files.js';
 import { isoUtc } from '../../data/frame.js';
 import { finish, loadPartsAsync, type LoadOptions } from '../../data/load.js';
@@ -16,6 +17,7 @@ import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
 import { convertToUtc, parseZone, TIMEZONE_HINT } from '../../data/tz.js';
 import { defineStep, paramsOf, type FingerprintContext } from '../define.js';
 import type { FetchParams } from './params.js';
+import { pgQueryOf, postgresIssues } from './postgres.js';
 import { thousands } from '../../core/format.js';
 
 /** Median spacing of consecutive bars (weekend and holiday gaps are rare, so they do not move it). */
@@ -104,7 +106,7 @@ export default defineStep({
           hint: 'remove `start`; use `from` to skip the first bars of the data',
         });
       }
-    } else {
+    } else if (params.source === 'synthetic') {
       if (params.path !== undefined) {
         issues.push({ path: ['path'], message: '`path` is given but source is `synthetic`', hint: 'set `source: csv` to read the file, or remove `path`' });
       }
@@ -122,9 +124,10 @@ export default defineStep({
           hint: 'write a name such as candles or market.candles',
         });
       }
-    } else if (params.table !== undefined) {
-      issues.push({ path: ['table'], message: '`table` only applies to source `duckdb`', hint: 'remove `table`' });
+    } else if (params.table !== undefined && params.source !== 'postgres') {
+      issues.push({ path: ['table'], message: '`table` only applies to sources `duckdb` and `postgres`', hint: 'remove `table`' });
     }
+    issues.push(...postgresIssues(params));
     if (params.source !== 'csv' && params.format !== 'auto') {
       issues.push({ path: ['format'], message: '`format` only applies to source `csv`', hint: 'remove `format`' });
     }
@@ -186,6 +189,12 @@ export default defineStep({
   },
 
   async fingerprint(params: FetchParams, ctx) {
+    if (params.source === 'postgres') {
+      // The selected rows' count, span and content hash (never the connection string).
+      const tf = parseTimeframe(params.timeframe);
+      const o = loadOptions(params, tf.ms);
+      return pgFingerprint(pgQueryOf(params, tf.ms, { from: o.from, to: o.to, days: o.days }, ctx.locate));
+    }
     if (!FILE_SOURCES.has(params.source)) return null;
     const files = await filesOf(params, ctx);
     const out: { file: string; sha256: string; size: number }[] = [];
@@ -233,7 +242,7 @@ export default defineStep({
     }
 
     const opts = loadOptions(params, tf.ms);
-    const files = await filesOf(params, ctx);
+    const files = params.source === 'postgres' ? [] : await filesOf(params, ctx);
     let sourceName: string;
     let result: { bars: LoadedBars; notes: QualityNote[] };
     if (params.source === 'csv') {
@@ -249,20 +258,29 @@ export default defineStep({
       sourceName = files.length === 1 ? `csv:${path.basename(files[0])}` : `csv:${path.basename(files[0])}+${files.length - 1}`;
       result = loaded;
     } else {
-      const db = await readDb({
-        kind: params.source as 'duckdb' | 'parquet',
-        file: files[0],
-        table: params.table,
-        symbol: params.symbol,
-        timeframeMs: tf.ms,
-        columns: params.columns,
-        from: opts.from,
-        to: opts.to,
-        days: opts.days,
-      });
+      const db =
+        params.source === 'postgres'
+          ? await readPg(pgQueryOf(params, tf.ms, opts, undefined, ctx.signal))
+          : await readDb({
+              kind: params.source as 'duckdb' | 'parquet',
+              file: files[0],
+              table: params.table,
+              symbol: params.symbol,
+              timeframeMs: tf.ms,
+              columns: params.columns,
+              from: opts.from,
+              to: opts.to,
+              days: opts.days,
+            });
       ctx.log(`${params.source}: selected ${db.raw.n} rows (${db.detail})`);
       if (db.raw.n === 0) {
-        throw new RunError(`no bars in ${params.source === 'duckdb' ? `table ${params.table} of ${files[0]}` : files[0]} for ${db.detail}`, {
+        const where =
+          params.source === 'postgres'
+            ? `table ${db.raw.files[0].slice('postgres:'.length)}`
+            : params.source === 'duckdb'
+              ? `table ${params.table} of ${files[0]}`
+              : files[0];
+        throw new RunError(`no bars in ${where} for ${db.detail}`, {
           hint: 'check symbol, timeframe and the date range',
         });
       }
@@ -271,7 +289,12 @@ export default defineStep({
       else if (zone.fixedOffsetMs !== 0) ctx.warn(`${params.source}: the time column carries its zone (UTC); \`timezone: ${params.timezone}\` is ignored`);
       db.raw.zones = [db.zoned ? null : zone];
       result = finish(db.raw, opts);
-      sourceName = params.source === 'duckdb' ? `duckdb:${path.basename(files[0])}:${params.table}` : `parquet:${path.basename(files[0])}`;
+      sourceName =
+        params.source === 'postgres'
+          ? db.raw.files[0]
+          : params.source === 'duckdb'
+            ? `duckdb:${path.basename(files[0])}:${params.table}`
+            : `parquet:${path.basename(files[0])}`;
     }
     const { bars, notes } = result;
     const shortName = sourceName.replace(/^\w+:/, '');

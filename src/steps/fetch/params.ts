@@ -6,10 +6,10 @@ export type { ColumnNames, QualityParams };
 /** Parameters of the `fetch` step: where the candles come from, their clock, range and quality policy. */
 export interface FetchParams {
   /**
-   * Where the bars come from: `synthetic` (a seeded FX-like generator, no download), `csv` (text files: see `format`; .zip and .gz read directly), `parquet` (a Parquet file), or `duckdb` (a table in a DuckDB database file, selected by symbol and timeframe).
+   * Where the bars come from: `synthetic` (a seeded FX-like generator, no download), `csv` (text files: see `format`; .zip and .gz read directly), `parquet` (a Parquet file), `duckdb` (a table in a DuckDB database file, selected by symbol and timeframe), or `postgres` (a table in a PostgreSQL database: see `url_env`).
    * @default "synthetic"
    */
-  source: 'csv' | 'synthetic' | 'parquet' | 'duckdb';
+  source: 'csv' | 'synthetic' | 'parquet' | 'duckdb' | 'postgres';
   /**
    * The data file(s), relative to the pipeline file: one path, a list, or a glob such as `data/EURUSD_M1_*.zip`; several files are concatenated in time order. For `duckdb`, the database file.
    */
@@ -19,7 +19,7 @@ export interface FetchParams {
    * @default "auto"
    */
   format: 'auto' | 'histdata' | 'metatrader' | 'dukascopy' | 'generic';
-  /** Column names, when they are not found by name: e.g. `{ time: "Date", close: "Bid Close" }` (formats `generic`, sources `parquet` and `duckdb`). */
+  /** Column names, when they are not found by name: e.g. `{ time: "Date", close: "Bid Close" }` (formats `generic`, sources `parquet`, `duckdb` and `postgres`). */
   columns?: ColumnNames;
   /**
    * Timestamp pattern of a `generic` file with the tokens YYYY MM DD HH mm ss SSS, e.g. `DD/MM/YYYY HH:mm`, or `unix_s` / `unix_ms`; detected from the first row when absent.
@@ -30,7 +30,7 @@ export interface FetchParams {
    */
   timezone?: string;
   /**
-   * Currency pair, e.g. EURUSD; JPY-quoted pairs get a pip of 0.01. Selects the rows of a `duckdb` table (or a `parquet` file with a symbol column).
+   * Currency pair, e.g. EURUSD; JPY-quoted pairs get a pip of 0.01. Selects the rows of a `duckdb` or `postgres` table (or a `parquet` file with a symbol column).
    * @default "EURUSD"
    */
   symbol: string;
@@ -65,8 +65,15 @@ export interface FetchParams {
    * @default {}
    */
   quality: QualityParams;
-  /** The table (source `duckdb`), e.g. `candles` or `market.candles`. */
+  /** The table (sources `duckdb` and `postgres`), e.g. `candles` or `market.candles`. */
   table?: string;
+  /**
+   * Source `postgres`: the environment variable holding the connection string (`postgres://user:password@host:5432/db`), so that no password is written in the pipeline or stored with the run. When absent: `FXFLOW_PG_URL` if set, else libpq's `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD` (and ~/.pgpass).
+   * @pattern ^[A-Za-z_][A-Za-z0-9_]*$
+   */
+  url_env?: string;
+  /** Source `postgres`: a connection string without a password, e.g. `postgres://fx@db.lan/market` (the password from PGPASSWORD or ~/.pgpass). Overrides `url_env`. */
+  url?: string;
   /**
    * Number of bars to generate (source `synthetic`).
    * @default 20000
