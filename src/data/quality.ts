@@ -481,13 +481,26 @@ export function stableSortByTime(order: Int32Array, t: Float64Array): Int32Array
       const a0 = runs[r];
       const a1 = runs[r + 1];
       const b1 = r + 2 < runs.length ? runs[r + 2] : a1;
+      // The left run's rows up to the right run's first time come first as they are (ties take the
+      // left run first, which keeps file order): found by bisection, copied in one go. A DST repeat
+      // or an overlap of files interleaves a few rows, not the whole runs.
       let i = a0;
+      if (a1 < b1) {
+        const first = t[src[a1]];
+        let hi = a1;
+        while (i < hi) {
+          const mid = (i + hi) >>> 1;
+          if (t[src[mid]] <= first) i = mid + 1;
+          else hi = mid;
+        }
+      }
+      dst.set(src.subarray(a0, i), a0);
       let j = a1;
-      let o = a0;
-      // Ties take the left run first, which keeps file order.
+      let o = i;
       while (i < a1 && j < b1) dst[o++] = t[src[j]] < t[src[i]] ? src[j++] : src[i++];
-      while (i < a1) dst[o++] = src[i++];
-      while (j < b1) dst[o++] = src[j++];
+      dst.set(src.subarray(i, a1), o);
+      o += a1 - i;
+      dst.set(src.subarray(j, b1), o);
       next.push(b1);
     }
     if (next[next.length - 1] !== m) next.push(m);
