@@ -38,6 +38,8 @@ const SPREAD_PIPS = 0.8;
 interface Measured {
   ms: number;
   rssMb: number;
+  /** Minor page faults: memory touched for the first time (4 KiB each); a count the machine's load does not change. */
+  faults: number;
   stdout: string;
 }
 
@@ -47,7 +49,7 @@ function measure(cmd: string, args: string[], cwd: string): Measured {
   const out = path.join(dir, 'rss');
   try {
     const t0 = performance.now();
-    const r = spawnSync(TIME, ['-f', '%M', '-o', out, cmd, ...args], {
+    const r = spawnSync(TIME, ['-f', '%M %R', '-o', out, cmd, ...args], {
       cwd,
       env: { ...process.env, CI: '1', NO_COLOR: '1' },
       maxBuffer: 256 * 1024 * 1024,
@@ -55,8 +57,8 @@ function measure(cmd: string, args: string[], cwd: string): Measured {
     });
     const ms = performance.now() - t0;
     if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.slice(0, 2).join(' ')} exited ${r.status}: ${r.stderr.toString().slice(-2000)}`);
-    const kb = Number(readFileSync(out, 'utf8').trim().split('\n').pop());
-    return { ms, rssMb: kb / 1024, stdout: r.stdout.toString() };
+    const [kb, faults] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    return { ms, rssMb: kb / 1024, faults, stdout: r.stdout.toString() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -113,6 +115,8 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const range = (xs: number[], d = 0): string => `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}`;
+/** Minor page faults as MB of memory first touched. */
+const mb = (faults: number): string => ((faults * 4) / 1024).toFixed(0);
 const rel = (a: number, b: number): number => (a === b ? 0 : Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b)));
 
 /** Rows, features and trades must be equal; returns the agreement text. */
@@ -153,9 +157,9 @@ export async function run(): Promise<BenchResult[]> {
     rounds.push({ fx, py });
     const st = fx.json.steps;
     process.stderr.write(
-      `  round ${r + 1}: fxflow ${(fx.ms / 1000).toFixed(2)} s ${fx.rssMb.toFixed(0)} MB (startup ${fx.json.timings.startupMs.toFixed(0)}, store open ${fx.json.timings.storeOpenMs.toFixed(0)}, ` +
+      `  round ${r + 1}: fxflow ${(fx.ms / 1000).toFixed(2)} s ${fx.rssMb.toFixed(0)} MB, ${mb(fx.faults)} MB faulted (startup ${fx.json.timings.startupMs.toFixed(0)}, store open ${fx.json.timings.storeOpenMs.toFixed(0)}, ` +
         `steps compute ${st.map((s) => `${s.id} ${s.computeMs.toFixed(0)}`).join(' ')}; store ${st.reduce((a, s) => a + s.storeMs, 0).toFixed(0)}, close ${fx.json.timings.closeMs.toFixed(0)} ms; store ${fx.storeMb.toFixed(0)} MB) · ` +
-        `pandas ${(py.ms / 1000).toFixed(2)} s ${py.rssMb.toFixed(0)} MB (${Object.entries(py.json.stages_ms)
+        `pandas ${(py.ms / 1000).toFixed(2)} s ${py.rssMb.toFixed(0)} MB, ${mb(py.faults)} MB faulted (${Object.entries(py.json.stages_ms)
           .map(([k, v]) => `${k} ${v.toFixed(0)}`)
           .join(' ')} ms) · load ${loadavg()[0].toFixed(1)}\n`,
     );
@@ -188,7 +192,7 @@ export async function run(): Promise<BenchResult[]> {
       fxflowMs: median(fxRss),
       peer,
       peerMs: median(pyRss),
-      note: `fxflow/peer peak RSS ${median(rssRatio).toFixed(2)}× (range ${range(rssRatio, 2)}; target ≤ 1×) · fxflow ${range(fxRss)} MB, peer ${range(pyRss)} MB (GNU time %M)`,
+      note: `fxflow/peer peak RSS ${median(rssRatio).toFixed(2)}× (range ${range(rssRatio, 2)}; target ≤ 1×) · fxflow ${range(fxRss)} MB, peer ${range(pyRss)} MB (GNU time %M) · memory first touched (minor page faults × 4 KiB) fxflow ${mb(median(rounds.map((r) => r.fx.faults)))} MB, peer ${mb(median(rounds.map((r) => r.py.faults)))} MB`,
     },
   ];
 }
