@@ -354,8 +354,14 @@ export default defineStep({
     });
 
     // Row-major copies: models read a row at a time.
-    const raw = toRowMajor(names.map((name) => features.columns[name]), n);
-    const Y = toRowMajor(targets.map((name) => features.columns[name]), n);
+    const raw = toRowMajor(
+      names.map((name) => features.columns[name]),
+      n,
+    );
+    const Y = toRowMajor(
+      targets.map((name) => features.columns[name]),
+      n,
+    );
 
     const folds: Fold[] = layout.folds.map((f) => {
       const fold: Fold = { train: longest(f.train), val: f.val, test: f.test[0], scaler: fitScaler(raw, p, f.train, params.scale), purged: f.purged };
