@@ -158,13 +158,24 @@ export function unpack(abs: string, buf: Buffer): DataPart[] {
   const lower = name.toLowerCase();
   if (lower.endsWith('.gz') || (buf.length > 2 && buf[0] === 0x1f && buf[1] === 0x8b)) {
     try {
-      return [{ name, bytes: zlib.gunzipSync(buf) }];
+      // ISIZE (the last 4 bytes: the size mod 2³²) sizes the output: see outputChunk.
+      return [{ name, bytes: zlib.gunzipSync(buf, { chunkSize: outputChunk(buf.length >= 4 ? buf.readUInt32LE(buf.length - 4) : 0) }) }];
     } catch (e) {
       throw new RunError(`${abs} is not a readable gzip file: ${(e as Error).message}`, { hint: 'check that the file is complete' });
     }
   }
   if (lower.endsWith('.zip') || (buf.length > 4 && buf.readUInt32LE(0) === 0x04034b50)) return readZip(abs, buf);
   return [{ name, bytes: buf }];
+}
+
+/**
+ * zlib's output chunk for data of `size` bytes, as its header states: the whole of it in one chunk,
+ * so that zlib returns that chunk instead of concatenating 16 KiB ones into a copy (half the time
+ * and memory touched for a 20 MB CSV). Only a hint: a wrong size still inflates correctly (in
+ * chunks), and the size is checked afterwards.
+ */
+function outputChunk(size: number): number {
+  return Math.max(zlib.constants.Z_MIN_CHUNK, Math.min(size, 1 << 30) + 1);
 }
 
 interface ZipEntry {
@@ -222,7 +233,7 @@ export function readZip(abs: string, buf: Buffer): DataPart[] {
     if (e.method === 0) bytes = raw;
     else if (e.method === 8) {
       try {
-        bytes = zlib.inflateRawSync(raw);
+        bytes = zlib.inflateRawSync(raw, { chunkSize: outputChunk(e.size) });
       } catch (err) {
         throw bad(`cannot inflate ${e.name}: ${(err as Error).message}`);
       }

@@ -168,15 +168,18 @@ function sliceRaw(raw: RawBars, a: number, b: number): RawBars {
   };
 }
 
-/** Quality, range and resampling of UTC raw bars. */
-export function finish(raw: RawBars, opts: LoadOptions): { bars: Ohlcv; notes: QualityNote[] } {
+/**
+ * Quality, range and resampling of UTC raw bars. `rawIsScratch`: the caller gives up `raw`, whose
+ * arrays may then hold the clean bars (see applyQuality's `reuseRaw`).
+ */
+export function finish(raw: RawBars, opts: LoadOptions, rawIsScratch = false): { bars: Ohlcv; notes: QualityNote[] } {
   for (let i = 0; i < raw.n; i++) {
     if (!Number.isFinite(raw.t[i])) {
       const file = raw.files[raw.file[i]];
       throw new RunError(`${file}:${raw.line[i]}: missing timestamp`, { hint: 'every bar needs a time', loc: { file, line: raw.line[i], col: 1 } });
     }
   }
-  const { bars, notes } = applyQuality(raw, opts.policy, opts.timeframeMs);
+  const { bars, notes } = applyQuality(raw, opts.policy, opts.timeframeMs, rawIsScratch);
   let lo = 0;
   let hi = bars.index.length;
   const idx = bars.index;
@@ -195,8 +198,8 @@ export function finish(raw: RawBars, opts: LoadOptions): { bars: Ohlcv; notes: Q
     volume: bars.volume.subarray(lo, hi),
   };
   if (opts.resampleMs !== undefined) out = resample(out, opts.resampleMs, opts.dayClose);
-  else if (lo > 0 || hi < idx.length) {
-    // Own the memory (a view would keep the whole series alive in the artifact).
+  else if (out.index.byteOffset !== 0 || out.index.byteLength !== out.index.buffer.byteLength) {
+    // Own the memory (a view of a range, or of raw's larger arrays, would keep them alive in the artifact).
     out = {
       index: out.index.slice(),
       open: out.open.slice(),
@@ -213,7 +216,7 @@ export function finish(raw: RawBars, opts: LoadOptions): { bars: Ohlcv; notes: Q
 export async function loadPartsAsync(parts: DataPart[], opts: LoadOptions, mode: ParallelMode = 'auto'): Promise<Loaded> {
   const { raw, detected } = await readPartsAsync(parts, opts.read, opts.zone, mode);
   const rowsRead = raw.n;
-  const { bars, notes } = finish(raw, opts);
+  const { bars, notes } = finish(raw, opts, true);
   return { bars, notes, detected, rowsRead };
 }
 
@@ -221,6 +224,6 @@ export async function loadPartsAsync(parts: DataPart[], opts: LoadOptions, mode:
 export function loadParts(parts: DataPart[], opts: LoadOptions): Loaded {
   const { raw, detected } = readParts(parts, opts.read, opts.zone);
   const rowsRead = raw.n;
-  const { bars, notes } = finish(raw, opts);
+  const { bars, notes } = finish(raw, opts, true);
   return { bars, notes, detected, rowsRead };
 }

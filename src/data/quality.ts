@@ -107,7 +107,7 @@ function fmtRow(raw: RawBars, i: number): string {
  * Applies the policy to raw bars (timestamps already UTC). Returns the clean series and a note per
  * kind found. `timeframeMs` is the bar length, for gap detection.
  */
-export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: number): { bars: CleanBars; notes: QualityNote[] } {
+export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: number, reuseRaw = false): { bars: CleanBars; notes: QualityNote[] } {
   const n = raw.n;
   const notes: QualityNote[] = [];
   const { t, open: O, high: H, low: L, close: C } = raw;
@@ -230,16 +230,32 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
   }
   if (dup) notes.push({ kind: 'duplicates', count: dup, action: policy.duplicates, detail: `first at ${where(raw, dupFirst)} (${isoUtc(t[dupFirst])} UTC)` });
 
-  const bars: CleanBars = {
-    index: new Float64Array(f),
-    open: new Float64Array(f),
-    high: new Float64Array(f),
-    low: new Float64Array(f),
-    close: new Float64Array(f),
-    volume: new Float64Array(f),
-    line: new Int32Array(f),
-    file: new Uint16Array(f),
-  };
+  // The kept rows, in order: gathered into raw's own arrays when the caller gives them up
+  // (`reuseRaw`) and no row moves back (final[k] ≥ k: every read is at or after every write so far),
+  // else into new ones. Reuse spares a copy of every column (40 MB for two years of M1).
+  let inPlace = reuseRaw;
+  for (let k = 0; inPlace && k < f; k++) inPlace = final[k] >= k;
+  const bars: CleanBars = inPlace
+    ? {
+        index: t.subarray(0, f),
+        open: O.subarray(0, f),
+        high: H.subarray(0, f),
+        low: L.subarray(0, f),
+        close: C.subarray(0, f),
+        volume: raw.volume.subarray(0, f),
+        line: raw.line.subarray(0, f),
+        file: raw.file.subarray(0, f),
+      }
+    : {
+        index: new Float64Array(f),
+        open: new Float64Array(f),
+        high: new Float64Array(f),
+        low: new Float64Array(f),
+        close: new Float64Array(f),
+        volume: new Float64Array(f),
+        line: new Int32Array(f),
+        file: new Uint16Array(f),
+      };
   for (let k = 0; k < f; k++) {
     const i = final[k];
     bars.index[k] = t[i];
@@ -481,13 +497,26 @@ export function stableSortByTime(order: Int32Array, t: Float64Array): Int32Array
       const a0 = runs[r];
       const a1 = runs[r + 1];
       const b1 = r + 2 < runs.length ? runs[r + 2] : a1;
+      // The left run's rows up to the right run's first time come first as they are (ties take the
+      // left run first, which keeps file order): found by bisection, copied in one go. A DST repeat
+      // or an overlap of files interleaves a few rows, not the whole runs.
       let i = a0;
+      if (a1 < b1) {
+        const first = t[src[a1]];
+        let hi = a1;
+        while (i < hi) {
+          const mid = (i + hi) >>> 1;
+          if (t[src[mid]] <= first) i = mid + 1;
+          else hi = mid;
+        }
+      }
+      dst.set(src.subarray(a0, i), a0);
       let j = a1;
-      let o = a0;
-      // Ties take the left run first, which keeps file order.
+      let o = i;
       while (i < a1 && j < b1) dst[o++] = t[src[j]] < t[src[i]] ? src[j++] : src[i++];
-      while (i < a1) dst[o++] = src[i++];
-      while (j < b1) dst[o++] = src[j++];
+      dst.set(src.subarray(i, a1), o);
+      o += a1 - i;
+      dst.set(src.subarray(j, b1), o);
       next.push(b1);
     }
     if (next[next.length - 1] !== m) next.push(m);

@@ -70,12 +70,17 @@ export function bucketFn(targetMs: number, dayClose: DayClose): (t: number) => n
 export function resample(src: Ohlcv, targetMs: number, dayClose: DayClose): Ohlcv {
   const n = src.index.length;
   const bucket = bucketFn(targetMs, dayClose);
-  const idx = new Float64Array(n);
-  const o = new Float64Array(n);
-  const h = new Float64Array(n);
-  const l = new Float64Array(n);
-  const c = new Float64Array(n);
-  const v = new Float64Array(n);
+  // Room for every bar: at most one per source bar, and below a day at most one per period of the
+  // span (5m from M1: a fifth of the rows, not all of them).
+  // (Out-of-order input, refused below, may make the span negative: then n.)
+  const span = n > 0 ? (bucket(src.index[n - 1]) - bucket(src.index[0])) / targetMs + 1 : 0;
+  const cap = targetMs < DAY && span >= 1 ? Math.min(n, span) : n;
+  const idx = new Float64Array(cap);
+  const o = new Float64Array(cap);
+  const h = new Float64Array(cap);
+  const l = new Float64Array(cap);
+  const c = new Float64Array(cap);
+  const v = new Float64Array(cap);
   let m = -1;
   let cur = NaN;
   for (let i = 0; i < n; i++) {

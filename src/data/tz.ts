@@ -79,14 +79,28 @@ function ianaZone(name: string, fmt: Intl.DateTimeFormat): Zone {
   // Offset at a UTC instant, cached per UTC hour (offsets change on whole hours in practice; the
   // few zones with half-hour transitions are off by at most the minutes around the change).
   const byUtcHour = new Map<number, number>();
-  const offsetAt = (utc: number): number => {
-    const key = Math.floor(utc / HOUR);
+  const hourOffset = (key: number): number => {
     let off = byUtcHour.get(key);
     if (off === undefined) {
       off = intlOffset(fmt, key * HOUR);
       byUtcHour.set(key, off);
     }
     return off;
+  };
+  // A UTC day whose offset is the same at its start and at the next day's start has that offset
+  // throughout (no zone changes its offset and back within a day): one Intl call a day instead of
+  // 24, and hour by hour only on the days of a change. Intl calls were most of converting M1 bars.
+  const byUtcDay = new Map<number, number>();
+  const offsetAt = (utc: number): number => {
+    const key = Math.floor(utc / HOUR);
+    const day = Math.floor(key / 24);
+    let d = byUtcDay.get(day);
+    if (d === undefined) {
+      const a = hourOffset(day * 24);
+      d = a === hourOffset(day * 24 + 24) ? a : NaN;
+      byUtcDay.set(day, d);
+    }
+    return d === d ? d : hourOffset(key);
   };
   // Wall-clock hour → UTC offset to subtract, cached; plus a one-entry memo for sorted input.
   const byWallHour = new Map<number, number>();

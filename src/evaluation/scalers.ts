@@ -22,36 +22,51 @@ export function fitScaler(X: Float64Array, p: number, rows: RowRange | readonly 
   if (method === 'none') return { method, center, scale };
   let m = 0;
   for (const r of ranges) m += Math.max(0, r.end - r.start);
+  if (method === 'zscore' || method === 'minmax') {
+    // Row by row, one accumulator per column: each column's values are still added in row order
+    // (the same sums as a column at a time), but the row-major matrix is read sequentially instead
+    // of p times with a stride of p values (a cache miss per value).
+    const a = new Float64Array(p);
+    const b = new Float64Array(p);
+    if (method === 'zscore') {
+      for (const r of ranges) for (let row = r.start; row < r.end; row++) for (let j = 0, o = row * p; j < p; j++) a[j] += X[o + j];
+      for (let j = 0; j < p; j++) a[j] /= m;
+      for (const r of ranges)
+        for (let row = r.start; row < r.end; row++)
+          for (let j = 0, o = row * p; j < p; j++) {
+            const d = X[o + j] - a[j];
+            b[j] += d * d;
+          }
+      for (let j = 0; j < p; j++) {
+        const s = Math.sqrt(b[j] / m);
+        center[j] = a[j];
+        scale[j] = s > 0 ? s : 1;
+      }
+    } else {
+      a.fill(Infinity);
+      b.fill(-Infinity);
+      for (const r of ranges)
+        for (let row = r.start; row < r.end; row++)
+          for (let j = 0, o = row * p; j < p; j++) {
+            const v = X[o + j];
+            if (v < a[j]) a[j] = v;
+            if (v > b[j]) b[j] = v;
+          }
+      for (let j = 0; j < p; j++) {
+        const s = b[j] - a[j];
+        center[j] = a[j];
+        scale[j] = s > 0 ? s : 1;
+      }
+    }
+    return { method, center, scale };
+  }
   const col = new Float64Array(m);
   for (let j = 0; j < p; j++) {
     let i = 0;
     for (const r of ranges) for (let row = r.start; row < r.end; row++) col[i++] = X[row * p + j];
-    let c: number;
-    let s: number;
-    if (method === 'zscore') {
-      let sum = 0;
-      for (let t = 0; t < m; t++) sum += col[t];
-      c = sum / m;
-      let ss = 0;
-      for (let t = 0; t < m; t++) {
-        const d = col[t] - c;
-        ss += d * d;
-      }
-      s = Math.sqrt(ss / m);
-    } else if (method === 'minmax') {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let t = 0; t < m; t++) {
-        if (col[t] < lo) lo = col[t];
-        if (col[t] > hi) hi = col[t];
-      }
-      c = lo;
-      s = hi - lo;
-    } else {
-      const sorted = col.slice().sort();
-      c = quantileSorted(sorted, 0.5);
-      s = quantileSorted(sorted, 0.75) - quantileSorted(sorted, 0.25);
-    }
+    const sorted = col.slice().sort();
+    const c = quantileSorted(sorted, 0.5);
+    const s = quantileSorted(sorted, 0.75) - quantileSorted(sorted, 0.25);
     center[j] = c;
     scale[j] = s > 0 ? s : 1;
   }

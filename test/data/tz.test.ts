@@ -51,6 +51,31 @@ describe('timezones', () => {
     expect(Array.from(t)).toEqual([wall(2018, 3, 9, 21, 59), wall(2018, 3, 11, 21, 0), wall(2018, 3, 11, 21, 1)]);
   });
 
+  // offsetAt looks an offset up once per UTC day when the day starts and ends on the same offset:
+  // every hour of 2018–2019 must still read what Intl says for that hour (zones with DST on US, EU
+  // and southern dates, a half-hour DST change, and a fixed offset without DST).
+  it('offsetAt, hour by hour over two years, equals Intl’s offset at each hour', () => {
+    for (const name of ['America/New_York', 'Europe/London', 'Australia/Sydney', 'Australia/Lord_Howe', 'Asia/Kolkata']) {
+      const fmt = new Intl.DateTimeFormat('en-US', { timeZone: name, timeZoneName: 'longOffset' });
+      const intl = (utc: number): number => {
+        const m = /GMT(?:([+-])(\d{2}):(\d{2}))?/.exec(fmt.formatToParts(utc).find((p) => p.type === 'timeZoneName')!.value)!;
+        return m[1] ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * H + Number(m[3]) * 60_000) : 0;
+      };
+      const zone = parseZone(name);
+      let changes = 0;
+      let bad = 0;
+      let before = intl(Date.UTC(2018, 0, 1) - H);
+      for (let t = Date.UTC(2018, 0, 1); t < Date.UTC(2020, 0, 1); t += H) {
+        const want = intl(t);
+        if (zone.offsetAt(t) !== want) bad++;
+        if (want !== before) changes++;
+        before = want;
+      }
+      expect(bad, name).toBe(0);
+      expect(changes, name).toBe(name === 'Asia/Kolkata' ? 0 : 4);
+    }
+  });
+
   it('an unknown zone is a RunError with the accepted forms', () => {
     expect(() => parseZone('America/New_Yrok')).toThrow(RunError);
     try {

@@ -17,6 +17,29 @@ describe('temporal split with purging', () => {
     });
   });
 
+  it('the step over 1,300 rows (the row-major copy works in blocks of rows): every X and Y value', async () => {
+    const n = 1300;
+    const ds = await split.run({ features: features(n) }, defaults, testContext());
+    const { train } = ds.folds[0];
+    // Training statistics computed here, column by column (population std), from the fixture's formulas.
+    const stats = (f: (i: number) => number): [number, number] => {
+      let m = 0;
+      for (let i = train.start; i < train.end; i++) m += f(i);
+      m /= train.end - train.start;
+      let ss = 0;
+      for (let i = train.start; i < train.end; i++) ss += (f(i) - m) ** 2;
+      return [m, Math.sqrt(ss / (train.end - train.start))];
+    };
+    const cols = [(i: number) => i, (i: number) => (i * i) % 7];
+    const st = cols.map(stats);
+    for (let r = 0; r < n; r++) {
+      for (let j = 0; j < 2; j++) expect(ds.X[r * 3 + j]).toBeCloseTo((cols[j](r) - st[j][0]) / st[j][1], 10);
+      expect(ds.X[r * 3 + 2]).toBe(0);
+      expect(ds.Y[r * 2]).toBe(r / 100);
+      expect(ds.Y[r * 2 + 1]).toBe(-r / 50);
+    }
+  });
+
   it('keeps a row that floating point would round away (100 × 0.57 = 56.99999999999999)', () => {
     expect(100 * 0.57).toBeLessThan(57);
     expect(temporalRanges(100, [0.57, 0.23, 0.2], 0).train.end).toBe(57);

@@ -449,8 +449,16 @@ export default defineStep({
       }
     }
 
+    // The kept rows as views of the computed columns, not copies (a copy of every column doubled the
+    // step's peak memory and time), unless the dropped rows are a large share (a view keeps them
+    // alive) or the column is the candles' own memory (an artifact must not share its input's).
+    const few = 8 * (n - (end - start)) <= n;
+    const inputs = new Set(Object.values(candles.columns).map((c) => c.buffer));
     const out: Record<string, Float64Array> = {};
-    for (const name of [...featureNames, ...targetNames]) out[name] = columns[name].slice(start, end);
+    for (const name of [...featureNames, ...targetNames]) {
+      const c = columns[name];
+      out[name] = few && !inputs.has(c.buffer) ? c.subarray(start, end) : c.slice(start, end);
+    }
     ctx.log(`warm-up: dropped ${start} leading rows (longest: ${longest})`);
     ctx.log(`tail: dropped ${n - end} trailing rows (target horizon up to ${targetHorizons.length ? Math.max(...targetHorizons) : 0} bars)`);
 

@@ -10,7 +10,6 @@ import type { Candles } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
 import { bucketFn, resample, resampleProblem } from '../../data/resample.js';
 import { formatTimeframe } from '../../data/timeframe.js';
-import { nanArray } from '../../indicators/util.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -50,10 +49,11 @@ export function higherFrame(candles: Candles, baseMs: number, targetMs: number):
 
 /** A higher-timeframe column spread onto the base bars through `map` (NaN before the first closed bar). */
 export function joinToBase(values: Float64Array, map: Int32Array): Float64Array {
-  const out = nanArray(map.length);
+  // One pass writing every value (no NaN fill first): the map is −1 only before the first closed bar.
+  const out = new Float64Array(map.length);
   for (let i = 0; i < map.length; i++) {
     const j = map[i];
-    if (j >= 0) out[i] = values[j];
+    out[i] = j >= 0 ? values[j] : NaN;
   }
   return out;
 }

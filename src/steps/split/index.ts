@@ -239,6 +239,25 @@ function layoutOf(params: SplitParams, features: Features, horizon: number, emba
   }
 }
 
+/**
+ * Columns → one row-major n × p matrix, in blocks of rows: column by column over all rows writes
+ * one value per cache line p·8 bytes apart, across the whole matrix, p times (a cache miss per
+ * value; 5× slower on 150k × 48); a block of rows keeps its part of the matrix in cache.
+ */
+function toRowMajor(cols: Float64Array[], n: number): Float64Array {
+  const p = cols.length;
+  const out = new Float64Array(n * p);
+  const block = 512;
+  for (let r0 = 0; r0 < n; r0 += block) {
+    const r1 = Math.min(n, r0 + block);
+    for (let j = 0; j < p; j++) {
+      const c = cols[j];
+      for (let r = r0, o = r0 * p + j; r < r1; r++, o += p) out[o] = c[r];
+    }
+  }
+  return out;
+}
+
 function longest(ranges: RowRange[]): RowRange {
   let best = ranges[0];
   for (const r of ranges) if (r.end - r.start > best.end - best.start) best = r;
@@ -335,16 +354,14 @@ export default defineStep({
     });
 
     // Row-major copies: models read a row at a time.
-    const raw = new Float64Array(n * p);
-    for (let j = 0; j < p; j++) {
-      const c = features.columns[names[j]];
-      for (let r = 0; r < n; r++) raw[r * p + j] = c[r];
-    }
-    const Y = new Float64Array(n * k);
-    for (let t = 0; t < k; t++) {
-      const c = features.columns[targets[t]];
-      for (let r = 0; r < n; r++) Y[r * k + t] = c[r];
-    }
+    const raw = toRowMajor(
+      names.map((name) => features.columns[name]),
+      n,
+    );
+    const Y = toRowMajor(
+      targets.map((name) => features.columns[name]),
+      n,
+    );
 
     const folds: Fold[] = layout.folds.map((f) => {
       const fold: Fold = { train: longest(f.train), val: f.val, test: f.test[0], scaler: fitScaler(raw, p, f.train, params.scale), purged: f.purged };
