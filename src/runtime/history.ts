@@ -578,6 +578,147 @@ export async function listModels(store: Store, pipeline?: string): Promise<Model
   });
 }
 
+// ---- model registry: lineage and stages ----
+
+/** A step run with what its cache key was made of: the links (input keys) a model's lineage follows. */
+export interface StepLink {
+  nodeId: string;
+  kind: string;
+  key: string;
+  status: string;
+  params: Record<string, unknown>;
+  /** Input port → the input's key. */
+  inputs: Record<string, string>;
+  fingerprint: unknown;
+  seed: number | null;
+  stepVersion: number;
+}
+
+/**
+ * The newest run that made or reused the artifact `key` (a completed step with that key), with
+ * every step run of that run: a model's lineage is followed from its train step through the input
+ * keys. Undefined when no run names the key.
+ */
+export async function runOfArtifact(store: Store, key: string): Promise<{ run: RunRow; steps: StepLink[] } | undefined> {
+  const runs = await store.query(
+    `SELECT ${RUN_COLS} FROM runs r WHERE EXISTS (SELECT 1 FROM step_runs s WHERE s.run_id = r.id AND s.key = $1 AND s.status = 'ok')
+     ORDER BY ${NEWEST_FIRST} LIMIT 1`,
+    [key],
+  );
+  if (!runs.length) return undefined;
+  const run = toRun(runs[0]);
+  const rows = await store.query(
+    `SELECT step_id, kind, key, status, CAST(params AS VARCHAR) AS params, CAST(inputs AS VARCHAR) AS inputs, CAST(fingerprint AS VARCHAR) AS fingerprint,
+            seed, step_version
+     FROM step_runs WHERE run_id = $1 ORDER BY started_at, step_id`,
+    [run.id],
+  );
+  const steps = rows.map((r): StepLink => {
+    const b = basisFromRow(r);
+    return { nodeId: String(r.step_id), kind: b.kind, key: String(r.key), status: String(r.status), params: b.params, inputs: b.inputs, fingerprint: b.fingerprint, seed: b.seed, stepVersion: b.version };
+  });
+  return { run, steps };
+}
+
+/** The Model artifacts a run made or reused: `step id` → key, in the order the steps started. */
+export async function modelsOfRun(store: Store, runId: string): Promise<{ step: string; key: string }[]> {
+  const rows = await store.query(
+    `SELECT s.step_id, s.key FROM step_runs s JOIN artifacts a ON a.key = s.key
+     WHERE s.run_id = $1 AND s.status = 'ok' AND a.type = 'Model' ORDER BY s.started_at, s.step_id`,
+    [runId],
+  );
+  return rows.map((r) => ({ step: String(r.step_id), key: String(r.key) }));
+}
+
+/** A model's stages: `champion` and `challenger` are held by one model at a time; `archived` by any number. */
+export const STAGES = ['champion', 'challenger', 'archived'] as const;
+export type Stage = (typeof STAGES)[number];
+const EXCLUSIVE: readonly Stage[] = ['champion', 'challenger'];
+
+export function isStage(s: string): s is Stage {
+  return (STAGES as readonly string[]).includes(s);
+}
+
+/** One event of the stage history. */
+export interface StageEvent {
+  seq: number;
+  key: string;
+  stage: Stage;
+  /** UTC, `YYYY-MM-DD HH:MM:SS.ffffff`. */
+  at: string;
+  by: string;
+  note: string | null;
+}
+
+function toStageEvent(r: Record<string, unknown>): StageEvent {
+  return {
+    seq: Number(r.seq),
+    key: String(r.key),
+    stage: String(r.stage) as Stage,
+    at: String(r.changed_at),
+    by: String(r.by_user),
+    note: r.note === null ? null : String(r.note),
+  };
+}
+
+/** The stage history (of one model, when `key` is given), oldest first. */
+export async function stageHistory(store: Store, key?: string): Promise<StageEvent[]> {
+  const rows = await store.query(
+    `SELECT seq, key, stage, CAST(changed_at AS VARCHAR) AS changed_at, by_user, note FROM model_stages
+     WHERE ($1::VARCHAR IS NULL OR key = $1) ORDER BY seq`,
+    [key ?? null],
+  );
+  return rows.map(toStageEvent);
+}
+
+/** Every model's current stage (its newest event): key → stage. Models never staged are absent. */
+export async function currentStages(store: Store): Promise<Map<string, Stage>> {
+  const rows = await store.query(`SELECT DISTINCT ON (key) key, stage FROM model_stages ORDER BY key, seq DESC`);
+  return new Map(rows.map((r) => [String(r.key), String(r.stage) as Stage]));
+}
+
+/** The model holding `stage` now (champion or challenger), if any. */
+export async function stageHolder(store: Store, stage: Stage): Promise<string | undefined> {
+  const rows = await store.query(
+    `WITH cur AS (SELECT DISTINCT ON (key) key, stage, seq FROM model_stages ORDER BY key, seq DESC)
+     SELECT key FROM cur WHERE stage = $1 ORDER BY seq DESC LIMIT 1`,
+    [stage],
+  );
+  return rows.length ? String(rows[0].key) : undefined;
+}
+
+/**
+ * Appends a stage event for `key`. Promoting to an exclusive stage (champion, challenger) first
+ * appends an `archived` event for the model holding it (note: superseded by whom), in the same
+ * transaction, so there is one holder at a time and the previous one stays in the history.
+ * Returns the events appended, in order.
+ */
+export async function recordStage(store: Store, e: { key: string; stage: Stage; by: string; note?: string; at?: number }): Promise<StageEvent[]> {
+  const at = Math.round((e.at ?? Date.now()) * 1000);
+  return store.transaction(async (tx) => {
+    let seq = Number((await tx.rows(`SELECT COALESCE(max(seq), 0)::BIGINT AS s FROM model_stages`))[0].s);
+    const added: number[] = [];
+    const append = async (key: string, stage: Stage, note: string | null): Promise<void> => {
+      seq += 1;
+      await tx.run(`INSERT INTO model_stages VALUES ($1, $2, $3, make_timestamp($4::BIGINT), $5, $6)`, [seq, key, stage, at, e.by, note]);
+      added.push(seq);
+    };
+    if (EXCLUSIVE.includes(e.stage)) {
+      const holders = await tx.rows(
+        `WITH cur AS (SELECT DISTINCT ON (key) key, stage FROM model_stages ORDER BY key, seq DESC) SELECT key FROM cur WHERE stage = $1 AND key <> $2 ORDER BY key`,
+        [e.stage, e.key],
+      );
+      for (const h of holders) await append(String(h.key), 'archived', `superseded as ${e.stage} by ${e.key.slice(0, 12)}`);
+    }
+    await append(e.key, e.stage, e.note ?? null);
+    const rows = await tx.rows(
+      `SELECT seq, key, stage, CAST(changed_at AS VARCHAR) AS changed_at, by_user, note FROM model_stages WHERE seq >= $1 ORDER BY seq`,
+      [added[0]],
+    );
+    return rows.map(toStageEvent);
+  });
+}
+
 // ---- gc ----
 
 /**
