@@ -595,15 +595,16 @@ export interface StepLink {
 }
 
 /**
- * The newest run that made or reused the artifact `key` (a completed step with that key), with
+ * The newest run (or run `runId`) that made or reused the artifact `key` (a completed step with that key), with
  * every step run of that run: a model's lineage is followed from its train step through the input
  * keys. Undefined when no run names the key.
  */
-export async function runOfArtifact(store: Store, key: string): Promise<{ run: RunRow; steps: StepLink[] } | undefined> {
+export async function runOfArtifact(store: Store, key: string, runId?: string): Promise<{ run: RunRow; steps: StepLink[] } | undefined> {
   const runs = await store.query(
     `SELECT ${RUN_COLS} FROM runs r WHERE EXISTS (SELECT 1 FROM step_runs s WHERE s.run_id = r.id AND s.key = $1 AND s.status = 'ok')
+       AND ($2::VARCHAR IS NULL OR r.id = $2)
      ORDER BY ${NEWEST_FIRST} LIMIT 1`,
-    [key],
+    [key, runId ?? null],
   );
   if (!runs.length) return undefined;
   const run = toRun(runs[0]);
@@ -717,6 +718,51 @@ export async function recordStage(store: Store, e: { key: string; stage: Stage; 
     );
     return rows.map(toStageEvent);
   });
+}
+
+/** How a model is named on the command line (`predict`, `models show|promote|demote` quote it). */
+export const MODEL_REF_HELP =
+  'a model id (a prefix of its key, as `fxflow models` lists them), a stage (`champion`, `challenger`), or a run (`latest`, `latest~N`, a run id) for the model it trained';
+
+/**
+ * A model by reference: a stage's current holder, the model a run trained (`step`: which train step,
+ * when it trained several), or a unique prefix of a Model artifact's key (else of a run id). `runId`
+ * is the run named, when a run was. An unknown or ambiguous reference is a RunError.
+ */
+export async function resolveModel(store: Store, ref: string, opts: { step?: string } = {}): Promise<{ key: string; runId?: string }> {
+  if (ref === 'champion' || ref === 'challenger') {
+    const key = await stageHolder(store, ref);
+    if (key) return { key };
+    const past = (await stageHistory(store)).filter((e) => e.stage === ref).pop();
+    throw new RunError(`no model is the ${ref} now`, {
+      hint: past
+        ? `the last ${ref} was ${past.key.slice(0, 12)} (\`fxflow models history\`); promote one with \`fxflow models promote ID --stage ${ref}\``
+        : `promote one with \`fxflow models promote ID --stage ${ref}\` (\`fxflow models\` lists the ids)`,
+    });
+  }
+  if (ref === 'archived') throw new RunError('`archived` is a stage many models hold', { hint: 'name one model by its id (`fxflow models history` lists them)' });
+  if (!ref) throw new RunError('an empty model reference', { hint: `a model is ${MODEL_REF_HELP}` });
+  if (!ref.startsWith('latest')) {
+    const keys = await store.query(`SELECT key FROM artifacts WHERE type = 'Model' AND starts_with(key, $1) ORDER BY key LIMIT ${AMBIGUOUS_SHOWN + 1}`, [ref]);
+    if (keys.length === 1) return { key: String(keys[0].key) };
+    if (keys.length > 1)
+      throw new RunError(`model \`${ref}\` is ambiguous: it starts ${keys.length > AMBIGUOUS_SHOWN ? `more than ${AMBIGUOUS_SHOWN}` : keys.length} model ids`, {
+        hint: `give more of the id: ${keys
+          .slice(0, AMBIGUOUS_SHOWN)
+          .map((k) => String(k.key).slice(0, 16))
+          .join(', ')}`,
+      });
+    const runs = await store.query(`SELECT id FROM runs WHERE starts_with(id, $1) LIMIT 1`, [ref]);
+    if (!runs.length) throw new RunError(`no model or run \`${ref}\` in this store`, { hint: `a model is ${MODEL_REF_HELP}; \`fxflow models\` lists them` });
+  }
+  const run = await resolveRun(store, ref);
+  const models = await modelsOfRun(store, run.id);
+  const picked = opts.step === undefined ? models : models.filter((m) => m.step === opts.step || m.step.startsWith(`${opts.step}[`));
+  if (picked.length === 1) return { key: picked[0].key, runId: run.id };
+  if (!models.length) throw new RunError(`run ${run.id} has no trained model in the store`, { hint: 'pick another run (`fxflow runs`) or a model id (`fxflow models`)' });
+  if (!picked.length)
+    throw new RunError(`run ${run.id} has no model from step \`${opts.step}\``, { hint: `its models come from: ${models.map((m) => m.step).join(', ')}` });
+  throw new RunError(`run ${run.id} trained ${picked.length} models (${picked.map((m) => m.step).join(', ')})`, { hint: 'pick one with `--step ID`, or name it by its model id' });
 }
 
 // ---- gc ----

@@ -141,7 +141,7 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   // The bars asked for.
   let lo = req.from === undefined ? 0 : lowerBound(feats.index, req.from);
   const hi = req.to === undefined ? m : lowerBound(feats.index, req.to);
-  if (feats.warmupDropped > 0) {
+  if (feats.warmupDropped > 0 && req.last === undefined) {
     const first = m ? isoUtc(feats.index[0]) : 'none';
     if (req.from === undefined || req.from < (m ? feats.index[0] : Infinity))
       note(`the first ${feats.warmupDropped} bar(s) of the candles are the features' warm-up: predictions start at ${first}`);
