@@ -93,7 +93,7 @@ function fetchParams(lin: ModelLineage, opts: SourceOptions): { params: FetchPar
 }
 
 /** Loads the candles to predict, checked against what the model was trained on. */
-async function loadCandles(store: Store, lin: ModelLineage, opts: SourceOptions, warn: (m: string) => void): Promise<Candles> {
+async function loadCandles(store: Store, lin: ModelLineage, opts: SourceOptions, warn: (m: string) => void): Promise<{ candles: Candles; volume?: boolean }> {
   const recorded = lin.fetch!.params as unknown as FetchParams;
   if (opts.symbol && opts.symbol !== recorded.symbol) warn(`the model was trained on ${recorded.symbol}; predicting ${opts.symbol} as asked (--symbol)`);
   else if (opts.candles !== undefined) {
@@ -124,7 +124,8 @@ async function loadCandles(store: Store, lin: ModelLineage, opts: SourceOptions,
   for (const w of fetchWarnings) warn(`fetch: ${w}`);
   // Recursive indicators (EMA, RSI, MACD…) and cumulative ones (OBV, AD) depend on the first bar
   // they start from: features equal the training run's when they start at the same bar.
-  const origin = await trainingCandlesStart(store, lin);
+  const trained = await trainingCandles(store, lin);
+  const origin = trained.start;
   if (origin !== undefined && candles.index.length) {
     if (candles.index[0] < origin) {
       let i = 0;
@@ -137,16 +138,16 @@ async function loadCandles(store: Store, lin: ModelLineage, opts: SourceOptions,
       );
     }
   }
-  return candles;
+  return { candles, volume: trained.volume };
 }
 
-/** First bar of the candles the model was trained on, when that artifact is still in the store. */
-async function trainingCandlesStart(store: Store, lin: ModelLineage): Promise<number | undefined> {
-  if (!lin.fetch) return undefined;
+/** The first bar of the candles the model was trained on and whether they had volumes, when that artifact is still in the store. */
+async function trainingCandles(store: Store, lin: ModelLineage): Promise<{ start?: number; volume?: boolean }> {
+  if (!lin.fetch) return {};
   const bytes = await store.getArtifactBytes(lin.fetch.key);
-  if (!bytes) return undefined;
+  if (!bytes) return {};
   const c = decodeArtifact<Candles>(bytes);
-  return c.index.length ? c.index[0] : undefined;
+  return { start: c.index.length ? c.index[0] : undefined, volume: c.columns.volume?.some((v) => v !== 0) ?? false };
 }
 
 function dateOpt(v: string | undefined, name: string): number | undefined {
@@ -210,7 +211,7 @@ async function cmdPredict(argv: string[], io: Io): Promise<number> {
       });
     }
     model = await loadArtifact<Model>(store, key, 'the model');
-    const candles = await loadCandles(store, lin, values, warn);
+    const { candles, volume } = await loadCandles(store, lin, values, warn);
     const bt = lin.backtests[0];
     let signal: SignalParams;
     if (bt) signal = bt.params as unknown as BacktestParams;
@@ -219,7 +220,7 @@ async function cmdPredict(argv: string[], io: Io): Promise<number> {
       warn(`no backtest step of run ${lin.run.id} reads this model: signal by the default rule (threshold 0, the sign of the prediction)`);
     }
     const ctx = makeStepContext({ stepId: 'predict', seed: lin.run.seed, pipelineDir: process.cwd(), warn });
-    result = await predictBars(model, candles, { features: lin.features.params as unknown as FeaturesParams, signal, from, to, last, now: Date.now() }, ctx);
+    result = await predictBars(model, candles, { features: lin.features.params as unknown as FeaturesParams, signal, from, to, last, now: Date.now(), trainedWithVolume: volume }, ctx);
   } finally {
     await store.close();
   }

@@ -1,4 +1,4 @@
-import type { BarPredictions, Candles, Model } from '../../core/artifacts.js';
+import type { BarPredictions, Candles, Features, Model } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
 import { directions, quantile, type Rule } from '../../backtest/signals.js';
 import { isoUtc, sliceFrame } from '../../data/frame.js';
@@ -28,6 +28,12 @@ export interface PredictRequest {
    * prediction that changes. Absent: every bar of the candles is taken as closed.
    */
   now?: number;
+  /**
+   * Whether the candles the model was trained on had volumes (undefined: not known). A source
+   * without them (a CSV without the column) is refused when a feature the model reads depends on
+   * volume, unless the training data had none either.
+   */
+  trainedWithVolume?: boolean;
 }
 
 /** The rule in words, e.g. `threshold ±0.0002 on fwd_ret_1`. */
@@ -94,7 +100,26 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   if (bars.index.length === 0) throw new RunError('no complete bars to predict', { hint: 'check the source: every bar is still forming or it is empty' });
 
   // Targets are not needed (and would drop the newest bars, whose future is unknown).
-  const feats = await featuresStep.run({ candles: bars }, { ...req.features, target: {} }, ctx);
+  const featuresOf = (c: Candles) => featuresStep.run({ candles: c }, { ...req.features, target: {} }, ctx);
+  const vol = bars.columns.volume;
+  let feats: Features;
+  if (req.trainedWithVolume !== false && (!vol || vol.every((v) => v === 0 || Number.isNaN(v)))) {
+    // No volumes (a CSV without the column reads as NaN or 0): which features read volume is
+    // found by computing them with two different volumes: they differ exactly there.
+    const withVolume = (x: number): Candles => ({ ...bars, columns: { ...bars.columns, volume: new Float64Array(bars.index.length).fill(x) } });
+    feats = await featuresOf(withVolume(0));
+    const alt = await featuresOf(withVolume(1));
+    const reads = model.featureNames.filter((name) => {
+      const a = feats.columns[name];
+      const b = alt.columns[name];
+      return a !== undefined && b !== undefined && (a.length !== b.length || a.some((v, i) => !Object.is(v, b[i])));
+    });
+    if (reads.length) {
+      throw new RunError(`the candles have no volumes, and the model's features ${reads.map((r) => `\`${r}\``).join(', ')} read them`, {
+        hint: 'give candles with a volume column (tick volume), as the training data had',
+      });
+    }
+  } else feats = await featuresOf(bars);
   const missing = model.featureNames.filter((f) => !Object.hasOwn(feats.columns, f));
   if (missing.length) {
     throw new RunError(`the features recomputed from the candles lack ${missing.map((m) => `\`${m}\``).join(', ')}, which the model reads`, {

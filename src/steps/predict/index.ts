@@ -56,7 +56,7 @@ export default defineStep({
   resolve(p: PredictParams, ctx?: CheckContext): PredictParams {
     const up = ctx?.upstream('features');
     if (!up) return p;
-    return { ...p, features: featuresStep.resolve!(up.params as unknown as FeaturesParams) };
+    return { ...p, features: featuresStep.resolve!(up.params as unknown as FeaturesParams) as unknown as Record<string, unknown> };
   },
 
   async run({ model, candles }, p: PredictParams, ctx): Promise<BarPredictions> {
@@ -65,7 +65,7 @@ export default defineStep({
       model,
       candles,
       {
-        features: p.features,
+        features: p.features as unknown as FeaturesParams,
         signal: p,
         from: date(p.from, 'from'),
         to: date(p.to, 'to'),

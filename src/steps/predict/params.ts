@@ -1,5 +1,3 @@
-import type { FeaturesParams } from '../features/params.js';
-
 /**
  * Parameters of the `predict` step: the trading rule whose signal is given with each prediction,
  * and which bars are predicted. The features are recomputed exactly as the model's features step
@@ -47,6 +45,8 @@ export interface PredictParams {
    * @maximum 100000000
    */
   last?: number;
-  /** Filled in from the features step the model was trained on (upstream of `model`); not written by hand. */
-  features?: FeaturesParams;
+  /**
+   * The params of the features step the model was trained on: filled in from the pipeline (the features step upstream of `model`); not written by hand.
+   */
+  features?: Record<string, unknown>;
 }
