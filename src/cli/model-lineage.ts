@@ -24,7 +24,8 @@ export interface ModelLineage {
 
 export async function modelLineage(store: Store, key: string, runId?: string): Promise<ModelLineage> {
   const found = await runOfArtifact(store, key, runId);
-  if (!found) throw new RunError(`no run in the history made the model ${key.slice(0, 12)}`, { hint: 'its lineage is unknown; rerun the pipeline that trains it' });
+  if (!found)
+    throw new RunError(`no run in the history made the model ${key.slice(0, 12)}`, { hint: 'its lineage is unknown; rerun the pipeline that trains it' });
   const { run, steps } = found;
   const byKey = (k: string | undefined): StepLink | undefined => (k === undefined ? undefined : steps.find((s) => s.key === k && s.status === 'ok'));
   const train = byKey(key)!;
@@ -49,6 +50,7 @@ export async function modelLineage(store: Store, key: string, runId?: string): P
 /** An artifact of the store, decoded; a missing or damaged one is a RunError saying how to get it back. */
 export async function loadArtifact<T extends Model | Candles>(store: Store, key: string, what: string): Promise<T> {
   const bytes = await store.getArtifactBytes(key);
-  if (!bytes) throw new RunError(`${what} ${key.slice(0, 12)} is in the history but its bytes are missing or damaged`, { hint: 'rerun its pipeline to recompute it' });
+  if (!bytes)
+    throw new RunError(`${what} ${key.slice(0, 12)} is in the history but its bytes are missing or damaged`, { hint: 'rerun its pipeline to recompute it' });
   return decodeArtifact<T>(bytes);
 }

@@ -616,7 +616,17 @@ export async function runOfArtifact(store: Store, key: string, runId?: string): 
   );
   const steps = rows.map((r): StepLink => {
     const b = basisFromRow(r);
-    return { nodeId: String(r.step_id), kind: b.kind, key: String(r.key), status: String(r.status), params: b.params, inputs: b.inputs, fingerprint: b.fingerprint, seed: b.seed, stepVersion: b.version };
+    return {
+      nodeId: String(r.step_id),
+      kind: b.kind,
+      key: String(r.key),
+      status: String(r.status),
+      params: b.params,
+      inputs: b.inputs,
+      fingerprint: b.fingerprint,
+      seed: b.seed,
+      stepVersion: b.version,
+    };
   });
   return { run, steps };
 }
@@ -740,7 +750,8 @@ export async function resolveModel(store: Store, ref: string, opts: { step?: str
         : `promote one with \`fxflow models promote ID --stage ${ref}\` (\`fxflow models\` lists the ids)`,
     });
   }
-  if (ref === 'archived') throw new RunError('`archived` is a stage many models hold', { hint: 'name one model by its id (`fxflow models history` lists them)' });
+  if (ref === 'archived')
+    throw new RunError('`archived` is a stage many models hold', { hint: 'name one model by its id (`fxflow models history` lists them)' });
   if (!ref) throw new RunError('an empty model reference', { hint: `a model is ${MODEL_REF_HELP}` });
   if (!ref.startsWith('latest')) {
     const keys = await store.query(`SELECT key FROM artifacts WHERE type = 'Model' AND starts_with(key, $1) ORDER BY key LIMIT ${AMBIGUOUS_SHOWN + 1}`, [ref]);
@@ -759,10 +770,13 @@ export async function resolveModel(store: Store, ref: string, opts: { step?: str
   const models = await modelsOfRun(store, run.id);
   const picked = opts.step === undefined ? models : models.filter((m) => m.step === opts.step || m.step.startsWith(`${opts.step}[`));
   if (picked.length === 1) return { key: picked[0].key, runId: run.id };
-  if (!models.length) throw new RunError(`run ${run.id} has no trained model in the store`, { hint: 'pick another run (`fxflow runs`) or a model id (`fxflow models`)' });
+  if (!models.length)
+    throw new RunError(`run ${run.id} has no trained model in the store`, { hint: 'pick another run (`fxflow runs`) or a model id (`fxflow models`)' });
   if (!picked.length)
     throw new RunError(`run ${run.id} has no model from step \`${opts.step}\``, { hint: `its models come from: ${models.map((m) => m.step).join(', ')}` });
-  throw new RunError(`run ${run.id} trained ${picked.length} models (${picked.map((m) => m.step).join(', ')})`, { hint: 'pick one with `--step ID`, or name it by its model id' });
+  throw new RunError(`run ${run.id} trained ${picked.length} models (${picked.map((m) => m.step).join(', ')})`, {
+    hint: 'pick one with `--step ID`, or name it by its model id',
+  });
 }
 
 // ---- gc ----

@@ -156,7 +156,8 @@ describe.skipIf(!EURUSD_H1)('fxflow predict on MetaTrader H1 EURUSD', () => {
     let prev = 0;
     for (const r of pred.rows) {
       const v = r.fwd_ret_1;
-      const want = prev > 0 ? (v > 0.00001 ? 1 : v < -0.00003 ? -1 : 0) : prev < 0 ? (v < -0.00001 ? -1 : v > 0.00003 ? 1 : 0) : v > 0.00003 ? 1 : v < -0.00003 ? -1 : 0;
+      const want =
+        prev > 0 ? (v > 0.00001 ? 1 : v < -0.00003 ? -1 : 0) : prev < 0 ? (v < -0.00001 ? -1 : v > 0.00003 ? 1 : 0) : v > 0.00003 ? 1 : v < -0.00003 ? -1 : 0;
       expect(r.signal).toBe(want);
       prev = want;
     }
@@ -202,7 +203,15 @@ describe.skipIf(!EURUSD_H1)('fxflow predict on MetaTrader H1 EURUSD', () => {
   it('a source missing a column the model needs is a clear error naming it', async () => {
     const [head, ...rest] = readFileSync(EURUSD_H1!, 'utf8').trim().split('\n');
     const lines = [head, ...rest.filter((l) => l >= '2018-06' && !/,0,0,0,0,/.test(l))];
-    const drop = (col: number) => lines.map((l) => l.split(',').filter((_, i) => i !== col).join(',')).join('\n');
+    const drop = (col: number) =>
+      lines
+        .map((l) =>
+          l
+            .split(',')
+            .filter((_, i) => i !== col)
+            .join(','),
+        )
+        .join('\n');
     writeFileSync(path.join(dir, 'EURUSD_noclose.csv'), drop(4));
     expectCleanError(await run(['predict', 'latest', '--candles', 'EURUSD_noclose.csv']), /missing column Close/);
     // No volume column: the walk-forward model reads obv, which depends on it.

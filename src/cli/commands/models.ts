@@ -52,7 +52,13 @@ async function list(values: { store?: string; json?: boolean; pipeline?: string 
     await store.close();
   }
   if (values.json) {
-    io.out.write(`${JSON.stringify(rows.map((r) => ({ ...r, stage: stages.get(r.key) ?? null })), null, 2)}\n`);
+    io.out.write(
+      `${JSON.stringify(
+        rows.map((r) => ({ ...r, stage: stages.get(r.key) ?? null })),
+        null,
+        2,
+      )}\n`,
+    );
     return 0;
   }
   if (!rows.length) {
@@ -217,7 +223,10 @@ async function showModel(id: string | undefined, values: { store?: string; json?
   out += kv('key', lin.key);
   out += kv('run', `${lin.run.id} (${lin.run.status}), step ${lin.train.nodeId}, seed ${lin.run.seed}, started ${lin.run.startedAt.slice(0, 19)} UTC`);
   out += kv('pipeline', `${lin.run.pipeline}: ${lin.run.file} · sha256 ${info.lineage.pipelineSha256.slice(0, 16)}…`);
-  out += kv('git', lin.run.gitCommit ? `${lin.run.gitCommit.slice(0, 12)}${lin.run.gitDirty ? ' (uncommitted changes)' : ''}` : 'not recorded (not a git repository)');
+  out += kv(
+    'git',
+    lin.run.gitCommit ? `${lin.run.gitCommit.slice(0, 12)}${lin.run.gitDirty ? ' (uncommitted changes)' : ''}` : 'not recorded (not a git repository)',
+  );
   const data = info.lineage.data;
   out += kv(
     'data',
@@ -228,15 +237,17 @@ async function showModel(id: string | undefined, values: { store?: string; json?
         : '—',
   );
   out += kv('backend', info.backend);
-  out += kv('params', Object.entries(model.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' '));
+  out += kv(
+    'params',
+    Object.entries(model.params)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' '),
+  );
   out += kv('features', `${model.featureNames.length}, in order: ${model.featureNames.join(', ')}`);
   out += kv('targets', model.targetNames.map((t, i) => `${t} (${model.targetHorizons[i]} bar${model.targetHorizons[i] === 1 ? '' : 's'})`).join(', ') || '—');
   out += kv('folds', `${model.state.length}, scaler ${info.scaler} (the newest fold's scores new bars)`);
   if (lin.broken) out += kv('note', lin.broken);
-  const metricRows = [
-    ...model.valMetrics.map((m) => ['val', m]),
-    ...(model.testMetrics ?? []).map((m) => ['test', m]),
-  ] as [string, HorizonMetrics][];
+  const metricRows = [...model.valMetrics.map((m) => ['val', m]), ...(model.testMetrics ?? []).map((m) => ['test', m])] as [string, HorizonMetrics][];
   if (metricRows.length) {
     out += `\n${table(
       ['segment', 'target', 'IC', 'DA', 'RMSE', 'MAE'],

@@ -20,7 +20,28 @@ import { styleFor, table } from '../format.js';
 import { loadArtifact, modelLineage, type ModelLineage } from '../model-lineage.js';
 
 /** Currency codes a pair in a file name is made of (EURUSD_H1.csv, HISTDATA_COM_ASCII_GBPUSD_M12019.zip). */
-const CURRENCIES = new Set(['EUR', 'USD', 'GBP', 'JPY', 'CHF', 'AUD', 'NZD', 'CAD', 'SEK', 'NOK', 'DKK', 'SGD', 'HKD', 'MXN', 'ZAR', 'TRY', 'PLN', 'CNH', 'XAU', 'XAG']);
+const CURRENCIES = new Set([
+  'EUR',
+  'USD',
+  'GBP',
+  'JPY',
+  'CHF',
+  'AUD',
+  'NZD',
+  'CAD',
+  'SEK',
+  'NOK',
+  'DKK',
+  'SGD',
+  'HKD',
+  'MXN',
+  'ZAR',
+  'TRY',
+  'PLN',
+  'CNH',
+  'XAU',
+  'XAG',
+]);
 
 /** The currency pair a file's name names, if one. */
 export function pairInName(file: string): string | undefined {
@@ -61,7 +82,8 @@ function fetchParams(lin: ModelLineage, opts: SourceOptions): { params: FetchPar
     return { params: { ...recorded, ...(opts.symbol ? { symbol: opts.symbol } : {}) }, dir: pipelineDir };
   }
   const file = path.resolve(opts.candles);
-  if (!existsSync(file)) throw new RunError(`no candles file ${opts.candles}`, { hint: 'give the path of a CSV (any format fetch reads), Parquet or DuckDB file' });
+  if (!existsSync(file))
+    throw new RunError(`no candles file ${opts.candles}`, { hint: 'give the path of a CSV (any format fetch reads), Parquet or DuckDB file' });
   const source = sourceOf(file);
   const same = source === recorded.source;
   const {
@@ -131,7 +153,9 @@ async function loadCandles(store: Store, lin: ModelLineage, opts: SourceOptions,
       let i = 0;
       while (i < candles.index.length && candles.index[i] < origin) i++;
       candles = sliceFrame(candles, i);
-      warn(`features computed from ${isoUtc(origin)}, the first bar the model's training data had (as in training), ${i} earlier bar(s) of the source left out`);
+      warn(
+        `features computed from ${isoUtc(origin)}, the first bar the model's training data had (as in training), ${i} earlier bar(s) of the source left out`,
+      );
     } else if (candles.index[0] > origin) {
       warn(
         `the source starts at ${isoUtc(candles.index[0])}, after the training data (${isoUtc(origin)}): recursive indicators (EMA, RSI, MACD…) start from other values, so predictions on bars the training run saw may differ from its own slightly`,
@@ -192,7 +216,8 @@ async function cmdPredict(argv: string[], io: Io): Promise<number> {
   if (values.format !== undefined && !formats.includes(values.format)) throw new UsageError(`--format takes ${formats.join(', ')}; got \`${values.format}\``);
 
   const dir = storeDir(values.store);
-  if (!existsSync(path.join(dir, STORE_FILE))) throw new RunError(`no store at ${dir}`, { hint: 'run a pipeline first (`fxflow run FILE`), or point `--store DIR` at one' });
+  if (!existsSync(path.join(dir, STORE_FILE)))
+    throw new RunError(`no store at ${dir}`, { hint: 'run a pipeline first (`fxflow run FILE`), or point `--store DIR` at one' });
   const store = await openStore(dir, io);
   const notes: string[] = [];
   const warn = (m: string): void => {
@@ -220,7 +245,12 @@ async function cmdPredict(argv: string[], io: Io): Promise<number> {
       warn(`no backtest step of run ${lin.run.id} reads this model: signal by the default rule (threshold 0, the sign of the prediction)`);
     }
     const ctx = makeStepContext({ stepId: 'predict', seed: lin.run.seed, pipelineDir: process.cwd(), warn });
-    result = await predictBars(model, candles, { features: lin.features.params as unknown as FeaturesParams, signal, from, to, last, now: Date.now(), trainedWithVolume: volume }, ctx);
+    result = await predictBars(
+      model,
+      candles,
+      { features: lin.features.params as unknown as FeaturesParams, signal, from, to, last, now: Date.now(), trainedWithVolume: volume },
+      ctx,
+    );
   } finally {
     await store.close();
   }

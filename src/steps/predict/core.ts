@@ -73,7 +73,8 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
       hint: 'predict with the model trained on its encoded dataset; `fxflow models` lists the models',
     });
   }
-  if (model.targetNames.length === 0 || model.state.length === 0) throw new RunError('the model has no targets or no fitted fold', { hint: 'rerun its train step' });
+  if (model.targetNames.length === 0 || model.state.length === 0)
+    throw new RunError('the model has no targets or no fitted fold', { hint: 'rerun its train step' });
   const kind = getModelKind(model.kind);
   if (!kind) throw new RunError(`unknown model kind \`${model.kind}\``, { hint: 'this fxflow cannot score it; use the version that trained it' });
   const notes: string[] = [];
@@ -150,7 +151,8 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   const horizon = model.targetHorizons[model.targetNames.indexOf(target)] ?? 1;
   const hold = req.signal.holding === 'horizon' ? Math.max(1, horizon) : 1;
   let rule: Rule;
-  if (req.signal.rule === 'threshold') rule = { kind: 'threshold', entry: req.signal.entry_threshold, exit: req.signal.exit_threshold ?? req.signal.entry_threshold };
+  if (req.signal.rule === 'threshold')
+    rule = { kind: 'threshold', entry: req.signal.entry_threshold, exit: req.signal.exit_threshold ?? req.signal.entry_threshold };
   else if (req.signal.rule === 'sign') rule = { kind: 'sign' };
   else {
     const pr = model.predictions;
@@ -158,10 +160,21 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
     const v = pr.values[target];
     for (let i = 0; i < pr.index.length; i++) if (pr.segment[i] === 1 && pr.fold[i] === f) val.push(v[i]);
     if (!val.length)
-      throw new RunError(`rule \`quantile\` needs the newest fold's validation predictions, and fold ${f} has none`, { hint: 'use rule `threshold` or `sign`' });
-    rule = { kind: 'bands', lo: new Float64Array(m).fill(quantile(val, req.signal.quantile)), hi: new Float64Array(m).fill(quantile(val, 1 - req.signal.quantile)) };
+      throw new RunError(`rule \`quantile\` needs the newest fold's validation predictions, and fold ${f} has none`, {
+        hint: 'use rule `threshold` or `sign`',
+      });
+    rule = {
+      kind: 'bands',
+      lo: new Float64Array(m).fill(quantile(val, req.signal.quantile)),
+      hi: new Float64Array(m).fill(quantile(val, 1 - req.signal.quantile)),
+    };
   }
-  const signal = directions(all[target], Int32Array.from({ length: m }, (_, i) => i), rule, hold);
+  const signal = directions(
+    all[target],
+    Int32Array.from({ length: m }, (_, i) => i),
+    rule,
+    hold,
+  );
 
   // The bars asked for.
   let lo = req.from === undefined ? 0 : lowerBound(feats.index, req.from);

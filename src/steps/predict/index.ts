@@ -9,8 +9,6 @@ import type { FeaturesParams } from '../features/params.js';
 import { predictBars } from './core.js';
 import type { PredictParams } from './params.js';
 
-export type { PredictParams } from './params.js';
-
 const DATE_HINT = 'write a UTC date such as 2020-01-05 or 2020-01-05T22:00';
 
 function date(s: string | undefined, what: string): number | undefined {
@@ -46,7 +44,8 @@ export default defineStep({
         issues.push({ path: ['exit_threshold'], message: `exit_threshold (${p.exit_threshold}) is above entry_threshold (${p.entry_threshold})` });
     }
     for (const k of ['from', 'to'] as const) {
-      if (p[k] !== undefined && !Number.isFinite(parseTimestamp(p[k]!))) issues.push({ path: [k], message: `cannot read ${k} date ${JSON.stringify(p[k])}`, hint: DATE_HINT });
+      if (p[k] !== undefined && !Number.isFinite(parseTimestamp(p[k]!)))
+        issues.push({ path: [k], message: `cannot read ${k} date ${JSON.stringify(p[k])}`, hint: DATE_HINT });
     }
     return issues;
   },
