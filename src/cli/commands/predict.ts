@@ -148,6 +148,10 @@ async function loadCandles(store: Store, lin: ModelLineage, opts: SourceOptions,
   // they start from: features equal the training run's when they start at the same bar.
   const trained = await trainingCandles(store, lin);
   const origin = trained.start;
+  if (origin === undefined && (recorded.from === undefined || recorded.days !== undefined))
+    warn(
+      `the training run's candles are no longer in the store (\`fxflow gc\`): features start at the source's first bar, so recursive indicators (EMA, RSI, MACD…) may differ slightly from the training run's`,
+    );
   if (origin !== undefined && candles.index.length) {
     if (candles.index[0] < origin) {
       let i = 0;
