@@ -44,7 +44,7 @@ const CURRENCIES = new Set([
 ]);
 
 /** The currency pair a file's name names, if one. */
-export function pairInName(file: string): string | undefined {
+function pairInName(file: string): string | undefined {
   const name = path.basename(file).toUpperCase();
   for (const m of name.matchAll(/(?=([A-Z]{6}))/g)) {
     const w = m[1];
