@@ -101,7 +101,9 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   if (bars.index.length === 0) throw new RunError('no complete bars to predict', { hint: 'check the source: every bar is still forming or it is empty' });
 
   // Targets are not needed (and would drop the newest bars, whose future is unknown).
-  const featuresOf = (c: Candles) => featuresStep.run({ candles: c }, { ...req.features, target: {} }, ctx);
+  // The features step's own log lines (its warm-up and target tail) would read as this step's.
+  const quiet: StepContext = { ...ctx, log: () => {} };
+  const featuresOf = (c: Candles) => featuresStep.run({ candles: c }, { ...req.features, target: {} }, quiet);
   const vol = bars.columns.volume;
   let feats: Features;
   if (req.trainedWithVolume !== false && (!vol || vol.every((v) => v === 0 || Number.isNaN(v)))) {
