@@ -8,9 +8,9 @@
  */
 
 /** Names of artifact types, as written in a step's `inputs`/`output`. */
-export type ArtifactType = 'Candles' | 'Features' | 'Dataset' | 'Model' | 'Report';
+export type ArtifactType = 'Candles' | 'Features' | 'Dataset' | 'Model' | 'Report' | 'Predictions';
 
-export const ARTIFACT_TYPES: readonly ArtifactType[] = ['Candles', 'Features', 'Dataset', 'Model', 'Report'];
+export const ARTIFACT_TYPES: readonly ArtifactType[] = ['Candles', 'Features', 'Dataset', 'Model', 'Report', 'Predictions'];
 
 /** A time index plus named columns of equal length. */
 export interface Frame {
@@ -280,12 +280,40 @@ export interface ReportTrades {
   account: Float64Array;
 }
 
+/**
+ * A trained model's predictions on bars, made by the `predict` step (or `fxflow predict`) from candles
+ * the model may never have seen: the features recomputed as in training, the newest fold's scaler and
+ * state, and the signal the training pipeline's backtest rule would take.
+ */
+export interface BarPredictions {
+  type: 'Predictions';
+  symbol: string;
+  timeframe: string;
+  /** UTC epoch ms of each predicted bar (its open time; the prediction is made at its close). */
+  index: Float64Array;
+  /** Per target name, the prediction of each bar. */
+  values: Record<string, Float64Array>;
+  /** Target names, parallel to targetHorizons. */
+  targetNames: string[];
+  targetHorizons: number[];
+  /** The fold whose scaler and state made them (the newest). */
+  fold: number;
+  /** Direction the rule takes at each bar: 1 long, −1 short, 0 flat. */
+  signal: Int8Array;
+  /** The target the signal reads, and the rule, in words. */
+  signalTarget: string;
+  rule: string;
+  /** Bars of warm-up (and a partial last bar) left out, and other notes on how they were made. */
+  notes: string[];
+}
+
 export interface ArtifactMap {
   Candles: Candles;
   Features: Features;
   Dataset: Dataset;
   Model: Model;
   Report: Report;
+  Predictions: BarPredictions;
 }
 
 export type Artifact = ArtifactMap[ArtifactType];

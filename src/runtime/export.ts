@@ -12,7 +12,7 @@ import { foldFeatures } from '../evaluation/scalers.js';
  * A step's output as a table, written as CSV or Parquet (by the file extension). Each artifact
  * type has one tabular view: the frame of Candles/Features; a Dataset's rows with `segment` and
  * `fold`; a Model's out-of-sample predictions per target with ts, segment and fold; a Report's
- * per-bar position and equity.
+ * per-bar position and equity; a `predict` step's predictions per target and signal.
  */
 
 export interface Table {
@@ -41,6 +41,14 @@ export function artifactTable(a: Artifact): Table {
       return modelTable(a);
     case 'Report':
       return reportTable(a);
+    case 'Predictions': {
+      const names = a.targetNames;
+      return {
+        names: ['ts', ...names.map((t) => `pred_${t}`), 'signal'],
+        columns: [isoColumn(a.index), ...names.map((t) => a.values[t]), a.signal],
+        rows: a.index.length,
+      };
+    }
   }
 }
 

@@ -578,6 +578,207 @@ export async function listModels(store: Store, pipeline?: string): Promise<Model
   });
 }
 
+// ---- model registry: lineage and stages ----
+
+/** A step run with what its cache key was made of: the links (input keys) a model's lineage follows. */
+export interface StepLink {
+  nodeId: string;
+  kind: string;
+  key: string;
+  status: string;
+  params: Record<string, unknown>;
+  /** Input port → the input's key. */
+  inputs: Record<string, string>;
+  fingerprint: unknown;
+  seed: number | null;
+  stepVersion: number;
+}
+
+/**
+ * The newest run (or run `runId`) that made or reused the artifact `key` (a completed step with that key), with
+ * every step run of that run: a model's lineage is followed from its train step through the input
+ * keys. Undefined when no run names the key.
+ */
+export async function runOfArtifact(store: Store, key: string, runId?: string): Promise<{ run: RunRow; steps: StepLink[] } | undefined> {
+  const runs = await store.query(
+    `SELECT ${RUN_COLS} FROM runs r WHERE EXISTS (SELECT 1 FROM step_runs s WHERE s.run_id = r.id AND s.key = $1 AND s.status = 'ok')
+       AND ($2::VARCHAR IS NULL OR r.id = $2)
+     ORDER BY ${NEWEST_FIRST} LIMIT 1`,
+    [key, runId ?? null],
+  );
+  if (!runs.length) return undefined;
+  const run = toRun(runs[0]);
+  const rows = await store.query(
+    `SELECT step_id, kind, key, status, CAST(params AS VARCHAR) AS params, CAST(inputs AS VARCHAR) AS inputs, CAST(fingerprint AS VARCHAR) AS fingerprint,
+            seed, step_version
+     FROM step_runs WHERE run_id = $1 ORDER BY started_at, step_id`,
+    [run.id],
+  );
+  const steps = rows.map((r): StepLink => {
+    const b = basisFromRow(r);
+    return {
+      nodeId: String(r.step_id),
+      kind: b.kind,
+      key: String(r.key),
+      status: String(r.status),
+      params: b.params,
+      inputs: b.inputs,
+      fingerprint: b.fingerprint,
+      seed: b.seed,
+      stepVersion: b.version,
+    };
+  });
+  return { run, steps };
+}
+
+/** The Model artifacts a run made or reused: `step id` → key, in the order the steps started. */
+export async function modelsOfRun(store: Store, runId: string): Promise<{ step: string; key: string }[]> {
+  const rows = await store.query(
+    `SELECT s.step_id, s.key FROM step_runs s JOIN artifacts a ON a.key = s.key
+     WHERE s.run_id = $1 AND s.status = 'ok' AND a.type = 'Model' ORDER BY s.started_at, s.step_id`,
+    [runId],
+  );
+  return rows.map((r) => ({ step: String(r.step_id), key: String(r.key) }));
+}
+
+/** A model's stages: `champion` and `challenger` are held by one model at a time; `archived` by any number. */
+export const STAGES = ['champion', 'challenger', 'archived'] as const;
+export type Stage = (typeof STAGES)[number];
+const EXCLUSIVE: readonly Stage[] = ['champion', 'challenger'];
+
+export function isStage(s: string): s is Stage {
+  return (STAGES as readonly string[]).includes(s);
+}
+
+/** One event of the stage history. */
+export interface StageEvent {
+  seq: number;
+  key: string;
+  stage: Stage;
+  /** UTC, `YYYY-MM-DD HH:MM:SS.ffffff`. */
+  at: string;
+  by: string;
+  note: string | null;
+}
+
+function toStageEvent(r: Record<string, unknown>): StageEvent {
+  return {
+    seq: Number(r.seq),
+    key: String(r.key),
+    stage: String(r.stage) as Stage,
+    at: String(r.changed_at),
+    by: String(r.by_user),
+    note: r.note === null ? null : String(r.note),
+  };
+}
+
+/** The stage history (of one model, when `key` is given), oldest first. */
+export async function stageHistory(store: Store, key?: string): Promise<StageEvent[]> {
+  const rows = await store.query(
+    `SELECT seq, key, stage, CAST(changed_at AS VARCHAR) AS changed_at, by_user, note FROM model_stages
+     WHERE ($1::VARCHAR IS NULL OR key = $1) ORDER BY seq`,
+    [key ?? null],
+  );
+  return rows.map(toStageEvent);
+}
+
+/** Every model's current stage (its newest event): key → stage. Models never staged are absent. */
+export async function currentStages(store: Store): Promise<Map<string, Stage>> {
+  const rows = await store.query(`SELECT DISTINCT ON (key) key, stage FROM model_stages ORDER BY key, seq DESC`);
+  return new Map(rows.map((r) => [String(r.key), String(r.stage) as Stage]));
+}
+
+/** The model holding `stage` now (champion or challenger), if any. */
+export async function stageHolder(store: Store, stage: Stage): Promise<string | undefined> {
+  const rows = await store.query(
+    `WITH cur AS (SELECT DISTINCT ON (key) key, stage, seq FROM model_stages ORDER BY key, seq DESC)
+     SELECT key FROM cur WHERE stage = $1 ORDER BY seq DESC LIMIT 1`,
+    [stage],
+  );
+  return rows.length ? String(rows[0].key) : undefined;
+}
+
+/**
+ * Appends a stage event for `key`. Promoting to an exclusive stage (champion, challenger) first
+ * appends an `archived` event for the model holding it (note: superseded by whom), in the same
+ * transaction, so there is one holder at a time and the previous one stays in the history.
+ * Returns the events appended, in order.
+ */
+export async function recordStage(store: Store, e: { key: string; stage: Stage; by: string; note?: string; at?: number }): Promise<StageEvent[]> {
+  const at = Math.round((e.at ?? Date.now()) * 1000);
+  return store.transaction(async (tx) => {
+    let seq = Number((await tx.rows(`SELECT COALESCE(max(seq), 0)::BIGINT AS s FROM model_stages`))[0].s);
+    const added: number[] = [];
+    const append = async (key: string, stage: Stage, note: string | null): Promise<void> => {
+      seq += 1;
+      await tx.run(`INSERT INTO model_stages VALUES ($1, $2, $3, make_timestamp($4::BIGINT), $5, $6)`, [seq, key, stage, at, e.by, note]);
+      added.push(seq);
+    };
+    if (EXCLUSIVE.includes(e.stage)) {
+      const holders = await tx.rows(
+        `WITH cur AS (SELECT DISTINCT ON (key) key, stage FROM model_stages ORDER BY key, seq DESC) SELECT key FROM cur WHERE stage = $1 AND key <> $2 ORDER BY key`,
+        [e.stage, e.key],
+      );
+      for (const h of holders) await append(String(h.key), 'archived', `superseded as ${e.stage} by ${e.key.slice(0, 12)}`);
+    }
+    await append(e.key, e.stage, e.note ?? null);
+    const rows = await tx.rows(
+      `SELECT seq, key, stage, CAST(changed_at AS VARCHAR) AS changed_at, by_user, note FROM model_stages WHERE seq >= $1 ORDER BY seq`,
+      [added[0]],
+    );
+    return rows.map(toStageEvent);
+  });
+}
+
+/** How a model is named on the command line (`predict`, `models show|promote|demote` quote it). */
+export const MODEL_REF_HELP =
+  'a model id (a prefix of its key, as `fxflow models` lists them), a stage (`champion`, `challenger`), or a run (`latest`, `latest~N`, a run id) for the model it trained';
+
+/**
+ * A model by reference: a stage's current holder, the model a run trained (`step`: which train step,
+ * when it trained several), or a unique prefix of a Model artifact's key (else of a run id). `runId`
+ * is the run named, when a run was. An unknown or ambiguous reference is a RunError.
+ */
+export async function resolveModel(store: Store, ref: string, opts: { step?: string } = {}): Promise<{ key: string; runId?: string }> {
+  if (ref === 'champion' || ref === 'challenger') {
+    const key = await stageHolder(store, ref);
+    if (key) return { key };
+    const past = (await stageHistory(store)).filter((e) => e.stage === ref).pop();
+    throw new RunError(`no model is the ${ref} now`, {
+      hint: past
+        ? `the last ${ref} was ${past.key.slice(0, 12)} (\`fxflow models history\`); promote one with \`fxflow models promote ID --stage ${ref}\``
+        : `promote one with \`fxflow models promote ID --stage ${ref}\` (\`fxflow models\` lists the ids)`,
+    });
+  }
+  if (ref === 'archived')
+    throw new RunError('`archived` is a stage many models hold', { hint: 'name one model by its id (`fxflow models history` lists them)' });
+  if (!ref) throw new RunError('an empty model reference', { hint: `a model is ${MODEL_REF_HELP}` });
+  if (!ref.startsWith('latest')) {
+    const keys = await store.query(`SELECT key FROM artifacts WHERE type = 'Model' AND starts_with(key, $1) ORDER BY key LIMIT ${AMBIGUOUS_SHOWN + 1}`, [ref]);
+    if (keys.length === 1) return { key: String(keys[0].key) };
+    if (keys.length > 1)
+      throw new RunError(`model \`${ref}\` is ambiguous: it starts ${keys.length > AMBIGUOUS_SHOWN ? `more than ${AMBIGUOUS_SHOWN}` : keys.length} model ids`, {
+        hint: `give more of the id: ${keys
+          .slice(0, AMBIGUOUS_SHOWN)
+          .map((k) => String(k.key).slice(0, 16))
+          .join(', ')}`,
+      });
+    const runs = await store.query(`SELECT id FROM runs WHERE starts_with(id, $1) LIMIT 1`, [ref]);
+    if (!runs.length) throw new RunError(`no model or run \`${ref}\` in this store`, { hint: `a model is ${MODEL_REF_HELP}; \`fxflow models\` lists them` });
+  }
+  const run = await resolveRun(store, ref);
+  const models = await modelsOfRun(store, run.id);
+  const picked = opts.step === undefined ? models : models.filter((m) => m.step === opts.step || m.step.startsWith(`${opts.step}[`));
+  if (picked.length === 1) return { key: picked[0].key, runId: run.id };
+  if (!models.length)
+    throw new RunError(`run ${run.id} has no trained model in the store`, { hint: 'pick another run (`fxflow runs`) or a model id (`fxflow models`)' });
+  if (!picked.length)
+    throw new RunError(`run ${run.id} has no model from step \`${opts.step}\``, { hint: `its models come from: ${models.map((m) => m.step).join(', ')}` });
+  throw new RunError(`run ${run.id} trained ${picked.length} models (${picked.map((m) => m.step).join(', ')})`, {
+    hint: 'pick one with `--step ID`, or name it by its model id',
+  });
+}
+
 // ---- gc ----
 
 /**

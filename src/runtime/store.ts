@@ -84,6 +84,10 @@ const DDL = [
      run_id VARCHAR NOT NULL, idx INTEGER NOT NULL, label VARCHAR NOT NULL, vals JSON NOT NULL, metrics JSON NOT NULL,
      select_metric VARCHAR, score DOUBLE, selected BOOLEAN NOT NULL, PRIMARY KEY (run_id, idx))`,
   `CREATE TABLE IF NOT EXISTS run_nodes (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, variants JSON NOT NULL, PRIMARY KEY (run_id, node_id))`,
+  // The model registry's stage events (./history.ts): appended, never updated or deleted, so a
+  // model's stage is its newest event and every earlier champion stays in the history.
+  `CREATE TABLE IF NOT EXISTS model_stages (
+     seq BIGINT PRIMARY KEY, key VARCHAR NOT NULL, stage VARCHAR NOT NULL, changed_at TIMESTAMP NOT NULL, by_user VARCHAR NOT NULL, note VARCHAR)`,
 ];
 
 function infoFromRow(row: Record<string, unknown>): ArtifactInfo {

@@ -33,6 +33,11 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'gc', summary: 'remove cached artifacts that no kept run needs', load: async () => (await import('./gc.js')).gcCommand },
   { name: 'report', summary: 'write a run’s backtest report as one self-contained HTML file', load: async () => (await import('./report.js')).reportCommand },
   { name: 'models', summary: 'list trained models; export one as a self-contained model.json', load: async () => (await import('./models.js')).modelsCommand },
+  {
+    name: 'predict',
+    summary: 'score new bars with a trained model (its features, scaler and signal rule as in training)',
+    load: async () => (await import('./predict.js')).predictCommand,
+  },
   { name: 'export', summary: "write a step's output as .csv or .parquet", executesCode: true, load: async () => (await import('./export.js')).exportCommand },
   { name: 'steps', summary: 'list step kinds with their inputs, output and parameters', load: async () => (await import('./steps.js')).stepsCommand },
   { name: 'schema', summary: 'print the pipeline JSON Schema', load: async () => (await import('./schema.js')).schemaCommand },

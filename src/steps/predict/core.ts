@@ -1,0 +1,210 @@
+import type { BarPredictions, Candles, Features, Model } from '../../core/artifacts.js';
+import { RunError } from '../../core/diagnostics.js';
+import { directions, quantile, type Rule } from '../../backtest/signals.js';
+import { isoUtc, sliceFrame } from '../../data/frame.js';
+import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
+import { getModelKind } from '../../models/registry.js';
+import { chooseTarget } from '../backtest/index.js';
+import type { BacktestParams } from '../backtest/params.js';
+import type { StepContext } from '../define.js';
+import featuresStep from '../features/index.js';
+import type { FeaturesParams } from '../features/params.js';
+
+/** The part of a backtest's params that turns predictions into a signal. */
+export type SignalParams = Pick<BacktestParams, 'rule' | 'entry_threshold' | 'exit_threshold' | 'quantile' | 'holding' | 'target'>;
+
+/** What to predict and how. */
+export interface PredictRequest {
+  /** The params of the features step the model was trained on (as recorded or as in the pipeline). */
+  features: FeaturesParams;
+  signal: SignalParams;
+  /** UTC epoch ms: first bar to predict (inclusive) and the bound (exclusive). */
+  from?: number;
+  to?: number;
+  /** Only the newest N bars of the range. */
+  last?: number;
+  /**
+   * Bars not closed at this instant (UTC epoch ms) are dropped: a bar still forming would give a
+   * prediction that changes. Absent: every bar of the candles is taken as closed.
+   */
+  now?: number;
+  /**
+   * Whether the candles the model was trained on had volumes (undefined: not known). A source
+   * without them (a CSV without the column) is refused when a feature the model reads depends on
+   * volume, unless the training data had none either.
+   */
+  trainedWithVolume?: boolean;
+}
+
+/** The rule in words, e.g. `threshold ±0.0002 on fwd_ret_1`. */
+function ruleText(s: SignalParams, target: string, hold: number): string {
+  const base =
+    s.rule === 'threshold'
+      ? `threshold ±${s.entry_threshold}${s.exit_threshold !== undefined && s.exit_threshold !== s.entry_threshold ? ` (exit ±${s.exit_threshold})` : ''}`
+      : s.rule === 'sign'
+        ? 'sign'
+        : `quantile ${s.quantile} of the newest fold's validation predictions`;
+  return `${base} on ${target}${hold > 1 ? `, held ${hold} bars` : ''}`;
+}
+
+/** First position in the sorted `a` whose value is ≥ t. */
+function lowerBound(a: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * A model's predictions on `candles`: the features recomputed by the features step with the params
+ * the model was trained on (targets left out, so the newest bars are kept), scaled with the newest
+ * fold's scaler (fitted on that fold's training rows) and scored with that fold's state — the same
+ * arithmetic, in the same order, as the train step's, so a bar the model scored out of sample gets
+ * the same bits. The signal is the backtest rule run over every predicted bar from the first one,
+ * so hysteresis and holding periods carry over as they would in a backtest started there.
+ */
+export async function predictBars(model: Model, candles: Candles, req: PredictRequest, ctx: StepContext): Promise<BarPredictions> {
+  if (model.encoder) {
+    throw new RunError(`the model is a feature encoder (${model.kind}): it makes no forecasts`, {
+      hint: 'predict with the model trained on its encoded dataset; `fxflow models` lists the models',
+    });
+  }
+  if (model.targetNames.length === 0 || model.state.length === 0)
+    throw new RunError('the model has no targets or no fitted fold', { hint: 'rerun its train step' });
+  const kind = getModelKind(model.kind);
+  if (!kind) throw new RunError(`unknown model kind \`${model.kind}\``, { hint: 'this fxflow cannot score it; use the version that trained it' });
+  const notes: string[] = [];
+  const note = (m: string): void => {
+    notes.push(m);
+    ctx.warn(m);
+  };
+
+  // A bar still forming (open + length after `now`) is not complete: its close would change.
+  let bars = candles;
+  if (req.now !== undefined && candles.index.length) {
+    const len = parseTimeframe(candles.timeframe).ms;
+    let n = candles.index.length;
+    while (n > 0 && candles.index[n - 1] + len > req.now) n--;
+    const dropped = candles.index.length - n;
+    if (dropped) {
+      const last = candles.index[candles.index.length - 1];
+      note(
+        `dropped ${dropped === 1 ? 'the last bar' : `the last ${dropped} bars`} (${isoUtc(last)}${dropped > 1 ? ' and before' : ''}): not complete at ${isoUtc(req.now)} (a ${formatTimeframe(len)} bar closes ${formatTimeframe(len)} after it opens)`,
+      );
+      bars = sliceFrame(candles, 0, n);
+    }
+  }
+  if (bars.index.length === 0) throw new RunError('no complete bars to predict', { hint: 'check the source: every bar is still forming or it is empty' });
+
+  // Targets are not needed (and would drop the newest bars, whose future is unknown).
+  // The features step's own log lines (its warm-up and target tail) would read as this step's.
+  const quiet: StepContext = { ...ctx, log: () => {} };
+  const featuresOf = (c: Candles) => featuresStep.run({ candles: c }, { ...req.features, target: {} }, quiet);
+  const vol = bars.columns.volume;
+  let feats: Features;
+  if (req.trainedWithVolume !== false && (!vol || vol.every((v) => v === 0 || Number.isNaN(v)))) {
+    // No volumes (a CSV without the column reads as NaN or 0): which features read volume is
+    // found by computing them with two different volumes: they differ exactly there.
+    const withVolume = (x: number): Candles => ({ ...bars, columns: { ...bars.columns, volume: new Float64Array(bars.index.length).fill(x) } });
+    feats = await featuresOf(withVolume(0));
+    const alt = await featuresOf(withVolume(1));
+    const reads = model.featureNames.filter((name) => {
+      const a = feats.columns[name];
+      const b = alt.columns[name];
+      return a !== undefined && b !== undefined && (a.length !== b.length || a.some((v, i) => !Object.is(v, b[i])));
+    });
+    if (reads.length) {
+      throw new RunError(`the candles have no volumes, and the model's features ${reads.map((r) => `\`${r}\``).join(', ')} read them`, {
+        hint: 'give candles with a volume column (tick volume), as the training data had',
+      });
+    }
+  } else feats = await featuresOf(bars);
+  const missing = model.featureNames.filter((f) => !Object.hasOwn(feats.columns, f));
+  if (missing.length) {
+    throw new RunError(`the features recomputed from the candles lack ${missing.map((m) => `\`${m}\``).join(', ')}, which the model reads`, {
+      hint: `the model was trained on ${model.featureNames.length} features (${model.featureNames.slice(0, 8).join(', ')}${model.featureNames.length > 8 ? ', …' : ''}); predict needs the features step it was trained with`,
+    });
+  }
+  const m = feats.index.length;
+  const p = model.featureNames.length;
+  const f = model.state.length - 1;
+  const scaler = model.scalers?.[f];
+  const X = new Float64Array(m * p);
+  model.featureNames.forEach((name, j) => {
+    const col = feats.columns[name];
+    // The split step's arithmetic (applyScaler): x' = (x − center) / scale, raw values for `none`.
+    if (!scaler || scaler.method === 'none') for (let r = 0; r < m; r++) X[r * p + j] = col[r];
+    else {
+      const c = scaler.center[j];
+      const s = scaler.scale[j];
+      for (let r = 0; r < m; r++) X[r * p + j] = (col[r] - c) / s;
+    }
+  });
+  const out = kind.predict(model.state[f], X, m, p, feats.index);
+  const all: Record<string, Float64Array> = {};
+  model.targetNames.forEach((t, k) => (all[t] = out[k]));
+
+  // The signal, over every predicted bar (consecutive rows are consecutive bars).
+  const target = chooseTarget(model, req.signal.target);
+  const horizon = model.targetHorizons[model.targetNames.indexOf(target)] ?? 1;
+  const hold = req.signal.holding === 'horizon' ? Math.max(1, horizon) : 1;
+  let rule: Rule;
+  if (req.signal.rule === 'threshold')
+    rule = { kind: 'threshold', entry: req.signal.entry_threshold, exit: req.signal.exit_threshold ?? req.signal.entry_threshold };
+  else if (req.signal.rule === 'sign') rule = { kind: 'sign' };
+  else {
+    const pr = model.predictions;
+    const val: number[] = [];
+    const v = pr.values[target];
+    for (let i = 0; i < pr.index.length; i++) if (pr.segment[i] === 1 && pr.fold[i] === f) val.push(v[i]);
+    if (!val.length)
+      throw new RunError(`rule \`quantile\` needs the newest fold's validation predictions, and fold ${f} has none`, {
+        hint: 'use rule `threshold` or `sign`',
+      });
+    rule = {
+      kind: 'bands',
+      lo: new Float64Array(m).fill(quantile(val, req.signal.quantile)),
+      hi: new Float64Array(m).fill(quantile(val, 1 - req.signal.quantile)),
+    };
+  }
+  const signal = directions(
+    all[target],
+    Int32Array.from({ length: m }, (_, i) => i),
+    rule,
+    hold,
+  );
+
+  // The bars asked for.
+  let lo = req.from === undefined ? 0 : lowerBound(feats.index, req.from);
+  const hi = req.to === undefined ? m : lowerBound(feats.index, req.to);
+  if (feats.warmupDropped > 0 && req.last === undefined) {
+    const first = m ? isoUtc(feats.index[0]) : 'none';
+    if (req.from === undefined || req.from < (m ? feats.index[0] : Infinity))
+      note(`the first ${feats.warmupDropped} bar(s) of the candles are the features' warm-up: predictions start at ${first}`);
+  }
+  if (req.last !== undefined) {
+    if (hi - lo < req.last) note(`asked for the last ${req.last} bars: ${Math.max(0, hi - lo)} can be predicted`);
+    lo = Math.max(lo, hi - req.last);
+  }
+  lo = Math.min(lo, hi);
+  const values: Record<string, Float64Array> = {};
+  for (const t of model.targetNames) values[t] = all[t].slice(lo, hi);
+  return {
+    type: 'Predictions',
+    symbol: bars.symbol,
+    timeframe: bars.timeframe,
+    index: feats.index.slice(lo, hi),
+    values,
+    targetNames: [...model.targetNames],
+    targetHorizons: [...model.targetHorizons],
+    fold: f,
+    signal: signal.slice(lo, hi),
+    signalTarget: target,
+    rule: ruleText(req.signal, target, hold),
+    notes,
+  };
+}
