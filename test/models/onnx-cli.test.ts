@@ -23,7 +23,7 @@ describe('fxflow models export --format onnx (built CLI, quickstart pipeline)', 
 
     const ex = await fxflow(['models', 'export', m.id, '--format', 'onnx', '--out', 'm'], { cwd: dir });
     expect(ex.code, ex.stderr).toBe(0);
-    expect(ex.stdout).toMatch(/wrote m[/\\]model\.onnx: gbm, fold \d+ of \d+, input features \[N, \d+\]/);
+    expect(ex.stdout).toMatch(/wrote m[/\\]model\.onnx: gbm, fold \d+ of \d+ \(--fold \d+\), input features \[N, \d+\]/);
     expect((await fxflow(['models', 'export', m.id, '--out', 'j'], { cwd: dir })).code).toBe(0);
     const json = loadModel(path.join(dir, 'j'));
 

@@ -148,7 +148,7 @@ async function exportOnnx(model: Model, source: ExportedModel['source'], out: st
   const file = path.join(out, 'model.onnx');
   writeFileSync(file, onnx.bytes);
   io.out.write(
-    `wrote ${file}: ${model.kind}, fold ${onnx.fold} of ${model.state.length}, input features [${onnx.inputShape.join(', ')}] (${model.featureNames.join(', ')}) → predictions [${onnx.outputShape.join(', ')}] (${model.targetNames.join(', ')})\n`,
+    `wrote ${file}: ${model.kind}, fold ${onnx.fold + 1} of ${model.state.length} (--fold ${onnx.fold}), input features [${onnx.inputShape.join(', ')}] (${model.featureNames.join(', ')}) → predictions [${onnx.outputShape.join(', ')}] (${model.targetNames.join(', ')})\n`,
   );
   return 0;
 }
