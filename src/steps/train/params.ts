@@ -40,11 +40,15 @@ export interface RidgeParams {
    * @minimum 0
    */
   alpha: number;
+  /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
+  online?: RlsOnlineParams;
 }
 
 /** `ols`: ordinary least squares, closed form (the minimum-norm solution when singular). */
 export interface OlsParams {
   model: 'ols';
+  /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
+  online?: RlsOnlineParams;
 }
 
 /** `lasso`: L1-penalised least squares by coordinate descent (scikit-learn Lasso). */
@@ -85,6 +89,53 @@ export interface LogisticParams {
    * @minimum 0
    */
   alpha: number;
+  /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
+  online?: SgdOnlineParams;
+}
+
+/**
+ * `online:` of ridge and ols. Each fold's validation and test rows are scored in time order, and
+ * each row's targets are absorbed by recursive least squares once they are known (after the
+ * longest target horizon, in rows): the prediction of a row never uses its own target or a later
+ * one. Starts from the batch fit; its α is the ridge prior (and decays with the forgetting).
+ */
+export interface RlsOnlineParams {
+  /** `rls`: recursive least squares (exactly a weighted ridge refit at every row). */
+  method: 'rls';
+  /**
+   * Forgetting factor λ: a row's weight is λ^(rows since); 1 keeps every row at full weight,
+   * 0.999 halves a row's weight after ≈ 693 rows.
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  forgetting: number;
+}
+
+/**
+ * `online:` of logistic: stochastic gradient steps on the log-loss over the validation and test
+ * rows in time order, each row once its targets are known (after the longest horizon), from the
+ * batch fit's weights.
+ */
+export interface SgdOnlineParams {
+  /** `sgd`: one gradient step per row. */
+  method: 'sgd';
+  /**
+   * Step size η₀.
+   * @exclusiveMinimum 0
+   */
+  learning_rate: number;
+  /** `constant` (absent) or `invscaling`: η₀ / (steps + 1)^power. */
+  schedule?: 'constant' | 'invscaling';
+  /**
+   * Exponent of the `invscaling` schedule; absent: 0.5.
+   * @minimum 0
+   */
+  power?: number;
+  /**
+   * L2 pull on the weights per step; absent: α / training rows (the batch objective's share per row).
+   * @minimum 0
+   */
+  l2?: number;
 }
 
 /** Tree kinds' parameters that gbm and random_forest share. */
