@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset, Fold, Model } from '../../src/core/artifacts.js';
-import { RunError } from '../../src/core/diagnostics.js';
+import { RunError, type Diagnostic } from '../../src/core/diagnostics.js';
+import { compile } from '../../src/compiler/index.js';
+import { parsePipelineText } from '../../src/parser/index.js';
+import { builtinRegistry } from '../../src/steps/index.js';
 import { makeRng } from '../../src/data/rng.js';
 import { linearPredict, type LinearState } from '../../src/models/kinds.js';
 import { fitRidgeMulti } from '../../src/models/ridge.js';
@@ -133,5 +136,26 @@ describe('train with online: refusals', () => {
     const ds = dataset(260, [1], { train: { start: 100, end: 200 }, val: { start: 200, end: 230 }, test: { start: 0, end: 90 } });
     const run = train.run({ dataset: ds }, { model: 'ridge', alpha: 1, online: { method: 'rls', forgetting: 1 } } as TrainParams, testContext());
     await expect(run).rejects.toThrow(/scores rows before the end of its training rows/);
+  });
+});
+
+describe('train with online: the pipeline schema', () => {
+  const diagnostics = (trainWith: string): Diagnostic[] => {
+    const text = `version: 1\nname: t\nsteps:\n  c: { uses: fetch, with: { bars: 500 } }\n  f: { uses: features, from: c }\n  d: { uses: split, from: f }\n  m: { uses: train, from: d, with: ${trainWith} }\n`;
+    const parsed = parsePipelineText(text, '/tmp/t.yaml', { displayFile: 't.yaml' });
+    if (parsed.diagnostics.length || !parsed.spec) return parsed.diagnostics;
+    return compile(parsed.spec, builtinRegistry()).diagnostics;
+  };
+
+  it('accepts rls on ridge/ols and sgd on logistic; rejects a method of another kind, a bad λ, an unknown key', () => {
+    expect(diagnostics('{ model: ridge, online: { method: rls, forgetting: 0.999 } }')).toEqual([]);
+    expect(diagnostics('{ model: ols, online: { method: rls, forgetting: 1 } }')).toEqual([]);
+    expect(diagnostics('{ model: logistic, online: { method: sgd, learning_rate: 0.01, schedule: invscaling } }')).toEqual([]);
+    expect(diagnostics('{ model: logistic, online: { method: rls, forgetting: 1 } }').length).toBeGreaterThan(0);
+    const bad = diagnostics('{ model: ridge, online: { method: rls, forgetting: 1.5 } }');
+    expect(bad.map((d) => d.path)).toEqual(['steps.m.with.online.forgetting']);
+    expect(diagnostics('{ model: ridge, online: { method: rls } }').length).toBeGreaterThan(0);
+    expect(diagnostics('{ model: ridge, online: { method: rls, forgetting: 1, window: 5 } }').length).toBeGreaterThan(0);
+    expect(diagnostics('{ model: gbm, online: { method: rls, forgetting: 1 } }').length).toBeGreaterThan(0);
   });
 });
