@@ -124,6 +124,65 @@ describe('train with online: sgd (logistic)', () => {
   });
 });
 
+describe('train with online: append (gbm)', () => {
+  // Through resolve(), as the compiler does: the gbm kind's other params take their defaults.
+  const full = (extra: object): TrainParams =>
+    train.resolve!({
+      model: 'gbm',
+      n_estimators: 40,
+      learning_rate: 0.2,
+      max_depth: 3,
+      early_stopping_rounds: 0,
+      threads: 1,
+      ...extra,
+    } as unknown as TrainParams);
+  const GBM = full({});
+  const ds = dataset(600, [1, 2], { train: { start: 0, end: 200 }, val: { start: 200, end: 300 }, test: { start: 300, end: 600 } });
+  const online = { method: 'append', every: 50, trees: 10, window: 150, max_trees: 200 };
+
+  it('predictions equal the static model’s until the first append (every known rows after the horizon), then move; deterministic', async () => {
+    const stat = await train.run({ dataset: ds }, GBM, testContext());
+    const a = await train.run({ dataset: ds }, full({ online }), testContext());
+    const b = await train.run({ dataset: ds }, full({ online }), testContext());
+    expect(b.predictions.values).toEqual(a.predictions.values);
+    // Rows 200…249 are known (delay 2: the longest horizon) at row 249 + 2 = 251: the first append.
+    const first = 200 + 50 - 1 + 2;
+    const rows = scored(a);
+    for (const name of ds.targetNames) {
+      rows.forEach((r, i) => {
+        if (r < first) expect(a.predictions.values[name][i], `row ${r}`).toBe(stat.predictions.values[name][i]);
+      });
+      expect(a.predictions.values[name][rows.indexOf(first)]).not.toBe(stat.predictions.values[name][rows.indexOf(first)]);
+    }
+    expect(train.summary?.(a)).toMatch(/online append \+10 trees\/50 rows/);
+  });
+
+  it('no look-ahead: perturbing row t’s targets leaves every prediction before t + horizon bit-identical', async () => {
+    const t0 = 320;
+    const Y2 = ds.Y.slice();
+    Y2[t0 * 2] += 3;
+    Y2[t0 * 2 + 1] -= 3;
+    const a = await train.run({ dataset: ds }, full({ online }), testContext());
+    const b = await train.run({ dataset: { ...ds, Y: Y2 } }, full({ online }), testContext());
+    const rows = scored(a);
+    let changed = 0;
+    for (const name of ds.targetNames) {
+      rows.forEach((r, i) => {
+        if (r < t0 + 2) expect(b.predictions.values[name][i], `row ${r}`).toBe(a.predictions.values[name][i]);
+        else if (b.predictions.values[name][i] !== a.predictions.values[name][i]) changed++;
+      });
+    }
+    expect(changed).toBeGreaterThan(0);
+  });
+
+  it('appending tracks the drift: lower test RMSE than the static gbm', async () => {
+    const stat = await train.run({ dataset: ds }, GBM, testContext());
+    const onl = await train.run({ dataset: ds }, full({ online }), testContext());
+    const rmse = (m: Model): number => m.testMetrics?.[0].rmse ?? NaN;
+    expect(rmse(onl)).toBeLessThan(rmse(stat));
+  });
+});
+
 describe('train with online: refusals', () => {
   it('a method that does not fit the kind', async () => {
     const ds = dataset(260, [1], FOLD);
@@ -157,5 +216,7 @@ describe('train with online: the pipeline schema', () => {
     expect(diagnostics('{ model: ridge, online: { method: rls } }').length).toBeGreaterThan(0);
     expect(diagnostics('{ model: ridge, online: { method: rls, forgetting: 1, window: 5 } }').length).toBeGreaterThan(0);
     expect(diagnostics('{ model: gbm, online: { method: rls, forgetting: 1 } }').length).toBeGreaterThan(0);
+    expect(diagnostics('{ model: gbm, online: { method: append, every: 100, trees: 10, window: 500, max_trees: 400, prune: true } }')).toEqual([]);
+    expect(diagnostics('{ model: gbm, online: { method: append, every: 0, trees: 10, window: 500, max_trees: 400 } }').length).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,9 @@
 import type { RowRange } from '../../core/artifacts.js';
-import type { LinearState } from '../kinds.js';
+import { gbmRaw } from '../gbm/gbm.js';
+import type { ParamValue } from '../kind.js';
+import { gbmParamsOf, type GbmFoldState, type LinearState } from '../kinds.js';
 import { sigmoid } from '../linear.js';
+import { gbmAppend } from './gbm-append.js';
 import { rlsFromBatch, rlsPredictRow, rlsUpdate } from './rls.js';
 import { sgdInit, sgdUpdate } from './sgd.js';
 
@@ -33,7 +36,17 @@ export interface SgdOnlineSpec {
   l2?: number;
 }
 
-export type OnlineSpec = RlsOnlineSpec | SgdOnlineSpec;
+/** `online:` for gbm: append trees every `every` known rows, fitted on the last `window` of them. */
+export interface GbmOnlineSpec {
+  method: 'append';
+  every: number;
+  trees: number;
+  window: number;
+  max_trees: number;
+  prune?: boolean;
+}
+
+export type OnlineSpec = RlsOnlineSpec | SgdOnlineSpec | GbmOnlineSpec;
 
 /** The rows of one fold, as the train step holds them: X (n × p, the fold's scaling) and Y (n × k). */
 export interface OnlineFold {
@@ -43,14 +56,19 @@ export interface OnlineFold {
   p: number;
   k: number;
   train: RowRange;
+  /** Compute threads for gbm appends when the kind's `threads` is 0 (auto), as its fit takes them. */
+  threads?: number;
 }
 
 /**
- * The learner `spec` names, started from the fold's batch fit: `rls` rebuilds the ridge on the
- * training rows with its P matrix (α: the kind's penalty, 0 for ols), `sgd` starts at the fitted
- * logistic weights with l2 = α / training rows (the batch objective's per-row share) unless given.
+ * The learner `spec` names, started from the fold's batch fit (`batch`, fitted with the kind's
+ * `params`): `rls` rebuilds the ridge on the training rows with its P matrix (α: the kind's
+ * penalty, 0 for ols); `sgd` starts at the fitted logistic weights with l2 = α / training rows (the
+ * batch objective's per-row share) unless given; `append` grows the gbm's ensembles.
  */
-function learnerOf(spec: OnlineSpec, d: OnlineFold, alpha: number, batch: LinearState): OnlineLearner {
+function learnerOf(spec: OnlineSpec, d: OnlineFold, params: Record<string, ParamValue>, batch: unknown, seed: number): OnlineLearner {
+  const alpha = typeof params.alpha === 'number' ? params.alpha : 0;
+  if (spec.method === 'append') return gbmLearner(spec, d, params, batch as GbmFoldState, seed);
   if (spec.method === 'rls') {
     const s = rlsFromBatch(d.X, d.n, d.p, d.Y, d.k, alpha, { forgetting: spec.forgetting }, d.train);
     return {
@@ -63,7 +81,7 @@ function learnerOf(spec: OnlineSpec, d: OnlineFold, alpha: number, batch: Linear
     d.p,
     d.k,
     { learningRate: spec.learning_rate, schedule: spec.schedule ?? 'constant', power: spec.power, l2: spec.l2 ?? alpha / rows },
-    batch,
+    batch as LinearState,
   );
   return {
     predict: (X, r, t) => {
@@ -84,13 +102,14 @@ function learnerOf(spec: OnlineSpec, d: OnlineFold, alpha: number, batch: Linear
 export function onlineWalkForward(
   spec: OnlineSpec,
   d: OnlineFold,
-  alpha: number,
-  batch: LinearState,
+  params: Record<string, ParamValue>,
+  batch: unknown,
   segments: readonly RowRange[],
   delay: number,
+  seed = 0,
 ): Float64Array[][] {
   if (!(Number.isInteger(delay) && delay >= 1)) throw new RangeError(`delay must be an integer ≥ 1, got ${delay}`);
-  const learner = learnerOf(spec, d, alpha, batch);
+  const learner = learnerOf(spec, d, params, batch, seed);
   let next = d.train.end;
   let prevEnd = d.train.end;
   return segments.map((seg) => {
@@ -104,4 +123,36 @@ export function onlineWalkForward(
     prevEnd = Math.max(prevEnd, seg.start + m);
     return out;
   });
+}
+
+/**
+ * gbm: rows are counted as they become known; every `every` of them, each target's ensemble gets
+ * `trees` trees fitted on its residuals over the last `window` known rows (training rows included),
+ * up to `max_trees` (the oldest pruned first with `prune`). The kind's tree params apply, without
+ * early stopping (there is no later validation segment to stop on). Seeds: one per append and target.
+ */
+function gbmLearner(spec: GbmOnlineSpec, d: OnlineFold, params: Record<string, ParamValue>, batch: GbmFoldState, seed: number): OnlineLearner {
+  const base = gbmParamsOf(params);
+  const prm = { ...base, nEstimators: spec.trees, earlyStoppingRounds: 0, threads: base.threads || (d.threads ?? 0) };
+  const targets = batch.targets.slice();
+  let known = d.train.end;
+  let pending = 0;
+  let appends = 0;
+  return {
+    predict: (X, r, t) => {
+      const z = gbmRaw(targets[t], X, d.p, r);
+      return targets[t].loss === 'logistic' ? 2 * sigmoid(z) - 1 : z;
+    },
+    update: (_X, _Y, r) => {
+      known = r + 1;
+      if (++pending < spec.every) return;
+      pending = 0;
+      appends++;
+      const rows = { start: Math.max(d.train.start, known - spec.window), end: known };
+      for (let t = 0; t < d.k; t++) {
+        const s = (seed + Math.imul(appends, 0x2545f491) + t * 0x9e3779b1) >>> 0;
+        targets[t] = gbmAppend(targets[t], d.X, d.p, d.Y, d.k, t, rows, prm, s, { maxTrees: spec.max_trees, prune: spec.prune ?? false }).state;
+      }
+    },
+  };
 }

@@ -4,7 +4,6 @@ import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams, type ParamValue } from '../../models/registry.js';
-import type { LinearState } from '../../models/kinds.js';
 import { onlineWalkForward, type OnlineSpec } from '../../models/online/walk.js';
 import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { TrainParams } from './params.js';
@@ -177,11 +176,12 @@ export default defineStep({
         online &&
         onlineWalkForward(
           online.spec,
-          { X: Xf, Y: dataset.Y, n, p, k, train: fold.train },
-          Number(resolved.alpha ?? 0),
-          fit.state as LinearState,
+          { X: Xf, Y: dataset.Y, n, p, k, train: fold.train, threads: ctx.threads },
+          resolved,
+          fit.state,
           segments.map(([, r]) => r),
           online.delay,
+          foldSeed(ctx.seed, f),
         );
       for (const [i, [seg, range]] of segments.entries()) {
         const m = Math.max(0, range.end - range.start);
@@ -276,7 +276,7 @@ export default defineStep({
     const online = out.params.online as OnlineSpec | undefined;
     const alpha =
       (typeof out.params.alpha === 'number' ? ` α=${out.params.alpha}` : '') +
-      (online ? ` online ${online.method}${online.method === 'rls' ? ` λ=${online.forgetting}` : ` η=${online.learning_rate}`}` : '') +
+      (online ? ` online ${online.method}${onlineNote(online)}` : '') +
       (out.backend ? ` on ${out.backend}` : '');
     const folds = (out.state?.length ?? 0) > 1 ? ` · ${out.state.length} folds` : '';
     if (out.encoder) {
@@ -291,7 +291,14 @@ export default defineStep({
 });
 
 /** Online methods by kind (the schema allows only these; a library caller may not have used it). */
-const ONLINE_METHODS: Record<string, OnlineSpec['method']> = { ridge: 'rls', ols: 'rls', logistic: 'sgd' };
+const ONLINE_METHODS: Record<string, OnlineSpec['method']> = { ridge: 'rls', ols: 'rls', logistic: 'sgd', gbm: 'append' };
+
+/** The online block's main setting, for the summary line. */
+function onlineNote(o: OnlineSpec): string {
+  if (o.method === 'rls') return ` λ=${o.forgetting}`;
+  if (o.method === 'sgd') return ` η=${o.learning_rate}`;
+  return ` +${o.trees} trees/${o.every} rows`;
+}
 
 /**
  * Checks that `online:` fits the kind and the dataset's folds (one training range, scored rows after
@@ -302,7 +309,7 @@ function checkOnline(spec: OnlineSpec, kind: string, dataset: Dataset): { spec: 
   const method = ONLINE_METHODS[kind];
   if (method !== spec.method) {
     throw new RunError(`\`online: { method: ${spec.method} }\` does not apply to model \`${kind}\``, {
-      hint: method ? `use \`method: ${method}\`` : 'online updating exists for ridge and ols (rls) and logistic (sgd); remove `online:`',
+      hint: method ? `use \`method: ${method}\`` : 'online updating exists for ridge and ols (rls), logistic (sgd) and gbm (append); remove `online:`',
     });
   }
   dataset.folds.forEach((fold, f) => {

@@ -248,6 +248,46 @@ export interface GbmParams extends TreeParams {
    * @default "squared_error"
    */
   loss: 'squared_error' | 'logistic';
+  /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
+  online?: GbmOnlineParams;
+}
+
+/**
+ * `online:` of gbm: while the validation and test rows are scored in time order, every `every`
+ * rows whose targets have become known (after the longest horizon), each ensemble gets `trees`
+ * trees fitted on its residuals over the last `window` known rows, with the kind's tree params and
+ * no early stopping.
+ */
+export interface GbmOnlineParams {
+  /** `append`: boost on from the current ensemble. */
+  method: 'append';
+  /**
+   * Known rows between appends.
+   * @integer
+   * @minimum 1
+   */
+  every: number;
+  /**
+   * Trees per append.
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  trees: number;
+  /**
+   * Rows each append fits on: the latest known ones (training rows included when it reaches back).
+   * @integer
+   * @minimum 1
+   */
+  window: number;
+  /**
+   * Most trees an ensemble may hold; at the cap appending stops, or with `prune` the oldest go.
+   * @integer
+   * @minimum 1
+   */
+  max_trees: number;
+  /** Drop the oldest trees at the cap (biases predictions away from the recent rows: docs/online.md). */
+  prune?: boolean;
 }
 
 /** `random_forest`: bagged regression trees on the histogram tree code (bootstrap rows, max_features per node). */
