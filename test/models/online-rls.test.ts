@@ -243,6 +243,23 @@ describe('RLS with forgetting = weighted ridge (weights λ^(n−i), penalty δ·
     ).toBeLessThanOrEqual(1e-9);
   });
 
+  it('a feature duplicated exactly (OLS never identified): after 2q rows a 1e-10 prior, predictions as the minimum-norm OLS', () => {
+    const m = 300;
+    const Xd = X.slice(0, m * p);
+    for (let r = 0; r < m; r++) Xd[r * p + 3] = Xd[r * p + 1];
+    const s = rlsInit(p, k, { forgetting: 1, delta: 0 });
+    for (let r = 0; r < 2 * (p + 1) - 1; r++) rlsUpdate(s, Xd, Y, r * p, r * k);
+    expect(s.P).toBeNull();
+    rlsUpdateRows(s, Xd, Y, { start: 2 * (p + 1) - 1, end: m });
+    expect(s.P).not.toBeNull();
+    expect(s.jitter).toBeGreaterThan(0);
+    const ols = fitRidgeMulti(Xd, m, p, Y.subarray(0, m * k), k, 0, true);
+    expect(ols.singular).toBe(true);
+    const mine = linearPredict(rlsToLinear(s), Xd, m, p);
+    const ref = linearPredict({ coef: ols.coef.map((c) => Array.from(c)), intercept: ols.intercept }, Xd, m, p);
+    for (let t = 0; t < k; t++) expect(relDiff(mine[t], ref[t])).toBeLessThanOrEqual(1e-6);
+  });
+
   it('skips a row with a non-finite value (no update, no forgetting)', () => {
     const s = rlsInit(p, k, { forgetting: 0.9, delta: 1 });
     rlsUpdateRows(s, X, Y, { start: 0, end: 10 });

@@ -46,6 +46,8 @@ export interface RlsState {
   r: Float64Array[] | null;
   /** Rows the state has absorbed. */
   rows: number;
+  /** The prior added to R's coefficient diagonal because R stayed singular (absent: none; see activate). */
+  jitter?: number;
 }
 
 const q = (s: { p: number; fitIntercept: boolean }): number => s.p + (s.fitIntercept ? 1 : 0);
@@ -202,6 +204,19 @@ function activate(s: RlsState): void {
     s.R = null;
     s.r = null;
     return;
+  }
+  // Still singular after 2q rows: the data do not identify the weights (a constant or duplicated
+  // feature), and solving by eigen-decomposition at every row would cost O(q³) per row for ever. A
+  // prior of 1e-10 of R's largest diagonal on the coefficients makes R definite; the ridge it gives
+  // tends to the minimum-norm solution as that prior goes to 0, and the predictions (unique even
+  // when the weights are not) move by about as little.
+  if (s.rows >= 2 * n) {
+    let maxDiag = 0;
+    for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, s.R[i * n + i]);
+    const eps = Math.max(maxDiag, 1) * 1e-10;
+    for (let j = 0; j < s.p; j++) s.R[j * n + j] += eps;
+    s.jitter = (s.jitter ?? 0) + eps;
+    if (invertSpd(s.R, n)) return activate(s);
   }
   // Not identified yet: the minimum-norm minimiser (zero where no row has spoken).
   if (s.rows > 0) s.w = solveSpd(s.R, n, s.r).x;
