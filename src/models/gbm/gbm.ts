@@ -143,7 +143,9 @@ export function sampleFeatures(p: number, frac: number, rng: Rng): Int32Array {
 /**
  * Fits one boosted ensemble to target column t of Y (row-major n × k) on the fold's training rows,
  * early-stopping on its validation rows. `y` values are used as they are for squared error; the
- * logistic loss takes y > 0 as the positive class.
+ * logistic loss takes y > 0 as the positive class. `margin` gives each training (and validation)
+ * row a starting raw score instead of the base score: the trees then fit the residuals of whatever
+ * produced it (online/gbm-append.ts: an existing ensemble); the returned baseScore is unused then.
  */
 export function fitGbm(
   X: Float64Array,
@@ -157,6 +159,7 @@ export function fitGbm(
   params: GbmParams,
   seed: number,
   signal?: AbortSignal,
+  margin?: { train: ArrayLike<number>; val?: ArrayLike<number> },
 ): GbmState {
   const m = binned.m;
   const rng = makeRng(seed);
@@ -180,8 +183,10 @@ export function fitGbm(
   // Validation rows binned with the fold's cuts: x <= cut_b ⇔ bin(x) <= b, so a binned walk
   // reaches the same leaf as predictRaw, on 8× smaller rows.
   const valBins = nVal > 0 ? binRows(binned, val) : new Uint8Array(0);
-  const pred = new Float64Array(m).fill(baseScore);
-  const predVal = new Float64Array(nVal).fill(baseScore);
+  const pred = margin ? Float64Array.from(margin.train) : new Float64Array(m).fill(baseScore);
+  const predVal = margin ? Float64Array.from(margin.val ?? []) : new Float64Array(nVal).fill(baseScore);
+  if (pred.length !== m || predVal.length !== nVal)
+    throw new RangeError(`margin has ${pred.length} training and ${predVal.length} validation values, expected ${m} and ${nVal}`);
   const ws = foldEngine(binned, params.threads);
   const gh = ws.S.gh;
   const rows = ws.S.rows;

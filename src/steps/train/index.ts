@@ -4,6 +4,7 @@ import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams, type ParamValue } from '../../models/registry.js';
+import { onlineWalkForward, type OnlineSpec } from '../../models/online/walk.js';
 import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { TrainParams } from './params.js';
 import { fixed } from '../../core/format.js';
@@ -62,7 +63,9 @@ export default defineStep({
     const kind = getModelKind(params.model);
     if (!kind) return params;
     const given = 'device' in kind.defaults && (params as { device?: string }).device === undefined && ctx?.device ? { ...params, device: ctx.device } : params;
-    return { model: params.model, ...resolveModelParams(kind, given as unknown as Record<string, unknown>) } as TrainParams;
+    // `online:` is the step's (how val/test rows are scored), not the kind's: kept beside its params.
+    const online = (params as { online?: OnlineSpec }).online;
+    return { model: params.model, ...resolveModelParams(kind, given as unknown as Record<string, unknown>), ...(online ? { online } : {}) } as TrainParams;
   },
 
   async run({ dataset }, params: TrainParams, ctx): Promise<Model> {
@@ -74,7 +77,8 @@ export default defineStep({
           .join(', ')}`,
       });
     // Resolved by resolve() (the compiler calls it before the cache key is computed).
-    const { model: _model, ...resolved } = params as unknown as Record<string, ParamValue>;
+    const { model: _model, online: onlineParam, ...resolved } = params as unknown as Record<string, ParamValue> & { online?: OnlineSpec };
+    const online = onlineParam ? checkOnline(onlineParam, kind.name, dataset) : undefined;
     const n = dataset.index.length;
     const p = dataset.featureNames.length;
     const k = dataset.targetNames.length;
@@ -166,9 +170,24 @@ export default defineStep({
       }
 
       const foldVal: HorizonMetrics[] = [];
-      for (const [seg, range] of segmentsOf(fold)) {
+      const segments = segmentsOf(fold);
+      // Online: the val/test rows scored walking forward, the model updated on each row once its targets are known.
+      const walked =
+        online &&
+        onlineWalkForward(
+          online.spec,
+          { X: Xf, Y: dataset.Y, n, p, k, train: fold.train, threads: ctx.threads },
+          resolved,
+          fit.state,
+          segments.map(([, r]) => r),
+          online.delay,
+          foldSeed(ctx.seed, f),
+        );
+      for (const [i, [seg, range]] of segments.entries()) {
         const m = Math.max(0, range.end - range.start);
-        const out = kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m));
+        const out = walked
+          ? walked[i]
+          : kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m));
         const at = preds.add(f, seg, range, out);
         if (seg === SEG_VAL)
           for (let t = 0; t < k; t++)
@@ -210,7 +229,7 @@ export default defineStep({
     return {
       type: 'Model',
       kind: kind.name,
-      params: { model: kind.name, ...resolved },
+      params: { model: kind.name, ...resolved, ...(onlineParam ? { online: onlineParam } : {}) },
       featureNames: [...dataset.featureNames],
       targetNames: [...dataset.targetNames],
       targetHorizons: [...dataset.targetHorizons],
@@ -254,7 +273,11 @@ export default defineStep({
   },
 
   summary(out: Model) {
-    const alpha = (typeof out.params.alpha === 'number' ? ` α=${out.params.alpha}` : '') + (out.backend ? ` on ${out.backend}` : '');
+    const online = out.params.online as OnlineSpec | undefined;
+    const alpha =
+      (typeof out.params.alpha === 'number' ? ` α=${out.params.alpha}` : '') +
+      (online ? ` online ${online.method}${onlineNote(online)}` : '') +
+      (out.backend ? ` on ${out.backend}` : '');
     const folds = (out.state?.length ?? 0) > 1 ? ` · ${out.state.length} folds` : '';
     if (out.encoder) {
       const r = out.encoder.rmse;
@@ -266,6 +289,40 @@ export default defineStep({
     return `${out.kind}${alpha}${folds} · ${h.target} val IC ${fmt(h.ic, 3)}, DA ${fmt(h.directionalAccuracy * 100, 1)}%${more}`;
   },
 });
+
+/** Online methods by kind (the schema allows only these; a library caller may not have used it). */
+const ONLINE_METHODS: Record<string, OnlineSpec['method']> = { ridge: 'rls', ols: 'rls', logistic: 'sgd', gbm: 'append' };
+
+/** The online block's main setting, for the summary line. */
+function onlineNote(o: OnlineSpec): string {
+  if (o.method === 'rls') return ` λ=${o.forgetting}`;
+  if (o.method === 'sgd') return ` η=${o.learning_rate}`;
+  return ` +${o.trees} trees/${o.every} rows`;
+}
+
+/**
+ * Checks that `online:` fits the kind and the dataset's folds (one training range, scored rows after
+ * it: a walk forward cannot score rows before the ones it was fitted on), and the update delay: the
+ * longest target horizon, in rows.
+ */
+function checkOnline(spec: OnlineSpec, kind: string, dataset: Dataset): { spec: OnlineSpec; delay: number } {
+  const method = ONLINE_METHODS[kind];
+  if (method !== spec.method) {
+    throw new RunError(`\`online: { method: ${spec.method} }\` does not apply to model \`${kind}\``, {
+      hint: method ? `use \`method: ${method}\`` : 'online updating exists for ridge and ols (rls), logistic (sgd) and gbm (append); remove `online:`',
+    });
+  }
+  dataset.folds.forEach((fold, f) => {
+    const late = segmentsOf(fold).some(([, r]) => r.end > r.start && r.start < fold.train.end);
+    if ((fold.trainRanges && fold.trainRanges.length > 1) || late) {
+      throw new RunError(`fold ${f} scores rows before the end of its training rows, which an online (walk-forward) update cannot do`, {
+        hint: 'use `online:` with a split whose validation and test rows follow the training rows (temporal, walk_forward), not purged_kfold or cpcv',
+      });
+    }
+  });
+  const delay = Math.max(1, ...dataset.targetHorizons.map((h) => Math.ceil(h)));
+  return { spec, delay };
+}
 
 /** A fold's scored segments in order: its validation rows, then its test range(s). */
 function segmentsOf(fold: Dataset['folds'][number]): [number, RowRange][] {

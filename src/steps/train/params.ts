@@ -40,11 +40,15 @@ export interface RidgeParams {
    * @minimum 0
    */
   alpha: number;
+  /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
+  online?: RlsOnlineParams;
 }
 
 /** `ols`: ordinary least squares, closed form (the minimum-norm solution when singular). */
 export interface OlsParams {
   model: 'ols';
+  /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
+  online?: RlsOnlineParams;
 }
 
 /** `lasso`: L1-penalised least squares by coordinate descent (scikit-learn Lasso). */
@@ -85,6 +89,53 @@ export interface LogisticParams {
    * @minimum 0
    */
   alpha: number;
+  /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
+  online?: SgdOnlineParams;
+}
+
+/**
+ * `online:` of ridge and ols. Each fold's validation and test rows are scored in time order, and
+ * each row's targets are absorbed by recursive least squares once they are known (after the
+ * longest target horizon, in rows): the prediction of a row never uses its own target or a later
+ * one. Starts from the batch fit; its α is the ridge prior (and decays with the forgetting).
+ */
+export interface RlsOnlineParams {
+  /** `rls`: recursive least squares (exactly a weighted ridge refit at every row). */
+  method: 'rls';
+  /**
+   * Forgetting factor λ: a row's weight is λ^(rows since); 1 keeps every row at full weight,
+   * 0.999 halves a row's weight after ≈ 693 rows.
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  forgetting: number;
+}
+
+/**
+ * `online:` of logistic: stochastic gradient steps on the log-loss over the validation and test
+ * rows in time order, each row once its targets are known (after the longest horizon), from the
+ * batch fit's weights.
+ */
+export interface SgdOnlineParams {
+  /** `sgd`: one gradient step per row. */
+  method: 'sgd';
+  /**
+   * Step size η₀.
+   * @exclusiveMinimum 0
+   */
+  learning_rate: number;
+  /** `constant` (absent) or `invscaling`: η₀ / (steps + 1)^power. */
+  schedule?: 'constant' | 'invscaling';
+  /**
+   * Exponent of the `invscaling` schedule; absent: 0.5.
+   * @minimum 0
+   */
+  power?: number;
+  /**
+   * L2 pull on the weights per step; absent: α / training rows (the batch objective's share per row).
+   * @minimum 0
+   */
+  l2?: number;
 }
 
 /** Tree kinds' parameters that gbm and random_forest share. */
@@ -197,6 +248,46 @@ export interface GbmParams extends TreeParams {
    * @default "squared_error"
    */
   loss: 'squared_error' | 'logistic';
+  /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
+  online?: GbmOnlineParams;
+}
+
+/**
+ * `online:` of gbm: while the validation and test rows are scored in time order, every `every`
+ * rows whose targets have become known (after the longest horizon), each ensemble gets `trees`
+ * trees fitted on its residuals over the last `window` known rows, with the kind's tree params and
+ * no early stopping.
+ */
+export interface GbmOnlineParams {
+  /** `append`: boost on from the current ensemble. */
+  method: 'append';
+  /**
+   * Known rows between appends.
+   * @integer
+   * @minimum 1
+   */
+  every: number;
+  /**
+   * Trees per append.
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  trees: number;
+  /**
+   * Rows each append fits on: the latest known ones (training rows included when it reaches back).
+   * @integer
+   * @minimum 1
+   */
+  window: number;
+  /**
+   * Most trees an ensemble may hold; at the cap appending stops, or with `prune` the oldest go.
+   * @integer
+   * @minimum 1
+   */
+  max_trees: number;
+  /** Drop the oldest trees at the cap (biases predictions away from the recent rows: docs/online.md). */
+  prune?: boolean;
 }
 
 /** `random_forest`: bagged regression trees on the histogram tree code (bootstrap rows, max_features per node). */

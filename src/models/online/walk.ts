@@ -1,0 +1,158 @@
+import type { RowRange } from '../../core/artifacts.js';
+import { gbmRaw } from '../gbm/gbm.js';
+import type { ParamValue } from '../kind.js';
+import { gbmParamsOf, type GbmFoldState, type LinearState } from '../kinds.js';
+import { sigmoid } from '../linear.js';
+import { gbmAppend } from './gbm-append.js';
+import { rlsFromBatch, rlsPredictRow, rlsUpdate } from './rls.js';
+import { sgdInit, sgdUpdate } from './sgd.js';
+
+/**
+ * Walk-forward scoring with an online learner (docs/online.md): rows are scored in time order, and
+ * a row's targets are absorbed only once they are known. A target with a horizon of h rows is the
+ * return from row r to row r + h, known at row r + h; so the prediction of row t uses the fitted
+ * model plus the rows r with r + delay ≤ t (delay = the longest horizon: the targets share one
+ * update). With delay 1 each row is absorbed right after it is predicted.
+ */
+
+/** What the walk needs of a learner: score row r of X, absorb row r of X and Y. */
+interface OnlineLearner {
+  predict(X: ArrayLike<number>, r: number, t: number): number;
+  update(X: ArrayLike<number>, Y: ArrayLike<number>, r: number): void;
+}
+
+/** `online:` for ridge and ols: recursive least squares from the batch fit (its α is the prior). */
+export interface RlsOnlineSpec {
+  method: 'rls';
+  forgetting: number;
+}
+
+/** `online:` for logistic: SGD from the batch fit's weights. */
+export interface SgdOnlineSpec {
+  method: 'sgd';
+  learning_rate: number;
+  schedule?: 'constant' | 'invscaling';
+  power?: number;
+  l2?: number;
+}
+
+/** `online:` for gbm: append trees every `every` known rows, fitted on the last `window` of them. */
+export interface GbmOnlineSpec {
+  method: 'append';
+  every: number;
+  trees: number;
+  window: number;
+  max_trees: number;
+  prune?: boolean;
+}
+
+export type OnlineSpec = RlsOnlineSpec | SgdOnlineSpec | GbmOnlineSpec;
+
+/** The rows of one fold, as the train step holds them: X (n × p, the fold's scaling) and Y (n × k). */
+export interface OnlineFold {
+  X: Float64Array;
+  Y: Float64Array;
+  n: number;
+  p: number;
+  k: number;
+  train: RowRange;
+  /** Compute threads for gbm appends when the kind's `threads` is 0 (auto), as its fit takes them. */
+  threads?: number;
+}
+
+/**
+ * The learner `spec` names, started from the fold's batch fit (`batch`, fitted with the kind's
+ * `params`): `rls` rebuilds the ridge on the training rows with its P matrix (α: the kind's
+ * penalty, 0 for ols); `sgd` starts at the fitted logistic weights with l2 = α / training rows (the
+ * batch objective's per-row share) unless given; `append` grows the gbm's ensembles.
+ */
+function learnerOf(spec: OnlineSpec, d: OnlineFold, params: Record<string, ParamValue>, batch: unknown, seed: number): OnlineLearner {
+  const alpha = typeof params.alpha === 'number' ? params.alpha : 0;
+  if (spec.method === 'append') return gbmLearner(spec, d, params, batch as GbmFoldState, seed);
+  if (spec.method === 'rls') {
+    const s = rlsFromBatch(d.X, d.n, d.p, d.Y, d.k, alpha, { forgetting: spec.forgetting }, d.train);
+    return {
+      predict: (X, r, t) => rlsPredictRow(s, X, t, r * d.p),
+      update: (X, Y, r) => void rlsUpdate(s, X, Y, r * d.p, r * d.k),
+    };
+  }
+  const rows = d.train.end - d.train.start;
+  const s = sgdInit(
+    d.p,
+    d.k,
+    { learningRate: spec.learning_rate, schedule: spec.schedule ?? 'constant', power: spec.power, l2: spec.l2 ?? alpha / rows },
+    batch as LinearState,
+  );
+  return {
+    predict: (X, r, t) => {
+      const w = s.w[t];
+      let z = w[d.p];
+      for (let j = 0; j < d.p; j++) z += X[r * d.p + j] * w[j];
+      return 2 * sigmoid(z) - 1;
+    },
+    update: (X, Y, r) => void sgdUpdate(s, X, Y, r * d.p, r * d.k),
+  };
+}
+
+/**
+ * Predictions of every target for each of `segments` (ascending, none before the training rows'
+ * end), walking forward from the end of the training rows with delayed updates. Rows between
+ * segments are absorbed too (their targets are known by then); none is absorbed before its time.
+ */
+export function onlineWalkForward(
+  spec: OnlineSpec,
+  d: OnlineFold,
+  params: Record<string, ParamValue>,
+  batch: unknown,
+  segments: readonly RowRange[],
+  delay: number,
+  seed = 0,
+): Float64Array[][] {
+  if (!(Number.isInteger(delay) && delay >= 1)) throw new RangeError(`delay must be an integer ≥ 1, got ${delay}`);
+  const learner = learnerOf(spec, d, params, batch, seed);
+  let next = d.train.end;
+  let prevEnd = d.train.end;
+  return segments.map((seg) => {
+    if (seg.start < prevEnd) throw new RangeError(`segment ${seg.start}..${seg.end} starts before row ${prevEnd} (the rows walked so far)`);
+    const m = Math.max(0, seg.end - seg.start);
+    const out = Array.from({ length: d.k }, () => new Float64Array(m));
+    for (let r = seg.start; r < seg.start + m; r++) {
+      for (; next + delay <= r; next++) learner.update(d.X, d.Y, next);
+      for (let t = 0; t < d.k; t++) out[t][r - seg.start] = learner.predict(d.X, r, t);
+    }
+    prevEnd = Math.max(prevEnd, seg.start + m);
+    return out;
+  });
+}
+
+/**
+ * gbm: rows are counted as they become known; every `every` of them, each target's ensemble gets
+ * `trees` trees fitted on its residuals over the last `window` known rows (training rows included),
+ * up to `max_trees` (the oldest pruned first with `prune`). The kind's tree params apply, without
+ * early stopping (there is no later validation segment to stop on). Seeds: one per append and target.
+ */
+function gbmLearner(spec: GbmOnlineSpec, d: OnlineFold, params: Record<string, ParamValue>, batch: GbmFoldState, seed: number): OnlineLearner {
+  const base = gbmParamsOf(params);
+  const prm = { ...base, nEstimators: spec.trees, earlyStoppingRounds: 0, threads: base.threads || (d.threads ?? 0) };
+  const targets = batch.targets.slice();
+  let known = d.train.end;
+  let pending = 0;
+  let appends = 0;
+  return {
+    predict: (X, r, t) => {
+      const z = gbmRaw(targets[t], X, d.p, r);
+      return targets[t].loss === 'logistic' ? 2 * sigmoid(z) - 1 : z;
+    },
+    update: (_X, _Y, r) => {
+      known = r + 1;
+      if (++pending < spec.every) return;
+      pending = 0;
+      appends++;
+      const rows = { start: Math.max(d.train.start, known - spec.window), end: known };
+      for (let t = 0; t < d.k; t++) {
+        const s = (seed + Math.imul(appends, 0x2545f491) + t * 0x9e3779b1) >>> 0;
+        targets[t] = gbmAppend(targets[t], d.X, d.p, d.Y, d.k, t, rows, prm, s, { maxTrees: spec.max_trees, prune: spec.prune ?? false }).state;
+      }
+    },
+  };
+}
