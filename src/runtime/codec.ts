@@ -69,22 +69,32 @@ export function encodeArtifact(value: unknown): Uint8Array {
   return out;
 }
 
+/**
+ * The artifact in `bytes`. Its typed arrays are views into `bytes` (no copy) when `bytes` is the
+ * whole of its ArrayBuffer — a file read into a buffer of its own, as the store does: the arrays
+ * then keep that buffer alive, and nothing else writes into it. Otherwise (a slice of a larger
+ * buffer, e.g. a pooled Buffer, whose rest another owner may reuse) each array is copied.
+ */
 export function decodeArtifact<T = unknown>(bytes: Uint8Array): T {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 8 || dv.getUint32(0, true) !== MAGIC) throw new Error('not an fxflow artifact (bad magic)');
   const len = dv.getUint32(4, true);
   const json = new TextDecoder().decode(bytes.subarray(8, 8 + len));
   const head = align8(8 + len);
+  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !(bytes.buffer instanceof SharedArrayBuffer);
   return JSON.parse(json, (_key, v: unknown) => {
     if (v !== null && typeof v === 'object') {
       const r = v as Partial<ArrayRef> & { $num?: string };
       if (r.$ta !== undefined && r.o !== undefined && r.n !== undefined) {
         const C = CTORS[r.$ta];
-        // Copy into a fresh, aligned buffer: artifacts outlive the bytes they were read from.
         const start = head + r.o;
+        const end = start + r.n * C.BYTES_PER_ELEMENT;
+        if (end > bytes.byteLength) throw new Error('not an fxflow artifact (array past its end)');
+        // Offsets are 8-aligned from the start of `bytes`, which is offset 0 of its buffer.
+        if (owned) return new C(bytes.buffer, start, r.n);
         // Uint8Array's slice, which copies: a Buffer's own slice is a view (reading the array from
         // the start of its pooled memory would give another array's bytes).
-        const slice = Uint8Array.prototype.slice.call(bytes, start, start + r.n * C.BYTES_PER_ELEMENT);
+        const slice = Uint8Array.prototype.slice.call(bytes, start, end);
         return new C(slice.buffer, 0, r.n);
       }
       if (r.$num !== undefined && Object.keys(r).length === 1) return Number(r.$num);

@@ -41,6 +41,11 @@ async function checkStoreIntegrity(dir: string): Promise<number> {
     const keys = (await store.query('SELECT key FROM artifacts')).map((r) => String(r.key));
     for (const k of keys) expect(await store.getArtifactBytes(k), `artifact ${k} must read back whole`).toBeDefined();
     expect(await store.orphanChunks()).toEqual([]);
+    // A writer killed before its row committed may leave its file (or a temporary one): never a hit.
+    for (const o of await store.orphanFiles()) {
+      const key = path.basename(o.file).split('.')[0];
+      expect(await store.hasArtifact(key), `orphan ${o.file} must not be a hit`).toBe(false);
+    }
     return keys.length;
   } finally {
     await store.close();
@@ -74,6 +79,14 @@ describe('SIGKILL mid-run', () => {
 
     const runs = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as { status: string }[];
     expect(runs.filter((r) => r.status === 'interrupted').length).toBe(interrupted);
+    // gc removes whatever killed writers left behind.
+    expect((await fxflow(['gc'], { cwd: dir })).code).toBe(0);
+    const after = await Store.open(path.join(dir, '.fxflow'));
+    try {
+      expect(await after.orphanFiles()).toEqual([]);
+    } finally {
+      await after.close();
+    }
 
     await fxflow(['export', file, 'report', '--out', 'r.csv'], { cwd: dir });
     await fxflow(['export', refFile, 'report', '--out', 'r.csv'], { cwd: ref });
