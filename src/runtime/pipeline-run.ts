@@ -1,4 +1,5 @@
 import type { Plan, PlanNode } from '../compiler/index.js';
+import { indexReport } from './cached-run.js';
 import { recordSweep, summarizeSweep, type SweepResult } from './history.js';
 import type { StepContext } from '../steps/define.js';
 import type { NodeKey } from './keys.js';
@@ -70,6 +71,8 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
   if (opts.writeReport && !sweep && result.status === 'succeeded' && reports.length) {
     try {
       reportPath = (await opts.writeReport(store, result.runId)).path;
+      // A rerun with the same keys and text names this report instead of drawing it again (./cached-run.ts).
+      indexReport(store.dir, plan.spec.text, result.steps, reportPath);
     } catch (e) {
       reportError = e instanceof Error ? e : new Error(String(e));
     }

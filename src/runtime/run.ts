@@ -107,6 +107,32 @@ export async function gitInfo(dir: string): Promise<{ commit: string | null; dir
   }
 }
 
+/** A step's outcome in run `runId` as its history rows (./history.ts). */
+export function stepRecordOf(runId: string, o: StepOutcome, basis: KeyBasis, started: number): StepRecord {
+  return {
+    run: {
+      runId,
+      stepId: o.id,
+      kind: o.kind,
+      key: o.key,
+      cached: o.cached,
+      startedAt: started,
+      durationMs: o.durationMs,
+      status: o.status,
+      error: o.error,
+      params: basis.params,
+      inputs: basis.inputs,
+      fingerprint: basis.fingerprint,
+      stepVersion: basis.version,
+      seed: basis.seed,
+      summary: o.summary,
+      warnings: o.warnings,
+    },
+    flatParams: flattenParams(basis.params),
+    metrics: o.metrics,
+  };
+}
+
 function errorText(e: unknown): string {
   if (e instanceof RunError) return e.message + (e.hint ? ` (hint: ${e.hint})` : '');
   if (e instanceof Error) return e.message;
@@ -381,28 +407,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
       }),
     );
   };
-  const stepRecord = (o: StepOutcome, basis: KeyBasis, started: number): StepRecord => ({
-    run: {
-      runId,
-      stepId: o.id,
-      kind: o.kind,
-      key: o.key,
-      cached: o.cached,
-      startedAt: started,
-      durationMs: o.durationMs,
-      status: o.status,
-      error: o.error,
-      params: basis.params,
-      inputs: basis.inputs,
-      fingerprint: basis.fingerprint,
-      stepVersion: basis.version,
-      seed: basis.seed,
-      summary: o.summary,
-      warnings: o.warnings,
-    },
-    flatParams: flattenParams(basis.params),
-    metrics: o.metrics,
-  });
+  const stepRecord = (o: StepOutcome, basis: KeyBasis, started: number): StepRecord => stepRecordOf(runId, o, basis, started);
 
   // Dependency-driven scheduling with a bound on nodes computing at once.
   const limit = coreBudget(opts.concurrency);

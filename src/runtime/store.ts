@@ -90,6 +90,22 @@ export interface SidecarEntry {
   meta: string;
 }
 
+/**
+ * Artifact `key` as a hit without opening DuckDB (./cached-run.ts): its sidecar (written once its
+ * catalogue row committed) and its file, of the size the sidecar says. Undefined if either is
+ * missing or they disagree. The bytes are not read (nor checked: a step that reads them does).
+ */
+export function sidecarHit(dir: string, key: string): { type: string; meta: ArtifactMeta } | undefined {
+  const file = artifactFile(dir, key);
+  try {
+    const entry = JSON.parse(readFileSync(`${file}${SIDECAR_SUFFIX}`, 'utf8')) as SidecarEntry;
+    if (entry.key !== key || statSync(file).size !== entry.bytes) return undefined;
+    return { type: entry.type, meta: decodeMeta(entry.meta) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** An artifact file's bytes if it has `bytes` bytes hashing to `digest`, else undefined (gone or damaged). */
 function readArtifactFile(file: string, bytes: number, digest: string): Uint8Array | undefined {
   let buf: Buffer;
@@ -331,7 +347,7 @@ export class Store {
    * Ingests the journal (runs recorded without opening DuckDB) before anything reads the history:
    * every entry not ingested before, in one transaction, then removes the files. A kill before the
    * commit leaves them for the next open; one after it, before the removal, finds them recorded
-   * in journal_ingested. A file that does not parse (hand-edited) is set aside as `.bad`.
+   * in journal_ingested. A file that does not parse, or whose statements fail, is set aside as `.bad`.
    */
   private async ingestJournal(): Promise<void> {
     const dir = path.join(this.dir, JOURNAL_DIR);
@@ -353,16 +369,29 @@ export class Store {
         renameSync(file, `${file}.bad`);
       }
     }
-    await this.transaction(async (tx) => {
-      for (const { entry } of entries) {
-        if ((await tx.rows(`SELECT 1 FROM journal_ingested WHERE id = $1`, [entry.id])).length) continue;
-        for (const op of entry.ops) {
-          if ('run' in op) await tx.run(op.run, op.values);
-          else await tx.insert(op.insert, op.rows, { orReplace: op.orReplace, doubles: op.doubles });
-        }
-        await tx.run(`INSERT INTO journal_ingested VALUES ($1, epoch_ms($2::BIGINT))`, [entry.id, Date.now()]);
+    const ingest = async (tx: StoreTx, entry: JournalEntry): Promise<void> => {
+      if ((await tx.rows(`SELECT 1 FROM journal_ingested WHERE id = $1`, [entry.id])).length) return;
+      for (const op of entry.ops) {
+        if ('run' in op) await tx.run(op.run, op.values);
+        else await tx.insert(op.insert, op.rows, { orReplace: op.orReplace, doubles: op.doubles });
       }
-    });
+      await tx.run(`INSERT INTO journal_ingested VALUES ($1, epoch_ms($2::BIGINT))`, [entry.id, Date.now()]);
+    };
+    try {
+      await this.transaction(async (tx) => {
+        for (const { entry } of entries) await ingest(tx, entry);
+      });
+    } catch {
+      // One entry the store refuses (hand-edited, or from another version) must not keep the
+      // others out, nor the store closed: each on its own, a refused one set aside as `.bad`.
+      for (const e of entries) {
+        try {
+          await this.transaction((tx) => ingest(tx, e.entry));
+        } catch {
+          renameSync(e.file, `${e.file}.bad`);
+        }
+      }
+    }
     for (const { file } of entries) rmSync(file, { force: true });
   }
 

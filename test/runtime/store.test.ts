@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { beginRun, recordStep } from '../../src/runtime/history.js';
-import { artifactFile, Store, type StoreTx } from '../../src/runtime/store.js';
+import { beginRun, recordStep, runRowWriter, stepRowsWriter } from '../../src/runtime/history.js';
+import { artifactFile, journalTx, Store, writeJournal, type JournalEntry, type JournalOp, type StoreTx } from '../../src/runtime/store.js';
 
 let dir: string;
 beforeEach(() => {
@@ -277,6 +277,101 @@ describe('a failure writing the history', () => {
     expect(r.error?.message).toMatch(/CHECK constraint/i);
     const [row] = await store.query(`SELECT status FROM runs WHERE id = $1`, [r.runId]);
     expect(row.status).toBe('failed');
+    await store.close();
+  });
+});
+
+describe('the journal (runs recorded without opening DuckDB)', () => {
+  const run = (id: string) => ({
+    id,
+    pipeline: 'p',
+    file: 'p.yaml',
+    fileHash: 'h',
+    gitCommit: null,
+    gitDirty: null,
+    seed: 7,
+    text: 'steps: {}',
+    version: 'test',
+    startedAt: Date.parse('2026-02-03T04:05:06Z'),
+    endedAt: Date.parse('2026-02-03T04:05:07Z'),
+    status: 'succeeded',
+  });
+  const step = (runId: string, metrics: Record<string, number>) => ({
+    run: {
+      runId,
+      stepId: 's',
+      kind: 'backtest',
+      key: 'k',
+      cached: true,
+      startedAt: Date.parse('2026-02-03T04:05:06Z'),
+      durationMs: 1,
+      status: 'ok' as const,
+      params: { a: 1 },
+      inputs: {},
+      fingerprint: null,
+      stepVersion: 1,
+      seed: null,
+      warnings: [],
+    },
+    flatParams: [['a', 1]] as [string, unknown][],
+    metrics,
+  });
+  async function entry(id: string, metrics: Record<string, number>): Promise<JournalEntry> {
+    const ops: JournalOp[] = [];
+    await runRowWriter(run(id))(journalTx(ops));
+    await stepRowsWriter(step(id, metrics))(journalTx(ops));
+    return { id, ops };
+  }
+  const counts = async (store: Store) =>
+    (
+      await store.query(
+        `SELECT (SELECT count(*) FROM runs)::INTEGER AS runs, (SELECT count(*) FROM step_runs)::INTEGER AS steps, (SELECT count(*) FROM params)::INTEGER AS params, (SELECT count(*) FROM metrics)::INTEGER AS metrics`,
+      )
+    )[0];
+
+  it('is ingested at the next open, with its values as written (NaN and ±Infinity included), and its file removed', async () => {
+    await Store.open(dir).then((s) => s.close());
+    const metrics = { sharpe: 1.5, nan: Number.NaN, inf: Number.POSITIVE_INFINITY, big: 1e300 };
+    const file = writeJournal(dir, await entry('r1', metrics));
+    expect(file).toBe(path.join(dir, 'journal', 'r1.json'));
+    const store = await Store.open(dir);
+    expect(existsSync(file)).toBe(false);
+    expect(await store.query(`SELECT id, status, seed, CAST(started_at AS VARCHAR) AS t FROM runs`)).toEqual([
+      { id: 'r1', status: 'succeeded', seed: 7n, t: '2026-02-03 04:05:06' },
+    ]);
+    expect(await store.query(`SELECT step_id, cached FROM step_runs WHERE run_id = 'r1'`)).toEqual([{ step_id: 's', cached: true }]);
+    const rows = await store.query(`SELECT name, value FROM metrics WHERE run_id = 'r1'`);
+    expect(Object.fromEntries(rows.map((r) => [r.name, r.value]))).toEqual(metrics);
+    await store.close();
+  });
+
+  it('is ingested once: an entry found again (a kill after the commit, before the file went) adds nothing', async () => {
+    await Store.open(dir).then((s) => s.close());
+    const e = await entry('r1', { x: 1 });
+    writeJournal(dir, e);
+    await Store.open(dir).then((s) => s.close());
+    writeJournal(dir, e);
+    writeJournal(dir, await entry('r2', { x: 2 }));
+    const store = await Store.open(dir);
+    expect(await counts(store)).toEqual({ runs: 2, steps: 2, params: 2, metrics: 2 });
+    expect(readdirSync(path.join(dir, 'journal'))).toEqual([]);
+    await store.close();
+  });
+
+  it('commits all of an entry or none of it; an entry the store refuses is set aside, the others go in', async () => {
+    await Store.open(dir).then((s) => s.close());
+    const good = await entry('r1', { x: 1 });
+    const bad = await entry('r2', { x: 2 });
+    // Its run row and params go in, then a statement fails: none of r2 may stay.
+    bad.ops.push({ run: 'INSERT INTO no_such_table VALUES (1)', values: [] });
+    writeJournal(dir, good);
+    writeJournal(dir, bad);
+    // And a half-written temporary file (a journal writer killed before its rename) is not read.
+    writeFileSync(path.join(dir, 'journal', 'r3.json.1.x.tmp'), '{"id":"r3","ops":[');
+    const store = await Store.open(dir);
+    expect(await store.query(`SELECT id FROM runs`)).toEqual([{ id: 'r1' }]);
+    expect(await counts(store)).toEqual({ runs: 1, steps: 1, params: 1, metrics: 1 });
+    expect(readdirSync(path.join(dir, 'journal')).sort()).toEqual(['r2.json.bad', 'r3.json.1.x.tmp']);
     await store.close();
   });
 });

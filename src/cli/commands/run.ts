@@ -2,6 +2,7 @@ import path from 'node:path';
 import { loadPlan } from '../../pipeline.js';
 import { computeKeys } from '../../runtime/keys.js';
 import { formatMs } from '../../runtime/progress.js';
+import { runAllCached } from '../../runtime/cached-run.js';
 import { Interruption, runPipeline, type PipelineRun } from '../../runtime/pipeline-run.js';
 import type { RunResult } from '../../runtime/run.js';
 import { writeRunReport } from '../../report/load.js';
@@ -51,45 +52,52 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const plan = await loadPlan(file, undefined, { device: deviceOf(values.device), execute: true });
   // Keys first: a missing data file is reported before the store is opened or written.
   const keys = await computeKeys(plan);
+  let signalled: NodeJS.Signals | undefined;
   // Where the time went (--json `timings`): all on performance.now(), whose origin is the process's start.
   const loaded = performance.now();
   const dir = storeDir(values.store);
   const style = styleFor(io.out);
-  const store = await openStore(dir, io);
-  const opened = performance.now();
-  // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
-  // and the run is recorded as `interrupted` (a rerun reuses every step that completed).
-  const abort = new AbortController();
-  let signalled: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signalled ??= sig;
-    abort.abort(new Interruption(sig));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let outcome: PipelineRun;
-  let ran = opened;
-  let closing = opened;
-  try {
+  const progress = progressFor(io.out, !!values.json, io);
+  const header = (): void => {
     if (!values.json)
       io.out.write(
         `${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`,
       );
-    // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
-    outcome = await runPipeline(plan, {
-      store,
-      keys,
-      progress: progressFor(io.out, !!values.json, io),
-      jobs,
-      signal: abort.signal,
-      writeReport: writeRunReport,
-    });
-    ran = performance.now();
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    closing = performance.now();
-    await store.close();
+  };
+  let outcome: PipelineRun;
+  let opened = loaded;
+  let ran = loaded;
+  let closing = loaded;
+  // Every step a hit: recorded through the store's journal, without opening DuckDB (cached-run.ts).
+  const fast = await runAllCached(plan, { storeDir: dir, keys, progress, report: true, before: header });
+  if (fast) {
+    outcome = { result: fast.result, reportPath: fast.reportPath };
+    ran = closing = performance.now();
+  } else {
+    const store = await openStore(dir, io);
+    opened = performance.now();
+    // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
+    // and the run is recorded as `interrupted` (a rerun reuses every step that completed).
+    const abort = new AbortController();
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signalled ??= sig;
+      abort.abort(new Interruption(sig));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    ran = opened;
+    closing = opened;
+    try {
+      header();
+      // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
+      outcome = await runPipeline(plan, { store, keys, progress, jobs, signal: abort.signal, writeReport: writeRunReport });
+      ran = performance.now();
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      closing = performance.now();
+      await store.close();
+    }
   }
   const closed = performance.now();
   const ms = (x: number): number => Math.round(x * 1000) / 1000;
