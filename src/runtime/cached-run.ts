@@ -6,7 +6,7 @@ import { VERSION } from '../version.js';
 import { runRowWriter, stepRowsWriter } from './history.js';
 import type { NodeKey } from './keys.js';
 import type { ProgressReporter } from './progress.js';
-import { gitInfo, newRunId, stepRecordOf, type RunResult, type StepOutcome } from './run.js';
+import { gitInfo, newRunId, stepRecordOf, type RunOptions, type RunResult, type StepOutcome } from './run.js';
 import { journalTx, sidecarHit, STORE_FILE, writeFileAtomic, writeJournal, type JournalOp } from './store.js';
 
 /**
@@ -47,7 +47,15 @@ export interface CachedRun {
  */
 export async function runAllCached(
   plan: Plan,
-  opts: { storeDir: string; keys: Map<string, NodeKey>; progress: ProgressReporter; report: boolean; before?: () => void },
+  opts: {
+    storeDir: string;
+    keys: Map<string, NodeKey>;
+    progress: ProgressReporter;
+    report: boolean;
+    /** The git state of the pipeline's folder, asked for early (RunOptions.git). */
+    git?: RunOptions['git'];
+    before?: () => void;
+  },
 ): Promise<CachedRun | undefined> {
   const { storeDir, keys, progress } = opts;
   const spec = plan.spec;
@@ -71,7 +79,7 @@ export async function runAllCached(
     }
     if (!existsSync(reportPath)) return undefined;
   }
-  const git = gitInfo(spec.dir);
+  const git = opts.git ?? gitInfo(spec.dir);
   opts.before?.();
   progress.start(plan.nodes.map((n) => ({ id: n.id, kind: n.kind })));
   const runId = newRunId();

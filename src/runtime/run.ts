@@ -71,6 +71,8 @@ export interface RunOptions {
   keys?: Map<string, NodeKey>;
   /** Runs a node's step instead of calling it here (in a pool worker, src/runtime/pool). */
   execute?: (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => Promise<unknown> | undefined;
+  /** The git state of the pipeline's folder, asked for early by the caller (default: asked here, during the run). */
+  git?: Promise<{ commit: string | null; dirty: boolean | null }>;
   /**
    * Node ids whose outputs the caller reads after the run (export, the HTML report): a cached one
    * is loaded and checked, and recomputed in this run if damaged; they come back in `outputs`.
@@ -97,11 +99,13 @@ export function newRunId(now = new Date()): string {
 }
 
 const execFileP = promisify(execFile);
+/** The commit checked out in `dir` and whether the work tree differs from it (untracked files included): one `git` spawn. */
 export async function gitInfo(dir: string): Promise<{ commit: string | null; dirty: boolean | null }> {
   try {
-    const { stdout } = await execFileP('git', ['rev-parse', 'HEAD'], { cwd: dir });
-    const status = await execFileP('git', ['status', '--porcelain'], { cwd: dir });
-    return { commit: stdout.trim(), dirty: status.stdout.trim().length > 0 };
+    const { stdout } = await execFileP('git', ['status', '--porcelain=v2', '--branch'], { cwd: dir });
+    const lines = stdout.split('\n').filter(Boolean);
+    const oid = lines.find((l) => l.startsWith('# branch.oid '))?.slice('# branch.oid '.length);
+    return { commit: oid && oid !== '(initial)' ? oid : null, dirty: lines.some((l) => !l.startsWith('#')) };
   } catch {
     return { commit: null, dirty: null };
   }
@@ -147,7 +151,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   // Fingerprinting reads the data files: a missing one fails here, before any run is recorded.
   const keys = opts.keys ?? (await computeKeys(plan));
   // Asking git takes two process spawns: do it while the steps run, and record it at the end.
-  const git = gitInfo(spec.dir);
+  const git = opts.git ?? gitInfo(spec.dir);
   await beginRun(store, {
     id: runId,
     pipeline: spec.name,

@@ -3,9 +3,8 @@ import { loadPlan } from '../../pipeline.js';
 import { computeKeys } from '../../runtime/keys.js';
 import { formatMs } from '../../runtime/progress.js';
 import { runAllCached } from '../../runtime/cached-run.js';
-import { Interruption, runPipeline, type PipelineRun } from '../../runtime/pipeline-run.js';
-import type { RunResult } from '../../runtime/run.js';
-import { writeRunReport } from '../../report/load.js';
+import type { PipelineRun } from '../../runtime/pipeline-run.js';
+import { gitInfo, type RunResult } from '../../runtime/run.js';
 import { parseJobs } from '../../core/threads.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../leaderboard.js';
 import type { SweepResult } from '../../runtime/history.js';
@@ -49,6 +48,9 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   if (values.help) return printUsage(runCommand, io);
   const file = needFile(positionals, 'run');
   const jobs = jobsFlag(values.jobs);
+  // Asked now: the git process runs while the pipeline is read and its keys computed.
+  const git = gitInfo(path.dirname(path.resolve(file)));
+  git.catch(() => undefined);
   const plan = await loadPlan(file, undefined, { device: deviceOf(values.device), execute: true });
   // Keys first: a missing data file is reported before the store is opened or written.
   const keys = await computeKeys(plan);
@@ -69,11 +71,13 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   let ran = loaded;
   let closing = loaded;
   // Every step a hit: recorded through the store's journal, without opening DuckDB (cached-run.ts).
-  const fast = await runAllCached(plan, { storeDir: dir, keys, progress, report: true, before: header });
+  const fast = await runAllCached(plan, { storeDir: dir, keys, progress, report: true, git, before: header });
   if (fast) {
     outcome = { result: fast.result, reportPath: fast.reportPath };
     ran = closing = performance.now();
   } else {
+    // Loaded only here: a rerun whose steps are all hits needs neither the scheduler's pool nor the report's renderer.
+    const [{ Interruption, runPipeline }, { writeRunReport }] = await Promise.all([import('../../runtime/pipeline-run.js'), import('../../report/load.js')]);
     const store = await openStore(dir, io);
     opened = performance.now();
     // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
@@ -90,7 +94,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     try {
       header();
       // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
-      outcome = await runPipeline(plan, { store, keys, progress, jobs, signal: abort.signal, writeReport: writeRunReport });
+      outcome = await runPipeline(plan, { store, keys, progress, jobs, signal: abort.signal, git, writeReport: writeRunReport });
       ran = performance.now();
     } finally {
       process.off('SIGINT', onSignal);
