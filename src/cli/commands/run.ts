@@ -117,6 +117,8 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           pipeline: result.pipeline,
           status: result.status,
           durationMs: ms(result.durationMs),
+          // Every step a hit, recorded through the store's journal without opening DuckDB.
+          ...(fast ? { journal: true } : {}),
           timings: {
             startupMs: ms(loaded),
             storeOpenMs: ms(opened - loaded),
