@@ -184,12 +184,18 @@ function cachedRerun(): BenchResult[] {
     writeFileSync(path.join(dir, 'big.yaml'), text);
     const timed = (args: string[]): number => {
       const t0 = performance.now();
-      const res = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, CI: '1', NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const res = spawnSync(process.execPath, [BIN, ...args], {
+        cwd: dir,
+        env: { ...process.env, CI: '1', NO_COLOR: '1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       if (res.status !== 0) throw new Error(`store bench: fxflow ${args.join(' ')} exited ${res.status}: ${res.stderr.toString()}`);
       return performance.now() - t0;
     };
     timed(['run', 'big.yaml']);
-    const storeMb = spawnSync('du', ['-sm', path.join(dir, '.fxflow')]).stdout.toString().split('\t')[0];
+    const storeMb = spawnSync('du', ['-sm', path.join(dir, '.fxflow')])
+      .stdout.toString()
+      .split('\t')[0];
     const runs: number[] = [];
     const versions: number[] = [];
     for (let i = 0; i < 5; i++) {

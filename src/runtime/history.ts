@@ -58,7 +58,21 @@ export function runRowWriter(r: RunStart & { startedAt: number; endedAt: number;
     await tx.run(
       `INSERT INTO runs (id, pipeline, file, file_hash, git_commit, git_dirty, started_at, ended_at, status, seed, pipeline_text, error, fxflow_version)
        VALUES ($1, $2, $3, $4, $5, $6, epoch_ms($7::BIGINT), epoch_ms($8::BIGINT), $9, $10, $11, $12, $13)`,
-      [r.id, r.pipeline, r.file, r.fileHash, r.gitCommit, r.gitDirty, Math.round(r.startedAt), Math.round(r.endedAt), r.status, r.seed, r.text, r.error ?? null, r.version],
+      [
+        r.id,
+        r.pipeline,
+        r.file,
+        r.fileHash,
+        r.gitCommit,
+        r.gitDirty,
+        Math.round(r.startedAt),
+        Math.round(r.endedAt),
+        r.status,
+        r.seed,
+        r.text,
+        r.error ?? null,
+        r.version,
+      ],
     );
   };
 }

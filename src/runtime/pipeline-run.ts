@@ -60,7 +60,16 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
   try {
     // The HTML report reads the backtests' outputs after the run: checked (and recomputed if damaged) in it.
     const need = opts.writeReport && !plan.spec.matrix ? reports : [];
-    result = await runPlan(plan, { store, keys: opts.keys, progress: opts.progress, concurrency: opts.jobs, signal: opts.signal, execute, need, git: opts.git });
+    result = await runPlan(plan, {
+      store,
+      keys: opts.keys,
+      progress: opts.progress,
+      concurrency: opts.jobs,
+      signal: opts.signal,
+      execute,
+      need,
+      git: opts.git,
+    });
   } finally {
     await pool?.close();
   }

@@ -125,9 +125,7 @@ export const JOURNAL_DIR = 'journal';
 /** A value in a journalled statement: what JSON holds, a non-finite number as `{ $num: "NaN" }`. */
 type JournalValue = string | number | boolean | null;
 /** One statement of a journalled run, replayed on the store's connection in the ingest transaction. */
-export type JournalOp =
-  | { run: string; values: JournalValue[] }
-  | { insert: string; rows: JournalValue[][]; orReplace?: boolean; doubles?: number[] };
+export type JournalOp = { run: string; values: JournalValue[] } | { insert: string; rows: JournalValue[][]; orReplace?: boolean; doubles?: number[] };
 
 /** A journal file: the statements that record one run, ingested once (by `id`) in one transaction. */
 export interface JournalEntry {
@@ -138,7 +136,9 @@ export interface JournalEntry {
 const encodeJson = (value: unknown): string =>
   JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v));
 const decodeJson = (text: string): unknown =>
-  JSON.parse(text, (_k, v: unknown) => (v !== null && typeof v === 'object' && typeof (v as { $num?: unknown }).$num === 'string' ? Number((v as { $num: string }).$num) : v));
+  JSON.parse(text, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && typeof (v as { $num?: unknown }).$num === 'string' ? Number((v as { $num: string }).$num) : v,
+  );
 
 /** Writes a journal entry into the store in `dir` (temporary name, fsync, rename): the next open ingests it. */
 export function writeJournal(dir: string, entry: JournalEntry): string {
@@ -496,7 +496,15 @@ export class Store {
     // A row whose file is gone is no hit (artifactInfos): its artifact is written again, the row replaced.
     let row: SidecarEntry | undefined;
     if (!(await this.hasArtifact(key))) {
-      row = { key, type: info.type, kind: info.kind, stepVersion: info.stepVersion, bytes: bytes.byteLength, sha256: sha256(bytes), meta: encodeMeta(info.meta) };
+      row = {
+        key,
+        type: info.type,
+        kind: info.kind,
+        stepVersion: info.stepVersion,
+        bytes: bytes.byteLength,
+        sha256: sha256(bytes),
+        meta: encodeMeta(info.meta),
+      };
       try {
         writeFileAtomic(file, [bytes]);
       } catch (e) {
