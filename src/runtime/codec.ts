@@ -38,7 +38,12 @@ interface ArrayRef {
 
 const align8 = (n: number): number => (n + 7) & ~7;
 
-export function encodeArtifact(value: unknown): Uint8Array {
+/**
+ * The artifact's bytes as parts to be written one after the other: the header (magic, skeleton,
+ * padding), then each array's own bytes (a view, not a copy) with its padding. The store hashes
+ * and writes these without joining them into one buffer.
+ */
+export function encodeArtifactParts(value: unknown): Uint8Array[] {
   const arrays: TypedArray[] = [];
   let offset = 0;
   const skeleton = JSON.stringify(value, function (this: unknown, _key, v: unknown) {
@@ -55,16 +60,28 @@ export function encodeArtifact(value: unknown): Uint8Array {
     return v;
   });
   const json = new TextEncoder().encode(skeleton);
-  const head = align8(8 + json.length);
-  const out = new Uint8Array(head + offset);
-  const dv = new DataView(out.buffer);
+  const head = new Uint8Array(align8(8 + json.length));
+  const dv = new DataView(head.buffer);
   dv.setUint32(0, MAGIC, true);
   dv.setUint32(4, json.length, true);
-  out.set(json, 8);
-  let o = head;
+  head.set(json, 8);
+  const parts: Uint8Array[] = [head];
+  const zeros = new Uint8Array(8);
   for (const a of arrays) {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), o);
-    o = align8(o + a.byteLength);
+    parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    const pad = align8(a.byteLength) - a.byteLength;
+    if (pad) parts.push(zeros.subarray(0, pad));
+  }
+  return parts;
+}
+
+export function encodeArtifact(value: unknown): Uint8Array {
+  const parts = encodeArtifactParts(value);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
   }
   return out;
 }

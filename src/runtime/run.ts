@@ -8,7 +8,7 @@ import { CancelledError, RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
 import { coreBudget } from '../core/threads.js';
 import { LineageError, makeStepContext, type Lineage, type StepContext } from '../steps/define.js';
-import { decodeArtifact, encodeArtifact } from './codec.js';
+import { decodeArtifact, encodeArtifactParts } from './codec.js';
 import { computeKeys, explainMiss, flattenParams, type KeyBasis, type NodeKey } from './keys.js';
 import type { ProgressReporter, StepStatus } from './progress.js';
 import { beginRun, endRun, lastStepBases, recordStep, setRunGit, stepRowsWriter, type StepRecord } from './history.js';
@@ -335,7 +335,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     await store.putArtifact(
       key,
       { type: node.def.output, kind: node.kind, stepVersion: node.def.version, meta: { metrics, summary, warnings } },
-      encodeArtifact(output),
+      encodeArtifactParts(output),
       stepRowsWriter({ ...stepRecord(outcome, basis, started), again }),
     );
     outcome.storeMs = times.storeMs = performance.now() - tStore;

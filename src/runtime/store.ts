@@ -489,10 +489,12 @@ export class Store {
   async putArtifact(
     key: string,
     info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta },
-    bytes: Uint8Array,
+    bytes: Uint8Array | readonly Uint8Array[],
     alsoWrite?: (tx: StoreTx) => Promise<void>,
   ): Promise<void> {
     const file = artifactFile(this.dir, key);
+    // Parts (encodeArtifactParts) are hashed and written as they are, never joined into one buffer.
+    const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
     // A row whose file is gone is no hit (artifactInfos): its artifact is written again, the row replaced.
     let row: SidecarEntry | undefined;
     if (!(await this.hasArtifact(key))) {
@@ -501,12 +503,12 @@ export class Store {
         type: info.type,
         kind: info.kind,
         stepVersion: info.stepVersion,
-        bytes: bytes.byteLength,
-        sha256: sha256(bytes),
+        bytes: parts.reduce((n, p) => n + p.byteLength, 0),
+        sha256: sha256(parts),
         meta: encodeMeta(info.meta),
       };
       try {
-        writeFileAtomic(file, [bytes]);
+        writeFileAtomic(file, parts);
       } catch (e) {
         // A full disk or a file-size limit is said as such (the file's folder is the store's).
         const known = storeFileError(this.dir, e);
