@@ -8,7 +8,7 @@ import { sha256 } from '../core/hash.js';
  * The store: a folder holding artifacts as files (content-addressed by cache key:
  * `artifacts/<2 chars>/<key>`) and one DuckDB file with their catalogue (type, size, sha256, the
  * step's metrics) and the run history's tables. This module owns both, the schema, the journal of
- * runs recorded without opening DuckDB (./journal.ts writes it, `open` ingests it), and the
+ * runs recorded without opening DuckDB (./cached-run.ts writes it, `open` ingests it), and the
  * low-level query/transaction API; every query on the run history (runs, step runs, params,
  * metrics, variants, models, gc's choice of runs) is in ./history.ts.
  *
@@ -44,7 +44,7 @@ const LEGACY_CHUNKS = 'artifact_chunks';
 /** `artifacts.chunk_table` of an artifact stored as a file (no table has this name). */
 const IN_FILE = '@file';
 export const ARTIFACTS_DIR = 'artifacts';
-/** Beside an artifact's file: its catalogue entry as JSON, written once its row commits (./journal.ts's cache check). */
+/** Beside an artifact's file: its catalogue entry as JSON, written once its row commits (the cache check of ./cached-run.ts). */
 export const SIDECAR_SUFFIX = '.json';
 const TMP_SUFFIX = '.tmp';
 
@@ -119,7 +119,7 @@ function readArtifactFile(file: string, bytes: number, digest: string): Uint8Arr
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** Where runs recorded without opening DuckDB (./journal.ts) wait for the next open to ingest them. */
+/** Where runs recorded without opening DuckDB (./cached-run.ts) wait for the next open to ingest them. */
 export const JOURNAL_DIR = 'journal';
 
 /** A value in a journalled statement: what JSON holds, a non-finite number as `{ $num: "NaN" }`. */
@@ -204,7 +204,7 @@ const DDL = [
   `CREATE TABLE IF NOT EXISTS run_variants (
      run_id VARCHAR NOT NULL, idx INTEGER NOT NULL, label VARCHAR NOT NULL, vals JSON NOT NULL, metrics JSON NOT NULL,
      select_metric VARCHAR, score DOUBLE, selected BOOLEAN NOT NULL, PRIMARY KEY (run_id, idx))`,
-  // Journal files (./journal.ts) already ingested: an ingest killed after its commit, before it
+  // Journal files (./cached-run.ts) already ingested: an ingest killed after its commit, before it
   // removed the file, is not ingested twice.
   `CREATE TABLE IF NOT EXISTS journal_ingested (id VARCHAR PRIMARY KEY, ingested_at TIMESTAMP NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS run_nodes (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, variants JSON NOT NULL, PRIMARY KEY (run_id, node_id))`,
@@ -344,7 +344,7 @@ export class Store {
   }
 
   /**
-   * Ingests the journal (runs recorded without opening DuckDB) before anything reads the history:
+   * Ingests the journal (runs recorded without opening DuckDB, ./cached-run.ts) before anything reads the history:
    * every entry not ingested before, in one transaction, then removes the files. A kill before the
    * commit leaves them for the next open; one after it, before the removal, finds them recorded
    * in journal_ingested. A file that does not parse, or whose statements fail, is set aside as `.bad`.
@@ -533,7 +533,7 @@ export class Store {
       if (row) rmSync(file, { force: true });
       throw e;
     }
-    // The sidecar lets a rerun whose steps are all hits skip DuckDB (./journal.ts); it is written
+    // The sidecar lets a rerun whose steps are all hits skip DuckDB (./cached-run.ts); it is written
     // only once the row has committed, so a sidecar stands for a catalogued artifact.
     if (inserted && row) writeFileAtomic(`${file}${SIDECAR_SUFFIX}`, [Buffer.from(JSON.stringify(row))]);
   }
