@@ -89,6 +89,7 @@ export async function run(): Promise<BenchResult[]> {
     file: [] as number[],
     chunks: [] as number[],
     raw: [] as number[],
+    rawRead: [] as number[],
     sha: [] as number[],
     encode: [] as number[],
     put: [] as number[],
@@ -106,6 +107,9 @@ export async function run(): Promise<BenchResult[]> {
       fsyncSync(fd);
       closeSync(fd);
       w.raw.push(performance.now() - t);
+      t = performance.now();
+      readFileSync(path.join(dir, 'raw'));
+      w.rawRead.push(performance.now() - t);
       t = performance.now();
       sha256(bytes);
       w.sha.push(performance.now() - t);
@@ -166,7 +170,7 @@ export async function run(): Promise<BenchResult[]> {
       fxflowMs: best(r.file),
       peer: 'DuckDB BLOB chunks (old layout)',
       peerMs: best(r.chunks),
-      note: `files ${mbps(size, best(r.file))} (getArtifactBytes ${best(r.get).toFixed(0)} ms = ${mbps(size, best(r.get))} incl. sha256, decode ${best(r.decode).toFixed(1)} ms: views, no copy) vs chunks ${mbps(size, best(r.chunks))}; page cache warm · ${load}`,
+      note: `files ${mbps(size, best(r.file))} (getArtifactBytes ${best(r.get).toFixed(0)} ms = ${mbps(size, best(r.get))} incl. sha256, decode ${best(r.decode).toFixed(1)} ms: views, no copy) vs chunks ${mbps(size, best(r.chunks))}; a bare readFileSync of the bytes ${mbps(size, best(w.rawRead))}; page cache warm · ${load}`,
     },
     ...cachedRerun(),
   ];
