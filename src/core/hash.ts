@@ -18,8 +18,12 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
-export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+/** SHA-256 (hex) of a string, of bytes, or of parts of bytes one after the other (as if joined). */
+export function sha256(data: string | Uint8Array | readonly Uint8Array[]): string {
+  const h = createHash('sha256');
+  if (typeof data === 'string' || data instanceof Uint8Array) h.update(data);
+  else for (const part of data) h.update(part);
+  return h.digest('hex');
 }
 
 /** Hash of a value by its canonical JSON. */

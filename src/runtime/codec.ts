@@ -38,7 +38,12 @@ interface ArrayRef {
 
 const align8 = (n: number): number => (n + 7) & ~7;
 
-export function encodeArtifact(value: unknown): Uint8Array {
+/**
+ * The artifact's bytes as parts to be written one after the other: the header (magic, skeleton,
+ * padding), then each array's own bytes (a view, not a copy) with its padding. The store hashes
+ * and writes these without joining them into one buffer.
+ */
+export function encodeArtifactParts(value: unknown): Uint8Array[] {
   const arrays: TypedArray[] = [];
   let offset = 0;
   const skeleton = JSON.stringify(value, function (this: unknown, _key, v: unknown) {
@@ -55,36 +60,58 @@ export function encodeArtifact(value: unknown): Uint8Array {
     return v;
   });
   const json = new TextEncoder().encode(skeleton);
-  const head = align8(8 + json.length);
-  const out = new Uint8Array(head + offset);
-  const dv = new DataView(out.buffer);
+  const head = new Uint8Array(align8(8 + json.length));
+  const dv = new DataView(head.buffer);
   dv.setUint32(0, MAGIC, true);
   dv.setUint32(4, json.length, true);
-  out.set(json, 8);
-  let o = head;
+  head.set(json, 8);
+  const parts: Uint8Array[] = [head];
+  const zeros = new Uint8Array(8);
   for (const a of arrays) {
-    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), o);
-    o = align8(o + a.byteLength);
+    parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    const pad = align8(a.byteLength) - a.byteLength;
+    if (pad) parts.push(zeros.subarray(0, pad));
+  }
+  return parts;
+}
+
+export function encodeArtifact(value: unknown): Uint8Array {
+  const parts = encodeArtifactParts(value);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
   }
   return out;
 }
 
+/**
+ * The artifact in `bytes`. Its typed arrays are views into `bytes` (no copy) when `bytes` is the
+ * whole of its ArrayBuffer — a file read into a buffer of its own, as the store does: the arrays
+ * then keep that buffer alive, and nothing else writes into it. Otherwise (a slice of a larger
+ * buffer, e.g. a pooled Buffer, whose rest another owner may reuse) each array is copied.
+ */
 export function decodeArtifact<T = unknown>(bytes: Uint8Array): T {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 8 || dv.getUint32(0, true) !== MAGIC) throw new Error('not an fxflow artifact (bad magic)');
   const len = dv.getUint32(4, true);
   const json = new TextDecoder().decode(bytes.subarray(8, 8 + len));
   const head = align8(8 + len);
+  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !(bytes.buffer instanceof SharedArrayBuffer);
   return JSON.parse(json, (_key, v: unknown) => {
     if (v !== null && typeof v === 'object') {
       const r = v as Partial<ArrayRef> & { $num?: string };
       if (r.$ta !== undefined && r.o !== undefined && r.n !== undefined) {
         const C = CTORS[r.$ta];
-        // Copy into a fresh, aligned buffer: artifacts outlive the bytes they were read from.
         const start = head + r.o;
+        const end = start + r.n * C.BYTES_PER_ELEMENT;
+        if (end > bytes.byteLength) throw new Error('not an fxflow artifact (array past its end)');
+        // Offsets are 8-aligned from the start of `bytes`, which is offset 0 of its buffer.
+        if (owned) return new C(bytes.buffer, start, r.n);
         // Uint8Array's slice, which copies: a Buffer's own slice is a view (reading the array from
         // the start of its pooled memory would give another array's bytes).
-        const slice = Uint8Array.prototype.slice.call(bytes, start, start + r.n * C.BYTES_PER_ELEMENT);
+        const slice = Uint8Array.prototype.slice.call(bytes, start, end);
         return new C(slice.buffer, 0, r.n);
       }
       if (r.$num !== undefined && Object.keys(r).length === 1) return Number(r.$num);

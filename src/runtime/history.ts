@@ -49,6 +49,34 @@ export async function endRun(store: Store, id: string, status: string, error?: s
   await store.query(`UPDATE runs SET status = $2, ended_at = epoch_ms($4::BIGINT), error = $3 WHERE id = $1`, [id, status, error ?? null, Date.now()]);
 }
 
+/**
+ * A whole run's row, ended, in the caller's transaction: how a run recorded without opening the
+ * store (./cached-run.ts, through its journal) is written.
+ */
+export function runRowWriter(r: RunStart & { startedAt: number; endedAt: number; status: string; error?: string }): (tx: StoreTx) => Promise<void> {
+  return async (tx) => {
+    await tx.run(
+      `INSERT INTO runs (id, pipeline, file, file_hash, git_commit, git_dirty, started_at, ended_at, status, seed, pipeline_text, error, fxflow_version)
+       VALUES ($1, $2, $3, $4, $5, $6, epoch_ms($7::BIGINT), epoch_ms($8::BIGINT), $9, $10, $11, $12, $13)`,
+      [
+        r.id,
+        r.pipeline,
+        r.file,
+        r.fileHash,
+        r.gitCommit,
+        r.gitDirty,
+        Math.round(r.startedAt),
+        Math.round(r.endedAt),
+        r.status,
+        r.seed,
+        r.text,
+        r.error ?? null,
+        r.version,
+      ],
+    );
+  };
+}
+
 /** A step run's history rows: the step run, its flattened params and its metrics. */
 export interface StepRecord {
   run: StepRunRecord;

@@ -1,10 +1,11 @@
 import type { Plan, PlanNode } from '../compiler/index.js';
+import { indexReport } from './cached-run.js';
 import { recordSweep, summarizeSweep, type SweepResult } from './history.js';
 import type { StepContext } from '../steps/define.js';
 import type { NodeKey } from './keys.js';
 import { poolFor } from './pool/pool.js';
 import type { ProgressReporter } from './progress.js';
-import { Interruption, runPlan, type RunResult } from './run.js';
+import { Interruption, runPlan, type RunOptions, type RunResult } from './run.js';
 import type { Store } from './store.js';
 
 export { Interruption } from './run.js';
@@ -24,6 +25,8 @@ export interface PipelineRunOptions {
   /** The core budget (`--jobs`); default all cores. */
   jobs?: number;
   signal?: AbortSignal;
+  /** The git state of the pipeline's folder, asked for early (RunOptions.git). */
+  git?: RunOptions['git'];
   /**
    * Writes a run's HTML report into the store (the report module's `writeRunReport`: the runtime
    * does not import the layer above it). Given, a succeeded run of a plan with a backtest and no
@@ -57,7 +60,16 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
   try {
     // The HTML report reads the backtests' outputs after the run: checked (and recomputed if damaged) in it.
     const need = opts.writeReport && !plan.spec.matrix ? reports : [];
-    result = await runPlan(plan, { store, keys: opts.keys, progress: opts.progress, concurrency: opts.jobs, signal: opts.signal, execute, need });
+    result = await runPlan(plan, {
+      store,
+      keys: opts.keys,
+      progress: opts.progress,
+      concurrency: opts.jobs,
+      signal: opts.signal,
+      execute,
+      need,
+      git: opts.git,
+    });
   } finally {
     await pool?.close();
   }
@@ -70,6 +82,8 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
   if (opts.writeReport && !sweep && result.status === 'succeeded' && reports.length) {
     try {
       reportPath = (await opts.writeReport(store, result.runId)).path;
+      // A rerun with the same keys and text names this report instead of drawing it again (./cached-run.ts).
+      indexReport(store.dir, plan.spec.text, result.steps, reportPath);
     } catch (e) {
       reportError = e instanceof Error ? e : new Error(String(e));
     }

@@ -1,17 +1,22 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
 
 /**
- * The store: one DuckDB file holding artifacts (content-addressed by cache key) and the run
- * history's tables. This module owns the file, its schema, the artifact catalogue and chunks, and
- * the low-level query/transaction API; every query on the run history (runs, step runs, params,
- * metrics, variants, models, gc's choice of runs) is in ./history.ts. Every artifact write is one transaction — its
- * catalogue row and all its chunks (in the writing process's chunk table) commit together or not
- * at all — and a read verifies the checksum, so a run killed at any point never leaves something
- * a later run takes for a hit.
+ * The store: a folder holding artifacts as files (content-addressed by cache key:
+ * `artifacts/<2 chars>/<key>`) and one DuckDB file with their catalogue (type, size, sha256, the
+ * step's metrics) and the run history's tables. This module owns both, the schema, the journal of
+ * runs recorded without opening DuckDB (./cached-run.ts writes it, `open` ingests it), and the
+ * low-level query/transaction API; every query on the run history (runs, step runs, params,
+ * metrics, variants, models, gc's choice of runs) is in ./history.ts.
+ *
+ * An artifact is written to a temporary name in its folder, fsynced and renamed into place before
+ * its catalogue row commits; a hit needs the row and the file, and a read verifies the size and
+ * the sha256, so a run killed at any point never leaves something a later run takes for a wrong
+ * hit (a file without a row is a miss, removed by gc; a row without a file is a miss). Stores
+ * written before (artifacts as BLOB chunks in DuckDB tables) are read as they are.
  *
  * One connection, and every operation goes through a queue: DuckDB transactions are per
  * connection, and steps finish concurrently.
@@ -24,11 +29,10 @@ export const STORE_FILE = 'fxflow.duckdb';
  * that open no store (`--help`, `validate`) and library users who only parse must not pay.
  */
 type DuckDB = typeof import('@duckdb/node-api');
-/** Artifacts are split into chunks so no single BLOB value grows unbounded. */
-const CHUNK_BYTES = 16 * 1024 * 1024;
 const SCHEMA_VERSION = '1';
 /**
- * Each process that writes artifacts puts their chunks in a table of its own, named by this
+ * Stores written before artifacts moved to files (issue 18) hold them as BLOB chunks of 16 MB, read
+ * as they are: each process that wrote artifacts put their chunks in a table of its own, named by this
  * prefix, the time and a random suffix. DuckDB's checkpoint (at every close) rewrites the row
  * group new rows are appended to, with all the blobs already in it: with one table for all chunks,
  * a run that stored a few KB closed in 1.5 s on a store holding 640 MB (0.3 s at 130 MB), and
@@ -37,7 +41,124 @@ const SCHEMA_VERSION = '1';
  */
 const CHUNK_TABLE_PREFIX = 'chunks_';
 const LEGACY_CHUNKS = 'artifact_chunks';
+/** `artifacts.chunk_table` of an artifact stored as a file (no table has this name). */
+const IN_FILE = '@file';
+export const ARTIFACTS_DIR = 'artifacts';
+/** Beside an artifact's file: its catalogue entry as JSON, written once its row commits (the cache check of ./cached-run.ts). */
+export const SIDECAR_SUFFIX = '.json';
+const TMP_SUFFIX = '.tmp';
+
+/** The file name an artifact is stored under: its key (hex) when it is a plain name, else the key's hash. */
+function artifactName(key: string): string {
+  return /^[A-Za-z0-9_-]{2,128}$/.test(key) ? key : sha256(key);
+}
+
+/** Where artifact `key` of the store in `dir` is (or would be) stored. */
+export function artifactFile(dir: string, key: string): string {
+  const name = artifactName(key);
+  return path.join(dir, ARTIFACTS_DIR, name.slice(0, 2), name);
+}
+
+/** Writes `parts` to `file` whole or not at all: a temporary name in the same folder, fsync, rename. */
+export function writeFileAtomic(file: string, parts: readonly Uint8Array[]): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}${TMP_SUFFIX}`;
+  const fd = openSync(tmp, 'w');
+  let ok = false;
+  try {
+    for (const part of parts) {
+      for (let o = 0; o < part.byteLength; ) o += writeSync(fd, part, o, part.byteLength - o);
+    }
+    fsyncSync(fd);
+    ok = true;
+  } finally {
+    closeSync(fd);
+    if (!ok) rmSync(tmp, { force: true });
+  }
+  renameSync(tmp, file);
+}
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** An artifact's catalogue row as its sidecar file holds it (`meta` as stored: JSON text). */
+export interface SidecarEntry {
+  key: string;
+  type: string;
+  kind: string;
+  stepVersion: number;
+  bytes: number;
+  sha256: string;
+  meta: string;
+}
+
+/**
+ * Artifact `key` as a hit without opening DuckDB (./cached-run.ts): its sidecar (written once its
+ * catalogue row committed) and its file, of the size the sidecar says. Undefined if either is
+ * missing or they disagree. The bytes are not read (nor checked: a step that reads them does).
+ */
+export function sidecarHit(dir: string, key: string): { type: string; meta: ArtifactMeta } | undefined {
+  const file = artifactFile(dir, key);
+  try {
+    const entry = JSON.parse(readFileSync(`${file}${SIDECAR_SUFFIX}`, 'utf8')) as SidecarEntry;
+    if (entry.key !== key || statSync(file).size !== entry.bytes) return undefined;
+    return { type: entry.type, meta: decodeMeta(entry.meta) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An artifact file's bytes if it has `bytes` bytes hashing to `digest`, else undefined (gone or damaged). */
+function readArtifactFile(file: string, bytes: number, digest: string): Uint8Array | undefined {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  if (buf.byteLength !== bytes || sha256(buf) !== digest) return undefined;
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Where runs recorded without opening DuckDB (./cached-run.ts) wait for the next open to ingest them. */
+export const JOURNAL_DIR = 'journal';
+
+/** A value in a journalled statement: what JSON holds, a non-finite number as `{ $num: "NaN" }`. */
+type JournalValue = string | number | boolean | null;
+/** One statement of a journalled run, replayed on the store's connection in the ingest transaction. */
+export type JournalOp = { run: string; values: JournalValue[] } | { insert: string; rows: JournalValue[][]; orReplace?: boolean; doubles?: number[] };
+
+/** A journal file: the statements that record one run, ingested once (by `id`) in one transaction. */
+export interface JournalEntry {
+  id: string;
+  ops: JournalOp[];
+}
+
+const encodeJson = (value: unknown): string =>
+  JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v));
+const decodeJson = (text: string): unknown =>
+  JSON.parse(text, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && typeof (v as { $num?: unknown }).$num === 'string' ? Number((v as { $num: string }).$num) : v,
+  );
+
+/** Writes a journal entry into the store in `dir` (temporary name, fsync, rename): the next open ingests it. */
+export function writeJournal(dir: string, entry: JournalEntry): string {
+  const file = path.join(dir, JOURNAL_DIR, `${entry.id}.json`);
+  writeFileAtomic(file, [Buffer.from(encodeJson(entry))]);
+  return file;
+}
+
+/** A StoreTx that records its statements for a journal entry instead of running them (reads are not allowed). */
+export function journalTx(ops: JournalOp[]): StoreTx {
+  return {
+    run: async (sql, values = []) => {
+      ops.push({ run: sql, values: values as JournalValue[] });
+    },
+    rows: () => Promise.reject(new Error('a journalled transaction cannot read')),
+    insert: async (table, rows, opts = {}) => {
+      if (rows.length) ops.push({ insert: table, rows: rows as JournalValue[][], ...opts });
+    },
+  };
+}
 
 export interface ArtifactInfo {
   key: string;
@@ -83,6 +204,9 @@ const DDL = [
   `CREATE TABLE IF NOT EXISTS run_variants (
      run_id VARCHAR NOT NULL, idx INTEGER NOT NULL, label VARCHAR NOT NULL, vals JSON NOT NULL, metrics JSON NOT NULL,
      select_metric VARCHAR, score DOUBLE, selected BOOLEAN NOT NULL, PRIMARY KEY (run_id, idx))`,
+  // Journal files (./cached-run.ts) already ingested: an ingest killed after its commit, before it
+  // removed the file, is not ingested twice.
+  `CREATE TABLE IF NOT EXISTS journal_ingested (id VARCHAR PRIMARY KEY, ingested_at TIMESTAMP NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS run_nodes (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, variants JSON NOT NULL, PRIMARY KEY (run_id, node_id))`,
   // The model registry's stage events (./history.ts): appended, never updated or deleted, so a
   // model's stage is its newest event and every earlier champion stays in the history.
@@ -165,8 +289,6 @@ export interface StoreTx {
 export class Store {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** This process's chunk table, created with its first artifact. */
-  private chunkTable: string | undefined;
 
   private get file(): string {
     return path.join(this.dir, STORE_FILE);
@@ -222,6 +344,59 @@ export class Store {
     await this.conn.run(`INSERT INTO meta VALUES ('schema_version', $1) ON CONFLICT DO NOTHING`, [SCHEMA_VERSION]);
     // Only one process holds the store at a time, so a run still marked running was killed.
     await this.conn.run(`UPDATE runs SET status = 'interrupted', ended_at = COALESCE(ended_at, started_at) WHERE status = 'running'`);
+    await this.ingestJournal();
+  }
+
+  /**
+   * Ingests the journal (runs recorded without opening DuckDB, ./cached-run.ts) before anything reads the history:
+   * every entry not ingested before, in one transaction, then removes the files. A kill before the
+   * commit leaves them for the next open; one after it, before the removal, finds them recorded
+   * in journal_ingested. A file that does not parse, or whose statements fail, is set aside as `.bad`.
+   */
+  private async ingestJournal(): Promise<void> {
+    const dir = path.join(this.dir, JOURNAL_DIR);
+    let names: string[];
+    try {
+      names = readdirSync(dir)
+        .filter((n) => n.endsWith('.json'))
+        .sort();
+    } catch {
+      return;
+    }
+    if (!names.length) return;
+    const entries: { file: string; entry: JournalEntry }[] = [];
+    for (const name of names) {
+      const file = path.join(dir, name);
+      try {
+        entries.push({ file, entry: decodeJson(readFileSync(file, 'utf8')) as JournalEntry });
+      } catch {
+        renameSync(file, `${file}.bad`);
+      }
+    }
+    const ingest = async (tx: StoreTx, entry: JournalEntry): Promise<void> => {
+      if ((await tx.rows(`SELECT 1 FROM journal_ingested WHERE id = $1`, [entry.id])).length) return;
+      for (const op of entry.ops) {
+        if ('run' in op) await tx.run(op.run, op.values);
+        else await tx.insert(op.insert, op.rows, { orReplace: op.orReplace, doubles: op.doubles });
+      }
+      await tx.run(`INSERT INTO journal_ingested VALUES ($1, epoch_ms($2::BIGINT))`, [entry.id, Date.now()]);
+    };
+    try {
+      await this.transaction(async (tx) => {
+        for (const { entry } of entries) await ingest(tx, entry);
+      });
+    } catch {
+      // One entry the store refuses (hand-edited, or from another version) must not keep the
+      // others out, nor the store closed: each on its own, a refused one set aside as `.bad`.
+      for (const e of entries) {
+        try {
+          await this.transaction((tx) => ingest(tx, e.entry));
+        } catch {
+          renameSync(e.file, `${e.file}.bad`);
+        }
+      }
+    }
+    for (const { file } of entries) rmSync(file, { force: true });
   }
 
   /** Serialises every operation on the one connection. */
@@ -274,14 +449,11 @@ export class Store {
   // ---- artifacts ----
 
   async artifactInfo(key: string): Promise<ArtifactInfo | undefined> {
-    const r = await this.query(`SELECT key, type, kind, step_version, bytes, CAST(created_at AS VARCHAR) AS created_at, meta FROM artifacts WHERE key = $1`, [
-      key,
-    ]);
-    return r.length ? infoFromRow(r[0]) : undefined;
+    return (await this.artifactInfos([key])).get(key);
   }
 
   async hasArtifact(key: string): Promise<boolean> {
-    return (await this.query(`SELECT 1 FROM artifacts WHERE key = $1`, [key])).length > 0;
+    return (await this.artifactInfos([key])).has(key);
   }
 
   /**
@@ -312,51 +484,73 @@ export class Store {
   };
 
   /**
-   * Stores an artifact's bytes in one transaction. A key already present is left as it is. With
+   * Stores an artifact: its bytes in its file (temporary name, fsync, rename), then its catalogue
+   * row in one transaction, then its sidecar. A key already present is left as it is. With
    * `alsoWrite` (the history rows of the step run that made it, ./history.ts), those rows commit
-   * in the same transaction: a run killed once the step is reported done has both or neither.
+   * with the catalogue row: a run killed once the step is reported done has both or neither, and
+   * one killed before the commit leaves at most a file without a row (a miss; gc removes it).
    */
   async putArtifact(
     key: string,
     info: { type: string; kind: string; stepVersion: number; meta: ArtifactMeta },
-    bytes: Uint8Array,
+    bytes: Uint8Array | readonly Uint8Array[],
     alsoWrite?: (tx: StoreTx) => Promise<void>,
   ): Promise<void> {
-    const digest = sha256(bytes);
-    // This process's chunk table, made with its first artifact; known only once that commits.
-    const made = await this.transaction(async (tx) => {
-      if (alsoWrite) await alsoWrite(tx);
-      const exists = await this.rows(`SELECT 1 FROM artifacts WHERE key = $1`, [key]);
-      if (exists.length) return undefined;
-      let table = this.chunkTable;
-      let created: string | undefined;
-      if (table === undefined) {
-        table = created = `${CHUNK_TABLE_PREFIX}${new Date().toISOString().replace(/\D/g, '').slice(0, 17)}_${Math.random().toString(36).slice(2, 8)}`;
-        await this.conn.run(`CREATE TABLE ${quoteIdent(table)} (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL)`);
+    const file = artifactFile(this.dir, key);
+    // Parts (encodeArtifactParts) are hashed and written as they are, never joined into one buffer.
+    const parts = bytes instanceof Uint8Array ? [bytes] : bytes;
+    // A row whose file is gone is no hit (artifactInfos): its artifact is written again, the row replaced.
+    let row: SidecarEntry | undefined;
+    if (!(await this.hasArtifact(key))) {
+      row = {
+        key,
+        type: info.type,
+        kind: info.kind,
+        stepVersion: info.stepVersion,
+        bytes: parts.reduce((n, p) => n + p.byteLength, 0),
+        sha256: sha256(parts),
+        meta: encodeMeta(info.meta),
+      };
+      try {
+        writeFileAtomic(file, parts);
+      } catch (e) {
+        // A full disk or a file-size limit is said as such (the file's folder is the store's).
+        const known = storeFileError(this.dir, e);
+        throw known instanceof RunError ? known : e;
       }
-      const chunks = Math.max(1, Math.ceil(bytes.byteLength / CHUNK_BYTES));
-      for (let i = 0; i < chunks; i++) {
-        const part = bytes.subarray(i * CHUNK_BYTES, Math.min(bytes.byteLength, (i + 1) * CHUNK_BYTES));
-        await this.conn.run(`INSERT INTO ${quoteIdent(table)} VALUES ($1, $2, $3)`, [key, i, this.duck.blobValue(part)]);
-      }
-      await this.conn.run(
-        `INSERT INTO artifacts (key, type, kind, step_version, bytes, chunks, sha256, created_at, meta, chunk_table)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, epoch_ms($8::BIGINT), $9, $10)`,
-        [key, info.type, info.kind, info.stepVersion, bytes.byteLength, chunks, digest, Date.now(), encodeMeta(info.meta), table],
-      );
-      return created;
-    });
-    if (made) this.chunkTable = made;
+    }
+    let inserted = false;
+    try {
+      inserted = await this.transaction(async (tx) => {
+        if (alsoWrite) await alsoWrite(tx);
+        if (!row) return false;
+        await this.conn.run(`DELETE FROM artifacts WHERE key = $1`, [key]);
+        await this.conn.run(
+          `INSERT INTO artifacts (key, type, kind, step_version, bytes, chunks, sha256, created_at, meta, chunk_table)
+           VALUES ($1, $2, $3, $4, $5, 0, $6, epoch_ms($7::BIGINT), $8, $9)`,
+          [key, row.type, row.kind, row.stepVersion, row.bytes, row.sha256, Date.now(), row.meta, IN_FILE],
+        );
+        return true;
+      });
+    } catch (e) {
+      // No row points to it: a file left would only be an orphan for gc.
+      if (row) rmSync(file, { force: true });
+      throw e;
+    }
+    // The sidecar lets a rerun whose steps are all hits skip DuckDB (./cached-run.ts); it is written
+    // only once the row has committed, so a sidecar stands for a catalogued artifact.
+    if (inserted && row) writeFileAtomic(`${file}${SIDECAR_SUFFIX}`, [Buffer.from(JSON.stringify(row))]);
   }
 
-  /** Removes one artifact (catalogue row and chunks) in one transaction, e.g. one that fails its checksum. */
+  /** Removes one artifact (catalogue row and bytes) in one transaction, e.g. one that fails its checksum. */
   async deleteArtifact(key: string): Promise<void> {
     await this.deleteArtifacts([key]);
   }
 
   /**
-   * Removes artifacts (catalogue rows and chunks) in one transaction; a chunk table they leave
-   * empty is dropped, unless it is this process's.
+   * Removes artifacts: their files (sidecar first), then their catalogue rows and chunks in one
+   * transaction; a chunk table they leave empty is dropped. Killed
+   * in between, a row is left without its file: a miss.
    */
   async deleteArtifacts(keys: string[]): Promise<void> {
     if (!keys.length) return;
@@ -371,9 +565,18 @@ export class Store {
       );
       for (const { t } of tables) {
         const table = String(t);
+        if (table === IN_FILE) {
+          const files = await this.rows(`SELECT key FROM artifacts WHERE chunk_table = $1 AND key IN (SELECT key FROM doomed_keys)`, [IN_FILE]);
+          for (const { key } of files) {
+            const file = artifactFile(this.dir, String(key));
+            rmSync(`${file}${SIDECAR_SUFFIX}`, { force: true });
+            rmSync(file, { force: true });
+          }
+          continue;
+        }
         if (!(await this.tableExists(table))) continue;
         await this.conn.run(`DELETE FROM ${quoteIdent(table)} WHERE key IN (SELECT key FROM doomed_keys)`);
-        if (table !== LEGACY_CHUNKS && table !== this.chunkTable) {
+        if (table !== LEGACY_CHUNKS) {
           const left = await this.rows(`SELECT count(*)::INTEGER AS n FROM ${quoteIdent(table)}`);
           if (Number(left[0].n) === 0) await this.conn.run(`DROP TABLE ${quoteIdent(table)}`);
         }
@@ -383,15 +586,20 @@ export class Store {
     });
   }
 
-  /** The artifact's bytes, or undefined if absent or if its checksum does not match. */
+  /**
+   * The artifact's bytes, or undefined if absent or if its size or checksum does not match. A file
+   * is read with one read into a buffer of its own (decodeArtifact then views it without a copy),
+   * outside the connection's queue.
+   */
   async getArtifactBytes(key: string): Promise<Uint8Array | undefined> {
+    const head = await this.query(`SELECT bytes, chunks, sha256, COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS chunk_table FROM artifacts WHERE key = $1`, [
+      key,
+    ]);
+    if (!head.length) return undefined;
+    const total = Number(head[0].bytes);
+    const table = String(head[0].chunk_table);
+    if (table === IN_FILE) return readArtifactFile(artifactFile(this.dir, key), total, String(head[0].sha256));
     return this.exclusive(async () => {
-      const head = await this.rows(`SELECT bytes, chunks, sha256, COALESCE(chunk_table, '${LEGACY_CHUNKS}') AS chunk_table FROM artifacts WHERE key = $1`, [
-        key,
-      ]);
-      if (!head.length) return undefined;
-      const total = Number(head[0].bytes);
-      const table = String(head[0].chunk_table);
       let result;
       try {
         result = await this.conn.run(`SELECT data FROM ${quoteIdent(table)} WHERE key = $1 ORDER BY idx`, [key]);
@@ -422,6 +630,37 @@ export class Store {
     });
   }
 
+  /**
+   * Files in the artifacts folder that no catalogue row accounts for: temporary files and files of
+   * writers killed before their row committed, or of deletions killed before theirs. Only the
+   * process holding the store writes artifacts, so while it is open none of these is in use.
+   */
+  async orphanFiles(): Promise<{ file: string; bytes: number }[]> {
+    const root = path.join(this.dir, ARTIFACTS_DIR);
+    if (!existsSync(root)) return [];
+    const rows = await this.query(`SELECT key FROM artifacts WHERE chunk_table = $1`, [IN_FILE]);
+    const known = new Set(rows.map((r) => artifactName(String(r.key))));
+    const out: { file: string; bytes: number }[] = [];
+    for (const sub of readdirSync(root)) {
+      const folder = path.join(root, sub);
+      if (!statSync(folder).isDirectory()) continue;
+      for (const name of readdirSync(folder)) {
+        const base = name.endsWith(SIDECAR_SUFFIX) ? name.slice(0, -SIDECAR_SUFFIX.length) : name;
+        if (!name.endsWith(TMP_SUFFIX) && known.has(base)) continue;
+        const file = path.join(folder, name);
+        out.push({ file, bytes: statSync(file).size });
+      }
+    }
+    return out.sort((x, y) => x.file.localeCompare(y.file));
+  }
+
+  /** Removes orphanFiles(); returns what it removed. */
+  async removeOrphanFiles(): Promise<{ file: string; bytes: number }[]> {
+    const orphans = await this.orphanFiles();
+    for (const o of orphans) rmSync(o.file, { force: true });
+    return orphans;
+  }
+
   private async insertRows(
     table: string,
     rows: DuckDBValue[][],
@@ -440,15 +679,22 @@ export class Store {
     }
   }
 
-  /** Catalogue rows of several artifacts in one query (the cache lookups of a whole plan). */
+  /**
+   * Catalogue rows of several artifacts in one query (the cache lookups of a whole plan). An
+   * artifact whose file is gone (a deletion killed before its rows went) is not among them.
+   */
   async artifactInfos(keys: string[]): Promise<Map<string, ArtifactInfo>> {
     const out = new Map<string, ArtifactInfo>();
     if (!keys.length) return out;
     const rows = await this.query(
-      `SELECT key, type, kind, step_version, bytes, CAST(created_at AS VARCHAR) AS created_at, meta FROM artifacts WHERE key IN (${keys.map((_, i) => `$${i + 1}`).join(', ')})`,
+      `SELECT key, type, kind, step_version, bytes, CAST(created_at AS VARCHAR) AS created_at, meta, chunk_table FROM artifacts WHERE key IN (${keys.map((_, i) => `$${i + 1}`).join(', ')})`,
       keys,
     );
-    for (const row of rows) out.set(String(row.key), infoFromRow(row));
+    for (const row of rows) {
+      const key = String(row.key);
+      if (row.chunk_table === IN_FILE && !existsSync(artifactFile(this.dir, key))) continue;
+      out.set(key, infoFromRow(row));
+    }
     return out;
   }
 

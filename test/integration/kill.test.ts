@@ -1,8 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Store } from '../../src/runtime/store.js';
-import { cachedMap, fxflow, parseRun, spawnFxflow, workdir } from '../helpers/cli.js';
+import { runRowWriter } from '../../src/runtime/history.js';
+import { journalTx, Store, writeJournal, type JournalOp } from '../../src/runtime/store.js';
+import { cachedMap, fxflow, parseRun, REPO, spawnFxflow, workdir } from '../helpers/cli.js';
 
 /**
  * A run killed with SIGKILL at several points leaves no half-written artifact: every artifact in
@@ -41,6 +45,11 @@ async function checkStoreIntegrity(dir: string): Promise<number> {
     const keys = (await store.query('SELECT key FROM artifacts')).map((r) => String(r.key));
     for (const k of keys) expect(await store.getArtifactBytes(k), `artifact ${k} must read back whole`).toBeDefined();
     expect(await store.orphanChunks()).toEqual([]);
+    // A writer killed before its row committed may leave its file (or a temporary one): never a hit.
+    for (const o of await store.orphanFiles()) {
+      const key = path.basename(o.file).split('.')[0];
+      expect(await store.hasArtifact(key), `orphan ${o.file} must not be a hit`).toBe(false);
+    }
     return keys.length;
   } finally {
     await store.close();
@@ -74,6 +83,14 @@ describe('SIGKILL mid-run', () => {
 
     const runs = JSON.parse((await fxflow(['runs', '--json'], { cwd: dir })).stdout) as { status: string }[];
     expect(runs.filter((r) => r.status === 'interrupted').length).toBe(interrupted);
+    // gc removes whatever killed writers left behind.
+    expect((await fxflow(['gc'], { cwd: dir })).code).toBe(0);
+    const after = await Store.open(path.join(dir, '.fxflow'));
+    try {
+      expect(await after.orphanFiles()).toEqual([]);
+    } finally {
+      await after.close();
+    }
 
     await fxflow(['export', file, 'report', '--out', 'r.csv'], { cwd: dir });
     await fxflow(['export', refFile, 'report', '--out', 'r.csv'], { cwd: ref });
@@ -101,5 +118,57 @@ describe('SIGKILL right after a step completes', () => {
     } finally {
       await store.close();
     }
+  }, 120_000);
+});
+
+describe('SIGKILL while the journal is ingested', () => {
+  it('records every journalled run exactly once, wherever the kill lands', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-journal-kill-'));
+    await (await Store.open(dir)).close();
+    // Many entries, so that the ingest takes long enough for the kill to land in it (or not: the
+    // outcome must be the same either way).
+    const N = 400;
+    for (let i = 0; i < N; i++) {
+      const id = `r${String(i).padStart(4, '0')}`;
+      const ops: JournalOp[] = [];
+      await runRowWriter({
+        id,
+        pipeline: 'p',
+        file: 'p.yaml',
+        fileHash: 'h',
+        gitCommit: null,
+        gitDirty: null,
+        seed: 1,
+        text: '',
+        version: 'test',
+        startedAt: Date.now(),
+        endedAt: Date.now(),
+        status: 'succeeded',
+      })(journalTx(ops));
+      writeJournal(dir, { id, ops });
+    }
+    const storeJs = pathToFileURL(path.join(REPO, 'dist', 'runtime', 'store.js')).href;
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { Store } = await import(${JSON.stringify(storeJs)}); process.stdout.write('opening\\n'); await Store.open(${JSON.stringify(dir)});`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => {
+      child.stdout.once('data', () => child.kill('SIGKILL'));
+      child.on('close', () => resolve());
+    });
+    const store = await Store.open(dir);
+    try {
+      expect(await store.query(`SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d FROM runs`)).toEqual([{ n: N, d: N }]);
+      expect(await store.query(`SELECT count(*)::INTEGER AS n FROM journal_ingested`)).toEqual([{ n: N }]);
+    } finally {
+      await store.close();
+    }
+    expect(readdirSync(path.join(dir, 'journal')).filter((f) => f.endsWith('.json'))).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 });

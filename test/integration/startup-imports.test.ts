@@ -65,6 +65,15 @@ describe('what a command imports at start', () => {
     expect(r.modules).toContain(pathToFileURL(path.join(REPO, 'dist', 'cli', 'main.js')).href);
   });
 
+  it('fxflow run of a pipeline whose every step is cached loads neither DuckDB nor the report renderer', async () => {
+    // The store and the report exist (the control above ran it); this rerun is all hits.
+    const r = await importsOf(['run', 'pipelines/quickstart.yaml']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.modules).not.toBe('');
+    expect(r.packages.filter(isDuckdb)).toEqual([]);
+    expect(r.modules).not.toContain(pathToFileURL(path.join(REPO, 'dist', 'report', 'html.js')).href);
+  });
+
   it('records tfjs when the backend selection runs', () => {
     const out = path.join(dir, 'imports-backend.txt');
     const backend = pathToFileURL(path.join(REPO, 'dist', 'backend', 'index.js')).href;

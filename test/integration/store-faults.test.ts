@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { blobValue, DuckDBBlobVector, DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { Store } from '../../src/runtime/store.js';
+import { artifactFile, Store } from '../../src/runtime/store.js';
 import { BIN, cachedMap, edit, fxflow, parseRun, workdir, type CliResult } from '../helpers/cli.js';
 
 /**
@@ -30,18 +30,13 @@ async function withDb<T>(
   }
 }
 
-/** Flips one bit in the middle of the first chunk of the artifact made by the step of `kind`. */
+/** Flips one bit in the middle of the file of the artifact made by the step of `kind`. */
 async function flipBit(dir: string, kind: string): Promise<void> {
-  await withDb(dir, async (q, conn) => {
-    const [a] = await q(`SELECT key, chunk_table FROM artifacts WHERE kind = '${kind}'`);
-    const table = `"${String(a.chunk_table)}"`;
-    const res = await conn.run(`SELECT data FROM ${table} WHERE key = '${String(a.key)}' AND idx = 0`);
-    const vec = res.getChunk(0).getColumnVector(0);
-    if (!(vec instanceof DuckDBBlobVector)) throw new Error('not a blob');
-    const bytes = Uint8Array.from(vec.getItemBytes(0)!);
-    bytes[bytes.length >> 1] ^= 0x10;
-    await conn.run(`UPDATE ${table} SET data = $1 WHERE key = $2 AND idx = 0`, [blobValue(bytes), String(a.key)]);
-  });
+  const [a] = await withDb(dir, (q) => q(`SELECT key FROM artifacts WHERE kind = '${kind}'`));
+  const file = artifactFile(path.join(dir, '.fxflow'), String(a.key));
+  const bytes = readFileSync(file);
+  bytes[bytes.length >> 1] ^= 0x10;
+  writeFileSync(file, bytes);
 }
 
 /** Every artifact in the store reads back whole (checksum verified by the store). */
@@ -93,14 +88,12 @@ describe('a damaged artifact is recomputed within the command that needs it', ()
     expect(await allReadable(dir)).toBe(4);
   }, 180_000);
 
-  it('run: with the chunk table dropped, the run recomputes what it needs and writes the HTML report', async () => {
+  it('run: with every artifact file removed (rows left without files), the run recomputes what it needs and writes the HTML report', async () => {
     const dir = workdir();
     expect(parseRun(await fxflow(['run', QUICK, '--json'], { cwd: dir })).status).toBe('succeeded');
-    await withDb(dir, async (q) => {
-      const tables = await q(`SELECT DISTINCT chunk_table AS t FROM artifacts`);
-      expect(tables.length).toBe(1);
-      await q(`DROP TABLE "${String(tables[0].t)}"`);
-    });
+    const root = path.join(dir, '.fxflow', 'artifacts');
+    expect(readdirSync(root).length).toBeGreaterThan(0);
+    rmSync(root, { recursive: true });
     const r = await fxflow(['run', QUICK, '--json'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('could not write the HTML report');
@@ -159,6 +152,11 @@ describe('metrics that are not int64-sized', () => {
   }, 120_000);
 });
 
+function artifactSizes(dir: string): number[] {
+  const root = path.join(dir, '.fxflow', 'artifacts');
+  return readdirSync(root).flatMap((d) => readdirSync(path.join(root, d)).map((f) => statSync(path.join(root, d, f)).size));
+}
+
 /**
  * Runs the CLI with a file-size limit (RLIMIT_FSIZE, via bash's `ulimit -f` in KiB) and SIGXFSZ
  * ignored, so a write past the limit fails with EFBIG the way a full disk fails with ENOSPC: the
@@ -194,10 +192,13 @@ describe('a store that cannot grow (disk full)', () => {
       const before = await allReadable(dir);
       // Three times the bars: the new artifacts need more room than the limit leaves.
       edit(path.join(dir, QUICK), 'bars: 20000', 'bars: 60000');
-      const limit = Math.ceil(statSync(storeFile(dir)).size / 1024) + 200;
+      // Above the catalogue's file and the first run's artifact files, below the new features file.
+      const largest = Math.max(statSync(storeFile(dir)).size, ...artifactSizes(dir));
+      const limit = Math.ceil(largest / 1024) + 200;
       const r = await fxflowLimited(['run', QUICK], dir, limit);
       expect(r.code, r.stdout + r.stderr).toBe(1);
-      expect(r.stderr).toContain(`while writing the store at ${storeFile(dir)}: free space and rerun; the store is intact`);
+      expect(r.stderr).toContain(`while writing the store at ${path.join(dir, '.fxflow')}`);
+      expect(r.stderr).toContain('free space and rerun; the store is intact');
       expect(r.stderr + r.stdout).not.toMatch(/\n\s+at |Unhandled|node:internal/);
       // The store opens; every artifact in it reads back whole, the first run's among them.
       expect(await allReadable(dir)).toBeGreaterThanOrEqual(before);

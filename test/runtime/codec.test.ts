@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeArtifact, encodeArtifact } from '../../src/runtime/codec.js';
+import { decodeArtifact, encodeArtifact, encodeArtifactParts } from '../../src/runtime/codec.js';
 import { canonicalJson } from '../../src/core/hash.js';
 import { flattenParams } from '../../src/runtime/keys.js';
 
@@ -17,7 +17,8 @@ describe('artifact codec', () => {
     };
     const back = decodeArtifact<typeof value>(encodeArtifact(value));
     expect(back.columns.a).toBeInstanceOf(Float64Array);
-    expect(new Uint8Array(back.columns.a.buffer)).toEqual(new Uint8Array(f.buffer));
+    const a = back.columns.a;
+    expect(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).toEqual(new Uint8Array(f.buffer));
     expect(Object.is(back.columns.a[2], -0)).toBe(true);
     expect(back.seg).toEqual(new Uint8Array([0, 1, 2]));
     expect(back.fold).toBeInstanceOf(Uint16Array);
@@ -39,6 +40,28 @@ describe('artifact codec', () => {
       input.fill(0);
       expect(back.a[0]).toBe(1.25);
     }
+  });
+
+  it('encodes as parts that view the arrays (no copy), laid out as the format says, and decodes a buffer of its own without a copy', () => {
+    const a = new Float64Array([1, 2, 3]).subarray(1, 2);
+    const parts = encodeArtifactParts({ a });
+    // Worked by hand: "FXA1", the skeleton's length (31), the skeleton, padding to 40, then 2.0.
+    const skeleton = '{"a":{"$ta":"f64","o":0,"n":1}}';
+    expect(skeleton.length).toBe(31);
+    expect(parts.map((p) => p.byteLength)).toEqual([40, 8]);
+    expect(Buffer.from(parts[0].subarray(0, 4)).toString('latin1')).toBe('FXA1');
+    expect(new DataView(parts[0].buffer).getUint32(4, true)).toBe(31);
+    expect(Buffer.from(parts[0].subarray(8, 39)).toString()).toBe(skeleton);
+    expect(parts[1].buffer).toBe(a.buffer);
+    expect(new Float64Array(parts[1].slice().buffer)[0]).toBe(2);
+    expect(Array.from(encodeArtifact({ a }))).toEqual([...parts[0], ...parts[1]]);
+    // A buffer of its own (as a file read gives): the arrays view it.
+    const own = new Uint8Array(48);
+    own.set(parts[0]);
+    own.set(parts[1], 40);
+    const back = decodeArtifact<{ a: Float64Array }>(own);
+    expect(back.a[0]).toBe(2);
+    expect(back.a.buffer).toBe(own.buffer);
   });
 
   it('refuses bytes that are not an artifact', () => {

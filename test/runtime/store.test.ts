@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { beginRun, recordStep } from '../../src/runtime/history.js';
-import { Store, type StoreTx } from '../../src/runtime/store.js';
+import { beginRun, recordStep, runRowWriter, stepRowsWriter } from '../../src/runtime/history.js';
+import { artifactFile, journalTx, Store, writeJournal, type JournalEntry, type JournalOp, type StoreTx } from '../../src/runtime/store.js';
 
 let dir: string;
 beforeEach(() => {
@@ -15,30 +15,41 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const meta = { metrics: { sharpe: 1.25 }, summary: 'ok', warnings: [] };
 
-/** The table holding an artifact's chunks (to damage them on purpose). */
-async function chunkTableOf(store: Store, key: string): Promise<string> {
-  const [{ t }] = await store.query(`SELECT chunk_table AS t FROM artifacts WHERE key = $1`, [key]);
-  return `"${String(t)}"`;
+/** Flips one bit in the middle of an artifact's file (damage on purpose). */
+function flipBit(file: string): void {
+  const b = readFileSync(file);
+  b[b.length >> 1] ^= 0x10;
+  writeFileSync(file, b);
 }
 
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
 describe('store', () => {
-  it('stores and reads back an artifact, across chunk boundaries', async () => {
+  it('stores an artifact as a file named by its key, with a sidecar, and reads it back', async () => {
     const store = await Store.open(dir);
-    // 40 MB: three 16 MB chunks.
     const bytes = new Uint8Array(40 * 1024 * 1024);
     for (let i = 0; i < bytes.length; i += 4099) bytes[i] = i % 251;
     await store.putArtifact('k1', { type: 'Features', kind: 'features', stepVersion: 1, meta }, bytes);
+    // The bytes as they are, at <store>/artifacts/<2 chars>/<key>; no temporary file left.
+    const file = path.join(dir, 'artifacts', 'k1', 'k1');
+    expect(artifactFile(dir, 'k1')).toBe(file);
+    expect(Buffer.compare(readFileSync(file), Buffer.from(bytes))).toBe(0);
+    expect(readdirSync(path.dirname(file)).sort()).toEqual(['k1', 'k1.json']);
+    expect(JSON.parse(readFileSync(`${file}.json`, 'utf8'))).toMatchObject({ key: 'k1', type: 'Features', bytes: bytes.length, sha256: sha(bytes) });
+    // The catalogue row holds the checksum (an independent hash of the bytes).
+    expect(await store.query(`SELECT bytes, sha256 FROM artifacts WHERE key = 'k1'`)).toEqual([{ bytes: BigInt(bytes.length), sha256: sha(bytes) }]);
     const back = await store.getArtifactBytes('k1');
     expect(back?.length).toBe(bytes.length);
     expect(Buffer.compare(Buffer.from(back!), Buffer.from(bytes))).toBe(0);
     const info = await store.artifactInfo('k1');
     expect(info?.meta.metrics.sharpe).toBe(1.25);
     expect(await store.getArtifactBytes('missing')).toBeUndefined();
+    expect(await store.orphanFiles()).toEqual([]);
     await store.close();
   });
 
-  it('reads, rewrites and deletes artifacts of a store made before chunk tables, and writes new ones into its own table', async () => {
-    // The older layout: every artifact's chunks in artifact_chunks (with a primary key), no chunk_table column.
+  it('reads, and deletes, artifacts of stores written before files (artifact_chunks, then a chunk table per writer); writes new ones as files', async () => {
+    // The oldest layout: every artifact's chunks in artifact_chunks (with a primary key), no chunk_table column.
     const inst = await DuckDBInstance.create(path.join(dir, 'fxflow.duckdb'));
     const c = await inst.connect();
     await c.run(`CREATE TABLE artifacts (key VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, kind VARCHAR NOT NULL, step_version INTEGER NOT NULL,
@@ -46,38 +57,38 @@ describe('store', () => {
     await c.run('CREATE TABLE artifact_chunks (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (key, idx))');
     const old = Uint8Array.from([5, 6, 7]);
     await c.run(`INSERT INTO artifact_chunks VALUES ('old', 0, '\\x05\\x06\\x07'::BLOB)`);
+    await c.run(`INSERT INTO artifacts VALUES ('old', 'Candles', 'fetch', 1, 3, 1, '${sha(old)}', now(), '${JSON.stringify(meta)}')`);
+    // The layout before files: a chunk table per writer, named in chunk_table; two chunks.
+    const mid = Uint8Array.from([1, 2, 3, 4]);
+    await c.run('ALTER TABLE artifacts ADD COLUMN chunk_table VARCHAR');
+    await c.run('CREATE TABLE "chunks_20260101000000000_abc" (key VARCHAR NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL)');
+    await c.run(`INSERT INTO "chunks_20260101000000000_abc" VALUES ('mid', 1, '\\x03\\x04'::BLOB), ('mid', 0, '\\x01\\x02'::BLOB)`);
     await c.run(
-      `INSERT INTO artifacts VALUES ('old', 'Candles', 'fetch', 1, 3, 1, '${createHash('sha256').update(old).digest('hex')}', now(), '${JSON.stringify(meta)}')`,
+      `INSERT INTO artifacts VALUES ('mid', 'Candles', 'fetch', 1, 4, 2, '${sha(mid)}', now(), '${JSON.stringify(meta)}', 'chunks_20260101000000000_abc')`,
     );
     c.closeSync();
     inst.closeSync();
 
     const store = await Store.open(dir);
     expect(Array.from((await store.getArtifactBytes('old'))!)).toEqual([5, 6, 7]);
+    expect(Array.from((await store.getArtifactBytes('mid'))!)).toEqual([1, 2, 3, 4]);
+    expect([...(await store.artifactInfos(['old', 'mid'])).keys()].sort()).toEqual(['mid', 'old']);
     const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 256);
     await store.putArtifact('new', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, bytes);
     await store.putArtifact('new', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, bytes);
     expect(Array.from((await store.getArtifactBytes('new'))!)).toEqual(Array.from(bytes));
-    const [{ t }] = await store.query(`SELECT chunk_table AS t FROM artifacts WHERE key = 'new'`);
-    expect(String(t)).toMatch(/^chunks_\d{17}_[a-z0-9]+$/);
+    expect(existsSync(artifactFile(dir, 'new'))).toBe(true);
     expect(await store.query(`SELECT count(*)::INTEGER AS n FROM artifact_chunks`)).toEqual([{ n: 1 }]);
-    await store.deleteArtifact('old');
+    await store.deleteArtifacts(['old', 'mid', 'new']);
     expect(await store.getArtifactBytes('old')).toBeUndefined();
+    expect(await store.getArtifactBytes('new')).toBeUndefined();
+    expect(existsSync(artifactFile(dir, 'new'))).toBe(false);
     expect(await store.query(`SELECT count(*)::INTEGER AS n FROM artifact_chunks`)).toEqual([{ n: 0 }]);
+    // The per-writer table emptied by the deletion is dropped.
+    expect(await store.query(`SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'chunks_')`)).toEqual([]);
+    expect(await store.query(`SELECT count(*)::INTEGER AS n FROM artifacts`)).toEqual([{ n: 0 }]);
     expect(await store.orphanChunks()).toEqual([]);
     await store.close();
-
-    // Another process writes into a table of its own; deleting all it wrote drops that table.
-    const next = await Store.open(dir);
-    await next.putArtifact('other', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, Uint8Array.from([1]));
-    const [{ t: t2 }] = await next.query(`SELECT chunk_table AS t FROM artifacts WHERE key = 'other'`);
-    expect(t2).not.toBe(t);
-    await next.close();
-    const last = await Store.open(dir);
-    await last.deleteArtifacts(['other', 'new']);
-    expect(await last.query(`SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'chunks_')`)).toEqual([]);
-    expect(await last.query(`SELECT count(*)::INTEGER AS n FROM artifacts`)).toEqual([{ n: 0 }]);
-    await last.close();
   });
 
   it('writes rows in one transaction, replacing rows of the same key', async () => {
@@ -105,20 +116,43 @@ describe('store', () => {
   it('treats an artifact whose bytes do not match their checksum as absent', async () => {
     const store = await Store.open(dir);
     await store.putArtifact('k', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, new Uint8Array([1, 2, 3, 4]));
-    await store.query(`UPDATE ${await chunkTableOf(store, 'k')} SET data = '\\x09\\x09\\x09\\x09'::BLOB WHERE key = 'k'`);
+    writeFileSync(artifactFile(dir, 'k'), Uint8Array.of(9, 9, 9, 9));
     expect(await store.getArtifactBytes('k')).toBeUndefined();
     await store.close();
   });
 
-  it('treats an artifact with a chunk missing or its bytes shortened as absent', async () => {
+  it('treats an artifact whose file is gone or shortened as absent, and one without its file as no hit', async () => {
     const store = await Store.open(dir);
-    const bytes = new Uint8Array(20 * 1024 * 1024).fill(7); // two chunks
+    const bytes = new Uint8Array(20 * 1024 * 1024).fill(7);
     await store.putArtifact('gone', { type: 'Features', kind: 'features', stepVersion: 1, meta }, bytes);
     await store.putArtifact('short', { type: 'Features', kind: 'features', stepVersion: 1, meta }, bytes);
-    await store.query(`DELETE FROM ${await chunkTableOf(store, 'gone')} WHERE key = 'gone' AND idx = 1`);
-    await store.query(`UPDATE ${await chunkTableOf(store, 'short')} SET data = '\\x07'::BLOB WHERE key = 'short' AND idx = 1`);
+    rmSync(artifactFile(dir, 'gone'));
+    truncateSync(artifactFile(dir, 'short'), 1000);
     expect(await store.getArtifactBytes('gone')).toBeUndefined();
     expect(await store.getArtifactBytes('short')).toBeUndefined();
+    expect([...(await store.artifactInfos(['gone', 'short'])).keys()]).toEqual(['short']);
+    expect(await store.hasArtifact('gone')).toBe(false);
+    await store.close();
+  });
+
+  it('finds files no catalogue row accounts for (a killed writer, a killed deletion) and removes them', async () => {
+    const store = await Store.open(dir);
+    await store.putArtifact('kept', { type: 'Candles', kind: 'fetch', stepVersion: 1, meta }, Uint8Array.of(1, 2));
+    // What a writer killed before its row committed leaves: a temporary file, or a renamed one without a row.
+    const orphan = artifactFile(dir, 'ab12');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(path.dirname(orphan), { recursive: true });
+    writeFileSync(orphan, Uint8Array.of(3));
+    writeFileSync(`${orphan}.4242.xyz.tmp`, Uint8Array.of(4, 4));
+    writeFileSync(`${artifactFile(dir, 'kept')}.99.abc.tmp`, Uint8Array.of(5));
+    const found = await store.orphanFiles();
+    expect(found.map((o) => path.basename(o.file))).toEqual(['ab12', 'ab12.4242.xyz.tmp', 'kept.99.abc.tmp']);
+    expect(found.reduce((n, o) => n + o.bytes, 0)).toBe(4);
+    // Not a hit: no catalogue row.
+    expect(await store.hasArtifact('ab12')).toBe(false);
+    await store.removeOrphanFiles();
+    expect(await store.orphanFiles()).toEqual([]);
+    expect(Array.from((await store.getArtifactBytes('kept'))!)).toEqual([1, 2]);
     await store.close();
   });
 
@@ -159,7 +193,7 @@ describe('a damaged cached artifact', () => {
     expect(first.status).toBe('succeeded');
     // Damage candles' stored bytes, then change features so it must read candles back.
     const candlesKey = first.steps[0].key;
-    await store.query(`UPDATE ${await chunkTableOf(store, candlesKey)} SET data = '\\x00\\x01'::BLOB WHERE key = $1`, [candlesKey]);
+    flipBit(artifactFile(path.join(work, '.fxflow'), candlesKey));
     const text2 = text.replace('from: candles }', 'from: candles, with: { returns: [2] } }');
     const plan2 = compile(parsePipelineText(text2, path.join(work, 'p.yaml')).spec!, builtinRegistry()).plan!;
     const logs: string[] = [];
@@ -243,6 +277,101 @@ describe('a failure writing the history', () => {
     expect(r.error?.message).toMatch(/CHECK constraint/i);
     const [row] = await store.query(`SELECT status FROM runs WHERE id = $1`, [r.runId]);
     expect(row.status).toBe('failed');
+    await store.close();
+  });
+});
+
+describe('the journal (runs recorded without opening DuckDB)', () => {
+  const run = (id: string) => ({
+    id,
+    pipeline: 'p',
+    file: 'p.yaml',
+    fileHash: 'h',
+    gitCommit: null,
+    gitDirty: null,
+    seed: 7,
+    text: 'steps: {}',
+    version: 'test',
+    startedAt: Date.parse('2026-02-03T04:05:06Z'),
+    endedAt: Date.parse('2026-02-03T04:05:07Z'),
+    status: 'succeeded',
+  });
+  const step = (runId: string, metrics: Record<string, number>) => ({
+    run: {
+      runId,
+      stepId: 's',
+      kind: 'backtest',
+      key: 'k',
+      cached: true,
+      startedAt: Date.parse('2026-02-03T04:05:06Z'),
+      durationMs: 1,
+      status: 'ok' as const,
+      params: { a: 1 },
+      inputs: {},
+      fingerprint: null,
+      stepVersion: 1,
+      seed: null,
+      warnings: [],
+    },
+    flatParams: [['a', 1]] as [string, unknown][],
+    metrics,
+  });
+  async function entry(id: string, metrics: Record<string, number>): Promise<JournalEntry> {
+    const ops: JournalOp[] = [];
+    await runRowWriter(run(id))(journalTx(ops));
+    await stepRowsWriter(step(id, metrics))(journalTx(ops));
+    return { id, ops };
+  }
+  const counts = async (store: Store) =>
+    (
+      await store.query(
+        `SELECT (SELECT count(*) FROM runs)::INTEGER AS runs, (SELECT count(*) FROM step_runs)::INTEGER AS steps, (SELECT count(*) FROM params)::INTEGER AS params, (SELECT count(*) FROM metrics)::INTEGER AS metrics`,
+      )
+    )[0];
+
+  it('is ingested at the next open, with its values as written (NaN and ±Infinity included), and its file removed', async () => {
+    await Store.open(dir).then((s) => s.close());
+    const metrics = { sharpe: 1.5, nan: Number.NaN, inf: Number.POSITIVE_INFINITY, big: 1e300 };
+    const file = writeJournal(dir, await entry('r1', metrics));
+    expect(file).toBe(path.join(dir, 'journal', 'r1.json'));
+    const store = await Store.open(dir);
+    expect(existsSync(file)).toBe(false);
+    expect(await store.query(`SELECT id, status, seed, CAST(started_at AS VARCHAR) AS t FROM runs`)).toEqual([
+      { id: 'r1', status: 'succeeded', seed: 7n, t: '2026-02-03 04:05:06' },
+    ]);
+    expect(await store.query(`SELECT step_id, cached FROM step_runs WHERE run_id = 'r1'`)).toEqual([{ step_id: 's', cached: true }]);
+    const rows = await store.query(`SELECT name, value FROM metrics WHERE run_id = 'r1'`);
+    expect(Object.fromEntries(rows.map((r) => [r.name, r.value]))).toEqual(metrics);
+    await store.close();
+  });
+
+  it('is ingested once: an entry found again (a kill after the commit, before the file went) adds nothing', async () => {
+    await Store.open(dir).then((s) => s.close());
+    const e = await entry('r1', { x: 1 });
+    writeJournal(dir, e);
+    await Store.open(dir).then((s) => s.close());
+    writeJournal(dir, e);
+    writeJournal(dir, await entry('r2', { x: 2 }));
+    const store = await Store.open(dir);
+    expect(await counts(store)).toEqual({ runs: 2, steps: 2, params: 2, metrics: 2 });
+    expect(readdirSync(path.join(dir, 'journal'))).toEqual([]);
+    await store.close();
+  });
+
+  it('commits all of an entry or none of it; an entry the store refuses is set aside, the others go in', async () => {
+    await Store.open(dir).then((s) => s.close());
+    const good = await entry('r1', { x: 1 });
+    const bad = await entry('r2', { x: 2 });
+    // Its run row and params go in, then a statement fails: none of r2 may stay.
+    bad.ops.push({ run: 'INSERT INTO no_such_table VALUES (1)', values: [] });
+    writeJournal(dir, good);
+    writeJournal(dir, bad);
+    // And a half-written temporary file (a journal writer killed before its rename) is not read.
+    writeFileSync(path.join(dir, 'journal', 'r3.json.1.x.tmp'), '{"id":"r3","ops":[');
+    const store = await Store.open(dir);
+    expect(await store.query(`SELECT id FROM runs`)).toEqual([{ id: 'r1' }]);
+    expect(await counts(store)).toEqual({ runs: 1, steps: 1, params: 1, metrics: 1 });
+    expect(readdirSync(path.join(dir, 'journal')).sort()).toEqual(['r2.json.bad', 'r3.json.1.x.tmp']);
     await store.close();
   });
 });

@@ -33,8 +33,11 @@ async function cmdGc(argv: string[], io: Io): Promise<number> {
   const store = await openStore(dir, io);
   try {
     const r = await collectGarbage(store, { keepLast, olderThanMs, dryRun: !!values['dry-run'] });
+    // Files no catalogue row accounts for (writers or deletions killed midway): never hits, removed here.
+    const orphans = values['dry-run'] ? await store.orphanFiles() : await store.removeOrphanFiles();
+    const orphanBytes = orphans.reduce((n, o) => n + o.bytes, 0);
     if (values.json) {
-      io.out.write(`${JSON.stringify({ dryRun: !!values['dry-run'], ...r }, null, 2)}\n`);
+      io.out.write(`${JSON.stringify({ dryRun: !!values['dry-run'], ...r, orphanFiles: orphans.length, orphanBytes }, null, 2)}\n`);
       return 0;
     }
     const verb = values['dry-run'] ? 'would remove' : 'removed';
@@ -42,7 +45,7 @@ async function cmdGc(argv: string[], io: Io): Promise<number> {
       `kept ${r.keptRuns} of ${r.runs} runs · ${verb} ${r.removed.length} of ${r.artifacts} artifacts (${fmtBytes(r.bytes)})` +
         `${r.removed.length ? `: ${summarize(r.removed)}` : ''}\n`,
     );
-    if (!values['dry-run'] && r.removed.length) io.out.write('DuckDB reuses the freed blocks for new artifacts; the file itself does not shrink\n');
+    if (orphans.length) io.out.write(`${verb} ${orphans.length} files left by interrupted writes (${fmtBytes(orphanBytes)})\n`);
   } finally {
     await store.close();
   }

@@ -2,9 +2,9 @@ import path from 'node:path';
 import { loadPlan } from '../../pipeline.js';
 import { computeKeys } from '../../runtime/keys.js';
 import { formatMs } from '../../runtime/progress.js';
-import { Interruption, runPipeline, type PipelineRun } from '../../runtime/pipeline-run.js';
-import type { RunResult } from '../../runtime/run.js';
-import { writeRunReport } from '../../report/load.js';
+import { runAllCached } from '../../runtime/cached-run.js';
+import type { PipelineRun } from '../../runtime/pipeline-run.js';
+import { gitInfo, type RunResult } from '../../runtime/run.js';
 import { parseJobs } from '../../core/threads.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../leaderboard.js';
 import type { SweepResult } from '../../runtime/history.js';
@@ -48,48 +48,60 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   if (values.help) return printUsage(runCommand, io);
   const file = needFile(positionals, 'run');
   const jobs = jobsFlag(values.jobs);
+  // Asked now: the git process runs while the pipeline is read and its keys computed.
+  const git = gitInfo(path.dirname(path.resolve(file)));
+  git.catch(() => undefined);
   const plan = await loadPlan(file, undefined, { device: deviceOf(values.device), execute: true });
   // Keys first: a missing data file is reported before the store is opened or written.
   const keys = await computeKeys(plan);
+  let signalled: NodeJS.Signals | undefined;
   // Where the time went (--json `timings`): all on performance.now(), whose origin is the process's start.
   const loaded = performance.now();
   const dir = storeDir(values.store);
   const style = styleFor(io.out);
-  const store = await openStore(dir, io);
-  const opened = performance.now();
-  // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
-  // and the run is recorded as `interrupted` (a rerun reuses every step that completed).
-  const abort = new AbortController();
-  let signalled: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signalled ??= sig;
-    abort.abort(new Interruption(sig));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let outcome: PipelineRun;
-  let ran = opened;
-  let closing = opened;
-  try {
+  const progress = progressFor(io.out, !!values.json, io);
+  const header = (): void => {
     if (!values.json)
       io.out.write(
         `${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`,
       );
-    // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
-    outcome = await runPipeline(plan, {
-      store,
-      keys,
-      progress: progressFor(io.out, !!values.json, io),
-      jobs,
-      signal: abort.signal,
-      writeReport: writeRunReport,
-    });
-    ran = performance.now();
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    closing = performance.now();
-    await store.close();
+  };
+  let outcome: PipelineRun;
+  let opened = loaded;
+  let ran = loaded;
+  let closing = loaded;
+  // Every step a hit: recorded through the store's journal, without opening DuckDB (cached-run.ts).
+  const fast = await runAllCached(plan, { storeDir: dir, keys, progress, report: true, git, before: header });
+  if (fast) {
+    outcome = { result: fast.result, reportPath: fast.reportPath };
+    ran = closing = performance.now();
+  } else {
+    // Loaded only here: a rerun whose steps are all hits needs neither the scheduler's pool nor the report's renderer.
+    const [{ Interruption, runPipeline }, { writeRunReport }] = await Promise.all([import('../../runtime/pipeline-run.js'), import('../../report/load.js')]);
+    const store = await openStore(dir, io);
+    opened = performance.now();
+    // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
+    // and the run is recorded as `interrupted` (a rerun reuses every step that completed).
+    const abort = new AbortController();
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signalled ??= sig;
+      abort.abort(new Interruption(sig));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    ran = opened;
+    closing = opened;
+    try {
+      header();
+      // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
+      outcome = await runPipeline(plan, { store, keys, progress, jobs, signal: abort.signal, git, writeReport: writeRunReport });
+      ran = performance.now();
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      closing = performance.now();
+      await store.close();
+    }
   }
   const closed = performance.now();
   const ms = (x: number): number => Math.round(x * 1000) / 1000;
@@ -105,6 +117,8 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           pipeline: result.pipeline,
           status: result.status,
           durationMs: ms(result.durationMs),
+          // Every step a hit, recorded through the store's journal without opening DuckDB.
+          ...(fast ? { journal: true } : {}),
           timings: {
             startupMs: ms(loaded),
             storeOpenMs: ms(opened - loaded),
