@@ -6,9 +6,10 @@ import split from './split/index.js';
 import train from './train/index.js';
 import encode from './encode/index.js';
 import backtest from './backtest/index.js';
+import regime from './regime/index.js';
 
 /** The built-in step kinds, in pipeline order. */
-export const BUILTIN_STEPS: AnyStepDef[] = [fetch, features, split, train, encode, backtest] as unknown as AnyStepDef[];
+export const BUILTIN_STEPS: AnyStepDef[] = [fetch, features, regime, split, train, encode, backtest] as unknown as AnyStepDef[];
 
 export function builtinRegistry(): StepRegistry {
   const r = new StepRegistry();
