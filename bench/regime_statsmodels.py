@@ -6,8 +6,8 @@ Reads a JSON job from argv[1]:
    "at": {...same shape...}   # optional: parameters to evaluate the log-likelihood at
   }
 Writes JSON to stdout: statsmodels' fit from `start` (maximum likelihood: its EM then BFGS) and,
-if given, its log-likelihood at `at`. The initial regime distribution is known and uniform (fxflow's
-convention: the regime before the first row is uniform), not the steady state.
+if given, its log-likelihood at `at`. The initial regime distribution is statsmodels' default, the
+chain's steady state, which is fxflow's convention too.
 """
 import json
 import sys
@@ -52,7 +52,6 @@ def main():
     y = np.asarray(job['y'], dtype=float)
     k = job['k']
     mod = MarkovRegression(y, k_regimes=k, trend='c', switching_variance=job['switching_variance'])
-    mod.initialize_known(np.full(k, 1.0 / k))
     out = {}
     if 'at' in job:
         out['loglike_at'] = float(mod.loglike(to_vector(mod, k, job['at'])))

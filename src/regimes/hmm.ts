@@ -5,9 +5,10 @@ import { makeRng } from '../data/rng.js';
  * mean and (diagonal or full) covariance; the state follows a Markov chain with transition matrix P
  * (P[i·K + j] = Pr(s_t = j | s_{t−1} = i)).
  *
- * Conventions (shared with statsmodels' Markov-switching models, so their log-likelihoods compare):
- * the state before the first row, s_0, is distributed as `init` (uniform unless given) and the
- * first row's state is drawn from it through P, so Pr(s_1) = init·P. `init` is not re-estimated.
+ * Convention (statsmodels' Markov-switching models' default, so their log-likelihoods compare): the
+ * chain starts in its stationary distribution π (π·P = π), so the first row's prior is π, the long-run
+ * share of each state. π is a function of P, not a parameter, and the EM step for P accounts for it
+ * (mStepTransitions), so EM's fixed point is the maximum likelihood statsmodels finds.
  *
  * Fitting is Baum–Welch (EM) on the rows given, with a scaled forward–backward pass: each row's
  * emission densities are computed as logs, shifted by their maximum before exponentiating, and the
@@ -30,8 +31,6 @@ export interface GaussianHmm {
   /** Number of columns. */
   d: number;
   covariance: Covariance;
-  /** Distribution of the state before the first row. */
-  init: Float64Array;
   /** K × K, row-major: trans[i·K + j] = Pr(s_t = j | s_{t−1} = i). */
   trans: Float64Array;
   /** K × d, row-major. */
@@ -146,7 +145,7 @@ function forward(m: GaussianHmm, e: Emission, X: Float64Array, n: number, keep: 
   const filtered = new Float64Array(n * K);
   const lb = new Float64Array(K);
   const z = new Float64Array(m.d);
-  const prev = Float64Array.from(m.init);
+  const prev = stationary(m.trans, K);
   const pred = new Float64Array(K);
   let logLik = 0;
   for (let t = 0; t < n; t++) {
@@ -267,7 +266,6 @@ function initialModel(X: Float64Array, n: number, d: number, o: HmmFitOptions): 
     K,
     d,
     covariance: o.covariance,
-    init: new Float64Array(K).fill(1 / K),
     trans: new Float64Array(K * K),
     means: new Float64Array(K * d),
     covs: new Float64Array(K * d * d),
@@ -385,27 +383,155 @@ export function fitHmm(X: Float64Array, n: number, d: number, o: HmmFitOptions):
     }
     // Expected transitions, including the one from the state before the first row.
     const xi = new Float64Array(K * K);
+    const pi = stationary(model.trans, K);
+    // g: smoothed distribution of the state before the first row (whose prior is π(P)).
+    const g = new Float64Array(K);
     for (let t = 0; t < n; t++) {
       for (let k = 0; k < K; k++) gamma[t * K + k] = alpha[t * K + k] * beta[t * K + k];
       for (let i = 0; i < K; i++) {
-        const a = t === 0 ? model.init[i] : alpha[(t - 1) * K + i];
+        const a = t === 0 ? pi[i] : alpha[(t - 1) * K + i];
         if (a === 0) continue;
-        for (let j = 0; j < K; j++) xi[i * K + j] += (a * model.trans[i * K + j] * bs[t * K + j] * beta[t * K + j]) / c[t];
+        for (let j = 0; j < K; j++) {
+          const v = (a * model.trans[i * K + j] * bs[t * K + j] * beta[t * K + j]) / c[t];
+          xi[i * K + j] += v;
+          if (t === 0) g[i] += v;
+        }
       }
     }
-    for (let i = 0; i < K; i++) {
-      let s = 0;
-      for (let j = 0; j < K; j++) s += xi[i * K + j];
-      if (s > 0) for (let j = 0; j < K; j++) model.trans[i * K + j] = xi[i * K + j] / s;
-    }
+    mStepTransitions(model.trans, xi, g, K);
     mStepEmissions(model, X, n, gamma, shared, floor);
   }
   if (!converged && iterations >= maxIter) logLik = forward(model, prepare(model), X, n, undefined).logLik;
   return { model: orderByVolatility(model), logLik, iterations, converged };
 }
 
+/**
+ * The exact M-step for P: maximise Σ_ij ξ_ij log P_ij + Σ_i g_i log π_i(P), where the second term
+ * is the start in the stationary distribution π(P). Without it (the usual Baum–Welch row
+ * normalisation) EM would stop O(1/n) away from the maximum likelihood. With ∂π_i/∂P_ab = π_a Z_bi
+ * (Z = (I − P + 1π)⁻¹, the fundamental matrix), the stationarity condition of each row a is
+ * ξ_ab / P_ab + π_a h_b = λ_a with h = Z·(g/π), so P_ab = ξ_ab / (λ_a − π_a h_b), λ_a making the row
+ * sum to 1. π and h depend on P: iterated from the plain normalisation until P stops moving.
+ */
+function mStepTransitions(P: Float64Array, xi: Float64Array, g: Float64Array, K: number): void {
+  for (let i = 0; i < K; i++) {
+    let s = 0;
+    for (let j = 0; j < K; j++) s += xi[i * K + j];
+    if (s > 0) for (let j = 0; j < K; j++) P[i * K + j] = xi[i * K + j] / s;
+  }
+  if (K === 1) return;
+  for (let iter = 0; iter < 50; iter++) {
+    const pi = stationary(P, K);
+    const M = new Float64Array(K * K);
+    for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) M[i * K + j] = (i === j ? 1 : 0) - P[i * K + j] + pi[j];
+    const Z = invert(M, K);
+    if (!Z) return;
+    const h = new Float64Array(K);
+    for (let b = 0; b < K; b++) for (let i = 0; i < K; i++) if (pi[i] > 0) h[b] += (Z[b * K + i] * g[i]) / pi[i];
+    let change = 0;
+    for (let a = 0; a < K; a++) {
+      const w = xi.subarray(a * K, (a + 1) * K);
+      const shift = Array.from(h, (hb) => pi[a] * hb);
+      // Σ_b w_b / (λ − shift_b) = 1 on λ > max shift over w_b > 0: decreasing in λ, bisection.
+      let lo = -Infinity;
+      for (let b = 0; b < K; b++) if (w[b] > 0 && shift[b] > lo) lo = shift[b];
+      if (lo === -Infinity) continue;
+      const f = (lam: number): number => {
+        let v = 0;
+        for (let b = 0; b < K; b++) if (w[b] > 0) v += w[b] / (lam - shift[b]);
+        return v;
+      };
+      let hi = lo + 1;
+      while (f(hi) > 1) hi = lo + 2 * (hi - lo);
+      for (let it = 0; it < 200 && hi - lo > 1e-15 * Math.max(1, Math.abs(hi)); it++) {
+        const mid = 0.5 * (lo + hi);
+        if (f(mid) > 1) lo = mid;
+        else hi = mid;
+      }
+      const lam = 0.5 * (lo + hi);
+      let row = 0;
+      const next = Array.from(w, (wb, b) => (wb > 0 ? wb / (lam - shift[b]) : 0));
+      for (const v of next) row += v;
+      for (let b = 0; b < K; b++) {
+        const v = next[b] / row;
+        change = Math.max(change, Math.abs(v - P[a * K + b]));
+        P[a * K + b] = v;
+      }
+    }
+    if (change < 1e-15) return;
+  }
+}
+
+/** Inverse of a K × K matrix by Gauss–Jordan with partial pivoting; undefined if singular. */
+function invert(A: Float64Array, K: number): Float64Array | undefined {
+  const M = Float64Array.from(A);
+  const inv = new Float64Array(K * K);
+  for (let i = 0; i < K; i++) inv[i * K + i] = 1;
+  for (let c = 0; c < K; c++) {
+    let piv = c;
+    for (let r = c + 1; r < K; r++) if (Math.abs(M[r * K + c]) > Math.abs(M[piv * K + c])) piv = r;
+    if (Math.abs(M[piv * K + c]) < 1e-14) return undefined;
+    for (let j = 0; j < K; j++) {
+      [M[c * K + j], M[piv * K + j]] = [M[piv * K + j], M[c * K + j]];
+      [inv[c * K + j], inv[piv * K + j]] = [inv[piv * K + j], inv[c * K + j]];
+    }
+    const d = M[c * K + c];
+    for (let j = 0; j < K; j++) {
+      M[c * K + j] /= d;
+      inv[c * K + j] /= d;
+    }
+    for (let r = 0; r < K; r++) {
+      if (r === c) continue;
+      const f = M[r * K + c];
+      if (f === 0) continue;
+      for (let j = 0; j < K; j++) {
+        M[r * K + j] -= f * M[c * K + j];
+        inv[r * K + j] -= f * inv[c * K + j];
+      }
+    }
+  }
+  return inv;
+}
+
 function cloneModel(m: GaussianHmm): GaussianHmm {
-  return { ...m, init: m.init.slice(), trans: m.trans.slice(), means: m.means.slice(), covs: m.covs.slice() };
+  return { ...m, trans: m.trans.slice(), means: m.means.slice(), covs: m.covs.slice() };
+}
+
+/**
+ * The stationary distribution π of a K × K transition matrix (π·P = π, Σπ = 1), by Gaussian
+ * elimination with partial pivoting; uniform when it is not unique (a chain that never leaves a state).
+ */
+export function stationary(P: Float64Array, K: number): Float64Array {
+  // Equations: (Pᵀ − I)·π = 0 for rows 0…K−2, and Σπ = 1 in the last row.
+  const A = new Float64Array(K * (K + 1));
+  for (let i = 0; i < K - 1; i++) {
+    for (let j = 0; j < K; j++) A[i * (K + 1) + j] = P[j * K + i] - (i === j ? 1 : 0);
+  }
+  for (let j = 0; j < K; j++) A[(K - 1) * (K + 1) + j] = 1;
+  A[(K - 1) * (K + 1) + K] = 1;
+  for (let c = 0; c < K; c++) {
+    let piv = c;
+    for (let r = c + 1; r < K; r++) if (Math.abs(A[r * (K + 1) + c]) > Math.abs(A[piv * (K + 1) + c])) piv = r;
+    if (Math.abs(A[piv * (K + 1) + c]) < 1e-12) return new Float64Array(K).fill(1 / K);
+    if (piv !== c) {
+      for (let j = 0; j <= K; j++) {
+        const tmp = A[c * (K + 1) + j];
+        A[c * (K + 1) + j] = A[piv * (K + 1) + j];
+        A[piv * (K + 1) + j] = tmp;
+      }
+    }
+    for (let r = 0; r < K; r++) {
+      if (r === c) continue;
+      const f = A[r * (K + 1) + c] / A[c * (K + 1) + c];
+      if (f === 0) continue;
+      for (let j = c; j <= K; j++) A[r * (K + 1) + j] -= f * A[c * (K + 1) + j];
+    }
+  }
+  const pi = new Float64Array(K);
+  for (let i = 0; i < K; i++) pi[i] = Math.max(A[i * (K + 1) + K] / A[i * (K + 1) + i], 0);
+  const s = pi.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < K; i++) pi[i] /= s;
+  return pi;
 }
 
 /** Trace of state k's covariance: the sum of its columns' variances. */
@@ -424,7 +550,6 @@ export function orderByVolatility(m: GaussianHmm): GaussianHmm {
   const order = Array.from({ length: K }, (_, k) => k).sort((a, b) => stateVolatility(m, a) - stateVolatility(m, b) || m.means[a * d] - m.means[b * d] || a - b);
   const out = cloneModel(m);
   order.forEach((from, to) => {
-    out.init[to] = m.init[from];
     out.means.set(m.means.subarray(from * d, (from + 1) * d), to * d);
     out.covs.set(m.covs.subarray(from * d * d, (from + 1) * d * d), to * d * d);
     order.forEach((from2, to2) => (out.trans[to * K + to2] = m.trans[from * K + from2]));
@@ -451,7 +576,7 @@ export function viterbi(m: GaussianHmm, X: Float64Array, n: number): Int32Array 
   const logP = Array.from(m.trans, (p) => Math.log(p));
   const lb = new Float64Array(K);
   const z = new Float64Array(m.d);
-  let delta = Array.from(m.init, (p) => Math.log(p));
+  let delta = Array.from(stationary(m.trans, K), (p) => Math.log(p));
   const back = new Int32Array(n * K);
   for (let t = 0; t < n; t++) {
     const seen = logDensities(m, e, X, t, lb, z);

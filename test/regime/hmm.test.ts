@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { makeRng } from '../../src/data/rng.js';
-import { argmaxStates, filterHmm, fitHmm, viterbi, type GaussianHmm } from '../../src/regimes/hmm.js';
+import { argmaxStates, filterHmm, fitHmm, stationary, viterbi, type GaussianHmm } from '../../src/regimes/hmm.js';
 import { rollingPercentile, ruleStates } from '../../src/regimes/rules.js';
 
 /** A model from plain arrays (diagonal covariances given as variances). */
-function model(trans: number[][], means: number[][], variances: number[][], init?: number[]): GaussianHmm {
+function model(trans: number[][], means: number[][], variances: number[][]): GaussianHmm {
   const K = trans.length;
   const d = means[0].length;
   const covs = new Float64Array(K * d * d);
@@ -13,7 +13,6 @@ function model(trans: number[][], means: number[][], variances: number[][], init
     K,
     d,
     covariance: 'diag',
-    init: Float64Array.from(init ?? new Array<number>(K).fill(1 / K)),
     trans: Float64Array.from(trans.flat()),
     means: Float64Array.from(means.flat()),
     covs,
@@ -21,8 +20,8 @@ function model(trans: number[][], means: number[][], variances: number[][], init
 }
 
 describe('forward filter: a hand-worked 3-bar example', () => {
-  // Two states, means 0, variances 1 and 4; P = [[0.9, 0.1], [0.2, 0.8]]; the state before the
-  // first bar is uniform, so the first bar's prior is (0.5, 0.5)·P = (0.55, 0.45).
+  // Two states, means 0, variances 1 and 4; P = [[0.9, 0.1], [0.2, 0.8]], whose stationary
+  // distribution (π·P = π) is (2/3, 1/3): the first bar's prior.
   // N(x; 0, 1) = e^{−x²/2}/√(2π), N(x; 0, 4) = e^{−x²/8}/(2√(2π)).
   const m = model(
     [
@@ -36,27 +35,27 @@ describe('forward filter: a hand-worked 3-bar example', () => {
   const phi = (v: number, s2: number): number => Math.exp((-v * v) / (2 * s2)) / Math.sqrt(2 * Math.PI * s2);
 
   it('gives the filtered probabilities and log-likelihood worked out by hand', () => {
-    // Bar 1 (x = 0): densities in ratio 2 : 1, so (0.55·2, 0.45·1)/1.55 = (22/31, 9/31).
-    const f1 = [22 / 31, 9 / 31];
-    // Bar 2 (x = 2): prior (22·0.9 + 9·0.2, 22·0.1 + 9·0.8)/31 = (21.6, 9.4)/31; likelihoods e^{−2} and e^{−1/2}/2.
-    const u2 = [21.6 * Math.exp(-2), 9.4 * (Math.exp(-0.5) / 2)];
+    // Bar 1 (x = 0): densities in ratio 2 : 1, so (2/3·2, 1/3·1)/(5/3) = (0.8, 0.2).
+    const f1 = [0.8, 0.2];
+    // Bar 2 (x = 2): prior (0.8·0.9 + 0.2·0.2, 0.8·0.1 + 0.2·0.8) = (0.76, 0.24); likelihoods ∝ e^{−2} and e^{−1/2}/2.
+    const u2 = [0.76 * Math.exp(-2), 0.24 * (Math.exp(-0.5) / 2)];
     const f2 = [u2[0] / (u2[0] + u2[1]), u2[1] / (u2[0] + u2[1])];
-    // Bar 3 (x = −1): prior f2·P; likelihoods e^{−1/2} and e^{−1/8}/2.
+    // Bar 3 (x = −1): prior f2·P; likelihoods ∝ e^{−1/2} and e^{−1/8}/2.
     const p3 = [f2[0] * 0.9 + f2[1] * 0.2, f2[0] * 0.1 + f2[1] * 0.8];
     const u3 = [p3[0] * Math.exp(-0.5), p3[1] * (Math.exp(-1 / 8) / 2)];
     const f3 = [u3[0] / (u3[0] + u3[1]), u3[1] / (u3[0] + u3[1])];
     // Log-likelihood: the sum of log Pr(x_t | x_<t) = log Σ_k prior_k · N(x_t; 0, σ²_k).
     const ll =
-      Math.log(0.55 * phi(0, 1) + 0.45 * phi(0, 4)) +
-      Math.log((21.6 / 31) * phi(2, 1) + (9.4 / 31) * phi(2, 4)) +
-      Math.log(p3[0] * phi(-1, 1) + p3[1] * phi(-1, 4));
+      Math.log((2 / 3) * phi(0, 1) + (1 / 3) * phi(0, 4)) + Math.log(0.76 * phi(2, 1) + 0.24 * phi(2, 4)) + Math.log(p3[0] * phi(-1, 1) + p3[1] * phi(-1, 4));
 
     const { filtered, logLik } = filterHmm(m, x, 3);
     const want = [...f1, ...f2, ...f3];
     want.forEach((w, i) => expect(filtered[i]).toBeCloseTo(w, 14));
     expect(logLik).toBeCloseTo(ll, 12);
     expect(Array.from(argmaxStates(filtered, 2))).toEqual([0, 0, 0]);
-    expect(f2[0]).toBeCloseTo(0.50628, 5); // the hand arithmetic: 2.92324 / (2.92324 + 2.85069)
+    // The hand arithmetic of bar 2: 0.76·0.135335 = 0.102855 against 0.24·0.303265 = 0.072784.
+    expect(f2[0]).toBeCloseTo(0.102855 / (0.102855 + 0.072784), 5);
+    expect(Array.from(stationary(m.trans, 2)).map((v) => v * 3)).toEqual([expect.closeTo(2, 14), expect.closeTo(1, 14)]);
   });
 
   it('gives a row the same probabilities whatever rows follow it', () => {
