@@ -165,6 +165,12 @@ export default defineStep({
       const d = columns.length;
       const X = matrixOf(features, columns);
       const nFit = params.fit_until !== undefined ? lowerBound(features.index, parseUtc(params.fit_until)) : Math.floor(n * params.fit_rows);
+      if (nFit < Math.max(2 * K, 10) && params.fit_until !== undefined && nFit === n) {
+        // The history ends before the fit window does (the leakage probe's reruns on truncated
+        // candles): no model yet, so every row is unknown, and in-sample.
+        ctx.warn(`only ${thousands(n)} rows, all before fit_until ${params.fit_until}: too few to fit ${K} states; the regime columns are NaN`);
+        return withColumns(features, prefix, K, new Float64Array(n * K).fill(NaN), Float64Array.from({ length: n }, () => NaN), 0, Infinity, undefined);
+      }
       if (nFit < Math.max(2 * K, 10)) {
         throw new RunError(
           `the fit window has ${thousands(nFit)} rows (${params.fit_until !== undefined ? `before ${params.fit_until}` : `fit_rows ${params.fit_rows} of ${thousands(n)}`}), too few for ${K} states`,
@@ -211,33 +217,12 @@ export default defineStep({
       };
     }
 
-    const names = info.outputs;
-    const clash = names.filter((c) => features.columns[c]);
-    if (clash.length) {
-      throw new RunError(`the features already have column(s) ${clash.slice(0, 3).join(', ')}`, { hint: 'set `prefix` to another name, e.g. `prefix: regime2`' });
-    }
-    const columns: Record<string, Float64Array> = {};
-    for (const [c, v] of Object.entries(features.columns)) columns[c] = keepFrom ? v.slice(keepFrom) : v;
-    for (let k = 0; k < K; k++) {
-      const col = new Float64Array(n - keepFrom);
-      for (let t = keepFrom; t < n; t++) col[t - keepFrom] = probs[t * K + k];
-      columns[names[k]] = col;
-    }
-    columns[names[K]] = Float64Array.from(states.subarray(keepFrom));
     ctx.log(
       params.method === 'rules'
         ? `${K} rule states, ${keepFrom} warm-up rows dropped`
         : `${K} states fitted on ${thousands(info.fitRows)} rows (${isoUtc(info.fitFrom)} → ${isoUtc(info.fitTo)}), log-likelihood ${info.logLik.toFixed(2)}, ${info.iterations} EM iterations`,
     );
-    return {
-      ...features,
-      index: keepFrom ? features.index.slice(keepFrom) : features.index,
-      columns,
-      featureNames: [...features.featureNames, ...names],
-      warmupDropped: features.warmupDropped + keepFrom,
-      ...(inSampleUntil !== undefined ? { inSample: [...(features.inSample ?? []), { columns: names, until: inSampleUntil }] } : {}),
-      regimes: [...(features.regimes ?? []), info],
-    };
+    return withColumns(features, prefix, K, probs, Float64Array.from(states), keepFrom, inSampleUntil, info);
   },
 
   metrics(out: Features): Record<string, number> {
@@ -262,6 +247,45 @@ export default defineStep({
     return `${r.method} ${K} states on ${r.columns.join(', ')}${fitted} · stay ${stay} · share ${share}`;
   },
 });
+
+/**
+ * The features with the regime columns appended (probabilities n × K, states n), rows before
+ * `keepFrom` dropped; `inSampleUntil`: where the fit window ends (undefined: nothing fitted).
+ */
+function withColumns(
+  features: Features,
+  prefix: string,
+  K: number,
+  probs: Float64Array,
+  states: Float64Array,
+  keepFrom: number,
+  inSampleUntil: number | undefined,
+  info: RegimeInfo | undefined,
+): Features {
+  const n = features.index.length;
+  const names = outputNames(prefix, K);
+  const clash = names.filter((c) => features.columns[c]);
+  if (clash.length) {
+    throw new RunError(`the features already have column(s) ${clash.slice(0, 3).join(', ')}`, { hint: 'set `prefix` to another name, e.g. `prefix: regime2`' });
+  }
+  const columns: Record<string, Float64Array> = {};
+  for (const [c, v] of Object.entries(features.columns)) columns[c] = keepFrom ? v.slice(keepFrom) : v;
+  for (let k = 0; k < K; k++) {
+    const col = new Float64Array(n - keepFrom);
+    for (let t = keepFrom; t < n; t++) col[t - keepFrom] = probs[t * K + k];
+    columns[names[k]] = col;
+  }
+  columns[names[K]] = states.slice(keepFrom);
+  return {
+    ...features,
+    index: keepFrom ? features.index.slice(keepFrom) : features.index,
+    columns,
+    featureNames: [...features.featureNames, ...names],
+    warmupDropped: features.warmupDropped + keepFrom,
+    ...(inSampleUntil !== undefined ? { inSample: [...(features.inSample ?? []), { columns: names, until: inSampleUntil }] } : {}),
+    ...(info || features.regimes ? { regimes: [...(features.regimes ?? []), ...(info ? [info] : [])] } : {}),
+  };
+}
 
 /** First row at or after t. */
 function lowerBound(index: Float64Array, t: number): number {
