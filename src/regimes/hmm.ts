@@ -547,7 +547,9 @@ export function stateVolatility(m: GaussianHmm, k: number): number {
  */
 export function orderByVolatility(m: GaussianHmm): GaussianHmm {
   const { K, d } = m;
-  const order = Array.from({ length: K }, (_, k) => k).sort((a, b) => stateVolatility(m, a) - stateVolatility(m, b) || m.means[a * d] - m.means[b * d] || a - b);
+  const order = Array.from({ length: K }, (_, k) => k).sort(
+    (a, b) => stateVolatility(m, a) - stateVolatility(m, b) || m.means[a * d] - m.means[b * d] || a - b,
+  );
   const out = cloneModel(m);
   order.forEach((from, to) => {
     out.means.set(m.means.subarray(from * d, (from + 1) * d), to * d);

@@ -20,7 +20,8 @@ import { sharedFile } from '../helpers/ctx.js';
 const PYTHON = '/usr/bin/python3';
 const ORACLE = path.resolve(import.meta.dirname, '../../bench/regime_statsmodels.py');
 const hasStatsmodels = spawnSync(PYTHON, ['-c', 'import statsmodels'], { encoding: 'utf8' }).status === 0;
-if (!hasStatsmodels) console.warn(`[skip] statsmodels not importable by ${PYTHON} (apt install python3-statsmodels): the Markov-switching oracle tests are skipped`);
+if (!hasStatsmodels)
+  console.warn(`[skip] statsmodels not importable by ${PYTHON} (apt install python3-statsmodels): the Markov-switching oracle tests are skipped`);
 
 interface Params {
   trans: number[];
@@ -124,13 +125,17 @@ describe.skipIf(!hasStatsmodels)('Markov-switching regression vs statsmodels Mar
   });
 
   const eurusd = sharedFile('EURUSD_H1.csv');
-  it.skipIf(!eurusd)('EURUSD H1 returns (×100, 5,000 bars), 2 and 3 regimes: same optimum', async () => {
-    const c = await fetchCandles({ source: 'csv', path: eurusd, symbol: 'EURUSD', timeframe: '1h' });
-    const r = logReturn(c.columns.close, 1);
-    const y = Float64Array.from(r.subarray(1, 5001), (v) => v * 100);
-    compare(y, start2, false);
-    compare(y, { trans: [0.8, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8], means: [0, 0, 0], variances: [0.005, 0.02, 0.08] }, false);
-  }, 120_000);
+  it.skipIf(!eurusd)(
+    'EURUSD H1 returns (×100, 5,000 bars), 2 and 3 regimes: same optimum',
+    async () => {
+      const c = await fetchCandles({ source: 'csv', path: eurusd, symbol: 'EURUSD', timeframe: '1h' });
+      const r = logReturn(c.columns.close, 1);
+      const y = Float64Array.from(r.subarray(1, 5001), (v) => v * 100);
+      compare(y, start2, false);
+      compare(y, { trans: [0.8, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8], means: [0, 0, 0], variances: [0.005, 0.02, 0.08] }, false);
+    },
+    120_000,
+  );
 
   it('the filter alone: statsmodels’ log-likelihood at given parameters', () => {
     const y = synthetic(500, 4);

@@ -38,7 +38,10 @@ describe('regime step: params', () => {
   it('fills documented defaults and rejects another method’s parameter, at its key', () => {
     const p = paramsOf<RegimeParams>('regime', { columns: ['ret_1'] });
     expect(p).toMatchObject({ method: 'hmm', states: 2, covariance: 'diag', fit_rows: 0.6, prefix: 'regime', tol: 1e-8, max_iter: 500 });
-    const issues = regime.check!({ ...p, method: 'markov_switching', columns: ['ret_1', 'vol_24'] }, { upstream: () => undefined, written: (path) => path[0] === 'covariance' });
+    const issues = regime.check!(
+      { ...p, method: 'markov_switching', columns: ['ret_1', 'vol_24'] },
+      { upstream: () => undefined, written: (path) => path[0] === 'covariance' },
+    );
     expect(issues.map((i) => i.path[0])).toEqual(['covariance', 'columns']);
     expect(issues[0].message).toContain('`covariance` is a parameter of `method: hmm`');
   });
@@ -169,6 +172,8 @@ describe('split refuses regime columns fitted on its evaluation rows', () => {
     expect(ds.folds[0].val.start).toBe(valStart);
     expect(ds.featureNames).toContain('regime_state');
     const late = await regime.run({ features: f }, paramsOf<RegimeParams>('regime', { columns: ['ret_1'], fit_rows: 0.7 }), testContext());
-    await expect(split.run({ features: late }, sp, testContext())).rejects.toThrow(/regime_p0, regime_p1, regime_state were fitted on rows up to .* but evaluation rows start at row/);
+    await expect(split.run({ features: late }, sp, testContext())).rejects.toThrow(
+      /regime_p0, regime_p1, regime_state were fitted on rows up to .* but evaluation rows start at row/,
+    );
   }, 60_000);
 });

@@ -68,7 +68,7 @@ function countedTransitions(states: Int32Array, K: number): number[] {
 function shares(states: Int32Array, K: number): number[] {
   const c = new Array<number>(K).fill(0);
   let n = 0;
-  for (const s of states) if (s >= 0) (c[s]++, n++);
+  for (const s of states) if (s >= 0) c[s]++, n++;
   return c.map((x) => (n ? x / n : NaN));
 }
 
@@ -101,12 +101,14 @@ export default defineStep({
         hint: params.method === 'rules' ? 'e.g. columns: [vol_24]' : 'e.g. columns: [ret_1]; use `method: hmm` for several columns',
       });
     }
-    if (new Set(params.columns).size !== params.columns.length) issues.push({ path: ['columns'], message: 'a column is listed twice', hint: 'list each column once' });
+    if (new Set(params.columns).size !== params.columns.length)
+      issues.push({ path: ['columns'], message: 'a column is listed twice', hint: 'list each column once' });
     if (params.fit_until !== undefined && Number.isNaN(parseUtc(params.fit_until))) {
       issues.push({ path: ['fit_until'], message: `\`${params.fit_until}\` is not a date`, hint: 'write e.g. "2018-01-01" or "2018-01-01T00:00Z"' });
     }
     params.vol_thresholds.forEach((c, i) => {
-      if (!(c > 0 && c < 1)) issues.push({ path: ['vol_thresholds', i], message: `cut point ${c} must be between 0 and 1 (a percentile)`, hint: 'e.g. vol_thresholds: [0.8]' });
+      if (!(c > 0 && c < 1))
+        issues.push({ path: ['vol_thresholds', i], message: `cut point ${c} must be between 0 and 1 (a percentile)`, hint: 'e.g. vol_thresholds: [0.8]' });
       else if (i > 0 && c <= params.vol_thresholds[i - 1])
         issues.push({ path: ['vol_thresholds', i], message: 'cut points must be ascending', hint: 'e.g. vol_thresholds: [0.33, 0.67]' });
     });
@@ -134,9 +136,12 @@ export default defineStep({
       while (keepFrom < n && states[keepFrom] < 0) keepFrom++;
       const late = states.findIndex((s, t) => t >= keepFrom && s < 0);
       if (late >= 0) {
-        throw new RunError(`row ${late} (${isoUtc(features.index[late])}): \`${read.find((c) => Number.isNaN(features.columns[c][late]))}\` has no value after the rules' warm-up`, {
-          hint: 'regime rules need a value in every row after the first window; fill or drop the missing rows upstream',
-        });
+        throw new RunError(
+          `row ${late} (${isoUtc(features.index[late])}): \`${read.find((c) => Number.isNaN(features.columns[c][late]))}\` has no value after the rules' warm-up`,
+          {
+            hint: 'regime rules need a value in every row after the first window; fill or drop the missing rows upstream',
+          },
+        );
       }
       if (keepFrom >= n) {
         throw new RunError(`the rules' ${params.window}-row window never fills: the features have ${thousands(n)} rows`, { hint: 'lower `window`' });
@@ -169,7 +174,16 @@ export default defineStep({
         // The history ends before the fit window does (the leakage probe's reruns on truncated
         // candles): no model yet, so every row is unknown, and in-sample.
         ctx.warn(`only ${thousands(n)} rows, all before fit_until ${params.fit_until}: too few to fit ${K} states; the regime columns are NaN`);
-        return withColumns(features, prefix, K, new Float64Array(n * K).fill(NaN), Float64Array.from({ length: n }, () => NaN), 0, Infinity, undefined);
+        return withColumns(
+          features,
+          prefix,
+          K,
+          new Float64Array(n * K).fill(NaN),
+          Float64Array.from({ length: n }, () => NaN),
+          0,
+          Infinity,
+          undefined,
+        );
       }
       if (nFit < Math.max(2 * K, 10)) {
         throw new RunError(

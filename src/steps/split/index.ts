@@ -460,7 +460,9 @@ function inSampleGuard(features: Features, folds: readonly { val: RowRange; test
     if (s.until > features.index[first]) {
       throw new RunError(
         `columns ${s.columns.slice(0, 3).join(', ')}${s.columns.length > 3 ? ', …' : ''} were fitted on rows up to ${s.until === Infinity ? 'the last row' : isoUtc(s.until)}, but evaluation rows start at row ${first} (${isoUtc(features.index[first])})`,
-        { hint: 'fit the regime step on the training rows only: set its `fit_until` to this split\'s first evaluation timestamp or earlier (or lower `fit_rows`)' },
+        {
+          hint: "fit the regime step on the training rows only: set its `fit_until` to this split's first evaluation timestamp or earlier (or lower `fit_rows`)",
+        },
       );
     }
   }
