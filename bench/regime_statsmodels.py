@@ -6,7 +6,7 @@ Reads a JSON job from argv[1]:
    "at": {...same shape...}   # optional: parameters to evaluate the log-likelihood at
   }
 Writes JSON to stdout: statsmodels' fit from `start` (maximum likelihood: its EM then BFGS) and,
-if given, its log-likelihood at `at`. The initial regime distribution is statsmodels' default, the
+if given, its log-likelihood at `at` (timed; with "no_fit": true only that). The initial regime distribution is statsmodels' default, the
 chain's steady state, which is fxflow's convention too.
 """
 import json
@@ -54,13 +54,22 @@ def main():
     mod = MarkovRegression(y, k_regimes=k, trend='c', switching_variance=job['switching_variance'])
     out = {}
     if 'at' in job:
+        t0 = time.perf_counter()
         out['loglike_at'] = float(mod.loglike(to_vector(mod, k, job['at'])))
+        out['loglike_ms'] = (time.perf_counter() - t0) * 1000
+    if job.get('no_fit'):
+        json.dump(out, sys.stdout)
+        return
     sp = to_vector(mod, k, job['start'])
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        res = mod.fit(start_params=sp, search_reps=0, em_iter=job.get('em_iter', 5), maxiter=job.get('maxiter', 5000), disp=False,
-                      method='bfgs', gtol=1e-9)
+        if job.get('peer_defaults'):
+            # What a user gets from statsmodels' defaults (5 EM iterations, then BFGS to its default tolerance).
+            res = mod.fit(start_params=sp, disp=False)
+        else:
+            res = mod.fit(start_params=sp, search_reps=0, em_iter=job.get('em_iter', 5), maxiter=job.get('maxiter', 5000), disp=False,
+                          method='bfgs', gtol=1e-9)
     out['fit_ms'] = (time.perf_counter() - t0) * 1000
     out['llf'] = float(res.llf)
     out['fit'] = from_result(res, k)

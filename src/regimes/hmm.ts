@@ -19,7 +19,7 @@ import { makeRng } from '../data/rng.js';
  * The output a model gives each row is the FILTERED probability Pr(s_t | x_1 … x_t): a function of
  * rows ≤ t only. The smoothed probabilities (which use later rows) exist only inside the fit.
  *
- * A row with a NaN in any column carries no information: its emission density is 1 in every state
+ * A row with a NaN (or ±∞) in any column carries no information: its emission density is 1 in every state
  * (the filter just propagates the chain), and it weighs nothing in the M-step.
  */
 
@@ -105,7 +105,7 @@ function prepare(m: GaussianHmm): Emission {
 /** log N(x_t; μ_k, Σ_k) for every state into out[0..K); false when the row has a NaN. */
 function logDensities(m: GaussianHmm, e: Emission, X: Float64Array, t: number, out: Float64Array, z: Float64Array): boolean {
   const { K, d } = m;
-  for (let j = 0; j < d; j++) if (Number.isNaN(X[t * d + j])) return false;
+  for (let j = 0; j < d; j++) if (!Number.isFinite(X[t * d + j])) return false;
   for (let k = 0; k < K; k++) {
     const L = e.chol[k];
     // Solve L z = x − μ by forward substitution; the Mahalanobis term is |z|².
@@ -185,7 +185,7 @@ function kmeansPP(X: Float64Array, n: number, d: number, K: number, seed: number
   const rows: number[] = [];
   for (let t = 0; t < n; t++) {
     let ok = true;
-    for (let j = 0; j < d; j++) if (Number.isNaN(X[t * d + j])) ok = false;
+    for (let j = 0; j < d; j++) if (!Number.isFinite(X[t * d + j])) ok = false;
     if (ok) rows.push(t);
   }
   if (rows.length < K) throw new Error(`${rows.length} rows without NaN to fit ${K} states`);
@@ -284,7 +284,7 @@ function floorOf(X: Float64Array, n: number, d: number): Float64Array {
     let c = 0;
     for (let t = 0; t < n; t++) {
       const v = X[t * d + j];
-      if (Number.isNaN(v)) continue;
+      if (!Number.isFinite(v)) continue;
       s += v;
       s2 += v * v;
       c++;
@@ -303,7 +303,7 @@ function mStepEmissions(m: GaussianHmm, X: Float64Array, n: number, w: Float64Ar
   const valid = new Uint8Array(n);
   for (let t = 0; t < n; t++) {
     let ok = 1;
-    for (let j = 0; j < d; j++) if (Number.isNaN(X[t * d + j])) ok = 0;
+    for (let j = 0; j < d; j++) if (!Number.isFinite(X[t * d + j])) ok = 0;
     valid[t] = ok;
     if (!ok) continue;
     for (let k = 0; k < K; k++) {

@@ -169,6 +169,13 @@ export default defineStep({
       const columns = params.columns;
       const d = columns.length;
       const X = matrixOf(features, columns);
+      const bad = X.findIndex((v) => v === Infinity || v === -Infinity);
+      if (bad >= 0) {
+        const t = Math.floor(bad / d);
+        throw new RunError(`row ${t} (${isoUtc(features.index[t])}): \`${columns[bad % d]}\` is ${X[bad]}`, {
+          hint: 'an infinite feature comes from a zero or missing price; let fetch drop such bars (its `quality:` policy) or leave the column out',
+        });
+      }
       const nFit = params.fit_until !== undefined ? lowerBound(features.index, parseUtc(params.fit_until)) : Math.floor(n * params.fit_rows);
       if (nFit < Math.max(2 * K, 10) && params.fit_until !== undefined && nFit === n) {
         // The history ends before the fit window does (the leakage probe's reruns on truncated
