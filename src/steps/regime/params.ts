@@ -52,6 +52,8 @@ export interface RegimeParams {
   /**
    * Seed of the k-means++ initialisation; default the pipeline's seed.
    * @integer
+   * @minimum 0
+   * @maximum 4294967295
    */
   seed?: number;
   /**
