@@ -538,10 +538,14 @@ async function runProbe(features: Features, params: SplitParams, ctx: StepContex
   }
   if (result.leaks.length) {
     const random = result.leaks.some((l) => l.rerun !== undefined);
+    // A regime step's columns differ when its fit window is a share of the rows (`fit_rows`), which moves with the history's length.
+    const fitted = result.leaks.some((l) => l.step?.kind === 'regime');
     throw new RunError(`leakage probe: ${describeLeaks(result).join('; ')}`, {
-      hint: random
-        ? 'a step must give the same output for the same inputs: draw random numbers from a generator seeded with `ctx.seed` (declare `seeded: true`), not Math.random; or set `probe: false` on this split'
-        : 'a feature of bar t may only use bars up to t (a shift by −1, a centred window or a forward fill from later bars reads the future); fix that step, drop the column, or move the value into a target',
+      hint: fitted
+        ? "a `regime` step fitted on a share of the rows (`fit_rows`) fits other rows when later bars are missing; give it `fit_until: <date>` (e.g. this split's first evaluation date) so the fit is fixed"
+        : random
+          ? 'a step must give the same output for the same inputs: draw random numbers from a generator seeded with `ctx.seed` (declare `seeded: true`), not Math.random; or set `probe: false` on this split'
+          : 'a feature of bar t may only use bars up to t (a shift by −1, a centred window or a forward fill from later bars reads the future); fix that step, drop the column, or move the value into a target',
     });
   }
   ctx.log(`leakage probe: ${result.timestamps.length} timestamps × ${result.features.length} features of ${names}, no look-ahead`);
