@@ -88,7 +88,6 @@ function compare(y: Float64Array, start: Params, shared: boolean): { llFx: numbe
   const b = ordered(sm.fit);
   const diffs = [...a.trans.map((v, i) => v - b.trans[i]), ...a.means.map((v, i) => v - b.means[i]), ...a.variances.map((v, i) => v - b.variances[i])];
   const maxParamDiff = Math.max(...diffs.map(Math.abs));
-  if (process.env.ORACLE_DEBUG) console.log(JSON.stringify({ a, b }));
   const rel = Math.abs(sm.llf - fit.logLik) / Math.abs(sm.llf);
   console.log(
     `[oracle] n=${y.length} K=${K}${shared ? ' shared variance' : ''}: ℓ fxflow ${fit.logLik.toFixed(6)} (${fit.iterations} EM iterations) vs statsmodels ${sm.llf.toFixed(6)} (rel. diff ${rel.toExponential(2)}); max |param diff| ${maxParamDiff.toExponential(2)}; filter at equal params rel. diff ${filterDiff.toExponential(2)}`,
@@ -126,13 +125,14 @@ describe.skipIf(!hasStatsmodels)('Markov-switching regression vs statsmodels Mar
 
   const eurusd = sharedFile('EURUSD_H1.csv');
   it.skipIf(!eurusd)(
-    'EURUSD H1 returns (×100, 5,000 bars), 2 and 3 regimes: same optimum',
+    'EURUSD H1 returns ×100: 2 regimes on 5,000 bars, 3 on 3,000: same optimum',
     async () => {
       const c = await fetchCandles({ source: 'csv', path: eurusd, symbol: 'EURUSD', timeframe: '1h' });
       const r = logReturn(c.columns.close, 1);
       const y = Float64Array.from(r.subarray(1, 5001), (v) => v * 100);
       compare(y, start2, false);
-      compare(y, { trans: [0.8, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8], means: [0, 0, 0], variances: [0.005, 0.02, 0.08] }, false);
+      // 3 regimes on the first 3,000 bars: statsmodels' BFGS to gtol 1e-9 is the slow part of this test.
+      compare(y.subarray(0, 3000), { trans: [0.8, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8], means: [0, 0, 0], variances: [0.005, 0.02, 0.08] }, false);
     },
     120_000,
   );
