@@ -303,6 +303,8 @@ export interface Report {
   barsPerYear?: number;
   /** Drift findings between the validation and the traded segments, one line each (backtest v2+). */
   drift?: string[];
+  /** With `by_regime`: the regime column and its state at each bar's signal, parallel to index. */
+  regime?: { column: string; state: Float64Array };
 }
 
 /** The trades of a backtest, parallel arrays, one entry per trade. */

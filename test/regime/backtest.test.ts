@@ -13,7 +13,12 @@ import split from '../../src/steps/split/index.js';
 import type { SplitParams } from '../../src/steps/split/params.js';
 import train from '../../src/steps/train/index.js';
 import type { TrainParams } from '../../src/steps/train/params.js';
+import { renderReport } from '../../src/report/html.js';
 import { testContext } from '../helpers/ctx.js';
+
+function findRow(index: Float64Array, t: number): number {
+  return index.findIndex((v) => v === t);
+}
 
 function paramsOf<P>(kind: string, withParams: Record<string, unknown>): P {
   const text = `version: 1\nname: t\nsteps:\n  s:\n    uses: ${kind}\n    with: ${JSON.stringify(withParams)}\n`;
@@ -60,6 +65,22 @@ describe('backtest metrics by regime', () => {
     expect(states.reduce((s, k) => s + m[`regime_${k}_bars`], 0)).toBe(m.bars);
     expect(states.reduce((s, k) => s + m[`regime_${k}_trades`], 0)).toBe(m.trades);
     expect(states.reduce((s, k) => s + m[`regime_${k}_total_return`], 0)).toBeCloseTo(m.total_return, 12);
+    // The state at each traded bar is the filtered state of its signal row, unscaled back to an integer.
+    expect(rep.regime?.column).toBe('regime_state');
+    expect(rep.regime!.state.length).toBe(rep.index.length);
+    const t0 = findRow(r.index, rep.index[0]);
+    expect(t0).toBeGreaterThan(0);
+    expect(rep.regime!.state[0]).toBeCloseTo(r.columns.regime_state[t0 - 1], 9); // the bar held after the signal at t0 − 1
+    // The HTML report draws the timeline and the per-regime table.
+    const html = renderReport({
+      run: { id: 'r', pipeline: 'p', file: 'p.yaml', status: 'succeeded', startedAt: '2026-01-01 00:00:00', pipelineText: '' },
+      steps: [],
+      stepId: 'report',
+      report: rep,
+    });
+    expect(html).toContain('data-chart="regime"');
+    expect(html).toContain('<h2>By regime</h2>');
+    expect(html).not.toContain('<td>regime_0_bars</td>'); // not repeated under "Other"
     await expect(backtest.run({ model, dataset, candles }, { ...bp, by_regime: 'nope' }, testContext())).rejects.toThrow(
       /`by_regime: nope` is not a feature.*/,
     );

@@ -392,8 +392,10 @@ export default defineStep({
       metrics[`da_${f.target}`] = f.directionalAccuracy;
       metrics[`ic_${f.target}`] = f.ic;
     }
+    let regime: Report['regime'];
     if (params.by_regime !== undefined) {
       const state = regimeAtSignals(dataset, params.by_regime, dsRow, sim.bar.length);
+      regime = { column: params.by_regime, state };
       for (const [k, m] of metricsByRegime(sim.net, sim.position, sim.trades.start, state, perYear)) {
         for (const [name, v] of Object.entries(m)) metrics[`regime_${k}_${name}`] = v;
       }
@@ -432,6 +434,7 @@ export default defineStep({
       valForecast: model.valMetrics,
       barsPerYear: perYear,
       drift: driftNotes(model, forecast, ctx),
+      ...(regime ? { regime } : {}),
     };
   },
 
