@@ -134,7 +134,7 @@ describe.skipIf(!hasStatsmodels)('Markov-switching regression vs statsmodels Mar
       // 3 regimes on the first 3,000 bars: statsmodels' BFGS to gtol 1e-9 is the slow part of this test.
       compare(y.subarray(0, 3000), { trans: [0.8, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8], means: [0, 0, 0], variances: [0.005, 0.02, 0.08] }, false);
     },
-    120_000,
+    400_000,
   );
 
   it('the filter alone: statsmodels’ log-likelihood at given parameters', () => {
