@@ -3,7 +3,7 @@
 /** Bottom to top. Each entry: layer name and the paths it holds (folders end in `/`). */
 const LAYERS = [
   ['core', ['src/core/', 'src/version.ts']],
-  ['domain', ['src/data/', 'src/backend/', 'src/indicators/', 'src/models/', 'src/backtest/', 'src/evaluation/']],
+  ['domain', ['src/data/', 'src/backend/', 'src/indicators/', 'src/models/', 'src/backtest/', 'src/evaluation/', 'src/regimes/']],
   ['steps', ['src/steps/']],
   ['schema', ['src/schema/']],
   ['plugins', ['src/plugins/']],
@@ -26,6 +26,7 @@ const DOMAIN = {
   models: ['data', 'backend'],
   backtest: ['data'],
   evaluation: ['data'],
+  regimes: ['data'],
 };
 
 /**

@@ -55,6 +55,49 @@ export interface Features extends Frame {
   warmupDropped: number;
   /** Rows dropped at the end because a forward target is not known yet. */
   tailDropped: number;
+  /**
+   * Columns whose rows before `until` come from a model fitted on those rows (a `regime` step's
+   * fit window), so they depend on every row of the window, as a scaler fitted on training rows
+   * does; rows from `until` on depend on rows ≤ themselves only. The leakage probe checks these
+   * columns from `until` on.
+   */
+  inSample?: InSampleColumns[];
+  /** What each `regime` step on the way fitted, in pipeline order. */
+  regimes?: RegimeInfo[];
+}
+
+/** Columns fitted in-sample before a timestamp (see Features.inSample). */
+export interface InSampleColumns {
+  columns: string[];
+  /** UTC epoch ms of the first row after the fit window. */
+  until: number;
+}
+
+/** A fitted regime model (src/regimes), as the summary, metrics and report read it. */
+export interface RegimeInfo {
+  /** `hmm`, `markov_switching` or `rules`. */
+  method: string;
+  /** The columns it was fitted on, in order. */
+  columns: string[];
+  /** Its output columns: the probabilities of states 0…K−1, then the state. */
+  outputs: string[];
+  states: number;
+  /** Row-major K × K, P[i·K + j] = Pr(state j at t | state i at t − 1) (rules: counted over all rows). */
+  transition: number[];
+  /** Per state, per column (K × d); rules: empty. */
+  means: number[];
+  /** Per state, per column (K × d, the covariance's diagonal); rules: empty. */
+  variances: number[];
+  /** Log-likelihood of the fitted rows (NaN for rules). */
+  logLik: number;
+  iterations: number;
+  converged: boolean;
+  /** Rows fitted, and the timestamps of the first and last. */
+  fitRows: number;
+  fitFrom: number;
+  fitTo: number;
+  /** Share of all rows in each state (by the most probable state). */
+  share: number[];
 }
 
 export type SegmentName = 'train' | 'val' | 'test';
@@ -260,6 +303,8 @@ export interface Report {
   barsPerYear?: number;
   /** Drift findings between the validation and the traded segments, one line each (backtest v2+). */
   drift?: string[];
+  /** With `by_regime`: the regime column and its state at each bar's signal, parallel to index. */
+  regime?: { column: string; state: Float64Array };
 }
 
 /** The trades of a backtest, parallel arrays, one entry per trade. */

@@ -151,6 +151,7 @@ export async function probeSteps(probe: StepsProbe, opts: ProbeOptions = {}): Pr
       const p = part.get(id);
       const pr = p ? findRow(p.index, t) : -1;
       for (const name of f.featureNames) {
+        if (inSampleAt(f, name, t)) continue;
         const a = f.columns[name][r];
         const b = pr < 0 || !p!.columns[name] ? NaN : p!.columns[name][pr];
         if (same(a, b)) continue;
@@ -188,6 +189,15 @@ export async function probeSteps(probe: StepsProbe, opts: ProbeOptions = {}): Pr
     }
   }
   return { timestamps, features: [...names], leaks };
+}
+
+/**
+ * Whether row t of the column lies in a fit window (Features.inSample: a regime model fitted on the
+ * rows up to `until`): such a row depends on the whole window by design, as a scaler fitted on the
+ * training rows does, so only rows from `until` on are compared.
+ */
+function inSampleAt(f: Features, name: string, t: number): boolean {
+  return f.inSample?.some((s) => t < s.until && s.columns.includes(name)) ?? false;
 }
 
 /** Index of the last bar at or before t, −1 if none. */

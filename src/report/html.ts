@@ -105,6 +105,30 @@ function monthly(index: Float64Array, net: Float64Array): { rows: string[]; cell
   return { rows: years.map(String), cells: years.map((y) => byYear.get(y)!) };
 }
 
+/** The regime timeline (state at each signal) under the equity curve, and the per-regime metrics. */
+function regimeSection(r: ReportInput['report']): string {
+  if (!r.regime) return '';
+  const m = r.metrics;
+  const states = [...new Set(Object.keys(m).flatMap((k) => /^regime_(\d+)_bars$/.exec(k)?.[1] ?? []))].map(Number).sort((a, b) => a - b);
+  const rows = states
+    .map(
+      (k) =>
+        `<tr><td>${k}</td><td class="n">${esc(int(m[`regime_${k}_bars`]))}</td><td class="n">${esc(pct(m[`regime_${k}_total_return`]))}</td><td class="n">${esc(num(m[`regime_${k}_sharpe`]))}</td><td class="n">${esc(pct(m[`regime_${k}_hit_rate`], 1))}</td><td class="n">${esc(pct(m[`regime_${k}_exposure`], 1))}</td><td class="n">${esc(int(m[`regime_${k}_trades`]))}</td></tr>`,
+    )
+    .join('');
+  const chart = lineChart({
+    name: 'regime',
+    title: `Regime in force at each signal (${r.regime.column}; 0 = calmest)`,
+    x: r.index,
+    series: [{ name: r.regime.column, y: r.regime.state, color: '#7c3aed' }],
+    yFormat: (v) => v.toFixed(0),
+    flatDomain: [0, 1],
+    flatNote: 'one regime throughout',
+    height: 160,
+  });
+  return `<h2>By regime</h2><div class="panel">${chart}</div><div class="tbl"><table><tr><th>state</th><th>bars</th><th>net return</th><th>Sharpe</th><th>hit rate</th><th>exposure</th><th>trades</th></tr>${rows}</table></div>`;
+}
+
 function metricsTable(m: Record<string, number>): string {
   const known = new Set(METRICS.map((x) => x[0]));
   const groups = new Map<string, string[]>();
@@ -115,7 +139,7 @@ function metricsTable(m: Record<string, number>): string {
     groups.set(group, g);
   }
   const rest = Object.keys(m)
-    .filter((k) => !known.has(k) && !/^(rmse|mae|da|ic)_/.test(k))
+    .filter((k) => !known.has(k) && !/^(rmse|mae|da|ic)_/.test(k) && !/^regime_\d+_/.test(k))
     .sort();
   if (rest.length)
     groups.set(
@@ -197,6 +221,7 @@ ${card('Sharpe', num(m.sharpe), sign(m.sharpe))}${card('Total return', pct(m.tot
     flatNote: 'flat: no position was held',
   })}</div>
 <div class="panel">${lineChart({ name: 'drawdown', title: 'Drawdown from the running peak', x: r.index, series: [{ name: 'drawdown', y: negDd, color: '#d7301f', area: true }], yFormat: pctTick, flatDomain: [-0.01, 0], flatNote: 'no drawdown', height: 200 })}</div>
+${regimeSection(r)}
 <h2>Monthly returns</h2>
 <div class="panel">${heatMap({ name: 'monthly', title: 'Net log return per calendar month (UTC)', rows, cols: months, cells, fmt: (v) => pct(v, 1) })}</div>
 <h2>Trades</h2>

@@ -47,6 +47,7 @@ const BASE: Record<string, Record<string, unknown>> = {
   backtest: {},
   features: {},
   encode: {},
+  regime: { columns: ['ret_1'] },
 };
 
 const kinds = Object.keys(schema.$defs)

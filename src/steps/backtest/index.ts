@@ -5,6 +5,7 @@ import { parseTimeframe } from '../../data/timeframe.js';
 import { atr } from '../../indicators/dm.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { BACKTEST_METRIC_NAMES, backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
+import { metricsByRegime } from '../../backtest/regime.js';
 import { directions, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
 import { cumsum, simulate } from '../../backtest/simulate.js';
 import { defineStep, paramsOf, type CheckContext, type StepContext } from '../define.js';
@@ -121,6 +122,28 @@ function quantileBands(model: Model, values: Float64Array, rows: number[], q: nu
   if (inSample)
     ctx.warn('rule `quantile` on the val segment: its cut-offs were computed from those same predictions (in-sample); the test segment is the honest one');
   return { lo, hi };
+}
+
+/** The unscaled value of feature `column` at the dataset row of each of the first `n` signals (the regime in force there). */
+function regimeAtSignals(dataset: Dataset, column: string, dsRow: Int32Array, n: number): Float64Array {
+  const j = dataset.featureNames.indexOf(column);
+  if (j < 0) {
+    const regimes = dataset.featureNames.filter((f) => f.endsWith('_state'));
+    throw new RunError(`\`by_regime: ${column}\` is not a feature of the dataset`, {
+      hint: regimes.length
+        ? `its regime columns: ${regimes.join(', ')}`
+        : 'add a `regime` step between the features and the split, and name its `<prefix>_state` column',
+    });
+  }
+  const p = dataset.featureNames.length;
+  const { scaler } = dataset.folds[0];
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = dsRow[i];
+    // Unscaled: the raw matrix when folds scale differently, else undo fold 0's scaler.
+    out[i] = dataset.raw ? dataset.raw[r * p + j] : scaler.method === 'none' ? dataset.X[r * p + j] : dataset.X[r * p + j] * scaler.scale[j] + scaler.center[j];
+  }
+  return out;
 }
 
 /** Forecast quality per target on the traded rows: predictions against the dataset's actual targets. */
@@ -369,6 +392,14 @@ export default defineStep({
       metrics[`da_${f.target}`] = f.directionalAccuracy;
       metrics[`ic_${f.target}`] = f.ic;
     }
+    let regime: Report['regime'];
+    if (params.by_regime !== undefined) {
+      const state = regimeAtSignals(dataset, params.by_regime, dsRow, sim.bar.length);
+      regime = { column: params.by_regime, state };
+      for (const [k, m] of metricsByRegime(sim.net, sim.position, sim.trades.start, state, perYear)) {
+        for (const [name, v] of Object.entries(m)) metrics[`regime_${k}_${name}`] = v;
+      }
+    }
     const index = new Float64Array(sim.bar.length);
     for (let i = 0; i < index.length; i++) index[i] = candles.index[sim.bar[i]];
     const t = sim.trades;
@@ -403,13 +434,21 @@ export default defineStep({
       valForecast: model.valMetrics,
       barsPerYear: perYear,
       drift: driftNotes(model, forecast, ctx),
+      ...(regime ? { regime } : {}),
     };
   },
 
   metrics(out: Report) {
     return out.metrics;
   },
-  metricNames: [...BACKTEST_METRIC_NAMES, 'rmse_<target>', 'mae_<target>', 'da_<target>', 'ic_<target>'],
+  metricNames: [
+    ...BACKTEST_METRIC_NAMES,
+    'rmse_<target>',
+    'mae_<target>',
+    'da_<target>',
+    'ic_<target>',
+    ...['sharpe', 'hit_rate', 'exposure', 'trades', 'bars', 'total_return'].map((m) => `regime_<state>_${m}`),
+  ],
 
   summary(out: Report) {
     const m = out.metrics;

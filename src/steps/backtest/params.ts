@@ -63,6 +63,12 @@ export interface BacktestParams {
    * @exclusiveMinimum 0
    */
   account_size: number;
+  /**
+   * A regime column of the dataset's features (e.g. `regime_state` from a `regime` step): the
+   * metrics of the bars in each regime (the state at each signal) are added as
+   * `regime_<k>_sharpe`, `_hit_rate`, `_exposure`, `_trades`, `_bars`, `_total_return`.
+   */
+  by_regime?: string;
 }
 
 /** A position sizing rule. */

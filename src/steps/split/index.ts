@@ -20,6 +20,7 @@ import type { FeaturesParams } from '../features/params.js';
 import { defineStep, LineageError, paramsOf, type LineageStep, type StepContext } from '../define.js';
 import type { SplitParams } from './params.js';
 import { thousands } from '../../core/format.js';
+import { isoUtc } from '../../data/frame.js';
 
 export type { SplitParams } from './params.js';
 
@@ -353,6 +354,8 @@ export default defineStep({
       }
     });
 
+    inSampleGuard(features, layout.folds);
+
     // Row-major copies: models read a row at a time.
     const raw = toRowMajor(
       names.map((name) => features.columns[name]),
@@ -443,6 +446,28 @@ function driftNote(out: Dataset): string {
   return ` · test drift: KS max ${m.drift_ks_max_test.toFixed(3)}, ${m.drift_shifted_test}/${out.featureNames.length} features shifted (p < 0.01)`;
 }
 
+/**
+ * Columns fitted in-sample (a `regime` step's fit window, Features.inSample) must be fitted on rows
+ * before every evaluation row: else a model is evaluated on rows whose regime columns were fitted
+ * on them.
+ */
+function inSampleGuard(features: Features, folds: readonly { val: RowRange; test: RowRange[] }[]): void {
+  if (!features.inSample?.length) return;
+  let first = Infinity;
+  for (const f of folds) for (const r of [f.val, ...f.test]) if (r.end > r.start) first = Math.min(first, r.start);
+  if (first === Infinity) return;
+  for (const s of features.inSample) {
+    if (s.until > features.index[first]) {
+      throw new RunError(
+        `columns ${s.columns.slice(0, 3).join(', ')}${s.columns.length > 3 ? ', …' : ''} were fitted on rows up to ${s.until === Infinity ? 'the last row' : isoUtc(s.until)}, but evaluation rows start at row ${first} (${isoUtc(features.index[first])})`,
+        {
+          hint: "fit the regime step on the training rows only: set its `fit_until` to this split's first evaluation timestamp or earlier (or lower `fit_rows`)",
+        },
+      );
+    }
+  }
+}
+
 /** The probe follows only steps that make candles or features (never a Model or a Dataset). */
 const PROBE_THROUGH = ['Candles', 'Features'] as const;
 
@@ -513,10 +538,14 @@ async function runProbe(features: Features, params: SplitParams, ctx: StepContex
   }
   if (result.leaks.length) {
     const random = result.leaks.some((l) => l.rerun !== undefined);
+    // A regime step's columns differ when its fit window is a share of the rows (`fit_rows`), which moves with the history's length.
+    const fitted = result.leaks.some((l) => l.step?.kind === 'regime');
     throw new RunError(`leakage probe: ${describeLeaks(result).join('; ')}`, {
-      hint: random
-        ? 'a step must give the same output for the same inputs: draw random numbers from a generator seeded with `ctx.seed` (declare `seeded: true`), not Math.random; or set `probe: false` on this split'
-        : 'a feature of bar t may only use bars up to t (a shift by −1, a centred window or a forward fill from later bars reads the future); fix that step, drop the column, or move the value into a target',
+      hint: fitted
+        ? "a `regime` step fitted on a share of the rows (`fit_rows`) fits other rows when later bars are missing; give it `fit_until: <date>` (e.g. this split's first evaluation date) so the fit is fixed"
+        : random
+          ? 'a step must give the same output for the same inputs: draw random numbers from a generator seeded with `ctx.seed` (declare `seeded: true`), not Math.random; or set `probe: false` on this split'
+          : 'a feature of bar t may only use bars up to t (a shift by −1, a centred window or a forward fill from later bars reads the future); fix that step, drop the column, or move the value into a target',
     });
   }
   ctx.log(`leakage probe: ${result.timestamps.length} timestamps × ${result.features.length} features of ${names}, no look-ahead`);
