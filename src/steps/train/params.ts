@@ -265,6 +265,7 @@ export interface GbmOnlineParams {
    * Known rows between appends.
    * @integer
    * @minimum 1
+   * @maximum 100000000
    */
   every: number;
   /**
@@ -278,12 +279,14 @@ export interface GbmOnlineParams {
    * Rows each append fits on: the latest known ones (training rows included when it reaches back).
    * @integer
    * @minimum 1
+   * @maximum 100000000
    */
   window: number;
   /**
    * Most trees an ensemble may hold; at the cap appending stops, or with `prune` the oldest go.
    * @integer
    * @minimum 1
+   * @maximum 1000000
    */
   max_trees: number;
   /** Drop the oldest trees at the cap (biases predictions away from the recent rows: docs/online.md). */
