@@ -3,7 +3,16 @@ import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
-import { ARTIFACTS_DIR, artifactFile, artifactName, readArtifactFile, SIDECAR_SUFFIX, TMP_SUFFIX, writeFileAtomic, type SidecarEntry } from './artifact-files.js';
+import {
+  ARTIFACTS_DIR,
+  artifactFile,
+  artifactName,
+  readArtifactFile,
+  SIDECAR_SUFFIX,
+  TMP_SUFFIX,
+  writeFileAtomic,
+  type SidecarEntry,
+} from './artifact-files.js';
 
 /** The artifact files' helpers, from where they were first exported. */
 export { artifactFile, writeFileAtomic } from './artifact-files.js';
@@ -49,7 +58,6 @@ const LEGACY_CHUNKS = 'artifact_chunks';
 const IN_FILE = '@file';
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 
-
 /**
  * Artifact `key` as a hit without opening DuckDB (./cached-run.ts): its sidecar (written once its
  * catalogue row committed) and its file, of the size the sidecar says. Undefined if either is
@@ -65,7 +73,6 @@ export function sidecarHit(dir: string, key: string): { type: string; meta: Arti
     return undefined;
   }
 }
-
 
 /** Where runs recorded without opening DuckDB (./journal.ts) wait for the next open to ingest them. */
 export const JOURNAL_DIR = 'journal';

@@ -66,3 +66,35 @@ export function queueSettings(flags: { queue?: string; cache?: string }, env: No
   if (!cacheDir) throw new RunError('no shared artifact cache named', { hint: 'pass --cache DIR (a folder every machine mounts) or set FXFLOW_CACHE' });
   return { target: parseQueueUrl(url, flags.queue ? '--queue' : 'FXFLOW_QUEUE'), cacheDir: path.resolve(cacheDir) };
 }
+
+/**
+ * Whether Redis answers at `target` within `ms`: one connection that does not retry (BullMQ's own
+ * retry forever, and cannot be closed before they connect), so an unreachable or refusing queue
+ * fails at once with a clear message, before anything is enqueued. Credentials are scrubbed.
+ */
+export async function checkReachable(target: QueueTarget, ms = 5000): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis({ ...(target.connection as object), lazyConnect: true, retryStrategy: () => null, connectTimeout: ms, maxRetriesPerRequest: 0 });
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, a TLS failure) says more than the command's "Connection is closed".
+  let cause: Error | undefined;
+  client.on('error', (e: Error) => {
+    cause ??= e;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect().then(() => client.ping()),
+      new Promise<never>((_r, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+      }),
+    ]);
+  } catch (e) {
+    const why = cause ?? (e instanceof Error ? e : new Error(String(e)));
+    throw new RunError(`cannot reach the queue at ${target.display}: ${scrub(why.message, target)}`, {
+      hint: 'start Redis there (redis-server), or check --queue / FXFLOW_QUEUE',
+    });
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}

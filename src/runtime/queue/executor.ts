@@ -6,7 +6,7 @@ import { isBuiltinStep } from '../../steps/index.js';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
 import type { NodeKey } from '../keys.js';
 import { ArtifactCache } from './cache.js';
-import { scrub, type QueueTarget } from './connection.js';
+import { checkReachable, scrub, type QueueTarget } from './connection.js';
 import { ERROR_MARK, type StepError, type StepJob, type StepJobResult } from './protocol.js';
 
 /**
@@ -61,27 +61,10 @@ export class QueueExecutor {
   static async open(opts: QueueExecutorOptions): Promise<QueueExecutor> {
     const { Queue, QueueEvents } = await import('bullmq');
     const { target } = opts;
+    await checkReachable(target, opts.connectMs);
     const queue = new Queue<StepJob, StepJobResult>(target.name, { connection: target.connection, prefix: target.prefix });
     const events = new QueueEvents(target.name, { connection: target.connection, prefix: target.prefix });
-    // ioredis reports connection errors as events; they are the timeout's business here.
-    queue.on('error', () => undefined);
-    events.on('error', () => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        Promise.all([queue.waitUntilReady(), events.waitUntilReady()]),
-        new Promise<never>((_r, reject) => {
-          timer = setTimeout(() => reject(new Error('no answer')), opts.connectMs ?? 5000);
-        }),
-      ]);
-    } catch (e) {
-      await Promise.allSettled([queue.close(), events.close()]);
-      throw new RunError(`cannot reach the queue at ${target.display}: ${scrub(e instanceof Error ? e.message : String(e), target)}`, {
-        hint: 'start Redis there (redis-server), or check --queue / FXFLOW_QUEUE',
-      });
-    } finally {
-      clearTimeout(timer);
-    }
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     return new QueueExecutor(opts, queue, events);
   }
 

@@ -7,7 +7,7 @@ import { makeStepContext, type AnyStepDef } from '../../steps/define.js';
 import { BUILTIN_STEPS } from '../../steps/index.js';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
 import { ArtifactCache } from './cache.js';
-import { scrub, type QueueTarget } from './connection.js';
+import { checkReachable, scrub, type QueueTarget } from './connection.js';
 import { ERROR_MARK, type StepError, type StepJob, type StepJobResult } from './protocol.js';
 
 /**
@@ -66,6 +66,7 @@ function stepFailure(e: unknown): Error {
 
 export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueWorker> {
   const { Worker: BullWorker, UnrecoverableError } = await import('bullmq');
+  await checkReachable(opts.target);
   const cache = new ArtifactCache(opts.cacheDir);
   const me = `${hostname()}:${process.pid}`;
   const threads = Math.max(1, Math.floor(availableParallelism() / opts.concurrency));
