@@ -44,9 +44,9 @@ export class ArtifactCache {
     return { bytes, entry, warnings };
   }
 
-  /** Writes artifact `key` unless a whole copy is there already. */
+  /** Writes artifact `key` unless a whole, verified copy is there already (a damaged one is replaced). */
   put(key: string, info: { type: string; kind: string; stepVersion: number; warnings?: string[] }, bytes: Uint8Array): void {
-    if (this.has(key)) return;
+    if (this.get(key)) return;
     const file = artifactFile(this.dir, key);
     writeFileAtomic(file, [bytes]);
     const entry: SidecarEntry = {

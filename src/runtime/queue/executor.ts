@@ -84,7 +84,6 @@ export class QueueExecutor {
     let w = this.writing.get(key);
     if (!w) {
       w = Promise.resolve().then(() => {
-        if (this.cache.has(key)) return;
         const n = this.opts.nodes.get(src)!;
         this.cache.put(key, { type: n.def.output, kind: n.kind, stepVersion: n.def.version }, encodeArtifact(value));
       });
