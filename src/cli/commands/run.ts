@@ -7,6 +7,7 @@ import type { PipelineRun } from '../../runtime/pipeline-run.js';
 import { gitInfo, type RunResult } from '../../runtime/run.js';
 import { queueSettings } from '../../runtime/queue/connection.js';
 import type { Store } from '../../runtime/store.js';
+import type { QueueExecutor } from '../../runtime/queue/executor.js';
 import { parseJobs } from '../../core/threads.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../leaderboard.js';
 import type { SweepResult } from '../../runtime/history.js';
@@ -80,6 +81,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
       );
   };
   let outcome: PipelineRun;
+  let executor: QueueExecutor | undefined;
   let opened = loaded;
   let ran = loaded;
   let closing = loaded;
@@ -92,7 +94,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     // Loaded only here: a rerun whose steps are all hits needs neither the scheduler's pool nor the report's renderer.
     const [{ Interruption, runPipeline }, { writeRunReport }] = await Promise.all([import('../../runtime/pipeline-run.js'), import('../../report/load.js')]);
     // Connected before the store is opened: an unreachable queue fails the run before it is recorded.
-    const executor = queued && (await (await import('../../runtime/queue/executor.js')).QueueExecutor.open({ ...queued, keys, nodes: plan.byId }));
+    executor = queued && (await (await import('../../runtime/queue/executor.js')).QueueExecutor.open({ ...queued, keys, nodes: plan.byId }));
     let store: Store;
     try {
       store = await openStore(dir, io);
@@ -166,6 +168,8 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           })),
           metrics,
           ...(reportPath ? { report: reportPath } : {}),
+          // Per step run through the queue: enqueued, started and finished on a worker, coordinator notified (epoch ms).
+          ...(executor?.timings.length ? { queue: executor.timings } : {}),
           ...(sweep ? sweepJson(sweep) : {}),
           ...(result.error ? { error: result.error.message } : {}),
         },

@@ -113,6 +113,7 @@ export class QueueExecutor {
       type: node.def.output,
       stepVersion: node.def.version,
     };
+    const enqueued = Date.now();
     const result = await this.enqueueAndWait(key, data, ctx);
     const notifiedAt = Date.now();
     const out = this.cache.get(key);
@@ -124,7 +125,7 @@ export class QueueExecutor {
     const job = await this.queue.getJob(key);
     this.timings.push({
       stepId: node.id,
-      enqueuedAt,
+      enqueuedAt: enqueued,
       startedAt: job?.processedOn,
       finishedAt: job?.finishedOn,
       notifiedAt,
