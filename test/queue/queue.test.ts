@@ -284,4 +284,37 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', () 
     expect([...computedBy(a), ...computedBy(b)].sort()).toEqual([...QUEUED].sort());
     await stopWorkers(a, b);
   });
+
+  it('the coordinator SIGKILLed: the worker finishes its step, the rerun takes it from the shared cache; a worker SIGTERMed mid-step finishes it and exits', async () => {
+    const ref = await localRun();
+    const p = project();
+    const url = queueUrl();
+    const hold = path.join(p.dir, 'hold');
+    mkdirSync(hold);
+    const a = startWorker(p.dir, url, p.cache, { FXFLOW_WORKER_HOLD: hold });
+    await a.line(/ready/);
+    const coordinator = spawnFxflow(['run', p.file, '--json', '--executor', 'queue', '--queue', url, '--cache', p.cache], { cwd: p.dir });
+    const gone = new Promise((resolve) => coordinator.on('exit', resolve));
+    await a.line(/^holding /m);
+    const held = /^holding (\S+)/m.exec(a.out())![1];
+    coordinator.kill('SIGKILL');
+    await gone;
+    // SIGTERM while the step is held: the worker says it finishes the running step, then does so once released.
+    a.child.kill('SIGTERM');
+    await a.line(/SIGTERM: finishing the running steps/);
+    writeFileSync(path.join(hold, 'release'), '');
+    await a.exited;
+    expect(a.child.exitCode).toBe(143);
+    expect(computedBy(a)).toEqual([held]);
+    expect(a.out()).toContain('worker stopped');
+
+    const b = startWorker(p.dir, url, p.cache);
+    await b.line(/ready/);
+    const rerun = parseRun(await queuedRun(p, url));
+    sameResults(rerun, ref);
+    // The step finished for nobody is not computed again; every other queued step is, once.
+    expect(computedBy(b)).not.toContain(held);
+    expect([...computedBy(b), held].sort()).toEqual([...QUEUED].sort());
+    await stopWorkers(b);
+  });
 });
