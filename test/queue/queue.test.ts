@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -18,9 +18,9 @@ const HOST = '127.0.0.1';
 const PORT = 6379;
 
 /** Whether a Redis server answers PING here (no client library: a raw RESP exchange). */
-function redisUp(): Promise<boolean> {
+function redisUp(port = PORT): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host: HOST, port: PORT });
+    const s = createConnection({ host: HOST, port });
     const done = (ok: boolean): void => {
       s.destroy();
       resolve(ok);
@@ -317,4 +317,59 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', () 
     expect([...computedBy(b), held].sort()).toEqual([...QUEUED].sort());
     await stopWorkers(b);
   });
+
+  const serverBinary = spawnSync('redis-server', ['--version']).status === 0;
+  if (!serverBinary) console.warn('test/queue: the Redis restart test is SKIPPED — no redis-server binary to start a private server with');
+  it.skipIf(!serverBinary)(
+    'Redis restarted during a run (a private server with AOF): coordinator and workers reconnect, the run equals a local one',
+    async () => {
+      const ref = await localRun();
+      const p = project();
+      const data = path.join(p.dir, 'redis-data');
+      mkdirSync(data);
+      // A spare port: one nothing answers on.
+      let port = 0;
+      for (let i = 0; i < 20 && !port; i++) {
+        const candidate = 20000 + Math.floor(Math.random() * 20000);
+        if (!(await redisUp(candidate))) port = candidate;
+      }
+      const server = (): Promise<ChildProcess> => {
+        const c = spawn(
+          'redis-server',
+          ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', data],
+          {
+            stdio: ['ignore', 'pipe', 'ignore'],
+          },
+        );
+        return new Promise((resolve, reject) => {
+          let out = '';
+          c.stdout!.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('Ready to accept connections')) resolve(c);
+          });
+          c.on('exit', () => reject(new Error(`redis-server exited: ${out}`)));
+        });
+      };
+      let redis = await server();
+      try {
+        const url = `redis://${HOST}:${port}/0`;
+        const hold = path.join(p.dir, 'hold');
+        mkdirSync(hold);
+        const a = startWorker(p.dir, url, p.cache, { FXFLOW_WORKER_HOLD: hold });
+        await a.line(/ready/);
+        const run = queuedRun(p, url);
+        await a.line(/^holding /m);
+        const down = new Promise((resolve) => redis.on('exit', resolve));
+        redis.kill('SIGKILL');
+        await down;
+        redis = await server();
+        writeFileSync(path.join(hold, 'release'), '');
+        sameResults(parseRun(await run), ref);
+        expect([...computedBy(a)].sort()).toEqual([...QUEUED].sort());
+        await stopWorkers(a);
+      } finally {
+        redis.kill('SIGKILL');
+      }
+    },
+  );
 });
