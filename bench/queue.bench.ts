@@ -56,7 +56,7 @@ steps:
 `;
 const UPSTREAM = PIPELINE.replace(/matrix:[\s\S]*?steps:/, 'steps:').replace(/ {2}model:[\s\S]*$/, '');
 
-const env = { ...process.env, CI: '1', NO_COLOR: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', NO_COLOR: '1' };
 delete env.FXFLOW_STORE;
 
 interface QueueTiming {

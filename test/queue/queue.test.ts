@@ -320,56 +320,52 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', () 
 
   const serverBinary = spawnSync('redis-server', ['--version']).status === 0;
   if (!serverBinary) console.warn('test/queue: the Redis restart test is SKIPPED — no redis-server binary to start a private server with');
-  it.skipIf(!serverBinary)(
-    'Redis restarted during a run (a private server with AOF): coordinator and workers reconnect, the run equals a local one',
-    async () => {
-      const ref = await localRun();
-      const p = project();
-      const data = path.join(p.dir, 'redis-data');
-      mkdirSync(data);
-      // A spare port: one nothing answers on.
-      let port = 0;
-      for (let i = 0; i < 20 && !port; i++) {
-        const candidate = 20000 + Math.floor(Math.random() * 20000);
-        if (!(await redisUp(candidate))) port = candidate;
-      }
-      const server = (): Promise<ChildProcess> => {
-        const c = spawn(
-          'redis-server',
-          ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', data],
-          {
-            stdio: ['ignore', 'pipe', 'ignore'],
-          },
-        );
-        return new Promise((resolve, reject) => {
-          let out = '';
-          c.stdout!.on('data', (d: Buffer) => {
-            out += d.toString();
-            if (out.includes('Ready to accept connections')) resolve(c);
-          });
-          c.on('exit', () => reject(new Error(`redis-server exited: ${out}`)));
+  it.skipIf(!serverBinary).each([
+    ['with AOF', 'yes'],
+    ['without persistence (its jobs are lost, re-added by the coordinator)', 'no'],
+  ])('Redis restarted during a run, %s: coordinator and workers reconnect, the run equals a local one', async (_what, aof) => {
+    const ref = await localRun();
+    const p = project();
+    const data = path.join(p.dir, 'redis-data');
+    mkdirSync(data);
+    // A spare port: one nothing answers on.
+    let port = 0;
+    for (let i = 0; i < 20 && !port; i++) {
+      const candidate = 20000 + Math.floor(Math.random() * 20000);
+      if (!(await redisUp(candidate))) port = candidate;
+    }
+    const server = (): Promise<ChildProcess> => {
+      const c = spawn('redis-server', ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', aof, '--appendfsync', 'always', '--dir', data], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      return new Promise((resolve, reject) => {
+        let out = '';
+        c.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('Ready to accept connections')) resolve(c);
         });
-      };
-      let redis = await server();
-      try {
-        const url = `redis://${HOST}:${port}/0`;
-        const hold = path.join(p.dir, 'hold');
-        mkdirSync(hold);
-        const a = startWorker(p.dir, url, p.cache, { FXFLOW_WORKER_HOLD: hold });
-        await a.line(/ready/);
-        const run = queuedRun(p, url);
-        await a.line(/^holding /m);
-        const down = new Promise((resolve) => redis.on('exit', resolve));
-        redis.kill('SIGKILL');
-        await down;
-        redis = await server();
-        writeFileSync(path.join(hold, 'release'), '');
-        sameResults(parseRun(await run), ref);
-        expect([...computedBy(a)].sort()).toEqual([...QUEUED].sort());
-        await stopWorkers(a);
-      } finally {
-        redis.kill('SIGKILL');
-      }
-    },
-  );
+        c.on('exit', () => reject(new Error(`redis-server exited: ${out}`)));
+      });
+    };
+    let redis = await server();
+    try {
+      const url = `redis://${HOST}:${port}/0`;
+      const hold = path.join(p.dir, 'hold');
+      mkdirSync(hold);
+      const a = startWorker(p.dir, url, p.cache, { FXFLOW_WORKER_HOLD: hold });
+      await a.line(/ready/);
+      const run = queuedRun(p, url);
+      await a.line(/^holding /m);
+      const down = new Promise((resolve) => redis.on('exit', resolve));
+      redis.kill('SIGKILL');
+      await down;
+      redis = await server();
+      writeFileSync(path.join(hold, 'release'), '');
+      sameResults(parseRun(await run), ref);
+      expect([...computedBy(a)].sort()).toEqual([...QUEUED].sort());
+      await stopWorkers(a);
+    } finally {
+      redis.kill('SIGKILL');
+    }
+  });
 });

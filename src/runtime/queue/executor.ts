@@ -48,6 +48,8 @@ export class QueueExecutor {
   readonly timings: QueueTiming[] = [];
   private readonly cache: ArtifactCache;
   private readonly writing = new Map<string, Promise<void>>();
+  /** Jobs being waited for, by key: re-added if Redis comes back without them. */
+  private readonly pending = new Map<string, { data: StepJob; done: () => void }>();
 
   private constructor(
     private readonly opts: QueueExecutorOptions,
@@ -65,7 +67,36 @@ export class QueueExecutor {
     const queue = new Queue<StepJob, StepJobResult>(target.name, { connection: target.connection, prefix: target.prefix });
     const events = new QueueEvents(target.name, { connection: target.connection, prefix: target.prefix });
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    return new QueueExecutor(opts, queue, events);
+    const ex = new QueueExecutor(opts, queue, events);
+    // A Redis restarted without persistence has lost the jobs: each reconnect checks the ones
+    // waited for, and re-adds those that are gone and whose output is not in the cache (a worker
+    // that finds it there reports it done at once), so the run goes on instead of waiting forever.
+    // Both connections are watched: whichever comes back last finds the other ready.
+    for (const client of [await events.client, await queue.client]) {
+      let first = client.status !== 'ready';
+      client.on('ready', () => {
+        if (first) first = false;
+        else void ex.recheck();
+      });
+    }
+    return ex;
+  }
+
+  private async recheck(): Promise<void> {
+    for (const [key, { data, done }] of this.pending) {
+      try {
+        if ((await this.queue.getJobState(key)) !== 'unknown') continue;
+        // Finished while Redis was away (its completion event lost with it), or not: re-added.
+        if (this.cache.has(key)) done();
+        else await this.queue.add(data.stepId, data, this.jobOptions(key));
+      } catch {
+        // Redis went away again: the next reconnect checks again.
+      }
+    }
+  }
+
+  private jobOptions(key: string): { jobId: string; removeOnComplete: { age: number }; removeOnFail: { age: number } } {
+    return { jobId: key, removeOnComplete: { age: KEEP_S }, removeOnFail: { age: KEEP_S } };
   }
 
   /** Whether this node runs on a queue worker: a built-in kind that declares `worker` (a worker has the built-in registry only). */
@@ -141,7 +172,7 @@ export class QueueExecutor {
    * cache is replaced. Resolves undefined when the outcome is known only from the cache.
    */
   private async enqueueAndWait(key: string, data: StepJob, ctx: StepContext): Promise<StepJobResult | undefined> {
-    const opts = { jobId: key, removeOnComplete: { age: KEEP_S }, removeOnFail: { age: KEEP_S } };
+    const opts = this.jobOptions(key);
     let job: Job<StepJob, StepJobResult> = await this.queue.add(data.stepId, data, opts);
     const state = await this.queue.getJobState(key);
     if (state === 'failed') await job.retry('failed').catch(() => undefined);
@@ -155,14 +186,16 @@ export class QueueExecutor {
       onAbort = () => reject(new CancelledError());
       ctx.signal.addEventListener('abort', onAbort, { once: true });
     });
+    const fromCache = new Promise<undefined>((resolve) => this.pending.set(key, { data, done: () => resolve(undefined) }));
     try {
-      return await Promise.race([job.waitUntilFinished(this.events), aborted]);
+      return await Promise.race([job.waitUntilFinished(this.events), aborted, fromCache]);
     } catch (e) {
       if (e instanceof CancelledError) throw e;
       // The job may have been removed once done (its outcome is then the cache's).
       if (this.cache.has(key)) return undefined;
       throw this.stepError(e);
     } finally {
+      this.pending.delete(key);
       ctx.signal.removeEventListener('abort', onAbort);
     }
   }
