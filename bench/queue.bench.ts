@@ -132,7 +132,15 @@ export async function run(): Promise<BenchResult[]> {
   const toStart = median(t.map((x) => x.startedAt! - x.enqueuedAt));
   const toNotify = median(t.map((x) => x.notifiedAt - x.finishedAt!));
   const same = JSON.stringify(local.json.metrics) === JSON.stringify(queued.json.metrics);
+  const scale = await scaling([1, 2, 4, 8]);
   return [
+    ...scale.map((s) => ({
+      name: `32 steps of 1 s (simulated) on ${s.workers} queue worker${s.workers > 1 ? 's' : ''}, --jobs 8`,
+      fxflowMs: s.ms,
+      peer: 'ideal: 32 s / workers',
+      peerMs: 32000 / s.workers,
+      note: 'includes start-up and fetch/features/split (≈ 1–2 s)',
+    })),
     {
       name: `24-variant gbm sweep, ${existsSync(H1) ? 'EURUSD H1' : 'synthetic H1'}: queue (2 workers) vs local --jobs 2`,
       fxflowMs: queued.ms,
@@ -141,4 +149,63 @@ export async function run(): Promise<BenchResult[]> {
       note: `${t.length} steps on the queue; median overhead enqueue→start ${toStart.toFixed(1)} ms, finish→notified ${toNotify.toFixed(1)} ms; metrics ${same ? 'identical' : 'DIFFER'}`,
     },
   ];
+}
+
+/**
+ * Scaling with workers, simulated on this machine: 32 ridge fits, each made 1 s longer by the
+ * worker (FXFLOW_WORKER_DELAY_MS, standing for a step that takes 1 s on a machine of its own),
+ * run with 1, 2, 4 and 8 worker processes and --jobs 8. Ideal: 32 s / N workers plus overhead.
+ */
+async function scaling(counts: number[]): Promise<{ workers: number; ms: number }[]> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-bench-queue-scale-'));
+  writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+  const alphas = Array.from({ length: 32 }, (_, i) => (i + 1) / 8);
+  writeFileSync(
+    path.join(dir, 'scale.yaml'),
+    `version: 1
+name: bench-queue-scale
+seed: 3
+matrix:
+  alpha: [${alphas.join(', ')}]
+steps:
+  candles:
+    uses: fetch
+    with: { source: synthetic, symbol: EURUSD, timeframe: 1h, bars: 5000 }
+  features:
+    uses: features
+    from: candles
+    with: { indicators: [ { rsi: { period: 14 } } ], returns: [1, 4], target: { forward_return: { horizons: [4] } } }
+  dataset:
+    uses: split
+    from: features
+    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }
+  model:
+    uses: train
+    from: dataset
+    with: { model: ridge, alpha: "\${matrix.alpha}" }
+`,
+  );
+  const out: { workers: number; ms: number }[] = [];
+  for (const n of counts) {
+    const url = `redis://127.0.0.1:6379/0?queue=bench-scale-${randomBytes(4).toString('hex')}`;
+    const cache = path.join(dir, `shared-${n}`);
+    mkdirSync(cache);
+    // A fresh store each time: the timed command includes start-up and fetch/features/split (≈ 1 s here).
+    const store = `store-${n}`;
+    const saved = env.FXFLOW_WORKER_DELAY_MS;
+    env.FXFLOW_WORKER_DELAY_MS = '1000';
+    const workers = await Promise.all(Array.from({ length: n }, () => worker(url, cache, dir)));
+    env.FXFLOW_WORKER_DELAY_MS = saved;
+    try {
+      const r = await fxflow(['run', 'scale.yaml', '--json', '--jobs', '8', '--executor', 'queue', '--queue', url, '--cache', cache, '--store', store], dir);
+      out.push({ workers: n, ms: r.ms });
+    } finally {
+      for (const w of workers) w.kill('SIGTERM');
+      const { Queue } = await import('bullmq');
+      const q = new Queue(new URL(url).searchParams.get('queue')!, { connection: { host: '127.0.0.1', port: 6379 } });
+      await q.obliterate({ force: true }).catch(() => undefined);
+      await q.close();
+    }
+  }
+  return out;
 }

@@ -5,6 +5,7 @@ import type { AnyStepDef, StepContext } from '../../steps/define.js';
 import { isBuiltinStep } from '../../steps/index.js';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
 import type { NodeKey } from '../keys.js';
+import { VERSION } from '../../version.js';
 import { ArtifactCache } from './cache.js';
 import { checkReachable, scrub, type QueueTarget } from './connection.js';
 import { ERROR_MARK, type StepError, type StepJob, type StepJobResult } from './protocol.js';
@@ -143,6 +144,7 @@ export class QueueExecutor {
       output: key,
       type: node.def.output,
       stepVersion: node.def.version,
+      fxflow: VERSION,
     };
     const enqueued = Date.now();
     const result = await this.enqueueAndWait(key, data, ctx);

@@ -17,6 +17,8 @@ export interface StepJob {
   /** The step's output type and version, for the cache's sidecar. */
   type: string;
   stepVersion: number;
+  /** The coordinator's fxflow version: a worker of another version refuses the job (its code may differ). */
+  fxflow: string;
 }
 
 export interface StepJobResult {

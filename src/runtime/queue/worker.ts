@@ -5,6 +5,7 @@ import type { Job, Worker } from 'bullmq';
 import { RunError } from '../../core/diagnostics.js';
 import { makeStepContext, type AnyStepDef } from '../../steps/define.js';
 import { BUILTIN_STEPS } from '../../steps/index.js';
+import { VERSION } from '../../version.js';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
 import { ArtifactCache } from './cache.js';
 import { checkReachable, scrub, type QueueTarget } from './connection.js';
@@ -71,6 +72,9 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const me = `${hostname()}:${process.pid}`;
   const threads = Math.max(1, Math.floor(availableParallelism() / opts.concurrency));
   const holdDir = process.env.FXFLOW_WORKER_HOLD;
+  // Benchmarks only (FXFLOW_WORKER_DELAY_MS): each step takes this much longer, as a slower step on
+  // a machine of its own would, so that scaling with workers can be measured on one machine.
+  const delayMs = Number(process.env.FXFLOW_WORKER_DELAY_MS ?? 0) || 0;
 
   const processor = async (job: Job<StepJob, StepJobResult>): Promise<StepJobResult> => {
     const d = job.data;
@@ -78,6 +82,15 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     // Another worker (or an earlier job) already wrote it: nothing to compute.
     const done = cache.get(d.output);
     if (done) return { cached: true, warnings: done.warnings, loadMs: 0, computeMs: 0, storeMs: 0, worker: me };
+    // Same results as a local run need the same code: a worker of another version does not guess.
+    if (d.fxflow !== VERSION)
+      throw new UnrecoverableError(
+        stepFailure(
+          new RunError(`worker ${me} runs fxflow ${VERSION}, the coordinator ${d.fxflow}`, {
+            hint: 'run the same fxflow version on the coordinator and every worker',
+          }),
+        ).message,
+      );
     const def: AnyStepDef | undefined = byKind.get(d.kind);
     if (!def) throw new UnrecoverableError(stepFailure(new RunError(`step kind \`${d.kind}\` is not a built-in step of this worker`)).message);
     const inputs: Record<string, unknown> = {};
@@ -96,6 +109,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const tc = performance.now();
     opts.log(`started ${d.stepId} ${d.output.slice(0, 12)}`);
     if (holdDir) await hold(holdDir, opts.log, d.stepId);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const warnings: string[] = [];
     const ctx = makeStepContext({
       stepId: d.stepId,
