@@ -192,10 +192,9 @@ steps:
     mkdirSync(cache);
     // A fresh store each time: the timed command includes start-up and fetch/features/split (≈ 1 s here).
     const store = `store-${n}`;
-    const saved = env.FXFLOW_WORKER_DELAY_MS;
     env.FXFLOW_WORKER_DELAY_MS = '1000';
     const workers = await Promise.all(Array.from({ length: n }, () => worker(url, cache, dir)));
-    env.FXFLOW_WORKER_DELAY_MS = saved;
+    delete env.FXFLOW_WORKER_DELAY_MS;
     try {
       const r = await fxflow(['run', 'scale.yaml', '--json', '--jobs', '8', '--executor', 'queue', '--queue', url, '--cache', cache, '--store', store], dir);
       out.push({ workers: n, ms: r.ms });

@@ -7,6 +7,7 @@ import { makeStepContext, type AnyStepDef } from '../../steps/define.js';
 import { BUILTIN_STEPS } from '../../steps/index.js';
 import { VERSION } from '../../version.js';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
+import { keepRecent } from '../pool/protocol.js';
 import { ArtifactCache } from './cache.js';
 import { checkReachable, scrub, type QueueTarget } from './connection.js';
 import { ERROR_MARK, type StepError, type StepJob, type StepJobResult } from './protocol.js';
@@ -69,6 +70,12 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const { Worker: BullWorker, UnrecoverableError } = await import('bullmq');
   await checkReachable(opts.target);
   const cache = new ArtifactCache(opts.cacheDir);
+  /**
+   * The last inputs read, decoded (a sweep's variants all read one dataset): a key is the address
+   * of its content, so a held value is always the cache's. Steps leave their inputs as they are
+   * (the local pool's workers hold theirs the same way, ../pool/protocol.ts).
+   */
+  const decoded: { key: string; value: unknown }[] = [];
   const me = `${hostname()}:${process.pid}`;
   const threads = Math.max(1, Math.floor(availableParallelism() / opts.concurrency));
   const holdDir = process.env.FXFLOW_WORKER_HOLD;
@@ -95,6 +102,12 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     if (!def) throw new UnrecoverableError(stepFailure(new RunError(`step kind \`${d.kind}\` is not a built-in step of this worker`)).message);
     const inputs: Record<string, unknown> = {};
     for (const [port, key] of Object.entries(d.inputs)) {
+      const held = decoded.find((x) => x.key === key);
+      if (held) {
+        keepRecent(decoded, held);
+        inputs[port] = held.value;
+        continue;
+      }
       const hit = cache.get(key);
       if (!hit)
         throw new UnrecoverableError(
@@ -105,6 +118,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
           ).message,
         );
       inputs[port] = decodeArtifact(hit.bytes);
+      keepRecent(decoded, { key, value: inputs[port] });
     }
     const tc = performance.now();
     opts.log(`started ${d.stepId} ${d.output.slice(0, 12)}`);
