@@ -2,7 +2,7 @@
  * A 24-variant gbm sweep (max_depth 3/4/5/6 × learning_rate 0.05/0.1/0.2 × n_estimators 100/200) on
  * EURUSD H1 (the team's MetaTrader bars; synthetic bars of the same length when ../shared is absent):
  * `fxflow run --executor queue --jobs 2` with 2 `fxflow worker` processes on this machine's Redis
- * (127.0.0.1:6379) against the local `fxflow run --jobs 2` (its 2 pool workers). Both start from a
+ * (127.0.0.1:6379; each worker `--threads 1`, as the local pool gives each of its 2 workers) against the local `fxflow run --jobs 2` (its 2 pool workers). Both start from a
  * store that already holds fetch/features/split, so what is timed is the 24 train + 24 backtest
  * steps plus start-up; the queue run's shared cache starts empty (the dataset is written to it
  * once). The ratio is local time / queue time (≥ 0.9 asked by issue 24). The note gives the
@@ -86,7 +86,7 @@ function fxflow(args: string[], cwd: string): Promise<{ ms: number; json: RunJso
 }
 
 function worker(url: string, cache: string, cwd: string): Promise<ChildProcess> {
-  const c = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--cache', cache], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const c = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--cache', cache, '--threads', '1'], { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     c.stdout!.on('data', (d: Buffer) => {

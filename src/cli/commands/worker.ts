@@ -11,15 +11,22 @@ function positive(name: string, value: string | undefined, dflt: number): number
 }
 
 async function cmdWorker(argv: string[], io: Io): Promise<number> {
-  const { values } = parse(argv, { queue: { type: 'string' }, concurrency: { type: 'string' }, cache: { type: 'string' }, 'lock-ms': { type: 'string' } });
+  const { values } = parse(argv, {
+    queue: { type: 'string' },
+    concurrency: { type: 'string' },
+    threads: { type: 'string' },
+    cache: { type: 'string' },
+    'lock-ms': { type: 'string' },
+  });
   if (values.help) return printUsage(workerCommand, io);
   const concurrency = positive('concurrency', values.concurrency, 1);
+  const threads = values.threads === undefined ? undefined : positive('threads', values.threads, 1);
   const lockMs = positive('lock-ms', values['lock-ms'], 60_000);
   const { target, cacheDir } = queueSettings(values);
   mkdirSync(cacheDir, { recursive: true });
   const { startQueueWorker } = await import('../../runtime/queue/worker.js');
   const log = (line: string): void => void io.out.write(`${line}\n`);
-  const worker = await startQueueWorker({ target, cacheDir, concurrency, lockMs, log });
+  const worker = await startQueueWorker({ target, cacheDir, concurrency, threads, lockMs, log });
   log(`worker ${process.pid} ready · queue ${target.display} · cache ${cacheDir} · concurrency ${concurrency}`);
   // The first SIGINT/SIGTERM lets the running steps finish (no new job is taken); a second abandons
   // them: their locks lapse and BullMQ hands them to another worker.
@@ -44,7 +51,7 @@ async function cmdWorker(argv: string[], io: Io): Promise<number> {
 }
 
 export const workerCommand: Command = {
-  usage: `Usage: fxflow worker --queue redis://HOST:6379/0 --cache DIR [--concurrency N] [--lock-ms N]
+  usage: `Usage: fxflow worker --queue redis://HOST:6379/0 --cache DIR [--concurrency N] [--threads N] [--lock-ms N]
 
 Takes step jobs of \`fxflow run --executor queue\` from a BullMQ queue on Redis, reads their inputs
 from the shared artifact cache, runs each step with this fxflow's code and writes its output back.
@@ -52,6 +59,8 @@ from the shared artifact cache, runs each step with this fxflow's code and write
                      ?queue=NAME&prefix=P pick a queue other than \`fxflow\`
   --cache DIR        the shared artifact folder every machine mounts (default: FXFLOW_CACHE)
   --concurrency N    steps run at once by this worker (default 1)
+  --threads N        compute threads a step may use (gbm, random_forest; default: cores / concurrency;
+                     give 1 when several workers share a machine's cores)
   --lock-ms N        a job's lock: a worker silent this long is taken for dead and its step is
                      retried on another (default 60000; must exceed a step's longest computation)
 

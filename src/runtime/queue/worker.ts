@@ -24,6 +24,8 @@ export interface QueueWorkerOptions {
   target: QueueTarget;
   cacheDir: string;
   concurrency: number;
+  /** Compute threads each step may use (StepContext.threads); default: the cores / concurrency. */
+  threads?: number;
   /** How long a job's lock lasts without renewal, and how often stalled jobs are looked for (ms). */
   lockMs: number;
   /** One line per job started, finished or failed. */
@@ -77,7 +79,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
    */
   const decoded: { key: string; value: unknown }[] = [];
   const me = `${hostname()}:${process.pid}`;
-  const threads = Math.max(1, Math.floor(availableParallelism() / opts.concurrency));
+  const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / opts.concurrency));
   const holdDir = process.env.FXFLOW_WORKER_HOLD;
   // Benchmarks only (FXFLOW_WORKER_DELAY_MS): each step takes this much longer, as a slower step on
   // a machine of its own would, so that scaling with workers can be measured on one machine.
