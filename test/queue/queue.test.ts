@@ -15,7 +15,8 @@ import { fxflow, parseRun, spawnFxflow, workdir, type CliResult, type JsonRun } 
  */
 
 const HOST = '127.0.0.1';
-const PORT = 6379;
+// FXFLOW_TEST_REDIS_PORT: another server (or none, to see the skip).
+const PORT = Number(process.env.FXFLOW_TEST_REDIS_PORT ?? 6379);
 
 /** Whether a Redis server answers PING here (no client library: a raw RESP exchange). */
 function redisUp(port = PORT): Promise<boolean> {
