@@ -181,7 +181,8 @@ afterAll(async () => {
   }
 });
 
-describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', () => {
+// Each test starts several processes (a local reference run, workers, coordinators): room for a busy 2-core CI machine.
+describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', { timeout: 180_000 }, () => {
   it('with 2 workers gives the keys and metrics of a local run; credentials stay out of output and history', async () => {
     const ref = await localRun();
     const p = project();
