@@ -5,7 +5,7 @@ import { formatMs } from '../../runtime/progress.js';
 import { runAllCached } from '../../runtime/cached-run.js';
 import type { PipelineRun } from '../../runtime/pipeline-run.js';
 import { gitInfo, type RunResult } from '../../runtime/run.js';
-import { queueSettings } from '../../runtime/queue/connection.js';
+import { queueFlags } from './worker.js';
 import type { Store } from '../../runtime/store.js';
 import type { QueueExecutor } from '../../runtime/queue/executor.js';
 import { parseJobs } from '../../core/threads.js';
@@ -61,7 +61,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   if (values.executor !== undefined && values.executor !== 'local' && values.executor !== 'queue')
     throw new UsageError(`--executor takes local or queue, got \`${values.executor}\``);
   // Checked now, before the pipeline is read: a bad URL fails before anything is enqueued.
-  const queued = values.executor === 'queue' ? queueSettings(values) : undefined;
+  const queued = values.executor === 'queue' ? queueFlags(values) : undefined;
   // Asked now: the git process runs while the pipeline is read and its keys computed.
   const git = gitInfo(path.dirname(path.resolve(file)));
   git.catch(() => undefined);

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { RunError } from '../../core/diagnostics.js';
 import { queueSettings } from '../../runtime/queue/connection.js';
 import { parse, printUsage, UsageError, type Command, type Io } from '../common.js';
 
@@ -8,6 +9,16 @@ function positive(name: string, value: string | undefined, dflt: number): number
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} takes a whole number ≥ 1, got \`${value}\``);
   return n;
+}
+
+/** The queue and cache flags of `run --executor queue` and `worker` (or FXFLOW_QUEUE / FXFLOW_CACHE); missing or malformed: a usage error (exit 2). */
+export function queueFlags(values: { queue?: string; cache?: string }): ReturnType<typeof queueSettings> {
+  try {
+    return queueSettings(values);
+  } catch (e) {
+    if (e instanceof RunError) throw new UsageError(e.hint ? `${e.message}: ${e.hint}` : e.message);
+    throw e;
+  }
 }
 
 async function cmdWorker(argv: string[], io: Io): Promise<number> {
@@ -22,7 +33,7 @@ async function cmdWorker(argv: string[], io: Io): Promise<number> {
   const concurrency = positive('concurrency', values.concurrency, 1);
   const threads = values.threads === undefined ? undefined : positive('threads', values.threads, 1);
   const lockMs = positive('lock-ms', values['lock-ms'], 60_000);
-  const { target, cacheDir } = queueSettings(values);
+  const { target, cacheDir } = queueFlags(values);
   mkdirSync(cacheDir, { recursive: true });
   const { startQueueWorker } = await import('../../runtime/queue/worker.js');
   const log = (line: string): void => void io.out.write(`${line}\n`);
