@@ -265,6 +265,14 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', { t
     expect(Object.values(await q.getJobCounts()).reduce((a, b) => a + b, 0)).toBe(0);
     await q.close();
 
+    // Flags missing or malformed: a usage error, as any other.
+    const noCache = await fxflow(['run', p.file, '--executor', 'queue', '--queue', url], { cwd: p.dir, env: { FXFLOW_CACHE: '' } });
+    expect(noCache.code).toBe(2);
+    expect(noCache.stderr).toContain('no shared artifact cache named');
+    const notRedis = await fxflow(['worker', '--queue', 'http://h:6379', '--cache', p.cache], { cwd: p.dir });
+    expect(notRedis.code).toBe(2);
+    expect(notRedis.stderr).toContain('not a redis:// or rediss:// URL');
+
     const ok = project();
     const dead = await queuedRun(ok, 'redis://admin:hunter2-secret@127.0.0.1:1/0');
     expect(dead.code).not.toBe(0);
