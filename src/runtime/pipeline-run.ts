@@ -33,6 +33,17 @@ export interface PipelineRunOptions {
    * matrix gets its report; its backtest outputs are then checked in the run.
    */
   writeReport?: (store: Store, runId: string) => Promise<{ path: string }>;
+  /**
+   * Runs the steps it handles elsewhere instead of the local worker pool (the queue executor,
+   * ./queue/executor.ts); opened and closed by the caller.
+   */
+  executor?: StepExecutor;
+}
+
+/** Where steps run that do not run in this process: the local pool's and the queue executor's common face. */
+export interface StepExecutor {
+  handles(node: PlanNode): boolean;
+  run(node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext): Promise<unknown>;
 }
 
 export interface PipelineRun {
@@ -51,9 +62,10 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
   const { store } = opts;
   // Steps that declare `worker` run in worker processes when the plan is worth a pool; the store
   // is written here only.
-  const pool = poolFor(plan.nodes, opts.jobs);
-  const execute = pool
-    ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (pool.handles(node) ? pool.run(node, inputs, ctx) : undefined)
+  const pool = opts.executor ? undefined : poolFor(plan.nodes, opts.jobs);
+  const runner: StepExecutor | undefined = opts.executor ?? pool;
+  const execute = runner
+    ? (node: PlanNode, inputs: Record<string, unknown>, ctx: StepContext) => (runner.handles(node) ? runner.run(node, inputs, ctx) : undefined)
     : undefined;
   const reports = plan.nodes.filter((n) => n.def.output === 'Report').map((n) => n.id);
   let result: RunResult;

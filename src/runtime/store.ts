@@ -1,8 +1,21 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
+import {
+  ARTIFACTS_DIR,
+  artifactFile,
+  artifactName,
+  readArtifactFile,
+  SIDECAR_SUFFIX,
+  TMP_SUFFIX,
+  writeFileAtomic,
+  type SidecarEntry,
+} from './artifact-files.js';
+
+/** The artifact files' helpers, from where they were first exported. */
+export { artifactFile, writeFileAtomic } from './artifact-files.js';
 
 /**
  * The store: a folder holding artifacts as files (content-addressed by cache key:
@@ -43,52 +56,7 @@ const CHUNK_TABLE_PREFIX = 'chunks_';
 const LEGACY_CHUNKS = 'artifact_chunks';
 /** `artifacts.chunk_table` of an artifact stored as a file (no table has this name). */
 const IN_FILE = '@file';
-export const ARTIFACTS_DIR = 'artifacts';
-/** Beside an artifact's file: its catalogue entry as JSON, written once its row commits (the cache check of ./cached-run.ts). */
-export const SIDECAR_SUFFIX = '.json';
-const TMP_SUFFIX = '.tmp';
-
-/** The file name an artifact is stored under: its key (hex) when it is a plain name, else the key's hash. */
-function artifactName(key: string): string {
-  return /^[A-Za-z0-9_-]{2,128}$/.test(key) ? key : sha256(key);
-}
-
-/** Where artifact `key` of the store in `dir` is (or would be) stored. */
-export function artifactFile(dir: string, key: string): string {
-  const name = artifactName(key);
-  return path.join(dir, ARTIFACTS_DIR, name.slice(0, 2), name);
-}
-
-/** Writes `parts` to `file` whole or not at all: a temporary name in the same folder, fsync, rename. */
-export function writeFileAtomic(file: string, parts: readonly Uint8Array[]): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}${TMP_SUFFIX}`;
-  const fd = openSync(tmp, 'w');
-  let ok = false;
-  try {
-    for (const part of parts) {
-      for (let o = 0; o < part.byteLength; ) o += writeSync(fd, part, o, part.byteLength - o);
-    }
-    fsyncSync(fd);
-    ok = true;
-  } finally {
-    closeSync(fd);
-    if (!ok) rmSync(tmp, { force: true });
-  }
-  renameSync(tmp, file);
-}
 const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
-/** An artifact's catalogue row as its sidecar file holds it (`meta` as stored: JSON text). */
-export interface SidecarEntry {
-  key: string;
-  type: string;
-  kind: string;
-  stepVersion: number;
-  bytes: number;
-  sha256: string;
-  meta: string;
-}
 
 /**
  * Artifact `key` as a hit without opening DuckDB (./cached-run.ts): its sidecar (written once its
@@ -104,19 +72,6 @@ export function sidecarHit(dir: string, key: string): { type: string; meta: Arti
   } catch {
     return undefined;
   }
-}
-
-/** An artifact file's bytes if it has `bytes` bytes hashing to `digest`, else undefined (gone or damaged). */
-function readArtifactFile(file: string, bytes: number, digest: string): Uint8Array | undefined {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  if (buf.byteLength !== bytes || sha256(buf) !== digest) return undefined;
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /** Where runs recorded without opening DuckDB (./cached-run.ts) wait for the next open to ingest them. */

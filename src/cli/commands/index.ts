@@ -25,6 +25,11 @@ export const COMMANDS: CommandEntry[] = [
     executesCode: true,
     load: async () => (await import('./watch.js')).watchCommand,
   },
+  {
+    name: 'worker',
+    summary: 'run steps of `run --executor queue` taken from a Redis queue',
+    load: async () => (await import('./worker.js')).workerCommand,
+  },
   { name: 'validate', summary: 'check a pipeline: YAML, schema, DAG (runs nothing)', load: async () => (await import('./validate.js')).validateCommand },
   { name: 'plan', summary: 'show what would run and why', load: async () => (await import('./plan.js')).planCommand },
   { name: 'runs', summary: 'list recent runs with status and headline metrics', load: async () => (await import('./runs.js')).runsCommand },

@@ -5,6 +5,9 @@ import { formatMs } from '../../runtime/progress.js';
 import { runAllCached } from '../../runtime/cached-run.js';
 import type { PipelineRun } from '../../runtime/pipeline-run.js';
 import { gitInfo, type RunResult } from '../../runtime/run.js';
+import { queueFlags } from './worker.js';
+import type { Store } from '../../runtime/store.js';
+import type { QueueExecutor } from '../../runtime/queue/executor.js';
 import { parseJobs } from '../../core/threads.js';
 import { boardOf, leaderboard, sweepJson, sweepNodeFields } from '../leaderboard.js';
 import type { SweepResult } from '../../runtime/history.js';
@@ -44,10 +47,21 @@ function headline(result: RunResult): { step: string; metrics: Record<string, nu
 }
 
 async function cmdRun(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, jobs: { type: 'string' }, ...DEVICE_OPTION });
+  const { values, positionals } = parse(argv, {
+    json: { type: 'boolean' },
+    jobs: { type: 'string' },
+    ...DEVICE_OPTION,
+    executor: { type: 'string' },
+    queue: { type: 'string' },
+    cache: { type: 'string' },
+  });
   if (values.help) return printUsage(runCommand, io);
   const file = needFile(positionals, 'run');
   const jobs = jobsFlag(values.jobs);
+  if (values.executor !== undefined && values.executor !== 'local' && values.executor !== 'queue')
+    throw new UsageError(`--executor takes local or queue, got \`${values.executor}\``);
+  // Checked now, before the pipeline is read: a bad URL fails before anything is enqueued.
+  const queued = values.executor === 'queue' ? queueFlags(values) : undefined;
   // Asked now: the git process runs while the pipeline is read and its keys computed.
   const git = gitInfo(path.dirname(path.resolve(file)));
   git.catch(() => undefined);
@@ -63,10 +77,11 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const header = (): void => {
     if (!values.json)
       io.out.write(
-        `${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}\n`,
+        `${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}${queued ? ` · queue ${queued.target.display}` : ''}\n`,
       );
   };
   let outcome: PipelineRun;
+  let executor: QueueExecutor | undefined;
   let opened = loaded;
   let ran = loaded;
   let closing = loaded;
@@ -78,7 +93,15 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   } else {
     // Loaded only here: a rerun whose steps are all hits needs neither the scheduler's pool nor the report's renderer.
     const [{ Interruption, runPipeline }, { writeRunReport }] = await Promise.all([import('../../runtime/pipeline-run.js'), import('../../report/load.js')]);
-    const store = await openStore(dir, io);
+    // Connected before the store is opened: an unreachable queue fails the run before it is recorded.
+    executor = queued && (await (await import('../../runtime/queue/executor.js')).QueueExecutor.open({ ...queued, keys, nodes: plan.byId }));
+    let store: Store;
+    try {
+      store = await openStore(dir, io);
+    } catch (e) {
+      await executor?.close();
+      throw e;
+    }
     opened = performance.now();
     // SIGINT/SIGTERM cancel cleanly: running steps see the signal, nothing half-written is stored,
     // and the run is recorded as `interrupted` (a rerun reuses every step that completed).
@@ -94,12 +117,13 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     try {
       header();
       // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
-      outcome = await runPipeline(plan, { store, keys, progress, jobs, signal: abort.signal, git, writeReport: writeRunReport });
+      outcome = await runPipeline(plan, { store, keys, progress, jobs, signal: abort.signal, git, writeReport: writeRunReport, executor });
       ran = performance.now();
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       closing = performance.now();
+      await executor?.close();
       await store.close();
     }
   }
@@ -144,6 +168,8 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           })),
           metrics,
           ...(reportPath ? { report: reportPath } : {}),
+          // Per step run through the queue: enqueued, started and finished on a worker, coordinator notified (epoch ms).
+          ...(executor?.timings.length ? { queue: executor.timings } : {}),
           ...(sweep ? sweepJson(sweep) : {}),
           ...(result.error ? { error: result.error.message } : {}),
         },
@@ -212,6 +238,10 @@ Runs the pipeline. Steps whose inputs and params are unchanged are read from the
                that can use several threads (gbm, random_forest) gets its share of them
   --device D   where neural models train unless their step sets \`device:\` (overrides the
                pipeline's top-level \`device:\`; changes those steps' cache keys)
+  --executor queue --queue URL --cache DIR
+               run the model fits and backtests on \`fxflow worker\`s through a BullMQ queue on
+               Redis (URL: redis://HOST:6379/0, or FXFLOW_QUEUE), sharing artifacts in DIR (a
+               folder every machine mounts, or FXFLOW_CACHE); --jobs is then the steps in flight
 
 With a \`matrix:\` block every variant runs; a step equal across variants runs once.
 SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.

@@ -1,0 +1,68 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { sha256 } from '../core/hash.js';
+
+/**
+ * Artifacts as content-addressed files: `<root>/artifacts/<2 chars>/<key>`, each written whole or
+ * not at all (temporary name, fsync, rename) and read back only if its size and sha256 match what
+ * was recorded, with its catalogue entry beside it (`<file>.json`). The local store (./store.ts)
+ * keeps its artifacts so, and the shared cache of the queue executor (./queue/cache.ts) uses the
+ * same layout and functions, so one folder's files mean the same thing to both.
+ */
+
+export const ARTIFACTS_DIR = 'artifacts';
+/** Beside an artifact's file: its catalogue entry as JSON, written once its row commits (the cache check of ./cached-run.ts). */
+export const SIDECAR_SUFFIX = '.json';
+export const TMP_SUFFIX = '.tmp';
+
+/** The file name an artifact is stored under: its key (hex) when it is a plain name, else the key's hash. */
+export function artifactName(key: string): string {
+  return /^[A-Za-z0-9_-]{2,128}$/.test(key) ? key : sha256(key);
+}
+
+/** Where artifact `key` of the store in `dir` is (or would be) stored. */
+export function artifactFile(dir: string, key: string): string {
+  const name = artifactName(key);
+  return path.join(dir, ARTIFACTS_DIR, name.slice(0, 2), name);
+}
+
+/** Writes `parts` to `file` whole or not at all: a temporary name in the same folder, fsync, rename. */
+export function writeFileAtomic(file: string, parts: readonly Uint8Array[]): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}${TMP_SUFFIX}`;
+  const fd = openSync(tmp, 'w');
+  let ok = false;
+  try {
+    for (const part of parts) {
+      for (let o = 0; o < part.byteLength; ) o += writeSync(fd, part, o, part.byteLength - o);
+    }
+    fsyncSync(fd);
+    ok = true;
+  } finally {
+    closeSync(fd);
+    if (!ok) rmSync(tmp, { force: true });
+  }
+  renameSync(tmp, file);
+}
+/** An artifact's catalogue row as its sidecar file holds it (`meta` as stored: JSON text). */
+export interface SidecarEntry {
+  key: string;
+  type: string;
+  kind: string;
+  stepVersion: number;
+  bytes: number;
+  sha256: string;
+  meta: string;
+}
+/** An artifact file's bytes if it has `bytes` bytes hashing to `digest`, else undefined (gone or damaged). */
+export function readArtifactFile(file: string, bytes: number, digest: string): Uint8Array | undefined {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  if (buf.byteLength !== bytes || sha256(buf) !== digest) return undefined;
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
