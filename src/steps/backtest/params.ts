@@ -1,7 +1,7 @@
-/** Parameters of the `backtest` step: which predictions are traded, how they become positions and what trading costs. */
-export interface BacktestParams {
+/** How predictions become positions: the rule `backtest` trades and `predict` signals with. */
+export interface SignalRuleParams {
   /**
-   * How a prediction becomes a position: `threshold` (long above +entry_threshold, short below −entry_threshold, kept until the prediction crosses exit_threshold), `sign` (the sign of the prediction), `quantile` (long in the top `quantile` of predictions, short in the bottom; the cut-offs are the quantiles of the fold's validation predictions).
+   * How a prediction becomes a position: `threshold` (long above +entry_threshold, short below −entry_threshold, kept until the prediction crosses exit_threshold), `sign` (the sign of the prediction), `quantile` (long in the top `quantile` of predictions, short in the bottom; the cut-offs are the quantiles of the fold's validation predictions (in `predict`: the newest fold's)).
    * @default "threshold"
    */
   rule: 'threshold' | 'sign' | 'quantile';
@@ -24,12 +24,16 @@ export interface BacktestParams {
    */
   quantile: number;
   /**
-   * Holding period: `bar` re-decides at every bar; `horizon` keeps a position for the target's horizon in bars after the signal that took it, then re-decides.
+   * Holding period: `bar` re-decides at every bar; `horizon` keeps a position (a signal, in `predict`) for the target's horizon in bars after the signal that took it, then re-decides.
    * @default "bar"
    */
   holding: 'bar' | 'horizon';
   /** Target whose predictions drive the signal (e.g. fwd_ret_1); default: the model's shortest horizon. */
   target?: string;
+}
+
+/** Parameters of the `backtest` step: which predictions are traded, how they become positions and what trading costs. */
+export interface BacktestParams extends SignalRuleParams {
   /**
    * Which out-of-sample predictions are traded: the test segment, or the val and test segments; every fold of a walk-forward dataset is stitched into one series in time order.
    * @default ["test"]
