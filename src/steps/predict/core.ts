@@ -9,6 +9,7 @@ import type { BacktestParams } from '../backtest/params.js';
 import type { StepContext } from '../define.js';
 import featuresStep from '../features/index.js';
 import type { FeaturesParams } from '../features/params.js';
+import { firstRowAtOrAfter } from '../../evaluation/folds.js';
 
 /** The part of a backtest's params that turns predictions into a signal. */
 export type SignalParams = Pick<BacktestParams, 'rule' | 'entry_threshold' | 'exit_threshold' | 'quantile' | 'holding' | 'target'>;
@@ -45,18 +46,6 @@ function ruleText(s: SignalParams, target: string, hold: number): string {
         ? 'sign'
         : `quantile ${s.quantile} of the newest fold's validation predictions`;
   return `${base} on ${target}${hold > 1 ? `, held ${hold} bars` : ''}`;
-}
-
-/** First position in the sorted `a` whose value is ≥ t. */
-function lowerBound(a: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**
@@ -179,8 +168,8 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   );
 
   // The bars asked for.
-  let lo = req.from === undefined ? 0 : lowerBound(feats.index, req.from);
-  const hi = req.to === undefined ? m : lowerBound(feats.index, req.to);
+  let lo = req.from === undefined ? 0 : firstRowAtOrAfter(feats.index, req.from);
+  const hi = req.to === undefined ? m : firstRowAtOrAfter(feats.index, req.to);
   if (feats.warmupDropped > 0 && req.last === undefined) {
     const first = m ? isoUtc(feats.index[0]) : 'none';
     if (req.from === undefined || req.from < (m ? feats.index[0] : Infinity))

@@ -7,6 +7,7 @@ import { ruleStateCount, ruleStates } from '../../regimes/rules.js';
 import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import { parseUtc } from '../split/index.js';
 import type { RegimeParams } from './params.js';
+import { firstRowAtOrAfter } from '../../evaluation/folds.js';
 
 /**
  * `regime`: adds regime columns to features. For each row, `<prefix>_p0 … _p{K−1}` are the
@@ -176,7 +177,7 @@ export default defineStep({
           hint: 'an infinite feature comes from a zero or missing price; let fetch drop such bars (its `quality:` policy) or leave the column out',
         });
       }
-      const nFit = params.fit_until !== undefined ? lowerBound(features.index, parseUtc(params.fit_until)) : Math.floor(n * params.fit_rows);
+      const nFit = params.fit_until !== undefined ? firstRowAtOrAfter(features.index, parseUtc(params.fit_until)) : Math.floor(n * params.fit_rows);
       if (nFit < Math.max(2 * K, 10) && params.fit_until !== undefined && nFit === n) {
         // The history ends before the fit window does (the leakage probe's reruns on truncated
         // candles): no model yet, so every row is unknown, and in-sample.
@@ -306,16 +307,4 @@ function withColumns(
     ...(inSampleUntil !== undefined ? { inSample: [...(features.inSample ?? []), { columns: names, until: inSampleUntil }] } : {}),
     ...(info || features.regimes ? { regimes: [...(features.regimes ?? []), ...(info ? [info] : [])] } : {}),
   };
-}
-
-/** First row at or after t. */
-function lowerBound(index: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = index.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (index[mid] < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
