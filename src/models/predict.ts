@@ -123,6 +123,11 @@ export function predict(model: ExportedModel | Model, rows: PredictRows, opts: P
         .map((k) => k.name)
         .join(', ')}`,
     });
+  // Each fold's state of a by-regime model is one state per regime (src/steps/train/by-regime.ts): scoring it with the kind's predict would be wrong.
+  if (typeof model.params.by_regime === 'string')
+    throw new RunError(`a by_regime model cannot be predicted yet (it was trained with \`by_regime: ${model.params.by_regime}\`)`, {
+      hint: 'train without `by_regime` to score new rows; the exported JSON holds each regime’s state for a scorer of your own',
+    });
   const f = opts.fold ?? folds.length - 1;
   if (!(Number.isInteger(f) && f >= 0 && f < folds.length))
     throw new RunError(`the model has ${folds.length} fold(s); fold ${f} does not exist`, { hint: `pick 0..${folds.length - 1}` });

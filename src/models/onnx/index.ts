@@ -54,6 +54,11 @@ export function modelToOnnx(model: Model, opts: OnnxOptions): OnnxExport {
         : `ONNX export covers ${ONNX_KINDS.join(', ')}; \`--format json\` exports any kind`,
     });
   }
+  // One graph per regime plus the routing on the regime column is not built: refuse rather than export one regime's model.
+  if (typeof model.params.by_regime === 'string')
+    throw new RunError(`a by_regime model cannot be exported to ONNX yet (it was trained with \`by_regime: ${model.params.by_regime}\`)`, {
+      hint: 'train without `by_regime` to export, or use `--format json` (it holds every regime’s fitted state)',
+    });
   const folds = model.state.length;
   const f = opts.fold ?? folds - 1;
   if (!(Number.isInteger(f) && f >= 0 && f < folds))

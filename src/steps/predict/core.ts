@@ -62,6 +62,11 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
       hint: 'predict with the model trained on its encoded dataset; `fxflow models` lists the models',
     });
   }
+  // A by-regime model routes each bar to its regime's model; scoring it needs the regime step's filter run over the new bars, not built yet.
+  if (typeof model.params.by_regime === 'string')
+    throw new RunError(`a by_regime model cannot be predicted yet (it was trained with \`by_regime: ${model.params.by_regime}\`)`, {
+      hint: 'train without `by_regime` to predict new bars; its out-of-sample predictions are in the run (backtest reads them)',
+    });
   if (model.targetNames.length === 0 || model.state.length === 0)
     throw new RunError('the model has no targets or no fitted fold', { hint: 'rerun its train step' });
   const kind = getModelKind(model.kind);

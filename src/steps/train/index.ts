@@ -8,6 +8,7 @@ import { onlineWalkForward, type OnlineSpec } from '../../models/online/walk.js'
 import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { TrainParams } from './params.js';
 import { fixed } from '../../core/format.js';
+import { fitByRegime, regimeColumn } from './by-regime.js';
 
 export type { TrainParams } from './params.js';
 export type { LinearState, LinearState as RidgeState } from '../../models/kinds.js';
@@ -65,7 +66,13 @@ export default defineStep({
     const given = 'device' in kind.defaults && (params as { device?: string }).device === undefined && ctx?.device ? { ...params, device: ctx.device } : params;
     // `online:` is the step's (how val/test rows are scored), not the kind's: kept beside its params.
     const online = (params as { online?: OnlineSpec }).online;
-    return { model: params.model, ...resolveModelParams(kind, given as unknown as Record<string, unknown>), ...(online ? { online } : {}) } as TrainParams;
+    const byRegime = params.by_regime;
+    return {
+      model: params.model,
+      ...resolveModelParams(kind, given as unknown as Record<string, unknown>),
+      ...(online ? { online } : {}),
+      ...(byRegime !== undefined ? { by_regime: byRegime } : {}),
+    } as TrainParams;
   },
 
   async run({ dataset }, params: TrainParams, ctx): Promise<Model> {
@@ -77,7 +84,12 @@ export default defineStep({
           .join(', ')}`,
       });
     // Resolved by resolve() (the compiler calls it before the cache key is computed).
-    const { model: _model, online: onlineParam, ...resolved } = params as unknown as Record<string, ParamValue> & { online?: OnlineSpec };
+    const {
+      model: _model,
+      online: onlineParam,
+      by_regime: byRegimeParam,
+      ...resolved
+    } = params as unknown as Record<string, ParamValue> & { online?: OnlineSpec; by_regime?: string };
     const online = onlineParam ? checkOnline(onlineParam, kind.name, dataset) : undefined;
     const n = dataset.index.length;
     const p = dataset.featureNames.length;
@@ -89,6 +101,7 @@ export default defineStep({
     }
     if (k === 0 && !kind.encoder) throw new RunError('the dataset has no targets', { hint: 'set `target.forward_return.horizons` in the features step' });
     if (dataset.folds.length === 0) throw new RunError('the dataset has no folds', { hint: 'rerun the split step' });
+    const regimes = byRegimeParam !== undefined ? regimeColumn(dataset, byRegimeParam, kind.name, onlineParam !== undefined) : undefined;
 
     const state: unknown[] = [];
     const preds = new Predictions(dataset);
@@ -102,6 +115,20 @@ export default defineStep({
       seen: [] as { trainLast: number; lastSeen: number }[],
     };
 
+    // Adds fold f's predictions of its segments to preds; returns its validation metrics per target.
+    const scoreSegments = (f: number, segments: [number, RowRange][], predict: (i: number, range: RowRange) => Float64Array[]): HorizonMetrics[] => {
+      const foldVal: HorizonMetrics[] = [];
+      for (const [i, [seg, range]] of segments.entries()) {
+        const m = Math.max(0, range.end - range.start);
+        const out = predict(i, range);
+        const at = preds.add(f, seg, range, out);
+        if (seg === SEG_VAL)
+          for (let t = 0; t < k; t++)
+            foldVal.push(horizonMetrics(dataset.targetNames[t], dataset.targetHorizons[t], out[t], preds.pooled.val.actual[t].subarray(at, at + m)));
+      }
+      return foldVal;
+    };
+
     for (let f = 0; f < dataset.folds.length; f++) {
       const fold = dataset.folds[f];
       if (ctx.signal.aborted) throw new CancelledError();
@@ -112,6 +139,31 @@ export default defineStep({
       const trainRanges = fold.trainRanges ?? [fold.train];
       const trainRows = trainRanges.reduce((a, r) => a + Math.max(0, r.end - r.start), 0);
       if (trainRows < 1) throw new RunError(`fold ${f} has no training rows`, { hint: 'use more bars or a larger train ratio in split' });
+      if (regimes) {
+        // One model per regime (by-regime.ts); scored like any fold below, each row by its regime's model.
+        const segs = segmentsOf(fold);
+        const rf = await fitByRegime(
+          kind,
+          resolved,
+          dataset,
+          Xf,
+          trainRanges,
+          fold.val,
+          segs.map(([, r]) => r),
+          regimes,
+          { fold: f, signal: ctx.signal, warn: (m) => ctx.warn(m), workDir: ctx.workDir, threads: ctx.threads, log: (m) => ctx.log(m) },
+          foldSeed(ctx.seed, f),
+        );
+        if (ctx.signal.aborted) throw new CancelledError();
+        state.push(rf.state);
+        if (rf.importance) {
+          imp ??= dataset.targetNames.map(() => new Float64Array(p));
+          rf.importance.forEach((v, t) => v.forEach((x, j) => (imp![t][j] += x)));
+        }
+        foldMetrics.push(scoreSegments(f, segs, (_i, range) => rf.predict(range)));
+        ctx.progress((f + 1) / dataset.folds.length);
+        continue;
+      }
       const block =
         trainRanges.length === 1 ? { X: Xf, Y: dataset.Y, n, train: fold.train, val: fold.val } : gatherBlock(Xf, dataset.Y, p, k, trainRanges, fold.val);
       const layout = trainRanges.length === 1 ? { index: dataset.index, pieces: undefined } : gatheredLayout(dataset.index, trainRanges, fold.val);
@@ -169,7 +221,6 @@ export default defineStep({
         fit.importance.forEach((v, t) => v.forEach((x, j) => (imp![t][j] += x)));
       }
 
-      const foldVal: HorizonMetrics[] = [];
       const segments = segmentsOf(fold);
       // Online: the val/test rows scored walking forward, the model updated on each row once its targets are known.
       const walked =
@@ -183,17 +234,14 @@ export default defineStep({
           online.delay,
           foldSeed(ctx.seed, f),
         );
-      for (const [i, [seg, range]] of segments.entries()) {
-        const m = Math.max(0, range.end - range.start);
-        const out = walked
-          ? walked[i]
-          : kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m));
-        const at = preds.add(f, seg, range, out);
-        if (seg === SEG_VAL)
-          for (let t = 0; t < k; t++)
-            foldVal.push(horizonMetrics(dataset.targetNames[t], dataset.targetHorizons[t], out[t], preds.pooled.val.actual[t].subarray(at, at + m)));
-      }
-      foldMetrics.push(foldVal);
+      foldMetrics.push(
+        scoreSegments(f, segments, (i, range) => {
+          const m = Math.max(0, range.end - range.start);
+          return walked
+            ? walked[i]
+            : kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m));
+        }),
+      );
       ctx.progress((f + 1) / dataset.folds.length);
     }
 
@@ -229,7 +277,7 @@ export default defineStep({
     return {
       type: 'Model',
       kind: kind.name,
-      params: { model: kind.name, ...resolved, ...(onlineParam ? { online: onlineParam } : {}) },
+      params: { model: kind.name, ...resolved, ...(onlineParam ? { online: onlineParam } : {}), ...(regimes ? { by_regime: regimes.name } : {}) },
       featureNames: [...dataset.featureNames],
       targetNames: [...dataset.targetNames],
       targetHorizons: [...dataset.targetHorizons],
@@ -277,7 +325,8 @@ export default defineStep({
     const alpha =
       (typeof out.params.alpha === 'number' ? ` α=${out.params.alpha}` : '') +
       (online ? ` online ${online.method}${onlineNote(online)}` : '') +
-      (out.backend ? ` on ${out.backend}` : '');
+      (out.backend ? ` on ${out.backend}` : '') +
+      (typeof out.params.by_regime === 'string' ? ` by regime (${out.params.by_regime})` : '');
     const folds = (out.state?.length ?? 0) > 1 ? ` · ${out.state.length} folds` : '';
     if (out.encoder) {
       const r = out.encoder.rmse;

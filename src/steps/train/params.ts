@@ -20,8 +20,22 @@ export type TrainParams =
   | TransformerParams
   | AutoencoderParams;
 
+/** Parameters every model kind takes. */
+interface TrainCommon {
+  /**
+   * One model per regime: the name of an integer regime column of the dataset (a `regime` step's
+   * `regime_state`). Each fold fits one model per value of the column on the training rows in that
+   * regime (the column itself left out of its features, constant there), and predicts each row with
+   * the model of the regime at that bar; a regime with fewer than max(2 × features, 30) training
+   * rows falls back to the model fitted on all rows (with a warning). Tabular kinds only (linear,
+   * logistic, gbm, random_forest), without `online:`; such a model is scored and backtested, but
+   * not yet exported or used by `predict`. docs/regimes.md.
+   */
+  by_regime?: string;
+}
+
 /** `ridge`: closed-form L2-penalised least squares (scikit-learn Ridge, unpenalised intercept). */
-export interface RidgeParams {
+export interface RidgeParams extends TrainCommon {
   /**
    * Model kind: `ridge` (closed-form L2 least squares), `ols`, `lasso` and `elastic_net`
    * (coordinate descent), `logistic` (L2 logistic regression of the direction), `gbm`
@@ -45,14 +59,14 @@ export interface RidgeParams {
 }
 
 /** `ols`: ordinary least squares, closed form (the minimum-norm solution when singular). */
-export interface OlsParams {
+export interface OlsParams extends TrainCommon {
   model: 'ols';
   /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
   online?: RlsOnlineParams;
 }
 
 /** `lasso`: L1-penalised least squares by coordinate descent (scikit-learn Lasso). */
-export interface LassoParams {
+export interface LassoParams extends TrainCommon {
   model: 'lasso';
   /**
    * scikit-learn's α of (1/2n)‖y − Xw‖² + α‖w‖₁.
@@ -63,7 +77,7 @@ export interface LassoParams {
 }
 
 /** `elastic_net`: L1 + L2 penalised least squares by coordinate descent (scikit-learn ElasticNet). */
-export interface ElasticNetParams {
+export interface ElasticNetParams extends TrainCommon {
   model: 'elastic_net';
   /**
    * scikit-learn's α of (1/2n)‖y − Xw‖² + α·l1_ratio·‖w‖₁ + α(1 − l1_ratio)/2·‖w‖².
@@ -81,7 +95,7 @@ export interface ElasticNetParams {
 }
 
 /** `logistic`: L2 logistic regression of the direction (target > 0); predicts P(up) − P(not up). */
-export interface LogisticParams {
+export interface LogisticParams extends TrainCommon {
   model: 'logistic';
   /**
    * L2 penalty α/2·‖w‖², i.e. scikit-learn's C = 1/α.
@@ -139,7 +153,7 @@ export interface SgdOnlineParams {
 }
 
 /** Tree kinds' parameters that gbm and random_forest share. */
-interface TreeParams {
+interface TreeParams extends TrainCommon {
   /**
    * Most bins per feature (quantiles of the training rows).
    * @default 255
@@ -322,7 +336,7 @@ export interface RandomForestParams extends TreeParams {
 }
 
 /** Parameters every neural kind takes (the autoencoder's too); a kind redeclares one to change its default. */
-interface NeuralParams {
+interface NeuralParams extends TrainCommon {
   /**
    * Where to train. `auto` takes the first that works of tfjs-node-gpu (a CUDA GPU), tfjs-node
    * (CPU), wasm, pure-JS cpu; `gpu` fails with the reason when no GPU backend loads; `cpu` skips
