@@ -37,7 +37,11 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'diff', summary: 'compare two runs: params, metrics, recomputed steps', load: async () => (await import('./diff.js')).diffCommand },
   { name: 'gc', summary: 'remove cached artifacts that no kept run needs', load: async () => (await import('./gc.js')).gcCommand },
   { name: 'report', summary: 'write a run’s backtest report as one self-contained HTML file', load: async () => (await import('./report.js')).reportCommand },
-  { name: 'models', summary: 'trained models: list, lineage, stages (champion, challenger), export as model.json or ONNX', load: async () => (await import('./models.js')).modelsCommand },
+  {
+    name: 'models',
+    summary: 'trained models: list, lineage, stages (champion, challenger), export as model.json or ONNX',
+    load: async () => (await import('./models.js')).modelsCommand,
+  },
   {
     name: 'predict',
     summary: 'score new bars with a trained model (its features, scaler and signal rule as in training)',
