@@ -1,3 +1,4 @@
+import { thousands } from '../core/format.js';
 import { readFileSync, statSync } from 'node:fs';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { escapeControl, formatDiagnostic } from '../core/diagnostics.js';
@@ -75,7 +76,8 @@ export function fmtNum(v: number | null | undefined): string {
   const a = Math.abs(v);
   // Past 1e15 digits grouping stops being readable (1e300 has 301 digits).
   if (a >= 1e15) return v.toPrecision(4);
-  if (Number.isInteger(v)) return v.toLocaleString('en-US');
+  // core/format's grouping, not toLocaleString: that loads ICU's locale data (20–50 ms of a cached rerun).
+  if (Number.isInteger(v)) return thousands(v);
   if (a >= 1000) return v.toFixed(0);
   if (a >= 1) return v.toPrecision(4);
   if (a === 0) return '0';

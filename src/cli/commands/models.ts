@@ -1,3 +1,4 @@
+import { thousands } from '../../core/format.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
@@ -258,7 +259,7 @@ async function showModel(id: string | undefined, values: { store?: string; json?
   out += kv(
     'data',
     data.length
-      ? data.map((d) => `${d.file} sha256 ${d.sha256.slice(0, 16)}… (${d.size.toLocaleString('en-US')} bytes)`).join('; ')
+      ? data.map((d) => `${d.file} sha256 ${d.sha256.slice(0, 16)}… (${thousands(d.size)} bytes)`).join('; ')
       : lin.fetch
         ? `${String(lin.fetch.params.source)} (no file)`
         : '—',
