@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { sha256 } from '../core/hash.js';
 
@@ -54,6 +54,25 @@ export interface SidecarEntry {
   sha256: string;
   meta: string;
 }
+/**
+ * The sidecar of artifact `key` under `dir` if it names that key and a file of the size it records
+ * stands beside it; undefined if either is missing or they disagree. The bytes are not read.
+ */
+export function readSidecar(dir: string, key: string): SidecarEntry | undefined {
+  const file = artifactFile(dir, key);
+  try {
+    const entry = JSON.parse(readFileSync(`${file}${SIDECAR_SUFFIX}`, 'utf8')) as SidecarEntry;
+    return entry.key === key && statSync(file).size === entry.bytes ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the sidecar of the artifact at `file` (after the file itself, so a sidecar stands for a whole file). */
+export function writeSidecar(file: string, entry: SidecarEntry): void {
+  writeFileAtomic(`${file}${SIDECAR_SUFFIX}`, [Buffer.from(JSON.stringify(entry))]);
+}
+
 /** An artifact file's bytes if it has `bytes` bytes hashing to `digest`, else undefined (gone or damaged). */
 export function readArtifactFile(file: string, bytes: number, digest: string): Uint8Array | undefined {
   let buf: Buffer;

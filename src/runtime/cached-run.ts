@@ -7,7 +7,8 @@ import { runRowWriter, stepRowsWriter } from './history.js';
 import type { NodeKey } from './keys.js';
 import type { ProgressReporter } from './progress.js';
 import { gitInfo, newRunId, stepRecordOf, type RunOptions, type RunResult, type StepOutcome } from './run.js';
-import { journalTx, sidecarHit, STORE_FILE, writeFileAtomic, writeJournal, type JournalOp } from './store.js';
+import { writeFileAtomic } from './artifact-files.js';
+import { journalTx, sidecarHit, STORE_FILE, writeJournal, type JournalOp } from './store.js';
 
 /**
  * A rerun whose every step is a cache hit, done without opening DuckDB (issue 18: loading its

@@ -8,14 +8,13 @@ import {
   artifactFile,
   artifactName,
   readArtifactFile,
+  readSidecar,
   SIDECAR_SUFFIX,
   TMP_SUFFIX,
   writeFileAtomic,
+  writeSidecar,
   type SidecarEntry,
 } from './artifact-files.js';
-
-/** The artifact files' helpers, from where they were first exported. */
-export { artifactFile, writeFileAtomic } from './artifact-files.js';
 
 /**
  * The store: a folder holding artifacts as files (content-addressed by cache key:
@@ -64,14 +63,8 @@ const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
  * missing or they disagree. The bytes are not read (nor checked: a step that reads them does).
  */
 export function sidecarHit(dir: string, key: string): { type: string; meta: ArtifactMeta } | undefined {
-  const file = artifactFile(dir, key);
-  try {
-    const entry = JSON.parse(readFileSync(`${file}${SIDECAR_SUFFIX}`, 'utf8')) as SidecarEntry;
-    if (entry.key !== key || statSync(file).size !== entry.bytes) return undefined;
-    return { type: entry.type, meta: decodeMeta(entry.meta) };
-  } catch {
-    return undefined;
-  }
+  const entry = readSidecar(dir, key);
+  return entry && { type: entry.type, meta: decodeMeta(entry.meta) };
 }
 
 /** Where runs recorded without opening DuckDB (./cached-run.ts) wait for the next open to ingest them. */
@@ -494,7 +487,7 @@ export class Store {
     }
     // The sidecar lets a rerun whose steps are all hits skip DuckDB (./cached-run.ts); it is written
     // only once the row has committed, so a sidecar stands for a catalogued artifact.
-    if (inserted && row) writeFileAtomic(`${file}${SIDECAR_SUFFIX}`, [Buffer.from(JSON.stringify(row))]);
+    if (inserted && row) writeSidecar(file, row);
   }
 
   /** Removes one artifact (catalogue row and bytes) in one transaction, e.g. one that fails its checksum. */

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { artifactFile } from '../../src/runtime/store.js';
+import { artifactFile } from '../../src/runtime/artifact-files.js';
 import { cachedMap, edit, fxflow, parseRun, workdir, type JsonRun } from '../helpers/cli.js';
 
 /**

@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { artifactFile, Store } from '../../src/runtime/store.js';
+import { artifactFile } from '../../src/runtime/artifact-files.js';
+import { Store } from '../../src/runtime/store.js';
 import { BIN, cachedMap, edit, fxflow, parseRun, workdir, type CliResult } from '../helpers/cli.js';
 
 /**

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beginRun, recordStep, runRowWriter, stepRowsWriter } from '../../src/runtime/history.js';
-import { artifactFile, journalTx, Store, writeJournal, type JournalEntry, type JournalOp, type StoreTx } from '../../src/runtime/store.js';
+import { artifactFile } from '../../src/runtime/artifact-files.js';
+import { journalTx, Store, writeJournal, type JournalEntry, type JournalOp, type StoreTx } from '../../src/runtime/store.js';
 
 let dir: string;
 beforeEach(() => {

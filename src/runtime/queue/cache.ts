@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { sha256 } from '../../core/hash.js';
-import { artifactFile, readArtifactFile, SIDECAR_SUFFIX, writeFileAtomic, type SidecarEntry } from '../artifact-files.js';
+import { artifactFile, readArtifactFile, readSidecar, writeFileAtomic, writeSidecar, type SidecarEntry } from '../artifact-files.js';
 
 /**
  * The shared artifact cache: a folder every machine of a queue run mounts (NFS or similar), with
@@ -15,13 +15,7 @@ export class ArtifactCache {
   constructor(readonly dir: string) {}
 
   private entry(key: string): SidecarEntry | undefined {
-    const file = artifactFile(this.dir, key);
-    try {
-      const e = JSON.parse(readFileSync(`${file}${SIDECAR_SUFFIX}`, 'utf8')) as SidecarEntry;
-      return e.key === key && statSync(file).size === e.bytes ? e : undefined;
-    } catch {
-      return undefined;
-    }
+    return readSidecar(this.dir, key);
   }
 
   /** Whether `key` is in the cache (its sidecar and a file of the recorded size; the bytes are not read). */
@@ -58,7 +52,7 @@ export class ArtifactCache {
       sha256: sha256(bytes),
       meta: JSON.stringify({ warnings: info.warnings ?? [] }),
     };
-    writeFileAtomic(`${file}${SIDECAR_SUFFIX}`, [Buffer.from(JSON.stringify(entry))]);
+    writeSidecar(file, entry);
   }
 
   /** Whether the folder exists (a worker or coordinator refuses a cache it cannot see). */
