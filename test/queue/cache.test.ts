@@ -17,7 +17,7 @@ describe('ArtifactCache', () => {
     const cache = new ArtifactCache(dir);
     const bytes = Uint8Array.of(1, 2, 3, 4, 5);
     expect(cache.has(KEY)).toBe(false);
-    cache.put(KEY, info, bytes);
+    cache.put(KEY, info, () => [bytes]);
     // artifacts/<first 2 chars>/<key>, as the store writes its own (hand-written path, not the code's).
     const file = path.join(dir, 'artifacts', 'a1', KEY);
     expect([...readFileSync(file)]).toEqual([1, 2, 3, 4, 5]);
@@ -31,16 +31,16 @@ describe('ArtifactCache', () => {
   it('a damaged or truncated file is a miss, never wrong bytes', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-cache-'));
     const cache = new ArtifactCache(dir);
-    cache.put(KEY, info, Uint8Array.of(1, 2, 3, 4, 5));
+    cache.put(KEY, info, () => [Uint8Array.of(1, 2, 3, 4, 5)]);
     const file = path.join(dir, 'artifacts', 'a1', KEY);
     writeFileSync(file, Uint8Array.of(1, 2, 3, 4, 6));
     expect(cache.get(KEY)).toBeUndefined();
-    cache.put(KEY, info, Uint8Array.of(1, 2, 3, 4, 5));
+    cache.put(KEY, info, () => [Uint8Array.of(1, 2, 3, 4, 5)]);
     expect([...cache.get(KEY)!.bytes]).toEqual([1, 2, 3, 4, 5]);
     truncateSync(file, 2);
     expect(cache.has(KEY)).toBe(false);
     // A rewrite (another worker) restores it.
-    cache.put(KEY, info, Uint8Array.of(1, 2, 3, 4, 5));
+    cache.put(KEY, info, () => [Uint8Array.of(1, 2, 3, 4, 5)]);
     expect([...cache.get(KEY)!.bytes]).toEqual([1, 2, 3, 4, 5]);
   });
 });

@@ -38,21 +38,25 @@ export class ArtifactCache {
     return { bytes, entry, warnings };
   }
 
-  /** Writes artifact `key` unless a whole, verified copy is there already (a damaged one is replaced). */
-  put(key: string, info: { type: string; kind: string; stepVersion: number; warnings?: string[] }, bytes: Uint8Array): void {
+  /**
+   * Writes artifact `key` unless a whole, verified copy is there already (a damaged one is
+   * replaced). `encode` gives its bytes (codec.encodeArtifactParts: hashed and written as they are,
+   * never joined) and is called only when they are to be written.
+   */
+  put(key: string, info: { type: string; kind: string; stepVersion: number; warnings?: string[] }, encode: () => readonly Uint8Array[]): void {
     if (this.get(key)) return;
+    const parts = encode();
     const file = artifactFile(this.dir, key);
-    writeFileAtomic(file, [bytes]);
-    const entry: SidecarEntry = {
+    writeFileAtomic(file, parts);
+    writeSidecar(file, {
       key,
       type: info.type,
       kind: info.kind,
       stepVersion: info.stepVersion,
-      bytes: bytes.byteLength,
-      sha256: sha256(bytes),
+      bytes: parts.reduce((n, p) => n + p.byteLength, 0),
+      sha256: sha256(parts),
       meta: JSON.stringify({ warnings: info.warnings ?? [] }),
-    };
-    writeSidecar(file, entry);
+    });
   }
 
   /** Whether the folder exists (a worker or coordinator refuses a cache it cannot see). */

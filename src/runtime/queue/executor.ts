@@ -3,7 +3,7 @@ import type { PlanNode } from '../../compiler/index.js';
 import { CancelledError, RunError } from '../../core/diagnostics.js';
 import type { AnyStepDef, StepContext } from '../../steps/define.js';
 import { isBuiltinStep } from '../../steps/index.js';
-import { decodeArtifact, encodeArtifact } from '../codec.js';
+import { decodeArtifact, encodeArtifactParts } from '../codec.js';
 import type { NodeKey } from '../keys.js';
 import { VERSION } from '../../version.js';
 import { ArtifactCache } from './cache.js';
@@ -117,7 +117,7 @@ export class QueueExecutor {
     if (!w) {
       w = Promise.resolve().then(() => {
         const n = this.opts.nodes.get(src)!;
-        this.cache.put(key, { type: n.def.output, kind: n.kind, stepVersion: n.def.version }, encodeArtifact(value));
+        this.cache.put(key, { type: n.def.output, kind: n.kind, stepVersion: n.def.version }, () => encodeArtifactParts(value));
       });
       this.writing.set(key, w);
     }

@@ -6,7 +6,7 @@ import { RunError } from '../../core/diagnostics.js';
 import { makeStepContext, type AnyStepDef } from '../../steps/define.js';
 import { BUILTIN_STEPS } from '../../steps/index.js';
 import { VERSION } from '../../version.js';
-import { decodeArtifact, encodeArtifact } from '../codec.js';
+import { decodeArtifact, encodeArtifactParts } from '../codec.js';
 import { keepRecent } from '../pool/protocol.js';
 import { ArtifactCache } from './cache.js';
 import { checkReachable, scrub, type QueueTarget } from './connection.js';
@@ -144,7 +144,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       throw new UnrecoverableError(stepFailure(e).message);
     }
     const ts = performance.now();
-    cache.put(d.output, { type: d.type, kind: d.kind, stepVersion: d.stepVersion, warnings }, encodeArtifact(output));
+    cache.put(d.output, { type: d.type, kind: d.kind, stepVersion: d.stepVersion, warnings }, () => encodeArtifactParts(output));
     const te = performance.now();
     opts.log(`done ${d.stepId} ${d.output.slice(0, 12)} in ${Math.round(te - t0)} ms`);
     return { cached: false, warnings, loadMs: tc - t0, computeMs: ts - tc, storeMs: te - ts, worker: me };
