@@ -200,6 +200,16 @@ export interface Predictions {
   fold: Uint16Array;
   /** Per target name, the prediction of each row. */
   values: Record<string, Float64Array>;
+  /** The forecast distribution of each row, for probabilistic models (`values` then holds its median or mean). */
+  distribution?: PredictiveDistribution;
+}
+
+/** A forecast distribution per predicted row; a model fills the form it produces. */
+export interface PredictiveDistribution {
+  /** Quantile forecasts: `levels` ascending in (0, 1); per target, row-major [rows × levels.length], monotone in the level. */
+  quantiles?: { levels: number[]; values: Record<string, Float64Array> };
+  /** Sample forecasts (e.g. a diffusion model's draws): per target, row-major [rows × count]. */
+  samples?: { count: number; values: Record<string, Float32Array> };
 }
 
 export interface HorizonMetrics {
