@@ -303,6 +303,8 @@ export interface Report {
   net?: Float64Array;
   /** Per-bar costs paid, return units, parallel to index (backtest v2+). */
   cost?: Float64Array;
+  /** Per-bar overnight financing paid (negative: earned), return units, parallel to index; only with swap rates. */
+  financing?: Float64Array;
   /** The simulated trades (backtest v2+). */
   trades?: ReportTrades;
   /** Forecast quality per target on the traded rows (backtest v2+). */

@@ -7,6 +7,7 @@ import { horizonMetrics } from '../../models/metrics.js';
 import { BACKTEST_METRIC_NAMES, backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
 import { metricsByRegime } from '../../backtest/regime.js';
 import { directions, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
+import { applyFinancing } from '../../backtest/financing.js';
 import { cumsum, simulate } from '../../backtest/simulate.js';
 import { defineStep, paramsOf, type CheckContext, type StepContext } from '../define.js';
 import type { BacktestParams } from './params.js';
@@ -217,6 +218,11 @@ function notes(p: BacktestParams, pip: number, perYear: number, target: string, 
     'Timing: a prediction made at bar t’s close is filled at bar t+1’s open (never at t’s close) and held until the next bar’s open: gross return = position × ln(open[t+2] / open[t+1]).',
     `Rule: ${rule}${hold > 1 ? `; a position is held at least ${hold} bars (the target’s horizon)` : ''}. Sizing: ${sizing}${p.max_leverage !== undefined ? `, at most ${p.max_leverage}×` : ''}.`,
     `Costs per unit of position change: half the spread (${c.spread_column ? `column \`${c.spread_column}\`` : `${c.spread_pips} pips`}) + slippage ${c.slippage_pips} pips, pip = ${pip}, + commission ${c.commission_per_million} per million notional and ${c.commission_per_lot} per 100k lot; a round trip pays one full spread. A position is closed (and its exit paid) before a gap in the signals and at the end.`,
+    ...(c.swap
+      ? [
+          `Financing: swap ${c.swap.long_column ? `column \`${c.swap.long_column}\`` : c.swap.long} long / ${c.swap.short_column ? `column \`${c.swap.short_column}\`` : c.swap.short} short ${c.swap.unit === 'annual_pct' ? `% a year (${c.swap.day_count}-day year)` : c.swap.unit} per night (positive earns), for positions held through 17:00 New York, three nights on ${c.swap.triple_day}s, none at weekends; holidays not modelled; metric \`financing\`.`,
+        ]
+      : []),
     'Returns are log returns; equity, total return and drawdown are sums of net per-bar log returns. PnL in pips: position × price change / pip − costs; in account currency: a fixed notional of position × account size at entry.',
     `Annualisation: FX trading time, 260 days × 24 h a year; bars per year = 260 × 24 h / bar length = ${Number(perYear.toFixed(2))}. Annual return = mean per-bar return × bars per year; volatility = std (ddof 1) × √(bars per year); Sharpe = their ratio (zero risk-free rate); Sortino uses the downside deviation √(Σ min(r,0)² / n); Calmar = annual return / max drawdown.`,
     'Benchmark: buy and hold over the same bars, no costs.',
@@ -363,7 +369,7 @@ export default defineStep({
       }
       if (bad) ctx.warn(`${bad} bar(s) with a missing or negative spread in \`${c.spread_column}\`: counted as 0`);
     }
-    const sim = simulate(
+    let sim = simulate(
       {
         open,
         signalBar,
@@ -376,6 +382,37 @@ export default defineStep({
       },
       ctx.threads ?? 1,
     );
+    let financing: Float64Array | undefined;
+    if (c.swap) {
+      const sw = c.swap;
+      const column = (name: string | undefined, fallback: number): number | Float64Array => {
+        if (name === undefined) return fallback;
+        const col = candles.columns[name];
+        if (!col)
+          throw new RunError(`the candles have no column \`${name}\` for the swap rate`, {
+            hint: `their columns are: ${Object.keys(candles.columns).join(', ')}`,
+          });
+        return col;
+      };
+      const days = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+      const f = applyFinancing(
+        sim,
+        { open, time: candles.index },
+        {
+          long: column(sw.long_column, sw.long),
+          short: column(sw.short_column, sw.short),
+          unit: sw.unit,
+          point: sw.point ?? pip / 10,
+          pip,
+          tripleDay: days.indexOf(sw.triple_day),
+          dayCount: sw.day_count,
+        },
+        params.account_size,
+      );
+      sim = f.sim;
+      financing = f.financing;
+      ctx.log(`financing: ${f.nights} position-night(s) held through the 17:00 New York rollover`);
+    }
     if (sim.untraded > 0) ctx.log(`${sim.untraded} prediction(s) at the end not traded: the bars to fill and exit them do not exist`);
     if (sim.bar.length === 0) {
       throw new RunError(`none of the ${rows.length} predictions can be traded: the candles end before the bars after them`, {
@@ -384,6 +421,7 @@ export default defineStep({
     }
 
     const metrics: Record<string, number> = { ...backtestMetrics(sim, perYear, ctx.threads ?? 1) };
+    if (financing) metrics.financing = financing.reduce((a, b) => a + b, 0);
     const tradedRows = rows.slice(0, sim.bar.length);
     const forecast = forecastQuality(model, dataset, tradedRows, dsRow);
     for (const f of forecast) {
@@ -421,6 +459,7 @@ export default defineStep({
       notes: notes(params, pip, perYear, target, hold),
       net: sim.net,
       cost: sim.cost,
+      ...(financing ? { financing } : {}),
       trades: {
         entry: Float64Array.from(t.start, (s) => index[s]),
         exit: exitTs,
@@ -443,6 +482,7 @@ export default defineStep({
   },
   metricNames: [
     ...BACKTEST_METRIC_NAMES,
+    'financing',
     'rmse_<target>',
     'mae_<target>',
     'da_<target>',

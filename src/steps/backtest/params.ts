@@ -139,4 +139,44 @@ export interface CostParams {
    * @minimum 0
    */
   slippage_pips: number;
+  /** Overnight financing (swap/rollover) of positions held through 17:00 New York; reported as its own line, `financing`. */
+  swap?: SwapParams;
+}
+
+/** Swap rates: what a position earns (positive) or pays (negative) per night, as brokers quote them. */
+export interface SwapParams {
+  /**
+   * Swap of a long position per night, per unit of base currency held, in `unit` (MetaTrader's sign: negative is charged).
+   * @default 0
+   */
+  long: number;
+  /**
+   * Swap of a short position per night, in `unit`.
+   * @default 0
+   */
+  short: number;
+  /** A column of the candles with each bar's long swap rate (in `unit`), used instead of `long`. */
+  long_column?: string;
+  /** A column of the candles with each bar's short swap rate, used instead of `short`. */
+  short_column?: string;
+  /**
+   * `points` (MetaTrader's: price steps of `point`), `pips`, or `annual_pct` (% a year of the position's notional, on a `day_count`-day year).
+   * @default "points"
+   */
+  unit: 'points' | 'pips' | 'annual_pct';
+  /**
+   * Price of one point; default: a tenth of the pip (5-digit quotes).
+   * @exclusiveMinimum 0
+   */
+  point?: number;
+  /**
+   * The day whose rollover counts three nights (spot settles T+2, so it carries the weekend).
+   * @default "wednesday"
+   */
+  triple_day: 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday';
+  /**
+   * Days a year for `annual_pct`: 360 (USD, EUR, JPY, CHF money markets) or 365 (GBP, AUD, NZD, CAD…).
+   * @default 360
+   */
+  day_count: 360 | 365;
 }
