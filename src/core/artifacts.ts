@@ -242,8 +242,10 @@ export interface Model {
   foldMetrics?: HorizonMetrics[][];
   /** Test-segment metrics per target (over all folds). */
   testMetrics?: HorizonMetrics[];
-  /** Feature importances per target, summed over folds (tree models: total split gain). */
+  /** Feature importances per target, summed over folds (tree models: total split gain), and those of `explain:` (permutation, shap). */
   importance?: FeatureImportance[];
+  /** With `explain:` on a tree kind: the top features' SHAP dependence (the first target). */
+  dependence?: ShapDependence[];
   /** The compute backend that trained it (neural kinds: `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`). */
   backend?: string;
   /**
@@ -277,6 +279,14 @@ export interface EncoderInfo {
 }
 
 /** Importance of each feature for one target's model. */
+/** SHAP values of one feature against its (unscaled) values, over the newest fold's explained validation rows. */
+export interface ShapDependence {
+  target: string;
+  feature: string;
+  x: Float64Array;
+  shap: Float64Array;
+}
+
 export interface FeatureImportance {
   target: string;
   /** How it was measured, e.g. `gain` (total loss reduction of the feature's splits). */
@@ -303,6 +313,8 @@ export interface Report {
   net?: Float64Array;
   /** Per-bar costs paid, return units, parallel to index (backtest v2+). */
   cost?: Float64Array;
+  /** The traded model's importances and SHAP dependence, when its train step had `explain:`. */
+  explain?: { featureNames: string[]; importance: FeatureImportance[]; dependence: ShapDependence[] };
   /** Per-bar overnight financing paid (negative: earned), return units, parallel to index; only with swap rates. */
   financing?: Float64Array;
   /** The simulated trades (backtest v2+). */

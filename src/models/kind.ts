@@ -1,5 +1,6 @@
 import type { RowRange } from '../core/artifacts.js';
 import type { ParamIssue } from '../core/diagnostics.js';
+import type { TreeEnsemble } from './treeshap.js';
 
 /**
  * The contract a model kind implements (what `train` fits and `predict` scores with). The kinds
@@ -66,6 +67,8 @@ export interface ModelKind {
   fit(data: FoldData, params: Record<string, ParamValue>): FoldFit | Promise<FoldFit>;
   /** Predictions of every target for m rows of row-major X (p scaled features), with the rows' timestamps where known. */
   predict(state: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): Float64Array[];
+  /** Tree kinds: the fold's fitted ensemble of each target, for exact SHAP values (./treeshap.ts). */
+  treeEnsembles?(state: unknown): TreeEnsemble[];
   /**
    * Present on feature encoders (`autoencoder`): they forecast no target, so the train step scores
    * their reconstruction instead and the `encode` step turns rows into latent columns with them.

@@ -159,6 +159,8 @@ export const gbm: ModelKind = {
     return { state: { targets } satisfies GbmFoldState, importance: targets.map((s) => gainImportance(s.trees, d.p)) };
   },
   predict: (s, X, m, p) => (s as GbmFoldState).targets.map((g) => gbmPredict(g, X, m, p)),
+  // In the raw (margin) units: log-odds for the logistic loss.
+  treeEnsembles: (s) => (s as GbmFoldState).targets.map((g) => ({ base: g.baseScore, scale: 1, trees: g.trees })),
 };
 
 /** Fitted state of a random forest for one fold: one forest per target. */
@@ -198,6 +200,7 @@ export const randomForest: ModelKind = {
     return { state: { targets } satisfies ForestFoldState, importance: targets.map((s) => gainImportance(s.trees, d.p)) };
   },
   predict: (s, X, m, p) => (s as ForestFoldState).targets.map((f) => forestPredict(f, X, m, p)),
+  treeEnsembles: (s) => (s as ForestFoldState).targets.map((f) => ({ base: 0, scale: 1 / f.trees.length, trees: f.trees })),
 };
 
 export const BUILTIN_MODEL_KINDS: ModelKind[] = [ridge, ols, lasso, elasticNet, logistic, gbm, randomForest];

@@ -1,6 +1,6 @@
 import type { HorizonMetrics, Report } from '../core/artifacts.js';
 import { drawdownSeries } from '../backtest/metrics.js';
-import { esc, groupedBars, heatMap, histogram, lineChart } from './svg.js';
+import { esc, groupedBars, heatMap, histogram, lineChart, scatter } from './svg.js';
 import { fixed as num, pct, thousands } from '../core/format.js';
 
 /**
@@ -129,6 +129,44 @@ function regimeSection(r: ReportInput['report']): string {
   return `<h2>By regime</h2><div class="panel">${chart}</div><div class="tbl"><table><tr><th>state</th><th>bars</th><th>net return</th><th>Sharpe</th><th>hit rate</th><th>exposure</th><th>trades</th></tr>${rows}</table></div>`;
 }
 
+/** Feature importances of the traded model (each method as a share of its total) and the top features' SHAP dependence. */
+function explainSection(r: ReportInput['report']): string {
+  const e = r.explain;
+  if (!e) return '';
+  const target = e.importance.find((i) => i.method === 'shap' || i.method === 'permutation')?.target;
+  const methods = e.importance.filter((i) => i.target === target);
+  if (!methods.length) return '';
+  const share = (v: number[]): number[] => {
+    const total = v.reduce((a, b) => a + Math.max(0, b), 0);
+    return v.map((x) => (total > 0 ? Math.max(0, x) / total : NaN));
+  };
+  const lead = methods.find((i) => i.method === 'shap') ?? methods.find((i) => i.method === 'permutation') ?? methods[0];
+  const order = e.featureNames.map((_, j) => j).sort((a, b) => (lead.values[b] ?? 0) - (lead.values[a] ?? 0) || a - b);
+  const top = order.slice(0, 12);
+  const colors: Record<string, string> = { shap: '#2563eb', permutation: '#f59e0b', gain: '#9aa3af' };
+  const bars = groupedBars({
+    name: 'importance',
+    title: `Feature importance for ${target}: share of each method's total (validation rows)`,
+    labels: top.map((j) => e.featureNames[j]),
+    series: methods.map((i) => ({ name: i.method, values: top.map((j) => share(i.values)[j]), color: colors[i.method] ?? '#7c3aed' })),
+    yFormat: (v) => pct(v),
+    height: 260,
+  });
+  const deps = e.dependence
+    .map((d) =>
+      scatter({
+        name: `shap-${d.feature}`,
+        title: `SHAP of ${d.feature} (${d.target}) against its value`,
+        x: d.x,
+        y: d.shap,
+        xFormat: (v) => num(v),
+        yFormat: (v) => v.toPrecision(2),
+      }),
+    )
+    .join('');
+  return `<h2>Why the model predicts what it does</h2><div class="panel">${bars}</div>${deps ? `<div class="panel">${deps}</div>` : ''}<p class="sub">permutation: rise in validation MSE when the feature is shuffled; shap: mean |SHAP value| (exact TreeSHAP, in the model's raw units); gain: total split gain. Each as a share of its method's total.</p>`;
+}
+
 function metricsTable(m: Record<string, number>): string {
   const known = new Set(METRICS.map((x) => x[0]));
   const groups = new Map<string, string[]>();
@@ -228,6 +266,7 @@ ${regimeSection(r)}
 <div class="panel">${histogram({ name: 'trades', title: `Net PnL per trade, pips (${int(m.trades)} trades)`, values: r.trades?.pips ?? [], xFormat: (v) => v.toFixed(1) })}</div>
 <h2>Forecast quality per horizon</h2>
 ${forecastSection(r)}
+${explainSection(r)}
 <h2>Metrics</h2>
 ${metricsTable(m)}
 <h2>Data quality and drift</h2>

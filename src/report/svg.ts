@@ -323,3 +323,60 @@ export function groupedBars(o: {
   parts.push('</svg>');
   return parts.join('');
 }
+
+/** Scatter plot of (x, y) points, e.g. a feature's SHAP dependence; non-finite points are skipped. */
+export function scatter(o: {
+  name: string;
+  title: string;
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  xFormat: (v: number) => string;
+  yFormat: (v: number) => string;
+  color?: string;
+  width?: number;
+  height?: number;
+}): string {
+  const W = o.width ?? 420;
+  const Hh = o.height ?? 240;
+  const pw = W - M.l - M.r;
+  const ph = Hh - M.t - M.b;
+  const idx: number[] = [];
+  for (let i = 0; i < o.x.length; i++) if (Number.isFinite(o.x[i]) && Number.isFinite(o.y[i])) idx.push(i);
+  const parts = [
+    `<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`,
+    `<text x="${M.l}" y="16" class="ct">${esc(o.title)}</text>`,
+  ];
+  if (!idx.length) {
+    parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">no data</text></svg>`);
+    return parts.join('');
+  }
+  let xlo = Infinity;
+  let xhi = -Infinity;
+  let ylo = 0;
+  let yhi = 0;
+  for (const i of idx) {
+    xlo = Math.min(xlo, o.x[i]);
+    xhi = Math.max(xhi, o.x[i]);
+    ylo = Math.min(ylo, o.y[i]);
+    yhi = Math.max(yhi, o.y[i]);
+  }
+  const xt = niceTicks(xlo, xhi, 4);
+  const yt = niceTicks(ylo, yhi, 4);
+  xlo = Math.min(xlo, xt[0]);
+  xhi = Math.max(xhi, xt[xt.length - 1]);
+  ylo = Math.min(ylo, yt[0]);
+  yhi = Math.max(yhi, yt[yt.length - 1]);
+  const X = (v: number): number => M.l + ((v - xlo) / (xhi - xlo || 1)) * pw;
+  const Y = (v: number): number => M.t + ph - ((v - ylo) / (yhi - ylo || 1)) * ph;
+  for (const t of yt)
+    parts.push(
+      `<line x1="${M.l}" x2="${W - M.r}" y1="${c(Y(t))}" y2="${c(Y(t))}" class="${t === 0 ? 'zero' : 'grid'}"/><text x="${M.l - 6}" y="${c(Y(t))}" class="yl">${esc(o.yFormat(t))}</text>`,
+    );
+  for (const t of xt) parts.push(`<text x="${c(X(t))}" y="${Hh - 12}" class="xl">${esc(o.xFormat(t))}</text>`);
+  const color = o.color ?? '#2563eb';
+  // One path of tiny squares keeps a few thousand points light.
+  const d = idx.map((i) => `M${c(X(o.x[i]) - 1.5)} ${c(Y(o.y[i]) - 1.5)}h3v3h-3z`).join('');
+  parts.push(`<path class="mark" d="${d}" fill="${color}" fill-opacity="0.5"/>`);
+  parts.push('</svg>');
+  return parts.join('');
+}

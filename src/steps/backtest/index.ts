@@ -473,6 +473,9 @@ export default defineStep({
       valForecast: model.valMetrics,
       barsPerYear: perYear,
       drift: driftNotes(model, forecast, ctx),
+      ...(model.importance?.some((i) => i.method === 'permutation' || i.method === 'shap')
+        ? { explain: { featureNames: model.featureNames, importance: model.importance, dependence: model.dependence ?? [] } }
+        : {}),
       ...(regime ? { regime } : {}),
     };
   },

@@ -9,6 +9,7 @@ import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { TrainParams } from './params.js';
 import { fixed } from '../../core/format.js';
 import { fitByRegime, regimeColumn } from './by-regime.js';
+import { Explainer } from './explain.js';
 
 export type { TrainParams } from './params.js';
 export type { LinearState, LinearState as RidgeState } from '../../models/kinds.js';
@@ -67,11 +68,13 @@ export default defineStep({
     // `online:` is the step's (how val/test rows are scored), not the kind's: kept beside its params.
     const online = (params as { online?: OnlineSpec }).online;
     const byRegime = params.by_regime;
+    const explain = params.explain;
     return {
       model: params.model,
       ...resolveModelParams(kind, given as unknown as Record<string, unknown>),
       ...(online ? { online } : {}),
       ...(byRegime !== undefined ? { by_regime: byRegime } : {}),
+      ...(explain ? { explain } : {}),
     } as TrainParams;
   },
 
@@ -88,8 +91,10 @@ export default defineStep({
       model: _model,
       online: onlineParam,
       by_regime: byRegimeParam,
+      explain: explainParam,
       ...resolved
-    } = params as unknown as Record<string, ParamValue> & { online?: OnlineSpec; by_regime?: string };
+    } = params as unknown as Record<string, ParamValue> & { online?: OnlineSpec; by_regime?: string; explain?: TrainParams['explain'] };
+    const explainer = explainParam && !kind.encoder ? new Explainer(dataset, explainParam, kind) : undefined;
     const online = onlineParam ? checkOnline(onlineParam, kind.name, dataset) : undefined;
     const n = dataset.index.length;
     const p = dataset.featureNames.length;
@@ -221,6 +226,8 @@ export default defineStep({
         fit.importance.forEach((v, t) => v.forEach((x, j) => (imp![t][j] += x)));
       }
 
+      explainer?.addFold(f, fit.state, Xf, fold.val, foldSeed(ctx.seed, f) ^ 0x5eed);
+
       const segments = segmentsOf(fold);
       // Online: the val/test rows scored walking forward, the model updated on each row once its targets are known.
       const walked =
@@ -272,12 +279,20 @@ export default defineStep({
       dataset.targetNames.map((name, t) => horizonMetrics(name, dataset.targetHorizons[t], b.pred[t].subarray(0, b.n), b.actual[t].subarray(0, b.n)));
     const values: Record<string, Float64Array> = {};
     dataset.targetNames.forEach((name, t) => (values[name] = preds.values[t].subarray(0, preds.n)));
-    const importances: FeatureImportance[] | undefined = imp?.map((v, t) => ({ target: dataset.targetNames[t], method: 'gain', values: Array.from(v) }));
+    const explained = explainer?.result();
+    const gain: FeatureImportance[] = imp?.map((v, t) => ({ target: dataset.targetNames[t], method: 'gain', values: Array.from(v) })) ?? [];
+    const importances = [...gain, ...(explained?.importance ?? [])];
 
     return {
       type: 'Model',
       kind: kind.name,
-      params: { model: kind.name, ...resolved, ...(onlineParam ? { online: onlineParam } : {}), ...(regimes ? { by_regime: regimes.name } : {}) },
+      params: {
+        model: kind.name,
+        ...resolved,
+        ...(onlineParam ? { online: onlineParam } : {}),
+        ...(regimes ? { by_regime: regimes.name } : {}),
+        ...(explainParam ? { explain: explainParam } : {}),
+      },
       featureNames: [...dataset.featureNames],
       targetNames: [...dataset.targetNames],
       targetHorizons: [...dataset.targetHorizons],
@@ -292,7 +307,8 @@ export default defineStep({
       scalers: dataset.folds.map((f) => f.scaler),
       foldMetrics,
       testMetrics: metricsOf(preds.pooled.test),
-      ...(importances ? { importance: importances } : {}),
+      ...(importances.length ? { importance: importances } : {}),
+      ...(explained?.dependence.length ? { dependence: explained.dependence } : {}),
       ...(backend ? { backend } : {}),
     };
   },

@@ -32,6 +32,36 @@ interface TrainCommon {
    * not yet exported or used by `predict`. docs/regimes.md.
    */
   by_regime?: string;
+  /**
+   * Explain the model on each fold's most recent validation rows: permutation importance (any kind:
+   * the rise in validation MSE when a feature is shuffled) and exact TreeSHAP values (gbm,
+   * random_forest: mean |SHAP| per feature and the top features' dependence, drawn in the backtest
+   * report). Added to the model's importances (methods `permutation`, `shap`). docs/evaluation.md.
+   */
+  explain?: ExplainParams;
+}
+
+/** What `explain:` computes. */
+export interface ExplainParams {
+  /**
+   * Shuffles of each feature (0: no permutation importance).
+   * @default 5
+   * @minimum 0
+   * @maximum 100
+   */
+  permutation: number;
+  /**
+   * Exact TreeSHAP values for tree kinds (ignored by other kinds).
+   * @default true
+   */
+  shap: boolean;
+  /**
+   * At most this many validation rows per fold, the most recent.
+   * @default 2000
+   * @minimum 10
+   * @maximum 1000000
+   */
+  rows: number;
 }
 
 /** `ridge`: closed-form L2-penalised least squares (scikit-learn Ridge, unpenalised intercept). */
