@@ -127,10 +127,10 @@ describe('train step: params', () => {
       );
       const { device: _device, ...own } = getModelKind(name)!.defaults;
       expect([name, fromSchema]).toEqual([name, own]);
-      // `online:` and `by_regime` are the train step's own (how val/test rows are scored, which rows fit which model), not a kind's parameters.
+      // `online:`, `by_regime` and `explain` are the train step's own (how val/test rows are scored, which rows fit which model, what is measured after), not a kind's parameters.
       expect(
         Object.keys(branch.properties)
-          .filter((k) => k !== 'model' && k !== 'online' && k !== 'by_regime')
+          .filter((k) => k !== 'model' && k !== 'online' && k !== 'by_regime' && k !== 'explain')
           .sort(),
       ).toEqual(Object.keys(getModelKind(name)!.defaults).sort());
     }
