@@ -89,7 +89,16 @@ function peers(features: Features, windows: number[][], which: string[], alpha: 
     );
     writeFileSync(path.join(dir, 'X.f64'), X);
     writeFileSync(path.join(dir, 'Y.f64'), Y);
-    const spec = { dir, n, p: features.featureNames.length, k: features.targetNames.length, windows, which, alpha, gbm: { trees: 100, depth: 4, lr: 0.05, bins: 256, threads: 2 } };
+    const spec = {
+      dir,
+      n,
+      p: features.featureNames.length,
+      k: features.targetNames.length,
+      windows,
+      which,
+      alpha,
+      gbm: { trees: 100, depth: 4, lr: 0.05, bins: 256, threads: 2 },
+    };
     const env = { ...process.env };
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
@@ -132,7 +141,9 @@ export async function run(): Promise<BenchResult[]> {
     out.push({
       name: `replay 2y H1, ${windows.length} weekly ${name} refits`,
       fxflowMs: ms,
-      peer: peerOut ? `${peer === 'ridge' ? 'scikit-learn Ridge' : 'xgboost'} ${peerOut.version}: sum of the ${windows.length * (name === 'gbm' ? fx.targetNames.length : 1)} fits` : peer,
+      peer: peerOut
+        ? `${peer === 'ridge' ? 'scikit-learn Ridge' : 'xgboost'} ${peerOut.version}: sum of the ${windows.length * (name === 'gbm' ? fx.targetNames.length : 1)} fits`
+        : peer,
       peerMs: peerOut ? peerOut.seconds * 1000 : NaN,
       note: `${rows.toLocaleString('en-US')} bars replayed; ${name === 'ridge' ? 'target ≤ 5 s' : 'target: fxflow ≤ 1.5× peer (ratio ≥ 0.67)'}; median of ${REPEAT}`,
     });
