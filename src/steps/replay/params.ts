@@ -47,7 +47,6 @@ export interface RetrainParams {
    * `1d` (the FX day turns at 17:00 New York), or a bar count such as `500 bars`. The first model
    * is fitted at the first replayed bar whatever the schedule.
    * @default "1w"
-   * @pattern ^\s*[1-9]\d*\s*([wWdD]|[bB][aA][rR][sS]?)\s*$
    */
   every: string;
   /**
