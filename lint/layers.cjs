@@ -3,7 +3,7 @@
 /** Bottom to top. Each entry: layer name and the paths it holds (folders end in `/`). */
 const LAYERS = [
   ['core', ['src/core/', 'src/version.ts']],
-  ['domain', ['src/data/', 'src/backend/', 'src/indicators/', 'src/models/', 'src/backtest/', 'src/evaluation/', 'src/regimes/']],
+  ['domain', ['src/data/', 'src/backend/', 'src/indicators/', 'src/models/', 'src/backtest/', 'src/evaluation/', 'src/regimes/', 'src/replay/']],
   ['steps', ['src/steps/']],
   ['schema', ['src/schema/']],
   ['plugins', ['src/plugins/']],
@@ -27,6 +27,7 @@ const DOMAIN = {
   backtest: ['data'],
   evaluation: ['data'],
   regimes: ['data'],
+  replay: ['data', 'models', 'backtest', 'evaluation'],
 };
 
 /**

@@ -329,6 +329,48 @@ export interface Report {
   drift?: string[];
   /** With `by_regime`: the regime column and its state at each bar's signal, parallel to index. */
   regime?: { column: string; state: Float64Array };
+  /** A `replay` step's retrain timeline: every model fitted, and why. */
+  retrain?: RetrainTimeline;
+}
+
+/** What a replay retrained, when and why (src/replay/loop.ts), in timestamps. */
+export interface RetrainTimeline {
+  /** The policy, in words. */
+  policy: string;
+  events: RetrainTimelineEvent[];
+  models: RetrainTimelineModel[];
+  /** Retrains asked for during a challenger's shadow period (not done). */
+  skipped: number;
+}
+
+export interface RetrainTimelineEvent {
+  /** UTC epoch ms of the bar it happened at (before that bar was predicted). */
+  ts: number;
+  /** `start`, `schedule`, `drift`, `decay`, `regime`, or `shadow` (the end of a shadow period). */
+  reason: string;
+  /** Why, in words, with the numbers. */
+  detail: string;
+  numbers: Record<string, number>;
+  /** The model fitted (at a shadow's end: the challenger judged). */
+  model: number;
+  /** `champion` (no comparison), `promoted`, `kept` (the champion stayed), `shadow` (won; predicting beside the champion). */
+  decision: string;
+  /** Both models' scores on the same rows (UTC ms of the first and last), and the margin asked. */
+  compare?: { metric: string; from: number; to: number; champion: number; challenger: number; margin: number };
+}
+
+export interface RetrainTimelineModel {
+  id: number;
+  /** UTC epoch ms of the bar it was fitted at. */
+  ts: number;
+  reason: string;
+  /** First and last training row (UTC ms), and counts. */
+  trainFrom: number;
+  trainTo: number;
+  trainRows: number;
+  valRows: number;
+  /** Rows it predicted as the champion. */
+  served: number;
 }
 
 /** The trades of a backtest, parallel arrays, one entry per trade. */

@@ -1,5 +1,6 @@
 import type { DriftReport, DriftSegment, RowRange } from '../core/artifacts.js';
 import { columnBuffers, GATHER, sortedColumns } from '../core/sort.js';
+import { quantileSorted } from './scalers.js';
 
 /**
  * Feature drift between training and evaluation rows: the two-sample Kolmogorov–Smirnov test per
@@ -118,4 +119,72 @@ export function driftMetrics(report: DriftReport, p: number): Record<string, num
   }
   if (p > 0 && out.drift_shifted_test !== undefined) out.drift_shifted_test_share = out.drift_shifted_test / p;
   return out;
+}
+
+/**
+ * Population stability index bins of a reference sample (a model's training rows): cut points at
+ * its k/B quantiles (k = 1 … B − 1, linear interpolation as NumPy's default `percentile`), and the
+ * reference's own share in each bin. A value v falls in the bin of the number of cut points below
+ * it (v equal to a cut point goes to the lower bin), so tied reference values never straddle a cut.
+ */
+export interface PsiBins {
+  cuts: Float64Array;
+  /** Share of the reference in each of the cuts.length + 1 bins. */
+  expected: Float64Array;
+}
+
+/** Bin of v: the number of cut points strictly below it. */
+function binOf(cuts: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = cuts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cuts[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** PSI bins of a reference sample sorted ascending (NaN excluded), `bins` quantile bins. */
+export function psiBins(sortedRef: ArrayLike<number>, bins: number): PsiBins {
+  const m = sortedRef.length;
+  const cuts = new Float64Array(Math.max(0, bins - 1));
+  for (let k = 1; k < bins; k++) cuts[k - 1] = quantileSorted(sortedRef, k / bins);
+  const expected = new Float64Array(bins);
+  for (let i = 0; i < m; i++) expected[binOf(cuts, sortedRef[i])]++;
+  for (let b = 0; b < bins; b++) expected[b] /= m || 1;
+  return { cuts, expected };
+}
+
+/**
+ * Shares below this count as this in PSI, so a bin empty on one side gives a large finite term
+ * instead of an infinite one (the usual convention; a bin empty on both sides adds nothing).
+ */
+export const PSI_FLOOR = 1e-4;
+
+/**
+ * Population stability index of a sample (NaN skipped) against reference bins:
+ * PSI = Σ_b (a_b − e_b) · ln(a_b / e_b), a_b and e_b the sample's and the reference's shares in bin b
+ * (each at least PSI_FLOOR). 0: same shape; the rule of thumb reads < 0.1 as stable, 0.1–0.25 as a
+ * moderate shift and > 0.25 as a large one.
+ */
+export function psi(bins: PsiBins, sample: ArrayLike<number>): number {
+  const B = bins.expected.length;
+  const counts = new Float64Array(B);
+  let m = 0;
+  for (let i = 0; i < sample.length; i++) {
+    const v = sample[i];
+    if (v !== v) continue;
+    counts[binOf(bins.cuts, v)]++;
+    m++;
+  }
+  if (m === 0) return NaN;
+  let s = 0;
+  for (let b = 0; b < B; b++) {
+    if (counts[b] === 0 && bins.expected[b] === 0) continue;
+    const a = Math.max(PSI_FLOOR, counts[b] / m);
+    const e = Math.max(PSI_FLOOR, bins.expected[b]);
+    s += (a - e) * Math.log(a / e);
+  }
+  return s;
 }

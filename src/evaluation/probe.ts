@@ -238,3 +238,21 @@ export function describeLeaks(result: ProbeResult): string[] {
     return `${step}feature \`${l.feature}\` looks ahead: at ${at} it is ${l.full} on the full data but ${l.truncated} on data truncated there (${l.count} of ${result.timestamps.length} sampled timestamps differ)`;
   });
 }
+
+/**
+ * The features as a live system knows them at the close of row `row`: rows ≤ row only, and each
+ * target NaN where its label window (the next `horizon` bars) ends after `row`. A replay rerun on
+ * them must give the same decisions and the same prediction of row `row` as the replay over all
+ * rows: anything else read the future (the replay's leakage probe, test/replay/probe.test.ts).
+ */
+export function knownAt(features: Features, row: number): Features {
+  const end = row + 1;
+  const columns: Record<string, Float64Array> = {};
+  for (const [name, col] of Object.entries(features.columns)) columns[name] = col.slice(0, end);
+  features.targetNames.forEach((name, k) => {
+    const h = features.targetHorizons[k];
+    const c = columns[name];
+    for (let r = Math.max(0, end - h); r < end; r++) c[r] = NaN;
+  });
+  return { ...features, index: features.index.slice(0, end), columns };
+}

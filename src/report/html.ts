@@ -2,6 +2,7 @@ import type { HorizonMetrics, Report } from '../core/artifacts.js';
 import { drawdownSeries } from '../backtest/metrics.js';
 import { esc, groupedBars, heatMap, histogram, lineChart, scatter } from './svg.js';
 import { fixed as num, pct, thousands } from '../core/format.js';
+import { firstRowAtOrAfter } from '../evaluation/folds.js';
 
 /**
  * The HTML report of a run: one self-contained file (inline CSS and SVG, no script, no network), so
@@ -103,6 +104,37 @@ function monthly(index: Float64Array, net: Float64Array): { rows: string[]; cell
   }
   const years = [...byYear.keys()].sort((a, b) => a - b);
   return { rows: years.map(String), cells: years.map((y) => byYear.get(y)!) };
+}
+
+const RETRAIN_COLOR: Record<string, string> = { champion: '#16a34a', promoted: '#16a34a', shadow: '#d97706', kept: '#9aa3af' };
+const RETRAIN_ROWS = 200;
+
+/** Equity-chart markers of a replay's model changes (green) and challengers entering a shadow period (amber); retrains that kept the champion are only in the table. */
+function retrainMarkers(r: ReportInput['report']): { i: number; color: string; title: string }[] {
+  const n = r.index.length;
+  if (!r.retrain || n === 0) return [];
+  return r.retrain.events
+    .filter((e) => e.decision !== 'kept')
+    .map((e) => ({
+      i: Math.min(n - 1, firstRowAtOrAfter(r.index, e.ts)),
+      color: RETRAIN_COLOR[e.decision] ?? '#9aa3af',
+      title: `${new Date(e.ts).toISOString().slice(0, 16).replace('T', ' ')} ${e.reason}: ${e.detail} → model ${e.model} ${e.decision}`,
+    }));
+}
+
+/** A replay's retrain timeline: when, why, which model won, with the numbers. */
+function retrainSection(r: ReportInput['report']): string {
+  const t = r.retrain;
+  if (!t) return '';
+  const d = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+  const rows = t.events.slice(0, RETRAIN_ROWS).map((e) => {
+    const c = e.compare;
+    const vs = c ? `${c.metric} ${num(c.challenger, 4)} vs ${num(c.champion, 4)} (margin ${c.margin})` : '';
+    return `<tr><td>${esc(d(e.ts))}</td><td>${esc(e.reason)}</td><td>${esc(e.detail)}</td><td class="n">${e.model}</td><td style="color:${RETRAIN_COLOR[e.decision] ?? 'inherit'}">${esc(e.decision)}</td><td>${esc(vs)}</td></tr>`;
+  });
+  const more = t.events.length > RETRAIN_ROWS ? `<p class="sub">First ${RETRAIN_ROWS} of ${thousands(t.events.length)} decisions shown.</p>` : '';
+  const skipped = t.skipped ? ` · ${thousands(t.skipped)} retrain(s) skipped during shadow periods` : '';
+  return `<h2>Retrain timeline</h2><p class="sub">${esc(t.policy)} · ${thousands(t.models.length)} model(s) fitted${esc(skipped)}. Dashed lines on the equity chart: green where the model changed, amber where a challenger entered its shadow period (hover for the reason).</p><div class="tbl"><table><tr><th>bar (UTC)</th><th>why</th><th>detail</th><th>model</th><th>decision</th><th>challenger vs champion</th></tr>${rows.join('')}</table></div>${more}`;
 }
 
 /** The regime timeline (state at each signal) under the equity curve, and the per-regime metrics. */
@@ -257,8 +289,10 @@ ${card('Sharpe', num(m.sharpe), sign(m.sharpe))}${card('Total return', pct(m.tot
     yFormat: pctTick,
     flatDomain: [-0.01, 0.01],
     flatNote: 'flat: no position was held',
+    markers: retrainMarkers(r),
   })}</div>
 <div class="panel">${lineChart({ name: 'drawdown', title: 'Drawdown from the running peak', x: r.index, series: [{ name: 'drawdown', y: negDd, color: '#d7301f', area: true }], yFormat: pctTick, flatDomain: [-0.01, 0], flatNote: 'no drawdown', height: 200 })}</div>
+${retrainSection(r)}
 ${regimeSection(r)}
 <h2>Monthly returns</h2>
 <div class="panel">${heatMap({ name: 'monthly', title: 'Net log return per calendar month (UTC)', rows, cols: months, cells, fmt: (v) => pct(v, 1) })}</div>

@@ -54,6 +54,8 @@ export interface LineChartOptions {
   height?: number;
   /** Most points drawn per series (min/max per bucket beyond that). */
   maxPoints?: number;
+  /** Vertical markers at x positions (indices into x), e.g. a replay's retrains; `title` shows on hover. */
+  markers?: { i: number; color: string; title: string }[];
 }
 
 const M = { l: 64, r: 16, t: 28, b: 36 };
@@ -134,6 +136,12 @@ export function lineChart(o: LineChartOptions): string {
     parts.push(`<text x="${c(X(i))}" y="${Hh - 12}" class="xl"${anchor}>${esc(fmtDate(o.x[i], x1 - x0))}</text>`);
   }
   if (n === 1) parts.push(`<text x="${c(X(0))}" y="${Hh - 12}" class="xl">${esc(new Date(o.x[0]).toISOString().slice(0, 16).replace('T', ' '))}</text>`);
+  for (const mk of o.markers ?? []) {
+    const x = c(X(mk.i));
+    parts.push(
+      `<line class="marker" x1="${x}" x2="${x}" y1="${M.t}" y2="${M.t + ph}" stroke="${mk.color}" stroke-opacity="0.5" stroke-dasharray="3,3"><title>${esc(mk.title)}</title></line>`,
+    );
+  }
   const note = finite === 0 ? 'no data' : flat ? o.flatNote : undefined;
   if (note) parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">${esc(note)}</text>`);
   const idx = decimate(

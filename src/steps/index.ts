@@ -8,9 +8,10 @@ import encode from './encode/index.js';
 import backtest from './backtest/index.js';
 import predict from './predict/index.js';
 import regime from './regime/index.js';
+import replay from './replay/index.js';
 
 /** The built-in step kinds, in pipeline order. */
-export const BUILTIN_STEPS: AnyStepDef[] = [fetch, features, regime, split, train, encode, backtest, predict] as unknown as AnyStepDef[];
+export const BUILTIN_STEPS: AnyStepDef[] = [fetch, features, regime, split, train, encode, backtest, predict, replay] as unknown as AnyStepDef[];
 
 export function builtinRegistry(): StepRegistry {
   const r = new StepRegistry();

@@ -38,7 +38,7 @@ function encoderRefusal(stepId?: string): { message: string; hint: string } {
 }
 
 /** The model's target the signal reads: the one named, or the shortest horizon. */
-export function chooseTarget(model: Model, target: string | undefined): string {
+export function chooseTarget(model: Pick<Model, 'targetNames' | 'targetHorizons'>, target: string | undefined): string {
   if (target !== undefined) {
     if (!model.targetNames.includes(target)) {
       throw new RunError(`the model has no target \`${target}\``, { hint: `the model's targets are: ${model.targetNames.join(', ')}` });

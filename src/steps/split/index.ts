@@ -245,7 +245,7 @@ function layoutOf(params: SplitParams, features: Features, horizon: number, emba
  * one value per cache line p·8 bytes apart, across the whole matrix, p times (a cache miss per
  * value; 5× slower on 150k × 48); a block of rows keeps its part of the matrix in cache.
  */
-function toRowMajor(cols: Float64Array[], n: number): Float64Array {
+export function toRowMajor(cols: Float64Array[], n: number): Float64Array {
   const p = cols.length;
   const out = new Float64Array(n * p);
   const block = 512;
@@ -469,7 +469,7 @@ function inSampleGuard(features: Features, folds: readonly { val: RowRange; test
 }
 
 /** The probe follows only steps that make candles or features (never a Model or a Dataset). */
-const PROBE_THROUGH = ['Candles', 'Features'] as const;
+export const PROBE_THROUGH = ['Candles', 'Features'] as const;
 
 /**
  * What the probe reruns among the steps making the split's features: `sources` are the candles at
@@ -493,7 +493,7 @@ export function probeScope(steps: LineageStep[]): { sources: LineageStep[]; reru
  * on candles truncated at sampled times; a feature row that changes read a later bar. Fails naming
  * the step and the column.
  */
-async function runProbe(features: Features, params: SplitParams, ctx: StepContext): Promise<void> {
+export async function runProbe(features: Features, params: Pick<SplitParams, 'probe' | 'probe_samples'>, ctx: StepContext): Promise<void> {
   const lineage = ctx.lineage?.('features', PROBE_THROUGH);
   const scope = lineage ? probeScope(lineage.steps) : undefined;
   const last = lineage?.steps[lineage.steps.length - 1];

@@ -21,7 +21,7 @@ const SEG_TEST = 2;
 const fmt = (x: number, digits: number): string => fixed(x, digits, 'n/a');
 
 /** A seed per fold, derived from the pipeline's seed. */
-function foldSeed(seed: number, fold: number): number {
+export function foldSeed(seed: number, fold: number): number {
   return (Math.trunc(seed) ^ Math.imul(fold + 1, 0x85ebca6b)) >>> 0;
 }
 

@@ -1,0 +1,365 @@
+import type { Candles, Dataset, Features, HorizonMetrics, Model, Report, RetrainTimeline } from '../../core/artifacts.js';
+import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
+import { parseTimestamp } from '../../data/dates.js';
+import { isoUtc } from '../../data/frame.js';
+import { parseTimeframe } from '../../data/timeframe.js';
+import { barsPerYear } from '../../backtest/metrics.js';
+import { firstRowAtOrAfter } from '../../evaluation/folds.js';
+import { horizonMetrics } from '../../models/metrics.js';
+import { getModelKind, type ParamValue } from '../../models/registry.js';
+import { replayLoop, type Learner, type ReplayPolicy, type ReplayResult } from '../../replay/loop.js';
+import { firstRetrainRow } from '../../replay/policy.js';
+import { describeEvery, parseEvery, scheduleRows } from '../../replay/schedule.js';
+import backtestStep, { chooseTarget } from '../backtest/index.js';
+import type { BacktestParams } from '../backtest/params.js';
+import { defineStep, paramsOf, type CheckContext, type StepContext } from '../define.js';
+import { PROBE_THROUGH, probeScope, runProbe, toRowMajor } from '../split/index.js';
+import trainStep, { foldSeed } from '../train/index.js';
+import type { TrainParams } from '../train/params.js';
+import type { ReplayParams, RetrainParams } from './params.js';
+
+export type { ReplayParams } from './params.js';
+
+const prefix = (at: string, issues: ParamIssue[]): ParamIssue[] => issues.map((i) => ({ ...i, path: [at, ...(i.path ?? [])] }));
+
+/** What the replay made, before it is traded: the loop's result and the Model/Dataset the backtest reads. */
+export interface Replayed {
+  result: ReplayResult;
+  model: Model;
+  dataset: Dataset;
+  target: string;
+  timeline: RetrainTimeline;
+}
+
+function policyWords(r: RetrainParams): string {
+  const parts = [`${describeEvery(parseEvery(r.every)!)}`, `${r.window} window of ${r.train_bars} rows`];
+  if (r.val_bars) parts.push(`${r.val_bars} validation rows`);
+  if (r.drift)
+    parts.push(
+      `drift (${[r.drift.psi !== undefined ? `PSI > ${r.drift.psi}` : '', r.drift.ks !== undefined ? `KS > ${r.drift.ks}` : ''].filter(Boolean).join(' or ')}, ${r.drift.pool}, last ${r.drift.window} rows)`,
+    );
+  if (r.decay) parts.push(`decay (${r.decay.metric} < ${r.decay.below} over ${r.decay.window} rows)`);
+  if (r.regime) parts.push(`regime change (${r.regime.column}, ${r.regime.persist} rows)`);
+  if (r.challenger)
+    parts.push(`challenger by ${r.challenger.metric} + ${r.challenger.margin}${r.challenger.shadow ? `, ${r.challenger.shadow}-row shadow` : ''}`);
+  if (r.drift || r.decay || r.regime) parts.push(`checked every ${r.check_every} rows, cooldown ${r.cooldown}`);
+  return parts.join('; ');
+}
+
+/**
+ * The loop over the features, with the train recipe's model kind, and the Model and Dataset the
+ * backtest step trades: the replayed rows as the `test` segment (fold = the model that predicted
+ * them), each model's validation rows as `val` (for the quantile rule's cut-offs and the val metrics).
+ */
+export async function replay(features: Features, candles: Candles, params: ReplayParams, ctx: StepContext): Promise<Replayed> {
+  const { model: kindName, online, by_regime: byRegime, ...given } = params.train as TrainParams & { online?: unknown; by_regime?: string };
+  const kind = getModelKind(kindName);
+  if (!kind || kind.encoder) throw new RunError(`\`train.model: ${kindName}\` cannot be replayed`, { hint: 'a forecasting kind: ridge, gbm, …' });
+  if (online !== undefined || byRegime !== undefined) throw new RunError('`train.online` and `train.by_regime` are the train step’s, not replay’s');
+  const modelParams = given as Record<string, ParamValue>;
+  const r = params.retrain;
+  const every = parseEvery(r.every);
+  if (!every) throw new RunError(`\`every: ${r.every}\` is not a schedule`, { hint: 'e.g. `1w`, `1d` or `500 bars`' });
+
+  const n = features.index.length;
+  const names = features.featureNames;
+  const targets = features.targetNames;
+  const p = names.length;
+  const k = targets.length;
+  if (p === 0 || k === 0)
+    throw new RunError('the features need feature and target columns', { hint: 'set `target.forward_return.horizons` in the features step' });
+  const raw = toRowMajor(
+    names.map((c) => features.columns[c]),
+    n,
+  );
+  const Y = toRowMajor(
+    targets.map((c) => features.columns[c]),
+    n,
+  );
+  const horizon = Math.max(...features.targetHorizons);
+  const target = chooseTarget(features, params.backtest.target);
+  const col = (name: string, where: string): number => {
+    const j = names.indexOf(name);
+    if (j < 0)
+      throw new RunError(`${where}: \`${name}\` is not a feature`, { hint: `the features are: ${names.slice(0, 12).join(', ')}${p > 12 ? ', …' : ''}` });
+    return j;
+  };
+
+  const window = { window: r.window, trainBars: r.train_bars, valBars: r.val_bars, horizon };
+  let first = firstRetrainRow(window);
+  if (r.start !== undefined) first = Math.max(first, firstRowAtOrAfter(features.index, parseTimestamp(r.start)));
+  if (first >= n) {
+    throw new RunError(
+      `nothing to replay: ${n} rows, and the first full training window (train_bars ${r.train_bars} + val_bars ${r.val_bars}) or \`start\` leaves none`,
+      {
+        hint: 'lower train_bars, or fetch more bars',
+      },
+    );
+  }
+  if (!(r.train_bars > horizon)) throw new RunError(`train_bars (${r.train_bars}) must exceed the longest target horizon (${horizon})`);
+  if (r.challenger && r.val_bars <= horizon) {
+    throw new RunError(`a challenger is judged on each retrain's validation rows: val_bars (${r.val_bars}) must exceed the horizon (${horizon})`, {
+      hint: 'set `val_bars`, e.g. 500',
+    });
+  }
+  let perYear: number;
+  try {
+    perYear = barsPerYear(parseTimeframe(features.timeframe).ms);
+  } catch {
+    perYear = barsPerYear(3_600_000);
+  }
+  const policy: ReplayPolicy = {
+    ...window,
+    scale: params.scale,
+    schedule: scheduleRows(features.index, first, every),
+    ...(r.end !== undefined ? { end: firstRowAtOrAfter(features.index, parseTimestamp(r.end)) } : {}),
+    checkEvery: r.check_every,
+    cooldown: r.cooldown,
+    ...(r.drift
+      ? {
+          drift: {
+            window: r.drift.window,
+            bins: r.drift.bins,
+            psi: r.drift.psi,
+            ks: r.drift.ks,
+            pool: r.drift.pool,
+            columns: (r.drift.features ?? names).map((f) => col(f, 'retrain.drift.features')),
+          },
+        }
+      : {}),
+    ...(r.decay ? { decay: { ...r.decay } } : {}),
+    ...(r.regime ? { regime: { column: col(r.regime.column, 'retrain.regime.column'), persist: r.regime.persist } } : {}),
+    ...(r.challenger ? { challenger: { ...r.challenger } } : {}),
+  };
+  if (r.drift && r.drift.psi === undefined && r.drift.ks === undefined) ctx.warn('`retrain.drift` has neither `psi` nor `ks`: it never fires');
+
+  const learner: Learner = {
+    fit: async (d) => {
+      const a = d.offset;
+      const fit = await kind.fit(
+        {
+          X: d.X,
+          n: d.n,
+          p,
+          Y: Y.subarray(a * k, (a + d.n) * k),
+          k,
+          featureNames: names,
+          targetNames: targets,
+          train: d.train,
+          val: d.val,
+          fold: d.seq,
+          seed: foldSeed(ctx.seed, d.seq),
+          signal: ctx.signal,
+          warn: (m) => ctx.warn(m),
+          index: d.index,
+          threads: ctx.threads,
+          log: (m) => ctx.log(m),
+        },
+        modelParams,
+      );
+      return fit.state;
+    },
+    predict: (state, X, m, index) => kind.predict(state, X, m, p, index),
+  };
+  let result: ReplayResult;
+  try {
+    result = await replayLoop({ index: features.index, raw, p, Y, k, featureNames: names, target: targets.indexOf(target), perYear }, policy, learner, {
+      signal: ctx.signal,
+      progress: (f) => ctx.progress(f, 'replaying'),
+    });
+  } catch (e) {
+    if (ctx.signal.aborted) throw new CancelledError();
+    throw e instanceof RangeError ? new RunError(e.message) : e;
+  }
+
+  // The Model the backtest trades: replayed rows as `test`, each model's validation rows as `val`.
+  const valRows = result.models.reduce((a, m) => a + (m.val.end - m.val.start), 0);
+  const m = result.end - result.start + valRows;
+  const index = new Float64Array(m);
+  const segment = new Uint8Array(m);
+  const fold = new Uint16Array(m);
+  const values = Object.fromEntries(targets.map((t) => [t, new Float64Array(m)]));
+  let at = 0;
+  const valPred = targets.map(() => [] as number[]);
+  const valActual = targets.map(() => [] as number[]);
+  for (const md of result.models) {
+    for (let row = md.val.start; row < md.val.end; row++, at++) {
+      index[at] = features.index[row];
+      segment[at] = 1;
+      fold[at] = md.id;
+      targets.forEach((t, j) => {
+        values[t][at] = md.valPred[j][row - md.val.start];
+        valPred[j].push(md.valPred[j][row - md.val.start]);
+        valActual[j].push(Y[row * k + j]);
+      });
+    }
+  }
+  for (let row = result.start; row < result.end; row++, at++) {
+    index[at] = features.index[row];
+    segment[at] = 2;
+    fold[at] = result.servedBy[row];
+    targets.forEach((t, j) => (values[t][at] = result.pred[j][row]));
+  }
+  const valMetrics: HorizonMetrics[] = targets.map((t, j) => horizonMetrics(t, features.targetHorizons[j], valPred[j], valActual[j]));
+  const model: Model = {
+    type: 'Model',
+    kind: kind.name,
+    params: { model: kind.name, ...modelParams },
+    featureNames: [...names],
+    targetNames: [...targets],
+    targetHorizons: [...features.targetHorizons],
+    state: [],
+    valMetrics,
+    predictions: { index, segment, fold, values },
+  };
+  const none = { method: 'none' as const, center: new Array<number>(p).fill(0), scale: new Array<number>(p).fill(1) };
+  const dataset: Dataset = {
+    type: 'Dataset',
+    symbol: features.symbol,
+    timeframe: features.timeframe,
+    index: features.index,
+    featureNames: [...names],
+    targetNames: [...targets],
+    targetHorizons: [...features.targetHorizons],
+    X: raw,
+    Y,
+    method: 'replay',
+    folds: [
+      { train: { start: 0, end: result.start }, val: { start: result.start, end: result.start }, test: { start: result.start, end: result.end }, scaler: none },
+    ],
+  };
+  const ts = (row: number): number => features.index[Math.min(row, n - 1)];
+  const timeline: RetrainTimeline = {
+    policy: policyWords(r),
+    skipped: result.skipped,
+    events: result.events.map((e) => ({
+      ts: ts(e.row),
+      reason: e.reason,
+      detail: e.detail,
+      numbers: e.numbers,
+      model: e.model,
+      decision: e.decision,
+      ...(e.compare
+        ? {
+            compare: {
+              metric: e.compare.metric,
+              from: ts(e.compare.rows.start),
+              to: ts(e.compare.rows.end - 1),
+              champion: e.compare.champion,
+              challenger: e.compare.challenger,
+              margin: e.compare.margin,
+            },
+          }
+        : {}),
+    })),
+    models: result.models.map((md) => ({
+      id: md.id,
+      ts: ts(md.row),
+      reason: md.reason,
+      trainFrom: ts(md.train.start),
+      trainTo: ts(md.train.end - 1),
+      trainRows: md.train.end - md.train.start,
+      valRows: md.val.end - md.val.start,
+      served: md.served,
+    })),
+  };
+  return { result, model, dataset, target, timeline };
+}
+
+function resolveParams(params: ReplayParams, ctx?: CheckContext): ReplayParams {
+  const train = trainStep.resolve!(params.train, ctx);
+  const backtest = backtestStep.resolve!(params.backtest, ctx) as BacktestParams;
+  let probe = params.probe;
+  if (probe === 'auto') {
+    const steps = ctx?.lineage?.('features', PROBE_THROUGH);
+    probe = steps ? probeScope(steps).plugins.length > 0 : false;
+  }
+  return { ...params, train, backtest, probe };
+}
+
+const RETRAIN_COUNTS = [
+  'retrains',
+  'retrains_schedule',
+  'retrains_drift',
+  'retrains_decay',
+  'retrains_regime',
+  'challengers_promoted',
+  'challengers_kept',
+] as const;
+
+export default defineStep({
+  kind: 'replay',
+  version: 1,
+  description:
+    'Walk the features bar by bar as a live system: retrain a model on a schedule (FX weeks, days or bars) and on feature drift (PSI, KS), forecast decay or a regime change, optionally through a champion/challenger test; trade the predictions with the backtest’s rules and costs. Report: the backtest plus the retrain timeline.',
+  inputs: { features: 'Features', candles: 'Candles' },
+  output: 'Report',
+  worker: 'heavy',
+  params: paramsOf<ReplayParams>(),
+  seeded: true,
+
+  check(params: ReplayParams, ctx?: CheckContext): ParamIssue[] {
+    const issues = [...prefix('train', trainStep.check!(params.train, ctx)), ...prefix('backtest', backtestStep.check!(params.backtest, ctx))];
+    const t = params.train as TrainParams & { online?: unknown };
+    if (t.online !== undefined)
+      issues.push({ path: ['train', 'online'], message: '`online:` is the train step’s', hint: 'replay refits on its `retrain:` policy instead' });
+    if (t.by_regime !== undefined)
+      issues.push({
+        path: ['train', 'by_regime'],
+        message: '`by_regime` is not supported by replay',
+        hint: 'use `retrain.regime` to retrain on a regime change',
+      });
+    if (getModelKind(t.model)?.encoder) issues.push({ path: ['train', 'model'], message: 'an autoencoder makes no forecasts to replay' });
+    if (!parseEvery(params.retrain.every))
+      issues.push({ path: ['retrain', 'every'], message: `\`${params.retrain.every}\` is not a schedule`, hint: 'e.g. `1w`, `1d` or `500 bars`' });
+    for (const key of ['start', 'end'] as const) {
+      const v = params.retrain[key];
+      if (v !== undefined && Number.isNaN(parseTimestamp(v)))
+        issues.push({ path: ['retrain', key], message: `\`${v}\` is not a date`, hint: 'e.g. 2019-01-01' });
+    }
+    const d = params.retrain.drift;
+    if (d && d.psi === undefined && d.ks === undefined)
+      issues.push({ path: ['retrain', 'drift'], message: 'give `psi` or `ks` (or both): the drift trigger has no threshold' });
+    return issues;
+  },
+
+  resolve: resolveParams,
+
+  // A thread count changes how fast models are fitted, never them.
+  keyParams(params: ReplayParams): Record<string, unknown> {
+    return { ...params, train: trainStep.keyParams!(params.train) };
+  },
+
+  async run({ features, candles }, given: ReplayParams, ctx): Promise<Report> {
+    const params = resolveParams(given);
+    if (params.probe !== false) await runProbe(features, params, ctx);
+    const done = await replay(features, candles, params, ctx);
+    const report = await backtestStep.run({ model: done.model, dataset: done.dataset, candles }, { ...params.backtest, segments: ['test'] }, ctx);
+    const events = done.timeline.events;
+    const metrics: Record<string, number> = { ...report.metrics, retrains: done.result.models.length };
+    for (const why of ['schedule', 'drift', 'decay', 'regime'] as const) metrics[`retrains_${why}`] = events.filter((e) => e.reason === why).length;
+    metrics.challengers_promoted = events.filter((e) => e.decision === 'promoted').length;
+    metrics.challengers_kept = events.filter((e) => e.decision === 'kept').length;
+    const first = done.result.start;
+    const n = features.index.length;
+    return {
+      ...report,
+      metrics,
+      notes: [
+        `Replay: from ${isoUtc(features.index[first])} (row ${first}) to ${done.result.end < n ? isoUtc(features.index[done.result.end - 1]) : 'the last bar'}, each bar predicted by the model in force at its close; retrain policy: ${done.timeline.policy}. A model retrained at bar t fits rows whose targets ended before t (the walk-forward purge of ${Math.max(...features.targetHorizons)} rows), its scaler on its training rows only.`,
+        ...report.notes,
+      ],
+      retrain: done.timeline,
+    };
+  },
+
+  metrics(out: Report) {
+    return out.metrics;
+  },
+  metricNames: [...(backtestStep.metricNames ?? []), ...RETRAIN_COUNTS],
+
+  summary(out: Report) {
+    const m = out.metrics;
+    return `${backtestStep.summary!(out)} · ${m.retrains} model${m.retrains === 1 ? '' : 's'} fitted${m.challengers_promoted || m.challengers_kept ? ` (${m.challengers_promoted} promoted, ${m.challengers_kept} kept the champion)` : ''}`;
+  },
+});
