@@ -210,6 +210,30 @@ export interface PredictiveDistribution {
   quantiles?: { levels: number[]; values: Record<string, Float64Array> };
   /** Sample forecasts (e.g. a diffusion model's draws): per target, row-major [rows × count]. */
   samples?: { count: number; values: Record<string, Float32Array> };
+  /**
+   * A Gaussian around the point forecast (`values`), for kinds that forecast points only: per target,
+   * the standard deviation of each row (the fold's validation residuals' RMS, so every model gets a CRPS).
+   */
+  gaussian?: { sd: Record<string, Float64Array> };
+}
+
+/** Scores of a forecast distribution on one segment, for one target (train step; src/evaluation/probabilistic.ts). */
+export interface ProbabilisticMetrics {
+  target: string;
+  horizon: number;
+  segment: 'val' | 'test';
+  /** The form scored: the model's quantiles or samples, or the Gaussian of a point model. */
+  form: 'quantiles' | 'samples' | 'gaussian';
+  /** Rows scored (a finite outcome and forecast). */
+  n: number;
+  /** Mean CRPS, in the target's units (lower is better; a point forecast's is its MAE). */
+  crps: number;
+  /** Central intervals: nominal level (0.5, 0.8, 0.9), share of outcomes inside, mean width. */
+  coverage: { nominal: number; coverage: number; width: number }[];
+  /** Mean pinball loss per level (the model's quantile levels, else 0.05, 0.5, 0.95). */
+  pinball: { level: number; loss: number }[];
+  /** PIT histogram: counts in 10 equal bins of [0, 1] (flat when calibrated). */
+  pit: number[];
 }
 
 export interface HorizonMetrics {
@@ -242,6 +266,8 @@ export interface Model {
   foldMetrics?: HorizonMetrics[][];
   /** Test-segment metrics per target (over all folds). */
   testMetrics?: HorizonMetrics[];
+  /** Scores of the forecast distribution per target and segment (val, test), pooled over folds. */
+  probabilistic?: ProbabilisticMetrics[];
   /** Feature importances per target, summed over folds (tree models: total split gain). */
   importance?: FeatureImportance[];
   /** The compute backend that trained it (neural kinds: `tensorflow-gpu`, `tensorflow`, `wasm` or `cpu`). */
