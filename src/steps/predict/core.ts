@@ -44,7 +44,9 @@ function ruleText(s: SignalParams, target: string, hold: number): string {
       ? `threshold ±${s.entry_threshold}${s.exit_threshold !== undefined && s.exit_threshold !== s.entry_threshold ? ` (exit ±${s.exit_threshold})` : ''}`
       : s.rule === 'sign'
         ? 'sign'
-        : `quantile ${s.quantile} of the newest fold's validation predictions`;
+        : s.rule === 'quantile'
+          ? `quantile ${s.quantile} of the newest fold's validation predictions`
+          : s.rule;
   return `${base} on ${target}${hold > 1 ? `, held ${hold} bars` : ''}`;
 }
 
@@ -150,6 +152,10 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   if (req.signal.rule === 'threshold')
     rule = { kind: 'threshold', entry: req.signal.entry_threshold, exit: req.signal.exit_threshold ?? req.signal.entry_threshold };
   else if (req.signal.rule === 'sign') rule = { kind: 'sign' };
+  else if (req.signal.rule === 'probability' || req.signal.rule === 'quantile_band')
+    throw new RunError(`rule \`${req.signal.rule}\` trades on the forecast distribution, which \`predict\` does not compute yet`, {
+      hint: 'use it in a `backtest` step; for `predict`, use rule `threshold`, `sign` or `quantile`',
+    });
   else {
     const pr = model.predictions;
     const val: number[] = [];
