@@ -381,6 +381,8 @@ export interface BarPredictions {
   fold: number;
   /** Direction the rule takes at each bar: 1 long, −1 short, 0 flat. */
   signal: Int8Array;
+  /** The forecast distribution of each bar, for a model fitted to give one (quantile kinds): rows as `index`. */
+  distribution?: PredictiveDistribution;
   /** The target the signal reads, and the rule, in words. */
   signalTarget: string;
   rule: string;

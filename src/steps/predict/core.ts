@@ -37,6 +37,12 @@ export interface PredictRequest {
   trainedWithVolume?: boolean;
 }
 
+/** Rows [lo, hi) of per-target quantile forecasts, keyed by target name. */
+function sliceQuantiles(q: { levels: number[]; values: Float64Array[] }, names: readonly string[], lo: number, hi: number) {
+  const L = q.levels.length;
+  return { levels: q.levels, values: Object.fromEntries(names.map((t, k) => [t, q.values[k].slice(lo * L, hi * L)])) };
+}
+
 /** The rule in words, e.g. `threshold ±0.0002 on fwd_ret_1`. */
 function ruleText(s: SignalParams, target: string, hold: number): string {
   const base =
@@ -141,6 +147,7 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
     }
   });
   const out = kind.predict(model.state[f], X, m, p, feats.index);
+  const dist = kind.predictDistribution?.(model.state[f], X, m, p, feats.index);
   const all: Record<string, Float64Array> = {};
   model.targetNames.forEach((t, k) => (all[t] = out[k]));
 
@@ -203,6 +210,7 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
     targetHorizons: [...model.targetHorizons],
     fold: f,
     signal: signal.slice(lo, hi),
+    ...(dist?.quantiles ? { distribution: { quantiles: sliceQuantiles(dist.quantiles, model.targetNames, lo, hi) } } : {}),
     signalTarget: target,
     rule: ruleText(req.signal, target, hold),
     notes,
