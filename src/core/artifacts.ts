@@ -341,6 +341,21 @@ export interface Report {
   drift?: string[];
   /** With `by_regime`: the regime column and its state at each bar's signal, parallel to index. */
   regime?: { column: string; state: Float64Array };
+  /** The traded target's forecast distribution on the test segment and the model's scores of it (fan chart, calibration). */
+  distribution?: ReportDistribution;
+}
+
+/** What the report draws of a forecast distribution. */
+export interface ReportDistribution {
+  target: string;
+  horizon: number;
+  /**
+   * The newest test-segment forecasts (at most FAN_ROWS): at each, the time of bar t + horizon, its
+   * realised close, and close[t]·exp(q) for each level (the target is a log return from close[t]).
+   */
+  fan: { index: Float64Array; realised: Float64Array; levels: number[]; bands: Float64Array[] };
+  /** The train step's scores of the model's distributions, every target and segment. */
+  scores: ProbabilisticMetrics[];
 }
 
 /** The trades of a backtest, parallel arrays, one entry per trade. */

@@ -51,10 +51,21 @@ export function rowForecast(d: PredictiveDistribution | undefined, target: strin
   }
 }
 
+/** Φ⁻¹ of the few levels every row asks for (interval ends, pinball levels), computed once each. */
+const zOf = new Map<number, number>();
+function z(p: number): number {
+  let v = zOf.get(p);
+  if (v === undefined) {
+    v = normalQuantile(p);
+    if (zOf.size < 4096) zOf.set(p, v);
+  }
+  return v;
+}
+
 export function gaussianForecast(mean: number, sd: number): RowForecast {
   return {
     cdf: (x) => (sd > 0 ? normalCdf((x - mean) / sd) : x >= mean ? 1 : 0),
-    quantile: (p) => mean + sd * normalQuantile(p),
+    quantile: (p) => mean + sd * z(p),
     sd: () => sd,
   };
 }

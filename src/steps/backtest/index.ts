@@ -1,4 +1,4 @@
-import type { Candles, Dataset, HorizonMetrics, Model, Report } from '../../core/artifacts.js';
+import type { Candles, Dataset, HorizonMetrics, Model, Report, ReportDistribution } from '../../core/artifacts.js';
 import { RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { isoUtc } from '../../data/frame.js';
 import { parseTimeframe } from '../../data/timeframe.js';
@@ -194,6 +194,33 @@ function driftNotes(model: Model, forecast: HorizonMetrics[], ctx: StepContext):
       lines.push(`${f.target}: RMSE grew ${fmt(f.rmse / v.rmse, 2)}× from val to the traded rows: the traded period is more volatile`);
   }
   return lines;
+}
+
+/** Forecasts drawn in the report's fan chart: the newest test rows. */
+const FAN_ROWS = 400;
+const FAN_LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/** The fan chart's series (test rows traded, newest FAN_ROWS) and the model's distribution scores; undefined without a distribution. */
+function reportDistribution(model: Model, target: string, horizon: number, candles: Candles, signalBar: Int32Array, rows: number[]): ReportDistribution | undefined {
+  const d = model.predictions.distribution;
+  if (!distributionForm(d, target)) return undefined;
+  const close = candles.columns.close ?? new Float64Array(0);
+  const values = model.predictions.values[target];
+  const h = Math.max(1, Math.round(horizon));
+  const picked: number[] = [];
+  for (let i = 0; i < rows.length; i++) if (model.predictions.segment[rows[i]] === 2 && signalBar[i] + h < close.length) picked.push(i);
+  const use = picked.slice(-FAN_ROWS);
+  const index = new Float64Array(use.length);
+  const realised = new Float64Array(use.length);
+  const bands = FAN_LEVELS.map(() => new Float64Array(use.length).fill(NaN));
+  use.forEach((i, k) => {
+    const b = signalBar[i];
+    index[k] = candles.index[b + h];
+    realised[k] = close[b + h];
+    const f = rowForecast(d, target, rows[i], values[rows[i]]);
+    if (f) FAN_LEVELS.forEach((l, j) => (bands[j][k] = close[b] * Math.exp(f.quantile(l))));
+  });
+  return { target, horizon, fan: { index, realised, levels: FAN_LEVELS, bands }, scores: model.probabilistic ?? [] };
 }
 
 /** Each signal's forecast distribution of the target; refuses a model without one. */
@@ -478,6 +505,7 @@ export default defineStep({
       exitTs[k] = candles.index[lastBar];
     }
 
+    const distribution = reportDistribution(model, target, horizon, candles, signalBar, rows);
     return {
       type: 'Report',
       symbol: candles.symbol,
@@ -503,6 +531,7 @@ export default defineStep({
       barsPerYear: perYear,
       drift: driftNotes(model, forecast, ctx),
       ...(regime ? { regime } : {}),
+      ...(distribution ? { distribution } : {}),
     };
   },
 

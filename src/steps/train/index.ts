@@ -61,6 +61,9 @@ export default defineStep({
             .join(', ')}`,
         },
       ];
+    const q = (params as { quantiles?: number[] }).quantiles;
+    if ((params as { online?: unknown }).online && q?.length)
+      return [{ path: ['online'], message: '`online:` updates point forecasts only, not `quantiles:`', hint: 'remove `online:` or `quantiles:`' }];
     return kind.check?.(params as unknown as Record<string, ParamValue>) ?? [];
   },
 
