@@ -154,7 +154,11 @@ export function rollingStdVol(close: Float64Array, window: number): Float64Array
  * when P(R < −hurdle) ≥ p (p > 0.5, so never both). quantile_band: long when the `level` quantile
  * is above the hurdle, short when the 1 − level quantile is below −hurdle. No forecast: flat.
  */
-export function distributionDirection(f: RowForecast | undefined, hurdle: number, rule: { kind: 'probability'; p: number } | { kind: 'quantile_band'; level: number }): number {
+export function distributionDirection(
+  f: RowForecast | undefined,
+  hurdle: number,
+  rule: { kind: 'probability'; p: number } | { kind: 'quantile_band'; level: number },
+): number {
   if (!f) return 0;
   if (rule.kind === 'probability') {
     if (1 - f.cdf(hurdle) >= rule.p) return 1;

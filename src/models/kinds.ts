@@ -213,7 +213,19 @@ export const gbm: ModelKind = {
       // One pinball-loss ensemble per target and level (LightGBM's objective: quantile).
       const q = Array.from({ length: d.k }, (_, t) =>
         levels.map((alpha, j) =>
-          fitGbm(d.X, d.p, d.Y, d.k, t, d.train, d.val, binned, { ...params, loss: 'quantile', alpha }, (d.seed + t * 0x9e3779b1 + j * 0x7f4a7c15) >>> 0, d.signal),
+          fitGbm(
+            d.X,
+            d.p,
+            d.Y,
+            d.k,
+            t,
+            d.train,
+            d.val,
+            binned,
+            { ...params, loss: 'quantile', alpha },
+            (d.seed + t * 0x9e3779b1 + j * 0x7f4a7c15) >>> 0,
+            d.signal,
+          ),
         ),
       );
       const importance = q.map((ts) => {
@@ -291,7 +303,9 @@ export interface LinearQuantileState {
 }
 
 function linearQuantiles(s: LinearQuantileState, X: ArrayLike<number>, m: number, p: number) {
-  const perLevel = s.levels.map((_, j) => linearPredict({ coef: s.models.map((t) => t[j].coef[0]), intercept: s.models.map((t) => t[j].intercept[0]) }, X, m, p));
+  const perLevel = s.levels.map((_, j) =>
+    linearPredict({ coef: s.models.map((t) => t[j].coef[0]), intercept: s.models.map((t) => t[j].intercept[0]) }, X, m, p),
+  );
   return quantileRows(s.levels, s.models.length, m, (t, j) => perLevel[j][t]);
 }
 
@@ -306,7 +320,8 @@ export const linearQuantile: ModelKind = {
     const models = Array.from({ length: d.k }, (_, t) =>
       levels.map((tau): LinearState => {
         const f = fitQuantReg(d.X, d.p, d.Y, d.k, t, d.train, tau, { maxIter: num(prm.max_iter), tol: num(prm.tol) });
-        if (!f.converged) d.warn(`fold ${d.fold}, ${d.targetNames[t]}: quantile regression at level ${tau} stopped after ${f.iterations} iterations without converging`);
+        if (!f.converged)
+          d.warn(`fold ${d.fold}, ${d.targetNames[t]}: quantile regression at level ${tau} stopped after ${f.iterations} iterations without converging`);
         return { coef: [Array.from(f.coef)], intercept: [f.intercept] };
       }),
     );

@@ -26,7 +26,16 @@ export interface QuantRegOptions {
 }
 
 /** Fits column t of row-major Y (n × k) on rows `rows` of row-major X (p columns), with an intercept. */
-export function fitQuantReg(X: ArrayLike<number>, p: number, Y: ArrayLike<number>, k: number, t: number, rows: RowRange, tau: number, opts: QuantRegOptions): QuantRegFit {
+export function fitQuantReg(
+  X: ArrayLike<number>,
+  p: number,
+  Y: ArrayLike<number>,
+  k: number,
+  t: number,
+  rows: RowRange,
+  tau: number,
+  opts: QuantRegOptions,
+): QuantRegFit {
   const n = Math.max(0, rows.end - rows.start);
   const q = p + 1;
   // Design with the intercept as column 0, only rows with a finite target.

@@ -1,6 +1,6 @@
 import type { HorizonMetrics, Report } from '../core/artifacts.js';
 import { drawdownSeries } from '../backtest/metrics.js';
-import { esc, groupedBars, heatMap, histogram, lineChart } from './svg.js';
+import { esc, groupedBars, heatMap, histogram, lineChart, type Series } from './svg.js';
 import { fixed as num, pct, thousands } from '../core/format.js';
 
 /**
@@ -181,9 +181,11 @@ function distributionSection(r: Report): string {
   if (!d) return '';
   const { fan } = d;
   const band = (lo: number, hi: number): ArrayLike<number> | undefined => fan.bands[fan.levels.indexOf(lo)] && fan.bands[fan.levels.indexOf(hi)];
-  const series = [];
-  if (band(0.05, 0.95)) series.push({ name: '90% interval', y: fan.bands[fan.levels.indexOf(0.95)], lower: fan.bands[fan.levels.indexOf(0.05)], color: '#93c5fd' });
-  if (band(0.25, 0.75)) series.push({ name: '50% interval', y: fan.bands[fan.levels.indexOf(0.75)], lower: fan.bands[fan.levels.indexOf(0.25)], color: '#3b82f6' });
+  const series: Series[] = [];
+  if (band(0.05, 0.95))
+    series.push({ name: '90% interval', y: fan.bands[fan.levels.indexOf(0.95)], lower: fan.bands[fan.levels.indexOf(0.05)], color: '#93c5fd' });
+  if (band(0.25, 0.75))
+    series.push({ name: '50% interval', y: fan.bands[fan.levels.indexOf(0.75)], lower: fan.bands[fan.levels.indexOf(0.25)], color: '#3b82f6' });
   if (fan.levels.includes(0.5)) series.push({ name: 'median forecast', y: fan.bands[fan.levels.indexOf(0.5)], color: '#1e3a8a' });
   series.push({ name: 'realised close', y: fan.realised, color: '#111827' });
   const fanChart = fan.index.length

@@ -154,7 +154,9 @@ export function lineChart(o: LineChartOptions): string {
       if (ok.length < 2) continue;
       const up = ok.map((i) => `${c(X(i))},${c(Y(s.y[i]))}`);
       const down = ok.reverse().map((i) => `${c(X(i))},${c(Y(lower[i]))}`);
-      parts.push(`<path class="mark band" d="M${up.join('L')}L${down.join('L')}Z" fill="${s.color}" fill-opacity="0.35" stroke="none"><title>${esc(s.name)}</title></path>`);
+      parts.push(
+        `<path class="mark band" d="M${up.join('L')}L${down.join('L')}Z" fill="${s.color}" fill-opacity="0.35" stroke="none"><title>${esc(s.name)}</title></path>`,
+      );
       continue;
     }
     const pts = idx.filter((i) => Number.isFinite(s.y[i])).map((i) => `${c(X(i))},${c(Y(s.y[i]))}`);

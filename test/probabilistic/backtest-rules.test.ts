@@ -101,7 +101,13 @@ describe('backtest step with rule probability and Kelly sizing', () => {
   const c = candles(undefined, { closeShift: 0 });
 
   it('enters where P(R > costs) ≥ 0.7 and sizes each entry by half Kelly, capped', async () => {
-    const params = { ...BASE_PARAMS, rule: 'probability' as const, probability: 0.7, costs: { ...BASE_PARAMS.costs, spread_pips: 1 }, sizing: { kelly: { fraction: 0.5, cap: 100 } } };
+    const params = {
+      ...BASE_PARAMS,
+      rule: 'probability' as const,
+      probability: 0.7,
+      costs: { ...BASE_PARAMS.costs, spread_pips: 1 },
+      sizing: { kelly: { fraction: 0.5, cap: 100 } },
+    };
     const r = await backtest.run({ model, dataset, candles: c }, params, testContext());
     const close = c.columns.close;
     // Hand: hurdle h_t = 0.0001 / close[t]; P(R > h) = Φ((centre − h)/0.001):
@@ -117,6 +123,8 @@ describe('backtest step with rule probability and Kelly sizing', () => {
 
   it('refuses a model with no forecast distribution, saying how to get one', async () => {
     const bare: Model = { ...model, predictions: { ...model.predictions, distribution: undefined } };
-    await expect(backtest.run({ model: bare, dataset, candles: c }, { ...BASE_PARAMS, rule: 'probability' }, testContext())).rejects.toThrow(/forecast distribution/);
+    await expect(backtest.run({ model: bare, dataset, candles: c }, { ...BASE_PARAMS, rule: 'probability' }, testContext())).rejects.toThrow(
+      /forecast distribution/,
+    );
   });
 });

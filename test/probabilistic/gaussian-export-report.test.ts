@@ -41,7 +41,9 @@ function dataset(): Dataset {
     X: Float64Array.from(x.flat()),
     Y: Float64Array.from(y),
     method: 'temporal',
-    folds: [{ train: { start: 0, end: 6 }, val: { start: 7, end: 10 }, test: { start: 10, end: 12 }, scaler: { method: 'none', center: [0, 0], scale: [1, 1] } }],
+    folds: [
+      { train: { start: 0, end: 6 }, val: { start: 7, end: 10 }, test: { start: 10, end: 12 }, scaler: { method: 'none', center: [0, 0], scale: [1, 1] } },
+    ],
   };
 }
 

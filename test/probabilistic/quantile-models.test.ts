@@ -39,7 +39,9 @@ function garchDataset(n: number, seed: number, split: { train: number; val: numb
     X,
     Y,
     method: 'temporal',
-    folds: [{ train: { start: 0, end: tr }, val: { start: tr, end: va }, test: { start: va, end: rows }, scaler: { method: 'none', center: [0, 0], scale: [1, 1] } }],
+    folds: [
+      { train: { start: 0, end: tr }, val: { start: tr, end: va }, test: { start: va, end: rows }, scaler: { method: 'none', center: [0, 0], scale: [1, 1] } },
+    ],
   };
   return { ds, series: s, testStart: va };
 }
@@ -48,7 +50,11 @@ describe('quantile gbm on AR(1)–GARCH(1,1)', () => {
   it('its 90% intervals cover 90% ± 3% of test bars and its CRPS is within 10% of the true conditional distribution’s', async () => {
     const { ds, series, testStart } = garchDataset(16_001, 7, { train: 0.6, val: 0.15 });
     const levels = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95];
-    const model = await train.run({ dataset: ds }, train.resolve!({ model: 'gbm', quantiles: levels, max_depth: 3, learning_rate: 0.05, n_estimators: 400 } as never), testContext());
+    const model = await train.run(
+      { dataset: ds },
+      train.resolve!({ model: 'gbm', quantiles: levels, max_depth: 3, learning_rate: 0.05, n_estimators: 400 } as never),
+      testContext(),
+    );
     const q = model.predictions.distribution?.quantiles;
     expect(q?.levels).toEqual(levels);
     const test = model.probabilistic!.find((p) => p.segment === 'test')!;
@@ -60,12 +66,15 @@ describe('quantile gbm on AR(1)–GARCH(1,1)', () => {
     for (let t = testStart; t < ds.index.length; t++) trueCrps += crpsGaussian(series.mean[t + 1], series.sd[t + 1], series.r[t + 1]);
     trueCrps /= rows;
     const cov90 = test.coverage.find((c) => c.nominal === 0.9)!.coverage;
-    console.log(`quantile gbm: coverage90 ${cov90.toFixed(4)}, CRPS ${test.crps.toFixed(5)} vs true ${trueCrps.toFixed(5)} (ratio ${(test.crps / trueCrps).toFixed(4)})`);
+    console.log(
+      `quantile gbm: coverage90 ${cov90.toFixed(4)}, CRPS ${test.crps.toFixed(5)} vs true ${trueCrps.toFixed(5)} (ratio ${(test.crps / trueCrps).toFixed(4)})`,
+    );
     expect(Math.abs(cov90 - 0.9)).toBeLessThanOrEqual(0.03);
     expect(test.crps / trueCrps).toBeLessThan(1.1);
     // Monotone in the level on every row (rearranged where the per-level fits cross).
     const v = q!.values.fwd_ret_1;
-    for (let r = 0; r < v.length / levels.length; r++) for (let j = 1; j < levels.length; j++) expect(v[r * levels.length + j]).toBeGreaterThanOrEqual(v[r * levels.length + j - 1]);
+    for (let r = 0; r < v.length / levels.length; r++)
+      for (let j = 1; j < levels.length; j++) expect(v[r * levels.length + j]).toBeGreaterThanOrEqual(v[r * levels.length + j - 1]);
     // The point forecast is the median level.
     expect(model.predictions.values.fwd_ret_1[0]).toBe(v[3]);
     // Recorded as run metrics.
@@ -79,7 +88,8 @@ describe('quantile gbm on AR(1)–GARCH(1,1)', () => {
 // Debian's python3; skipped with a message when they are not importable.
 const PYTHON = '/usr/bin/python3';
 const hasStatsmodels = spawnSync(PYTHON, ['-c', 'import statsmodels, scipy'], { encoding: 'utf8' }).status === 0;
-if (!hasStatsmodels) console.warn(`[skip] statsmodels/scipy not importable by ${PYTHON} (apt install python3-statsmodels): the QuantReg oracle test is skipped`);
+if (!hasStatsmodels)
+  console.warn(`[skip] statsmodels/scipy not importable by ${PYTHON} (apt install python3-statsmodels): the QuantReg oracle test is skipped`);
 
 const ORACLE = `
 import json, sys, numpy as np
@@ -142,7 +152,14 @@ describe.skipIf(!hasStatsmodels)('linear_quantile against statsmodels QuantReg a
       X: Xf,
       Y: Yf,
       method: 'temporal',
-      folds: [{ train: { start: 0, end: 200 }, val: { start: 200, end: 250 }, test: { start: 250, end: 300 }, scaler: { method: 'none', center: [0, 0], scale: [1, 1] } }],
+      folds: [
+        {
+          train: { start: 0, end: 200 },
+          val: { start: 200, end: 250 },
+          test: { start: 250, end: 300 },
+          scaler: { method: 'none', center: [0, 0], scale: [1, 1] },
+        },
+      ],
     };
     const model = await train.run({ dataset: ds }, train.resolve!({ model: 'linear_quantile', quantiles: [0.9, 0.1, 0.5] } as never), testContext());
     const st = model.state[0] as LinearQuantileState;

@@ -6,16 +6,7 @@ import { atr } from '../../indicators/dm.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { BACKTEST_METRIC_NAMES, backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
 import { metricsByRegime } from '../../backtest/regime.js';
-import {
-  directions,
-  distributionDirection,
-  inverseVolSize,
-  kellySize,
-  quantile,
-  rollingStdVol,
-  sizePositions,
-  type Rule,
-} from '../../backtest/signals.js';
+import { directions, distributionDirection, inverseVolSize, kellySize, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
 import { distributionForm, rowForecast, type RowForecast } from '../../core/distribution.js';
 import { cumsum, simulate } from '../../backtest/simulate.js';
 import { defineStep, paramsOf, type CheckContext, type StepContext } from '../define.js';
@@ -201,7 +192,14 @@ const FAN_ROWS = 400;
 const FAN_LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 /** The fan chart's series (test rows traded, newest FAN_ROWS) and the model's distribution scores; undefined without a distribution. */
-function reportDistribution(model: Model, target: string, horizon: number, candles: Candles, signalBar: Int32Array, rows: number[]): ReportDistribution | undefined {
+function reportDistribution(
+  model: Model,
+  target: string,
+  horizon: number,
+  candles: Candles,
+  signalBar: Int32Array,
+  rows: number[],
+): ReportDistribution | undefined {
   const d = model.predictions.distribution;
   if (!distributionForm(d, target)) return undefined;
   const close = candles.columns.close ?? new Float64Array(0);
@@ -422,7 +420,8 @@ export default defineStep({
     let rule: Rule;
     let signal: ArrayLike<number> = pred;
     if (params.rule === 'probability' || params.rule === 'quantile_band') {
-      const r = params.rule === 'probability' ? ({ kind: 'probability', p: params.probability } as const) : ({ kind: 'quantile_band', level: params.band } as const);
+      const r =
+        params.rule === 'probability' ? ({ kind: 'probability', p: params.probability } as const) : ({ kind: 'quantile_band', level: params.band } as const);
       signal = Float64Array.from(forecasts, (f, i) => distributionDirection(f, hurdle(i), r));
       rule = { kind: 'sign' };
     } else

@@ -554,10 +554,17 @@ function scoreProbabilistic(dataset: Dataset, preds: Predictions, values: Record
       for (let i = 0; i < preds.n; i++) if (preds.segment[i] === code) rows.push(i);
       const pred = values[name];
       const count = dist.samples?.count ?? 0;
-      const s = scoreDistributions(rows.length, (i) => rowForecast(dist, name, rows[i], pred[rows[i]]), Float64Array.from(rows, (r) => preds.actual[t][r]), form, levels, {
-        gaussian: (i) => [pred[rows[i]], dist.gaussian!.sd[name][rows[i]]],
-        samples: (i) => dist.samples!.values[name].subarray(rows[i] * count, (rows[i] + 1) * count),
-      });
+      const s = scoreDistributions(
+        rows.length,
+        (i) => rowForecast(dist, name, rows[i], pred[rows[i]]),
+        Float64Array.from(rows, (r) => preds.actual[t][r]),
+        form,
+        levels,
+        {
+          gaussian: (i) => [pred[rows[i]], dist.gaussian!.sd[name][rows[i]]],
+          samples: (i) => dist.samples!.values[name].subarray(rows[i] * count, (rows[i] + 1) * count),
+        },
+      );
       out.push({ target: name, horizon: dataset.targetHorizons[t], segment, form, ...s });
     }
   });
