@@ -191,7 +191,7 @@ function distributionSection(r: Report): string {
   const fanChart = fan.index.length
     ? lineChart({
         name: 'fan',
-        title: `Forecast of the close ${d.horizon} bar(s) ahead (${d.target}) against the realised close, newest ${fan.index.length} test bars`,
+        title: 'Forecast fan',
         x: fan.index,
         series,
         yFormat: (v, step) => v.toFixed(Math.max(0, Math.min(6, -Math.floor(Math.log10(step || 1)) + 1))),
@@ -215,7 +215,7 @@ function distributionSection(r: Report): string {
   const cov = mine
     ? groupedBars({
         name: 'coverage',
-        title: `Central-interval coverage against nominal (${d.target})`,
+        title: `Coverage vs nominal (h=${d.horizon})`,
         labels: mine.coverage.map((c) => `${Math.round(c.nominal * 100)}%`),
         series: [
           { name: 'nominal', values: mine.coverage.map((c) => c.nominal), color: '#9aa3af' },
@@ -247,7 +247,7 @@ function distributionSection(r: Report): string {
     .join('');
   const head = `<tr><th>target</th><th>form</th><th>CRPS</th>${(test[0]?.coverage ?? []).map((c) => `<th>${Math.round(c.nominal * 100)}% cover (width)</th>`).join('')}<th>rows</th></tr>`;
   return `<h2>Forecast distribution</h2>
-${fanChart ? `<div class="panel">${fanChart}</div>` : ''}
+${fanChart ? `<p class="sub">The close ${d.horizon} bar(s) ahead as forecast (${esc(d.target)}: 50% and 90% intervals, median) against the realised close, newest ${fan.index.length} test bars.</p><div class="panel">${fanChart}</div>` : ''}
 ${pit ? `<div class="panel">${pit}</div>` : ''}${cov ? `<div class="panel">${cov}</div>` : ''}${crps ? `<div class="panel">${crps}</div>` : ''}
 ${rows ? `<div class="tbl"><table>${head}${rows}</table></div>` : ''}
 ${mine?.form === 'gaussian' ? '<p class="sub">A point model: its distribution is a Gaussian around each forecast with the spread of its fold’s validation residuals (so the validation scores are in-sample).</p>' : ''}`;
