@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import type { Dataset, Model } from '../../src/core/artifacts.js';
-import { gaussianForecast, quantileForecast, sampleForecast } from '../../src/core/distribution.js';
+import { gaussianForecast, quantileForecast, rearrangeQuantiles, sampleForecast } from '../../src/core/distribution.js';
 import { distributionDirection, inverseVolSize, kellySize } from '../../src/backtest/signals.js';
 import backtest from '../../src/steps/backtest/index.js';
 import { testContext } from '../helpers/ctx.js';
@@ -126,5 +126,25 @@ describe('backtest step with rule probability and Kelly sizing', () => {
     await expect(backtest.run({ model: bare, dataset, candles: c }, { ...BASE_PARAMS, rule: 'probability' }, testContext())).rejects.toThrow(
       /forecast distribution/,
     );
+  });
+});
+
+describe('reading quantile forecasts', () => {
+  it('rearranges crossing quantiles into order, row by row', () => {
+    const v = Float64Array.from([0.1, 0.3, 0.2, 5, 4, 6, 1, 2, 3]);
+    expect(rearrangeQuantiles(v, 3)).toBe(2);
+    expect(Array.from(v)).toEqual([0.1, 0.2, 0.3, 4, 5, 6, 1, 2, 3]);
+  });
+
+  it('extends the quantile function linearly to levels 0 and 1 with the outer slopes', () => {
+    // Levels 0.1/0.5/0.9 at 1/2/3: slope 2.5 per unit level on both sides, so Q(0) = 1 − 0.1·2.5 = 0.75, Q(1) = 3.25.
+    const f = quantileForecast([0.1, 0.5, 0.9], [1, 2, 3]);
+    expect(f.quantile(0)).toBeCloseTo(0.75, 14);
+    expect(f.quantile(1)).toBeCloseTo(3.25, 14);
+    expect(f.cdf(0.7)).toBe(0);
+    expect(f.cdf(3.3)).toBe(1);
+    expect(f.cdf(0.875)).toBeCloseTo(0.05, 14);
+    // sd: the 10–90% width over the Gaussian's, 2 / (2 × 1.2815515655446004).
+    expect(f.sd()).toBeCloseTo(2 / (2 * 1.2815515655446004), 12);
   });
 });

@@ -171,3 +171,41 @@ describe.skipIf(!hasStatsmodels)('linear_quantile against statsmodels QuantReg a
     expect(q.values.y[1]).toBe(model.predictions.values.y[0]);
   });
 });
+
+describe('quantile gbm, hand-worked', () => {
+  it('with nothing to split on, each level predicts the training targets’ quantile (NumPy’s linear rule)', async () => {
+    // Training targets 1…10 (shuffled): the 0.3 quantile is at position 0.3·9 = 2.7 → 3 + 0.7·(4 − 3) = 3.7; the median 5.5.
+    const train10 = [7, 2, 9, 4, 1, 10, 3, 6, 8, 5];
+    const y = [...train10, 0, 0, 0, 0];
+    const ds: Dataset = {
+      type: 'Dataset',
+      symbol: 'SYN',
+      timeframe: '1h',
+      index: Float64Array.from({ length: y.length }, (_, i) => T0 + i * H),
+      featureNames: ['c'],
+      targetNames: ['y'],
+      targetHorizons: [1],
+      X: new Float64Array(y.length).fill(1),
+      Y: Float64Array.from(y),
+      method: 'temporal',
+      folds: [{ train: { start: 0, end: 10 }, val: { start: 10, end: 12 }, test: { start: 12, end: 14 }, scaler: { method: 'none', center: [0], scale: [1] } }],
+    };
+    const model = await train.run({ dataset: ds }, train.resolve!({ model: 'gbm', quantiles: [0.3, 0.5], n_estimators: 5 } as never), testContext());
+    const q = model.predictions.distribution!.quantiles!.values.y;
+    for (let r = 0; r < 4; r++) {
+      expect(q[r * 2]).toBeCloseTo(3.7, 12);
+      expect(q[r * 2 + 1]).toBeCloseTo(5.5, 12);
+      expect(model.predictions.values.y[r]).toBe(q[r * 2 + 1]);
+    }
+  });
+
+  it('refuses `quantiles:` with `online:` and levels outside (0, 1), at the parameter', () => {
+    expect(
+      train.check!(train.resolve!({ model: 'gbm', quantiles: [0.5], online: { method: 'append', every: 10, trees: 1, window: 10, max_trees: 10 } } as never))[0]
+        .path,
+    ).toEqual(['online']);
+    const bad = train.check!(train.resolve!({ model: 'linear_quantile', quantiles: [0.5, 1.2] } as never));
+    expect(bad[0].path).toEqual(['quantiles', 1]);
+    expect(bad[0].message).toMatch(/not in \(0, 1\)/);
+  });
+});
