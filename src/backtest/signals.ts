@@ -2,6 +2,7 @@
  * Signal → position rules. Every function reads only the prediction made at a bar's close (and
  * what was known before it): nothing here looks at a later bar.
  */
+import type { RowForecast } from '../core/distribution.js';
 
 /** How a prediction becomes a direction (−1, 0, +1). */
 export type Rule =
@@ -144,4 +145,43 @@ export function rollingStdVol(close: Float64Array, window: number): Float64Array
     out[t] = Math.sqrt(ss / (window - 1));
   }
   return out;
+}
+
+/**
+ * Direction from a forecast distribution of the return over the horizon (what a `probability` or
+ * `quantile_band` rule's signal is; directions() with the sign rule then applies the holding period).
+ * `hurdle` is the round-trip cost in return units. probability: long when P(R > hurdle) ≥ p, short
+ * when P(R < −hurdle) ≥ p (p > 0.5, so never both). quantile_band: long when the `level` quantile
+ * is above the hurdle, short when the 1 − level quantile is below −hurdle. No forecast: flat.
+ */
+export function distributionDirection(
+  f: RowForecast | undefined,
+  hurdle: number,
+  rule: { kind: 'probability'; p: number } | { kind: 'quantile_band'; level: number },
+): number {
+  if (!f) return 0;
+  if (rule.kind === 'probability') {
+    if (1 - f.cdf(hurdle) >= rule.p) return 1;
+    if (f.cdf(-hurdle) >= rule.p) return -1;
+    return 0;
+  }
+  if (f.quantile(rule.level) > hurdle) return 1;
+  if (f.quantile(1 - rule.level) < -hurdle) return -1;
+  return 0;
+}
+
+/**
+ * Kelly size of a trade in direction dir: fraction × (dir·centre − hurdle) / sd², the growth-optimal
+ * leverage for a return of that mean and variance (small-return approximation), scaled down; 0 when
+ * the edge after costs is not positive or the spread is unknown. Capping is the caller's.
+ */
+export function kellySize(centre: number, sd: number, dir: number, hurdle: number, fraction: number): number {
+  const edge = dir * centre - hurdle;
+  return edge > 0 && sd > 0 && Number.isFinite(edge) ? (fraction * edge) / (sd * sd) : 0;
+}
+
+/** Inverse-volatility size: annualVol / (sd per bar × √barsPerYear), the per-bar sd being the horizon's / √horizon. */
+export function inverseVolSize(sdHorizon: number, horizon: number, annualVol: number, barsPerYear: number): number {
+  const perBar = sdHorizon / Math.sqrt(Math.max(1, horizon));
+  return perBar > 0 ? annualVol / (perBar * Math.sqrt(barsPerYear)) : NaN;
 }

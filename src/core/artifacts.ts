@@ -210,6 +210,30 @@ export interface PredictiveDistribution {
   quantiles?: { levels: number[]; values: Record<string, Float64Array> };
   /** Sample forecasts (e.g. a diffusion model's draws): per target, row-major [rows × count]. */
   samples?: { count: number; values: Record<string, Float32Array> };
+  /**
+   * A Gaussian around the point forecast (`values`), for kinds that forecast points only: per target,
+   * the standard deviation of each row (the fold's validation residuals' RMS, so every model gets a CRPS).
+   */
+  gaussian?: { sd: Record<string, Float64Array> };
+}
+
+/** Scores of a forecast distribution on one segment, for one target (train step; src/evaluation/probabilistic.ts). */
+export interface ProbabilisticMetrics {
+  target: string;
+  horizon: number;
+  segment: 'val' | 'test';
+  /** The form scored: the model's quantiles or samples, or the Gaussian of a point model. */
+  form: 'quantiles' | 'samples' | 'gaussian';
+  /** Rows scored (a finite outcome and forecast). */
+  n: number;
+  /** Mean CRPS, in the target's units (lower is better; a point forecast's is its MAE). */
+  crps: number;
+  /** Central intervals: nominal level (0.5, 0.8, 0.9), share of outcomes inside, mean width. */
+  coverage: { nominal: number; coverage: number; width: number }[];
+  /** Mean pinball loss per level (the model's quantile levels, else 0.05, 0.5, 0.95). */
+  pinball: { level: number; loss: number }[];
+  /** PIT histogram: counts in 10 equal bins of [0, 1] (flat when calibrated). */
+  pit: number[];
 }
 
 export interface HorizonMetrics {
@@ -242,6 +266,8 @@ export interface Model {
   foldMetrics?: HorizonMetrics[][];
   /** Test-segment metrics per target (over all folds). */
   testMetrics?: HorizonMetrics[];
+  /** Scores of the forecast distribution per target and segment (val, test), pooled over folds. */
+  probabilistic?: ProbabilisticMetrics[];
   /** Feature importances per target, summed over folds (tree models: total split gain), and those of `explain:` (permutation, shap). */
   importance?: FeatureImportance[];
   /** With `explain:` on a tree kind: the top features' SHAP dependence (the first target). */
@@ -331,6 +357,21 @@ export interface Report {
   regime?: { column: string; state: Float64Array };
   /** A `replay` step's retrain timeline: every model fitted, and why. */
   retrain?: RetrainTimeline;
+  /** The traded target's forecast distribution on the test segment and the model's scores of it (fan chart, calibration). */
+  distribution?: ReportDistribution;
+}
+
+/** What the report draws of a forecast distribution. */
+export interface ReportDistribution {
+  target: string;
+  horizon: number;
+  /**
+   * The newest test-segment forecasts (at most FAN_ROWS): at each, the time of bar t + horizon, its
+   * realised close, and close[t]·exp(q) for each level (the target is a log return from close[t]).
+   */
+  fan: { index: Float64Array; realised: Float64Array; levels: number[]; bands: Float64Array[] };
+  /** The train step's scores of the model's distributions, every target and segment. */
+  scores: ProbabilisticMetrics[];
 }
 
 /** What a replay retrained, when and why (src/replay/loop.ts), in timestamps. */
@@ -411,6 +452,8 @@ export interface BarPredictions {
   fold: number;
   /** Direction the rule takes at each bar: 1 long, −1 short, 0 flat. */
   signal: Int8Array;
+  /** The forecast distribution of each bar, for a model fitted to give one (quantile kinds): rows as `index`. */
+  distribution?: PredictiveDistribution;
   /** The target the signal reads, and the rule, in words. */
   signalTarget: string;
   rule: string;

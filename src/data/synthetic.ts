@@ -195,3 +195,60 @@ export function syntheticCandles(opts: SyntheticOptions): Candles {
     columns: { open, high, low, close, volume },
   };
 }
+
+/** Parameters of an AR(1)–GARCH(1,1) return series (see arGarch). */
+export interface ArGarchParams {
+  /** Unconditional level c of r[t] = c + φ·r[t−1] + ε[t]. */
+  c: number;
+  /** AR(1) coefficient φ, |φ| < 1. */
+  phi: number;
+  /** GARCH(1,1): σ²[t] = ω + α·ε²[t−1] + β·σ²[t−1], α + β < 1. */
+  omega: number;
+  alpha: number;
+  beta: number;
+}
+
+/** An AR(1)–GARCH(1,1) series with its true conditional distribution at every step. */
+export interface ArGarchSeries {
+  /** The returns r[0…n−1]. */
+  r: Float64Array;
+  /** E[r[t] | r[0…t−1]] = c + φ·r[t−1]. */
+  mean: Float64Array;
+  /** sd(r[t] | r[0…t−1]) = σ[t]; r[t] ~ N(mean[t], sd[t]²). */
+  sd: Float64Array;
+}
+
+/**
+ * Simulates n steps of r[t] = c + φ·r[t−1] + σ[t]·z[t], z ~ N(0, 1) i.i.d. (seeded), after `burn`
+ * discarded steps from the stationary mean and variance. The conditional distribution of each
+ * r[t] given the past is exactly N(mean[t], sd[t]²): the reference for probabilistic forecasts'
+ * calibration and CRPS tests (a model's forecast made at t − 1 for r[t]).
+ */
+export function arGarch(n: number, prm: ArGarchParams, seed: number, burn = 500): ArGarchSeries {
+  const { c, phi, omega, alpha, beta } = prm;
+  if (!(Math.abs(phi) < 1) || !(alpha >= 0 && beta >= 0 && alpha + beta < 1) || !(omega > 0)) {
+    throw new RangeError('arGarch needs |phi| < 1, omega > 0, alpha, beta ≥ 0 and alpha + beta < 1');
+  }
+  const rng = makeRng(seed);
+  const r = new Float64Array(n);
+  const mean = new Float64Array(n);
+  const sd = new Float64Array(n);
+  let prevR = c / (1 - phi);
+  let prevE2 = omega / (1 - alpha - beta);
+  let prevS2 = prevE2;
+  for (let t = -burn; t < n; t++) {
+    const s2 = omega + alpha * prevE2 + beta * prevS2;
+    const m = c + phi * prevR;
+    const e = Math.sqrt(s2) * rng.normal();
+    const x = m + e;
+    if (t >= 0) {
+      r[t] = x;
+      mean[t] = m;
+      sd[t] = Math.sqrt(s2);
+    }
+    prevR = x;
+    prevE2 = e * e;
+    prevS2 = s2;
+  }
+  return { r, mean, sd };
+}

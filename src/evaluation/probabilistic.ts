@@ -1,4 +1,5 @@
 import { normalCdf, normalPdf } from '../core/normal.js';
+import type { DistributionForm, RowForecast } from '../core/distribution.js';
 
 /**
  * Scores of forecast distributions: CRPS (Gaussian closed form, sample and quantile forms),
@@ -85,4 +86,88 @@ export function pitHistogram(pit: ArrayLike<number>, bins = 10): number[] {
     counts[Math.min(bins - 1, Math.floor(v * bins))]++;
   }
   return counts;
+}
+
+/**
+ * CRPS of a distribution given by its quantile function: 2∫₀¹ ρ_τ(y − Q(τ)) dτ by the midpoint rule
+ * on `grid` levels. For quantile forecasts read through core/distribution's piecewise-linear
+ * quantile function this is close to the CRPS of the distribution they describe even with a few
+ * levels (a true Gaussian's 0.05/0.5/0.95 quantiles score within 2% of its closed form), where
+ * crpsQuantiles on the same three levels is 30% low.
+ */
+export function crpsQuantileFunction(quantile: (level: number) => number, y: number, grid = 100): number {
+  let s = 0;
+  for (let j = 0; j < grid; j++) {
+    const tau = (j + 0.5) / grid;
+    s += pinball(tau, quantile(tau), y);
+  }
+  return (2 * s) / grid;
+}
+
+/** Nominal levels of the central intervals scored. */
+export const COVERAGE_LEVELS = [0.5, 0.8, 0.9] as const;
+
+/** Levels pinball is reported at when the model has no quantile levels of its own. */
+export const DEFAULT_PINBALL_LEVELS = [0.05, 0.5, 0.95] as const;
+
+export interface DistributionScores {
+  n: number;
+  crps: number;
+  coverage: { nominal: number; coverage: number; width: number }[];
+  pinball: { level: number; loss: number }[];
+  pit: number[];
+}
+
+/**
+ * Scores rows' forecast distributions against outcomes: mean CRPS (closed form for a Gaussian, the
+ * fair ensemble form for samples, the quantile function's for quantiles), central-interval coverage
+ * and width at COVERAGE_LEVELS, mean pinball at `levels`, and a 10-bin PIT histogram. Rows without
+ * a forecast or a finite outcome are skipped.
+ */
+export function scoreDistributions(
+  rows: number,
+  forecast: (i: number) => RowForecast | undefined,
+  y: ArrayLike<number>,
+  form: DistributionForm,
+  levels: readonly number[],
+  exact?: { samples?: (i: number) => ArrayLike<number>; gaussian?: (i: number) => [number, number] },
+): DistributionScores {
+  let n = 0;
+  let crps = 0;
+  const inside = COVERAGE_LEVELS.map(() => 0);
+  const width = COVERAGE_LEVELS.map(() => 0);
+  const pin = levels.map(() => 0);
+  const pit: number[] = [];
+  const scratch = new Float64Array(1024);
+  for (let i = 0; i < rows; i++) {
+    const f = forecast(i);
+    const yi = y[i];
+    if (!f || !Number.isFinite(yi)) continue;
+    let c: number;
+    if (form === 'gaussian' && exact?.gaussian) {
+      const [m, sd] = exact.gaussian(i);
+      c = crpsGaussian(m, sd, yi);
+    } else if (form === 'samples' && exact?.samples) {
+      const s = exact.samples(i);
+      c = crpsSamples(s, yi, s.length <= scratch.length ? scratch : undefined);
+    } else c = crpsQuantileFunction((t) => f.quantile(t), yi);
+    if (!Number.isFinite(c)) continue;
+    n++;
+    crps += c;
+    COVERAGE_LEVELS.forEach((nominal, j) => {
+      const lo = f.quantile((1 - nominal) / 2);
+      const hi = f.quantile((1 + nominal) / 2);
+      if (yi >= lo && yi <= hi) inside[j]++;
+      width[j] += hi - lo;
+    });
+    levels.forEach((l, j) => (pin[j] += pinball(l, f.quantile(l), yi)));
+    pit.push(f.cdf(yi));
+  }
+  return {
+    n,
+    crps: n ? crps / n : NaN,
+    coverage: COVERAGE_LEVELS.map((nominal, j) => ({ nominal, coverage: n ? inside[j] / n : NaN, width: n ? width[j] / n : NaN })),
+    pinball: levels.map((level, j) => ({ level, loss: n ? pin[j] / n : NaN })),
+    pit: pitHistogram(pit),
+  };
 }

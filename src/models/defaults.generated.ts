@@ -14,6 +14,15 @@ export const MODEL_DEFAULTS = {
   "logistic": {
     "alpha": 1
   },
+  "linear_quantile": {
+    "quantiles": [
+      0.05,
+      0.5,
+      0.95
+    ],
+    "max_iter": 1000,
+    "tol": 0.000001
+  },
   "gbm": {
     "n_estimators": 200,
     "learning_rate": 0.05,
@@ -26,6 +35,7 @@ export const MODEL_DEFAULTS = {
     "colsample": 1,
     "early_stopping_rounds": 20,
     "loss": "squared_error",
+    "quantiles": [],
     "max_bins": 255,
     "min_child_weight": 1,
     "threads": 0

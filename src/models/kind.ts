@@ -49,8 +49,8 @@ export interface FoldFit {
   backend?: string;
 }
 
-/** A parameter value as written in `with:`. */
-export type ParamValue = number | string | boolean;
+/** A parameter value as written in `with:` (a list: e.g. `quantiles: [0.05, 0.5, 0.95]`). */
+export type ParamValue = number | string | boolean | readonly number[];
 
 export interface ModelKind {
   /** The value of `model:`. */
@@ -70,10 +70,23 @@ export interface ModelKind {
   /** Tree kinds: the fold's fitted ensemble of each target, for exact SHAP values (./treeshap.ts). */
   treeEnsembles?(state: unknown): TreeEnsemble[];
   /**
+   * Forecast distributions of every target for the same rows as `predict` (whose values are then
+   * their median or mean), for kinds fitted to give them; undefined when this state gives none.
+   */
+  predictDistribution?(state: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): RowsDistribution | undefined;
+  /**
    * Present on feature encoders (`autoencoder`): they forecast no target, so the train step scores
    * their reconstruction instead and the `encode` step turns rows into latent columns with them.
    */
   encoder?: EncoderOps;
+}
+
+/** Forecast distributions of m rows, per target (parallel to targetNames), as PredictiveDistribution holds them. */
+export interface RowsDistribution {
+  /** Levels ascending in (0, 1); per target, row-major m × levels.length, monotone in the level. */
+  quantiles?: { levels: number[]; values: Float64Array[] };
+  /** Per target, row-major m × count. */
+  samples?: { count: number; values: Float32Array[] };
 }
 
 /** What a feature-encoder kind does besides fitting, on X's rows (scaled as in the fold it was fitted on). */

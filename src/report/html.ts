@@ -1,6 +1,6 @@
 import type { HorizonMetrics, Report } from '../core/artifacts.js';
 import { drawdownSeries } from '../backtest/metrics.js';
-import { esc, groupedBars, heatMap, histogram, lineChart, scatter } from './svg.js';
+import { esc, groupedBars, heatMap, histogram, lineChart, scatter, type Series } from './svg.js';
 import { fixed as num, pct, thousands } from '../core/format.js';
 import { firstRowAtOrAfter } from '../evaluation/folds.js';
 
@@ -245,6 +245,84 @@ function forecastSection(r: Report): string {
   return `<div class="panel">${chart}</div><div class="tbl"><table><tr><th>target</th><th>horizon</th><th>RMSE</th><th>MAE</th><th>dir. accuracy</th><th>IC</th><th>IC (val)</th><th>dir. acc. (val)</th></tr>${rows}</table></div>`;
 }
 
+/** Fan chart, calibration (PIT histogram, coverage against nominal) and CRPS per horizon, for a model with a forecast distribution. */
+function distributionSection(r: Report): string {
+  const d = r.distribution;
+  if (!d) return '';
+  const { fan } = d;
+  const band = (lo: number, hi: number): ArrayLike<number> | undefined => fan.bands[fan.levels.indexOf(lo)] && fan.bands[fan.levels.indexOf(hi)];
+  const series: Series[] = [];
+  if (band(0.05, 0.95))
+    series.push({ name: '90% interval', y: fan.bands[fan.levels.indexOf(0.95)], lower: fan.bands[fan.levels.indexOf(0.05)], color: '#93c5fd' });
+  if (band(0.25, 0.75))
+    series.push({ name: '50% interval', y: fan.bands[fan.levels.indexOf(0.75)], lower: fan.bands[fan.levels.indexOf(0.25)], color: '#3b82f6' });
+  if (fan.levels.includes(0.5)) series.push({ name: 'median forecast', y: fan.bands[fan.levels.indexOf(0.5)], color: '#1e3a8a' });
+  series.push({ name: 'realised close', y: fan.realised, color: '#111827' });
+  const fanChart = fan.index.length
+    ? lineChart({
+        name: 'fan',
+        title: 'Forecast fan',
+        x: fan.index,
+        series,
+        yFormat: (v, step) => v.toFixed(Math.max(0, Math.min(6, -Math.floor(Math.log10(step || 1)) + 1))),
+        zero: false,
+        height: 300,
+      })
+    : '';
+  const test = d.scores.filter((s) => s.segment === 'test' && s.n > 0);
+  const mine = test.find((s) => s.target === d.target);
+  const val = (t: string) => d.scores.find((s) => s.segment === 'val' && s.target === t);
+  const pit = mine
+    ? groupedBars({
+        name: 'pit',
+        title: `PIT histogram, test (${d.target}, ${mine.form}): density per bin, 1 = calibrated`,
+        labels: mine.pit.map((_, b) => `${b / 10}–${(b + 1) / 10}`),
+        series: [{ name: 'test', values: mine.pit.map((c) => (c * mine.pit.length) / Math.max(1, mine.n)), color: '#2563eb' }],
+        yFormat: (v) => v.toFixed(2),
+        height: 220,
+      })
+    : '';
+  const cov = mine
+    ? groupedBars({
+        name: 'coverage',
+        title: `Coverage vs nominal (h=${d.horizon})`,
+        labels: mine.coverage.map((c) => `${Math.round(c.nominal * 100)}%`),
+        series: [
+          { name: 'nominal', values: mine.coverage.map((c) => c.nominal), color: '#9aa3af' },
+          { name: 'validation', values: val(d.target)?.coverage.map((c) => c.coverage) ?? [], color: '#93c5fd' },
+          { name: 'test', values: mine.coverage.map((c) => c.coverage), color: '#2563eb' },
+        ],
+        yFormat: (v) => pct(v, 0),
+        height: 220,
+      })
+    : '';
+  const crps = test.length
+    ? groupedBars({
+        name: 'crps',
+        title: 'CRPS per horizon (lower is better; target units)',
+        labels: test.map((s) => `h=${s.horizon} (${s.target})`),
+        series: [
+          { name: 'validation', values: test.map((s) => val(s.target)?.crps ?? NaN), color: '#9aa3af' },
+          { name: 'test', values: test.map((s) => s.crps), color: '#2563eb' },
+        ],
+        yFormat: (v) => v.toExponential(2),
+        height: 220,
+      })
+    : '';
+  const rows = test
+    .map(
+      (s) =>
+        `<tr><td>${esc(s.target)}</td><td>${esc(s.form)}</td><td class="n">${s.crps.toExponential(3)}</td>${s.coverage.map((c) => `<td class="n">${pct(c.coverage, 1)} (${c.width.toExponential(2)})</td>`).join('')}<td class="n">${s.n}</td></tr>`,
+    )
+    .join('');
+  const head = `<tr><th>target</th><th>form</th><th>CRPS</th>${(test[0]?.coverage ?? []).map((c) => `<th>${Math.round(c.nominal * 100)}% cover (width)</th>`).join('')}<th>rows</th></tr>`;
+  return `<h2>Forecast distribution</h2>
+${fanChart ? `<p class="sub">The close ${d.horizon} bar(s) ahead as forecast (${esc(d.target)}: 50% and 90% intervals, median) against the realised close, newest ${fan.index.length} test bars.</p><div class="panel">${fanChart}</div>` : ''}
+${pit ? `<div class="panel">${pit}</div>` : ''}${cov ? `<div class="panel">${cov}</div>` : ''}${crps ? `<div class="panel">${crps}</div>` : ''}
+${rows ? `<div class="tbl"><table>${head}${rows}</table></div>` : ''}
+${mine?.form === 'gaussian' ? '<p class="sub">A point model: its distribution is a Gaussian around each forecast with the spread of its fold’s validation residuals (so the validation scores are in-sample).</p>' : ''}`;
+}
+
 function paramsText(p: unknown): string {
   if (p === null || p === undefined) return '';
   return JSON.stringify(p);
@@ -301,6 +379,7 @@ ${regimeSection(r)}
 <h2>Forecast quality per horizon</h2>
 ${forecastSection(r)}
 ${explainSection(r)}
+${distributionSection(r)}
 <h2>Metrics</h2>
 ${metricsTable(m)}
 <h2>Data quality and drift</h2>

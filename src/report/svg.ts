@@ -32,6 +32,8 @@ export interface Series {
   color: string;
   /** Fill the area between the line and zero. */
   area?: boolean;
+  /** Fill the band between this lower edge and the line, drawing no line (a forecast interval). */
+  lower?: ArrayLike<number>;
 }
 
 export interface LineChartOptions {
@@ -50,6 +52,8 @@ export interface LineChartOptions {
   flatDomain?: [number, number];
   /** Printed in the plot when every finite value is 0 (e.g. "no drawdown"). */
   flatNote?: string;
+  /** Keep 0 inside the y range (default true; false for prices). */
+  zero?: boolean;
   width?: number;
   height?: number;
   /** Most points drawn per series (min/max per bucket beyond that). */
@@ -96,17 +100,19 @@ export function lineChart(o: LineChartOptions): string {
   const n = o.x.length;
   const pw = W - M.l - M.r;
   const ph = Hh - M.t - M.b;
-  let lo = 0;
-  let hi = 0;
+  const zero = o.zero ?? true;
+  let lo = zero ? 0 : Infinity;
+  let hi = zero ? 0 : -Infinity;
   let finite = 0;
   for (const s of o.series)
-    for (let i = 0; i < n; i++)
-      if (Number.isFinite(s.y[i])) {
-        finite++;
-        if (s.y[i] < lo) lo = s.y[i];
-        if (s.y[i] > hi) hi = s.y[i];
-      }
-  // The range always holds 0, so lo === hi means every value is 0 or none is finite: nothing to scale by.
+    for (const ys of s.lower ? [s.y, s.lower] : [s.y])
+      for (let i = 0; i < n; i++)
+        if (Number.isFinite(ys[i])) {
+          finite++;
+          if (ys[i] < lo) lo = ys[i];
+          if (ys[i] > hi) hi = ys[i];
+        }
+  // With 0 in the range, lo === hi means every value is 0 or none is finite: nothing to scale by.
   const flat = !(hi > lo);
   if (flat) [lo, hi] = o.flatDomain ?? [-1, 1];
   const ticks = niceTicks(lo, hi);
@@ -150,6 +156,17 @@ export function lineChart(o: LineChartOptions): string {
     o.maxPoints ?? 2000,
   );
   for (const s of o.series) {
+    if (s.lower) {
+      const lower = s.lower;
+      const ok = idx.filter((i) => Number.isFinite(s.y[i]) && Number.isFinite(lower[i]));
+      if (ok.length < 2) continue;
+      const up = ok.map((i) => `${c(X(i))},${c(Y(s.y[i]))}`);
+      const down = ok.reverse().map((i) => `${c(X(i))},${c(Y(lower[i]))}`);
+      parts.push(
+        `<path class="mark band" d="M${up.join('L')}L${down.join('L')}Z" fill="${s.color}" fill-opacity="0.35" stroke="none"><title>${esc(s.name)}</title></path>`,
+      );
+      continue;
+    }
     const pts = idx.filter((i) => Number.isFinite(s.y[i])).map((i) => `${c(X(i))},${c(Y(s.y[i]))}`);
     if (!pts.length) continue;
     // One point makes a path with no length, which draws nothing: mark it with a dot.

@@ -7,11 +7,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { Artifact, Dataset, Model, Report, RowRange } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
 import { foldFeatures } from '../evaluation/scalers.js';
+import { sampleForecast } from '../core/distribution.js';
 
 /**
  * A step's output as a table, written as CSV or Parquet (by the file extension). Each artifact
  * type has one tabular view: the frame of Candles/Features; a Dataset's rows with `segment` and
- * `fold`; a Model's out-of-sample predictions per target with ts, segment and fold; a Report's
+ * `fold`; a Model's out-of-sample predictions per target with ts, segment and fold (and its forecast
+ * distribution: quantile columns `q05_<target>` …, sample summaries, or the Gaussian's sd); a Report's
  * per-bar position and equity; a `predict` step's predictions per target and signal.
  */
 
@@ -43,9 +45,13 @@ export function artifactTable(a: Artifact): Table {
       return reportTable(a);
     case 'Predictions': {
       const names = a.targetNames;
+      const q = a.distribution?.quantiles;
+      const L = q?.levels.length ?? 0;
+      const qNames = q ? names.flatMap((t) => q.levels.map((l) => `${quantileName(l)}_${t}`)) : [];
+      const qCols = q ? names.flatMap((t) => q.levels.map((_, j) => Float64Array.from({ length: a.index.length }, (_, r) => q.values[t][r * L + j]))) : [];
       return {
-        names: ['ts', ...names.map((t) => `pred_${t}`), 'signal'],
-        columns: [isoColumn(a.index), ...names.map((t) => a.values[t]), a.signal],
+        names: ['ts', ...names.map((t) => `pred_${t}`), ...qNames, 'signal'],
+        columns: [isoColumn(a.index), ...names.map((t) => a.values[t]), ...qCols, a.signal],
         rows: a.index.length,
       };
     }
@@ -98,11 +104,54 @@ function modelTable(m: Model): Table {
   const p = m.predictions;
   const segName = Array.from(p.segment, (s) => ['train', 'val', 'test'][s] ?? String(s));
   const names = Object.keys(p.values);
-  return {
+  const out: Table = {
     names: ['ts', 'segment', 'fold', ...names.map((t) => `pred_${t}`)],
     columns: [isoColumn(p.index), segName, p.fold, ...names.map((t) => p.values[t])],
     rows: p.index.length,
   };
+  // The forecast distribution: a column per quantile level (`q05_<target>` …), or per target the
+  // samples' mean, sd and 5/50/95% quantiles, or the Gaussian's sd.
+  const d = p.distribution;
+  const n = p.index.length;
+  for (const t of names) {
+    const q = d?.quantiles?.values[t];
+    const s = d?.samples?.values[t];
+    const g = d?.gaussian?.sd[t];
+    if (q) {
+      const L = d!.quantiles!.levels.length;
+      d!.quantiles!.levels.forEach((level, j) => {
+        out.names.push(`${quantileName(level)}_${t}`);
+        out.columns.push(Float64Array.from({ length: n }, (_, r) => q[r * L + j]));
+      });
+    } else if (s) {
+      const c = d!.samples!.count;
+      const cols = { mean: new Float64Array(n), sd: new Float64Array(n), q05: new Float64Array(n), q50: new Float64Array(n), q95: new Float64Array(n) };
+      for (let r = 0; r < n; r++) {
+        const f = sampleForecast(s.subarray(r * c, (r + 1) * c));
+        let m = 0;
+        for (let i = r * c; i < (r + 1) * c; i++) m += s[i];
+        cols.mean[r] = m / c;
+        cols.sd[r] = f.sd();
+        cols.q05[r] = f.quantile(0.05);
+        cols.q50[r] = f.quantile(0.5);
+        cols.q95[r] = f.quantile(0.95);
+      }
+      for (const [k, v] of Object.entries(cols)) {
+        out.names.push(`${k}_${t}`);
+        out.columns.push(v);
+      }
+    } else if (g) {
+      out.names.push(`sd_${t}`);
+      out.columns.push(g);
+    }
+  }
+  return out;
+}
+
+/** Column name of a quantile level: 0.05 → q05, 0.5 → q50, 0.975 → q97.5. */
+export function quantileName(level: number): string {
+  const pct = Number((level * 100).toPrecision(12));
+  return `q${pct < 10 ? '0' : ''}${pct}`;
 }
 
 function reportTable(r: Report): Table {

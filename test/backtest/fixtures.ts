@@ -12,6 +12,8 @@ export const BASE_PARAMS: BacktestParams = {
   rule: 'threshold',
   entry_threshold: 0.1,
   quantile: 0.2,
+  probability: 0.6,
+  band: 0.1,
   holding: 'bar',
   segments: ['test'],
   sizing: { fixed: { units: 1 } },

@@ -123,7 +123,10 @@ describe('train step (ridge)', () => {
 
     const m = train.metrics!(model);
     expect(Object.keys(m).sort()).toEqual(
-      ['val', 'test'].flatMap((s) => ['da', 'ic', 'rmse'].flatMap((m) => [1, 2].map((h) => `${s}_${m}_fwd_ret_${h}`))).sort(),
+      // Point scores, and the scores of the Gaussian its validation residuals give (docs/probabilistic.md).
+      ['val', 'test']
+        .flatMap((s) => ['da', 'ic', 'rmse', 'crps', 'cov50', 'cov80', 'cov90', 'width90'].flatMap((m) => [1, 2].map((h) => `${s}_${m}_fwd_ret_${h}`)))
+        .sort(),
     );
     expect(m.val_rmse_fwd_ret_1).toBe(model.valMetrics[0].rmse);
   });

@@ -5,7 +5,7 @@ import { RunError } from '../../core/diagnostics.js';
 import { parseTimestamp } from '../../data/dates.js';
 import { isoUtc, sliceFrame } from '../../data/frame.js';
 import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
-import { artifactTable, exportTable } from '../../runtime/export.js';
+import { artifactTable, exportTable, quantileName } from '../../runtime/export.js';
 import { MODEL_REF_HELP, resolveModel } from '../../runtime/history.js';
 import { decodeArtifact } from '../../runtime/codec.js';
 import { STORE_FILE, type Store } from '../../runtime/store.js';
@@ -282,6 +282,8 @@ async function cmdPredict(argv: string[], io: Io): Promise<number> {
       for (const t of result.targetNames) {
         const v = result.values[t][i];
         row[t] = Number.isFinite(v) ? v : null;
+        const q = result.distribution?.quantiles;
+        q?.levels.forEach((l, j) => (row[`${quantileName(l)}_${t}`] = q.values[t][i * q.levels.length + j]));
       }
       row.signal = result.signal[i];
       return row;

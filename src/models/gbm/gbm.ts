@@ -12,9 +12,15 @@ import { addLeafValues, addTreeBinned, growTree, predictRaw, type Tree, type Tre
  * (per tree) are subsampled from a seeded generator. With a validation segment, training stops
  * after `earlyStoppingRounds` rounds without a better validation loss (RMSE, or log-loss for the
  * logistic loss) and keeps the trees up to the best round.
+ *
+ * The `quantile` loss (pinball ρ_τ, as LightGBM's `objective: quantile`): the gradient is −τ below
+ * the target and 1 − τ above it with a unit hessian, which only finds the split; each new leaf's
+ * value is then set to the τ-quantile of its rows' residuals (LightGBM's leaf renewal), since the
+ * gradient step alone moves a leaf by a constant whatever its residuals. Starts from the τ-quantile
+ * of the training targets; early-stops on the mean pinball loss.
  */
 
-export type GbmLoss = 'squared_error' | 'logistic';
+export type GbmLoss = 'squared_error' | 'logistic' | 'quantile';
 
 export interface GbmParams {
   nEstimators: number;
@@ -31,6 +37,8 @@ export interface GbmParams {
   /** 0 turns early stopping off. */
   earlyStoppingRounds: number;
   loss: GbmLoss;
+  /** Level τ in (0, 1) of the `quantile` loss (pinball ρ_τ). */
+  alpha?: number;
   /**
    * Threads building histograms (this one included); 0 = one per core. Any count gives
    * bit-identical trees.
@@ -165,6 +173,9 @@ export function fitGbm(
   const rng = makeRng(seed);
   const y = new Float64Array(m);
   const logistic = params.loss === 'logistic';
+  const quantileLoss = params.loss === 'quantile';
+  const tau = params.alpha ?? 0.5;
+  if (quantileLoss && !(tau > 0 && tau < 1)) throw new RangeError(`quantile loss needs a level in (0, 1), got ${tau}`);
   for (let i = 0; i < m; i++) {
     const v = Y[(train.start + i) * k + t];
     y[i] = logistic ? (v > 0 ? 1 : 0) : v;
@@ -172,7 +183,11 @@ export function fitGbm(
   let mean = 0;
   for (let i = 0; i < m; i++) mean += y[i];
   mean /= m;
-  const baseScore = logistic ? Math.log(Math.min(Math.max(mean, 1e-12), 1 - 1e-12) / (1 - Math.min(Math.max(mean, 1e-12), 1 - 1e-12))) : mean;
+  const baseScore = logistic
+    ? Math.log(Math.min(Math.max(mean, 1e-12), 1 - 1e-12) / (1 - Math.min(Math.max(mean, 1e-12), 1 - 1e-12)))
+    : quantileLoss
+      ? sortedQuantile(Float64Array.from(y).sort(), tau)
+      : mean;
 
   const nVal = Math.max(0, val.end - val.start);
   const yVal = new Float64Array(nVal);
@@ -215,6 +230,8 @@ export function fitGbm(
           gh[2 * i] = s - y[i];
           gh[2 * i + 1] = Math.max(s * (1 - s), 1e-16);
         }
+      } else if (quantileLoss) {
+        for (let i = 0; i < m; i++) gh[2 * i] = y[i] < pred[i] ? 1 - tau : -tau;
       } else {
         for (let i = 0; i < m; i++) gh[2 * i] = pred[i] - y[i];
       }
@@ -227,6 +244,7 @@ export function fitGbm(
       }
       const feats = sampleFeatures(p, params.colsample, rng);
       const tree = growTree(ws, binned.mapper, nRows, feats, treeParams, null);
+      if (quantileLoss) renewLeaves(ws, tree, y, pred, tau);
       const lr = params.learningRate;
       for (let i = 0; i < tree.value.length; i++) tree.value[i] *= lr;
       trees.push(tree);
@@ -238,7 +256,10 @@ export function fitGbm(
         let loss = 0;
         addTreeBinned(tree, valBins, p, nVal, predVal);
         for (let i = 0; i < nVal; i++) {
-          if (logistic) {
+          if (quantileLoss) {
+            const u = yVal[i] - predVal[i];
+            loss += u >= 0 ? tau * u : (tau - 1) * u;
+          } else if (logistic) {
             const z = predVal[i];
             // −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + e^z) − y·z, computed stably.
             loss += (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - yVal[i] * z;
@@ -247,7 +268,7 @@ export function fitGbm(
             loss += e * e;
           }
         }
-        const l = logistic ? loss / nVal : Math.sqrt(loss / nVal);
+        const l = logistic || quantileLoss ? loss / nVal : Math.sqrt(loss / nVal);
         valLoss.push(l);
         if (l < best) {
           best = l;
@@ -260,6 +281,31 @@ export function fitGbm(
   }
   if (early && bestRound >= 0) trees.length = bestRound + 1;
   return { loss: params.loss, baseScore, trees, rounds, valLoss: Float64Array.from(valLoss) };
+}
+
+/** The q-quantile of ascending values, NumPy's linear interpolation (position q·(n − 1)). */
+function sortedQuantile(v: Float64Array, q: number): number {
+  if (v.length === 0) return 0;
+  const pos = q * (v.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, v.length - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+}
+
+/** Sets each leaf of a just-grown tree to the τ-quantile of its rows' residuals y − pred (before shrinkage). */
+function renewLeaves(ws: HistEngine, tree: Tree, y: Float64Array, pred: Float64Array, tau: number): void {
+  const rows = ws.S.rows;
+  let buf = new Float64Array(0);
+  for (let n = 0; n < tree.feature.length; n++) {
+    if (tree.feature[n] >= 0) continue;
+    const b = ws.nodeBegin[n];
+    const c = ws.nodeEnd[n] - b;
+    if (c <= 0) continue;
+    if (buf.length < c) buf = new Float64Array(c);
+    const r = buf.subarray(0, c);
+    for (let i = 0; i < c; i++) r[i] = y[rows[b + i]] - pred[rows[b + i]];
+    tree.value[n] = sortedQuantile(r.sort(), tau);
+  }
 }
 
 /** Gain importance: the summed split gains of each feature over the trees. */

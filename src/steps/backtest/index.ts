@@ -1,4 +1,4 @@
-import type { Candles, Dataset, HorizonMetrics, Model, Report } from '../../core/artifacts.js';
+import type { Candles, Dataset, HorizonMetrics, Model, Report, ReportDistribution } from '../../core/artifacts.js';
 import { RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { isoUtc } from '../../data/frame.js';
 import { parseTimeframe } from '../../data/timeframe.js';
@@ -6,8 +6,9 @@ import { atr } from '../../indicators/dm.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { BACKTEST_METRIC_NAMES, backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
 import { metricsByRegime } from '../../backtest/regime.js';
-import { directions, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
+import { directions, distributionDirection, inverseVolSize, kellySize, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
 import { applyFinancing } from '../../backtest/financing.js';
+import { distributionForm, rowForecast, type RowForecast } from '../../core/distribution.js';
 import { cumsum, simulate } from '../../backtest/simulate.js';
 import { defineStep, paramsOf, type CheckContext, type StepContext } from '../define.js';
 import type { BacktestParams } from './params.js';
@@ -187,6 +188,58 @@ function driftNotes(model: Model, forecast: HorizonMetrics[], ctx: StepContext):
   return lines;
 }
 
+/** Forecasts drawn in the report's fan chart: the newest test rows. */
+const FAN_ROWS = 400;
+const FAN_LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/** The fan chart's series (test rows traded, newest FAN_ROWS) and the model's distribution scores; undefined without a distribution. */
+function reportDistribution(
+  model: Model,
+  target: string,
+  horizon: number,
+  candles: Candles,
+  signalBar: Int32Array,
+  rows: number[],
+): ReportDistribution | undefined {
+  const d = model.predictions.distribution;
+  if (!distributionForm(d, target)) return undefined;
+  const close = candles.columns.close ?? new Float64Array(0);
+  const values = model.predictions.values[target];
+  const h = Math.max(1, Math.round(horizon));
+  const picked: number[] = [];
+  for (let i = 0; i < rows.length; i++) if (model.predictions.segment[rows[i]] === 2 && signalBar[i] + h < close.length) picked.push(i);
+  const use = picked.slice(-FAN_ROWS);
+  const index = new Float64Array(use.length);
+  const realised = new Float64Array(use.length);
+  const bands = FAN_LEVELS.map(() => new Float64Array(use.length).fill(NaN));
+  use.forEach((i, k) => {
+    const b = signalBar[i];
+    index[k] = candles.index[b + h];
+    realised[k] = close[b + h];
+    const f = rowForecast(d, target, rows[i], values[rows[i]]);
+    if (f) FAN_LEVELS.forEach((l, j) => (bands[j][k] = close[b] * Math.exp(f.quantile(l))));
+  });
+  return { target, horizon, fan: { index, realised, levels: FAN_LEVELS, bands }, scores: model.probabilistic ?? [] };
+}
+
+/** Each signal's forecast distribution of the target; refuses a model without one. */
+function forecastsOf(model: Model, target: string, rows: number[], values: Float64Array, p: BacktestParams, ctx: StepContext): (RowForecast | undefined)[] {
+  const d = model.predictions.distribution;
+  const what = p.rule === 'probability' || p.rule === 'quantile_band' ? `rule \`${p.rule}\`` : `sizing \`${Object.keys(p.sizing)[0]}\``;
+  if (!distributionForm(d, target))
+    throw new RunError(`${what} needs the model's forecast distribution of \`${target}\`, and the model has none`, {
+      hint: 'rerun its train step (train v3 gives every model one: quantiles, samples, or a Gaussian from the validation residuals)',
+    });
+  let missing = 0;
+  const out = rows.map((r) => {
+    const f = rowForecast(d, target, r, values[r]);
+    if (!f) missing++;
+    return f;
+  });
+  if (missing) ctx.warn(`${missing} signal(s) have no forecast distribution (a fold without validation rows to size its Gaussian): flat there`);
+  return out;
+}
+
 function volForecast(candles: Candles, sizing: { estimator: 'std' | 'atr'; window: number }): Float64Array {
   const c = candles.columns;
   if (!c.close) throw new RunError('volatility-targeted sizing needs the candles’ `close` column');
@@ -208,11 +261,19 @@ function notes(p: BacktestParams, pip: number, perYear: number, target: string, 
           : '; else flat')
       : p.rule === 'sign'
         ? 'sign: long when the prediction is positive, short when negative'
-        : `quantile: long above the ${1 - p.quantile} quantile and short below the ${p.quantile} quantile of the fold’s validation predictions`;
+        : p.rule === 'quantile'
+          ? `quantile: long above the ${1 - p.quantile} quantile and short below the ${p.quantile} quantile of the fold’s validation predictions`
+          : p.rule === 'probability'
+            ? `probability: long when the forecast gives P(return over the horizon > round-trip costs) ≥ ${p.probability}, short when P(return < −costs) ≥ ${p.probability}`
+            : `quantile_band: long when the forecast’s ${p.band} quantile is above the round-trip costs, short when its ${1 - p.band} quantile is below −costs`;
   const sizing =
     'fixed' in p.sizing
       ? `fixed ${p.sizing.fixed.units} unit(s) of account equity`
-      : `volatility-targeted to ${pct(p.sizing.vol_target.annual_vol)} a year (${p.sizing.vol_target.estimator} over ${p.sizing.vol_target.window} bars, known at the signal’s close), fixed at entry`;
+      : 'kelly' in p.sizing
+        ? `Kelly × ${p.sizing.kelly.fraction} (forecast centre less costs over the forecast variance), at most ${p.sizing.kelly.cap}, fixed at entry`
+        : 'forecast_vol' in p.sizing
+          ? `inverse forecast volatility, targeting ${pct(p.sizing.forecast_vol.annual_vol)} a year, fixed at entry`
+          : `volatility-targeted to ${pct(p.sizing.vol_target.annual_vol)} a year (${p.sizing.vol_target.estimator} over ${p.sizing.vol_target.window} bars, known at the signal’s close), fixed at entry`;
   return [
     `Signal: predictions of ${target}, segments ${p.segments.join(' + ')}, every fold stitched in time order.`,
     'Timing: a prediction made at bar t’s close is filled at bar t+1’s open (never at t’s close) and held until the next bar’s open: gross return = position × ln(open[t+2] / open[t+1]).',
@@ -330,27 +391,6 @@ export default defineStep({
     const perYear = barsPerYear(barMs(candles.timeframe, candles.index));
     const horizon = model.targetHorizons[model.targetNames.indexOf(target)] ?? 1;
     const hold = params.holding === 'horizon' ? Math.max(1, horizon) : 1;
-    const rule: Rule =
-      params.rule === 'threshold'
-        ? { kind: 'threshold', entry: params.entry_threshold, exit: params.exit_threshold! }
-        : params.rule === 'sign'
-          ? { kind: 'sign' }
-          : { kind: 'bands', ...quantileBands(model, values, rows, params.quantile, ctx) };
-    const dir = directions(pred, signalBar, rule, hold);
-
-    let sizeOf: (i: number) => number;
-    if ('fixed' in params.sizing) {
-      const u = params.sizing.fixed.units;
-      sizeOf = () => u;
-    } else {
-      const vt = params.sizing.vol_target;
-      const vol = volForecast(candles, vt);
-      const k = vt.annual_vol / Math.sqrt(perYear);
-      sizeOf = (i) => k / vol[signalBar[i]];
-    }
-    const { position, skipped } = sizePositions(dir, signalBar, sizeOf, params.max_leverage ?? Infinity);
-    if (skipped) ctx.warn(`${skipped} trade(s) not taken: no volatility estimate yet at their signal (the window is still filling)`);
-
     const c = params.costs;
     let priceCostAt: Float64Array | undefined;
     if (c.spread_column !== undefined) {
@@ -369,14 +409,68 @@ export default defineStep({
       }
       if (bad) ctx.warn(`${bad} bar(s) with a missing or negative spread in \`${c.spread_column}\`: counted as 0`);
     }
+    const priceCost = ((c.spread_column !== undefined ? 0 : c.spread_pips) / 2 + c.slippage_pips) * pip + c.commission_per_lot / 100_000;
+    const notionalCost = c.commission_per_million / 1e6;
+
+    // The forecast distribution of each signal, for the distribution rules and sizings.
+    const byDistribution = params.rule === 'probability' || params.rule === 'quantile_band' || 'kelly' in params.sizing || 'forecast_vol' in params.sizing;
+    const forecasts: (RowForecast | undefined)[] = byDistribution ? forecastsOf(model, target, rows, values, params, ctx) : [];
+    // Round-trip costs in return units at each signal: both fills' price costs over the signal bar's close, plus commissions.
+    const close = candles.columns.close ?? open;
+    const hurdle = (i: number): number => {
+      const b = signalBar[i];
+      const fill = priceCostAt ? (priceCostAt[b + 1] ?? priceCostAt[b]) : 0;
+      return (2 * (priceCost + fill)) / close[b] + 2 * notionalCost;
+    };
+
+    let rule: Rule;
+    let signal: ArrayLike<number> = pred;
+    if (params.rule === 'probability' || params.rule === 'quantile_band') {
+      const r =
+        params.rule === 'probability' ? ({ kind: 'probability', p: params.probability } as const) : ({ kind: 'quantile_band', level: params.band } as const);
+      signal = Float64Array.from(forecasts, (f, i) => distributionDirection(f, hurdle(i), r));
+      rule = { kind: 'sign' };
+    } else
+      rule =
+        params.rule === 'threshold'
+          ? { kind: 'threshold', entry: params.entry_threshold, exit: params.exit_threshold! }
+          : params.rule === 'sign'
+            ? { kind: 'sign' }
+            : { kind: 'bands', ...quantileBands(model, values, rows, params.quantile, ctx) };
+    const dir = directions(signal, signalBar, rule, hold);
+
+    let sizeOf: (i: number) => number;
+    if ('fixed' in params.sizing) {
+      const u = params.sizing.fixed.units;
+      sizeOf = () => u;
+    } else if ('kelly' in params.sizing) {
+      const { fraction, cap } = params.sizing.kelly;
+      sizeOf = (i) => Math.min(cap, kellySize(pred[i], forecasts[i]?.sd() ?? NaN, dir[i], hurdle(i), fraction));
+    } else if ('forecast_vol' in params.sizing) {
+      const av = params.sizing.forecast_vol.annual_vol;
+      sizeOf = (i) => inverseVolSize(forecasts[i]?.sd() ?? NaN, horizon, av, perYear);
+    } else {
+      const vt = params.sizing.vol_target;
+      const vol = volForecast(candles, vt);
+      const k = vt.annual_vol / Math.sqrt(perYear);
+      sizeOf = (i) => k / vol[signalBar[i]];
+    }
+    const { position, skipped } = sizePositions(dir, signalBar, sizeOf, params.max_leverage ?? Infinity);
+    if (skipped)
+      ctx.warn(
+        'kelly' in params.sizing
+          ? `${skipped} trade(s) not taken: the forecast's edge in their direction does not clear the costs`
+          : `${skipped} trade(s) not taken: no volatility estimate yet at their signal (${'forecast_vol' in params.sizing ? 'no forecast spread' : 'the window is still filling'})`,
+      );
+
     let sim = simulate(
       {
         open,
         signalBar,
         position,
-        priceCost: ((c.spread_column !== undefined ? 0 : c.spread_pips) / 2 + c.slippage_pips) * pip + c.commission_per_lot / 100_000,
+        priceCost,
         priceCostAt,
-        notionalCost: c.commission_per_million / 1e6,
+        notionalCost,
         account: params.account_size,
         pip,
       },
@@ -448,6 +542,7 @@ export default defineStep({
       exitTs[k] = candles.index[lastBar];
     }
 
+    const distribution = reportDistribution(model, target, horizon, candles, signalBar, rows);
     return {
       type: 'Report',
       symbol: candles.symbol,
@@ -477,6 +572,7 @@ export default defineStep({
         ? { explain: { featureNames: model.featureNames, importance: model.importance, dependence: model.dependence ?? [] } }
         : {}),
       ...(regime ? { regime } : {}),
+      ...(distribution ? { distribution } : {}),
     };
   },
 

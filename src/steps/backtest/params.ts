@@ -1,10 +1,10 @@
 /** How predictions become positions: the rule `backtest` trades and `predict` signals with. */
 export interface SignalRuleParams {
   /**
-   * How a prediction becomes a position: `threshold` (long above +entry_threshold, short below −entry_threshold, kept until the prediction crosses exit_threshold), `sign` (the sign of the prediction), `quantile` (long in the top `quantile` of predictions, short in the bottom; the cut-offs are the quantiles of the fold's validation predictions (in `predict`: the newest fold's)).
+   * How a prediction becomes a position: `threshold` (long above +entry_threshold, short below −entry_threshold, kept until the prediction crosses exit_threshold), `sign` (the sign of the prediction), `quantile` (long in the top `quantile` of predictions, short in the bottom; the cut-offs are the quantiles of the fold's validation predictions (in `predict`: the newest fold's)). On the forecast distribution (`backtest` only; docs/probabilistic.md): `probability` (long when P(return over the horizon > round-trip costs) ≥ `probability`, short when P(return < −costs) ≥ `probability`), `quantile_band` (long when the `band` quantile of the forecast clears the costs, short when the 1 − `band` quantile is below −costs).
    * @default "threshold"
    */
-  rule: 'threshold' | 'sign' | 'quantile';
+  rule: 'threshold' | 'sign' | 'quantile' | 'probability' | 'quantile_band';
   /**
    * Predicted return needed to enter (rule `threshold`): long when the prediction is above +entry_threshold, short when below −entry_threshold.
    * @default 0
@@ -23,6 +23,20 @@ export interface SignalRuleParams {
    * @maximum 0.5
    */
   quantile: number;
+  /**
+   * Probability the forecast must give a move beyond the round-trip costs (rule `probability`).
+   * @default 0.6
+   * @exclusiveMinimum 0.5
+   * @maximum 1
+   */
+  probability: number;
+  /**
+   * Quantile level of the forecast that must clear the costs (rule `quantile_band`): long when its `band` quantile is above the costs, short when its 1 − `band` quantile is below −costs.
+   * @default 0.1
+   * @exclusiveMinimum 0
+   * @exclusiveMaximum 0.5
+   */
+  band: number;
   /**
    * Holding period: `bar` re-decides at every bar; `horizon` keeps a position (a signal, in `predict`) for the target's horizon in bars after the signal that took it, then re-decides.
    * @default "bar"
@@ -76,7 +90,38 @@ export interface BacktestParams extends SignalRuleParams {
 }
 
 /** A position sizing rule. */
-export type SizingParams = { fixed: FixedSizing } | { vol_target: VolTargetSizing };
+export type SizingParams = { fixed: FixedSizing } | { vol_target: VolTargetSizing } | { kelly: KellySizing } | { forecast_vol: ForecastVolSizing };
+
+/**
+ * Kelly sizing from the forecast distribution: fraction × edge / variance, the edge being the
+ * forecast's centre in the trade's direction less the round-trip costs and the variance the
+ * forecast's (both over the target's horizon, log returns); a trade with no edge is not taken.
+ */
+export interface KellySizing {
+  /**
+   * Share of the full Kelly size taken (full Kelly is too aggressive when the forecast is estimated).
+   * @default 0.5
+   * @exclusiveMinimum 0
+   * @maximum 1
+   */
+  fraction: number;
+  /**
+   * Largest position, in units of account equity.
+   * @default 1
+   * @exclusiveMinimum 0
+   */
+  cap: number;
+}
+
+/** Inverse-volatility sizing from the forecast distribution: annual_vol / (forecast sd per bar × √bars per year), the sd per bar being the horizon's sd / √horizon. */
+export interface ForecastVolSizing {
+  /**
+   * Target annualised volatility of the position, e.g. 0.1 for 10%.
+   * @default 0.1
+   * @exclusiveMinimum 0
+   */
+  annual_vol: number;
+}
 
 /** Fixed-size positions. */
 export interface FixedSizing {

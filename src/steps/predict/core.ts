@@ -37,6 +37,12 @@ export interface PredictRequest {
   trainedWithVolume?: boolean;
 }
 
+/** Rows [lo, hi) of per-target quantile forecasts, keyed by target name. */
+function sliceQuantiles(q: { levels: number[]; values: Float64Array[] }, names: readonly string[], lo: number, hi: number) {
+  const L = q.levels.length;
+  return { levels: q.levels, values: Object.fromEntries(names.map((t, k) => [t, q.values[k].slice(lo * L, hi * L)])) };
+}
+
 /** The rule in words, e.g. `threshold ±0.0002 on fwd_ret_1`. */
 function ruleText(s: SignalParams, target: string, hold: number): string {
   const base =
@@ -44,7 +50,9 @@ function ruleText(s: SignalParams, target: string, hold: number): string {
       ? `threshold ±${s.entry_threshold}${s.exit_threshold !== undefined && s.exit_threshold !== s.entry_threshold ? ` (exit ±${s.exit_threshold})` : ''}`
       : s.rule === 'sign'
         ? 'sign'
-        : `quantile ${s.quantile} of the newest fold's validation predictions`;
+        : s.rule === 'quantile'
+          ? `quantile ${s.quantile} of the newest fold's validation predictions`
+          : s.rule;
   return `${base} on ${target}${hold > 1 ? `, held ${hold} bars` : ''}`;
 }
 
@@ -139,6 +147,7 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
     }
   });
   const out = kind.predict(model.state[f], X, m, p, feats.index);
+  const dist = kind.predictDistribution?.(model.state[f], X, m, p, feats.index);
   const all: Record<string, Float64Array> = {};
   model.targetNames.forEach((t, k) => (all[t] = out[k]));
 
@@ -150,6 +159,10 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   if (req.signal.rule === 'threshold')
     rule = { kind: 'threshold', entry: req.signal.entry_threshold, exit: req.signal.exit_threshold ?? req.signal.entry_threshold };
   else if (req.signal.rule === 'sign') rule = { kind: 'sign' };
+  else if (req.signal.rule === 'probability' || req.signal.rule === 'quantile_band')
+    throw new RunError(`rule \`${req.signal.rule}\` trades on the forecast distribution, which \`predict\` does not compute yet`, {
+      hint: 'use it in a `backtest` step; for `predict`, use rule `threshold`, `sign` or `quantile`',
+    });
   else {
     const pr = model.predictions;
     const val: number[] = [];
@@ -197,6 +210,7 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
     targetHorizons: [...model.targetHorizons],
     fold: f,
     signal: signal.slice(lo, hi),
+    ...(dist?.quantiles ? { distribution: { quantiles: sliceQuantiles(dist.quantiles, model.targetNames, lo, hi) } } : {}),
     signalTarget: target,
     rule: ruleText(req.signal, target, hold),
     notes,

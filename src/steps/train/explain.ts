@@ -46,8 +46,9 @@ export class Explainer {
       imp.mean.forEach((v, t) => v.forEach((x, j) => (this.perm[t][j] += x * m)));
       this.rowsPerm += m;
     }
-    if (this.params.shap && kind.treeEnsembles) {
-      const ensembles = kind.treeEnsembles(state);
+    const ensembles = this.params.shap && kind.treeEnsembles ? kind.treeEnsembles(state) : [];
+    // Quantile gbm keeps one ensemble per level and none per target: not explained by SHAP.
+    if (ensembles.length === this.k) {
       let first: Float64Array | undefined;
       ensembles.forEach((e, t) => {
         const { values } = ensembleShap(e, X, m, p);

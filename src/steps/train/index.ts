@@ -1,4 +1,16 @@
-import type { Dataset, FeatureImportance, HorizonMetrics, Model, ReconstructionRmse, RowRange } from '../../core/artifacts.js';
+import type {
+  Dataset,
+  FeatureImportance,
+  HorizonMetrics,
+  Model,
+  PredictiveDistribution,
+  ProbabilisticMetrics,
+  ReconstructionRmse,
+  RowRange,
+} from '../../core/artifacts.js';
+import { distributionForm, rowForecast } from '../../core/distribution.js';
+import { DEFAULT_PINBALL_LEVELS, scoreDistributions } from '../../evaluation/probabilistic.js';
+import type { RowsDistribution } from '../../models/kind.js';
 import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
@@ -27,7 +39,7 @@ export function foldSeed(seed: number, fold: number): number {
 
 export default defineStep({
   kind: 'train',
-  version: 2,
+  version: 3,
   description:
     'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
   inputs: { dataset: 'Dataset' },
@@ -50,6 +62,9 @@ export default defineStep({
             .join(', ')}`,
         },
       ];
+    const q = (params as { quantiles?: number[] }).quantiles;
+    if ((params as { online?: unknown }).online && q?.length)
+      return [{ path: ['online'], message: '`online:` updates point forecasts only, not `quantiles:`', hint: 'remove `online:` or `quantiles:`' }];
     return kind.check?.(params as unknown as Record<string, ParamValue>) ?? [];
   },
 
@@ -121,11 +136,18 @@ export default defineStep({
     };
 
     // Adds fold f's predictions of its segments to preds; returns its validation metrics per target.
-    const scoreSegments = (f: number, segments: [number, RowRange][], predict: (i: number, range: RowRange) => Float64Array[]): HorizonMetrics[] => {
+    const scoreSegments = (
+      f: number,
+      segments: [number, RowRange][],
+      predict: (i: number, range: RowRange) => Float64Array[],
+      distribution?: (range: RowRange) => RowsDistribution | undefined,
+    ): HorizonMetrics[] => {
       const foldVal: HorizonMetrics[] = [];
       for (const [i, [seg, range]] of segments.entries()) {
         const m = Math.max(0, range.end - range.start);
         const out = predict(i, range);
+        const dist = distribution?.(range);
+        if (dist) preds.addDistribution(preds.n, m, dist);
         const at = preds.add(f, seg, range, out);
         if (seg === SEG_VAL)
           for (let t = 0; t < k; t++)
@@ -241,13 +263,18 @@ export default defineStep({
           online.delay,
           foldSeed(ctx.seed, f),
         );
+      const rowsOf = (range: RowRange) => {
+        const m = Math.max(0, range.end - range.start);
+        return [Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m)] as const;
+      };
       foldMetrics.push(
-        scoreSegments(f, segments, (i, range) => {
-          const m = Math.max(0, range.end - range.start);
-          return walked
-            ? walked[i]
-            : kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m));
-        }),
+        scoreSegments(
+          f,
+          segments,
+          (i, range) => (walked ? walked[i] : kind.predict(fit.state, ...rowsOf(range))),
+          // Online updates move the point forecast only: such a model is scored by its residuals' Gaussian.
+          kind.predictDistribution && !walked ? (range) => kind.predictDistribution!(fit.state, ...rowsOf(range)) : undefined,
+        ),
       );
       ctx.progress((f + 1) / dataset.folds.length);
     }
@@ -279,6 +306,8 @@ export default defineStep({
       dataset.targetNames.map((name, t) => horizonMetrics(name, dataset.targetHorizons[t], b.pred[t].subarray(0, b.n), b.actual[t].subarray(0, b.n)));
     const values: Record<string, Float64Array> = {};
     dataset.targetNames.forEach((name, t) => (values[name] = preds.values[t].subarray(0, preds.n)));
+    const distribution = preds.distribution(dataset.targetNames, values);
+    const probabilistic = scoreProbabilistic(dataset, preds, values, distribution);
     const explained = explainer?.result();
     const gain: FeatureImportance[] = imp?.map((v, t) => ({ target: dataset.targetNames[t], method: 'gain', values: Array.from(v) })) ?? [];
     const importances = [...gain, ...(explained?.importance ?? [])];
@@ -303,10 +332,12 @@ export default defineStep({
         segment: preds.segment.subarray(0, preds.n),
         fold: preds.fold.subarray(0, preds.n),
         values,
+        distribution,
       },
       scalers: dataset.folds.map((f) => f.scaler),
       foldMetrics,
       testMetrics: metricsOf(preds.pooled.test),
+      probabilistic,
       ...(importances.length ? { importance: importances } : {}),
       ...(explained?.dependence.length ? { dependence: explained.dependence } : {}),
       ...(backend ? { backend } : {}),
@@ -316,6 +347,7 @@ export default defineStep({
   metricNames: [
     ...['val', 'test'].flatMap((seg) => ['rmse', 'ic', 'da'].map((m) => `${seg}_${m}_<target>`)),
     ...['train', 'val', 'test'].map((seg) => `recon_rmse_${seg}`),
+    ...['val', 'test'].flatMap((seg) => ['crps', 'cov50', 'cov80', 'cov90', 'width90'].map((m) => `${seg}_${m}_<target>`)),
   ],
   metrics(out: Model) {
     const m: Record<string, number> = {};
@@ -332,6 +364,13 @@ export default defineStep({
       m[`test_rmse_${h.target}`] = h.rmse;
       m[`test_ic_${h.target}`] = h.ic;
       m[`test_da_${h.target}`] = h.directionalAccuracy;
+    }
+    for (const s of out.probabilistic ?? []) {
+      if (!s.n) continue;
+      m[`${s.segment}_crps_${s.target}`] = s.crps;
+      for (const c of s.coverage) m[`${s.segment}_cov${Math.round(c.nominal * 100)}_${s.target}`] = c.coverage;
+      const w90 = s.coverage.find((c) => c.nominal === 0.9);
+      if (w90) m[`${s.segment}_width90_${s.target}`] = w90.width;
     }
     return m;
   },
@@ -412,7 +451,12 @@ class Predictions {
   readonly segment: Uint8Array;
   readonly fold: Uint16Array;
   readonly values: Float64Array[];
+  /** Each row's actual target, per target. */
+  readonly actual: Float64Array[];
   readonly pooled: { val: Pooled; test: Pooled };
+  /** Quantile or sample forecasts of the rows, per target, made when the kind gives the first. */
+  private quantiles?: { levels: number[]; values: Float64Array[] };
+  private samples?: { count: number; values: Float32Array[] };
   n = 0;
 
   constructor(private readonly dataset: Dataset) {
@@ -430,6 +474,7 @@ class Predictions {
     this.segment = new Uint8Array(val + test);
     this.fold = new Uint16Array(val + test);
     this.values = Array.from({ length: k }, () => new Float64Array(val + test));
+    this.actual = Array.from({ length: k }, () => new Float64Array(val + test));
     this.pooled = { val: pooled(val), test: pooled(test) };
   }
 
@@ -452,11 +497,94 @@ class Predictions {
       pool.pred[t].set(pred.subarray(0, m), at);
       const actual = pool.actual[t];
       for (let i = 0; i < m; i++) actual[at + i] = Y[(range.start + i) * k + t];
+      this.actual[t].set(actual.subarray(at, at + m), o);
     }
     this.n += m;
     pool.n += m;
     return at;
   }
+
+  /** Stores the distribution of m rows from row `o` on (every fold of a kind gives the same form and levels). */
+  addDistribution(o: number, m: number, d: RowsDistribution): void {
+    const rows = this.index.length;
+    if (d.quantiles) {
+      const L = d.quantiles.levels.length;
+      this.quantiles ??= { levels: d.quantiles.levels, values: this.values.map(() => new Float64Array(rows * L).fill(NaN)) };
+      d.quantiles.values.forEach((v, t) => this.quantiles!.values[t].set(v.subarray(0, m * L), o * L));
+    }
+    if (d.samples) {
+      const c = d.samples.count;
+      this.samples ??= { count: c, values: this.values.map(() => new Float32Array(rows * c).fill(NaN)) };
+      d.samples.values.forEach((v, t) => this.samples!.values[t].set(v.subarray(0, m * c), o * c));
+    }
+  }
+
+  /**
+   * The rows' forecast distributions: the kind's quantiles or samples; for a point kind, a Gaussian
+   * around each prediction whose sd is the RMS of its fold's validation residuals (so the val rows'
+   * own scores are in-sample, the test rows' are not). NaN where a fold has no validation rows.
+   */
+  distribution(names: readonly string[], values: Record<string, Float64Array>): PredictiveDistribution {
+    const n = this.n;
+    const byName = <T extends Float64Array | Float32Array>(arrs: T[], width: number): Record<string, T> =>
+      Object.fromEntries(names.map((name, t) => [name, arrs[t].subarray(0, n * width) as T]));
+    if (this.quantiles) return { quantiles: { levels: this.quantiles.levels, values: byName(this.quantiles.values, this.quantiles.levels.length) } };
+    if (this.samples) return { samples: { count: this.samples.count, values: byName(this.samples.values, this.samples.count) } };
+    const sd: Record<string, Float64Array> = {};
+    names.forEach((name, t) => {
+      const pred = values[name];
+      const act = this.actual[t];
+      const ss = new Map<number, [number, number]>();
+      for (let i = 0; i < n; i++) {
+        if (this.segment[i] !== SEG_VAL) continue;
+        const e = pred[i] - act[i];
+        if (!Number.isFinite(e)) continue;
+        const a = ss.get(this.fold[i]) ?? [0, 0];
+        a[0] += e * e;
+        a[1]++;
+        ss.set(this.fold[i], a);
+      }
+      const col = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const a = ss.get(this.fold[i]);
+        col[i] = a && a[1] > 1 ? Math.sqrt(a[0] / a[1]) : NaN;
+      }
+      sd[name] = col;
+    });
+    return { gaussian: { sd } };
+  }
+}
+
+/** Distribution scores per target on the val and test rows, pooled over folds. */
+function scoreProbabilistic(dataset: Dataset, preds: Predictions, values: Record<string, Float64Array>, dist: PredictiveDistribution): ProbabilisticMetrics[] {
+  const out: ProbabilisticMetrics[] = [];
+  dataset.targetNames.forEach((name, t) => {
+    const form = distributionForm(dist, name);
+    if (!form) return;
+    const levels = dist.quantiles?.levels ?? [...DEFAULT_PINBALL_LEVELS];
+    for (const [segment, code] of [
+      ['val', SEG_VAL],
+      ['test', SEG_TEST],
+    ] as const) {
+      const rows: number[] = [];
+      for (let i = 0; i < preds.n; i++) if (preds.segment[i] === code) rows.push(i);
+      const pred = values[name];
+      const count = dist.samples?.count ?? 0;
+      const s = scoreDistributions(
+        rows.length,
+        (i) => rowForecast(dist, name, rows[i], pred[rows[i]]),
+        Float64Array.from(rows, (r) => preds.actual[t][r]),
+        form,
+        levels,
+        {
+          gaussian: (i) => [pred[rows[i]], dist.gaussian!.sd[name][rows[i]]],
+          samples: (i) => dist.samples!.values[name].subarray(rows[i] * count, (rows[i] + 1) * count),
+        },
+      );
+      out.push({ target: name, horizon: dataset.targetHorizons[t], segment, form, ...s });
+    }
+  });
+  return out;
 }
 
 /** Rows of several ranges (then the validation rows) copied into one contiguous block. */

@@ -11,6 +11,7 @@ export type TrainParams =
   | LassoParams
   | ElasticNetParams
   | LogisticParams
+  | LinearQuantileParams
   | GbmParams
   | RandomForestParams
   | MlpParams
@@ -68,7 +69,8 @@ export interface ExplainParams {
 export interface RidgeParams extends TrainCommon {
   /**
    * Model kind: `ridge` (closed-form L2 least squares), `ols`, `lasso` and `elastic_net`
-   * (coordinate descent), `logistic` (L2 logistic regression of the direction), `gbm`
+   * (coordinate descent), `logistic` (L2 logistic regression of the direction), `linear_quantile`
+   * (linear quantile regression), `gbm`
    * (histogram gradient-boosted trees), `random_forest` (bagged histogram trees). One model per
    * target horizon, fitted on each fold's training rows. Neural (TensorFlow.js, on windows of
    * `lookback` bars, one network with an output per target): `mlp`, `lstm`, `gru`, `tcn`
@@ -135,6 +137,35 @@ export interface LogisticParams extends TrainCommon {
   alpha: number;
   /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
   online?: SgdOnlineParams;
+}
+
+/**
+ * `linear_quantile`: linear quantile regression, one model per level (min Σ pinball loss; the
+ * statsmodels QuantReg fit), crossing levels rearranged into order; the point forecast is the median.
+ */
+export interface LinearQuantileParams extends TrainCommon {
+  model: 'linear_quantile';
+  /**
+   * Quantile levels to forecast, each in (0, 1).
+   * @default [0.05,0.5,0.95]
+   * @minItems 1
+   * @maxItems 99
+   */
+  quantiles: number[];
+  /**
+   * Most reweighted least-squares iterations per level.
+   * @default 1000
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  max_iter: number;
+  /**
+   * Convergence: no coefficient moves more than tol × (1 + its size) in an iteration.
+   * @default 0.000001
+   * @exclusiveMinimum 0
+   */
+  tol: number;
 }
 
 /**
@@ -292,6 +323,14 @@ export interface GbmParams extends TreeParams {
    * @default "squared_error"
    */
   loss: 'squared_error' | 'logistic';
+  /**
+   * Quantile levels to forecast, e.g. [0.05, 0.5, 0.95], each in (0, 1): one pinball-loss
+   * ensemble per level and target (LightGBM's quantile objective), crossing levels rearranged into
+   * order; the point forecast is then the median. [] = point forecasts only.
+   * @default []
+   * @maxItems 99
+   */
+  quantiles: number[];
   /** Update the fitted model online while scoring the validation and test rows (docs/online.md). */
   online?: GbmOnlineParams;
 }
