@@ -87,6 +87,15 @@ function stampOf(file: string): FileStamp {
   return st?.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : '-';
 }
 
+/** The stamps of `files()`, or undefined if listing or stamping one fails (a loop of links, no permission): then no memo. */
+function stamps(files: () => string[]): [string, FileStamp][] | undefined {
+  try {
+    return files().map((f) => [f, stampOf(f)]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Changed within RACY_MS of `now` (ms): its next change may keep the same timestamps. */
 function racy(file: string, now: number): boolean {
   const st = statSync(file, { bigint: true, throwIfNoEntry: false });
@@ -102,7 +111,8 @@ const PACKAGE_ROOT = path.dirname(CODE_ROOT);
 /**
  * Every file a plan's making may run or read from fxflow's install: its modules (a rebuild, even
  * of one file, moves their stamps), package.json, the pipeline schema, and the packages the parser
- * uses (an upgrade under the same fxflow version). Listed when a memo is written; a check stats them.
+ * uses (an upgrade under the same fxflow version). Listed when a plan is loaded the ordinary way;
+ * reading a memo stats them (≈ 180 files: a few ms).
  */
 function codeFiles(): string[] {
   const out: string[] = [];
@@ -231,6 +241,8 @@ export async function loadWithMemo(
   keysOf: (plan: Plan) => Promise<Map<string, NodeKey>>,
   now: () => number = Date.now,
 ): Promise<{ plan: Plan; keys: Map<string, NodeKey> }> {
+  // Stamped before the code is loaded: a build meanwhile shows as a stamp that moved, not as a memo of the old code's keys.
+  const code = stamps(codeFiles);
   const env = new EnvRecorder();
   let plan: Plan;
   let keys: Map<string, NodeKey>;
@@ -240,13 +252,13 @@ export async function loadWithMemo(
     const memoisable = !plan.spec.matrix && !plan.variants && !plan.select && !plan.pluginFiles?.length;
     // Stamped before the fingerprints read them: a change while they are hashed shows as a stamp that moved.
     const files = memoisable ? await dataFilesOf(plan).catch(() => undefined) : undefined;
-    data = files?.map((f) => [f, stampOf(f)]);
+    data = files && stamps(() => files);
     keys = await keysOf(plan);
   } finally {
     env.stop();
   }
   try {
-    if (data && !env.enumerated) writeMemo(storeDir, inv, plan, keys, env.read, data, now());
+    if (code && data && !env.enumerated) writeMemo(storeDir, inv, plan, keys, env.read, code, data, now());
   } catch {
     // A memo only saves time: failing to write one (a read-only store, a full disk) changes nothing.
   }
@@ -259,10 +271,12 @@ function writeMemo(
   plan: Plan,
   keys: Map<string, NodeKey>,
   env: Map<string, string | null>,
+  code: [string, FileStamp][],
   data: [string, FileStamp][],
   now: number,
 ): void {
   if ([...keys.values()].some((k) => k.unknown || !k.key)) return;
+  for (const [f, stamp] of code) if (stampOf(f) !== stamp) return;
   for (const [f, stamp] of data) if (stamp === '-' || stampOf(f) !== stamp || racy(f, now)) return;
   const plain = cachedPlanOf(plan, keys);
   if (!plain) return;
@@ -275,7 +289,7 @@ function writeMemo(
     node: process.version,
     textHash: sha256(text),
     env: Object.fromEntries([...env].sort(([a], [b]) => (a < b ? -1 : 1))),
-    code: codeFiles().map((f) => [f, stampOf(f)]),
+    code,
     data,
     plan: cached,
   };

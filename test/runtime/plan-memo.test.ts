@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/core/hash.js';
 import { loadPlan } from '../../src/pipeline.js';
@@ -278,6 +279,15 @@ describe('the plan memo (library)', () => {
     expect(ok()).toBeUndefined();
   });
 
+  it('failing to write one changes nothing: the plan and keys come back as the ordinary path makes them', async () => {
+    const q = csvProject();
+    clockPast(q.data, path.join(tmp, 'scratch'));
+    // The store path is a file: no memo folder can be made in it.
+    writeFileSync(path.join(q.dir, 'not-a-dir'), '');
+    const made = await loadAndMemo(path.join(q.dir, 'not-a-dir'), q.file);
+    expect(cachedPlanOf(made.plan, made.keys)).toEqual(await ordinary(q.file));
+  });
+
   it('is not written for a glob path, a plugin pipeline or a matrix', async () => {
     const q = csvProject();
     clockPast(q.data, path.join(tmp, 'scratch'));
@@ -298,6 +308,39 @@ describe('the plan memo (library)', () => {
 });
 
 type Run = JsonRun & { journal?: boolean; memo?: boolean; report?: string };
+
+/**
+ * The modules a CLI run resolves (every ESM import passes a resolve hook registered by a preload;
+ * CommonJS ones are in require.cache at exit), as one text: test/integration/startup-imports.test.ts's recorder.
+ */
+async function importsOf(args: string[], cwd: string): Promise<string> {
+  const out = path.join(tmp, `imports-${n++}.txt`);
+  const hooks = path.join(tmp, 'record-hooks.mjs');
+  const preload = path.join(tmp, 'record-imports.mjs');
+  writeFileSync(
+    hooks,
+    `import { appendFileSync } from 'node:fs';
+let out;
+export function initialize(data) { out = data.out; }
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(out, r.url + '\\n');
+  return r;
+}`,
+  );
+  writeFileSync(
+    preload,
+    `import { appendFileSync } from 'node:fs';
+import { createRequire, register } from 'node:module';
+const out = process.env.FXFLOW_TEST_IMPORTS;
+register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { out } });
+const require = createRequire(import.meta.url);
+process.on('exit', () => appendFileSync(out, Object.keys(require.cache).join('\\n') + '\\n'));`,
+  );
+  const r = await fxflow(args, { cwd, env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, FXFLOW_TEST_IMPORTS: out } });
+  expect(r.code, r.stderr).toBe(0);
+  return readFileSync(out, 'utf8');
+}
 
 describe('fxflow run with the plan memo', () => {
   it('a rerun of the unchanged quickstart uses it and records the same history as a rerun made the ordinary way', async () => {
@@ -322,6 +365,20 @@ describe('fxflow run with the plan memo', () => {
     // --jobs does not change a plan: the memo still serves. --device does: the ordinary path first.
     expect((parseRun(await fxflow(['run', Q, '--json', '--jobs', '1'], { cwd: dir })) as Run).memo).toBe(true);
     expect((parseRun(await fxflow(['run', Q, '--json', '--device', 'cpu'], { cwd: dir })) as Run).memo).toBeUndefined();
+
+    // What a memo run loads: no parser (nor the yaml package or ajv's validators), no compiler, no step kind, no DuckDB.
+    const modules = await importsOf(['run', Q], dir);
+    expect(modules).toContain('/dist/runtime/plan-memo.js');
+    for (const heavy of [
+      '/dist/parser/',
+      '/dist/compiler/',
+      '/dist/steps/',
+      '/dist/pipeline.js',
+      '/node_modules/yaml/',
+      '/node_modules/ajv/',
+      '/node_modules/@duckdb/',
+    ])
+      expect(modules, heavy).not.toContain(heavy);
 
     // The text output of a memo run is a cached run's.
     const text = await fxflow(['run', Q], { cwd: dir });

@@ -7,7 +7,6 @@ import type { NodeKey } from '../../runtime/keys.js';
 import type { PipelineRun } from '../../runtime/pipeline-run.js';
 import type { RunResult } from '../../runtime/run.js';
 import { gitInfo } from '../../runtime/run-record.js';
-import { queueFlags } from './worker.js';
 import type { Store } from '../../runtime/store.js';
 import type { QueueExecutor } from '../../runtime/queue/executor.js';
 import { parseJobs } from '../../core/threads.js';
@@ -63,7 +62,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   if (values.executor !== undefined && values.executor !== 'local' && values.executor !== 'queue')
     throw new UsageError(`--executor takes local or queue, got \`${values.executor}\``);
   // Checked now, before the pipeline is read: a bad URL fails before anything is enqueued.
-  const queued = values.executor === 'queue' ? queueFlags(values) : undefined;
+  const queued = values.executor === 'queue' ? (await import('./worker.js')).queueFlags(values) : undefined;
   // Asked now: the git process runs while the pipeline is read and its keys computed.
   const git = gitInfo(path.dirname(path.resolve(file)));
   git.catch(() => undefined);
@@ -91,9 +90,14 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   let plan: Plan | undefined;
   let keys: Map<string, NodeKey> | undefined;
   if (!fast) {
-    const [{ loadPlan }, { computeKeys }] = await Promise.all([import('../../pipeline.js'), import('../../runtime/keys.js')]);
-    // Keys first: a missing data file is reported before the store is opened or written.
-    ({ plan, keys } = await loadWithMemo(dir, { file, device }, () => loadPlan(file, undefined, { device, execute: true }), computeKeys));
+    // Keys first: a missing data file is reported before the store is opened or written. The parser
+    // and the step kinds are imported inside: what their modules read of the environment is recorded too.
+    ({ plan, keys } = await loadWithMemo(
+      dir,
+      { file, device },
+      async () => (await import('../../pipeline.js')).loadPlan(file, undefined, { device, execute: true }),
+      async (p) => (await import('../../runtime/keys.js')).computeKeys(p),
+    ));
     loaded = performance.now();
     const p = plan;
     const cachedPlan = cachedPlanOf(p, keys);
