@@ -4,7 +4,8 @@ export { DiagnosticError, RunError, CancelledError, formatDiagnostic, type Diagn
 export { parsePipelineFile, parsePipelineText, type PipelineSpec, type StepSpec } from './parser/index.js';
 export { compile, type Plan, type PlanNode } from './compiler/index.js';
 export { loadPlan, planUpTo } from './pipeline.js';
-export { runPlan, type RunResult, type StepOutcome, type RunOptions } from './runtime/run.js';
+export { runPlan, type RunResult, type RunOptions } from './runtime/run.js';
+export type { StepOutcome } from './runtime/run-record.js';
 export { runPipeline, Interruption, type PipelineRun, type PipelineRunOptions } from './runtime/pipeline-run.js';
 export { Store } from './runtime/store.js';
 export { computeKeys } from './runtime/keys.js';

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Plan } from '../compiler/index.js';
 import { sha256 } from '../core/hash.js';
 import { VERSION } from '../version.js';
 import { runRowWriter, stepRowsWriter } from './history.js';
-import type { NodeKey } from './keys.js';
+import type { CachedPlan } from './plan-memo.js';
 import type { ProgressReporter } from './progress.js';
-import { gitInfo, newRunId, stepRecordOf, type RunOptions, type RunResult, type StepOutcome } from './run.js';
+import type { RunResult } from './run.js';
+import { gitInfo, newRunId, stepRecordOf, type StepOutcome } from './run-record.js';
 import { writeFileAtomic } from './artifact-files.js';
 import { journalTx, sidecarHit, STORE_FILE, writeJournal, type JournalOp } from './store.js';
 
@@ -18,6 +18,9 @@ import { journalTx, sidecarHit, STORE_FILE, writeJournal, type JournalOp } from 
  * ingests, in one transaction, before anything reads the history (./store.ts), so `runs`,
  * `show`, `report`, `diff` and `gc` see the run. The HTML report is not drawn again: the one
  * drawn for the same step keys and pipeline text is named instead (reportIndexFile).
+ *
+ * It takes the plan as a CachedPlan: from the plan memo (./plan-memo.ts) when the pipeline is
+ * unchanged, so such a rerun loads no parser and no step code either.
  *
  * Anything else — a miss, a matrix run, no report for these keys yet — takes the ordinary path.
  * A gc running meanwhile may remove an artifact this run counted as a hit: the run then records
@@ -47,40 +50,37 @@ export interface CachedRun {
  * decided, before the progress starts.
  */
 export async function runAllCached(
-  plan: Plan,
+  plan: CachedPlan,
   opts: {
     storeDir: string;
-    keys: Map<string, NodeKey>;
     progress: ProgressReporter;
     report: boolean;
-    /** The git state of the pipeline's folder, asked for early (RunOptions.git). */
-    git?: RunOptions['git'];
+    /** The git state of the pipeline's folder, asked for early. */
+    git?: ReturnType<typeof gitInfo>;
     before?: () => void;
   },
 ): Promise<CachedRun | undefined> {
-  const { storeDir, keys, progress } = opts;
-  const spec = plan.spec;
-  if (spec.matrix || !existsSync(path.join(storeDir, STORE_FILE))) return undefined;
+  const { storeDir, progress } = opts;
+  if (!existsSync(path.join(storeDir, STORE_FILE))) return undefined;
   const t0 = performance.now();
   const started = performance.timeOrigin + t0;
   const hits = new Map<string, NonNullable<ReturnType<typeof sidecarHit>>>();
   for (const n of plan.nodes) {
-    const key = keys.get(n.id)?.key;
-    const hit = key ? sidecarHit(storeDir, key) : undefined;
-    if (!hit || hit.type !== n.def.output) return undefined;
+    const hit = n.key ? sidecarHit(storeDir, n.key) : undefined;
+    if (!hit || hit.type !== n.output) return undefined;
     hits.set(n.id, hit);
   }
-  const steps = plan.nodes.map((n) => ({ id: n.id, key: keys.get(n.id)!.key }));
+  const steps = plan.nodes.map((n) => ({ id: n.id, key: n.key }));
   let reportPath: string | undefined;
-  if (opts.report && plan.nodes.some((n) => n.def.output === 'Report')) {
+  if (opts.report && plan.nodes.some((n) => n.output === 'Report')) {
     try {
-      reportPath = readFileSync(reportIndexFile(storeDir, spec.text, steps), 'utf8');
+      reportPath = readFileSync(reportIndexFile(storeDir, plan.text, steps), 'utf8');
     } catch {
       return undefined;
     }
     if (!existsSync(reportPath)) return undefined;
   }
-  const git = opts.git ?? gitInfo(spec.dir);
+  const git = opts.git ?? gitInfo(plan.dir);
   opts.before?.();
   progress.start(plan.nodes.map((n) => ({ id: n.id, kind: n.kind })));
   const runId = newRunId();
@@ -94,7 +94,7 @@ export async function runAllCached(
     const o: StepOutcome = {
       id: n.id,
       kind: n.kind,
-      key: keys.get(n.id)!.key,
+      key: n.key,
       cached: true,
       status: 'ok',
       durationMs: performance.now() - ts,
@@ -106,20 +106,20 @@ export async function runAllCached(
       warnings: meta.warnings,
     };
     outcomes.push(o);
-    await stepRowsWriter(stepRecordOf(runId, o, keys.get(n.id)!.basis, performance.timeOrigin + ts))(tx);
+    await stepRowsWriter(stepRecordOf(runId, o, n.basis, performance.timeOrigin + ts))(tx);
     progress.stepFinished(n.id, o);
   }
   await progress.finish();
   const { commit, dirty } = await git;
   const run = {
     id: runId,
-    pipeline: spec.name,
-    file: spec.file,
-    fileHash: sha256(spec.text),
+    pipeline: plan.name,
+    file: plan.file,
+    fileHash: sha256(plan.text),
     gitCommit: commit,
     gitDirty: dirty,
-    seed: spec.seed,
-    text: spec.text,
+    seed: plan.seed,
+    text: plan.text,
     version: VERSION,
     startedAt: started,
     endedAt: Date.now(),
@@ -130,7 +130,7 @@ export async function runAllCached(
   await runRowWriter(run)(journalTx(rowOps));
   writeJournal(storeDir, { id: runId, ops: [...rowOps, ...ops] });
   return {
-    result: { runId, pipeline: spec.name, status: 'succeeded', durationMs: performance.now() - t0, steps: outcomes, outputs: new Map() },
+    result: { runId, pipeline: plan.name, status: 'succeeded', durationMs: performance.now() - t0, steps: outcomes, outputs: new Map() },
     reportPath,
   };
 }

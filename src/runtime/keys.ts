@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { canonicalJson, sha256 } from '../core/hash.js';
 import type { Plan, PlanNode } from '../compiler/index.js';
-import { toPointer } from '../parser/yaml.js';
 import type { FingerprintContext } from '../steps/define.js';
 
 /**
@@ -34,6 +33,8 @@ export interface KeyBasis {
 }
 
 export async function computeKeys(plan: Plan): Promise<Map<string, NodeKey>> {
+  // Imported here, not at the top: a fully cached rerun uses this module's flattenParams without loading the YAML parser.
+  const { toPointer } = await import('../parser/yaml.js');
   const dir = plan.spec.dir;
   const fpCtx = (n: PlanNode): FingerprintContext => ({
     pipelineDir: dir,

@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { lineageOf, type Plan, type PlanNode } from '../compiler/index.js';
 import { CancelledError, RunError } from '../core/diagnostics.js';
 import { sha256 } from '../core/hash.js';
 import { coreBudget } from '../core/threads.js';
 import { LineageError, makeStepContext, type Lineage, type StepContext } from '../steps/define.js';
 import { decodeArtifact, encodeArtifactParts } from './codec.js';
-import { computeKeys, explainMiss, flattenParams, type KeyBasis, type NodeKey } from './keys.js';
-import type { ProgressReporter, StepStatus } from './progress.js';
+import { computeKeys, explainMiss, type KeyBasis, type NodeKey } from './keys.js';
+import type { ProgressReporter } from './progress.js';
+import { gitInfo, newRunId, stepRecordOf, type StepOutcome } from './run-record.js';
 import { beginRun, endRun, lastStepBases, recordStep, setRunGit, stepRowsWriter, type StepRecord } from './history.js';
 import type { Store } from './store.js';
 import { VERSION } from '../version.js';
@@ -21,32 +18,6 @@ import { VERSION } from '../version.js';
  * is in the store is a hit and is not loaded unless a computing descendant needs it. A failed node
  * skips its descendants; independent branches go on. Every outcome is recorded in the run history.
  */
-
-export interface StepOutcome {
-  id: string;
-  kind: string;
-  key: string;
-  cached: boolean;
-  status: StepStatus;
-  /**
-   * Wall time of the step in this run: for a computed step, reading its inputs plus its work
-   * (`loadMs + computeMs`), not the storing of its output; for a hit, the lookup (and, for an
-   * output the caller needs, reading and checking it).
-   */
-  durationMs: number;
-  /** Wall time waiting for its inputs (from memory, or read and decoded from the store); 0 for a hit. */
-  loadMs: number;
-  /** Wall time of the step's own work (in a worker: including sending inputs and receiving the output); 0 for a hit. */
-  computeMs: number;
-  /** Wall time encoding its output and writing it to the store (checksum, transaction, history row); 0 for a hit. */
-  storeMs: number;
-  summary?: string;
-  error?: string;
-  /** Why a computed step missed the cache. */
-  reason?: string;
-  warnings: string[];
-  metrics: Record<string, number>;
-}
 
 export interface RunResult {
   runId: string;
@@ -93,59 +64,6 @@ export class Interruption {
 /** Where a computed step's time went (StepOutcome's `loadMs`, `computeMs`, `storeMs`). */
 type StepTimes = Pick<StepOutcome, 'loadMs' | 'computeMs' | 'storeMs'>;
 const NO_TIMES: Readonly<StepTimes> = { loadMs: 0, computeMs: 0, storeMs: 0 };
-
-export function newRunId(now = new Date()): string {
-  const ts = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${ts}-${randomBytes(3).toString('hex')}`;
-}
-
-const execFileP = promisify(execFile);
-function insideGitTree(dir: string): boolean {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    if (existsSync(path.join(d, '.git'))) return true;
-    if (path.dirname(d) === d) return false;
-  }
-}
-
-/** The commit checked out in `dir` and whether the work tree differs from it (untracked files included): one `git` spawn. */
-export async function gitInfo(dir: string): Promise<{ commit: string | null; dirty: boolean | null }> {
-  // Outside a work tree git would only fail: its spawn (≈ 20–50 ms of this thread) is skipped.
-  if (!insideGitTree(dir) && !process.env.GIT_DIR) return { commit: null, dirty: null };
-  try {
-    const { stdout } = await execFileP('git', ['status', '--porcelain=v2', '--branch'], { cwd: dir });
-    const lines = stdout.split('\n').filter(Boolean);
-    const oid = lines.find((l) => l.startsWith('# branch.oid '))?.slice('# branch.oid '.length);
-    return { commit: oid && oid !== '(initial)' ? oid : null, dirty: lines.some((l) => !l.startsWith('#')) };
-  } catch {
-    return { commit: null, dirty: null };
-  }
-}
-
-/** A step's outcome in run `runId` as its history rows (./history.ts). */
-export function stepRecordOf(runId: string, o: StepOutcome, basis: KeyBasis, started: number): StepRecord {
-  return {
-    run: {
-      runId,
-      stepId: o.id,
-      kind: o.kind,
-      key: o.key,
-      cached: o.cached,
-      startedAt: started,
-      durationMs: o.durationMs,
-      status: o.status,
-      error: o.error,
-      params: basis.params,
-      inputs: basis.inputs,
-      fingerprint: basis.fingerprint,
-      stepVersion: basis.version,
-      seed: basis.seed,
-      summary: o.summary,
-      warnings: o.warnings,
-    },
-    flatParams: flattenParams(basis.params),
-    metrics: o.metrics,
-  };
-}
 
 function errorText(e: unknown): string {
   if (e instanceof RunError) return e.message + (e.hint ? ` (hint: ${e.hint})` : '');

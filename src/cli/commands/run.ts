@@ -1,11 +1,12 @@
 import path from 'node:path';
-import { loadPlan } from '../../pipeline.js';
-import { computeKeys } from '../../runtime/keys.js';
+import type { Plan } from '../../compiler/index.js';
 import { formatMs } from '../../runtime/progress.js';
-import { runAllCached } from '../../runtime/cached-run.js';
+import { runAllCached, type CachedRun } from '../../runtime/cached-run.js';
+import { cachedPlanOf, loadWithMemo, readPlanMemo } from '../../runtime/plan-memo.js';
+import type { NodeKey } from '../../runtime/keys.js';
 import type { PipelineRun } from '../../runtime/pipeline-run.js';
-import { gitInfo, type RunResult } from '../../runtime/run.js';
-import { queueFlags } from './worker.js';
+import type { RunResult } from '../../runtime/run.js';
+import { gitInfo } from '../../runtime/run-record.js';
 import type { Store } from '../../runtime/store.js';
 import type { QueueExecutor } from '../../runtime/queue/executor.js';
 import { parseJobs } from '../../core/threads.js';
@@ -61,36 +62,54 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   if (values.executor !== undefined && values.executor !== 'local' && values.executor !== 'queue')
     throw new UsageError(`--executor takes local or queue, got \`${values.executor}\``);
   // Checked now, before the pipeline is read: a bad URL fails before anything is enqueued.
-  const queued = values.executor === 'queue' ? queueFlags(values) : undefined;
+  const queued = values.executor === 'queue' ? (await import('./worker.js')).queueFlags(values) : undefined;
   // Asked now: the git process runs while the pipeline is read and its keys computed.
   const git = gitInfo(path.dirname(path.resolve(file)));
   git.catch(() => undefined);
-  const plan = await loadPlan(file, undefined, { device: deviceOf(values.device), execute: true });
-  // Keys first: a missing data file is reported before the store is opened or written.
-  const keys = await computeKeys(plan);
-  let signalled: NodeJS.Signals | undefined;
-  // Where the time went (--json `timings`): all on performance.now(), whose origin is the process's start.
-  const loaded = performance.now();
   const dir = storeDir(values.store);
+  const device = deviceOf(values.device);
   const style = styleFor(io.out);
   const progress = progressFor(io.out, !!values.json, io);
-  const header = (): void => {
+  const header = (name: string, steps: number, variants?: number): void => {
     if (!values.json)
       io.out.write(
-        `${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}${queued ? ` · queue ${queued.target.display}` : ''}\n`,
+        `${style.bold('fxflow')} run ${style.cyan(name)} · ${steps} steps${variants ? ` · ${variants} variants` : ''} · store ${displayDir(dir)}${queued ? ` · queue ${queued.target.display}` : ''}\n`,
       );
   };
+  let signalled: NodeJS.Signals | undefined;
   let outcome: PipelineRun;
   let executor: QueueExecutor | undefined;
-  let opened = loaded;
-  let ran = loaded;
-  let closing = loaded;
+  // Where the time went (--json `timings`): all on performance.now(), whose origin is the process's start.
+  let loaded: number;
+  let ran: number;
   // Every step a hit: recorded through the store's journal, without opening DuckDB (cached-run.ts).
-  const fast = await runAllCached(plan, { storeDir: dir, keys, progress, report: true, git, before: header });
+  // An unchanged pipeline's steps and keys come from its memo, loading no parser and no step (plan-memo.ts).
+  const memo = readPlanMemo(dir, { file, device });
+  loaded = performance.now();
+  let fast = memo && (await runAllCached(memo, { storeDir: dir, progress, report: true, git, before: () => header(memo.name, memo.nodes.length) }));
+  let plan: Plan | undefined;
+  let keys: Map<string, NodeKey> | undefined;
+  if (!fast) {
+    // Keys first: a missing data file is reported before the store is opened or written. The parser
+    // and the step kinds are imported inside: what their modules read of the environment is recorded too.
+    ({ plan, keys } = await loadWithMemo(
+      dir,
+      { file, device },
+      async () => (await import('../../pipeline.js')).loadPlan(file, undefined, { device, execute: true }),
+      async (p) => (await import('../../runtime/keys.js')).computeKeys(p),
+    ));
+    loaded = performance.now();
+    const p = plan;
+    const cachedPlan = cachedPlanOf(p, keys);
+    fast = cachedPlan && (await runAllCached(cachedPlan, { storeDir: dir, progress, report: true, git, before: () => header(p.spec.name, p.nodes.length) }));
+  }
+  let opened = loaded;
+  let closing = loaded;
+  ran = loaded;
   if (fast) {
     outcome = { result: fast.result, reportPath: fast.reportPath };
     ran = closing = performance.now();
-  } else {
+  } else if (plan && keys) {
     // Loaded only here: a rerun whose steps are all hits needs neither the scheduler's pool nor the report's renderer.
     const [{ Interruption, runPipeline }, { writeRunReport }] = await Promise.all([import('../../runtime/pipeline-run.js'), import('../../report/load.js')]);
     // Connected before the store is opened: an unreachable queue fails the run before it is recorded.
@@ -115,7 +134,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     ran = opened;
     closing = opened;
     try {
-      header();
+      header(plan.spec.name, plan.nodes.length, plan.spec.matrix && plan.variants?.length);
       // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
       outcome = await runPipeline(plan, { store, keys, progress, jobs, signal: abort.signal, git, writeReport: writeRunReport, executor });
       ran = performance.now();
@@ -126,6 +145,8 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
       await executor?.close();
       await store.close();
     }
+  } else {
+    throw new Error('run: no plan loaded'); // unreachable: a run not done from the memo loaded its plan
   }
   const closed = performance.now();
   const ms = (x: number): number => Math.round(x * 1000) / 1000;
@@ -143,6 +164,8 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           durationMs: ms(result.durationMs),
           // Every step a hit, recorded through the store's journal without opening DuckDB.
           ...(fast ? { journal: true } : {}),
+          // ...and its steps and keys read from the pipeline's memo, without parsing it.
+          ...(fast && !plan ? { memo: true } : {}),
           timings: {
             startupMs: ms(loaded),
             storeOpenMs: ms(opened - loaded),
@@ -152,7 +175,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           },
           steps: result.steps.map((s) => ({
             id: s.id,
-            ...(plan.variants ? sweepNodeFields(plan, s.id) : {}),
+            ...(plan?.variants ? sweepNodeFields(plan, s.id) : {}),
             kind: s.kind,
             key: s.key,
             cached: s.cached,
