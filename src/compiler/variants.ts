@@ -1,8 +1,8 @@
-import type { CompileResult, Plan, PlanNode, PlanSelect } from './plan.js';
+import type { CompileResult, Plan, PlanNode, PlanSearch, PlanSelect } from './plan.js';
 import { canonicalJson, hashValue } from '../core/hash.js';
 import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
 import { variantLabel } from '../parser/matrix.js';
-import type { MatrixValues, PipelineSpec, StepSpec } from '../parser/spec.js';
+import type { MatrixValues, PipelineSpec, StepSpec, Variant } from '../parser/spec.js';
 import { displayPath, toPointer } from '../parser/yaml.js';
 import { isDeclaredMetric } from '../steps/define.js';
 import type { StepRegistry } from '../steps/registry.js';
@@ -117,6 +117,13 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
     });
   });
 
+  // A search's ids must not change as trials are added round by round: a node that depends on the
+  // search (its step references a parameter, or an input does) is named after its first trial.
+  const dependent = new Set(spec.search?.dependent ?? []);
+  const searchDep = new Map<string, boolean>();
+  for (const [recipe, m] of merged)
+    searchDep.set(recipe, dependent.has(m.node.id.split('@')[0]) || Object.values(m.inputs).some((r) => searchDep.get(r)));
+
   // Ids: the step id, plus the varying matrix values all of a node's variants share.
   const varying = names.filter((n) => new Set(variants.map((v) => canonicalJson(v.values[n]))).size > 1);
   const idOf = new Map<string, string>();
@@ -125,7 +132,13 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
     const vs = m.variants.map((i) => variants[i].values);
     const common = varying.filter((d) => m.variants.length < variants.length && vs.every((x) => canonicalJson(x[d]) === canonicalJson(vs[0][d])));
     const shared: MatrixValues = Object.fromEntries(common.map((d) => [d, vs[0][d]]));
-    let id = common.length ? `${m.node.id}[${variantLabel(shared, common)}]` : m.node.id;
+    let id = spec.search
+      ? searchDep.get(recipe)
+        ? `${m.node.id}[t${variants[m.variants[0]].index + 1}]`
+        : m.node.id
+      : common.length
+        ? `${m.node.id}[${variantLabel(shared, common)}]`
+        : m.node.id;
     for (let k = 2; taken.has(id); k++) id = `${m.node.id}#${k}`;
     taken.add(id);
     idOf.set(recipe, id);
@@ -159,6 +172,23 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
       byId: new Map(nodes.map((n) => [n.id, n])),
       variants: variants.map((v) => ({ index: v.index, values: v.values, label: variantLabel(v.values, names) })),
       ...(select ? { select } : {}),
+      ...(spec.search ? { search: searchOf(spec, registry, compileOne) } : {}),
+    },
+  };
+}
+
+/** A search plan's `planFor`: expands the trials it has not seen (kept for the next call) and compiles them all. */
+function searchOf(spec: PipelineSpec, registry: StepRegistry, compileOne: (spec: PipelineSpec) => CompileResult): PlanSearch {
+  const { expand, ...settings } = spec.search!;
+  const expanded: Variant[] = [...(spec.matrix?.variants ?? [])];
+  return {
+    spec: settings,
+    planFor(values) {
+      const diagnostics: Diagnostic[] = [];
+      const fresh = expand(values.slice(expanded.length), expanded.length, diagnostics);
+      if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+      expanded.push(...fresh);
+      return compileVariants({ ...spec, matrix: { names: settings.names, variants: expanded.slice(0, values.length) } }, registry, compileOne);
     },
   };
 }

@@ -77,7 +77,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const header = (): void => {
     if (!values.json)
       io.out.write(
-        `${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}${queued ? ` · queue ${queued.target.display}` : ''}\n`,
+        `${style.bold('fxflow')} run ${style.cyan(plan.spec.name)} · ${plan.nodes.length} steps${plan.spec.search ? ` · ${plan.spec.search.method} search of ${plan.spec.search.trials} trials` : plan.spec.matrix ? ` · ${plan.variants!.length} variants` : ''} · store ${displayDir(dir)}${queued ? ` · queue ${queued.target.display}` : ''}\n`,
       );
   };
   let outcome: PipelineRun;
@@ -152,7 +152,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           },
           steps: result.steps.map((s) => ({
             id: s.id,
-            ...(plan.variants ? sweepNodeFields(plan, s.id) : {}),
+            ...(plan.variants ? sweepNodeFields(outcome.plan ?? plan, s.id) : {}),
             kind: s.kind,
             key: s.key,
             cached: s.cached,
@@ -243,7 +243,8 @@ Runs the pipeline. Steps whose inputs and params are unchanged are read from the
                Redis (URL: redis://HOST:6379/0, or FXFLOW_QUEUE), sharing artifacts in DIR (a
                folder every machine mounts, or FXFLOW_CACHE); --jobs is then the steps in flight
 
-With a \`matrix:\` block every variant runs; a step equal across variants runs once.
+With a \`matrix:\` block every variant runs; a step equal across variants runs once. With
+\`search:\`, its trials run (TPE: in rounds of --jobs trials drawn from the scores so far).
 SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.
 Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
   run: cmdRun,
