@@ -18,7 +18,16 @@ import type { StepRegistry } from '../steps/registry.js';
  * shared by every variant: `candles`, `features[horizon=4]`, `model[alpha=1,horizon=4]`.
  */
 
-export function compileVariants(spec: PipelineSpec, registry: StepRegistry, compileOne: (spec: PipelineSpec) => CompileResult): CompileResult {
+/** Each variant plan's node recipes, in node order. */
+const RECIPES = new WeakMap<Plan, string[]>();
+
+export function compileVariants(
+  spec: PipelineSpec,
+  registry: StepRegistry,
+  compileOne: (spec: PipelineSpec) => CompileResult,
+  /** A search's compiled variants, kept from round to round (each round compiles every trial so far). */
+  memo?: WeakMap<Variant, CompileResult>,
+): CompileResult {
   const names = spec.matrix?.names ?? [];
   const variants = spec.matrix?.variants ?? [{ index: 0, values: {}, steps: spec.steps }];
   const diagnostics: Diagnostic[] = [];
@@ -78,8 +87,12 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
   const plans: Plan[] = [];
   const seen = new Set<string>();
   for (const v of variants) {
-    const copy = extra?.(v.steps);
-    const r = compileOne({ ...spec, steps: copy ? [...v.steps, copy] : v.steps, matrix: undefined, select: undefined });
+    let r = memo?.get(v);
+    if (!r) {
+      const copy = extra?.(v.steps);
+      r = compileOne({ ...spec, steps: copy ? [...v.steps, copy] : v.steps, matrix: undefined, select: undefined });
+      memo?.set(v, r);
+    }
     for (const d of r.diagnostics) {
       const k = canonicalJson([d.loc?.line, d.loc?.col, d.path, d.message]);
       if (!seen.has(k)) {
@@ -104,10 +117,20 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
   let seq = 0;
   plans.forEach((plan, vi) => {
     const recipeOf = new Map<string, string>();
+    // A search's variant plans are kept from round to round (memo), and so are their recipes.
+    const recipes =
+      RECIPES.get(plan) ??
+      plan.nodes.map((n) => {
+        const inputs = Object.fromEntries(Object.entries(n.inputs).map(([port, src]) => [port, recipeOf.get(src)!]));
+        const recipe = hashValue({ step: n.id, kind: n.kind, version: n.def.version, params: n.params, inputs });
+        recipeOf.set(n.id, recipe);
+        return recipe;
+      });
+    RECIPES.set(plan, recipes);
+    plan.nodes.forEach((n, i) => recipeOf.set(n.id, recipes[i]));
     plan.nodes.forEach((n, rank) => {
       const inputs = Object.fromEntries(Object.entries(n.inputs).map(([port, src]) => [port, recipeOf.get(src)!]));
-      const recipe = hashValue({ step: n.id, kind: n.kind, version: n.def.version, params: n.params, inputs });
-      recipeOf.set(n.id, recipe);
+      const recipe = recipes[rank];
       let m = merged.get(recipe);
       if (!m) {
         m = { node: n, inputs, variants: [], rank, first: vi, seq: seq++ };
@@ -121,11 +144,10 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
   // search (its step references a parameter, or an input does) is named after its first trial.
   const dependent = new Set(spec.search?.dependent ?? []);
   const searchDep = new Map<string, boolean>();
-  for (const [recipe, m] of merged)
-    searchDep.set(recipe, dependent.has(m.node.id.split('@')[0]) || Object.values(m.inputs).some((r) => searchDep.get(r)));
+  for (const [recipe, m] of merged) searchDep.set(recipe, dependent.has(m.node.id.split('@')[0]) || Object.values(m.inputs).some((r) => searchDep.get(r)));
 
   // Ids: the step id, plus the varying matrix values all of a node's variants share.
-  const varying = names.filter((n) => new Set(variants.map((v) => canonicalJson(v.values[n]))).size > 1);
+  const varying = spec.search ? [] : names.filter((n) => new Set(variants.map((v) => canonicalJson(v.values[n]))).size > 1);
   const idOf = new Map<string, string>();
   const taken = new Set<string>();
   for (const [recipe, m] of merged) {
@@ -181,6 +203,7 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
 function searchOf(spec: PipelineSpec, registry: StepRegistry, compileOne: (spec: PipelineSpec) => CompileResult): PlanSearch {
   const { expand, ...settings } = spec.search!;
   const expanded: Variant[] = [...(spec.matrix?.variants ?? [])];
+  const memo = new WeakMap<Variant, CompileResult>();
   return {
     spec: settings,
     planFor(values) {
@@ -188,7 +211,7 @@ function searchOf(spec: PipelineSpec, registry: StepRegistry, compileOne: (spec:
       const fresh = expand(values.slice(expanded.length), expanded.length, diagnostics);
       if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
       expanded.push(...fresh);
-      return compileVariants({ ...spec, matrix: { names: settings.names, variants: expanded.slice(0, values.length) } }, registry, compileOne);
+      return compileVariants({ ...spec, matrix: { names: settings.names, variants: expanded.slice(0, values.length) } }, registry, compileOne, memo);
     },
   };
 }

@@ -148,8 +148,12 @@ export function expandVariants(
   return { names: matrix.names, variants: out };
 }
 
-/** Builds the variants of given values, numbered from `first` (a search adds them round by round). */
-export type VariantBuilder = (values: MatrixValues[], first: number, diagnostics: Diagnostic[]) => Variant[];
+/**
+ * Builds the variants of given values, numbered from `first` (a search adds them round by round).
+ * `shell: false` skips checking the whole document again for each (a search's later trials, whose
+ * values go only where its first trials' did); their params are still validated.
+ */
+export type VariantBuilder = (values: MatrixValues[], first: number, diagnostics: Diagnostic[], shell?: boolean) => Variant[];
 
 export function variantBuilder(
   doc: Record<string, unknown>,
@@ -159,7 +163,7 @@ export function variantBuilder(
   validator: PipelineValidator,
   buildSteps: (steps: unknown, diagnostics: Diagnostic[]) => StepSpec[],
 ): VariantBuilder {
-  return (values, first, diagnostics) => {
+  return (values, first, diagnostics, shell = true) => {
     const seen = new Set(diagnostics.map(diagKey));
     const add = (ds: Diagnostic[]): void => {
       for (const d of ds) {
@@ -177,7 +181,7 @@ export function variantBuilder(
       if (index === 0) {
         doc.steps = steps;
         ds.push(...validator.validateShell(doc, positions));
-      } else {
+      } else if (shell) {
         ds.push(...validator.validateShell({ ...doc, steps }, positions));
       }
       const built = buildSteps(steps, ds);

@@ -31,22 +31,32 @@ export function expandSearch(
   build: VariantBuilder,
 ): { matrix: MatrixSpec; search: SearchSpec } | undefined {
   const raw = doc.search;
-  if (!isObj(raw) || !isObj(raw.space) || typeof raw.trials !== 'number') return undefined; // the schema reports it
+  // A bad search still lets the rest of the file be checked: each parameter takes a value from its space.
+  const fallback = (): undefined => {
+    build([isObj(raw) && isObj(raw.space) ? fallbackValues(raw.space) : {}], 0, diagnostics);
+    return undefined;
+  };
+  if (!isObj(raw) || !isObj(raw.space) || typeof raw.trials !== 'number') return fallback(); // the schema reports it
   const err = (message: string, path: (string | number)[], hint?: string, atKey = false): void => {
     const ptr = toPointer(path);
     diagnostics.push({ severity: 'error', message, loc: atKey ? positions.keyLoc(ptr) : positions.valueLoc(ptr), path: displayPath(path), hint });
   };
   const before = diagnostics.length;
-  if ('matrix' in doc) err('a pipeline has either `matrix:` or `search:`, not both', ['search'], 'sweep a grid with `matrix:`, or draw from a space with `search:`', true);
+  if ('matrix' in doc)
+    err('a pipeline has either `matrix:` or `search:`, not both', ['search'], 'sweep a grid with `matrix:`, or draw from a space with `search:`', true);
   const method = raw.method === 'random' ? 'random' : 'tpe';
   if (method === 'tpe' && !isObj(doc.select))
-    err('a TPE search needs `select:` to score its trials', ['search', 'method'], 'add e.g. `select: { metric: report.sharpe, on: val, mode: max }`, or use `method: random`');
+    err(
+      'a TPE search needs `select:` to score its trials',
+      ['search', 'method'],
+      'add e.g. `select: { metric: report.sharpe, on: val, mode: max }`, or use `method: random`',
+    );
   const space: SearchSpace = {};
   for (const [name, d] of Object.entries(raw.space)) {
-    if (!isObj(d)) return undefined;
+    if (!isObj(d)) return fallback();
     const at = ['search', 'space', name];
     const p = paramOf(d);
-    if (!p) return undefined; // the schema reports it
+    if (!p) return fallback(); // the schema reports it
     space[name] = p;
     if (p.type === 'choice') continue;
     const kind = p.type === 'int' ? 'int' : p.type;
@@ -67,8 +77,9 @@ export function expandSearch(
   // A `${matrix.x}` that no parameter defines.
   const text = JSON.stringify(rawSteps ?? {});
   for (const m of text.matchAll(/\$\{matrix\.([A-Za-z_][A-Za-z0-9_-]*)\}/g))
-    if (!names.includes(m[1])) err(`\`\${matrix.${m[1]}}\` names no parameter of \`search.space\``, ['search', 'space'], suggestionHint(m[1], names, 'a parameter'), true);
-  if (diagnostics.length > before) return undefined;
+    if (!names.includes(m[1]))
+      err(`\`\${matrix.${m[1]}}\` names no parameter of \`search.space\``, ['search', 'space'], suggestionHint(m[1], names, 'a parameter'), true);
+  if (diagnostics.length > before) return fallback();
 
   const seed = typeof raw.seed === 'number' ? raw.seed : typeof doc.seed === 'number' ? doc.seed : 42;
   const startup = typeof raw.startup === 'number' ? raw.startup : 10;
@@ -77,7 +88,7 @@ export function expandSearch(
   const dependent = isObj(rawSteps) ? Object.keys(rawSteps).filter((id) => JSON.stringify(rawSteps[id]).includes('${matrix.')) : [];
   return {
     matrix: { names, variants },
-    search: { method, trials, seed, startup, space, names, dependent, expand: build },
+    search: { method, trials, seed, startup, space, names, dependent, expand: (values, at, ds) => build(values, at, ds, false) },
   };
 }
 
@@ -92,4 +103,15 @@ function paramOf(d: Record<string, unknown>): SearchParam | undefined {
     return { type, low: b[0], high: b[1] };
   }
   return undefined;
+}
+
+/** A value of each parameter, for checking the steps of a search that has errors. */
+function fallbackValues(space: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, d] of Object.entries(space)) {
+    if (!isObj(d)) continue;
+    const first = Object.values(d).find(Array.isArray);
+    out[k] = first?.length ? (first as unknown[])[0] : 0;
+  }
+  return out;
 }

@@ -540,6 +540,12 @@ export async function recordSweep(store: Store, runId: string, plan: Plan, sweep
   });
 }
 
+/** Which variants use each node of a sweep run (node id → variant indices). */
+export async function nodeVariants(store: Store, runId: string): Promise<Map<string, number[]>> {
+  const rows = await store.query(`SELECT node_id, CAST(variants AS VARCHAR) AS variants FROM run_nodes WHERE run_id = $1`, [runId]);
+  return new Map(rows.map((r) => [String(r.node_id), JSON.parse(String(r.variants)) as number[]]));
+}
+
 /** A sweep's recorded overfitting statistics (undefined for a run without them). */
 export async function loadOverfit(store: Store, runId: string): Promise<SweepOverfit | undefined> {
   const rows = await store.query(`SELECT stats FROM run_overfit WHERE run_id = $1`, [runId]);

@@ -94,11 +94,12 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
   }
   let reportPath: string | undefined;
   let reportError: Error | undefined;
-  if (opts.writeReport && !sweep && result.status === 'succeeded' && reports.length) {
+  // A sweep gets the report of its winner when it knows how much of it is luck (the report shows it).
+  if (opts.writeReport && (!sweep || sweep.overfit) && result.status === 'succeeded' && reports.length) {
     try {
       reportPath = (await opts.writeReport(store, result.runId)).path;
       // A rerun with the same keys and text names this report instead of drawing it again (./cached-run.ts).
-      indexReport(store.dir, plan.spec.text, result.steps, reportPath);
+      if (!sweep) indexReport(store.dir, plan.spec.text, result.steps, reportPath);
     } catch (e) {
       reportError = e instanceof Error ? e : new Error(String(e));
     }

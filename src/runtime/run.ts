@@ -169,17 +169,17 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   // Asking git takes two process spawns: do it while the steps run, and record it at the end.
   const git = opts.git ?? gitInfo(spec.dir);
   if (!opts.round || opts.round.first)
-  await beginRun(store, {
-    id: runId,
-    pipeline: spec.name,
-    file: spec.file,
-    fileHash: sha256(spec.text),
-    gitCommit: null,
-    gitDirty: null,
-    seed: spec.seed,
-    text: spec.text,
-    version: VERSION,
-  });
+    await beginRun(store, {
+      id: runId,
+      pipeline: spec.name,
+      file: spec.file,
+      fileHash: sha256(spec.text),
+      gitCommit: null,
+      gitDirty: null,
+      seed: spec.seed,
+      text: spec.text,
+      version: VERSION,
+    });
 
   const done = opts.round?.done;
   const earlier = (n: PlanNode): StepOutcome | undefined => {

@@ -29,7 +29,8 @@ export async function runSearchRounds(plan: Plan, opts: RunOptions): Promise<{ r
   const done = new Map<string, StepOutcome>();
   let current = plan;
   let values = plan.variants!.map((v) => v.values);
-  let keys = opts.keys;
+  // Fingerprinting reads the data files: a missing one fails here, before the run is recorded.
+  let keys = opts.keys ?? (await computeKeys(plan));
   let status: RunResult['status'] = 'succeeded';
   let error: Error | undefined;
   const worse: Record<RunResult['status'], number> = { succeeded: 0, failed: 1, cancelled: 2, interrupted: 3 };
@@ -51,7 +52,7 @@ export async function runSearchRounds(plan: Plan, opts: RunOptions): Promise<{ r
       break;
     }
     current = next.plan;
-    keys = await computeKeys(current);
+    keys = await computeKeys(current, keys);
   }
   const reason: unknown = opts.signal?.aborted ? opts.signal.reason : undefined;
   const endError = status === 'interrupted' && reason instanceof Interruption ? `interrupted by ${reason.by}` : error?.message;

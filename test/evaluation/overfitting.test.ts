@@ -102,8 +102,24 @@ describe('PBO by CSCV', () => {
   });
 
   it('refuses an odd number of blocks and unequal series', () => {
-    expect(() => pboCscv([[1, 2, 3], [1, 2, 3]], 3)).toThrow(/even/);
-    expect(() => pboCscv([[1, 2, 3, 4], [1, 2, 3]], 2)).toThrow(/same periods/);
+    expect(() =>
+      pboCscv(
+        [
+          [1, 2, 3],
+          [1, 2, 3],
+        ],
+        3,
+      ),
+    ).toThrow(/even/);
+    expect(() =>
+      pboCscv(
+        [
+          [1, 2, 3, 4],
+          [1, 2, 3],
+        ],
+        2,
+      ),
+    ).toThrow(/same periods/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { overfitStats, dailyAligned } from '../../src/evaluation/overfitting.js';
@@ -51,6 +51,7 @@ interface SearchJson {
   steps: { id: string; step: string; cached: boolean; key: string; variants: Record<string, unknown>[] }[];
   variants: { index: number; values: Record<string, unknown>; score?: number; selected: boolean }[];
   selected: number;
+  report?: string;
   overfit: { trials: number; dsr: number; pbo: number; sharpe: number; periodsPerYear: number; line: string };
 }
 
@@ -93,6 +94,10 @@ describe('a TPE search', () => {
       await store.close();
     }
     expect(first.overfit.line).toMatch(/^after 7 trials, a validation Sharpe of -?\d+\.\d\d has a \d+% chance of being luck/);
+    // The HTML report: the winner's test backtest, headed by the same statistics.
+    const html = readFileSync(first.report!, 'utf8');
+    expect(html).toContain('Is the winner real?');
+    expect(html).toContain(`step report[t${first.selected + 1}]`);
     const text = (await fxflow(['show', first.runId], { cwd: dir })).stdout;
     expect(text).toContain('is the winner real? deflated Sharpe');
     expect(text).toContain(first.overfit.line);
