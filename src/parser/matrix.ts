@@ -150,10 +150,16 @@ export function expandVariants(
 
 /**
  * Builds the variants of given values, numbered from `first` (a search adds them round by round).
- * `shell: false` skips checking the whole document again for each (a search's later trials, whose
- * values go only where its first trials' did); their params are still validated.
+ * With `reuse` (a search's later trials, whose values go only where its first trials' did), the
+ * whole document is not checked again, and only the steps in `reuse.only` are built and validated:
+ * the others are `reuse.steps`' (equal in every trial).
  */
-export type VariantBuilder = (values: MatrixValues[], first: number, diagnostics: Diagnostic[], shell?: boolean) => Variant[];
+export type VariantBuilder = (
+  values: MatrixValues[],
+  first: number,
+  diagnostics: Diagnostic[],
+  reuse?: { steps: StepSpec[]; only: ReadonlySet<string> },
+) => Variant[];
 
 export function variantBuilder(
   doc: Record<string, unknown>,
@@ -163,7 +169,7 @@ export function variantBuilder(
   validator: PipelineValidator,
   buildSteps: (steps: unknown, diagnostics: Diagnostic[]) => StepSpec[],
 ): VariantBuilder {
-  return (values, first, diagnostics, shell = true) => {
+  return (values, first, diagnostics, reuse) => {
     const seen = new Set(diagnostics.map(diagKey));
     const add = (ds: Diagnostic[]): void => {
       for (const d of ds) {
@@ -181,10 +187,14 @@ export function variantBuilder(
       if (index === 0) {
         doc.steps = steps;
         ds.push(...validator.validateShell(doc, positions));
-      } else if (shell) {
+      } else if (!reuse) {
         ds.push(...validator.validateShell({ ...doc, steps }, positions));
       }
-      const built = buildSteps(steps, ds);
+      let built: StepSpec[];
+      if (reuse && isObj(steps)) {
+        const fresh = new Map(buildSteps(Object.fromEntries(Object.entries(steps).filter(([id]) => reuse.only.has(id))), ds).map((s) => [s.id, s]));
+        built = reuse.steps.map((s) => fresh.get(s.id) ?? s);
+      } else built = buildSteps(steps, ds);
       add(ds);
       return { index, values: v, steps: built };
     });

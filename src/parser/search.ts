@@ -88,7 +88,16 @@ export function expandSearch(
   const dependent = isObj(rawSteps) ? Object.keys(rawSteps).filter((id) => JSON.stringify(rawSteps[id]).includes('${matrix.')) : [];
   return {
     matrix: { names, variants },
-    search: { method, trials, seed, startup, space, names, dependent, expand: (values, at, ds) => build(values, at, ds, false) },
+    search: {
+      method,
+      trials,
+      seed,
+      startup,
+      space,
+      names,
+      dependent,
+      expand: (values, at, ds) => build(values, at, ds, { steps: variants[0].steps, only: new Set(dependent) }),
+    },
   };
 }
 
