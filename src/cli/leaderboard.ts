@@ -1,7 +1,7 @@
 import type { Plan } from '../compiler/index.js';
 import { fmtNum, PLAIN, table, type Style } from './format.js';
 import type { MatrixValues } from '../parser/spec.js';
-import type { StoredVariant, SweepResult } from '../runtime/history.js';
+import type { StoredVariant, SweepOverfit, SweepResult } from '../runtime/history.js';
 
 /** How sweeps are shown: the leaderboard table, and the extra fields of `run --json`. */
 
@@ -22,6 +22,8 @@ export interface Board {
   mode?: 'max' | 'min';
   /** The step whose metrics are shown beside the score. */
   headStep?: string;
+  /** Is the winner real: deflated Sharpe and PBO (shown under the table). */
+  overfit?: SweepOverfit;
 }
 
 /** The metrics a leaderboard and `fxflow runs` show for a run or variant, when it has them. */
@@ -31,6 +33,7 @@ export function boardOf(s: SweepResult): Board {
   return {
     names: s.names,
     variants: s.variants,
+    ...(s.overfit ? { overfit: s.overfit } : {}),
     ...(s.select
       ? {
           selectLabel: `${s.select.metric}${s.select.on ? ` on ${s.select.on}` : ''} (${s.select.mode})`,
@@ -75,7 +78,20 @@ export function leaderboard(b: Board, style: Style = PLAIN, title?: string): str
   ]);
   const head = [b.mode ? 'rank' : '#', '', ...b.names, ...(b.mode ? ['score'] : []), ...cols.map((c) => `${step}.${c}`)];
   const heading = title ?? `leaderboard · ${b.variants.length} variants${b.selectLabel ? ` · select ${b.selectLabel}` : ''}`;
-  return `${style.bold(heading)}\n${table(head, rows, style)}`;
+  return `${style.bold(heading)}\n${table(head, rows, style)}${b.overfit ? `\n${overfitText(b.overfit, style)}` : ''}`;
+}
+
+/** The lines under a leaderboard that say how much of the winner is luck. */
+export function overfitText(o: SweepOverfit, style: Style = PLAIN): string {
+  const pct = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(0)}%`);
+  const facts = [
+    `deflated Sharpe ${fmtNum(o.dsr)}`,
+    `PSR ${fmtNum(o.psr)}`,
+    `expected best of ${o.trials} by luck ${fmtNum(o.sr0Annual)}`,
+    ...(o.pbo !== undefined ? [`PBO ${pct(o.pbo)} (CSCV, ${o.pboBlocks} blocks, ${o.pboSplits} splits)`] : []),
+    `${o.periods} days, skew ${fmtNum(o.skew)}, kurtosis ${fmtNum(o.kurtosis)}`,
+  ];
+  return `${style.bold('is the winner real?')} ${facts.join(' · ')}\n${o.line}`;
 }
 
 /** The sweep fields of a node in `run --json`: its YAML step and the matrix values of the variants using it. */
@@ -99,13 +115,15 @@ export function sweepJson(s: SweepResult): Record<string, unknown> {
     ...(s.select ? { select: { metric: s.select.metric, on: s.select.on ?? null, mode: s.select.mode } } : {}),
     ...(s.selected !== undefined ? { selected: s.selected } : {}),
     ...(s.note ? { selectNote: s.note } : {}),
+    ...(s.overfit ? { overfit: s.overfit } : {}),
   };
 }
 
 /** A board from a run's recorded variants. */
-export function boardOfStored(vs: StoredVariant[]): Board {
+export function boardOfStored(vs: StoredVariant[], overfit?: SweepOverfit): Board {
   const sel = vs[0]?.select ?? undefined;
   return {
+    ...(overfit ? { overfit } : {}),
     names: vs.length ? Object.keys(vs[0].values) : [],
     variants: vs,
     ...(sel ? { selectLabel: sel, mode: /\(min\)$/.test(sel) ? ('min' as const) : ('max' as const), headStep: sel.split('.')[0] } : {}),

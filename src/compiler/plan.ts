@@ -1,5 +1,5 @@
 import type { Diagnostic } from '../core/diagnostics.js';
-import type { MatrixValues, PipelineSpec } from '../parser/spec.js';
+import type { MatrixValues, PipelineSpec, SearchSpec } from '../parser/spec.js';
 import type { AnyStepDef } from '../steps/define.js';
 
 /** What the compiler produces. Types only, shared by compiler/index.ts and compiler/variants.ts. */
@@ -26,6 +26,8 @@ export interface Plan {
   /** In a sweep (or with `select:`): the variants and how the best is picked (src/compiler/variants.ts). */
   variants?: PlanVariant[];
   select?: PlanSelect;
+  /** With `search:`: the sampler's settings, and the plan of more trials (src/runtime/search-run.ts). */
+  search?: PlanSearch;
   /** Plugin source files the pipeline loaded (absolute), for watch mode. */
   pluginFiles?: string[];
   /** Params JSON Schema of each plugin step kind. */
@@ -40,6 +42,15 @@ export interface Plan {
 export interface CompileResult {
   plan?: Plan;
   diagnostics: Diagnostic[];
+}
+
+export interface PlanSearch {
+  spec: Omit<SearchSpec, 'expand'>;
+  /**
+   * The plan of these trials: the trials so far in order, those of this plan first (a node keeps its
+   * id from plan to plan: a node that depends on the search is named after the first trial using it).
+   */
+  planFor(values: MatrixValues[]): CompileResult;
 }
 
 export interface PlanVariant {

@@ -1,8 +1,8 @@
-import type { CompileResult, Plan, PlanNode, PlanSelect } from './plan.js';
+import type { CompileResult, Plan, PlanNode, PlanSearch, PlanSelect } from './plan.js';
 import { canonicalJson, hashValue } from '../core/hash.js';
 import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
 import { variantLabel } from '../parser/matrix.js';
-import type { MatrixValues, PipelineSpec, StepSpec } from '../parser/spec.js';
+import type { MatrixValues, PipelineSpec, StepSpec, Variant } from '../parser/spec.js';
 import { displayPath, toPointer } from '../parser/yaml.js';
 import { isDeclaredMetric } from '../steps/define.js';
 import type { StepRegistry } from '../steps/registry.js';
@@ -18,7 +18,16 @@ import type { StepRegistry } from '../steps/registry.js';
  * shared by every variant: `candles`, `features[horizon=4]`, `model[alpha=1,horizon=4]`.
  */
 
-export function compileVariants(spec: PipelineSpec, registry: StepRegistry, compileOne: (spec: PipelineSpec) => CompileResult): CompileResult {
+/** Each variant plan's node recipes, in node order. */
+const RECIPES = new WeakMap<Plan, string[]>();
+
+export function compileVariants(
+  spec: PipelineSpec,
+  registry: StepRegistry,
+  compileOne: (spec: PipelineSpec) => CompileResult,
+  /** A search's compiled variants, kept from round to round (each round compiles every trial so far). */
+  memo?: WeakMap<Variant, CompileResult>,
+): CompileResult {
   const names = spec.matrix?.names ?? [];
   const variants = spec.matrix?.variants ?? [{ index: 0, values: {}, steps: spec.steps }];
   const diagnostics: Diagnostic[] = [];
@@ -78,8 +87,12 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
   const plans: Plan[] = [];
   const seen = new Set<string>();
   for (const v of variants) {
-    const copy = extra?.(v.steps);
-    const r = compileOne({ ...spec, steps: copy ? [...v.steps, copy] : v.steps, matrix: undefined, select: undefined });
+    let r = memo?.get(v);
+    if (!r) {
+      const copy = extra?.(v.steps);
+      r = compileOne({ ...spec, steps: copy ? [...v.steps, copy] : v.steps, matrix: undefined, select: undefined });
+      memo?.set(v, r);
+    }
     for (const d of r.diagnostics) {
       const k = canonicalJson([d.loc?.line, d.loc?.col, d.path, d.message]);
       if (!seen.has(k)) {
@@ -104,10 +117,20 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
   let seq = 0;
   plans.forEach((plan, vi) => {
     const recipeOf = new Map<string, string>();
+    // A search's variant plans are kept from round to round (memo), and so are their recipes.
+    const recipes =
+      RECIPES.get(plan) ??
+      plan.nodes.map((n) => {
+        const inputs = Object.fromEntries(Object.entries(n.inputs).map(([port, src]) => [port, recipeOf.get(src)!]));
+        const recipe = hashValue({ step: n.id, kind: n.kind, version: n.def.version, params: n.params, inputs });
+        recipeOf.set(n.id, recipe);
+        return recipe;
+      });
+    RECIPES.set(plan, recipes);
+    plan.nodes.forEach((n, i) => recipeOf.set(n.id, recipes[i]));
     plan.nodes.forEach((n, rank) => {
       const inputs = Object.fromEntries(Object.entries(n.inputs).map(([port, src]) => [port, recipeOf.get(src)!]));
-      const recipe = hashValue({ step: n.id, kind: n.kind, version: n.def.version, params: n.params, inputs });
-      recipeOf.set(n.id, recipe);
+      const recipe = recipes[rank];
       let m = merged.get(recipe);
       if (!m) {
         m = { node: n, inputs, variants: [], rank, first: vi, seq: seq++ };
@@ -117,15 +140,27 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
     });
   });
 
+  // A search's ids must not change as trials are added round by round: a node that depends on the
+  // search (its step references a parameter, or an input does) is named after its first trial.
+  const dependent = new Set(spec.search?.dependent ?? []);
+  const searchDep = new Map<string, boolean>();
+  for (const [recipe, m] of merged) searchDep.set(recipe, dependent.has(m.node.id.split('@')[0]) || Object.values(m.inputs).some((r) => searchDep.get(r)));
+
   // Ids: the step id, plus the varying matrix values all of a node's variants share.
-  const varying = names.filter((n) => new Set(variants.map((v) => canonicalJson(v.values[n]))).size > 1);
+  const varying = spec.search ? [] : names.filter((n) => new Set(variants.map((v) => canonicalJson(v.values[n]))).size > 1);
   const idOf = new Map<string, string>();
   const taken = new Set<string>();
   for (const [recipe, m] of merged) {
     const vs = m.variants.map((i) => variants[i].values);
     const common = varying.filter((d) => m.variants.length < variants.length && vs.every((x) => canonicalJson(x[d]) === canonicalJson(vs[0][d])));
     const shared: MatrixValues = Object.fromEntries(common.map((d) => [d, vs[0][d]]));
-    let id = common.length ? `${m.node.id}[${variantLabel(shared, common)}]` : m.node.id;
+    let id = spec.search
+      ? searchDep.get(recipe)
+        ? `${m.node.id}[t${variants[m.variants[0]].index + 1}]`
+        : m.node.id
+      : common.length
+        ? `${m.node.id}[${variantLabel(shared, common)}]`
+        : m.node.id;
     for (let k = 2; taken.has(id); k++) id = `${m.node.id}#${k}`;
     taken.add(id);
     idOf.set(recipe, id);
@@ -159,6 +194,24 @@ export function compileVariants(spec: PipelineSpec, registry: StepRegistry, comp
       byId: new Map(nodes.map((n) => [n.id, n])),
       variants: variants.map((v) => ({ index: v.index, values: v.values, label: variantLabel(v.values, names) })),
       ...(select ? { select } : {}),
+      ...(spec.search ? { search: searchOf(spec, registry, compileOne) } : {}),
+    },
+  };
+}
+
+/** A search plan's `planFor`: expands the trials it has not seen (kept for the next call) and compiles them all. */
+function searchOf(spec: PipelineSpec, registry: StepRegistry, compileOne: (spec: PipelineSpec) => CompileResult): PlanSearch {
+  const { expand, ...settings } = spec.search!;
+  const expanded: Variant[] = [...(spec.matrix?.variants ?? [])];
+  const memo = new WeakMap<Variant, CompileResult>();
+  return {
+    spec: settings,
+    planFor(values) {
+      const diagnostics: Diagnostic[] = [];
+      const fresh = expand(values.slice(expanded.length), expanded.length, diagnostics);
+      if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+      expanded.push(...fresh);
+      return compileVariants({ ...spec, matrix: { names: settings.names, variants: expanded.slice(0, values.length) } }, registry, compileOne, memo);
     },
   };
 }

@@ -7,7 +7,8 @@ import { thousands } from '../core/format.js';
 import { interpolate } from './interpolate.js';
 import { PipelineValidator } from './validate.js';
 import { loadYaml, toPointer, type LoadedYaml, type PositionMap } from './yaml.js';
-import { expandVariants, isObj } from './matrix.js';
+import { expandVariants, isObj, variantBuilder } from './matrix.js';
+import { expandSearch } from './search.js';
 import { readSelect } from './select.js';
 import type { ParseResult, StepSpec } from './spec.js';
 
@@ -51,12 +52,18 @@ export function parsePipelineText(
   // `steps` is interpolated once per variant (src/parser/matrix.ts).
   const rawSteps = doc.steps;
   for (const key of Object.keys(doc)) {
-    if (key === 'vars' || (key === 'matrix' && 'matrix' in doc) || (key === 'steps' && 'matrix' in doc)) continue;
+    if (key === 'vars' || (key === 'matrix' && 'matrix' in doc) || (key === 'steps' && ('matrix' in doc || 'search' in doc))) continue;
     doc[key] = interpolate(doc[key], { vars, matrix: undefined }, positions, diagnostics, [key]);
   }
 
   const validator = opts.validator ?? defaultValidator();
-  const variants = 'matrix' in doc ? expandVariants(doc, rawSteps, vars, positions, diagnostics, validator, buildSteps) : undefined;
+  const searched =
+    'search' in doc ? expandSearch(doc, rawSteps, positions, diagnostics, variantBuilder(doc, rawSteps, vars, positions, validator, buildSteps)) : undefined;
+  const variants = searched
+    ? searched.matrix
+    : 'matrix' in doc
+      ? expandVariants(doc, rawSteps, vars, positions, diagnostics, validator, buildSteps)
+      : undefined;
   if (!variants) diagnostics.push(...validator.validateShell(doc, positions));
   const steps: StepSpec[] = variants ? (variants.variants[0]?.steps ?? []) : buildSteps(doc.steps, diagnostics);
   const select = readSelect(doc.select);
@@ -102,6 +109,7 @@ export function parsePipelineText(
       steps,
       positions,
       ...(variants ? { matrix: variants } : {}),
+      ...(searched ? { search: searched.search } : {}),
       ...(select ? { select } : {}),
     },
   };

@@ -143,33 +143,62 @@ export function expandVariants(
   const matrix = expandMatrix(doc.matrix, positions, diagnostics);
   // A bad matrix still lets the rest of the file be checked: each dimension takes its first value.
   const fallback = fallbackValues(doc.matrix);
-  const variants = matrix ? matrix.variants : [fallback];
-  const seen = new Set(diagnostics.map(diagKey));
-  const add = (ds: Diagnostic[]): void => {
-    for (const d of ds) {
-      const k = diagKey(d);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      diagnostics.push(d);
-    }
-  };
-  const out: Variant[] = [];
-  variants.forEach((values, index) => {
-    const ds: Diagnostic[] = [];
-    const steps = interpolate(rawSteps, { vars, matrix: values }, positions, ds, ['steps']);
-    // The shell check fills top-level defaults (seed) on the document itself.
-    if (index === 0) {
-      doc.steps = steps;
-      ds.push(...validator.validateShell(doc, positions));
-    } else {
-      ds.push(...validator.validateShell({ ...doc, steps }, positions));
-    }
-    const built = buildSteps(steps, ds);
-    add(ds);
-    out.push({ index, values, steps: built });
-  });
+  const out = variantBuilder(doc, rawSteps, vars, positions, validator, buildSteps)(matrix ? matrix.variants : [fallback], 0, diagnostics);
   if (!matrix) return undefined;
   return { names: matrix.names, variants: out };
+}
+
+/**
+ * Builds the variants of given values, numbered from `first` (a search adds them round by round).
+ * With `reuse` (a search's later trials, whose values go only where its first trials' did), the
+ * whole document is not checked again, and only the steps in `reuse.only` are built and validated:
+ * the others are `reuse.steps`' (equal in every trial).
+ */
+export type VariantBuilder = (
+  values: MatrixValues[],
+  first: number,
+  diagnostics: Diagnostic[],
+  reuse?: { steps: StepSpec[]; only: ReadonlySet<string> },
+) => Variant[];
+
+export function variantBuilder(
+  doc: Record<string, unknown>,
+  rawSteps: unknown,
+  vars: Record<string, unknown>,
+  positions: PositionMap,
+  validator: PipelineValidator,
+  buildSteps: (steps: unknown, diagnostics: Diagnostic[]) => StepSpec[],
+): VariantBuilder {
+  return (values, first, diagnostics, reuse) => {
+    const seen = new Set(diagnostics.map(diagKey));
+    const add = (ds: Diagnostic[]): void => {
+      for (const d of ds) {
+        const k = diagKey(d);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        diagnostics.push(d);
+      }
+    };
+    return values.map((v, i) => {
+      const index = first + i;
+      const ds: Diagnostic[] = [];
+      const steps = interpolate(rawSteps, { vars, matrix: v }, positions, ds, ['steps']);
+      // The shell check fills top-level defaults (seed) on the document itself.
+      if (index === 0) {
+        doc.steps = steps;
+        ds.push(...validator.validateShell(doc, positions));
+      } else if (!reuse) {
+        ds.push(...validator.validateShell({ ...doc, steps }, positions));
+      }
+      let built: StepSpec[];
+      if (reuse && isObj(steps)) {
+        const fresh = new Map(buildSteps(Object.fromEntries(Object.entries(steps).filter(([id]) => reuse.only.has(id))), ds).map((s) => [s.id, s]));
+        built = reuse.steps.map((s) => fresh.get(s.id) ?? s);
+      } else built = buildSteps(steps, ds);
+      add(ds);
+      return { index, values: v, steps: built };
+    });
+  };
 }
 
 function fallbackValues(raw: unknown): MatrixValues {

@@ -1,5 +1,6 @@
 import type { Device } from '../backend/index.js';
 import type { Diagnostic } from '../core/diagnostics.js';
+import type { SearchSpace } from '../evaluation/search.js';
 import type { PositionMap } from './yaml.js';
 
 /**
@@ -34,6 +35,21 @@ export interface MatrixSpec {
   variants: Variant[];
 }
 
+/** What the parser keeps of `search:` (see src/parser/search.ts); `matrix` then holds its first round's trials. */
+export interface SearchSpec {
+  method: 'random' | 'tpe';
+  trials: number;
+  seed: number;
+  startup: number;
+  space: SearchSpace;
+  /** Parameter names, in file order. */
+  names: string[];
+  /** Step ids whose definition references a search parameter (`${matrix.x}`). */
+  dependent: string[];
+  /** The variants of further trials, numbered from `first`; their problems go to `diagnostics`. */
+  expand(values: MatrixValues[], first: number, diagnostics: Diagnostic[]): Variant[];
+}
+
 /** `select:` (see src/parser/select.ts). */
 export interface SelectSpec {
   /** `step.metric`, e.g. `report.sharpe`. */
@@ -64,6 +80,8 @@ export interface PipelineSpec {
   positions: PositionMap;
   /** With a `matrix:` block: its dimensions and, per variant, the values and resolved steps. */
   matrix?: MatrixSpec;
+  /** With a `search:` block: its space and sampler (`matrix` holds the trials of its first round). */
+  search?: SearchSpec;
   /** `select:` — how the best variant is picked. */
   select?: SelectSpec;
 }

@@ -3,6 +3,7 @@ import { drawdownSeries } from '../backtest/metrics.js';
 import { esc, groupedBars, heatMap, histogram, lineChart, scatter, type Series } from './svg.js';
 import { fixed as num, pct, thousands } from '../core/format.js';
 import { firstRowAtOrAfter } from '../evaluation/folds.js';
+import type { SweepOverfit } from '../runtime/history.js';
 
 /**
  * The HTML report of a run: one self-contained file (inline CSS and SVG, no script, no network), so
@@ -27,6 +28,8 @@ export interface ReportInput {
   report: Report;
   /** Other steps of the run with a Report (not shown). */
   otherReports?: string[];
+  /** A sweep's winner: how much of it is luck (deflated Sharpe, PBO). */
+  overfit?: SweepOverfit;
 }
 
 /**
@@ -328,6 +331,19 @@ function paramsText(p: unknown): string {
   return JSON.stringify(p);
 }
 
+/** "Is the winner real?": the sweep winner's deflated Sharpe and the sweep's PBO, in cards and one plain line. */
+function overfitSection(o: SweepOverfit): string {
+  const card = (label: string, value: string): string => `<div class="card"><span>${esc(label)}</span><b>${esc(value)}</b></div>`;
+  const p = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '—' : `${(x * 100).toFixed(0)}%`);
+  return `<h2>Is the winner real?</h2>
+<p>${esc(o.line)}.</p>
+<div class="cards">
+${card('Trials', String(o.trials))}${card('Deflated Sharpe', num(o.dsr))}${card('PSR', num(o.psr))}${card('Best of N by luck', num(o.sr0Annual))}${card('PBO', p(o.pbo))}${card('Days', String(o.periods))}
+</div>
+<p class="sub">Deflated Sharpe ratio (Bailey &amp; López de Prado 2014) of the selected variant's daily returns on the selection segment, given the variance of the ${o.trials} trials' Sharpe ratios, skewness ${num(o.skew)} and kurtosis ${num(o.kurtosis)}; PBO by CSCV (Bailey, Borwein, López de Prado &amp; Zhu 2015)${o.pboSplits ? ` over ${o.pboSplits} splits of ${o.pboBlocks} blocks` : ''}.</p>
+`;
+}
+
 export function renderReport(input: ReportInput): string {
   const { run, report: r } = input;
   const m = r.metrics;
@@ -355,7 +371,7 @@ ${input.otherReports?.length ? `<p class="sub">Other backtests in this run: ${in
 <div class="cards">
 ${card('Sharpe', num(m.sharpe), sign(m.sharpe))}${card('Total return', pct(m.total_return), sign(m.total_return))}${card('Annual return', pct(m.annual_return), sign(m.annual_return))}${card('Max drawdown', pct(m.max_drawdown))}${card('Trades', int(m.trades))}${card('Win rate', pct(m.win_rate, 1))}
 </div>
-<h2>Equity</h2>
+${input.overfit ? overfitSection(input.overfit) : ''}<h2>Equity</h2>
 <div class="panel">${lineChart({
     name: 'equity',
     title: 'Cumulative net log return vs buy and hold',

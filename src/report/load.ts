@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Report } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
 import { decodeArtifact } from '../runtime/codec.js';
-import { newestRunWithArtifact, resolveRun, runSteps } from '../runtime/history.js';
+import { loadOverfit, loadVariants, newestRunWithArtifact, nodeVariants, resolveRun, runSteps } from '../runtime/history.js';
 import type { Store } from '../runtime/store.js';
 import { renderReport, type ReportInput, type ReportStepInfo } from './html.js';
 
@@ -40,7 +40,10 @@ export async function loadReportInput(store: Store, ref: string, stepId?: string
     });
   }
   reports.sort((a, b) => a.nodeId.localeCompare(b.nodeId));
-  const chosen = stepId === undefined ? reports[0] : reports.find((s) => s.nodeId === stepId);
+  // A sweep with a winner: its backtest on the segment the leaderboard reports (not the selection copy `…@val`).
+  const overfit = await loadOverfit(store, runId);
+  const winner = overfit && stepId === undefined ? await winnerReport(store, runId, reports) : undefined;
+  const chosen = stepId === undefined ? (winner ?? reports[0]) : reports.find((s) => s.nodeId === stepId);
   if (!chosen) throw new RunError(`run ${runId} has no backtest step \`${stepId}\``, { hint: `its reports: ${reports.map((s) => s.nodeId).join(', ')}` });
   const bytes = await store.getArtifactBytes(chosen.key);
   if (!bytes) throw new RunError(`the report of step ${chosen.nodeId} is missing from the store (or corrupt)`, { hint: 'rerun the pipeline to recompute it' });
@@ -60,7 +63,15 @@ export async function loadReportInput(store: Store, ref: string, stepId?: string
     stepId: chosen.nodeId,
     report,
     otherReports: reports.filter((s) => s !== chosen).map((s) => s.nodeId),
+    ...(overfit ? { overfit } : {}),
   };
+}
+
+async function winnerReport<T extends { nodeId: string; step: string }>(store: Store, runId: string, reports: T[]): Promise<T | undefined> {
+  const selected = (await loadVariants(store, runId)).find((v) => v.selected)?.index;
+  if (selected === undefined) return undefined;
+  const uses = await nodeVariants(store, runId);
+  return reports.find((s) => !s.step.includes('@') && uses.get(s.nodeId)?.includes(selected));
 }
 
 /** Where a run's report goes by default: <store>/reports/<run id>.html. */

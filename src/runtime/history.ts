@@ -2,6 +2,7 @@ import type { DuckDBValue } from '@duckdb/node-api';
 import type { Plan } from '../compiler/index.js';
 import { RunError } from '../core/diagnostics.js';
 import type { KeyBasis } from './keys.js';
+import type { OverfitStats } from '../evaluation/overfitting.js';
 import type { Store, StoreTx } from './store.js';
 
 /**
@@ -462,7 +463,12 @@ export interface SweepResult {
   selected?: number;
   /** Why nothing was selected, when `select:` is set but no variant has the metric. */
   note?: string;
+  /** Is the winner real: its deflated Sharpe and the sweep's PBO (./search-run.ts). */
+  overfit?: SweepOverfit;
 }
+
+/** The overfitting statistics of a sweep's selected variant, with the plain-language line shown beside the leaderboard. */
+export type SweepOverfit = OverfitStats & { segment?: string; line: string };
 
 /** What summarizeSweep needs of a step's outcome (the scheduler's StepOutcome). */
 interface OutcomeMetrics {
@@ -530,7 +536,20 @@ export async function recordSweep(store: Store, runId: string, plan: Plan, sweep
   await store.transaction(async (tx) => {
     await tx.insert('run_variants', variants, { orReplace: true, doubles: [6] });
     await tx.insert('run_nodes', nodes, { orReplace: true });
+    if (sweep.overfit) await tx.insert('run_overfit', [[runId, JSON.stringify(sweep.overfit)]], { orReplace: true });
   });
+}
+
+/** Which variants use each node of a sweep run (node id → variant indices). */
+export async function nodeVariants(store: Store, runId: string): Promise<Map<string, number[]>> {
+  const rows = await store.query(`SELECT node_id, CAST(variants AS VARCHAR) AS variants FROM run_nodes WHERE run_id = $1`, [runId]);
+  return new Map(rows.map((r) => [String(r.node_id), JSON.parse(String(r.variants)) as number[]]));
+}
+
+/** A sweep's recorded overfitting statistics (undefined for a run without them). */
+export async function loadOverfit(store: Store, runId: string): Promise<SweepOverfit | undefined> {
+  const rows = await store.query(`SELECT stats FROM run_overfit WHERE run_id = $1`, [runId]);
+  return rows.length ? (JSON.parse(String(rows[0].stats)) as SweepOverfit) : undefined;
 }
 
 export interface StoredVariant {

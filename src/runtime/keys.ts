@@ -32,7 +32,12 @@ export interface KeyBasis {
   fingerprint: unknown;
 }
 
-export async function computeKeys(plan: Plan): Promise<Map<string, NodeKey>> {
+/**
+ * `known`: keys of node ids computed before for an earlier plan of the same search, where an id
+ * names one recipe (src/compiler/variants.ts): reused, so a round neither rehashes data files nor
+ * earlier trials.
+ */
+export async function computeKeys(plan: Plan, known?: ReadonlyMap<string, NodeKey>): Promise<Map<string, NodeKey>> {
   // Imported here, not at the top: a fully cached rerun uses this module's flattenParams without loading the YAML parser.
   const { toPointer } = await import('../parser/yaml.js');
   const dir = plan.spec.dir;
@@ -44,11 +49,18 @@ export async function computeKeys(plan: Plan): Promise<Map<string, NodeKey>> {
   // Fingerprints (e.g. hashing data files) are independent: do them concurrently.
   const fingerprints = new Map<string, unknown>(
     await Promise.all(
-      plan.nodes.map(async (n): Promise<[string, unknown]> => [n.id, n.def.fingerprint ? await n.def.fingerprint(n.params as never, fpCtx(n)) : null]),
+      plan.nodes.map(
+        async (n): Promise<[string, unknown]> => [n.id, n.def.fingerprint && !known?.has(n.id) ? await n.def.fingerprint(n.params as never, fpCtx(n)) : null],
+      ),
     ),
   );
   const keys = new Map<string, NodeKey>();
   for (const n of plan.nodes) {
+    const had = known?.get(n.id);
+    if (had) {
+      keys.set(n.id, had);
+      continue;
+    }
     const basis: KeyBasis = {
       kind: n.kind,
       version: n.def.version,

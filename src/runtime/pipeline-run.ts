@@ -6,6 +6,7 @@ import type { NodeKey } from './keys.js';
 import { poolFor } from './pool/pool.js';
 import type { ProgressReporter } from './progress.js';
 import { Interruption, runPlan, type RunOptions, type RunResult } from './run.js';
+import { overfitOfSweep, runSearchRounds } from './search-run.js';
 import type { Store } from './store.js';
 
 export { Interruption } from './run.js';
@@ -56,6 +57,8 @@ export interface PipelineRun {
   reportError?: Error;
   /** What stopped the run (the `Interruption` its signal was aborted with). */
   interruptedBy?: string;
+  /** A TPE search's plan of all its trials (the plan passed in holds its first round only). */
+  plan?: Plan;
 }
 
 export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise<PipelineRun> {
@@ -69,36 +72,37 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
     : undefined;
   const reports = plan.nodes.filter((n) => n.def.output === 'Report').map((n) => n.id);
   let result: RunResult;
+  let ran = plan;
   try {
     // The HTML report reads the backtests' outputs after the run: checked (and recomputed if damaged) in it.
     const need = opts.writeReport && !plan.spec.matrix ? reports : [];
-    result = await runPlan(plan, {
-      store,
-      keys: opts.keys,
-      progress: opts.progress,
-      concurrency: opts.jobs,
-      signal: opts.signal,
-      execute,
-      need,
-      git: opts.git,
-    });
+    const runOpts = { store, keys: opts.keys, progress: opts.progress, concurrency: opts.jobs, signal: opts.signal, execute, need, git: opts.git };
+    // A TPE search draws its trials round by round from the scores so far (./search-run.ts).
+    if (plan.search && plan.variants!.length < plan.search.spec.trials) ({ result, plan: ran } = await runSearchRounds(plan, runOpts));
+    else result = await runPlan(plan, runOpts);
   } finally {
     await pool?.close();
   }
   const reason: unknown = opts.signal?.aborted ? opts.signal.reason : undefined;
   const interruptedBy = reason instanceof Interruption ? reason.by : undefined;
-  const sweep = summarizeSweep(plan, result.steps);
-  if (sweep) await recordSweep(store, result.runId, plan, sweep);
+  const sweep = summarizeSweep(ran, result.steps);
+  if (sweep) {
+    // Is the winner real: its deflated Sharpe and the sweep's PBO, from the variants' selection backtests.
+    const overfit = await overfitOfSweep(store, ran, result.steps, sweep);
+    if (overfit) sweep.overfit = overfit;
+    await recordSweep(store, result.runId, ran, sweep);
+  }
   let reportPath: string | undefined;
   let reportError: Error | undefined;
-  if (opts.writeReport && !sweep && result.status === 'succeeded' && reports.length) {
+  // A sweep gets the report of its winner when it knows how much of it is luck (the report shows it).
+  if (opts.writeReport && (!sweep || sweep.overfit) && result.status === 'succeeded' && reports.length) {
     try {
       reportPath = (await opts.writeReport(store, result.runId)).path;
       // A rerun with the same keys and text names this report instead of drawing it again (./cached-run.ts).
-      indexReport(store.dir, plan.spec.text, result.steps, reportPath);
+      if (!sweep) indexReport(store.dir, plan.spec.text, result.steps, reportPath);
     } catch (e) {
       reportError = e instanceof Error ? e : new Error(String(e));
     }
   }
-  return { result, sweep, reportPath, reportError, interruptedBy };
+  return { result, sweep, reportPath, reportError, interruptedBy, ...(ran !== plan ? { plan: ran } : {}) };
 }

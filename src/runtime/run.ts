@@ -50,6 +50,12 @@ export interface RunOptions {
    * is loaded and checked, and recomputed in this run if damaged; they come back in `outputs`.
    */
   need?: string[];
+  /**
+   * A round of a search (./search-run.ts): records into run `id` (begun by its first round, ended by
+   * the caller); nodes in `done` (with the same key) ran in an earlier round and are neither run nor
+   * recorded again.
+   */
+  round?: { id: string; first: boolean; done: ReadonlyMap<string, StepOutcome> };
 }
 
 /**
@@ -74,25 +80,32 @@ function errorText(e: unknown): string {
 export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> {
   const { store, progress } = opts;
   const spec = plan.spec;
-  const runId = newRunId();
+  const runId = opts.round?.id ?? newRunId();
   const t0 = performance.now();
   // Fingerprinting reads the data files: a missing one fails here, before any run is recorded.
   const keys = opts.keys ?? (await computeKeys(plan));
   // Asking git takes two process spawns: do it while the steps run, and record it at the end.
   const git = opts.git ?? gitInfo(spec.dir);
-  await beginRun(store, {
-    id: runId,
-    pipeline: spec.name,
-    file: spec.file,
-    fileHash: sha256(spec.text),
-    gitCommit: null,
-    gitDirty: null,
-    seed: spec.seed,
-    text: spec.text,
-    version: VERSION,
-  });
+  if (!opts.round || opts.round.first)
+    await beginRun(store, {
+      id: runId,
+      pipeline: spec.name,
+      file: spec.file,
+      fileHash: sha256(spec.text),
+      gitCommit: null,
+      gitDirty: null,
+      seed: spec.seed,
+      text: spec.text,
+      version: VERSION,
+    });
 
-  progress.start(plan.nodes.map((n) => ({ id: n.id, kind: n.kind })));
+  const done = opts.round?.done;
+  const earlier = (n: PlanNode): StepOutcome | undefined => {
+    const o = done?.get(n.id);
+    return o && o.key === keys.get(n.id)!.key ? o : undefined;
+  };
+  const todo = plan.nodes.filter((n) => !earlier(n));
+  progress.start(todo.map((n) => ({ id: n.id, kind: n.kind })));
   // Every cache lookup of the plan in one query.
   const hits = await store.artifactInfos([...new Set([...keys.values()].map((k) => k.key))]);
   // What each step was made of last time, to say why a miss recomputes (queried once, lazily used).
@@ -101,7 +114,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
   const outcomes = new Map<string, StepOutcome>();
   const values = new Map<string, Promise<unknown>>();
   const consumers = new Map<string, number>();
-  for (const n of plan.nodes) for (const src of new Set(Object.values(n.inputs))) consumers.set(src, (consumers.get(src) ?? 0) + 1);
+  for (const n of todo) for (const src of new Set(Object.values(n.inputs))) consumers.set(src, (consumers.get(src) ?? 0) + 1);
   const missReasons = new Map<string, string>();
   let firstError: Error | undefined;
 
@@ -343,7 +356,11 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
 
   // Dependency-driven scheduling with a bound on nodes computing at once.
   const limit = coreBudget(opts.concurrency);
-  const waiting = new Set(plan.nodes);
+  for (const n of plan.nodes) {
+    const o = earlier(n);
+    if (o) outcomes.set(n.id, o);
+  }
+  const waiting = new Set(todo);
   let active = 0;
   let unfinished = 0;
   await new Promise<void>((done) => {
@@ -410,8 +427,10 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> 
     const v = values.get(id);
     if (v && outcomes.get(id)?.status === 'ok') outputs.set(id, await v);
   }
-  const { commit, dirty } = await git;
-  await setRunGit(store, runId, commit, dirty);
-  await endRun(store, runId, status, endError);
+  if (!opts.round) {
+    const { commit, dirty } = await git;
+    await setRunGit(store, runId, commit, dirty);
+    await endRun(store, runId, status, endError);
+  }
   return { runId, pipeline: spec.name, status, durationMs: performance.now() - t0, steps, error: firstError, outputs };
 }

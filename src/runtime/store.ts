@@ -156,6 +156,8 @@ const DDL = [
   // removed the file, is not ingested twice.
   `CREATE TABLE IF NOT EXISTS journal_ingested (id VARCHAR PRIMARY KEY, ingested_at TIMESTAMP NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS run_nodes (run_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, step_id VARCHAR NOT NULL, variants JSON NOT NULL, PRIMARY KEY (run_id, node_id))`,
+  // A sweep's overfitting statistics of its winner (deflated Sharpe, PBO: ./search-run.ts), as JSON.
+  `CREATE TABLE IF NOT EXISTS run_overfit (run_id VARCHAR PRIMARY KEY, stats JSON NOT NULL)`,
   // The model registry's stage events (./history.ts): appended, never updated or deleted, so a
   // model's stage is its newest event and every earlier champion stays in the history.
   `CREATE TABLE IF NOT EXISTS model_stages (

@@ -34,3 +34,45 @@ export const SELECT_SCHEMA = {
     mode: { description: 'Whether the largest or the smallest value wins.', enum: ['max', 'min'], default: 'max' },
   },
 } as const;
+
+const BOUNDS = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 } as const;
+
+/** JSON Schema of `search:` (src/parser/search.ts checks the semantics: bounds in order, a loguniform above 0…). */
+export const SEARCH_SCHEMA = {
+  description:
+    'A search instead of a grid: `trials` variants whose parameters (referenced as `${matrix.name}`, like a matrix dimension) are drawn from `space`, at random or by TPE (a tree-structured Parzen estimator that draws where the best trials so far are). Needs `select:` to score the trials.',
+  type: 'object',
+  required: ['trials', 'space'],
+  additionalProperties: false,
+  properties: {
+    method: {
+      description:
+        '`random`: every trial drawn independently up front. `tpe`: `startup` random trials, then rounds of `--jobs` trials each drawn from the model of the trials scored so far.',
+      enum: ['random', 'tpe'],
+      default: 'tpe',
+    },
+    trials: { description: 'How many variants to run.', type: 'integer', minimum: 1, maximum: 10000 },
+    seed: { description: "Seed of the sampler (default: the pipeline's `seed`): same seed, same trials.", type: 'integer' },
+    startup: { description: 'TPE: random trials before the model is used.', type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+    space: {
+      description:
+        'Parameter → distribution: `{ uniform: [low, high] }`, `{ loguniform: [low, high] }` (low > 0), `{ int: [low, high] }` (inclusive; `log: true` for a log scale), `{ choice: [a, b, …] }`.',
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' },
+      additionalProperties: {
+        oneOf: [
+          { type: 'object', required: ['uniform'], additionalProperties: false, properties: { uniform: BOUNDS } },
+          { type: 'object', required: ['loguniform'], additionalProperties: false, properties: { loguniform: BOUNDS } },
+          {
+            type: 'object',
+            required: ['int'],
+            additionalProperties: false,
+            properties: { int: { ...BOUNDS, items: { type: 'integer' } }, log: { type: 'boolean' } },
+          },
+          { type: 'object', required: ['choice'], additionalProperties: false, properties: { choice: { type: 'array', minItems: 1 } } },
+        ],
+      },
+    },
+  },
+} as const;

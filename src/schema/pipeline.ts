@@ -1,6 +1,6 @@
 import { DEVICES } from '../backend/index.js';
 import type { ExtractedStep, JsonSchema } from './fromTypes.js';
-import { MATRIX_SCHEMA, SELECT_SCHEMA } from './matrix.js';
+import { MATRIX_SCHEMA, SEARCH_SCHEMA, SELECT_SCHEMA } from './matrix.js';
 
 /**
  * The pipeline file's JSON Schema (2020-12), built from the steps' extracted params schemas.
@@ -147,6 +147,7 @@ export function buildPipelineSchema(steps: ExtractedStep[], version: string): Js
         additionalProperties: true,
       },
       matrix: MATRIX_SCHEMA,
+      search: SEARCH_SCHEMA,
       select: SELECT_SCHEMA,
       steps: {
         description: 'Steps by id.',

@@ -70,10 +70,10 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
   const device = deviceOf(values.device);
   const style = styleFor(io.out);
   const progress = progressFor(io.out, !!values.json, io);
-  const header = (name: string, steps: number, variants?: number): void => {
+  const header = (name: string, steps: number, sweep?: string): void => {
     if (!values.json)
       io.out.write(
-        `${style.bold('fxflow')} run ${style.cyan(name)} · ${steps} steps${variants ? ` · ${variants} variants` : ''} · store ${displayDir(dir)}${queued ? ` · queue ${queued.target.display}` : ''}\n`,
+        `${style.bold('fxflow')} run ${style.cyan(name)} · ${steps} steps${sweep ? ` · ${sweep}` : ''} · store ${displayDir(dir)}${queued ? ` · queue ${queued.target.display}` : ''}\n`,
       );
   };
   let signalled: NodeJS.Signals | undefined;
@@ -134,7 +134,11 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
     ran = opened;
     closing = opened;
     try {
-      header(plan.spec.name, plan.nodes.length, plan.spec.matrix && plan.variants?.length);
+      header(
+        plan.spec.name,
+        plan.nodes.length,
+        plan.spec.search ? `${plan.spec.search.method} search of ${plan.spec.search.trials} trials` : plan.spec.matrix ? `${plan.variants?.length} variants` : undefined,
+      );
       // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
       outcome = await runPipeline(plan, { store, keys, progress, jobs, signal: abort.signal, git, writeReport: writeRunReport, executor });
       ran = performance.now();
@@ -175,7 +179,7 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
           },
           steps: result.steps.map((s) => ({
             id: s.id,
-            ...(plan?.variants ? sweepNodeFields(plan, s.id) : {}),
+            ...(plan?.variants ? sweepNodeFields(outcome.plan ?? plan, s.id) : {}),
             kind: s.kind,
             key: s.key,
             cached: s.cached,
@@ -266,7 +270,8 @@ Runs the pipeline. Steps whose inputs and params are unchanged are read from the
                Redis (URL: redis://HOST:6379/0, or FXFLOW_QUEUE), sharing artifacts in DIR (a
                folder every machine mounts, or FXFLOW_CACHE); --jobs is then the steps in flight
 
-With a \`matrix:\` block every variant runs; a step equal across variants runs once.
+With a \`matrix:\` block every variant runs; a step equal across variants runs once. With
+\`search:\`, its trials run (TPE: in rounds of --jobs trials drawn from the scores so far).
 SIGINT/SIGTERM stop the run and record it as interrupted (exit 130/143); rerun to continue.
 Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
   run: cmdRun,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { formatMs } from '../../runtime/progress.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { boardOfStored, HEAD, leaderboard } from '../leaderboard.js';
-import { changesSincePrevious, formatChange, listRuns, loadVariants, type ParamChange, type StoredVariant } from '../../runtime/history.js';
+import { changesSincePrevious, formatChange, listRuns, loadOverfit, loadVariants, type ParamChange, type StoredVariant } from '../../runtime/history.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';
 
@@ -80,7 +80,7 @@ async function cmdRuns(argv: string[], io: Io): Promise<number> {
     if (newest) {
       const vs = sweeps.get(newest.id)!;
       io.out.write(
-        `\n${leaderboard(boardOfStored(vs), styleFor(io.out), `leaderboard of ${newest.id} (${newest.pipeline}) · ${vs.length} variants${vs[0].select ? ` · select ${vs[0].select}` : ''}`)}\n`,
+        `\n${leaderboard(boardOfStored(vs, await loadOverfit(store, newest.id)), styleFor(io.out), `leaderboard of ${newest.id} (${newest.pipeline}) · ${vs.length} variants${vs[0].select ? ` · select ${vs[0].select}` : ''}`)}\n`,
       );
     }
   } finally {

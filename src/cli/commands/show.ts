@@ -3,7 +3,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { escapeControl, RunError } from '../../core/diagnostics.js';
 import { boardOfStored, leaderboard } from '../leaderboard.js';
-import { loadVariants, resolveRun, RUN_REF_HELP, runMetrics, runSteps } from '../../runtime/history.js';
+import { loadOverfit, loadVariants, resolveRun, RUN_REF_HELP, runMetrics, runSteps } from '../../runtime/history.js';
 import { formatMs } from '../../runtime/progress.js';
 import { STORE_FILE } from '../../runtime/store.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
@@ -91,7 +91,7 @@ async function cmdShow(argv: string[], io: Io): Promise<number> {
         style,
       )}\n`,
     );
-    if (variants.length) io.out.write(`\n${leaderboard(boardOfStored(variants), style)}\n`);
+    if (variants.length) io.out.write(`\n${leaderboard(boardOfStored(variants, await loadOverfit(store, run.id)), style)}\n`);
     io.out.write(`\n${style.bold('resolved pipeline')}\n${stringify(resolved, { lineWidth: 0 })}`);
     if (metrics.size) {
       io.out.write(
