@@ -1,4 +1,4 @@
-import { normalCdf, normalQuantile } from './normal.js';
+import { normalCdf, normalQuantile } from '../core/normal.js';
 
 /**
  * Is the winner of a sweep real? The statistics of Bailey & López de Prado that discount a best

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../core/hash.js';
 import { makeRng, type Rng } from '../data/rng.js';
-import { normalCdf } from './normal.js';
+import { normalCdf } from '../core/normal.js';
 
 /**
  * Hyper-parameter search beyond grids: random search and a tree-structured Parzen estimator (TPE,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalCdf, normalQuantile } from '../../src/evaluation/normal.js';
+import { normalCdf, normalQuantile } from '../../src/core/normal.js';
 import {
   combinations,
   dailyAligned,

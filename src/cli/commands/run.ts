@@ -137,7 +137,11 @@ async function cmdRun(argv: string[], io: Io): Promise<number> {
       header(
         plan.spec.name,
         plan.nodes.length,
-        plan.spec.search ? `${plan.spec.search.method} search of ${plan.spec.search.trials} trials` : plan.spec.matrix ? `${plan.variants?.length} variants` : undefined,
+        plan.spec.search
+          ? `${plan.spec.search.method} search of ${plan.spec.search.trials} trials`
+          : plan.spec.matrix
+            ? `${plan.variants?.length} variants`
+            : undefined,
       );
       // A run with a backtest gets its HTML report in the store (fxflow report RUN rewrites it elsewhere).
       outcome = await runPipeline(plan, { store, keys, progress, jobs, signal: abort.signal, git, writeReport: writeRunReport, executor });
