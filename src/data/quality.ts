@@ -268,13 +268,30 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
     bars.file[k] = raw.file[i];
   }
 
+  notes.push(...seriesNotes(bars, raw.files, raw.zones, policy, timeframeMs));
+  return { bars, notes };
+}
+
+/**
+ * The notes on the clean series as a whole (gaps, the week clock), or the error their policy asks
+ * for. Separate from the row checks so a series that gained bars (src/data/follow.ts) reruns only
+ * these over the whole series: they depend on its end.
+ */
+export function seriesNotes(
+  bars: CleanBars,
+  files: readonly string[],
+  zones: readonly (Zone | null)[] | undefined,
+  policy: QualityPolicy,
+  timeframeMs: number,
+): QualityNote[] {
+  const notes: QualityNote[] = [];
   // Gaps.
   const gaps = findGaps(bars.index, timeframeMs, policy.maxGapMs);
   if (gaps.count) {
     const g = gaps.first;
     const desc = `${isoUtc(bars.index[g])} → ${isoUtc(bars.index[g + 1])} UTC (${hours(gaps.firstMissing)} of market time missing)`;
     if (policy.gaps === 'error') {
-      const file = raw.files[bars.file[g + 1]];
+      const file = files[bars.file[g + 1]];
       throw new RunError(`${file}:${bars.line[g + 1]}: gap in the data: ${desc}`, {
         hint: 'set `quality: { gaps: warn }` to accept gaps, or raise `max_gap`',
         loc: { file, line: bars.line[g + 1], col: 1 },
@@ -285,14 +302,14 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
       kind: 'gaps',
       count: gaps.count,
       action: 'keep',
-      detail: `first ${desc} at ${raw.files[bars.file[g + 1]]}:${bars.line[g + 1]}; longest ${isoUtc(bars.index[lg])} → ${isoUtc(bars.index[lg + 1])} UTC (${hours(gaps.longestMissing)})`,
+      detail: `first ${desc} at ${files[bars.file[g + 1]]}:${bars.line[g + 1]}; longest ${isoUtc(bars.index[lg])} → ${isoUtc(bars.index[lg + 1])} UTC (${hours(gaps.longestMissing)})`,
     });
   }
-  const clock = raw.zones && timeframeMs < DAY ? clockWeeks(bars, timeframeMs, raw.zones) : [];
+  const clock = zones && timeframeMs < DAY ? clockWeeks(bars, timeframeMs, zones) : [];
   if (clock.length) {
     const w = clock[0];
     if (policy.clock === 'error') {
-      const file = raw.files[bars.file[w.bar]];
+      const file = files[bars.file[w.bar]];
       throw new RunError(`${file}:${bars.line[w.bar]}: ${describeWeek(w)}`, {
         hint: 'set `timezone:` to the clock the file really uses (e.g. UTC-5), or `quality: { clock: warn }` to keep the bars and be told',
         loc: { file, line: bars.line[w.bar], col: 1 },
@@ -313,11 +330,11 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
           g[0],
           g.length,
           g.map((c) => c.week),
-        )} (first at ${raw.files[bars.file[g[0].bar]]}:${bars.line[g[0].bar]})`,
+        )} (first at ${files[bars.file[g[0].bar]]}:${bars.line[g[0].bar]})`,
     );
     notes.push({ kind: 'clock', count: clock.length, action: 'keep', detail: parts.join('; ') });
   }
-  return { bars, notes };
+  return notes;
 }
 
 /** A week whose clock disagrees with the zone its bars were read in. */

@@ -48,15 +48,23 @@ export function atr(high: Float64Array, low: Float64Array, close: Float64Array, 
   // Seed: TA_INT_SMA over the first `period` true ranges (bars f+1 … f+period).
   let sum = 0.0;
   for (let i = f + 1; i <= start; i++) sum += trueRange(high, low, close, i);
-  let prev = sum / period;
-  out[start] = prev;
-  for (let i = start + 1; i < n; i++) {
+  out[start] = sum / period;
+  atrAdvance(high, low, close, period, start + 1, n, out);
+  return out;
+}
+
+/**
+ * Wilder's ATR recurrence over rows [from, to) from out[from − 1], its whole state: the full
+ * computation and the continuation of a series that gained rows run this same loop.
+ */
+export function atrAdvance(high: Float64Array, low: Float64Array, close: Float64Array, period: number, from: number, to: number, out: Float64Array): void {
+  let prev = out[from - 1];
+  for (let i = from; i < to; i++) {
     prev *= period - 1;
     prev += trueRange(high, low, close, i);
     prev /= period;
     out[i] = prev;
   }
-  return out;
 }
 
 /**
@@ -67,10 +75,16 @@ export function atr(high: Float64Array, low: Float64Array, close: Float64Array, 
 export function natr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
   assertPeriod('natr', period, 2);
   const a = atr(high, low, close, period);
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] === a[i]) a[i] = !isZero(close[i]) ? (a[i] / close[i]) * 100.0 : 0.0;
-  }
+  natrOf(a, close, 0, a.length, a);
   return a;
+}
+
+/** NATR from ATR over rows [from, to): 100·ATR/close, 0 where close is zero (out may be atr). */
+export function natrOf(atr: Float64Array, close: Float64Array, from: number, to: number, out: Float64Array): void {
+  for (let i = from; i < to; i++) {
+    const a = atr[i];
+    if (a === a) out[i] = !isZero(close[i]) ? (a / close[i]) * 100.0 : 0.0;
+  }
 }
 
 /** Lookbacks (TA_PLUS_DI / TA_MINUS_DI / TA_DX, TA_ADX, TA_ADXR). */

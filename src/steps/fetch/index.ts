@@ -339,7 +339,7 @@ export default defineStep({
 
 type LoadedBars = ReturnType<typeof finish>['bars'];
 
-function loadOptions(params: FetchParams, timeframeMs: number): LoadOptions {
+export function loadOptions(params: FetchParams, timeframeMs: number): LoadOptions {
   const days = params.days;
   return {
     read: { format: params.format, columns: params.columns, timeFormat: params.time_format, timezone: params.timezone },
