@@ -14,18 +14,30 @@
  * - Row checks (zero, non-positive, OHLC rows) run on the new rows and their counts add up; the
  *   series checks (gaps, week clock) rerun over the whole series, since they depend on its end.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { QualityNote } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
 import { isoUtc } from './frame.js';
 import { checkTimestamps, readParts, type LoadOptions } from './load.js';
-import { applyQuality, seriesNotes, type CleanBars } from './quality.js';
+import { applyQuality, clockWeeks, findGaps, seriesNotes, type CleanBars, type ClockWeek, type Gaps } from './quality.js';
 import { emptyRaw, layoutFor, parseInto, rowBound, type Layout } from './reader.js';
 import { convertToUtc, type Zone } from './tz.js';
 
 /** The row checks' kinds, whose counts add up over appended rows (applyQuality's order). */
 const ROW_KINDS = ['zero_rows', 'nonpositive', 'ohlc', 'backwards', 'duplicates'];
+
+/**
+ * How the old bytes are checked on each update: `full` compares every one (the file is read whole:
+ * a few ms per 10 MB); `ends` compares the first and the last 64 KiB of them and the file's
+ * identity (device and inode: a file replaced by a rename is new), reading only those and the new
+ * bytes, so an update costs the same whatever the file's size, but an edit in the middle of the
+ * old bytes that keeps the length goes unnoticed. `full` is the default.
+ */
+export type VerifyMode = 'full' | 'ends';
+
+const EDGE = 64 * 1024;
+const DAY = 86_400_000;
 
 export interface FollowUpdate {
   /** `same`: no new complete line; `appended`: `added` bars at the end; `restart`: read afresh. */
@@ -58,28 +70,47 @@ class Grow {
 export class CsvFollower {
   readonly file: string;
   private readonly opts: LoadOptions;
+  private readonly verify: VerifyMode;
   private layout!: Layout;
   private zone!: Zone | null;
-  private consumed!: Buffer;
+  /** Bytes read so far (complete lines); `full` keeps them all, `ends` its first and last EDGE. */
+  private size = 0;
+  private consumed: Buffer | null = null;
+  private head!: Buffer;
+  private tailEdge!: Buffer;
+  private ino = 0;
+  private dev = 0;
   private lines = 0;
   private n = 0;
   private cols!: { index: Grow; open: Grow; high: Grow; low: Grow; close: Grow; volume: Grow };
   private line!: Int32Array;
+  private fileOf!: Uint16Array;
   private rowNotes: QualityNote[] = [];
+  private gaps!: Gaps;
+  private clock: ClockWeek[] = [];
   notes: QualityNote[] = [];
   /** What the first read detected (format, rows, clock), for the log. */
   detected: string[] = [];
 
   /**
    * Reads `file` (a plain CSV) with `opts`; range and resampling options are not supported (they
-   * depend on the series' end), nor is a file without a newline after its last line.
+   * depend on the series' end).
    */
-  constructor(file: string, opts: LoadOptions) {
+  constructor(file: string, opts: LoadOptions, verify: VerifyMode = 'full') {
     if (opts.from !== undefined || opts.to !== undefined || opts.days !== undefined || opts.resampleMs !== undefined)
       throw new RunError('following a file does not support `from`, `to`, `days` or `resample`', { hint: 'remove them from the fetch step' });
     this.file = file;
     this.opts = opts;
-    this.readAll(readFileSync(file));
+    this.verify = verify;
+    const fd = openSync(file, 'r');
+    try {
+      const st = fstatSync(fd);
+      this.ino = st.ino;
+      this.dev = st.dev;
+      this.readAll(readFileSync(fd));
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** The clean bars so far (views). */
@@ -93,6 +124,10 @@ export class CsvFollower {
     return this.n;
   }
 
+  private clean(): CleanBars {
+    return { ...this.bars, line: this.line.subarray(0, this.n), file: this.fileOf.subarray(0, this.n) };
+  }
+
   private readAll(bytes: Buffer): void {
     const end = bytes.lastIndexOf(10) + 1;
     const name = path.basename(this.file);
@@ -102,7 +137,7 @@ export class CsvFollower {
     const { bars, notes } = applyQuality(raw, this.opts.policy, this.opts.timeframeMs);
     this.layout = layoutFor(body, name, this.opts.read);
     this.zone = raw.zones?.[0] ?? null;
-    this.consumed = body;
+    this.keepBytes(body, end);
     this.lines = countNewlines(body);
     this.n = bars.index.length;
     this.cols = {
@@ -115,9 +150,53 @@ export class CsvFollower {
     };
     this.line = new Int32Array(Math.max(16, this.n * 2));
     this.line.set(bars.line);
+    this.fileOf = new Uint16Array(this.line.length);
     this.notes = notes;
     this.rowNotes = notes.filter((q) => ROW_KINDS.includes(q.kind));
+    this.gaps = findGaps(bars.index, this.opts.timeframeMs, this.opts.policy.maxGapMs);
+    this.clock = this.clockFrom(0, []);
     this.detected = detected;
+  }
+
+  /** Remembers the consumed bytes: `buf` is the file's bytes up to offset `size` (from 0 on the first read and in `full` mode; else its last EDGE at least). */
+  private keepBytes(buf: Buffer, size: number): void {
+    if (this.verify === 'full') this.consumed = buf;
+    if (this.size === 0) this.head = Buffer.from(buf.subarray(0, Math.min(EDGE, size)));
+    this.tailEdge = Buffer.from(buf.subarray(Math.max(0, buf.length - EDGE)));
+    this.size = size;
+  }
+
+  /**
+   * The new bytes after the consumed ones, once the old ones are found unchanged (null: changed,
+   * with why), and a buffer ending with them whose last EDGE bytes are the new consumed tail.
+   */
+  private readNew(): { added: Buffer; last: Buffer } | { why: string } {
+    const fd = openSync(this.file, 'r');
+    try {
+      const st = fstatSync(fd);
+      if (st.size < this.size) return { why: 'the file is shorter than what was read' };
+      if (st.ino !== this.ino || st.dev !== this.dev) return { why: 'the file was replaced' };
+      if (this.verify === 'full') {
+        const bytes = readFileSync(fd);
+        if (!bytes.subarray(0, this.size).equals(this.consumed!)) return { why: 'the file changed before its end' };
+        return { added: bytes.subarray(this.size), last: bytes };
+      }
+      const head = Buffer.allocUnsafe(this.head.length);
+      readSync(fd, head, 0, head.length, 0);
+      const from = this.size - this.tailEdge.length;
+      const buf = Buffer.allocUnsafe(st.size - from);
+      let got = 0;
+      while (got < buf.length) {
+        const k = readSync(fd, buf, got, buf.length - got, from + got);
+        if (k === 0) break;
+        got += k;
+      }
+      const b = buf.subarray(0, got);
+      if (!head.equals(this.head) || !b.subarray(0, this.tailEdge.length).equals(this.tailEdge)) return { why: 'the file changed before its end' };
+      return { added: b.subarray(this.tailEdge.length), last: b };
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /**
@@ -125,13 +204,11 @@ export class CsvFollower {
    * changed otherwise (`restart`: the caller reads it afresh, e.g. with a new follower).
    */
   update(): FollowUpdate {
-    const bytes = readFileSync(this.file);
-    const old = this.consumed.length;
-    if (bytes.length < old) return { status: 'restart', added: 0, why: 'the file is shorter than what was read' };
-    if (!bytes.subarray(0, old).equals(this.consumed)) return { status: 'restart', added: 0, why: 'the file changed before its end' };
-    const end = bytes.lastIndexOf(10) + 1;
-    if (end <= old) return { status: 'same', added: 0 };
-    const tail = bytes.subarray(old, end);
+    const r = this.readNew();
+    if ('why' in r) return { status: 'restart', added: 0, why: r.why };
+    const end = r.added.lastIndexOf(10) + 1;
+    if (end === 0) return { status: 'same', added: 0 };
+    const tail = r.added.subarray(0, end);
     const name = path.basename(this.file);
     const raw = emptyRaw(rowBound(tail));
     raw.files.push(name);
@@ -145,27 +222,68 @@ export class CsvFollower {
     for (let i = 0; i < raw.n; i++) {
       const t = raw.t[i];
       if (t < prev) {
-        throw new RunError(
-          `${name}:${raw.line[i]}: appended row at ${isoUtc(t)} UTC is earlier than the bar before it (${isoUtc(prev)} UTC, line ${prevLine})`,
-          {
-            hint: 'rows appended to a followed file must come in time order; fix the writer, or rewrite the file (a change before its end is read afresh)',
-            loc: { file: name, line: raw.line[i], col: 1 },
-          },
-        );
+        throw new RunError(`${name}:${raw.line[i]}: appended row at ${isoUtc(t)} UTC is earlier than the bar before it (${isoUtc(prev)} UTC, line ${prevLine})`, {
+          hint: 'rows appended to a followed file must come in time order; fix the writer, or rewrite the file (a change before its end is read afresh)',
+          loc: { file: name, line: raw.line[i], col: 1 },
+        });
       }
       if (i === 0 && t === prev) return { status: 'restart', added: 0, why: `line ${raw.line[0]} repeats the last bar's time` };
       prev = t;
       prevLine = raw.line[i];
     }
     const { bars, notes } = applyQuality(raw, this.opts.policy, this.opts.timeframeMs);
+    const old = this.n;
     this.append(bars);
-    // The file's own buffer (read whole): no copy of the old bytes.
-    this.consumed = bytes.subarray(0, end);
+    const lastEnd = r.last.length - (r.added.length - end);
+    this.keepBytes(r.last.subarray(0, lastEnd), this.size + end);
     this.lines += countNewlines(tail);
     this.rowNotes = mergeRowNotes(this.rowNotes, notes);
-    const all: CleanBars = { ...this.bars, line: this.line.subarray(0, this.n), file: new Uint16Array(this.n) };
-    this.notes = [...this.rowNotes, ...seriesNotes(all, [name], [this.zone], this.opts.policy, this.opts.timeframeMs)];
+    this.gaps = this.gapsFrom(old);
+    this.clock = this.clockFrom(old, this.clock);
+    this.notes = [
+      ...this.rowNotes,
+      ...seriesNotes(this.clean(), [name], [this.zone], this.opts.policy, this.opts.timeframeMs, { gaps: this.gaps, clock: this.clock }),
+    ];
     return { status: 'appended', added: bars.index.length };
+  }
+
+  /** The gaps of the whole series from those of its first `old` bars and of the rest (findGaps's order: the first of equals wins). */
+  private gapsFrom(old: number): Gaps {
+    const from = Math.max(0, old - 1);
+    const g = findGaps(this.cols.index.buf.subarray(from, this.n), this.opts.timeframeMs, this.opts.policy.maxGapMs);
+    const a = this.gaps;
+    const first = a.first >= 0 ? { first: a.first, firstMissing: a.firstMissing } : { first: g.first < 0 ? -1 : g.first + from, firstMissing: g.firstMissing };
+    const longest =
+      g.longestMissing > a.longestMissing ? { longest: g.longest + from, longestMissing: g.longestMissing } : { longest: a.longest, longestMissing: a.longestMissing };
+    return { count: a.count + g.count, ...first, ...longest };
+  }
+
+  /**
+   * clockWeeks of the whole series, from the weeks found among its first `old` bars: a bar's
+   * finding depends on its neighbours only, so bars before the start of the old last week keep
+   * theirs and the rest are looked at again (clockWeeks's order: a week's first finding wins).
+   */
+  private clockFrom(old: number, known: ClockWeek[]): ClockWeek[] {
+    const tf = this.opts.timeframeMs;
+    if (tf >= DAY || this.n === 0) return [];
+    const idx = this.cols.index.buf;
+    let b = Math.max(0, old - 1);
+    while (b > 0 && idx[b] - (idx[b - 1] + tf) < DAY) b--;
+    const all = this.clean();
+    const sub: CleanBars = {
+      index: all.index.subarray(b),
+      open: all.open.subarray(b),
+      high: all.high.subarray(b),
+      low: all.low.subarray(b),
+      close: all.close.subarray(b),
+      volume: all.volume.subarray(b),
+      line: all.line.subarray(b),
+      file: all.file.subarray(b),
+    };
+    const out = new Map<string, ClockWeek>();
+    for (const w of known) if (w.bar < b) out.set(w.week, w);
+    for (const w of clockWeeks(sub, tf, [this.zone])) if (!out.has(w.week)) out.set(w.week, { ...w, bar: w.bar + b });
+    return [...out.values()].sort((x, y) => (x.week < y.week ? -1 : x.week > y.week ? 1 : 0));
   }
 
   private append(b: CleanBars): void {
@@ -189,6 +307,7 @@ export class CsvFollower {
       this.line = l;
     }
     this.line.set(b.line, n);
+    if (this.fileOf.length < this.line.length) this.fileOf = new Uint16Array(this.line.length);
     this.n = n + m;
   }
 }

@@ -283,10 +283,11 @@ export function seriesNotes(
   zones: readonly (Zone | null)[] | undefined,
   policy: QualityPolicy,
   timeframeMs: number,
+  found?: { gaps: Gaps; clock: ClockWeek[] },
 ): QualityNote[] {
   const notes: QualityNote[] = [];
-  // Gaps.
-  const gaps = findGaps(bars.index, timeframeMs, policy.maxGapMs);
+  // Gaps (`found`: what a series that gained bars already knows, src/data/follow.ts).
+  const gaps = found?.gaps ?? findGaps(bars.index, timeframeMs, policy.maxGapMs);
   if (gaps.count) {
     const g = gaps.first;
     const desc = `${isoUtc(bars.index[g])} → ${isoUtc(bars.index[g + 1])} UTC (${hours(gaps.firstMissing)} of market time missing)`;
@@ -305,7 +306,7 @@ export function seriesNotes(
       detail: `first ${desc} at ${files[bars.file[g + 1]]}:${bars.line[g + 1]}; longest ${isoUtc(bars.index[lg])} → ${isoUtc(bars.index[lg + 1])} UTC (${hours(gaps.longestMissing)})`,
     });
   }
-  const clock = zones && timeframeMs < DAY ? clockWeeks(bars, timeframeMs, zones) : [];
+  const clock = found?.clock ?? (zones && timeframeMs < DAY ? clockWeeks(bars, timeframeMs, zones) : []);
   if (clock.length) {
     const w = clock[0];
     if (policy.clock === 'error') {
@@ -465,11 +466,17 @@ export function weekendOverlap(a: number, b: number): number {
  * Gaps between consecutive bars: the time from the end of bar i to the open of bar i+1, less the
  * weekend closure, when it reaches max(maxGapMs, timeframeMs).
  */
-export function findGaps(
-  index: Float64Array,
-  timeframeMs: number,
-  maxGapMs: number,
-): { count: number; first: number; firstMissing: number; longest: number; longestMissing: number } {
+export interface Gaps {
+  count: number;
+  /** Bar before the first gap (−1: none), and the market time it misses. */
+  first: number;
+  firstMissing: number;
+  /** Bar before the longest gap (the first of equals), and the time it misses. */
+  longest: number;
+  longestMissing: number;
+}
+
+export function findGaps(index: Float64Array, timeframeMs: number, maxGapMs: number): Gaps {
   const thr = Math.max(maxGapMs, timeframeMs);
   let count = 0;
   let first = -1;

@@ -110,7 +110,8 @@ describe.skipIf(!z18 || !z19)('a followed M1 file equals a full recompute after 
     expect(parts.every((p) => p.bytes[p.bytes.length - 1] === 10)).toBe(true);
     const cut = lines.length - 3_510;
     writeFileSync(file, text.subarray(0, lines[cut - 1]));
-    const fetch = new FetchFollower(fetchParams(file), file);
+    // `ends`: the buffer bookkeeping of partial reads (test/follow/hostile.test.ts runs both modes).
+    const fetch = new FetchFollower(fetchParams(file), file, 'ends');
     const feats = new FeaturesFollower(FEATURES, fetch.candles());
     const first = feats.init(fetch.candles());
     const ref0 = await full(file, FEATURES);

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { Candles } from '../../core/artifacts.js';
-import { CsvFollower, type FollowUpdate } from '../../data/follow.js';
+import { CsvFollower, type FollowUpdate, type VerifyMode } from '../../data/follow.js';
 import { pipSize } from '../../data/symbols.js';
 import { parseTimeframe } from '../../data/timeframe.js';
 import { loadOptions } from './index.js';
@@ -25,11 +25,13 @@ export function followable(params: FetchParams, files: readonly string[]): strin
 export class FetchFollower {
   private follower: CsvFollower;
   private readonly params: FetchParams;
+  private readonly verify: VerifyMode;
 
-  /** Reads `file` (absolute) in full; see `followable` for what is supported. */
-  constructor(params: FetchParams, file: string) {
+  /** Reads `file` (absolute) in full; see `followable` for what is supported and VerifyMode for `verify`. */
+  constructor(params: FetchParams, file: string, verify: VerifyMode = 'full') {
     this.params = params;
-    this.follower = new CsvFollower(file, loadOptions(params, parseTimeframe(params.timeframe).ms));
+    this.verify = verify;
+    this.follower = new CsvFollower(file, loadOptions(params, parseTimeframe(params.timeframe).ms), verify);
   }
 
   /** What the first read detected, for the log. */
@@ -40,7 +42,7 @@ export class FetchFollower {
   /** Reads the file again; on `restart` it has been read afresh (a change before its end). */
   update(): FollowUpdate {
     const u = this.follower.update();
-    if (u.status === 'restart') this.follower = new CsvFollower(this.follower.file, loadOptions(this.params, parseTimeframe(this.params.timeframe).ms));
+    if (u.status === 'restart') this.follower = new CsvFollower(this.follower.file, loadOptions(this.params, parseTimeframe(this.params.timeframe).ms), this.verify);
     return u;
   }
 
