@@ -34,7 +34,16 @@ import type { BenchResult } from './run.js';
 const FOREX = fileURLToPath(new URL('../../shared/data/forex', import.meta.url));
 const ZIPS = ['HISTDATA_COM_ASCII_EURUSD_M12018.zip', 'HISTDATA_COM_ASCII_EURUSD_M12019.zip'].map((f) => path.join(FOREX, f));
 
-const QUALITY = { zero_rows: 'drop', nonpositive: 'error', ohlc: 'error', backwards: 'sort', duplicates: 'keep-last', gaps: 'warn', clock: 'warn', max_gap: '1h' } as const;
+const QUALITY = {
+  zero_rows: 'drop',
+  nonpositive: 'error',
+  ohlc: 'error',
+  backwards: 'sort',
+  duplicates: 'keep-last',
+  gaps: 'warn',
+  clock: 'warn',
+  max_gap: '1h',
+} as const;
 
 const STATEFUL: FeaturesParams = {
   indicators: [
@@ -59,7 +68,14 @@ const STATEFUL: FeaturesParams = {
   sessions: true,
   target: { forward_return: { horizons: [1] } },
 };
-const PRESET: FeaturesParams = { preset: 'default', volatility: [], zscores: [], calendar: false, sessions: false, target: { forward_return: { horizons: [1] } } };
+const PRESET: FeaturesParams = {
+  preset: 'default',
+  volatility: [],
+  zscores: [],
+  calendar: false,
+  sessions: false,
+  target: { forward_return: { horizons: [1] } },
+};
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
@@ -85,7 +101,16 @@ export async function run(): Promise<BenchResult[]> {
       const timed = 21;
       let at = ends.length - warm - timed - 1;
       writeFileSync(file, text.subarray(0, ends[at - 1]));
-      const params: FetchParams = { source: 'csv', path: file, format: 'auto', symbol: 'EURUSD', timeframe: '1m', day_close: 'ny17', quality: { ...QUALITY }, bars: 20000 };
+      const params: FetchParams = {
+        source: 'csv',
+        path: file,
+        format: 'auto',
+        symbol: 'EURUSD',
+        timeframe: '1m',
+        day_close: 'ny17',
+        quality: { ...QUALITY },
+        bars: 20000,
+      };
       const features = featuresStep.resolve!(fp) as FeaturesParams;
       const ctx = makeStepContext({ stepId: 'bench', seed: 42, pipelineDir: dir, log: () => {}, warn: () => {} });
 

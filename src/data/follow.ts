@@ -74,7 +74,7 @@ export class CsvFollower {
   private layout!: Layout;
   private zone!: Zone | null;
   /** Bytes read so far (complete lines); `full` keeps them all, `ends` its first and last EDGE. */
-  private size = 0;
+  size = 0;
   private consumed: Buffer | null = null;
   private head!: Buffer;
   private tailEdge!: Buffer;
@@ -222,10 +222,13 @@ export class CsvFollower {
     for (let i = 0; i < raw.n; i++) {
       const t = raw.t[i];
       if (t < prev) {
-        throw new RunError(`${name}:${raw.line[i]}: appended row at ${isoUtc(t)} UTC is earlier than the bar before it (${isoUtc(prev)} UTC, line ${prevLine})`, {
-          hint: 'rows appended to a followed file must come in time order; fix the writer, or rewrite the file (a change before its end is read afresh)',
-          loc: { file: name, line: raw.line[i], col: 1 },
-        });
+        throw new RunError(
+          `${name}:${raw.line[i]}: appended row at ${isoUtc(t)} UTC is earlier than the bar before it (${isoUtc(prev)} UTC, line ${prevLine})`,
+          {
+            hint: 'rows appended to a followed file must come in time order; fix the writer, or rewrite the file (a change before its end is read afresh)',
+            loc: { file: name, line: raw.line[i], col: 1 },
+          },
+        );
       }
       if (i === 0 && t === prev) return { status: 'restart', added: 0, why: `line ${raw.line[0]} repeats the last bar's time` };
       prev = t;
@@ -254,7 +257,9 @@ export class CsvFollower {
     const a = this.gaps;
     const first = a.first >= 0 ? { first: a.first, firstMissing: a.firstMissing } : { first: g.first < 0 ? -1 : g.first + from, firstMissing: g.firstMissing };
     const longest =
-      g.longestMissing > a.longestMissing ? { longest: g.longest + from, longestMissing: g.longestMissing } : { longest: a.longest, longestMissing: a.longestMissing };
+      g.longestMissing > a.longestMissing
+        ? { longest: g.longest + from, longestMissing: g.longestMissing }
+        : { longest: a.longest, longestMissing: a.longestMissing };
     return { count: a.count + g.count, ...first, ...longest };
   }
 

@@ -212,6 +212,17 @@ export class FeaturesFollower {
     this.timeframe = candles.timeframe;
   }
 
+  /** Rows of the candles followed so far. */
+  get rows(): number {
+    return this.n;
+  }
+
+  /** How many columns continue from their state, rerun over their window, are recomputed in full. */
+  modeSummary(): string {
+    const count = (m: StreamMode) => Object.values(this.modes).filter((x) => x === m).length;
+    return `${count('state')} columns continued from their state, ${count('window')} over their window, ${count('full')} recomputed in full`;
+  }
+
   /** The features of `candles` computed in full (the first call). */
   init(candles: Candles): Features {
     const n = candles.index.length;

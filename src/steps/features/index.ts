@@ -26,6 +26,7 @@ import { higherFrame, joinToBase, type HigherFrame } from './mtf.js';
 import type { FeaturesParams, IndicatorSpec, TimeframeSpec } from './params.js';
 import { PRESETS, type Preset } from './presets.js';
 import { thousands } from '../../core/format.js';
+import { followHooks } from '../follow-hooks.js';
 
 export type { FeaturesParams } from './params.js';
 
@@ -299,6 +300,8 @@ export default defineStep({
   },
 
   async run({ candles }, params: FeaturesParams, ctx): Promise<Features> {
+    const followed = followHooks().features?.(candles, params, ctx);
+    if (followed) return followed;
     const n = candles.index.length;
     const plan = planOf(params);
     const targets = targetsOf(params);

@@ -34,6 +34,11 @@ export class FetchFollower {
     this.follower = new CsvFollower(file, loadOptions(params, parseTimeframe(params.timeframe).ms), verify);
   }
 
+  /** Bytes of the file read (complete lines). */
+  get size(): number {
+    return this.follower.size;
+  }
+
   /** What the first read detected, for the log. */
   get detected(): string[] {
     return this.follower.detected;
@@ -42,7 +47,8 @@ export class FetchFollower {
   /** Reads the file again; on `restart` it has been read afresh (a change before its end). */
   update(): FollowUpdate {
     const u = this.follower.update();
-    if (u.status === 'restart') this.follower = new CsvFollower(this.follower.file, loadOptions(this.params, parseTimeframe(this.params.timeframe).ms), this.verify);
+    if (u.status === 'restart')
+      this.follower = new CsvFollower(this.follower.file, loadOptions(this.params, parseTimeframe(this.params.timeframe).ms), this.verify);
     return u;
   }
 
