@@ -11,7 +11,7 @@ import { unpack } from '../../src/data/files.js';
 import { loadPlan } from '../../src/pipeline.js';
 import { computeKeys } from '../../src/runtime/keys.js';
 import { runPipeline } from '../../src/runtime/pipeline-run.js';
-import { SilentProgress } from '../../src/runtime/progress.js';
+import { SilentProgress, type ProgressReporter } from '../../src/runtime/progress.js';
 import { Store } from '../../src/runtime/store.js';
 import { watchPipeline, type WatchEvent } from '../../src/runtime/watch.js';
 import { sharedFile } from '../helpers/ctx.js';
@@ -38,12 +38,11 @@ steps:
       target: { forward_return: { horizons: [1, 10] } }
 `;
 
-/** Records each step's log lines. */
-class Logs extends SilentProgress {
-  lines: string[] = [];
-  override stepLog(id: string, message: string): void {
-    this.lines.push(`${id}: ${message}`);
-  }
+/** A silent progress that records each step's log lines. */
+function logging(lines: string[]): ProgressReporter {
+  const p: ProgressReporter = new SilentProgress();
+  p.stepLog = (id, message) => void lines.push(`${id}: ${message}`);
+  return p;
 }
 
 describe.skipIf(!z19)('watch follows a growing CSV file', () => {
@@ -60,7 +59,7 @@ describe.skipIf(!z19)('watch follows a growing CSV file', () => {
     const file = path.join(dir, 'followed.yaml');
     writeFileSync(data, lines.slice(0, 29_000).join(''));
     writeFileSync(file, PIPELINE);
-    const progress: Logs[] = [];
+    const progress: string[][] = [];
     let notify: ((e: WatchEvent) => void) | undefined;
     const events: WatchEvent[] = [];
     const next = (type: WatchEvent['type']) =>
@@ -77,9 +76,9 @@ describe.skipIf(!z19)('watch follows a growing CSV file', () => {
     const watcher = await watchPipeline(file, {
       storeDir: path.join(dir, '.fxflow'),
       progress: () => {
-        const p = new Logs();
-        progress.push(p);
-        return p;
+        const lines: string[] = [];
+        progress.push(lines);
+        return logging(lines);
       },
       onEvent: (e) => {
         events.push(e);
@@ -107,7 +106,7 @@ describe.skipIf(!z19)('watch follows a growing CSV file', () => {
         idle = next('idle');
         appendFileSync(data, lines.slice(a, b).join(''));
         await idle;
-        const last = progress[progress.length - 1].lines;
+        const last = progress[progress.length - 1];
         expect(last).toContain(`candles: following data.csv: ${b - a} bar${b - a === 1 ? '' : 's'} appended`);
         expect(last.some((l) => l.startsWith(`features: following: ${b - a} new bar`))).toBe(true);
       }
