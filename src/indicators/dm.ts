@@ -106,21 +106,39 @@ export interface DirectionalSeries {
  * `period` DX values (a zero-TR DX counting as 0), then ADX = (ADX·(period−1) + DX)/period.
  */
 export function directional(high: Float64Array, low: Float64Array, close: Float64Array, period: number): DirectionalSeries {
+  return directionalState(high, low, close, period).series;
+}
+
+/** What the directional loop carries from row to row (besides the previous bar). */
+export interface DirectionalState {
+  /** First valid bar: DX's first row and ADX's seed end are counted from it. */
+  f: number;
+  pDM: number;
+  mDM: number;
+  tr: number;
+  prevDx: number;
+  sumDx: number;
+  adxVal: number;
+}
+
+/** directional, also returning its state after the last row (null when no value exists yet). */
+export function directionalState(
+  high: Float64Array,
+  low: Float64Array,
+  close: Float64Array,
+  period: number,
+): { series: DirectionalSeries; state: DirectionalState | null } {
   assertPeriod('adx', period, 2);
   const n = close.length;
-  const plusDi = nanArray(n);
-  const minusDi = nanArray(n);
-  const dx = nanArray(n);
-  const adx = nanArray(n);
+  const series = { plusDi: nanArray(n), minusDi: nanArray(n), dx: nanArray(n), adx: nanArray(n) };
   const f = firstValidAll(high, low, close);
-  if (f + period >= n) return { plusDi, minusDi, dx, adx };
+  if (f + period >= n) return { series, state: null };
   let pDM = 0.0;
   let mDM = 0.0;
   let tr = 0.0;
   let today = f;
   let prevHigh = high[today];
   let prevLow = low[today];
-  let prevClose = close[today];
   for (let i = period - 1; i-- > 0; ) {
     today++;
     const up = high[today] - prevHigh;
@@ -130,15 +148,33 @@ export function directional(high: Float64Array, low: Float64Array, close: Float6
     if (down > 0 && up < down) mDM += down;
     else if (up > 0 && up > down) pDM += up;
     tr += trueRange(high, low, close, today);
-    prevClose = close[today];
   }
-  void prevClose;
-  let prevDx = 0.0;
-  let sumDx = 0.0;
-  let adxVal = 0.0;
+  const state = { f, pDM, mDM, tr, prevDx: 0.0, sumDx: 0.0, adxVal: 0.0 };
+  directionalAdvance(high, low, close, period, state, today + 1, n, series);
+  return { series, state };
+}
+
+/**
+ * The directional loop over rows [from, to), from its state after row from − 1 (updated in
+ * place): the full computation and the continuation of a series that gained rows run this code.
+ */
+export function directionalAdvance(
+  high: Float64Array,
+  low: Float64Array,
+  close: Float64Array,
+  period: number,
+  state: DirectionalState,
+  from: number,
+  to: number,
+  out: DirectionalSeries,
+): void {
+  const { plusDi, minusDi, dx, adx } = out;
+  let { pDM, mDM, tr, prevDx, sumDx, adxVal } = state;
+  const f = state.f;
+  let prevHigh = high[from - 1];
+  let prevLow = low[from - 1];
   const adxStart = f + 2 * period - 1;
-  while (today < n - 1) {
-    today++;
+  for (let today = from; today < to; today++) {
     const up = high[today] - prevHigh;
     prevHigh = high[today];
     const down = prevLow - low[today];
@@ -177,7 +213,7 @@ export function directional(high: Float64Array, low: Float64Array, close: Float6
       adx[today] = adxVal;
     }
   }
-  return { plusDi, minusDi, dx, adx };
+  Object.assign(state, { pDM, mDM, tr, prevDx, sumDx, adxVal });
 }
 
 /** ADXR, TA_ADXR: (ADX[t] + ADX[t−(period−1)])/2. Lookback 3·period−2. */

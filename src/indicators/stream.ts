@@ -2,7 +2,8 @@
  * Indicators over a series that gains bars at its end, equal bit for bit to computing them over the
  * whole series again (test/features/follow.test.ts checks every indicator on real M1 data). Three
  * ways, per indicator:
- * - `state`: recursive kernels (EMA, SMA's running sum, Wilder's RSI/CMO, MACD, ATR, NATR) keep
+ * - `state`: recursive kernels (EMA, SMA's running sum, Wilder's RSI/CMO, MACD, ATR, NATR, the
+ *   directional family ADX, DX, +DI, −DI) keep
  *   what their loop carries from row to row and run the kernel's own loop (its `…Advance`) over the
  *   new rows only: same code, same state, same values.
  * - `window`: kernels whose value at t is computed afresh from rows t − lookback … t (extremes,
@@ -12,7 +13,7 @@
  * - `full`: the others (running sums with subtraction, chained smoothings) are recomputed over the
  *   whole series, which is what a full recompute does.
  */
-import { atr, atrAdvance, natrOf, trange } from './dm.js';
+import { atr, atrAdvance, directionalAdvance, directionalState, natrOf, trange, type DirectionalSeries, type DirectionalState } from './dm.js';
 import { ema, emaAdvance } from './ema.js';
 import { computeIndicator, indicatorLookback, type IndicatorName, type IndicatorParamsMap } from './index.js';
 import { smaAdvance, smaState } from './ma.js';
@@ -177,6 +178,22 @@ function atrStream(period: number, normalised: boolean): IndicatorStream {
   );
 }
 
+/** One series of Wilder's directional family; the loop writes all four, the others into scratch that grows. */
+function directionalStream(period: number, which: keyof DirectionalSeries): IndicatorStream {
+  const scratch: DirectionalSeries = { plusDi: new Float64Array(0), minusDi: new Float64Array(0), dx: new Float64Array(0), adx: new Float64Array(0) };
+  return stateStream<DirectionalState>(
+    (cols) => {
+      const r = directionalState(cols.high, cols.low, cols.close, period);
+      return { outs: [r.series[which]], state: r.state };
+    },
+    (cols, s, from, to, [out]) => {
+      for (const k of Object.keys(scratch) as (keyof DirectionalSeries)[])
+        if (scratch[k].length < to) scratch[k] = new Float64Array(Math.max(to, 2 * scratch[k].length));
+      directionalAdvance(cols.high, cols.low, cols.close, period, s, from, to, { ...scratch, [which]: out });
+    },
+  );
+}
+
 /** The stream of one indicator with its params. */
 export function indicatorStream<K extends IndicatorName>(name: K, params: IndicatorParamsMap[K]): IndicatorStream {
   const compute = (cols: PriceColumns) => computeIndicator(name, cols, params);
@@ -198,6 +215,14 @@ export function indicatorStream<K extends IndicatorName>(name: K, params: Indica
     }
     case 'natr':
       return atrStream((params as P.NatrParams).period, true);
+    case 'adx':
+      return directionalStream((params as P.AdxParams).period, 'adx');
+    case 'dx':
+      return directionalStream((params as P.DxParams).period, 'dx');
+    case 'plus_di':
+      return directionalStream((params as P.PlusDiParams).period, 'plusDi');
+    case 'minus_di':
+      return directionalStream((params as P.MinusDiParams).period, 'minusDi');
     case 'cci':
       return windowStream(compute, back, (params as P.CciParams).period);
     case 'mom':
