@@ -15,3 +15,6 @@ export { StepRegistry } from './steps/registry.js';
 export { builtinRegistry, BUILTIN_STEPS } from './steps/index.js';
 export { VERSION } from './version.js';
 export { predict, loadModel, type ExportedModel, type PredictRows } from './models/predict.js';
+export { FetchFollower } from './steps/fetch/follow.js';
+export { FeaturesFollower } from './steps/features/follow.js';
+export type { FollowUpdate, VerifyMode } from './data/follow.js';

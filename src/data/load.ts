@@ -173,12 +173,7 @@ function sliceRaw(raw: RawBars, a: number, b: number): RawBars {
  * arrays may then hold the clean bars (see applyQuality's `reuseRaw`).
  */
 export function finish(raw: RawBars, opts: LoadOptions, rawIsScratch = false): { bars: Ohlcv; notes: QualityNote[] } {
-  for (let i = 0; i < raw.n; i++) {
-    if (!Number.isFinite(raw.t[i])) {
-      const file = raw.files[raw.file[i]];
-      throw new RunError(`${file}:${raw.line[i]}: missing timestamp`, { hint: 'every bar needs a time', loc: { file, line: raw.line[i], col: 1 } });
-    }
-  }
+  checkTimestamps(raw);
   const { bars, notes } = applyQuality(raw, opts.policy, opts.timeframeMs, rawIsScratch);
   let lo = 0;
   let hi = bars.index.length;
@@ -210,6 +205,16 @@ export function finish(raw: RawBars, opts: LoadOptions, rawIsScratch = false): {
     };
   }
   return { bars: out, notes };
+}
+
+/** Refuses a bar without a finite timestamp, naming its file and line. */
+export function checkTimestamps(raw: RawBars): void {
+  for (let i = 0; i < raw.n; i++) {
+    if (!Number.isFinite(raw.t[i])) {
+      const file = raw.files[raw.file[i]];
+      throw new RunError(`${file}:${raw.line[i]}: missing timestamp`, { hint: 'every bar needs a time', loc: { file, line: raw.line[i], col: 1 } });
+    }
+  }
 }
 
 /** loadParts, parsing the parts in worker threads when worthwhile (see readPartsAsync). */

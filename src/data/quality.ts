@@ -268,13 +268,31 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
     bars.file[k] = raw.file[i];
   }
 
-  // Gaps.
-  const gaps = findGaps(bars.index, timeframeMs, policy.maxGapMs);
+  notes.push(...seriesNotes(bars, raw.files, raw.zones, policy, timeframeMs));
+  return { bars, notes };
+}
+
+/**
+ * The notes on the clean series as a whole (gaps, the week clock), or the error their policy asks
+ * for. Separate from the row checks so a series that gained bars (src/data/follow.ts) reruns only
+ * these over the whole series: they depend on its end.
+ */
+export function seriesNotes(
+  bars: CleanBars,
+  files: readonly string[],
+  zones: readonly (Zone | null)[] | undefined,
+  policy: QualityPolicy,
+  timeframeMs: number,
+  found?: { gaps: Gaps; clock: ClockWeek[] },
+): QualityNote[] {
+  const notes: QualityNote[] = [];
+  // Gaps (`found`: what a series that gained bars already knows, src/data/follow.ts).
+  const gaps = found?.gaps ?? findGaps(bars.index, timeframeMs, policy.maxGapMs);
   if (gaps.count) {
     const g = gaps.first;
     const desc = `${isoUtc(bars.index[g])} → ${isoUtc(bars.index[g + 1])} UTC (${hours(gaps.firstMissing)} of market time missing)`;
     if (policy.gaps === 'error') {
-      const file = raw.files[bars.file[g + 1]];
+      const file = files[bars.file[g + 1]];
       throw new RunError(`${file}:${bars.line[g + 1]}: gap in the data: ${desc}`, {
         hint: 'set `quality: { gaps: warn }` to accept gaps, or raise `max_gap`',
         loc: { file, line: bars.line[g + 1], col: 1 },
@@ -285,14 +303,14 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
       kind: 'gaps',
       count: gaps.count,
       action: 'keep',
-      detail: `first ${desc} at ${raw.files[bars.file[g + 1]]}:${bars.line[g + 1]}; longest ${isoUtc(bars.index[lg])} → ${isoUtc(bars.index[lg + 1])} UTC (${hours(gaps.longestMissing)})`,
+      detail: `first ${desc} at ${files[bars.file[g + 1]]}:${bars.line[g + 1]}; longest ${isoUtc(bars.index[lg])} → ${isoUtc(bars.index[lg + 1])} UTC (${hours(gaps.longestMissing)})`,
     });
   }
-  const clock = raw.zones && timeframeMs < DAY ? clockWeeks(bars, timeframeMs, raw.zones) : [];
+  const clock = found?.clock ?? (zones && timeframeMs < DAY ? clockWeeks(bars, timeframeMs, zones) : []);
   if (clock.length) {
     const w = clock[0];
     if (policy.clock === 'error') {
-      const file = raw.files[bars.file[w.bar]];
+      const file = files[bars.file[w.bar]];
       throw new RunError(`${file}:${bars.line[w.bar]}: ${describeWeek(w)}`, {
         hint: 'set `timezone:` to the clock the file really uses (e.g. UTC-5), or `quality: { clock: warn }` to keep the bars and be told',
         loc: { file, line: bars.line[w.bar], col: 1 },
@@ -313,11 +331,11 @@ export function applyQuality(raw: RawBars, policy: QualityPolicy, timeframeMs: n
           g[0],
           g.length,
           g.map((c) => c.week),
-        )} (first at ${raw.files[bars.file[g[0].bar]]}:${bars.line[g[0].bar]})`,
+        )} (first at ${files[bars.file[g[0].bar]]}:${bars.line[g[0].bar]})`,
     );
     notes.push({ kind: 'clock', count: clock.length, action: 'keep', detail: parts.join('; ') });
   }
-  return { bars, notes };
+  return notes;
 }
 
 /** A week whose clock disagrees with the zone its bars were read in. */
@@ -448,11 +466,17 @@ export function weekendOverlap(a: number, b: number): number {
  * Gaps between consecutive bars: the time from the end of bar i to the open of bar i+1, less the
  * weekend closure, when it reaches max(maxGapMs, timeframeMs).
  */
-export function findGaps(
-  index: Float64Array,
-  timeframeMs: number,
-  maxGapMs: number,
-): { count: number; first: number; firstMissing: number; longest: number; longestMissing: number } {
+export interface Gaps {
+  count: number;
+  /** Bar before the first gap (−1: none), and the market time it misses. */
+  first: number;
+  firstMissing: number;
+  /** Bar before the longest gap (the first of equals), and the time it misses. */
+  longest: number;
+  longestMissing: number;
+}
+
+export function findGaps(index: Float64Array, timeframeMs: number, maxGapMs: number): Gaps {
   const thr = Math.max(maxGapMs, timeframeMs);
   let count = 0;
   let first = -1;

@@ -332,12 +332,13 @@ export function emptyRaw(cap: number): RawBars {
  * Parses one file's bytes with a layout and appends its bars to `out` (which must have room:
  * see `rowBound`). `fileIndex` is stored with each bar.
  */
-export function parseInto(buf: Uint8Array, file: string, L: Layout, out: RawBars, fileIndex: number): void {
+export function parseInto(buf: Uint8Array, file: string, L: Layout, out: RawBars, fileIndex: number, lineBase = 0): void {
   const len = buf.length;
   let pos = 0;
-  if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
-  let line = 0;
-  if (L.header) {
+  if (lineBase === 0 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
+  // lineBase > 0: `buf` is the rest of a file after that many lines (src/data/follow.ts).
+  let line = lineBase;
+  if (L.header && lineBase === 0) {
     const nl = buf.indexOf(10, pos);
     pos = nl < 0 ? len : nl + 1;
     line = 1;

@@ -48,15 +48,23 @@ export function atr(high: Float64Array, low: Float64Array, close: Float64Array, 
   // Seed: TA_INT_SMA over the first `period` true ranges (bars f+1 … f+period).
   let sum = 0.0;
   for (let i = f + 1; i <= start; i++) sum += trueRange(high, low, close, i);
-  let prev = sum / period;
-  out[start] = prev;
-  for (let i = start + 1; i < n; i++) {
+  out[start] = sum / period;
+  atrAdvance(high, low, close, period, start + 1, n, out);
+  return out;
+}
+
+/**
+ * Wilder's ATR recurrence over rows [from, to) from out[from − 1], its whole state: the full
+ * computation and the continuation of a series that gained rows run this same loop.
+ */
+export function atrAdvance(high: Float64Array, low: Float64Array, close: Float64Array, period: number, from: number, to: number, out: Float64Array): void {
+  let prev = out[from - 1];
+  for (let i = from; i < to; i++) {
     prev *= period - 1;
     prev += trueRange(high, low, close, i);
     prev /= period;
     out[i] = prev;
   }
-  return out;
 }
 
 /**
@@ -67,10 +75,16 @@ export function atr(high: Float64Array, low: Float64Array, close: Float64Array, 
 export function natr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
   assertPeriod('natr', period, 2);
   const a = atr(high, low, close, period);
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] === a[i]) a[i] = !isZero(close[i]) ? (a[i] / close[i]) * 100.0 : 0.0;
-  }
+  natrOf(a, close, 0, a.length, a);
   return a;
+}
+
+/** NATR from ATR over rows [from, to): 100·ATR/close, 0 where close is zero (out may be atr). */
+export function natrOf(atr: Float64Array, close: Float64Array, from: number, to: number, out: Float64Array): void {
+  for (let i = from; i < to; i++) {
+    const a = atr[i];
+    if (a === a) out[i] = !isZero(close[i]) ? (a / close[i]) * 100.0 : 0.0;
+  }
 }
 
 /** Lookbacks (TA_PLUS_DI / TA_MINUS_DI / TA_DX, TA_ADX, TA_ADXR). */
@@ -92,21 +106,39 @@ export interface DirectionalSeries {
  * `period` DX values (a zero-TR DX counting as 0), then ADX = (ADX·(period−1) + DX)/period.
  */
 export function directional(high: Float64Array, low: Float64Array, close: Float64Array, period: number): DirectionalSeries {
+  return directionalState(high, low, close, period).series;
+}
+
+/** What the directional loop carries from row to row (besides the previous bar). */
+export interface DirectionalState {
+  /** First valid bar: DX's first row and ADX's seed end are counted from it. */
+  f: number;
+  pDM: number;
+  mDM: number;
+  tr: number;
+  prevDx: number;
+  sumDx: number;
+  adxVal: number;
+}
+
+/** directional, also returning its state after the last row (null when no value exists yet). */
+export function directionalState(
+  high: Float64Array,
+  low: Float64Array,
+  close: Float64Array,
+  period: number,
+): { series: DirectionalSeries; state: DirectionalState | null } {
   assertPeriod('adx', period, 2);
   const n = close.length;
-  const plusDi = nanArray(n);
-  const minusDi = nanArray(n);
-  const dx = nanArray(n);
-  const adx = nanArray(n);
+  const series = { plusDi: nanArray(n), minusDi: nanArray(n), dx: nanArray(n), adx: nanArray(n) };
   const f = firstValidAll(high, low, close);
-  if (f + period >= n) return { plusDi, minusDi, dx, adx };
+  if (f + period >= n) return { series, state: null };
   let pDM = 0.0;
   let mDM = 0.0;
   let tr = 0.0;
   let today = f;
   let prevHigh = high[today];
   let prevLow = low[today];
-  let prevClose = close[today];
   for (let i = period - 1; i-- > 0; ) {
     today++;
     const up = high[today] - prevHigh;
@@ -116,15 +148,33 @@ export function directional(high: Float64Array, low: Float64Array, close: Float6
     if (down > 0 && up < down) mDM += down;
     else if (up > 0 && up > down) pDM += up;
     tr += trueRange(high, low, close, today);
-    prevClose = close[today];
   }
-  void prevClose;
-  let prevDx = 0.0;
-  let sumDx = 0.0;
-  let adxVal = 0.0;
+  const state = { f, pDM, mDM, tr, prevDx: 0.0, sumDx: 0.0, adxVal: 0.0 };
+  directionalAdvance(high, low, close, period, state, today + 1, n, series);
+  return { series, state };
+}
+
+/**
+ * The directional loop over rows [from, to), from its state after row from − 1 (updated in
+ * place): the full computation and the continuation of a series that gained rows run this code.
+ */
+export function directionalAdvance(
+  high: Float64Array,
+  low: Float64Array,
+  close: Float64Array,
+  period: number,
+  state: DirectionalState,
+  from: number,
+  to: number,
+  out: DirectionalSeries,
+): void {
+  const { plusDi, minusDi, dx, adx } = out;
+  let { pDM, mDM, tr, prevDx, sumDx, adxVal } = state;
+  const f = state.f;
+  let prevHigh = high[from - 1];
+  let prevLow = low[from - 1];
   const adxStart = f + 2 * period - 1;
-  while (today < n - 1) {
-    today++;
+  for (let today = from; today < to; today++) {
     const up = high[today] - prevHigh;
     prevHigh = high[today];
     const down = prevLow - low[today];
@@ -163,7 +213,7 @@ export function directional(high: Float64Array, low: Float64Array, close: Float6
       adx[today] = adxVal;
     }
   }
-  return { plusDi, minusDi, dx, adx };
+  Object.assign(state, { pDM, mDM, tr, prevDx, sumDx, adxVal });
 }
 
 /** ADXR, TA_ADXR: (ADX[t] + ADX[t−(period−1)])/2. Lookback 3·period−2. */

@@ -18,12 +18,22 @@ export function emaFrom(x: Float64Array, period: number, seedStart: number, out:
   const k = 2.0 / (period + 1);
   let sum = 0.0;
   for (let i = seedStart; i <= seedEnd; i++) sum += x[i];
-  let prev = sum / period;
-  out[seedEnd] = prev;
-  for (let i = seedEnd + 1; i < n; i++) {
+  out[seedEnd] = sum / period;
+  emaAdvance(x, k, out[seedEnd], seedEnd + 1, n, out);
+}
+
+/**
+ * The EMA recurrence out[i] = (x[i] - prev) * k + prev over rows [from, to), from `prev`, the value
+ * at from − 1 (the EMA's whole state); returns the last value. Continuing a series that gained rows
+ * (src/indicators/stream.ts) runs this same loop from the old end: the full computation's values,
+ * bit for bit.
+ */
+export function emaAdvance(x: Float64Array, k: number, prev: number, from: number, to: number, out: Float64Array): number {
+  for (let i = from; i < to; i++) {
     prev = (x[i] - prev) * k + prev;
     out[i] = prev;
   }
+  return prev;
 }
 
 /**

@@ -14,23 +14,40 @@ export const smaLookback = (period: number): number => period - 1;
  * trailing one (in that order, for bit-identical results).
  */
 export function sma(x: Float64Array, period: number): Float64Array {
+  return smaState(x, period).out;
+}
+
+/** sma, also returning the running sum after the last row (null when no value exists yet). */
+export function smaState(x: Float64Array, period: number): { out: Float64Array; state: { total: number } | null } {
   assertPeriod('sma', period, 1);
   const n = x.length;
   const out = nanArray(n);
   const f = firstValid(x);
   const start = f + period - 1;
-  if (start >= n) return out;
+  if (start >= n) return { out, state: null };
   let total = 0.0;
   let i = f;
   while (i < start) total += x[i++];
-  let trailing = f;
-  for (; i < n; i++) {
+  const state = { total };
+  smaAdvance(x, period, state, start, n, out);
+  return { out, state };
+}
+
+/**
+ * TA_SMA's running sum over rows [from, to): `state.total` is the sum of the period − 1 values
+ * before `from` (as the loop leaves it, rounding included), updated in place. The full computation
+ * and the continuation of a series that gained rows run this same loop.
+ */
+export function smaAdvance(x: Float64Array, period: number, state: { total: number }, from: number, to: number, out: Float64Array): void {
+  let total = state.total;
+  let trailing = from - period + 1;
+  for (let i = from; i < to; i++) {
     total += x[i];
     const t = total;
     total -= x[trailing++];
     out[i] = t / period;
   }
-  return out;
+  state.total = total;
 }
 
 /** TA_WMA_Lookback. */

@@ -1,4 +1,4 @@
-import { emaFrom } from './ema.js';
+import { emaAdvance, emaFrom } from './ema.js';
 import { assertPeriod, firstValid, nanArray } from './util.js';
 
 export interface MacdResult {
@@ -30,6 +30,18 @@ export function macdLookback(fast: number, slow: number, signal: number): number
  * Leading NaNs in x are skipped: indices above are relative to the first non-NaN value.
  */
 export function macd(x: Float64Array, fast: number, slow: number, signal: number): MacdResult {
+  return macdState(x, fast, slow, signal).result;
+}
+
+/** The three EMAs after a row: what continuing MACD needs besides the input. */
+export interface MacdState {
+  fast: number;
+  slow: number;
+  signal: number;
+}
+
+/** macd, also returning the EMAs after the last row (null when no output exists yet). */
+export function macdState(x: Float64Array, fast: number, slow: number, signal: number): { result: MacdResult; state: MacdState | null } {
   assertPeriod('macd fast', fast, 2);
   assertPeriod('macd slow', slow, 2);
   assertPeriod('macd signal', signal, 1);
@@ -41,18 +53,34 @@ export function macd(x: Float64Array, fast: number, slow: number, signal: number
   const f = firstValid(x);
   const start = f + slow - 1; // first index where both EMAs exist
   const first = start + signal - 1; // first output index
-  if (first >= n) return { macd: line, signal: sig, hist };
+  if (first >= n) return { result: { macd: line, signal: sig, hist }, state: null };
 
   // Fast EMA into `line`, slow EMA into `hist` (used as scratch), then line = fast - slow in place.
   emaFrom(x, fast, start - (fast - 1), line);
   emaFrom(x, slow, f, hist);
+  const state = { fast: line[n - 1], slow: hist[n - 1], signal: NaN };
   for (let i = start; i < n; i++) line[i] = line[i] - hist[i];
   emaFrom(line, signal, start, sig);
+  state.signal = sig[n - 1];
   // TA-Lib outputs nothing before `first`: hide the MACD values computed only to seed the signal.
   for (let i = 0; i < first; i++) {
     line[i] = NaN;
     hist[i] = NaN;
   }
   for (let i = first; i < n; i++) hist[i] = line[i] - sig[i];
-  return { macd: line, signal: sig, hist };
+  return { result: { macd: line, signal: sig, hist }, state };
+}
+
+/**
+ * MACD over rows [from, to) from the EMAs after row from − 1 (updated in place), in macdState's
+ * order: fast and slow EMA, line = fast − slow, signal EMA of the line, hist = line − signal.
+ */
+export function macdAdvance(x: Float64Array, fast: number, slow: number, signal: number, state: MacdState, from: number, to: number, out: MacdResult): void {
+  if (slow < fast) [fast, slow] = [slow, fast];
+  const { macd: line, signal: sig, hist } = out;
+  state.fast = emaAdvance(x, 2.0 / (fast + 1), state.fast, from, to, line);
+  state.slow = emaAdvance(x, 2.0 / (slow + 1), state.slow, from, to, hist);
+  for (let i = from; i < to; i++) line[i] = line[i] - hist[i];
+  state.signal = emaAdvance(line, 2.0 / (signal + 1), state.signal, from, to, sig);
+  for (let i = from; i < to; i++) hist[i] = line[i] - sig[i];
 }

@@ -23,11 +23,22 @@ function oscValue(gain: number, loss: number, cmo: boolean): number {
  * (bit-identical results). First value at index `period`; NaN before. Leading NaNs are skipped.
  */
 export function wilderOscillator(x: Float64Array, period: number, cmo: boolean): Float64Array {
+  return wilderOscillatorState(x, period, cmo).out;
+}
+
+/** Wilder's averages after a row: what continuing the oscillator needs besides the input. */
+export interface WilderState {
+  gain: number;
+  loss: number;
+}
+
+/** wilderOscillator, also returning the averages after the last row (null when no value exists yet). */
+export function wilderOscillatorState(x: Float64Array, period: number, cmo: boolean): { out: Float64Array; state: WilderState | null } {
   assertPeriod(cmo ? 'cmo' : 'rsi', period, 2);
   const n = x.length;
   const out = nanArray(n);
   const f = firstValid(x);
-  if (f + period >= n) return out;
+  if (f + period >= n) return { out, state: null };
   let prevValue = x[f];
   let gain = 0.0;
   let loss = 0.0;
@@ -40,8 +51,20 @@ export function wilderOscillator(x: Float64Array, period: number, cmo: boolean):
   loss /= period;
   gain /= period;
   out[f + period] = oscValue(gain, loss, cmo);
+  const state = { gain, loss };
+  wilderAdvance(x, period, cmo, state, f + period + 1, n, out);
+  return { out, state };
+}
+
+/**
+ * The smoothing loop over rows [from, to), from the averages after row from-1 (updated in place):
+ * the full computation and the continuation of a series that gained rows run this same code.
+ */
+export function wilderAdvance(x: Float64Array, period: number, cmo: boolean, state: WilderState, from: number, to: number, out: Float64Array): void {
+  let { gain, loss } = state;
+  let prevValue = x[from - 1];
   const m = period - 1;
-  for (let i = f + period + 1; i < n; i++) {
+  for (let i = from; i < to; i++) {
     const d = x[i] - prevValue;
     prevValue = x[i];
     loss *= m;
@@ -52,7 +75,8 @@ export function wilderOscillator(x: Float64Array, period: number, cmo: boolean):
     gain /= period;
     out[i] = oscValue(gain, loss, cmo);
   }
-  return out;
+  state.gain = gain;
+  state.loss = loss;
 }
 
 /** Wilder RSI, TA-Lib TA_RSI exact (see wilderOscillator). */

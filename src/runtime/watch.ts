@@ -6,6 +6,7 @@ import { computeKeys } from './keys.js';
 import type { ProgressReporter } from './progress.js';
 import { runPipeline, type PipelineRun, type PipelineRunOptions } from './pipeline-run.js';
 import { Store } from './store.js';
+import { startFollowing, stopFollowing } from '../steps/following.js';
 
 /**
  * Watch mode: rerun a pipeline whenever the pipeline file, a plugin it loads or a data file a step
@@ -42,6 +43,8 @@ export interface WatchOptions {
    * caller, since loading a plan is the library entry's job (src/pipeline.ts), above the runtime.
    */
   load: (file: string) => Promise<Plan>;
+  /** Extend rather than recompute when a CSV file grows at its end (docs/incremental.md); default on. */
+  follow?: boolean;
 }
 
 export interface Watcher {
@@ -77,6 +80,8 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
   let closed = false;
 
   const watcher: FSWatcher = chokidarWatch([abs], { ignoreInitial: true, atomic: true });
+  // A data file that grew at its end extends the candles and features (docs/incremental.md).
+  if (opts.follow !== false) startFollowing();
 
   const runOnce = async (): Promise<void> => {
     const ac = new AbortController();
@@ -150,6 +155,7 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
       controller?.abort();
       await cycle.catch(() => undefined);
       await watcher.close();
+      if (opts.follow !== false) stopFollowing();
     },
     settled: () => cycle,
   };

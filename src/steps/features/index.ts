@@ -26,6 +26,7 @@ import { higherFrame, joinToBase, type HigherFrame } from './mtf.js';
 import type { FeaturesParams, IndicatorSpec, TimeframeSpec } from './params.js';
 import { PRESETS, type Preset } from './presets.js';
 import { thousands } from '../../core/format.js';
+import { followHooks } from '../follow-hooks.js';
 
 export type { FeaturesParams } from './params.js';
 
@@ -40,7 +41,7 @@ void paramsMatchTable;
 
 type ResolvedIndicator = { [K in IndicatorName]: { name: K; params: IndicatorParamsMap[K] } }[IndicatorName];
 
-interface PlannedIndicator {
+export interface PlannedIndicator {
   ind: ResolvedIndicator;
   /** Canonical timeframes; empty = the candles' own timeframe only. */
   timeframes: string[];
@@ -88,7 +89,7 @@ export function timeframesOf(spec: TimeframeSpec | undefined, where: string): st
 }
 
 /** A preset merged with the user's entries, indicators resolved to their columns. */
-interface Plan extends Omit<Preset, 'indicators'> {
+export interface Plan extends Omit<Preset, 'indicators'> {
   indicators: PlannedIndicator[];
 }
 
@@ -97,7 +98,7 @@ const DEFAULT_INDICATORS: IndicatorSpec[] = [{ rsi: { period: 14, on: 'close' } 
 const DEFAULT_RETURNS = [1];
 
 /** Preset and user entries merged; an entry producing exactly the columns of an earlier one is dropped. */
-function planOf(params: FeaturesParams): Plan {
+export function planOf(params: FeaturesParams): Plan {
   const preset = params.preset ? PRESETS[params.preset] : undefined;
   const indicators: PlannedIndicator[] = [];
   const seen = new Set<string>();
@@ -129,7 +130,7 @@ function planOf(params: FeaturesParams): Plan {
   };
 }
 
-interface TargetPlan {
+export interface TargetPlan {
   name: string;
   horizon: number;
   path: (string | number)[];
@@ -141,7 +142,7 @@ export function maxTargetHorizon(params: FeaturesParams): number {
   return Math.max(0, ...targetsOf(params).map((t) => t.horizon));
 }
 
-function targetsOf(params: FeaturesParams): TargetPlan[] {
+export function targetsOf(params: FeaturesParams): TargetPlan[] {
   const t = params.target ?? { forward_return: { horizons: [1] } };
   const out: TargetPlan[] = [];
   (t.forward_return?.horizons ?? []).forEach((h, k) =>
@@ -180,7 +181,7 @@ function targetsOf(params: FeaturesParams): TargetPlan[] {
  * Kernels propagate a NaN forever (an EMA never recovers from one), and ln of a non-positive price
  * is not a return: refuse such candles up front, naming the first bad bar. Volume may be 0.
  */
-function checkCandles(candles: Candles, names: Iterable<string>): void {
+export function checkCandles(candles: Candles, names: Iterable<string>, from = 0): void {
   for (const name of names) {
     const c = candles.columns[name];
     if (!c) {
@@ -192,7 +193,7 @@ function checkCandles(candles: Candles, names: Iterable<string>): void {
       throw new RunError(`candles column \`${name}\` has ${c.length} values for ${candles.index.length} bars`);
     }
     const isVolume = name === 'volume';
-    for (let i = 0; i < c.length; i++) {
+    for (let i = from; i < c.length; i++) {
       const v = c[i];
       if (isVolume ? !(v >= 0) || v === Infinity : !(v > 0) || v === Infinity) {
         throw new RunError(
@@ -204,8 +205,18 @@ function checkCandles(candles: Candles, names: Iterable<string>): void {
   }
 }
 
+/** The candle columns the features read. */
+export function readsOf(plan: Plan, targets: TargetPlan[], baseTimeframe: string): Set<string> {
+  const reads = new Set<string>(['close']);
+  for (const p of plan.indicators) for (const c of indicatorReads(p.ind.name, p.ind.params as never)) reads.add(c);
+  if (plan.alpha158) ['open', 'high', 'low', 'volume'].forEach((c) => reads.add(c));
+  if (targets.some((t) => t.name.startsWith('tb_'))) ['high', 'low'].forEach((c) => reads.add(c));
+  if (plan.indicators.some((p) => p.timeframes.some((tf) => tf !== baseTimeframe))) ['open', 'high', 'low'].forEach((c) => reads.add(c));
+  return reads;
+}
+
 /** Column name of an indicator output on a timeframe (the candles' own: the plain name). */
-function tfColumn(col: string, tf: string | undefined): string {
+export function tfColumn(col: string, tf: string | undefined): string {
   return tf === undefined ? col : `${col}@${tf}`;
 }
 
@@ -289,18 +300,15 @@ export default defineStep({
   },
 
   async run({ candles }, params: FeaturesParams, ctx): Promise<Features> {
+    const followed = followHooks().features?.(candles, params, ctx);
+    if (followed) return followed;
     const n = candles.index.length;
     const plan = planOf(params);
     const targets = targetsOf(params);
     if (n === 0) throw new RunError('the candles are empty', { hint: 'check the fetch step: it produced no bars' });
     const base = parseTimeframe(candles.timeframe);
 
-    const reads = new Set<string>(['close']);
-    for (const p of plan.indicators) for (const c of indicatorReads(p.ind.name, p.ind.params as never)) reads.add(c);
-    if (plan.alpha158) ['open', 'high', 'low', 'volume'].forEach((c) => reads.add(c));
-    if (targets.some((t) => t.name.startsWith('tb_'))) ['high', 'low'].forEach((c) => reads.add(c));
-    if (plan.indicators.some((p) => p.timeframes.some((tf) => tf !== base.canonical))) ['open', 'high', 'low'].forEach((c) => reads.add(c));
-    checkCandles(candles, reads);
+    checkCandles(candles, readsOf(plan, targets, base.canonical));
 
     const columns: Record<string, Float64Array> = {};
     const featureNames: string[] = [];

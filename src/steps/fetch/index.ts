@@ -19,6 +19,7 @@ import { defineStep, paramsOf, type FingerprintContext } from '../define.js';
 import type { FetchParams } from './params.js';
 import { pgQueryOf, postgresIssues } from './postgres.js';
 import { thousands } from '../../core/format.js';
+import { followHooks } from '../follow-hooks.js';
 
 /** Median spacing of consecutive bars (weekend and holiday gaps are rare, so they do not move it). */
 export function medianSpacing(index: Float64Array): number {
@@ -245,6 +246,8 @@ export default defineStep({
     const files = params.source === 'postgres' ? [] : await filesOf(params, ctx);
     let sourceName: string;
     let result: { bars: LoadedBars; notes: QualityNote[] };
+    const followed = params.source === 'csv' ? followHooks().fetch?.(params, files, ctx) : undefined;
+    if (followed) return followed;
     if (params.source === 'csv') {
       const parts: DataPart[] = [];
       for (let i = 0; i < files.length; i++) {
@@ -339,7 +342,7 @@ export default defineStep({
 
 type LoadedBars = ReturnType<typeof finish>['bars'];
 
-function loadOptions(params: FetchParams, timeframeMs: number): LoadOptions {
+export function loadOptions(params: FetchParams, timeframeMs: number): LoadOptions {
   const days = params.days;
   return {
     read: { format: params.format, columns: params.columns, timeFormat: params.time_format, timezone: params.timezone },

@@ -1,0 +1,142 @@
+/**
+ * `watchPipeline` (what `fxflow watch` runs) on a CSV file a feed appends to: the cycles after an
+ * append extend the candles and features (their logs say so), and the artifacts stored for the
+ * last cycle are byte for byte those a run without following stores for the same keys. Real HistData EURUSD M1 (2019), its first 30,000 lines.
+ */
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { unpack } from '../../src/data/files.js';
+import { loadPlan } from '../../src/pipeline.js';
+import { computeKeys } from '../../src/runtime/keys.js';
+import { runPipeline } from '../../src/runtime/pipeline-run.js';
+import { SilentProgress, type ProgressReporter } from '../../src/runtime/progress.js';
+import { Store } from '../../src/runtime/store.js';
+import { watchPipeline, type WatchEvent } from '../../src/runtime/watch.js';
+import { sharedFile } from '../helpers/ctx.js';
+
+const z19 = sharedFile('HISTDATA_COM_ASCII_EURUSD_M12019.zip');
+
+const PIPELINE = `version: 1
+name: followed
+steps:
+  candles:
+    uses: fetch
+    with: { source: csv, path: data.csv, symbol: EURUSD, timeframe: 1m }
+  features:
+    uses: features
+    from: candles
+    with:
+      indicators:
+        - rsi: { period: 14 }
+        - macd: {}
+        - sma: { period: 30 }
+        - willr: {}
+        - adx: {}
+      returns: [1, 5]
+      target: { forward_return: { horizons: [1, 10] } }
+`;
+
+/** A silent progress that records each step's log lines. */
+function logging(lines: string[]): ProgressReporter {
+  const p: ProgressReporter = new SilentProgress();
+  p.stepLog = (id, message) => void lines.push(`${id}: ${message}`);
+  return p;
+}
+
+describe.skipIf(!z19)('watch follows a growing CSV file', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-follow-watch-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const lines = Buffer.from(unpack(z19!, readFileSync(z19!))[0].bytes)
+    .toString('latin1')
+    .split('\n')
+    .slice(0, 30_000)
+    .map((l) => `${l}\n`);
+
+  it('extends the candles and features after an append, storing the bytes a full run stores', { timeout: 300_000 }, async () => {
+    const data = path.join(dir, 'data.csv');
+    const file = path.join(dir, 'followed.yaml');
+    writeFileSync(data, lines.slice(0, 29_000).join(''));
+    writeFileSync(file, PIPELINE);
+    const progress: string[][] = [];
+    let notify: ((e: WatchEvent) => void) | undefined;
+    const events: WatchEvent[] = [];
+    const next = (type: WatchEvent['type']) =>
+      new Promise<WatchEvent>((resolve, reject) => {
+        const guard = setTimeout(() => reject(new Error(`no ${type} event in 120 s; events: ${JSON.stringify(events.map((e) => e.type))}`)), 120_000);
+        notify = (e) => {
+          if (e.type === type) {
+            clearTimeout(guard);
+            resolve(e);
+          }
+        };
+      });
+    let idle = next('idle');
+    const watcher = await watchPipeline(file, {
+      storeDir: path.join(dir, '.fxflow'),
+      progress: () => {
+        const lines: string[] = [];
+        progress.push(lines);
+        return logging(lines);
+      },
+      onEvent: (e) => {
+        events.push(e);
+        notify?.(e);
+      },
+      load: (f) => loadPlan(f, undefined, { execute: true }),
+      debounceMs: 50,
+    });
+    try {
+      await idle;
+      // The watcher adds the data file after the first run: touch it until a change is seen, so
+      // the appends below are (a touch changes no byte: nothing recomputes).
+      let seen = false;
+      const change = next('change').then(() => (seen = true));
+      for (let t = 1; !seen; t++) {
+        utimesSync(data, new Date(), new Date(Date.now() + t * 1000));
+        await Promise.race([change, new Promise((r) => setTimeout(r, 200))]);
+      }
+      idle = next('idle');
+      await idle;
+      for (const [a, b] of [
+        [29_000, 29_001],
+        [29_001, 29_400],
+      ]) {
+        idle = next('idle');
+        appendFileSync(data, lines.slice(a, b).join(''));
+        await idle;
+        const last = progress[progress.length - 1];
+        expect(last).toContain(`candles: following data.csv: ${b - a} bar${b - a === 1 ? '' : 's'} appended`);
+        expect(last.some((l) => l.startsWith(`features: following: ${b - a} new bar`))).toBe(true);
+      }
+    } finally {
+      await watcher.close();
+    }
+    const runs = events.filter((e) => e.type === 'run');
+    const final = runs[runs.length - 1];
+    if (final?.type !== 'run') throw new Error('no run');
+    expect(final.result.status).toBe('succeeded');
+
+    // The same pipeline on the same file, following off (the watcher is closed), in a store of its own.
+    const plan = await loadPlan(file, undefined, { execute: true });
+    const keys = await computeKeys(plan);
+    const fresh = await Store.open(path.join(dir, 'fresh'));
+    const watched = await Store.open(path.join(dir, '.fxflow'));
+    try {
+      const full = await runPipeline(plan, { store: fresh, keys, progress: new SilentProgress() });
+      expect(full.result.status).toBe('succeeded');
+      for (const id of ['candles', 'features']) {
+        const key = final.result.steps.find((s) => s.id === id)!.key;
+        expect(full.result.steps.find((s) => s.id === id)!.key).toBe(key);
+        const a = await watched.getArtifactBytes(key);
+        const b = await fresh.getArtifactBytes(key);
+        expect(a, id).toBeDefined();
+        expect(Buffer.from(a!).equals(Buffer.from(b!)), `${id}: the stored bytes differ`).toBe(true);
+      }
+    } finally {
+      await fresh.close();
+      await watched.close();
+    }
+  });
+});
