@@ -1,6 +1,4 @@
-import { existsSync, watch } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import path from 'node:path';
 import type { Job, Worker } from 'bullmq';
 import { RunError } from '../../core/diagnostics.js';
 import { makeStepContext, type AnyStepDef } from '../../steps/define.js';
@@ -10,7 +8,7 @@ import { decodeArtifact, encodeArtifactParts } from '../codec.js';
 import { keepRecent } from '../pool/protocol.js';
 import { ArtifactCache } from './cache.js';
 import { checkReachable, scrub, type QueueTarget } from './connection.js';
-import { ERROR_MARK, type StepError, type StepJob, type StepJobResult } from './protocol.js';
+import { ERROR_MARK, release, released, type StepError, type StepJob, type StepJobResult } from './protocol.js';
 
 /**
  * A queue worker (`fxflow worker`): a BullMQ Worker taking step jobs, reading their inputs from
@@ -39,29 +37,6 @@ export interface QueueWorker {
 
 const byKind = new Map(BUILTIN_STEPS.map((d) => [d.kind, d] as const));
 
-/**
- * Fault injection for tests only (FXFLOW_WORKER_HOLD=DIR): before computing a step the worker says
- * `holding` and waits for DIR/release to exist, so a test can kill it while a step is in flight
- * without relying on timing.
- */
-async function hold(dir: string, log: (line: string) => void, stepId: string): Promise<void> {
-  const release = path.join(dir, 'release');
-  if (existsSync(release)) return;
-  log(`holding ${stepId}`);
-  await new Promise<void>((resolve) => {
-    const w = watch(dir, () => {
-      if (existsSync(release)) {
-        w.close();
-        resolve();
-      }
-    });
-    if (existsSync(release)) {
-      w.close();
-      resolve();
-    }
-  });
-}
-
 function stepFailure(e: unknown): Error {
   const err = e instanceof Error ? e : new Error(String(e));
   const info: StepError = { name: err.name, message: err.message, ...((err as RunError).hint ? { hint: (err as RunError).hint } : {}) };
@@ -88,8 +63,9 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const processor = async (job: Job<StepJob, StepJobResult>): Promise<StepJobResult> => {
     const d = job.data;
     const t0 = performance.now();
-    // Another worker (or an earlier job) already wrote it: nothing to compute.
-    const done = cache.get(d.output);
+    // Another worker (or an earlier job) already wrote it: nothing to compute (its bytes are not
+    // read here: the coordinator verifies them when it reads them).
+    const done = cache.lookup(d.output);
     if (done) return { cached: true, warnings: done.warnings, loadMs: 0, computeMs: 0, storeMs: 0, worker: me };
     // Same results as a local run need the same code: a worker of another version does not guess.
     if (d.fxflow !== VERSION)
@@ -124,7 +100,12 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     }
     const tc = performance.now();
     opts.log(`started ${d.stepId} ${d.output.slice(0, 12)}`);
-    if (holdDir) await hold(holdDir, opts.log, d.stepId);
+    // Tests only (FXFLOW_WORKER_HOLD=DIR): the worker says `holding`, then waits for DIR/release,
+    // so a test can kill it (or Redis) while a step is in flight without relying on timing.
+    if (holdDir && !released(holdDir)) {
+      opts.log(`holding ${d.stepId}`);
+      await release(holdDir);
+    }
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const warnings: string[] = [];
     const ctx = makeStepContext({
