@@ -63,15 +63,21 @@ export class ArtifactCache {
     const parts = encode();
     const file = artifactFile(this.dir, key);
     writeFileAtomic(file, parts);
-    writeSidecar(file, {
-      key,
-      type: info.type,
-      kind: info.kind,
-      stepVersion: info.stepVersion,
-      bytes: parts.reduce((n, p) => n + p.byteLength, 0),
-      sha256: sha256(parts),
-      meta: JSON.stringify({ warnings: info.warnings ?? [] }),
-    });
+    // The artifact is fsynced, its sidecar not (a lost or torn sidecar is a miss): one fsync per
+    // artifact instead of two, on the worker's path from a step's end to its job's completion.
+    writeSidecar(
+      file,
+      {
+        key,
+        type: info.type,
+        kind: info.kind,
+        stepVersion: info.stepVersion,
+        bytes: parts.reduce((n, p) => n + p.byteLength, 0),
+        sha256: sha256(parts),
+        meta: JSON.stringify({ warnings: info.warnings ?? [] }),
+      },
+      false,
+    );
   }
 
   /** Whether the folder exists (a worker or coordinator refuses a cache it cannot see). */

@@ -113,8 +113,8 @@ export class QueueExecutor {
    * reason), or gone from Redis: then its output is in the cache (it finished while Redis was
    * away) or the job is added again. A job still waiting or running is left to its event.
    */
-  private async settle(w: Waiter): Promise<void> {
-    const state = await this.queue.getJobState(w.key);
+  private async settle(w: Waiter, known?: string): Promise<void> {
+    const state = known ?? (await this.queue.getJobState(w.key));
     if (state === 'completed' || state === 'failed') {
       const job = await this.queue.getJob(w.key);
       if (!job) return this.settle(w);
@@ -234,7 +234,7 @@ export class QueueExecutor {
       else if (state === 'completed' && !this.cache.has(key)) {
         await job.remove().catch(() => undefined);
         await this.queue.add(data.stepId, data, opts);
-      } else await this.settle(w);
+      } else await this.settle(w, state);
       return await finished;
     } catch (e) {
       if (e instanceof CancelledError) throw e;
