@@ -130,7 +130,10 @@ export async function run(): Promise<BenchResult[]> {
     mkdirSync(cache);
     const workers = await Promise.all([worker(url, cache, dir), worker(url, cache, dir)]);
     try {
-      const queued = await fxflow(['run', 'sweep.yaml', '--json', '--jobs', '2', '--executor', 'queue', '--queue', url, '--cache', cache, '--store', `queued-${i}`], dir);
+      const queued = await fxflow(
+        ['run', 'sweep.yaml', '--json', '--jobs', '2', '--executor', 'queue', '--queue', url, '--cache', cache, '--store', `queued-${i}`],
+        dir,
+      );
       rounds.push({ local, queued, load: loadavg()[0] });
     } finally {
       for (const w of workers) w.kill('SIGTERM');
