@@ -5,17 +5,20 @@
  * (127.0.0.1:6379; each worker `--threads 1`, as the local pool gives each of its 2 workers) against the local `fxflow run --jobs 2` (its 2 pool workers). Both start from a
  * store that already holds fetch/features/split, so what is timed is the 24 train + 24 backtest
  * steps plus start-up; the queue run's shared cache starts empty (the dataset is written to it
- * once). The ratio is local time / queue time (≥ 0.9 asked by issue 24). The note gives the
- * queue's per-step overhead, median over the 48 steps: enqueue → a worker starts it, and the worker
- * finishes it → the coordinator is notified; and checks that both runs' metrics are identical.
+ * once). The ratio is local time / queue time (≥ 0.9 asked by issue 24): rounds alternate the two,
+ * and the row is the round of median ratio; the note lists every round's ratio with the 1-minute
+ * load average, and the queue's per-step overhead, median over all queued steps of all rounds:
+ * enqueue (just before the job is added) → a worker starts it (BullMQ's processedOn), and the
+ * worker finishes it (finishedOn) → the coordinator is notified (its completion event handled);
+ * and checks that both runs' metrics are identical.
  *
- * Time: wall clock of the whole `fxflow run` command, one run each (the workers are started and
- * ready before the queue run's clock starts, as they would be on a cluster).
+ * Time: wall clock of the whole `fxflow run` command (the workers are started and ready before
+ * the queue run's clock starts, as they would be on a cluster).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './run.js';
@@ -55,6 +58,10 @@ steps:
     with: { costs: { spread_pips: 0.8 } }
 `;
 const UPSTREAM = PIPELINE.replace(/matrix:[\s\S]*?steps:/, 'steps:').replace(/ {2}model:[\s\S]*$/, '');
+
+/** Rounds of the sweep (FXFLOW_BENCH_ROUNDS, default 3); FXFLOW_BENCH_SCALING=0 skips the scaling runs. */
+const ROUNDS = Math.max(1, Number(process.env.FXFLOW_BENCH_ROUNDS ?? 3) || 3);
+const SCALING = process.env.FXFLOW_BENCH_SCALING !== '0';
 
 const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', NO_COLOR: '1' };
 delete env.FXFLOW_STORE;
@@ -109,30 +116,40 @@ export async function run(): Promise<BenchResult[]> {
   writeFileSync(path.join(dir, 'upstream.yaml'), UPSTREAM.replace('name: bench-queue', 'name: bench-queue-upstream'));
   // fetch/features/split once, then a copy of that store for each run.
   await fxflow(['run', 'upstream.yaml', '--json', '--store', 'base'], dir);
-  cpSync(path.join(dir, 'base'), path.join(dir, 'local'), { recursive: true });
-  cpSync(path.join(dir, 'base'), path.join(dir, 'queued'), { recursive: true });
 
-  const local = await fxflow(['run', 'sweep.yaml', '--json', '--jobs', '2', '--store', 'local'], dir);
-
-  const url = `redis://127.0.0.1:6379/0?queue=bench-${randomBytes(4).toString('hex')}`;
+  // Rounds alternate local and queue runs, each from a fresh copy of the store (and an empty shared
+  // cache): on a shared machine the load drifts, and a ratio of runs made side by side holds up better.
+  const rounds: { local: { ms: number; json: RunJson }; queued: { ms: number; json: RunJson }; load: number }[] = [];
   const cache = path.join(dir, 'shared');
-  mkdirSync(cache);
-  const workers = await Promise.all([worker(url, cache, dir), worker(url, cache, dir)]);
-  let queued: { ms: number; json: RunJson };
-  try {
-    queued = await fxflow(['run', 'sweep.yaml', '--json', '--jobs', '2', '--executor', 'queue', '--queue', url, '--cache', cache, '--store', 'queued'], dir);
-  } finally {
-    for (const w of workers) w.kill('SIGTERM');
-    const { Queue } = await import('bullmq');
-    const q = new Queue(new URL(url).searchParams.get('queue')!, { connection: { host: '127.0.0.1', port: 6379 } });
-    await q.obliterate({ force: true }).catch(() => undefined);
-    await q.close();
+  for (let i = 0; i < ROUNDS; i++) {
+    cpSync(path.join(dir, 'base'), path.join(dir, `local-${i}`), { recursive: true });
+    cpSync(path.join(dir, 'base'), path.join(dir, `queued-${i}`), { recursive: true });
+    const local = await fxflow(['run', 'sweep.yaml', '--json', '--jobs', '2', '--store', `local-${i}`], dir);
+    const url = `redis://127.0.0.1:6379/0?queue=bench-${randomBytes(4).toString('hex')}`;
+    rmSync(cache, { recursive: true, force: true });
+    mkdirSync(cache);
+    const workers = await Promise.all([worker(url, cache, dir), worker(url, cache, dir)]);
+    try {
+      const queued = await fxflow(
+        ['run', 'sweep.yaml', '--json', '--jobs', '2', '--executor', 'queue', '--queue', url, '--cache', cache, '--store', `queued-${i}`],
+        dir,
+      );
+      rounds.push({ local, queued, load: loadavg()[0] });
+    } finally {
+      for (const w of workers) w.kill('SIGTERM');
+      const { Queue } = await import('bullmq');
+      const q = new Queue(new URL(url).searchParams.get('queue')!, { connection: { host: '127.0.0.1', port: 6379 } });
+      await q.obliterate({ force: true }).catch(() => undefined);
+      await q.close();
+    }
   }
-  const t = (queued.json.queue ?? []).filter((x) => x.startedAt !== undefined && x.finishedAt !== undefined);
+  const t = rounds.flatMap((r) => (r.queued.json.queue ?? []).filter((x) => x.startedAt !== undefined && x.finishedAt !== undefined));
   const toStart = median(t.map((x) => x.startedAt! - x.enqueuedAt));
   const toNotify = median(t.map((x) => x.notifiedAt - x.finishedAt!));
-  const same = JSON.stringify(local.json.metrics) === JSON.stringify(queued.json.metrics);
-  const scale = await scaling([1, 2, 4, 8]);
+  const same = rounds.every((r) => JSON.stringify(r.local.json.metrics) === JSON.stringify(r.queued.json.metrics));
+  const ratios = rounds.map((r) => r.local.ms / r.queued.ms);
+  const mid = rounds[ratios.indexOf([...ratios].sort((a, b) => a - b)[(ratios.length - 1) >> 1])];
+  const scale = SCALING ? await scaling([1, 2, 4, 8]) : [];
   return [
     ...scale.map((s) => ({
       name: `32 steps of 1 s (simulated) on ${s.workers} queue worker${s.workers > 1 ? 's' : ''}, --jobs 8`,
@@ -142,11 +159,11 @@ export async function run(): Promise<BenchResult[]> {
       note: 'includes start-up and fetch/features/split (≈ 1–2 s)',
     })),
     {
-      name: `24-variant gbm sweep, ${existsSync(H1) ? 'EURUSD H1' : 'synthetic H1'}: queue (2 workers) vs local --jobs 2`,
-      fxflowMs: queued.ms,
+      name: `24-variant gbm sweep, ${existsSync(H1) ? 'EURUSD H1' : 'synthetic H1'}: queue (2 workers) vs local --jobs 2, median of ${rounds.length} rounds`,
+      fxflowMs: mid.queued.ms,
       peer: 'fxflow run --jobs 2 (local pool)',
-      peerMs: local.ms,
-      note: `${t.length} steps on the queue; median overhead enqueue→start ${toStart.toFixed(1)} ms, finish→notified ${toNotify.toFixed(1)} ms; metrics ${same ? 'identical' : 'DIFFER'}`,
+      peerMs: mid.local.ms,
+      note: `ratios ${ratios.map((r) => r.toFixed(2)).join(' ')} (load ${rounds.map((r) => r.load.toFixed(1)).join(' ')}); ${t.length} queued steps: median overhead enqueue→start ${toStart.toFixed(1)} ms, finish→notified ${toNotify.toFixed(1)} ms; metrics ${same ? 'identical' : 'DIFFER'}`,
     },
   ];
 }

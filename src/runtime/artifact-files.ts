@@ -26,8 +26,12 @@ export function artifactFile(dir: string, key: string): string {
   return path.join(dir, ARTIFACTS_DIR, name.slice(0, 2), name);
 }
 
-/** Writes `parts` to `file` whole or not at all: a temporary name in the same folder, fsync, rename. */
-export function writeFileAtomic(file: string, parts: readonly Uint8Array[]): void {
+/**
+ * Writes `parts` to `file` whole or not at all: a temporary name in the same folder, fsync, rename.
+ * `sync: false` skips the fsync: for a file whose loss in a crash is only a miss (a sidecar written
+ * after its fsynced artifact: gone or torn, it no longer stands for the artifact).
+ */
+export function writeFileAtomic(file: string, parts: readonly Uint8Array[], sync = true): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 8)}${TMP_SUFFIX}`;
   const fd = openSync(tmp, 'w');
@@ -36,7 +40,7 @@ export function writeFileAtomic(file: string, parts: readonly Uint8Array[]): voi
     for (const part of parts) {
       for (let o = 0; o < part.byteLength; ) o += writeSync(fd, part, o, part.byteLength - o);
     }
-    fsyncSync(fd);
+    if (sync) fsyncSync(fd);
     ok = true;
   } finally {
     closeSync(fd);
@@ -68,9 +72,12 @@ export function readSidecar(dir: string, key: string): SidecarEntry | undefined 
   }
 }
 
-/** Writes the sidecar of the artifact at `file` (after the file itself, so a sidecar stands for a whole file). */
-export function writeSidecar(file: string, entry: SidecarEntry): void {
-  writeFileAtomic(`${file}${SIDECAR_SUFFIX}`, [Buffer.from(JSON.stringify(entry))]);
+/**
+ * Writes the sidecar of the artifact at `file` (after the file itself, so a sidecar stands for a
+ * whole file). `sync: false`: not fsynced (see writeFileAtomic).
+ */
+export function writeSidecar(file: string, entry: SidecarEntry, sync = true): void {
+  writeFileAtomic(`${file}${SIDECAR_SUFFIX}`, [Buffer.from(JSON.stringify(entry))], sync);
 }
 
 /** An artifact file's bytes if it has `bytes` bytes hashing to `digest`, else undefined (gone or damaged). */

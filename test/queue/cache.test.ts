@@ -28,13 +28,17 @@ describe('ArtifactCache', () => {
     expect(got.warnings).toEqual(['w1']);
   });
 
-  it('a damaged or truncated file is a miss, never wrong bytes', () => {
+  it('a damaged or truncated file is a miss, never wrong bytes, and is written again', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-cache-'));
     const cache = new ArtifactCache(dir);
     cache.put(KEY, info, () => [Uint8Array.of(1, 2, 3, 4, 5)]);
     const file = path.join(dir, 'artifacts', 'a1', KEY);
     writeFileSync(file, Uint8Array.of(1, 2, 3, 4, 6));
+    // Presence is the sidecar and the size (the bytes are not read): checked when they are read.
+    expect(cache.has(KEY)).toBe(true);
     expect(cache.get(KEY)).toBeUndefined();
+    // The damaged copy has lost its sidecar: a miss for has too, so the next put writes it again.
+    expect(cache.has(KEY)).toBe(false);
     cache.put(KEY, info, () => [Uint8Array.of(1, 2, 3, 4, 5)]);
     expect([...cache.get(KEY)!.bytes]).toEqual([1, 2, 3, 4, 5]);
     truncateSync(file, 2);

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,9 @@ import { fxflow, parseRun, spawnFxflow, workdir, type CliResult, type JsonRun } 
  * .ci/run), with `fxflow worker`s as separate OS processes: results equal a local run's, a worker
  * SIGKILLed mid-step has its job retried on another, a step's error on a worker fails the run as
  * locally, bad input enqueues nothing, and two coordinators compute each step once. Each test has
- * a queue name of its own; every wait is on an event (a line a process prints, its exit).
+ * a queue name of its own; every wait is on an event (a line a process prints, a file, its exit).
+ * The tests that restart Redis start a server of their own on a spare port: the shared one is
+ * never restarted or flushed.
  */
 
 const HOST = '127.0.0.1';
@@ -138,8 +140,8 @@ function computedBy(w: WorkerProc): string[] {
   return [...w.out().matchAll(/^done (\S+) /gm)].map((m) => m[1]);
 }
 
-function queuedRun(p: { dir: string; file: string; cache: string }, url: string, store = '.fxflow'): Promise<CliResult> {
-  return fxflow(['run', p.file, '--json', '--executor', 'queue', '--queue', url, '--cache', p.cache, '--store', store], { cwd: p.dir });
+function queuedRun(p: { dir: string; file: string; cache: string }, url: string, store = '.fxflow', env: Record<string, string> = {}): Promise<CliResult> {
+  return fxflow(['run', p.file, '--json', '--executor', 'queue', '--queue', url, '--cache', p.cache, '--store', store], { cwd: p.dir, env });
 }
 
 let reference: JsonRun | undefined;
@@ -154,7 +156,8 @@ async function localRun(): Promise<JsonRun> {
 }
 
 function sameResults(run: JsonRun, ref: JsonRun): void {
-  expect(run.status).toBe('succeeded');
+  // A failed run says which steps failed and why.
+  expect(run.status, JSON.stringify(run.steps.filter((s) => s.error))).toBe('succeeded');
   expect(run.steps.map((s) => [s.id, s.key])).toEqual(ref.steps.map((s) => [s.id, s.key]));
   expect(run.metrics).toEqual(ref.metrics);
 }
@@ -329,15 +332,14 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', { t
   });
 
   const serverBinary = spawnSync('redis-server', ['--version']).status === 0;
-  if (!serverBinary) console.warn('test/queue: the Redis restart test is SKIPPED — no redis-server binary to start a private server with');
-  it.skipIf(!serverBinary).each([
-    ['with AOF', 'yes'],
-    ['without persistence (its jobs are lost, re-added by the coordinator)', 'no'],
-  ])('Redis restarted during a run, %s: coordinator and workers reconnect, the run equals a local one', async (_what, aof) => {
-    const ref = await localRun();
-    const p = project();
-    const data = path.join(p.dir, 'redis-data');
-    mkdirSync(data);
+  if (!serverBinary) console.warn('test/queue: the Redis restart tests are SKIPPED — no redis-server binary to start a private server with');
+
+  /**
+   * A Redis server of the test's own on a spare port (never the shared one: it is killed and
+   * restarted), with AOF or without persistence; its data in `dir`.
+   */
+  async function privateRedis(dir: string, aof: 'yes' | 'no'): Promise<{ url: string; restart: () => Promise<void>; stop: () => void }> {
+    mkdirSync(dir);
     // A spare port: one nothing answers on.
     let port = 0;
     for (let i = 0; i < 20 && !port; i++) {
@@ -345,7 +347,7 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', { t
       if (!(await redisUp(candidate))) port = candidate;
     }
     const server = (): Promise<ChildProcess> => {
-      const c = spawn('redis-server', ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', aof, '--appendfsync', 'always', '--dir', data], {
+      const c = spawn('redis-server', ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', aof, '--appendfsync', 'always', '--dir', dir], {
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       return new Promise((resolve, reject) => {
@@ -358,24 +360,86 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', { t
       });
     };
     let redis = await server();
+    return {
+      url: `redis://${HOST}:${port}/0`,
+      async restart() {
+        const down = new Promise((resolve) => redis.on('exit', resolve));
+        redis.kill('SIGKILL');
+        await down;
+        redis = await server();
+      },
+      stop: () => void redis.kill('SIGKILL'),
+    };
+  }
+
+  /** Workers of a test whose Redis goes away at its end: killed first (a graceful stop would wait for Redis). */
+  function killAll(ws: WorkerProc[]): void {
+    for (const w of ws) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+  }
+
+  it.skipIf(!serverBinary).each([
+    ['with AOF', 'yes'],
+    ['without persistence (its jobs are lost, re-added by the coordinator)', 'no'],
+  ] as const)('Redis restarted during a run, %s: coordinator and workers reconnect, the run equals a local one', async (_what, aof) => {
+    const ref = await localRun();
+    const p = project();
+    const redis = await privateRedis(path.join(p.dir, 'redis-data'), aof);
+    const started: WorkerProc[] = [];
     try {
-      const url = `redis://${HOST}:${port}/0`;
       const hold = path.join(p.dir, 'hold');
       mkdirSync(hold);
-      const a = startWorker(p.dir, url, p.cache, { FXFLOW_WORKER_HOLD: hold });
+      const a = startWorker(p.dir, redis.url, p.cache, { FXFLOW_WORKER_HOLD: hold });
+      started.push(a);
       await a.line(/ready/);
-      const run = queuedRun(p, url);
+      const run = queuedRun(p, redis.url);
       await a.line(/^holding /m);
-      const down = new Promise((resolve) => redis.on('exit', resolve));
-      redis.kill('SIGKILL');
-      await down;
-      redis = await server();
+      await redis.restart();
       writeFileSync(path.join(hold, 'release'), '');
       sameResults(parseRun(await run), ref);
       expect([...computedBy(a)].sort()).toEqual([...QUEUED].sort());
       await stopWorkers(a);
     } finally {
-      redis.kill('SIGKILL');
+      killAll(started);
+      redis.stop();
     }
   });
+
+  it.skipIf(!serverBinary)(
+    "Redis restarted without persistence between a job's add and the coordinator's first look at it: the job is added again, the run equals a local one",
+    async () => {
+      const ref = await localRun();
+      const p = project();
+      const redis = await privateRedis(path.join(p.dir, 'redis-data'), 'no');
+      const started: WorkerProc[] = [];
+      try {
+        const hold = path.join(p.dir, 'hold');
+        mkdirSync(hold);
+        // The coordinator stops right after adding its first jobs (FXFLOW_QUEUE_HOLD), no worker running yet.
+        const run = queuedRun(p, redis.url, '.fxflow', { FXFLOW_QUEUE_HOLD: hold });
+        await new Promise<void>((resolve) => {
+          const w = watch(hold, () => {
+            if (existsSync(path.join(hold, 'enqueued'))) {
+              w.close();
+              resolve();
+            }
+          });
+          if (existsSync(path.join(hold, 'enqueued'))) {
+            w.close();
+            resolve();
+          }
+        });
+        // Redis comes back empty: the jobs just added are gone.
+        await redis.restart();
+        writeFileSync(path.join(hold, 'release'), '');
+        const a = startWorker(p.dir, redis.url, p.cache);
+        started.push(a);
+        sameResults(parseRun(await run), ref);
+        expect([...computedBy(a)].sort()).toEqual([...QUEUED].sort());
+        await stopWorkers(a);
+      } finally {
+        killAll(started);
+        redis.stop();
+      }
+    },
+  );
 });

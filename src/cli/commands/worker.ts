@@ -73,7 +73,8 @@ from the shared artifact cache, runs each step with this fxflow's code and write
   --threads N        compute threads a step may use (gbm, random_forest; default: cores / concurrency;
                      give 1 when several workers share a machine's cores)
   --lock-ms N        a job's lock: a worker silent this long is taken for dead and its step is
-                     retried on another (default 60000; must exceed a step's longest computation)
+                     retried on another (default 60000; steps compute in a child process, so a
+                     long step keeps its lock; with FXFLOW_POOL=off it must exceed the longest)
 
 SIGINT/SIGTERM: finish the running steps and stop; a second signal stops at once.`,
   run: cmdWorker,

@@ -54,7 +54,7 @@ const WORKER_KINDS = BUILTIN_STEPS.filter((d) => d.worker !== undefined).map((d)
 export type PoolMode = 'processes' | 'threads';
 
 /** A worker as the pool drives it, whether a thread or a process. */
-interface Executor {
+export interface Executor {
   /** Sends a task; the worker keeps this process alive until the task's reply (`idle()`). */
   post(task: WorkerTask): void;
   /** No task in flight: an idle worker must not keep the process alive. */
@@ -109,6 +109,16 @@ export function workerMallocTunables(existing: string | undefined): string {
  * 26.1 vs 26.5 s with 200-round fits.
  */
 const WORKER_EXEC_ARGV: readonly string[] = ['--no-concurrent-recompilation'];
+
+/**
+ * One worker process with the pool's settings (flags, malloc tunables, the kinds it preloads), for
+ * a caller that schedules its own tasks: a queue worker (../queue/worker.ts) runs its steps in one,
+ * so they run as a local run's do. Undefined where the pool would not run (FXFLOW_POOL=off, or
+ * from TypeScript sources).
+ */
+export function stepProcess(): Executor | undefined {
+  return existsSync(WORKER_JS) && process.env.FXFLOW_POOL !== 'off' ? processExecutor() : undefined;
+}
 
 function processExecutor(): Executor {
   // Its stderr is the user's, for a crash's message; its stdout is not used.

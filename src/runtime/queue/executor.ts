@@ -1,4 +1,7 @@
 import type { Job, Queue, QueueEvents } from 'bullmq';
+import type { EventEmitter } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { PlanNode } from '../../compiler/index.js';
 import { CancelledError, RunError } from '../../core/diagnostics.js';
 import type { AnyStepDef, StepContext } from '../../steps/define.js';
@@ -8,7 +11,7 @@ import type { NodeKey } from '../keys.js';
 import { VERSION } from '../../version.js';
 import { ArtifactCache } from './cache.js';
 import { checkReachable, scrub, type QueueTarget } from './connection.js';
-import { ERROR_MARK, type StepError, type StepJob, type StepJobResult } from './protocol.js';
+import { ERROR_MARK, release, released, type StepError, type StepJob, type StepJobResult } from './protocol.js';
 
 /**
  * The coordinator's side of `fxflow run --executor queue`: plugged into the scheduler through
@@ -45,12 +48,29 @@ export interface QueueTiming {
 /** Completed and failed jobs are kept this long (s): a second coordinator asking for the same step then reads their outcome. */
 const KEEP_S = 3600;
 
+/** The one stream command used here that BullMQ's client type does not list. */
+interface Streams {
+  xrevrange(key: string, end: string, start: string, count: 'COUNT', n: number): Promise<[string, string[]][]>;
+}
+
+/** A job's events by its id (`completed:ID`): QueueEvents emits them, its listener types name only the general ones. */
+type JobEvents = Pick<EventEmitter, 'on' | 'off'>;
+
+/** A step the coordinator waits for: settled by its job's completion event, or by a look at its state. */
+interface Waiter {
+  key: string;
+  data: StepJob;
+  /** The worker's result; undefined when the outcome is known only from the cache. */
+  resolve: (r: StepJobResult | undefined) => void;
+  reject: (e: unknown) => void;
+}
+
 export class QueueExecutor {
   readonly timings: QueueTiming[] = [];
   private readonly cache: ArtifactCache;
   private readonly writing = new Map<string, Promise<void>>();
-  /** Jobs being waited for, by key: re-added if Redis comes back without them. */
-  private readonly pending = new Map<string, { data: StepJob; done: () => void }>();
+  /** Steps being waited for: looked at again on each reconnect (Redis may have come back without them). */
+  private readonly pending = new Set<Waiter>();
 
   private constructor(
     private readonly opts: QueueExecutorOptions,
@@ -66,33 +86,43 @@ export class QueueExecutor {
     const { target } = opts;
     await checkReachable(target, opts.connectMs);
     const queue = new Queue<StepJob, StepJobResult>(target.name, { connection: target.connection, prefix: target.prefix });
-    const events = new QueueEvents(target.name, { connection: target.connection, prefix: target.prefix });
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    const client = await queue.client;
+    // Events are read from the stream's last entry by id, not from BullMQ's default `$` ("what
+    // comes after this read"): an XREAD re-sent after a reconnect then misses nothing.
+    // (The client is ioredis underneath; BullMQ's client type does not list XREVRANGE.)
+    const entries = await (client as unknown as Streams).xrevrange(queue.keys.events, '+', '-', 'COUNT', 1);
+    const events = new QueueEvents(target.name, { connection: target.connection, prefix: target.prefix, lastEventId: entries[0]?.[0] ?? '0-0' });
+    await events.waitUntilReady();
     const ex = new QueueExecutor(opts, queue, events);
-    // A Redis restarted without persistence has lost the jobs: each reconnect checks the ones
-    // waited for, and re-adds those that are gone and whose output is not in the cache (a worker
-    // that finds it there reports it done at once), so the run goes on instead of waiting forever.
-    // Both connections are watched: whichever comes back last finds the other ready.
-    for (const client of [await events.client, await queue.client]) {
-      let first = client.status !== 'ready';
-      client.on('ready', () => {
+    // A Redis restarted without persistence has lost the jobs (and a completion event sent while it
+    // was away is lost too): each reconnect looks at every step waited for again, and settles it
+    // or re-adds its job (see settle). Both connections are watched: whichever comes back last
+    // finds the other ready.
+    for (const c of [await events.client, client]) {
+      let first = c.status !== 'ready';
+      c.on('ready', () => {
         if (first) first = false;
-        else void ex.recheck();
+        else for (const w of ex.pending) void ex.settle(w).catch(() => undefined);
       });
     }
     return ex;
   }
 
-  private async recheck(): Promise<void> {
-    for (const [key, { data, done }] of this.pending) {
-      try {
-        if ((await this.queue.getJobState(key)) !== 'unknown') continue;
-        // Finished while Redis was away (its completion event lost with it), or not: re-added.
-        if (this.cache.has(key)) done();
-        else await this.queue.add(data.stepId, data, this.jobOptions(key));
-      } catch {
-        // Redis went away again: the next reconnect checks again.
-      }
+  /**
+   * Settles `w` from its job's state if the job is over: completed (its result), failed (its
+   * reason), or gone from Redis: then its output is in the cache (it finished while Redis was
+   * away) or the job is added again. A job still waiting or running is left to its event.
+   */
+  private async settle(w: Waiter, known?: string): Promise<void> {
+    const state = known ?? (await this.queue.getJobState(w.key));
+    if (state === 'completed' || state === 'failed') {
+      const job = await this.queue.getJob(w.key);
+      if (!job) return this.settle(w);
+      if (state === 'completed') w.resolve(job.returnvalue);
+      else w.reject(new Error(job.failedReason));
+    } else if (state === 'unknown') {
+      if (this.cache.has(w.key)) w.resolve(undefined);
+      else await this.queue.add(w.data.stepId, w.data, this.jobOptions(w.key));
     }
   }
 
@@ -169,35 +199,52 @@ export class QueueExecutor {
   }
 
   /**
-   * Adds the step's job (or joins the one with its id) and waits for its completion event. A job
-   * left failed by an earlier run is retried; one left completed whose output has gone from the
-   * cache is replaced. Resolves undefined when the outcome is known only from the cache.
+   * Adds the step's job (or joins the one with its id) and waits for it to finish. A job left
+   * failed by an earlier run is retried; one left completed whose output has gone from the cache is
+   * replaced. The completion listeners are in place, and the step registered for the reconnect
+   * checks, before the job is added: no outcome can come between. Resolves undefined when the
+   * outcome is known only from the cache.
    */
   private async enqueueAndWait(key: string, data: StepJob, ctx: StepContext): Promise<StepJobResult | undefined> {
-    const opts = this.jobOptions(key);
-    let job: Job<StepJob, StepJobResult> = await this.queue.add(data.stepId, data, opts);
-    const state = await this.queue.getJobState(key);
-    if (state === 'failed') await job.retry('failed').catch(() => undefined);
-    else if (state === 'completed' && !this.cache.has(key)) {
-      await job.remove().catch(() => undefined);
-      job = await this.queue.add(data.stepId, data, opts);
-    }
     if (ctx.signal.aborted) throw new CancelledError();
-    let onAbort = (): void => {};
-    const aborted = new Promise<never>((_r, reject) => {
-      onAbort = () => reject(new CancelledError());
-      ctx.signal.addEventListener('abort', onAbort, { once: true });
+    let w!: Waiter;
+    const finished = new Promise<StepJobResult | undefined>((resolve, reject) => {
+      w = { key, data, resolve, reject };
     });
-    const fromCache = new Promise<undefined>((resolve) => this.pending.set(key, { data, done: () => resolve(undefined) }));
+    const onCompleted = ({ returnvalue }: { returnvalue: unknown }): void => w.resolve(returnvalue as StepJobResult);
+    const onFailed = ({ failedReason }: { failedReason: string }): void => w.reject(new Error(failedReason));
+    const onAbort = (): void => w.reject(new CancelledError());
+    const events = this.events as unknown as JobEvents;
+    events.on(`completed:${key}`, onCompleted);
+    events.on(`failed:${key}`, onFailed);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    this.pending.add(w);
     try {
-      return await Promise.race([job.waitUntilFinished(this.events), aborted, fromCache]);
+      const opts = this.jobOptions(key);
+      const job: Job<StepJob, StepJobResult> = await this.queue.add(data.stepId, data, opts);
+      // Tests only (FXFLOW_QUEUE_HOLD=DIR): DIR/enqueued says a job is added, then the coordinator
+      // waits for DIR/release before it looks at the job (a test restarts Redis in between).
+      const holdDir = process.env.FXFLOW_QUEUE_HOLD;
+      if (holdDir && !released(holdDir)) {
+        writeFileSync(path.join(holdDir, 'enqueued'), key);
+        await release(holdDir);
+      }
+      const state = await this.queue.getJobState(key);
+      if (state === 'failed') await job.retry('failed').catch(() => undefined);
+      else if (state === 'completed' && !this.cache.has(key)) {
+        await job.remove().catch(() => undefined);
+        await this.queue.add(data.stepId, data, opts);
+      } else await this.settle(w, state);
+      return await finished;
     } catch (e) {
       if (e instanceof CancelledError) throw e;
       // The job may have been removed once done (its outcome is then the cache's).
       if (this.cache.has(key)) return undefined;
       throw this.stepError(e);
     } finally {
-      this.pending.delete(key);
+      this.pending.delete(w);
+      events.off(`completed:${key}`, onCompleted);
+      events.off(`failed:${key}`, onFailed);
       ctx.signal.removeEventListener('abort', onAbort);
     }
   }

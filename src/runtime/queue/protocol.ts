@@ -1,3 +1,6 @@
+import { existsSync, watch } from 'node:fs';
+import path from 'node:path';
+
 /**
  * What the coordinator (./executor.ts) and a queue worker (./worker.ts) say to each other through
  * BullMQ: a job per step, its id the step's content key (so two coordinators enqueueing the same
@@ -43,4 +46,29 @@ export interface StepError {
   name: string;
   message: string;
   hint?: string;
+}
+
+/**
+ * Fault injection for tests only (FXFLOW_WORKER_HOLD, FXFLOW_QUEUE_HOLD = DIR): a worker or the
+ * coordinator stops at a point of interest until DIR/release exists, so that a test can kill a
+ * process, or Redis, exactly there instead of relying on timing.
+ */
+export function released(dir: string): boolean {
+  return existsSync(path.join(dir, 'release'));
+}
+
+/** Resolves once DIR/release exists (see released). */
+export function release(dir: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const w = watch(dir, () => {
+      if (released(dir)) {
+        w.close();
+        resolve();
+      }
+    });
+    if (released(dir)) {
+      w.close();
+      resolve();
+    }
+  });
 }

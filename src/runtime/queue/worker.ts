@@ -1,21 +1,20 @@
-import { existsSync, watch } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
-import path from 'node:path';
 import type { Job, Worker } from 'bullmq';
 import { RunError } from '../../core/diagnostics.js';
 import { makeStepContext, type AnyStepDef } from '../../steps/define.js';
 import { BUILTIN_STEPS } from '../../steps/index.js';
 import { VERSION } from '../../version.js';
 import { decodeArtifact, encodeArtifactParts } from '../codec.js';
-import { keepRecent } from '../pool/protocol.js';
+import { stepProcess, type Executor } from '../pool/pool.js';
+import { keepRecent, type TaskInput, type WorkerReply } from '../pool/protocol.js';
 import { ArtifactCache } from './cache.js';
 import { checkReachable, scrub, type QueueTarget } from './connection.js';
-import { ERROR_MARK, type StepError, type StepJob, type StepJobResult } from './protocol.js';
+import { ERROR_MARK, release, released, type StepError, type StepJob, type StepJobResult } from './protocol.js';
 
 /**
  * A queue worker (`fxflow worker`): a BullMQ Worker taking step jobs, reading their inputs from
- * the shared cache by key, running the step with the built-in registry's code (as a pool worker
- * does, so the result is bit-identical to a local run), writing the output to the cache, and
+ * the shared cache by key, running the step with the built-in registry's code in a step process
+ * of the local pool's kind (so the result is bit-identical to a local run), writing the output to the cache, and
  * returning its warnings and timings. Retries of a stalled job (its worker died: the lock lapsed)
  * are BullMQ's: no queue logic of our own.
  */
@@ -39,33 +38,16 @@ export interface QueueWorker {
 
 const byKind = new Map(BUILTIN_STEPS.map((d) => [d.kind, d] as const));
 
-/**
- * Fault injection for tests only (FXFLOW_WORKER_HOLD=DIR): before computing a step the worker says
- * `holding` and waits for DIR/release to exist, so a test can kill it while a step is in flight
- * without relying on timing.
- */
-async function hold(dir: string, log: (line: string) => void, stepId: string): Promise<void> {
-  const release = path.join(dir, 'release');
-  if (existsSync(release)) return;
-  log(`holding ${stepId}`);
-  await new Promise<void>((resolve) => {
-    const w = watch(dir, () => {
-      if (existsSync(release)) {
-        w.close();
-        resolve();
-      }
-    });
-    if (existsSync(release)) {
-      w.close();
-      resolve();
-    }
-  });
-}
-
 function stepFailure(e: unknown): Error {
   const err = e instanceof Error ? e : new Error(String(e));
   const info: StepError = { name: err.name, message: err.message, ...((err as RunError).hint ? { hint: (err as RunError).hint } : {}) };
   return new Error(`${ERROR_MARK}${JSON.stringify(info)}`);
+}
+
+/** A step process (../pool/pool.ts's stepProcess) and the input artifacts it holds decoded, oldest first. */
+interface Child {
+  proc: Executor;
+  held: number[];
 }
 
 export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueWorker> {
@@ -73,9 +55,18 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   await checkReachable(opts.target);
   const cache = new ArtifactCache(opts.cacheDir);
   /**
-   * The last inputs read, decoded (a sweep's variants all read one dataset): a key is the address
-   * of its content, so a held value is always the cache's. Steps leave their inputs as they are
-   * (the local pool's workers hold theirs the same way, ../pool/protocol.ts).
+   * Steps run in step processes of the local pool's kind (one per concurrent job, kept between
+   * jobs): the same code, V8 flags and malloc settings as a local run's pool, and this process's
+   * event loop stays free to renew the job's lock while a step computes synchronously. Where the
+   * pool would not run (FXFLOW_POOL=off), steps run in this process.
+   */
+  const idle: Child[] = [];
+  const children = new Set<Child>();
+  /** Input keys as the step processes' artifact ids (they hold the last few decoded, as a pool worker does). */
+  const artifactIds = new Map<string, number>();
+  /**
+   * In-process only: the last inputs read, decoded (a sweep's variants all read one dataset): a key
+   * is the address of its content, so a held value is always the cache's.
    */
   const decoded: { key: string; value: unknown }[] = [];
   const me = `${hostname()}:${process.pid}`;
@@ -85,11 +76,127 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   // a machine of its own would, so that scaling with workers can be measured on one machine.
   const delayMs = Number(process.env.FXFLOW_WORKER_DELAY_MS ?? 0) || 0;
 
+  const missing = (d: StepJob, port: string, key: string): Error =>
+    new UnrecoverableError(
+      stepFailure(
+        new RunError(`input \`${port}\` of step \`${d.stepId}\` (key ${key.slice(0, 12)}) is not in the shared cache ${opts.cacheDir} of worker ${me}`, {
+          hint: 'the coordinator and every worker must name the same shared folder with --cache (FXFLOW_CACHE)',
+        }),
+      ).message,
+    );
+
+  const spawnChild = (): Child | undefined => {
+    const proc = stepProcess();
+    if (!proc) return undefined;
+    const c = { proc, held: [] };
+    children.add(c);
+    return c;
+  };
+
+  /** Runs the step in a step process: its inputs as the cache's bytes (unless it holds them), its output as bytes. */
+  const inChild = async (job: Job<StepJob, StepJobResult>, warnings: string[], ready: () => Promise<void>): Promise<Uint8Array[]> => {
+    const d = job.data;
+    const child = idle.pop() ?? spawnChild()!;
+    const inputs: Record<string, TaskInput> = {};
+    const held = [...child.held];
+    for (const [port, key] of Object.entries(d.inputs)) {
+      let artifact = artifactIds.get(key);
+      if (artifact === undefined) artifactIds.set(key, (artifact = artifactIds.size + 1));
+      if (held.includes(artifact)) inputs[port] = { artifact };
+      else {
+        const hit = cache.get(key);
+        if (!hit) {
+          idle.push(child);
+          throw missing(d, port, key);
+        }
+        inputs[port] = { artifact, bytes: hit.bytes };
+      }
+      // The step process keeps the last artifacts it was sent, in this order.
+      keepRecent(held, artifact);
+    }
+    await ready();
+    let crashed = false;
+    try {
+      const bytes = await new Promise<Uint8Array>((resolve, reject) => {
+        const unlisten = child.proc.listen(
+          (m: WorkerReply) => {
+            if (m.type === 'warn') warnings.push(m.message);
+            else if (m.type === 'progress') void job.updateProgress(Math.round(Math.max(0, Math.min(1, m.fraction)) * 100)).catch(() => undefined);
+            else if (m.type === 'done' || m.type === 'error') {
+              unlisten();
+              child.proc.idle();
+              if (m.type === 'done') resolve(m.bytes);
+              else
+                reject(m.name === 'RunError' ? new RunError(m.message, m.hint ? { hint: m.hint } : {}) : Object.assign(new Error(m.message), { name: m.name }));
+            }
+          },
+          (e) => {
+            unlisten();
+            crashed = true;
+            reject(e);
+          },
+        );
+        child.held = held;
+        child.proc.post({ id: 1, kind: d.kind, stepId: d.stepId, seed: d.seed, pipelineDir: d.pipelineDir, params: d.params, inputs, threads });
+      });
+      idle.push(child);
+      return [bytes];
+    } catch (e) {
+      // A step's error leaves its process as it was; a crashed one is replaced.
+      if (crashed) {
+        child.proc.terminate();
+        children.delete(child);
+      } else idle.push(child);
+      throw e;
+    }
+  };
+
+  /** Runs the step in this process (FXFLOW_POOL=off). */
+  const inProcess = async (
+    job: Job<StepJob, StepJobResult>,
+    def: AnyStepDef,
+    warnings: string[],
+    ready: () => Promise<void>,
+  ): Promise<readonly Uint8Array[]> => {
+    const d = job.data;
+    const inputs: Record<string, unknown> = {};
+    for (const [port, key] of Object.entries(d.inputs)) {
+      const found = decoded.find((x) => x.key === key);
+      if (found) {
+        keepRecent(decoded, found);
+        inputs[port] = found.value;
+        continue;
+      }
+      const hit = cache.get(key);
+      if (!hit) throw missing(d, port, key);
+      inputs[port] = decodeArtifact(hit.bytes);
+      keepRecent(decoded, { key, value: inputs[port] });
+    }
+    await ready();
+    const ctx = makeStepContext({
+      stepId: d.stepId,
+      seed: d.seed,
+      pipelineDir: d.pipelineDir,
+      warn: (m) => warnings.push(m),
+      progress: (f) => void job.updateProgress(Math.round(Math.max(0, Math.min(1, f)) * 100)).catch(() => undefined),
+      threads,
+    });
+    return encodeArtifactParts(await def.run(inputs as never, d.params as never, ctx));
+  };
+
+  // Started now, one per concurrent job: their start-up (module loading) is over before the first job.
+  for (let i = 0; i < opts.concurrency; i++) {
+    const c = spawnChild();
+    if (c) idle.push(c);
+  }
+  const useChildren = idle.length > 0;
+
   const processor = async (job: Job<StepJob, StepJobResult>): Promise<StepJobResult> => {
     const d = job.data;
     const t0 = performance.now();
-    // Another worker (or an earlier job) already wrote it: nothing to compute.
-    const done = cache.get(d.output);
+    // Another worker (or an earlier job) already wrote it: nothing to compute (its bytes are not
+    // read here: the coordinator verifies them when it reads them).
+    const done = cache.lookup(d.output);
     if (done) return { cached: true, warnings: done.warnings, loadMs: 0, computeMs: 0, storeMs: 0, worker: me };
     // Same results as a local run need the same code: a worker of another version does not guess.
     if (d.fxflow !== VERSION)
@@ -102,49 +209,31 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       );
     const def: AnyStepDef | undefined = byKind.get(d.kind);
     if (!def) throw new UnrecoverableError(stepFailure(new RunError(`step kind \`${d.kind}\` is not a built-in step of this worker`)).message);
-    const inputs: Record<string, unknown> = {};
-    for (const [port, key] of Object.entries(d.inputs)) {
-      const held = decoded.find((x) => x.key === key);
-      if (held) {
-        keepRecent(decoded, held);
-        inputs[port] = held.value;
-        continue;
+    let tc = t0;
+    /** Inputs read: the step is about to start. */
+    const ready = async (): Promise<void> => {
+      tc = performance.now();
+      opts.log(`started ${d.stepId} ${d.output.slice(0, 12)}`);
+      // Tests only (FXFLOW_WORKER_HOLD=DIR): the worker says `holding`, then waits for DIR/release,
+      // so a test can kill it (or Redis) while a step is in flight without relying on timing.
+      if (holdDir && !released(holdDir)) {
+        opts.log(`holding ${d.stepId}`);
+        await release(holdDir);
       }
-      const hit = cache.get(key);
-      if (!hit)
-        throw new UnrecoverableError(
-          stepFailure(
-            new RunError(`input \`${port}\` of step \`${d.stepId}\` (key ${key.slice(0, 12)}) is not in the shared cache ${opts.cacheDir} of worker ${me}`, {
-              hint: 'the coordinator and every worker must name the same shared folder with --cache (FXFLOW_CACHE)',
-            }),
-          ).message,
-        );
-      inputs[port] = decodeArtifact(hit.bytes);
-      keepRecent(decoded, { key, value: inputs[port] });
-    }
-    const tc = performance.now();
-    opts.log(`started ${d.stepId} ${d.output.slice(0, 12)}`);
-    if (holdDir) await hold(holdDir, opts.log, d.stepId);
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    };
     const warnings: string[] = [];
-    const ctx = makeStepContext({
-      stepId: d.stepId,
-      seed: d.seed,
-      pipelineDir: d.pipelineDir,
-      warn: (m) => warnings.push(m),
-      progress: (f) => void job.updateProgress(Math.round(Math.max(0, Math.min(1, f)) * 100)).catch(() => undefined),
-      threads,
-    });
-    let output: unknown;
+    let parts: readonly Uint8Array[];
     try {
-      output = await def.run(inputs as never, d.params as never, ctx);
+      parts = useChildren ? await inChild(job, warnings, ready) : await inProcess(job, def, warnings, ready);
     } catch (e) {
+      if (e instanceof UnrecoverableError) throw e;
       opts.log(`failed ${d.stepId}: ${e instanceof Error ? e.message : String(e)}`);
       // A step's error is its inputs' and params' doing: retrying it elsewhere would fail again.
       throw new UnrecoverableError(stepFailure(e).message);
     }
     const ts = performance.now();
-    cache.put(d.output, { type: d.type, kind: d.kind, stepVersion: d.stepVersion, warnings }, () => encodeArtifactParts(output));
+    cache.put(d.output, { type: d.type, kind: d.kind, stepVersion: d.stepVersion, warnings }, () => parts);
     const te = performance.now();
     opts.log(`done ${d.stepId} ${d.output.slice(0, 12)} in ${Math.round(te - t0)} ms`);
     return { cached: false, warnings, loadMs: tc - t0, computeMs: ts - tc, storeMs: te - ts, worker: me };
@@ -156,16 +245,23 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     concurrency: opts.concurrency,
     lockDuration: opts.lockMs,
     stalledInterval: opts.lockMs,
-    // A step computes synchronously (a gbm fit): its lock is renewed only between such stretches,
-    // so `lockMs` must exceed the longest one, or the job is taken for stalled and run again.
+    // A step computes in its step process, so the lock is renewed while it runs. In this process
+    // (FXFLOW_POOL=off) a step computes synchronously (a gbm fit) and the lock is renewed only
+    // between such stretches: `lockMs` must then exceed the longest, or the job is run again.
     maxStalledCount: 1,
     autorun: true,
   });
   worker.on('error', (e) => opts.log(`queue error: ${scrub(e.message, opts.target)}`));
   await worker.waitUntilReady();
+  const stopChildren = (): void => {
+    for (const c of children) c.proc.terminate();
+    children.clear();
+  };
   return {
     async close(force = false) {
+      if (force) stopChildren();
       await worker.close(force);
+      stopChildren();
     },
   };
 }
