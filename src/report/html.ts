@@ -71,7 +71,8 @@ const METRICS: [string, string, (x: number) => string, string][] = [
   ['years', 'Years (FX trading time)', (x) => num(x, 2), 'Sample'],
 ];
 
-const CSS = `
+/** The report's stylesheet (`fxflow ui` serves it too, for the same charts and tables). */
+export const REPORT_CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;margin:0;background:#f5f6f8}
 main{max-width:900px;margin:0 auto;padding:24px 20px 60px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:32px 0 10px;border-bottom:1px solid #d9dde3;padding-bottom:4px}
@@ -199,7 +200,7 @@ export function renderReport(input: ReportInput): string {
 
   const html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(`${run.pipeline} · ${run.id} · fxflow report`)}</title><style>${CSS}</style></head>
+<title>${esc(`${run.pipeline} · ${run.id} · fxflow report`)}</title><style>${REPORT_CSS}</style></head>
 <body><main>
 <h1>${esc(run.pipeline)} <span class="sub">· ${esc(r.symbol)} · step ${esc(input.stepId)}</span></h1>
 <div class="sub">run ${esc(run.id)} · ${esc(run.status)} · started ${esc(run.startedAt)} UTC${run.endedAt ? ` · ended ${esc(run.endedAt)} UTC` : ''}${run.gitCommit ? ` · commit ${esc(run.gitCommit.slice(0, 12))}` : ''} · ${esc(run.file)}</div>

@@ -54,6 +54,8 @@ export interface LineChartOptions {
   height?: number;
   /** Most points drawn per series (min/max per bucket beyond that). */
   maxPoints?: number;
+  /** Labels an x tick when x is not time (e.g. epochs); default: x is UTC epoch ms, labelled as a date. */
+  xFormat?: (x: number) => string;
 }
 
 const M = { l: 64, r: 16, t: 28, b: 36 };
@@ -131,9 +133,12 @@ export function lineChart(o: LineChartOptions): string {
   for (let k = 0; k <= nx && n > 1; k++) {
     const i = Math.round((k / nx) * (n - 1));
     const anchor = k === 0 ? ' style="text-anchor:start"' : k === nx ? ' style="text-anchor:end"' : '';
-    parts.push(`<text x="${c(X(i))}" y="${Hh - 12}" class="xl"${anchor}>${esc(fmtDate(o.x[i], x1 - x0))}</text>`);
+    parts.push(`<text x="${c(X(i))}" y="${Hh - 12}" class="xl"${anchor}>${esc(o.xFormat ? o.xFormat(o.x[i]) : fmtDate(o.x[i], x1 - x0))}</text>`);
   }
-  if (n === 1) parts.push(`<text x="${c(X(0))}" y="${Hh - 12}" class="xl">${esc(new Date(o.x[0]).toISOString().slice(0, 16).replace('T', ' '))}</text>`);
+  if (n === 1)
+    parts.push(
+      `<text x="${c(X(0))}" y="${Hh - 12}" class="xl">${esc(o.xFormat ? o.xFormat(o.x[0]) : new Date(o.x[0]).toISOString().slice(0, 16).replace('T', ' '))}</text>`,
+    );
   const note = finite === 0 ? 'no data' : flat ? o.flatNote : undefined;
   if (note) parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">${esc(note)}</text>`);
   const idx = decimate(
@@ -320,6 +325,47 @@ export function groupedBars(o: {
     const lx = W - M.r - 150 * (o.series.length - k);
     parts.push(`<rect x="${lx}" y="6" width="12" height="12" fill="${s.color}"/><text x="${lx + 16}" y="16" class="lg">${esc(s.name)}</text>`);
   });
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+/** A scatter plot of points (e.g. a sweep's parameter against its selection score); `highlight` marks the chosen point. */
+export function scatterChart(o: {
+  name: string;
+  title: string;
+  points: { x: number; y: number; label: string; highlight?: boolean }[];
+  xLabel: string;
+  yLabel: string;
+  width?: number;
+  height?: number;
+}): string {
+  const W = o.width ?? 860;
+  const Hh = o.height ?? 300;
+  const pw = W - M.l - M.r;
+  const ph = Hh - M.t - M.b;
+  const pts = o.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const xs = niceTicks(pts.length ? Math.min(...pts.map((p) => p.x)) : 0, pts.length ? Math.max(...pts.map((p) => p.x)) : 1);
+  const ys = niceTicks(pts.length ? Math.min(...pts.map((p) => p.y)) : 0, pts.length ? Math.max(...pts.map((p) => p.y)) : 1);
+  const [xlo, xhi] = [xs[0], xs[xs.length - 1]];
+  const [ylo, yhi] = [ys[0], ys[ys.length - 1]];
+  const X = (v: number): number => M.l + ((v - xlo) / (xhi - xlo || 1)) * pw;
+  const Y = (v: number): number => M.t + ph - ((v - ylo) / (yhi - ylo || 1)) * ph;
+  const label = (v: number): string => String(Math.round(v * 1e6) / 1e6);
+  const parts = [
+    `<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`,
+    `<text x="${M.l}" y="16" class="ct">${esc(o.title)}</text>`,
+  ];
+  for (const t of ys)
+    parts.push(
+      `<line x1="${M.l}" x2="${W - M.r}" y1="${c(Y(t))}" y2="${c(Y(t))}" class="grid"/><text x="${M.l - 6}" y="${c(Y(t))}" class="yl">${esc(label(t))}</text>`,
+    );
+  for (const t of xs) parts.push(`<text x="${c(X(t))}" y="${Hh - 18}" class="xl">${esc(label(t))}</text>`);
+  parts.push(`<text x="${c(M.l + pw / 2)}" y="${Hh - 3}" class="xl">${esc(o.xLabel)}</text>`);
+  if (!pts.length) parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">no data</text>`);
+  for (const p of pts)
+    parts.push(
+      `<circle class="mark dot" cx="${c(X(p.x))}" cy="${c(Y(p.y))}" r="${p.highlight ? 6 : 4}" fill="${p.highlight ? '#d97706' : '#2563eb'}" fill-opacity="0.8"><title>${esc(`${p.label}: ${o.yLabel} ${p.y}`)}</title></circle>`,
+    );
   parts.push('</svg>');
   return parts.join('');
 }

@@ -4,8 +4,9 @@ import { recordSweep, summarizeSweep, type SweepResult } from './history.js';
 import type { StepContext } from '../steps/define.js';
 import type { NodeKey } from './keys.js';
 import { poolFor } from './pool/pool.js';
+import { LiveProgress } from './live.js';
 import type { ProgressReporter } from './progress.js';
-import { Interruption, runPlan, type RunOptions, type RunResult } from './run.js';
+import { Interruption, newRunId, runPlan, type RunOptions, type RunResult } from './run.js';
 import type { Store } from './store.js';
 
 export { Interruption } from './run.js';
@@ -69,13 +70,17 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
     : undefined;
   const reports = plan.nodes.filter((n) => n.def.output === 'Report').map((n) => n.id);
   let result: RunResult;
+  // The run's progress also goes to its live file, for readers the store's lock keeps out (`fxflow ui`).
+  const runId = newRunId();
+  const live = new LiveProgress(store.dir, runId, plan.spec.name, plan.nodes, opts.progress);
   try {
     // The HTML report reads the backtests' outputs after the run: checked (and recomputed if damaged) in it.
     const need = opts.writeReport && !plan.spec.matrix ? reports : [];
     result = await runPlan(plan, {
       store,
       keys: opts.keys,
-      progress: opts.progress,
+      progress: live,
+      runId,
       concurrency: opts.jobs,
       signal: opts.signal,
       execute,
@@ -83,6 +88,7 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
       git: opts.git,
     });
   } finally {
+    live.close();
     await pool?.close();
   }
   const reason: unknown = opts.signal?.aborted ? opts.signal.reason : undefined;

@@ -79,6 +79,8 @@ export interface RunOptions {
    * is loaded and checked, and recomputed in this run if damaged; they come back in `outputs`.
    */
   need?: string[];
+  /** The run's id, when the caller made it beforehand (runPipeline: it names the run's live file). */
+  runId?: string;
 }
 
 /**
@@ -156,7 +158,7 @@ function errorText(e: unknown): string {
 export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> {
   const { store, progress } = opts;
   const spec = plan.spec;
-  const runId = newRunId();
+  const runId = opts.runId ?? newRunId();
   const t0 = performance.now();
   // Fingerprinting reads the data files: a missing one fails here, before any run is recorded.
   const keys = opts.keys ?? (await computeKeys(plan));
