@@ -346,8 +346,22 @@ export function scatterChart(o: {
   const pts = o.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   const xs = niceTicks(pts.length ? Math.min(...pts.map((p) => p.x)) : 0, pts.length ? Math.max(...pts.map((p) => p.x)) : 1);
   const ys = niceTicks(pts.length ? Math.min(...pts.map((p) => p.y)) : 0, pts.length ? Math.max(...pts.map((p) => p.y)) : 1);
-  const [xlo, xhi] = [xs[0], xs[xs.length - 1]];
-  const [ylo, yhi] = [ys[0], ys[ys.length - 1]];
+  // Ticks fall inside the data's range: the axes span both, so every point is inside the plot.
+  const span = (v: number[], t: number[]): [number, number] => {
+    const lo = Math.min(t[0], ...v);
+    const hi = Math.max(t[t.length - 1], ...v);
+    // A margin of 5% keeps the points at the extremes off the plot's edges.
+    const m = (hi - lo || 1) * 0.05;
+    return [lo - m, hi + m];
+  };
+  const [xlo, xhi] = span(
+    pts.map((p) => p.x),
+    xs,
+  );
+  const [ylo, yhi] = span(
+    pts.map((p) => p.y),
+    ys,
+  );
   const X = (v: number): number => M.l + ((v - xlo) / (xhi - xlo || 1)) * pw;
   const Y = (v: number): number => M.t + ph - ((v - ylo) / (yhi - ylo || 1)) * ph;
   const label = (v: number): string => String(Math.round(v * 1e6) / 1e6);

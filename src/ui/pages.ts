@@ -310,7 +310,8 @@ export async function runPage(store: Store, dir: string, ref: string): Promise<P
   const metricRows = [...metrics.entries()].map(([k, v]) => `<tr><td><code>${esc(k)}</code></td><td class="n">${esc(fmtNum(v))}</td></tr>`);
   const sections = [
     `<h1>${esc(run.pipeline)}</h1>`,
-    runFacts(run, status),
+    // A live run's row in the copy was marked ended when the copy was opened: it has no duration yet.
+    runFacts(live ? { ...run, durationMs: null } : run, status),
     run.error ? `<p class="error">${esc(run.error)}</p>` : '',
     `<p class="actions"><a href="/compare${esc(qs({ run: run.id }))}&amp;run=latest">compare with the latest run</a>${variants.length ? ` · <a href="/sweeps/${esc(encodeURIComponent(run.id))}">sweep leaderboard (${variants.length} variants)</a>` : ''}</p>`,
     `<h2>Steps</h2><div class="panel dag-panel"${live ? ` data-live="${esc(run.id)}"` : ''}>${dagSvg(nodes)}</div>${stepsTable(nodes, extra)}`,

@@ -250,6 +250,8 @@ steps:
     const server = await ui(store);
 
     const child = spawnFxflow(['run', 'live.yaml', '--store', store], { cwd: dir });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     cleanup.push(() => {
       if (child.exitCode === null) child.kill();
@@ -279,6 +281,8 @@ steps:
     // Open the second: the run ends, the page reloads from the store and shows every step done.
     writeFileSync(fifoB, 'go');
     expect(await exited).toBe(0);
+    // The UI read the store all along and never made the run wait for it.
+    expect(stderr).not.toContain('waiting for the store');
     await page.waitForSelector('.dag-panel:not([data-live]) g.node[data-step="gate_b"][data-state="ok"]');
     await page.waitForSelector('.status.s-succeeded');
     const states = await page.$$eval('svg.dag g.node', (gs) => gs.map((g) => g.getAttribute('data-state')));
@@ -388,6 +392,49 @@ steps:
     const badPort = await fxflow(['ui', '--store', dir, '--port', 'http'], { cwd: dir });
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toContain('--port takes a port number from 0 to 65535');
+  }, 120_000);
+
+  it('shows a sweep leaderboard with its scatter plot, and the model registry', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-ui-sweep-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const id = '20240301-000000-sweep1';
+    const store = await Store.open(dir);
+    await store.transaction(async (tx) => {
+      await runRows(id, { pipeline: 'sweep-demo', startedAt: Date.UTC(2024, 2, 1), steps: [{ stepId: 'model[alpha=1]', kind: 'train', key: 'mkey1' }] })(tx);
+      // Three variants, scores written by hand: alpha 1 is the best and the selected one.
+      const select = 'sharpe on report (max)';
+      await tx.insert(
+        'run_variants',
+        [
+          [id, 0, 'alpha=0.1', '{"alpha":0.1}', '{"report.sharpe":0.3}', select, 0.3, false],
+          [id, 1, 'alpha=1', '{"alpha":1}', '{"report.sharpe":0.9}', select, 0.9, true],
+          [id, 2, 'alpha=10', '{"alpha":10}', '{"report.sharpe":-0.2}', select, -0.2, false],
+        ],
+        { doubles: [6] },
+      );
+      await tx.insert('artifacts', [['mkey1', 'Model', 'train', 1, 10, 0, 'sha', '2024-03-01 00:00:00', '{"metrics":{"val_ic":0.05},"warnings":[]}', '@file']]);
+      await tx.insert('model_stages', [[1, 'mkey1', 'champion', '2024-03-02 00:00:00', 'tester', 'best of the sweep']]);
+    });
+    await store.close();
+    const server = await ui(dir);
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${server.url}runs/${id}`);
+    await page.getByText('sweep leaderboard (3 variants)').click();
+    await page.waitForSelector('table.leaderboard');
+    const order = (): Promise<(string | null)[]> => page.$$eval('table.leaderboard tbody tr', (rs) => rs.map((r) => r.getAttribute('data-variant')));
+    expect(await order()).toEqual(['1', '0', '2']);
+    expect(await page.getAttribute('table.leaderboard tr[data-variant="1"]', 'class')).toBe('selected');
+    expect(await page.locator('svg[data-chart="sweep"] circle.mark').count()).toBe(3);
+    await page.screenshot({ path: path.join(OUT, 'sweep.png'), fullPage: true });
+    await page.locator('table.leaderboard th a', { hasText: 'alpha' }).click();
+    await page.waitForURL(/sort=param%3Aalpha/);
+    expect(await order()).toEqual(['2', '1', '0']);
+    await page.goto(`${server.url}models`);
+    const row = page.locator('table.models tr[data-model="mkey1"]');
+    expect(await row.locator('.status').innerText()).toBe('champion');
+    await row.locator('a').click();
+    await page.waitForURL(new RegExp(`/runs/${id}$`));
+    expect(errors).toEqual([]);
   }, 120_000);
 
   it('pages a store of 10,000 runs (render time printed, not asserted)', async () => {
