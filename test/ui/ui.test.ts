@@ -8,6 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRowWriter, stepRowsWriter, type StepRecord } from '../../src/runtime/history.js';
+import { encodeArtifact } from '../../src/runtime/codec.js';
 import { Store } from '../../src/runtime/store.js';
 import { startUi, type UiServer } from '../../src/ui/server.js';
 import { edit, fxflow, REPO, spawnFxflow, workdir } from '../helpers/cli.js';
@@ -394,7 +395,7 @@ steps:
     expect(badPort.stderr).toContain('--port takes a port number from 0 to 65535');
   }, 120_000);
 
-  it('shows a sweep leaderboard with its scatter plot, and the model registry', async () => {
+  it('shows training curves, a sweep leaderboard with its scatter plot, and the model registry', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-ui-sweep-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const id = '20240301-000000-sweep1';
@@ -412,13 +413,37 @@ steps:
         ],
         { doubles: [6] },
       );
-      await tx.insert('artifacts', [['mkey1', 'Model', 'train', 1, 10, 0, 'sha', '2024-03-01 00:00:00', '{"metrics":{"val_ic":0.05},"warnings":[]}', '@file']]);
       await tx.insert('model_stages', [[1, 'mkey1', 'champion', '2024-03-02 00:00:00', 'tester', 'best of the sweep']]);
     });
+    // A neural model's epoch history, written by hand: three epochs, train and validation loss, learning rate.
+    const history = [
+      { epoch: 1, trainLoss: 1, valLoss: 1.2, lr: 0.001 },
+      { epoch: 2, trainLoss: 0.8, valLoss: 1.1, lr: 0.0005 },
+      { epoch: 3, trainLoss: 0.7, valLoss: 1.15, lr: 0.00025 },
+    ];
+    const model = {
+      type: 'Model',
+      kind: 'mlp',
+      params: { model: 'mlp' },
+      featureNames: [],
+      targetNames: [],
+      targetHorizons: [],
+      state: [{ history }],
+      valMetrics: [],
+    };
+    await store.putArtifact(
+      'mkey1',
+      { type: 'Model', kind: 'train', stepVersion: 1, meta: { metrics: { val_ic: 0.05 }, warnings: [] } },
+      encodeArtifact(model),
+    );
     await store.close();
     const server = await ui(dir);
     const { page, errors } = await openPage(browser);
     await page.goto(`${server.url}runs/${id}`);
+    // Training curves from the stored epoch history: two loss lines over three epochs, one learning-rate line.
+    expect(await page.locator('svg[data-chart="loss"] path.mark.line').count()).toBe(2);
+    expect(await page.locator('svg[data-chart="lr"] path.mark.line').count()).toBe(1);
+    expect(await page.locator('svg[data-chart="loss"] text.xl').allTextContents()).toContain('epoch 3');
     await page.getByText('sweep leaderboard (3 variants)').click();
     await page.waitForSelector('table.leaderboard');
     const order = (): Promise<(string | null)[]> => page.$$eval('table.leaderboard tbody tr', (rs) => rs.map((r) => r.getAttribute('data-variant')));
