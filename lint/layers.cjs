@@ -11,6 +11,7 @@ const LAYERS = [
   ['compiler', ['src/compiler/']],
   ['runtime', ['src/runtime/']],
   ['report', ['src/report/']],
+  ['ui', ['src/ui/']],
   ['library entry', ['src/pipeline.ts', 'src/index.ts']],
   ['cli', ['src/cli/']],
 ];

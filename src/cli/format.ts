@@ -1,4 +1,3 @@
-import { thousands } from '../core/format.js';
 import { readFileSync, statSync } from 'node:fs';
 import type { Diagnostic } from '../core/diagnostics.js';
 import { escapeControl, formatDiagnostic } from '../core/diagnostics.js';
@@ -68,18 +67,5 @@ export function table(headers: string[], rows: string[][], style: Style = PLAIN)
   return [style.bold(fmt(headers)), ...rows.map(fmt)].join('\n');
 }
 
-/** A metric value for people: 4 significant digits, fractions that look like ratios kept raw. */
-export function fmtNum(v: number | null | undefined): string {
-  if (v === null || v === undefined) return '—';
-  // A metric that is not finite is shown as such (a missing one is —).
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  // Past 1e15 digits grouping stops being readable (1e300 has 301 digits).
-  if (a >= 1e15) return v.toPrecision(4);
-  // core/format's grouping, not toLocaleString: that loads ICU's locale data (20–50 ms of a cached rerun).
-  if (Number.isInteger(v)) return thousands(v);
-  if (a >= 1000) return v.toFixed(0);
-  if (a >= 1) return v.toPrecision(4);
-  if (a === 0) return '0';
-  return v.toPrecision(3);
-}
+// The one metric formatter lives in core (the UI shows metrics too); commands import it from here.
+export { fmtNum } from '../core/format.js';

@@ -1,6 +1,6 @@
 import type { HorizonMetrics, Report } from '../core/artifacts.js';
 import { drawdownSeries } from '../backtest/metrics.js';
-import { esc, groupedBars, heatMap, histogram, lineChart, scatter, type Series } from './svg.js';
+import { esc, groupedBars, heatMap, histogram, lineChart, scatterChart, type Series } from './svg.js';
 import { fixed as num, pct, thousands } from '../core/format.js';
 import { firstRowAtOrAfter } from '../evaluation/folds.js';
 import type { SweepOverfit } from '../runtime/history.js';
@@ -75,7 +75,8 @@ const METRICS: [string, string, (x: number) => string, string][] = [
   ['years', 'Years (FX trading time)', (x) => num(x, 2), 'Sample'],
 ];
 
-const CSS = `
+/** The report's stylesheet (`fxflow ui` serves it too, for the same charts and tables). */
+export const REPORT_CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;margin:0;background:#f5f6f8}
 main{max-width:900px;margin:0 auto;padding:24px 20px 60px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:32px 0 10px;border-bottom:1px solid #d9dde3;padding-bottom:4px}
@@ -188,16 +189,24 @@ function explainSection(r: ReportInput['report']): string {
     height: 260,
   });
   const deps = e.dependence
-    .map((d) =>
-      scatter({
+    .map((d) => {
+      // At most 400 points a plot (every k-th row): the report stays light.
+      const step = Math.max(1, Math.ceil(d.x.length / 400));
+      const points = Array.from({ length: Math.ceil(d.x.length / step) }, (_, i) => ({
+        x: d.x[i * step],
+        y: d.shap[i * step],
+        label: `${d.feature} = ${num(d.x[i * step])}`,
+      }));
+      return scatterChart({
         name: `shap-${d.feature}`,
         title: `SHAP of ${d.feature} (${d.target}) against its value`,
-        x: d.x,
-        y: d.shap,
-        xFormat: (v) => num(v),
-        yFormat: (v) => v.toPrecision(2),
-      }),
-    )
+        points,
+        xLabel: d.feature,
+        yLabel: 'SHAP',
+        width: 420,
+        height: 260,
+      });
+    })
     .join('');
   return `<h2>Why the model predicts what it does</h2><div class="panel">${bars}</div>${deps ? `<div class="panel">${deps}</div>` : ''}<p class="sub">permutation: rise in validation MSE when the feature is shuffled; shap: mean |SHAP value| (exact TreeSHAP, in the model's raw units); gain: total split gain. Each as a share of its method's total.</p>`;
 }
@@ -363,7 +372,7 @@ export function renderReport(input: ReportInput): string {
 
   const html = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(`${run.pipeline} · ${run.id} · fxflow report`)}</title><style>${CSS}</style></head>
+<title>${esc(`${run.pipeline} · ${run.id} · fxflow report`)}</title><style>${REPORT_CSS}</style></head>
 <body><main>
 <h1>${esc(run.pipeline)} <span class="sub">· ${esc(r.symbol)} · step ${esc(input.stepId)}</span></h1>
 <div class="sub">run ${esc(run.id)} · ${esc(run.status)} · started ${esc(run.startedAt)} UTC${run.endedAt ? ` · ended ${esc(run.endedAt)} UTC` : ''}${run.gitCommit ? ` · commit ${esc(run.gitCommit.slice(0, 12))}` : ''} · ${esc(run.file)}</div>

@@ -60,6 +60,8 @@ export interface LineChartOptions {
   maxPoints?: number;
   /** Vertical markers at x positions (indices into x), e.g. a replay's retrains; `title` shows on hover. */
   markers?: { i: number; color: string; title: string }[];
+  /** Labels an x tick when x is not time (e.g. epochs); default: x is UTC epoch ms, labelled as a date. */
+  xFormat?: (x: number) => string;
 }
 
 const M = { l: 64, r: 16, t: 28, b: 36 };
@@ -139,9 +141,12 @@ export function lineChart(o: LineChartOptions): string {
   for (let k = 0; k <= nx && n > 1; k++) {
     const i = Math.round((k / nx) * (n - 1));
     const anchor = k === 0 ? ' style="text-anchor:start"' : k === nx ? ' style="text-anchor:end"' : '';
-    parts.push(`<text x="${c(X(i))}" y="${Hh - 12}" class="xl"${anchor}>${esc(fmtDate(o.x[i], x1 - x0))}</text>`);
+    parts.push(`<text x="${c(X(i))}" y="${Hh - 12}" class="xl"${anchor}>${esc(o.xFormat ? o.xFormat(o.x[i]) : fmtDate(o.x[i], x1 - x0))}</text>`);
   }
-  if (n === 1) parts.push(`<text x="${c(X(0))}" y="${Hh - 12}" class="xl">${esc(new Date(o.x[0]).toISOString().slice(0, 16).replace('T', ' '))}</text>`);
+  if (n === 1)
+    parts.push(
+      `<text x="${c(X(0))}" y="${Hh - 12}" class="xl">${esc(o.xFormat ? o.xFormat(o.x[0]) : new Date(o.x[0]).toISOString().slice(0, 16).replace('T', ' '))}</text>`,
+    );
   for (const mk of o.markers ?? []) {
     const x = c(X(mk.i));
     parts.push(
@@ -349,59 +354,57 @@ export function groupedBars(o: {
   return parts.join('');
 }
 
-/** Scatter plot of (x, y) points, e.g. a feature's SHAP dependence; non-finite points are skipped. */
-export function scatter(o: {
+/** A scatter plot of points (e.g. a sweep's parameter against its selection score); `highlight` marks the chosen point. */
+export function scatterChart(o: {
   name: string;
   title: string;
-  x: ArrayLike<number>;
-  y: ArrayLike<number>;
-  xFormat: (v: number) => string;
-  yFormat: (v: number) => string;
-  color?: string;
+  points: { x: number; y: number; label: string; highlight?: boolean }[];
+  xLabel: string;
+  yLabel: string;
   width?: number;
   height?: number;
 }): string {
-  const W = o.width ?? 420;
-  const Hh = o.height ?? 240;
+  const W = o.width ?? 860;
+  const Hh = o.height ?? 300;
   const pw = W - M.l - M.r;
   const ph = Hh - M.t - M.b;
-  const idx: number[] = [];
-  for (let i = 0; i < o.x.length; i++) if (Number.isFinite(o.x[i]) && Number.isFinite(o.y[i])) idx.push(i);
+  const pts = o.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  const xs = niceTicks(pts.length ? Math.min(...pts.map((p) => p.x)) : 0, pts.length ? Math.max(...pts.map((p) => p.x)) : 1);
+  const ys = niceTicks(pts.length ? Math.min(...pts.map((p) => p.y)) : 0, pts.length ? Math.max(...pts.map((p) => p.y)) : 1);
+  // Ticks fall inside the data's range: the axes span both, so every point is inside the plot.
+  const span = (v: number[], t: number[]): [number, number] => {
+    const lo = Math.min(t[0], ...v);
+    const hi = Math.max(t[t.length - 1], ...v);
+    // A margin of 5% keeps the points at the extremes off the plot's edges.
+    const m = (hi - lo || 1) * 0.05;
+    return [lo - m, hi + m];
+  };
+  const [xlo, xhi] = span(
+    pts.map((p) => p.x),
+    xs,
+  );
+  const [ylo, yhi] = span(
+    pts.map((p) => p.y),
+    ys,
+  );
+  const X = (v: number): number => M.l + ((v - xlo) / (xhi - xlo || 1)) * pw;
+  const Y = (v: number): number => M.t + ph - ((v - ylo) / (yhi - ylo || 1)) * ph;
+  const label = (v: number): string => String(Math.round(v * 1e6) / 1e6);
   const parts = [
     `<svg class="chart" data-chart="${esc(o.name)}" viewBox="0 0 ${W} ${Hh}" width="${W}" height="${Hh}" role="img" aria-label="${esc(o.title)}" xmlns="http://www.w3.org/2000/svg">`,
     `<text x="${M.l}" y="16" class="ct">${esc(o.title)}</text>`,
   ];
-  if (!idx.length) {
-    parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">no data</text></svg>`);
-    return parts.join('');
-  }
-  let xlo = Infinity;
-  let xhi = -Infinity;
-  let ylo = 0;
-  let yhi = 0;
-  for (const i of idx) {
-    xlo = Math.min(xlo, o.x[i]);
-    xhi = Math.max(xhi, o.x[i]);
-    ylo = Math.min(ylo, o.y[i]);
-    yhi = Math.max(yhi, o.y[i]);
-  }
-  const xt = niceTicks(xlo, xhi, 4);
-  const yt = niceTicks(ylo, yhi, 4);
-  xlo = Math.min(xlo, xt[0]);
-  xhi = Math.max(xhi, xt[xt.length - 1]);
-  ylo = Math.min(ylo, yt[0]);
-  yhi = Math.max(yhi, yt[yt.length - 1]);
-  const X = (v: number): number => M.l + ((v - xlo) / (xhi - xlo || 1)) * pw;
-  const Y = (v: number): number => M.t + ph - ((v - ylo) / (yhi - ylo || 1)) * ph;
-  for (const t of yt)
+  for (const t of ys)
     parts.push(
-      `<line x1="${M.l}" x2="${W - M.r}" y1="${c(Y(t))}" y2="${c(Y(t))}" class="${t === 0 ? 'zero' : 'grid'}"/><text x="${M.l - 6}" y="${c(Y(t))}" class="yl">${esc(o.yFormat(t))}</text>`,
+      `<line x1="${M.l}" x2="${W - M.r}" y1="${c(Y(t))}" y2="${c(Y(t))}" class="grid"/><text x="${M.l - 6}" y="${c(Y(t))}" class="yl">${esc(label(t))}</text>`,
     );
-  for (const t of xt) parts.push(`<text x="${c(X(t))}" y="${Hh - 12}" class="xl">${esc(o.xFormat(t))}</text>`);
-  const color = o.color ?? '#2563eb';
-  // One path of tiny squares keeps a few thousand points light.
-  const d = idx.map((i) => `M${c(X(o.x[i]) - 1.5)} ${c(Y(o.y[i]) - 1.5)}h3v3h-3z`).join('');
-  parts.push(`<path class="mark" d="${d}" fill="${color}" fill-opacity="0.5"/>`);
+  for (const t of xs) parts.push(`<text x="${c(X(t))}" y="${Hh - 18}" class="xl">${esc(label(t))}</text>`);
+  parts.push(`<text x="${c(M.l + pw / 2)}" y="${Hh - 3}" class="xl">${esc(o.xLabel)}</text>`);
+  if (!pts.length) parts.push(`<text x="${c(M.l + pw / 2)}" y="${c(M.t + ph / 2)}" class="note">no data</text>`);
+  for (const p of pts)
+    parts.push(
+      `<circle class="mark dot" cx="${c(X(p.x))}" cy="${c(Y(p.y))}" r="${p.highlight ? 6 : 4}" fill="${p.highlight ? '#d97706' : '#2563eb'}" fill-opacity="0.8"><title>${esc(`${p.label}: ${o.yLabel} ${p.y}`)}</title></circle>`,
+    );
   parts.push('</svg>');
   return parts.join('');
 }

@@ -289,6 +289,80 @@ export async function listRuns(store: Store, opts: { pipeline?: string; limit: n
   return runs.map((r) => ({ run: toRun(r), computed: Number(r.computed), cached: Number(r.cached), metrics: metrics.get(String(r.id)) ?? {} }));
 }
 
+/** How a page of runs is sorted: a run column, or `metric:NAME` (a metric's value, the first step's that has it). */
+export type RunSort = 'started' | 'duration' | 'pipeline' | 'status' | 'id' | `metric:${string}`;
+
+export interface RunPageQuery {
+  pipeline?: string;
+  status?: string;
+  sort: RunSort;
+  desc: boolean;
+  offset: number;
+  limit: number;
+}
+
+export interface RunPage {
+  /** Runs matching the filters, all pages. */
+  total: number;
+  runs: RunListing[];
+}
+
+const SORT_COLS: Record<string, string> = {
+  started: 'r.started_at',
+  duration: 'duration_ms',
+  pipeline: 'r.pipeline',
+  status: 'r.status',
+  id: 'r.id',
+};
+
+/**
+ * One page of the runs, filtered and sorted in the database (a store of ten thousand runs reads
+ * only the page shown), ties newest first. Unknown values never reach the SQL text: the sort
+ * column comes from a fixed list, a metric's name is a bound parameter.
+ */
+export async function pageRuns(store: Store, q: RunPageQuery): Promise<RunPage> {
+  const metric = q.sort.startsWith('metric:') ? q.sort.slice('metric:'.length) : undefined;
+  const order = metric !== undefined ? 'sort_value' : (SORT_COLS[q.sort] ?? SORT_COLS.started);
+  const dir = q.desc ? 'DESC' : 'ASC';
+  const where = `($1::VARCHAR IS NULL OR r.pipeline = $1) AND ($2::VARCHAR IS NULL OR r.status = $2)`;
+  const total = Number((await store.query(`SELECT count(*)::INTEGER AS n FROM runs r WHERE ${where}`, [q.pipeline ?? null, q.status ?? null]))[0].n);
+  const runs = await store.query(
+    `WITH m AS (SELECT run_id, arg_min(value, step_id) AS v FROM metrics WHERE name = $3 GROUP BY run_id),
+     c AS (SELECT run_id, count(*) FILTER (WHERE status = 'ok' AND NOT cached)::INTEGER AS computed, count(*) FILTER (WHERE cached)::INTEGER AS cached
+           FROM step_runs GROUP BY run_id)
+     SELECT ${RUN_COLS}, m.v AS sort_value, COALESCE(c.computed, 0) AS computed, COALESCE(c.cached, 0) AS cached
+     FROM runs r LEFT JOIN m ON m.run_id = r.id LEFT JOIN c ON c.run_id = r.id WHERE ${where}
+     ORDER BY ${order} ${dir} NULLS LAST, ${NEWEST_FIRST} LIMIT $4 OFFSET $5`,
+    [q.pipeline ?? null, q.status ?? null, metric ?? null, q.limit, q.offset],
+  );
+  const metricRows = runs.length
+    ? await store.query(
+        `SELECT run_id, step_id, name, value FROM metrics WHERE run_id IN (${runs.map((_, i) => `$${i + 1}`).join(',')}) ORDER BY run_id, step_id, name`,
+        runs.map((r) => String(r.id)),
+      )
+    : [];
+  const metrics = new Map<string, Record<string, number>>();
+  for (const m of metricRows) {
+    const rec = metrics.get(String(m.run_id)) ?? {};
+    rec[`${m.step_id}.${m.name}`] = m.value as number;
+    metrics.set(String(m.run_id), rec);
+  }
+  return {
+    total,
+    runs: runs.map((r) => ({ run: toRun(r), computed: Number(r.computed), cached: Number(r.cached), metrics: metrics.get(String(r.id)) ?? {} })),
+  };
+}
+
+/** What the runs can be filtered and sorted by: pipeline names, statuses and metric names in the store. */
+export async function runFacets(store: Store): Promise<{ pipelines: string[]; statuses: string[]; metrics: string[] }> {
+  const col = async (sql: string): Promise<string[]> => (await store.query(sql)).map((r) => String(r.v));
+  return {
+    pipelines: await col(`SELECT DISTINCT pipeline AS v FROM runs ORDER BY v`),
+    statuses: await col(`SELECT DISTINCT status AS v FROM runs ORDER BY v`),
+    metrics: await col(`SELECT DISTINCT name AS v FROM metrics ORDER BY v`),
+  };
+}
+
 // ---- step runs, params, metrics ----
 
 export interface StepRow {
@@ -304,13 +378,15 @@ export interface StepRow {
   params: Record<string, unknown>;
   summary: string | null;
   warnings: string[];
+  /** Input port → the key of the artifact it read (a graph of the run links keys to its steps). */
+  inputs: Record<string, string>;
 }
 
 /** A run's step runs, in the order they started. */
 export async function runSteps(store: Store, runId: string): Promise<StepRow[]> {
   const rows = await store.query(
     `SELECT s.step_id, COALESCE(n.step_id, s.step_id) AS step, s.kind, s.key, s.cached, s.status, s.duration_ms, s.error,
-            CAST(s.params AS VARCHAR) AS params, s.summary, CAST(s.warnings AS VARCHAR) AS warnings
+            CAST(s.params AS VARCHAR) AS params, s.summary, CAST(s.warnings AS VARCHAR) AS warnings, CAST(s.inputs AS VARCHAR) AS inputs
      FROM step_runs s LEFT JOIN run_nodes n ON n.run_id = s.run_id AND n.node_id = s.step_id
      WHERE s.run_id = $1 ORDER BY s.started_at, s.step_id`,
     [runId],
@@ -327,6 +403,7 @@ export async function runSteps(store: Store, runId: string): Promise<StepRow[]> 
     params: r.params === null ? {} : (JSON.parse(String(r.params)) as Record<string, unknown>),
     summary: r.summary === null ? null : String(r.summary),
     warnings: r.warnings === null ? [] : (JSON.parse(String(r.warnings)) as string[]),
+    inputs: r.inputs === null ? {} : (JSON.parse(String(r.inputs)) as Record<string, string>),
   }));
 }
 

@@ -4,8 +4,10 @@ import { recordSweep, summarizeSweep, type SweepResult } from './history.js';
 import type { StepContext } from '../steps/define.js';
 import type { NodeKey } from './keys.js';
 import { poolFor } from './pool/pool.js';
+import { LiveProgress } from './live.js';
 import type { ProgressReporter } from './progress.js';
 import { Interruption, runPlan, type RunOptions, type RunResult } from './run.js';
+import { newRunId } from './run-record.js';
 import { overfitOfSweep, runSearchRounds } from './search-run.js';
 import type { Store } from './store.js';
 
@@ -73,14 +75,18 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
   const reports = plan.nodes.filter((n) => n.def.output === 'Report').map((n) => n.id);
   let result: RunResult;
   let ran = plan;
+  // The run's progress also goes to its live file, for readers the store's lock keeps out (`fxflow ui`).
+  const runId = newRunId();
+  const live = new LiveProgress(store.dir, runId, plan.spec.name, plan.nodes, opts.progress);
   try {
     // The HTML report reads the backtests' outputs after the run: checked (and recomputed if damaged) in it.
     const need = opts.writeReport && !plan.spec.matrix ? reports : [];
-    const runOpts = { store, keys: opts.keys, progress: opts.progress, concurrency: opts.jobs, signal: opts.signal, execute, need, git: opts.git };
+    const runOpts = { store, keys: opts.keys, progress: live, runId, concurrency: opts.jobs, signal: opts.signal, execute, need, git: opts.git };
     // A TPE search draws its trials round by round from the scores so far (./search-run.ts).
     if (plan.search && plan.variants!.length < plan.search.spec.trials) ({ result, plan: ran } = await runSearchRounds(plan, runOpts));
     else result = await runPlan(plan, runOpts);
   } finally {
+    live.close();
     await pool?.close();
   }
   const reason: unknown = opts.signal?.aborted ? opts.signal.reason : undefined;

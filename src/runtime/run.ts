@@ -56,6 +56,8 @@ export interface RunOptions {
    * recorded again.
    */
   round?: { id: string; first: boolean; done: ReadonlyMap<string, StepOutcome> };
+  /** The run's id, when the caller made it beforehand (runPipeline: it names the run's live file). */
+  runId?: string;
 }
 
 /**
@@ -80,7 +82,7 @@ function errorText(e: unknown): string {
 export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunResult> {
   const { store, progress } = opts;
   const spec = plan.spec;
-  const runId = opts.round?.id ?? newRunId();
+  const runId = opts.round?.id ?? opts.runId ?? newRunId();
   const t0 = performance.now();
   // Fingerprinting reads the data files: a missing one fails here, before any run is recorded.
   const keys = opts.keys ?? (await computeKeys(plan));

@@ -25,7 +25,7 @@ export async function runSearchRounds(plan: Plan, opts: RunOptions): Promise<{ r
   const width = coreBudget(opts.concurrency);
   const git = opts.git ?? gitInfo(plan.spec.dir);
   git.catch(() => undefined);
-  const id = newRunId();
+  const id = opts.runId ?? newRunId();
   const t0 = performance.now();
   const done = new Map<string, StepOutcome>();
   let current = plan;

@@ -48,6 +48,7 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./predict.js')).predictCommand,
   },
   { name: 'export', summary: "write a step's output as .csv or .parquet", executesCode: true, load: async () => (await import('./export.js')).exportCommand },
+  { name: 'ui', summary: 'a local web app over the runs: live graphs, comparisons, sweeps, reports', load: async () => (await import('./ui.js')).uiCommand },
   { name: 'steps', summary: 'list step kinds with their inputs, output and parameters', load: async () => (await import('./steps.js')).stepsCommand },
   { name: 'schema', summary: 'print the pipeline JSON Schema', load: async () => (await import('./schema.js')).schemaCommand },
   {
