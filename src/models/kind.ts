@@ -48,6 +48,15 @@ export interface FoldFit {
   backend?: string;
 }
 
+/** Draws from the forecast distributions of m rows (ModelKind.sample). */
+export interface SampledForecast {
+  count: number;
+  /** Per target, the point forecast of each row. */
+  point: Float64Array[];
+  /** Per target, row-major [m × count]. */
+  samples: Float32Array[];
+}
+
 /** A parameter value as written in `with:`. */
 export type ParamValue = number | string | boolean;
 
@@ -66,6 +75,12 @@ export interface ModelKind {
   fit(data: FoldData, params: Record<string, ParamValue>): FoldFit | Promise<FoldFit>;
   /** Predictions of every target for m rows of row-major X (p scaled features), with the rows' timestamps where known. */
   predict(state: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): Float64Array[];
+  /**
+   * Present on probabilistic kinds (`diffusion`, `sssd`): `count` draws from each row's forecast
+   * distribution, per target row-major [m × count], and the point forecast `predict` gives (their
+   * mean or median). The train step calls it instead of `predict` and keeps the draws.
+   */
+  sample?(state: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): SampledForecast;
   /**
    * Present on feature encoders (`autoencoder`): they forecast no target, so the train step scores
    * their reconstruction instead and the `encode` step turns rows into latent columns with them.

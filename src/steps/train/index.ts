@@ -28,7 +28,7 @@ export default defineStep({
   kind: 'train',
   version: 2,
   description:
-    'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
+    'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer; probabilistic: diffusion, sssd); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
   inputs: { dataset: 'Dataset' },
   output: 'Model',
   worker: 'heavy',
@@ -237,9 +237,14 @@ export default defineStep({
       foldMetrics.push(
         scoreSegments(f, segments, (i, range) => {
           const m = Math.max(0, range.end - range.start);
-          return walked
-            ? walked[i]
-            : kind.predict(fit.state, Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m));
+          if (walked) return walked[i];
+          const Xr = Xf.subarray(range.start * p, (range.start + m) * p);
+          const ix = dataset.index.subarray(range.start, range.start + m);
+          if (!kind.sample) return kind.predict(fit.state, Xr, m, p, ix);
+          // Probabilistic kinds: the draws are kept (Predictions.distribution.samples), in the same row order as the values.
+          const drawn = kind.sample(fit.state, Xr, m, p, ix);
+          preds.addSamples(drawn.count, drawn.samples);
+          return drawn.point;
         }),
       );
       ctx.progress((f + 1) / dataset.folds.length);
@@ -288,6 +293,7 @@ export default defineStep({
         segment: preds.segment.subarray(0, preds.n),
         fold: preds.fold.subarray(0, preds.n),
         values,
+        ...(preds.samples ? { distribution: { samples: preds.samplesOf(dataset.targetNames) } } : {}),
       },
       scalers: dataset.folds.map((f) => f.scaler),
       foldMetrics,
@@ -398,6 +404,8 @@ class Predictions {
   readonly values: Float64Array[];
   readonly pooled: { val: Pooled; test: Pooled };
   n = 0;
+  /** Draws of probabilistic kinds, per target [rows × count], rows in the order of `values` (added just before their rows). */
+  samples?: { count: number; values: Float32Array[]; n: number };
 
   constructor(private readonly dataset: Dataset) {
     const len = (r: RowRange): number => Math.max(0, r.end - r.start);
@@ -415,6 +423,24 @@ class Predictions {
     this.fold = new Uint16Array(val + test);
     this.values = Array.from({ length: k }, () => new Float64Array(val + test));
     this.pooled = { val: pooled(val), test: pooled(test) };
+  }
+
+  /** Keeps the draws of the rows `add` adds next (every segment of a probabilistic model has them). */
+  addSamples(count: number, draws: Float32Array[]): void {
+    const total = this.index.length;
+    this.samples ??= { count, values: draws.map(() => new Float32Array(total * count)), n: 0 };
+    const s = this.samples;
+    if (s.count !== count || s.n !== this.n) throw new Error('draws must come with every segment, with one count');
+    draws.forEach((d, t) => s.values[t].set(d, s.n * count));
+    s.n += d0(draws) / count;
+  }
+
+  /** The draws by target name, trimmed to the rows added. */
+  samplesOf(names: readonly string[]): { count: number; values: Record<string, Float32Array> } {
+    const s = this.samples!;
+    const values: Record<string, Float32Array> = {};
+    names.forEach((name, t) => (values[name] = s.values[t].subarray(0, this.n * s.count)));
+    return { count: s.count, values };
   }
 
   /** Adds fold f's predictions of a segment's rows (one array per target); returns where they start in the segment's pool. */
@@ -442,6 +468,8 @@ class Predictions {
     return at;
   }
 }
+
+const d0 = (draws: Float32Array[]): number => draws[0]?.length ?? 0;
 
 /** Rows of several ranges (then the validation rows) copied into one contiguous block. */
 function gatherBlock(X: Float64Array, Y: Float64Array, p: number, k: number, ranges: RowRange[], val: RowRange) {
