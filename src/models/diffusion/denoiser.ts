@@ -34,4 +34,3 @@ export function denoiserWeights(spec: DenoiserSpec, seed: number): WeightValue[]
 export function denoiserForward(tf: Tf, spec: DenoiserSpec, W: WeightOf): DenoiserForward {
   return spec.kind === 'diffusion' ? convForward(tf, spec, W) : sssdForward(tf, spec, W);
 }
-
