@@ -49,6 +49,15 @@ export interface FoldFit {
   backend?: string;
 }
 
+/** Draws from the forecast distributions of m rows (ModelKind.sample). */
+export interface SampledForecast {
+  count: number;
+  /** Per target, the point forecast of each row. */
+  point: Float64Array[];
+  /** Per target, row-major [m × count]. */
+  samples: Float32Array[];
+}
+
 /** A parameter value as written in `with:` (a list: e.g. `quantiles: [0.05, 0.5, 0.95]`). */
 export type ParamValue = number | string | boolean | readonly number[];
 
@@ -74,6 +83,12 @@ export interface ModelKind {
    * their median or mean), for kinds fitted to give them; undefined when this state gives none.
    */
   predictDistribution?(state: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): RowsDistribution | undefined;
+  /**
+   * Present on probabilistic kinds (`diffusion`, `sssd`): `count` draws from each row's forecast
+   * distribution, per target row-major [m × count], and the point forecast `predict` gives (their
+   * mean or median). The train step calls it instead of `predict` and keeps the draws.
+   */
+  sample?(state: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): SampledForecast;
   /**
    * Present on feature encoders (`autoencoder`): they forecast no target, so the train step scores
    * their reconstruction instead and the `encode` step turns rows into latent columns with them.

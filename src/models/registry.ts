@@ -2,6 +2,7 @@ import type { ModelKind, ParamValue } from './kind.js';
 import { BUILTIN_MODEL_KINDS } from './kinds.js';
 import { AUTOENCODER } from './nn/autoencoder.js';
 import { NN_MODEL_KINDS } from './nn/kinds.js';
+import { DIFFUSION_MODEL_KINDS } from './diffusion/kinds.js';
 
 export type { FoldData, ModelKind, ParamValue } from './kind.js';
 
@@ -11,7 +12,7 @@ export type { FoldData, ModelKind, ParamValue } from './kind.js';
  * `TrainParams` union in src/steps/train/params.ts (the pipeline schema is generated from that type;
  * a test checks the two lists and their defaults agree).
  */
-const MODEL_KINDS: readonly ModelKind[] = [...BUILTIN_MODEL_KINDS, ...NN_MODEL_KINDS, AUTOENCODER];
+const MODEL_KINDS: readonly ModelKind[] = [...BUILTIN_MODEL_KINDS, ...NN_MODEL_KINDS, ...DIFFUSION_MODEL_KINDS, AUTOENCODER];
 
 const KINDS = new Map<string, ModelKind>(MODEL_KINDS.map((k) => [k.name, k]));
 

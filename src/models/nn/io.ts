@@ -17,7 +17,8 @@ import type { NetSpec, WeightValue } from './nets.js';
 export const FORMAT = 'fxflow-nn';
 
 export interface SavedNet {
-  spec: NetSpec;
+  /** The architecture: a NetSpec, or another trainable model's (src/models/nn/train.ts Trainable). */
+  spec: NetSpec | object;
   weights: WeightValue[];
   /** Anything JSON (training state for checkpoints). */
   meta: Record<string, unknown>;

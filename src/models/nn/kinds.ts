@@ -47,7 +47,7 @@ export const num = (v: ParamValue): number => v as number;
 let nodeRequire: NodeJS.Require | undefined;
 
 /** A tfjs to predict with outside training: the chosen backend's, else tfjs's pure-JS cpu backend (synchronous). */
-function tfForPredict(): Tf {
+export function tfForPredict(): Tf {
   const b = currentBackend();
   if (b) return b.tf;
   nodeRequire ??= createRequire(import.meta.url);
@@ -113,6 +113,21 @@ export function noWindowsError(fold: number, lookback: number, maxGapHours: numb
   });
 }
 
+/** A fold's training and validation windows (`lookback`, `max_gap_hours` of prm) and its training targets' mean and std. */
+export function foldWindows(d: FoldData, prm: Record<string, ParamValue>) {
+  const lookback = num(prm.lookback);
+  const maxGapMs = num(prm.max_gap_hours) * 3_600_000;
+  if (!d.index) d.warn(`fold ${d.fold}: the rows' timestamps are not available, so windows are not checked for gaps in time`);
+  const pieces: RowRange[] = d.trainPieces ?? [d.train];
+  const trainEnds = buildWindowsMany(d.index, pieces, lookback, maxGapMs);
+  const valEnds = buildWindows(d.index, d.val, lookback, maxGapMs);
+  if (trainEnds.length === 0) {
+    throw noWindowsError(d.fold, lookback, num(prm.max_gap_hours), d.train.end - d.train.start);
+  }
+  const { mean, std } = stats(d.Y, d.k, trainEnds);
+  return { lookback, maxGapMs, trainEnds, valEnds, mean, std };
+}
+
 function nnKind(kind: NetKind): ModelKind {
   return {
     name: kind,
@@ -140,16 +155,7 @@ function nnKind(kind: NetKind): ModelKind {
     async fit(d: FoldData, prm): Promise<FoldFit> {
       const backend = await selectBackend(prm.device as Device, { log: (m) => d.log?.(m) });
       const tf = backend.tf;
-      const lookback = num(prm.lookback);
-      const maxGapMs = num(prm.max_gap_hours) * 3_600_000;
-      if (!d.index) d.warn(`fold ${d.fold}: the rows' timestamps are not available, so windows are not checked for gaps in time`);
-      const pieces: RowRange[] = d.trainPieces ?? [d.train];
-      const trainEnds = buildWindowsMany(d.index, pieces, lookback, maxGapMs);
-      const valEnds = buildWindows(d.index, d.val, lookback, maxGapMs);
-      if (trainEnds.length === 0) {
-        throw noWindowsError(d.fold, lookback, num(prm.max_gap_hours), d.train.end - d.train.start);
-      }
-      const { mean, std } = stats(d.Y, d.k, trainEnds);
+      const { lookback, maxGapMs, trainEnds, valEnds, mean, std } = foldWindows(d, prm);
       const spec: NetSpec = {
         kind,
         lookback,

@@ -163,7 +163,7 @@ export function buildNet(tf: Tf, spec: NetSpec, weights: WeightValue[], opts: Bu
 }
 
 /** The net's current weights, copied out. */
-export function readWeights(net: Net): WeightValue[] {
+export function readWeights(net: Pick<Net, 'vars' | 'names'>): WeightValue[] {
   return net.vars.map((v, i) => ({ name: net.names[i], shape: v.shape.slice(), data: Float32Array.from(v.dataSync() as Float32Array) }));
 }
 

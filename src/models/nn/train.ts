@@ -138,7 +138,7 @@ export function scheduledLr(o: TrainOptions, step: number, stepsPerEpoch: number
   return o.learningRate * (o.schedule === 'plateau' ? lrScale : 1);
 }
 
-function fingerprintOf(spec: NetSpec, o: TrainOptions, d: TrainData): string {
+function fingerprintOf(spec: object, o: TrainOptions, d: TrainData): string {
   const { checkpointDir: _c, keepCheckpoints: _k, ...rest } = o;
   return JSON.stringify({
     spec,
@@ -185,8 +185,47 @@ function prune(root: string, keep: number, bestEpoch: number): void {
   for (const n of readdirSync(root)) if (n.endsWith('.tmp')) rmSync(path.join(root, n), { recursive: true, force: true });
 }
 
-/** Trains a network of `spec` on `data`; resumes from `checkpointDir` when it holds a matching checkpoint. */
-export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+/**
+ * A model the loop trains other than a point net of `NetSpec` on MSE (the diffusion kinds: their loss
+ * draws noise and diffusion times per batch). The loop, its optimizer, schedule, early stopping and
+ * checkpoints stay this module's.
+ */
+export interface Trainable {
+  /** The architecture as JSON: part of the checkpoints' fingerprint, and stored with them. */
+  spec: { lookback: number };
+  initialWeights(seed: number): WeightValue[];
+  build(tf: Tf, weights: WeightValue[]): TrainableNet;
+}
+
+export interface TrainableNet {
+  vars: TfNs.Variable[];
+  names: string[];
+  /** Mean loss of a batch; `key` names the batch (same key, same random draws: a resumed run and every epoch's validation draw alike). */
+  loss(x: TfNs.Tensor3D, y: TfNs.Tensor2D, key: number): TfNs.Scalar;
+  dispose(): void;
+}
+
+/** A point net of `spec` trained on the MSE of its outputs. */
+function pointNet(spec: NetSpec): Trainable {
+  return {
+    spec,
+    initialWeights: (seed) => initialWeights(spec, seed),
+    build(tf, weights) {
+      const net: Net = buildNet(tf, spec, weights);
+      return { vars: net.vars, names: net.names, dispose: () => net.dispose(), loss: (x, y) => mse(tf, net.forward(x), y) };
+    },
+  };
+}
+
+/** A batch's key for its random draws: training batch `b` of `epoch`, or validation batch `b` (epoch −1, the same every epoch). */
+function batchKey(seed: number, epoch: number, b: number): number {
+  return (epochSeed(seed, epoch) ^ Math.imul(b + 0x27d4eb2f, 0x165667b1)) >>> 0;
+}
+
+/** Trains a network of `spec` (or another `Trainable`) on `data`; resumes from `checkpointDir` when it holds a matching checkpoint. */
+export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainData, o: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const trainable = 'build' in model ? model : pointNet(model);
+  const spec = trainable.spec;
   const nTrain = data.trainEnds.length;
   if (nTrain === 0) throw new Error('no training windows');
   const batch = Math.min(o.batchSize, nTrain);
@@ -207,7 +246,7 @@ export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainO
     stoppedEarly: false,
     fingerprint,
   };
-  let weights = initialWeights(spec, o.seed);
+  let weights = trainable.initialWeights(o.seed);
   let moments: WeightValue[] | undefined;
   let bestWeights: WeightValue[] | undefined;
   let resumedFrom: number | undefined;
@@ -236,7 +275,7 @@ export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainO
     }
   }
 
-  const net = buildNet(tf, spec, weights);
+  const net = trainable.build(tf, weights);
   const isMatrix = net.vars.map((v) => v.shape.length >= 2);
   const m = tf.tidy(() => net.vars.map((v, i) => tf.variable(moments ? tf.tensor(moments[2 * i].data, v.shape) : tf.zerosLike(v), false)));
   const vv = tf.tidy(() => net.vars.map((v, i) => tf.variable(moments ? tf.tensor(moments[2 * i + 1].data, v.shape) : tf.zerosLike(v), false)));
@@ -259,7 +298,7 @@ export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainO
       const e = Math.min(n, s + batch);
       sum += tf.tidy(() => {
         const { x, y } = lossOf(data.valEnds, s, e);
-        return mse(tf, net.forward(x), y).dataSync()[0] * (e - s);
+        return net.loss(x, y, batchKey(o.seed, -1, s / batch)).dataSync()[0] * (e - s);
       });
     }
     return sum / n;
@@ -319,7 +358,7 @@ export async function trainNet(tf: Tf, spec: NetSpec, data: TrainData, o: TrainO
         const e = Math.min(nTrain, s + batch);
         const { value, grads } = tf.tidy(() => {
           const { x, y } = lossOf(data.trainEnds, s, e, order);
-          const r = tf.variableGrads(() => mse(tf, net.forward(x), y), net.vars);
+          const r = tf.variableGrads(() => net.loss(x, y, batchKey(o.seed, epoch, s / batch)), net.vars);
           return { value: r.value, grads: net.vars.map((v) => r.grads[v.name]) };
         });
         lossSum += value.dataSync()[0] * (e - s);

@@ -10,7 +10,7 @@ import type {
 } from '../../core/artifacts.js';
 import { distributionForm, rowForecast } from '../../core/distribution.js';
 import { DEFAULT_PINBALL_LEVELS, scoreDistributions } from '../../evaluation/probabilistic.js';
-import type { RowsDistribution } from '../../models/kind.js';
+import type { RowsDistribution, SampledForecast } from '../../models/kind.js';
 import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
@@ -41,7 +41,7 @@ export default defineStep({
   kind: 'train',
   version: 3,
   description:
-    'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
+    'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer; probabilistic: diffusion, sssd); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
   inputs: { dataset: 'Dataset' },
   output: 'Model',
   worker: 'heavy',
@@ -263,6 +263,7 @@ export default defineStep({
           online.delay,
           foldSeed(ctx.seed, f),
         );
+      let drawn: SampledForecast | undefined;
       const rowsOf = (range: RowRange) => {
         const m = Math.max(0, range.end - range.start);
         return [Xf.subarray(range.start * p, (range.start + m) * p), m, p, dataset.index.subarray(range.start, range.start + m)] as const;
@@ -271,9 +272,19 @@ export default defineStep({
         scoreSegments(
           f,
           segments,
-          (i, range) => (walked ? walked[i] : kind.predict(fit.state, ...rowsOf(range))),
+          (i, range) => {
+            if (walked) return walked[i];
+            if (!kind.sample) return kind.predict(fit.state, ...rowsOf(range));
+            // Probabilistic kinds: one call draws the samples (kept as the rows' distribution) and gives their point forecast.
+            drawn = kind.sample(fit.state, ...rowsOf(range));
+            return drawn.point;
+          },
           // Online updates move the point forecast only: such a model is scored by its residuals' Gaussian.
-          kind.predictDistribution && !walked ? (range) => kind.predictDistribution!(fit.state, ...rowsOf(range)) : undefined,
+          kind.sample
+            ? () => drawn && { samples: { count: drawn.count, values: drawn.samples } }
+            : kind.predictDistribution && !walked
+              ? (range) => kind.predictDistribution!(fit.state, ...rowsOf(range))
+              : undefined,
         ),
       );
       ctx.progress((f + 1) / dataset.folds.length);

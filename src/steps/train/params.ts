@@ -19,6 +19,8 @@ export type TrainParams =
   | GruParams
   | TcnParams
   | TransformerParams
+  | DiffusionParams
+  | SssdParams
   | AutoencoderParams;
 
 /** Parameters every model kind takes. */
@@ -601,6 +603,100 @@ export interface TransformerParams extends NeuralParams {
    * @maximum 256
    */
   heads: number;
+}
+
+/** Parameters of the diffusion kinds (`diffusion`, `sssd`); docs/diffusion.md. */
+interface DiffusionCommon extends NeuralParams {
+  /**
+   * Channels of the noise predictor.
+   * @default 32
+   * @integer
+   * @minimum 1
+   * @maximum 4096
+   */
+  hidden: number;
+  /**
+   * Residual blocks of the noise predictor.
+   * @default 3
+   * @integer
+   * @minimum 1
+   * @maximum 64
+   */
+  layers: number;
+  /**
+   * Passes over the training windows (each draws new diffusion steps and noise per window).
+   * @default 50
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  epochs: number;
+  /**
+   * Stop after this many epochs without a better validation ε-loss (its draws are the same every
+   * epoch) and keep the best epoch's weights; 0 = run every epoch.
+   * @default 10
+   * @integer
+   * @minimum 0
+   * @maximum 100000
+   */
+  patience: number;
+  /**
+   * Training diffusion steps T of the cosine noise schedule.
+   * @default 1000
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  diffusion_steps: number;
+  /**
+   * DDIM steps per draw (η = 0); at most `diffusion_steps`. Fewer is faster, more follows the
+   * trained model's distribution more closely.
+   * @default 20
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  sampling_steps: number;
+  /**
+   * Draws per forecast (kept in the predictions as the forecast distribution).
+   * @default 100
+   * @integer
+   * @minimum 1
+   * @maximum 100000
+   */
+  samples: number;
+  /**
+   * The point forecast (`values`, what rules and metrics of point forecasts use): the draws' `mean`
+   * or `median`.
+   * @default "mean"
+   */
+  point: 'mean' | 'median';
+}
+
+/** `diffusion`: conditional DDPM of the target patch (the k targets) given the window; 1-D convolutional denoiser; DDIM sampling. */
+export interface DiffusionParams extends DiffusionCommon {
+  model: 'diffusion';
+  /**
+   * Taps of each convolution over the target patch ("same" padding).
+   * @default 3
+   * @integer
+   * @minimum 1
+   * @maximum 64
+   */
+  kernel_size: number;
+}
+
+/** `sssd`: the same diffusion with S4D state-space layers over the window and the noisy patch as one sequence (SSSD). */
+export interface SssdParams extends DiffusionCommon {
+  model: 'sssd';
+  /**
+   * Complex modes of each channel's diagonal state matrix (S4D's N/2).
+   * @default 16
+   * @integer
+   * @minimum 1
+   * @maximum 1024
+   */
+  state_size: number;
 }
 
 /** `autoencoder`: a feature encoder (dense + ReLU stages, x → hidden → latent) reconstructing a window's scaled features. */

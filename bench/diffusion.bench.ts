@@ -1,0 +1,115 @@
+/**
+ * The `diffusion` kind against the same noise predictor in PyTorch on the CPU
+ * (bench/diffusion_torch.py), in the same run: (1) training steps/s — windows of 32 bars × 8
+ * features, a 4-target patch, 32 channels, 2 blocks, kernel 3, batch 256, ε-prediction under the
+ * cosine schedule (T = 1000), Adam; (2) DDIM sampling of 1,000 forecasts × 100 draws × 20 steps,
+ * 4,096 draws per forward pass, each window encoded once, on both sides. Peer setup (Debian):
+ * apt-get update && apt-get install -y python3-torch. Training alternates rounds (the machine's
+ * load drifts; a ratio within one round compares like with like): the row gives the median round.
+ * FXFLOW_BENCH_FORECASTS shrinks the sampling run on a busy machine.
+ */
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { selectBackend, type Tf } from '../src/backend/index.js';
+import { makeRng } from '../src/data/rng.js';
+import { diffusionTrainable, sampleWindows } from '../src/models/diffusion/kinds.js';
+import type { DenoiserSpec } from '../src/models/diffusion/blocks.js';
+import { denoiserWeights } from '../src/models/diffusion/denoiser.js';
+import type { BenchResult } from './run.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const PY = process.env.FXFLOW_BENCH_PYTHON ?? '/usr/bin/python3';
+const SPEC: DenoiserSpec = { kind: 'diffusion', lookback: 32, p: 8, k: 4, hidden: 32, layers: 2, kernelSize: 3, stateSize: 0, diffusionSteps: 1000 };
+const B = 256;
+const WARM = 3,
+  STEPS = 20,
+  ROUNDS = Number(process.env.FXFLOW_BENCH_ROUNDS ?? 3);
+const F = Number(process.env.FXFLOW_BENCH_FORECASTS ?? 1000),
+  S = 100,
+  DDIM = 20;
+
+function torch(args: string[]): Record<string, number | string> | undefined {
+  try {
+    return JSON.parse(execFileSync(PY, [path.join(HERE, 'diffusion_torch.py'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  } catch (e) {
+    process.stderr.write(`diffusion bench: the PyTorch peer did not run (${(e as Error).message.split('\n')[0]}); apt-get install -y python3-torch\n`);
+    return undefined;
+  }
+}
+
+/** Steps/s of fxflow's training step (the kind's loss, with its noise draws, and tfjs Adam). */
+function trainRound(tf: Tf): number {
+  const net = diffusionTrainable(SPEC).build(tf, denoiserWeights(SPEC, 1));
+  const rng = makeRng(0);
+  const x = tf.tensor3d(
+    Float32Array.from({ length: B * SPEC.lookback * SPEC.p }, () => rng.normal()),
+    [B, SPEC.lookback, SPEC.p],
+  );
+  const y = tf.tensor2d(
+    Float32Array.from({ length: B * SPEC.k }, () => rng.normal()),
+    [B, SPEC.k],
+  );
+  const opt = tf.train.adam(1e-3);
+  let key = 0;
+  const step = (): void => {
+    const loss = opt.minimize(() => net.loss(x, y, key++), true, net.vars);
+    loss?.dataSync();
+    loss?.dispose();
+  };
+  for (let i = 0; i < WARM; i++) step();
+  const t0 = performance.now();
+  for (let i = 0; i < STEPS; i++) step();
+  const sps = (STEPS * 1000) / (performance.now() - t0);
+  net.dispose();
+  tf.dispose([x, y]);
+  opt.dispose();
+  return sps;
+}
+
+function sampleMs(tf: Tf): number {
+  const rng = makeRng(2);
+  const n = F + SPEC.lookback - 1;
+  const X = Float32Array.from({ length: n * SPEC.p }, () => rng.normal());
+  const ends = Int32Array.from({ length: F }, (_, i) => i + SPEC.lookback - 1);
+  const t0 = performance.now();
+  sampleWindows(tf, SPEC, denoiserWeights(SPEC, 1), X, SPEC.p, ends, [0, 0, 0, 0], [1, 1, 1, 1], { samples: S, steps: DDIM, seed: 1 });
+  return performance.now() - t0;
+}
+
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+export async function run(): Promise<BenchResult[]> {
+  const { tf, name } = await selectBackend((process.env.FXFLOW_BENCH_DEVICE as 'auto' | 'cpu' | 'gpu') ?? 'auto');
+  const ours: number[] = [];
+  const peers: number[] = [];
+  let info: Record<string, number | string> | undefined;
+  for (let r = 0; r < ROUNDS; r++) {
+    ours.push(trainRound(tf));
+    const p = torch(['train', String(WARM), String(STEPS)]);
+    if (p) {
+      peers.push(p.steps_per_s as number);
+      info = p;
+    }
+  }
+  const peerName = info ? `PyTorch ${info.torch} CPU (${info.threads} threads)` : 'PyTorch (did not run)';
+  const ratios = peers.map((p, i) => ours[i] / p);
+  const fx = sampleMs(tf);
+  const ps = torch(['sample', String(F), String(S), String(DDIM)]);
+  return [
+    {
+      name: `diffusion train step, 32×8 windows → 4-patch, C=32, 2 blocks, batch ${B}, Adam (${name})`,
+      fxflowMs: 1000 / median(ours),
+      peer: peerName,
+      peerMs: peers.length ? 1000 / median(peers) : NaN,
+      note: `${median(ours).toFixed(1)} vs ${peers.length ? median(peers).toFixed(1) : '—'} steps/s; rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}×`,
+    },
+    {
+      name: `DDIM sampling, ${F} forecasts × ${S} draws × ${DDIM} steps (${name})`,
+      fxflowMs: fx,
+      peer: peerName,
+      peerMs: ps ? (ps.seconds as number) * 1000 : NaN,
+      note: 'one round',
+    },
+  ];
+}

@@ -1,0 +1,274 @@
+import { MODEL_DEFAULTS } from '../defaults.generated.js';
+import path from 'node:path';
+import type * as TfNs from '@tensorflow/tfjs';
+import { selectBackend, type Device, type Tf } from '../../backend/index.js';
+import type { ParamIssue } from '../../core/diagnostics.js';
+import { makeRng } from '../../data/rng.js';
+import type { FoldData, FoldFit, ModelKind, ParamValue, SampledForecast } from '../kind.js';
+import { COMMON, foldWindows, num, tfForPredict, trainHooks, trainOptions } from '../nn/kinds.js';
+import { mse, type WeightValue } from '../nn/nets.js';
+import { trainNet, type EpochLog, type Trainable, type TrainableNet } from '../nn/train.js';
+import { buildWindows, gatherWindows } from '../nn/windows.js';
+import { ddimSample, ddimTimesteps } from './ddim.js';
+import { stepEmbedding, type DenoiserForward, type DenoiserSpec, type DiffusionKind, type WeightOf } from './blocks.js';
+import { denoiserForward, denoiserWeights } from './denoiser.js';
+import { cosineSchedule, type NoiseSchedule } from './schedule.js';
+
+/**
+ * The probabilistic neural kinds of the `train` step: `diffusion` (a conditional DDPM with a
+ * convolutional noise predictor) and `sssd` (the same with S4D layers). The target of a window is
+ * its k standardised targets as one patch (e.g. the next H bars' returns); the model learns
+ * ε-prediction (Ho et al. 2020) under the cosine schedule (schedule.ts), conditioned on the window;
+ * a forecast is `samples` DDIM draws (ddim.ts), and its point value their mean (or median).
+ *
+ * Training is the neural kinds' loop (src/models/nn/train.ts: seeded order, Adam/AdamW, schedule,
+ * clipping, early stopping on the validation loss, checkpoints and resume), with this module's
+ * loss: each batch draws its steps t and noise ε from a key of (seed, epoch, batch), so a resumed
+ * run draws the same, and the validation batches draw the same every epoch (their loss is
+ * comparable across epochs).
+ */
+
+export interface DiffusionState {
+  spec: DenoiserSpec;
+  weights: WeightValue[];
+  yMean: number[];
+  yStd: number[];
+  maxGapMs: number;
+  backend: string;
+  bestEpoch: number;
+  history: EpochLog[];
+  samples: number;
+  samplingSteps: number;
+  point: 'mean' | 'median';
+  /** Seeds the draws' starting noise (per window, from its row). */
+  seed: number;
+}
+
+let instance = 0;
+
+/** tf.Variables of `weights` (unique names per instance) and a lookup by weight name. */
+function variables(tf: Tf, weights: WeightValue[]): { vars: TfNs.Variable[]; W: WeightOf } {
+  const id = ++instance;
+  const vars = tf.tidy(() => weights.map((w) => tf.variable(tf.tensor(w.data, w.shape, 'float32'), true, `fxdiff${id}/${w.name}`)));
+  const byName = new Map(weights.map((w, i) => [w.name, vars[i]]));
+  const W: WeightOf = (name) => {
+    const v = byName.get(name);
+    if (!v) throw new Error(`denoiser weight ${name} missing (a checkpoint of another architecture?)`);
+    return v;
+  };
+  return { vars, W };
+}
+
+/** The ε-prediction objective: E‖ε − ε̂(√ᾱ_t·y + √(1 − ᾱ_t)·ε, t, window)‖², t uniform in 1 … T. */
+export function diffusionTrainable(spec: DenoiserSpec): Trainable {
+  const sched = cosineSchedule(spec.diffusionSteps);
+  return {
+    spec,
+    initialWeights: (seed) => denoiserWeights(spec, seed),
+    build(tf, weights): TrainableNet {
+      const { vars, W } = variables(tf, weights);
+      const fwd = denoiserForward(tf, spec, W);
+      return {
+        vars,
+        names: weights.map((w) => w.name),
+        dispose() {
+          fwd.dispose?.();
+          vars.forEach((v) => v.dispose());
+        },
+        loss(x, y, key) {
+          const B = y.shape[0];
+          const k = spec.k;
+          const rng = makeRng(key);
+          const t = new Float32Array(B);
+          const a = new Float32Array(B);
+          const b = new Float32Array(B);
+          for (let i = 0; i < B; i++) {
+            t[i] = 1 + rng.int(sched.T);
+            a[i] = Math.sqrt(sched.alphaBar[t[i]]);
+            b[i] = Math.sqrt(1 - sched.alphaBar[t[i]]);
+          }
+          const e = new Float32Array(B * k);
+          for (let j = 0; j < e.length; j++) e[j] = rng.normal();
+          const eps = tf.tensor2d(e, [B, k]);
+          const xt = tf.add(tf.mul(y, tf.tensor2d(a, [B, 1])), tf.mul(eps, tf.tensor2d(b, [B, 1]))) as TfNs.Tensor2D;
+          return mse(tf, fwd.eps(xt, stepEmbedding(tf, spec, W, t), fwd.encode(x)), eps);
+        },
+      };
+    },
+  };
+}
+
+/** Windows × draws per forward pass while sampling (bounds memory: sssd holds [this, lookback + k, hidden] per layer). */
+const SAMPLE_BATCH = 4096;
+
+/** The seed of a window's starting noise: the model's seed and the window's last row. */
+const rowSeed = (seed: number, row: number): number => (Math.trunc(seed) ^ Math.imul(row + 0x3c6ef372, 0x27d4eb2d)) >>> 0;
+
+export interface SampleOptions {
+  samples: number;
+  /** DDIM steps. */
+  steps: number;
+  seed: number;
+}
+
+/**
+ * DDIM draws for the windows ending at `ends` (rows of X): per target, [ends.length × samples]
+ * row-major, in target units. Each window is encoded once and repeated for its draws; a window's
+ * starting noise depends only on the seed and its last row, so how windows are batched does not
+ * change a draw.
+ */
+export function sampleWindows(
+  tf: Tf,
+  spec: DenoiserSpec,
+  weights: WeightValue[],
+  X: ArrayLike<number>,
+  p: number,
+  ends: Int32Array,
+  yMean: ArrayLike<number>,
+  yStd: ArrayLike<number>,
+  o: SampleOptions,
+): Float32Array[] {
+  const { k, lookback: L } = spec;
+  const S = o.samples;
+  const out = Array.from({ length: k }, () => new Float32Array(ends.length * S));
+  const sched: NoiseSchedule = cosineSchedule(spec.diffusionSteps);
+  const steps = ddimTimesteps(sched.T, o.steps);
+  const { vars, W } = variables(tf, weights);
+  const fwd: DenoiserForward = denoiserForward(tf, spec, W);
+  const rows = Math.max(1, Math.floor(SAMPLE_BATCH / S));
+  const xBuf = new Float32Array(Math.min(rows, Math.max(1, ends.length)) * L * p);
+  try {
+    for (let s0 = 0; s0 < ends.length; s0 += rows) {
+      const s1 = Math.min(ends.length, s0 + rows);
+      const r = s1 - s0;
+      const noise = new Float32Array(r * S * k);
+      for (let i = 0; i < r; i++) {
+        const rng = makeRng(rowSeed(o.seed, ends[s0 + i]));
+        for (let j = 0; j < S * k; j++) noise[i * S * k + j] = rng.normal();
+      }
+      gatherWindows(X, p, L, ends, s0, s1, xBuf);
+      const x0 = tf.tidy(() => {
+        // Window i's draws are rows i·S … i·S + S − 1; its encoding is computed once.
+        const enc = fwd.encode(tf.tensor3d(xBuf.subarray(0, r * L * p), [r, L, p]));
+        const xT = tf.tensor2d(noise, [r * S, k]);
+        return ddimSample(tf, sched, steps, xT, (x, t) => fwd.eps(x, stepEmbedding(tf, spec, W, [t]), enc)).dataSync();
+      });
+      for (let i = 0; i < r * S; i++) for (let t = 0; t < k; t++) out[t][s0 * S + i] = x0[i * k + t] * yStd[t] + yMean[t];
+    }
+  } finally {
+    fwd.dispose?.();
+    vars.forEach((v) => v.dispose());
+  }
+  return out;
+}
+
+/** Mean or median of each row's `count` draws. */
+export function pointOf(samples: Float32Array, count: number, how: 'mean' | 'median'): Float64Array {
+  const m = samples.length / count;
+  const out = new Float64Array(m);
+  const buf = new Float64Array(count);
+  for (let i = 0; i < m; i++) {
+    if (how === 'mean') {
+      let s = 0;
+      for (let j = 0; j < count; j++) s += samples[i * count + j];
+      out[i] = s / count;
+    } else {
+      for (let j = 0; j < count; j++) buf[j] = samples[i * count + j];
+      buf.sort();
+      out[i] = count % 2 ? buf[(count - 1) / 2] : (buf[count / 2 - 1] + buf[count / 2]) / 2;
+    }
+  }
+  return out;
+}
+
+const DESCRIPTION: Record<DiffusionKind, string> = {
+  diffusion: 'conditional diffusion (DDPM, cosine schedule, ε-prediction) of the target patch given the window; 1-D conv denoiser; DDIM sampling',
+  sssd: 'conditional diffusion with S4D state-space layers over the window and the noisy patch (SSSD); DDIM sampling',
+};
+
+function diffusionKind(kind: DiffusionKind): ModelKind {
+  const sample = (s: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): SampledForecast => {
+    const st = s as DiffusionState;
+    const tf = tfForPredict();
+    const ends = buildWindows(index, { start: 0, end: m }, st.spec.lookback, st.maxGapMs);
+    const draws = sampleWindows(tf, st.spec, st.weights, X, p, ends, st.yMean, st.yStd, { samples: st.samples, steps: st.samplingSteps, seed: st.seed });
+    const S = st.samples;
+    // Rows without a full window before them (a segment's first lookback − 1 rows, after a gap):
+    // no forecast, so the training mean as the point and as every draw (no signal).
+    const samples = st.yMean.map((mu) => new Float32Array(m * S).fill(mu));
+    ends.forEach((r, i) => {
+      for (let t = 0; t < st.spec.k; t++) samples[t].set(draws[t].subarray(i * S, (i + 1) * S), r * S);
+    });
+    const point = samples.map((v) => pointOf(v, S, st.point));
+    return { count: S, point, samples };
+  };
+  return {
+    name: kind,
+    description: DESCRIPTION[kind],
+    defaults: { ...COMMON, ...MODEL_DEFAULTS[kind] },
+    seeded: true,
+    check(prm): ParamIssue[] {
+      const issues: ParamIssue[] = [];
+      if (num(prm.sampling_steps) > num(prm.diffusion_steps))
+        issues.push({
+          path: ['sampling_steps'],
+          message: `\`sampling_steps: ${prm.sampling_steps}\` exceeds \`diffusion_steps: ${prm.diffusion_steps}\` (DDIM walks a subsequence of the training steps)`,
+          hint: `use at most ${prm.diffusion_steps} sampling steps (20–50 is the usual range)`,
+        });
+      if (prm.lr_schedule === 'cosine' && num(prm.warmup_epochs) >= num(prm.epochs))
+        issues.push({
+          path: ['warmup_epochs'],
+          message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`,
+          hint: 'use fewer warm-up epochs than epochs',
+        });
+      return issues;
+    },
+    async fit(d: FoldData, prm): Promise<FoldFit> {
+      const backend = await selectBackend(prm.device as Device, { log: (m) => d.log?.(m) });
+      const { lookback, maxGapMs, trainEnds, valEnds, mean, std } = foldWindows(d, prm);
+      const spec: DenoiserSpec = {
+        kind,
+        lookback,
+        p: d.p,
+        k: d.k,
+        hidden: num(prm.hidden),
+        layers: num(prm.layers),
+        kernelSize: kind === 'diffusion' ? num(prm.kernel_size) : 1,
+        stateSize: kind === 'sssd' ? num(prm.state_size) : 0,
+        diffusionSteps: num(prm.diffusion_steps),
+      };
+      d.log?.(
+        `fold ${d.fold}: ${kind} on ${trainEnds.length} training / ${valEnds.length} validation windows of ${lookback} bars × ${d.p} features → ${d.k}-target patch on ${backend.name}`,
+      );
+      const res = await trainNet(
+        backend.tf,
+        diffusionTrainable(spec),
+        { X: d.X, p: d.p, Y: d.Y, k: d.k, trainEnds, valEnds, yMean: mean, yStd: std },
+        trainOptions(prm, d.seed, d.workDir ? path.join(d.workDir, `fold-${d.fold}`) : undefined),
+        trainHooks(d),
+      );
+      d.log?.(
+        `fold ${d.fold}: best epoch ${res.bestEpoch} of ${res.history.length}${res.stoppedEarly ? ' (early stop)' : ''}, val ε-loss ${res.bestValLoss.toFixed(4)}`,
+      );
+      const state: DiffusionState = {
+        spec,
+        weights: res.weights,
+        yMean: Array.from(mean),
+        yStd: Array.from(std),
+        maxGapMs,
+        backend: backend.name,
+        bestEpoch: res.bestEpoch,
+        history: res.history,
+        samples: num(prm.samples),
+        samplingSteps: num(prm.sampling_steps),
+        point: prm.point as 'mean' | 'median',
+        seed: d.seed,
+      };
+      return { state, backend: backend.name };
+    },
+    predict: (s, X, m, p, index) => sample(s, X, m, p, index).point,
+    sample,
+  };
+}
+
+export const DIFFUSION_MODEL_KINDS: ModelKind[] = [diffusionKind('diffusion'), diffusionKind('sssd')];
