@@ -1,6 +1,6 @@
 import type { Model, Report, RetrainChampion, RetrainTimelineEvent, RetrainTimelineModel } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
-import { decodeArtifact } from '../runtime/codec.js';
+import { decodeArtifact, encodeArtifact } from '../runtime/codec.js';
 import { listReplayReports, resolveModel, type ModelEntry, type ReplayReportEntry } from '../runtime/history.js';
 import type { Store } from '../runtime/store.js';
 import { isoUtc } from '../data/frame.js';
@@ -39,7 +39,8 @@ export interface ReplayOrigin {
   detail: string;
   /** `champion` (no comparison) or `promoted` (beat the champion). */
   decision: string;
-  compare?: RetrainTimelineEvent['compare'];
+  /** The comparison that promoted it: both scores on the same held-out bars (first and last, UTC). */
+  compare?: Omit<NonNullable<RetrainTimelineEvent['compare']>, 'from' | 'to'> & { from: string; to: string };
   trainFrom: string;
   trainTo: string;
   trainRows: number;
@@ -68,7 +69,7 @@ function origin(report: Report, reportKey: string, c: RetrainChampion): ReplayOr
     reason: m.reason,
     detail: e?.detail ?? '',
     decision: e?.decision ?? 'champion',
-    ...(e?.compare ? { compare: e.compare } : {}),
+    ...(e?.compare ? { compare: { ...e.compare, from: isoUtc(e.compare.from), to: isoUtc(e.compare.to) } } : {}),
     trainFrom: isoUtc(m.trainFrom),
     trainTo: isoUtc(m.trainTo),
     trainRows: m.trainRows,
@@ -89,7 +90,8 @@ function entries(r: ReplayReportEntry, report: Report): ReplayModelEntry[] {
     step: r.step,
     run: r.run,
     createdAt: r.createdAt,
-    bytes: 0,
+    // What the model itself takes in the report: its state (as stored) and scaler.
+    bytes: encodeArtifact({ state: c.state, scaler: c.scaler }).length,
     metrics: {},
     replay: origin(report, r.key, c),
   }));
