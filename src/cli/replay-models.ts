@@ -136,7 +136,19 @@ async function findReplayModel(
  * `<report key prefix>.m<id>`. A stage's holder may be a replay model: its key is returned as is.
  */
 export async function resolveAnyModel(store: Store, ref: string, opts: { step?: string } = {}): Promise<{ key: string; runId?: string }> {
-  if (!parseReplayKey(ref)) return resolveModel(store, ref, opts);
+  if (!parseReplayKey(ref)) {
+    try {
+      return await resolveModel(store, ref, opts);
+    } catch (e) {
+      // A replay report's id without `.mN`: say which models it holds.
+      const hit = /^[0-9a-f]+$/.test(ref) ? (await listReplayReports(store)).find((r) => r.key.startsWith(ref)) : undefined;
+      if (!(e instanceof RunError) || !hit) throw e;
+      const ids = entries(hit, await loadReport(store, hit.key)).map((m) => `${ref}.m${m.replay.id}`);
+      throw new RunError(`\`${ref}\` is a replay's report, which holds ${ids.length} model${ids.length === 1 ? '' : 's'}`, {
+        hint: ids.length ? `name one: ${ids.slice(-5).join(', ')}${ids.length > 5 ? ', …' : ''} (the last is its final champion)` : 'rerun its pipeline',
+      });
+    }
+  }
   const { entry } = await findReplayModel(store, ref);
   return { key: entry.key, runId: entry.run ?? undefined };
 }

@@ -94,6 +94,12 @@ describe('replay models in the registry (built CLI)', () => {
     expect(lost.stderr).toContain(`replay model ${kept[0]} of ${last.id.split('.')[0]} was never the champion, so it was not kept`);
     expect(lost.stderr).not.toMatch(/\n\s+at /);
 
+    // The report's id alone names no one model: the refusal lists them.
+    const bare = await fxflow(['models', 'show', last.id.split('.')[0]], { cwd: dir });
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr).toContain(`is a replay's report, which holds ${crowned.length} models`);
+    expect(bare.stderr).toContain(`${last.id} (the last is its final champion)`);
+
     // Promote, then predict with the champion: the replay's features, this model's scaler and state.
     const promote = await fxflow(['models', 'promote', last.id, '--stage', 'champion'], { cwd: dir });
     expect(promote.code, promote.stderr).toBe(0);

@@ -424,7 +424,7 @@ export const modelsCommand: Command = {
        fxflow models history [MODEL] [--json] [--store DIR]
        fxflow models export ID --out DIR [--format json|onnx] [--fold N] [--store DIR]
 
-MODEL is ${MODEL_REF_HELP}.
+MODEL is ${MODEL_REF_HELP}; a model a replay made champion is REPORTID.mN (docs/replay.md).
 
 \`show\`: what made the model (lineage): the run, its pipeline text and hash, git commit, the data
 files' hashes, backend, features in order, targets, metrics per segment, its stage and history.

@@ -319,7 +319,8 @@ export const predictCommand: Command = {
   usage: `Usage: fxflow predict MODEL [--candles FILE] [--format FMT] [--table NAME] [--symbol PAIR] [--step ID]
                       [--from DATE] [--to DATE] [--last N] [--json | --csv FILE | --parquet FILE] [--store DIR]
 
-Scores bars with a trained model. MODEL is ${MODEL_REF_HELP}.
+Scores bars with a trained model. MODEL is ${MODEL_REF_HELP};
+a replay's champion is REPORTID.mN (the replay's features, that model's state, the replay's rule).
 
 The features are recomputed exactly as the model was trained on them: the params of the features
 step recorded with the run that trained it, from the first bar its training data had, so every
