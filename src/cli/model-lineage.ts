@@ -7,7 +7,8 @@ import type { Store } from '../runtime/store.js';
 /**
  * What made a model, from the run history: the run (pipeline text, git commit) and the chain of
  * step runs fetch → features → split → train followed through their input keys, plus the backtest
- * steps that read the model. `predict` recomputes features with the recorded params; `models show`
+ * steps that read the model (for a replay's model, `train` is the replay step and the chain
+ * is fetch → features → replay). `predict` recomputes features with the recorded params; `models show`
  * prints them.
  */
 export interface ModelLineage {
@@ -37,6 +38,12 @@ export async function modelLineage(store: Store, key: string, runId?: string): P
     else return s;
     return undefined;
   };
+  // A replay's models (./replay-models.ts): the replay step fitted them on its features input.
+  if (train.kind === 'replay') {
+    out.features = link(train, 'features', 'features');
+    if (out.features) out.fetch = link(out.features, 'candles', 'fetch');
+    return out;
+  }
   if (train.kind !== 'train') {
     out.broken = `the model comes from step \`${train.nodeId}\` of kind ${train.kind}, not train`;
     return out;

@@ -382,6 +382,32 @@ export interface RetrainTimeline {
   models: RetrainTimelineModel[];
   /** Retrains asked for during a challenger's shadow period (not done). */
   skipped: number;
+  /**
+   * The fitted state of every model that became the champion (`champion` or `promoted`), so each
+   * is in the model registry (`fxflow models`, `predict`) with the replay's lineage. Absent in
+   * reports of replay version 1.
+   */
+  champions?: RetrainChampions;
+}
+
+/** The replay's champions and the columns they read and forecast. */
+export interface RetrainChampions {
+  featureNames: string[];
+  targetNames: string[];
+  targetHorizons: number[];
+  models: RetrainChampion[];
+}
+
+/** A replayed champion, as it scores rows: the scaler fitted on its training rows and its state. */
+export interface RetrainChampion {
+  /** The model's id in `models` and `events`. */
+  id: number;
+  scaler: Scaler;
+  /** Model-kind specific fitted state (as one fold of a Model's `state`). */
+  state: unknown;
+  /** Its validation rows (UTC ms) and its predictions of them, per target (a quantile signal rule's cut-offs). */
+  valIndex: Float64Array;
+  valPred: Float64Array[];
 }
 
 export interface RetrainTimelineEvent {

@@ -702,6 +702,40 @@ export async function listModels(store: Store, pipeline?: string): Promise<Model
   });
 }
 
+/** A replay step's Report in the store with the latest run that made or reused it: its retrained models are registry entries. */
+export interface ReplayReportEntry {
+  key: string;
+  pipeline: string;
+  step: string;
+  run: string;
+  /** UTC, to the second. */
+  createdAt: string;
+  params: Record<string, unknown>;
+}
+
+/** Every Report of a `replay` step (of `pipeline`'s runs, when given), newest first. */
+export async function listReplayReports(store: Store, pipeline?: string): Promise<ReplayReportEntry[]> {
+  const rows = await store.query(
+    `WITH latest AS (
+       SELECT s.key, s.run_id, s.step_id, CAST(s.params AS VARCHAR) AS params, r.pipeline,
+              row_number() OVER (PARTITION BY s.key ORDER BY r.started_at DESC, r.id DESC) AS rn
+       FROM step_runs s JOIN runs r ON r.id = s.run_id WHERE s.status = 'ok' AND s.kind = 'replay')
+     SELECT a.key, CAST(a.created_at AS VARCHAR) AS created_at, l.run_id, l.step_id, l.params, l.pipeline
+     FROM artifacts a JOIN latest l ON l.key = a.key AND l.rn = 1
+     WHERE a.type = 'Report' AND ($1::VARCHAR IS NULL OR l.pipeline = $1)
+     ORDER BY a.created_at DESC, a.key`,
+    [pipeline ?? null],
+  );
+  return rows.map((r) => ({
+    key: String(r.key),
+    pipeline: String(r.pipeline),
+    step: String(r.step_id),
+    run: String(r.run_id),
+    createdAt: String(r.created_at).slice(0, 19),
+    params: JSON.parse(String(r.params)) as Record<string, unknown>,
+  }));
+}
+
 // ---- model registry: lineage and stages ----
 
 /** A step run with what its cache key was made of: the links (input keys) a model's lineage follows. */

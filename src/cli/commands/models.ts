@@ -13,7 +13,6 @@ import {
   listModels,
   MODEL_REF_HELP,
   recordStage,
-  resolveModel,
   runMetrics,
   stageHistory,
   STAGES,
@@ -23,6 +22,7 @@ import {
   type StepLink,
 } from '../../runtime/history.js';
 import { loadArtifact, modelLineage, type ModelLineage } from '../model-lineage.js';
+import { listReplayModels, loadReplayModel, modelId, parseReplayKey, resolveAnyModel, type ReplayOrigin } from '../replay-models.js';
 import { STORE_FILE, type Store } from '../../runtime/store.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { fmtNum, styleFor, table } from '../format.js';
@@ -31,12 +31,21 @@ import { VERSION } from '../../version.js';
 /** Length of the model ids shown (a prefix of the artifact's cache key). */
 const ID_LEN = 12;
 
-/** A model as listed: its id (a prefix of its key) and what the history knows of it. */
-type Row = { id: string } & ModelEntry;
+/** A model as listed: its id (a prefix of its key) and what the history knows of it; a replay's model says when and why it was fitted. */
+type Row = { id: string; replay?: ReplayOrigin } & ModelEntry;
 
+/** Trained models and replays' champions, newest first. */
 async function models(store: Store, pipeline?: string): Promise<Row[]> {
-  return (await listModels(store, pipeline)).map((m) => ({ id: m.key.slice(0, ID_LEN), ...m }));
+  const all: (ModelEntry & { replay?: ReplayOrigin })[] = [...(await listModels(store, pipeline)), ...(await listReplayModels(store, pipeline))];
+  // Stable: a replay's models keep their order (newest retrain first) under the same created time.
+  return all.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0)).map((m) => ({ id: modelId(m.key, ID_LEN), ...m }));
 }
+
+/** Retrain reasons whose detail carries the numbers (a schedule's says nothing more). */
+const TRIGGERS = ['drift', 'decay', 'regime'];
+
+/** A replay model's origin in a few words: `drift 2019-03-04 00:00, promoted`. */
+const replayWords = (r: ReplayOrigin): string => `${r.reason} ${r.retrainedAt.slice(0, 16).replace('T', ' ')}, ${r.decision}`;
 
 async function list(values: { store?: string; json?: boolean; pipeline?: string }, io: Io): Promise<number> {
   const dir = storeDir(values.store);
@@ -74,9 +83,11 @@ async function list(values: { store?: string; json?: boolean; pipeline?: string 
       .sort()[0];
     return k ? fmtNum(m[k]) : '—';
   };
+  // Replay models get a column: the bar they were retrained at, why, and how they became champion.
+  const replayed = rows.some((r) => r.replay);
   io.out.write(
     `${table(
-      ['id', 'model', 'stage', 'pipeline', 'step', 'run', 'created (UTC)', 'val IC', 'val DA', 'val RMSE'],
+      ['id', 'model', 'stage', 'pipeline', 'step', 'run', 'created (UTC)', ...(replayed ? ['replay retrain (UTC)'] : []), 'val IC', 'val DA', 'val RMSE'],
       rows.map((r) => [
         r.id,
         r.model,
@@ -85,6 +96,7 @@ async function list(values: { store?: string; json?: boolean; pipeline?: string 
         r.step ?? '—',
         r.run ?? '—',
         r.createdAt,
+        ...(replayed ? [r.replay ? replayWords(r.replay) : '—'] : []),
         first(r.metrics, 'val_ic_'),
         first(r.metrics, 'val_da_'),
         first(r.metrics, 'val_rmse_'),
@@ -114,14 +126,22 @@ async function exportModel(
   let model: Model;
   let row: Row;
   try {
-    const rows = (await models(store)).filter((r) => r.key.startsWith(id));
-    if (rows.length === 0) throw new RunError(`no model with id \`${id}\` in ${dir}`, { hint: '`fxflow models` lists them' });
-    if (rows.length > 1)
-      throw new RunError(`\`${id}\` matches ${rows.length} models`, { hint: `give more of the id: ${rows.map((r) => r.key.slice(0, ID_LEN + 4)).join(', ')}` });
-    row = rows[0];
-    const bytes = await store.getArtifactBytes(row.key);
-    if (!bytes) throw new RunError(`model ${id} is in the catalogue but its bytes are missing or corrupt`, { hint: 'rerun its pipeline to recompute it' });
-    model = decodeArtifact<Model>(bytes);
+    if (parseReplayKey(id)) {
+      const { key } = await resolveAnyModel(store, id);
+      const loaded = await loadReplayModel(store, key);
+      [model, row] = [loaded.model, { id: modelId(key, ID_LEN), ...loaded.entry }];
+    } else {
+      const rows = (await models(store)).filter((r) => r.key.startsWith(id));
+      if (rows.length === 0) throw new RunError(`no model with id \`${id}\` in ${dir}`, { hint: '`fxflow models` lists them' });
+      if (rows.length > 1)
+        throw new RunError(`\`${id}\` matches ${rows.length} models`, {
+          hint: `give more of the id: ${rows.map((r) => r.key.slice(0, ID_LEN + 4)).join(', ')}`,
+        });
+      row = rows[0];
+      const bytes = await store.getArtifactBytes(row.key);
+      if (!bytes) throw new RunError(`model ${id} is in the catalogue but its bytes are missing or corrupt`, { hint: 'rerun its pipeline to recompute it' });
+      model = decodeArtifact<Model>(bytes);
+    }
   } finally {
     await store.close();
   }
@@ -170,7 +190,7 @@ async function needStore(values: { store?: string }, io: Io): Promise<Store> {
   return openStore(dir, io);
 }
 
-const short = (key: string): string => key.slice(0, ID_LEN);
+const short = (key: string): string => modelId(key, ID_LEN);
 
 function eventLine(e: StageEvent): string {
   return `${e.at.slice(0, 19)}  ${short(e.key)}  ${e.stage}  by ${e.by}${e.note ? `  (${e.note})` : ''}`;
@@ -194,10 +214,17 @@ async function showModel(id: string | undefined, values: { store?: string; json?
   let stage: Stage | undefined;
   let history: StageEvent[];
   let runMetricValues: Map<string, number | null>;
+  let replay: ReplayOrigin | undefined;
   try {
-    const { key, runId } = await resolveModel(store, id, { step: values.step });
-    lin = await modelLineage(store, key, runId);
-    model = await loadArtifact<Model>(store, key, 'the model');
+    const { key, runId } = await resolveAnyModel(store, id, { step: values.step });
+    const r = parseReplayKey(key);
+    lin = await modelLineage(store, r ? r.report : key, runId);
+    if (r) {
+      const loaded = await loadReplayModel(store, key);
+      [model, replay] = [loaded.model, loaded.entry.replay];
+      // The replay step traded its champions: its backtest metrics are the replay's.
+      lin = { ...lin, key, backtests: [lin.train] };
+    } else model = await loadArtifact<Model>(store, key, 'the model');
     stage = (await currentStages(store)).get(key);
     history = await stageHistory(store, key);
     runMetricValues = await runMetrics(store, lin.run.id);
@@ -237,6 +264,7 @@ async function showModel(id: string | undefined, values: { store?: string; json?
       data: dataFiles(lin.fetch),
       steps: { fetch: step(lin.fetch), features: step(lin.features), split: step(lin.split), train: step(lin.train), backtests: lin.backtests.map(step) },
       ...(lin.broken ? { note: lin.broken } : {}),
+      ...(replay ? { replay } : {}),
       pipelineText: lin.run.text,
     },
     history,
@@ -274,6 +302,16 @@ async function showModel(id: string | undefined, values: { store?: string; json?
   out += kv('features', `${model.featureNames.length}, in order: ${model.featureNames.join(', ')}`);
   out += kv('targets', model.targetNames.map((t, i) => `${t} (${model.targetHorizons[i]} bar${model.targetHorizons[i] === 1 ? '' : 's'})`).join(', ') || '—');
   out += kv('folds', `${model.state.length}, scaler ${info.scaler} (the newest fold's scores new bars)`);
+  if (replay) {
+    out += kv(
+      'replay',
+      `model ${replay.id} of replay step ${lin.train.nodeId}: fitted at the bar of ${replay.retrainedAt} (${replay.reason}${TRIGGERS.includes(replay.reason) ? `: ${replay.detail}` : ''}), ${replay.decision}${replay.compare ? ` (${replay.compare.metric} ${fmtNum(replay.compare.challenger)} vs the champion's ${fmtNum(replay.compare.champion)}, margin ${replay.compare.margin})` : ''}`,
+    );
+    out += kv(
+      'window',
+      `trained on ${thousands(replay.trainRows)} rows ${replay.trainFrom} → ${replay.trainTo}, ${thousands(replay.valRows)} validation rows; served ${thousands(replay.served)} bars as the champion`,
+    );
+  }
   if (lin.broken) out += kv('note', lin.broken);
   const metricRows = [...model.valMetrics.map((m) => ['val', m]), ...(model.testMetrics ?? []).map((m) => ['test', m])] as [string, HorizonMetrics][];
   if (metricRows.length) {
@@ -312,7 +350,7 @@ async function changeStage(
   const store = await needStore(values, io);
   let events: StageEvent[];
   try {
-    const { key } = await resolveModel(store, id, { step: values.step });
+    const { key } = await resolveAnyModel(store, id, { step: values.step });
     const now = (await currentStages(store)).get(key);
     if (sub === 'demote' && now === undefined)
       throw new RunError(`model ${short(key)} has no stage to leave`, { hint: '`fxflow models` shows each model’s stage' });
@@ -332,7 +370,7 @@ async function showHistory(id: string | undefined, values: { store?: string; jso
   const store = await needStore(values, io);
   let events: StageEvent[];
   try {
-    const key = id === undefined ? undefined : (await resolveModel(store, id, { step: values.step })).key;
+    const key = id === undefined ? undefined : (await resolveAnyModel(store, id, { step: values.step })).key;
     events = await stageHistory(store, key);
   } finally {
     await store.close();
@@ -386,7 +424,7 @@ export const modelsCommand: Command = {
        fxflow models history [MODEL] [--json] [--store DIR]
        fxflow models export ID --out DIR [--format json|onnx] [--fold N] [--store DIR]
 
-MODEL is ${MODEL_REF_HELP}.
+MODEL is ${MODEL_REF_HELP}; a model a replay made champion is REPORTID.mN (docs/replay.md).
 
 \`show\`: what made the model (lineage): the run, its pipeline text and hash, git commit, the data
 files' hashes, backend, features in order, targets, metrics per segment, its stage and history.

@@ -6,7 +6,7 @@ import { parseTimestamp } from '../../data/dates.js';
 import { isoUtc, sliceFrame } from '../../data/frame.js';
 import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
 import { artifactTable, exportTable, quantileName } from '../../runtime/export.js';
-import { MODEL_REF_HELP, resolveModel } from '../../runtime/history.js';
+import { MODEL_REF_HELP } from '../../runtime/history.js';
 import { decodeArtifact } from '../../runtime/codec.js';
 import { STORE_FILE, type Store } from '../../runtime/store.js';
 import type { BacktestParams } from '../../steps/backtest/params.js';
@@ -18,6 +18,7 @@ import { predictBars, type SignalParams } from '../../steps/predict/core.js';
 import { openStore, parse, printUsage, storeDir, UsageError, type Command, type Io } from '../common.js';
 import { styleFor, table } from '../format.js';
 import { loadArtifact, modelLineage, type ModelLineage } from '../model-lineage.js';
+import { loadReplayModel, modelId, parseReplayKey, resolveAnyModel } from '../replay-models.js';
 
 /** Currency codes a pair in a file name is made of (EURUSD_H1.csv, HISTDATA_COM_ASCII_GBPUSD_M12019.zip). */
 const CURRENCIES = new Set([
@@ -231,19 +232,27 @@ async function cmdPredict(argv: string[], io: Io): Promise<number> {
   let model: Model;
   let lin: ModelLineage;
   let result: BarPredictions;
+  let replayBacktest: Record<string, unknown> | undefined;
   try {
-    const { key, runId } = await resolveModel(store, ref, { step: values.step });
-    lin = await modelLineage(store, key, runId);
+    const { key, runId } = await resolveAnyModel(store, ref, { step: values.step });
+    const replayed = parseReplayKey(key);
+    // A replay's model: its lineage is the replay step's (fetch → features → replay), under its own key.
+    lin = { ...(await modelLineage(store, replayed ? replayed.report : key, runId)), key };
     if (lin.broken || !lin.fetch || !lin.features) {
       throw new RunError(`cannot recompute the model's features: ${lin.broken ?? 'its features step is not recorded'}`, {
         hint: 'predict follows fetch → features → split → train; a model trained on an encoded dataset or a plugin step’s output is not supported',
       });
     }
-    model = await loadArtifact<Model>(store, key, 'the model');
+    if (replayed) {
+      // A replay's champion: the replay's features recipe, this model's scaler and state, the replay's trading rule.
+      const loaded = await loadReplayModel(store, key);
+      [model, replayBacktest] = [loaded.model, loaded.backtest];
+    } else model = await loadArtifact<Model>(store, key, 'the model');
     const { candles, volume } = await loadCandles(store, lin, values, warn);
     const bt = lin.backtests[0];
     let signal: SignalParams;
-    if (bt) signal = bt.params as unknown as BacktestParams;
+    if (replayBacktest) signal = replayBacktest as unknown as BacktestParams;
+    else if (bt) signal = bt.params as unknown as BacktestParams;
     else {
       signal = { rule: 'threshold', entry_threshold: 0, quantile: 0.2, holding: 'bar', segments: ['test'] } as unknown as SignalParams;
       warn(`no backtest step of run ${lin.run.id} reads this model: signal by the default rule (threshold 0, the sign of the prediction)`);
@@ -260,12 +269,12 @@ async function cmdPredict(argv: string[], io: Io): Promise<number> {
   }
 
   const head = {
-    model: { id: lin.key.slice(0, 12), key: lin.key, kind: model.kind, run: lin.run.id, pipeline: lin.run.pipeline, step: lin.train.nodeId },
+    model: { id: modelId(lin.key, 12), key: lin.key, kind: model.kind, run: lin.run.id, pipeline: lin.run.pipeline, step: lin.train.nodeId },
     symbol: result.symbol,
     timeframe: result.timeframe,
     fold: result.fold,
     folds: model.state.length,
-    signal: { rule: result.rule, target: result.signalTarget, backtestStep: lin.backtests[0]?.nodeId ?? null },
+    signal: { rule: result.rule, target: result.signalTarget, backtestStep: replayBacktest ? lin.train.nodeId : (lin.backtests[0]?.nodeId ?? null) },
   };
   const n = result.index.length;
   if (values.csv || values.parquet) {
@@ -312,7 +321,8 @@ export const predictCommand: Command = {
   usage: `Usage: fxflow predict MODEL [--candles FILE] [--format FMT] [--table NAME] [--symbol PAIR] [--step ID]
                       [--from DATE] [--to DATE] [--last N] [--json | --csv FILE | --parquet FILE] [--store DIR]
 
-Scores bars with a trained model. MODEL is ${MODEL_REF_HELP}.
+Scores bars with a trained model. MODEL is ${MODEL_REF_HELP};
+a replay's champion is REPORTID.mN (the replay's features, that model's state, the replay's rule).
 
 The features are recomputed exactly as the model was trained on them: the params of the features
 step recorded with the run that trained it, from the first bar its training data had, so every

@@ -1,4 +1,4 @@
-import type { Candles, Dataset, Features, HorizonMetrics, Model, Report, RetrainTimeline } from '../../core/artifacts.js';
+import type { Candles, Dataset, Features, HorizonMetrics, Model, Report, RetrainChampions, RetrainTimeline } from '../../core/artifacts.js';
 import { CancelledError, RunError, type ParamIssue } from '../../core/diagnostics.js';
 import { parseTimestamp } from '../../data/dates.js';
 import { isoUtc } from '../../data/frame.js';
@@ -229,6 +229,18 @@ export async function replay(features: Features, candles: Candles, params: Repla
     ],
   };
   const ts = (row: number): number => features.index[Math.min(row, n - 1)];
+  // Every model that became the champion is kept (its state, scaler and validation predictions) so
+  // it lands in the model registry; challengers that lost are not. A ridge state is p × k numbers;
+  // a gbm's is its trees (tens of kB each), so a weekly gbm replay over two years adds a few MB.
+  const crowned = new Set(result.events.filter((e) => e.decision === 'champion' || e.decision === 'promoted').map((e) => e.model));
+  const champions: RetrainChampions = {
+    featureNames: [...names],
+    targetNames: [...targets],
+    targetHorizons: [...features.targetHorizons],
+    models: result.models
+      .filter((md) => crowned.has(md.id))
+      .map((md) => ({ id: md.id, scaler: md.scaler, state: md.state, valIndex: features.index.slice(md.val.start, md.val.end), valPred: md.valPred })),
+  };
   const timeline: RetrainTimeline = {
     policy: policyWords(r),
     skipped: result.skipped,
@@ -262,6 +274,7 @@ export async function replay(features: Features, candles: Candles, params: Repla
       valRows: md.val.end - md.val.start,
       served: md.served,
     })),
+    champions,
   };
   return { result, model, dataset, target, timeline };
 }
@@ -289,7 +302,8 @@ const RETRAIN_COUNTS = [
 
 export default defineStep({
   kind: 'replay',
-  version: 1,
+  // 2: the report keeps the champions' fitted states (`retrain.champions`).
+  version: 2,
   description:
     'Walk the features bar by bar as a live system: retrain a model on a schedule (FX weeks, days or bars) and on feature drift (PSI, KS), forecast decay or a regime change, optionally through a champion/challenger test; trade the predictions with the backtest’s rules and costs. Report: the backtest plus the retrain timeline.',
   inputs: { features: 'Features', candles: 'Candles' },
