@@ -115,7 +115,8 @@ describe('export', () => {
     );
     expect([...segs].sort()).toEqual(['test', 'train', 'val']);
     await fxflow(['export', 'pipelines/quickstart.yaml', 'model', '--out', 'm.csv'], { cwd: dir });
-    expect(header('m.csv')).toEqual(['ts', 'segment', 'fold', 'pred_fwd_ret_1', 'pred_fwd_ret_4']);
+    // A point model's predictions come with the spread of its Gaussian (its validation residuals' RMS, docs/probabilistic.md).
+    expect(header('m.csv')).toEqual(['ts', 'segment', 'fold', 'pred_fwd_ret_1', 'pred_fwd_ret_4', 'sd_fwd_ret_1', 'sd_fwd_ret_4']);
   });
 
   it('writes Parquet that DuckDB reads back with the same rows', async () => {

@@ -7,7 +7,7 @@ import { makeRng } from '../../data/rng.js';
 import type { FoldData, FoldFit, ModelKind, ParamValue, SampledForecast } from '../kind.js';
 import { COMMON, foldWindows, num, tfForPredict, trainHooks, trainOptions } from '../nn/kinds.js';
 import { mse, type WeightValue } from '../nn/nets.js';
-import { trainNet, type EpochLog, type Trainable, type TrainableNet } from '../nn/train.js';
+import { trainNet, warmupIssues, type EpochLog, type Trainable, type TrainableNet } from '../nn/train.js';
 import { buildWindows, gatherWindows } from '../nn/windows.js';
 import { ddimSample, ddimTimesteps } from './ddim.js';
 import { stepEmbedding, type DenoiserForward, type DenoiserSpec, type DiffusionKind, type WeightOf } from './blocks.js';
@@ -215,12 +215,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
           message: `\`sampling_steps: ${prm.sampling_steps}\` exceeds \`diffusion_steps: ${prm.diffusion_steps}\` (DDIM walks a subsequence of the training steps)`,
           hint: `use at most ${prm.diffusion_steps} sampling steps (20–50 is the usual range)`,
         });
-      if (prm.lr_schedule === 'cosine' && num(prm.warmup_epochs) >= num(prm.epochs))
-        issues.push({
-          path: ['warmup_epochs'],
-          message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`,
-          hint: 'use fewer warm-up epochs than epochs',
-        });
+      issues.push(...warmupIssues(prm));
       return issues;
     },
     async fit(d: FoldData, prm): Promise<FoldFit> {

@@ -7,7 +7,7 @@ import type { ParamIssue } from '../../core/diagnostics.js';
 import type { EncoderOps, FoldData, FoldFit, ModelKind, ParamValue } from '../kind.js';
 import { COMMON, noWindowsError, num, stats, trainHooks, trainOptions } from './kinds.js';
 import type { NetSpec, WeightValue } from './nets.js';
-import { trainNet, type EpochLog } from './train.js';
+import { trainNet, warmupIssues, type EpochLog } from './train.js';
 import { buildWindows, buildWindowsMany, gatherWindows } from './windows.js';
 
 /**
@@ -174,15 +174,7 @@ export const AUTOENCODER: ModelKind = {
   encoder: ops,
 
   check(prm): ParamIssue[] {
-    const issues: ParamIssue[] = [];
-    if (prm.lr_schedule === 'cosine' && num(prm.warmup_epochs) >= num(prm.epochs)) {
-      issues.push({
-        path: ['warmup_epochs'],
-        message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`,
-        hint: 'use fewer warm-up epochs than epochs',
-      });
-    }
-    return issues;
+    return warmupIssues(prm);
   },
 
   async fit(d: FoldData, prm): Promise<FoldFit> {

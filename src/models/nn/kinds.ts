@@ -7,7 +7,7 @@ import { RunError } from '../../core/diagnostics.js';
 import type { ParamIssue } from '../../core/diagnostics.js';
 import type { FoldData, FoldFit, ModelKind, ParamValue } from '../kind.js';
 import { buildNet, NET_KINDS, type NetKind, type NetSpec, type WeightValue } from './nets.js';
-import { predictWindows, trainNet, type EpochLog, type Schedule, type TrainHooks, type TrainOptions } from './train.js';
+import { predictWindows, trainNet, warmupIssues, type EpochLog, type Schedule, type TrainHooks, type TrainOptions } from './train.js';
 import { buildWindows, buildWindowsMany } from './windows.js';
 
 /**
@@ -143,13 +143,7 @@ function nnKind(kind: NetKind): ModelKind {
           hint: 'e.g. hidden: 32, heads: 4',
         });
       }
-      if (prm.lr_schedule === 'cosine' && num(prm.warmup_epochs) >= num(prm.epochs)) {
-        issues.push({
-          path: ['warmup_epochs'],
-          message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`,
-          hint: 'use fewer warm-up epochs than epochs',
-        });
-      }
+      issues.push(...warmupIssues(prm));
       return issues;
     },
     async fit(d: FoldData, prm): Promise<FoldFit> {

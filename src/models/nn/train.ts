@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type * as TfNs from '@tensorflow/tfjs';
-import { CancelledError } from '../../core/diagnostics.js';
+import { CancelledError, type ParamIssue } from '../../core/diagnostics.js';
 import { makeRng } from '../../data/rng.js';
 import { dirHandler, isSaved, loadNet, saveNet } from './io.js';
 import { assignWeights, buildNet, initialWeights, mse, readWeights, type Net, type NetSpec, type WeightValue } from './nets.js';
@@ -110,6 +110,18 @@ const EPS = 1e-7;
 
 function epochSeed(seed: number, epoch: number): number {
   return (Math.trunc(seed) ^ Math.imul(epoch + 0x632be5ab, 0x9e3779b1)) >>> 0;
+}
+
+/** The cosine schedule needs an epoch after its warm-up: every neural kind's check of `warmup_epochs`. */
+export function warmupIssues(prm: Record<string, unknown>): ParamIssue[] {
+  if (prm.lr_schedule !== 'cosine' || Number(prm.warmup_epochs) < Number(prm.epochs)) return [];
+  return [
+    {
+      path: ['warmup_epochs'],
+      message: `\`warmup_epochs: ${prm.warmup_epochs}\` leaves no epoch for the cosine decay (\`epochs: ${prm.epochs}\`)`,
+      hint: 'use fewer warm-up epochs than epochs',
+    },
+  ];
 }
 
 /** Fisher–Yates permutation of 0…n−1 from the epoch's seed. */
