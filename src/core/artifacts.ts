@@ -355,6 +355,8 @@ export interface Report {
   drift?: string[];
   /** With `by_regime`: the regime column and its state at each bar's signal, parallel to index. */
   regime?: { column: string; state: Float64Array };
+  /** A CPCV split's backtest paths, each traded on its own: their Sharpe ratios and total returns. */
+  paths?: { sharpe: number[]; totalReturn: number[] };
   /** A `replay` step's retrain timeline: every model fitted, and why. */
   retrain?: RetrainTimeline;
   /** The traded target's forecast distribution on the test segment and the model's scores of it (fan chart, calibration). */

@@ -399,6 +399,11 @@ ${retrainSection(r)}
 ${regimeSection(r)}
 <h2>Monthly returns</h2>
 <div class="panel">${heatMap({ name: 'monthly', title: 'Net log return per calendar month (UTC)', rows, cols: months, cells, fmt: (v) => pct(v, 1) })}</div>
+${
+  r.paths
+    ? `<h2>CPCV backtest paths</h2><div class="panel">${histogram({ name: 'paths', title: `Sharpe of each of the ${r.paths.sharpe.length} backtest paths (each a complete out-of-sample history), median ${num(m.cpcv_sharpe_median)}`, values: r.paths.sharpe, xFormat: (v) => v.toFixed(2) })}</div>`
+    : ''
+}
 <h2>Trades</h2>
 <div class="panel">${histogram({ name: 'trades', title: `Net PnL per trade, pips (${int(m.trades)} trades)`, values: r.trades?.pips ?? [], xFormat: (v) => v.toFixed(1) })}</div>
 <h2>Forecast quality per horizon</h2>

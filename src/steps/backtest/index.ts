@@ -298,6 +298,9 @@ function resolveParams(p: BacktestParams): BacktestParams {
   return p.rule === 'threshold' && p.exit_threshold === undefined ? { ...p, exit_threshold: p.entry_threshold } : p;
 }
 
+/** The metrics of the distribution of Sharpe ratios over a CPCV split's backtest paths. */
+const PATH_METRICS = ['cpcv_paths', 'cpcv_sharpe_mean', 'cpcv_sharpe_sd', 'cpcv_sharpe_min', 'cpcv_sharpe_median', 'cpcv_sharpe_max', 'cpcv_sharpe_negative'];
+
 export default defineStep({
   kind: 'backtest',
   version: 2,
@@ -338,243 +341,7 @@ export default defineStep({
 
   resolve: resolveParams,
 
-  async run({ model, dataset, candles }, given: BacktestParams, ctx): Promise<Report> {
-    // Idempotent: the compiler has resolved them already; a library caller may not have.
-    const params = resolveParams(given);
-    if (model.encoder) {
-      const r = encoderRefusal();
-      throw new RunError(r.message, { hint: r.hint });
-    }
-    const target = chooseTarget(model, params.target);
-    const open = candles.columns.open;
-    if (!open || open.length !== candles.index.length) {
-      throw new RunError('the candles have no `open` column of the right length', { hint: 'connect the fetch step’s candles' });
-    }
-    if (dataset.symbol !== candles.symbol) {
-      ctx.warn(`the dataset is ${dataset.symbol} but the candles are ${candles.symbol}`);
-    }
-    const pip = params.pip ?? candles.pip;
-
-    const pr = model.predictions;
-    const values = pr.values[target];
-    if (!values || values.length !== pr.index.length) {
-      throw new RunError(`the model has no predictions of \`${target}\``, { hint: 'the model artifact is inconsistent; rerun the train step' });
-    }
-    const { rows } = selectRows(model, params.segments, ctx);
-    if (rows.length === 0) {
-      const have = [...new Set(Array.from(pr.segment, (s) => SEGMENT_NAME[s] ?? String(s)))].join(', ') || 'none';
-      throw new RunError(`the model has no predictions on the ${params.segments.join(' or ')} segment`, {
-        hint: `it has predictions on: ${have}; check the split step’s ratios or \`segments\``,
-      });
-    }
-
-    const signalBar = new Int32Array(rows.length);
-    const dsRow = new Int32Array(rows.length);
-    const pred = new Float64Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const t = pr.index[rows[i]];
-      const d = findSorted(dataset.index, t);
-      if (d < 0) {
-        throw new RunError(`the model's prediction for ${isoUtc(t)} is not a row of the dataset`, { hint: 'connect the dataset the model was trained on' });
-      }
-      const bar = findSorted(candles.index, t);
-      if (bar < 0) {
-        throw new RunError(`no candle at ${isoUtc(t)}, a predicted row of the model`, { hint: 'connect the candles the features were computed from' });
-      }
-      dsRow[i] = d;
-      signalBar[i] = bar;
-      pred[i] = values[rows[i]];
-    }
-    const nanPred = pred.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
-    if (nanPred) ctx.warn(`${nanPred} prediction(s) are NaN: flat on those bars`);
-
-    const perYear = barsPerYear(barMs(candles.timeframe, candles.index));
-    const horizon = model.targetHorizons[model.targetNames.indexOf(target)] ?? 1;
-    const hold = params.holding === 'horizon' ? Math.max(1, horizon) : 1;
-    const c = params.costs;
-    let priceCostAt: Float64Array | undefined;
-    if (c.spread_column !== undefined) {
-      const col = candles.columns[c.spread_column];
-      if (!col) {
-        throw new RunError(`the candles have no column \`${c.spread_column}\` for the spread`, {
-          hint: `their columns are: ${Object.keys(candles.columns).join(', ')}`,
-        });
-      }
-      priceCostAt = new Float64Array(col.length);
-      let bad = 0;
-      for (let i = 0; i < col.length; i++) {
-        const s = col[i];
-        if (Number.isFinite(s) && s >= 0) priceCostAt[i] = (s * pip) / 2;
-        else bad++;
-      }
-      if (bad) ctx.warn(`${bad} bar(s) with a missing or negative spread in \`${c.spread_column}\`: counted as 0`);
-    }
-    const priceCost = ((c.spread_column !== undefined ? 0 : c.spread_pips) / 2 + c.slippage_pips) * pip + c.commission_per_lot / 100_000;
-    const notionalCost = c.commission_per_million / 1e6;
-
-    // The forecast distribution of each signal, for the distribution rules and sizings.
-    const byDistribution = params.rule === 'probability' || params.rule === 'quantile_band' || 'kelly' in params.sizing || 'forecast_vol' in params.sizing;
-    const forecasts: (RowForecast | undefined)[] = byDistribution ? forecastsOf(model, target, rows, values, params, ctx) : [];
-    // Round-trip costs in return units at each signal: both fills' price costs over the signal bar's close, plus commissions.
-    const close = candles.columns.close ?? open;
-    const hurdle = (i: number): number => {
-      const b = signalBar[i];
-      const fill = priceCostAt ? (priceCostAt[b + 1] ?? priceCostAt[b]) : 0;
-      return (2 * (priceCost + fill)) / close[b] + 2 * notionalCost;
-    };
-
-    let rule: Rule;
-    let signal: ArrayLike<number> = pred;
-    if (params.rule === 'probability' || params.rule === 'quantile_band') {
-      const r =
-        params.rule === 'probability' ? ({ kind: 'probability', p: params.probability } as const) : ({ kind: 'quantile_band', level: params.band } as const);
-      signal = Float64Array.from(forecasts, (f, i) => distributionDirection(f, hurdle(i), r));
-      rule = { kind: 'sign' };
-    } else
-      rule =
-        params.rule === 'threshold'
-          ? { kind: 'threshold', entry: params.entry_threshold, exit: params.exit_threshold! }
-          : params.rule === 'sign'
-            ? { kind: 'sign' }
-            : { kind: 'bands', ...quantileBands(model, values, rows, params.quantile, ctx) };
-    const dir = directions(signal, signalBar, rule, hold);
-
-    let sizeOf: (i: number) => number;
-    if ('fixed' in params.sizing) {
-      const u = params.sizing.fixed.units;
-      sizeOf = () => u;
-    } else if ('kelly' in params.sizing) {
-      const { fraction, cap } = params.sizing.kelly;
-      sizeOf = (i) => Math.min(cap, kellySize(pred[i], forecasts[i]?.sd() ?? NaN, dir[i], hurdle(i), fraction));
-    } else if ('forecast_vol' in params.sizing) {
-      const av = params.sizing.forecast_vol.annual_vol;
-      sizeOf = (i) => inverseVolSize(forecasts[i]?.sd() ?? NaN, horizon, av, perYear);
-    } else {
-      const vt = params.sizing.vol_target;
-      const vol = volForecast(candles, vt);
-      const k = vt.annual_vol / Math.sqrt(perYear);
-      sizeOf = (i) => k / vol[signalBar[i]];
-    }
-    const { position, skipped } = sizePositions(dir, signalBar, sizeOf, params.max_leverage ?? Infinity);
-    if (skipped)
-      ctx.warn(
-        'kelly' in params.sizing
-          ? `${skipped} trade(s) not taken: the forecast's edge in their direction does not clear the costs`
-          : `${skipped} trade(s) not taken: no volatility estimate yet at their signal (${'forecast_vol' in params.sizing ? 'no forecast spread' : 'the window is still filling'})`,
-      );
-
-    let sim = simulate(
-      {
-        open,
-        signalBar,
-        position,
-        priceCost,
-        priceCostAt,
-        notionalCost,
-        account: params.account_size,
-        pip,
-      },
-      ctx.threads ?? 1,
-    );
-    let financing: Float64Array | undefined;
-    if (c.swap) {
-      const sw = c.swap;
-      const column = (name: string | undefined, fallback: number): number | Float64Array => {
-        if (name === undefined) return fallback;
-        const col = candles.columns[name];
-        if (!col)
-          throw new RunError(`the candles have no column \`${name}\` for the swap rate`, {
-            hint: `their columns are: ${Object.keys(candles.columns).join(', ')}`,
-          });
-        return col;
-      };
-      const days = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
-      const f = applyFinancing(
-        sim,
-        { open, time: candles.index },
-        {
-          long: column(sw.long_column, sw.long),
-          short: column(sw.short_column, sw.short),
-          unit: sw.unit,
-          point: sw.point ?? pip / 10,
-          pip,
-          tripleDay: days.indexOf(sw.triple_day),
-          dayCount: sw.day_count,
-        },
-        params.account_size,
-      );
-      sim = f.sim;
-      financing = f.financing;
-      ctx.log(`financing: ${f.nights} position-night(s) held through the 17:00 New York rollover`);
-    }
-    if (sim.untraded > 0) ctx.log(`${sim.untraded} prediction(s) at the end not traded: the bars to fill and exit them do not exist`);
-    if (sim.bar.length === 0) {
-      throw new RunError(`none of the ${rows.length} predictions can be traded: the candles end before the bars after them`, {
-        hint: 'connect the full candles, not a slice ending at the dataset',
-      });
-    }
-
-    const metrics: Record<string, number> = { ...backtestMetrics(sim, perYear, ctx.threads ?? 1) };
-    if (financing) metrics.financing = financing.reduce((a, b) => a + b, 0);
-    const tradedRows = rows.slice(0, sim.bar.length);
-    const forecast = forecastQuality(model, dataset, tradedRows, dsRow);
-    for (const f of forecast) {
-      metrics[`rmse_${f.target}`] = f.rmse;
-      metrics[`mae_${f.target}`] = f.mae;
-      metrics[`da_${f.target}`] = f.directionalAccuracy;
-      metrics[`ic_${f.target}`] = f.ic;
-    }
-    let regime: Report['regime'];
-    if (params.by_regime !== undefined) {
-      const state = regimeAtSignals(dataset, params.by_regime, dsRow, sim.bar.length);
-      regime = { column: params.by_regime, state };
-      for (const [k, m] of metricsByRegime(sim.net, sim.position, sim.trades.start, state, perYear)) {
-        for (const [name, v] of Object.entries(m)) metrics[`regime_${k}_${name}`] = v;
-      }
-    }
-    const index = new Float64Array(sim.bar.length);
-    for (let i = 0; i < index.length; i++) index[i] = candles.index[sim.bar[i]];
-    const t = sim.trades;
-    const nt = t.pnl.length;
-    const exitTs = new Float64Array(nt);
-    for (let k = 0; k < nt; k++) {
-      const lastBar = sim.bar[t.start[k] + t.bars[k] - 1] + 1;
-      exitTs[k] = candles.index[lastBar];
-    }
-
-    const distribution = reportDistribution(model, target, horizon, candles, signalBar, rows);
-    return {
-      type: 'Report',
-      symbol: candles.symbol,
-      metrics,
-      index,
-      position: sim.position,
-      equity: cumsum(sim.net),
-      benchmark: cumsum(sim.benchmark),
-      notes: notes(params, pip, perYear, target, hold),
-      net: sim.net,
-      cost: sim.cost,
-      ...(financing ? { financing } : {}),
-      trades: {
-        entry: Float64Array.from(t.start, (s) => index[s]),
-        exit: exitTs,
-        position: t.position,
-        bars: Float64Array.from(t.bars),
-        pnl: t.pnl,
-        pips: t.pips,
-        account: t.account,
-      },
-      forecast,
-      valForecast: model.valMetrics,
-      barsPerYear: perYear,
-      drift: driftNotes(model, forecast, ctx),
-      ...(model.importance?.some((i) => i.method === 'permutation' || i.method === 'shap')
-        ? { explain: { featureNames: model.featureNames, importance: model.importance, dependence: model.dependence ?? [] } }
-        : {}),
-      ...(regime ? { regime } : {}),
-      ...(distribution ? { distribution } : {}),
-    };
-  },
+  run: backtestRun,
 
   metrics(out: Report) {
     return out.metrics;
@@ -587,11 +354,321 @@ export default defineStep({
     'da_<target>',
     'ic_<target>',
     ...['sharpe', 'hit_rate', 'exposure', 'trades', 'bars', 'total_return'].map((m) => `regime_<state>_${m}`),
+    ...PATH_METRICS,
   ],
 
   summary(out: Report) {
     const m = out.metrics;
     const sharpe = Number.isFinite(m.sharpe) ? m.sharpe.toFixed(2) : 'n/a';
-    return `Sharpe ${sharpe} · max DD ${pct(m.max_drawdown)} · ${m.trades} trade${m.trades === 1 ? '' : 's'} · hit ${pct(m.hit_rate)}`;
+    const paths = m.cpcv_paths ? ` · ${m.cpcv_paths} CPCV paths: Sharpe ${m.cpcv_sharpe_min.toFixed(2)} … ${m.cpcv_sharpe_max.toFixed(2)}` : '';
+    return `Sharpe ${sharpe} · max DD ${pct(m.max_drawdown)} · ${m.trades} trade${m.trades === 1 ? '' : 's'} · hit ${pct(m.hit_rate)}${paths}`;
   },
 });
+
+/**
+ * A CPCV split's backtest paths, each traded on its own (López de Prado 2018, ch. 12): path j takes,
+ * for every group g, the test predictions of the fold paths[j][g]. Each path is a complete
+ * out-of-sample history, backtested by the same rules as the stitched series (which keeps, per
+ * timestamp, the earliest fold's prediction); their Sharpe ratios show how much of one backtest's
+ * result is the luck of one path.
+ */
+async function pathBacktests(model: Model, dataset: Dataset, candles: Candles, params: BacktestParams, ctx: StepContext): Promise<Report['paths']> {
+  const layout = dataset.cpcv;
+  // Distribution rules and sizings read the model's per-row distributions, not carried to a path's model here.
+  const byDistribution = params.rule === 'probability' || params.rule === 'quantile_band' || 'kelly' in params.sizing || 'forecast_vol' in params.sizing;
+  if (!layout || !params.segments.includes('test') || byDistribution) return undefined;
+  const pr = model.predictions;
+  const quiet: StepContext = { ...ctx, log: () => undefined, warn: () => undefined, progress: () => undefined };
+  const plain: Dataset = { ...dataset, cpcv: undefined };
+  const sharpe: number[] = [];
+  const totalReturn: number[] = [];
+  for (const path of layout.paths) {
+    const keep: number[] = [];
+    for (let i = 0; i < pr.index.length; i++) {
+      if (pr.segment[i] !== SEGMENT_CODE.test) continue;
+      const g = layout.groups.findIndex((r) => r.end > r.start && pr.index[i] >= dataset.index[r.start] && pr.index[i] <= dataset.index[r.end - 1]);
+      if (g >= 0 && path[g] === pr.fold[i]) keep.push(i);
+    }
+    if (!keep.length) continue;
+    const f64 = (a: Float64Array): Float64Array => Float64Array.from(keep, (i) => a[i]);
+    const one: Model = {
+      ...model,
+      predictions: {
+        index: f64(pr.index),
+        segment: Uint8Array.from(keep, (i) => pr.segment[i]),
+        fold: Uint16Array.from(keep, (i) => pr.fold[i]),
+        values: Object.fromEntries(Object.entries(pr.values).map(([k, v]) => [k, f64(v)])),
+      },
+    };
+    const r = await backtestRun({ model: one, dataset: plain, candles }, { ...params, segments: ['test'] }, quiet);
+    sharpe.push(r.metrics.sharpe);
+    totalReturn.push(r.metrics.total_return);
+  }
+  return sharpe.length ? { sharpe, totalReturn } : undefined;
+}
+
+function pathMetrics(paths: NonNullable<Report['paths']>): Record<string, number> {
+  const s = paths.sharpe.filter(Number.isFinite).sort((a, b) => a - b);
+  const n = s.length;
+  const mean = s.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
+  const median = n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+  return {
+    cpcv_paths: paths.sharpe.length,
+    cpcv_sharpe_mean: mean,
+    cpcv_sharpe_sd: sd,
+    cpcv_sharpe_min: s[0],
+    cpcv_sharpe_median: median,
+    cpcv_sharpe_max: s[n - 1],
+    cpcv_sharpe_negative: s.filter((x) => x < 0).length / n,
+  };
+}
+
+async function backtestRun(
+  { model, dataset, candles }: { model: Model; dataset: Dataset; candles: Candles },
+  given: BacktestParams,
+  ctx: StepContext,
+): Promise<Report> {
+  // Idempotent: the compiler has resolved them already; a library caller may not have.
+  const params = resolveParams(given);
+  if (model.encoder) {
+    const r = encoderRefusal();
+    throw new RunError(r.message, { hint: r.hint });
+  }
+  const target = chooseTarget(model, params.target);
+  const open = candles.columns.open;
+  if (!open || open.length !== candles.index.length) {
+    throw new RunError('the candles have no `open` column of the right length', { hint: 'connect the fetch step’s candles' });
+  }
+  if (dataset.symbol !== candles.symbol) {
+    ctx.warn(`the dataset is ${dataset.symbol} but the candles are ${candles.symbol}`);
+  }
+  const pip = params.pip ?? candles.pip;
+
+  const pr = model.predictions;
+  const values = pr.values[target];
+  if (!values || values.length !== pr.index.length) {
+    throw new RunError(`the model has no predictions of \`${target}\``, { hint: 'the model artifact is inconsistent; rerun the train step' });
+  }
+  const { rows } = selectRows(model, params.segments, ctx);
+  if (rows.length === 0) {
+    const have = [...new Set(Array.from(pr.segment, (s) => SEGMENT_NAME[s] ?? String(s)))].join(', ') || 'none';
+    throw new RunError(`the model has no predictions on the ${params.segments.join(' or ')} segment`, {
+      hint: `it has predictions on: ${have}; check the split step’s ratios or \`segments\``,
+    });
+  }
+
+  const signalBar = new Int32Array(rows.length);
+  const dsRow = new Int32Array(rows.length);
+  const pred = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const t = pr.index[rows[i]];
+    const d = findSorted(dataset.index, t);
+    if (d < 0) {
+      throw new RunError(`the model's prediction for ${isoUtc(t)} is not a row of the dataset`, { hint: 'connect the dataset the model was trained on' });
+    }
+    const bar = findSorted(candles.index, t);
+    if (bar < 0) {
+      throw new RunError(`no candle at ${isoUtc(t)}, a predicted row of the model`, { hint: 'connect the candles the features were computed from' });
+    }
+    dsRow[i] = d;
+    signalBar[i] = bar;
+    pred[i] = values[rows[i]];
+  }
+  const nanPred = pred.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
+  if (nanPred) ctx.warn(`${nanPred} prediction(s) are NaN: flat on those bars`);
+
+  const perYear = barsPerYear(barMs(candles.timeframe, candles.index));
+  const horizon = model.targetHorizons[model.targetNames.indexOf(target)] ?? 1;
+  const hold = params.holding === 'horizon' ? Math.max(1, horizon) : 1;
+  const c = params.costs;
+  let priceCostAt: Float64Array | undefined;
+  if (c.spread_column !== undefined) {
+    const col = candles.columns[c.spread_column];
+    if (!col) {
+      throw new RunError(`the candles have no column \`${c.spread_column}\` for the spread`, {
+        hint: `their columns are: ${Object.keys(candles.columns).join(', ')}`,
+      });
+    }
+    priceCostAt = new Float64Array(col.length);
+    let bad = 0;
+    for (let i = 0; i < col.length; i++) {
+      const s = col[i];
+      if (Number.isFinite(s) && s >= 0) priceCostAt[i] = (s * pip) / 2;
+      else bad++;
+    }
+    if (bad) ctx.warn(`${bad} bar(s) with a missing or negative spread in \`${c.spread_column}\`: counted as 0`);
+  }
+  const priceCost = ((c.spread_column !== undefined ? 0 : c.spread_pips) / 2 + c.slippage_pips) * pip + c.commission_per_lot / 100_000;
+  const notionalCost = c.commission_per_million / 1e6;
+
+  // The forecast distribution of each signal, for the distribution rules and sizings.
+  const byDistribution = params.rule === 'probability' || params.rule === 'quantile_band' || 'kelly' in params.sizing || 'forecast_vol' in params.sizing;
+  const forecasts: (RowForecast | undefined)[] = byDistribution ? forecastsOf(model, target, rows, values, params, ctx) : [];
+  // Round-trip costs in return units at each signal: both fills' price costs over the signal bar's close, plus commissions.
+  const close = candles.columns.close ?? open;
+  const hurdle = (i: number): number => {
+    const b = signalBar[i];
+    const fill = priceCostAt ? (priceCostAt[b + 1] ?? priceCostAt[b]) : 0;
+    return (2 * (priceCost + fill)) / close[b] + 2 * notionalCost;
+  };
+
+  let rule: Rule;
+  let signal: ArrayLike<number> = pred;
+  if (params.rule === 'probability' || params.rule === 'quantile_band') {
+    const r =
+      params.rule === 'probability' ? ({ kind: 'probability', p: params.probability } as const) : ({ kind: 'quantile_band', level: params.band } as const);
+    signal = Float64Array.from(forecasts, (f, i) => distributionDirection(f, hurdle(i), r));
+    rule = { kind: 'sign' };
+  } else
+    rule =
+      params.rule === 'threshold'
+        ? { kind: 'threshold', entry: params.entry_threshold, exit: params.exit_threshold! }
+        : params.rule === 'sign'
+          ? { kind: 'sign' }
+          : { kind: 'bands', ...quantileBands(model, values, rows, params.quantile, ctx) };
+  const dir = directions(signal, signalBar, rule, hold);
+
+  let sizeOf: (i: number) => number;
+  if ('fixed' in params.sizing) {
+    const u = params.sizing.fixed.units;
+    sizeOf = () => u;
+  } else if ('kelly' in params.sizing) {
+    const { fraction, cap } = params.sizing.kelly;
+    sizeOf = (i) => Math.min(cap, kellySize(pred[i], forecasts[i]?.sd() ?? NaN, dir[i], hurdle(i), fraction));
+  } else if ('forecast_vol' in params.sizing) {
+    const av = params.sizing.forecast_vol.annual_vol;
+    sizeOf = (i) => inverseVolSize(forecasts[i]?.sd() ?? NaN, horizon, av, perYear);
+  } else {
+    const vt = params.sizing.vol_target;
+    const vol = volForecast(candles, vt);
+    const k = vt.annual_vol / Math.sqrt(perYear);
+    sizeOf = (i) => k / vol[signalBar[i]];
+  }
+  const { position, skipped } = sizePositions(dir, signalBar, sizeOf, params.max_leverage ?? Infinity);
+  if (skipped)
+    ctx.warn(
+      'kelly' in params.sizing
+        ? `${skipped} trade(s) not taken: the forecast's edge in their direction does not clear the costs`
+        : `${skipped} trade(s) not taken: no volatility estimate yet at their signal (${'forecast_vol' in params.sizing ? 'no forecast spread' : 'the window is still filling'})`,
+    );
+
+  let sim = simulate(
+    {
+      open,
+      signalBar,
+      position,
+      priceCost,
+      priceCostAt,
+      notionalCost,
+      account: params.account_size,
+      pip,
+    },
+    ctx.threads ?? 1,
+  );
+  let financing: Float64Array | undefined;
+  if (c.swap) {
+    const sw = c.swap;
+    const column = (name: string | undefined, fallback: number): number | Float64Array => {
+      if (name === undefined) return fallback;
+      const col = candles.columns[name];
+      if (!col)
+        throw new RunError(`the candles have no column \`${name}\` for the swap rate`, {
+          hint: `their columns are: ${Object.keys(candles.columns).join(', ')}`,
+        });
+      return col;
+    };
+    const days = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+    const f = applyFinancing(
+      sim,
+      { open, time: candles.index },
+      {
+        long: column(sw.long_column, sw.long),
+        short: column(sw.short_column, sw.short),
+        unit: sw.unit,
+        point: sw.point ?? pip / 10,
+        pip,
+        tripleDay: days.indexOf(sw.triple_day),
+        dayCount: sw.day_count,
+      },
+      params.account_size,
+    );
+    sim = f.sim;
+    financing = f.financing;
+    ctx.log(`financing: ${f.nights} position-night(s) held through the 17:00 New York rollover`);
+  }
+  if (sim.untraded > 0) ctx.log(`${sim.untraded} prediction(s) at the end not traded: the bars to fill and exit them do not exist`);
+  if (sim.bar.length === 0) {
+    throw new RunError(`none of the ${rows.length} predictions can be traded: the candles end before the bars after them`, {
+      hint: 'connect the full candles, not a slice ending at the dataset',
+    });
+  }
+
+  const metrics: Record<string, number> = { ...backtestMetrics(sim, perYear, ctx.threads ?? 1) };
+  const paths = await pathBacktests(model, dataset, candles, params, ctx);
+  if (paths) Object.assign(metrics, pathMetrics(paths));
+  if (paths)
+    ctx.log(
+      `${paths.sharpe.length} CPCV backtest paths traded one by one: Sharpe ${metrics.cpcv_sharpe_min.toFixed(2)} … ${metrics.cpcv_sharpe_max.toFixed(2)}`,
+    );
+  if (financing) metrics.financing = financing.reduce((a, b) => a + b, 0);
+  const tradedRows = rows.slice(0, sim.bar.length);
+  const forecast = forecastQuality(model, dataset, tradedRows, dsRow);
+  for (const f of forecast) {
+    metrics[`rmse_${f.target}`] = f.rmse;
+    metrics[`mae_${f.target}`] = f.mae;
+    metrics[`da_${f.target}`] = f.directionalAccuracy;
+    metrics[`ic_${f.target}`] = f.ic;
+  }
+  let regime: Report['regime'];
+  if (params.by_regime !== undefined) {
+    const state = regimeAtSignals(dataset, params.by_regime, dsRow, sim.bar.length);
+    regime = { column: params.by_regime, state };
+    for (const [k, m] of metricsByRegime(sim.net, sim.position, sim.trades.start, state, perYear)) {
+      for (const [name, v] of Object.entries(m)) metrics[`regime_${k}_${name}`] = v;
+    }
+  }
+  const index = new Float64Array(sim.bar.length);
+  for (let i = 0; i < index.length; i++) index[i] = candles.index[sim.bar[i]];
+  const t = sim.trades;
+  const nt = t.pnl.length;
+  const exitTs = new Float64Array(nt);
+  for (let k = 0; k < nt; k++) {
+    const lastBar = sim.bar[t.start[k] + t.bars[k] - 1] + 1;
+    exitTs[k] = candles.index[lastBar];
+  }
+
+  const distribution = reportDistribution(model, target, horizon, candles, signalBar, rows);
+  return {
+    type: 'Report',
+    symbol: candles.symbol,
+    metrics,
+    index,
+    position: sim.position,
+    equity: cumsum(sim.net),
+    benchmark: cumsum(sim.benchmark),
+    notes: notes(params, pip, perYear, target, hold),
+    net: sim.net,
+    cost: sim.cost,
+    ...(financing ? { financing } : {}),
+    trades: {
+      entry: Float64Array.from(t.start, (s) => index[s]),
+      exit: exitTs,
+      position: t.position,
+      bars: Float64Array.from(t.bars),
+      pnl: t.pnl,
+      pips: t.pips,
+      account: t.account,
+    },
+    forecast,
+    valForecast: model.valMetrics,
+    barsPerYear: perYear,
+    drift: driftNotes(model, forecast, ctx),
+    ...(model.importance?.some((i) => i.method === 'permutation' || i.method === 'shap')
+      ? { explain: { featureNames: model.featureNames, importance: model.importance, dependence: model.dependence ?? [] } }
+      : {}),
+    ...(regime ? { regime } : {}),
+    ...(distribution ? { distribution } : {}),
+    ...(paths ? { paths } : {}),
+  };
+}
