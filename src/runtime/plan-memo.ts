@@ -221,7 +221,7 @@ async function dataFilesOf(plan: Plan): Promise<string[] | undefined> {
   const out = new Set<string>();
   for (const n of plan.nodes) {
     if (!n.def.fingerprint) continue;
-    if (!n.def.files || hasGlobIn(n.params)) return undefined;
+    if (!n.def.files || hasGlobIn(n.params) || n.def.readsBeyondFiles?.(n.params as never)) return undefined;
     // The context computeKeys gives a fingerprint, less `locate` (errors are computeKeys' to report).
     const files = await n.def.files(n.params as never, { pipelineDir: dir, resolvePath: (p: string) => path.resolve(dir, p) });
     for (const f of files) out.add(f);

@@ -205,6 +205,8 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType, Opt ex
   fingerprint?(params: P, ctx: FingerprintContext): unknown | Promise<unknown>;
   /** External files the step reads, absolute (watch mode reruns the step when one changes). */
   files?(params: P, ctx: FingerprintContext): string[] | Promise<string[]>;
+  /** True when the fingerprint reads a source besides `files()` (a database table): file stamps then cannot vouch for the key (the plan memo is not used). */
+  readsBeyondFiles?(params: P): boolean;
   /** Cross-field checks at compile time, reported at the YAML location of `with` + path. */
   check?(params: P, ctx?: CheckContext): ParamIssue[];
   /**
@@ -239,6 +241,7 @@ export interface AnyStepDef {
   keyParams?(params: never): Record<string, unknown>;
   fingerprint?(params: never, ctx: FingerprintContext): unknown | Promise<unknown>;
   files?(params: never, ctx: FingerprintContext): string[] | Promise<string[]>;
+  readsBeyondFiles?(params: never): boolean;
   check?(params: never, ctx?: CheckContext): ParamIssue[];
   resolve?(params: never, ctx?: CheckContext): unknown;
   run(inputs: never, params: never, ctx: StepContext): Promise<unknown>;

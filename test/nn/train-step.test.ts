@@ -20,10 +20,10 @@ describe('train step with a neural model', () => {
     };
     const ridge = diagnostics('{ model: ridge, lookback: 8 }');
     expect(ridge[0].path).toEqual('steps.m.with.lookback');
-    expect(ridge[0].message).toContain('(it belongs to mlp, lstm, gru, tcn, transformer, autoencoder)');
+    expect(ridge[0].message).toContain('(it belongs to mlp, lstm, gru, tcn, transformer, diffusion, sssd, autoencoder)');
     const lstm = diagnostics('{ model: lstm, alpha: 1, kernel_size: 3 }');
     expect(lstm.map((i) => i.path)).toEqual(['steps.m.with.alpha', 'steps.m.with.kernel_size']);
-    expect(lstm[1].message).toContain('(it belongs to tcn)');
+    expect(lstm[1].message).toContain('(it belongs to tcn, diffusion)');
     expect(diagnostics('{ model: transformer, hidden: 30, heads: 4 }').map((d) => d.path)).toEqual(['steps.m.with.heads']);
     expect(diagnostics('{ model: lstm, lookback: 16, device: cpu }')).toEqual([]);
   });

@@ -53,15 +53,17 @@ steps:
 `;
 
 /**
- * Waits until the file system's clock has moved past `file`'s last change: a change made after
- * this gets a later ctime (within one clock tick it could keep the same one, which is why a memo
- * is never written for a file changed in the last second).
+ * Waits until the file system's clock has moved past `file`'s last change (by `marginMs` more): a
+ * change made after this gets a later ctime (within one clock tick it could keep the same one,
+ * which is why a memo is never written for a file changed in the last second). Polls the clock,
+ * so it holds on a machine of any speed.
  */
-function clockPast(file: string, scratch: string): void {
-  const ct = statSync(file, { bigint: true }).ctimeNs;
+function clockPast(file: string, scratch: string, marginMs = 0): void {
+  const until = statSync(file, { bigint: true }).ctimeNs + BigInt(marginMs) * 1_000_000n;
   for (;;) {
     writeFileSync(scratch, 'x');
-    if (statSync(scratch, { bigint: true }).ctimeNs > ct) return;
+    if (statSync(scratch, { bigint: true }).ctimeNs > until) return;
+    if (marginMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
   }
 }
 
@@ -409,7 +411,9 @@ describe('fxflow run with the plan memo', () => {
 
   it('recomputes the fetch when its data file is rewritten in place with its mtime put back', async () => {
     const p = csvProject();
-    clockPast(p.data, path.join(tmp, 'scratch'));
+    // The first run writes the memo only for a data file unchanged for a second (the racy rule);
+    // a fast machine reaches that point sooner.
+    clockPast(p.data, path.join(tmp, 'scratch'), 1100);
     const run = async (...args: string[]) => parseRun(await fxflow(['run', 'pipeline.yaml', '--json', ...args], { cwd: p.dir })) as Run;
     const first = await run();
     expect(first.status).toBe('succeeded');

@@ -189,6 +189,9 @@ export default defineStep({
     return FILE_SOURCES.has(params.source) ? filesOf(params, ctx) : [];
   },
 
+  // A table's rows are fingerprinted by querying it: no file stamp says they are unchanged.
+  readsBeyondFiles: (params: FetchParams) => params.source === 'postgres',
+
   async fingerprint(params: FetchParams, ctx) {
     if (params.source === 'postgres') {
       // The selected rows' count, span and content hash (never the connection string).
