@@ -1,7 +1,7 @@
 import type { Plan } from '../compiler/index.js';
 import { fmtNum, PLAIN, table, type Style } from './format.js';
 import type { MatrixValues } from '../parser/spec.js';
-import type { StoredVariant, SweepOverfit, SweepResult } from '../runtime/history.js';
+import type { StoredVariant, SweepHalving, SweepOverfit, SweepResult } from '../runtime/history.js';
 
 /** How sweeps are shown: the leaderboard table, and the extra fields of `run --json`. */
 
@@ -24,6 +24,8 @@ export interface Board {
   headStep?: string;
   /** Is the winner real: deflated Sharpe and PBO (shown under the table). */
   overfit?: SweepOverfit;
+  /** A halving search's rungs (a line under the table). */
+  halving?: SweepHalving;
 }
 
 /** The metrics a leaderboard and `fxflow runs` show for a run or variant, when it has them. */
@@ -34,6 +36,7 @@ export function boardOf(s: SweepResult): Board {
     names: s.names,
     variants: s.variants,
     ...(s.overfit ? { overfit: s.overfit } : {}),
+    ...(s.halving ? { halving: s.halving } : {}),
     ...(s.select
       ? {
           selectLabel: `${s.select.metric}${s.select.on ? ` on ${s.select.on}` : ''} (${s.select.mode})`,
@@ -78,7 +81,15 @@ export function leaderboard(b: Board, style: Style = PLAIN, title?: string): str
   ]);
   const head = [b.mode ? 'rank' : '#', '', ...b.names, ...(b.mode ? ['score'] : []), ...cols.map((c) => `${step}.${c}`)];
   const heading = title ?? `leaderboard · ${b.variants.length} variants${b.selectLabel ? ` · select ${b.selectLabel}` : ''}`;
-  return `${style.bold(heading)}\n${table(head, rows, style)}${b.overfit ? `\n${overfitText(b.overfit, style)}` : ''}`;
+  return `${style.bold(heading)}\n${table(head, rows, style)}${b.halving ? `\n${halvingText(b.halving, style)}` : ''}${b.overfit ? `\n${overfitText(b.overfit, style)}` : ''}`;
+}
+
+/** e.g. `successive halving on rounds: 9 trials at 10 → 3 at 30 → 1 at 90; the winner is chosen at 90`. */
+function halvingText(h: SweepHalving, style: Style): string {
+  const reached = h.rungs.filter((r) => r.trials > 0);
+  const steps = reached.map((r, i) => `${r.trials}${i === 0 ? ' trials' : ''} at ${r.fidelity}`).join(' → ');
+  const top = reached[reached.length - 1];
+  return `${style.bold(`successive halving on ${h.param}:`)} ${steps}${top ? `; the winner is chosen at ${top.fidelity}` : ''}`;
 }
 
 /** The lines under a leaderboard that say how much of the winner is luck. */
@@ -116,6 +127,7 @@ export function sweepJson(s: SweepResult): Record<string, unknown> {
     ...(s.selected !== undefined ? { selected: s.selected } : {}),
     ...(s.note ? { selectNote: s.note } : {}),
     ...(s.overfit ? { overfit: s.overfit } : {}),
+    ...(s.halving ? { halving: s.halving } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import type { StepRegistry } from '../steps/registry.js';
 import type { CompileResult, PlanNode } from './plan.js';
 import { compileVariants } from './variants.js';
 
-export type { CompileResult, Plan, PlanNode } from './plan.js';
+export type { CompileResult, Plan, PlanNode, PlanSearch } from './plan.js';
 
 /**
  * Spec → Plan: a DAG of typed nodes. Every edge is checked against the step kinds' declared ports

@@ -1,4 +1,5 @@
 import { suggestionHint, type Diagnostic } from '../core/diagnostics.js';
+import { rungs, type HalvingSpec } from '../evaluation/halving.js';
 import { spaceSize, suggest, type SearchParam, type SearchSpace } from '../evaluation/search.js';
 import { isObj, type VariantBuilder } from './matrix.js';
 import type { MatrixSpec, SearchSpec } from './spec.js';
@@ -33,7 +34,8 @@ export function expandSearch(
   const raw = doc.search;
   // A bad search still lets the rest of the file be checked: each parameter takes a value from its space.
   const fallback = (): undefined => {
-    build([isObj(raw) && isObj(raw.space) ? fallbackValues(raw.space) : {}], 0, diagnostics);
+    const h = isObj(raw) && isObj(raw.halving) && typeof raw.halving.param === 'string' ? { [raw.halving.param]: raw.halving.min ?? 1 } : {};
+    build([{ ...(isObj(raw) && isObj(raw.space) ? fallbackValues(raw.space) : {}), ...h }], 0, diagnostics);
     return undefined;
   };
   if (!isObj(raw) || !isObj(raw.space) || typeof raw.trials !== 'number') return fallback(); // the schema reports it
@@ -73,9 +75,26 @@ export function expandSearch(
       ['search', 'trials'],
       size <= 1000 ? 'for every combination, use `matrix:` (a grid)' : `ask for at most ${size} trials`,
     );
-  const names = Object.keys(space);
+  const halving = isObj(raw.halving) ? halvingOf(raw.halving, space, err) : undefined;
+  if (halving) {
+    // ⌊n/η⌋ go up from each rung: fewer than η^(rungs−1) trials and none reaches `max`.
+    const need = halving.eta ** (rungs(halving).length - 1);
+    if (trials < need)
+      err(
+        `with ${trials} trials and eta ${halving.eta}, no trial would reach the last rung (${halving.param} = ${halving.max}): successive halving needs at least ${need}`,
+        ['search', 'trials'],
+        `ask for at least ${need} trials, or raise \`min\` or \`eta\` for fewer rungs`,
+      );
+  }
+  const names = [...Object.keys(space), ...(halving ? [halving.param] : [])];
   // A `${matrix.x}` that no parameter defines.
   const text = JSON.stringify(rawSteps ?? {});
+  if (halving && !text.includes(`\${matrix.${halving.param}}`))
+    err(
+      `no step reads the fidelity \`\${matrix.${halving.param}}\`: every rung would run the same trial`,
+      ['search', 'halving', 'param'],
+      `pass it to the step it should cut short, e.g. \`n_estimators: "\${matrix.${halving.param}}"\` (gbm) or \`epochs: "\${matrix.${halving.param}}"\``,
+    );
   for (const m of text.matchAll(/\$\{matrix\.([A-Za-z_][A-Za-z0-9_-]*)\}/g))
     if (!names.includes(m[1]))
       err(`\`\${matrix.${m[1]}}\` names no parameter of \`search.space\``, ['search', 'space'], suggestionHint(m[1], names, 'a parameter'), true);
@@ -83,7 +102,9 @@ export function expandSearch(
 
   const seed = typeof raw.seed === 'number' ? raw.seed : typeof doc.seed === 'number' ? doc.seed : 42;
   const startup = typeof raw.startup === 'number' ? raw.startup : 10;
-  const first = suggest(space, [], method === 'random' ? trials : Math.min(startup, trials), { method, seed, startup });
+  const drawn = suggest(space, [], method === 'random' ? trials : Math.min(startup, trials), { method, seed, startup });
+  // With halving every trial starts on the first rung.
+  const first = halving ? drawn.map((v) => ({ ...v, [halving.param]: rungs(halving)[0] })) : drawn;
   const variants = build(first, 0, diagnostics);
   const dependent = isObj(rawSteps) ? Object.keys(rawSteps).filter((id) => JSON.stringify(rawSteps[id]).includes('${matrix.')) : [];
   return {
@@ -94,11 +115,47 @@ export function expandSearch(
       seed,
       startup,
       space,
+      ...(halving ? { halving } : {}),
       names,
       dependent,
       expand: (values, at, ds) => build(values, at, ds, { steps: variants[0].steps, only: new Set(dependent) }),
     },
   };
+}
+
+/** `halving:`, its bounds checked (the shape is the schema's); undefined (with an error) when unusable. */
+function halvingOf(
+  raw: Record<string, unknown>,
+  space: SearchSpace,
+  err: (message: string, path: (string | number)[], hint?: string, atKey?: boolean) => void,
+): HalvingSpec | undefined {
+  const { param, min, max } = raw;
+  const eta = typeof raw.eta === 'number' ? raw.eta : 3;
+  if (typeof param !== 'string' || typeof min !== 'number' || typeof max !== 'number') return undefined; // the schema reports it
+  const at = ['search', 'halving'];
+  if (Object.hasOwn(space, param)) {
+    err(
+      `\`${param}\` is both a parameter of \`search.space\` and the halving fidelity`,
+      [...at, 'param'],
+      'the fidelity is set by the rungs, not drawn: remove it from `space`',
+    );
+    return undefined;
+  }
+  if (!(min < max)) {
+    err(
+      `the halving's \`min\` ${min} is not below its \`max\` ${max}`,
+      [...at, 'min'],
+      'write e.g. `{ param: rounds, min: 50, max: 450 }` (3 rungs with eta 3)',
+    );
+    return undefined;
+  }
+  if (max / min < eta)
+    err(
+      `\`max\` ${max} is less than \`eta\` (${eta}) times \`min\` ${min}: there is no second rung`,
+      [...at, 'max'],
+      `raise \`max\` to at least ${min * eta}, or lower \`eta\``,
+    );
+  return { param, min, max, eta };
 }
 
 function paramOf(d: Record<string, unknown>): SearchParam | undefined {

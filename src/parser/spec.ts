@@ -1,5 +1,6 @@
 import type { Device } from '../backend/index.js';
 import type { Diagnostic } from '../core/diagnostics.js';
+import type { HalvingSpec } from '../evaluation/halving.js';
 import type { SearchSpace } from '../evaluation/search.js';
 import type { PositionMap } from './yaml.js';
 
@@ -42,7 +43,9 @@ export interface SearchSpec {
   seed: number;
   startup: number;
   space: SearchSpace;
-  /** Parameter names, in file order. */
+  /** Early stopping of bad trials (successive halving over a fidelity parameter), if asked for. */
+  halving?: HalvingSpec;
+  /** Parameter names, in file order (the fidelity's last). */
   names: string[];
   /** Step ids whose definition references a search parameter (`${matrix.x}`). */
   dependent: string[];

@@ -1,3 +1,4 @@
+import { rungs, topFidelity } from '../evaluation/halving.js';
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { Plan } from '../compiler/index.js';
 import { RunError } from '../core/diagnostics.js';
@@ -542,6 +543,13 @@ export interface SweepResult {
   note?: string;
   /** Is the winner real: its deflated Sharpe and the sweep's PBO (./search-run.ts). */
   overfit?: SweepOverfit;
+  /** A halving search's rungs: the fidelity of each and how many trials ran at it. */
+  halving?: SweepHalving;
+}
+
+export interface SweepHalving {
+  param: string;
+  rungs: { fidelity: number; trials: number }[];
 }
 
 /** The overfitting statistics of a sweep's selected variant, with the plain-language line shown beside the leaderboard. */
@@ -573,12 +581,28 @@ export function summarizeSweep(plan: Plan, steps: readonly OutcomeMetrics[]): Sw
     }
     return { index: v.index, values: v.values, label: v.label, metrics, ...(score !== undefined ? { score } : {}), selected: false };
   });
-  const out: SweepResult = { names, variants, ...(plan.select ? { select: plan.select } : {}) };
+  const halving = plan.search?.spec.halving;
+  const out: SweepResult = {
+    names,
+    variants,
+    ...(plan.select ? { select: plan.select } : {}),
+    ...(halving
+      ? {
+          halving: {
+            param: halving.param,
+            rungs: rungs(halving).map((f) => ({ fidelity: f, trials: variants.filter((v) => v.values[halving.param] === f).length })),
+          },
+        }
+      : {}),
+  };
   if (plan.select) {
     const sign = plan.select.mode === 'max' ? 1 : -1;
     let best: VariantResult | undefined;
+    // A halving search's winner is among the trials that reached its highest rung.
+    const top = halving ? topFidelity(halving, variants) : undefined;
+    const eligible = (v: VariantResult) => !halving || v.values[halving.param] === top;
     // Ties keep the earlier variant: the choice is deterministic.
-    for (const v of variants) if (v.score !== undefined && (!best || sign * (v.score - best.score!) > 0)) best = v;
+    for (const v of variants) if (v.score !== undefined && eligible(v) && (!best || sign * (v.score - best.score!) > 0)) best = v;
     if (best) {
       best.selected = true;
       out.selected = best.index;

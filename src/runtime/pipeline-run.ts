@@ -83,7 +83,8 @@ export async function runPipeline(plan: Plan, opts: PipelineRunOptions): Promise
     const need = opts.writeReport && !plan.spec.matrix ? reports : [];
     const runOpts = { store, keys: opts.keys, progress: live, runId, concurrency: opts.jobs, signal: opts.signal, execute, need, git: opts.git };
     // A TPE search draws its trials round by round from the scores so far (./search-run.ts).
-    if (plan.search && plan.variants!.length < plan.search.spec.trials) ({ result, plan: ran } = await runSearchRounds(plan, runOpts));
+    if (plan.search && (plan.variants!.length < plan.search.spec.trials || plan.search.spec.halving))
+      ({ result, plan: ran } = await runSearchRounds(plan, runOpts));
     else result = await runPlan(plan, runOpts);
   } finally {
     live.close();

@@ -1,8 +1,9 @@
-import type { Plan } from '../compiler/index.js';
+import type { Plan, PlanSearch } from '../compiler/index.js';
 import type { Report } from '../core/artifacts.js';
 import { formatDiagnostic } from '../core/diagnostics.js';
 import { dailyAligned, overfitLine, overfitStats } from '../evaluation/overfitting.js';
-import { suggest, type Observation } from '../evaluation/search.js';
+import { configOf, promotions, rungs, type RungResult } from '../evaluation/halving.js';
+import { suggest, type Observation, type TrialValues } from '../evaluation/search.js';
 import { coreBudget } from '../core/threads.js';
 import { decodeArtifact } from './codec.js';
 import { endRun, setRunGit, summarizeSweep, type SweepOverfit, type SweepResult } from './history.js';
@@ -21,7 +22,7 @@ import type { Store } from './store.js';
  */
 export async function runSearchRounds(plan: Plan, opts: RunOptions): Promise<{ result: RunResult; plan: Plan }> {
   const search = plan.search!;
-  const { trials, seed, startup, space, method } = search.spec;
+  const { trials } = search.spec;
   const width = coreBudget(opts.concurrency);
   const git = opts.git ?? gitInfo(plan.spec.dir);
   git.catch(() => undefined);
@@ -40,11 +41,10 @@ export async function runSearchRounds(plan: Plan, opts: RunOptions): Promise<{ r
     for (const o of r.steps) done.set(o.id, o);
     if (worse[r.status] > worse[status]) status = r.status;
     error ??= r.error;
-    if (r.status === 'cancelled' || r.status === 'interrupted' || opts.signal?.aborted || values.length >= trials) break;
-    const sweep = summarizeSweep(current, r.steps)!;
-    const sign = current.select?.mode === 'min' ? 1 : -1;
-    const history: Observation[] = sweep.variants.map((v) => ({ values: v.values, ...(v.score !== undefined ? { loss: sign * v.score } : {}) }));
-    values = [...values, ...suggest(space, history, Math.min(width, trials - values.length), { method, seed, startup })];
+    if (r.status === 'cancelled' || r.status === 'interrupted' || opts.signal?.aborted) break;
+    const more = nextTrials(search.spec, values, summarizeSweep(current, r.steps)!, width, current.select?.mode === 'min');
+    if (!more.length) break;
+    values = [...values, ...more];
     const next = search.planFor(values);
     if (!next.plan) {
       // A drawn value the steps refuse (a param bound the space overlooks): the search stops there.
@@ -62,6 +62,32 @@ export async function runSearchRounds(plan: Plan, opts: RunOptions): Promise<{ r
   await endRun(opts.store, id, status, endError);
   const steps = current.nodes.map((n) => done.get(n.id)!).filter(Boolean);
   return { result: { runId: id, pipeline: plan.spec.name, status, durationMs: performance.now() - t0, steps, error, outputs: new Map() }, plan: current };
+}
+
+/**
+ * The trials of the next round, `width` at most (none: the search is over). Without halving: new
+ * trials from the sampler until `trials` were drawn. With halving (ASHA): first the promotions
+ * the scores allow (src/evaluation/halving.ts), then new trials on the first rung while fewer than
+ * `trials` were drawn; TPE models the first rung's scores, the one fidelity every trial has.
+ */
+function nextTrials(spec: PlanSearch['spec'], values: readonly TrialValues[], sweep: SweepResult, width: number, minimize: boolean): TrialValues[] {
+  const { trials, seed, startup, space, method, halving } = spec;
+  // The sampler minimises a loss; halving ranks by a score, higher better.
+  const better = (score: number | undefined) => (score === undefined ? undefined : minimize ? -score : score);
+  if (!halving) {
+    if (values.length >= trials) return [];
+    const history: Observation[] = sweep.variants.map((v) => ({ values: v.values, ...(v.score !== undefined ? { loss: -better(v.score)! } : {}) }));
+    return suggest(space, history, Math.min(width, trials - values.length), { method, seed, startup });
+  }
+  const results: RungResult[] = sweep.variants.map((v) => ({ values: v.values, ...(v.score !== undefined ? { score: better(v.score) } : {}) }));
+  const up = promotions(halving, results, width);
+  const first = rungs(halving)[0];
+  const onFirst = results.filter((r) => r.values[halving.param] === first);
+  const fresh = Math.min(width - up.length, trials - onFirst.length);
+  if (fresh <= 0) return up;
+  const history: Observation[] = onFirst.map((r) => ({ values: configOf(r.values, halving.param), ...(r.score !== undefined ? { loss: -r.score } : {}) }));
+  const drawn = suggest(space, history, fresh, { method, seed, startup });
+  return [...up, ...drawn.map((v) => ({ ...v, [halving.param]: first }))];
 }
 
 /**

@@ -54,6 +54,29 @@ export const SEARCH_SCHEMA = {
     trials: { description: 'How many variants to run.', type: 'integer', minimum: 1, maximum: 10000 },
     seed: { description: "Seed of the sampler (default: the pipeline's `seed`): same seed, same trials.", type: 'integer' },
     startup: { description: 'TPE: random trials before the model is used.', type: 'integer', minimum: 1, maximum: 1000, default: 10 },
+    halving: {
+      description:
+        'Early stopping of bad trials by asynchronous successive halving (ASHA): every trial starts with `param` at `min` (e.g. 50 gbm rounds or 5 epochs); the best 1/`eta` of a rung run again with `eta` times more, up to `max`. The steps read the fidelity as `${matrix.<param>}`; the winner is chosen among the trials that reached the highest rung.',
+      type: 'object',
+      required: ['param', 'min', 'max'],
+      additionalProperties: false,
+      properties: {
+        param: {
+          description: 'Name of the fidelity, read by the steps as `${matrix.<param>}` (not a parameter of `space`).',
+          type: 'string',
+          pattern: '^[A-Za-z_][A-Za-z0-9_-]*$',
+        },
+        min: { description: 'Fidelity of the first rung (every trial runs at it).', type: 'number', exclusiveMinimum: 0 },
+        max: { description: 'Fidelity of the last rung (the winner ran at it).', type: 'number', exclusiveMinimum: 0 },
+        eta: {
+          description: 'Reduction factor: the best 1/eta of a rung go up, with eta times the fidelity.',
+          type: 'number',
+          minimum: 2,
+          maximum: 10,
+          default: 3,
+        },
+      },
+    },
     space: {
       description:
         'Parameter → distribution: `{ uniform: [low, high] }`, `{ loguniform: [low, high] }` (low > 0), `{ int: [low, high] }` (inclusive; `log: true` for a log scale), `{ choice: [a, b, …] }`.',
