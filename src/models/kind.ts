@@ -74,6 +74,12 @@ export interface ModelKind {
   check?(params: Record<string, ParamValue>): ParamIssue[];
   /** Fits every target of the dataset on one fold's training rows. */
   fit(data: FoldData, params: Record<string, ParamValue>): FoldFit | Promise<FoldFit>;
+  /**
+   * True when a row's prediction (and distribution) depends on that row's features alone: scoring
+   * rows [a, b) of X gives the bits scoring all of X gives there, so bars appended to a series need
+   * only their own rows scored (src/steps/predict/core.ts). Sequence and neural kinds leave it out.
+   */
+  rowwise?: boolean;
   /** Predictions of every target for m rows of row-major X (p scaled features), with the rows' timestamps where known. */
   predict(state: unknown, X: ArrayLike<number>, m: number, p: number, index?: ArrayLike<number>): Float64Array[];
   /** Tree kinds: the fold's fitted ensemble of each target, for exact SHAP values (./treeshap.ts). */

@@ -52,6 +52,7 @@ export const ridge: ModelKind = {
   description: 'closed-form L2-penalised least squares (scikit-learn Ridge: unpenalised intercept)',
   defaults: { ...MODEL_DEFAULTS.ridge },
   seeded: false,
+  rowwise: true,
   fit: (d, prm) => ({ state: ridgeFit(d, num(prm.alpha), 'ridge') }),
   predict: linearPredictAny,
 };
@@ -61,6 +62,7 @@ export const ols: ModelKind = {
   description: 'ordinary least squares, closed form (minimum-norm solution when singular)',
   defaults: { ...MODEL_DEFAULTS.ols },
   seeded: false,
+  rowwise: true,
   fit: (d) => ({ state: ridgeFit(d, 0, 'ols') }),
   predict: linearPredictAny,
 };
@@ -78,6 +80,7 @@ export const lasso: ModelKind = {
   description: 'L1-penalised least squares by coordinate descent (scikit-learn Lasso)',
   defaults: { ...MODEL_DEFAULTS.lasso },
   seeded: false,
+  rowwise: true,
   fit: (d, prm) => ({ state: enetFit(d, num(prm.alpha), 1, 'lasso') }),
   predict: linearPredictAny,
 };
@@ -87,6 +90,7 @@ export const elasticNet: ModelKind = {
   description: 'L1 + L2 penalised least squares by coordinate descent (scikit-learn ElasticNet)',
   defaults: { ...MODEL_DEFAULTS.elastic_net },
   seeded: false,
+  rowwise: true,
   fit: (d, prm) => ({ state: enetFit(d, num(prm.alpha), num(prm.l1_ratio), 'elastic_net') }),
   predict: linearPredictAny,
 };
@@ -96,6 +100,7 @@ export const logistic: ModelKind = {
   description: 'L2 logistic regression of the direction (target > 0), scikit-learn LogisticRegression(C = 1/alpha); predicts P(up) − P(not up)',
   defaults: { ...MODEL_DEFAULTS.logistic },
   seeded: false,
+  rowwise: true,
   fit(d, prm) {
     const coef: number[][] = [];
     const intercept: number[] = [];
@@ -192,6 +197,7 @@ export const gbm: ModelKind = {
   description: 'histogram gradient-boosted trees (XGBoost hist / LightGBM algorithm), early stopping on the validation rows',
   defaults: { ...MODEL_DEFAULTS.gbm },
   seeded: true,
+  rowwise: true,
   check(prm) {
     const q = checkQuantiles(prm);
     if (q.length) return q;
@@ -268,6 +274,7 @@ export const randomForest: ModelKind = {
   description: 'bagged regression trees on the histogram tree code (bootstrap rows, max_features per node)',
   defaults: { ...MODEL_DEFAULTS.random_forest },
   seeded: true,
+  rowwise: true,
   fit(d, prm) {
     const binned = binFold(d.X, d.p, d.train, num(prm.max_bins));
     const targets: ForestState[] = [];
@@ -317,6 +324,7 @@ export const linearQuantile: ModelKind = {
   description: 'linear quantile regression per level (pinball loss; statsmodels QuantReg), levels kept in order; predicts the median',
   defaults: { ...MODEL_DEFAULTS.linear_quantile },
   seeded: false,
+  rowwise: true,
   check: checkQuantiles,
   fit(d, prm) {
     const levels = quantileLevels(prm.quantiles);

@@ -1,7 +1,7 @@
 /**
  * Following data that grows at its end, inside one long-running process (`fxflow watch`): when
- * switched on (src/steps/following.ts), `fetch` of a CSV file and `features` keep what they read
- * and computed, and a rerun on the same file with bars appended extends it instead of starting
+ * switched on (src/steps/following.ts), `fetch` of a CSV file, `features` and `predict` keep what
+ * they read and computed, and a rerun on the same file with bars appended extends it instead of starting
  * over (docs/incremental.md). The steps ask these hooks first; the hooks live apart from the steps
  * so a step's module imports neither follower (they import the steps).
  */
@@ -15,6 +15,11 @@ export interface FollowHooks {
   fetch?: (params: FetchParams, files: string[], ctx: StepContext) => Candles | undefined;
   /** The features of candles extending ones seen before, or undefined: compute them as a run does. */
   features?: (candles: Candles, params: FeaturesParams, ctx: StepContext) => Features | undefined;
+  /**
+   * What a predict step kept from its last run with this key (its id and features), to extend it
+   * (its PredictMemory; made by `init` the first time). Generic: the hooks import no step's code.
+   */
+  predict?: <T extends object>(key: string, init: () => T) => T;
 }
 
 let hooks: FollowHooks = {};

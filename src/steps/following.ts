@@ -94,9 +94,16 @@ function followFeatures(kept: Kept<FeaturesFollower>, candles: Candles, params: 
 export function startFollowing(): void {
   const fetches = new Kept<FetchFollower>();
   const features = new Kept<FeaturesFollower>();
+  const predictions = new Kept<object>();
   setFollowHooks({
     fetch: (params, files, ctx) => followFetch(fetches, params, files, ctx),
     features: (candles, params, ctx) => followFeatures(features, candles, params, ctx),
+    predict: <T extends object>(key: string, init: () => T): T => {
+      // One key, one maker (the predict step's), so what is kept under it is a T.
+      let m = predictions.get(key) as T | undefined;
+      if (!m) predictions.set(key, (m = init()));
+      return m;
+    },
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * `watchPipeline` (what `fxflow watch` runs) on a CSV file a feed appends to: the cycles after an
- * append extend the candles and features (their logs say so), and the artifacts stored for the
- * last cycle are byte for byte those a run without following stores for the same keys. Real HistData EURUSD M1 (2019), its first 30,000 lines.
+ * append extend the candles, features and a predict step's predictions (their logs say so), and
+ * the artifacts stored for the last cycle are byte for byte those a run without following stores
+ * for the same keys. Real HistData EURUSD M1 (2019), its first 30,000 lines.
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,32 @@ steps:
         - adx: {}
       returns: [1, 5]
       target: { forward_return: { horizons: [1, 10] } }
+  # The champion: trained on the first bars only (a file hash change retrains it to the same bits).
+  history:
+    uses: fetch
+    with: { source: csv, path: data.csv, symbol: EURUSD, timeframe: 1m, to: "2019-01-15" }
+  hfeatures:
+    uses: features
+    from: history
+    with:
+      indicators:
+        - rsi: { period: 14 }
+        - macd: {}
+        - sma: { period: 30 }
+      returns: [1, 5]
+      target: { forward_return: { horizons: [1] } }
+  dataset:
+    uses: split
+    from: hfeatures
+    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }
+  model:
+    uses: train
+    from: dataset
+    with: { model: ridge }
+  signal:
+    uses: predict
+    from: { model: model, candles: candles }
+    with: { rule: sign }
 `;
 
 /** A silent progress that records each step's log lines. */
@@ -109,6 +136,8 @@ describe.skipIf(!z19)('watch follows a growing CSV file', () => {
         const last = progress[progress.length - 1];
         expect(last).toContain(`candles: following data.csv: ${b - a} bar${b - a === 1 ? '' : 's'} appended`);
         expect(last.some((l) => l.startsWith(`features: following: ${b - a} new bar`))).toBe(true);
+        // The champion scored only the new bars.
+        expect(last.some((l) => l.startsWith(`signal: following: ${b - a} new row${b - a === 1 ? '' : 's'} scored`))).toBe(true);
       }
     } finally {
       await watcher.close();
@@ -126,7 +155,7 @@ describe.skipIf(!z19)('watch follows a growing CSV file', () => {
     try {
       const full = await runPipeline(plan, { store: fresh, keys, progress: new SilentProgress() });
       expect(full.result.status).toBe('succeeded');
-      for (const id of ['candles', 'features']) {
+      for (const id of ['candles', 'features', 'signal']) {
         const key = final.result.steps.find((s) => s.id === id)!.key;
         expect(full.result.steps.find((s) => s.id === id)!.key).toBe(key);
         const a = await watched.getArtifactBytes(key);

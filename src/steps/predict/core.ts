@@ -8,8 +8,10 @@ import { chooseTarget } from '../backtest/index.js';
 import type { BacktestParams } from '../backtest/params.js';
 import type { StepContext } from '../define.js';
 import featuresStep from '../features/index.js';
+import { FeaturesFollower } from '../features/follow.js';
 import type { FeaturesParams } from '../features/params.js';
 import { firstRowAtOrAfter } from '../../evaluation/folds.js';
+import { sha256 } from '../../core/hash.js';
 
 /** The part of a backtest's params that turns predictions into a signal. */
 export type SignalParams = Pick<BacktestParams, 'rule' | 'entry_threshold' | 'exit_threshold' | 'quantile' | 'holding' | 'target'>;
@@ -35,6 +37,59 @@ export interface PredictRequest {
    * volume, unless the training data had none either.
    */
   trainedWithVolume?: boolean;
+}
+
+/**
+ * What predictBars keeps between calls on candles that grow at their end (`fxflow watch`, or a
+ * caller that keeps one per feed; docs/incremental.md): the features follower, and the rows a
+ * row-wise model (ModelKind.rowwise) already scored. Appended bars then cost their features'
+ * update and the scoring of their own rows; the result is what predictBars gives without it, bit
+ * for bit (test/follow/predict-follow.test.ts). Anything else (another model, candles that do not
+ * extend the ones seen) starts it afresh.
+ */
+export interface PredictMemory {
+  features?: FeaturesFollower;
+  /** The candles have no volumes and the model reads no volume feature: checked once per follower (it depends on the features' definition). */
+  volumeChecked?: boolean;
+  scored?: ScoredRows;
+}
+
+interface ScoredRows {
+  /** Which model and fold scored them (see modelIdentity). */
+  model: string;
+  /** Feature rows scored, and the timestamps of the first and the last. */
+  rows: number;
+  first: number;
+  last: number;
+  out: Float64Array[];
+  /** Quantile forecasts per target, row-major rows × levels. */
+  quantiles?: { levels: number[]; values: Float64Array[] };
+}
+
+const identities = new WeakMap<Model, string>();
+/** A hash of what a model's predictions depend on: its kind, newest fold's scaler and state, feature and target names. */
+function modelIdentity(model: Model): string {
+  let id = identities.get(model);
+  if (id === undefined) {
+    const f = model.state.length - 1;
+    const plain = (_k: string, v: unknown): unknown => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v);
+    id = sha256(JSON.stringify([model.kind, f, model.featureNames, model.targetNames, model.scalers?.[f] ?? null, model.state[f]], plain));
+    identities.set(model, id);
+  }
+  return id;
+}
+
+function allZeroOrNaN(v: Float64Array): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0 && v[i] === v[i]) return false;
+  return true;
+}
+
+/** `a` followed by `b` (typed arrays of one kind). */
+function joined(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** Rows [lo, hi) of per-target quantile forecasts, keyed by target name. */
@@ -64,7 +119,7 @@ function ruleText(s: SignalParams, target: string, hold: number): string {
  * the same bits. The signal is the backtest rule run over every predicted bar from the first one,
  * so hysteresis and holding periods carry over as they would in a backtest started there.
  */
-export async function predictBars(model: Model, candles: Candles, req: PredictRequest, ctx: StepContext): Promise<BarPredictions> {
+export async function predictBars(model: Model, candles: Candles, req: PredictRequest, ctx: StepContext, memory?: PredictMemory): Promise<BarPredictions> {
   if (model.encoder) {
     throw new RunError(`the model is a feature encoder (${model.kind}): it makes no forecasts`, {
       hint: 'predict with the model trained on its encoded dataset; `fxflow models` lists the models',
@@ -105,17 +160,21 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   // Targets are not needed (and would drop the newest bars, whose future is unknown).
   // The features step's own log lines (its warm-up and target tail) would read as this step's.
   const quiet: StepContext = { ...ctx, log: () => {} };
-  const featuresOf = (c: Candles) => featuresStep.run({ candles: c }, { ...req.features, target: {} }, quiet);
+  const fparams: FeaturesParams = { ...req.features, target: {} };
+  const featuresOf = (c: Candles) => featuresStep.run({ candles: c }, fparams, quiet);
   const vol = bars.columns.volume;
-  let feats: Features;
-  if (req.trainedWithVolume !== false && (!vol || vol.every((v) => v === 0 || Number.isNaN(v)))) {
+  const noVolume = req.trainedWithVolume !== false && (!vol || allZeroOrNaN(vol));
+  let feats: Features | undefined;
+  const following = memory?.features?.extendsSeen(bars) && (!noVolume || memory.volumeChecked);
+  if (following) feats = memory!.features!.extend(bars);
+  else if (noVolume) {
     // No volumes (a CSV without the column reads as NaN or 0): which features read volume is
     // found by computing them with two different volumes: they differ exactly there.
     const withVolume = (x: number): Candles => ({ ...bars, columns: { ...bars.columns, volume: new Float64Array(bars.index.length).fill(x) } });
     feats = await featuresOf(withVolume(0));
     const alt = await featuresOf(withVolume(1));
     const reads = model.featureNames.filter((name) => {
-      const a = feats.columns[name];
+      const a = feats!.columns[name];
       const b = alt.columns[name];
       return a !== undefined && b !== undefined && (a.length !== b.length || a.some((v, i) => !Object.is(v, b[i])));
     });
@@ -124,7 +183,24 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
         hint: 'give candles with a volume column (tick volume), as the training data had',
       });
     }
-  } else feats = await featuresOf(bars);
+  }
+  if (memory && !following) {
+    // A new follower over these bars. The columns the model reads do not depend on the volumes
+    // (checked above when there are none), so the follower computes them from the bars as they are.
+    memory.scored = undefined;
+    const f = new FeaturesFollower(fparams, bars);
+    try {
+      const out = f.init(bars);
+      memory.features = f;
+      memory.volumeChecked = noVolume;
+      feats ??= out;
+    } catch (e) {
+      // Too few bars: the step's own computation says by how many, below.
+      memory.features = undefined;
+      if (!(e instanceof RunError)) throw e;
+    }
+  }
+  feats ??= await featuresOf(bars);
   const missing = model.featureNames.filter((f) => !Object.hasOwn(feats.columns, f));
   if (missing.length) {
     throw new RunError(`the features recomputed from the candles lack ${missing.map((m) => `\`${m}\``).join(', ')}, which the model reads`, {
@@ -135,19 +211,39 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   const p = model.featureNames.length;
   const f = model.state.length - 1;
   const scaler = model.scalers?.[f];
-  const X = new Float64Array(m * p);
+  // Rows scored before (a row-wise model, the same one, on features that extend the ones it scored) keep their predictions.
+  const prev = memory?.scored;
+  const identity = memory && kind.rowwise ? modelIdentity(model) : undefined;
+  const from =
+    prev && identity === prev.model && m >= prev.rows && prev.rows > 0 && feats.index[0] === prev.first && feats.index[prev.rows - 1] === prev.last
+      ? prev.rows
+      : 0;
+  const rows = m - from;
+  const X = new Float64Array(rows * p);
   model.featureNames.forEach((name, j) => {
     const col = feats.columns[name];
     // The split step's arithmetic (applyScaler): x' = (x − center) / scale, raw values for `none`.
-    if (!scaler || scaler.method === 'none') for (let r = 0; r < m; r++) X[r * p + j] = col[r];
+    if (!scaler || scaler.method === 'none') for (let r = 0; r < rows; r++) X[r * p + j] = col[from + r];
     else {
       const c = scaler.center[j];
       const s = scaler.scale[j];
-      for (let r = 0; r < m; r++) X[r * p + j] = (col[r] - c) / s;
+      for (let r = 0; r < rows; r++) X[r * p + j] = (col[from + r] - c) / s;
     }
   });
-  const out = kind.predict(model.state[f], X, m, p, feats.index);
-  const dist = kind.predictDistribution?.(model.state[f], X, m, p, feats.index);
+  const index = from ? feats.index.subarray(from) : feats.index;
+  let out = kind.predict(model.state[f], X, rows, p, index);
+  let dist = kind.predictDistribution?.(model.state[f], X, rows, p, index);
+  if (from) {
+    ctx.log(`following: ${rows} new row${rows === 1 ? '' : 's'} scored (${m} in all)`);
+    out = out.map((o, k) => joined(prev!.out[k], o));
+    if (dist?.quantiles && prev!.quantiles)
+      dist = { quantiles: { levels: dist.quantiles.levels, values: dist.quantiles.values.map((v, k) => joined(prev!.quantiles!.values[k], v)) } };
+  }
+  if (memory)
+    memory.scored =
+      identity !== undefined && m > 0 && !dist?.samples
+        ? { model: identity, rows: m, first: feats.index[0], last: feats.index[m - 1], out, ...(dist?.quantiles ? { quantiles: dist.quantiles } : {}) }
+        : undefined;
   const all: Record<string, Float64Array> = {};
   model.targetNames.forEach((t, k) => (all[t] = out[k]));
 
@@ -178,12 +274,9 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
       hi: new Float64Array(m).fill(quantile(val, 1 - req.signal.quantile)),
     };
   }
-  const signal = directions(
-    all[target],
-    Int32Array.from({ length: m }, (_, i) => i),
-    rule,
-    hold,
-  );
+  const rowsOf = new Int32Array(m);
+  for (let i = 0; i < m; i++) rowsOf[i] = i;
+  const signal = directions(all[target], rowsOf, rule, hold);
 
   // The bars asked for.
   let lo = req.from === undefined ? 0 : firstRowAtOrAfter(feats.index, req.from);

@@ -4,9 +4,10 @@ import { parseTimestamp } from '../../data/dates.js';
 import { isoUtc } from '../../data/frame.js';
 import { thousands } from '../../core/format.js';
 import { defineStep, paramsOf, type CheckContext } from '../define.js';
+import { followHooks } from '../follow-hooks.js';
 import featuresStep from '../features/index.js';
 import type { FeaturesParams } from '../features/params.js';
-import { predictBars } from './core.js';
+import { predictBars, type PredictMemory } from './core.js';
 import type { PredictParams } from './params.js';
 
 const DATE_HINT = 'write a UTC date such as 2020-01-05 or 2020-01-05T22:00';
@@ -60,6 +61,8 @@ export default defineStep({
 
   async run({ model, candles }, p: PredictParams, ctx): Promise<BarPredictions> {
     if (!p.features) throw new RunError('the predict step has no features params', { hint: 'wire `model` to a train step fed by split ← features ← fetch' });
+    // Under `fxflow watch`: bars appended since the last run are the only ones scored (docs/incremental.md).
+    const memory = followHooks().predict?.(JSON.stringify([ctx.stepId, candles.symbol, candles.timeframe, p.features]), (): PredictMemory => ({}));
     return predictBars(
       model,
       candles,
@@ -71,6 +74,7 @@ export default defineStep({
         last: p.last,
       },
       ctx,
+      memory,
     );
   },
 

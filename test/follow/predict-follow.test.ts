@@ -1,0 +1,120 @@
+/**
+ * Predicting bars appended to a series (src/steps/predict/core.ts, PredictMemory): each call with
+ * the memory must give what predictBars gives without it, bit for bit (predictions, distribution,
+ * signal, timestamps), while a row-wise model scores only the new rows. On real MetaTrader H1
+ * EURUSD bars, grown bar by bar and in slices, cut back, and with volumes missing.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BarPredictions, Candles, Dataset, Features, Model } from '../../src/core/artifacts.js';
+import { sliceFrame } from '../../src/data/frame.js';
+import { getModelKind } from '../../src/models/registry.js';
+import { parsePipelineText } from '../../src/parser/index.js';
+import features from '../../src/steps/features/index.js';
+import type { FeaturesParams } from '../../src/steps/features/params.js';
+import fetch from '../../src/steps/fetch/index.js';
+import { predictBars, type PredictMemory, type SignalParams } from '../../src/steps/predict/core.js';
+import split from '../../src/steps/split/index.js';
+import train from '../../src/steps/train/index.js';
+import { sharedFile, testContext } from '../helpers/ctx.js';
+
+const H1 = sharedFile('EURUSD_H1.csv');
+
+const text = (model: string) => `version: 1
+name: pf
+seed: 3
+steps:
+  c: { uses: fetch, with: { source: csv, path: ${JSON.stringify(H1 ?? 'missing.csv')}, symbol: EURUSD, timeframe: 1h, from: "2019-01-01", to: "2020-01-01" } }
+  f: { uses: features, from: c, with: { indicators: [ { rsi: { period: 14 } }, { ema: { period: 20 } }, { macd: { fast: 12, slow: 26, signal: 9 } }, { bbands: { period: 20 } }, { obv: {} } ], returns: [1, 4], target: { forward_return: { horizons: [1, 4] } } } }
+  d: { uses: split, from: f, with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore } }
+  m: { uses: train, from: d, with: ${model} }
+`;
+
+async function setup(model: string, edit: (t: string) => string = (t) => t) {
+  const spec = parsePipelineText(edit(text(model)), '/tmp/pf.yaml').spec!;
+  const w = (id: string): never => spec.steps.find((s) => s.id === id)!.with as never;
+  const ctx = testContext();
+  const candles = (await fetch.run({}, w('c'), ctx)) as Candles;
+  const fp = features.resolve!(w('f')) as FeaturesParams;
+  const feats = (await features.run({ candles }, fp, ctx)) as Features;
+  const dataset = (await split.run({ features: feats }, w('d'), ctx)) as Dataset;
+  const m = (await train.run({ dataset }, train.resolve!(w('m')), ctx)) as Model;
+  return { candles, fp, model: m };
+}
+
+function same(a: BarPredictions, b: BarPredictions): void {
+  const eq = (what: string, x: ArrayLike<number>, y: ArrayLike<number>) => {
+    expect(x.length, `${what}: length`).toBe(y.length);
+    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) expect.fail(`${what}[${i}]: ${x[i]} (followed) vs ${y[i]} (afresh)`);
+  };
+  eq('index', a.index, b.index);
+  eq('signal', a.signal, b.signal);
+  for (const t of b.targetNames) eq(t, a.values[t], b.values[t]);
+  expect(Boolean(a.distribution)).toBe(Boolean(b.distribution));
+  if (b.distribution?.quantiles) for (const t of b.targetNames) eq(`q ${t}`, a.distribution!.quantiles!.values[t], b.distribution.quantiles.values[t]);
+  expect(a.notes).toEqual(b.notes);
+  expect(a.rule).toBe(b.rule);
+}
+
+const SIGNAL: SignalParams = { rule: 'threshold', entry_threshold: 0.00003, exit_threshold: 0.00001, quantile: 0.2, holding: 'bar' } as SignalParams;
+
+describe.skipIf(!H1)('predict on bars appended to the series', () => {
+  if (!H1) console.warn('skipped: ../shared/data/forex/EURUSD_H1.csv is absent');
+  afterEach(() => vi.restoreAllMocks());
+
+  for (const [label, model, quantiles] of [
+    ['ridge', '{ model: ridge, alpha: 1 }', false],
+    ['gbm with quantiles', '{ model: gbm, n_estimators: 30, max_depth: 3, quantiles: [0.1, 0.5, 0.9] }', true],
+  ] as const) {
+    it(`${label}: scores only the new rows, and every result equals predicting afresh`, async () => {
+      const { candles, fp, model: m } = await setup(model);
+      const kind = getModelKind(m.kind)!;
+      const spy = vi.spyOn(kind, 'predict');
+      const memory: PredictMemory = {};
+      const n0 = candles.index.length - 40;
+      const req = { features: fp, signal: SIGNAL };
+      const scored: number[] = [];
+      // Grown by 1, 1, 5 bars, then cut back (another series: scored afresh), then grown by 1 again.
+      for (const n of [n0, n0 + 1, n0 + 2, n0 + 7, n0 - 3, n0 - 2, candles.index.length]) {
+        const bars = sliceFrame(candles, 0, n);
+        spy.mockClear();
+        const followed = await predictBars(m, bars, req, testContext(), memory);
+        scored.push(spy.mock.calls.reduce((s, c) => s + (c[2] as number), 0) / Math.max(1, spy.mock.calls.length));
+        const afresh = await predictBars(m, bars, req, testContext());
+        same(followed, afresh);
+        if (quantiles) expect(followed.distribution?.quantiles).toBeDefined();
+      }
+      // Rows scored per call of the kind's predict.
+      expect(scored[1]).toBe(1);
+      expect(scored[2]).toBe(1);
+      expect(scored[3]).toBe(5);
+      expect(scored[5]).toBe(1);
+      expect(scored[6]).toBe(candles.index.length - (n0 - 2));
+      // The first call and the one after the cut score every feature row.
+      expect(scored[0]).toBeGreaterThan(1000);
+      expect(scored[4]).toBeGreaterThan(1000);
+    }, 120_000);
+  }
+
+  it('candles without volumes: checked once, then followed; a model on volume features is refused as afresh', async () => {
+    const { candles, fp, model: m } = await setup('{ model: ridge, alpha: 1 }');
+    const noVolume = (c: Candles): Candles => ({ ...c, columns: { ...c.columns, volume: new Float64Array(c.index.length) } });
+    const memory: PredictMemory = {};
+    const n0 = candles.index.length - 10;
+    // The model reads obv (a volume feature): refused, with and without the memory.
+    const req = { features: fp, signal: SIGNAL };
+    await expect(predictBars(m, noVolume(sliceFrame(candles, 0, n0)), req, testContext())).rejects.toThrow(/have no volumes, and the model's features `obv_?/);
+    await expect(predictBars(m, noVolume(sliceFrame(candles, 0, n0)), req, testContext(), memory)).rejects.toThrow(/have no volumes/);
+    // Without obv: followed after the one check, equal to afresh.
+    const fp2: FeaturesParams = { ...fp, indicators: fp.indicators!.filter((i) => !('obv' in i)) };
+    const { model: m2 } = await setup('{ model: ridge, alpha: 1 }', (t) => t.replace(', { obv: {} }', ''));
+    const spy = vi.spyOn(features, 'run');
+    for (const n of [n0, n0 + 1, n0 + 3]) {
+      const bars = noVolume(sliceFrame(candles, 0, n));
+      spy.mockClear();
+      const followed = await predictBars(m2, bars, { features: fp2, signal: SIGNAL }, testContext(), memory);
+      // The volume check computes the features twice on the first call only.
+      expect(spy.mock.calls.length).toBe(n === n0 ? 2 : 0);
+      same(followed, await predictBars(m2, bars, { features: fp2, signal: SIGNAL }, testContext()));
+    }
+  }, 120_000);
+});
