@@ -102,6 +102,25 @@ describe('mlp quantile head on AR(1)–GARCH(1,1)', () => {
   }, 120_000);
 });
 
+describe('lstm quantile head on AR(1)–GARCH(1,1)', () => {
+  it('covers 90% ± 4% of the test bars it forecasts, CRPS within 5% of the true distribution’s', async () => {
+    const { ds, series, testStart } = garchDataset(8_001, 7, { train: 0.6, val: 0.15 });
+    const prm = { model: 'lstm', quantiles: LEVELS, lookback: 4, hidden: 16, epochs: 30, batch_size: 128, learning_rate: 0.005, patience: 5 };
+    const model = await train.run({ dataset: ds }, train.resolve!(prm as never), testContext());
+    const test = model.probabilistic!.find((p) => p.segment === 'test')!;
+    // The segment's first lookback − 1 = 3 rows have no window, hence no distribution, and are not scored.
+    expect(test.n).toBe(ds.index.length - testStart - 3);
+    let trueCrps = 0;
+    for (let t = testStart + 3; t < ds.index.length; t++) trueCrps += crpsGaussian(series.mean[t + 1], series.sd[t + 1], series.r[t + 1]) / test.n;
+    const cov90 = test.coverage.find((c) => c.nominal === 0.9)!.coverage;
+    console.log(
+      `lstm quantiles (${test.n} test rows): coverage90 ${cov90.toFixed(4)}, CRPS ${test.crps.toFixed(5)} vs true ${trueCrps.toFixed(5)} (ratio ${(test.crps / trueCrps).toFixed(4)})`,
+    );
+    expect(Math.abs(cov90 - 0.9)).toBeLessThanOrEqual(0.04);
+    expect(test.crps / trueCrps).toBeLessThan(1.05);
+  }, 120_000);
+});
+
 describe('pinball training loss', () => {
   it('equals the hand-worked mean of max(τe, (τ−1)e) over rows, targets and levels', async () => {
     const tf = (await selectBackend('cpu')).tf;
