@@ -8,6 +8,7 @@ import type { Diagnostic } from '../../src/core/diagnostics.js';
 import { normalQuantile } from '../../src/core/normal.js';
 import { crpsGaussian } from '../../src/evaluation/probabilistic.js';
 import type { NnState } from '../../src/models/nn/kinds.js';
+import { pearson } from '../../src/models/metrics.js';
 import { pinballLoss } from '../../src/models/nn/nets.js';
 import { modelToOnnx } from '../../src/models/onnx/index.js';
 import { getModelKind, resolveModelParams, type FoldData } from '../../src/models/registry.js';
@@ -25,25 +26,6 @@ import { garchDataset } from '../helpers/garch.js';
  */
 
 const LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95];
-
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i] / n;
-    mb += b[i] / n;
-  }
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
-}
 
 describe('mlp quantile head on AR(1)–GARCH(1,1)', () => {
   it('covers 90% ± 4% of test bars with its 5–95% interval, tracks the true quantiles, monotone in every row', async () => {
