@@ -40,7 +40,9 @@ export function rowForecast(d: PredictiveDistribution | undefined, target: strin
     case 'quantiles': {
       const q = d!.quantiles!;
       const L = q.levels.length;
-      return quantileForecast(q.levels, q.values[target].subarray(row * L, (row + 1) * L));
+      const v = q.values[target].subarray(row * L, (row + 1) * L);
+      // NaN quantiles: a row the model gave no forecast (a neural kind's row without a full window).
+      return Number.isFinite(v[0]) && Number.isFinite(v[L - 1]) ? quantileForecast(q.levels, v) : undefined;
     }
     case 'gaussian': {
       const sd = d!.gaussian!.sd[target][row];

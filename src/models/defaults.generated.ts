@@ -52,6 +52,7 @@ export const MODEL_DEFAULTS = {
     "lookback": 8,
     "hidden": 64,
     "layers": 2,
+    "quantiles": [],
     "epochs": 20,
     "batch_size": 256,
     "learning_rate": 0.001,
@@ -66,6 +67,7 @@ export const MODEL_DEFAULTS = {
     "keep_checkpoints": 2
   },
   "lstm": {
+    "quantiles": [],
     "lookback": 32,
     "hidden": 32,
     "layers": 1,
@@ -83,6 +85,7 @@ export const MODEL_DEFAULTS = {
     "keep_checkpoints": 2
   },
   "gru": {
+    "quantiles": [],
     "lookback": 32,
     "hidden": 32,
     "layers": 1,
@@ -102,6 +105,7 @@ export const MODEL_DEFAULTS = {
   "tcn": {
     "layers": 3,
     "kernel_size": 3,
+    "quantiles": [],
     "lookback": 32,
     "hidden": 32,
     "epochs": 20,
@@ -119,6 +123,7 @@ export const MODEL_DEFAULTS = {
   },
   "transformer": {
     "heads": 4,
+    "quantiles": [],
     "lookback": 32,
     "hidden": 32,
     "layers": 1,

@@ -6,6 +6,7 @@ import type { RowRange } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
 import type { ParamIssue } from '../../core/diagnostics.js';
 import type { FoldData, FoldFit, ModelKind, ParamValue } from '../kind.js';
+import { checkQuantiles, quantileLevels, quantileRows } from '../kinds.js';
 import { buildNet, NET_KINDS, type NetKind, type NetSpec, type WeightValue } from './nets.js';
 import { predictWindows, trainNet, warmupIssues, type EpochLog, type Schedule, type TrainHooks, type TrainOptions } from './train.js';
 import { buildWindows, buildWindowsMany } from './windows.js';
@@ -128,6 +129,48 @@ export function foldWindows(d: FoldData, prm: Record<string, ParamValue>) {
   return { lookback, maxGapMs, trainEnds, valEnds, mean, std };
 }
 
+/**
+ * Forecasts of m rows: per target the point forecast and, for a quantile head, the quantiles
+ * (rearranged where levels cross; the point is then their median, as gbm's). Rows without a full
+ * window before them (a segment's first lookback − 1 rows, after a gap) get the training mean as
+ * the point (no forecast, so no signal) and NaN quantiles (no distribution: scores skip them).
+ */
+function forecastRows(
+  st: NnState,
+  X: ArrayLike<number>,
+  m: number,
+  p: number,
+  index?: ArrayLike<number>,
+): { point: Float64Array[]; quantiles?: Float64Array[] } {
+  const tf = tfForPredict();
+  const net = buildNet(tf, st.spec, st.weights);
+  try {
+    const ends = buildWindows(index, { start: 0, end: m }, st.spec.lookback, st.maxGapMs);
+    const y = predictWindows(tf, net, X, p, ends, st.yMean, st.yStd);
+    const k = st.spec.k;
+    const point = st.yMean.map((mu) => new Float64Array(m).fill(mu));
+    const levels = st.spec.quantiles;
+    if (!levels?.length) {
+      ends.forEach((r, i) => {
+        for (let t = 0; t < k; t++) point[t][r] = y[i * k + t];
+      });
+      return { point };
+    }
+    const L = levels.length;
+    const q = quantileRows(levels, k, ends.length, (t, j) => Float64Array.from(ends, (_, i) => y[(i * k + t) * L + j]));
+    const quantiles = point.map(() => new Float64Array(m * L).fill(NaN));
+    ends.forEach((r, i) => {
+      for (let t = 0; t < k; t++) {
+        point[t][r] = q.median[t][i];
+        quantiles[t].set(q.values[t].subarray(i * L, (i + 1) * L), r * L);
+      }
+    });
+    return { point, quantiles };
+  } finally {
+    net.dispose();
+  }
+}
+
 function nnKind(kind: NetKind): ModelKind {
   return {
     name: kind,
@@ -143,7 +186,7 @@ function nnKind(kind: NetKind): ModelKind {
           hint: 'e.g. hidden: 32, heads: 4',
         });
       }
-      issues.push(...warmupIssues(prm));
+      issues.push(...warmupIssues(prm), ...checkQuantiles(prm));
       return issues;
     },
     async fit(d: FoldData, prm): Promise<FoldFit> {
@@ -160,6 +203,9 @@ function nnKind(kind: NetKind): ModelKind {
         kernelSize: num(prm.kernel_size ?? 1),
         heads: num(prm.heads ?? 1),
       };
+      // Only a quantile net's spec names levels: a point net's (its checkpoints' fingerprint) is as before.
+      const levels = quantileLevels(prm.quantiles);
+      if (levels.length) spec.quantiles = levels;
       d.log?.(`fold ${d.fold}: ${trainEnds.length} training / ${valEnds.length} validation windows of ${lookback} bars × ${d.p} features on ${backend.name}`);
       const res = await trainNet(
         tf,
@@ -183,23 +229,12 @@ function nnKind(kind: NetKind): ModelKind {
       };
       return { state, backend: backend.name };
     },
-    predict(s, X, m, p, index) {
+    predict: (s, X, m, p, index) => forecastRows(s as NnState, X, m, p, index).point,
+    predictDistribution(s, X, m, p, index) {
       const st = s as NnState;
-      const tf = tfForPredict();
-      const net = buildNet(tf, st.spec, st.weights);
-      try {
-        const ends = buildWindows(index, { start: 0, end: m }, st.spec.lookback, st.maxGapMs);
-        const y = predictWindows(tf, net, X, p, ends, st.yMean, st.yStd);
-        // Rows without a full window before them (a segment's first lookback − 1 rows, after a
-        // gap) get the training mean: no forecast, so no signal.
-        const out = st.yMean.map((mu) => new Float64Array(m).fill(mu));
-        ends.forEach((r, i) => {
-          for (let t = 0; t < st.spec.k; t++) out[t][r] = y[i * st.spec.k + t];
-        });
-        return out;
-      } finally {
-        net.dispose();
-      }
+      if (!st.spec.quantiles?.length) return undefined;
+      const { quantiles } = forecastRows(st, X, m, p, index);
+      return quantiles && { quantiles: { levels: [...st.spec.quantiles], values: quantiles } };
     },
   };
 }

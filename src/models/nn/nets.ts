@@ -9,7 +9,7 @@ import { fusedHost, fusedLstmLayer } from './lstm.js';
  * input sequence in one matmul before the time loop (only h·W_h is left per step).
  *
  * Every net maps a batch of windows [batch, lookback, p] to [batch, k]: one output per target
- * horizon (a multi-horizon head).
+ * horizon (a multi-horizon head); a quantile head (`quantiles`) to [batch, k·levels] instead.
  */
 
 type Tf = typeof TfNs;
@@ -34,6 +34,16 @@ export interface NetSpec {
   kernelSize: number;
   /** transformer: attention heads (must divide hidden). */
   heads: number;
+  /**
+   * Quantile head: ascending levels in (0, 1); the head has one output per (target, level),
+   * target-major, trained on the pinball loss. Absent: one point output per target (MSE).
+   */
+  quantiles?: number[];
+}
+
+/** Width of the net's head: k, or k × levels for a quantile head. */
+export function headWidth(spec: NetSpec): number {
+  return spec.k * Math.max(1, spec.quantiles?.length ?? 0);
 }
 
 /** A weight's name, shape and values, in the network's fixed order. */
@@ -71,7 +81,7 @@ export function initialWeights(spec: NetSpec, seed: number): WeightValue[] {
     if (ones) data.fill(1, ones[0], ones[1]);
     out.push({ name, shape: [n], data });
   };
-  const { p, k, hidden: H, layers, lookback: L } = spec;
+  const { p, hidden: H, layers, lookback: L } = spec;
   switch (spec.kind) {
     case 'mlp': {
       let inp = L * p;
@@ -128,8 +138,8 @@ export function initialWeights(spec: NetSpec, seed: number): WeightValue[] {
       break;
     }
   }
-  glorot('head/W', H, k);
-  fill('head/b', k);
+  glorot('head/W', H, headWidth(spec));
+  fill('head/b', headWidth(spec));
   return out;
 }
 
@@ -165,11 +175,6 @@ export function buildNet(tf: Tf, spec: NetSpec, weights: WeightValue[], opts: Bu
 /** The net's current weights, copied out. */
 export function readWeights(net: Pick<Net, 'vars' | 'names'>): WeightValue[] {
   return net.vars.map((v, i) => ({ name: net.names[i], shape: v.shape.slice(), data: Float32Array.from(v.dataSync() as Float32Array) }));
-}
-
-/** Overwrites the net's weights in place. */
-export function assignWeights(tf: Tf, net: Net, weights: WeightValue[]): void {
-  tf.tidy(() => weights.forEach((w, i) => net.vars[i].assign(tf.tensor(w.data, w.shape, 'float32'))));
 }
 
 function makeForward(tf: Tf, spec: NetSpec, W: (name: string) => TfNs.Variable, fused: boolean): (x: T3) => T2 {
@@ -326,4 +331,18 @@ export function positionalEncoding(L: number, d: number): Float32Array {
 /** Mean squared error over a batch and its outputs. */
 export function mse(tf: Tf, pred: Tensor, y: Tensor): TfNs.Scalar {
   return tf.mean(tf.square(tf.sub(pred, y))) as TfNs.Scalar;
+}
+
+/**
+ * Mean pinball loss of a quantile head's outputs `pred` [b, k·levels] (target-major) against `y`
+ * [b, k], over rows, targets and levels: mean of max(τ·e, (τ − 1)·e), e = y − q. The
+ * differentiable twin of src/evaluation/probabilistic.ts `pinball`, which scores the forecasts.
+ */
+export function pinballLoss(tf: Tf, pred: Tensor, y: Tensor, levels: readonly number[]): TfNs.Scalar {
+  const b = y.shape[0];
+  const k = y.shape[1] ?? 1;
+  const L = levels.length;
+  const e = tf.sub(tf.reshape(y, [b, k, 1]), tf.reshape(pred, [b, k, L]));
+  const tau = tf.tensor3d(levels as number[], [1, 1, L]);
+  return tf.mean(tf.maximum(tf.mul(e, tau), tf.mul(e, tf.sub(tau, 1)))) as TfNs.Scalar;
 }

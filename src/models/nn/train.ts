@@ -4,7 +4,7 @@ import type * as TfNs from '@tensorflow/tfjs';
 import { CancelledError, type ParamIssue } from '../../core/diagnostics.js';
 import { makeRng } from '../../data/rng.js';
 import { dirHandler, isSaved, loadNet, saveNet } from './io.js';
-import { assignWeights, buildNet, initialWeights, mse, readWeights, type Net, type NetSpec, type WeightValue } from './nets.js';
+import { buildNet, headWidth, initialWeights, mse, pinballLoss, readWeights, type Net, type NetSpec, type WeightValue } from './nets.js';
 import { gatherTargets, gatherWindows } from './windows.js';
 
 /**
@@ -217,14 +217,18 @@ export interface TrainableNet {
   dispose(): void;
 }
 
-/** A point net of `spec` trained on the MSE of its outputs. */
+/** A net of `spec` trained on the MSE of its outputs, or a quantile head's on the pinball loss. */
 function pointNet(spec: NetSpec): Trainable {
+  const levels = spec.quantiles;
   return {
     spec,
     initialWeights: (seed) => initialWeights(spec, seed),
     build(tf, weights) {
       const net: Net = buildNet(tf, spec, weights);
-      return { vars: net.vars, names: net.names, dispose: () => net.dispose(), loss: (x, y) => mse(tf, net.forward(x), y) };
+      const loss = levels?.length
+        ? (x: TfNs.Tensor3D, y: TfNs.Tensor2D) => pinballLoss(tf, net.forward(x), y, levels)
+        : (x: TfNs.Tensor3D, y: TfNs.Tensor2D) => mse(tf, net.forward(x), y);
+      return { vars: net.vars, names: net.names, dispose: () => net.dispose(), loss };
     },
   };
 }
@@ -438,7 +442,10 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
   }
 }
 
-/** Predictions (standardised back to target units) of windows ending at `ends`, [n·k] row-major. */
+/**
+ * Predictions (standardised back to target units) of windows ending at `ends`, [n·w] row-major,
+ * w = headWidth (k, or a quantile head's k·levels, target-major: each output is its target's).
+ */
 export function predictWindows(
   tf: Tf,
   net: Net,
@@ -449,7 +456,8 @@ export function predictWindows(
   yStd: ArrayLike<number>,
   batch = 512,
 ): Float64Array {
-  const k = net.spec.k;
+  const k = headWidth(net.spec);
+  const per = k / net.spec.k;
   const L = net.spec.lookback;
   const out = new Float64Array(ends.length * k);
   const xBuf = new Float32Array(Math.min(batch, Math.max(1, ends.length)) * L * p);
@@ -460,7 +468,7 @@ export function predictWindows(
       gatherWindows(X, p, L, ends, s, e, xBuf);
       return net.forward(tf.tensor3d(xBuf.subarray(0, b * L * p), [b, L, p])).dataSync();
     });
-    for (let i = 0; i < b; i++) for (let t = 0; t < k; t++) out[(s + i) * k + t] = y[i * k + t] * yStd[t] + yMean[t];
+    for (let i = 0; i < b; i++) for (let c = 0; c < k; c++) out[(s + i) * k + c] = y[i * k + c] * yStd[(c / per) | 0] + yMean[(c / per) | 0];
   }
   return out;
 }

@@ -59,6 +59,12 @@ export function modelToOnnx(model: Model, opts: OnnxOptions): OnnxExport {
     throw new RunError(`a by_regime model cannot be exported to ONNX yet (it was trained with \`by_regime: ${model.params.by_regime}\`)`, {
       hint: 'train without `by_regime` to export, or use `--format json` (it holds every regime’s fitted state)',
     });
+  // The graphs give one point column per target; a quantile model (gbm's ensembles per level, a
+  // net's k·levels head) has none to give.
+  if (Array.isArray(model.params.quantiles) && model.params.quantiles.length)
+    throw new RunError(`a quantile model cannot be exported to ONNX yet (it was trained with \`quantiles: [${model.params.quantiles.join(', ')}]\`)`, {
+      hint: 'train without `quantiles` to export, or use `--format json` (it holds every level’s fitted state)',
+    });
   const folds = model.state.length;
   const f = opts.fold ?? folds - 1;
   if (!(Number.isInteger(f) && f >= 0 && f < folds))

@@ -236,7 +236,10 @@ function forecastsOf(model: Model, target: string, rows: number[], values: Float
     if (!f) missing++;
     return f;
   });
-  if (missing) ctx.warn(`${missing} signal(s) have no forecast distribution (a fold without validation rows to size its Gaussian): flat there`);
+  if (missing)
+    ctx.warn(
+      `${missing} signal(s) have no forecast distribution (a neural kind’s rows before its first full window, or a fold without validation rows to size its Gaussian): flat there`,
+    );
   return out;
 }
 

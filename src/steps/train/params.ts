@@ -531,8 +531,20 @@ interface NeuralParams extends TrainCommon {
   keep_checkpoints: number;
 }
 
+/** Parameters of the neural forecasters (`mlp`, `lstm`, `gru`, `tcn`, `transformer`): the head's outputs. */
+interface NetForecastParams extends NeuralParams {
+  /**
+   * Quantile levels to forecast, e.g. [0.05, 0.5, 0.95], each in (0, 1): the head gets one output
+   * per target and level, trained on the mean pinball loss (early stopping too), crossing levels
+   * rearranged into order; the point forecast is then the median. [] = point forecasts (MSE).
+   * @default []
+   * @maxItems 99
+   */
+  quantiles: number[];
+}
+
 /** `mlp`: multi-layer perceptron (ReLU) on the flattened window of lookback bars × features. */
-export interface MlpParams extends NeuralParams {
+export interface MlpParams extends NetForecastParams {
   model: 'mlp';
   /**
    * Bars per input window (the window ends at the bar whose targets it predicts and never crosses
@@ -562,17 +574,17 @@ export interface MlpParams extends NeuralParams {
 }
 
 /** `lstm`: stacked LSTM over the window; the last state feeds a linear head with one output per target. */
-export interface LstmParams extends NeuralParams {
+export interface LstmParams extends NetForecastParams {
   model: 'lstm';
 }
 
 /** `gru`: stacked GRU (PyTorch formulation) over the window; linear multi-horizon head. */
-export interface GruParams extends NeuralParams {
+export interface GruParams extends NetForecastParams {
   model: 'gru';
 }
 
 /** `tcn`: temporal convolutional network: dilated causal convolutions (dilation 2^level), residual, ReLU. */
-export interface TcnParams extends NeuralParams {
+export interface TcnParams extends NetForecastParams {
   model: 'tcn';
   /**
    * Convolution levels, level l dilated 2^l.
@@ -593,7 +605,7 @@ export interface TcnParams extends NeuralParams {
 }
 
 /** `transformer`: encoder with multi-head self-attention, sinusoidal positions, post-LayerNorm; the last bar feeds the head. */
-export interface TransformerParams extends NeuralParams {
+export interface TransformerParams extends NetForecastParams {
   model: 'transformer';
   /**
    * Attention heads; must divide `hidden`.
