@@ -1,4 +1,5 @@
 import { thousands } from '../../core/format.js';
+import { isoUtc } from '../../data/frame.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
@@ -302,6 +303,14 @@ async function showModel(id: string | undefined, values: { store?: string; json?
   out += kv('features', `${model.featureNames.length}, in order: ${model.featureNames.join(', ')}`);
   out += kv('targets', model.targetNames.map((t, i) => `${t} (${model.targetHorizons[i]} bar${model.targetHorizons[i] === 1 ? '' : 's'})`).join(', ') || '—');
   out += kv('folds', `${model.state.length}, scaler ${info.scaler} (the newest fold's scores new bars)`);
+  // Which state of an online model scores new bars: its learner's final one, or (stored before it was kept) the batch fit.
+  if (model.online)
+    out += kv(
+      'online',
+      `new bars scored with the online learner's final state: ${thousands(model.online.rows)} rows absorbed after the training rows, through ${isoUtc(model.online.through)}`,
+    );
+  else if (model.params.online)
+    out += kv('online', 'new bars scored with the batch fit (stored before the online state was kept: rerun the train step to keep it)');
   if (replay) {
     out += kv(
       'replay',

@@ -4,6 +4,7 @@ import { directions, quantile, type Rule } from '../../backtest/signals.js';
 import { isoUtc, sliceFrame } from '../../data/frame.js';
 import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
 import { getModelKind } from '../../models/registry.js';
+import { scoringState } from '../../models/online/walk.js';
 import { chooseTarget } from '../backtest/index.js';
 import type { BacktestParams } from '../backtest/params.js';
 import type { StepContext } from '../define.js';
@@ -67,13 +68,13 @@ interface ScoredRows {
 }
 
 const identities = new WeakMap<Model, string>();
-/** A hash of what a model's predictions depend on: its kind, newest fold's scaler and state, feature and target names. */
+/** A hash of what a model's predictions depend on: its kind, newest fold's scaler and scoring state, feature and target names. */
 function modelIdentity(model: Model): string {
   let id = identities.get(model);
   if (id === undefined) {
     const f = model.state.length - 1;
     const plain = (_k: string, v: unknown): unknown => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v);
-    id = sha256(JSON.stringify([model.kind, f, model.featureNames, model.targetNames, model.scalers?.[f] ?? null, model.state[f]], plain));
+    id = sha256(JSON.stringify([model.kind, f, model.featureNames, model.targetNames, model.scalers?.[f] ?? null, scoringState(model, f)], plain));
     identities.set(model, id);
   }
   return id;
@@ -116,7 +117,9 @@ function ruleText(s: SignalParams, target: string, hold: number): string {
  * the model was trained on (targets left out, so the newest bars are kept), scaled with the newest
  * fold's scaler (fitted on that fold's training rows) and scored with that fold's state — the same
  * arithmetic, in the same order, as the train step's, so a bar the model scored out of sample gets
- * the same bits. The signal is the backtest rule run over every predicted bar from the first one,
+ * the same bits. An online model (`online:`) scores with its learner's final state instead (every
+ * row of its dataset absorbed: meant for bars after the data's end; earlier bars get predictions
+ * that used their own targets, unlike the walk forward's). The signal is the backtest rule run over every predicted bar from the first one,
  * so hysteresis and holding periods carry over as they would in a backtest started there.
  */
 export async function predictBars(model: Model, candles: Candles, req: PredictRequest, ctx: StepContext, memory?: PredictMemory): Promise<BarPredictions> {
@@ -231,8 +234,10 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
     }
   });
   const index = from ? feats.index.subarray(from) : feats.index;
-  let out = kind.predict(model.state[f], X, rows, p, index);
-  let dist = kind.predictDistribution?.(model.state[f], X, rows, p, index);
+  // An online model scores with its learner's final state (Model.online), not the fold's batch fit.
+  const state = scoringState(model, f);
+  let out = kind.predict(state, X, rows, p, index);
+  let dist = kind.predictDistribution?.(state, X, rows, p, index);
   if (from) {
     ctx.log(`following: ${rows} new row${rows === 1 ? '' : 's'} scored (${m} in all)`);
     out = out.map((o, k) => joined(prev!.out[k], o));
