@@ -302,6 +302,13 @@ export interface OnlineFinal {
   rows: number;
   /** UTC epoch ms of the last row absorbed: the dataset's last row. */
   through: number;
+  /**
+   * The learner's full state (OnlineResume of src/models/online/walk.ts: RLS or SGD), from which
+   * predict goes on absorbing the rows whose targets become known on later bars. Absent for gbm
+   * appends (not resumable) and models stored before it existed: later bars are then scored with
+   * `state` alone.
+   */
+  resume?: unknown;
 }
 
 /** Reconstruction RMSE of each segment, in the dataset's scaled feature units (NaN: no rows). */

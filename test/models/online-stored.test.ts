@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BarPredictions, Candles, Dataset, Features, Fold, Model } from '../../src/core/artifacts.js';
+import { sliceFrame } from '../../src/data/frame.js';
 import { makeRng } from '../../src/data/rng.js';
 import type { GbmFoldState, LinearState } from '../../src/models/kinds.js';
 import { getModelKind } from '../../src/models/registry.js';
@@ -318,4 +319,88 @@ describe.skipIf(!H1)('online: predict scores with the stored state (EURUSD H1 20
       expect(before).toBeGreaterThan(0);
     }
   }, 120_000);
+});
+
+describe.skipIf(!H1)('online: resuming on bars after the data (EURUSD H1 2019)', () => {
+  for (const [label, yaml] of [
+    ['rls λ = 0.999', '{ model: ridge, alpha: 1, online: { method: rls, forgetting: 0.999 } }'],
+    ['sgd', '{ model: logistic, alpha: 1, online: { method: sgd, learning_rate: 0.02, schedule: invscaling } }'],
+  ] as const) {
+    it(`${label}: the bars after the data are scored as the train step's walk over the longer series, bit for bit; followed = afresh`, async () => {
+      const spec = parsePipelineText(text(yaml), '/tmp/os.yaml').spec!;
+      const w = (id: string): never => spec.steps.find((s) => s.id === id)!.with as never;
+      const ctx = testContext();
+      const all = (await fetch.run({}, w('c'), ctx)) as Candles;
+      const extra = 200;
+      const candles = sliceFrame(all, 0, all.index.length - extra);
+      const fp = features.resolve!(w('f')) as FeaturesParams;
+      const ds1 = (await split.run({ features: (await features.run({ candles }, fp, ctx)) as Features }, w('d'), ctx)) as Dataset;
+      const params = train.resolve!(w('m'));
+      const model = (await train.run({ dataset: ds1 }, params, ctx)) as Model;
+      expect(model.online?.resume).toBeDefined();
+
+      // The longer series as the train step would see it with the same fold: the same rows, the same
+      // scaler (scaled here), the test segment running to the new dataset's end.
+      const f2 = (await features.run({ candles: all }, fp, ctx)) as Features;
+      const n2 = f2.index.length;
+      const n1 = ds1.index.length;
+      expect(f2.index[0]).toBe(ds1.index[0]);
+      const p = ds1.featureNames.length;
+      const k = ds1.targetNames.length;
+      const sc = ds1.folds[0].scaler;
+      const X2 = new Float64Array(n2 * p);
+      const Y2 = new Float64Array(n2 * k);
+      for (let r = 0; r < n2; r++) {
+        ds1.featureNames.forEach((name, j) => (X2[r * p + j] = (f2.columns[name][r] - sc.center[j]) / sc.scale[j]));
+        ds1.targetNames.forEach((name, t) => (Y2[r * k + t] = f2.columns[name][r]));
+      }
+      const fold = { ...ds1.folds[0], test: { start: ds1.folds[0].test.start, end: n2 } };
+      const longer = (await train.run({ dataset: { ...ds1, index: f2.index, X: X2, Y: Y2, raw: undefined, folds: [fold] } }, params, ctx)) as Model;
+      const walked = (ts: number, name: string): number | undefined => {
+        const i = Array.from(longer.predictions.index).indexOf(ts);
+        return i < 0 ? undefined : longer.predictions.values[name][i];
+      };
+
+      const req = { features: fp, signal: SIGNAL };
+      const afresh = await predictBars(model, all, req, testContext());
+      // Row D (the data's last) + H (4): the first bar the walk scores after the data.
+      const D = Array.from(afresh.index).indexOf(ds1.index[n1 - 1]);
+      const final = await predictBars(model, candles, req, testContext());
+      let compared = 0;
+      for (const name of ds1.targetNames) {
+        afresh.index.forEach((ts, i) => {
+          if (i <= D + 4) expect(afresh.values[name][i], `final state at ${i}`).toBe(final.values[name][i]);
+          else if (ts <= f2.index[n2 - 1]) {
+            expect(afresh.values[name][i], `walked at ${new Date(ts).toISOString()}`).toBe(walked(ts, name));
+            compared++;
+          }
+        });
+      }
+      expect(compared).toBeGreaterThan(2 * (extra - 20));
+      // Through the store's codec (the learner state's typed arrays and nulls): the same bits.
+      const stored = await predictBars(decodeArtifact<Model>(encodeArtifact(model)), all, req, testContext());
+      for (const name of ds1.targetNames) expect(Array.from(stored.values[name])).toEqual(Array.from(afresh.values[name]));
+      // Without the learner state (gbm; a model stored before it was kept): the final state scores every bar, with a note.
+      const still = await predictBars({ ...model, online: { ...model.online!, resume: undefined } }, all, req, testContext());
+      expect(still.notes.join('\n')).toMatch(/not resumed on the bars after .*: they are scored with its final state/);
+      const rows = range(n1 + 10, n2);
+      const Xs = new Float64Array(rows.length * p);
+      rows.forEach((r, i) => Xs.set(X2.subarray(r * p, r * p + p), i * p));
+      const byFinal = getModelKind(model.kind)!.predict(model.online!.state, Xs, rows.length, p);
+      const at = Array.from(still.index).indexOf(f2.index[rows[0]]);
+      ds1.targetNames.forEach((name, t) => {
+        rows.forEach((_, i) => expect(still.values[name][at + i]).toBe(byFinal[t][i]));
+        expect(Array.from(still.values[name].subarray(at, at + rows.length))).not.toEqual(Array.from(afresh.values[name].subarray(at, at + rows.length)));
+      });
+
+      // Followed bar by bar and in slices from the data's end: each equal to afresh.
+      const memory: PredictMemory = {};
+      for (const n of [all.index.length - extra, all.index.length - extra + 1, all.index.length - extra + 7, all.index.length - extra + 8, all.index.length]) {
+        const bars = sliceFrame(all, 0, n);
+        const followed = await predictBars(model, bars, req, testContext(), memory);
+        const fresh = await predictBars(model, bars, req, testContext());
+        for (const name of ds1.targetNames) expect(Array.from(followed.values[name])).toEqual(Array.from(fresh.values[name]));
+      }
+    }, 180_000);
+  }
 });

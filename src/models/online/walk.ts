@@ -4,8 +4,8 @@ import type { ParamValue } from '../kind.js';
 import { gbmParamsOf, type GbmFoldState, type LinearState } from '../kinds.js';
 import { sigmoid } from '../linear.js';
 import { gbmAppend } from './gbm-append.js';
-import { rlsFromBatch, rlsPredictRow, rlsToLinear, rlsUpdate } from './rls.js';
-import { sgdInit, sgdToLinear, sgdUpdate } from './sgd.js';
+import { rlsClone, rlsFromBatch, rlsPredictRow, rlsToLinear, rlsUpdate, type RlsState } from './rls.js';
+import { sgdInit, sgdToLinear, sgdUpdate, type SgdState } from './sgd.js';
 
 /**
  * Walk-forward scoring with an online learner (docs/online.md): rows are scored in time order, and
@@ -20,7 +20,16 @@ interface OnlineLearner {
   predict(X: ArrayLike<number>, r: number, t: number): number;
   update(X: ArrayLike<number>, Y: ArrayLike<number>, r: number): void;
   state(): unknown;
+  /** A copy of the learner's full state, to go on absorbing rows later; absent where that is not supported (gbm). */
+  resume?(): OnlineResume;
 }
+
+/**
+ * What an online learner needs to go on absorbing rows after the data's end (Model.online.resume):
+ * the RLS state (weights and P, or R while singular) or the SGD state (weights, step count). gbm
+ * appends are not resumable: an append refits on a window of past rows the model does not keep.
+ */
+export type OnlineResume = { method: 'rls'; rls: RlsState } | { method: 'sgd'; sgd: SgdState };
 
 /** `online:` for ridge and ols: recursive least squares from the batch fit (its α is the prior). */
 export interface RlsOnlineSpec {
@@ -76,6 +85,7 @@ function learnerOf(spec: OnlineSpec, d: OnlineFold, params: Record<string, Param
       predict: (X, r, t) => rlsPredictRow(s, X, t, r * d.p),
       update: (X, Y, r) => void rlsUpdate(s, X, Y, r * d.p, r * d.k),
       state: () => rlsToLinear(s),
+      resume: () => ({ method: 'rls', rls: rlsClone(s) }),
     };
   }
   const rows = d.train.end - d.train.start;
@@ -86,15 +96,42 @@ function learnerOf(spec: OnlineSpec, d: OnlineFold, params: Record<string, Param
     batch as LinearState,
   );
   return {
-    predict: (X, r, t) => {
-      const w = s.w[t];
-      let z = w[d.p];
-      for (let j = 0; j < d.p; j++) z += X[r * d.p + j] * w[j];
-      return 2 * sigmoid(z) - 1;
-    },
+    predict: (X, r, t) => sgdPredictRow(s, X, t, r * d.p),
     update: (X, Y, r) => void sgdUpdate(s, X, Y, r * d.p, r * d.k),
     state: () => sgdToLinear(s),
+    resume: () => ({ method: 'sgd', sgd: sgdClone(s) }),
   };
+}
+
+/** The logistic score 2·σ(x·w + b) − 1 of target t for one row of x (from x[offset …]). */
+function sgdPredictRow(s: SgdState, x: ArrayLike<number>, t: number, offset: number): number {
+  const w = s.w[t];
+  let z = w[s.p];
+  for (let j = 0; j < s.p; j++) z += x[offset + j] * w[j];
+  return 2 * sigmoid(z) - 1;
+}
+
+const sgdClone = (s: SgdState): SgdState => ({ ...s, opts: { ...s.opts }, w: s.w.map((w) => w.slice()) });
+
+/** A stored learner, resumed: score a row (target t), absorb a row (its k targets known). */
+export interface ResumedLearner {
+  predict(x: ArrayLike<number>, t: number, offset: number): number;
+  update(x: ArrayLike<number>, y: ArrayLike<number>, offset: number, yOffset: number): void;
+}
+
+/** A working copy of a stored learner (the stored one is never mutated), scoring and absorbing as the walk forward did. */
+export function resumeOnline(r: OnlineResume): ResumedLearner {
+  if (r.method === 'rls') {
+    const s = rlsClone(r.rls);
+    return { predict: (x, t, offset) => rlsPredictRow(s, x, t, offset), update: (x, y, offset, yOffset) => void rlsUpdate(s, x, y, offset, yOffset) };
+  }
+  const s = sgdClone(r.sgd);
+  return { predict: (x, t, offset) => sgdPredictRow(s, x, t, offset), update: (x, y, offset, yOffset) => void sgdUpdate(s, x, y, offset, yOffset) };
+}
+
+/** The update delay of a walk: the longest target horizon in rows (a forward return over h bars is known h bars later), at least 1. */
+export function onlineDelay(horizons: readonly number[]): number {
+  return Math.max(1, ...horizons.map((h) => Math.ceil(h)));
 }
 
 /** The result of a walk: predictions per segment and target, and the learner as it ended (with `absorbThrough`). */
@@ -102,6 +139,8 @@ export interface OnlineWalk {
   predictions: Float64Array[][];
   /** The kind's fitted state after every row before `absorbThrough` was absorbed (rows r, train end ≤ r < absorbThrough). */
   final?: unknown;
+  /** The learner then, resumable (rls, sgd). */
+  resume?: OnlineResume;
 }
 
 /**
@@ -141,7 +180,7 @@ export function onlineWalkForward(
   if (!(Number.isInteger(absorbThrough) && absorbThrough >= prevEnd && absorbThrough <= d.n))
     throw new RangeError(`absorbThrough must be an integer row count in ${prevEnd}..${d.n}, got ${absorbThrough}`);
   for (; next < absorbThrough; next++) learner.update(d.X, d.Y, next);
-  return { predictions, final: learner.state() };
+  return { predictions, final: learner.state(), resume: learner.resume?.() };
 }
 
 /**

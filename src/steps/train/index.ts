@@ -17,7 +17,7 @@ import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams, type ParamValue } from '../../models/registry.js';
-import { onlineWalkForward, type OnlineSpec } from '../../models/online/walk.js';
+import { onlineDelay, onlineWalkForward, type OnlineSpec } from '../../models/online/walk.js';
 import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { TrainParams } from './params.js';
 import { fixed } from '../../core/format.js';
@@ -270,7 +270,8 @@ export default defineStep({
           newest ? n : undefined,
         );
       const walked = walk && walk.predictions;
-      if (walk && newest) onlineFinal = { fold: f, state: walk.final, rows: n - fold.train.end, through: dataset.index[n - 1] };
+      if (walk && newest)
+        onlineFinal = { fold: f, state: walk.final, rows: n - fold.train.end, through: dataset.index[n - 1], ...(walk.resume ? { resume: walk.resume } : {}) };
       let drawn: SampledForecast | undefined;
       const rowsOf = (range: RowRange) => {
         const m = Math.max(0, range.end - range.start);
@@ -444,8 +445,7 @@ function checkOnline(spec: OnlineSpec, kind: string, dataset: Dataset): { spec: 
       });
     }
   });
-  const delay = Math.max(1, ...dataset.targetHorizons.map((h) => Math.ceil(h)));
-  return { spec, delay };
+  return { spec, delay: onlineDelay(dataset.targetHorizons) };
 }
 
 /** A fold's scored segments in order: its validation rows, then its test range(s). */
