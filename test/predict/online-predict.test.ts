@@ -32,7 +32,12 @@ describe('fxflow predict with an online model (registry)', () => {
     );
     ok(await run(['run', 'pipelines/quickstart.yaml']));
     const [{ id }] = JSON.parse(ok(await run(['models', '--json'])).stdout) as { id: string }[];
-    expect(ok(await run(['models', 'show', id])).stdout).toMatch(/^online\s+new bars scored with the online learner's final state: [\d,]+ rows absorbed/m);
+    expect(ok(await run(['models', 'show', id])).stdout).toMatch(
+      /^online\s+new bars scored with the online learner's final state: [\d,]+ rows absorbed .*; it goes on learning on later bars$/m,
+    );
+    const shown = JSON.parse(ok(await run(['models', 'show', id, '--json'])).stdout) as { online: { rows: number; resumes: boolean } | null };
+    expect(shown.online).toMatchObject({ resumes: true });
+    expect(shown.online!.rows).toBeGreaterThan(1000);
 
     ok(await run(['models', 'export', id, '--out', 'm']));
     const model = loadModel(path.join(dir, 'm'));

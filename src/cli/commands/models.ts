@@ -251,6 +251,9 @@ async function showModel(id: string | undefined, values: { store?: string; json?
     targetHorizons: model.targetHorizons,
     folds: model.state.length,
     scaler: model.scalers?.[model.scalers.length - 1]?.method ?? 'none',
+    online: model.online
+      ? { fold: model.online.fold, rows: model.online.rows, through: isoUtc(model.online.through), resumes: Boolean(model.online.resume) }
+      : null,
     metrics: { val: model.valMetrics, test: model.testMetrics ?? [], folds: model.foldMetrics ?? [], backtest },
     lineage: {
       run: lin.run.id,
@@ -307,7 +310,8 @@ async function showModel(id: string | undefined, values: { store?: string; json?
   if (model.online)
     out += kv(
       'online',
-      `new bars scored with the online learner's final state: ${thousands(model.online.rows)} rows absorbed after the training rows, through ${isoUtc(model.online.through)}`,
+      `new bars scored with the online learner's final state: ${thousands(model.online.rows)} rows absorbed after the training rows, through ${isoUtc(model.online.through)}` +
+        (model.online.resume ? '; it goes on learning on later bars' : ''),
     );
   else if (model.params.online)
     out += kv('online', 'new bars scored with the batch fit (stored before the online state was kept: rerun the train step to keep it)');
