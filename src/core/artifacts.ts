@@ -279,6 +279,36 @@ export interface Model {
    * targetNames, valMetrics and predictions are empty and its quality is the reconstruction error.
    */
   encoder?: EncoderInfo;
+  /**
+   * With the train step's `online:` (docs/online.md, "The stored state"): the newest fold's online
+   * learner as it ended, which predict, `fxflow predict` and ONNX export score with in place of
+   * that fold's batch fit. Absent (models without `online:`, and online models stored before this
+   * field existed): the batch fit in `state` scores.
+   */
+  online?: OnlineFinal;
+}
+
+/** An online learner's final model (Model.online). */
+export interface OnlineFinal {
+  /** The fold it continues: the newest, state.length − 1. */
+  fold: number;
+  /**
+   * The kind's fitted state, in the form of state[fold] (linear weights; gbm ensembles), after the
+   * fold's walk forward and then every later row of the dataset: all of them have known targets at
+   * the end of the data (the features step drops the rows whose targets are not known yet).
+   */
+  state: unknown;
+  /** Rows offered to the learner after the fold's training rows (a row with a non-finite value is skipped by the learner). */
+  rows: number;
+  /** UTC epoch ms of the last row absorbed: the dataset's last row. */
+  through: number;
+  /**
+   * The learner's full state (OnlineResume of src/models/online/walk.ts: RLS or SGD), from which
+   * predict goes on absorbing the rows whose targets become known on later bars. Absent for gbm
+   * appends (not resumable) and models stored before it existed: later bars are then scored with
+   * `state` alone.
+   */
+  resume?: unknown;
 }
 
 /** Reconstruction RMSE of each segment, in the dataset's scaled feature units (NaN: no rows). */

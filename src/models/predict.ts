@@ -16,9 +16,12 @@ import { getModelKind, modelKinds } from './registry.js';
  * { format: "fxflow-model", formatVersion: 1,
  *   kind, params,                       // e.g. "gbm", { model: "gbm", max_depth: 6, … } (defaults filled)
  *   featureNames, targetNames, targetHorizons,
- *   folds: [ { scaler: { method, center[], scale[] }, state } ],   // one per walk-forward fold, oldest first
+ *   folds: [ { scaler: { method, center[], scale[] }, state, online? } ],   // one per walk-forward fold, oldest first
  *   valMetrics, testMetrics?, importance?, source: { key, run?, pipeline?, step? } }
  * ```
+ * A model trained with `online:` exports its newest fold's online learner's final state as that
+ * fold's `state` (the batch fit is not exported), marked `online: { rows, through }` (rows absorbed
+ * after the training rows; UTC epoch ms of the last): the model `fxflow predict` scores with.
  * A row is scored by fold f as: x' = (x − scaler.center) / scaler.scale per feature, then the
  * kind's state. States by kind:
  * - ridge, ols, lasso, elastic_net: `{ coef: number[target][feature], intercept: number[target] }`,
@@ -40,7 +43,8 @@ export interface ExportedModel {
   featureNames: string[];
   targetNames: string[];
   targetHorizons: number[];
-  folds: { scaler: Scaler; state: unknown }[];
+  /** `online`: the state is the online learner's final one (Model.online), not the fold's batch fit. */
+  folds: { scaler: Scaler; state: unknown; online?: { rows: number; through: number } }[];
   valMetrics: HorizonMetrics[];
   testMetrics?: HorizonMetrics[];
   importance?: FeatureImportance[];
@@ -59,7 +63,11 @@ export function toExported(m: Model, source: ExportedModel['source']): ExportedM
     featureNames: m.featureNames,
     targetNames: m.targetNames,
     targetHorizons: m.targetHorizons,
-    folds: m.state.map((state, f) => ({ scaler: m.scalers?.[f] ?? identity, state })),
+    folds: m.state.map((state, f) =>
+      m.online?.fold === f
+        ? { scaler: m.scalers?.[f] ?? identity, state: m.online.state, online: { rows: m.online.rows, through: m.online.through } }
+        : { scaler: m.scalers?.[f] ?? identity, state },
+    ),
     valMetrics: m.valMetrics,
     ...(m.testMetrics ? { testMetrics: m.testMetrics } : {}),
     ...(m.importance ? { importance: m.importance } : {}),

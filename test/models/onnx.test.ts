@@ -266,6 +266,38 @@ describe('ONNX export equals fxflow in ONNX Runtime', () => {
     expect(() => modelToOnnx(model, { fold: 2, version: 'test', source: { key: 'k' } })).toThrow(/2 fold\(s\); fold 2 does not exist/);
   });
 
+  it('online: the newest fold exports the online learner’s final state (Model.online), an older fold its batch fit', async () => {
+    const ONLINE: Record<string, unknown>[] = [
+      { model: 'ridge', alpha: 1, online: { method: 'rls', forgetting: 0.98 } },
+      { model: 'gbm', n_estimators: 30, max_depth: 3, learning_rate: 0.1, online: { method: 'append', every: 20, trees: 5, window: 100, max_trees: 100 } },
+    ];
+    for (const params of ONLINE) {
+      const model = await fit(params);
+      expect(model.online?.fold).toBe(1);
+      const kind = getModelKind(model.kind)!;
+      const rows = Array.from({ length: 78 }, (_, i) => Array.from(ds.raw!.subarray((322 + i) * p, (323 + i) * p)));
+      // Scaled here with the newest fold's scaler, and scored by the kind with the stored states.
+      const sc = model.scalers![1];
+      const X = Float64Array.from(rows.flatMap((r) => r.map((x, j) => (x - sc.center[j]) / sc.scale[j])));
+      const rowMajor = (out: Float64Array[]) => Float64Array.from(rows.flatMap((_, i) => out.map((o) => o[i])));
+      const want = rowMajor(kind.predict(model.online!.state, X, rows.length, p));
+      const batch = rowMajor(kind.predict(model.state[1], X, rows.length, p));
+      const out = modelToOnnx(model, { version: 'test', source: { key: 'k' } });
+      const got = await score(out.bytes, Float32Array.from(rows.flat()), [rows.length, p]);
+      expect(maxRel(got, want)).toBeLessThanOrEqual(TOL);
+      expect(maxRel(got, batch)).toBeGreaterThan(1e-3);
+      const text = Buffer.from(out.bytes).toString('latin1');
+      expect(text).toContain('fxflow.online_through');
+      expect(text).toContain(new Date(model.online!.through).toISOString());
+      // The library's predict (and `models export`'s JSON) score with the same state.
+      const lib = predict(model, rows);
+      expect(maxRel(Float64Array.from(rows.flatMap((_, i) => TARGETS.map((t) => lib[t][i]))), want)).toBeLessThanOrEqual(1e-12);
+      // An older fold has no final online state: its batch fit is exported.
+      const old = modelToOnnx(model, { fold: 0, version: 'test', source: { key: 'k' } });
+      expect(Buffer.from(old.bytes).toString('latin1')).not.toContain('fxflow.online_through');
+    }
+  });
+
   it('a feature encoder (autoencoder) is refused with a clear error', () => {
     const enc = { ...({} as Model), type: 'Model', kind: 'autoencoder', state: [{}], featureNames: FEATURES, targetNames: [], encoder: {} } as unknown as Model;
     expect(() => modelToOnnx(enc, { version: 'test', source: { key: 'k' } })).toThrow(/`autoencoder` model cannot be exported to ONNX/);

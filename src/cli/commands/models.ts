@@ -1,4 +1,5 @@
 import { thousands } from '../../core/format.js';
+import { isoUtc } from '../../data/frame.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
@@ -250,6 +251,9 @@ async function showModel(id: string | undefined, values: { store?: string; json?
     targetHorizons: model.targetHorizons,
     folds: model.state.length,
     scaler: model.scalers?.[model.scalers.length - 1]?.method ?? 'none',
+    online: model.online
+      ? { fold: model.online.fold, rows: model.online.rows, through: isoUtc(model.online.through), resumes: Boolean(model.online.resume) }
+      : null,
     metrics: { val: model.valMetrics, test: model.testMetrics ?? [], folds: model.foldMetrics ?? [], backtest },
     lineage: {
       run: lin.run.id,
@@ -302,6 +306,15 @@ async function showModel(id: string | undefined, values: { store?: string; json?
   out += kv('features', `${model.featureNames.length}, in order: ${model.featureNames.join(', ')}`);
   out += kv('targets', model.targetNames.map((t, i) => `${t} (${model.targetHorizons[i]} bar${model.targetHorizons[i] === 1 ? '' : 's'})`).join(', ') || '—');
   out += kv('folds', `${model.state.length}, scaler ${info.scaler} (the newest fold's scores new bars)`);
+  // Which state of an online model scores new bars: its learner's final one, or (stored before it was kept) the batch fit.
+  if (model.online)
+    out += kv(
+      'online',
+      `new bars scored with the online learner's final state: ${thousands(model.online.rows)} rows absorbed after the training rows, through ${isoUtc(model.online.through)}` +
+        (model.online.resume ? '; it goes on learning on later bars' : ''),
+    );
+  else if (model.params.online)
+    out += kv('online', 'new bars scored with the batch fit (stored before the online state was kept: rerun the train step to keep it)');
   if (replay) {
     out += kv(
       'replay',

@@ -1,11 +1,11 @@
-import type { RowRange } from '../../core/artifacts.js';
+import type { Model, RowRange } from '../../core/artifacts.js';
 import { gbmRaw } from '../gbm/gbm.js';
 import type { ParamValue } from '../kind.js';
 import { gbmParamsOf, type GbmFoldState, type LinearState } from '../kinds.js';
 import { sigmoid } from '../linear.js';
 import { gbmAppend } from './gbm-append.js';
-import { rlsFromBatch, rlsPredictRow, rlsUpdate } from './rls.js';
-import { sgdInit, sgdUpdate } from './sgd.js';
+import { rlsClone, rlsFromBatch, rlsPredictRow, rlsToLinear, rlsUpdate, type RlsState } from './rls.js';
+import { sgdInit, sgdToLinear, sgdUpdate, type SgdState } from './sgd.js';
 
 /**
  * Walk-forward scoring with an online learner (docs/online.md): rows are scored in time order, and
@@ -15,11 +15,21 @@ import { sgdInit, sgdUpdate } from './sgd.js';
  * update). With delay 1 each row is absorbed right after it is predicted.
  */
 
-/** What the walk needs of a learner: score row r of X, absorb row r of X and Y. */
+/** What the walk needs of a learner: score row r of X, absorb row r of X and Y, its current model in the kind's state form. */
 interface OnlineLearner {
   predict(X: ArrayLike<number>, r: number, t: number): number;
   update(X: ArrayLike<number>, Y: ArrayLike<number>, r: number): void;
+  state(): unknown;
+  /** A copy of the learner's full state, to go on absorbing rows later; absent where that is not supported (gbm). */
+  resume?(): OnlineResume;
 }
+
+/**
+ * What an online learner needs to go on absorbing rows after the data's end (Model.online.resume):
+ * the RLS state (weights and P, or R while singular) or the SGD state (weights, step count). gbm
+ * appends are not resumable: an append refits on a window of past rows the model does not keep.
+ */
+export type OnlineResume = { method: 'rls'; rls: RlsState } | { method: 'sgd'; sgd: SgdState };
 
 /** `online:` for ridge and ols: recursive least squares from the batch fit (its α is the prior). */
 export interface RlsOnlineSpec {
@@ -74,6 +84,8 @@ function learnerOf(spec: OnlineSpec, d: OnlineFold, params: Record<string, Param
     return {
       predict: (X, r, t) => rlsPredictRow(s, X, t, r * d.p),
       update: (X, Y, r) => void rlsUpdate(s, X, Y, r * d.p, r * d.k),
+      state: () => rlsToLinear(s),
+      resume: () => ({ method: 'rls', rls: rlsClone(s) }),
     };
   }
   const rows = d.train.end - d.train.start;
@@ -84,20 +96,60 @@ function learnerOf(spec: OnlineSpec, d: OnlineFold, params: Record<string, Param
     batch as LinearState,
   );
   return {
-    predict: (X, r, t) => {
-      const w = s.w[t];
-      let z = w[d.p];
-      for (let j = 0; j < d.p; j++) z += X[r * d.p + j] * w[j];
-      return 2 * sigmoid(z) - 1;
-    },
+    predict: (X, r, t) => sgdPredictRow(s, X, t, r * d.p),
     update: (X, Y, r) => void sgdUpdate(s, X, Y, r * d.p, r * d.k),
+    state: () => sgdToLinear(s),
+    resume: () => ({ method: 'sgd', sgd: sgdClone(s) }),
   };
+}
+
+/** The logistic score 2·σ(x·w + b) − 1 of target t for one row of x (from x[offset …]). */
+function sgdPredictRow(s: SgdState, x: ArrayLike<number>, t: number, offset: number): number {
+  const w = s.w[t];
+  let z = w[s.p];
+  for (let j = 0; j < s.p; j++) z += x[offset + j] * w[j];
+  return 2 * sigmoid(z) - 1;
+}
+
+const sgdClone = (s: SgdState): SgdState => ({ ...s, opts: { ...s.opts }, w: s.w.map((w) => w.slice()) });
+
+/** A stored learner, resumed: score a row (target t), absorb a row (its k targets known). */
+export interface ResumedLearner {
+  predict(x: ArrayLike<number>, t: number, offset: number): number;
+  update(x: ArrayLike<number>, y: ArrayLike<number>, offset: number, yOffset: number): void;
+}
+
+/** A working copy of a stored learner (the stored one is never mutated), scoring and absorbing as the walk forward did. */
+export function resumeOnline(r: OnlineResume): ResumedLearner {
+  if (r.method === 'rls') {
+    const s = rlsClone(r.rls);
+    return { predict: (x, t, offset) => rlsPredictRow(s, x, t, offset), update: (x, y, offset, yOffset) => void rlsUpdate(s, x, y, offset, yOffset) };
+  }
+  const s = sgdClone(r.sgd);
+  return { predict: (x, t, offset) => sgdPredictRow(s, x, t, offset), update: (x, y, offset, yOffset) => void sgdUpdate(s, x, y, offset, yOffset) };
+}
+
+/** The update delay of a walk: the longest target horizon in rows (a forward return over h bars is known h bars later), at least 1. */
+export function onlineDelay(horizons: readonly number[]): number {
+  return Math.max(1, ...horizons.map((h) => Math.ceil(h)));
+}
+
+/** The result of a walk: predictions per segment and target, and the learner as it ended (with `absorbThrough`). */
+export interface OnlineWalk {
+  predictions: Float64Array[][];
+  /** The kind's fitted state after every row before `absorbThrough` was absorbed (rows r, train end ≤ r < absorbThrough). */
+  final?: unknown;
+  /** The learner then, resumable (rls, sgd). */
+  resume?: OnlineResume;
 }
 
 /**
  * Predictions of every target for each of `segments` (ascending, none before the training rows'
  * end), walking forward from the end of the training rows with delayed updates. Rows between
  * segments are absorbed too (their targets are known by then); none is absorbed before its time.
+ * With `absorbThrough` (a row count ≥ the last segment's end), the learner then absorbs every
+ * remaining row before it and returns its state as `final`: at the end of the data every row's
+ * targets are known, and this is the model that scores later bars.
  */
 export function onlineWalkForward(
   spec: OnlineSpec,
@@ -107,12 +159,13 @@ export function onlineWalkForward(
   segments: readonly RowRange[],
   delay: number,
   seed = 0,
-): Float64Array[][] {
+  absorbThrough?: number,
+): OnlineWalk {
   if (!(Number.isInteger(delay) && delay >= 1)) throw new RangeError(`delay must be an integer ≥ 1, got ${delay}`);
   const learner = learnerOf(spec, d, params, batch, seed);
   let next = d.train.end;
   let prevEnd = d.train.end;
-  return segments.map((seg) => {
+  const predictions = segments.map((seg) => {
     if (seg.start < prevEnd) throw new RangeError(`segment ${seg.start}..${seg.end} starts before row ${prevEnd} (the rows walked so far)`);
     const m = Math.max(0, seg.end - seg.start);
     const out = Array.from({ length: d.k }, () => new Float64Array(m));
@@ -123,6 +176,20 @@ export function onlineWalkForward(
     prevEnd = Math.max(prevEnd, seg.start + m);
     return out;
   });
+  if (absorbThrough === undefined) return { predictions };
+  if (!(Number.isInteger(absorbThrough) && absorbThrough >= prevEnd && absorbThrough <= d.n))
+    throw new RangeError(`absorbThrough must be an integer row count in ${prevEnd}..${d.n}, got ${absorbThrough}`);
+  for (; next < absorbThrough; next++) learner.update(d.X, d.Y, next);
+  return { predictions, final: learner.state(), resume: learner.resume?.() };
+}
+
+/**
+ * The fitted state that scores new bars with fold f's scaling: the online learner's final state
+ * where the model stores one for that fold (Model.online, docs/online.md), else the fold's batch fit
+ * (every model without `online:`, and online models stored before the final state was kept).
+ */
+export function scoringState(model: Model, f: number): unknown {
+  return model.online && model.online.fold === f ? model.online.state : model.state[f];
 }
 
 /**
@@ -143,6 +210,7 @@ function gbmLearner(spec: GbmOnlineSpec, d: OnlineFold, params: Record<string, P
       const z = gbmRaw(targets[t], X, d.p, r);
       return targets[t].loss === 'logistic' ? 2 * sigmoid(z) - 1 : z;
     },
+    state: (): GbmFoldState => ({ ...batch, targets: targets.slice() }),
     update: (_X, _Y, r) => {
       known = r + 1;
       if (++pending < spec.every) return;

@@ -3,6 +3,7 @@ import { RunError } from '../../core/diagnostics.js';
 import type { ForestFoldState, GbmFoldState, LinearState } from '../kinds.js';
 import type { NnState } from '../nn/kinds.js';
 import { NET_KINDS, type NetKind } from '../nn/nets.js';
+import { scoringState } from '../online/walk.js';
 import { linearGraph } from './linear.js';
 import { nnGraph } from './nn.js';
 import { DOUBLE, encodeModel, FLOAT, GraphBuilder } from './proto.js';
@@ -11,6 +12,8 @@ import { forestGraph, gbmGraph } from './trees.js';
 /**
  * A trained Model as an ONNX file (docs/onnx.md), for ONNX Runtime and MetaTrader 5:
  * - one fold's model, by default the newest (the last walk-forward fold: the one a user deploys);
+ *   for a model trained with `online:` the newest fold is its online learner's final state
+ *   (Model.online, as predict scores it), an older fold its batch fit (metadata `fxflow.state`);
  * - input `features`, float32, RAW feature values in the model's featureNames order: [N, p] for
  *   the linear and tree kinds, [N, lookback, p] (oldest bar first) for the neural kinds;
  * - output `predictions`, float32 [N, k], one column per target in targetNames order;
@@ -74,7 +77,9 @@ export function modelToOnnx(model: Model, opts: OnnxOptions): OnnxExport {
   const p = model.featureNames.length;
   const k = model.targetNames.length;
   const scaler: Scaler = model.scalers?.[f] ?? { method: 'none', center: new Array<number>(p).fill(0), scale: new Array<number>(p).fill(1) };
-  const state = model.state[f];
+  // An online model exports its learner's final state for the newest fold (what predict scores with).
+  const state = scoringState(model, f);
+  const online = model.online && model.online.fold === f ? model.online : undefined;
   const g = new GraphBuilder();
   const net = isNet(kind) ? (state as NnState) : undefined;
   const inputShape: (number | string)[] = net ? ['N', net.spec.lookback, p] : ['N', p];
@@ -103,6 +108,8 @@ export function modelToOnnx(model: Model, opts: OnnxOptions): OnnxExport {
     'fxflow.fold': String(f),
     'fxflow.folds': String(folds),
     'fxflow.scaler': scaler.method,
+    'fxflow.state': online ? 'online' : 'batch',
+    ...(online ? { 'fxflow.online_through': new Date(online.through).toISOString() } : {}),
     'fxflow.version': opts.version,
     'fxflow.source_key': opts.source.key,
     ...(opts.source.run ? { 'fxflow.run': opts.source.run } : {}),

@@ -1,13 +1,14 @@
-import type { BarPredictions, Candles, Features, Model } from '../../core/artifacts.js';
+import type { BarPredictions, Candles, Features, Model, Scaler } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
 import { directions, quantile, type Rule } from '../../backtest/signals.js';
 import { isoUtc, sliceFrame } from '../../data/frame.js';
 import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
 import { getModelKind } from '../../models/registry.js';
+import { onlineDelay, resumeOnline, scoringState, type OnlineResume, type ResumedLearner } from '../../models/online/walk.js';
 import { chooseTarget } from '../backtest/index.js';
 import type { BacktestParams } from '../backtest/params.js';
 import type { StepContext } from '../define.js';
-import featuresStep from '../features/index.js';
+import featuresStep, { targetsOf } from '../features/index.js';
 import { FeaturesFollower } from '../features/follow.js';
 import type { FeaturesParams } from '../features/params.js';
 import { firstRowAtOrAfter } from '../../evaluation/folds.js';
@@ -64,16 +65,99 @@ interface ScoredRows {
   out: Float64Array[];
   /** Quantile forecasts per target, row-major rows × levels. */
   quantiles?: { levels: number[]; values: Float64Array[] };
+  /** An online model resumed on the bars after its data (walkAfterData): the learner as it is after the rows scored. */
+  online?: OnlineWalkState;
+}
+
+/** A resumed online learner and the next feature row it absorbs. */
+interface OnlineWalkState {
+  learner: ResumedLearner;
+  next: number;
+}
+
+/** Feature rows [lo, hi) of the model's columns, row-major, scaled by the split step's arithmetic (applyScaler): x' = (x − center) / scale, raw for `none`. */
+function scaledRows(feats: Features, names: readonly string[], scaler: Scaler | undefined, lo: number, hi: number): Float64Array {
+  const p = names.length;
+  const rows = Math.max(0, hi - lo);
+  const X = new Float64Array(rows * p);
+  names.forEach((name, j) => {
+    const col = feats.columns[name];
+    if (!scaler || scaler.method === 'none') for (let r = 0; r < rows; r++) X[r * p + j] = col[lo + r];
+    else {
+      const c = scaler.center[j];
+      const s = scaler.scale[j];
+      for (let r = 0; r < rows; r++) X[r * p + j] = (col[lo + r] - c) / s;
+    }
+  });
+  return X;
+}
+
+/**
+ * An online model that can resume (Model.online.resume: rls, sgd) goes on learning on the bars after
+ * its data (docs/online.md, "Resuming on new bars"). Row D is its dataset's last (`through`), H the
+ * longest target horizon in rows (the train step's delay). Rows up to D + H keep the final state's
+ * predictions (at the data's end rows ≤ D were known); a row t > D + H is scored after absorbing
+ * every row r ≤ t − H, its targets computed from the bars by the features step's own target code —
+ * the train step's walk forward over the longer series. Overwrites those rows of `out` (rows from
+ * `from`); returns the learner to carry to the next call, or undefined when there is nothing to walk
+ * or it cannot be done exactly (then the rows keep the final state's predictions, with a note).
+ */
+function walkAfterData(
+  model: Model,
+  fparams: FeaturesParams,
+  bars: Candles,
+  feats: Features,
+  X: Float64Array,
+  from: number,
+  out: Float64Array[],
+  carried: OnlineWalkState | undefined,
+  note: (m: string) => void,
+): OnlineWalkState | undefined {
+  const online = model.online!;
+  const m = feats.index.length;
+  const D = firstRowAtOrAfter(feats.index, online.through);
+  const H = onlineDelay(model.targetHorizons);
+  if (D + H + 1 >= m) return undefined;
+  const cannot = (why: string): undefined => {
+    note(`the online model is not resumed on the bars after ${isoUtc(online.through)} (${why}): they are scored with its final state, absorbing nothing`);
+    return undefined;
+  };
+  if (!online.resume) return cannot(model.kind === 'gbm' ? 'gbm appends are not resumable' : 'it was stored without its learner state: retrain it');
+  if (feats.index[D] !== online.through) return cannot(`the candles' features have no row at ${isoUtc(online.through)}, the last one it absorbed`);
+  const plans = targetsOf(fparams);
+  const targets = model.targetNames.map((name) => plans.find((t) => t.name === name));
+  if (targets.some((t) => t === undefined)) return cannot('the features params do not define its targets');
+  // Feature rows are consecutive bars after the warm-up: row r is bar r + off.
+  const off = firstRowAtOrAfter(bars.index, feats.index[0]);
+  if (bars.index[off + m - 1] !== feats.index[m - 1]) return cannot('the features rows are not consecutive bars');
+  const cols = targets.map((t) => t!.compute(bars));
+  const p = model.featureNames.length;
+  const k = model.targetNames.length;
+  const learner = carried?.learner ?? resumeOnline(online.resume as OnlineResume);
+  let next = carried?.next ?? D + 1;
+  const first = Math.max(from, D + H + 1);
+  // The rows to absorb, scaled as the scored ones are.
+  const A = scaledRows(feats, model.featureNames, model.scalers?.[online.fold], next, m - H);
+  const y = new Float64Array(k);
+  const base = next;
+  for (let t = first; t < m; t++) {
+    for (; next + H <= t; next++) {
+      for (let j = 0; j < k; j++) y[j] = cols[j][next + off];
+      learner.update(A, y, (next - base) * p, 0);
+    }
+    for (let j = 0; j < k; j++) out[j][t - from] = learner.predict(X, j, (t - from) * p);
+  }
+  return { learner, next };
 }
 
 const identities = new WeakMap<Model, string>();
-/** A hash of what a model's predictions depend on: its kind, newest fold's scaler and state, feature and target names. */
+/** A hash of what a model's predictions depend on: its kind, newest fold's scaler and scoring state, feature and target names. */
 function modelIdentity(model: Model): string {
   let id = identities.get(model);
   if (id === undefined) {
     const f = model.state.length - 1;
     const plain = (_k: string, v: unknown): unknown => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v);
-    id = sha256(JSON.stringify([model.kind, f, model.featureNames, model.targetNames, model.scalers?.[f] ?? null, model.state[f]], plain));
+    id = sha256(JSON.stringify([model.kind, f, model.featureNames, model.targetNames, model.scalers?.[f] ?? null, scoringState(model, f)], plain));
     identities.set(model, id);
   }
   return id;
@@ -116,8 +200,12 @@ function ruleText(s: SignalParams, target: string, hold: number): string {
  * the model was trained on (targets left out, so the newest bars are kept), scaled with the newest
  * fold's scaler (fitted on that fold's training rows) and scored with that fold's state — the same
  * arithmetic, in the same order, as the train step's, so a bar the model scored out of sample gets
- * the same bits. The signal is the backtest rule run over every predicted bar from the first one,
- * so hysteresis and holding periods carry over as they would in a backtest started there.
+ * the same bits. An online model (`online:`) scores with its learner's final state instead (every
+ * row of its dataset absorbed: meant for bars after the data's end; earlier bars get predictions
+ * that used their own targets, unlike the walk forward's), and an rls or sgd learner goes on
+ * absorbing the rows whose targets later bars make known (walkAfterData). The signal is the
+ * backtest rule run over every predicted bar from the first one, so hysteresis and holding periods
+ * carry over as they would in a backtest started there.
  */
 export async function predictBars(model: Model, candles: Candles, req: PredictRequest, ctx: StepContext, memory?: PredictMemory): Promise<BarPredictions> {
   if (model.encoder) {
@@ -219,20 +307,13 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
       ? prev.rows
       : 0;
   const rows = m - from;
-  const X = new Float64Array(rows * p);
-  model.featureNames.forEach((name, j) => {
-    const col = feats.columns[name];
-    // The split step's arithmetic (applyScaler): x' = (x − center) / scale, raw values for `none`.
-    if (!scaler || scaler.method === 'none') for (let r = 0; r < rows; r++) X[r * p + j] = col[from + r];
-    else {
-      const c = scaler.center[j];
-      const s = scaler.scale[j];
-      for (let r = 0; r < rows; r++) X[r * p + j] = (col[from + r] - c) / s;
-    }
-  });
+  const X = scaledRows(feats, model.featureNames, scaler, from, m);
   const index = from ? feats.index.subarray(from) : feats.index;
-  let out = kind.predict(model.state[f], X, rows, p, index);
-  let dist = kind.predictDistribution?.(model.state[f], X, rows, p, index);
+  // An online model scores with its learner's final state (Model.online), not the fold's batch fit.
+  const state = scoringState(model, f);
+  let out = kind.predict(state, X, rows, p, index);
+  let dist = kind.predictDistribution?.(state, X, rows, p, index);
+  const resumed = model.online?.fold === f ? walkAfterData(model, req.features, bars, feats, X, from, out, from ? prev?.online : undefined, note) : undefined;
   if (from) {
     ctx.log(`following: ${rows} new row${rows === 1 ? '' : 's'} scored (${m} in all)`);
     out = out.map((o, k) => joined(prev!.out[k], o));
@@ -242,7 +323,15 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   if (memory)
     memory.scored =
       identity !== undefined && m > 0 && !dist?.samples
-        ? { model: identity, rows: m, first: feats.index[0], last: feats.index[m - 1], out, ...(dist?.quantiles ? { quantiles: dist.quantiles } : {}) }
+        ? {
+            model: identity,
+            rows: m,
+            first: feats.index[0],
+            last: feats.index[m - 1],
+            out,
+            ...(dist?.quantiles ? { quantiles: dist.quantiles } : {}),
+            ...(resumed ? { online: resumed } : {}),
+          }
         : undefined;
   const all: Record<string, Float64Array> = {};
   model.targetNames.forEach((t, k) => (all[t] = out[k]));

@@ -3,6 +3,7 @@ import type {
   FeatureImportance,
   HorizonMetrics,
   Model,
+  OnlineFinal,
   PredictiveDistribution,
   ProbabilisticMetrics,
   ReconstructionRmse,
@@ -16,7 +17,7 @@ import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams, type ParamValue } from '../../models/registry.js';
-import { onlineWalkForward, type OnlineSpec } from '../../models/online/walk.js';
+import { onlineDelay, onlineWalkForward, type OnlineSpec } from '../../models/online/walk.js';
 import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { TrainParams } from './params.js';
 import { fixed } from '../../core/format.js';
@@ -39,7 +40,7 @@ export function foldSeed(seed: number, fold: number): number {
 
 export default defineStep({
   kind: 'train',
-  version: 3,
+  version: 4,
   description:
     'Fit a model per target on each fold’s training rows (ridge, ols, lasso, elastic_net, logistic, gbm, random_forest; neural on TensorFlow.js: mlp, lstm, gru, tcn, transformer; probabilistic: diffusion, sssd); predict the val and test rows and score them. `autoencoder` fits a feature encoder instead (scored by reconstruction error; see `encode`).',
   inputs: { dataset: 'Dataset' },
@@ -124,6 +125,7 @@ export default defineStep({
     const regimes = byRegimeParam !== undefined ? regimeColumn(dataset, byRegimeParam, kind.name, onlineParam !== undefined) : undefined;
 
     const state: unknown[] = [];
+    let onlineFinal: OnlineFinal | undefined;
     const preds = new Predictions(dataset);
     const foldMetrics: HorizonMetrics[][] = [];
     let imp: Float64Array[] | undefined;
@@ -251,8 +253,11 @@ export default defineStep({
       explainer?.addFold(f, fit.state, Xf, fold.val, foldSeed(ctx.seed, f) ^ 0x5eed);
 
       const segments = segmentsOf(fold);
-      // Online: the val/test rows scored walking forward, the model updated on each row once its targets are known.
-      const walked =
+      // Online: the val/test rows scored walking forward, the model updated on each row once its
+      // targets are known; the newest fold's learner then absorbs the dataset's remaining rows and
+      // is kept as the model that scores new bars.
+      const newest = f === dataset.folds.length - 1;
+      const walk =
         online &&
         onlineWalkForward(
           online.spec,
@@ -262,7 +267,11 @@ export default defineStep({
           segments.map(([, r]) => r),
           online.delay,
           foldSeed(ctx.seed, f),
+          newest ? n : undefined,
         );
+      const walked = walk && walk.predictions;
+      if (walk && newest)
+        onlineFinal = { fold: f, state: walk.final, rows: n - fold.train.end, through: dataset.index[n - 1], ...(walk.resume ? { resume: walk.resume } : {}) };
       let drawn: SampledForecast | undefined;
       const rowsOf = (range: RowRange) => {
         const m = Math.max(0, range.end - range.start);
@@ -352,6 +361,7 @@ export default defineStep({
       ...(importances.length ? { importance: importances } : {}),
       ...(explained?.dependence.length ? { dependence: explained.dependence } : {}),
       ...(backend ? { backend } : {}),
+      ...(onlineFinal ? { online: onlineFinal } : {}),
     };
   },
 
@@ -435,8 +445,7 @@ function checkOnline(spec: OnlineSpec, kind: string, dataset: Dataset): { spec: 
       });
     }
   });
-  const delay = Math.max(1, ...dataset.targetHorizons.map((h) => Math.ceil(h)));
-  return { spec, delay };
+  return { spec, delay: onlineDelay(dataset.targetHorizons) };
 }
 
 /** A fold's scored segments in order: its validation rows, then its test range(s). */
