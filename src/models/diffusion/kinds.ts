@@ -10,7 +10,7 @@ import { mse, type WeightValue } from '../nn/nets.js';
 import { trainNet, warmupIssues, type EpochLog, type Trainable, type TrainableNet } from '../nn/train.js';
 import { buildWindows, gatherWindows } from '../nn/windows.js';
 import { ddimSample, ddimTimesteps } from './ddim.js';
-import { stepEmbedding, type DenoiserForward, type DenoiserSpec, type DiffusionKind, type WeightOf } from './blocks.js';
+import { stepEmbedding, type DenoiserForward, type DenoiserSpec, type DiffusionKind, type Prediction, type WeightOf } from './blocks.js';
 import { denoiserForward, denoiserWeights } from './denoiser.js';
 import { cosineSchedule, type NoiseSchedule } from './schedule.js';
 
@@ -59,7 +59,12 @@ function variables(tf: Tf, weights: WeightValue[]): { vars: TfNs.Variable[]; W: 
   return { vars, W };
 }
 
-/** The ε-prediction objective: E‖ε − ε̂(√ᾱ_t·y + √(1 − ᾱ_t)·ε, t, window)‖², t uniform in 1 … T. */
+/**
+ * The denoising objective, t uniform in 1 … T, x_t = √ᾱ_t·y + √(1 − ᾱ_t)·ε: E‖v − v̂(x_t, t, window)‖²
+ * with v = √ᾱ_t·ε − √(1 − ᾱ_t)·y, or E‖ε − ε̂‖² (`prediction: eps`). In x̂_0 terms the ε-loss weighs
+ * step t by its SNR ᾱ/(1 − ᾱ), ≈ 0 at the noisy steps where the draws' centre is set; the v-loss by
+ * SNR + 1 (Salimans & Ho 2022, §4), so the network learns the conditional mean there.
+ */
 export function diffusionTrainable(spec: DenoiserSpec): Trainable {
   const sched = cosineSchedule(spec.diffusionSteps);
   return {
@@ -90,8 +95,11 @@ export function diffusionTrainable(spec: DenoiserSpec): Trainable {
           const e = new Float32Array(B * k);
           for (let j = 0; j < e.length; j++) e[j] = rng.normal();
           const eps = tf.tensor2d(e, [B, k]);
-          const xt = tf.add(tf.mul(y, tf.tensor2d(a, [B, 1])), tf.mul(eps, tf.tensor2d(b, [B, 1]))) as TfNs.Tensor2D;
-          return mse(tf, fwd.eps(xt, stepEmbedding(tf, spec, W, t), fwd.encode(x)), eps);
+          const aT = tf.tensor2d(a, [B, 1]);
+          const bT = tf.tensor2d(b, [B, 1]);
+          const xt = tf.add(tf.mul(y, aT), tf.mul(eps, bT)) as TfNs.Tensor2D;
+          const target = spec.prediction === 'v' ? tf.sub(tf.mul(eps, aT), tf.mul(y, bT)) : eps;
+          return mse(tf, fwd.eps(xt, stepEmbedding(tf, spec, W, t), fwd.encode(x)), target);
         },
       };
     },
@@ -151,7 +159,7 @@ export function sampleWindows(
         // Window i's draws are rows i·S … i·S + S − 1; its encoding is computed once.
         const enc = fwd.encode(tf.tensor3d(xBuf.subarray(0, r * L * p), [r, L, p]));
         const xT = tf.tensor2d(noise, [r * S, k]);
-        return ddimSample(tf, sched, steps, xT, (x, t) => fwd.eps(x, stepEmbedding(tf, spec, W, [t]), enc)).dataSync();
+        return ddimSample(tf, sched, steps, xT, (x, t) => fwd.eps(x, stepEmbedding(tf, spec, W, [t]), enc), spec.prediction).dataSync();
       });
       for (let i = 0; i < r * S; i++) for (let t = 0; t < k; t++) out[t][s0 * S + i] = x0[i * k + t] * yStd[t] + yMean[t];
     }
@@ -231,6 +239,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
         kernelSize: kind === 'diffusion' ? num(prm.kernel_size) : 1,
         stateSize: kind === 'sssd' ? num(prm.state_size) : 0,
         diffusionSteps: num(prm.diffusion_steps),
+        prediction: prm.prediction as Prediction,
       };
       d.log?.(
         `fold ${d.fold}: ${kind} on ${trainEnds.length} training / ${valEnds.length} validation windows of ${lookback} bars × ${d.p} features → ${d.k}-target patch on ${backend.name}`,

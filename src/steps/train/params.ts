@@ -671,6 +671,13 @@ interface DiffusionCommon extends NeuralParams {
    * @default "mean"
    */
   point: 'mean' | 'median';
+  /**
+   * What the network predicts: `v` = √ᾱ·ε − √(1 − ᾱ)·x₀ (Salimans & Ho 2022), or the noise `eps`
+   * (Ho et al. 2020). With `eps`, x̂₀ = (x_t − √(1 − ᾱ)·ε̂)/√ᾱ multiplies the network's errors by up
+   * to 1/√ᾱ at the noisy steps, which shifts the draws' centre (docs/diffusion.md); `v` does not.
+   * @default "v"
+   */
+  prediction: 'v' | 'eps';
 }
 
 /** `diffusion`: conditional DDPM of the target patch (the k targets) given the window; 1-D convolutional denoiser; DDIM sampling. */
