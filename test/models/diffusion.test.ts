@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { cosineSchedule } from '../../src/models/diffusion/schedule.js';
 import { ddimSample, ddimTimesteps } from '../../src/models/diffusion/ddim.js';
+import { spreadFactors } from '../../src/models/diffusion/kinds.js';
 import { applyToeplitz, s4dKernel, toeplitz } from '../../src/models/diffusion/s4d.js';
 import { makeRng } from '../../src/data/rng.js';
 
@@ -152,6 +153,20 @@ describe('DDIM (Song et al. 2021, η = 0) with the exact ε- (and v-) predictor 
     const got = draw(1000);
     expect(Math.abs(got.mean - mu)).toBeLessThan(0.02 * sd);
     expect(Math.abs(got.sd / sd - 1)).toBeLessThan(0.02);
+  });
+});
+
+describe('calibrate: val — the spread factor, worked by hand', () => {
+  it('99 draws 1 … 99 per row: median 50, 5%/95% order statistics 5 and 95; outcomes 50 ± 45·c_i need c_i; the factor is the 90th percentile', () => {
+    // X_(h), h = q·(n + 1) = 5 and 95 for n = 99. Ten rows, c_i = 0.1 … 1.0 (alternately above and
+    // below the median): 9 of 10 covered needs c = 0.9.
+    const count = 99;
+    const rows = Int32Array.from({ length: 10 }, (_, i) => i);
+    const draws = new Float32Array(10 * count);
+    for (let i = 0; i < 10; i++) for (let j = 0; j < count; j++) draws[i * count + j] = count - j; // unsorted on purpose
+    const Y = Float64Array.from(rows, (i) => 50 + (i % 2 ? -1 : 1) * 45 * ((i + 1) / 10));
+    const [c] = spreadFactors([draws], count, rows, Y, 1);
+    expect(c).toBeCloseTo(0.9, 6);
   });
 });
 
