@@ -20,15 +20,17 @@ import { getModelKind, resolveModelParams, type FoldData } from '../../src/model
  * sd with the true σ (does the model see the volatility?).
  *
  * Issue 22 asks for 90% ± 3% coverage and CRPS within 10% of the truth's. At the size that runs in
- * about a minute here (2 blocks of 32 channels, 25 epochs on 4,000 windows) the diffusion kind gets
- * CRPS 1.09× and coverage 82.5%, `sssd` (smaller: lookback 8, 16 channels, 20 DDIM steps) CRPS
- * 1.035× and coverage 80%: the draws are too narrow (20 DDIM steps alone shrink the sd ≈ 6%,
- * diffusion.test.ts). More epochs do not help (60 epochs: the
- * best validation epoch is the same one), so the bounds below are what is met, and the coverage
- * target is NOT met yet. For scale (Python, 200k bars of this process): the unconditional
+ * about a minute here (2 blocks of 32 channels, 25 epochs on 4,000 windows; `sssd` smaller:
+ * lookback 8, 16 channels, 20 DDIM steps), with v-prediction (the default): `diffusion` covers
+ * 85.5% with CRPS 1.055×, `sssd` 88.3% with CRPS 1.013×. So `sssd` meets both targets and
+ * `diffusion` the CRPS one only; its draws are still ≈ 11% too narrow (geometric mean of their sd
+ * over the true σ: 0.89) and their centre off by 0.27σ RMS. With ε-prediction (what these kinds
+ * trained before) the same runs covered 82.5% / 80% (by the old interval, below) with CRPS 1.09× /
+ * 1.035×: an ε-net's errors at the noisy steps shifted the draws' centre (RMS 0.40σ, bias −0.19σ;
+ * docs/diffusion.md). For scale (Python, 200k bars of this process): the unconditional
  * N(mean, var) scores 1.066× the truth's CRPS and the right mean with a constant sd 1.021×, so the
  * 10% CRPS bound alone does not prove the volatility was learned; the sd correlation does.
- * Time here (2 cores shared, loaded): diffusion 16–70 s, sssd 80–140 s (above the 60 s aimed at).
+ * Time here (2 cores shared, loaded): diffusion 12–70 s, sssd 50–140 s.
  */
 
 const PHI = 0.3;
@@ -136,6 +138,20 @@ function corr(a: number[], b: number[]): number {
   return sab / Math.sqrt(saa * sbb);
 }
 
+/**
+ * The q-quantile of n sorted draws as the order statistic X_(h), h = q·(n + 1), interpolated between
+ * neighbours: for any continuous distribution E F(X_(h)) = h/(n + 1) = q, so [X_(0.05(n+1)),
+ * X_(0.95(n+1))] covers 90% in expectation when the draws come from the true distribution. (The
+ * draws' 5th and 95th by index round(q·(n − 1)) cover (95 − 6)/101 = 88.1% of a perfect sampler's
+ * outcomes at n = 100, 88.2% at n = 50: 2% of the shortfall measured before was this.)
+ */
+function orderStat(sorted: Float64Array, q: number): number {
+  const h = Math.min(sorted.length, Math.max(1, q * (sorted.length + 1)));
+  const i = Math.floor(h);
+  const f = h - i;
+  return i >= sorted.length ? sorted[sorted.length - 1] : sorted[i - 1] + f * (sorted[i] - sorted[i - 1]);
+}
+
 /** Scores the test bars (those with a full window in the test range). */
 function score(draws: Float32Array, count: number, lookback: number) {
   const from = N_TRAIN + N_VAL;
@@ -151,8 +167,8 @@ function score(draws: Float32Array, count: number, lookback: number) {
     const row = draws.subarray(i * count, (i + 1) * count);
     for (let j = 0; j < count; j++) buf[j] = row[j];
     buf.sort();
-    const lo = buf[Math.round(0.05 * (count - 1))];
-    const hi = buf[Math.round(0.95 * (count - 1))];
+    const lo = orderStat(buf, 0.05);
+    const hi = orderStat(buf, 0.95);
     const y = Y[t];
     if (y >= lo && y <= hi) cover++;
     crps += crpsSamples(row, y);
@@ -197,14 +213,19 @@ describe('diffusion kinds on AR(1)–GARCH(1,1)', () => {
 
   // Measured here (wasm, deterministic: the same numbers on every run): see the bounds below.
   const CASES = [
-    // diffusion: coverage 0.825, CRPS 1.091× the truth's, corr(draws' sd, true σ) 0.63.
-    { name: 'diffusion', extra: { kernel_size: 1 }, coverage: [0.8, 0.95], crps: 1.1, sdCorr: 0.5 },
+    // diffusion: coverage 0.855, CRPS 1.055× the truth's, corr(draws' sd, true σ) 0.65. Coverage
+    // short of 87% (the issue's bound): the bound here is what is met.
+    { name: 'diffusion', extra: { kernel_size: 1 }, coverage: [0.83, 0.95], crps: 1.1, sdCorr: 0.5 },
     // sssd at a smaller size (its S4D layers run over lookback + k positions for every draw):
-    // coverage 0.800, CRPS 1.035×, sd correlation 0.85.
-    { name: 'sssd', extra: { state_size: 8, lookback: 8, hidden: 16, samples: 50, sampling_steps: 20 }, coverage: [0.77, 0.95], crps: 1.1, sdCorr: 0.7 },
+    // coverage 0.883, CRPS 1.013×, sd correlation 0.76.
+    { name: 'sssd', extra: { state_size: 8, lookback: 8, hidden: 16, samples: 50, sampling_steps: 20 }, coverage: [0.87, 0.93], crps: 1.1, sdCorr: 0.7 },
+    // diffusion with `calibrate: val` (spread × 1.027, fitted on the 485 validation windows, which
+    // the uncalibrated draws already cover 89.3%): coverage 0.868, CRPS 1.053×. The validation
+    // rows do not see the test rows' shortfall, so the post-hoc step closes little of the gap.
+    { name: 'diffusion', extra: { kernel_size: 1, calibrate: 'val' }, coverage: [0.85, 0.95], crps: 1.1, sdCorr: 0.5 },
   ] as const;
   for (const c of CASES) {
-    it(`${c.name}: 90% intervals cover ${c.coverage[0] * 100}–${c.coverage[1] * 100}% of test bars, CRPS < ${c.crps}× the true conditional's, draws' spread tracks σ`, async () => {
+    it(`${c.name}${'calibrate' in c.extra ? ' (calibrate: val)' : ''}: 90% intervals cover ${c.coverage[0] * 100}–${c.coverage[1] * 100}% of test bars, CRPS < ${c.crps}× the true conditional's, draws' spread tracks σ`, async () => {
       const { kind, fit } = await fitKind(c.name, c.extra);
       const st = fit.state as DiffusionState;
       const from = N_TRAIN + N_VAL;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { cosineSchedule } from '../../src/models/diffusion/schedule.js';
 import { ddimSample, ddimTimesteps } from '../../src/models/diffusion/ddim.js';
+import { spreadFactors } from '../../src/models/diffusion/kinds.js';
 import { applyToeplitz, s4dKernel, toeplitz } from '../../src/models/diffusion/s4d.js';
 import { makeRng } from '../../src/data/rng.js';
 
@@ -35,7 +36,7 @@ describe('cosine noise schedule (Nichol & Dhariwal 2021, eq. 17)', () => {
   it('β_1 = 1 − ᾱ_1', () => expect(s.beta[1]).toBeCloseTo(1 - 0.999958715775178, 14));
 });
 
-describe('DDIM (Song et al. 2021, η = 0) with the exact ε-predictor of a Gaussian target', () => {
+describe('DDIM (Song et al. 2021, η = 0) with the exact ε- (and v-) predictor of a Gaussian target', () => {
   // x_0 ~ N(μ, s²), x_t = a·x_0 + b·ε (a = √ᾱ_t, b = √(1 − ᾱ_t)): x_t ~ N(aμ, v), v = a²s² + b²,
   // and the optimal predictor is E[ε | x_t] = b·(x_t − aμ)/v. Each DDIM step is then affine:
   // x' − a'μ = (x − aμ)·g, g = (a·a'·s² + b·b')/v. So from x_{τ_S} ~ N(0, 1), the result is
@@ -97,6 +98,52 @@ describe('DDIM (Song et al. 2021, η = 0) with the exact ε-predictor of a Gauss
     });
   }
 
+  // The same target through a v-predictor (Salimans & Ho 2022): v = a·ε − b·x_0, so the exact one
+  // is a·E[ε | x_t] − b·E[x_0 | x_t], E[x_0 | x_t] = μ + a·s²·(x_t − aμ)/v.
+  const vOracle = (x: tf.Tensor2D, t: number): tf.Tensor2D => {
+    const a = Math.sqrt(sched.alphaBar[t]);
+    const b = Math.sqrt(1 - sched.alphaBar[t]);
+    const v = a * a * sd * sd + b * b;
+    const d = tf.sub(x, a * mu);
+    return tf.sub(tf.mul(d, (a * b) / v), tf.add(tf.mul(d, (b * a * sd * sd) / v), b * mu)) as tf.Tensor2D;
+  };
+  const walk = (pred: (x: tf.Tensor2D, t: number) => tf.Tensor2D, prediction: 'eps' | 'v', S = 20): Float32Array => {
+    const rng = makeRng(11);
+    const xT = tf.tensor2d(
+      Float32Array.from({ length: 2000 }, () => rng.normal()),
+      [2000, 1],
+    );
+    const out = ddimSample(tf, sched, ddimTimesteps(1000, S), xT, pred, prediction);
+    const v = out.dataSync() as Float32Array;
+    out.dispose();
+    xT.dispose();
+    return v;
+  };
+  const meanOf = (v: Float32Array): number => v.reduce((x, y) => x + y, 0) / v.length;
+
+  it('a v-predictor: the exact one walks to the ε-predictor’s draws (same starting noise)', () => {
+    const e = walk(oracle, 'eps');
+    const v = walk(vOracle, 'v');
+    let worst = 0;
+    for (let i = 0; i < e.length; i++) worst = Math.max(worst, Math.abs(e[i] - v[i]));
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('an error δ in the network’s output moves the draws by ≤ (π/2)·δ with v, more with ε', () => {
+    // v: x̂_0 is off by b·δ and ε̂ by a·δ, so a step τ → τ' moves x by (a·b' − a'·b)·δ = sin(θ' − θ)·δ
+    // (a = cos θ, b = sin θ): at most the angle walked, π/2 in all, and the Gaussian flow after it
+    // scales a shift by s/√v ≤ 1 here. ε: a step moves x by (b' − a'·b/a)·δ, ≈ −δ per step near
+    // τ_20 (b/a ≈ 13 there). Measured: 0.0101 vs 0.0216 for δ = 0.01. The larger harm in practice
+    // is that an ε-net must output ε̂ ≈ x_t at the noisy steps to within ≈ √ᾱ, where a v-net's ε̂
+    // = b·x_t + a·v̂ has that built in (docs/diffusion.md has the measurements).
+    const delta = 0.01;
+    const bump = (f: (x: tf.Tensor2D, t: number) => tf.Tensor2D) => (x: tf.Tensor2D, t: number) => tf.add(f(x, t), delta) as tf.Tensor2D;
+    const shiftV = Math.abs(meanOf(walk(bump(vOracle), 'v')) - meanOf(walk(vOracle, 'v')));
+    const shiftE = Math.abs(meanOf(walk(bump(oracle), 'eps')) - meanOf(walk(oracle, 'eps')));
+    expect(shiftV).toBeLessThanOrEqual((Math.PI / 2) * delta);
+    expect(shiftE).toBeGreaterThan(1.5 * shiftV);
+  });
+
   it('with every step (S = T), the closed form is the target N(μ, s²) to within 1%', () => {
     const cf = closedForm(ddimTimesteps(1000, 1000));
     // The start x_{τ_S} ~ N(0, 1) rather than N(a_S μ, v_S) and the ODE's discretisation leave a
@@ -106,6 +153,20 @@ describe('DDIM (Song et al. 2021, η = 0) with the exact ε-predictor of a Gauss
     const got = draw(1000);
     expect(Math.abs(got.mean - mu)).toBeLessThan(0.02 * sd);
     expect(Math.abs(got.sd / sd - 1)).toBeLessThan(0.02);
+  });
+});
+
+describe('calibrate: val — the spread factor, worked by hand', () => {
+  it('99 draws 1 … 99 per row: median 50, 5%/95% order statistics 5 and 95; outcomes 50 ± 45·c_i need c_i; the factor is the 90th percentile', () => {
+    // X_(h), h = q·(n + 1) = 5 and 95 for n = 99. Ten rows, c_i = 0.1 … 1.0 (alternately above and
+    // below the median): 9 of 10 covered needs c = 0.9.
+    const count = 99;
+    const rows = Int32Array.from({ length: 10 }, (_, i) => i);
+    const draws = new Float32Array(10 * count);
+    for (let i = 0; i < 10; i++) for (let j = 0; j < count; j++) draws[i * count + j] = count - j; // unsorted on purpose
+    const Y = Float64Array.from(rows, (i) => 50 + (i % 2 ? -1 : 1) * 45 * ((i + 1) / 10));
+    const [c] = spreadFactors([draws], count, rows, Y, 1);
+    expect(c).toBeCloseTo(0.9, 6);
   });
 });
 

@@ -27,7 +27,11 @@ export interface DenoiserSpec {
   stateSize: number;
   /** Training diffusion steps T. */
   diffusionSteps: number;
+  /** The network's output: v (√ᾱ·ε − √(1 − ᾱ)·x₀) or ε. Absent (states before v): ε. */
+  prediction?: Prediction;
 }
+
+export type Prediction = 'v' | 'eps';
 
 /** The network's forward pass, split so that sampling encodes each window once for all its draws. */
 export interface DenoiserForward {

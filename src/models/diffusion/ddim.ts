@@ -1,4 +1,5 @@
 import type * as TfNs from '@tensorflow/tfjs';
+import type { Prediction } from './blocks.js';
 import type { NoiseSchedule } from './schedule.js';
 
 /**
@@ -6,6 +7,9 @@ import type { NoiseSchedule } from './schedule.js';
  * η = 0): a deterministic walk down a subsequence τ_S > … > τ_1 of the T training steps,
  *   x̂_0 = (x_τ − √(1 − ᾱ_τ) ε̂) / √ᾱ_τ,   x_τ' = √ᾱ_τ' x̂_0 + √(1 − ᾱ_τ') ε̂,
  * with ᾱ after the last step = 1 (x = x̂_0). So S network calls per draw instead of T.
+ * A v-predicting network (Salimans & Ho 2022, v = √ᾱ ε − √(1 − ᾱ) x_0) gives
+ *   x̂_0 = √ᾱ x_τ − √(1 − ᾱ) v̂,   ε̂ = √(1 − ᾱ) x_τ + √ᾱ v̂,
+ * the same walk without dividing the network's error by √ᾱ.
  */
 
 type Tf = typeof TfNs;
@@ -25,7 +29,8 @@ export function ddimTimesteps(T: number, S: number): Int32Array {
 }
 
 /**
- * Runs DDIM from `xT` (pure noise, [rows, k]); `eps(x, t)` is the noise predictor at step t.
+ * Runs DDIM from `xT` (pure noise, [rows, k]); `eps(x, t)` is the network at step t, predicting ε
+ * or v (`prediction`).
  * Returns x_0, [rows, k]. Intermediate tensors are released; `xT` is left to the caller.
  */
 export function ddimSample(
@@ -34,6 +39,7 @@ export function ddimSample(
   steps: Int32Array,
   xT: TfNs.Tensor2D,
   eps: (x: TfNs.Tensor2D, t: number) => TfNs.Tensor2D,
+  prediction: Prediction = 'eps',
 ): TfNs.Tensor2D {
   let x = xT;
   for (let i = steps.length - 1; i >= 0; i--) {
@@ -42,8 +48,16 @@ export function ddimSample(
     const aPrev = i > 0 ? schedule.alphaBar[steps[i - 1]] : 1;
     const prev = x;
     x = tf.tidy(() => {
-      const e = eps(prev, t);
-      const x0 = tf.div(tf.sub(prev, tf.mul(e, Math.sqrt(1 - a))), Math.sqrt(a));
+      const out = eps(prev, t);
+      let e: TfNs.Tensor;
+      let x0: TfNs.Tensor;
+      if (prediction === 'v') {
+        x0 = tf.sub(tf.mul(prev, Math.sqrt(a)), tf.mul(out, Math.sqrt(1 - a)));
+        e = tf.add(tf.mul(prev, Math.sqrt(1 - a)), tf.mul(out, Math.sqrt(a)));
+      } else {
+        e = out;
+        x0 = tf.div(tf.sub(prev, tf.mul(e, Math.sqrt(1 - a))), Math.sqrt(a));
+      }
       return (aPrev === 1 ? x0 : tf.add(tf.mul(x0, Math.sqrt(aPrev)), tf.mul(e, Math.sqrt(1 - aPrev)))) as TfNs.Tensor2D;
     });
     if (prev !== xT) prev.dispose();

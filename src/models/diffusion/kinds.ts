@@ -10,7 +10,7 @@ import { mse, type WeightValue } from '../nn/nets.js';
 import { trainNet, warmupIssues, type EpochLog, type Trainable, type TrainableNet } from '../nn/train.js';
 import { buildWindows, gatherWindows } from '../nn/windows.js';
 import { ddimSample, ddimTimesteps } from './ddim.js';
-import { stepEmbedding, type DenoiserForward, type DenoiserSpec, type DiffusionKind, type WeightOf } from './blocks.js';
+import { stepEmbedding, type DenoiserForward, type DenoiserSpec, type DiffusionKind, type Prediction, type WeightOf } from './blocks.js';
 import { denoiserForward, denoiserWeights } from './denoiser.js';
 import { cosineSchedule, type NoiseSchedule } from './schedule.js';
 
@@ -18,8 +18,8 @@ import { cosineSchedule, type NoiseSchedule } from './schedule.js';
  * The probabilistic neural kinds of the `train` step: `diffusion` (a conditional DDPM with a
  * convolutional noise predictor) and `sssd` (the same with S4D layers). The target of a window is
  * its k standardised targets as one patch (e.g. the next H bars' returns); the model learns
- * ε-prediction (Ho et al. 2020) under the cosine schedule (schedule.ts), conditioned on the window;
- * a forecast is `samples` DDIM draws (ddim.ts), and its point value their mean (or median).
+ * v-prediction (Salimans & Ho 2022; ε, Ho et al. 2020, with `prediction: eps`) under the cosine
+ * schedule (schedule.ts), conditioned on the window; a forecast is `samples` DDIM draws (ddim.ts), and its point value their mean (or median).
  *
  * Training is the neural kinds' loop (src/models/nn/train.ts: seeded order, Adam/AdamW, schedule,
  * clipping, early stopping on the validation loss, checkpoints and resume), with this module's
@@ -42,6 +42,8 @@ export interface DiffusionState {
   point: 'mean' | 'median';
   /** Seeds the draws' starting noise (per window, from its row). */
   seed: number;
+  /** `calibrate: val`'s factor per target on the draws' spread around their median (absent: 1). */
+  spread?: number[];
 }
 
 let instance = 0;
@@ -59,7 +61,12 @@ function variables(tf: Tf, weights: WeightValue[]): { vars: TfNs.Variable[]; W: 
   return { vars, W };
 }
 
-/** The ε-prediction objective: E‖ε − ε̂(√ᾱ_t·y + √(1 − ᾱ_t)·ε, t, window)‖², t uniform in 1 … T. */
+/**
+ * The denoising objective, t uniform in 1 … T, x_t = √ᾱ_t·y + √(1 − ᾱ_t)·ε: E‖v − v̂(x_t, t, window)‖²
+ * with v = √ᾱ_t·ε − √(1 − ᾱ_t)·y, or E‖ε − ε̂‖² (`prediction: eps`). In x̂_0 terms the ε-loss weighs
+ * step t by its SNR ᾱ/(1 − ᾱ), ≈ 0 at the noisy steps where the draws' centre is set; the v-loss by
+ * SNR + 1 (Salimans & Ho 2022, §4), so the network learns the conditional mean there.
+ */
 export function diffusionTrainable(spec: DenoiserSpec): Trainable {
   const sched = cosineSchedule(spec.diffusionSteps);
   return {
@@ -90,8 +97,11 @@ export function diffusionTrainable(spec: DenoiserSpec): Trainable {
           const e = new Float32Array(B * k);
           for (let j = 0; j < e.length; j++) e[j] = rng.normal();
           const eps = tf.tensor2d(e, [B, k]);
-          const xt = tf.add(tf.mul(y, tf.tensor2d(a, [B, 1])), tf.mul(eps, tf.tensor2d(b, [B, 1]))) as TfNs.Tensor2D;
-          return mse(tf, fwd.eps(xt, stepEmbedding(tf, spec, W, t), fwd.encode(x)), eps);
+          const aT = tf.tensor2d(a, [B, 1]);
+          const bT = tf.tensor2d(b, [B, 1]);
+          const xt = tf.add(tf.mul(y, aT), tf.mul(eps, bT)) as TfNs.Tensor2D;
+          const target = spec.prediction === 'v' ? tf.sub(tf.mul(eps, aT), tf.mul(y, bT)) : eps;
+          return mse(tf, fwd.eps(xt, stepEmbedding(tf, spec, W, t), fwd.encode(x)), target);
         },
       };
     },
@@ -151,7 +161,7 @@ export function sampleWindows(
         // Window i's draws are rows i·S … i·S + S − 1; its encoding is computed once.
         const enc = fwd.encode(tf.tensor3d(xBuf.subarray(0, r * L * p), [r, L, p]));
         const xT = tf.tensor2d(noise, [r * S, k]);
-        return ddimSample(tf, sched, steps, xT, (x, t) => fwd.eps(x, stepEmbedding(tf, spec, W, [t]), enc)).dataSync();
+        return ddimSample(tf, sched, steps, xT, (x, t) => fwd.eps(x, stepEmbedding(tf, spec, W, [t]), enc), spec.prediction).dataSync();
       });
       for (let i = 0; i < r * S; i++) for (let t = 0; t < k; t++) out[t][s0 * S + i] = x0[i * k + t] * yStd[t] + yMean[t];
     }
@@ -181,8 +191,59 @@ export function pointOf(samples: Float32Array, count: number, how: 'mean' | 'med
   return out;
 }
 
+/**
+ * The q-quantile of n sorted draws as the order statistic X_(h), h = q·(n + 1), interpolated: for
+ * draws from the outcome's distribution E F(X_(h)) = q, so [q = 0.05, q = 0.95] covers 90%.
+ */
+function orderStat(sorted: Float64Array, q: number): number {
+  const n = sorted.length;
+  const h = Math.min(n, Math.max(1, q * (n + 1)));
+  const i = Math.floor(h);
+  return i >= n ? sorted[n - 1] : sorted[i - 1] + (h - i) * (sorted[i] - sorted[i - 1]);
+}
+
+/** Median and 5%/95% order statistics of row i's `count` draws. */
+function rowSpread(v: Float32Array, i: number, count: number, buf: Float64Array): [number, number, number] {
+  for (let j = 0; j < count; j++) buf[j] = v[i * count + j];
+  buf.sort();
+  return [orderStat(buf, 0.5), orderStat(buf, 0.05), orderStat(buf, 0.95)];
+}
+
+/**
+ * `calibrate: val`: per target, the factor c on each row's draws around their median that makes 90%
+ * of the validation outcomes fall in [med + c·(q05 − med), med + c·(q95 − med)]. Row i needs
+ * c_i = (y − med)/(q95 − med) above the median, (med − y)/(med − q05) below; c is the 90th
+ * percentile of the c_i (closed form, no search).
+ */
+export function spreadFactors(draws: Float32Array[], count: number, rows: Int32Array, Y: ArrayLike<number>, k: number): number[] {
+  const buf = new Float64Array(count);
+  return draws.map((v, t) => {
+    const need: number[] = [];
+    rows.forEach((r, i) => {
+      const y = Y[r * k + t];
+      if (!Number.isFinite(y)) return;
+      const [med, lo, hi] = rowSpread(v, i, count, buf);
+      const half = y >= med ? hi - med : med - lo;
+      if (half > 0) need.push(Math.abs(y - med) / half);
+    });
+    if (need.length === 0) return 1;
+    need.sort((a, b) => a - b);
+    return need[Math.max(0, Math.ceil(0.9 * need.length) - 1)];
+  });
+}
+
+/** Scales each row's draws around their median by `c` (in place). */
+function scaleSpread(v: Float32Array, count: number, c: number): void {
+  if (c === 1) return;
+  const buf = new Float64Array(count);
+  for (let i = 0; i < v.length / count; i++) {
+    const med = rowSpread(v, i, count, buf)[0];
+    for (let j = 0; j < count; j++) v[i * count + j] = med + c * (v[i * count + j] - med);
+  }
+}
+
 const DESCRIPTION: Record<DiffusionKind, string> = {
-  diffusion: 'conditional diffusion (DDPM, cosine schedule, ε-prediction) of the target patch given the window; 1-D conv denoiser; DDIM sampling',
+  diffusion: 'conditional diffusion (DDPM, cosine schedule, v-prediction) of the target patch given the window; 1-D conv denoiser; DDIM sampling',
   sssd: 'conditional diffusion with S4D state-space layers over the window and the noisy patch (SSSD); DDIM sampling',
 };
 
@@ -193,6 +254,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
     const ends = buildWindows(index, { start: 0, end: m }, st.spec.lookback, st.maxGapMs);
     const draws = sampleWindows(tf, st.spec, st.weights, X, p, ends, st.yMean, st.yStd, { samples: st.samples, steps: st.samplingSteps, seed: st.seed });
     const S = st.samples;
+    st.spread?.forEach((c, t) => scaleSpread(draws[t], S, c));
     // Rows without a full window before them (a segment's first lookback − 1 rows, after a gap):
     // no forecast, so the training mean as the point and as every draw (no signal).
     const samples = st.yMean.map((mu) => new Float32Array(m * S).fill(mu));
@@ -231,6 +293,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
         kernelSize: kind === 'diffusion' ? num(prm.kernel_size) : 1,
         stateSize: kind === 'sssd' ? num(prm.state_size) : 0,
         diffusionSteps: num(prm.diffusion_steps),
+        prediction: prm.prediction as Prediction,
       };
       d.log?.(
         `fold ${d.fold}: ${kind} on ${trainEnds.length} training / ${valEnds.length} validation windows of ${lookback} bars × ${d.p} features → ${d.k}-target patch on ${backend.name}`,
@@ -243,7 +306,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
         trainHooks(d),
       );
       d.log?.(
-        `fold ${d.fold}: best epoch ${res.bestEpoch} of ${res.history.length}${res.stoppedEarly ? ' (early stop)' : ''}, val ε-loss ${res.bestValLoss.toFixed(4)}`,
+        `fold ${d.fold}: best epoch ${res.bestEpoch} of ${res.history.length}${res.stoppedEarly ? ' (early stop)' : ''}, val ${spec.prediction}-loss ${res.bestValLoss.toFixed(4)}`,
       );
       const state: DiffusionState = {
         spec,
@@ -259,6 +322,14 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
         point: prm.point as 'mean' | 'median',
         seed: d.seed,
       };
+      if (prm.calibrate === 'val' && valEnds.length > 0) {
+        const opts = { samples: state.samples, steps: state.samplingSteps, seed: state.seed };
+        const draws = sampleWindows(backend.tf, spec, res.weights, d.X, d.p, valEnds, mean, std, opts);
+        state.spread = spreadFactors(draws, state.samples, valEnds, d.Y, d.k);
+        d.log?.(
+          `fold ${d.fold}: calibrate: val — draws' spread × ${state.spread.map((c) => c.toFixed(3)).join(', ')} (90% coverage on ${valEnds.length} validation windows)`,
+        );
+      }
       return { state, backend: backend.name };
     },
     predict: (s, X, m, p, index) => sample(s, X, m, p, index).point,

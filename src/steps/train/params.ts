@@ -644,7 +644,7 @@ interface DiffusionCommon extends NeuralParams {
    */
   epochs: number;
   /**
-   * Stop after this many epochs without a better validation ε-loss (its draws are the same every
+   * Stop after this many epochs without a better validation loss (v or ε; its draws are the same every
    * epoch) and keep the best epoch's weights; 0 = run every epoch.
    * @default 10
    * @integer
@@ -683,6 +683,21 @@ interface DiffusionCommon extends NeuralParams {
    * @default "mean"
    */
   point: 'mean' | 'median';
+  /**
+   * What the network predicts: `v` = √ᾱ·ε − √(1 − ᾱ)·x₀ (Salimans & Ho 2022), or the noise `eps`
+   * (Ho et al. 2020). With `eps`, x̂₀ = (x_t − √(1 − ᾱ)·ε̂)/√ᾱ multiplies the network's errors by up
+   * to 1/√ᾱ at the noisy steps, which shifts the draws' centre (docs/diffusion.md); `v` does not.
+   * @default "v"
+   */
+  prediction: 'v' | 'eps';
+  /**
+   * `val`: after training, draw for the validation windows and scale each row's draws around their
+   * median by one factor per target, the smallest that makes the validation 90% intervals cover 90%
+   * (fitted on validation rows only; the test rows are never seen). A post-hoc fix of a model's
+   * remaining mis-dispersion, not of its cause (docs/diffusion.md). `none`: the draws as sampled.
+   * @default "none"
+   */
+  calibrate: 'none' | 'val';
 }
 
 /** `diffusion`: conditional DDPM of the target patch (the k targets) given the window; 1-D convolutional denoiser; DDIM sampling. */
