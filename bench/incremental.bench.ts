@@ -89,6 +89,11 @@ const PRESET: FeaturesParams = {
   target: { forward_return: { horizons: [1] } },
 };
 
+/** The fetch params of a growing M1 file, as a pipeline's validator would complete them. */
+function fetchParams(file: string): FetchParams {
+  return { source: 'csv', path: file, format: 'auto', symbol: 'EURUSD', timeframe: '1m', day_close: 'ny17', quality: { ...QUALITY }, bars: 20000 };
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 export async function run(): Promise<BenchResult[]> {
@@ -118,16 +123,7 @@ export async function run(): Promise<BenchResult[]> {
       const timed = 21;
       let at = ends.length - warm - timed - 1;
       writeFileSync(file, text.subarray(0, ends[at - 1]));
-      const params: FetchParams = {
-        source: 'csv',
-        path: file,
-        format: 'auto',
-        symbol: 'EURUSD',
-        timeframe: '1m',
-        day_close: 'ny17',
-        quality: { ...QUALITY },
-        bars: 20000,
-      };
+      const params = fetchParams(file);
       const features = featuresStep.resolve!(fp) as FeaturesParams;
       const ctx = makeStepContext({ stepId: 'bench', seed: 42, pipelineDir: dir, log: () => {}, warn: () => {} });
 
@@ -183,16 +179,7 @@ async function champion(dir: string, text: Buffer, ends: number[]): Promise<Benc
   const timed = 21;
   let at = ends.length - warm - timed - 1;
   writeFileSync(file, text.subarray(0, ends[at - 1]));
-  const params: FetchParams = {
-    source: 'csv',
-    path: file,
-    format: 'auto',
-    symbol: 'EURUSD',
-    timeframe: '1m',
-    day_close: 'ny17',
-    quality: { ...QUALITY },
-    bars: 20000,
-  };
+  const params = fetchParams(file);
   const features = featuresStep.resolve!(STATEFUL) as FeaturesParams;
   const ctx = makeStepContext({ stepId: 'bench', seed: 42, pipelineDir: dir, log: () => {}, warn: () => {} });
   const candles = (await fetchStep.run({}, params, ctx)) as Candles;
