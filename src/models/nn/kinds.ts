@@ -135,17 +135,20 @@ export function foldWindows(d: FoldData, prm: Record<string, ParamValue>) {
  * window before them (a segment's first lookback − 1 rows, after a gap) get the training mean as
  * the point (no forecast, so no signal) and NaN quantiles (no distribution: scores skip them).
  */
-function forecastRows(
+export function forecastRows(
   st: NnState,
   X: ArrayLike<number>,
   m: number,
   p: number,
   index?: ArrayLike<number>,
+  from = 0,
 ): { point: Float64Array[]; quantiles?: Float64Array[] } {
   const tf = tfForPredict();
   const net = buildNet(tf, st.spec, st.weights);
   try {
-    const ends = buildWindows(index, { start: 0, end: m }, st.spec.lookback, st.maxGapMs);
+    // `from`: only rows from it on are forecast (the rows before it feed their windows; online fine-tuning scores a segment piecewise).
+    const all = buildWindows(index, { start: 0, end: m }, st.spec.lookback, st.maxGapMs);
+    const ends = from > 0 ? all.filter((r) => r >= from) : all;
     const y = predictWindows(tf, net, X, p, ends, st.yMean, st.yStd);
     const k = st.spec.k;
     const point = st.yMean.map((mu) => new Float64Array(m).fill(mu));

@@ -44,6 +44,8 @@ export interface TrainOptions {
   keepCheckpoints: number;
   /** Where checkpoints go; none: no checkpoints, no resume. */
   checkpointDir?: string;
+  /** Stop after this many optimizer steps and return the last weights (online fine-tuning: a fixed budget, no selection by loss). */
+  maxSteps?: number;
 }
 
 /** reduce-on-plateau: epochs without improvement before the learning rate is halved. */
@@ -233,6 +235,11 @@ function pointNet(spec: NetSpec): Trainable {
   };
 }
 
+/** A point net of `spec` that starts from `weights` instead of a fresh initialisation (online fine-tuning continues a fitted net). */
+export function fromWeights(spec: NetSpec, weights: WeightValue[]): Trainable {
+  return { ...pointNet(spec), initialWeights: () => weights };
+}
+
 /** A batch's key for its random draws: training batch `b` of `epoch`, or validation batch `b` (epoch −1, the same every epoch). */
 function batchKey(seed: number, epoch: number, b: number): number {
   return (epochSeed(seed, epoch) ^ Math.imul(b + 0x27d4eb2f, 0x165667b1)) >>> 0;
@@ -361,15 +368,17 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
   };
 
   try {
-    while (!st.done && st.epoch < o.epochs) {
+    const capped = (): boolean => o.maxSteps !== undefined && st.step >= o.maxSteps;
+    while (!st.done && st.epoch < o.epochs && !capped()) {
       if (hooks.signal?.aborted) throw new CancelledError();
       const epoch = st.epoch;
       const order = epochOrder(nTrain, o.seed, epoch);
       let lossSum = 0;
+      let seen = 0;
       let acc: TfNs.Tensor[] | undefined;
       let accN = 0;
       let lr = scheduledLr(o, st.step, stepsPerEpoch, st.lrScale);
-      for (let s = 0; s < nTrain; s += batch) {
+      for (let s = 0; s < nTrain && !capped(); s += batch) {
         if (hooks.signal?.aborted) throw new CancelledError();
         const e = Math.min(nTrain, s + batch);
         const { value, grads } = tf.tidy(() => {
@@ -378,6 +387,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
           return { value: r.value, grads: net.vars.map((v) => r.grads[v.name]) };
         });
         lossSum += value.dataSync()[0] * (e - s);
+        seen += e - s;
         value.dispose();
         if (acc) {
           const prev = acc;
@@ -398,7 +408,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
           st.step++;
         }
       }
-      const trainLoss = lossSum / nTrain;
+      const trainLoss = lossSum / Math.max(1, seen);
       const vl = valLoss();
       const score = Number.isFinite(vl) ? vl : trainLoss;
       st.epoch = epoch + 1;
@@ -426,7 +436,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
       hooks.epochEnd?.({ epoch: st.epoch, epochs: o.epochs, trainLoss, valLoss: vl, lr });
       if (hooks.killAfterEpoch === st.epoch) throw new Error(`killed after epoch ${st.epoch} (test hook)`);
     }
-    const final = bestWeights ?? readWeights(net);
+    const final = o.maxSteps !== undefined ? readWeights(net) : (bestWeights ?? readWeights(net));
     return {
       weights: final,
       bestEpoch: st.bestEpoch,

@@ -56,7 +56,20 @@ export interface GbmOnlineSpec {
   prune?: boolean;
 }
 
-export type OnlineSpec = RlsOnlineSpec | SgdOnlineSpec | GbmOnlineSpec;
+/**
+ * `online:` for the neural forecasters: every `every` known rows, `steps` optimizer steps on the
+ * windows ending in the last `window` known rows, from the current weights (`finetuneWalk`,
+ * src/models/nn/finetune.ts: training is asynchronous, so it is not a learner of this walk).
+ */
+export interface FinetuneOnlineSpec {
+  method: 'finetune';
+  every: number;
+  steps: number;
+  window: number;
+  learning_rate?: number;
+}
+
+export type OnlineSpec = RlsOnlineSpec | SgdOnlineSpec | GbmOnlineSpec | FinetuneOnlineSpec;
 
 /** The rows of one fold, as the train step holds them: X (n × p, the fold's scaling) and Y (n × k). */
 export interface OnlineFold {
@@ -68,6 +81,8 @@ export interface OnlineFold {
   train: RowRange;
   /** Compute threads for gbm appends when the kind's `threads` is 0 (auto), as its fit takes them. */
   threads?: number;
+  /** The rows' timestamps (UTC ms): fine-tuning windows do not cross a gap, as the kind's own windows. */
+  index?: Float64Array;
 }
 
 /**
@@ -79,6 +94,7 @@ export interface OnlineFold {
 function learnerOf(spec: OnlineSpec, d: OnlineFold, params: Record<string, ParamValue>, batch: unknown, seed: number): OnlineLearner {
   const alpha = typeof params.alpha === 'number' ? params.alpha : 0;
   if (spec.method === 'append') return gbmLearner(spec, d, params, batch as GbmFoldState, seed);
+  if (spec.method === 'finetune') throw new Error('`method: finetune` walks with finetuneWalk (src/models/nn/finetune.ts)');
   if (spec.method === 'rls') {
     const s = rlsFromBatch(d.X, d.n, d.p, d.Y, d.k, alpha, { forgetting: spec.forgetting }, d.train);
     return {

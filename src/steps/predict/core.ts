@@ -122,7 +122,12 @@ function walkAfterData(
     note(`the online model is not resumed on the bars after ${isoUtc(online.through)} (${why}): they are scored with its final state, absorbing nothing`);
     return undefined;
   };
-  if (!online.resume) return cannot(model.kind === 'gbm' ? 'gbm appends are not resumable' : 'it was stored without its learner state: retrain it');
+  if (!online.resume) {
+    const method = (model.params.online as { method?: string } | undefined)?.method;
+    // Neither refits on a window of past rows the model does not keep.
+    if (method === 'append' || method === 'finetune') return cannot(`${method === 'append' ? 'gbm appends' : 'fine-tuned networks'} are not resumable`);
+    return cannot('it was stored without its learner state: retrain it');
+  }
   if (feats.index[D] !== online.through) return cannot(`the candles' features have no row at ${isoUtc(online.through)}, the last one it absorbed`);
   const plans = targetsOf(fparams);
   const targets = model.targetNames.map((name) => plans.find((t) => t.name === name));

@@ -17,6 +17,8 @@ import { gatheredLayout } from '../../models/nn/windows.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { foldFeatures } from '../../evaluation/scalers.js';
 import { getModelKind, modelKinds, resolveModelParams, type ParamValue } from '../../models/registry.js';
+import { finetuneWalk } from '../../models/nn/finetune.js';
+import type { NnState } from '../../models/nn/kinds.js';
 import { onlineDelay, onlineWalkForward, type OnlineSpec } from '../../models/online/walk.js';
 import { defineStep, paramsOf, type CheckContext } from '../define.js';
 import type { TrainParams } from './params.js';
@@ -257,18 +259,31 @@ export default defineStep({
       // targets are known; the newest fold's learner then absorbs the dataset's remaining rows and
       // is kept as the model that scores new bars.
       const newest = f === dataset.folds.length - 1;
+      const onlineFold = { X: Xf, Y: dataset.Y, n, p, k, train: fold.train, threads: ctx.threads, index: dataset.index };
       const walk =
         online &&
-        onlineWalkForward(
-          online.spec,
-          { X: Xf, Y: dataset.Y, n, p, k, train: fold.train, threads: ctx.threads },
-          resolved,
-          fit.state,
-          segments.map(([, r]) => r),
-          online.delay,
-          foldSeed(ctx.seed, f),
-          newest ? n : undefined,
-        );
+        (online.spec.method === 'finetune'
+          ? await finetuneWalk(
+              online.spec,
+              onlineFold,
+              resolved,
+              fit.state as NnState,
+              segments.map(([, r]) => r),
+              online.delay,
+              foldSeed(ctx.seed, f),
+              newest ? n : undefined,
+              ctx.signal,
+            )
+          : onlineWalkForward(
+              online.spec,
+              onlineFold,
+              resolved,
+              fit.state,
+              segments.map(([, r]) => r),
+              online.delay,
+              foldSeed(ctx.seed, f),
+              newest ? n : undefined,
+            ));
       const walked = walk && walk.predictions;
       if (walk && newest)
         onlineFinal = { fold: f, state: walk.final, rows: n - fold.train.end, through: dataset.index[n - 1], ...(walk.resume ? { resume: walk.resume } : {}) };
@@ -416,12 +431,23 @@ export default defineStep({
 });
 
 /** Online methods by kind (the schema allows only these; a library caller may not have used it). */
-const ONLINE_METHODS: Record<string, OnlineSpec['method']> = { ridge: 'rls', ols: 'rls', logistic: 'sgd', gbm: 'append' };
+const ONLINE_METHODS: Record<string, OnlineSpec['method']> = {
+  ridge: 'rls',
+  ols: 'rls',
+  logistic: 'sgd',
+  gbm: 'append',
+  mlp: 'finetune',
+  lstm: 'finetune',
+  gru: 'finetune',
+  tcn: 'finetune',
+  transformer: 'finetune',
+};
 
 /** The online block's main setting, for the summary line. */
 function onlineNote(o: OnlineSpec): string {
   if (o.method === 'rls') return ` λ=${o.forgetting}`;
   if (o.method === 'sgd') return ` η=${o.learning_rate}`;
+  if (o.method === 'finetune') return ` ${o.steps} steps/${o.every} rows`;
   return ` +${o.trees} trees/${o.every} rows`;
 }
 
@@ -434,7 +460,9 @@ function checkOnline(spec: OnlineSpec, kind: string, dataset: Dataset): { spec: 
   const method = ONLINE_METHODS[kind];
   if (method !== spec.method) {
     throw new RunError(`\`online: { method: ${spec.method} }\` does not apply to model \`${kind}\``, {
-      hint: method ? `use \`method: ${method}\`` : 'online updating exists for ridge and ols (rls), logistic (sgd) and gbm (append); remove `online:`',
+      hint: method
+        ? `use \`method: ${method}\``
+        : 'online updating exists for ridge and ols (rls), logistic (sgd), gbm (append) and mlp, lstm, gru, tcn, transformer (finetune); remove `online:`',
     });
   }
   dataset.folds.forEach((fold, f) => {

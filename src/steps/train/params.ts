@@ -541,6 +541,46 @@ interface NetForecastParams extends NeuralParams {
    * @maxItems 99
    */
   quantiles: number[];
+  /** Fine-tune the fitted network online while scoring the validation and test rows (docs/online.md). */
+  online?: FinetuneOnlineParams;
+}
+
+/**
+ * `online:` of the neural forecasters: while the validation and test rows are scored in time order,
+ * every `every` rows whose targets have become known (after the longest horizon), the network trains
+ * on from its current weights for `steps` optimizer steps on the windows ending in the last `window`
+ * known rows (the kind's optimizer, batch size and clipping; batches seeded by the pipeline's seed,
+ * the fold and the update).
+ */
+export interface FinetuneOnlineParams {
+  /** `finetune`: continue training the current network. */
+  method: 'finetune';
+  /**
+   * Known rows between updates.
+   * @integer
+   * @minimum 1
+   * @maximum 100000000
+   */
+  every: number;
+  /**
+   * Optimizer steps per update; 0 leaves the network as fitted.
+   * @integer
+   * @minimum 0
+   * @maximum 1000000
+   */
+  steps: number;
+  /**
+   * Rows whose windows an update trains on: the latest known ones (training rows included when it reaches back).
+   * @integer
+   * @minimum 1
+   * @maximum 100000000
+   */
+  window: number;
+  /**
+   * Learning rate of the updates (constant); absent: the kind's `learning_rate`.
+   * @exclusiveMinimum 0
+   */
+  learning_rate?: number;
 }
 
 /** `mlp`: multi-layer perceptron (ReLU) on the flattened window of lookback bars × features. */

@@ -1,0 +1,188 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Dataset, Fold, Model } from '../../src/core/artifacts.js';
+import type { Diagnostic } from '../../src/core/diagnostics.js';
+import { compile } from '../../src/compiler/index.js';
+import { makeRng } from '../../src/data/rng.js';
+import type { NnState } from '../../src/models/nn/kinds.js';
+import { parsePipelineText } from '../../src/parser/index.js';
+import { builtinRegistry } from '../../src/steps/index.js';
+import train, { type TrainParams } from '../../src/steps/train/index.js';
+import { testContext } from '../helpers/ctx.js';
+
+/**
+ * `online: { method: finetune }` on the neural kinds (docs/online.md), through the train step on the
+ * wasm backend: the walk's timing (static until the first update, nothing used before it is known),
+ * determinism, and that fine-tuning follows a drifting relation.
+ */
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2022, 2, 7);
+const p = 3;
+
+/** n rows of p features, targets with the given horizons (rows); the linear relation drifts over the rows. One fold, unscaled. */
+function dataset(n: number, horizons: number[], fold: Omit<Fold, 'scaler'>, seed = 4): Dataset {
+  const rng = makeRng(seed);
+  const k = horizons.length;
+  const X = new Float64Array(n * p);
+  const Y = new Float64Array(n * k);
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < p; j++) X[r * p + j] = rng.normal();
+    const drift = r / n;
+    for (let t = 0; t < k; t++) Y[r * k + t] = 0.2 + (1 - 2 * drift) * X[r * p] - 0.5 * X[r * p + 1] + 2 * drift * X[r * p + 2] + 0.3 * rng.normal() + 0.1 * t;
+  }
+  return {
+    type: 'Dataset',
+    symbol: 'EURUSD',
+    timeframe: '1h',
+    index: Float64Array.from({ length: n }, (_, i) => T0 + i * HOUR),
+    featureNames: ['a', 'b', 'c'],
+    targetNames: horizons.map((h) => `fwd_ret_${h}`),
+    targetHorizons: horizons,
+    X,
+    Y,
+    method: 'temporal',
+    folds: [{ ...fold, scaler: { method: 'none', center: [0, 0, 0], scale: [1, 1, 1] } }],
+  };
+}
+
+const N = 600;
+const FOLD = { train: { start: 0, end: 240 }, val: { start: 242, end: 300 }, test: { start: 302, end: N } };
+const HORIZONS = [1, 2]; // delay 2: a row's targets are absorbed two rows after it
+const MLP = { model: 'mlp', lookback: 2, hidden: 16, layers: 1, epochs: 30, batch_size: 32, learning_rate: 0.01, patience: 0, device: 'wasm' };
+const ONLINE = { method: 'finetune', every: 20, steps: 20, window: 120, learning_rate: 0.01 };
+const params = (extra: object): TrainParams => train.resolve!({ ...MLP, ...extra } as never) as TrainParams;
+const rowOf = (m: Model): number[] => Array.from(m.predictions.index, (ts) => (ts - T0) / HOUR);
+const rmse = (m: Model): number => m.testMetrics?.[0].rmse ?? NaN;
+const weightsOf = (s: unknown): Float32Array[] => (s as NnState).weights.map((w) => Float32Array.from(w.data));
+
+describe('train with online: finetune (mlp)', () => {
+  const ds = dataset(N, HORIZONS, FOLD);
+  let stat: Model;
+  let onl: Model;
+  beforeAll(async () => {
+    stat = await train.run({ dataset: ds }, params({}), testContext());
+    onl = await train.run({ dataset: ds }, params({ online: ONLINE }), testContext());
+  });
+
+  it('scores as the static net until the first update, then moves', () => {
+    // Update 1 follows the absorption of row 240 + 20 − 1 = 259, at row 259 + 2 = 261 (a validation row).
+    const first = FOLD.train.end + ONLINE.every - 1 + 2;
+    const rows = rowOf(onl);
+    expect(rowOf(stat)).toEqual(rows);
+    let before = 0;
+    let moved = 0;
+    for (const name of ds.targetNames) {
+      rows.forEach((r, i) => {
+        if (r < first) {
+          expect(onl.predictions.values[name][i], `row ${r}`).toBe(stat.predictions.values[name][i]);
+          before++;
+        } else if (onl.predictions.values[name][i] !== stat.predictions.values[name][i]) moved++;
+      });
+    }
+    expect(before).toBe(2 * (first - FOLD.val.start));
+    expect(moved).toBeGreaterThan(0.9 * 2 * (rows.length - before / 2));
+    expect(onl.params.online).toEqual(ONLINE);
+    expect(train.summary?.(onl)).toMatch(/^mlp online finetune 20 steps\/20 rows on wasm/);
+  });
+
+  it('stores the final weights as the newest fold’s online state; the batch fit stays in state', () => {
+    expect(onl.online?.fold).toBe(0);
+    expect(onl.online?.rows).toBe(N - FOLD.train.end);
+    expect(onl.online?.through).toBe(ds.index[N - 1]);
+    expect(onl.online?.resume).toBeUndefined();
+    expect(weightsOf(onl.state[0])).toEqual(weightsOf(stat.state[0]));
+    const fin = weightsOf(onl.online?.state);
+    expect(fin.some((w, i) => w.some((x, j) => x !== weightsOf(stat.state[0])[i][j]))).toBe(true);
+  });
+
+  it('is deterministic: the same seed gives bit-identical predictions and stored weights', async () => {
+    const again = await train.run({ dataset: ds }, params({ online: ONLINE }), testContext());
+    for (const name of ds.targetNames) expect(Array.from(again.predictions.values[name])).toEqual(Array.from(onl.predictions.values[name]));
+    expect(weightsOf(again.online?.state)).toEqual(weightsOf(onl.online?.state));
+  });
+
+  it('no look-ahead: perturbing row t’s targets leaves every prediction before t + H bit-identical', async () => {
+    const t0 = 400;
+    const H = 2;
+    const Y2 = ds.Y.slice();
+    Y2[t0 * 2] += 3;
+    Y2[t0 * 2 + 1] -= 3;
+    const b = await train.run({ dataset: { ...ds, Y: Y2 } }, params({ online: ONLINE }), testContext());
+    const rows = rowOf(onl);
+    let changed = 0;
+    for (const name of ds.targetNames) {
+      rows.forEach((r, i) => {
+        if (r < t0 + H) expect(b.predictions.values[name][i], `row ${r}`).toBe(onl.predictions.values[name][i]);
+        else if (b.predictions.values[name][i] !== onl.predictions.values[name][i]) changed++;
+      });
+    }
+    expect(changed).toBeGreaterThan(0);
+  });
+
+  it('fine-tuning tracks the drift: lower test RMSE than the static net', () => {
+    console.log(`finetune test RMSE (fwd_ret_1): static ${rmse(stat).toFixed(4)}, online ${rmse(onl).toFixed(4)}`);
+    expect(rmse(onl)).toBeLessThan(0.8 * rmse(stat));
+  });
+
+  it('steps: 0 scores exactly as the static net and stores its weights', async () => {
+    const zero = await train.run({ dataset: ds }, params({ online: { ...ONLINE, steps: 0 } }), testContext());
+    for (const name of ds.targetNames) expect(Array.from(zero.predictions.values[name])).toEqual(Array.from(stat.predictions.values[name]));
+    expect(weightsOf(zero.online?.state)).toEqual(weightsOf(stat.state[0]));
+  });
+});
+
+describe('train with online: finetune (lstm)', () => {
+  it('scores as the static LSTM until the first update, then moves', async () => {
+    const ds = dataset(360, [1], { train: { start: 0, end: 200 }, val: { start: 200, end: 260 }, test: { start: 260, end: 360 } });
+    const lstm = { model: 'lstm', lookback: 4, hidden: 6, layers: 1, epochs: 3, batch_size: 32, device: 'wasm' };
+    const online = { method: 'finetune', every: 25, steps: 5, window: 60 };
+    const stat = await train.run({ dataset: ds }, train.resolve!(lstm as never) as TrainParams, testContext());
+    const onl = await train.run({ dataset: ds }, train.resolve!({ ...lstm, online } as never) as TrainParams, testContext());
+    const first = 200 + 25 - 1 + 1;
+    const rows = rowOf(onl);
+    let moved = 0;
+    rows.forEach((r, i) => {
+      if (r < first) expect(onl.predictions.values.fwd_ret_1[i], `row ${r}`).toBe(stat.predictions.values.fwd_ret_1[i]);
+      else if (onl.predictions.values.fwd_ret_1[i] !== stat.predictions.values.fwd_ret_1[i]) moved++;
+    });
+    expect(moved).toBeGreaterThan(0);
+  });
+});
+
+describe('train with online: finetune checks', () => {
+  const diagnostics = (trainWith: string): Diagnostic[] => {
+    const text = `version: 1\nname: t\nsteps:\n  c: { uses: fetch, with: { bars: 500 } }\n  f: { uses: features, from: c }\n  d: { uses: split, from: f }\n  m: { uses: train, from: d, with: ${trainWith} }\n`;
+    const parsed = parsePipelineText(text, '/tmp/t.yaml', { displayFile: 't.yaml' });
+    if (parsed.diagnostics.length || !parsed.spec) return parsed.diagnostics;
+    return compile(parsed.spec, builtinRegistry()).diagnostics;
+  };
+
+  it('accepts finetune on the neural forecasters; reports a wrong method or bad settings at their path', () => {
+    expect(diagnostics('{ model: mlp, online: { method: finetune, every: 50, steps: 10, window: 500 } }')).toEqual([]);
+    expect(diagnostics('{ model: transformer, online: { method: finetune, every: 50, steps: 0, window: 500, learning_rate: 0.001 } }')).toEqual([]);
+    expect(diagnostics('{ model: lstm, online: { method: rls, forgetting: 1 } }').length).toBeGreaterThan(0);
+    expect(diagnostics('{ model: ridge, online: { method: finetune, every: 50, steps: 10, window: 500 } }').length).toBeGreaterThan(0);
+    expect(diagnostics('{ model: mlp, online: { method: finetune, every: 0, steps: 10, window: 500 } }').map((d) => d.path)).toEqual([
+      'steps.m.with.online.every',
+    ]);
+    expect(diagnostics('{ model: mlp, online: { method: finetune, every: 5, steps: -1, window: 500 } }').map((d) => d.path)).toEqual([
+      'steps.m.with.online.steps',
+    ]);
+    expect(diagnostics('{ model: mlp, online: { method: finetune, every: 5, steps: 1, window: 1.5 } }').map((d) => d.path)).toEqual([
+      'steps.m.with.online.window',
+    ]);
+    expect(diagnostics('{ model: mlp, online: { method: finetune, every: 5, window: 50 } }').length).toBeGreaterThan(0);
+    expect(diagnostics('{ model: gru, online: { method: finetune, every: 5, steps: 1, window: 50, learning_rate: 0 } }').map((d) => d.path)).toEqual([
+      'steps.m.with.online.learning_rate',
+    ]);
+  });
+
+  it('refuses a method of another kind and folds that score rows before their training rows (before fitting)', async () => {
+    const ds = dataset(260, [1], { train: { start: 0, end: 120 }, val: { start: 122, end: 180 }, test: { start: 182, end: 260 } });
+    const wrong = train.run({ dataset: ds }, params({ online: { method: 'rls', forgetting: 1 } }), testContext());
+    await expect(wrong).rejects.toThrow(/does not apply to model `mlp`/);
+    await expect(wrong).rejects.toThrow(expect.objectContaining({ hint: 'use `method: finetune`' }));
+    const purged = dataset(260, [1], { train: { start: 100, end: 200 }, val: { start: 200, end: 230 }, test: { start: 0, end: 90 } });
+    await expect(train.run({ dataset: purged }, params({ online: ONLINE }), testContext())).rejects.toThrow(/scores rows before the end of its training rows/);
+  });
+});
