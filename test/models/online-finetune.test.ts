@@ -3,7 +3,8 @@ import type { Dataset, Fold, Model } from '../../src/core/artifacts.js';
 import type { Diagnostic } from '../../src/core/diagnostics.js';
 import { compile } from '../../src/compiler/index.js';
 import { makeRng } from '../../src/data/rng.js';
-import type { NnState } from '../../src/models/nn/kinds.js';
+import { NN_MODEL_KINDS, type NnState } from '../../src/models/nn/kinds.js';
+import { scoringState } from '../../src/models/online/walk.js';
 import { parsePipelineText } from '../../src/parser/index.js';
 import { builtinRegistry } from '../../src/steps/index.js';
 import train, { type TrainParams } from '../../src/steps/train/index.js';
@@ -93,6 +94,21 @@ describe('train with online: finetune (mlp)', () => {
     expect(weightsOf(onl.state[0])).toEqual(weightsOf(stat.state[0]));
     const fin = weightsOf(onl.online?.state);
     expect(fin.some((w, i) => w.some((x, j) => x !== weightsOf(stat.state[0])[i][j]))).toBe(true);
+  });
+
+  it('the stored state is the walk’s last network when no update follows it: it scores the last test rows as the walk did', async () => {
+    // every 25: update u follows row 239 + 25u; the walk's last is u = 14 (row 589, scoring from 591), and row 614 is past the data.
+    const m = await train.run({ dataset: ds }, params({ online: { ...ONLINE, every: 25 } }), testContext());
+    const mlp = NN_MODEL_KINDS.find((k) => k.name === 'mlp')!;
+    const seg = FOLD.test;
+    const len = seg.end - seg.start;
+    const X = ds.X.subarray(seg.start * p, seg.end * p);
+    const byFinal = mlp.predict(scoringState(m, 0), X, len, p, ds.index.subarray(seg.start, seg.end));
+    const rows = rowOf(m);
+    const at = (r: number): number => rows.indexOf(r);
+    for (let r = 591; r < N; r++)
+      for (const [t, name] of ds.targetNames.entries()) expect(byFinal[t][r - seg.start], `row ${r}`).toBe(m.predictions.values[name][at(r)]);
+    expect(byFinal[0][590 - seg.start]).not.toBe(m.predictions.values.fwd_ret_1[at(590)]);
   });
 
   it('is deterministic: the same seed gives bit-identical predictions and stored weights', async () => {
