@@ -49,7 +49,7 @@ function dataset(n: number, horizons: number[], fold: Omit<Fold, 'scaler'>, seed
 const N = 600;
 const FOLD = { train: { start: 0, end: 240 }, val: { start: 242, end: 300 }, test: { start: 302, end: N } };
 const HORIZONS = [1, 2]; // delay 2: a row's targets are absorbed two rows after it
-const MLP = { model: 'mlp', lookback: 2, hidden: 16, layers: 1, epochs: 30, batch_size: 32, learning_rate: 0.01, patience: 0, device: 'wasm' };
+const MLP = { model: 'mlp', lookback: 2, hidden: 16, layers: 1, epochs: 30, batch_size: 32, learning_rate: 0.01, patience: 0 };
 const ONLINE = { method: 'finetune', every: 20, steps: 20, window: 120, learning_rate: 0.01 };
 const params = (extra: object): TrainParams => train.resolve!({ ...MLP, ...extra } as never) as TrainParams;
 const rowOf = (m: Model): number[] => Array.from(m.predictions.index, (ts) => (ts - T0) / HOUR);
@@ -150,7 +150,7 @@ describe('train with online: finetune (mlp)', () => {
 describe('train with online: finetune (lstm)', () => {
   it('scores as the static LSTM until the first update, then moves', async () => {
     const ds = dataset(360, [1], { train: { start: 0, end: 200 }, val: { start: 200, end: 260 }, test: { start: 260, end: 360 } });
-    const lstm = { model: 'lstm', lookback: 4, hidden: 6, layers: 1, epochs: 3, batch_size: 32, device: 'wasm' };
+    const lstm = { model: 'lstm', lookback: 4, hidden: 6, layers: 1, epochs: 3, batch_size: 32 };
     const online = { method: 'finetune', every: 25, steps: 5, window: 60 };
     const stat = await train.run({ dataset: ds }, train.resolve!(lstm as never) as TrainParams, testContext());
     const onl = await train.run({ dataset: ds }, train.resolve!({ ...lstm, online } as never) as TrainParams, testContext());

@@ -321,6 +321,44 @@ describe.skipIf(!H1)('online: predict scores with the stored state (EURUSD H1 20
   }, 120_000);
 });
 
+describe.skipIf(!H1)('online: predict scores with the fine-tuned network (EURUSD H1 2019)', () => {
+  it('mlp finetune: predict scores the bars after the last update as the walk forward did, bit for bit', async () => {
+    let every = 0;
+    let firstFinal = 0;
+    const { candles, fp, model } = await setup((d) => {
+      const n = d.index.length;
+      const te = d.folds[0].train.end;
+      const delay = 4;
+      // An update period whose last update happens in the walk (none at the end of the data), ≥ 50 rows before the end.
+      for (every = 400; ; every++) {
+        const K = every * Math.floor((n - te) / every);
+        if (K <= n - delay - te && n - (te + K - 1 + delay) >= 50) {
+          firstFinal = te + K - 1 + delay;
+          break;
+        }
+      }
+      firstFinal = d.index[firstFinal];
+      return `{ model: mlp, lookback: 4, hidden: 8, layers: 1, epochs: 2, batch_size: 64, online: { method: finetune, every: ${every}, steps: 5, window: 1000 } }`;
+    });
+    const got = await predictBars(model, candles, { features: fp, signal: SIGNAL }, testContext());
+    const pr = model.predictions;
+    for (const name of model.targetNames) {
+      const pred = byTs(got, name);
+      let compared = 0;
+      let before = 0;
+      for (let i = 0; i < pr.index.length; i++) {
+        if (pr.index[i] >= firstFinal) {
+          expect(pred.get(pr.index[i]), `${name} at ${new Date(pr.index[i]).toISOString()}`).toBe(pr.values[name][i]);
+          compared++;
+        } else if (pr.segment[i] === 2 && pred.get(pr.index[i]) !== pr.values[name][i]) before++;
+      }
+      expect(compared).toBeGreaterThanOrEqual(50);
+      // Earlier test rows were scored by earlier weights.
+      expect(before).toBeGreaterThan(0);
+    }
+  }, 120_000);
+});
+
 describe.skipIf(!H1)('online: resuming on bars after the data (EURUSD H1 2019)', () => {
   for (const [label, yaml] of [
     ['rls λ = 0.999', '{ model: ridge, alpha: 1, online: { method: rls, forgetting: 0.999 } }'],
