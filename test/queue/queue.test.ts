@@ -338,7 +338,7 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', { t
    * A Redis server of the test's own on a spare port (never the shared one: it is killed and
    * restarted), with AOF or without persistence; its data in `dir`.
    */
-  async function privateRedis(dir: string, aof: 'yes' | 'no'): Promise<{ url: string; restart: () => Promise<void>; stop: () => void }> {
+  async function privateRedis(dir: string, aof: 'yes' | 'no'): Promise<{ url: string; restart: () => Promise<void>; stop: () => Promise<void> }> {
     mkdirSync(dir);
     // A spare port: one nothing answers on.
     let port = 0;
@@ -368,7 +368,13 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', { t
         await down;
         redis = await server();
       },
-      stop: () => void redis.kill('SIGKILL'),
+      /** Kills the server; resolves once it has exited. */
+      stop: () =>
+        new Promise<void>((resolve) => {
+          if (redis.exitCode !== null || redis.signalCode !== null) return resolve();
+          redis.on('exit', () => resolve());
+          redis.kill('SIGKILL');
+        }),
     };
   }
 
@@ -400,7 +406,7 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', { t
       await stopWorkers(a);
     } finally {
       killAll(started);
-      redis.stop();
+      await redis.stop();
     }
   });
 
@@ -438,7 +444,68 @@ describe.skipIf(!up)('fxflow run --executor queue (BullMQ on a real Redis)', { t
         await stopWorkers(a);
       } finally {
         killAll(started);
-        redis.stop();
+        await redis.stop();
+      }
+    },
+  );
+
+  it.skipIf(!serverBinary)(
+    'Redis gone when workers are SIGTERMed: an idle one exits saying so; a busy one finishes its step, says it was not reported and exits 1; a second signal exits at once',
+    async () => {
+      const p = project();
+      const redis = await privateRedis(path.join(p.dir, 'redis-data'), 'no');
+      const started: WorkerProc[] = [];
+      try {
+        // A and B each hold a step (a hold folder each); the idle worker watches a queue of its own, so takes none.
+        const holdA = path.join(p.dir, 'hold-a');
+        const holdB = path.join(p.dir, 'hold-b');
+        mkdirSync(holdA);
+        mkdirSync(holdB);
+        const a = startWorker(p.dir, redis.url, p.cache, { FXFLOW_WORKER_HOLD: holdA });
+        const b = startWorker(p.dir, redis.url, p.cache, { FXFLOW_WORKER_HOLD: holdB });
+        const idle = startWorker(p.dir, `${redis.url}?queue=idle`, p.cache);
+        started.push(a, b, idle);
+        await Promise.all([a.line(/ready/), b.line(/ready/), idle.line(/ready/)]);
+        const coordinator = spawnFxflow(['run', p.file, '--json', '--jobs', '3', '--executor', 'queue', '--queue', redis.url, '--cache', p.cache], {
+          cwd: p.dir,
+        });
+        const gone = new Promise((resolve) => coordinator.on('exit', resolve));
+        await Promise.all([a.line(/^holding /m), b.line(/^holding /m)]);
+        coordinator.kill('SIGKILL');
+        await gone;
+        await redis.stop();
+        // Every worker has lost the connection (ioredis is between reconnect attempts: where close used to hang).
+        await Promise.all([a, b, idle].map((w) => w.line(/queue error: .*ECONNREFUSED/)));
+
+        idle.child.kill('SIGTERM');
+        await idle.exited;
+        expect(idle.child.exitCode, idle.out()).toBe(143);
+        expect(idle.out()).toContain('is unreachable: stopping without it');
+        expect(idle.out()).not.toContain('not reported');
+
+        const heldA = /^holding (\S+)/m.exec(a.out())![1];
+        a.child.kill('SIGTERM');
+        await a.line(/SIGTERM: finishing the running steps/);
+        writeFileSync(path.join(holdA, 'release'), '');
+        await a.exited;
+        expect(a.child.exitCode, a.out()).toBe(1);
+        expect(computedBy(a)).toEqual([heldA]);
+        expect(a.out()).toContain(`1 finished step(s) not reported to the queue: ${heldA}`);
+        expect(a.out()).not.toMatch(/^\s+at /m);
+        // Its output is in the shared cache, for whoever takes the job again.
+        const key = /^done \S+ (\w+)/m.exec(a.out())![1];
+        expect(readdirSync(p.cache, { recursive: true, encoding: 'utf8' }).some((f) => path.basename(f).startsWith(key))).toBe(true);
+
+        b.child.kill('SIGTERM');
+        await b.line(/SIGTERM: finishing the running steps/);
+        b.child.kill('SIGTERM');
+        await b.exited;
+        expect(b.child.exitCode, b.out()).toBe(143);
+        expect(b.out()).toContain('stopping now: running steps go back to the queue');
+        expect(computedBy(b)).toEqual([]);
+      } finally {
+        killAll(started);
+        await redis.stop();
       }
     },
   );

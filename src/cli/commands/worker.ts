@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { RunError } from '../../core/diagnostics.js';
 import { queueSettings } from '../../runtime/queue/connection.js';
+import type { QueueWorkerStop } from '../../runtime/queue/worker.js';
 import { parse, printUsage, UsageError, type Command, type Io } from '../common.js';
 
 /** `--concurrency N` / `--lock-ms N`: a whole number ≥ 1. */
@@ -41,24 +42,36 @@ async function cmdWorker(argv: string[], io: Io): Promise<number> {
   log(`worker ${process.pid} ready · queue ${target.display} · cache ${cacheDir} · concurrency ${concurrency}`);
   // The first SIGINT/SIGTERM lets the running steps finish (no new job is taken); a second abandons
   // them: their locks lapse and BullMQ hands them to another worker.
-  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+  const stopped = new Promise<{ sig: NodeJS.Signals; stop: QueueWorkerStop }>((resolve) => {
     let first: NodeJS.Signals | undefined;
     const onSignal = (sig: NodeJS.Signals): void => {
       if (first) {
         log('stopping now: running steps go back to the queue');
-        void worker.close(true).then(() => resolve(first!));
+        void worker.close(true).then((stop) => resolve({ sig: first!, stop }));
         return;
       }
       first = sig;
       log(`${sig}: finishing the running steps (again to stop now)`);
-      void worker.close().then(() => resolve(sig));
+      void worker.close().then((stop) => resolve({ sig, stop }));
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  const sig = await stopped;
+  const { sig, stop } = await stopped;
+  const queue = `the queue at ${target.display}`;
+  if (stop.unreachable) io.err.write(`fxflow worker: ${queue} is unreachable: stopping without it\n`);
+  else if (!stop.clean && !stop.abandoned.length) io.err.write(`fxflow worker: ${queue} did not close within --lock-ms (${lockMs} ms): stopping without it\n`);
+  if (stop.unreported.length)
+    io.err.write(
+      `fxflow worker: ${stop.unreported.length} finished step(s) not reported to the queue: ${stop.unreported.join(', ')}\n` +
+        '  their outputs are in the shared cache: once their locks lapse the queue hands them out again, and they are taken from the cache, not computed again\n',
+    );
   log('worker stopped');
-  return sig === 'SIGINT' ? 130 : 143;
+  const code = stop.unreported.length ? 1 : sig === 'SIGINT' ? 130 : 143;
+  // BullMQ's connections and timers are still up after a close that did not complete (the queue
+  // unreachable, or a forced stop): they would keep the process alive.
+  if (!stop.clean) process.exit(code);
+  return code;
 }
 
 export const workerCommand: Command = {
@@ -76,6 +89,8 @@ from the shared artifact cache, runs each step with this fxflow's code and write
                      retried on another (default 60000; steps compute in a child process, so a
                      long step keeps its lock; with FXFLOW_POOL=off it must exceed the longest)
 
-SIGINT/SIGTERM: finish the running steps and stop; a second signal stops at once.`,
+SIGINT/SIGTERM: finish the running steps and stop; a second signal stops at once. With the queue
+unreachable, the finished steps' results wait for it at most --lock-ms; if it is still away the
+worker says which were not reported (their outputs are in the shared cache) and exits 1.`,
   run: cmdWorker,
 };

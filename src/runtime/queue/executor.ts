@@ -211,6 +211,9 @@ export class QueueExecutor {
     const finished = new Promise<StepJobResult | undefined>((resolve, reject) => {
       w = { key, data, resolve, reject };
     });
+    // A step that fails fast is reported while the add below is still awaited: without a handler
+    // by then, its rejection is unhandled and ends the coordinator. `await finished` still throws it.
+    finished.catch(() => undefined);
     const onCompleted = ({ returnvalue }: { returnvalue: unknown }): void => w.resolve(returnvalue as StepJobResult);
     const onFailed = ({ failedReason }: { failedReason: string }): void => w.reject(new Error(failedReason));
     const onAbort = (): void => w.reject(new CancelledError());

@@ -31,9 +31,28 @@ export interface QueueWorkerOptions {
   log: (line: string) => void;
 }
 
+/** How a worker stopped: what `close` could not hand back to the queue. */
+export interface QueueWorkerStop {
+  /**
+   * BullMQ's close completed. When false (the queue unreachable, or a forced stop) its connections
+   * and timers are left as they are and the caller must end the process.
+   */
+  clean: boolean;
+  /** Steps that finished, their outputs in the shared cache, whose results the queue never took. */
+  unreported: string[];
+  /** Steps abandoned while running (a forced stop): their jobs go back to the queue when their locks lapse. */
+  abandoned: string[];
+  /** The queue's connection was down when the worker gave up on it. */
+  unreachable: boolean;
+}
+
 export interface QueueWorker {
-  /** Stops taking jobs and waits for the running ones (`force`: abandons them, they are retried elsewhere). */
-  close(force?: boolean): Promise<void>;
+  /**
+   * Stops taking jobs and waits for the running ones and their reports: while the queue is
+   * unreachable, for at most `lockMs` after the last step finished (by then its lock has lapsed
+   * and the job is another worker's anyway). `force`: abandons them at once.
+   */
+  close(force?: boolean): Promise<QueueWorkerStop>;
 }
 
 const byKind = new Map(BUILTIN_STEPS.map((d) => [d.kind, d] as const));
@@ -191,7 +210,37 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   }
   const useChildren = idle.length > 0;
 
+  /** Jobs taken and not yet reported to the queue (by job id): their step and whether it has finished. */
+  const running = new Map<string, { stepId: string; finished: boolean }>();
+  /** Conditions close() waits on, re-checked whenever `running` or the connection's status changes. */
+  const watchers = new Set<() => void>();
+  const wake = (): void => {
+    for (const w of [...watchers]) w();
+  };
+  const until = (cond: () => boolean): Promise<void> =>
+    new Promise((resolve) => {
+      const check = (): void => {
+        if (!cond()) return;
+        watchers.delete(check);
+        resolve();
+      };
+      watchers.add(check);
+      check();
+    });
+
   const processor = async (job: Job<StepJob, StepJobResult>): Promise<StepJobResult> => {
+    const id = job.id ?? '';
+    running.set(id, { stepId: job.data.stepId, finished: false });
+    try {
+      return await runStep(job);
+    } finally {
+      const r = running.get(id);
+      if (r) r.finished = true;
+      wake();
+    }
+  };
+
+  const runStep = async (job: Job<StepJob, StepJobResult>): Promise<StepJobResult> => {
     const d = job.data;
     const t0 = performance.now();
     // Another worker (or an earlier job) already wrote it: nothing to compute (its bytes are not
@@ -252,16 +301,66 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     autorun: true,
   });
   worker.on('error', (e) => opts.log(`queue error: ${scrub(e.message, opts.target)}`));
+  // A job is reported once BullMQ has moved it to completed or failed in Redis.
+  const reported = (job: Job | undefined): void => {
+    if (job?.id !== undefined) running.delete(job.id);
+    wake();
+  };
+  worker.on('completed', reported);
+  worker.on('failed', reported);
   await worker.waitUntilReady();
+  const client = await worker.client;
+  for (const status of ['connecting', 'connect', 'ready', 'close', 'reconnecting', 'end']) client.on(status, wake);
+  // Between reconnect attempts, or in one: Redis is unreachable ('close' and 'end' are also those of a quit).
+  const down = (): boolean => client.status === 'reconnecting' || client.status === 'connecting';
   const stopChildren = (): void => {
     for (const c of children) c.proc.terminate();
     children.clear();
   };
+  const outcome = (clean: boolean): QueueWorkerStop => {
+    const left = [...running.values()];
+    return {
+      clean,
+      unreported: left.filter((r) => r.finished).map((r) => r.stepId),
+      abandoned: left.filter((r) => !r.finished).map((r) => r.stepId),
+      unreachable: !clean && down(),
+    };
+  };
   return {
     async close(force = false) {
-      if (force) stopChildren();
-      await worker.close(force);
+      // Not BullMQ's close(true): while a graceful close is pending it returns that same promise.
+      if (force) {
+        stopChildren();
+        return outcome(false);
+      }
+      // BullMQ's close takes no new job, waits for the running ones and their reports, then quits.
+      // While Redis is unreachable it never returns: it awaits the blocking connection's 'end',
+      // which ioredis never emits when disconnected between reconnect attempts (the retry timer
+      // is cleared, the socket already gone), and its commands wait in ioredis's offline queue
+      // (maxRetriesPerRequest: null) for a Redis that may not come back. So the steps' end and
+      // their reports are watched here, the latter for a bounded time.
+      let closed = false;
+      void worker
+        .close()
+        .catch(() => undefined)
+        .then(() => {
+          closed = true;
+          wake();
+        });
+      await until(() => closed || [...running.values()].every((r) => r.finished));
+      // Only reports are left: at most lockMs, after which the job's lock has lapsed anyway.
+      let expired = false;
+      const timer = setTimeout(() => {
+        expired = true;
+        wake();
+      }, opts.lockMs);
+      try {
+        await until(() => closed || expired || (running.size === 0 && down()));
+      } finally {
+        clearTimeout(timer);
+      }
       stopChildren();
+      return outcome(closed);
     },
   };
 }
