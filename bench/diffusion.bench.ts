@@ -16,6 +16,7 @@ import { makeRng } from '../src/data/rng.js';
 import { diffusionTrainable, sampleWindows } from '../src/models/diffusion/kinds.js';
 import type { DenoiserSpec } from '../src/models/diffusion/blocks.js';
 import { denoiserWeights } from '../src/models/diffusion/denoiser.js';
+import { adamStep } from '../src/models/nn/train.js';
 import type { BenchResult } from './run.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -38,7 +39,7 @@ function torch(args: string[]): Record<string, number | string> | undefined {
   }
 }
 
-/** Steps/s of fxflow's training step (the kind's loss, with its noise draws, and tfjs Adam). */
+/** Steps/s of fxflow's training step (the kind's loss, with its noise draws, and train.ts's Adam). */
 function trainRound(tf: Tf): number {
   const net = diffusionTrainable(SPEC).build(tf, denoiserWeights(SPEC, 1));
   const rng = makeRng(0);
@@ -50,12 +51,18 @@ function trainRound(tf: Tf): number {
     Float32Array.from({ length: B * SPEC.k }, () => rng.normal()),
     [B, SPEC.k],
   );
-  const opt = tf.train.adam(1e-3);
+  const adam = adamStep(tf, net.vars, { optimizer: 'adam', weightDecay: 0, clipNorm: 0 });
   let key = 0;
+  let n = 0;
   const step = (): void => {
-    const loss = opt.minimize(() => net.loss(x, y, key++), true, net.vars);
-    loss?.dataSync();
-    loss?.dispose();
+    const { value, grads } = tf.variableGrads(() => net.loss(x, y, key++), net.vars);
+    adam.apply(
+      net.vars.map((v) => grads[v.name]),
+      1e-3,
+      n++,
+    );
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
   };
   for (let i = 0; i < WARM; i++) step();
   const t0 = performance.now();
@@ -63,7 +70,7 @@ function trainRound(tf: Tf): number {
   const sps = (STEPS * 1000) / (performance.now() - t0);
   net.dispose();
   tf.dispose([x, y]);
-  opt.dispose();
+  adam.dispose();
   return sps;
 }
 

@@ -110,6 +110,90 @@ const B1 = 0.9;
 const B2 = 0.999;
 const EPS = 1e-7;
 
+export interface AdamOptions {
+  optimizer: 'adam' | 'adamw';
+  weightDecay: number;
+  clipNorm: number;
+}
+
+export interface AdamStep {
+  /** One update of the variables from their gradients (in `vars` order) at learning rate lr, 0-based step. */
+  apply(grads: TfNs.Tensor[], lr: number, step: number): void;
+  /** The moments per variable, [m₀, v₀, m₁, v₁, …], for checkpoints. */
+  moments(names: string[]): WeightValue[];
+  dispose(): void;
+}
+
+/**
+ * Adam/AdamW (with global-norm clipping) over all variables as one flat vector: the same
+ * elementwise float32 operations per element as an update per variable, so bit-identical to it,
+ * in ~15 arithmetic kernels (plus reshapes, concats, a split) rather than ~13 per variable (on
+ * wasm each kernel's dispatch, not its arithmetic, was most of the update of a small net). `moments`: [m₀, v₀, m₁, v₁, …] to resume from.
+ */
+export function adamStep(tf: Tf, vars: TfNs.Variable[], o: AdamOptions, moments?: WeightValue[]): AdamStep {
+  const sizes = vars.map((v) => v.size);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const flatOf = (k: 0 | 1): Float32Array => {
+    const out = new Float32Array(total);
+    if (moments) {
+      let at = 0;
+      vars.forEach((_, i) => {
+        out.set(moments[2 * i + k].data, at);
+        at += sizes[i];
+      });
+    }
+    return out;
+  };
+  // tidy: a variable keeps its own copy; the initial tensors go.
+  const m = tf.tidy(() => tf.variable(tf.tensor1d(flatOf(0)), false));
+  const vv = tf.tidy(() => tf.variable(tf.tensor1d(flatOf(1)), false));
+  // AdamW decays matrices only: 1 where an element belongs to one (w·1·c = w·c and upd + 0 = upd exactly).
+  const decay = o.optimizer === 'adamw' && o.weightDecay > 0;
+  const mask = decay ? tf.tensor1d(Float32Array.from(vars.flatMap((v) => Array<number>(v.size).fill(v.shape.length >= 2 ? 1 : 0)))) : undefined;
+  const flat = (ts: TfNs.Tensor[]): TfNs.Tensor1D => tf.concat(ts.map((t) => tf.reshape(t, [-1])));
+  return {
+    apply(grads, lr, step) {
+      tf.tidy(() => {
+        let scale: TfNs.Tensor | number = 1;
+        if (o.clipNorm > 0) {
+          const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+          scale = tf.minimum(1, tf.div(o.clipNorm, tf.add(norm, 1e-12)));
+        }
+        const t = step + 1;
+        const c1 = 1 - Math.pow(B1, t);
+        const c2 = 1 - Math.pow(B2, t);
+        const g0 = flat(grads);
+        const g = scale === 1 ? g0 : tf.mul(g0, scale);
+        const mi = tf.add(tf.mul(m, B1), tf.mul(g, 1 - B1));
+        const vi = tf.add(tf.mul(vv, B2), tf.mul(tf.square(g), 1 - B2));
+        m.assign(mi as TfNs.Tensor1D);
+        vv.assign(vi as TfNs.Tensor1D);
+        const w = flat(vars);
+        let upd = tf.div(tf.mul(mi, lr / c1), tf.add(tf.sqrt(tf.div(vi, c2)), EPS));
+        if (mask) upd = tf.add(upd, tf.mul(tf.mul(w, mask), lr * o.weightDecay));
+        const next = tf.split(tf.sub(w, upd), sizes);
+        vars.forEach((v, i) => v.assign(tf.reshape(next[i], v.shape)));
+      });
+    },
+    moments(names) {
+      const md = m.dataSync() as Float32Array;
+      const vd = vv.dataSync() as Float32Array;
+      const out: WeightValue[] = [];
+      let at = 0;
+      vars.forEach((v, i) => {
+        out.push({ name: `opt/m/${names[i]}`, shape: v.shape.slice(), data: md.slice(at, at + sizes[i]) });
+        out.push({ name: `opt/v/${names[i]}`, shape: v.shape.slice(), data: vd.slice(at, at + sizes[i]) });
+        at += sizes[i];
+      });
+      return out;
+    },
+    dispose() {
+      tf.dispose([m, vv]);
+      mask?.dispose();
+    },
+  };
+}
+
 function epochSeed(seed: number, epoch: number): number {
   return (Math.trunc(seed) ^ Math.imul(epoch + 0x632be5ab, 0x9e3779b1)) >>> 0;
 }
@@ -299,9 +383,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
   }
 
   const net = trainable.build(tf, weights);
-  const isMatrix = net.vars.map((v) => v.shape.length >= 2);
-  const m = tf.tidy(() => net.vars.map((v, i) => tf.variable(moments ? tf.tensor(moments[2 * i].data, v.shape) : tf.zerosLike(v), false)));
-  const vv = tf.tidy(() => net.vars.map((v, i) => tf.variable(moments ? tf.tensor(moments[2 * i + 1].data, v.shape) : tf.zerosLike(v), false)));
+  const adam = adamStep(tf, net.vars, o, moments);
 
   const xBuf = new Float32Array(batch * L * data.p);
   const yBuf = new Float32Array(batch * data.k);
@@ -327,37 +409,10 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
     return sum / n;
   };
 
-  const applyStep = (grads: TfNs.Tensor[], lr: number, step: number): void => {
-    tf.tidy(() => {
-      let scale: TfNs.Tensor | number = 1;
-      if (o.clipNorm > 0) {
-        const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
-        scale = tf.minimum(1, tf.div(o.clipNorm, tf.add(norm, 1e-12)));
-      }
-      const t = step + 1;
-      const c1 = 1 - Math.pow(B1, t);
-      const c2 = 1 - Math.pow(B2, t);
-      net.vars.forEach((w, i) => {
-        const g = scale === 1 ? grads[i] : tf.mul(grads[i], scale);
-        const mi = tf.add(tf.mul(m[i], B1), tf.mul(g, 1 - B1));
-        const vi = tf.add(tf.mul(vv[i], B2), tf.mul(tf.square(g), 1 - B2));
-        m[i].assign(mi);
-        vv[i].assign(vi);
-        let upd = tf.div(tf.mul(mi, lr / c1), tf.add(tf.sqrt(tf.div(vi, c2)), EPS));
-        if (o.optimizer === 'adamw' && o.weightDecay > 0 && isMatrix[i]) upd = tf.add(upd, tf.mul(w, lr * o.weightDecay));
-        w.assign(tf.sub(w, upd));
-      });
-    });
-  };
-
   const saveCheckpoint = async (): Promise<void> => {
     if (!o.checkpointDir) return;
     const ws = readWeights(net);
-    const ms: WeightValue[] = [];
-    net.vars.forEach((_, i) => {
-      ms.push({ name: `opt/m/${net.names[i]}`, shape: m[i].shape.slice(), data: Float32Array.from(m[i].dataSync() as Float32Array) });
-      ms.push({ name: `opt/v/${net.names[i]}`, shape: vv[i].shape.slice(), data: Float32Array.from(vv[i].dataSync() as Float32Array) });
-    });
+    const ms = adam.moments(net.names);
     const last = st.history[st.history.length - 1];
     const dir = path.join(
       o.checkpointDir,
@@ -400,7 +455,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
           const sum = acc;
           const avg = accN === 1 ? sum : tf.tidy(() => sum.map((g) => tf.div(g, accN)));
           lr = scheduledLr(o, st.step, stepsPerEpoch, st.lrScale);
-          applyStep(avg, lr, st.step);
+          adam.apply(avg, lr, st.step);
           if (avg !== sum) avg.forEach((t) => t.dispose());
           sum.forEach((t) => t.dispose());
           acc = undefined;
@@ -447,8 +502,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
     };
   } finally {
     net.dispose();
-    m.forEach((t) => t.dispose());
-    vv.forEach((t) => t.dispose());
+    adam.dispose();
   }
 }
 
