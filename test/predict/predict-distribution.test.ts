@@ -5,7 +5,10 @@
  * closed form, and predicting bars appended to the series (PredictMemory) against afresh. On real
  * MetaTrader H1 EURUSD bars (2019).
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fxflow, workdir } from '../helpers/cli.js';
 import type { BarPredictions, Candles, Dataset, Features, Model, Report } from '../../src/core/artifacts.js';
 import { normalCdf } from '../../src/core/normal.js';
 import { sliceFrame } from '../../src/data/frame.js';
@@ -182,4 +185,34 @@ describe.skipIf(!H1)('predict on the forecast distribution', () => {
       /has no forecast spread for `fwd_ret_1`/,
     );
   }, 120_000);
+});
+
+describe.skipIf(!H1)('fxflow predict on a model backtested with rule `probability`', () => {
+  it("gives the rule's signal and the Kelly size, in the table and in --json rows", async () => {
+    const dir = workdir();
+    const yaml = `${text(RIDGE)}  bt:
+    uses: backtest
+    from: { model: m, dataset: d, candles: c }
+    with: { rule: probability, probability: 0.505, sizing: { kelly: { fraction: 0.5, cap: 2 } }, costs: { spread_pips: 0.1 } }
+`;
+    writeFileSync(path.join(dir, 'p.yaml'), yaml);
+    const run = await fxflow(['run', 'p.yaml'], { cwd: dir });
+    expect(run.code, run.stderr).toBe(0);
+    const r = await fxflow(['predict', 'latest', '--candles', H1!, '--last', '300', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/does not compute/);
+    const out = JSON.parse(r.stdout) as { signal: { rule: string }; rows: { signal: number; size: number }[] };
+    expect(out.signal.rule).toMatch(/^probability ≥ 0.505 .* on fwd_ret_1$/);
+    expect(out.rows.length).toBe(300);
+    for (const row of out.rows) {
+      expect([-1, 0, 1]).toContain(row.signal);
+      expect(row.size).toBeGreaterThanOrEqual(0);
+      expect(row.size).toBeLessThanOrEqual(2);
+      if (row.signal === 0) expect(row.size).toBe(0);
+    }
+    expect(out.rows.some((row) => row.signal !== 0 && row.size > 0)).toBe(true);
+    const table = await fxflow(['predict', 'latest', '--candles', H1!, '--last', '5'], { cwd: dir });
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/signal.*size/);
+  }, 240_000);
 });
