@@ -418,8 +418,9 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
     barOf[i] = b;
   }
   const forecasts = byDistribution ? rowForecasts(model, target, dist, all[target]) : [];
-  const costs = tradingCosts({ costs: req.signal.costs ?? NO_COSTS, pip: req.signal.pip }, bars, note);
-  const hurdle = (i: number): number => costs.hurdleAt(barOf[i]);
+  // Only the distribution rules and sizings read the costs (a spread column the candles lack is then an error, as in the backtest).
+  const hurdleAt = byDistribution ? tradingCosts({ costs: req.signal.costs ?? NO_COSTS, pip: req.signal.pip }, bars, note).hurdleAt : () => 0;
+  const hurdle = (i: number): number => hurdleAt(barOf[i]);
   let signal: Int8Array;
   if (req.signal.rule === 'probability' || req.signal.rule === 'quantile_band')
     signal = distributionDirections(
