@@ -510,6 +510,12 @@ export interface BarPredictions {
   fold: number;
   /** Direction the rule takes at each bar: 1 long, −1 short, 0 flat. */
   signal: Int8Array;
+  /**
+   * With a sizing: the size (units of account equity, ≥ 0) the backtest would hold at each bar, fixed
+   * when it entered the position; 0 when flat or when the sizing would not take the entry (Kelly: no
+   * edge after costs). The position is signal × size.
+   */
+  size?: Float64Array;
   /** The forecast distribution of each bar, for a model fitted to give one (quantile kinds): rows as `index`. */
   distribution?: PredictiveDistribution;
   /** The target the signal reads, and the rule, in words. */

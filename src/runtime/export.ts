@@ -50,8 +50,8 @@ export function artifactTable(a: Artifact): Table {
       const qNames = q ? names.flatMap((t) => q.levels.map((l) => `${quantileName(l)}_${t}`)) : [];
       const qCols = q ? names.flatMap((t) => q.levels.map((_, j) => Float64Array.from({ length: a.index.length }, (_, r) => q.values[t][r * L + j]))) : [];
       return {
-        names: ['ts', ...names.map((t) => `pred_${t}`), ...qNames, 'signal'],
-        columns: [isoColumn(a.index), ...names.map((t) => a.values[t]), ...qCols, a.signal],
+        names: ['ts', ...names.map((t) => `pred_${t}`), ...qNames, 'signal', ...(a.size ? ['size'] : [])],
+        columns: [isoColumn(a.index), ...names.map((t) => a.values[t]), ...qCols, a.signal, ...(a.size ? [a.size] : [])],
         rows: a.index.length,
       };
     }

@@ -48,6 +48,8 @@ function same(a: BarPredictions, b: BarPredictions): void {
   };
   eq('index', a.index, b.index);
   eq('signal', a.signal, b.signal);
+  expect(Boolean(a.size)).toBe(Boolean(b.size));
+  if (b.size) eq('size', a.size!, b.size);
   for (const t of b.targetNames) eq(t, a.values[t], b.values[t]);
   expect(Boolean(a.distribution)).toBe(Boolean(b.distribution));
   if (b.distribution?.quantiles) for (const t of b.targetNames) eq(`q ${t}`, a.distribution!.quantiles!.values[t], b.distribution.quantiles.values[t]);
@@ -94,6 +96,31 @@ describe.skipIf(!H1)('predict on bars appended to the series', () => {
       expect(scored[4]).toBeGreaterThan(1000);
     }, 120_000);
   }
+
+  it('rules on the forecast distribution (probability with Kelly sizing, quantile_band): followed equals afresh', async () => {
+    const costs = { spread_pips: 0.1, commission_per_million: 0, commission_per_lot: 0, slippage_pips: 0 };
+    for (const [model, signal] of [
+      ['{ model: ridge, alpha: 1 }', { ...SIGNAL, rule: 'probability', probability: 0.505, costs, sizing: { kelly: { fraction: 0.5, cap: 2 } } }],
+      [
+        '{ model: gbm, n_estimators: 30, max_depth: 3, quantiles: [0.1, 0.5, 0.9] }',
+        { ...SIGNAL, rule: 'quantile_band', band: 0.49, costs: { ...costs, spread_pips: 0 } },
+      ],
+    ] as const) {
+      const { candles, fp, model: m } = await setup(model);
+      const memory: PredictMemory = {};
+      const n0 = candles.index.length - 10;
+      const req = { features: fp, signal: signal as SignalParams };
+      let positions = 0;
+      for (const n of [n0, n0 + 1, n0 + 4, candles.index.length]) {
+        const bars = sliceFrame(candles, 0, n);
+        const followed = await predictBars(m, bars, req, testContext(), memory);
+        same(followed, await predictBars(m, bars, req, testContext()));
+        positions = followed.signal.reduce((a, d) => a + Math.abs(d), 0);
+        expect(Boolean(followed.size)).toBe('sizing' in signal);
+      }
+      expect(positions).toBeGreaterThan(0);
+    }
+  }, 120_000);
 
   it('candles without volumes: checked once, then followed; a model on volume features is refused as afresh', async () => {
     const { candles, fp, model: m } = await setup('{ model: ridge, alpha: 1 }');

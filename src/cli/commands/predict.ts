@@ -295,6 +295,7 @@ async function cmdPredict(argv: string[], io: Io): Promise<number> {
         q?.levels.forEach((l, j) => (row[`${quantileName(l)}_${t}`] = q.values[t][i * q.levels.length + j]));
       }
       row.signal = result.signal[i];
+      if (result.size) row.size = result.size[i];
       return row;
     });
     io.out.write(`${JSON.stringify({ ...head, notes, rows }, null, 2)}\n`);
@@ -309,8 +310,13 @@ async function cmdPredict(argv: string[], io: Io): Promise<number> {
   }
   io.out.write(
     `${table(
-      ['time (UTC)', ...result.targetNames, 'signal'],
-      Array.from({ length: n }, (_, i) => [isoUtc(result.index[i]), ...result.targetNames.map((t) => num(result.values[t][i])), SIGNAL_WORD[result.signal[i]]]),
+      ['time (UTC)', ...result.targetNames, 'signal', ...(result.size ? ['size'] : [])],
+      Array.from({ length: n }, (_, i) => [
+        isoUtc(result.index[i]),
+        ...result.targetNames.map((t) => num(result.values[t][i])),
+        SIGNAL_WORD[result.signal[i]],
+        ...(result.size ? [num(result.size[i])] : []),
+      ]),
       styleFor(io.out),
     )}\n`,
   );
@@ -328,7 +334,9 @@ The features are recomputed exactly as the model was trained on them: the params
 step recorded with the run that trained it, from the first bar its training data had, so every
 warm-up is covered; the newest fold's scaler (fitted on its training rows) and state score them.
 Each row: the bar's open time (UTC; the prediction is made at its close), a prediction per target,
-and the signal (long/short/flat, JSON and CSV 1/−1/0) the rule of the run's backtest step would take.
+and the signal (long/short/flat, JSON and CSV 1/−1/0) the rule of the run's backtest step would take
+(rules \`probability\` and \`quantile_band\` on each bar's forecast distribution, against its costs), and
+with a \`kelly\`, \`forecast_vol\` or \`vol_target\` sizing the size it would hold (\`size\`).
 
 --candles FILE   the bars: a CSV/zip/gz in any format fetch reads (--format to force one), a .parquet,
                  or a .duckdb file (--table). The recorded fetch's clock, quality policy, resampling

@@ -6,12 +6,12 @@ import { atr } from '../../indicators/dm.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { BACKTEST_METRIC_NAMES, backtestMetrics, barsPerYear } from '../../backtest/metrics.js';
 import { metricsByRegime } from '../../backtest/regime.js';
-import { directions, distributionDirection, inverseVolSize, kellySize, quantile, rollingStdVol, sizePositions, type Rule } from '../../backtest/signals.js';
+import { directions, distributionDirection, inverseVolSize, kellySize, quantile, rollingStdVol, sizePositions } from '../../backtest/signals.js';
 import { applyFinancing } from '../../backtest/financing.js';
 import { distributionForm, rowForecast, type RowForecast } from '../../core/distribution.js';
 import { cumsum, simulate } from '../../backtest/simulate.js';
 import { defineStep, paramsOf, type CheckContext, type StepContext } from '../define.js';
-import type { BacktestParams } from './params.js';
+import type { BacktestParams, CostParams, SignalRuleParams, SizingParams } from './params.js';
 import { pct as percent } from '../../core/format.js';
 
 const SEGMENT_CODE = { val: 1, test: 2 } as const;
@@ -254,6 +254,106 @@ function volForecast(candles: Candles, sizing: { estimator: 'std' | 'atr'; windo
   return out;
 }
 
+/** Whether the rule or the sizing reads the forecast distribution (not only the point forecast). */
+export function tradesOnDistribution(p: Pick<BacktestParams, 'rule'> & { sizing?: SizingParams }): boolean {
+  return p.rule === 'probability' || p.rule === 'quantile_band' || (p.sizing !== undefined && ('kelly' in p.sizing || 'forecast_vol' in p.sizing));
+}
+
+/**
+ * The costs of a fill at each bar of the candles, and the round-trip hurdle a trade signalled at a
+ * bar must clear (in return units): both fills' price costs over the signal bar's close, plus
+ * commissions; the fill's spread is the next bar's (the signal bar's when there is none yet).
+ */
+export function tradingCosts(
+  params: { costs: CostParams; pip?: number },
+  candles: Candles,
+  warn: (m: string) => void,
+): { pip: number; priceCost: number; priceCostAt?: Float64Array; notionalCost: number; hurdleAt: (bar: number) => number } {
+  const pip = params.pip ?? candles.pip;
+  const c = params.costs;
+  let priceCostAt: Float64Array | undefined;
+  if (c.spread_column !== undefined) {
+    const col = candles.columns[c.spread_column];
+    if (!col) {
+      throw new RunError(`the candles have no column \`${c.spread_column}\` for the spread`, {
+        hint: `their columns are: ${Object.keys(candles.columns).join(', ')}`,
+      });
+    }
+    priceCostAt = new Float64Array(col.length);
+    let bad = 0;
+    for (let i = 0; i < col.length; i++) {
+      const s = col[i];
+      if (Number.isFinite(s) && s >= 0) priceCostAt[i] = (s * pip) / 2;
+      else bad++;
+    }
+    if (bad) warn(`${bad} bar(s) with a missing or negative spread in \`${c.spread_column}\`: counted as 0`);
+  }
+  const priceCost = ((c.spread_column !== undefined ? 0 : c.spread_pips) / 2 + c.slippage_pips) * pip + c.commission_per_lot / 100_000;
+  const notionalCost = c.commission_per_million / 1e6;
+  const close = candles.columns.close ?? candles.columns.open;
+  const at = priceCostAt;
+  const hurdleAt = (b: number): number => {
+    const fill = at ? (at[b + 1] ?? at[b]) : 0;
+    return (2 * (priceCost + fill)) / close[b] + 2 * notionalCost;
+  };
+  return { pip, priceCost, ...(priceCostAt ? { priceCostAt } : {}), notionalCost, hurdleAt };
+}
+
+/**
+ * Directions of a `probability` or `quantile_band` rule: each signal's forecast against its
+ * round-trip hurdle (distributionDirection), then the holding period (directions with the sign rule).
+ */
+export function distributionDirections(
+  p: Pick<SignalRuleParams, 'rule' | 'probability' | 'band'>,
+  forecasts: readonly (RowForecast | undefined)[],
+  hurdle: (i: number) => number,
+  signalBar: Int32Array,
+  hold: number,
+): Int8Array {
+  const r = p.rule === 'probability' ? ({ kind: 'probability', p: p.probability } as const) : ({ kind: 'quantile_band', level: p.band } as const);
+  const signal = Float64Array.from(forecasts, (f, i) => distributionDirection(f, hurdle(i), r));
+  return directions(signal, signalBar, { kind: 'sign' }, hold);
+}
+
+/** What a sizing rule reads at signal i: the point forecast, its distribution, the direction taken, the hurdle. */
+export interface SizingInputs {
+  pred: ArrayLike<number>;
+  forecasts: readonly (RowForecast | undefined)[];
+  dir: Int8Array;
+  hurdle: (i: number) => number;
+  horizon: number;
+  perYear: number;
+  candles: Candles;
+  /** The candles' bar of each signal. */
+  signalBar: Int32Array;
+}
+
+/** The size a trade entered at signal i gets under `sizing` (sizePositions' `size`; the cap is the caller's). */
+export function entrySizer(sizing: SizingParams, x: SizingInputs): (i: number) => number {
+  const { pred, forecasts, dir, hurdle } = x;
+  if ('fixed' in sizing) {
+    const u = sizing.fixed.units;
+    return () => u;
+  }
+  if ('kelly' in sizing) {
+    const { fraction, cap } = sizing.kelly;
+    return (i) => Math.min(cap, kellySize(pred[i], forecasts[i]?.sd() ?? NaN, dir[i], hurdle(i), fraction));
+  }
+  if ('forecast_vol' in sizing) {
+    const av = sizing.forecast_vol.annual_vol;
+    return (i) => inverseVolSize(forecasts[i]?.sd() ?? NaN, x.horizon, av, x.perYear);
+  }
+  const vt = sizing.vol_target;
+  const vol = volForecast(x.candles, vt);
+  const k = vt.annual_vol / Math.sqrt(x.perYear);
+  return (i) => k / vol[x.signalBar[i]];
+}
+
+/** Bars per year of the candles' timeframe (annualises the forecast_vol and vol_target sizings). */
+export function candlesPerYear(candles: Candles): number {
+  return barsPerYear(barMs(candles.timeframe, candles.index));
+}
+
 function notes(p: BacktestParams, pip: number, perYear: number, target: string, hold: number): string[] {
   const c = p.costs;
   const rule =
@@ -378,8 +478,7 @@ export default defineStep({
 async function pathBacktests(model: Model, dataset: Dataset, candles: Candles, params: BacktestParams, ctx: StepContext): Promise<Report['paths']> {
   const layout = dataset.cpcv;
   // Distribution rules and sizings read the model's per-row distributions, not carried to a path's model here.
-  const byDistribution = params.rule === 'probability' || params.rule === 'quantile_band' || 'kelly' in params.sizing || 'forecast_vol' in params.sizing;
-  if (!layout || !params.segments.includes('test') || byDistribution) return undefined;
+  if (!layout || !params.segments.includes('test') || tradesOnDistribution(params)) return undefined;
   const pr = model.predictions;
   const quiet: StepContext = { ...ctx, log: () => undefined, warn: () => undefined, progress: () => undefined };
   const plain: Dataset = { ...dataset, cpcv: undefined };
@@ -481,73 +580,30 @@ async function backtestRun(
   const nanPred = pred.reduce((n, v) => n + (Number.isNaN(v) ? 1 : 0), 0);
   if (nanPred) ctx.warn(`${nanPred} prediction(s) are NaN: flat on those bars`);
 
-  const perYear = barsPerYear(barMs(candles.timeframe, candles.index));
+  const perYear = candlesPerYear(candles);
   const horizon = model.targetHorizons[model.targetNames.indexOf(target)] ?? 1;
   const hold = params.holding === 'horizon' ? Math.max(1, horizon) : 1;
   const c = params.costs;
-  let priceCostAt: Float64Array | undefined;
-  if (c.spread_column !== undefined) {
-    const col = candles.columns[c.spread_column];
-    if (!col) {
-      throw new RunError(`the candles have no column \`${c.spread_column}\` for the spread`, {
-        hint: `their columns are: ${Object.keys(candles.columns).join(', ')}`,
-      });
-    }
-    priceCostAt = new Float64Array(col.length);
-    let bad = 0;
-    for (let i = 0; i < col.length; i++) {
-      const s = col[i];
-      if (Number.isFinite(s) && s >= 0) priceCostAt[i] = (s * pip) / 2;
-      else bad++;
-    }
-    if (bad) ctx.warn(`${bad} bar(s) with a missing or negative spread in \`${c.spread_column}\`: counted as 0`);
-  }
-  const priceCost = ((c.spread_column !== undefined ? 0 : c.spread_pips) / 2 + c.slippage_pips) * pip + c.commission_per_lot / 100_000;
-  const notionalCost = c.commission_per_million / 1e6;
+  const { priceCost, priceCostAt, notionalCost, hurdleAt } = tradingCosts(params, candles, ctx.warn);
 
   // The forecast distribution of each signal, for the distribution rules and sizings.
-  const byDistribution = params.rule === 'probability' || params.rule === 'quantile_band' || 'kelly' in params.sizing || 'forecast_vol' in params.sizing;
-  const forecasts: (RowForecast | undefined)[] = byDistribution ? forecastsOf(model, target, rows, values, params, ctx) : [];
-  // Round-trip costs in return units at each signal: both fills' price costs over the signal bar's close, plus commissions.
-  const close = candles.columns.close ?? open;
-  const hurdle = (i: number): number => {
-    const b = signalBar[i];
-    const fill = priceCostAt ? (priceCostAt[b + 1] ?? priceCostAt[b]) : 0;
-    return (2 * (priceCost + fill)) / close[b] + 2 * notionalCost;
-  };
+  const forecasts: (RowForecast | undefined)[] = tradesOnDistribution(params) ? forecastsOf(model, target, rows, values, params, ctx) : [];
+  const hurdle = (i: number): number => hurdleAt(signalBar[i]);
 
-  let rule: Rule;
-  let signal: ArrayLike<number> = pred;
-  if (params.rule === 'probability' || params.rule === 'quantile_band') {
-    const r =
-      params.rule === 'probability' ? ({ kind: 'probability', p: params.probability } as const) : ({ kind: 'quantile_band', level: params.band } as const);
-    signal = Float64Array.from(forecasts, (f, i) => distributionDirection(f, hurdle(i), r));
-    rule = { kind: 'sign' };
-  } else
-    rule =
-      params.rule === 'threshold'
-        ? { kind: 'threshold', entry: params.entry_threshold, exit: params.exit_threshold! }
-        : params.rule === 'sign'
-          ? { kind: 'sign' }
-          : { kind: 'bands', ...quantileBands(model, values, rows, params.quantile, ctx) };
-  const dir = directions(signal, signalBar, rule, hold);
-
-  let sizeOf: (i: number) => number;
-  if ('fixed' in params.sizing) {
-    const u = params.sizing.fixed.units;
-    sizeOf = () => u;
-  } else if ('kelly' in params.sizing) {
-    const { fraction, cap } = params.sizing.kelly;
-    sizeOf = (i) => Math.min(cap, kellySize(pred[i], forecasts[i]?.sd() ?? NaN, dir[i], hurdle(i), fraction));
-  } else if ('forecast_vol' in params.sizing) {
-    const av = params.sizing.forecast_vol.annual_vol;
-    sizeOf = (i) => inverseVolSize(forecasts[i]?.sd() ?? NaN, horizon, av, perYear);
-  } else {
-    const vt = params.sizing.vol_target;
-    const vol = volForecast(candles, vt);
-    const k = vt.annual_vol / Math.sqrt(perYear);
-    sizeOf = (i) => k / vol[signalBar[i]];
-  }
+  const dir =
+    params.rule === 'probability' || params.rule === 'quantile_band'
+      ? distributionDirections(params, forecasts, hurdle, signalBar, hold)
+      : directions(
+          pred,
+          signalBar,
+          params.rule === 'threshold'
+            ? { kind: 'threshold', entry: params.entry_threshold, exit: params.exit_threshold! }
+            : params.rule === 'sign'
+              ? { kind: 'sign' }
+              : { kind: 'bands', ...quantileBands(model, values, rows, params.quantile, ctx) },
+          hold,
+        );
+  const sizeOf = entrySizer(params.sizing, { pred, forecasts, dir, hurdle, horizon, perYear, candles, signalBar });
   const { position, skipped } = sizePositions(dir, signalBar, sizeOf, params.max_leverage ?? Infinity);
   if (skipped)
     ctx.warn(

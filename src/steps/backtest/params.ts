@@ -1,7 +1,7 @@
 /** How predictions become positions: the rule `backtest` trades and `predict` signals with. */
 export interface SignalRuleParams {
   /**
-   * How a prediction becomes a position: `threshold` (long above +entry_threshold, short below −entry_threshold, kept until the prediction crosses exit_threshold), `sign` (the sign of the prediction), `quantile` (long in the top `quantile` of predictions, short in the bottom; the cut-offs are the quantiles of the fold's validation predictions (in `predict`: the newest fold's)). On the forecast distribution (`backtest` only; docs/probabilistic.md): `probability` (long when P(return over the horizon > round-trip costs) ≥ `probability`, short when P(return < −costs) ≥ `probability`), `quantile_band` (long when the `band` quantile of the forecast clears the costs, short when the 1 − `band` quantile is below −costs).
+   * How a prediction becomes a position: `threshold` (long above +entry_threshold, short below −entry_threshold, kept until the prediction crosses exit_threshold), `sign` (the sign of the prediction), `quantile` (long in the top `quantile` of predictions, short in the bottom; the cut-offs are the quantiles of the fold's validation predictions (in `predict`: the newest fold's)). On the forecast distribution (docs/probabilistic.md): `probability` (long when P(return over the horizon > round-trip costs) ≥ `probability`, short when P(return < −costs) ≥ `probability`), `quantile_band` (long when the `band` quantile of the forecast clears the costs, short when the 1 − `band` quantile is below −costs).
    * @default "threshold"
    */
   rule: 'threshold' | 'sign' | 'quantile' | 'probability' | 'quantile_band';

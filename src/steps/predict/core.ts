@@ -1,12 +1,14 @@
-import type { BarPredictions, Candles, Features, Model, Scaler } from '../../core/artifacts.js';
+import type { BarPredictions, Candles, Features, Model, PredictiveDistribution, Scaler } from '../../core/artifacts.js';
 import { RunError } from '../../core/diagnostics.js';
-import { directions, quantile, type Rule } from '../../backtest/signals.js';
+import { directions, quantile, sizePositions, type Rule } from '../../backtest/signals.js';
+import { rowForecast, type RowForecast } from '../../core/distribution.js';
 import { isoUtc, sliceFrame } from '../../data/frame.js';
 import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
 import { getModelKind } from '../../models/registry.js';
+import type { RowsDistribution } from '../../models/kind.js';
 import { onlineDelay, resumeOnline, scoringState, type OnlineResume, type ResumedLearner } from '../../models/online/walk.js';
-import { chooseTarget } from '../backtest/index.js';
-import type { BacktestParams } from '../backtest/params.js';
+import { candlesPerYear, chooseTarget, distributionDirections, entrySizer, tradesOnDistribution, tradingCosts } from '../backtest/index.js';
+import type { BacktestParams, CostParams } from '../backtest/params.js';
 import type { StepContext } from '../define.js';
 import featuresStep, { targetsOf } from '../features/index.js';
 import { FeaturesFollower } from '../features/follow.js';
@@ -14,8 +16,16 @@ import type { FeaturesParams } from '../features/params.js';
 import { firstRowAtOrAfter } from '../../evaluation/folds.js';
 import { sha256 } from '../../core/hash.js';
 
-/** The part of a backtest's params that turns predictions into a signal. */
-export type SignalParams = Pick<BacktestParams, 'rule' | 'entry_threshold' | 'exit_threshold' | 'quantile' | 'holding' | 'target'>;
+/**
+ * The part of a backtest's params that turns predictions into a signal. The costs (round-trip
+ * hurdle of `probability` and `quantile_band`; none when absent) and the sizing (a `size` per bar
+ * when given) are the backtest's too.
+ */
+export type SignalParams = Pick<BacktestParams, 'rule' | 'entry_threshold' | 'exit_threshold' | 'quantile' | 'holding' | 'target'> &
+  Partial<Pick<BacktestParams, 'probability' | 'band' | 'costs' | 'pip' | 'sizing' | 'max_leverage'>>;
+
+/** No trading costs: the hurdle of a signal params without `costs`. */
+const NO_COSTS: CostParams = { spread_pips: 0, commission_per_million: 0, commission_per_lot: 0, slippage_pips: 0 };
 
 /** What to predict and how. */
 export interface PredictRequest {
@@ -196,8 +206,60 @@ function ruleText(s: SignalParams, target: string, hold: number): string {
         ? 'sign'
         : s.rule === 'quantile'
           ? `quantile ${s.quantile} of the newest fold's validation predictions`
-          : s.rule;
+          : s.rule === 'probability'
+            ? `probability ≥ ${s.probability ?? 0.6} of a move beyond the round-trip costs`
+            : `quantile_band ${s.band ?? 0.1} beyond the round-trip costs`;
   return `${base} on ${target}${hold > 1 ? `, held ${hold} bars` : ''}`;
+}
+
+/** The rule of a point-forecast signal (threshold, sign, quantile bands of the newest fold's validation predictions). */
+function pointRule(model: Model, s: SignalParams, target: string, f: number, m: number): Rule {
+  if (s.rule === 'threshold') return { kind: 'threshold', entry: s.entry_threshold, exit: s.exit_threshold ?? s.entry_threshold };
+  if (s.rule === 'sign') return { kind: 'sign' };
+  const pr = model.predictions;
+  const val: number[] = [];
+  const v = pr.values[target];
+  for (let i = 0; i < pr.index.length; i++) if (pr.segment[i] === 1 && pr.fold[i] === f) val.push(v[i]);
+  if (!val.length)
+    throw new RunError(`rule \`quantile\` needs the newest fold's validation predictions, and fold ${f} has none`, {
+      hint: 'use rule `threshold` or `sign`',
+    });
+  return { kind: 'bands', lo: new Float64Array(m).fill(quantile(val, s.quantile)), hi: new Float64Array(m).fill(quantile(val, 1 - s.quantile)) };
+}
+
+/**
+ * Each predicted row's forecast distribution of `target`, as the backtest reads the model's own
+ * (src/core/distribution.ts): the kind's quantiles or draws; for a point kind, the Gaussian around
+ * the prediction whose sd is the newest fold's, the RMS of its validation residuals (the sd the
+ * train step gave that fold's rows).
+ */
+function rowForecasts(model: Model, target: string, dist: RowsDistribution | undefined, pred: Float64Array): (RowForecast | undefined)[] {
+  const k = model.targetNames.indexOf(target);
+  const m = pred.length;
+  let d: PredictiveDistribution;
+  if (dist?.quantiles) d = { quantiles: { levels: dist.quantiles.levels, values: { [target]: dist.quantiles.values[k] } } };
+  else if (dist?.samples) d = { samples: { count: dist.samples.count, values: { [target]: dist.samples.values[k] } } };
+  else {
+    const pr = model.predictions;
+    const f = model.state.length - 1;
+    const kept = pr.distribution;
+    if (kept?.quantiles || kept?.samples)
+      throw new RunError(`the model's forecast distribution (${kept.quantiles ? 'quantiles' : 'draws'}) cannot be computed on new bars by this kind`, {
+        hint: 'use rule `threshold`, `sign` or `quantile` for `predict`',
+      });
+    const sds = kept?.gaussian?.sd[target];
+    let sd = NaN;
+    if (sds) for (let i = 0; i < pr.index.length && !(sd > 0); i++) if (pr.fold[i] === f) sd = sds[i];
+    if (!(sd > 0))
+      throw new RunError(
+        `the newest fold (${f}) has no forecast spread for \`${target}\`: its Gaussian is sized by its validation residuals, and it has none`,
+        {
+          hint: 'rerun its train step with a validation segment (train v3 records it), or use rule `threshold`, `sign` or `quantile`',
+        },
+      );
+    d = { gaussian: { sd: { [target]: new Float64Array(m).fill(sd) } } };
+  }
+  return Array.from({ length: m }, (_, i) => rowForecast(d, target, i, pred[i]));
 }
 
 /**
@@ -316,8 +378,16 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   const index = from ? feats.index.subarray(from) : feats.index;
   // An online model scores with its learner's final state (Model.online), not the fold's batch fit.
   const state = scoringState(model, f);
-  let out = kind.predict(state, X, rows, p, index);
-  let dist = kind.predictDistribution?.(state, X, rows, p, index);
+  // The target the signal reads, and whether the rule or sizing reads its forecast distribution.
+  const target = chooseTarget(model, req.signal.target);
+  const byDistribution = tradesOnDistribution(req.signal);
+  // A sampling kind (diffusion, sssd) draws its forecast distribution as the train step does, when it is read:
+  // one call gives the draws and the point forecast `predict` gives.
+  const drawn = byDistribution && kind.sample ? kind.sample(state, X, rows, p, index) : undefined;
+  let out = drawn ? drawn.point : kind.predict(state, X, rows, p, index);
+  let dist: RowsDistribution | undefined = drawn
+    ? { samples: { count: drawn.count, values: drawn.samples } }
+    : kind.predictDistribution?.(state, X, rows, p, index);
   const resumed = model.online?.fold === f ? walkAfterData(model, req.features, bars, feats, X, from, out, from ? prev?.online : undefined, note) : undefined;
   if (from) {
     ctx.log(`following: ${rows} new row${rows === 1 ? '' : 's'} scored (${m} in all)`);
@@ -342,35 +412,46 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   model.targetNames.forEach((t, k) => (all[t] = out[k]));
 
   // The signal, over every predicted bar (consecutive rows are consecutive bars).
-  const target = chooseTarget(model, req.signal.target);
   const horizon = model.targetHorizons[model.targetNames.indexOf(target)] ?? 1;
   const hold = req.signal.holding === 'horizon' ? Math.max(1, horizon) : 1;
-  let rule: Rule;
-  if (req.signal.rule === 'threshold')
-    rule = { kind: 'threshold', entry: req.signal.entry_threshold, exit: req.signal.exit_threshold ?? req.signal.entry_threshold };
-  else if (req.signal.rule === 'sign') rule = { kind: 'sign' };
-  else if (req.signal.rule === 'probability' || req.signal.rule === 'quantile_band')
-    throw new RunError(`rule \`${req.signal.rule}\` trades on the forecast distribution, which \`predict\` does not compute yet`, {
-      hint: 'use it in a `backtest` step; for `predict`, use rule `threshold`, `sign` or `quantile`',
-    });
-  else {
-    const pr = model.predictions;
-    const val: number[] = [];
-    const v = pr.values[target];
-    for (let i = 0; i < pr.index.length; i++) if (pr.segment[i] === 1 && pr.fold[i] === f) val.push(v[i]);
-    if (!val.length)
-      throw new RunError(`rule \`quantile\` needs the newest fold's validation predictions, and fold ${f} has none`, {
-        hint: 'use rule `threshold` or `sign`',
-      });
-    rule = {
-      kind: 'bands',
-      lo: new Float64Array(m).fill(quantile(val, req.signal.quantile)),
-      hi: new Float64Array(m).fill(quantile(val, 1 - req.signal.quantile)),
-    };
-  }
   const rowsOf = new Int32Array(m);
   for (let i = 0; i < m; i++) rowsOf[i] = i;
-  const signal = directions(all[target], rowsOf, rule, hold);
+  // The candles' bar of each row (feature rows are bars after the warm-up): the costs and the volatility estimate are read there.
+  const barOf = new Int32Array(m);
+  for (let i = 0, b = 0; i < m; i++) {
+    while (bars.index[b] < feats.index[i]) b++;
+    barOf[i] = b;
+  }
+  const forecasts = byDistribution ? rowForecasts(model, target, dist, all[target]) : [];
+  // Only the distribution rules and sizings read the costs (a spread column the candles lack is then an error, as in the backtest).
+  const hurdleAt = byDistribution ? tradingCosts({ costs: req.signal.costs ?? NO_COSTS, pip: req.signal.pip }, bars, note).hurdleAt : () => 0;
+  const hurdle = (i: number): number => hurdleAt(barOf[i]);
+  let signal: Int8Array;
+  if (req.signal.rule === 'probability' || req.signal.rule === 'quantile_band')
+    signal = distributionDirections(
+      { rule: req.signal.rule, probability: req.signal.probability ?? 0.6, band: req.signal.band ?? 0.1 },
+      forecasts,
+      hurdle,
+      rowsOf,
+      hold,
+    );
+  else signal = directions(all[target], rowsOf, pointRule(model, req.signal, target, f, m), hold);
+  // The backtest's sizing: the size it would hold at each bar (0 flat, or an entry it would not take).
+  // A fixed size is the same at every position: it is not repeated per bar.
+  let size: Float64Array | undefined;
+  if (req.signal.sizing && !('fixed' in req.signal.sizing)) {
+    const sizeOf = entrySizer(req.signal.sizing, {
+      pred: all[target],
+      forecasts,
+      dir: signal,
+      hurdle,
+      horizon,
+      perYear: candlesPerYear(bars),
+      candles: bars,
+      signalBar: barOf,
+    });
+    size = sizePositions(signal, rowsOf, sizeOf, req.signal.max_leverage ?? Infinity).position.map(Math.abs);
+  }
 
   // The bars asked for.
   let lo = req.from === undefined ? 0 : firstRowAtOrAfter(feats.index, req.from);
@@ -397,6 +478,7 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
     targetHorizons: [...model.targetHorizons],
     fold: f,
     signal: signal.slice(lo, hi),
+    ...(size ? { size: size.slice(lo, hi) } : {}),
     ...(dist?.quantiles ? { distribution: { quantiles: sliceQuantiles(dist.quantiles, model.targetNames, lo, hi) } } : {}),
     signalTarget: target,
     rule: ruleText(req.signal, target, hold),
