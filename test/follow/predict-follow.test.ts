@@ -5,41 +5,18 @@
  * EURUSD bars, grown bar by bar and in slices, cut back, and with volumes missing.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { BarPredictions, Candles, Dataset, Features, Model } from '../../src/core/artifacts.js';
+import type { BarPredictions, Candles } from '../../src/core/artifacts.js';
 import { sliceFrame } from '../../src/data/frame.js';
 import { getModelKind } from '../../src/models/registry.js';
-import { parsePipelineText } from '../../src/parser/index.js';
 import features from '../../src/steps/features/index.js';
 import type { FeaturesParams } from '../../src/steps/features/params.js';
-import fetch from '../../src/steps/fetch/index.js';
 import { predictBars, type PredictMemory, type SignalParams } from '../../src/steps/predict/core.js';
-import split from '../../src/steps/split/index.js';
-import train from '../../src/steps/train/index.js';
-import { sharedFile, testContext } from '../helpers/ctx.js';
+import { testContext } from '../helpers/ctx.js';
+import { H1, trainOnH1 } from '../helpers/h1-model.js';
 
-const H1 = sharedFile('EURUSD_H1.csv');
-
-const text = (model: string) => `version: 1
-name: pf
-seed: 3
-steps:
-  c: { uses: fetch, with: { source: csv, path: ${JSON.stringify(H1 ?? 'missing.csv')}, symbol: EURUSD, timeframe: 1h, from: "2019-01-01", to: "2020-01-01" } }
-  f: { uses: features, from: c, with: { indicators: [ { rsi: { period: 14 } }, { ema: { period: 20 } }, { macd: { fast: 12, slow: 26, signal: 9 } }, { bbands: { period: 20 } }, { obv: {} } ], returns: [1, 4], target: { forward_return: { horizons: [1, 4] } } } }
-  d: { uses: split, from: f, with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore } }
-  m: { uses: train, from: d, with: ${model} }
-`;
-
-async function setup(model: string, edit: (t: string) => string = (t) => t) {
-  const spec = parsePipelineText(edit(text(model)), '/tmp/pf.yaml').spec!;
-  const w = (id: string): never => spec.steps.find((s) => s.id === id)!.with as never;
-  const ctx = testContext();
-  const candles = (await fetch.run({}, w('c'), ctx)) as Candles;
-  const fp = features.resolve!(w('f')) as FeaturesParams;
-  const feats = (await features.run({ candles }, fp, ctx)) as Features;
-  const dataset = (await split.run({ features: feats }, w('d'), ctx)) as Dataset;
-  const m = (await train.run({ dataset }, train.resolve!(w('m')), ctx)) as Model;
-  return { candles, fp, model: m };
-}
+const WITH_VOLUME =
+  '[ { rsi: { period: 14 } }, { ema: { period: 20 } }, { macd: { fast: 12, slow: 26, signal: 9 } }, { bbands: { period: 20 } }, { obv: {} } ]';
+const setup = (model: string, indicators = WITH_VOLUME) => trainOnH1(model, indicators);
 
 function same(a: BarPredictions, b: BarPredictions): void {
   const eq = (what: string, x: ArrayLike<number>, y: ArrayLike<number>) => {
@@ -133,7 +110,7 @@ describe.skipIf(!H1)('predict on bars appended to the series', () => {
     await expect(predictBars(m, noVolume(sliceFrame(candles, 0, n0)), req, testContext(), memory)).rejects.toThrow(/have no volumes/);
     // Without obv: followed after the one check, equal to afresh.
     const fp2: FeaturesParams = { ...fp, indicators: fp.indicators!.filter((i) => !('obv' in i)) };
-    const { model: m2 } = await setup('{ model: ridge, alpha: 1 }', (t) => t.replace(', { obv: {} }', ''));
+    const { model: m2 } = await setup('{ model: ridge, alpha: 1 }', WITH_VOLUME.replace(', { obv: {} }', ''));
     const spy = vi.spyOn(features, 'run');
     for (const n of [n0, n0 + 1, n0 + 3]) {
       const bars = noVolume(sliceFrame(candles, 0, n));

@@ -20,7 +20,8 @@ import fetch from '../../src/steps/fetch/index.js';
 import { predictBars, type PredictMemory, type SignalParams } from '../../src/steps/predict/core.js';
 import split from '../../src/steps/split/index.js';
 import train, { type TrainParams } from '../../src/steps/train/index.js';
-import { sharedFile, testContext } from '../helpers/ctx.js';
+import { testContext } from '../helpers/ctx.js';
+import { H1, h1PipelineText, trainOnH1 } from '../helpers/h1-model.js';
 import { weightedRidge } from '../helpers/oracles.js';
 
 const HOUR = 3_600_000;
@@ -192,31 +193,7 @@ describe('online: the final state is stored (gbm append)', () => {
 });
 
 // predict on real bars: the stored state is what scores them.
-const H1 = sharedFile('EURUSD_H1.csv');
-const text = (model: string) => `version: 1
-name: os
-seed: 3
-steps:
-  c: { uses: fetch, with: { source: csv, path: ${JSON.stringify(H1 ?? 'missing.csv')}, symbol: EURUSD, timeframe: 1h, from: "2019-01-01", to: "2020-01-01" } }
-  f: { uses: features, from: c, with: { indicators: [ { rsi: { period: 14 } }, { ema: { period: 20 } }, { macd: { fast: 12, slow: 26, signal: 9 } } ], returns: [1, 4], target: { forward_return: { horizons: [1, 4] } } } }
-  d: { uses: split, from: f, with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore } }
-  m: { uses: train, from: d, with: ${model} }
-`;
-
-async function setup(modelFor: (dataset: Dataset) => string) {
-  const spec = parsePipelineText(text('{ model: ridge }'), '/tmp/os.yaml').spec!;
-  const w = (id: string): never => spec.steps.find((s) => s.id === id)!.with as never;
-  const ctx = testContext();
-  const candles = (await fetch.run({}, w('c'), ctx)) as Candles;
-  const fp = features.resolve!(w('f')) as FeaturesParams;
-  const feats = (await features.run({ candles }, fp, ctx)) as Features;
-  const dataset = (await split.run({ features: feats }, w('d'), ctx)) as Dataset;
-  const fit = async (yaml: string): Promise<Model> => {
-    const s = parsePipelineText(text(yaml), '/tmp/os.yaml').spec!;
-    return (await train.run({ dataset }, train.resolve!(s.steps.find((x) => x.id === 'm')!.with as never), ctx)) as Model;
-  };
-  return { candles, fp, dataset, model: await fit(modelFor(dataset)), fit };
-}
+const setup = (modelFor: (dataset: Dataset) => string) => trainOnH1(modelFor);
 
 const SIGNAL: SignalParams = { rule: 'sign', holding: 'bar' } as SignalParams;
 
@@ -365,7 +342,7 @@ describe.skipIf(!H1)('online: resuming on bars after the data (EURUSD H1 2019)',
     ['sgd', '{ model: logistic, alpha: 1, online: { method: sgd, learning_rate: 0.02, schedule: invscaling } }'],
   ] as const) {
     it(`${label}: the bars after the data are scored as the train step's walk over the longer series, bit for bit; followed = afresh`, async () => {
-      const spec = parsePipelineText(text(yaml), '/tmp/os.yaml').spec!;
+      const spec = parsePipelineText(h1PipelineText(yaml), '/tmp/os.yaml').spec!;
       const w = (id: string): never => spec.steps.find((s) => s.id === id)!.with as never;
       const ctx = testContext();
       const all = (await fetch.run({}, w('c'), ctx)) as Candles;

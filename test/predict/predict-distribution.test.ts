@@ -9,43 +9,17 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fxflow, workdir } from '../helpers/cli.js';
-import type { BarPredictions, Candles, Dataset, Features, Model, Report } from '../../src/core/artifacts.js';
+import type { BarPredictions, Candles, Model, Report } from '../../src/core/artifacts.js';
 import { normalCdf } from '../../src/core/normal.js';
 import { sliceFrame } from '../../src/data/frame.js';
-import { parsePipelineText } from '../../src/parser/index.js';
 import backtest from '../../src/steps/backtest/index.js';
 import type { BacktestParams } from '../../src/steps/backtest/params.js';
-import features from '../../src/steps/features/index.js';
-import type { FeaturesParams } from '../../src/steps/features/params.js';
-import fetch from '../../src/steps/fetch/index.js';
 import { predictBars, type PredictMemory } from '../../src/steps/predict/core.js';
-import split from '../../src/steps/split/index.js';
 import train from '../../src/steps/train/index.js';
-import { sharedFile, testContext } from '../helpers/ctx.js';
+import { testContext } from '../helpers/ctx.js';
+import { H1, h1PipelineText, trainOnH1 } from '../helpers/h1-model.js';
 
-const H1 = sharedFile('EURUSD_H1.csv');
-
-const text = (model: string) => `version: 1
-name: pd
-seed: 3
-steps:
-  c: { uses: fetch, with: { source: csv, path: ${JSON.stringify(H1 ?? 'missing.csv')}, symbol: EURUSD, timeframe: 1h, from: "2019-01-01", to: "2020-01-01" } }
-  f: { uses: features, from: c, with: { indicators: [ { rsi: { period: 14 } }, { ema: { period: 20 } }, { macd: { fast: 12, slow: 26, signal: 9 } } ], returns: [1, 4], target: { forward_return: { horizons: [1, 4] } } } }
-  d: { uses: split, from: f, with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore } }
-  m: { uses: train, from: d, with: ${model} }
-`;
-
-async function setup(model: string) {
-  const spec = parsePipelineText(text(model), '/tmp/pd.yaml').spec!;
-  const w = (id: string): never => spec.steps.find((s) => s.id === id)!.with as never;
-  const ctx = testContext();
-  const candles = (await fetch.run({}, w('c'), ctx)) as Candles;
-  const fp = features.resolve!(w('f')) as FeaturesParams;
-  const feats = (await features.run({ candles }, fp, ctx)) as Features;
-  const dataset = (await split.run({ features: feats }, w('d'), ctx)) as Dataset;
-  const m = (await train.run({ dataset }, train.resolve!(w('m')), ctx)) as Model;
-  return { candles, fp, dataset, model: m };
-}
+const setup = (model: string) => trainOnH1(model);
 
 const RIDGE = '{ model: ridge, alpha: 1 }';
 const QGBM = '{ model: gbm, n_estimators: 30, max_depth: 3, quantiles: [0.1, 0.3, 0.5, 0.7, 0.9] }';
@@ -190,7 +164,7 @@ describe.skipIf(!H1)('predict on the forecast distribution', () => {
 describe.skipIf(!H1)('fxflow predict on a model backtested with rule `probability`', () => {
   it("gives the rule's signal and the Kelly size, in the table and in --json rows", async () => {
     const dir = workdir();
-    const yaml = `${text(RIDGE)}  bt:
+    const yaml = `${h1PipelineText(RIDGE)}  bt:
     uses: backtest
     from: { model: m, dataset: d, candles: c }
     with: { rule: probability, probability: 0.505, sizing: { kelly: { fraction: 0.5, cap: 2 } }, costs: { spread_pips: 0.1 } }
