@@ -263,6 +263,70 @@ function rowForecasts(model: Model, target: string, dist: RowsDistribution | und
 }
 
 /**
+ * The features `model` reads, recomputed over `bars` with `fparams` (no targets); through the
+ * memory's follower when the bars extend the ones it saw. Candles without volumes are refused when
+ * a feature the model reads depends on volume (unless the training data had none either).
+ */
+async function modelFeatures(
+  model: Model,
+  bars: Candles,
+  fparams: FeaturesParams,
+  trainedWithVolume: boolean | undefined,
+  ctx: StepContext,
+  memory: PredictMemory | undefined,
+): Promise<Features> {
+  // The features step's own log lines (its warm-up and target tail) would read as this step's.
+  const quiet: StepContext = { ...ctx, log: () => {} };
+  const featuresOf = (c: Candles) => featuresStep.run({ candles: c }, fparams, quiet);
+  const vol = bars.columns.volume;
+  const noVolume = trainedWithVolume !== false && (!vol || allZeroOrNaN(vol));
+  let feats: Features | undefined;
+  const following = memory?.features?.extendsSeen(bars) && (!noVolume || memory.volumeChecked);
+  if (following) feats = memory!.features!.extend(bars);
+  else if (noVolume) {
+    // No volumes (a CSV without the column reads as NaN or 0): which features read volume is
+    // found by computing them with two different volumes: they differ exactly there.
+    const withVolume = (x: number): Candles => ({ ...bars, columns: { ...bars.columns, volume: new Float64Array(bars.index.length).fill(x) } });
+    feats = await featuresOf(withVolume(0));
+    const alt = await featuresOf(withVolume(1));
+    const reads = model.featureNames.filter((name) => {
+      const a = feats!.columns[name];
+      const b = alt.columns[name];
+      return a !== undefined && b !== undefined && (a.length !== b.length || a.some((v, i) => !Object.is(v, b[i])));
+    });
+    if (reads.length) {
+      throw new RunError(`the candles have no volumes, and the model's features ${reads.map((r) => `\`${r}\``).join(', ')} read them`, {
+        hint: 'give candles with a volume column (tick volume), as the training data had',
+      });
+    }
+  }
+  if (memory && !following) {
+    // A new follower over these bars. The columns the model reads do not depend on the volumes
+    // (checked above when there are none), so the follower computes them from the bars as they are.
+    memory.scored = undefined;
+    const f = new FeaturesFollower(fparams, bars);
+    try {
+      const out = f.init(bars);
+      memory.features = f;
+      memory.volumeChecked = noVolume;
+      feats ??= out;
+    } catch (e) {
+      // Too few bars: the step's own computation says by how many, below.
+      memory.features = undefined;
+      if (!(e instanceof RunError)) throw e;
+    }
+  }
+  feats ??= await featuresOf(bars);
+  const missing = model.featureNames.filter((f) => !Object.hasOwn(feats.columns, f));
+  if (missing.length) {
+    throw new RunError(`the features recomputed from the candles lack ${missing.map((m) => `\`${m}\``).join(', ')}, which the model reads`, {
+      hint: `the model was trained on ${model.featureNames.length} features (${model.featureNames.slice(0, 8).join(', ')}${model.featureNames.length > 8 ? ', …' : ''}); predict needs the features step it was trained with`,
+    });
+  }
+  return feats;
+}
+
+/**
  * A model's predictions on `candles`: the features recomputed by the features step with the params
  * the model was trained on (targets left out, so the newest bars are kept), scaled with the newest
  * fold's scaler (fitted on that fold's training rows) and scored with that fold's state — the same
@@ -313,55 +377,8 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   if (bars.index.length === 0) throw new RunError('no complete bars to predict', { hint: 'check the source: every bar is still forming or it is empty' });
 
   // Targets are not needed (and would drop the newest bars, whose future is unknown).
-  // The features step's own log lines (its warm-up and target tail) would read as this step's.
-  const quiet: StepContext = { ...ctx, log: () => {} };
   const fparams: FeaturesParams = { ...req.features, target: {} };
-  const featuresOf = (c: Candles) => featuresStep.run({ candles: c }, fparams, quiet);
-  const vol = bars.columns.volume;
-  const noVolume = req.trainedWithVolume !== false && (!vol || allZeroOrNaN(vol));
-  let feats: Features | undefined;
-  const following = memory?.features?.extendsSeen(bars) && (!noVolume || memory.volumeChecked);
-  if (following) feats = memory!.features!.extend(bars);
-  else if (noVolume) {
-    // No volumes (a CSV without the column reads as NaN or 0): which features read volume is
-    // found by computing them with two different volumes: they differ exactly there.
-    const withVolume = (x: number): Candles => ({ ...bars, columns: { ...bars.columns, volume: new Float64Array(bars.index.length).fill(x) } });
-    feats = await featuresOf(withVolume(0));
-    const alt = await featuresOf(withVolume(1));
-    const reads = model.featureNames.filter((name) => {
-      const a = feats!.columns[name];
-      const b = alt.columns[name];
-      return a !== undefined && b !== undefined && (a.length !== b.length || a.some((v, i) => !Object.is(v, b[i])));
-    });
-    if (reads.length) {
-      throw new RunError(`the candles have no volumes, and the model's features ${reads.map((r) => `\`${r}\``).join(', ')} read them`, {
-        hint: 'give candles with a volume column (tick volume), as the training data had',
-      });
-    }
-  }
-  if (memory && !following) {
-    // A new follower over these bars. The columns the model reads do not depend on the volumes
-    // (checked above when there are none), so the follower computes them from the bars as they are.
-    memory.scored = undefined;
-    const f = new FeaturesFollower(fparams, bars);
-    try {
-      const out = f.init(bars);
-      memory.features = f;
-      memory.volumeChecked = noVolume;
-      feats ??= out;
-    } catch (e) {
-      // Too few bars: the step's own computation says by how many, below.
-      memory.features = undefined;
-      if (!(e instanceof RunError)) throw e;
-    }
-  }
-  feats ??= await featuresOf(bars);
-  const missing = model.featureNames.filter((f) => !Object.hasOwn(feats.columns, f));
-  if (missing.length) {
-    throw new RunError(`the features recomputed from the candles lack ${missing.map((m) => `\`${m}\``).join(', ')}, which the model reads`, {
-      hint: `the model was trained on ${model.featureNames.length} features (${model.featureNames.slice(0, 8).join(', ')}${model.featureNames.length > 8 ? ', …' : ''}); predict needs the features step it was trained with`,
-    });
-  }
+  const feats = await modelFeatures(model, bars, fparams, req.trainedWithVolume, ctx, memory);
   const m = feats.index.length;
   const p = model.featureNames.length;
   const f = model.state.length - 1;
