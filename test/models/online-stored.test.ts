@@ -8,7 +8,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BarPredictions, Candles, Dataset, Features, Fold, Model } from '../../src/core/artifacts.js';
 import { sliceFrame } from '../../src/data/frame.js';
-import { makeRng } from '../../src/data/rng.js';
 import type { GbmFoldState, LinearState } from '../../src/models/kinds.js';
 import { getModelKind } from '../../src/models/registry.js';
 import { fitRidgeMulti } from '../../src/models/ridge.js';
@@ -21,11 +20,10 @@ import { predictBars, type PredictMemory, type SignalParams } from '../../src/st
 import split from '../../src/steps/split/index.js';
 import train, { type TrainParams } from '../../src/steps/train/index.js';
 import { testContext } from '../helpers/ctx.js';
+import { driftingDataset } from '../helpers/drift-data.js';
 import { H1, h1PipelineText, trainOnH1 } from '../helpers/h1-model.js';
 import { weightedRidge } from '../helpers/oracles.js';
 
-const HOUR = 3_600_000;
-const T0 = Date.UTC(2022, 2, 7);
 const p = 3;
 const range = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, i) => a + i);
 
@@ -45,28 +43,7 @@ const weightsOf = (s: LinearState, t: number): number[] => [...s.coef[t], s.inte
 
 /** n rows of p features, a drifting relation, targets with the given horizons (rows), scaler `none`. */
 function dataset(n: number, horizons: number[], folds: Omit<Fold, 'scaler'>[], seed = 11): Dataset {
-  const rng = makeRng(seed);
-  const k = horizons.length;
-  const X = new Float64Array(n * p);
-  const Y = new Float64Array(n * k);
-  for (let r = 0; r < n; r++) {
-    for (let j = 0; j < p; j++) X[r * p + j] = rng.normal() + (j === 0 ? 1 : 0);
-    const drift = r / n;
-    for (let t = 0; t < k; t++) Y[r * k + t] = 0.2 + (1 - drift) * X[r * p] - 0.5 * X[r * p + 1] + 2 * drift * X[r * p + 2] + 0.3 * rng.normal() + 0.1 * t;
-  }
-  return {
-    type: 'Dataset',
-    symbol: 'EURUSD',
-    timeframe: '1h',
-    index: Float64Array.from({ length: n }, (_, i) => T0 + i * HOUR),
-    featureNames: ['a', 'b', 'c'],
-    targetNames: horizons.map((h) => `fwd_ret_${h}`),
-    targetHorizons: horizons,
-    X,
-    Y,
-    method: 'walk_forward',
-    folds: folds.map((f) => ({ ...f, scaler: { method: 'none', center: [0, 0, 0], scale: [1, 1, 1] } })),
-  };
+  return driftingDataset(n, horizons, folds, { seed, shift0: 1, method: 'walk_forward' });
 }
 
 // Two folds; the newest one's test rows end at 280, 40 rows before the dataset's end (320).

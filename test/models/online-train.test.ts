@@ -4,41 +4,17 @@ import { RunError, type Diagnostic } from '../../src/core/diagnostics.js';
 import { compile } from '../../src/compiler/index.js';
 import { parsePipelineText } from '../../src/parser/index.js';
 import { builtinRegistry } from '../../src/steps/index.js';
-import { makeRng } from '../../src/data/rng.js';
 import { linearPredict, type LinearState } from '../../src/models/kinds.js';
 import { fitRidgeMulti } from '../../src/models/ridge.js';
 import train, { type TrainParams } from '../../src/steps/train/index.js';
 import { testContext } from '../helpers/ctx.js';
+import { driftingDataset, HOUR, T0 } from '../helpers/drift-data.js';
 
-const HOUR = 3_600_000;
-const T0 = Date.UTC(2022, 2, 7);
 const p = 3;
 
 /** n rows of p features; targets with the given horizons (in rows), unscaled (scaler `none`), one fold. */
 function dataset(n: number, horizons: number[], fold: Omit<Fold, 'scaler'>, seed = 4): Dataset {
-  const rng = makeRng(seed);
-  const k = horizons.length;
-  const X = new Float64Array(n * p);
-  const Y = new Float64Array(n * k);
-  for (let r = 0; r < n; r++) {
-    for (let j = 0; j < p; j++) X[r * p + j] = rng.normal();
-    // The relation drifts over the rows: what an online learner is for.
-    const drift = r / n;
-    for (let t = 0; t < k; t++) Y[r * k + t] = 0.2 + (1 - drift) * X[r * p] - 0.5 * X[r * p + 1] + 2 * drift * X[r * p + 2] + 0.3 * rng.normal() + 0.1 * t;
-  }
-  return {
-    type: 'Dataset',
-    symbol: 'EURUSD',
-    timeframe: '1h',
-    index: Float64Array.from({ length: n }, (_, i) => T0 + i * HOUR),
-    featureNames: ['a', 'b', 'c'],
-    targetNames: horizons.map((h) => `fwd_ret_${h}`),
-    targetHorizons: horizons,
-    X,
-    Y,
-    method: 'temporal',
-    folds: [{ ...fold, scaler: { method: 'none', center: [0, 0, 0], scale: [1, 1, 1] } }],
-  };
+  return driftingDataset(n, horizons, [fold], { seed });
 }
 
 const FOLD = { train: { start: 0, end: 120 }, val: { start: 122, end: 180 }, test: { start: 182, end: 260 } };
