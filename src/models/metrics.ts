@@ -48,19 +48,39 @@ export function directionalAccuracy(pred: ArrayLike<number>, actual: ArrayLike<n
   return rows === 0 ? NaN : hits / rows;
 }
 
-/** Ranks 1..n of the values, ties given the average of the ranks they span (the "fractional" ranking). */
+/**
+ * Ranks 1..n of the values, ties given the average of the ranks they span (the "fractional" ranking);
+ * NaN ranks NaN. A native numeric sort of a copy and two binary searches per value: a comparator
+ * sort of indices cost ≈ 100 ms per IC at 10⁵ rows.
+ */
 export function averageRanks(x: ArrayLike<number>): Float64Array {
   const n = x.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b] || a - b);
+  const sorted = Float64Array.from(x).sort(); // NaN sorts last
+  let finite = n;
+  while (finite > 0 && Number.isNaN(sorted[finite - 1])) finite--;
   const ranks = new Float64Array(n);
-  let i = 0;
-  while (i < n) {
-    let j = i + 1;
-    while (j < n && x[order[j]] === x[order[i]]) j++;
-    // Positions i..j-1 (0-based) hold equal values: ranks i+1..j, average (i+1+j)/2.
-    const r = (i + 1 + j) / 2;
-    for (let m = i; m < j; m++) ranks[order[m]] = r;
-    i = j;
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    if (Number.isNaN(v)) {
+      ranks[i] = NaN;
+      continue;
+    }
+    // Equal values sit at sorted[lo..hi-1] (0-based): ranks lo+1..hi, average (lo+1+hi)/2.
+    let lo = 0;
+    let hi = finite;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    hi = finite;
+    while (end < hi) {
+      const mid = (end + hi) >>> 1;
+      if (sorted[mid] <= v) end = mid + 1;
+      else hi = mid;
+    }
+    ranks[i] = (lo + 1 + end) / 2;
   }
   return ranks;
 }
