@@ -211,7 +211,7 @@ export interface OnlineWalk {
   predictions: Float64Array[][];
   /** The kind's fitted state after every row before `absorbThrough` was absorbed (rows r, train end ≤ r < absorbThrough). */
   final?: unknown;
-  /** The learner then, resumable (rls, sgd, gbm appends). */
+  /** The learner then, resumable (rls, sgd, gbm appends; fine-tuning: finetuneWalk). */
   resume?: OnlineResume;
 }
 
