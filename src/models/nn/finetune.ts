@@ -136,6 +136,8 @@ export interface ResumedFinetune {
   predict(X: ArrayLike<number>, m: number, index: ArrayLike<number> | undefined, from: number): Float64Array[];
   /** Updates made after the data's end so far. */
   readonly updates: number;
+  /** Rows still to absorb until the next update (it follows the last of them). */
+  readonly untilUpdate: number;
 }
 
 /**
@@ -161,6 +163,9 @@ export async function resumeFinetune(r: FinetuneResume, final: NnState, prm: Rec
   return {
     get updates() {
       return u - r.updates;
+    },
+    get untilUpdate() {
+      return spec.every - pending;
     },
     predict: (Xs, m, idx, from) => forecastRows({ ...final, weights }, Xs, m, p, idx, from).point,
     update: async (x, y, offset, yOffset, ts) => {

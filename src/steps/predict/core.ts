@@ -172,9 +172,8 @@ async function walkAfterData(
     const net = await resumeFinetune(resume, online.state as NnState, model.params as Record<string, ParamValue>, ctx.signal);
     for (let lo = first; lo < m; ) {
       for (; next + H <= lo; next++) await net.update(A, targetsOfRow(next), (next - base) * p, 0, feats.index[next]);
-      // The next update follows the row that makes it due; rows before that row + H keep these weights.
-      const due = next + (resume.spec.every - ((resume.pending + next - D - 1) % resume.spec.every)) - 1;
-      const hi = Math.min(m, due + H);
+      // The next update follows row next + untilUpdate − 1; the rows before that row + H keep these weights.
+      const hi = Math.min(m, next + net.untilUpdate - 1 + H);
       if (net.updates > 0) {
         const point = net.predict(X, hi - from, index, lo - from);
         for (let j = 0; j < k; j++) out[j].set(point[j].subarray(lo - from, hi - from), lo - from);
