@@ -303,10 +303,10 @@ export interface OnlineFinal {
   /** UTC epoch ms of the last row absorbed: the dataset's last row. */
   through: number;
   /**
-   * The learner's full state (OnlineResume of src/models/online/walk.ts: RLS or SGD), from which
-   * predict goes on absorbing the rows whose targets become known on later bars. Absent for gbm
-   * appends (not resumable) and models stored before it existed: later bars are then scored with
-   * `state` alone.
+   * What the learner needs beyond `state` (OnlineResume of src/models/online/walk.ts: the RLS or
+   * SGD state; for gbm appends and fine-tuning the cadence position and the last rows an update
+   * reaches), from which predict goes on absorbing the rows whose targets become known on later
+   * bars. Absent in models stored before it existed: later bars are then scored with `state` alone.
    */
   resume?: unknown;
 }

@@ -63,11 +63,15 @@ describe('train with online: finetune (mlp)', () => {
     expect(train.summary?.(onl)).toMatch(/^mlp online finetune 20 steps\/20 rows on wasm/);
   });
 
-  it('stores the final weights as the newest fold’s online state; the batch fit stays in state', () => {
+  it('stores the final weights as the newest fold’s online state, and what resuming needs; the batch fit stays in state', () => {
     expect(onl.online?.fold).toBe(0);
     expect(onl.online?.rows).toBe(N - FOLD.train.end);
     expect(onl.online?.through).toBe(ds.index[N - 1]);
-    expect(onl.online?.resume).toBeUndefined();
+    // To resume after the data: (600 − 240) / 20 = 18 updates, none pending; the last 120 rows and the lookback − 1 = 1 before them.
+    expect(onl.online?.resume).toMatchObject({ method: 'finetune', updates: 18, pending: 0, rows: 121 });
+    const kept = onl.online?.resume as { X: Float64Array; index: Float64Array };
+    expect(Array.from(kept.X)).toEqual(Array.from(ds.X.subarray(479 * p)));
+    expect(Array.from(kept.index)).toEqual(Array.from(ds.index.subarray(479)));
     expect(weightsOf(onl.state[0])).toEqual(weightsOf(stat.state[0]));
     const fin = weightsOf(onl.online?.state);
     expect(fin.some((w, i) => w.some((x, j) => x !== weightsOf(stat.state[0])[i][j]))).toBe(true);

@@ -314,9 +314,25 @@ describe.skipIf(!H1)('online: predict scores with the fine-tuned network (EURUSD
 });
 
 describe.skipIf(!H1)('online: resuming on bars after the data (EURUSD H1 2019)', () => {
-  for (const [label, yaml] of [
-    ['rls λ = 0.999', '{ model: ridge, alpha: 1, online: { method: rls, forgetting: 0.999 } }'],
-    ['sgd', '{ model: logistic, alpha: 1, online: { method: sgd, learning_rate: 0.02, schedule: invscaling } }'],
+  for (const [label, yaml, what, every, unit] of [
+    ['rls λ = 0.999', '{ model: ridge, alpha: 1, online: { method: rls, forgetting: 0.999 } }', 'rls', 0, ''],
+    ['sgd', '{ model: logistic, alpha: 1, online: { method: sgd, learning_rate: 0.02, schedule: invscaling } }', 'sgd', 0, ''],
+    // ~2,500 walked rows: ~40 appends, the cap (80 trees) reached and pruned; 3 or 4 appends on the 200 later rows. Subsampled: the seeds count.
+    [
+      'gbm append (pruned at the cap)',
+      '{ model: gbm, n_estimators: 40, max_depth: 3, subsample: 0.8, colsample: 0.7, online: { method: append, every: 60, trees: 5, window: 400, max_trees: 80, prune: true } }',
+      'gbm appends',
+      60,
+      'appends',
+    ],
+    // Fine-tuning on wasm/cpu is deterministic (its batches drawn from (seed, update)): the same bits as the walk's.
+    [
+      'mlp finetune',
+      '{ model: mlp, lookback: 4, hidden: 8, layers: 1, epochs: 2, batch_size: 64, online: { method: finetune, every: 60, steps: 5, window: 300 } }',
+      'fine-tuned network',
+      60,
+      'fine-tuning updates',
+    ],
   ] as const) {
     it(`${label}: the bars after the data are scored as the train step's walk over the longer series, bit for bit; followed = afresh`, async () => {
       const spec = parsePipelineText(h1PipelineText(yaml), '/tmp/os.yaml').spec!;
@@ -373,21 +389,31 @@ describe.skipIf(!H1)('online: resuming on bars after the data (EURUSD H1 2019)',
       const stored = await predictBars(decodeArtifact<Model>(encodeArtifact(model)), all, req, testContext());
       for (const name of ds1.targetNames) expect(Array.from(stored.values[name])).toEqual(Array.from(afresh.values[name]));
       // Without the learner state (gbm; a model stored before it was kept): the final state scores every bar, with a note.
+      // The note: the rows absorbed after the data (targets known: r + 4 ≤ the last row), and the updates they completed.
+      const absorbed = afresh.index.length - 1 - 4 - D;
+      const note = afresh.notes.find((m) => m.includes('goes on learning'));
+      expect(note).toContain(
+        `(${what}) goes on learning on the bars after ${new Date(ds1.index[n1 - 1]).toISOString().slice(0, 16).replace('T', ' ')}: ${absorbed} later rows absorbed`,
+      );
+      if (every) {
+        const appends = Math.floor((((n1 - ds1.folds[0].train.end) % every) + absorbed) / every);
+        expect(appends).toBeGreaterThanOrEqual(3);
+        expect(note).toContain(`, ${appends} ${unit} made on them`);
+      }
       const still = await predictBars({ ...model, online: { ...model.online!, resume: undefined } }, all, req, testContext());
       expect(still.notes.join('\n')).toMatch(/not resumed on the bars after .*: they are scored with its final state/);
       const rows = range(n1 + 10, n2);
-      const Xs = new Float64Array(rows.length * p);
-      rows.forEach((r, i) => Xs.set(X2.subarray(r * p, r * p + p), i * p));
-      const byFinal = getModelKind(model.kind)!.predict(model.online!.state, Xs, rows.length, p);
+      // Every row scored (a network's windows reach back), the later ones compared.
+      const byFinal = getModelKind(model.kind)!.predict(model.online!.state, X2, n2, p, f2.index);
       const at = Array.from(still.index).indexOf(f2.index[rows[0]]);
       ds1.targetNames.forEach((name, t) => {
-        rows.forEach((_, i) => expect(still.values[name][at + i]).toBe(byFinal[t][i]));
+        rows.forEach((r, i) => expect(still.values[name][at + i]).toBe(byFinal[t][r]));
         expect(Array.from(still.values[name].subarray(at, at + rows.length))).not.toEqual(Array.from(afresh.values[name].subarray(at, at + rows.length)));
       });
 
       // Followed bar by bar and in slices from the data's end: each equal to afresh.
       const memory: PredictMemory = {};
-      for (const n of [all.index.length - extra, all.index.length - extra + 1, all.index.length - extra + 7, all.index.length - extra + 8, all.index.length]) {
+      for (const n of [all.index.length - extra, all.index.length - extra + 1, all.index.length - extra + 2, all.index.length - extra + 7, all.index.length]) {
         const bars = sliceFrame(all, 0, n);
         const followed = await predictBars(model, bars, req, testContext(), memory);
         const fresh = await predictBars(model, bars, req, testContext());

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel, predict } from '../../src/models/predict.js';
@@ -8,7 +8,8 @@ import { edit, fxflow, type CliResult, workdir } from '../helpers/cli.js';
  * An online model through the registry (built CLI, the quickstart's synthetic bars): `fxflow
  * predict` scores with the stored final state (the JSON export's newest fold, marked `online`),
  * not with the state the walk forward had at those bars; `fxflow models show` says so. That the
- * final state is the right one (the closed-form weighted ridge) is test/models/online-stored.test.ts.
+ * final state is the right one (the closed-form weighted ridge) is test/models/online-stored.test.ts,
+ * as is the bit-for-bit check of resuming on later bars; here the CLI path of a resumed gbm append.
  */
 
 function readCsv(file: string): { names: string[]; rows: string[][] } {
@@ -70,4 +71,56 @@ describe('fxflow predict with an online model (registry)', () => {
     // The walk scored these bars before their last rows were absorbed.
     expect(apart).toBeGreaterThan(1e-9);
   }, 120_000);
+});
+
+describe('fxflow predict resumes a gbm append model on bars after its data (registry, CSV candles)', () => {
+  it('absorbs the later bars and appends as they complete an update, says so in a note; exports (JSON, ONNX) still work', async () => {
+    const dir = workdir();
+    const run = (args: string[]): Promise<CliResult> => fxflow(args, { cwd: dir });
+    // The quickstart's synthetic bars as a CSV; the pipeline trains on all but the last 150.
+    ok(await run(['export', 'pipelines/quickstart.yaml', 'candles', '--out', 'all.csv']));
+    const lines = readFileSync(path.join(dir, 'all.csv'), 'utf8').trim().split('\n');
+    writeFileSync(path.join(dir, 'short.csv'), `${lines.slice(0, lines.length - 150).join('\n')}\n`);
+    const file = path.join(dir, 'pipelines', 'quickstart.yaml');
+    edit(
+      file,
+      'with: { source: synthetic, symbol: EURUSD, timeframe: 1h, bars: 20000 }',
+      'with: { source: csv, path: ../short.csv, symbol: EURUSD, timeframe: 1h }',
+    );
+    const every = 100;
+    edit(
+      file,
+      'with: { model: ridge, alpha: 1.0 }',
+      `with: { model: gbm, n_estimators: 30, max_depth: 3, online: { method: append, every: ${every}, trees: 5, window: 500, max_trees: 100 } }`,
+    );
+    ok(await run(['run', 'pipelines/quickstart.yaml']));
+    const [{ id }] = JSON.parse(ok(await run(['models', '--json'])).stdout) as { id: string }[];
+    const shown = JSON.parse(ok(await run(['models', 'show', id, '--json'])).stdout) as { online: { rows: number; through: string; resumes: boolean } };
+    expect(shown.online.resumes).toBe(true);
+
+    const pred = JSON.parse(ok(await run(['predict', id, '--candles', 'all.csv', '--last', '200', '--json'])).stdout) as {
+      notes: string[];
+      rows: ({ ts: string } & Record<string, number>)[];
+    };
+    // The 150 bars after the short file's end complete the targets of 150 rows after the data's last;
+    // with those rows an update is due every 100 rows, counted on from the rows the walk absorbed.
+    const appends = Math.floor(((shown.online.rows % every) + 150) / every);
+    expect(appends).toBeGreaterThanOrEqual(1);
+    const through = shown.online.through.slice(0, 16).replace('T', ' ');
+    expect(pred.notes).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^the online model \\(gbm appends\\) goes on learning on the bars after ${through}: 150 later rows absorbed, ${appends} appends? made on them`,
+        ),
+      ),
+    );
+    expect(pred.rows).toHaveLength(200);
+    expect(pred.rows.every((r) => Number.isFinite(r.fwd_ret_1) && Number.isFinite(r.fwd_ret_4))).toBe(true);
+
+    // Exports keep the final state (the resumed learner is predict's, not the model's).
+    ok(await run(['models', 'export', id, '--out', 'm']));
+    expect(loadModel(path.join(dir, 'm')).folds.at(-1)!.online?.rows).toBe(shown.online.rows);
+    ok(await run(['models', 'export', id, '--format', 'onnx', '--out', 'o']));
+    expect(existsSync(path.join(dir, 'o', 'model.onnx'))).toBe(true);
+  }, 180_000);
 });

@@ -1,7 +1,8 @@
 import type { RowRange } from '../../core/artifacts.js';
-import { selectBackend, type Device } from '../../backend/index.js';
+import { selectBackend, type Device, type Tf } from '../../backend/index.js';
 import type { ParamValue } from '../kind.js';
-import type { FinetuneOnlineSpec, OnlineFold, OnlineWalk } from '../online/walk.js';
+import type { FinetuneOnlineSpec, FinetuneResume, OnlineFold, OnlineWalk } from '../online/walk.js';
+import type { WeightValue } from './nets.js';
 import { forecastRows, trainOptions, type NnState } from './kinds.js';
 import { fromWeights, trainNet } from './train.js';
 import { buildWindows } from './windows.js';
@@ -31,9 +32,6 @@ export async function finetuneWalk(
 ): Promise<OnlineWalk> {
   if (!(Number.isInteger(delay) && delay >= 1)) throw new RangeError(`delay must be an integer ≥ 1, got ${delay}`);
   const tf = (await selectBackend(prm.device as Device)).tf;
-  const L = batch.spec.lookback;
-  const yMean = Float64Array.from(batch.yMean);
-  const yStd = Float64Array.from(batch.yStd);
   // Update u follows the absorption of this row (rows are counted from the training rows' end, as gbm appends count them).
   const updateRow = (u: number): number => d.train.end + u * spec.every - 1;
   let weights = batch.weights;
@@ -41,22 +39,7 @@ export async function finetuneWalk(
 
   const update = async (): Promise<void> => {
     u++;
-    if (spec.steps === 0) return;
-    const known = updateRow(u) + 1;
-    // Windows ending in the last `window` known rows; their earlier bars may reach further back (known features).
-    const ends = buildWindows(d.index, { start: Math.max(d.train.start, known - spec.window - L + 1), end: known }, L, batch.maxGapMs).filter(
-      (r) => r >= known - spec.window,
-    );
-    if (ends.length === 0) return;
-    const o = trainOptions(prm, (seed + Math.imul(u, 0x2545f491)) >>> 0, undefined);
-    const res = await trainNet(
-      tf,
-      fromWeights(batch.spec, weights),
-      { X: d.X, p: d.p, Y: d.Y, k: d.k, trainEnds: ends, valEnds: new Int32Array(0), yMean, yStd },
-      { ...o, learningRate: spec.learning_rate ?? o.learningRate, schedule: 'constant', patience: 0, epochs: spec.steps, maxSteps: spec.steps },
-      { signal },
-    );
-    weights = res.weights;
+    weights = await finetuneUpdate(tf, spec, prm, batch, weights, d, d.train.start, updateRow(u) + 1, seed, u, signal);
   };
 
   let prevEnd = d.train.end;
@@ -82,5 +65,124 @@ export async function finetuneWalk(
     throw new RangeError(`absorbThrough must be an integer row count in ${prevEnd}..${d.n}, got ${absorbThrough}`);
   while (updateRow(u + 1) < absorbThrough) await update();
   const final: NnState = { ...batch, weights };
-  return { predictions, final };
+  // The rows a later update's windows can reach: the last `window` known rows and the lookback − 1 before them.
+  const lo = Math.max(d.train.start, absorbThrough - spec.window - batch.spec.lookback + 1);
+  const resume: FinetuneResume = {
+    method: 'finetune',
+    spec: { ...spec },
+    seed,
+    updates: u,
+    pending: absorbThrough - 1 - updateRow(u),
+    p: d.p,
+    k: d.k,
+    rows: absorbThrough - lo,
+    X: d.X.slice(lo * d.p, absorbThrough * d.p),
+    Y: d.Y.slice(lo * d.k, absorbThrough * d.k),
+    ...(d.index ? { index: d.index.slice(lo, absorbThrough) } : {}),
+  };
+  return { predictions, final, resume };
+}
+
+/** Rows of X (n × p) and Y (n × k), row-major, with their timestamps (windows do not cross a gap). */
+interface FinetuneRows {
+  X: Float64Array;
+  p: number;
+  Y: Float64Array;
+  k: number;
+  index?: Float64Array;
+}
+
+/**
+ * Update u (from 1) of a fine-tuning walk: `steps` optimizer steps of the kind's loop from `weights`
+ * on the windows ending in the last `window` of the `known` first rows (none starting before row
+ * `floor`), its batches drawn from a seed of (seed, u). The new weights (the old ones without windows).
+ */
+async function finetuneUpdate(
+  tf: Tf,
+  spec: FinetuneOnlineSpec,
+  prm: Record<string, ParamValue>,
+  batch: NnState,
+  weights: WeightValue[],
+  d: FinetuneRows,
+  floor: number,
+  known: number,
+  seed: number,
+  u: number,
+  signal?: AbortSignal,
+): Promise<WeightValue[]> {
+  if (spec.steps === 0) return weights;
+  const L = batch.spec.lookback;
+  // Windows ending in the last `window` known rows; their earlier bars may reach further back (known features).
+  const ends = buildWindows(d.index, { start: Math.max(floor, known - spec.window - L + 1), end: known }, L, batch.maxGapMs).filter(
+    (r) => r >= known - spec.window,
+  );
+  if (ends.length === 0) return weights;
+  const o = trainOptions(prm, (seed + Math.imul(u, 0x2545f491)) >>> 0, undefined);
+  const res = await trainNet(
+    tf,
+    fromWeights(batch.spec, weights),
+    { X: d.X, p: d.p, Y: d.Y, k: d.k, trainEnds: ends, valEnds: new Int32Array(0), yMean: Float64Array.from(batch.yMean), yStd: Float64Array.from(batch.yStd) },
+    { ...o, learningRate: spec.learning_rate ?? o.learningRate, schedule: 'constant', patience: 0, epochs: spec.steps, maxSteps: spec.steps },
+    { signal },
+  );
+  return res.weights;
+}
+
+/** A stored fine-tuning walk resumed: absorb rows as their targets become known, score rows with the current weights. */
+export interface ResumedFinetune {
+  /** Absorbs one row (p features from x[offset], k targets from y[yOffset], its timestamp); fine-tunes when the cadence says. */
+  update(x: ArrayLike<number>, y: ArrayLike<number>, offset: number, yOffset: number, ts: number): Promise<void>;
+  /** Point forecasts of rows [from, m) of X (m × p; earlier rows feed windows), with the current weights. */
+  predict(X: ArrayLike<number>, m: number, index: ArrayLike<number> | undefined, from: number): Float64Array[];
+  /** Updates made after the data's end so far. */
+  readonly updates: number;
+  /** Rows still to absorb until the next update (it follows the last of them). */
+  readonly untilUpdate: number;
+}
+
+/**
+ * A working copy of a stored fine-tuning walk (`final`: Model.online.state; `prm`: the kind's
+ * params, as Model.params holds them): each update fits on the kept rows as the walk's on the same
+ * rows of the longer series (windows are row offsets within the rows given).
+ */
+export async function resumeFinetune(r: FinetuneResume, final: NnState, prm: Record<string, ParamValue>, signal?: AbortSignal): Promise<ResumedFinetune> {
+  const tf = (await selectBackend(prm.device as Device)).tf;
+  const { spec, p, k } = r;
+  const cap = Math.max(1, spec.window + final.spec.lookback - 1);
+  const X = new Float64Array(cap * p);
+  const Y = new Float64Array(cap * k);
+  const index = new Float64Array(cap);
+  X.set(r.X.subarray(0, r.rows * p));
+  Y.set(r.Y.subarray(0, r.rows * k));
+  const timed = r.index !== undefined;
+  if (r.index) index.set(r.index.subarray(0, r.rows));
+  let rows = r.rows;
+  let pending = r.pending;
+  let u = r.updates;
+  let weights = final.weights;
+  return {
+    get updates() {
+      return u - r.updates;
+    },
+    get untilUpdate() {
+      return spec.every - pending;
+    },
+    predict: (Xs, m, idx, from) => forecastRows({ ...final, weights }, Xs, m, p, idx, from).point,
+    update: async (x, y, offset, yOffset, ts) => {
+      if (rows === cap) {
+        X.copyWithin(0, p);
+        Y.copyWithin(0, k);
+        index.copyWithin(0, 1);
+        rows--;
+      }
+      for (let j = 0; j < p; j++) X[rows * p + j] = x[offset + j];
+      for (let t = 0; t < k; t++) Y[rows * k + t] = y[yOffset + t];
+      index[rows] = ts;
+      rows++;
+      if (++pending < spec.every) return;
+      pending = 0;
+      u++;
+      weights = await finetuneUpdate(tf, spec, prm, final, weights, { X, p, Y, k, index: timed ? index : undefined }, 0, rows, r.seed, u, signal);
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import type { Model, RowRange } from '../../core/artifacts.js';
-import { gbmRaw } from '../gbm/gbm.js';
+import { gbmRaw, type GbmParams, type GbmState } from '../gbm/gbm.js';
 import type { ParamValue } from '../kind.js';
 import { gbmParamsOf, type GbmFoldState, type LinearState } from '../kinds.js';
 import { sigmoid } from '../linear.js';
@@ -20,16 +20,57 @@ interface OnlineLearner {
   predict(X: ArrayLike<number>, r: number, t: number): number;
   update(X: ArrayLike<number>, Y: ArrayLike<number>, r: number): void;
   state(): unknown;
-  /** A copy of the learner's full state, to go on absorbing rows later; absent where that is not supported (gbm). */
-  resume?(): OnlineResume;
+  /** A copy of the learner's full state, to go on absorbing rows later. */
+  resume(): OnlineResume;
 }
 
 /**
  * What an online learner needs to go on absorbing rows after the data's end (Model.online.resume):
- * the RLS state (weights and P, or R while singular) or the SGD state (weights, step count). gbm
- * appends are not resumable: an append refits on a window of past rows the model does not keep.
+ * the RLS state (weights and P, or R while singular), the SGD state (weights, step count), a gbm
+ * append's or a fine-tuning walk's cadence and window (their ensembles or weights are Model.online.state's).
  */
-export type OnlineResume = { method: 'rls'; rls: RlsState } | { method: 'sgd'; sgd: SgdState };
+export type OnlineResume = { method: 'rls'; rls: RlsState } | { method: 'sgd'; sgd: SgdState } | GbmResume | FinetuneResume;
+
+/**
+ * gbm appends after the data's end: an append fits on the last `window` known rows, so those rows
+ * are kept (the fold's scaling), with the cadence position and the append count (it seeds each append).
+ */
+export interface GbmResume {
+  method: 'append';
+  spec: GbmOnlineSpec;
+  /** The appends' tree params (threads: the kind's, 0 = the caller's). */
+  params: GbmParams;
+  seed: number;
+  /** Appends made so far, and rows absorbed since the last one. */
+  appends: number;
+  pending: number;
+  p: number;
+  k: number;
+  /** The last known rows, oldest first (at most `window`, none before the training rows): X rows × p, Y rows × k. */
+  rows: number;
+  X: Float64Array;
+  Y: Float64Array;
+}
+
+/**
+ * A fine-tuning walk after the data's end (Model.online.resume): the cadence position (updates made,
+ * rows absorbed since the last) and the rows the next updates' windows reach, in the fold's scaling.
+ * The weights are Model.online.state's; each update starts a fresh optimizer, as the walk's do.
+ */
+export interface FinetuneResume {
+  method: 'finetune';
+  spec: FinetuneOnlineSpec;
+  seed: number;
+  updates: number;
+  pending: number;
+  p: number;
+  k: number;
+  /** The last known rows, oldest first (at most window + lookback − 1, none before the training rows). */
+  rows: number;
+  X: Float64Array;
+  Y: Float64Array;
+  index?: Float64Array;
+}
 
 /** `online:` for ridge and ols: recursive least squares from the batch fit (its α is the prior). */
 export interface RlsOnlineSpec {
@@ -133,16 +174,31 @@ const sgdClone = (s: SgdState): SgdState => ({ ...s, opts: { ...s.opts }, w: s.w
 export interface ResumedLearner {
   predict(x: ArrayLike<number>, t: number, offset: number): number;
   update(x: ArrayLike<number>, y: ArrayLike<number>, offset: number, yOffset: number): void;
+  /** The updates made so far beyond absorbing rows, in words (gbm appends), for predict's note. */
+  progress(): string | undefined;
 }
 
-/** A working copy of a stored learner (the stored one is never mutated), scoring and absorbing as the walk forward did. */
-export function resumeOnline(r: OnlineResume): ResumedLearner {
+/**
+ * A working copy of a stored learner (the stored one is never mutated), scoring and absorbing as the
+ * walk forward did. `final` is Model.online.state (gbm: the ensembles the appends grow); `threads`
+ * computes gbm appends where the kind's `threads` is 0.
+ */
+export function resumeOnline(r: Exclude<OnlineResume, FinetuneResume>, final: unknown, threads?: number): ResumedLearner {
+  if (r.method === 'append') return gbmResumed(r, (final as GbmFoldState).targets, threads);
   if (r.method === 'rls') {
     const s = rlsClone(r.rls);
-    return { predict: (x, t, offset) => rlsPredictRow(s, x, t, offset), update: (x, y, offset, yOffset) => void rlsUpdate(s, x, y, offset, yOffset) };
+    return {
+      predict: (x, t, offset) => rlsPredictRow(s, x, t, offset),
+      update: (x, y, offset, yOffset) => void rlsUpdate(s, x, y, offset, yOffset),
+      progress: () => undefined,
+    };
   }
   const s = sgdClone(r.sgd);
-  return { predict: (x, t, offset) => sgdPredictRow(s, x, t, offset), update: (x, y, offset, yOffset) => void sgdUpdate(s, x, y, offset, yOffset) };
+  return {
+    predict: (x, t, offset) => sgdPredictRow(s, x, t, offset),
+    update: (x, y, offset, yOffset) => void sgdUpdate(s, x, y, offset, yOffset),
+    progress: () => undefined,
+  };
 }
 
 /** The update delay of a walk: the longest target horizon in rows (a forward return over h bars is known h bars later), at least 1. */
@@ -155,7 +211,7 @@ export interface OnlineWalk {
   predictions: Float64Array[][];
   /** The kind's fitted state after every row before `absorbThrough` was absorbed (rows r, train end ≤ r < absorbThrough). */
   final?: unknown;
-  /** The learner then, resumable (rls, sgd). */
+  /** The learner then, resumable (rls, sgd, gbm appends; fine-tuning: finetuneWalk). */
   resume?: OnlineResume;
 }
 
@@ -196,7 +252,7 @@ export function onlineWalkForward(
   if (!(Number.isInteger(absorbThrough) && absorbThrough >= prevEnd && absorbThrough <= d.n))
     throw new RangeError(`absorbThrough must be an integer row count in ${prevEnd}..${d.n}, got ${absorbThrough}`);
   for (; next < absorbThrough; next++) learner.update(d.X, d.Y, next);
-  return { predictions, final: learner.state(), resume: learner.resume?.() };
+  return { predictions, final: learner.state(), resume: learner.resume() };
 }
 
 /**
@@ -216,27 +272,101 @@ export function scoringState(model: Model, f: number): unknown {
  */
 function gbmLearner(spec: GbmOnlineSpec, d: OnlineFold, params: Record<string, ParamValue>, batch: GbmFoldState, seed: number): OnlineLearner {
   const base = gbmParamsOf(params);
-  const prm = { ...base, nEstimators: spec.trees, earlyStoppingRounds: 0, threads: base.threads || (d.threads ?? 0) };
+  const prm: GbmParams = { ...base, nEstimators: spec.trees, earlyStoppingRounds: 0 };
   const targets = batch.targets.slice();
   let known = d.train.end;
   let pending = 0;
   let appends = 0;
+  const windowOf = (): RowRange => ({ start: Math.max(d.train.start, known - spec.window), end: known });
   return {
-    predict: (X, r, t) => {
-      const z = gbmRaw(targets[t], X, d.p, r);
-      return targets[t].loss === 'logistic' ? 2 * sigmoid(z) - 1 : z;
-    },
+    predict: (X, r, t) => gbmScore(targets[t], X, d.p, r),
     state: (): GbmFoldState => ({ ...batch, targets: targets.slice() }),
     update: (_X, _Y, r) => {
       known = r + 1;
       if (++pending < spec.every) return;
       pending = 0;
-      appends++;
-      const rows = { start: Math.max(d.train.start, known - spec.window), end: known };
-      for (let t = 0; t < d.k; t++) {
-        const s = (seed + Math.imul(appends, 0x2545f491) + t * 0x9e3779b1) >>> 0;
-        targets[t] = gbmAppend(targets[t], d.X, d.p, d.Y, d.k, t, rows, prm, s, { maxTrees: spec.max_trees, prune: spec.prune ?? false }).state;
+      gbmAppendAll(targets, d.X, d.p, d.Y, d.k, windowOf(), { ...prm, threads: prm.threads || (d.threads ?? 0) }, spec, seed, ++appends);
+    },
+    resume: (): GbmResume => {
+      const w = windowOf();
+      return {
+        method: 'append',
+        spec: { ...spec },
+        params: prm,
+        seed,
+        appends,
+        pending,
+        p: d.p,
+        k: d.k,
+        rows: w.end - w.start,
+        X: d.X.slice(w.start * d.p, w.end * d.p),
+        Y: d.Y.slice(w.start * d.k, w.end * d.k),
+      };
+    },
+  };
+}
+
+/** A gbm ensemble's score of row r: the regression value, or 2·σ(z) − 1 for the logistic loss. */
+function gbmScore(g: GbmState, X: ArrayLike<number>, p: number, r: number): number {
+  const z = gbmRaw(g, X, p, r);
+  return g.loss === 'logistic' ? 2 * sigmoid(z) - 1 : z;
+}
+
+/** Append number `append` (from 1): each target's ensemble grown on `rows` (replaced in `targets`), seeded by (seed, append, target). */
+function gbmAppendAll(
+  targets: GbmState[],
+  X: Float64Array,
+  p: number,
+  Y: Float64Array,
+  k: number,
+  rows: RowRange,
+  prm: GbmParams,
+  spec: GbmOnlineSpec,
+  seed: number,
+  append: number,
+): void {
+  for (let t = 0; t < k; t++) {
+    const s = (seed + Math.imul(append, 0x2545f491) + t * 0x9e3779b1) >>> 0;
+    targets[t] = gbmAppend(targets[t], X, p, Y, k, t, rows, prm, s, { maxTrees: spec.max_trees, prune: spec.prune ?? false }).state;
+  }
+}
+
+/**
+ * A stored gbm append resumed on rows after the data: the kept window slides over the absorbed rows
+ * and each append fits on it as the walk's on the same rows (a fit depends on the rows' values and
+ * order, not on where they sit in X).
+ */
+function gbmResumed(r: GbmResume, final: readonly GbmState[], threads: number | undefined): ResumedLearner {
+  const { spec, p, k } = r;
+  const targets = final.slice();
+  const cap = Math.max(1, spec.window);
+  const X = new Float64Array(cap * p);
+  const Y = new Float64Array(cap * k);
+  X.set(r.X.subarray(0, r.rows * p));
+  Y.set(r.Y.subarray(0, r.rows * k));
+  let rows = r.rows;
+  let pending = r.pending;
+  let appends = r.appends;
+  const prm = { ...r.params, threads: r.params.threads || (threads ?? 0) };
+  return {
+    progress: () => {
+      const n = appends - r.appends;
+      return `${n} append${n === 1 ? '' : 's'} made on them (${targets.reduce((a, g) => a + g.trees.length, 0)} trees in the ensembles now)`;
+    },
+    predict: (x, t, offset) => gbmScore(targets[t], x, p, offset / p),
+    update: (x, y, offset, yOffset) => {
+      if (rows === cap) {
+        X.copyWithin(0, p);
+        Y.copyWithin(0, k);
+        rows--;
       }
+      for (let j = 0; j < p; j++) X[rows * p + j] = x[offset + j];
+      for (let t = 0; t < k; t++) Y[rows * k + t] = y[yOffset + t];
+      rows++;
+      if (++pending < spec.every) return;
+      pending = 0;
+      // Fresh copies: binned rows are cached per X array (src/models/gbm/gbm.ts binFold), and this buffer changes.
+      gbmAppendAll(targets, X.slice(0, rows * p), p, Y.slice(0, rows * k), k, { start: 0, end: rows }, prm, spec, r.seed, ++appends);
     },
   };
 }

@@ -5,7 +5,7 @@ import { rowForecast, type RowForecast } from '../../core/distribution.js';
 import { isoUtc, sliceFrame } from '../../data/frame.js';
 import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
 import { getModelKind } from '../../models/registry.js';
-import type { RowsDistribution } from '../../models/kind.js';
+import type { ParamValue, RowsDistribution } from '../../models/kind.js';
 import { onlineDelay, resumeOnline, scoringState, type OnlineResume, type ResumedLearner } from '../../models/online/walk.js';
 import { candlesPerYear, chooseTarget, distributionDirections, entrySizer, tradesOnDistribution, tradingCosts } from '../backtest/index.js';
 import type { BacktestParams, CostParams } from '../backtest/params.js';
@@ -14,6 +14,8 @@ import featuresStep, { targetsOf } from '../features/index.js';
 import { FeaturesFollower } from '../features/follow.js';
 import type { FeaturesParams } from '../features/params.js';
 import { firstRowAtOrAfter } from '../../evaluation/folds.js';
+import { resumeFinetune } from '../../models/nn/finetune.js';
+import type { NnState } from '../../models/nn/kinds.js';
 import { sha256 } from '../../core/hash.js';
 
 /**
@@ -103,16 +105,18 @@ function scaledRows(feats: Features, names: readonly string[], scaler: Scaler | 
 }
 
 /**
- * An online model that can resume (Model.online.resume: rls, sgd) goes on learning on the bars after
- * its data (docs/online.md, "Resuming on new bars"). Row D is its dataset's last (`through`), H the
- * longest target horizon in rows (the train step's delay). Rows up to D + H keep the final state's
- * predictions (at the data's end rows ≤ D were known); a row t > D + H is scored after absorbing
- * every row r ≤ t − H, its targets computed from the bars by the features step's own target code —
- * the train step's walk forward over the longer series. Overwrites those rows of `out` (rows from
- * `from`); returns the learner to carry to the next call, or undefined when there is nothing to walk
- * or it cannot be done exactly (then the rows keep the final state's predictions, with a note).
+ * An online model goes on learning on the bars after its data (Model.online.resume; docs/online.md,
+ * "Resuming on new bars"). Row D is its dataset's last (`through`), H the longest target horizon in
+ * rows (the train step's delay). Rows up to D + H keep the final state's predictions (at the data's
+ * end rows ≤ D were known); a row t > D + H is scored after absorbing every row r ≤ t − H, its
+ * targets computed from the bars by the features step's own target code — the train step's walk
+ * forward over the longer series (rls, sgd: row by row; gbm: appends on the kept window; fine-tuned
+ * networks: updates on it, each weight version scoring its rows in one batch). Overwrites those rows
+ * of `out` (rows from `from`); returns the learner to carry to the next call, or undefined when there
+ * is nothing to walk or it cannot be done exactly (then the rows keep the final state's predictions,
+ * with a note). A note says what was resumed.
  */
-function walkAfterData(
+async function walkAfterData(
   model: Model,
   fparams: FeaturesParams,
   bars: Candles,
@@ -121,8 +125,9 @@ function walkAfterData(
   from: number,
   out: Float64Array[],
   carried: OnlineWalkState | undefined,
+  ctx: StepContext,
   note: (m: string) => void,
-): OnlineWalkState | undefined {
+): Promise<OnlineWalkState | undefined> {
   const online = model.online!;
   const m = feats.index.length;
   const D = firstRowAtOrAfter(feats.index, online.through);
@@ -132,12 +137,7 @@ function walkAfterData(
     note(`the online model is not resumed on the bars after ${isoUtc(online.through)} (${why}): they are scored with its final state, absorbing nothing`);
     return undefined;
   };
-  if (!online.resume) {
-    const method = (model.params.online as { method?: string } | undefined)?.method;
-    // Neither refits on a window of past rows the model does not keep.
-    if (method === 'append' || method === 'finetune') return cannot(`${method === 'append' ? 'gbm appends' : 'fine-tuned networks'} are not resumable`);
-    return cannot('it was stored without its learner state: retrain it');
-  }
+  if (!online.resume) return cannot('it was stored without its learner state: retrain it');
   if (feats.index[D] !== online.through) return cannot(`the candles' features have no row at ${isoUtc(online.through)}, the last one it absorbed`);
   const plans = targetsOf(fparams);
   const targets = model.targetNames.map((name) => plans.find((t) => t.name === name));
@@ -148,20 +148,47 @@ function walkAfterData(
   const cols = targets.map((t) => t!.compute(bars));
   const p = model.featureNames.length;
   const k = model.targetNames.length;
-  const learner = carried?.learner ?? resumeOnline(online.resume as OnlineResume);
+  const resume = online.resume as OnlineResume;
   let next = carried?.next ?? D + 1;
   const first = Math.max(from, D + H + 1);
-  // The rows to absorb, scaled as the scored ones are.
+  // The rows to absorb, scaled as the scored ones are, and their targets.
   const A = scaledRows(feats, model.featureNames, model.scalers?.[online.fold], next, m - H);
-  const y = new Float64Array(k);
   const base = next;
-  for (let t = first; t < m; t++) {
-    for (; next + H <= t; next++) {
-      for (let j = 0; j < k; j++) y[j] = cols[j][next + off];
-      learner.update(A, y, (next - base) * p, 0);
+  const y = new Float64Array(k);
+  const targetsOfRow = (r: number): Float64Array => {
+    for (let j = 0; j < k; j++) y[j] = cols[j][r + off];
+    return y;
+  };
+  // Rows whose targets are known after the data: r ≤ m − 1 − H (a network leaves the last ones unbuffered: no update is due on them).
+  const said = (what: string, updates: string | undefined): void => {
+    const rows = m - 1 - H - D;
+    note(
+      `the online model (${what}) goes on learning on the bars after ${isoUtc(online.through)}: ${rows} later row${rows === 1 ? '' : 's'} absorbed${updates ? `, ${updates}` : ''}`,
+    );
+  };
+  if (resume.method === 'finetune') {
+    // A network scores windows, so rows between two updates are scored in one batch with the weights they had.
+    const index = from ? feats.index.subarray(from) : feats.index;
+    const net = await resumeFinetune(resume, online.state as NnState, model.params as Record<string, ParamValue>, ctx.signal);
+    for (let lo = first; lo < m; ) {
+      for (; next + H <= lo; next++) await net.update(A, targetsOfRow(next), (next - base) * p, 0, feats.index[next]);
+      // The next update follows row next + untilUpdate − 1; the rows before that row + H keep these weights.
+      const hi = Math.min(m, next + net.untilUpdate - 1 + H);
+      if (net.updates > 0) {
+        const point = net.predict(X, hi - from, index, lo - from);
+        for (let j = 0; j < k; j++) out[j].set(point[j].subarray(lo - from, hi - from), lo - from);
+      }
+      lo = hi;
     }
+    said('fine-tuned network', `${net.updates} fine-tuning update${net.updates === 1 ? '' : 's'} made on them`);
+    return undefined;
+  }
+  const learner = carried?.learner ?? resumeOnline(resume, online.state, ctx.threads);
+  for (let t = first; t < m; t++) {
+    for (; next + H <= t; next++) learner.update(A, targetsOfRow(next), (next - base) * p, 0);
     for (let j = 0; j < k; j++) out[j][t - from] = learner.predict(X, j, (t - from) * p);
   }
+  said(resume.method === 'append' ? 'gbm appends' : resume.method, learner.progress());
   return { learner, next };
 }
 
@@ -405,7 +432,8 @@ export async function predictBars(model: Model, candles: Candles, req: PredictRe
   let dist: RowsDistribution | undefined = drawn
     ? { samples: { count: drawn.count, values: drawn.samples } }
     : kind.predictDistribution?.(state, X, rows, p, index);
-  const resumed = model.online?.fold === f ? walkAfterData(model, req.features, bars, feats, X, from, out, from ? prev?.online : undefined, note) : undefined;
+  const resumed =
+    model.online?.fold === f ? await walkAfterData(model, req.features, bars, feats, X, from, out, from ? prev?.online : undefined, ctx, note) : undefined;
   if (from) {
     ctx.log(`following: ${rows} new row${rows === 1 ? '' : 's'} scored (${m} in all)`);
     out = out.map((o, k) => joined(prev!.out[k], o));
