@@ -50,7 +50,6 @@ async function cmdReplay(argv: string[], io: Io): Promise<number> {
   const style = styleFor(io.out);
   const follow = values.follow === true;
   let failed = false;
-  let first = true;
   let missing = false;
   let stop = (): void => {};
   const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -83,8 +82,7 @@ async function cmdReplay(argv: string[], io: Io): Promise<number> {
           if (failed && e.result.error) printRunError(e.result.error, io);
           break;
         case 'idle':
-          if (follow && first) io.out.write(`${style.dim('waiting for new bars…')}\n`);
-          first = false;
+          if (follow) io.out.write(`${style.dim('waiting for new bars…')}\n`);
           break;
         case 'cancelled':
           break;
