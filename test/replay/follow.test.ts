@@ -77,6 +77,18 @@ describe('the replay loop, resumed on appended rows (fake learner, hand-built da
     expect(all.events.some((e) => e.reason === 'drift')).toBe(true);
   });
 
+  it('a kind that scores a row with the rows before it in the same call (a sequence model) gives the fresh walk’s bits too', async () => {
+    // Each prediction reads the first row of its call: the last block must be predicted again in one call.
+    const windowed: Learner = {
+      ...learner,
+      predict: (state, X, m) => [Float64Array.from({ length: m }, (_, i) => SIGNS[state as number] * X[i] + 0.001 * X[0])],
+    };
+    const walk = new ReplayWalk(data(203), policy(203), windowed);
+    await walk.walk();
+    for (const n of [204, 205, 210, 226, 331, N])
+      sameResult((await walk.extend(data(n), policy(n), windowed))!, await replayLoop(data(n), policy(n), windowed));
+  });
+
   it('refuses what is not an append: an earlier row edited, fewer rows, another policy', async () => {
     const walk = new ReplayWalk(data(300), policy(300), learner);
     await walk.walk();
