@@ -30,7 +30,7 @@ export interface Replayed {
   dataset: Dataset;
   target: string;
   timeline: RetrainTimeline;
-  /** When the walk was extended (ReplayMemory): the rows it had replayed before, [start, end), and its events then. */
+  /** When the walk was extended (ReplayMemory): where its replayed rows ended before, and how many events it had then. */
   followed?: { end: number; events: number };
 }
 
