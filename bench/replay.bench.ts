@@ -6,8 +6,13 @@
  * 100 trees, depth 4, learning rate 0.05, 2 threads on both sides, no early stopping). The ridge
  * peer is the sum of scikit-learn Ridge fits on the same windows. Peers: bench/replay_peer.py under
  * /usr/bin/python3; without it the peer columns read "—". Skipped without the shared data.
+ *
+ * Following (`fxflow watch`, `fxflow replay --follow`): one bar appended to the same data, the replay
+ * extended from its kept walk (the step's ReplayMemory) against the peer a user has without it, the
+ * same step rerun over the longer data; same process, same inputs, the features given to both.
  */
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +26,9 @@ import type { FeaturesParams } from '../src/steps/features/params.js';
 import replayStep, { replay } from '../src/steps/replay/index.js';
 import type { ReplayParams } from '../src/steps/replay/params.js';
 import { toRowMajor } from '../src/steps/split/index.js';
+import { sliceFrame } from '../src/data/frame.js';
+import { setFollowHooks } from '../src/steps/follow-hooks.js';
+import { startFollowing, stopFollowing } from '../src/steps/following.js';
 import { parsePipelineText } from '../src/parser/index.js';
 import type { BenchResult } from './run.js';
 
@@ -147,6 +155,51 @@ export async function run(): Promise<BenchResult[]> {
       peerMs: peerOut ? peerOut.seconds * 1000 : NaN,
       note: `${rows.toLocaleString('en-US')} bars replayed; ${name === 'ridge' ? 'target ≤ 5 s' : 'target: fxflow ≤ 1.5× peer (ratio ≥ 0.67)'}; median of ${REPEAT}`,
     });
+    out.push(await followOneBar(name, cd, p, params, name === 'ridge' ? REPEAT : 1));
   }
   return out;
+}
+
+/**
+ * One appended bar: the replay over all but the last bar kept (following on), then the last bar
+ * extends it (timed), against the step rerun afresh over every bar (timed, following off). Median of
+ * `repeat` pairs; each pair primes a fresh memory first (untimed).
+ */
+async function followOneBar(
+  name: string,
+  candles: Candles,
+  p: Record<string, Record<string, unknown>>,
+  params: ReplayParams,
+  repeat: number,
+): Promise<BenchResult> {
+  const fp = p.features as unknown as FeaturesParams;
+  const short = sliceFrame(candles, 0, candles.index.length - 1);
+  const fShort = await featuresStep.run({ candles: short }, fp, ctx);
+  const fLong = await featuresStep.run({ candles }, fp, ctx);
+  const ext: number[] = [];
+  const full: number[] = [];
+  let logs: string[] = [];
+  for (let i = 0; i < repeat; i++) {
+    startFollowing();
+    await replayStep.run({ features: fShort, candles: short }, params, ctx);
+    logs = [];
+    const logging = { ...ctx, log: (m: string) => void logs.push(m) };
+    let t = performance.now();
+    await replayStep.run({ features: fLong, candles }, params, logging);
+    ext.push(performance.now() - t);
+    stopFollowing();
+    setFollowHooks({});
+    t = performance.now();
+    await replayStep.run({ features: fLong, candles }, params, ctx);
+    full.push(performance.now() - t);
+  }
+  if (!logs.some((l) => l.startsWith('following: 1 new bar replayed'))) throw new Error(`the ${name} replay was not extended: ${logs.join(' | ')}`);
+  const med = (a: number[]) => a.sort((x, y) => x - y)[a.length >> 1];
+  return {
+    name: `replay 2y H1 (${name}), 1 bar appended: walk extended`,
+    fxflowMs: med(ext),
+    peer: 'the same replay rerun over all the bars',
+    peerMs: med(full),
+    note: `${fLong.index.length.toLocaleString('en-US')} feature rows; median of ${repeat}; load ${loadavg()[0].toFixed(1)}`,
+  };
 }

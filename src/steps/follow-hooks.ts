@@ -1,6 +1,6 @@
 /**
  * Following data that grows at its end, inside one long-running process (`fxflow watch`): when
- * switched on (src/steps/following.ts), `fetch` of a CSV file, `features` and `predict` keep what
+ * switched on (src/steps/following.ts), `fetch` of a CSV file, `features`, `predict` and `replay` keep what
  * they read and computed, and a rerun on the same file with bars appended extends it instead of starting
  * over (docs/incremental.md). The steps ask these hooks first; the hooks live apart from the steps
  * so a step's module imports neither follower (they import the steps).
@@ -20,6 +20,13 @@ export interface FollowHooks {
    * (its PredictMemory; made by `init` the first time). Generic: the hooks import no step's code.
    */
   predict?: <T extends object>(key: string, init: () => T) => T;
+  /** What a replay step kept from its last run with this key (its ReplayMemory, made by `init` the first time). */
+  replay?: <T extends object>(key: string, init: () => T) => T;
+  /**
+   * Step kinds whose memory lives in this process: a runner keeps them out of its worker processes
+   * while following (a worker would start from nothing every time).
+   */
+  inProcess?: ReadonlySet<string>;
 }
 
 let hooks: FollowHooks = {};

@@ -94,16 +94,20 @@ function followFeatures(kept: Kept<FeaturesFollower>, candles: Candles, params: 
 export function startFollowing(): void {
   const fetches = new Kept<FetchFollower>();
   const features = new Kept<FeaturesFollower>();
-  const predictions = new Kept<object>();
+  const memory =
+    (kept: Kept<object>) =>
+    <T extends object>(key: string, init: () => T): T => {
+      // One key, one maker (the step's), so what is kept under it is a T.
+      let m = kept.get(key) as T | undefined;
+      if (!m) kept.set(key, (m = init()));
+      return m;
+    };
   setFollowHooks({
     fetch: (params, files, ctx) => followFetch(fetches, params, files, ctx),
     features: (candles, params, ctx) => followFeatures(features, candles, params, ctx),
-    predict: <T extends object>(key: string, init: () => T): T => {
-      // One key, one maker (the predict step's), so what is kept under it is a T.
-      let m = predictions.get(key) as T | undefined;
-      if (!m) predictions.set(key, (m = init()));
-      return m;
-    },
+    predict: memory(new Kept<object>()),
+    replay: memory(new Kept<object>()),
+    inProcess: new Set(['replay']),
   });
 }
 

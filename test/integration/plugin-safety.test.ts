@@ -173,12 +173,12 @@ describe("plugins outside the pipeline's folder", () => {
 });
 
 describe('help says which commands execute code', () => {
-  it("fxflow --help names run, watch and export; each command's help says whether it does", { timeout: 9 * 30_000 }, async () => {
+  it("fxflow --help names run, watch, replay and export; each command's help says whether it does", { timeout: 9 * 30_000 }, async () => {
     const cwd = root;
     const main = await fxflow(['--help'], { cwd });
-    expect(main.stdout).toContain("run, watch and export import a pipeline's plugins");
+    expect(main.stdout).toContain("run, watch, replay and export import a pipeline's plugins");
     expect(main.stdout).toContain('No other command executes plugin code');
-    for (const c of ['run', 'watch', 'export']) {
+    for (const c of ['run', 'watch', 'replay', 'export']) {
       expect((await fxflow([c, '--help'], { cwd })).stdout, c).toContain("Executes the pipeline's plugins");
     }
     for (const c of ['validate', 'plan', 'steps']) {

@@ -26,6 +26,12 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./watch.js')).watchCommand,
   },
   {
+    name: 'replay',
+    summary: 'run a pipeline’s replay steps; --follow extends them as its data file grows',
+    executesCode: true,
+    load: async () => (await import('./replay.js')).replayCommand,
+  },
+  {
     name: 'worker',
     summary: 'run steps of `run --executor queue` taken from a Redis queue',
     load: async () => (await import('./worker.js')).workerCommand,

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { formatMs, PlainProgress, ListrProgress } from '../../runtime/progress.js';
+import { formatMs, PlainProgress, ListrProgress, type ProgressReporter } from '../../runtime/progress.js';
 import { loadPlan } from '../../pipeline.js';
-import { watchPipeline } from '../../runtime/watch.js';
+import { watchPipeline, type WatchEvent } from '../../runtime/watch.js';
 import { writeRunReport } from '../../report/load.js';
 import {
   DEVICE_OPTION,
@@ -20,24 +20,50 @@ import {
 import { styleFor } from '../format.js';
 import { jobsFlag, printRunSummary } from './run.js';
 
-async function cmdWatch(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { jobs: { type: 'string' }, debounce: { type: 'string' }, ...DEVICE_OPTION });
-  if (values.help) return printUsage(watchCommand, io);
-  const file = needFile(positionals, 'watch');
+/** The flags of every command that watches a pipeline (`watch`, `replay`). */
+export const WATCH_FLAGS = { jobs: { type: 'string' }, debounce: { type: 'string' }, ...DEVICE_OPTION } as const;
+
+/**
+ * What `watch` and `replay` share: the watcher over the pipeline (its runs, the data files it
+ * follows), until SIGINT or SIGTERM, or `stop` — or, with `once`, until its first run has finished.
+ */
+export async function watchUntilStopped(
+  file: string,
+  values: { jobs?: string; debounce?: string; device?: string; store?: string },
+  on: { progress: () => ProgressReporter; onEvent: (e: WatchEvent) => void; once?: boolean; stop?: Promise<void> },
+): Promise<void> {
   const debounce = values.debounce === undefined ? 50 : Number(values.debounce);
   if (!Number.isFinite(debounce) || debounce < 0) throw new UsageError(`--debounce takes milliseconds ≥ 0, got \`${values.debounce}\``);
-  const jobs = jobsFlag(values.jobs);
-  const style = styleFor(io.out);
-  const dir = storeDir(values.store);
-  const tty = io.out.isTTY && !process.env.CI;
-  io.out.write(`${style.bold('fxflow')} watch ${file} · store ${displayDir(dir)} · Ctrl-C to stop\n`);
-  let started = 0;
   const watcher = await watchPipeline(file, {
-    storeDir: dir,
+    storeDir: storeDir(values.store),
     debounceMs: debounce,
-    jobs,
+    jobs: jobsFlag(values.jobs),
     writeReport: writeRunReport,
     load: (f) => loadPlan(f, undefined, { device: deviceOf(values.device), execute: true }),
+    progress: on.progress,
+    onEvent: on.onEvent,
+    follow: !on.once,
+  });
+  if (on.once) await watcher.settled();
+  else
+    await new Promise<void>((resolve) => {
+      const stop = (): void => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      on.stop?.then(stop);
+    });
+  await watcher.close();
+}
+
+async function cmdWatch(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, WATCH_FLAGS);
+  if (values.help) return printUsage(watchCommand, io);
+  const file = needFile(positionals, 'watch');
+  const style = styleFor(io.out);
+  const tty = io.out.isTTY && !process.env.CI;
+  io.out.write(`${style.bold('fxflow')} watch ${file} · store ${displayDir(storeDir(values.store))} · Ctrl-C to stop\n`);
+  let started = 0;
+  await watchUntilStopped(file, values, {
     progress: () => (tty ? new ListrProgress() : new PlainProgress(io.out)),
     onEvent: (e) => {
       switch (e.type) {
@@ -68,12 +94,6 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
       }
     },
   });
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await watcher.close();
   io.out.write('stopped watching\n');
   return 0;
 }
@@ -89,6 +109,9 @@ works from another terminal.
   --debounce MS   quiet period after a change before rerunning (default 50)
   --jobs N        cores to use (default: all), as for \`fxflow run\`
   --device D      where neural models train unless their step sets \`device:\`
+A CSV data file that grows at its end is followed: its new bars extend the candles, features,
+predictions and replays instead of recomputing them (\`fxflow replay --follow\` prints a replay's
+new bars alone).
 Executes the pipeline's plugins (TypeScript, run with your rights): use it on pipelines you trust.`,
   run: cmdWatch,
 };

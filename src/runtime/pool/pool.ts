@@ -8,6 +8,7 @@ import { coreBudget } from '../../core/threads.js';
 import { decodeArtifact, encodeArtifact } from '../codec.js';
 import type { AnyStepDef, StepContext } from '../../steps/define.js';
 import { BUILTIN_STEPS, isBuiltinStep } from '../../steps/index.js';
+import { followHooks } from '../../steps/follow-hooks.js';
 import { keepRecent, type TaskInput, type WorkerReply, type WorkerTask } from './protocol.js';
 
 /**
@@ -32,7 +33,8 @@ import { keepRecent, type TaskInput, type WorkerReply, type WorkerTask } from '.
  * built-in registry.
  */
 function inPool(def: AnyStepDef): boolean {
-  return def.worker !== undefined && isBuiltinStep(def);
+  // A step following growing data keeps its memory in this process (src/steps/follow-hooks.ts).
+  return def.worker !== undefined && isBuiltinStep(def) && !followHooks().inProcess?.has(def.kind);
 }
 
 /**

@@ -7,12 +7,13 @@ import { barsPerYear } from '../../backtest/metrics.js';
 import { firstRowAtOrAfter } from '../../evaluation/folds.js';
 import { horizonMetrics } from '../../models/metrics.js';
 import { getModelKind, type ParamValue } from '../../models/registry.js';
-import { replayLoop, type Learner, type ReplayPolicy, type ReplayResult } from '../../replay/loop.js';
+import { ReplayWalk, type Learner, type ReplayData, type ReplayPolicy, type ReplayResult } from '../../replay/loop.js';
 import { firstRetrainRow } from '../../replay/policy.js';
 import { describeEvery, parseEvery, scheduleRows } from '../../replay/schedule.js';
 import backtestStep, { chooseTarget } from '../backtest/index.js';
 import type { BacktestParams } from '../backtest/params.js';
 import { defineStep, paramsOf, type CheckContext, type StepContext } from '../define.js';
+import { followHooks } from '../follow-hooks.js';
 import { PROBE_THROUGH, probeScope, runProbe, toRowMajor } from '../split/index.js';
 import trainStep, { foldSeed } from '../train/index.js';
 import type { TrainParams } from '../train/params.js';
@@ -29,6 +30,20 @@ export interface Replayed {
   dataset: Dataset;
   target: string;
   timeline: RetrainTimeline;
+  /** When the walk was extended (ReplayMemory): where its replayed rows ended before, and how many events it had then. */
+  followed?: { end: number; events: number };
+}
+
+/**
+ * What a replay keeps between runs on features that grow at their end (`fxflow watch`, `fxflow
+ * replay --follow`; docs/replay.md#following-new-bars): the walk at its last row and the recipe it
+ * was made with. A run on the same recipe whose features extend the walk's (the same bytes before)
+ * walks on from there; anything else replays afresh. The result is a fresh replay's, bit for bit
+ * (test/replay/follow.test.ts).
+ */
+export interface ReplayMemory {
+  recipe?: string;
+  walk?: ReplayWalk;
 }
 
 function policyWords(r: RetrainParams): string {
@@ -51,7 +66,7 @@ function policyWords(r: RetrainParams): string {
  * backtest step trades: the replayed rows as the `test` segment (fold = the model that predicted
  * them), each model's validation rows as `val` (for the quantile rule's cut-offs and the val metrics).
  */
-export async function replay(features: Features, candles: Candles, params: ReplayParams, ctx: StepContext): Promise<Replayed> {
+export async function replay(features: Features, candles: Candles, params: ReplayParams, ctx: StepContext, memory?: ReplayMemory): Promise<Replayed> {
   const { model: kindName, online, by_regime: byRegime, ...given } = params.train as TrainParams & { online?: unknown; by_regime?: string };
   const kind = getModelKind(kindName);
   if (!kind || kind.encoder) throw new RunError(`\`train.model: ${kindName}\` cannot be replayed`, { hint: 'a forecasting kind: ridge, gbm, …' });
@@ -161,13 +176,28 @@ export async function replay(features: Features, candles: Candles, params: Repla
     },
     predict: (state, X, m, index) => kind.predict(state, X, m, p, index),
   };
-  let result: ReplayResult;
+  const data: ReplayData = { index: features.index, raw, p, Y, k, featureNames: names, target: targets.indexOf(target), perYear };
+  const opts = { signal: ctx.signal, progress: (f: number) => ctx.progress(f, 'replaying') };
+  // What the walk's numbers depend on besides the rows: the params, the seed (each fit's), the columns.
+  const recipe = JSON.stringify([params, ctx.seed, names, targets, features.targetHorizons, features.symbol, features.timeframe]);
+  let result: ReplayResult | undefined;
+  let followed: Replayed['followed'];
   try {
-    result = await replayLoop({ index: features.index, raw, p, Y, k, featureNames: names, target: targets.indexOf(target), perYear }, policy, learner, {
-      signal: ctx.signal,
-      progress: (f) => ctx.progress(f, 'replaying'),
-    });
+    const kept = memory?.recipe === recipe ? memory.walk : undefined;
+    const before = kept?.reached();
+    if (kept && before) {
+      result = await kept.extend(data, policy, learner, opts);
+      if (result) followed = before;
+    }
+    if (!result) {
+      const walk = new ReplayWalk(data, policy, learner);
+      if (memory) memory.walk = undefined;
+      result = await walk.walk(opts);
+      if (memory) Object.assign(memory, { recipe, walk });
+    }
   } catch (e) {
+    // A walk stopped half-way is not kept.
+    if (memory) memory.walk = undefined;
     if (ctx.signal.aborted) throw new CancelledError();
     throw e instanceof RangeError ? new RunError(e.message) : e;
   }
@@ -276,7 +306,36 @@ export async function replay(features: Features, candles: Candles, params: Repla
     })),
     champions,
   };
-  return { result, model, dataset, target, timeline };
+  return { result, model, dataset, target, timeline, ...(followed ? { followed } : {}) };
+}
+
+/** Bars printed one by one after an extension (more are summed up). */
+const FOLLOW_BARS = 20;
+
+/** What an extension of the walk added, in the step's log: the new bars (prediction, position, equity) and retrain decisions. */
+function logFollowed(done: Replayed, report: Report, features: Features, ctx: StepContext): void {
+  const { result, followed, target } = done;
+  const added = result.end - followed!.end;
+  const ts = (row: number): string => isoUtc(features.index[Math.min(row, features.index.length - 1)]);
+  ctx.log(`following: ${added} new bar${added === 1 ? '' : 's'} replayed (${result.end - result.start} in all)`);
+  for (const e of result.events.slice(followed!.events)) {
+    const c = e.compare;
+    const vs = c ? ` (${c.metric} ${c.challenger.toPrecision(4)} vs champion ${c.champion.toPrecision(4)}, margin ${c.margin})` : '';
+    ctx.log(`retrain at ${ts(e.row)}: ${e.reason} (${e.detail}) → model ${e.model} ${e.decision}${vs}`);
+  }
+  // The report's rows of the new bars (it has one more, the last fill's bar, which is no replayed row).
+  const rows: [number, number][] = [];
+  for (let i = firstRowAtOrAfter(report.index, features.index[followed!.end]); i < report.index.length; i++) {
+    const row = firstRowAtOrAfter(features.index, report.index[i]);
+    if (row < result.end && features.index[row] === report.index[i]) rows.push([i, row]);
+  }
+  const k = done.model.targetNames.indexOf(target);
+  if (rows.length > FOLLOW_BARS) ctx.log(`… ${rows.length - FOLLOW_BARS} bars before`);
+  for (const [i, row] of rows.slice(-FOLLOW_BARS)) {
+    ctx.log(
+      `bar ${isoUtc(report.index[i])}: ${target} ${result.pred[k][row].toPrecision(5)} (model ${result.servedBy[row]}) · position ${report.position[i]} · equity ${report.equity[i].toPrecision(6)}`,
+    );
+  }
 }
 
 function resolveParams(params: ReplayParams, ctx?: CheckContext): ReplayParams {
@@ -347,8 +406,12 @@ export default defineStep({
   async run({ features, candles }, given: ReplayParams, ctx): Promise<Report> {
     const params = resolveParams(given);
     if (params.probe !== false) await runProbe(features, params, ctx);
-    const done = await replay(features, candles, params, ctx);
+    // Under `fxflow watch` / `fxflow replay --follow`: bars appended since the last run continue the walk.
+    const memory = followHooks().replay?.(JSON.stringify([ctx.stepId, features.symbol, features.timeframe]), (): ReplayMemory => ({}));
+    const done = await replay(features, candles, params, ctx, memory);
+    // The trades are simulated again over every replayed bar: the backtest's cost is the bars', the replay's the fits.
     const report = await backtestStep.run({ model: done.model, dataset: done.dataset, candles }, { ...params.backtest, segments: ['test'] }, ctx);
+    if (done.followed) logFollowed(done, report, features, ctx);
     const events = done.timeline.events;
     const metrics: Record<string, number> = { ...report.metrics, retrains: done.result.models.length };
     for (const why of ['schedule', 'drift', 'decay', 'regime'] as const) metrics[`retrains_${why}`] = events.filter((e) => e.reason === why).length;
