@@ -73,6 +73,7 @@ describe.skipIf(!H1)('predict on a diffusion model’s draws', () => {
       const rows = windowedTestRows(m);
       expect(rows.size).toBeGreaterThan(1000);
       const kelly = { fraction: 0.5, cap: 3 };
+      let first: { params: BacktestParams; pred: BarPredictions } | undefined;
       for (const rule of [
         { rule: 'probability', probability: 0.52 },
         { rule: 'quantile_band', band: 0.45 },
@@ -82,6 +83,7 @@ describe.skipIf(!H1)('predict on a diffusion model’s draws', () => {
         const report = (await backtest.run({ model: m, dataset, candles }, params, testContext())) as Report;
         const ref = backtestPositions(report, candles);
         const pred = await predictBars(m, candles, { features: fp, signal: params }, testContext());
+        first ??= { params, pred };
 
         // The point forecast (the draws' mean) is the train step's, bit for bit: the same draws.
         const at = new Map<number, number>();
@@ -102,16 +104,16 @@ describe.skipIf(!H1)('predict on a diffusion model’s draws', () => {
         let compared = 0;
         let long = 0;
         let short = 0;
-        let first = -1;
+        let start = -1;
         for (let i = 0; i < pred.index.length; i++) {
           const t = pred.index[i];
           const want = ref.get(t);
           if (want === undefined || !rows.has(t)) continue;
-          if (first < 0) first = i;
+          if (start < 0) start = i;
           if (pred.size && pred.signal[i] !== 0) {
             let entry = i;
             while (entry > 0 && pred.signal[entry - 1] === pred.signal[i]) entry--;
-            if (entry <= first) continue;
+            if (entry <= start) continue;
           }
           compared++;
           if (want > 0) long++;
@@ -120,7 +122,6 @@ describe.skipIf(!H1)('predict on a diffusion model’s draws', () => {
           if (!Object.is(got + 0, want + 0)) differ.push(`${new Date(t).toISOString()}: ${got} vs ${want}`);
         }
         expect(differ.slice(0, 5)).toEqual([]);
-        console.log(`${name} ${rule.rule}${pred.size ? ' kelly' : ''}: ${compared} bars, ${long} long, ${short} short`);
         if (pred.size) expect(compared).toBeGreaterThan(rows.size - 50);
         else expect(compared).toBe(rows.size);
         // Positions and flat bars both occur: the comparison is not of a constant.
@@ -132,8 +133,7 @@ describe.skipIf(!H1)('predict on a diffusion model’s draws', () => {
       }
 
       // Deterministic: predicting again gives the same bits; another seed in the state other draws.
-      const params = btParams({ rule: 'probability', probability: 0.52 });
-      const a = await predictBars(m, candles, { features: fp, signal: params }, testContext());
+      const { params, pred: a } = first!;
       const b = await predictBars(m, candles, { features: fp, signal: params }, testContext());
       const st = m.state[m.state.length - 1] as DiffusionState;
       const other: Model = { ...m, state: [...m.state.slice(0, -1), { ...st, seed: st.seed + 1 }] };
