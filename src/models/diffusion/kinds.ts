@@ -111,21 +111,33 @@ export function diffusionTrainable(spec: DenoiserSpec): Trainable {
 /** Windows × draws per forward pass while sampling (bounds memory: sssd holds [this, lookback + k, hidden] per layer). */
 const SAMPLE_BATCH = 4096;
 
-/** The seed of a window's starting noise: the model's seed and the window's last row. */
-const rowSeed = (seed: number, row: number): number => (Math.trunc(seed) ^ Math.imul(row + 0x3c6ef372, 0x27d4eb2d)) >>> 0;
+/**
+ * The seed of a window's starting noise: the model's seed and the window's last bar — its time when
+ * known (so the train step, scoring a segment, and `predict`, scoring the same bar from other rows,
+ * draw the same noise and give the same draws), else its row.
+ */
+function windowSeed(seed: number, row: number, index: ArrayLike<number> | undefined): number {
+  const key = index ? index[row] : row;
+  // Times in ms exceed 32 bits: both halves are mixed in.
+  const lo = key >>> 0;
+  const hi = Math.floor(key / 0x1_0000_0000) >>> 0;
+  return (Math.trunc(seed) ^ Math.imul(lo + 0x3c6ef372, 0x27d4eb2d) ^ Math.imul(hi + 0x5bd1e995, 0x165667b1)) >>> 0;
+}
 
 export interface SampleOptions {
   samples: number;
   /** DDIM steps. */
   steps: number;
   seed: number;
+  /** Each row's time (ms): keys its window's noise (absent: the row number does). */
+  index?: ArrayLike<number>;
 }
 
 /**
  * DDIM draws for the windows ending at `ends` (rows of X): per target, [ends.length × samples]
  * row-major, in target units. Each window is encoded once and repeated for its draws; a window's
- * starting noise depends only on the seed and its last row, so how windows are batched does not
- * change a draw.
+ * starting noise depends only on the seed and its last bar (windowSeed), so neither how windows are
+ * batched nor which rows are scored with it changes a draw.
  */
 export function sampleWindows(
   tf: Tf,
@@ -153,7 +165,7 @@ export function sampleWindows(
       const r = s1 - s0;
       const noise = new Float32Array(r * S * k);
       for (let i = 0; i < r; i++) {
-        const rng = makeRng(rowSeed(o.seed, ends[s0 + i]));
+        const rng = makeRng(windowSeed(o.seed, ends[s0 + i], o.index));
         for (let j = 0; j < S * k; j++) noise[i * S * k + j] = rng.normal();
       }
       gatherWindows(X, p, L, ends, s0, s1, xBuf);
@@ -252,7 +264,12 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
     const st = s as DiffusionState;
     const tf = tfForPredict();
     const ends = buildWindows(index, { start: 0, end: m }, st.spec.lookback, st.maxGapMs);
-    const draws = sampleWindows(tf, st.spec, st.weights, X, p, ends, st.yMean, st.yStd, { samples: st.samples, steps: st.samplingSteps, seed: st.seed });
+    const draws = sampleWindows(tf, st.spec, st.weights, X, p, ends, st.yMean, st.yStd, {
+      samples: st.samples,
+      steps: st.samplingSteps,
+      seed: st.seed,
+      index,
+    });
     const S = st.samples;
     st.spread?.forEach((c, t) => scaleSpread(draws[t], S, c));
     // Rows without a full window before them (a segment's first lookback − 1 rows, after a gap):
@@ -323,7 +340,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
         seed: d.seed,
       };
       if (prm.calibrate === 'val' && valEnds.length > 0) {
-        const opts = { samples: state.samples, steps: state.samplingSteps, seed: state.seed };
+        const opts = { samples: state.samples, steps: state.samplingSteps, seed: state.seed, index: d.index };
         const draws = sampleWindows(backend.tf, spec, res.weights, d.X, d.p, valEnds, mean, std, opts);
         state.spread = spreadFactors(draws, state.samples, valEnds, d.Y, d.k);
         d.log?.(
