@@ -1,0 +1,208 @@
+import type * as TfNs from '@tensorflow/tfjs';
+import { keepForBackward, release, type FusedHost } from '../nn/lstm.js';
+
+/**
+ * The `diffusion` denoiser's residual block (denoiser-conv.ts) as one tfjs op with a hand-written
+ * backward, for the backends whose tensors JavaScript can reach (wasm, cpu: src/models/nn/lstm.ts's
+ * FusedHost):
+ *
+ *   h' = h + conv(SiLU(h·(1 + γ) + β)),  (γ, β) = e·W_film + b_film,
+ *
+ * conv a "same"-padded convolution of K taps over the patch (taps as K·C columns, one matMul). The
+ * products stay tfjs matMuls (XNNPACK on wasm), untransposed (operands transposed here, in
+ * JavaScript: a transpose flag leaves XNNPACK for a slow loop); FiLM, SiLU, the taps with their
+ * padding, the biases and the residual are one JavaScript pass each way. The tfjs graph of the
+ * same block (pad, slices, concat, FiLM's slices and broadcasts, and their gradients) was ≈ 60
+ * small ops per block and step at ~10–100 µs of engine overhead each; most of a training step.
+ *
+ * Arithmetic runs in a fixed order (float64 in the loops, stored as float32), so reruns are
+ * bit-identical on a backend. Results differ from the tfjs graph by float32 rounding only.
+ */
+
+type Tf = typeof TfNs;
+type Tensor = TfNs.Tensor;
+type T1 = TfNs.Tensor1D;
+type T2 = TfNs.Tensor2D;
+type T3 = TfNs.Tensor3D;
+
+export interface ConvBlockWeights {
+  /** [C, 2C]: γ columns then β. */
+  filmW: T2;
+  filmB: T1;
+  /** [K·C, C]: tap j's rows j·C … (j + 1)·C − 1. */
+  convW: T2;
+  convB: T1;
+}
+
+/**
+ * The block over h [B, k, C] with FiLM inputs e [r, C], r dividing B (rows of h grouped by e's row,
+ * as blocks.ts's film); K taps, left = ⌊(K − 1)/2⌋ of them before the position.
+ */
+export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlockWeights, K: number): T3 {
+  const [B, k, C] = h.shape;
+  const r = e.shape[0];
+  const N = B * k;
+  const KC = K * C;
+  const left = Math.floor((K - 1) / 2);
+  const { view, alloc } = host;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const [hh, ee, fW, fB, cW, cB] = args as [T3, T2, T2, T1, T2, T1];
+    // For the backward: h and e as clones (an input may be gone by then; a clone shares storage).
+    const hk = tf.clone(hh);
+    const ek = tf.clone(ee);
+    const gb = tf.matMul(ee, fW);
+    const u = alloc([N, C]);
+    filmPre(view(hh), view(gb), view(fB), view(u), B, k, C, r);
+    // The sigmoid as a tfjs kernel: vectorised on wasm (XNNPACK), where Math.exp is ~10× slower.
+    const sg = tf.sigmoid(u);
+    // PAD zero rows after the N of cat (and zero columns in dyᵀ below): a row stride of N floats, a
+    // power of two at the usual sizes, would send a column's writes to one cache set.
+    const cat = alloc([N + PAD, KC]);
+    const cWT = alloc([C, KC]);
+    const fWT = alloc([2 * C, C]);
+    siluTaps(view(u), view(sg), view(cat), B, k, C, K, left);
+    transpose(view(cW), view(cWT), KC, C);
+    transpose(view(fW), view(fWT), C, 2 * C);
+    const y = tf.matMul(cat as T2, cW);
+    const out = alloc([B, k, C]);
+    residual(view(hh), view(y), view(cB), view(out), N, C);
+    y.dispose();
+    const scratch = [hk, ek, gb, u, sg, cat, cWT, fWT];
+    const kept = keepForBackward(tf, scratch);
+    if (!kept) tf.dispose(scratch);
+
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dcat = tf.matMul(tf.reshape(dy, [N, C]) as T2, cWT as T2);
+      const dyT = alloc([C, N + PAD]);
+      const dh = alloc([B, k, C]);
+      const dgb = alloc([r, 2 * C]);
+      const dcB = alloc([C]);
+      const dfB = alloc([2 * C]);
+      const eT = alloc([C, r]);
+      filmTapsBackward(view(dy), view(dcat), view(u), view(sg), view(hk), view(gb), view(dh), view(dgb), view(dyT), view(dcB), B, k, C, K, left, r);
+      columnSums(view(dgb), view(dfB), r, 2 * C);
+      transpose(view(ek), view(eT), r, C);
+      // dW_convᵀ = dyᵀ·cat, turned back here: transposing dy costs a third of transposing cat.
+      const dcWT = tf.matMul(dyT as T2, cat as T2);
+      const dfW = tf.matMul(eT as T2, dgb as T2);
+      const de = tf.matMul(dgb as T2, fWT as T2);
+      const dcW = alloc([KC, C]);
+      transpose(view(dcWT), view(dcW), C, KC);
+      release(kept);
+      return [dh, de, dfW, dfB, dcW, dcB];
+    };
+    return { value: out as T3, gradFunc };
+  });
+  return op(h, e, w.filmW, w.filmB, w.convW, w.convB) as T3;
+}
+
+const PAD = 16;
+
+// The loops, as small top-level functions so V8 optimises each once (see lstm.ts).
+
+/** a [rows, cols] into b [cols, rows]. */
+function transpose(a: Float32Array, b: Float32Array, rows: number, cols: number): void {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) b[j * rows + i] = a[i * cols + j];
+}
+
+function columnSums(a: Float32Array, out: Float32Array, rows: number, cols: number): void {
+  const s = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) s[j] += a[i * cols + j];
+  out.set(s);
+}
+
+/** gb += b_film (in place); u = h·(1 + γ) + β, rows of h grouped by gb's row. */
+function filmPre(hv: Float32Array, gb: Float32Array, fB: Float32Array, uv: Float32Array, B: number, k: number, C: number, r: number): void {
+  for (let q = 0; q < r; q++) for (let c = 0; c < 2 * C; c++) gb[q * 2 * C + c] += fB[c];
+  const per = B / r;
+  for (let b = 0; b < B; b++) {
+    const gq = Math.floor(b / per) * 2 * C;
+    for (let n = b * k; n < (b + 1) * k; n++) for (let c = 0; c < C; c++) uv[n * C + c] = hv[n * C + c] * (1 + gb[gq + c]) + gb[gq + C + c];
+  }
+}
+
+/**
+ * The taps of SiLU(u) = u·σ(u) into cat [N + PAD, K·C]: cat[b, i, j·C + c] = SiLU(u)[b, i + j − left, c],
+ * 0 outside the patch and in the PAD rows.
+ */
+function siluTaps(uv: Float32Array, sg: Float32Array, cat: Float32Array, B: number, k: number, C: number, K: number, left: number): void {
+  const KC = K * C;
+  cat.fill(0, B * k * KC);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < k; i++) {
+      const n = b * k + i;
+      for (let j = 0; j < K; j++) {
+        const src = i + j - left;
+        const d = n * KC + j * C;
+        if (src < 0 || src >= k) cat.fill(0, d, d + C);
+        else {
+          const o = (b * k + src) * C;
+          for (let c = 0; c < C; c++) cat[d + c] = uv[o + c] * sg[o + c];
+        }
+      }
+    }
+}
+
+/** out = h + y + b_conv (rows of C). */
+function residual(hv: Float32Array, y: Float32Array, cB: Float32Array, out: Float32Array, N: number, C: number): void {
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) out[n * C + c] = hv[n * C + c] + (y[n * C + c] + cB[c]);
+}
+
+/**
+ * From dy (= dh' [N, C]) and dcat = dy·W_convᵀ [N, K·C]: dg (the taps summed back), du = dg·SiLU'(u),
+ * dh = dy + du·(1 + γ), and per FiLM row q: dγ = Σ du·h, dβ = Σ du over its rows, into dgb [r, 2C];
+ * also dyᵀ into dyT [C, N + PAD] (zero PAD columns) and db_conv = Σ dy.
+ */
+function filmTapsBackward(
+  dy: Float32Array,
+  dcat: Float32Array,
+  uv: Float32Array,
+  sg: Float32Array,
+  hv: Float32Array,
+  gb: Float32Array,
+  dh: Float32Array,
+  dgb: Float32Array,
+  dyT: Float32Array,
+  dcB: Float32Array,
+  B: number,
+  k: number,
+  C: number,
+  K: number,
+  left: number,
+  r: number,
+): void {
+  const KC = K * C;
+  const N = B * k;
+  const NP = N + PAD;
+  const per = B / r;
+  const acc = new Float64Array(2 * C);
+  const bsum = new Float64Array(C);
+  for (let c = 0; c < C; c++) dyT.fill(0, c * NP + N, (c + 1) * NP);
+  for (let q = 0; q < r; q++) {
+    acc.fill(0);
+    const gq = q * 2 * C;
+    for (let b = q * per; b < (q + 1) * per; b++)
+      for (let i = 0; i < k; i++) {
+        const n = b * k + i;
+        for (let c = 0; c < C; c++) {
+          let dg = 0;
+          for (let j = 0; j < K; j++) {
+            const dst = i - j + left;
+            if (dst >= 0 && dst < k) dg += dcat[(b * k + dst) * KC + j * C + c];
+          }
+          const x = n * C + c;
+          const uu = uv[x];
+          const s = sg[x];
+          const du = dg * s * (1 + uu * (1 - s));
+          const d = dy[x];
+          dh[x] = d + du * (1 + gb[gq + c]);
+          acc[c] += du * hv[x];
+          acc[C + c] += du;
+          bsum[c] += d;
+          dyT[c * NP + n] = d;
+        }
+      }
+    for (let c = 0; c < 2 * C; c++) dgb[gq + c] = acc[c];
+  }
+  dcB.set(bsum);
+}
