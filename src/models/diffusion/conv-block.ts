@@ -79,8 +79,7 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
       const dcB = alloc([C]);
       const dfB = alloc([2 * C]);
       const eT = alloc([C, r]);
-      filmTapsBackward(view(dy), view(dcat), view(u), view(sg), view(hk), view(gb), view(dh), view(dgb), view(dyT), view(dcB), B, k, C, K, left, r);
-      columnSums(view(dgb), view(dfB), r, 2 * C);
+      filmTapsBackward(view(dy), view(dcat), view(u), view(sg), view(hk), view(gb), view(dh), view(dgb), view(dyT), view(dcB), view(dfB), B, k, C, K, left, r);
       transpose(view(ek), view(eT), r, C);
       // dW_convᵀ = dyᵀ·cat, turned back here: transposing dy costs a third of transposing cat.
       const dcWT = tf.matMul(dyT as T2, cat as T2);
@@ -105,12 +104,6 @@ function transpose(a: Float32Array, b: Float32Array, rows: number, cols: number)
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) b[j * rows + i] = a[i * cols + j];
 }
 
-function columnSums(a: Float32Array, out: Float32Array, rows: number, cols: number): void {
-  const s = new Float64Array(cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) s[j] += a[i * cols + j];
-  out.set(s);
-}
-
 /** gb += b_film (in place); u = h·(1 + γ) + β, rows of h grouped by gb's row. */
 function filmPre(hv: Float32Array, gb: Float32Array, fB: Float32Array, uv: Float32Array, B: number, k: number, C: number, r: number): void {
   for (let q = 0; q < r; q++) for (let c = 0; c < 2 * C; c++) gb[q * 2 * C + c] += fB[c];
@@ -128,17 +121,22 @@ function filmPre(hv: Float32Array, gb: Float32Array, fB: Float32Array, uv: Float
 function siluTaps(uv: Float32Array, sg: Float32Array, cat: Float32Array, B: number, k: number, C: number, K: number, left: number): void {
   const KC = K * C;
   cat.fill(0, B * k * KC);
+  // Taps that read outside the patch: zeros (the same slots in every b).
   for (let b = 0; b < B; b++)
-    for (let i = 0; i < k; i++) {
-      const n = b * k + i;
+    for (let i = 0; i < k; i++)
       for (let j = 0; j < K; j++) {
         const src = i + j - left;
-        const d = n * KC + j * C;
-        if (src < 0 || src >= k) cat.fill(0, d, d + C);
-        else {
-          const o = (b * k + src) * C;
-          for (let c = 0; c < C; c++) cat[d + c] = uv[o + c] * sg[o + c];
-        }
+        if (src < 0 || src >= k) cat.fill(0, (b * k + i) * KC + j * C, (b * k + i) * KC + (j + 1) * C);
+      }
+  // Row src of SiLU(u) goes to row src − j + left of cat, at tap j's columns.
+  for (let b = 0; b < B; b++)
+    for (let src = 0; src < k; src++) {
+      const o = (b * k + src) * C;
+      for (let j = 0; j < K; j++) {
+        const dst = src - j + left;
+        if (dst < 0 || dst >= k) continue;
+        const d = (b * k + dst) * KC + j * C;
+        for (let c = 0; c < C; c++) cat[d + c] = uv[o + c] * sg[o + c];
       }
     }
 }
@@ -151,7 +149,7 @@ function residual(hv: Float32Array, y: Float32Array, cB: Float32Array, out: Floa
 /**
  * From dy (= dh' [N, C]) and dcat = dy·W_convᵀ [N, K·C]: dg (the taps summed back), du = dg·SiLU'(u),
  * dh = dy + du·(1 + γ), and per FiLM row q: dγ = Σ du·h, dβ = Σ du over its rows, into dgb [r, 2C];
- * also dyᵀ into dyT [C, N + PAD] (zero PAD columns) and db_conv = Σ dy.
+ * also dyᵀ into dyT [C, N + PAD] (zero PAD columns), db_conv = Σ dy and db_film = Σ dgb.
  */
 function filmTapsBackward(
   dy: Float32Array,
@@ -164,6 +162,7 @@ function filmTapsBackward(
   dgb: Float32Array,
   dyT: Float32Array,
   dcB: Float32Array,
+  dfB: Float32Array,
   B: number,
   k: number,
   C: number,
@@ -176,7 +175,9 @@ function filmTapsBackward(
   const NP = N + PAD;
   const per = B / r;
   const acc = new Float64Array(2 * C);
+  const fsum = new Float64Array(2 * C);
   const bsum = new Float64Array(C);
+  const dg = new Float64Array(C);
   for (let c = 0; c < C; c++) dyT.fill(0, c * NP + N, (c + 1) * NP);
   for (let q = 0; q < r; q++) {
     acc.fill(0);
@@ -184,16 +185,20 @@ function filmTapsBackward(
     for (let b = q * per; b < (q + 1) * per; b++)
       for (let i = 0; i < k; i++) {
         const n = b * k + i;
+        // dg of row i: tap j of row i − j + left read it.
+        dg.fill(0);
+        for (let j = 0; j < K; j++) {
+          const dst = i - j + left;
+          if (dst < 0 || dst >= k) continue;
+          const o = (b * k + dst) * KC + j * C;
+          for (let c = 0; c < C; c++) dg[c] += dcat[o + c];
+        }
+        const x0 = n * C;
         for (let c = 0; c < C; c++) {
-          let dg = 0;
-          for (let j = 0; j < K; j++) {
-            const dst = i - j + left;
-            if (dst >= 0 && dst < k) dg += dcat[(b * k + dst) * KC + j * C + c];
-          }
-          const x = n * C + c;
+          const x = x0 + c;
           const uu = uv[x];
           const s = sg[x];
-          const du = dg * s * (1 + uu * (1 - s));
+          const du = dg[c] * s * (1 + uu * (1 - s));
           const d = dy[x];
           dh[x] = d + du * (1 + gb[gq + c]);
           acc[c] += du * hv[x];
@@ -202,7 +207,11 @@ function filmTapsBackward(
           dyT[c * NP + n] = d;
         }
       }
-    for (let c = 0; c < 2 * C; c++) dgb[gq + c] = acc[c];
+    for (let c = 0; c < 2 * C; c++) {
+      dgb[gq + c] = acc[c];
+      fsum[c] += acc[c];
+    }
   }
   dcB.set(bsum);
+  dfB.set(fsum);
 }
