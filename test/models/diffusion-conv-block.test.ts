@@ -5,7 +5,7 @@ import { makeRng } from '../../src/data/rng.js';
 import type { DenoiserSpec, WeightOf } from '../../src/models/diffusion/blocks.js';
 import { fusedConvBlock } from '../../src/models/diffusion/conv-block.js';
 import { denoiserWeights } from '../../src/models/diffusion/denoiser.js';
-import { convBlock } from '../../src/models/diffusion/denoiser-conv.js';
+import { convBlock, convForward } from '../../src/models/diffusion/denoiser-conv.js';
 import { diffusionTrainable, sampleWindows } from '../../src/models/diffusion/kinds.js';
 import { fusedHost } from '../../src/models/nn/lstm.js';
 import { trainNet, type TrainData, type TrainOptions } from '../../src/models/nn/train.js';
@@ -134,6 +134,56 @@ describe('fused diffusion conv block', () => {
     });
     tf.dispose([...xs, R, ...g]);
   });
+
+  // The embedding and read-out ops, and the blocks chained, inside the whole noise predictor.
+  it.each([
+    [6, 1],
+    [6, 3],
+  ])(
+    'the whole denoiser (embedding, 2 blocks, read-out) matches its tfjs graph: ε̂ and the gradients of every weight and input (B %i, windows %i)',
+    async (B, r) => {
+      const { tf } = await selectBackend('cpu');
+      const spec: DenoiserSpec = { kind: 'diffusion', lookback: 5, p: 2, k: 4, hidden: 8, layers: 2, kernelSize: 3, stateSize: 0, diffusionSteps: 50 };
+      // eps reads these (the condition's and the step's MLPs run before it, in encode and stepEmbedding).
+      const weights = denoiserWeights(spec, 11).filter((w) => !/^(cond|temb)\//.test(w.name));
+      const rng = makeRng(r);
+      // Non-zero biases so that every bias path is exercised.
+      const vars = weights.map((w) =>
+        tf.variable(
+          tf.tensor(
+            Float32Array.from(w.data, (v) => v + 0.2 * rng.normal()),
+            w.shape,
+          ),
+        ),
+      );
+      const byName = new Map(weights.map((w, i) => [w.name, vars[i] as TfNs.Tensor]));
+      const W: WeightOf = (n) => byName.get(n) as TfNs.Tensor;
+      const rand = (shape: number[]): TfNs.Tensor =>
+        tf.tensor(
+          Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+          shape,
+        );
+      const [xt, temb, c, R] = [rand([B, spec.k]), rand([B === r ? B : 1, spec.hidden]), rand([r, spec.hidden]), rand([B, spec.k])];
+      const run = (fused: boolean) => {
+        const fwd = convForward(tf, spec, W, { fused });
+        const f = (x: TfNs.Tensor, t: TfNs.Tensor, cc: TfNs.Tensor): TfNs.Scalar => tf.sum(tf.mul(fwd.eps(x as T2, t as T2, [cc]), R));
+        const out = tf.tidy(() => fwd.eps(xt as T2, temb as T2, [c]).dataSync());
+        const gIn = tf.grads(f)([xt, temb, c]);
+        const { grads } = tf.variableGrads(() => f(xt, temb, c), vars);
+        return { out, grads: [...gIn, ...vars.map((v) => grads[v.name])] };
+      };
+      const a = run(true);
+      const b = run(false);
+      expect(maxAbsDiff(a.out, b.out)).toBeLessThan(1e-5);
+      const names = ['x_t', 'temb', 'c', ...weights.map((w) => w.name)];
+      a.grads.forEach((g, i) => {
+        const want = b.grads[i].dataSync();
+        const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
+        expect(maxAbsDiff(g.dataSync(), want) / scale, names[i]).toBeLessThan(1e-5);
+      });
+      tf.dispose([...vars, xt, temb, c, R, ...a.grads, ...b.grads]);
+    },
+  );
 
   it('leaves no tensors behind: training steps (state kept for the backward) and inference (none kept)', async () => {
     const { tf } = await selectBackend('cpu');

@@ -15,6 +15,9 @@ import { keepForBackward, release, type FusedHost } from '../nn/lstm.js';
  * same block (pad, slices, concat, FiLM's slices and broadcasts, and their gradients) was ≈ 60
  * small ops per block and step at ~10–100 µs of engine overhead each; most of a training step.
  *
+ * The per-position input embedding (fusedEmbed) and read-out (fusedReadOut) around the blocks are
+ * fused the same way: each was ~20 small ops with its gradients, for a few thousand multiply-adds.
+ *
  * Arithmetic runs in a fixed order (float64 in the loops, stored as float32), so reruns are
  * bit-identical on a backend. Results differ from the tfjs graph by float32 rounding only.
  */
@@ -96,6 +99,59 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
 }
 
 const PAD = 16;
+
+/** h₀[b, i, :] = x_t[b, i]·w + a + pos[i, :] for x_t [B, k], w [1, C], a [C], pos [k, C]: [B, k, C]. */
+export function fusedEmbed(tf: Tf, host: FusedHost, xt: T2, w: T2, a: T1, pos: T2): T3 {
+  const [B, k] = xt.shape;
+  const C = pos.shape[1];
+  const { view, alloc } = host;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const [x, ww, aa, pp] = args as [T2, T2, T1, T2];
+    const xk = tf.clone(x);
+    const wk = tf.clone(ww);
+    const out = alloc([B, k, C]);
+    embedForward(view(x), view(ww), view(aa), view(pp), view(out), B, k, C);
+    const kept = keepForBackward(tf, [xk, wk]);
+    if (!kept) tf.dispose([xk, wk]);
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dx = alloc([B, k]);
+      const dw = alloc([1, C]);
+      const da = alloc([C]);
+      const dpos = alloc([k, C]);
+      embedBackward(view(dy), view(xk), view(wk), view(dx), view(dw), view(da), view(dpos), B, k, C);
+      release(kept);
+      return [dx, dw, da, dpos];
+    };
+    return { value: out as T3, gradFunc };
+  });
+  return op(xt, w, a, pos) as T3;
+}
+
+/** ε̂[b, i] = SiLU(h[b, i, :])·w + a for h [B, k, C], w [C, 1], a [1]: [B, k]. */
+export function fusedReadOut(tf: Tf, host: FusedHost, h: T3, w: T2, a: T1): T2 {
+  const [B, k, C] = h.shape;
+  const { view, alloc } = host;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const [hh, ww, aa] = args as [T3, T2, T1];
+    const hk = tf.clone(hh);
+    const wk = tf.clone(ww);
+    const sg = tf.sigmoid(hh);
+    const out = alloc([B, k]);
+    readOutForward(view(hh), view(sg), view(ww), view(aa), view(out), B * k, C);
+    const kept = keepForBackward(tf, [hk, wk, sg]);
+    if (!kept) tf.dispose([hk, wk, sg]);
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dh = alloc([B, k, C]);
+      const dw = alloc([C, 1]);
+      const da = alloc([1]);
+      readOutBackward(view(dy), view(hk), view(sg), view(wk), view(dh), view(dw), view(da), B * k, C);
+      release(kept);
+      return [dh, dw, da];
+    };
+    return { value: out as T2, gradFunc };
+  });
+  return op(h, w, a) as T2;
+}
 
 // The loops, as small top-level functions so V8 optimises each once (see lstm.ts).
 
@@ -214,4 +270,84 @@ function filmTapsBackward(
   }
   dcB.set(bsum);
   dfB.set(fsum);
+}
+
+function embedForward(x: Float32Array, w: Float32Array, a: Float32Array, pos: Float32Array, out: Float32Array, B: number, k: number, C: number): void {
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < k; i++) {
+      const v = x[b * k + i];
+      const o = (b * k + i) * C;
+      for (let c = 0; c < C; c++) out[o + c] = v * w[c] + a[c] + pos[i * C + c];
+    }
+}
+
+/** dx = dy·wᵀ per position; dw = Σ x·dy; da = Σ dy; dpos = Σ over b of dy. */
+function embedBackward(
+  dy: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  dx: Float32Array,
+  dw: Float32Array,
+  da: Float32Array,
+  dpos: Float32Array,
+  B: number,
+  k: number,
+  C: number,
+): void {
+  const sw = new Float64Array(C);
+  const sa = new Float64Array(C);
+  const sp = new Float64Array(k * C);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < k; i++) {
+      const n = b * k + i;
+      const v = x[n];
+      let d = 0;
+      for (let c = 0; c < C; c++) {
+        const g = dy[n * C + c];
+        d += g * w[c];
+        sw[c] += v * g;
+        sa[c] += g;
+        sp[i * C + c] += g;
+      }
+      dx[n] = d;
+    }
+  dw.set(sw);
+  da.set(sa);
+  dpos.set(sp);
+}
+
+function readOutForward(h: Float32Array, sg: Float32Array, w: Float32Array, a: Float32Array, out: Float32Array, N: number, C: number): void {
+  for (let n = 0; n < N; n++) {
+    let y = 0;
+    for (let c = 0; c < C; c++) y += h[n * C + c] * sg[n * C + c] * w[c];
+    out[n] = y + a[0];
+  }
+}
+
+/** dh = dy·w·SiLU'(h); dw = Σ SiLU(h)·dy; da = Σ dy. */
+function readOutBackward(
+  dy: Float32Array,
+  h: Float32Array,
+  sg: Float32Array,
+  w: Float32Array,
+  dh: Float32Array,
+  dw: Float32Array,
+  da: Float32Array,
+  N: number,
+  C: number,
+): void {
+  const sw = new Float64Array(C);
+  let sa = 0;
+  for (let n = 0; n < N; n++) {
+    const d = dy[n];
+    sa += d;
+    for (let c = 0; c < C; c++) {
+      const x = h[n * C + c];
+      const s = sg[n * C + c];
+      dh[n * C + c] = d * w[c] * s * (1 + x * (1 - s));
+      sw[c] += x * s * d;
+    }
+  }
+  dw.set(sw);
+  da[0] = sa;
 }

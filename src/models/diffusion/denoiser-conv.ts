@@ -1,6 +1,6 @@
 import type * as TfNs from '@tensorflow/tfjs';
 import { fusedHost } from '../nn/lstm.js';
-import { fusedConvBlock, type ConvBlockWeights } from './conv-block.js';
+import { fusedConvBlock, fusedEmbed, fusedReadOut, type ConvBlockWeights } from './conv-block.js';
 import { dense, film, silu, type DenoiserForward, type DenoiserSpec, type WeightBuilder, type WeightOf } from './blocks.js';
 
 /**
@@ -10,7 +10,7 @@ import { dense, film, silu, type DenoiserForward, type DenoiserSpec, type Weight
  * then a "same"-padded 1-D convolution of `kernel_size` taps over the patch; a per-position linear
  * read-out of ε̂.
  *
- * On wasm and cpu a block is one fused op (conv-block.ts); elsewhere (tfjs-node) the tfjs graph
+ * On wasm and cpu the embedding, each block and the read-out are one fused op each (conv-block.ts); elsewhere (tfjs-node) the tfjs graph
  * below, where the convolution is shifted slices + one matMul, as the tcn kind does (conv1d's
  * filter gradient has no wasm kernel).
  */
@@ -38,7 +38,8 @@ export function convWeights(w: WeightBuilder, s: DenoiserSpec): void {
   w.fill('out/b', [1]);
 }
 
-export function convForward(tf: Tf, s: DenoiserSpec, W: WeightOf): DenoiserForward {
+/** `fused: false`: the tfjs graph on every backend (the reference the tests hold the fused ops to). */
+export function convForward(tf: Tf, s: DenoiserSpec, W: WeightOf, o: { fused?: boolean } = {}): DenoiserForward {
   const { hidden: C, k, kernelSize: K, lookback: L, p } = s;
   return {
     encode(x) {
@@ -48,10 +49,13 @@ export function convForward(tf: Tf, s: DenoiserSpec, W: WeightOf): DenoiserForwa
     },
     eps(xt, temb, [c]) {
       const B = xt.shape[0];
-      const host = fusedHost(tf);
+      const host = o.fused === false ? undefined : fusedHost(tf);
       const e = silu(tf, tf.add(temb, c)) as T2;
-      let h = tf.add(tf.reshape(dense(tf, tf.reshape(xt, [B * k, 1]), W, 'in'), [B, k, C]), W('pos')) as T3;
+      let h = host
+        ? fusedEmbed(tf, host, xt, W('in/W') as T2, W('in/b') as TfNs.Tensor1D, W('pos') as T2)
+        : (tf.add(tf.reshape(dense(tf, tf.reshape(xt, [B * k, 1]), W, 'in'), [B, k, C]), W('pos')) as T3);
       for (let l = 0; l < s.layers; l++) h = host ? fusedConvBlock(tf, host, h, e, blockWeights(W, l), K) : convBlock(tf, h, e, W, l, K);
+      if (host) return fusedReadOut(tf, host, h, W('out/W') as T2, W('out/b') as TfNs.Tensor1D);
       return tf.reshape(dense(tf, silu(tf, tf.reshape(h, [B * k, C])) as T2, W, 'out'), [B, k]);
     },
   };
