@@ -5,10 +5,13 @@
  * cosine schedule (T = 1000), Adam; (2) DDIM sampling of 1,000 forecasts × 100 draws × 20 steps,
  * 4,096 draws per forward pass, each window encoded once, on both sides. Peer setup (Debian):
  * apt-get update && apt-get install -y python3-torch. Training alternates rounds (the machine's
- * load drifts; a ratio within one round compares like with like): the row gives the median round.
+ * load drifts; a ratio within one round compares like with like): the row gives the median round,
+ * and the note each round's ratio by the wall clock and by CPU time (both processes single-threaded
+ * here; CPU time is what a loaded, shared machine distorts least), with the load average.
  * FXFLOW_BENCH_FORECASTS shrinks the sampling run on a busy machine.
  */
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend, type Tf } from '../src/backend/index.js';
@@ -39,8 +42,11 @@ function torch(args: string[]): Record<string, number | string> | undefined {
   }
 }
 
-/** Steps/s of fxflow's training step (the kind's loss, with its noise draws, and train.ts's Adam). */
-function trainRound(tf: Tf): number {
+/**
+ * Steps/s of fxflow's training step (the kind's loss, with its noise draws, and train.ts's Adam): by
+ * the wall clock, and by the process's CPU time (all threads), which a loaded machine does not stretch.
+ */
+function trainRound(tf: Tf): { wall: number; cpu: number } {
   const net = diffusionTrainable(SPEC).build(tf, denoiserWeights(SPEC, 1));
   const rng = makeRng(0);
   const x = tf.tensor3d(
@@ -66,12 +72,15 @@ function trainRound(tf: Tf): number {
   };
   for (let i = 0; i < WARM; i++) step();
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < STEPS; i++) step();
-  const sps = (STEPS * 1000) / (performance.now() - t0);
+  const wall = (STEPS * 1000) / (performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  const cpu = (STEPS * 1e6) / (c.user + c.system);
   net.dispose();
   tf.dispose([x, y]);
   adam.dispose();
-  return sps;
+  return { wall, cpu };
 }
 
 function sampleMs(tf: Tf): number {
@@ -90,17 +99,28 @@ export async function run(): Promise<BenchResult[]> {
   const { tf, name } = await selectBackend((process.env.FXFLOW_BENCH_DEVICE as 'auto' | 'cpu' | 'gpu') ?? 'auto');
   const ours: number[] = [];
   const peers: number[] = [];
+  const oursCpu: number[] = [];
+  const peersCpu: number[] = [];
+  const loads: number[] = [];
   let info: Record<string, number | string> | undefined;
   for (let r = 0; r < ROUNDS; r++) {
-    ours.push(trainRound(tf));
+    loads.push(os.loadavg()[0]);
+    const o = trainRound(tf);
     const p = torch(['train', String(WARM), String(STEPS)]);
+    ours.push(o.wall);
+    oursCpu.push(o.cpu);
     if (p) {
       peers.push(p.steps_per_s as number);
+      peersCpu.push(p.cpu_steps_per_s as number);
       info = p;
     }
   }
   const peerName = info ? `PyTorch ${info.torch} CPU (${info.threads} threads)` : 'PyTorch (did not run)';
-  const ratios = peers.map((p, i) => ours[i] / p);
+  // Per round, where the peer ran every round (else rounds do not pair up).
+  const paired = peers.length === ours.length;
+  const ratios = paired ? peers.map((p, i) => ours[i] / p) : [];
+  const cpuRatios = paired ? peersCpu.map((p, i) => oursCpu[i] / p) : [];
+  const fmt = (v: number[]): string => v.map((r) => r.toFixed(2)).join(', ');
   const fx = sampleMs(tf);
   const ps = torch(['sample', String(F), String(S), String(DDIM)]);
   return [
@@ -109,7 +129,9 @@ export async function run(): Promise<BenchResult[]> {
       fxflowMs: 1000 / median(ours),
       peer: peerName,
       peerMs: peers.length ? 1000 / median(peers) : NaN,
-      note: `${median(ours).toFixed(1)} vs ${peers.length ? median(peers).toFixed(1) : '—'} steps/s; rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}×`,
+      note: paired
+        ? `${median(ours).toFixed(1)} vs ${median(peers).toFixed(1)} steps/s; rounds ${fmt(ratios)}×; by CPU time ${median(oursCpu).toFixed(1)} vs ${median(peersCpu).toFixed(1)} steps/s, rounds ${fmt(cpuRatios)}×; load ${fmt(loads)}`
+        : `${median(ours).toFixed(1)} steps/s (no peer); load ${fmt(loads)}`,
     },
     {
       name: `DDIM sampling, ${F} forecasts × ${S} draws × ${DDIM} steps (${name})`,

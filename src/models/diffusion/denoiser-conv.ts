@@ -1,4 +1,6 @@
 import type * as TfNs from '@tensorflow/tfjs';
+import { fusedHost } from '../nn/lstm.js';
+import { fusedConvBlock, fusedEmbed, fusedReadOut, type ConvBlockWeights } from './conv-block.js';
 import { dense, film, silu, type DenoiserForward, type DenoiserSpec, type WeightBuilder, type WeightOf } from './blocks.js';
 
 /**
@@ -8,8 +10,9 @@ import { dense, film, silu, type DenoiserForward, type DenoiserSpec, type Weight
  * then a "same"-padded 1-D convolution of `kernel_size` taps over the patch; a per-position linear
  * read-out of ε̂.
  *
- * The convolution is shifted slices + one matMul, as the tcn kind does (conv1d's filter gradient
- * has no wasm kernel).
+ * On wasm and cpu the embedding, each block and the read-out are one fused op each (conv-block.ts); elsewhere (tfjs-node) the tfjs graph
+ * below, where the convolution is shifted slices + one matMul, as the tcn kind does (conv1d's
+ * filter gradient has no wasm kernel).
  */
 
 type Tf = typeof TfNs;
@@ -35,9 +38,9 @@ export function convWeights(w: WeightBuilder, s: DenoiserSpec): void {
   w.fill('out/b', [1]);
 }
 
-export function convForward(tf: Tf, s: DenoiserSpec, W: WeightOf): DenoiserForward {
+/** `fused: false`: the tfjs graph on every backend (the reference the tests hold the fused ops to). */
+export function convForward(tf: Tf, s: DenoiserSpec, W: WeightOf, o: { fused?: boolean } = {}): DenoiserForward {
   const { hidden: C, k, kernelSize: K, lookback: L, p } = s;
-  const left = Math.floor((K - 1) / 2);
   return {
     encode(x) {
       const b = x.shape[0];
@@ -46,25 +49,41 @@ export function convForward(tf: Tf, s: DenoiserSpec, W: WeightOf): DenoiserForwa
     },
     eps(xt, temb, [c]) {
       const B = xt.shape[0];
+      const host = o.fused === false ? undefined : fusedHost(tf);
       const e = silu(tf, tf.add(temb, c)) as T2;
-      let h = tf.add(tf.reshape(dense(tf, tf.reshape(xt, [B * k, 1]), W, 'in'), [B, k, C]), W('pos')) as T3;
-      for (let l = 0; l < s.layers; l++) {
-        const g = silu(tf, film(tf, h, e, W, `block${l}/film`, C)) as T3;
-        const padded =
-          K === 1
-            ? g
-            : (tf.pad(g, [
-                [0, 0],
-                [left, K - 1 - left],
-                [0, 0],
-              ]) as T3);
-        const taps: T3[] = [];
-        for (let j = 0; j < K; j++) taps.push(K === 1 ? g : (tf.slice(padded, [0, j, 0], [B, k, C]) as T3));
-        const cat = K === 1 ? g : (tf.concat(taps, 2) as T3);
-        const y = dense(tf, tf.reshape(cat, [B * k, K * C]), W, `block${l}/conv`);
-        h = tf.add(h, tf.reshape(y, [B, k, C])) as T3;
-      }
+      let h = host
+        ? fusedEmbed(tf, host, xt, W('in/W') as T2, W('in/b') as TfNs.Tensor1D, W('pos') as T2)
+        : (tf.add(tf.reshape(dense(tf, tf.reshape(xt, [B * k, 1]), W, 'in'), [B, k, C]), W('pos')) as T3);
+      for (let l = 0; l < s.layers; l++) h = host ? fusedConvBlock(tf, host, h, e, blockWeights(W, l), K) : convBlock(tf, h, e, W, l, K);
+      if (host) return fusedReadOut(tf, host, h, W('out/W') as T2, W('out/b') as TfNs.Tensor1D);
       return tf.reshape(dense(tf, silu(tf, tf.reshape(h, [B * k, C])) as T2, W, 'out'), [B, k]);
     },
   };
+}
+
+const blockWeights = (W: WeightOf, l: number): ConvBlockWeights => ({
+  filmW: W(`block${l}/film/W`) as T2,
+  filmB: W(`block${l}/film/b`) as TfNs.Tensor1D,
+  convW: W(`block${l}/conv/W`) as T2,
+  convB: W(`block${l}/conv/b`) as TfNs.Tensor1D,
+});
+
+/** Block l as tfjs ops: h + conv(SiLU(FiLM(h, e))), the reference the fused op (conv-block.ts) matches. */
+export function convBlock(tf: Tf, h: T3, e: T2, W: WeightOf, l: number, K: number): T3 {
+  const [B, k, C] = h.shape;
+  const left = Math.floor((K - 1) / 2);
+  const g = silu(tf, film(tf, h, e, W, `block${l}/film`, C)) as T3;
+  const padded =
+    K === 1
+      ? g
+      : (tf.pad(g, [
+          [0, 0],
+          [left, K - 1 - left],
+          [0, 0],
+        ]) as T3);
+  const taps: T3[] = [];
+  for (let j = 0; j < K; j++) taps.push(K === 1 ? g : (tf.slice(padded, [0, j, 0], [B, k, C]) as T3));
+  const cat = K === 1 ? g : (tf.concat(taps, 2) as T3);
+  const y = dense(tf, tf.reshape(cat, [B * k, K * C]), W, `block${l}/conv`);
+  return tf.add(h, tf.reshape(y, [B, k, C])) as T3;
 }

@@ -61,7 +61,8 @@ let wasmHost: { backend: unknown; host: FusedHost } | undefined;
 
 /**
  * The host for the current backend: wasm and cpu; undefined elsewhere (tfjs-node keeps tensors
- * inside libtensorflow), where the LSTM falls back to tfjs ops per step. A wasm view is
+ * inside libtensorflow), where the LSTM (and the diffusion conv block, src/models/diffusion/
+ * conv-block.ts) falls back to tfjs ops. A wasm view is
  * invalidated when the heap grows: take it after the step's allocations (addresses stay valid).
  */
 export function fusedHost(tf: Tf): FusedHost | undefined {
@@ -72,7 +73,7 @@ export function fusedHost(tf: Tf): FusedHost | undefined {
       const cells = be.wasm.asm?.memory ? simdCells(be.wasm.asm.memory) : undefined;
       const ptr = (t: Tensor): number => {
         const d = be.dataIdMap.get(t.dataId);
-        if (!d) throw new Error('fused LSTM: a tensor not on the wasm heap');
+        if (!d) throw new Error('fused op: a tensor not on the wasm heap');
         return d.memoryOffset;
       };
       // makeOutput allocates without filling (a fill of the ~30 MB a batch allocates costs ms).
@@ -87,7 +88,7 @@ export function fusedHost(tf: Tf): FusedHost | undefined {
       alloc: (shape) => tf.fill(shape, 0),
       view: (t) => {
         const v = be.data.get(t.dataId)?.values;
-        if (!(v instanceof Float32Array)) throw new Error('fused LSTM: a cpu tensor without float32 values');
+        if (!(v instanceof Float32Array)) throw new Error('fused op: a cpu tensor without float32 values');
         return v;
       },
     };
@@ -301,13 +302,13 @@ export function fusedLstmLayer(tf: Tf, host: FusedHost, x: T3, Wx: T2, Wh: T2, b
  * batch here. A set whose backward never ran (its tape finished without reaching this op) is
  * released by the next fused forward.
  */
-interface Kept {
+export interface Kept {
   tensors: Tensor[];
   tape: unknown;
 }
 const pending = new Set<Kept>();
 
-function keepForBackward(tf: Tf, tensors: Tensor[]): Kept | undefined {
+export function keepForBackward(tf: Tf, tensors: Tensor[]): Kept | undefined {
   const st = tf.engine().state;
   for (const k of pending) if (k.tape !== st.activeTape || st.gradientDepth === 0) release(k);
   // Recording: a gradient tape is open and this op is not nested in another kernel (depth 1 is
@@ -318,7 +319,7 @@ function keepForBackward(tf: Tf, tensors: Tensor[]): Kept | undefined {
   return k;
 }
 
-function release(k: Kept | undefined): void {
+export function release(k: Kept | undefined): void {
   if (!k || !pending.delete(k)) return;
   for (const t of k.tensors) t.dispose();
 }

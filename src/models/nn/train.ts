@@ -129,21 +129,12 @@ export interface AdamStep {
  * elementwise float32 operations per element as an update per variable, so bit-identical to it,
  * in ~15 arithmetic kernels (plus reshapes, concats, a split) rather than ~13 per variable (on
  * wasm each kernel's dispatch, not its arithmetic, was most of the update of a small net). `moments`: [m₀, v₀, m₁, v₁, …] to resume from.
+ * On wasm and cpu, the same arithmetic in JavaScript (adamStepJs); `impl: 'tfjs'` keeps the tfjs ops.
  */
-export function adamStep(tf: Tf, vars: TfNs.Variable[], o: AdamOptions, moments?: WeightValue[]): AdamStep {
+export function adamStep(tf: Tf, vars: TfNs.Variable[], o: AdamOptions, moments?: WeightValue[], impl: 'auto' | 'tfjs' = 'auto'): AdamStep {
   const sizes = vars.map((v) => v.size);
-  const total = sizes.reduce((a, b) => a + b, 0);
-  const flatOf = (k: 0 | 1): Float32Array => {
-    const out = new Float32Array(total);
-    if (moments) {
-      let at = 0;
-      vars.forEach((_, i) => {
-        out.set(moments[2 * i + k].data, at);
-        at += sizes[i];
-      });
-    }
-    return out;
-  };
+  const flatOf = (k: 0 | 1): Float32Array => flatMoments(vars, k, moments);
+  if (impl === 'auto' && (tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu')) return adamStepJs(tf, vars, o, flatOf(0), flatOf(1));
   // tidy: a variable keeps its own copy; the initial tensors go.
   const m = tf.tidy(() => tf.variable(tf.tensor1d(flatOf(0)), false));
   const vv = tf.tidy(() => tf.variable(tf.tensor1d(flatOf(1)), false));
@@ -192,6 +183,100 @@ export function adamStep(tf: Tf, vars: TfNs.Variable[], o: AdamOptions, moments?
       mask?.dispose();
     },
   };
+}
+
+/** Moment k (0: m, 1: v) of every variable as one flat vector (zeros without `moments`). */
+function flatMoments(vars: TfNs.Variable[], k: 0 | 1, moments?: WeightValue[]): Float32Array {
+  const out = new Float32Array(vars.reduce((a, v) => a + v.size, 0));
+  if (moments) {
+    let at = 0;
+    vars.forEach((v, i) => {
+      out.set(moments[2 * i + k].data, at);
+      at += v.size;
+    });
+  }
+  return out;
+}
+
+/**
+ * adamStep on the backends whose tensors are in memory JavaScript reads cheaply (wasm, cpu): the same
+ * float32 operations in the same order, each rounded with Math.fround (a single +, −, ×, ÷ or √ of
+ * float32 operands computed in float64 and rounded is the float32 result), so bit-identical to the
+ * tfjs update; one JavaScript pass instead of ~75 kernels (reshapes, concats, a split on wasm
+ * copying the whole vector per variable), which were ≈ 20% of a diffusion bench step.
+ */
+function adamStepJs(tf: Tf, vars: TfNs.Variable[], o: AdamOptions, m: Float32Array, vv: Float32Array): AdamStep {
+  const f = Math.fround;
+  const decay = o.optimizer === 'adamw' && o.weightDecay > 0;
+  const [b1, b1c, b2, b2c, eps] = [f(B1), f(1 - B1), f(B2), f(1 - B2), f(EPS)];
+  return {
+    apply(grads, lr, step) {
+      // Clipping's scale as the tfjs update computes it (a reduction: its order is tfjs's).
+      let scale = 1;
+      if (o.clipNorm > 0)
+        scale = tf.tidy(() => {
+          const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+          return tf.minimum(1, tf.div(o.clipNorm, tf.add(norm, 1e-12))).dataSync()[0];
+        });
+      const t = step + 1;
+      const a = f(lr / (1 - Math.pow(B1, t)));
+      const c2 = f(1 - Math.pow(B2, t));
+      const wd = f(lr * o.weightDecay);
+      let at = 0;
+      vars.forEach((v, i) => {
+        const gd = grads[i].dataSync() as Float32Array;
+        const w = v.dataSync() as Float32Array;
+        const mask = v.shape.length >= 2 ? 1 : 0;
+        const next = adamUpdate(gd, w, m, vv, at, scale, a, c2, decay ? wd : undefined, mask, b1, b1c, b2, b2c, eps);
+        tf.tidy(() => v.assign(tf.tensor(next, v.shape)));
+        at += v.size;
+      });
+    },
+    moments(names) {
+      const out: WeightValue[] = [];
+      let at = 0;
+      vars.forEach((v, i) => {
+        out.push({ name: `opt/m/${names[i]}`, shape: v.shape.slice(), data: m.slice(at, at + v.size) });
+        out.push({ name: `opt/v/${names[i]}`, shape: v.shape.slice(), data: vv.slice(at, at + v.size) });
+        at += v.size;
+      });
+      return out;
+    },
+    dispose() {},
+  };
+}
+
+/** One variable's elements of adamStepJs (top level, so V8 optimises it once). */
+function adamUpdate(
+  gd: Float32Array,
+  w: Float32Array,
+  m: Float32Array,
+  vv: Float32Array,
+  at: number,
+  scale: number,
+  a: number,
+  c2: number,
+  wd: number | undefined,
+  mask: number,
+  b1: number,
+  b1c: number,
+  b2: number,
+  b2c: number,
+  eps: number,
+): Float32Array {
+  const f = Math.fround;
+  const next = new Float32Array(w.length);
+  for (let j = 0; j < w.length; j++) {
+    const g = scale === 1 ? gd[j] : f(gd[j] * scale);
+    const mi = f(f(m[at + j] * b1) + f(g * b1c));
+    const vi = f(f(vv[at + j] * b2) + f(f(g * g) * b2c));
+    m[at + j] = mi;
+    vv[at + j] = vi;
+    let upd = f(f(mi * a) / f(f(Math.sqrt(f(vi / c2))) + eps));
+    if (wd !== undefined) upd = f(upd + f(f(w[j] * mask) * wd));
+    next[j] = f(w[j] - upd);
+  }
+  return next;
 }
 
 function epochSeed(seed: number, epoch: number): number {

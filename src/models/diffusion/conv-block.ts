@@ -1,0 +1,353 @@
+import type * as TfNs from '@tensorflow/tfjs';
+import { keepForBackward, release, type FusedHost } from '../nn/lstm.js';
+
+/**
+ * The `diffusion` denoiser's residual block (denoiser-conv.ts) as one tfjs op with a hand-written
+ * backward, for the backends whose tensors JavaScript can reach (wasm, cpu: src/models/nn/lstm.ts's
+ * FusedHost):
+ *
+ *   h' = h + conv(SiLU(h·(1 + γ) + β)),  (γ, β) = e·W_film + b_film,
+ *
+ * conv a "same"-padded convolution of K taps over the patch (taps as K·C columns, one matMul). The
+ * products stay tfjs matMuls (XNNPACK on wasm), untransposed (operands transposed here, in
+ * JavaScript: a transpose flag leaves XNNPACK for a slow loop); FiLM, SiLU, the taps with their
+ * padding, the biases and the residual are one JavaScript pass each way. The tfjs graph of the
+ * same block (pad, slices, concat, FiLM's slices and broadcasts, and their gradients) was ≈ 60
+ * small ops per block and step at ~10–100 µs of engine overhead each; most of a training step.
+ *
+ * The per-position input embedding (fusedEmbed) and read-out (fusedReadOut) around the blocks are
+ * fused the same way: each was ~20 small ops with its gradients, for a few thousand multiply-adds.
+ *
+ * Arithmetic runs in a fixed order (float64 in the loops, stored as float32), so reruns are
+ * bit-identical on a backend. Results differ from the tfjs graph by float32 rounding only.
+ */
+
+type Tf = typeof TfNs;
+type Tensor = TfNs.Tensor;
+type T1 = TfNs.Tensor1D;
+type T2 = TfNs.Tensor2D;
+type T3 = TfNs.Tensor3D;
+
+export interface ConvBlockWeights {
+  /** [C, 2C]: γ columns then β. */
+  filmW: T2;
+  filmB: T1;
+  /** [K·C, C]: tap j's rows j·C … (j + 1)·C − 1. */
+  convW: T2;
+  convB: T1;
+}
+
+/**
+ * The block over h [B, k, C] with FiLM inputs e [r, C], r dividing B (rows of h grouped by e's row,
+ * as blocks.ts's film); K taps, left = ⌊(K − 1)/2⌋ of them before the position.
+ */
+export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlockWeights, K: number): T3 {
+  const [B, k, C] = h.shape;
+  const r = e.shape[0];
+  const N = B * k;
+  const KC = K * C;
+  const left = Math.floor((K - 1) / 2);
+  const { view, alloc } = host;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const [hh, ee, fW, fB, cW, cB] = args as [T3, T2, T2, T1, T2, T1];
+    // For the backward: h and e as clones (an input may be gone by then; a clone shares storage).
+    const hk = tf.clone(hh);
+    const ek = tf.clone(ee);
+    const gb = tf.matMul(ee, fW);
+    const u = alloc([N, C]);
+    filmPre(view(hh), view(gb), view(fB), view(u), B, k, C, r);
+    // The sigmoid as a tfjs kernel: vectorised on wasm (XNNPACK), where Math.exp is ~10× slower.
+    const sg = tf.sigmoid(u);
+    // PAD zero rows after the N of cat (and zero columns in dyᵀ below): a row stride of N floats, a
+    // power of two at the usual sizes, would send a column's writes to one cache set.
+    const cat = alloc([N + PAD, KC]);
+    const cWT = alloc([C, KC]);
+    const fWT = alloc([2 * C, C]);
+    siluTaps(view(u), view(sg), view(cat), B, k, C, K, left);
+    transpose(view(cW), view(cWT), KC, C);
+    transpose(view(fW), view(fWT), C, 2 * C);
+    const y = tf.matMul(cat as T2, cW);
+    const out = alloc([B, k, C]);
+    residual(view(hh), view(y), view(cB), view(out), N, C);
+    y.dispose();
+    const scratch = [hk, ek, gb, u, sg, cat, cWT, fWT];
+    const kept = keepForBackward(tf, scratch);
+    if (!kept) tf.dispose(scratch);
+
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dcat = tf.matMul(tf.reshape(dy, [N, C]) as T2, cWT as T2);
+      const dyT = alloc([C, N + PAD]);
+      const dh = alloc([B, k, C]);
+      const dgb = alloc([r, 2 * C]);
+      const dcB = alloc([C]);
+      const dfB = alloc([2 * C]);
+      const eT = alloc([C, r]);
+      filmTapsBackward(view(dy), view(dcat), view(u), view(sg), view(hk), view(gb), view(dh), view(dgb), view(dyT), view(dcB), view(dfB), B, k, C, K, left, r);
+      transpose(view(ek), view(eT), r, C);
+      // dW_convᵀ = dyᵀ·cat, turned back here: transposing dy costs a third of transposing cat.
+      const dcWT = tf.matMul(dyT as T2, cat as T2);
+      const dfW = tf.matMul(eT as T2, dgb as T2);
+      const de = tf.matMul(dgb as T2, fWT as T2);
+      const dcW = alloc([KC, C]);
+      transpose(view(dcWT), view(dcW), C, KC);
+      release(kept);
+      return [dh, de, dfW, dfB, dcW, dcB];
+    };
+    return { value: out as T3, gradFunc };
+  });
+  return op(h, e, w.filmW, w.filmB, w.convW, w.convB) as T3;
+}
+
+const PAD = 16;
+
+/** h₀[b, i, :] = x_t[b, i]·w + a + pos[i, :] for x_t [B, k], w [1, C], a [C], pos [k, C]: [B, k, C]. */
+export function fusedEmbed(tf: Tf, host: FusedHost, xt: T2, w: T2, a: T1, pos: T2): T3 {
+  const [B, k] = xt.shape;
+  const C = pos.shape[1];
+  const { view, alloc } = host;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const [x, ww, aa, pp] = args as [T2, T2, T1, T2];
+    const xk = tf.clone(x);
+    const wk = tf.clone(ww);
+    const out = alloc([B, k, C]);
+    embedForward(view(x), view(ww), view(aa), view(pp), view(out), B, k, C);
+    const kept = keepForBackward(tf, [xk, wk]);
+    if (!kept) tf.dispose([xk, wk]);
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dx = alloc([B, k]);
+      const dw = alloc([1, C]);
+      const da = alloc([C]);
+      const dpos = alloc([k, C]);
+      embedBackward(view(dy), view(xk), view(wk), view(dx), view(dw), view(da), view(dpos), B, k, C);
+      release(kept);
+      return [dx, dw, da, dpos];
+    };
+    return { value: out as T3, gradFunc };
+  });
+  return op(xt, w, a, pos) as T3;
+}
+
+/** ε̂[b, i] = SiLU(h[b, i, :])·w + a for h [B, k, C], w [C, 1], a [1]: [B, k]. */
+export function fusedReadOut(tf: Tf, host: FusedHost, h: T3, w: T2, a: T1): T2 {
+  const [B, k, C] = h.shape;
+  const { view, alloc } = host;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const [hh, ww, aa] = args as [T3, T2, T1];
+    const hk = tf.clone(hh);
+    const wk = tf.clone(ww);
+    const sg = tf.sigmoid(hh);
+    const out = alloc([B, k]);
+    readOutForward(view(hh), view(sg), view(ww), view(aa), view(out), B * k, C);
+    const kept = keepForBackward(tf, [hk, wk, sg]);
+    if (!kept) tf.dispose([hk, wk, sg]);
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dh = alloc([B, k, C]);
+      const dw = alloc([C, 1]);
+      const da = alloc([1]);
+      readOutBackward(view(dy), view(hk), view(sg), view(wk), view(dh), view(dw), view(da), B * k, C);
+      release(kept);
+      return [dh, dw, da];
+    };
+    return { value: out as T2, gradFunc };
+  });
+  return op(h, w, a) as T2;
+}
+
+// The loops, as small top-level functions so V8 optimises each once (see lstm.ts).
+
+/** a [rows, cols] into b [cols, rows]. */
+function transpose(a: Float32Array, b: Float32Array, rows: number, cols: number): void {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) b[j * rows + i] = a[i * cols + j];
+}
+
+/** gb += b_film (in place); u = h·(1 + γ) + β, rows of h grouped by gb's row. */
+function filmPre(hv: Float32Array, gb: Float32Array, fB: Float32Array, uv: Float32Array, B: number, k: number, C: number, r: number): void {
+  for (let q = 0; q < r; q++) for (let c = 0; c < 2 * C; c++) gb[q * 2 * C + c] += fB[c];
+  const per = B / r;
+  for (let b = 0; b < B; b++) {
+    const gq = Math.floor(b / per) * 2 * C;
+    for (let n = b * k; n < (b + 1) * k; n++) for (let c = 0; c < C; c++) uv[n * C + c] = hv[n * C + c] * (1 + gb[gq + c]) + gb[gq + C + c];
+  }
+}
+
+/**
+ * The taps of SiLU(u) = u·σ(u) into cat [N + PAD, K·C]: cat[b, i, j·C + c] = SiLU(u)[b, i + j − left, c],
+ * 0 outside the patch and in the PAD rows.
+ */
+function siluTaps(uv: Float32Array, sg: Float32Array, cat: Float32Array, B: number, k: number, C: number, K: number, left: number): void {
+  const KC = K * C;
+  cat.fill(0, B * k * KC);
+  // Taps that read outside the patch: zeros (the same slots in every b).
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < K; j++) {
+        const src = i + j - left;
+        if (src < 0 || src >= k) cat.fill(0, (b * k + i) * KC + j * C, (b * k + i) * KC + (j + 1) * C);
+      }
+  // Row src of SiLU(u) goes to row src − j + left of cat, at tap j's columns.
+  for (let b = 0; b < B; b++)
+    for (let src = 0; src < k; src++) {
+      const o = (b * k + src) * C;
+      for (let j = 0; j < K; j++) {
+        const dst = src - j + left;
+        if (dst < 0 || dst >= k) continue;
+        const d = (b * k + dst) * KC + j * C;
+        for (let c = 0; c < C; c++) cat[d + c] = uv[o + c] * sg[o + c];
+      }
+    }
+}
+
+/** out = h + y + b_conv (rows of C). */
+function residual(hv: Float32Array, y: Float32Array, cB: Float32Array, out: Float32Array, N: number, C: number): void {
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) out[n * C + c] = hv[n * C + c] + (y[n * C + c] + cB[c]);
+}
+
+/**
+ * From dy (= dh' [N, C]) and dcat = dy·W_convᵀ [N, K·C]: dg (the taps summed back), du = dg·SiLU'(u),
+ * dh = dy + du·(1 + γ), and per FiLM row q: dγ = Σ du·h, dβ = Σ du over its rows, into dgb [r, 2C];
+ * also dyᵀ into dyT [C, N + PAD] (zero PAD columns), db_conv = Σ dy and db_film = Σ dgb.
+ */
+function filmTapsBackward(
+  dy: Float32Array,
+  dcat: Float32Array,
+  uv: Float32Array,
+  sg: Float32Array,
+  hv: Float32Array,
+  gb: Float32Array,
+  dh: Float32Array,
+  dgb: Float32Array,
+  dyT: Float32Array,
+  dcB: Float32Array,
+  dfB: Float32Array,
+  B: number,
+  k: number,
+  C: number,
+  K: number,
+  left: number,
+  r: number,
+): void {
+  const KC = K * C;
+  const N = B * k;
+  const NP = N + PAD;
+  const per = B / r;
+  const acc = new Float64Array(2 * C);
+  const fsum = new Float64Array(2 * C);
+  const bsum = new Float64Array(C);
+  const dg = new Float64Array(C);
+  for (let c = 0; c < C; c++) dyT.fill(0, c * NP + N, (c + 1) * NP);
+  for (let q = 0; q < r; q++) {
+    acc.fill(0);
+    const gq = q * 2 * C;
+    for (let b = q * per; b < (q + 1) * per; b++)
+      for (let i = 0; i < k; i++) {
+        const n = b * k + i;
+        // dg of row i: tap j of row i − j + left read it.
+        dg.fill(0);
+        for (let j = 0; j < K; j++) {
+          const dst = i - j + left;
+          if (dst < 0 || dst >= k) continue;
+          const o = (b * k + dst) * KC + j * C;
+          for (let c = 0; c < C; c++) dg[c] += dcat[o + c];
+        }
+        const x0 = n * C;
+        for (let c = 0; c < C; c++) {
+          const x = x0 + c;
+          const uu = uv[x];
+          const s = sg[x];
+          const du = dg[c] * s * (1 + uu * (1 - s));
+          const d = dy[x];
+          dh[x] = d + du * (1 + gb[gq + c]);
+          acc[c] += du * hv[x];
+          acc[C + c] += du;
+          bsum[c] += d;
+          dyT[c * NP + n] = d;
+        }
+      }
+    for (let c = 0; c < 2 * C; c++) {
+      dgb[gq + c] = acc[c];
+      fsum[c] += acc[c];
+    }
+  }
+  dcB.set(bsum);
+  dfB.set(fsum);
+}
+
+function embedForward(x: Float32Array, w: Float32Array, a: Float32Array, pos: Float32Array, out: Float32Array, B: number, k: number, C: number): void {
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < k; i++) {
+      const v = x[b * k + i];
+      const o = (b * k + i) * C;
+      for (let c = 0; c < C; c++) out[o + c] = v * w[c] + a[c] + pos[i * C + c];
+    }
+}
+
+/** dx = dy·wᵀ per position; dw = Σ x·dy; da = Σ dy; dpos = Σ over b of dy. */
+function embedBackward(
+  dy: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  dx: Float32Array,
+  dw: Float32Array,
+  da: Float32Array,
+  dpos: Float32Array,
+  B: number,
+  k: number,
+  C: number,
+): void {
+  const sw = new Float64Array(C);
+  const sa = new Float64Array(C);
+  const sp = new Float64Array(k * C);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < k; i++) {
+      const n = b * k + i;
+      const v = x[n];
+      let d = 0;
+      for (let c = 0; c < C; c++) {
+        const g = dy[n * C + c];
+        d += g * w[c];
+        sw[c] += v * g;
+        sa[c] += g;
+        sp[i * C + c] += g;
+      }
+      dx[n] = d;
+    }
+  dw.set(sw);
+  da.set(sa);
+  dpos.set(sp);
+}
+
+function readOutForward(h: Float32Array, sg: Float32Array, w: Float32Array, a: Float32Array, out: Float32Array, N: number, C: number): void {
+  for (let n = 0; n < N; n++) {
+    let y = 0;
+    for (let c = 0; c < C; c++) y += h[n * C + c] * sg[n * C + c] * w[c];
+    out[n] = y + a[0];
+  }
+}
+
+/** dh = dy·w·SiLU'(h); dw = Σ SiLU(h)·dy; da = Σ dy. */
+function readOutBackward(
+  dy: Float32Array,
+  h: Float32Array,
+  sg: Float32Array,
+  w: Float32Array,
+  dh: Float32Array,
+  dw: Float32Array,
+  da: Float32Array,
+  N: number,
+  C: number,
+): void {
+  const sw = new Float64Array(C);
+  let sa = 0;
+  for (let n = 0; n < N; n++) {
+    const d = dy[n];
+    sa += d;
+    for (let c = 0; c < C; c++) {
+      const x = h[n * C + c];
+      const s = sg[n * C + c];
+      dh[n * C + c] = d * w[c] * s * (1 + x * (1 - s));
+      sw[c] += x * s * d;
+    }
+  }
+  dw.set(sw);
+  da[0] = sa;
+}

@@ -1,0 +1,261 @@
+import type * as TfNs from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { selectBackend, type Tf } from '../../src/backend/index.js';
+import { makeRng } from '../../src/data/rng.js';
+import type { DenoiserSpec, WeightOf } from '../../src/models/diffusion/blocks.js';
+import { fusedConvBlock } from '../../src/models/diffusion/conv-block.js';
+import { denoiserWeights } from '../../src/models/diffusion/denoiser.js';
+import { convBlock, convForward } from '../../src/models/diffusion/denoiser-conv.js';
+import { diffusionTrainable, sampleWindows } from '../../src/models/diffusion/kinds.js';
+import { fusedHost } from '../../src/models/nn/lstm.js';
+import { trainNet, type TrainData, type TrainOptions } from '../../src/models/nn/train.js';
+
+/**
+ * The fused residual block of the `diffusion` denoiser (src/models/diffusion/conv-block.ts) against
+ * two independent references: the same block as tfjs ops (`convBlock`: pad, slices, concat, FiLM),
+ * differentiated by tfjs autodiff, and central finite differences of a loss.
+ */
+
+type T1 = TfNs.Tensor1D;
+type T2 = TfNs.Tensor2D;
+type T3 = TfNs.Tensor3D;
+const NAMES = ['h', 'e', 'film/W', 'film/b', 'conv/W', 'conv/b'];
+
+/** Inputs of one block: h [B, k, C], e [r, C], and the weights, with biases away from 0. */
+function inputs(tf: Tf, B: number, k: number, C: number, K: number, r: number, seed: number): TfNs.Tensor[] {
+  const rng = makeRng(seed);
+  const t = (shape: number[], s: number): TfNs.Tensor =>
+    tf.tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => s * rng.normal()),
+      shape,
+    );
+  return [t([B, k, C], 1), t([r, C], 1), t([C, 2 * C], 0.4), t([2 * C], 0.3), t([K * C, C], 0.3), t([C], 0.3)];
+}
+
+/** out of the block from the inputs, fused or as tfjs ops. */
+function block(tf: Tf, fused: boolean, K: number, [h, e, fW, fB, cW, cB]: TfNs.Tensor[]): T3 {
+  if (fused) {
+    const host = fusedHost(tf);
+    if (!host) throw new Error('no fused host');
+    return fusedConvBlock(tf, host, h as T3, e as T2, { filmW: fW as T2, filmB: fB as T1, convW: cW as T2, convB: cB as T1 }, K);
+  }
+  const byName = new Map<string, TfNs.Tensor>([
+    ['block0/film/W', fW],
+    ['block0/film/b', fB],
+    ['block0/conv/W', cW],
+    ['block0/conv/b', cB],
+  ]);
+  const W: WeightOf = (n) => byName.get(n) as TfNs.Tensor;
+  return convBlock(tf, h as T3, e as T2, W, 0, K);
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** L = Σ out ⊙ R for a fixed R: every output element weighs in differently. */
+function lossOf(tf: Tf, fused: boolean, K: number, R: TfNs.Tensor) {
+  return (...xs: TfNs.Tensor[]): TfNs.Scalar => tf.sum(tf.mul(block(tf, fused, K, xs), R));
+}
+
+function compare(tf: Tf, B: number, k: number, C: number, K: number, r: number): void {
+  const xs = inputs(tf, B, k, C, K, r, 7 * B + K + r);
+  const R = inputs(tf, B, k, C, K, r, 99)[0];
+  const a = tf.tidy(() => block(tf, true, K, xs).dataSync());
+  const b = tf.tidy(() => block(tf, false, K, xs).dataSync());
+  expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+  const ga = tf.grads(lossOf(tf, true, K, R))(xs);
+  const gb = tf.grads(lossOf(tf, false, K, R))(xs);
+  ga.forEach((g, i) => {
+    expect(g.shape, NAMES[i]).toEqual(xs[i].shape);
+    const want = gb[i].dataSync();
+    const scale = Math.max(...Array.from(want, Math.abs));
+    expect(maxAbsDiff(g.dataSync(), want) / scale, NAMES[i]).toBeLessThan(1e-5);
+  });
+  tf.dispose([...xs, R, ...ga, ...gb]);
+}
+
+describe('fused diffusion conv block', () => {
+  it('is what the wasm backend uses', async () => {
+    const { tf, name } = await selectBackend('cpu');
+    expect(name).toBe('wasm');
+    expect(fusedHost(tf)).toBeDefined();
+  });
+
+  // K = 3: centred taps; K = 2 and 4: asymmetric padding; K = 1: no neighbours. r = B: one FiLM row
+  // per row (training); r < B: rows grouped by window (sampling's draws).
+  it.each([
+    [6, 4, 8, 3, 6],
+    [6, 4, 8, 3, 2],
+    [4, 5, 4, 2, 4],
+    [4, 5, 4, 4, 1],
+    [3, 4, 4, 1, 3],
+  ])('matches the tfjs graph of the block and its autodiff gradients on wasm (B %i, k %i, C %i, K %i, r %i)', async (B, k, C, K, r) => {
+    const { tf } = await selectBackend('cpu');
+    compare(tf, B, k, C, K, r);
+  });
+
+  it('matches the tfjs graph on the pure-JS cpu backend too', async () => {
+    const { tf } = await selectBackend('cpu');
+    await tf.setBackend('cpu');
+    try {
+      expect(fusedHost(tf)).toBeDefined();
+      compare(tf, 6, 4, 8, 3, 2);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+
+  it('gradients match central finite differences of the loss', async () => {
+    const { tf } = await selectBackend('cpu');
+    const [B, k, C, K, r] = [4, 4, 3, 3, 2];
+    const xs = inputs(tf, B, k, C, K, r, 3);
+    const R = inputs(tf, B, k, C, K, r, 4)[0];
+    const f = lossOf(tf, true, K, R);
+    const g = tf.grads(f)(xs);
+    const eps = 1e-2;
+    xs.forEach((x, i) => {
+      const base = x.dataSync().slice();
+      const analytic = g[i].dataSync();
+      for (let j = 0; j < base.length; j++) {
+        const at = (d: number): number =>
+          tf.tidy(() => {
+            const moved = tf.tensor(
+              Float32Array.from(base, (v, m) => (m === j ? v + d : v)),
+              x.shape,
+            );
+            return f(...xs.map((y, m) => (m === i ? moved : y))).dataSync()[0];
+          });
+        const fd = (at(eps) - at(-eps)) / (2 * eps);
+        expect(Math.abs(fd - analytic[j]), `${NAMES[i]}[${j}]`).toBeLessThan(2e-4 + 2e-3 * Math.abs(fd));
+      }
+    });
+    tf.dispose([...xs, R, ...g]);
+  });
+
+  // The embedding and read-out ops, and the blocks chained, inside the whole noise predictor.
+  it.each([
+    [6, 1],
+    [6, 3],
+  ])(
+    'the whole denoiser (embedding, 2 blocks, read-out) matches its tfjs graph: ε̂ and the gradients of every weight and input (B %i, windows %i)',
+    async (B, r) => {
+      const { tf } = await selectBackend('cpu');
+      const spec: DenoiserSpec = { kind: 'diffusion', lookback: 5, p: 2, k: 4, hidden: 8, layers: 2, kernelSize: 3, stateSize: 0, diffusionSteps: 50 };
+      // eps reads these (the condition's and the step's MLPs run before it, in encode and stepEmbedding).
+      const weights = denoiserWeights(spec, 11).filter((w) => !/^(cond|temb)\//.test(w.name));
+      const rng = makeRng(r);
+      // Non-zero biases so that every bias path is exercised.
+      const vars = weights.map((w) =>
+        tf.variable(
+          tf.tensor(
+            Float32Array.from(w.data, (v) => v + 0.2 * rng.normal()),
+            w.shape,
+          ),
+        ),
+      );
+      const byName = new Map(weights.map((w, i) => [w.name, vars[i] as TfNs.Tensor]));
+      const W: WeightOf = (n) => byName.get(n) as TfNs.Tensor;
+      const rand = (shape: number[]): TfNs.Tensor =>
+        tf.tensor(
+          Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+          shape,
+        );
+      const [xt, temb, c, R] = [rand([B, spec.k]), rand([B === r ? B : 1, spec.hidden]), rand([r, spec.hidden]), rand([B, spec.k])];
+      const run = (fused: boolean) => {
+        const fwd = convForward(tf, spec, W, { fused });
+        const f = (x: TfNs.Tensor, t: TfNs.Tensor, cc: TfNs.Tensor): TfNs.Scalar => tf.sum(tf.mul(fwd.eps(x as T2, t as T2, [cc]), R));
+        const out = tf.tidy(() => fwd.eps(xt as T2, temb as T2, [c]).dataSync());
+        const gIn = tf.grads(f)([xt, temb, c]);
+        const { grads } = tf.variableGrads(() => f(xt, temb, c), vars);
+        return { out, grads: [...gIn, ...vars.map((v) => grads[v.name])] };
+      };
+      const a = run(true);
+      const b = run(false);
+      expect(maxAbsDiff(a.out, b.out)).toBeLessThan(1e-5);
+      const names = ['x_t', 'temb', 'c', ...weights.map((w) => w.name)];
+      a.grads.forEach((g, i) => {
+        const want = b.grads[i].dataSync();
+        const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
+        expect(maxAbsDiff(g.dataSync(), want) / scale, names[i]).toBeLessThan(1e-5);
+      });
+      tf.dispose([...vars, xt, temb, c, R, ...a.grads, ...b.grads]);
+    },
+  );
+
+  it('leaves no tensors behind: training steps (state kept for the backward) and inference (none kept)', async () => {
+    const { tf } = await selectBackend('cpu');
+    const xs = inputs(tf, 4, 4, 4, 3, 2, 1);
+    const vars = xs.map((x) => tf.variable(x));
+    const R = inputs(tf, 4, 4, 4, 3, 2, 2)[0];
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { value, grads } = tf.variableGrads(() => lossOf(tf, true, 3, R)(...vars), vars);
+      tf.dispose([value, ...Object.values(grads)]);
+      tf.tidy(() => {
+        block(tf, true, 3, vars);
+      });
+      // A tape that never reaches the block: its kept state is released by the next forward.
+      tf.tidy(() => {
+        tf.variableGrads(() => tf.add(tf.sum(tf.mul(block(tf, true, 3, vars), 0)), tf.sum(vars[5])) as TfNs.Scalar, [vars[5]]);
+      });
+      counts.push(tf.memory().numTensors);
+    }
+    expect(counts, counts.join(' ')).toEqual([counts[0], counts[0], counts[0]]);
+    tf.dispose([...xs, ...vars, R]);
+  });
+
+  it('a diffusion model trains and samples bit-identically twice with one seed (wasm)', async () => {
+    const { tf } = await selectBackend('cpu');
+    const spec: DenoiserSpec = {
+      kind: 'diffusion',
+      lookback: 6,
+      p: 2,
+      k: 3,
+      hidden: 8,
+      layers: 2,
+      kernelSize: 3,
+      stateSize: 0,
+      diffusionSteps: 50,
+      prediction: 'v',
+    };
+    const rng = makeRng(2);
+    const n = 200;
+    const X = Float64Array.from({ length: n * spec.p }, () => rng.normal());
+    const Y = Float64Array.from({ length: n * spec.k }, (_, i) => 0.5 * X[i % (n * spec.p)] + 0.3 * rng.normal());
+    const ends = Int32Array.from({ length: n - 10 }, (_, i) => i + 5);
+    const data: TrainData = {
+      X,
+      p: spec.p,
+      Y,
+      k: spec.k,
+      trainEnds: ends.subarray(0, 150),
+      valEnds: ends.subarray(150),
+      yMean: new Float64Array(spec.k),
+      yStd: new Float64Array(spec.k).fill(1),
+    };
+    const o: TrainOptions = {
+      epochs: 2,
+      batchSize: 32,
+      learningRate: 0.01,
+      optimizer: 'adam',
+      weightDecay: 0,
+      schedule: 'constant',
+      warmupEpochs: 0,
+      clipNorm: 1,
+      patience: 0,
+      gradAccum: 1,
+      seed: 4,
+      keepCheckpoints: 1,
+    };
+    const a = await trainNet(tf, diffusionTrainable(spec), data, o);
+    const b = await trainNet(tf, diffusionTrainable(spec), data, o);
+    a.weights.forEach((w, i) => expect(Buffer.from(w.data.buffer).equals(Buffer.from(b.weights[i].data.buffer)), w.name).toBe(true));
+    expect(a.weights.some((w, i) => !Buffer.from(w.data.buffer).equals(Buffer.from(denoiserWeights(spec, 4)[i].data.buffer)))).toBe(true);
+    const draw = () => sampleWindows(tf, spec, a.weights, X, spec.p, ends.subarray(150, 160), [0, 0, 0], [1, 1, 1], { samples: 5, steps: 5, seed: 1 });
+    const [s1, s2] = [draw(), draw()];
+    s1.forEach((v, t) => expect(Buffer.from(v.buffer).equals(Buffer.from(s2[t].buffer))).toBe(true));
+  });
+});
