@@ -566,30 +566,38 @@ export async function readPgFollowing(q: PgQuery, known?: PgPrefix): Promise<PgF
     const hash = await rowHash(client, s);
     let where = s.where;
     let old: { n: string; h: string | null } = { n: '0', h: '0' };
-    if (known !== undefined) {
+    let added: { n: string; h: string | null; last: string | null };
+    if (known === undefined) {
+      const r = await client.query<{ n: string; h: string | null; last: string | null }>(
+        `SELECT count(*)::text AS n, sum(${hash})::text AS h, max(${s.timeExpr})::text AS last FROM ${s.relation} WHERE ${where.join(' AND ')}`,
+      );
+      added = r.rows[0];
+      if (added.n === '0') throw await emptyError(client, s, q);
+    } else {
       s.values.push(known.last);
       await bindValues(client, s);
-      const cut = `${s.timeExpr} <= ${PARAM(s.values.length)}::${LAST_TYPE[s.timeKind]}`;
-      where = [...s.where, `NOT (${cut})`];
-      const r = await client.query<{ n: string; h: string | null }>(
-        `SELECT count(*)::text AS n, sum(${hash})::text AS h FROM ${s.relation} WHERE ${[...s.where, cut].join(' AND ')}`,
+      const last = `${PARAM(s.values.length)}::${LAST_TYPE[s.timeKind]}`;
+      // One pass: the old rows' count and hash sum, the new rows' (a time index then finds them for the COPY).
+      const r = await client.query<{ old_n: string; old_h: string | null; n: string; h: string | null; last: string | null; nulls: string }>(
+        `SELECT count(*) FILTER (WHERE ${s.timeExpr} <= ${last})::text AS old_n, sum(${hash}) FILTER (WHERE ${s.timeExpr} <= ${last})::text AS old_h,
+           count(*) FILTER (WHERE ${s.timeExpr} > ${last})::text AS n, sum(${hash}) FILTER (WHERE ${s.timeExpr} > ${last})::text AS h,
+           max(${s.timeExpr})::text AS last, count(*) FILTER (WHERE ${s.timeExpr} IS NULL)::text AS nulls
+         FROM ${s.relation} WHERE ${s.where.join(' AND ')}`,
       );
-      old = r.rows[0];
+      const x = r.rows[0];
+      old = { n: x.old_n, h: x.old_h };
+      added = { n: x.n, h: x.h, last: x.last };
+      // A row without a time is none of them: a full read says where it is.
+      if (x.nulls !== '0') return { status: 'changed', why: `${x.nulls} row${x.nulls === '1' ? '' : 's'} without a time` };
       if (Number(old.n) !== known.rows || (old.h ?? '0') !== known.hash)
         return {
           status: 'changed',
           why: `the rows up to the last bar changed (${known.rows} → ${old.n} rows${Number(old.n) === known.rows ? ', other values' : ''})`,
         };
+      if (added.n === '0') return { status: 'same' };
+      where = [...s.where, `${s.timeExpr} > ${last}`];
     }
-    const r = await client.query<{ n: string; h: string | null; last: string | null }>(
-      `SELECT count(*)::text AS n, sum(${hash})::text AS h, max(${s.timeExpr})::text AS last FROM ${s.relation} WHERE ${where.join(' AND ')}`,
-    );
-    const added = r.rows[0];
     const cap = Number(added.n);
-    if (cap === 0) {
-      if (known !== undefined) return { status: 'same' };
-      throw await emptyError(client, s, q);
-    }
     const raw = await copyRows(client, s, where, cap, q.signal);
     if (known !== undefined) for (let i = 0; i < raw.n; i++) raw.line[i] += known.rows;
     await client.query('COMMIT');
