@@ -577,12 +577,12 @@ export async function readPgFollowing(q: PgQuery, known?: PgPrefix): Promise<PgF
       s.values.push(known.last);
       await bindValues(client, s);
       const last = `${PARAM(s.values.length)}::${LAST_TYPE[s.timeKind]}`;
-      // One pass: the old rows' count and hash sum, the new rows' (a time index then finds them for the COPY).
+      // One pass, each row hashed once: the old rows' count and hash sum, the new rows' (a time index then finds them for the COPY).
       const r = await client.query<{ old_n: string; old_h: string | null; n: string; h: string | null; last: string | null; nulls: string }>(
-        `SELECT count(*) FILTER (WHERE ${s.timeExpr} <= ${last})::text AS old_n, sum(${hash}) FILTER (WHERE ${s.timeExpr} <= ${last})::text AS old_h,
-           count(*) FILTER (WHERE ${s.timeExpr} > ${last})::text AS n, sum(${hash}) FILTER (WHERE ${s.timeExpr} > ${last})::text AS h,
-           max(${s.timeExpr})::text AS last, count(*) FILTER (WHERE ${s.timeExpr} IS NULL)::text AS nulls
-         FROM ${s.relation} WHERE ${s.where.join(' AND ')}`,
+        `SELECT count(*) FILTER (WHERE old)::text AS old_n, sum(h) FILTER (WHERE old)::text AS old_h,
+           count(*) FILTER (WHERE NOT old)::text AS n, sum(h) FILTER (WHERE NOT old)::text AS h,
+           max(t)::text AS last, count(*) FILTER (WHERE old IS NULL)::text AS nulls
+         FROM (SELECT ${s.timeExpr} AS t, ${s.timeExpr} <= ${last} AS old, ${hash} AS h FROM ${s.relation} WHERE ${s.where.join(' AND ')}) AS x`,
       );
       const x = r.rows[0];
       old = { n: x.old_n, h: x.old_h };
