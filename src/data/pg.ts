@@ -576,7 +576,8 @@ export async function readPgFollowing(q: PgQuery, known?: PgPrefix): Promise<PgF
     } else {
       s.values.push(known.last);
       await bindValues(client, s);
-      const last = `${PARAM(s.values.length)}::${LAST_TYPE[s.timeKind]}`;
+      // A scalar subquery: cast once, not once per row.
+      const last = `(SELECT ${PARAM(s.values.length)}::${LAST_TYPE[s.timeKind]})`;
       // One pass, each row hashed once: the old rows' count and hash sum, the new rows' (a time index then finds them for the COPY).
       const r = await client.query<{ old_n: string; old_h: string | null; n: string; h: string | null; last: string | null; nulls: string }>(
         `SELECT count(*) FILTER (WHERE old)::text AS old_n, sum(h) FILTER (WHERE old)::text AS old_h,
