@@ -10,9 +10,11 @@
  * The table (symbol, timeframe, ts timestamp, open … volume double precision, indexed on symbol,
  * timeframe, ts) is created in a fresh schema of the database FXFLOW_PG_URL names (default
  * postgres://postgres@127.0.0.1:5432/test), filled from the zips with psql's \copy, and dropped
- * at the end. Time: median of 5 runs after one warm-up of each, alternating.
+ * at the end. Time: median of 5 runs after one warm-up of each, alternating. Then one row inserted
+ * after the last, five times: a followed table's update (`fxflow watch`) against that full read.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readData, unpack } from '../src/data/files.js';
@@ -23,6 +25,7 @@ import { parsePipelineText } from '../src/parser/index.js';
 import fetch from '../src/steps/fetch/index.js';
 import type { FetchParams } from '../src/steps/fetch/params.js';
 import { makeStepContext } from '../src/steps/define.js';
+import { TableFollower } from '../src/steps/fetch/follow.js';
 import type { BenchResult } from './run.js';
 
 const FOREX = fileURLToPath(new URL('../../shared/data/forex', import.meta.url));
@@ -107,7 +110,30 @@ export async function run(): Promise<BenchResult[]> {
     const f = median(tf);
     const q = median(tp);
     const rate = (ms: number): string => `${Math.round(rows / (ms / 1000) / 1000)}k rows/s`;
+
+    // Followed (`fxflow watch`): one row inserted after the last bar, then TableFollower.update
+    // (the old rows' count and hash sum checked on the server, the new row COPYed, the candles
+    // extended), against the fetch step reading the whole table (above).
+    const follower = await TableFollower.open(p);
+    const tu: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      psql([
+        '-c',
+        `INSERT INTO ${TABLE} (ts, open, high, low, close, volume) SELECT ts + interval '1 minute', open, high, low, close, volume FROM ${TABLE} ORDER BY ts DESC LIMIT 1`,
+      ]);
+      const t = performance.now();
+      const u = await follower.update();
+      tu.push(performance.now() - t);
+      if (u.status !== 'appended' || u.added !== 1) throw new Error(`update ${i}: ${JSON.stringify(u)}`);
+    }
     return [
+      {
+        name: `1 row inserted after the last of ${Math.round(rows / 1000)}k (watch: TableFollower.update)`,
+        fxflowMs: median(tu),
+        peer: 'fetch step reading the whole table',
+        peerMs: f,
+        note: `median of 5; max ${Math.max(...tu).toFixed(0)} ms; load ${loadavg()[0].toFixed(1)}`,
+      },
       {
         name: `load ${Math.round(rows / 1000)}k M1 rows from PostgreSQL`,
         fxflowMs: f,

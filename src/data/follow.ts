@@ -21,7 +21,7 @@ import { RunError } from '../core/diagnostics.js';
 import { isoUtc } from './frame.js';
 import { checkTimestamps, readParts, type LoadOptions } from './load.js';
 import { applyQuality, clockWeeks, findGaps, seriesNotes, type CleanBars, type ClockWeek, type Gaps } from './quality.js';
-import { emptyRaw, layoutFor, parseInto, rowBound, type Layout } from './reader.js';
+import { emptyRaw, layoutFor, parseInto, rowBound, type Layout, type RawBars } from './reader.js';
 import { convertToUtc, type Zone } from './tz.js';
 
 /** The row checks' kinds, whose counts add up over appended rows (applyQuality's order). */
@@ -64,9 +64,173 @@ class Grow {
 }
 
 /**
- * A CSV file read once and then extended as it grows. `bars` views its storage: appending writes
- * only past the bars handed out before, so an earlier result stays as it was.
+ * Clean bars extended by raw rows appended after the last one: the quality policy's row checks run
+ * on the new rows and their counts add up, the series checks (gaps, week clock) are extended from
+ * the old series' last week. Shared by the CSV file's follower below and the PostgreSQL table's
+ * (src/steps/fetch/follow.ts). `bars` views its storage: appending writes only past the bars handed
+ * out before, so an earlier result stays as it was.
  */
+export class SeriesFollower {
+  private readonly policy: LoadOptions['policy'];
+  private readonly timeframeMs: number;
+  private readonly files: string[];
+  private readonly zone: Zone | null;
+  private n = 0;
+  private cols!: { index: Grow; open: Grow; high: Grow; low: Grow; close: Grow; volume: Grow };
+  private line!: Int32Array;
+  private fileOf!: Uint16Array;
+  private rowNotes: QualityNote[] = [];
+  private gaps!: Gaps;
+  private clock: ClockWeek[] = [];
+  notes: QualityNote[] = [];
+
+  /** The first read: `raw` (one source, its zone in `raw.zones[0]`, in UTC) through the quality policy, as a run does. */
+  constructor(raw: RawBars, opts: Pick<LoadOptions, 'policy' | 'timeframeMs'>) {
+    this.policy = opts.policy;
+    this.timeframeMs = opts.timeframeMs;
+    this.files = raw.files.slice();
+    this.zone = raw.zones?.[0] ?? null;
+    checkTimestamps(raw);
+    const { bars, notes } = applyQuality(raw, this.policy, this.timeframeMs);
+    this.n = bars.index.length;
+    this.cols = {
+      index: new Grow(bars.index),
+      open: new Grow(bars.open),
+      high: new Grow(bars.high),
+      low: new Grow(bars.low),
+      close: new Grow(bars.close),
+      volume: new Grow(bars.volume),
+    };
+    this.line = new Int32Array(Math.max(16, this.n * 2));
+    this.line.set(bars.line);
+    this.fileOf = new Uint16Array(this.line.length);
+    this.notes = notes;
+    this.rowNotes = notes.filter((q) => ROW_KINDS.includes(q.kind));
+    this.gaps = findGaps(bars.index, this.timeframeMs, this.policy.maxGapMs);
+    this.clock = this.clockFrom(0, []);
+  }
+
+  /** The clean bars so far (views). */
+  get bars(): { index: Float64Array; open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; volume: Float64Array } {
+    const c = this.cols;
+    const v = (g: Grow) => g.buf.subarray(0, this.n);
+    return { index: v(c.index), open: v(c.open), high: v(c.high), low: v(c.low), close: v(c.close), volume: v(c.volume) };
+  }
+
+  get length(): number {
+    return this.n;
+  }
+
+  private clean(): CleanBars {
+    return { ...this.bars, line: this.line.subarray(0, this.n), file: this.fileOf.subarray(0, this.n) };
+  }
+
+  /**
+   * Appends `raw` (rows after the last bar, in UTC, lines numbered on from the old ones). An
+   * earlier row is an error naming its line; a first row at the last bar's own time is `restart`
+   * (the `duplicates:` policy would rewrite that bar): the caller reads the source afresh.
+   */
+  extend(raw: RawBars): { added: number } | { why: string } {
+    checkTimestamps(raw);
+    const name = this.files[0];
+    let prev = this.n > 0 ? this.cols.index.buf[this.n - 1] : -Infinity;
+    let prevLine = this.n > 0 ? this.line[this.n - 1] : 0;
+    for (let i = 0; i < raw.n; i++) {
+      const t = raw.t[i];
+      if (t < prev) {
+        throw new RunError(
+          `${name}:${raw.line[i]}: appended row at ${isoUtc(t)} UTC is earlier than the bar before it (${isoUtc(prev)} UTC, line ${prevLine})`,
+          {
+            hint: 'rows appended to a followed file must come in time order; fix the writer, or rewrite the file (a change before its end is read afresh)',
+            loc: { file: name, line: raw.line[i], col: 1 },
+          },
+        );
+      }
+      if (i === 0 && t === prev) return { why: `line ${raw.line[0]} repeats the last bar's time` };
+      prev = t;
+      prevLine = raw.line[i];
+    }
+    const { bars, notes } = applyQuality(raw, this.policy, this.timeframeMs);
+    const old = this.n;
+    this.append(bars);
+    this.rowNotes = mergeRowNotes(this.rowNotes, notes);
+    this.gaps = this.gapsFrom(old);
+    this.clock = this.clockFrom(old, this.clock);
+    this.notes = [
+      ...this.rowNotes,
+      ...seriesNotes(this.clean(), this.files, [this.zone], this.policy, this.timeframeMs, { gaps: this.gaps, clock: this.clock }),
+    ];
+    return { added: bars.index.length };
+  }
+
+  /** The gaps of the whole series from those of its first `old` bars and of the rest (findGaps's order: the first of equals wins). */
+  private gapsFrom(old: number): Gaps {
+    const from = Math.max(0, old - 1);
+    const g = findGaps(this.cols.index.buf.subarray(from, this.n), this.timeframeMs, this.policy.maxGapMs);
+    const a = this.gaps;
+    const first = a.first >= 0 ? { first: a.first, firstMissing: a.firstMissing } : { first: g.first < 0 ? -1 : g.first + from, firstMissing: g.firstMissing };
+    const longest =
+      g.longestMissing > a.longestMissing
+        ? { longest: g.longest + from, longestMissing: g.longestMissing }
+        : { longest: a.longest, longestMissing: a.longestMissing };
+    return { count: a.count + g.count, ...first, ...longest };
+  }
+
+  /**
+   * clockWeeks of the whole series, from the weeks found among its first `old` bars: a bar's
+   * finding depends on its neighbours only, so bars before the start of the old last week keep
+   * theirs and the rest are looked at again (clockWeeks's order: a week's first finding wins).
+   */
+  private clockFrom(old: number, known: ClockWeek[]): ClockWeek[] {
+    const tf = this.timeframeMs;
+    if (tf >= DAY || this.n === 0) return [];
+    const idx = this.cols.index.buf;
+    let b = Math.max(0, old - 1);
+    while (b > 0 && idx[b] - (idx[b - 1] + tf) < DAY) b--;
+    const all = this.clean();
+    const sub: CleanBars = {
+      index: all.index.subarray(b),
+      open: all.open.subarray(b),
+      high: all.high.subarray(b),
+      low: all.low.subarray(b),
+      close: all.close.subarray(b),
+      volume: all.volume.subarray(b),
+      line: all.line.subarray(b),
+      file: all.file.subarray(b),
+    };
+    const out = new Map<string, ClockWeek>();
+    for (const w of known) if (w.bar < b) out.set(w.week, w);
+    for (const w of clockWeeks(sub, tf, [this.zone])) if (!out.has(w.week)) out.set(w.week, { ...w, bar: w.bar + b });
+    return [...out.values()].sort((x, y) => (x.week < y.week ? -1 : x.week > y.week ? 1 : 0));
+  }
+
+  private append(b: CleanBars): void {
+    const m = b.index.length;
+    const n = this.n;
+    const c = this.cols;
+    for (const [g, src] of [
+      [c.index, b.index],
+      [c.open, b.open],
+      [c.high, b.high],
+      [c.low, b.low],
+      [c.close, b.close],
+      [c.volume, b.volume],
+    ] as const) {
+      g.ensure(n + m, n);
+      g.buf.set(src, n);
+    }
+    if (n + m > this.line.length) {
+      const l = new Int32Array(Math.max(n + m, this.line.length * 2));
+      l.set(this.line.subarray(0, n));
+      this.line = l;
+    }
+    this.line.set(b.line, n);
+    if (this.fileOf.length < this.line.length) this.fileOf = new Uint16Array(this.line.length);
+    this.n = n + m;
+  }
+}
+
+/** A CSV file read once and then extended as it grows (its bars: a SeriesFollower). */
 export class CsvFollower {
   readonly file: string;
   private readonly opts: LoadOptions;
@@ -81,14 +245,7 @@ export class CsvFollower {
   private ino = 0;
   private dev = 0;
   private lines = 0;
-  private n = 0;
-  private cols!: { index: Grow; open: Grow; high: Grow; low: Grow; close: Grow; volume: Grow };
-  private line!: Int32Array;
-  private fileOf!: Uint16Array;
-  private rowNotes: QualityNote[] = [];
-  private gaps!: Gaps;
-  private clock: ClockWeek[] = [];
-  notes: QualityNote[] = [];
+  private series!: SeriesFollower;
   /** What the first read detected (format, rows, clock), for the log. */
   detected: string[] = [];
 
@@ -114,18 +271,16 @@ export class CsvFollower {
   }
 
   /** The clean bars so far (views). */
-  get bars(): { index: Float64Array; open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; volume: Float64Array } {
-    const c = this.cols;
-    const v = (g: Grow) => g.buf.subarray(0, this.n);
-    return { index: v(c.index), open: v(c.open), high: v(c.high), low: v(c.low), close: v(c.close), volume: v(c.volume) };
+  get bars(): SeriesFollower['bars'] {
+    return this.series.bars;
   }
 
   get length(): number {
-    return this.n;
+    return this.series.length;
   }
 
-  private clean(): CleanBars {
-    return { ...this.bars, line: this.line.subarray(0, this.n), file: this.fileOf.subarray(0, this.n) };
+  get notes(): QualityNote[] {
+    return this.series.notes;
   }
 
   private readAll(bytes: Buffer): void {
@@ -133,28 +288,11 @@ export class CsvFollower {
     const name = path.basename(this.file);
     const body = bytes.subarray(0, end);
     const { raw, detected } = readParts([{ name, bytes: body }], this.opts.read, this.opts.zone);
-    checkTimestamps(raw);
-    const { bars, notes } = applyQuality(raw, this.opts.policy, this.opts.timeframeMs);
+    this.series = new SeriesFollower(raw, this.opts);
     this.layout = layoutFor(body, name, this.opts.read);
     this.zone = raw.zones?.[0] ?? null;
     this.keepBytes(body, end);
     this.lines = countNewlines(body);
-    this.n = bars.index.length;
-    this.cols = {
-      index: new Grow(bars.index),
-      open: new Grow(bars.open),
-      high: new Grow(bars.high),
-      low: new Grow(bars.low),
-      close: new Grow(bars.close),
-      volume: new Grow(bars.volume),
-    };
-    this.line = new Int32Array(Math.max(16, this.n * 2));
-    this.line.set(bars.line);
-    this.fileOf = new Uint16Array(this.line.length);
-    this.notes = notes;
-    this.rowNotes = notes.filter((q) => ROW_KINDS.includes(q.kind));
-    this.gaps = findGaps(bars.index, this.opts.timeframeMs, this.opts.policy.maxGapMs);
-    this.clock = this.clockFrom(0, []);
     this.detected = detected;
   }
 
@@ -215,105 +353,12 @@ export class CsvFollower {
     raw.zones = [this.zone];
     parseInto(tail, name, { ...this.layout, header: false }, raw, 0, this.lines);
     if (this.zone) convertToUtc(raw.t.subarray(0, raw.n), this.zone);
-    checkTimestamps(raw);
-    // Time order against the last bar and within the new rows.
-    let prev = this.n > 0 ? this.cols.index.buf[this.n - 1] : -Infinity;
-    let prevLine = this.n > 0 ? this.line[this.n - 1] : 0;
-    for (let i = 0; i < raw.n; i++) {
-      const t = raw.t[i];
-      if (t < prev) {
-        throw new RunError(
-          `${name}:${raw.line[i]}: appended row at ${isoUtc(t)} UTC is earlier than the bar before it (${isoUtc(prev)} UTC, line ${prevLine})`,
-          {
-            hint: 'rows appended to a followed file must come in time order; fix the writer, or rewrite the file (a change before its end is read afresh)',
-            loc: { file: name, line: raw.line[i], col: 1 },
-          },
-        );
-      }
-      if (i === 0 && t === prev) return { status: 'restart', added: 0, why: `line ${raw.line[0]} repeats the last bar's time` };
-      prev = t;
-      prevLine = raw.line[i];
-    }
-    const { bars, notes } = applyQuality(raw, this.opts.policy, this.opts.timeframeMs);
-    const old = this.n;
-    this.append(bars);
+    const x = this.series.extend(raw);
+    if ('why' in x) return { status: 'restart', added: 0, why: x.why };
     const lastEnd = r.last.length - (r.added.length - end);
     this.keepBytes(r.last.subarray(0, lastEnd), this.size + end);
     this.lines += countNewlines(tail);
-    this.rowNotes = mergeRowNotes(this.rowNotes, notes);
-    this.gaps = this.gapsFrom(old);
-    this.clock = this.clockFrom(old, this.clock);
-    this.notes = [
-      ...this.rowNotes,
-      ...seriesNotes(this.clean(), [name], [this.zone], this.opts.policy, this.opts.timeframeMs, { gaps: this.gaps, clock: this.clock }),
-    ];
-    return { status: 'appended', added: bars.index.length };
-  }
-
-  /** The gaps of the whole series from those of its first `old` bars and of the rest (findGaps's order: the first of equals wins). */
-  private gapsFrom(old: number): Gaps {
-    const from = Math.max(0, old - 1);
-    const g = findGaps(this.cols.index.buf.subarray(from, this.n), this.opts.timeframeMs, this.opts.policy.maxGapMs);
-    const a = this.gaps;
-    const first = a.first >= 0 ? { first: a.first, firstMissing: a.firstMissing } : { first: g.first < 0 ? -1 : g.first + from, firstMissing: g.firstMissing };
-    const longest =
-      g.longestMissing > a.longestMissing
-        ? { longest: g.longest + from, longestMissing: g.longestMissing }
-        : { longest: a.longest, longestMissing: a.longestMissing };
-    return { count: a.count + g.count, ...first, ...longest };
-  }
-
-  /**
-   * clockWeeks of the whole series, from the weeks found among its first `old` bars: a bar's
-   * finding depends on its neighbours only, so bars before the start of the old last week keep
-   * theirs and the rest are looked at again (clockWeeks's order: a week's first finding wins).
-   */
-  private clockFrom(old: number, known: ClockWeek[]): ClockWeek[] {
-    const tf = this.opts.timeframeMs;
-    if (tf >= DAY || this.n === 0) return [];
-    const idx = this.cols.index.buf;
-    let b = Math.max(0, old - 1);
-    while (b > 0 && idx[b] - (idx[b - 1] + tf) < DAY) b--;
-    const all = this.clean();
-    const sub: CleanBars = {
-      index: all.index.subarray(b),
-      open: all.open.subarray(b),
-      high: all.high.subarray(b),
-      low: all.low.subarray(b),
-      close: all.close.subarray(b),
-      volume: all.volume.subarray(b),
-      line: all.line.subarray(b),
-      file: all.file.subarray(b),
-    };
-    const out = new Map<string, ClockWeek>();
-    for (const w of known) if (w.bar < b) out.set(w.week, w);
-    for (const w of clockWeeks(sub, tf, [this.zone])) if (!out.has(w.week)) out.set(w.week, { ...w, bar: w.bar + b });
-    return [...out.values()].sort((x, y) => (x.week < y.week ? -1 : x.week > y.week ? 1 : 0));
-  }
-
-  private append(b: CleanBars): void {
-    const m = b.index.length;
-    const n = this.n;
-    const c = this.cols;
-    for (const [g, src] of [
-      [c.index, b.index],
-      [c.open, b.open],
-      [c.high, b.high],
-      [c.low, b.low],
-      [c.close, b.close],
-      [c.volume, b.volume],
-    ] as const) {
-      g.ensure(n + m, n);
-      g.buf.set(src, n);
-    }
-    if (n + m > this.line.length) {
-      const l = new Int32Array(Math.max(n + m, this.line.length * 2));
-      l.set(this.line.subarray(0, n));
-      this.line = l;
-    }
-    this.line.set(b.line, n);
-    if (this.fileOf.length < this.line.length) this.fileOf = new Uint16Array(this.line.length);
-    this.n = n + m;
+    return { status: 'appended', added: x.added };
   }
 }
 

@@ -381,6 +381,13 @@ async function withClient<T>(q: PgQuery, what: string, body: (client: Client) =>
   }
 }
 
+/** A 64-bit hash of one selected row's values as read (hash_record_extended, PostgreSQL 14+; hashtextextended of the row's text before). */
+async function rowHash(client: Client, s: Selection): Promise<string> {
+  const version = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+  const row = `ROW(${s.selectList})`;
+  return Number(version.rows[0].v) >= 140000 ? `hash_record_extended(${row}, 0)` : `hashtextextended(${row}::text, 0)`;
+}
+
 /**
  * The selection's fingerprint for the cache key: row count, first and last time, and the sum of a
  * 64-bit hash of each selected row's values as read (hash_record_extended, PostgreSQL 14+;
@@ -390,9 +397,7 @@ async function withClient<T>(q: PgQuery, what: string, body: (client: Client) =>
 export async function pgFingerprint(q: PgQuery): Promise<PgFingerprint> {
   return withClient(q, 'fingerprinting', async (client) => {
     const s = await begin(client, q);
-    const version = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
-    const row = `ROW(${s.selectList})`;
-    const hash = Number(version.rows[0].v) >= 140000 ? `hash_record_extended(${row}, 0)` : `hashtextextended(${row}::text, 0)`;
+    const hash = await rowHash(client, s);
     const r = await client.query<{ n: string; first: string | null; last: string | null; h: string | null }>(
       `SELECT count(*)::text AS n, min(${s.timeExpr})::text AS first, max(${s.timeExpr})::text AS last, sum(${hash})::text AS h FROM ${s.relation} WHERE ${s.where.join(' AND ')}`,
     );
@@ -478,44 +483,150 @@ function parseTuples(buf: Buffer, start: number, raw: RawBars, timeUs: boolean, 
 
 /** Reads the bars; see the module comment. Timestamps are wall-clock ms unless `zoned`. */
 export async function readPg(q: PgQuery): Promise<PgResult> {
-  const { to: copyTo } = await import('pg-copy-streams');
   return withClient(q, 'reading', async (client) => {
     const s = await begin(client, q);
     const count = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${s.relation} WHERE ${s.where.join(' AND ')}`);
     const cap = Number(count.rows[0].n);
     if (cap === 0) throw await emptyError(client, s, q);
-    const raw = emptyRaw(cap);
-    raw.files.push(`postgres:${s.tableName}`);
-    const stream = client.query(
-      copyTo(`COPY (SELECT ${s.selectList} FROM ${s.relation} WHERE ${s.where.join(' AND ')} ORDER BY ${s.timeExpr}) TO STDOUT (FORMAT binary)`),
-    );
-    const timeUs = s.timeKind !== 'number';
-    let rest: Buffer | undefined;
-    let header = true;
-    let done = false;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      if (q.signal?.aborted) {
-        stream.destroy();
-        throw new RunError('cancelled');
-      }
-      const buf = rest && rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-      let pos = 0;
-      if (header) {
-        if (buf.length < 19) {
-          rest = buf;
-          continue;
-        }
-        if (SIGNATURE.some((b, i) => buf[i] !== b)) throw new RunError('PostgreSQL sent an unexpected COPY header');
-        pos = 19 + buf.readInt32BE(15);
-        header = false;
-      }
-      if (done) continue;
-      const r = parseTuples(buf, pos, raw, timeUs, cap);
-      done = r.done;
-      rest = r.pos < buf.length ? buf.subarray(r.pos) : undefined;
-    }
-    if (!done) throw new RunError(`the connection ended before the last row of ${s.tableName}`, { hint: 'run again; check the server log' });
+    const raw = await copyRows(client, s, s.where, cap, q.signal);
     await client.query('COMMIT');
     return { raw, zoned: s.timeKind !== 'timestamp', detail: s.detail.join(', ') };
+  });
+}
+
+/** COPYs the `cap` rows selected by `where`, in time order, into fresh raw bars (lines numbered from 1). */
+async function copyRows(client: Client, s: Selection, where: string[], cap: number, signal: AbortSignal | undefined): Promise<RawBars> {
+  const { to: copyTo } = await import('pg-copy-streams');
+  const raw = emptyRaw(cap);
+  raw.files.push(`postgres:${s.tableName}`);
+  const stream = client.query(
+    copyTo(`COPY (SELECT ${s.selectList} FROM ${s.relation} WHERE ${where.join(' AND ')} ORDER BY ${s.timeExpr}) TO STDOUT (FORMAT binary)`),
+  );
+  const timeUs = s.timeKind !== 'number';
+  let rest: Buffer | undefined;
+  let header = true;
+  let done = false;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (signal?.aborted) {
+      stream.destroy();
+      throw new RunError('cancelled');
+    }
+    const buf = rest && rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    let pos = 0;
+    if (header) {
+      if (buf.length < 19) {
+        rest = buf;
+        continue;
+      }
+      if (SIGNATURE.some((b, i) => buf[i] !== b)) throw new RunError('PostgreSQL sent an unexpected COPY header');
+      pos = 19 + buf.readInt32BE(15);
+      header = false;
+    }
+    if (done) continue;
+    const r = parseTuples(buf, pos, raw, timeUs, cap);
+    done = r.done;
+    rest = r.pos < buf.length ? buf.subarray(r.pos) : undefined;
+  }
+  if (!done) throw new RunError(`the connection ended before the last row of ${s.tableName}`, { hint: 'run again; check the server log' });
+  return raw;
+}
+
+/**
+ * What a follower of a selection knows of the rows it has read: their count, the sum of their
+ * row hashes (pgFingerprint's hash) and the last row's time as the server writes it (read back
+ * with the column's own type, so no rounding stands between them).
+ */
+export interface PgPrefix {
+  rows: number;
+  hash: string;
+  last: string;
+}
+
+export type PgFollowRead =
+  /** The rows up to `known.last` are not those read before (a row there edited, deleted or added). */
+  | { status: 'changed'; why: string }
+  /** No row after `known.last`. */
+  | { status: 'same' }
+  /** `result.raw` holds every row (no `known`) or the rows after `known.last`, lines numbered on from the known ones. */
+  | { status: 'read'; result: PgResult; prefix: PgPrefix };
+
+/** The SQL type `PgPrefix.last` is read back as. */
+const LAST_TYPE: Record<TimeKind, string> = { timestamptz: 'timestamptz', timestamp: 'timestamp', number: 'float8' };
+
+/**
+ * Reads a selection that grows at its end, in one snapshot: without `known`, every row (as
+ * readPg) and their PgPrefix; with it, first the count and hash sum of the rows at or before
+ * `known.last`, which must equal `known`'s (the same hash as the cache key's: any edit, deletion
+ * or insertion there shows, bar a 64-bit hash sum collision), then only the rows after it. One
+ * pass over the selection on the server (as the fingerprint), plus the new rows over the wire.
+ */
+export async function readPgFollowing(q: PgQuery, known?: PgPrefix): Promise<PgFollowRead> {
+  return withClient(q, 'reading', async (client) => {
+    const s = await begin(client, q);
+    const hash = await rowHash(client, s);
+    let where = s.where;
+    let old: { n: string; h: string | null } = { n: '0', h: '0' };
+    let added: { n: string; h: string | null; last: string | null };
+    if (known === undefined) {
+      const r = await client.query<{ n: string; h: string | null; last: string | null }>(
+        `SELECT count(*)::text AS n, sum(${hash})::text AS h, max(${s.timeExpr})::text AS last FROM ${s.relation} WHERE ${where.join(' AND ')}`,
+      );
+      added = r.rows[0];
+      if (added.n === '0') throw await emptyError(client, s, q);
+    } else {
+      s.values.push(known.last);
+      await bindValues(client, s);
+      // A scalar subquery: cast once, not once per row.
+      const last = `(SELECT ${PARAM(s.values.length)}::${LAST_TYPE[s.timeKind]})`;
+      // One pass, each row hashed once: the old rows' count and hash sum, the new rows' (a time index then finds them for the COPY).
+      const r = await client.query<{ old_n: string; old_h: string | null; n: string; h: string | null; last: string | null; nulls: string }>(
+        `SELECT count(*) FILTER (WHERE old)::text AS old_n, sum(h) FILTER (WHERE old)::text AS old_h,
+           count(*) FILTER (WHERE NOT old)::text AS n, sum(h) FILTER (WHERE NOT old)::text AS h,
+           max(t)::text AS last, count(*) FILTER (WHERE old IS NULL)::text AS nulls
+         FROM (SELECT ${s.timeExpr} AS t, ${s.timeExpr} <= ${last} AS old, ${hash} AS h FROM ${s.relation} WHERE ${s.where.join(' AND ')}) AS x`,
+      );
+      const x = r.rows[0];
+      old = { n: x.old_n, h: x.old_h };
+      added = { n: x.n, h: x.h, last: x.last };
+      // A row without a time is none of them: a full read says where it is.
+      if (x.nulls !== '0') return { status: 'changed', why: `${x.nulls} row${x.nulls === '1' ? '' : 's'} without a time` };
+      if (Number(old.n) !== known.rows || (old.h ?? '0') !== known.hash)
+        return {
+          status: 'changed',
+          why: `the rows up to the last bar changed (${known.rows} → ${old.n} rows${Number(old.n) === known.rows ? ', other values' : ''})`,
+        };
+      if (added.n === '0') return { status: 'same' };
+      where = [...s.where, `${s.timeExpr} > ${last}`];
+    }
+    const cap = Number(added.n);
+    const raw = await copyRows(client, s, where, cap, q.signal);
+    if (known !== undefined) for (let i = 0; i < raw.n; i++) raw.line[i] += known.rows;
+    await client.query('COMMIT');
+    const prefix: PgPrefix = { rows: known === undefined ? cap : known.rows + cap, hash: sumText(old.h ?? '0', added.h ?? '0'), last: added.last! };
+    return { status: 'read', result: { raw, zoned: s.timeKind !== 'timestamp', detail: s.detail.join(', ') }, prefix };
+  });
+}
+
+/** The sum of two integers written in decimal (PostgreSQL's numeric sums of 64-bit hashes). */
+function sumText(a: string, b: string): string {
+  return (BigInt(a) + BigInt(b)).toString();
+}
+
+/**
+ * A cheap token of the selection for `fxflow watch` to poll: its row count, last time and the last
+ * row's hash (about one count(*) on the server, no hash of every row). Rows added or deleted, and
+ * the last row changed, move it; an edit of an earlier row alone does not (the next run's key,
+ * which hashes every row, sees it).
+ */
+export async function pgProbe(q: PgQuery): Promise<string> {
+  return withClient(q, 'polling', async (client) => {
+    const s = await begin(client, q);
+    const hash = await rowHash(client, s);
+    const sel = `FROM ${s.relation} WHERE ${s.where.join(' AND ')}`;
+    const r = await client.query<{ t: string }>(
+      `SELECT concat_ws('/', (SELECT count(*) ${sel}), (SELECT max(${s.timeExpr})::text ${sel}), (SELECT ${hash} ${sel} ORDER BY ${s.timeExpr} DESC LIMIT 1)) AS t`,
+    );
+    await client.query('COMMIT');
+    return r.rows[0].t;
   });
 }

@@ -6,11 +6,13 @@ import { computeKeys } from './keys.js';
 import type { ProgressReporter } from './progress.js';
 import { runPipeline, type PipelineRun, type PipelineRunOptions } from './pipeline-run.js';
 import { Store } from './store.js';
+import type { SourcePoll } from '../steps/define.js';
+import { formatMs } from './progress.js';
 import { startFollowing, stopFollowing } from '../steps/following.js';
 
 /**
  * Watch mode: rerun a pipeline whenever the pipeline file, a plugin it loads or a data file a step
- * reads changes. Each cycle is an ordinary run, so the cache decides what recomputes. A file that
+ * reads changes, or a table a step reads does (polled between runs: SourcePoll). Each cycle is an ordinary run, so the cache decides what recomputes. A file that
  * fails to parse shows its diagnostics and the watcher waits for the next save; a save while a run
  * is in flight aborts that run (steps see the AbortSignal, nothing half-done is stored) and starts
  * the new one. The store is opened per run and closed after, so other commands can use it between
@@ -24,7 +26,8 @@ export type WatchEvent =
   /** A finished run: the same outcome `fxflow run` prints (sweep leaderboard, report path). */
   | ({ type: 'run' } & PipelineRun)
   | { type: 'cancelled' }
-  | { type: 'idle'; watching: string[] };
+  /** Between runs: the files watched, and the sources polled (a table: `postgres:market.candles`). */
+  | { type: 'idle'; watching: string[]; polling: string[] };
 
 export interface WatchOptions {
   storeDir: string;
@@ -69,6 +72,27 @@ export async function watchedFiles(plan: Plan): Promise<string[]> {
   return [...files];
 }
 
+/** A polled source with the token it had before the last run read it. */
+interface Polled {
+  poll: SourcePoll;
+  token: string;
+}
+
+/** A source's token; an error is a token too (a table dropped, a server down: a change the next run reports). */
+async function tokenOf(p: SourcePoll): Promise<string> {
+  try {
+    return await p.token();
+  } catch (e) {
+    return `error: ${(e as Error).message}`;
+  }
+}
+
+/** The sources a plan reads beyond files, with their tokens now (before the run reads them, so no change after goes unseen). */
+async function pollsOf(plan: Plan): Promise<Polled[]> {
+  const polls = plan.nodes.flatMap((n) => n.def.poll?.(n.params as never) ?? []);
+  return Promise.all(polls.map(async (poll) => ({ poll, token: await tokenOf(poll) })));
+}
+
 export async function watchPipeline(file: string, opts: WatchOptions): Promise<Watcher> {
   const abs = path.resolve(file);
   const debounceMs = opts.debounceMs ?? 50;
@@ -78,12 +102,40 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
   let timer: NodeJS.Timeout | undefined;
   let pending = new Set<string>();
   let closed = false;
+  // Polling runs between cycles only: a cycle reads the sources itself.
+  let polled: Polled[] = [];
+  let pollTimers: NodeJS.Timeout[] = [];
+  let pollGen = 0;
+  const stopPolling = (): void => {
+    for (const t of pollTimers) clearTimeout(t);
+    pollTimers = [];
+    pollGen++;
+  };
+  const startPolling = (): void => {
+    stopPolling();
+    const gen = pollGen;
+    for (const p of polled) {
+      const tick = async (): Promise<void> => {
+        const token = await tokenOf(p.poll);
+        if (gen !== pollGen || closed) return;
+        if (token !== p.token) {
+          stopPolling();
+          pending.add(p.poll.label);
+          schedule();
+          return;
+        }
+        pollTimers.push(setTimeout(() => void tick(), p.poll.intervalMs));
+      };
+      pollTimers.push(setTimeout(() => void tick(), p.poll.intervalMs));
+    }
+  };
 
   const watcher: FSWatcher = chokidarWatch([abs], { ignoreInitial: true, atomic: true });
   // A data file that grew at its end extends the candles and features (docs/incremental.md).
   if (opts.follow !== false) startFollowing();
 
   const runOnce = async (): Promise<void> => {
+    stopPolling();
     const ac = new AbortController();
     controller = ac;
     let plan: Plan | undefined;
@@ -93,6 +145,7 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
     try {
       try {
         plan = await opts.load(abs);
+        polled = await pollsOf(plan);
       } catch (e) {
         await opening.then((s) => s.close()).catch(() => undefined);
         throw e;
@@ -125,7 +178,10 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
       if (remove.length) watcher.unwatch(remove);
       watched = next;
     }
-    if (!closed && !ac.signal.aborted) opts.onEvent({ type: 'idle', watching: [...watched] });
+    if (!closed && !ac.signal.aborted) {
+      startPolling();
+      opts.onEvent({ type: 'idle', watching: [...watched], polling: polled.map((p) => `${p.poll.label} every ${formatMs(p.poll.intervalMs)}`) });
+    }
   };
 
   const schedule = (): void => {
@@ -151,6 +207,7 @@ export async function watchPipeline(file: string, opts: WatchOptions): Promise<W
   return {
     async close() {
       closed = true;
+      stopPolling();
       if (timer) clearTimeout(timer);
       controller?.abort();
       await cycle.catch(() => undefined);

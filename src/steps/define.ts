@@ -128,6 +128,15 @@ export interface FingerprintContext {
   locate?(path: (string | number)[]): SourceLocation | undefined;
 }
 
+/** A source `fxflow watch` polls: a changed token reruns the pipeline (whose keys decide what recomputes). */
+export interface SourcePoll {
+  /** What is polled, for the `changed:` line (never a connection string), e.g. `postgres:market.candles`. */
+  label: string;
+  intervalMs: number;
+  /** A cheap summary of the source that changes when it does (a thrown error is reported once and polling goes on). */
+  token(): Promise<string>;
+}
+
 /** A step upstream of the one being checked, as written in the pipeline (params validated). */
 export interface UpstreamStep {
   id: string;
@@ -207,6 +216,8 @@ export interface StepDef<P, I extends InputPorts, O extends ArtifactType, Opt ex
   files?(params: P, ctx: FingerprintContext): string[] | Promise<string[]>;
   /** True when the fingerprint reads a source besides `files()` (a database table): file stamps then cannot vouch for the key (the plan memo is not used). */
   readsBeyondFiles?(params: P): boolean;
+  /** How `fxflow watch` notices a change to what `readsBeyondFiles` reads (no file to watch there): a token it polls. */
+  poll?(params: P): SourcePoll | undefined;
   /** Cross-field checks at compile time, reported at the YAML location of `with` + path. */
   check?(params: P, ctx?: CheckContext): ParamIssue[];
   /**
@@ -242,6 +253,7 @@ export interface AnyStepDef {
   fingerprint?(params: never, ctx: FingerprintContext): unknown | Promise<unknown>;
   files?(params: never, ctx: FingerprintContext): string[] | Promise<string[]>;
   readsBeyondFiles?(params: never): boolean;
+  poll?(params: never): SourcePoll | undefined;
   check?(params: never, ctx?: CheckContext): ParamIssue[];
   resolve?(params: never, ctx?: CheckContext): unknown;
   run(inputs: never, params: never, ctx: StepContext): Promise<unknown>;

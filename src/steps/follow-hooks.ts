@@ -1,6 +1,6 @@
 /**
  * Following data that grows at its end, inside one long-running process (`fxflow watch`): when
- * switched on (src/steps/following.ts), `fetch` of a CSV file, `features`, `predict` and `replay` keep what
+ * switched on (src/steps/following.ts), `fetch` of a CSV file or a PostgreSQL table, `features`, `predict` and `replay` keep what
  * they read and computed, and a rerun on the same file with bars appended extends it instead of starting
  * over (docs/incremental.md). The steps ask these hooks first; the hooks live apart from the steps
  * so a step's module imports neither follower (they import the steps).
@@ -13,6 +13,8 @@ import type { FeaturesParams } from './features/params.js';
 export interface FollowHooks {
   /** The candles of a followed CSV file, or undefined: read it as a run does. */
   fetch?: (params: FetchParams, files: string[], ctx: StepContext) => Candles | undefined;
+  /** The candles of a followed PostgreSQL table, or undefined: read it as a run does. */
+  table?: (params: FetchParams, ctx: StepContext) => Promise<Candles | undefined>;
   /** The features of candles extending ones seen before, or undefined: compute them as a run does. */
   features?: (candles: Candles, params: FeaturesParams, ctx: StepContext) => Features | undefined;
   /**

@@ -1,6 +1,6 @@
 /**
  * Switches following on for this process (`fxflow watch`): the hooks of src/steps/follow-hooks.ts,
- * with the followers kept per file and params (a few: a watch session edits its pipeline, and
+ * with the followers kept per file (or table connection) and params (a few: a watch session edits its pipeline, and
  * each kept follower holds its series). A follower's result is the step's own result, bit for bit
  * (test/follow/), so the runtime stores it under the step's ordinary cache key like any output.
  */
@@ -8,10 +8,13 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Candles, Features } from '../core/artifacts.js';
 import { RunError } from '../core/diagnostics.js';
+import { sha256 } from '../core/hash.js';
+import { parseTimeframe } from '../data/timeframe.js';
 import type { StepContext } from './define.js';
 import { FeaturesFollower } from './features/follow.js';
 import type { FeaturesParams } from './features/params.js';
-import { FetchFollower, followable } from './fetch/follow.js';
+import { FetchFollower, followable, TableFollower } from './fetch/follow.js';
+import { pgQueryOf } from './fetch/postgres.js';
 import type { FetchParams } from './fetch/params.js';
 import { setFollowHooks } from './follow-hooks.js';
 
@@ -65,6 +68,35 @@ function followFetch(kept: Kept<FetchFollower>, params: FetchParams, files: stri
   return c;
 }
 
+async function followTable(kept: Kept<TableFollower>, params: FetchParams, ctx: StepContext): Promise<Candles | undefined> {
+  if (followable(params, []) !== undefined) return undefined;
+  // The connection as resolved now (an environment variable may change between runs), hashed: no secret is kept.
+  const tf = parseTimeframe(params.timeframe);
+  const key = sha256(JSON.stringify([pgQueryOf(params, tf.ms, {}).url ?? null, { ...params, poll: undefined }]));
+  let f = kept.get(key);
+  const name = params.table;
+  if (!f) {
+    f = await TableFollower.open(params, ctx.signal);
+    if (f.length === 0) return undefined; // no bar left after the quality policy: the step says why
+    kept.set(key, f);
+    ctx.log(`following ${name}: ${f.length} bars read (${f.detail})`);
+  } else {
+    const u = await f.update(ctx.signal);
+    ctx.log(
+      u.status === 'appended'
+        ? `following ${name}: ${u.added} bar${u.added === 1 ? '' : 's'} appended`
+        : u.status === 'restart'
+          ? `following ${name}: read afresh (${u.why})`
+          : `following ${name}: no new row`,
+    );
+    if (f.length === 0) return undefined;
+  }
+  const c = f.candles();
+  for (const q of c.quality ?? []) ctx.warn(`${name}: ${q.kind.replace(/_/g, ' ')}: ${q.count} (${q.action}${q.detail ? `; ${q.detail}` : ''})`);
+  ctx.progress(1);
+  return c;
+}
+
 function followFeatures(kept: Kept<FeaturesFollower>, candles: Candles, params: FeaturesParams, ctx: StepContext): Features | undefined {
   const key = JSON.stringify([candles.symbol, candles.timeframe, params]);
   let f = kept.get(key);
@@ -93,6 +125,7 @@ function followFeatures(kept: Kept<FeaturesFollower>, candles: Candles, params: 
 /** Follows growing data from now on in this process (see follow-hooks.ts). */
 export function startFollowing(): void {
   const fetches = new Kept<FetchFollower>();
+  const tables = new Kept<TableFollower>();
   const features = new Kept<FeaturesFollower>();
   const memory =
     (kept: Kept<object>) =>
@@ -104,6 +137,7 @@ export function startFollowing(): void {
     };
   setFollowHooks({
     fetch: (params, files, ctx) => followFetch(fetches, params, files, ctx),
+    table: (params, ctx) => followTable(tables, params, ctx),
     features: (candles, params, ctx) => followFeatures(features, candles, params, ctx),
     predict: memory(new Kept<object>()),
     replay: memory(new Kept<object>()),

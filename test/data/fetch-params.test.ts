@@ -56,7 +56,18 @@ describe('fetch check(): cross-field rules with hints', () => {
     expect(paths({ path: 'a.csv', table: 'candles' })).toEqual(['table']);
     expect(paths({ path: 'a.csv', quality: { max_gap: 'soon' } })).toEqual(['quality.max_gap']);
     expect(paths({ source: 'synthetic', timezone: 'UTC-5' })).toEqual(['timezone']);
+    expect(paths({ path: 'a.csv', poll: '5s' })).toEqual(['poll']);
+    expect(paths({ source: 'postgres', table: 'candles', poll: '50ms' })).toEqual(['poll']);
+    expect(paths({ source: 'postgres', table: 'candles', poll: '2s' })).toEqual([]);
     const tz = fetch.check!(params({ path: 'a.csv', timezone: 'Mars/Olympus' }))[0];
     expect(tz.hint).toContain('America/New_York');
+  });
+});
+
+describe('fetch poll:', () => {
+  it('is not part of the cache key (how often watch polls changes no bar)', () => {
+    const p = params({ source: 'postgres', table: 'candles' });
+    expect(fetch.keyParams!({ ...p, poll: '1s' })).toEqual(fetch.keyParams!(p));
+    expect(fetch.keyParams!(p)).toEqual(p);
   });
 });

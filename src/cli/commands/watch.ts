@@ -88,7 +88,8 @@ async function cmdWatch(argv: string[], io: Io): Promise<number> {
           break;
         case 'idle': {
           const took = started ? ` (${formatMs(performance.now() - started)} after the save)` : '';
-          io.out.write(`${style.dim(`watching ${e.watching.length} file${e.watching.length === 1 ? '' : 's'} for changes${took}…`)}\n`);
+          const polling = e.polling.length ? `, polling ${e.polling.join(', ')}` : '';
+          io.out.write(`${style.dim(`watching ${e.watching.length} file${e.watching.length === 1 ? '' : 's'}${polling} for changes${took}…`)}\n`);
           break;
         }
       }
@@ -102,7 +103,8 @@ export const watchCommand: Command = {
   usage: `Usage: fxflow watch FILE [--debounce MS] [--jobs N] [--device auto|gpu|cpu] [--store DIR]
 
 Runs the pipeline, then reruns it whenever the pipeline file, a plugin it loads or a data file a
-step reads changes. Only what the edit invalidated recomputes; each recomputed step says why. A
+step reads changes, or a PostgreSQL table it reads gains or changes rows (polled every \`poll:\` of
+the fetch step, default 5s). Only what the edit invalidated recomputes; each recomputed step says why. A
 file that does not parse shows its errors and the watcher waits for the next save; a save during
 a run cancels that run and starts the new one. The store is free between runs, so \`fxflow runs\`
 works from another terminal.

@@ -17,7 +17,7 @@ import { formatTimeframe, parseTimeframe } from '../../data/timeframe.js';
 import { convertToUtc, parseZone, TIMEZONE_HINT } from '../../data/tz.js';
 import { defineStep, paramsOf, type FingerprintContext } from '../define.js';
 import type { FetchParams } from './params.js';
-import { pgQueryOf, postgresIssues } from './postgres.js';
+import { pgQueryOf, postgresIssues, tablePoll } from './postgres.js';
 import { thousands } from '../../core/format.js';
 import { followHooks } from '../follow-hooks.js';
 
@@ -191,6 +191,13 @@ export default defineStep({
 
   // A table's rows are fingerprinted by querying it: no file stamp says they are unchanged.
   readsBeyondFiles: (params: FetchParams) => params.source === 'postgres',
+  poll: tablePoll,
+
+  // How often watch polls a table changes no bar.
+  keyParams(params: FetchParams): Record<string, unknown> {
+    const { poll: _poll, ...rest } = params;
+    return rest;
+  },
 
   async fingerprint(params: FetchParams, ctx) {
     if (params.source === 'postgres') {
@@ -249,7 +256,8 @@ export default defineStep({
     const files = params.source === 'postgres' ? [] : await filesOf(params, ctx);
     let sourceName: string;
     let result: { bars: LoadedBars; notes: QualityNote[] };
-    const followed = params.source === 'csv' ? followHooks().fetch?.(params, files, ctx) : undefined;
+    const followed =
+      params.source === 'csv' ? followHooks().fetch?.(params, files, ctx) : params.source === 'postgres' ? await followHooks().table?.(params, ctx) : undefined;
     if (followed) return followed;
     if (params.source === 'csv') {
       const parts: DataPart[] = [];

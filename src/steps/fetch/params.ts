@@ -72,6 +72,11 @@ export interface FetchParams {
    * @pattern ^[A-Za-z_][A-Za-z0-9_]*$
    */
   url_env?: string;
+  /**
+   * Source `postgres`, under `fxflow watch`: how often the table is polled for new or deleted rows and a changed last row (its row count, last time and last row's hash: about one count(*) on the server), e.g. `2s` or `1m`. Not part of the cache key. Default 5s.
+   * @pattern ^[1-9][0-9]*(ms|s|m|h)$
+   */
+  poll?: string;
   /** Source `postgres`: a connection string without a password, e.g. `postgres://fx@db.lan/market` (the password from PGPASSWORD or ~/.pgpass). Overrides `url_env`. */
   url?: string;
   /**

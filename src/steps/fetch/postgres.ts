@@ -1,6 +1,8 @@
 import type { ParamIssue, SourceLocation } from '../../core/diagnostics.js';
 import { RunError } from '../../core/diagnostics.js';
-import { passwordOf, type PgQuery } from '../../data/pg.js';
+import { passwordOf, pgProbe, type PgQuery } from '../../data/pg.js';
+import { parseTimeframe } from '../../data/timeframe.js';
+import type { SourcePoll } from '../define.js';
 import type { FetchParams } from './params.js';
 
 /** Where the `postgres` source's connection string comes from when `url_env` is not given. */
@@ -12,7 +14,7 @@ const TABLE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 export function postgresIssues(params: FetchParams): ParamIssue[] {
   const issues: ParamIssue[] = [];
   if (params.source !== 'postgres') {
-    for (const k of ['url', 'url_env'] as const)
+    for (const k of ['url', 'url_env', 'poll'] as const)
       if (params[k] !== undefined) issues.push({ path: [k], message: `\`${k}\` only applies to source \`postgres\``, hint: `remove \`${k}\`` });
     return issues;
   }
@@ -27,6 +29,20 @@ export function postgresIssues(params: FetchParams): ParamIssue[] {
       message: `table name ${JSON.stringify(params.table)} is not a plain identifier`,
       hint: 'write a name such as candles or market.candles (letters, digits and _; schema-qualified at most once)',
     });
+  if (params.poll !== undefined) {
+    let ms = NaN;
+    try {
+      ms = parseTimeframe(params.poll).ms;
+    } catch {
+      // Reported below.
+    }
+    if (!(ms >= 100))
+      issues.push({
+        path: ['poll'],
+        message: `cannot read poll interval ${JSON.stringify(params.poll)}`,
+        hint: 'write a duration of 100ms or more, e.g. 2s or 1m',
+      });
+  }
   // The pipeline text and its params are stored with every run: a password must come from elsewhere.
   if (params.url !== undefined && passwordOf(params.url) !== undefined)
     issues.push({
@@ -35,6 +51,20 @@ export function postgresIssues(params: FetchParams): ParamIssue[] {
       hint: `put the connection string in an environment variable (\`url_env\`, default ${DEFAULT_URL_ENV}) or the password in PGPASSWORD or ~/.pgpass`,
     });
   return issues;
+}
+
+/** How often `fxflow watch` polls a table when `poll` is not given. */
+export const DEFAULT_POLL_MS = 5000;
+
+/** What `fxflow watch` polls for a `postgres` fetch (pgProbe); nothing for other sources. */
+export function tablePoll(params: FetchParams): SourcePoll | undefined {
+  if (params.source !== 'postgres') return undefined;
+  const tf = parseTimeframe(params.timeframe);
+  return {
+    label: `postgres:${params.table}`,
+    intervalMs: params.poll === undefined ? DEFAULT_POLL_MS : parseTimeframe(params.poll).ms,
+    token: () => pgProbe(pgQueryOf(params, tf.ms, {})),
+  };
 }
 
 /** The connection string and where it came from (never the string itself, for messages). */

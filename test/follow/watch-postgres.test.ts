@@ -1,0 +1,210 @@
+/**
+ * `watchPipeline` (what `fxflow watch` runs) on a PostgreSQL table a feed inserts rows into: the
+ * watcher polls the table, and the cycles after an insert extend the candles, features and a
+ * predict step's predictions (their logs say so); an edit of an earlier row reads the table
+ * afresh. The artifacts the watcher stored are compared byte for byte with those of a run without
+ * following (a fresh store, the whole table read) on the same rows: the independent reference.
+ * Real HistData EURUSD M1 (2019), its first 29,500 lines, in a schema of this test's own.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redact } from '../../src/data/pg.js';
+import { loadPlan } from '../../src/pipeline.js';
+import { computeKeys } from '../../src/runtime/keys.js';
+import { runPipeline } from '../../src/runtime/pipeline-run.js';
+import { SilentProgress, type ProgressReporter } from '../../src/runtime/progress.js';
+import { Store } from '../../src/runtime/store.js';
+import { watchPipeline, type WatchEvent } from '../../src/runtime/watch.js';
+import { followHooks, setFollowHooks } from '../../src/steps/follow-hooks.js';
+import { sharedFile } from '../helpers/ctx.js';
+import { copyIn, histdataMonth, newSchema, PG_URL, pgClient, pgUnavailable } from '../data/postgres-helpers.js';
+
+const why = await pgUnavailable();
+if (why) console.warn(`[skip] no PostgreSQL server at ${redact(PG_URL, PG_URL)} (${why}): watch on a postgres table is not tested`);
+const zip = 'HISTDATA_COM_ASCII_EURUSD_M12019.zip';
+const haveData = sharedFile(zip) !== undefined;
+if (!haveData) console.warn(`[skip] ../shared/data/forex/${zip} is absent: watch on a postgres table is not tested`);
+
+const ENV = 'FXFLOW_TEST_PG_WATCH_URL';
+const schema = newSchema();
+const COPY = `COPY ${schema}.candles (ts, open, high, low, close, volume) FROM STDIN (FORMAT csv, DELIMITER ';')`;
+
+const pipeline = (table: string) => `version: 1
+name: followed-table
+steps:
+  candles:
+    uses: fetch
+    with: { source: postgres, url_env: ${ENV}, table: ${table}, symbol: EURUSD, timeframe: 1m, timezone: America/New_York, poll: 200ms }
+  features:
+    uses: features
+    from: candles
+    with:
+      indicators:
+        - rsi: { period: 14 }
+        - macd: {}
+        - sma: { period: 30 }
+        - willr: {}
+        - adx: {}
+      returns: [1, 5]
+      target: { forward_return: { horizons: [1, 10] } }
+  # The champion: trained on the first bars only (not followed: \`to:\`).
+  history:
+    uses: fetch
+    with: { source: postgres, url_env: ${ENV}, table: ${table}, symbol: EURUSD, timeframe: 1m, timezone: America/New_York, to: "2019-01-15" }
+  hfeatures:
+    uses: features
+    from: history
+    with:
+      indicators:
+        - rsi: { period: 14 }
+        - macd: {}
+        - sma: { period: 30 }
+      returns: [1, 5]
+      target: { forward_return: { horizons: [1] } }
+  dataset:
+    uses: split
+    from: hfeatures
+    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }
+  model:
+    uses: train
+    from: dataset
+    with: { model: ridge }
+  signal:
+    uses: predict
+    from: { model: model, candles: candles }
+    with: { rule: sign }
+`;
+
+/** A silent progress that records each step's log lines. */
+function logging(lines: string[]): ProgressReporter {
+  const p: ProgressReporter = new SilentProgress();
+  p.stepLog = (id, message) => void lines.push(`${id}: ${message}`);
+  return p;
+}
+
+describe.skipIf(why !== null || !haveData)('watch follows a PostgreSQL table that gains rows', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-follow-pg-'));
+  let c: pg.Client;
+  let lines: string[];
+  beforeAll(async () => {
+    process.env[ENV] = PG_URL;
+    lines = (await histdataMonth(zip, '201901')).split('\n').slice(0, 29_500);
+    c = await pgClient();
+    await c.query(`CREATE SCHEMA ${schema}`);
+    await c.query(
+      `CREATE TABLE ${schema}.candles (symbol text NOT NULL DEFAULT 'EURUSD', ts timestamp NOT NULL, open double precision, high double precision, low double precision, close double precision, volume double precision)`,
+    );
+    await copyIn(c, COPY, `${lines.slice(0, 29_000).join('\n')}\n`);
+  }, 60_000);
+  afterAll(async () => {
+    await c?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await c?.end();
+    delete process.env[ENV];
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('extends on inserted rows and reads afresh after an edit, storing the bytes a full run stores', { timeout: 300_000 }, async () => {
+    const file = path.join(dir, 'followed.yaml');
+    writeFileSync(file, pipeline(`${schema}.candles`));
+    const progress: string[][] = [];
+    const events: WatchEvent[] = [];
+    let notify: ((e: WatchEvent) => void) | undefined;
+    const next = (type: WatchEvent['type']) =>
+      new Promise<WatchEvent>((resolve, reject) => {
+        const guard = setTimeout(() => reject(new Error(`no ${type} event in 120 s; events: ${JSON.stringify(events.map((e) => e.type))}`)), 120_000);
+        notify = (e) => {
+          if (e.type === type) {
+            clearTimeout(guard);
+            resolve(e);
+          }
+        };
+      });
+    /** Runs `change` and waits for the cycle it starts to end: its log. */
+    const cycle = async (change: () => Promise<unknown>): Promise<string[]> => {
+      const idle = next('idle');
+      await change();
+      await idle;
+      return progress[progress.length - 1];
+    };
+    const idle = next('idle');
+    const watcher = await watchPipeline(file, {
+      storeDir: path.join(dir, '.fxflow'),
+      progress: () => {
+        const l: string[] = [];
+        progress.push(l);
+        return logging(l);
+      },
+      onEvent: (e) => {
+        events.push(e);
+        notify?.(e);
+      },
+      load: (f) => loadPlan(f, undefined, { execute: true }),
+      debounceMs: 50,
+    });
+    /** The last watch run's candles, features and signal equal, byte for byte, a run without following on the table as it is now. */
+    const sameAsFullRun = async (): Promise<void> => {
+      const runs = events.filter((e) => e.type === 'run');
+      const last = runs[runs.length - 1];
+      if (last?.type !== 'run') throw new Error('no run');
+      expect(last.result.status).toBe('succeeded');
+      const plan = await loadPlan(file, undefined, { execute: true });
+      const keys = await computeKeys(plan);
+      // Following is per process: off for this run, back on for the watcher after.
+      const hooks = followHooks();
+      setFollowHooks({});
+      // The watcher is idle (nothing changes the table meanwhile): the store is free.
+      const fresh = await Store.open(path.join(dir, 'fresh'));
+      const watched = await Store.open(path.join(dir, '.fxflow'));
+      try {
+        const full = await runPipeline(plan, { store: fresh, keys, progress: new SilentProgress() });
+        expect(full.result.status).toBe('succeeded');
+        for (const id of ['candles', 'features', 'signal']) {
+          const key = last.result.steps.find((s) => s.id === id)!.key;
+          expect(full.result.steps.find((s) => s.id === id)!.key, `${id}: key`).toBe(key);
+          const a = await watched.getArtifactBytes(key);
+          const b = await fresh.getArtifactBytes(key);
+          expect(a, id).toBeDefined();
+          expect(Buffer.from(a!).equals(Buffer.from(b!)), `${id}: the stored bytes differ`).toBe(true);
+        }
+      } finally {
+        await fresh.close();
+        await watched.close();
+        setFollowHooks(hooks);
+      }
+    };
+    try {
+      await idle;
+      const table = `${schema}.candles`;
+      for (const [a, b] of [
+        [29_000, 29_001],
+        [29_001, 29_400],
+      ]) {
+        const log = await cycle(() => copyIn(c, COPY, `${lines.slice(a, b).join('\n')}\n`));
+        expect(log).toContain(`candles: following ${table}: ${b - a} bar${b - a === 1 ? '' : 's'} appended`);
+        expect(log.some((l) => l.startsWith(`features: following: ${b - a} new bar`))).toBe(true);
+        expect(log.some((l) => l.startsWith(`signal: following: ${b - a} new row${b - a === 1 ? '' : 's'} scored`))).toBe(true);
+        await sameAsFullRun();
+      }
+      // An earlier row edited, in the same transaction as new rows: the table is read afresh.
+      const log = await cycle(async () => {
+        await c.query('BEGIN');
+        await c.query(
+          `UPDATE ${table} SET open = open + 0.00005, high = high + 0.00005, low = low + 0.00005, close = close + 0.00005 WHERE ts = (SELECT ts FROM ${table} ORDER BY ts OFFSET 20000 LIMIT 1)`,
+        );
+        await copyIn(c, COPY, `${lines.slice(29_400, 29_500).join('\n')}\n`);
+        await c.query('COMMIT');
+      });
+      expect(
+        log.some((l) => l.startsWith(`candles: following ${table}: read afresh (the rows up to the last bar changed`)),
+        log.join('\n'),
+      ).toBe(true);
+      expect(log.some((l) => l.startsWith('features: following:'))).toBe(false);
+      await sameAsFullRun();
+    } finally {
+      await watcher.close();
+    }
+  });
+});
