@@ -15,11 +15,12 @@ import { redact } from '../../src/data/pg.js';
 import { loadPlan } from '../../src/pipeline.js';
 import { computeKeys } from '../../src/runtime/keys.js';
 import { runPipeline } from '../../src/runtime/pipeline-run.js';
-import { SilentProgress, type ProgressReporter } from '../../src/runtime/progress.js';
 import { Store } from '../../src/runtime/store.js';
 import { watchPipeline, type WatchEvent } from '../../src/runtime/watch.js';
 import { followHooks, setFollowHooks } from '../../src/steps/follow-hooks.js';
+import { SilentProgress } from '../../src/runtime/progress.js';
 import { sharedFile } from '../helpers/ctx.js';
+import { followedPipeline, logging } from '../helpers/followed-pipeline.js';
 import { copyIn, histdataMonth, newSchema, PG_URL, pgClient, pgUnavailable } from '../data/postgres-helpers.js';
 
 const why = await pgUnavailable();
@@ -32,58 +33,12 @@ const ENV = 'FXFLOW_TEST_PG_WATCH_URL';
 const schema = newSchema();
 const COPY = `COPY ${schema}.candles (ts, open, high, low, close, volume) FROM STDIN (FORMAT csv, DELIMITER ';')`;
 
-const pipeline = (table: string) => `version: 1
-name: followed-table
-steps:
-  candles:
-    uses: fetch
-    with: { source: postgres, url_env: ${ENV}, table: ${table}, symbol: EURUSD, timeframe: 1m, timezone: America/New_York, poll: 200ms }
-  features:
-    uses: features
-    from: candles
-    with:
-      indicators:
-        - rsi: { period: 14 }
-        - macd: {}
-        - sma: { period: 30 }
-        - willr: {}
-        - adx: {}
-      returns: [1, 5]
-      target: { forward_return: { horizons: [1, 10] } }
-  # The champion: trained on the first bars only (not followed: \`to:\`).
-  history:
-    uses: fetch
-    with: { source: postgres, url_env: ${ENV}, table: ${table}, symbol: EURUSD, timeframe: 1m, timezone: America/New_York, to: "2019-01-15" }
-  hfeatures:
-    uses: features
-    from: history
-    with:
-      indicators:
-        - rsi: { period: 14 }
-        - macd: {}
-        - sma: { period: 30 }
-      returns: [1, 5]
-      target: { forward_return: { horizons: [1] } }
-  dataset:
-    uses: split
-    from: hfeatures
-    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }
-  model:
-    uses: train
-    from: dataset
-    with: { model: ridge }
-  signal:
-    uses: predict
-    from: { model: model, candles: candles }
-    with: { rule: sign }
-`;
-
-/** A silent progress that records each step's log lines. */
-function logging(lines: string[]): ProgressReporter {
-  const p: ProgressReporter = new SilentProgress();
-  p.stepLog = (id, message) => void lines.push(`${id}: ${message}`);
-  return p;
-}
+const pipeline = (table: string): string =>
+  followedPipeline(
+    'followed-table',
+    `source: postgres, url_env: ${ENV}, table: ${table}, symbol: EURUSD, timeframe: 1m, timezone: America/New_York`,
+    'poll: 200ms',
+  );
 
 describe.skipIf(why !== null || !haveData)('watch follows a PostgreSQL table that gains rows', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-follow-pg-'));

@@ -12,65 +12,15 @@ import { unpack } from '../../src/data/files.js';
 import { loadPlan } from '../../src/pipeline.js';
 import { computeKeys } from '../../src/runtime/keys.js';
 import { runPipeline } from '../../src/runtime/pipeline-run.js';
-import { SilentProgress, type ProgressReporter } from '../../src/runtime/progress.js';
 import { Store } from '../../src/runtime/store.js';
 import { watchPipeline, type WatchEvent } from '../../src/runtime/watch.js';
+import { SilentProgress } from '../../src/runtime/progress.js';
 import { sharedFile } from '../helpers/ctx.js';
+import { followedPipeline, logging } from '../helpers/followed-pipeline.js';
 
 const z19 = sharedFile('HISTDATA_COM_ASCII_EURUSD_M12019.zip');
 
-const PIPELINE = `version: 1
-name: followed
-steps:
-  candles:
-    uses: fetch
-    with: { source: csv, path: data.csv, symbol: EURUSD, timeframe: 1m }
-  features:
-    uses: features
-    from: candles
-    with:
-      indicators:
-        - rsi: { period: 14 }
-        - macd: {}
-        - sma: { period: 30 }
-        - willr: {}
-        - adx: {}
-      returns: [1, 5]
-      target: { forward_return: { horizons: [1, 10] } }
-  # The champion: trained on the first bars only (a file hash change retrains it to the same bits).
-  history:
-    uses: fetch
-    with: { source: csv, path: data.csv, symbol: EURUSD, timeframe: 1m, to: "2019-01-15" }
-  hfeatures:
-    uses: features
-    from: history
-    with:
-      indicators:
-        - rsi: { period: 14 }
-        - macd: {}
-        - sma: { period: 30 }
-      returns: [1, 5]
-      target: { forward_return: { horizons: [1] } }
-  dataset:
-    uses: split
-    from: hfeatures
-    with: { method: temporal, ratios: [0.6, 0.2, 0.2], scale: zscore }
-  model:
-    uses: train
-    from: dataset
-    with: { model: ridge }
-  signal:
-    uses: predict
-    from: { model: model, candles: candles }
-    with: { rule: sign }
-`;
-
-/** A silent progress that records each step's log lines. */
-function logging(lines: string[]): ProgressReporter {
-  const p: ProgressReporter = new SilentProgress();
-  p.stepLog = (id, message) => void lines.push(`${id}: ${message}`);
-  return p;
-}
+const PIPELINE = followedPipeline('followed', 'source: csv, path: data.csv, symbol: EURUSD, timeframe: 1m');
 
 describe.skipIf(!z19)('watch follows a growing CSV file', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'fxflow-follow-watch-'));
