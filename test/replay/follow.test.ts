@@ -21,7 +21,7 @@ import replayStep from '../../src/steps/replay/index.js';
 import type { ReplayParams } from '../../src/steps/replay/params.js';
 import { testContext } from '../helpers/ctx.js';
 import { H1 } from '../helpers/h1-model.js';
-import { stepParams } from './helpers.js';
+import { everyTriggerPipeline, stepParams } from './helpers.js';
 
 /** Bitwise equality of two loop results (NaN, −0 and all). */
 function sameResult(a: ReplayResult, b: ReplayResult): void {
@@ -133,34 +133,7 @@ const barsFor = (f: Features, rows: number) => rows + f.warmupDropped + f.tailDr
 
 describe('the replay step, following appended bars (synthetic bars, every trigger)', () => {
   afterEach(() => stopFollowing());
-  const yaml = `version: 1
-name: replay-follow
-seed: 3
-steps:
-  candles:
-    uses: fetch
-    with: { source: synthetic, symbol: EURUSD, timeframe: 1h, bars: 1600, start: "2021-01-04" }
-  features:
-    uses: features
-    from: candles
-    with: { indicators: [{ rsi: { period: 14 } }], returns: [1, 4], volatility: [24], target: { forward_return: { horizons: [1, 3] } } }
-  replay:
-    uses: replay
-    from: { features: features, candles: candles }
-    with:
-      train: { model: ridge, alpha: 1 }
-      retrain:
-        every: 1w
-        window: rolling
-        train_bars: 500
-        val_bars: 100
-        check_every: 6
-        cooldown: 12
-        drift: { window: 120, psi: 0.3, features: [ret_1, ret_4] }
-        decay: { metric: ic, window: 60, below: 0.02 }
-        challenger: { metric: ic, margin: 0.01, shadow: 30 }
-      backtest: { entry_threshold: 0.0001 }
-`;
+  const yaml = everyTriggerPipeline('replay-follow');
 
   it('1, 1, 5 bars across a scheduled retrain, then 300: each report equals the fresh replay’s; an edited earlier bar replays afresh', async () => {
     const p = stepParams(yaml);

@@ -14,6 +14,38 @@ import train from '../../src/steps/train/index.js';
 import type { TrainParams } from '../../src/steps/train/params.js';
 import { testContext } from '../helpers/ctx.js';
 
+/** A ridge replay on 1,600 synthetic H1 bars with every trigger on (schedule, drift, decay, challenger with shadow). */
+export function everyTriggerPipeline(name: string): string {
+  return `version: 1
+name: ${name}
+seed: 3
+steps:
+  candles:
+    uses: fetch
+    with: { source: synthetic, symbol: EURUSD, timeframe: 1h, bars: 1600, start: "2021-01-04" }
+  features:
+    uses: features
+    from: candles
+    with: { indicators: [{ rsi: { period: 14 } }], returns: [1, 4], volatility: [24], target: { forward_return: { horizons: [1, 3] } } }
+  replay:
+    uses: replay
+    from: { features: features, candles: candles }
+    with:
+      train: { model: ridge, alpha: 1 }
+      retrain:
+        every: 1w
+        window: rolling
+        train_bars: 500
+        val_bars: 100
+        check_every: 6
+        cooldown: 12
+        drift: { window: 120, psi: 0.3, features: [ret_1, ret_4] }
+        decay: { metric: ic, window: 60, below: 0.02 }
+        challenger: { metric: ic, margin: 0.01, shadow: 30 }
+      backtest: { entry_threshold: 0.0001 }
+`;
+}
+
 /** Each step's `with:` as the pipeline validator fills it in (schema defaults), by step id. */
 export function stepParams(yaml: string): Record<string, Record<string, unknown>> {
   const parsed = parsePipelineText(yaml, '/tmp/replay-test.yaml');

@@ -4,7 +4,7 @@ import { knownAt } from '../../src/evaluation/probe.js';
 import replayStep, { replay } from '../../src/steps/replay/index.js';
 import type { ReplayParams } from '../../src/steps/replay/params.js';
 import { testContext } from '../helpers/ctx.js';
-import { runSteps, stepParams } from './helpers.js';
+import { everyTriggerPipeline, runSteps, stepParams } from './helpers.js';
 
 /**
  * The leakage probe over replay: at sampled rows t, the replay is rerun on the features as known at
@@ -12,34 +12,7 @@ import { runSteps, stepParams } from './helpers.js';
  * knownAt). Every decision up to t and the prediction of row t must be the same doubles as in the
  * replay over all rows — with every trigger and the challenger on, so each reads only the past.
  */
-const yaml = `version: 1
-name: replay-probe
-seed: 3
-steps:
-  candles:
-    uses: fetch
-    with: { source: synthetic, symbol: EURUSD, timeframe: 1h, bars: 1600, start: "2021-01-04" }
-  features:
-    uses: features
-    from: candles
-    with: { indicators: [{ rsi: { period: 14 } }], returns: [1, 4], volatility: [24], target: { forward_return: { horizons: [1, 3] } } }
-  replay:
-    uses: replay
-    from: { features: features, candles: candles }
-    with:
-      train: { model: ridge, alpha: 1 }
-      retrain:
-        every: 1w
-        window: rolling
-        train_bars: 500
-        val_bars: 100
-        check_every: 6
-        cooldown: 12
-        drift: { window: 120, psi: 0.3, features: [ret_1, ret_4] }
-        decay: { metric: ic, window: 60, below: 0.02 }
-        challenger: { metric: ic, margin: 0.01, shadow: 30 }
-      backtest: { entry_threshold: 0.0001 }
-`;
+const yaml = everyTriggerPipeline('replay-probe');
 
 describe('leakage probe over replay', () => {
   it('a replay rerun on the data known at t makes the same decisions and the same prediction of t', async () => {
