@@ -2,8 +2,8 @@ import type * as TfNs from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { selectBackend, type Tf } from '../../src/backend/index.js';
 import { makeRng } from '../../src/data/rng.js';
-import type { DenoiserSpec, WeightOf } from '../../src/models/diffusion/blocks.js';
-import { fusedConvBlock } from '../../src/models/diffusion/conv-block.js';
+import { stepEmbedding, type DenoiserSpec, type WeightOf } from '../../src/models/diffusion/blocks.js';
+import { fusedConvBlock, fusedMlp } from '../../src/models/diffusion/conv-block.js';
 import { denoiserWeights } from '../../src/models/diffusion/denoiser.js';
 import { convBlock, convForward } from '../../src/models/diffusion/denoiser-conv.js';
 import { diffusionTrainable, sampleWindows } from '../../src/models/diffusion/kinds.js';
@@ -257,5 +257,165 @@ describe('fused diffusion conv block', () => {
     const draw = () => sampleWindows(tf, spec, a.weights, X, spec.p, ends.subarray(150, 160), [0, 0, 0], [1, 1, 1], { samples: 5, steps: 5, seed: 1 });
     const [s1, s2] = [draw(), draw()];
     s1.forEach((v, t) => expect(Buffer.from(v.buffer).equals(Buffer.from(s2[t].buffer))).toBe(true));
+  });
+});
+
+/**
+ * The fused condition / step-embedding MLP (conv-block.ts fusedMlp) against the same MLP as plain
+ * tfjs ops (matMul, add, sigmoid, mul) differentiated by tfjs autodiff, and central finite
+ * differences; then inside encode and stepEmbedding against their tfjs graphs.
+ */
+describe('fused diffusion MLP (condition and step embedding)', () => {
+  const MLP_NAMES = ['W1', 'b1', 'W2', 'b2'];
+  /** x [n, I] and W1 [I, H], b1 [H], W2 [H, O], b2 [O], biases away from 0. */
+  function mlpInputs(tf: Tf, n: number, I: number, H: number, O: number, seed: number): TfNs.Tensor[] {
+    const rng = makeRng(seed);
+    const t = (shape: number[], sc: number): TfNs.Tensor =>
+      tf.tensor(
+        Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => sc * rng.normal()),
+        shape,
+      );
+    return [t([n, I], 1), t([I, H], 0.5), t([H], 0.3), t([H, O], 0.5), t([O], 0.3)];
+  }
+  function mlp(tf: Tf, fused: boolean, x: TfNs.Tensor, [w1, b1, w2, b2]: TfNs.Tensor[]): T2 {
+    if (fused) {
+      const host = fusedHost(tf);
+      if (!host) throw new Error('no fused host');
+      return fusedMlp(tf, host, x as T2, w1 as T2, b1 as T1, w2 as T2, b2 as T1);
+    }
+    const z = tf.add(tf.matMul(x as T2, w1 as T2), b1);
+    return tf.add(tf.matMul(tf.mul(z, tf.sigmoid(z)) as T2, w2 as T2), b2) as T2;
+  }
+  const mlpLoss =
+    (tf: Tf, fused: boolean, x: TfNs.Tensor, R: TfNs.Tensor) =>
+    (...ws: TfNs.Tensor[]): TfNs.Scalar =>
+      tf.sum(tf.mul(mlp(tf, fused, x, ws), R));
+
+  function compareMlp(tf: Tf, n: number, I: number, H: number, O: number): void {
+    const [x, ...ws] = mlpInputs(tf, n, I, H, O, n + I);
+    const R = mlpInputs(tf, n, O, 1, 1, 5)[0];
+    const a = tf.tidy(() => mlp(tf, true, x, ws).dataSync());
+    const b = tf.tidy(() => mlp(tf, false, x, ws).dataSync());
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+    const ga = tf.grads(mlpLoss(tf, true, x, R))(ws);
+    const gb = tf.grads(mlpLoss(tf, false, x, R))(ws);
+    ga.forEach((g, i) => {
+      expect(g.shape, MLP_NAMES[i]).toEqual(ws[i].shape);
+      const want = gb[i].dataSync();
+      const scale = Math.max(...Array.from(want, Math.abs));
+      expect(maxAbsDiff(g.dataSync(), want) / scale, MLP_NAMES[i]).toBeLessThan(1e-5);
+    });
+    tf.dispose([x, ...ws, R, ...ga, ...gb]);
+  }
+
+  // The condition MLP's shapes (in > hidden), the step embedding's (in = hidden), one row (sampling).
+  it.each([
+    [6, 10, 4, 4],
+    [5, 4, 4, 3],
+    [1, 4, 4, 4],
+  ])('matches the tfjs graph and its autodiff gradients on wasm (n %i, in %i, hidden %i, out %i)', async (n, I, H, O) => {
+    const { tf } = await selectBackend('cpu');
+    compareMlp(tf, n, I, H, O);
+  });
+
+  it('matches the tfjs graph on the pure-JS cpu backend too', async () => {
+    const { tf } = await selectBackend('cpu');
+    await tf.setBackend('cpu');
+    try {
+      compareMlp(tf, 6, 10, 4, 4);
+    } finally {
+      await tf.setBackend('wasm');
+    }
+  });
+
+  it('gradients match central finite differences of the loss', async () => {
+    const { tf } = await selectBackend('cpu');
+    const [x, ...ws] = mlpInputs(tf, 4, 5, 3, 2, 8);
+    const R = mlpInputs(tf, 4, 2, 1, 1, 9)[0];
+    const f = mlpLoss(tf, true, x, R);
+    const g = tf.grads(f)(ws);
+    const eps = 1e-2;
+    ws.forEach((w, i) => {
+      const base = w.dataSync().slice();
+      const analytic = g[i].dataSync();
+      for (let j = 0; j < base.length; j++) {
+        const at = (d: number): number =>
+          tf.tidy(() => {
+            const moved = tf.tensor(
+              Float32Array.from(base, (v, m) => (m === j ? v + d : v)),
+              w.shape,
+            );
+            return f(...ws.map((y, m) => (m === i ? moved : y))).dataSync()[0];
+          });
+        const fd = (at(eps) - at(-eps)) / (2 * eps);
+        expect(Math.abs(fd - analytic[j]), `${MLP_NAMES[i]}[${j}]`).toBeLessThan(2e-4 + 2e-3 * Math.abs(fd));
+      }
+    });
+    tf.dispose([x, ...ws, R, ...g]);
+  });
+
+  it('encode and stepEmbedding match their tfjs graphs, values and weight gradients', async () => {
+    const { tf } = await selectBackend('cpu');
+    const spec: DenoiserSpec = { kind: 'diffusion', lookback: 5, p: 2, k: 4, hidden: 8, layers: 1, kernelSize: 3, stateSize: 0, diffusionSteps: 50 };
+    const weights = denoiserWeights(spec, 12).filter((w) => /^(cond|temb)\//.test(w.name));
+    const rng = makeRng(3);
+    const vars = weights.map((w) =>
+      tf.variable(
+        tf.tensor(
+          Float32Array.from(w.data, (v) => v + 0.2 * rng.normal()),
+          w.shape,
+        ),
+      ),
+    );
+    const byName = new Map(weights.map((w, i) => [w.name, vars[i] as TfNs.Tensor]));
+    const W: WeightOf = (n) => byName.get(n) as TfNs.Tensor;
+    const x = tf.tensor3d(
+      Float32Array.from({ length: 6 * spec.lookback * spec.p }, () => rng.normal()),
+      [6, spec.lookback, spec.p],
+    );
+    const R = tf.tensor2d(
+      Float32Array.from({ length: 6 * spec.hidden }, () => rng.normal()),
+      [6, spec.hidden],
+    );
+    const t = [1, 7, 20, 33, 49, 50];
+    const run = (fused: boolean) => {
+      const f = (): TfNs.Scalar =>
+        tf.add(
+          tf.sum(tf.mul(convForward(tf, spec, W, { fused }).encode(x)[0], R)),
+          tf.sum(tf.mul(stepEmbedding(tf, spec, W, t, { fused }), tf.square(R))),
+        ) as TfNs.Scalar;
+      const { value, grads } = tf.variableGrads(f, vars);
+      return { value: value.dataSync()[0], grads: vars.map((v) => grads[v.name]), rest: [value] };
+    };
+    const a = run(true);
+    const b = run(false);
+    expect(Math.abs(a.value - b.value)).toBeLessThan(1e-4 * Math.max(1, Math.abs(b.value)));
+    a.grads.forEach((g, i) => {
+      const want = b.grads[i].dataSync();
+      const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
+      expect(maxAbsDiff(g.dataSync(), want) / scale, weights[i].name).toBeLessThan(1e-5);
+    });
+    tf.dispose([...vars, x, R, ...a.grads, ...b.grads, ...a.rest, ...b.rest]);
+  });
+
+  it('leaves no tensors behind: training steps and inference', async () => {
+    const { tf } = await selectBackend('cpu');
+    const [x, ...ws] = mlpInputs(tf, 4, 5, 3, 2, 1);
+    const vars = ws.map((w) => tf.variable(w));
+    const R = mlpInputs(tf, 4, 2, 1, 1, 2)[0];
+    const counts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { value, grads } = tf.variableGrads(() => mlpLoss(tf, true, x, R)(...vars), vars);
+      tf.dispose([value, ...Object.values(grads)]);
+      tf.tidy(() => {
+        mlp(tf, true, x, vars);
+      });
+      tf.tidy(() => {
+        tf.variableGrads(() => tf.add(tf.sum(tf.mul(mlp(tf, true, x, vars), 0)), tf.sum(vars[3])) as TfNs.Scalar, [vars[3]]);
+      });
+      counts.push(tf.memory().numTensors);
+    }
+    expect(counts, counts.join(' ')).toEqual([counts[0], counts[0], counts[0]]);
+    tf.dispose([x, ...ws, ...vars, R]);
   });
 });

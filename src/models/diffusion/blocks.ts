@@ -1,6 +1,8 @@
 import type * as TfNs from '@tensorflow/tfjs';
 import { makeRng, type Rng } from '../../data/rng.js';
+import { fusedHost } from '../nn/lstm.js';
 import type { WeightValue } from '../nn/nets.js';
+import { fusedMlp } from './conv-block.js';
 
 /** The pieces both noise predictors (denoiser-conv.ts, s4d.ts) are built from: their spec, weights, and shared layers. */
 
@@ -137,9 +139,18 @@ export function sinusoidalEmbedding(t: ArrayLike<number>, d: number): Float32Arr
   return out;
 }
 
-/** The step embedding fed to the blocks: sinusoidal → dense → SiLU → dense, [t.length, hidden]. */
-export function stepEmbedding(tf: Tf, spec: DenoiserSpec, W: WeightOf, t: ArrayLike<number>): T2 {
+/**
+ * The step embedding fed to the blocks: sinusoidal → dense → SiLU → dense, [t.length, hidden]; one
+ * fused op on wasm and cpu (conv-block.ts's fusedMlp), the tfjs graph elsewhere or with `fused: false`.
+ */
+export function stepEmbedding(tf: Tf, spec: DenoiserSpec, W: WeightOf, t: ArrayLike<number>, o: { fused?: boolean } = {}): T2 {
   const C = spec.hidden;
   const e = tf.tensor2d(sinusoidalEmbedding(t, C), [t.length, C]);
+  const host = o.fused === false ? undefined : fusedHost(tf);
+  if (host) {
+    const out = fusedMlp(tf, host, e, W('temb/1/W') as T2, W('temb/1/b') as TfNs.Tensor1D, W('temb/2/W') as T2, W('temb/2/b') as TfNs.Tensor1D);
+    e.dispose();
+    return out;
+  }
   return dense(tf, silu(tf, dense(tf, e, W, 'temb/1')) as T2, W, 'temb/2');
 }

@@ -1,6 +1,6 @@
 import type * as TfNs from '@tensorflow/tfjs';
 import { fusedHost } from '../nn/lstm.js';
-import { fusedConvBlock, fusedEmbed, fusedReadOut, type ConvBlockWeights } from './conv-block.js';
+import { fusedConvBlock, fusedEmbed, fusedMlp, fusedReadOut, type ConvBlockWeights } from './conv-block.js';
 import { dense, film, silu, type DenoiserForward, type DenoiserSpec, type WeightBuilder, type WeightOf } from './blocks.js';
 
 /**
@@ -10,7 +10,7 @@ import { dense, film, silu, type DenoiserForward, type DenoiserSpec, type Weight
  * then a "same"-padded 1-D convolution of `kernel_size` taps over the patch; a per-position linear
  * read-out of ε̂.
  *
- * On wasm and cpu the embedding, each block and the read-out are one fused op each (conv-block.ts); elsewhere (tfjs-node) the tfjs graph
+ * On wasm and cpu the condition MLP, the embedding, each block and the read-out are one fused op each (conv-block.ts); elsewhere (tfjs-node) the tfjs graph
  * below, where the convolution is shifted slices + one matMul, as the tcn kind does (conv1d's
  * filter gradient has no wasm kernel).
  */
@@ -44,8 +44,10 @@ export function convForward(tf: Tf, s: DenoiserSpec, W: WeightOf, o: { fused?: b
   return {
     encode(x) {
       const b = x.shape[0];
-      const h = silu(tf, dense(tf, tf.reshape(x, [b, L * p]), W, 'cond/1')) as T2;
-      return [dense(tf, h, W, 'cond/2')];
+      const flat = tf.reshape(x, [b, L * p]) as T2;
+      const host = o.fused === false ? undefined : fusedHost(tf);
+      if (host) return [fusedMlp(tf, host, flat, W('cond/1/W') as T2, W('cond/1/b') as TfNs.Tensor1D, W('cond/2/W') as T2, W('cond/2/b') as TfNs.Tensor1D)];
+      return [dense(tf, silu(tf, dense(tf, flat, W, 'cond/1')) as T2, W, 'cond/2')];
     },
     eps(xt, temb, [c]) {
       const B = xt.shape[0];
