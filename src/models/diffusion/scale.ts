@@ -10,8 +10,8 @@ import { solveSpd } from '../linalg.js';
  *
  * Which features carry the volatility is not known to the kind (returns, their squares, rolling
  * ranges, levels …), so the scale is learned: per target, log|standardised target| is regressed
- * (least squares, a small ridge) on each feature's log standard deviation over the window, on the
- * training windows. For a scale family E log|y/σ| is a constant, so the fit is log σ up to a
+ * (least squares, a small ridge) on each feature's log standard deviation over the window and over
+ * its last quarter (logSds), on the training windows. For a scale family E log|y/σ| is a constant, so the fit is log σ up to a
  * constant; features with no bearing on the spread get ≈ 0 weight. Centred on the training windows'
  * mean (their scales' geometric mean is 1) and clamped to [0.1, 10] (a window of constant features
  * must not divide by ≈ 0).
