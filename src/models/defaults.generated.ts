@@ -142,6 +142,7 @@ export const MODEL_DEFAULTS = {
   },
   "diffusion": {
     "kernel_size": 3,
+    "scale": "none",
     "hidden": 32,
     "layers": 3,
     "epochs": 50,
@@ -166,6 +167,7 @@ export const MODEL_DEFAULTS = {
   },
   "sssd": {
     "state_size": 16,
+    "scale": "window",
     "hidden": 32,
     "layers": 3,
     "epochs": 50,

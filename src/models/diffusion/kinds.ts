@@ -5,13 +5,14 @@ import { selectBackend, type Device, type Tf } from '../../backend/index.js';
 import type { ParamIssue } from '../../core/diagnostics.js';
 import { makeRng } from '../../data/rng.js';
 import type { FoldData, FoldFit, ModelKind, ParamValue, SampledForecast } from '../kind.js';
-import { COMMON, foldWindows, num, tfForPredict, trainHooks, trainOptions } from '../nn/kinds.js';
+import { COMMON, foldWindows, num, stats, tfForPredict, trainHooks, trainOptions } from '../nn/kinds.js';
 import { mse, type WeightValue } from '../nn/nets.js';
 import { trainNet, warmupIssues, type EpochLog, type Trainable, type TrainableNet } from '../nn/train.js';
 import { buildWindows, gatherWindows } from '../nn/windows.js';
 import { ddimSample, ddimTimesteps } from './ddim.js';
 import { stepEmbedding, type DenoiserForward, type DenoiserSpec, type DiffusionKind, type Prediction, type WeightOf } from './blocks.js';
 import { denoiserForward, denoiserWeights } from './denoiser.js';
+import { fitWindowScale, normaliseTargets, windowScales, type WindowScale } from './scale.js';
 import { cosineSchedule, type NoiseSchedule } from './schedule.js';
 
 /**
@@ -32,7 +33,10 @@ export interface DiffusionState {
   spec: DenoiserSpec;
   weights: WeightValue[];
   yMean: number[];
+  /** With `windowScale`, the sd of the window-scaled targets. */
   yStd: number[];
+  /** `scale: window`: each window's targets were learned divided by this scale (scale.ts); absent: not scaled. */
+  windowScale?: WindowScale;
   maxGapMs: number;
   backend: string;
   bestEpoch: number;
@@ -131,6 +135,8 @@ export interface SampleOptions {
   seed: number;
   /** Each row's time (ms): keys its window's noise (absent: the row number does). */
   index?: ArrayLike<number>;
+  /** Multiplies each window's draws (around yMean) by its scale (the model learned the scaled targets). */
+  scale?: WindowScale;
 }
 
 /**
@@ -159,6 +165,7 @@ export function sampleWindows(
   const fwd: DenoiserForward = denoiserForward(tf, spec, W);
   const rows = Math.max(1, Math.floor(SAMPLE_BATCH / S));
   const xBuf = new Float32Array(Math.min(rows, Math.max(1, ends.length)) * L * p);
+  const scales = o.scale ? windowScales(o.scale, X, p, L, ends) : undefined;
   try {
     for (let s0 = 0; s0 < ends.length; s0 += rows) {
       const s1 = Math.min(ends.length, s0 + rows);
@@ -175,7 +182,11 @@ export function sampleWindows(
         const xT = tf.tensor2d(noise, [r * S, k]);
         return ddimSample(tf, sched, steps, xT, (x, t) => fwd.eps(x, stepEmbedding(tf, spec, W, [t]), enc), spec.prediction).dataSync();
       });
-      for (let i = 0; i < r * S; i++) for (let t = 0; t < k; t++) out[t][s0 * S + i] = x0[i * k + t] * yStd[t] + yMean[t];
+      for (let i = 0; i < r * S; i++)
+        for (let t = 0; t < k; t++) {
+          const sc = scales ? scales[t][s0 + Math.floor(i / S)] : 1;
+          out[t][s0 * S + i] = x0[i * k + t] * yStd[t] * sc + yMean[t];
+        }
     }
   } finally {
     fwd.dispose?.();
@@ -269,6 +280,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
       steps: st.samplingSteps,
       seed: st.seed,
       index,
+      scale: st.windowScale,
     });
     const S = st.samples;
     st.spread?.forEach((c, t) => scaleSpread(draws[t], S, c));
@@ -299,7 +311,16 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
     },
     async fit(d: FoldData, prm): Promise<FoldFit> {
       const backend = await selectBackend(prm.device as Device, { log: (m) => d.log?.(m) });
-      const { lookback, maxGapMs, trainEnds, valEnds, mean, std } = foldWindows(d, prm);
+      const { lookback, maxGapMs, trainEnds, valEnds, mean, std: rawStd } = foldWindows(d, prm);
+      // `scale: window`: the model learns each window's targets divided by its causal scale (scale.ts).
+      const windowScale = prm.scale === 'window' ? fitWindowScale(d.X, d.p, lookback, d.Y, d.k, trainEnds, mean, rawStd) : undefined;
+      const Y = windowScale
+        ? normaliseTargets(d.Y, d.k, mean, [
+            { ends: trainEnds, scales: windowScales(windowScale, d.X, d.p, lookback, trainEnds) },
+            { ends: valEnds, scales: windowScales(windowScale, d.X, d.p, lookback, valEnds) },
+          ])
+        : d.Y;
+      const std = windowScale ? stats(Y, d.k, trainEnds).std : rawStd;
       const spec: DenoiserSpec = {
         kind,
         lookback,
@@ -318,7 +339,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
       const res = await trainNet(
         backend.tf,
         diffusionTrainable(spec),
-        { X: d.X, p: d.p, Y: d.Y, k: d.k, trainEnds, valEnds, yMean: mean, yStd: std },
+        { X: d.X, p: d.p, Y, k: d.k, trainEnds, valEnds, yMean: mean, yStd: std },
         trainOptions(prm, d.seed, d.workDir ? path.join(d.workDir, `fold-${d.fold}`) : undefined),
         trainHooks(d),
       );
@@ -338,9 +359,10 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
         samplingSteps: num(prm.sampling_steps),
         point: prm.point as 'mean' | 'median',
         seed: d.seed,
+        ...(windowScale && { windowScale }),
       };
       if (prm.calibrate === 'val' && valEnds.length > 0) {
-        const opts = { samples: state.samples, steps: state.samplingSteps, seed: state.seed, index: d.index };
+        const opts = { samples: state.samples, steps: state.samplingSteps, seed: state.seed, index: d.index, scale: windowScale };
         const draws = sampleWindows(backend.tf, spec, res.weights, d.X, d.p, valEnds, mean, std, opts);
         state.spread = spreadFactors(draws, state.samples, valEnds, d.Y, d.k);
         d.log?.(

@@ -751,6 +751,14 @@ export interface DiffusionParams extends DiffusionCommon {
    * @maximum 64
    */
   kernel_size: number;
+  /**
+   * `window`: learn each window's targets divided by a scale estimated from that window's bars only
+   * (each feature's sd over the window and over its last quarter, weighted by a log-linear fit of
+   * the targets' size on the training windows), and multiply the draws back (RevIN-style), so the
+   * draws' spread follows the window's volatility. Off by default here: on the AR–GARCH test it tracks σ better but does not raise `diffusion`'s coverage (docs/diffusion.md). `none`: the targets as they are.
+   * @default "none"
+   */
+  scale: 'window' | 'none';
 }
 
 /** `sssd`: the same diffusion with S4D state-space layers over the window and the noisy patch as one sequence (SSSD). */
@@ -764,6 +772,14 @@ export interface SssdParams extends DiffusionCommon {
    * @maximum 1024
    */
   state_size: number;
+  /**
+   * `window`: learn each window's targets divided by a scale estimated from that window's bars only
+   * (each feature's sd over the window and over its last quarter, weighted by a log-linear fit of
+   * the targets' size on the training windows), and multiply the draws back (RevIN-style), so the
+   * draws' spread follows the window's volatility. On by default here: on the AR–GARCH test it raises `sssd`'s coverage or leaves it (docs/diffusion.md). `none`: the targets as they are.
+   * @default "window"
+   */
+  scale: 'window' | 'none';
 }
 
 /** `autoencoder`: a feature encoder (dense + ReLU stages, x → hidden → latent) reconstructing a window's scaled features. */
