@@ -120,7 +120,21 @@ export function quantileForecast(levels: readonly number[], q: ArrayLike<number>
   };
 }
 
-/** An ensemble's empirical distribution (quantiles: NumPy's linear interpolation of the order statistics). */
+/**
+ * The p-quantile of n ascending draws as the order statistic X_(h), h = p·(n + 1), interpolated
+ * (Hyndman & Fan type 6, NumPy's `method="weibull"`): for draws from the outcome's distribution
+ * E F(X_(h)) = p, so [p = 0.05, p = 0.95] covers 90% of outcomes. NumPy's default (type 7,
+ * h = 1 + p·(n − 1)) narrows that interval: a perfect sampler's 100 draws cover 88.2%.
+ */
+export function sampleQuantile(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0 || !(p >= 0 && p <= 1)) return NaN;
+  const h = Math.min(n, Math.max(1, p * (n + 1)));
+  const i = Math.floor(h);
+  return i >= n ? sorted[n - 1] : sorted[i - 1] + (h - i) * (sorted[i] - sorted[i - 1]);
+}
+
+/** An ensemble's empirical distribution (quantiles: sampleQuantile's order statistics). */
 export function sampleForecast(samples: ArrayLike<number>): RowForecast {
   const m = samples.length;
   let sorted: Float64Array | undefined;
@@ -132,12 +146,7 @@ export function sampleForecast(samples: ArrayLike<number>): RowForecast {
       return m ? below / m : NaN;
     },
     quantile(p) {
-      const v = order();
-      if (m === 0 || !(p >= 0 && p <= 1)) return NaN;
-      const pos = p * (m - 1);
-      const lo = Math.floor(pos);
-      const hi = Math.min(lo + 1, m - 1);
-      return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+      return m === 0 ? NaN : sampleQuantile(order(), p);
     },
     sd() {
       if (m < 2) return 0;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type * as TfNs from '@tensorflow/tfjs';
 import { selectBackend, type Device, type Tf } from '../../backend/index.js';
 import type { ParamIssue } from '../../core/diagnostics.js';
+import { sampleQuantile } from '../../core/distribution.js';
 import { makeRng } from '../../data/rng.js';
 import type { FoldData, FoldFit, ModelKind, ParamValue, SampledForecast } from '../kind.js';
 import { COMMON, foldWindows, num, stats, tfForPredict, trainHooks, trainOptions } from '../nn/kinds.js';
@@ -214,22 +215,11 @@ export function pointOf(samples: Float32Array, count: number, how: 'mean' | 'med
   return out;
 }
 
-/**
- * The q-quantile of n sorted draws as the order statistic X_(h), h = q·(n + 1), interpolated: for
- * draws from the outcome's distribution E F(X_(h)) = q, so [q = 0.05, q = 0.95] covers 90%.
- */
-function orderStat(sorted: Float64Array, q: number): number {
-  const n = sorted.length;
-  const h = Math.min(n, Math.max(1, q * (n + 1)));
-  const i = Math.floor(h);
-  return i >= n ? sorted[n - 1] : sorted[i - 1] + (h - i) * (sorted[i] - sorted[i - 1]);
-}
-
 /** Median and 5%/95% order statistics of row i's `count` draws. */
 function rowSpread(v: Float32Array, i: number, count: number, buf: Float64Array): [number, number, number] {
   for (let j = 0; j < count; j++) buf[j] = v[i * count + j];
   buf.sort();
-  return [orderStat(buf, 0.5), orderStat(buf, 0.05), orderStat(buf, 0.95)];
+  return [sampleQuantile(buf, 0.5), sampleQuantile(buf, 0.05), sampleQuantile(buf, 0.95)];
 }
 
 /**
