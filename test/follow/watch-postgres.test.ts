@@ -12,15 +12,8 @@ import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redact } from '../../src/data/pg.js';
-import { loadPlan } from '../../src/pipeline.js';
-import { computeKeys } from '../../src/runtime/keys.js';
-import { runPipeline } from '../../src/runtime/pipeline-run.js';
-import { Store } from '../../src/runtime/store.js';
-import { watchPipeline, type WatchEvent } from '../../src/runtime/watch.js';
-import { followHooks, setFollowHooks } from '../../src/steps/follow-hooks.js';
-import { SilentProgress } from '../../src/runtime/progress.js';
 import { sharedFile } from '../helpers/ctx.js';
-import { followedPipeline, logging } from '../helpers/followed-pipeline.js';
+import { expectSameAsFullRun, followedPipeline, recordedWatch } from '../helpers/followed-pipeline.js';
 import { copyIn, histdataMonth, newSchema, PG_URL, pgClient, pgUnavailable } from '../data/postgres-helpers.js';
 
 const why = await pgUnavailable();
@@ -64,19 +57,8 @@ describe.skipIf(why !== null || !haveData)('watch follows a PostgreSQL table tha
   it('extends on inserted rows and reads afresh after an edit, storing the bytes a full run stores', { timeout: 300_000 }, async () => {
     const file = path.join(dir, 'followed.yaml');
     writeFileSync(file, pipeline(`${schema}.candles`));
-    const progress: string[][] = [];
-    const events: WatchEvent[] = [];
-    let notify: ((e: WatchEvent) => void) | undefined;
-    const next = (type: WatchEvent['type']) =>
-      new Promise<WatchEvent>((resolve, reject) => {
-        const guard = setTimeout(() => reject(new Error(`no ${type} event in 120 s; events: ${JSON.stringify(events.map((e) => e.type))}`)), 120_000);
-        notify = (e) => {
-          if (e.type === type) {
-            clearTimeout(guard);
-            resolve(e);
-          }
-        };
-      });
+    const dirOf = path.join(dir, '.fxflow');
+    const { watcher, events, progress, next, firstIdle } = await recordedWatch(file, dirOf);
     /** Runs `change` and waits for the cycle it starts to end: its log. */
     const cycle = async (change: () => Promise<unknown>): Promise<string[]> => {
       const idle = next('idle');
@@ -84,54 +66,10 @@ describe.skipIf(why !== null || !haveData)('watch follows a PostgreSQL table tha
       await idle;
       return progress[progress.length - 1];
     };
-    const idle = next('idle');
-    const watcher = await watchPipeline(file, {
-      storeDir: path.join(dir, '.fxflow'),
-      progress: () => {
-        const l: string[] = [];
-        progress.push(l);
-        return logging(l);
-      },
-      onEvent: (e) => {
-        events.push(e);
-        notify?.(e);
-      },
-      load: (f) => loadPlan(f, undefined, { execute: true }),
-      debounceMs: 50,
-    });
-    /** The last watch run's candles, features and signal equal, byte for byte, a run without following on the table as it is now. */
-    const sameAsFullRun = async (): Promise<void> => {
-      const runs = events.filter((e) => e.type === 'run');
-      const last = runs[runs.length - 1];
-      if (last?.type !== 'run') throw new Error('no run');
-      expect(last.result.status).toBe('succeeded');
-      const plan = await loadPlan(file, undefined, { execute: true });
-      const keys = await computeKeys(plan);
-      // Following is per process: off for this run, back on for the watcher after.
-      const hooks = followHooks();
-      setFollowHooks({});
-      // The watcher is idle (nothing changes the table meanwhile): the store is free.
-      const fresh = await Store.open(path.join(dir, 'fresh'));
-      const watched = await Store.open(path.join(dir, '.fxflow'));
-      try {
-        const full = await runPipeline(plan, { store: fresh, keys, progress: new SilentProgress() });
-        expect(full.result.status).toBe('succeeded');
-        for (const id of ['candles', 'features', 'signal']) {
-          const key = last.result.steps.find((s) => s.id === id)!.key;
-          expect(full.result.steps.find((s) => s.id === id)!.key, `${id}: key`).toBe(key);
-          const a = await watched.getArtifactBytes(key);
-          const b = await fresh.getArtifactBytes(key);
-          expect(a, id).toBeDefined();
-          expect(Buffer.from(a!).equals(Buffer.from(b!)), `${id}: the stored bytes differ`).toBe(true);
-        }
-      } finally {
-        await fresh.close();
-        await watched.close();
-        setFollowHooks(hooks);
-      }
-    };
+    /** The last watch run's candles, features and signal equal, byte for byte, a run without following on the table as it is now (the watcher is idle: nothing changes the table meanwhile). */
+    const sameAsFullRun = () => expectSameAsFullRun(file, events, dirOf, path.join(dir, 'fresh'), ['candles', 'features', 'signal']);
     try {
-      await idle;
+      await firstIdle;
       const table = `${schema}.candles`;
       for (const [a, b] of [
         [29_000, 29_001],

@@ -9,14 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unpack } from '../../src/data/files.js';
-import { loadPlan } from '../../src/pipeline.js';
-import { computeKeys } from '../../src/runtime/keys.js';
-import { runPipeline } from '../../src/runtime/pipeline-run.js';
-import { Store } from '../../src/runtime/store.js';
-import { watchPipeline, type WatchEvent } from '../../src/runtime/watch.js';
-import { SilentProgress } from '../../src/runtime/progress.js';
 import { sharedFile } from '../helpers/ctx.js';
-import { followedPipeline, logging } from '../helpers/followed-pipeline.js';
+import { expectSameAsFullRun, followedPipeline, recordedWatch } from '../helpers/followed-pipeline.js';
 
 const z19 = sharedFile('HISTDATA_COM_ASCII_EURUSD_M12019.zip');
 
@@ -36,36 +30,9 @@ describe.skipIf(!z19)('watch follows a growing CSV file', () => {
     const file = path.join(dir, 'followed.yaml');
     writeFileSync(data, lines.slice(0, 29_000).join(''));
     writeFileSync(file, PIPELINE);
-    const progress: string[][] = [];
-    let notify: ((e: WatchEvent) => void) | undefined;
-    const events: WatchEvent[] = [];
-    const next = (type: WatchEvent['type']) =>
-      new Promise<WatchEvent>((resolve, reject) => {
-        const guard = setTimeout(() => reject(new Error(`no ${type} event in 120 s; events: ${JSON.stringify(events.map((e) => e.type))}`)), 120_000);
-        notify = (e) => {
-          if (e.type === type) {
-            clearTimeout(guard);
-            resolve(e);
-          }
-        };
-      });
-    let idle = next('idle');
-    const watcher = await watchPipeline(file, {
-      storeDir: path.join(dir, '.fxflow'),
-      progress: () => {
-        const lines: string[] = [];
-        progress.push(lines);
-        return logging(lines);
-      },
-      onEvent: (e) => {
-        events.push(e);
-        notify?.(e);
-      },
-      load: (f) => loadPlan(f, undefined, { execute: true }),
-      debounceMs: 50,
-    });
+    const { watcher, events, progress, next, firstIdle } = await recordedWatch(file, path.join(dir, '.fxflow'));
     try {
-      await idle;
+      await firstIdle;
       // The watcher adds the data file after the first run: touch it until a change is seen, so
       // the appends below are (a touch changes no byte: nothing recomputes).
       let seen = false;
@@ -74,7 +41,7 @@ describe.skipIf(!z19)('watch follows a growing CSV file', () => {
         utimesSync(data, new Date(), new Date(Date.now() + t * 1000));
         await Promise.race([change, new Promise((r) => setTimeout(r, 200))]);
       }
-      idle = next('idle');
+      let idle = next('idle');
       await idle;
       for (const [a, b] of [
         [29_000, 29_001],
@@ -92,30 +59,7 @@ describe.skipIf(!z19)('watch follows a growing CSV file', () => {
     } finally {
       await watcher.close();
     }
-    const runs = events.filter((e) => e.type === 'run');
-    const final = runs[runs.length - 1];
-    if (final?.type !== 'run') throw new Error('no run');
-    expect(final.result.status).toBe('succeeded');
-
     // The same pipeline on the same file, following off (the watcher is closed), in a store of its own.
-    const plan = await loadPlan(file, undefined, { execute: true });
-    const keys = await computeKeys(plan);
-    const fresh = await Store.open(path.join(dir, 'fresh'));
-    const watched = await Store.open(path.join(dir, '.fxflow'));
-    try {
-      const full = await runPipeline(plan, { store: fresh, keys, progress: new SilentProgress() });
-      expect(full.result.status).toBe('succeeded');
-      for (const id of ['candles', 'features', 'signal']) {
-        const key = final.result.steps.find((s) => s.id === id)!.key;
-        expect(full.result.steps.find((s) => s.id === id)!.key).toBe(key);
-        const a = await watched.getArtifactBytes(key);
-        const b = await fresh.getArtifactBytes(key);
-        expect(a, id).toBeDefined();
-        expect(Buffer.from(a!).equals(Buffer.from(b!)), `${id}: the stored bytes differ`).toBe(true);
-      }
-    } finally {
-      await fresh.close();
-      await watched.close();
-    }
+    await expectSameAsFullRun(file, events, path.join(dir, '.fxflow'), path.join(dir, 'fresh'), ['candles', 'features', 'signal']);
   });
 });
