@@ -3,8 +3,10 @@
  * (MetaTrader) → features → temporal 60/20/20 z-scored split → train. Shared by the tests that
  * predict on real bars (test/predict/, test/follow/, test/models/online-stored.test.ts).
  */
-import type { Candles, Dataset, Features, Model } from '../../src/core/artifacts.js';
+import type { Candles, Dataset, Features, Model, Report } from '../../src/core/artifacts.js';
 import { parsePipelineText } from '../../src/parser/index.js';
+import backtest from '../../src/steps/backtest/index.js';
+import type { BacktestParams } from '../../src/steps/backtest/params.js';
 import features from '../../src/steps/features/index.js';
 import type { FeaturesParams } from '../../src/steps/features/params.js';
 import fetch from '../../src/steps/fetch/index.js';
@@ -49,4 +51,35 @@ export async function trainOnH1(model: string | ((dataset: Dataset) => string), 
   const dataset = (await split.run({ features: feats }, w('d'), ctx)) as Dataset;
   const fit = async (yaml: string): Promise<Model> => (await train.run({ dataset }, trainParams(yaml, indicators), ctx)) as Model;
   return { candles, fp, dataset, model: await fit(typeof model === 'string' ? model : model(dataset)), fit };
+}
+
+/** Costs of the predict-vs-backtest tests: a small spread, nothing else. */
+export const SPREAD_ONLY = { spread_pips: 0.1, commission_per_million: 0, commission_per_lot: 0, slippage_pips: 0 };
+
+/** The backtest's params for a rule on the test segment (resolved as the compiler does). */
+export function backtestParams(rule: Partial<BacktestParams>): BacktestParams {
+  const defaults: BacktestParams = {
+    rule: 'threshold',
+    entry_threshold: 0,
+    quantile: 0.2,
+    probability: 0.6,
+    band: 0.1,
+    holding: 'bar',
+    segments: ['test'],
+    sizing: { fixed: { units: 1 } },
+    costs: SPREAD_ONLY,
+    account_size: 100_000,
+  };
+  return backtest.resolve!({ ...defaults, ...rule });
+}
+
+/** ts of each signal → the backtest's position taken on it (Report.index is the bar held, the one after the signal's). */
+export function backtestPositions(report: Report, candles: Candles): Map<number, number> {
+  const out = new Map<number, number>();
+  let k = 0;
+  for (let i = 0; i < report.index.length; i++) {
+    while (candles.index[k] < report.index[i]) k++;
+    out.set(candles.index[k - 1], report.position[i]);
+  }
+  return out;
 }

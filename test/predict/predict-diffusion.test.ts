@@ -6,44 +6,16 @@
  * sizing), not of forecast quality.
  */
 import { describe, expect, it } from 'vitest';
-import type { BarPredictions, Candles, Model, Report } from '../../src/core/artifacts.js';
+import type { BarPredictions, Model, Report } from '../../src/core/artifacts.js';
 import type { DiffusionState } from '../../src/models/diffusion/kinds.js';
 import backtest from '../../src/steps/backtest/index.js';
 import type { BacktestParams } from '../../src/steps/backtest/params.js';
 import { predictBars } from '../../src/steps/predict/core.js';
 import { testContext } from '../helpers/ctx.js';
-import { H1, trainOnH1 } from '../helpers/h1-model.js';
+import { backtestParams, backtestPositions, H1, trainOnH1 } from '../helpers/h1-model.js';
 
 const LOOKBACK = 8;
 const TINY = `lookback: ${LOOKBACK}, hidden: 8, layers: 1, epochs: 2, batch_size: 256, diffusion_steps: 50, sampling_steps: 5, samples: 32`;
-const COSTS = { spread_pips: 0.1, commission_per_million: 0, commission_per_lot: 0, slippage_pips: 0 };
-
-function btParams(rule: Partial<BacktestParams>): BacktestParams {
-  const defaults: BacktestParams = {
-    rule: 'threshold',
-    entry_threshold: 0,
-    quantile: 0.2,
-    probability: 0.6,
-    band: 0.1,
-    holding: 'bar',
-    segments: ['test'],
-    sizing: { fixed: { units: 1 } },
-    costs: COSTS,
-    account_size: 100_000,
-  };
-  return backtest.resolve!({ ...defaults, ...rule });
-}
-
-/** ts of each signal → the backtest's position taken on it (Report.index is the bar held, the one after the signal's). */
-function backtestPositions(report: Report, candles: Candles): Map<number, number> {
-  const out = new Map<number, number>();
-  let k = 0;
-  for (let i = 0; i < report.index.length; i++) {
-    while (candles.index[k] < report.index[i]) k++;
-    out.set(candles.index[k - 1], report.position[i]);
-  }
-  return out;
-}
 
 /**
  * The test rows the train step drew a full window for: a segment's first lookback − 1 rows have no
@@ -79,7 +51,7 @@ describe.skipIf(!H1)('predict on a diffusion model’s draws', () => {
         { rule: 'quantile_band', band: 0.45 },
         { rule: 'probability', probability: 0.52, sizing: { kelly } },
       ] as const) {
-        const params = btParams(rule as Partial<BacktestParams>);
+        const params = backtestParams(rule as Partial<BacktestParams>);
         const report = (await backtest.run({ model: m, dataset, candles }, params, testContext())) as Report;
         const ref = backtestPositions(report, candles);
         const pred = await predictBars(m, candles, { features: fp, signal: params }, testContext());

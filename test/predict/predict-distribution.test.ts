@@ -11,47 +11,20 @@ import { describe, expect, it } from 'vitest';
 import { fxflow, workdir } from '../helpers/cli.js';
 import type { BarPredictions, Candles, Model, Report } from '../../src/core/artifacts.js';
 import { normalCdf } from '../../src/core/normal.js';
-import { sliceFrame } from '../../src/data/frame.js';
 import backtest from '../../src/steps/backtest/index.js';
 import type { BacktestParams } from '../../src/steps/backtest/params.js';
-import { predictBars, type PredictMemory } from '../../src/steps/predict/core.js';
-import train from '../../src/steps/train/index.js';
+import { predictBars } from '../../src/steps/predict/core.js';
 import { testContext } from '../helpers/ctx.js';
-import { H1, h1PipelineText, trainOnH1 } from '../helpers/h1-model.js';
+import { backtestParams, backtestPositions, H1, h1PipelineText, trainOnH1 } from '../helpers/h1-model.js';
 
 const setup = (model: string) => trainOnH1(model);
 
 const RIDGE = '{ model: ridge, alpha: 1 }';
 const QGBM = '{ model: gbm, n_estimators: 30, max_depth: 3, quantiles: [0.1, 0.3, 0.5, 0.7, 0.9] }';
-const COSTS = { spread_pips: 0.1, commission_per_million: 0, commission_per_lot: 0, slippage_pips: 0 };
 
-/** The backtest's params for a rule (resolved as the compiler does). */
-function btParams(rule: Partial<BacktestParams>): BacktestParams {
-  const defaults: BacktestParams = {
-    rule: 'threshold',
-    entry_threshold: 0,
-    quantile: 0.2,
-    probability: 0.6,
-    band: 0.1,
-    holding: 'bar',
-    segments: ['test'],
-    sizing: { fixed: { units: 1 } },
-    costs: COSTS,
-    account_size: 100_000,
-  };
-  return backtest.resolve!({ ...defaults, ...rule });
-}
-
-/** ts of each traded signal → the sign of the backtest's position (Report.index is the bar held, the one after the signal's). */
-function backtestDirections(report: Report, candles: Candles): Map<number, number> {
-  const out = new Map<number, number>();
-  let k = 0;
-  for (let i = 0; i < report.index.length; i++) {
-    while (candles.index[k] < report.index[i]) k++;
-    out.set(candles.index[k - 1], Math.sign(report.position[i]));
-  }
-  return out;
-}
+/** ts of each traded signal → the sign of the backtest's position. */
+const backtestDirections = (report: Report, candles: Candles): Map<number, number> =>
+  new Map([...backtestPositions(report, candles)].map(([ts, p]) => [ts, Math.sign(p)]));
 
 /** Compares predict's signal with the backtest's direction at every bar both have; returns [compared, long, short]. */
 function expectSameDirections(pred: BarPredictions, ref: Map<number, number>): [number, number, number] {
@@ -88,7 +61,7 @@ describe.skipIf(!H1)('predict on the forecast distribution', () => {
     it(`${label}: the backtest's direction on every test bar it traded`, async () => {
       const { candles, fp, dataset, model: m } = await setup(model);
       for (const rule of rules) {
-        const params = btParams(rule as Partial<BacktestParams>);
+        const params = backtestParams(rule as Partial<BacktestParams>);
         const report = (await backtest.run({ model: m, dataset, candles }, params, testContext())) as Report;
         const ref = backtestDirections(report, candles);
         // holding `bar`: each bar's direction depends on its own forecast only, so every bar compares (no hysteresis start).
@@ -107,7 +80,7 @@ describe.skipIf(!H1)('predict on the forecast distribution', () => {
     const { candles, fp, model: m } = await setup(RIDGE);
     const p = 0.505;
     const kelly = { fraction: 0.5, cap: 3 };
-    const signal = btParams({ rule: 'probability', probability: p, sizing: { kelly } });
+    const signal = backtestParams({ rule: 'probability', probability: p, sizing: { kelly } });
     const pred = await predictBars(m, candles, { features: fp, signal }, testContext());
     expect(pred.rule).toMatch(/^probability ≥ 0.505/);
     // σ: the newest (only) fold's validation residuals' RMS, recomputed here from the train step's predictions of the val rows.
@@ -155,9 +128,9 @@ describe.skipIf(!H1)('predict on the forecast distribution', () => {
     // A point model whose Gaussian spread is unknown: the model's recorded sd removed.
     const { candles, fp, model: m } = await setup(RIDGE);
     const bare: Model = { ...m, predictions: { ...m.predictions, distribution: undefined } };
-    await expect(predictBars(bare, candles, { features: fp, signal: btParams({ rule: 'probability', probability: 0.55 }) }, testContext())).rejects.toThrow(
-      /has no forecast spread for `fwd_ret_1`/,
-    );
+    await expect(
+      predictBars(bare, candles, { features: fp, signal: backtestParams({ rule: 'probability', probability: 0.55 }) }, testContext()),
+    ).rejects.toThrow(/has no forecast spread for `fwd_ret_1`/);
   }, 120_000);
 });
 
