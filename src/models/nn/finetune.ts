@@ -2,6 +2,7 @@ import type { RowRange } from '../../core/artifacts.js';
 import { selectBackend, type Device, type Tf } from '../../backend/index.js';
 import type { ParamValue } from '../kind.js';
 import type { FinetuneOnlineSpec, FinetuneResume, OnlineFold, OnlineWalk } from '../online/walk.js';
+import { RowWindow } from '../online/row-window.js';
 import type { WeightValue } from './nets.js';
 import { forecastRows, trainOptions, type NnState } from './kinds.js';
 import { fromWeights, trainNet } from './train.js';
@@ -148,15 +149,7 @@ export interface ResumedFinetune {
 export async function resumeFinetune(r: FinetuneResume, final: NnState, prm: Record<string, ParamValue>, signal?: AbortSignal): Promise<ResumedFinetune> {
   const tf = (await selectBackend(prm.device as Device)).tf;
   const { spec, p, k } = r;
-  const cap = Math.max(1, spec.window + final.spec.lookback - 1);
-  const X = new Float64Array(cap * p);
-  const Y = new Float64Array(cap * k);
-  const index = new Float64Array(cap);
-  X.set(r.X.subarray(0, r.rows * p));
-  Y.set(r.Y.subarray(0, r.rows * k));
-  const timed = r.index !== undefined;
-  if (r.index) index.set(r.index.subarray(0, r.rows));
-  let rows = r.rows;
+  const kept = new RowWindow(Math.max(1, spec.window + final.spec.lookback - 1), p, k, r);
   let pending = r.pending;
   let u = r.updates;
   let weights = final.weights;
@@ -169,20 +162,11 @@ export async function resumeFinetune(r: FinetuneResume, final: NnState, prm: Rec
     },
     predict: (Xs, m, idx, from) => forecastRows({ ...final, weights }, Xs, m, p, idx, from).point,
     update: async (x, y, offset, yOffset, ts) => {
-      if (rows === cap) {
-        X.copyWithin(0, p);
-        Y.copyWithin(0, k);
-        index.copyWithin(0, 1);
-        rows--;
-      }
-      for (let j = 0; j < p; j++) X[rows * p + j] = x[offset + j];
-      for (let t = 0; t < k; t++) Y[rows * k + t] = y[yOffset + t];
-      index[rows] = ts;
-      rows++;
+      kept.push(x, offset, y, yOffset, ts);
       if (++pending < spec.every) return;
       pending = 0;
       u++;
-      weights = await finetuneUpdate(tf, spec, prm, final, weights, { X, p, Y, k, index: timed ? index : undefined }, 0, rows, r.seed, u, signal);
+      weights = await finetuneUpdate(tf, spec, prm, final, weights, { X: kept.X, p, Y: kept.Y, k, index: kept.index }, 0, kept.rows, r.seed, u, signal);
     },
   };
 }

@@ -5,6 +5,7 @@ import { gbmParamsOf, type GbmFoldState, type LinearState } from '../kinds.js';
 import { sigmoid } from '../linear.js';
 import { gbmAppend } from './gbm-append.js';
 import { rlsClone, rlsFromBatch, rlsPredictRow, rlsToLinear, rlsUpdate, type RlsState } from './rls.js';
+import { RowWindow } from './row-window.js';
 import { sgdInit, sgdToLinear, sgdUpdate, type SgdState } from './sgd.js';
 
 /**
@@ -35,18 +36,25 @@ export type OnlineResume = { method: 'rls'; rls: RlsState } | { method: 'sgd'; s
  * gbm appends after the data's end: an append fits on the last `window` known rows, so those rows
  * are kept (the fold's scaling), with the cadence position and the append count (it seeds each append).
  */
-export interface GbmResume {
+export interface GbmResume extends KeptRows {
   method: 'append';
   spec: GbmOnlineSpec;
   /** The appends' tree params (threads: the kind's, 0 = the caller's). */
   params: GbmParams;
-  seed: number;
-  /** Appends made so far, and rows absorbed since the last one. */
+  /** Appends made so far (rows absorbed since the last one: `pending`). */
   appends: number;
+}
+
+/**
+ * What gbm appends and fine-tuning keep to go on after the data's end: the seed, rows absorbed
+ * since the last update, and the last known rows, oldest first (none before the training rows;
+ * at most the window an update reaches): X rows × p, Y rows × k (the fold's scaling).
+ */
+interface KeptRows {
+  seed: number;
   pending: number;
   p: number;
   k: number;
-  /** The last known rows, oldest first (at most `window`, none before the training rows): X rows × p, Y rows × k. */
   rows: number;
   X: Float64Array;
   Y: Float64Array;
@@ -57,18 +65,12 @@ export interface GbmResume {
  * rows absorbed since the last) and the rows the next updates' windows reach, in the fold's scaling.
  * The weights are Model.online.state's; each update starts a fresh optimizer, as the walk's do.
  */
-export interface FinetuneResume {
+export interface FinetuneResume extends KeptRows {
   method: 'finetune';
   spec: FinetuneOnlineSpec;
-  seed: number;
+  /** Updates made so far (the rows kept reach window + lookback − 1). */
   updates: number;
-  pending: number;
-  p: number;
-  k: number;
-  /** The last known rows, oldest first (at most window + lookback − 1, none before the training rows). */
-  rows: number;
-  X: Float64Array;
-  Y: Float64Array;
+  /** The kept rows' times, where the training rows had them. */
   index?: Float64Array;
 }
 
@@ -339,12 +341,7 @@ function gbmAppendAll(
 function gbmResumed(r: GbmResume, final: readonly GbmState[], threads: number | undefined): ResumedLearner {
   const { spec, p, k } = r;
   const targets = final.slice();
-  const cap = Math.max(1, spec.window);
-  const X = new Float64Array(cap * p);
-  const Y = new Float64Array(cap * k);
-  X.set(r.X.subarray(0, r.rows * p));
-  Y.set(r.Y.subarray(0, r.rows * k));
-  let rows = r.rows;
+  const kept = new RowWindow(Math.max(1, spec.window), p, k, r);
   let pending = r.pending;
   let appends = r.appends;
   const prm = { ...r.params, threads: r.params.threads || (threads ?? 0) };
@@ -355,17 +352,11 @@ function gbmResumed(r: GbmResume, final: readonly GbmState[], threads: number | 
     },
     predict: (x, t, offset) => gbmScore(targets[t], x, p, offset / p),
     update: (x, y, offset, yOffset) => {
-      if (rows === cap) {
-        X.copyWithin(0, p);
-        Y.copyWithin(0, k);
-        rows--;
-      }
-      for (let j = 0; j < p; j++) X[rows * p + j] = x[offset + j];
-      for (let t = 0; t < k; t++) Y[rows * k + t] = y[yOffset + t];
-      rows++;
+      kept.push(x, offset, y, yOffset);
       if (++pending < spec.every) return;
       pending = 0;
       // Fresh copies: binned rows are cached per X array (src/models/gbm/gbm.ts binFold), and this buffer changes.
+      const { X, Y, rows } = kept;
       gbmAppendAll(targets, X.slice(0, rows * p), p, Y.slice(0, rows * k), k, { start: 0, end: rows }, prm, spec, r.seed, ++appends);
     },
   };
