@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildWindows, buildWindowsMany, gatheredLayout, gatherTargets, gatherWindows } from '../../src/models/nn/windows.js';
+import { buildWindows, buildWindowsMany, gatheredLayout, gatherTargets, gatherWindows, windowWidth, WINDOW_SD_FLOOR } from '../../src/models/nn/windows.js';
 
 const H = 3_600_000;
 const hours = (hs: number[]): Float64Array => Float64Array.from(hs, (h) => h * H);
@@ -75,5 +75,51 @@ describe('sequence windows', () => {
       { start: 0, end: 3 },
       { start: 3, end: 5 },
     ]);
+  });
+
+  describe('instance-normalised (RevIN input half)', () => {
+    // p = 2, rows 0–5: feature 0 = 1, 2, 3, 5, 9, 17; feature 1 = 5 on every row.
+    const f0 = [1, 2, 3, 5, 9, 17];
+    const X = Float64Array.from({ length: 12 }, (_, i) => (i % 2 ? 5 : f0[i >> 1]));
+    const q = windowWidth(2, 'instance');
+    const gather = (x: Float64Array, ends: number[]): Float32Array => {
+      const out = new Float32Array(ends.length * 3 * q);
+      return gatherWindows(x, 2, 3, Int32Array.from(ends), 0, ends.length, out, undefined, 'instance');
+    };
+
+    it("a window worked by hand: z-scores over the window, then each feature's log sd and mean on every bar", () => {
+      expect(q).toBe(6);
+      // Window ending at row 2: feature 0 = 1, 2, 3 → mean 2, population sd √(2/3); feature 1 constant 5 → sd 0.
+      const sd0 = Math.sqrt(2 / 3) + WINDOW_SD_FLOOR;
+      const sd1 = WINDOW_SD_FLOOR;
+      const want = [-1, 0, 1].flatMap((d) => [d / sd0, 0, Math.log(sd0), Math.log(sd1), 2, 5]);
+      const got = gather(X, [2]);
+      want.forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
+    });
+
+    it("is causal: rows after a window's end do not change it; a row inside does", () => {
+      const a = gather(X, [2, 4]);
+      const later = Float64Array.from(X);
+      later[5 * 2] = 1000; // row 5, after both windows
+      expect(Array.from(gather(later, [2, 4]))).toEqual(Array.from(a));
+      const inside = Float64Array.from(X);
+      inside[4 * 2] = 1000; // row 4: inside the window ending at 4, after the one ending at 2
+      const b = gather(inside, [2, 4]);
+      expect(Array.from(b.subarray(0, 3 * q))).toEqual(Array.from(a.subarray(0, 3 * q)));
+      expect(Array.from(b.subarray(3 * q))).not.toEqual(Array.from(a.subarray(3 * q)));
+    });
+
+    it('a window scaled by c and shifted keeps its z-scores; its log sd moves by log c (a wild window is a calm one on the log scale)', () => {
+      const c = 40;
+      const wild = Float64Array.from(X, (v, i) => (i % 2 ? v : 3 + c * v));
+      const a = gather(X, [5]);
+      const b = gather(wild, [5]);
+      // Window rows 3–5: feature 0 = 5, 9, 17 (sd ≈ 5, so the floor is 10⁻⁴ of it: z agree to 4 places).
+      for (let t = 0; t < 3; t++) {
+        expect(b[t * q]).toBeCloseTo(a[t * q], 3);
+        expect(b[t * q + 2] - a[t * q + 2]).toBeCloseTo(Math.log(c), 3);
+        expect(b[t * q + 4]).toBeCloseTo(3 + c * (31 / 3), 3);
+      }
+    });
   });
 });

@@ -38,9 +38,12 @@ describe.skipIf(!H1)('predict on a diffusion model’s draws', () => {
 
   for (const [name, extra] of [
     ['diffusion', 'kernel_size: 3'],
+    // `scale: revin`: the windows normalised on their own as they are gathered (training, the train
+    // step's draws, predict's) and the draws rescaled by the window's scale: the same draws again.
+    ['diffusion', 'kernel_size: 3, scale: revin'],
     ['sssd', 'state_size: 4'],
   ] as const) {
-    it(`${name}: the train step's draws again, the backtest's position on every test bar (directions, Kelly sizes); the same seed the same draws`, async () => {
+    it(`${name}${extra.includes('revin') ? ' (scale: revin)' : ''}: the train step's draws again, the backtest's position on every test bar (directions, Kelly sizes); the same seed the same draws`, async () => {
       const { candles, fp, dataset, model: m } = await trainOnH1(`{ model: ${name}, ${TINY}, ${extra} }`);
       const rows = windowedTestRows(m);
       expect(rows.size).toBeGreaterThan(1000);

@@ -9,7 +9,7 @@ import type { FoldData, FoldFit, ModelKind, ParamValue, SampledForecast } from '
 import { COMMON, foldWindows, num, stats, tfForPredict, trainHooks, trainOptions } from '../nn/kinds.js';
 import { mse, type WeightValue } from '../nn/nets.js';
 import { trainNet, warmupIssues, type EpochLog, type Trainable, type TrainableNet } from '../nn/train.js';
-import { buildWindows, gatherWindows } from '../nn/windows.js';
+import { buildWindows, gatherWindows, windowWidth, type WindowNorm } from '../nn/windows.js';
 import { ddimSample, ddimTimesteps } from './ddim.js';
 import { stepEmbedding, type DenoiserForward, type DenoiserSpec, type DiffusionKind, type Prediction, type WeightOf } from './blocks.js';
 import { denoiserForward, denoiserWeights } from './denoiser.js';
@@ -36,8 +36,10 @@ export interface DiffusionState {
   yMean: number[];
   /** With `windowScale`, the sd of the window-scaled targets. */
   yStd: number[];
-  /** `scale: window`: each window's targets were learned divided by this scale (scale.ts); absent: not scaled. */
+  /** `scale: window` / `revin`: each window's targets were learned divided by this scale (scale.ts); absent: not scaled. */
   windowScale?: WindowScale;
+  /** `scale: revin`: the network was fed each window instance-normalised (windows.ts `WindowNorm`; spec.p is then its columns per bar); absent: as it is. */
+  windowNorm?: WindowNorm;
   maxGapMs: number;
   backend: string;
   bestEpoch: number;
@@ -138,6 +140,8 @@ export interface SampleOptions {
   index?: ArrayLike<number>;
   /** Multiplies each window's draws (around yMean) by its scale (the model learned the scaled targets). */
   scale?: WindowScale;
+  /** Each window normalised as the network was trained on it. */
+  norm?: WindowNorm;
 }
 
 /**
@@ -165,7 +169,8 @@ export function sampleWindows(
   const { vars, W } = variables(tf, weights);
   const fwd: DenoiserForward = denoiserForward(tf, spec, W);
   const rows = Math.max(1, Math.floor(SAMPLE_BATCH / S));
-  const xBuf = new Float32Array(Math.min(rows, Math.max(1, ends.length)) * L * p);
+  const q = windowWidth(p, o.norm);
+  const xBuf = new Float32Array(Math.min(rows, Math.max(1, ends.length)) * L * q);
   const scales = o.scale ? windowScales(o.scale, X, p, L, ends) : undefined;
   try {
     for (let s0 = 0; s0 < ends.length; s0 += rows) {
@@ -176,10 +181,10 @@ export function sampleWindows(
         const rng = makeRng(windowSeed(o.seed, ends[s0 + i], o.index));
         for (let j = 0; j < S * k; j++) noise[i * S * k + j] = rng.normal();
       }
-      gatherWindows(X, p, L, ends, s0, s1, xBuf);
+      gatherWindows(X, p, L, ends, s0, s1, xBuf, undefined, o.norm);
       const x0 = tf.tidy(() => {
         // Window i's draws are rows i·S … i·S + S − 1; its encoding is computed once.
-        const enc = fwd.encode(tf.tensor3d(xBuf.subarray(0, r * L * p), [r, L, p]));
+        const enc = fwd.encode(tf.tensor3d(xBuf.subarray(0, r * L * q), [r, L, q]));
         const xT = tf.tensor2d(noise, [r * S, k]);
         return ddimSample(tf, sched, steps, xT, (x, t) => fwd.eps(x, stepEmbedding(tf, spec, W, [t]), enc), spec.prediction).dataSync();
       });
@@ -271,6 +276,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
       seed: st.seed,
       index,
       scale: st.windowScale,
+      norm: st.windowNorm,
     });
     const S = st.samples;
     st.spread?.forEach((c, t) => scaleSpread(draws[t], S, c));
@@ -302,8 +308,10 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
     async fit(d: FoldData, prm): Promise<FoldFit> {
       const backend = await selectBackend(prm.device as Device, { log: (m) => d.log?.(m) });
       const { lookback, maxGapMs, trainEnds, valEnds, mean, std: rawStd } = foldWindows(d, prm);
-      // `scale: window`: the model learns each window's targets divided by its causal scale (scale.ts).
-      const windowScale = prm.scale === 'window' ? fitWindowScale(d.X, d.p, lookback, d.Y, d.k, trainEnds, mean, rawStd) : undefined;
+      // `scale: window`: the model learns each window's targets divided by its causal scale (scale.ts);
+      // `revin`: that, and the network is fed each window instance-normalised (windows.ts), the input half.
+      const windowNorm: WindowNorm | undefined = prm.scale === 'revin' ? 'instance' : undefined;
+      const windowScale = prm.scale === 'window' || windowNorm ? fitWindowScale(d.X, d.p, lookback, d.Y, d.k, trainEnds, mean, rawStd) : undefined;
       const Y = windowScale
         ? normaliseTargets(d.Y, d.k, mean, [
             { ends: trainEnds, scales: windowScales(windowScale, d.X, d.p, lookback, trainEnds) },
@@ -314,7 +322,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
       const spec: DenoiserSpec = {
         kind,
         lookback,
-        p: d.p,
+        p: windowWidth(d.p, windowNorm),
         k: d.k,
         hidden: num(prm.hidden),
         layers: num(prm.layers),
@@ -329,7 +337,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
       const res = await trainNet(
         backend.tf,
         diffusionTrainable(spec),
-        { X: d.X, p: d.p, Y, k: d.k, trainEnds, valEnds, yMean: mean, yStd: std },
+        { X: d.X, p: d.p, Y, k: d.k, trainEnds, valEnds, yMean: mean, yStd: std, ...(windowNorm && { norm: windowNorm }) },
         trainOptions(prm, d.seed, d.workDir ? path.join(d.workDir, `fold-${d.fold}`) : undefined),
         trainHooks(d),
       );
@@ -350,9 +358,10 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
         point: prm.point as 'mean' | 'median',
         seed: d.seed,
         ...(windowScale && { windowScale }),
+        ...(windowNorm && { windowNorm }),
       };
       if (prm.calibrate === 'val' && valEnds.length > 0) {
-        const opts = { samples: state.samples, steps: state.samplingSteps, seed: state.seed, index: d.index, scale: windowScale };
+        const opts = { samples: state.samples, steps: state.samplingSteps, seed: state.seed, index: d.index, scale: windowScale, norm: windowNorm };
         const draws = sampleWindows(backend.tf, spec, res.weights, d.X, d.p, valEnds, mean, std, opts);
         state.spread = spreadFactors(draws, state.samples, valEnds, d.Y, d.k);
         d.log?.(

@@ -5,7 +5,7 @@ import { CancelledError, type ParamIssue } from '../../core/diagnostics.js';
 import { makeRng } from '../../data/rng.js';
 import { dirHandler, isSaved, loadNet, saveNet } from './io.js';
 import { buildNet, headWidth, initialWeights, mse, pinballLoss, readWeights, type Net, type NetSpec, type WeightValue } from './nets.js';
-import { gatherTargets, gatherWindows } from './windows.js';
+import { gatherTargets, gatherWindows, windowWidth, type WindowNorm } from './windows.js';
 
 /**
  * The training loop: mini-batches of windows in a seeded shuffled order, Adam or AdamW (decoupled
@@ -62,6 +62,8 @@ export interface TrainData {
   /** Targets are standardised with these (the training windows' mean and std). */
   yMean: Float64Array;
   yStd: Float64Array;
+  /** Each window normalised as it is gathered (windows.ts `WindowNorm`; the network then sees windowWidth(p, norm) columns per bar). */
+  norm?: WindowNorm;
 }
 
 export interface TrainHooks {
@@ -330,6 +332,7 @@ function fingerprintOf(spec: object, o: TrainOptions, d: TrainData): string {
     v: d.valEnds.length,
     first: d.trainEnds[0] ?? -1,
     last: d.trainEnds[d.trainEnds.length - 1] ?? -1,
+    ...(d.norm && { norm: d.norm }),
   });
 }
 
@@ -470,14 +473,15 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
   const net = trainable.build(tf, weights);
   const adam = adamStep(tf, net.vars, o, moments);
 
-  const xBuf = new Float32Array(batch * L * data.p);
+  const q = windowWidth(data.p, data.norm);
+  const xBuf = new Float32Array(batch * L * q);
   const yBuf = new Float32Array(batch * data.k);
 
   const lossOf = (ends: Int32Array, from: number, to: number, order?: Uint32Array): { x: TfNs.Tensor3D; y: TfNs.Tensor2D } => {
     const b = to - from;
-    gatherWindows(data.X, data.p, L, ends, from, to, xBuf, order);
+    gatherWindows(data.X, data.p, L, ends, from, to, xBuf, order, data.norm);
     gatherTargets(data.Y, data.k, ends, from, to, yBuf, order, data.yMean, data.yStd);
-    return { x: tf.tensor3d(xBuf.subarray(0, b * L * data.p), [b, L, data.p]), y: tf.tensor2d(yBuf.subarray(0, b * data.k), [b, data.k]) };
+    return { x: tf.tensor3d(xBuf.subarray(0, b * L * q), [b, L, q]), y: tf.tensor2d(yBuf.subarray(0, b * data.k), [b, data.k]) };
   };
 
   const valLoss = (): number => {

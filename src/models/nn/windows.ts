@@ -45,7 +45,8 @@ export function buildWindowsMany(index: ArrayLike<number> | undefined, ranges: r
  * Fills `out` (length ≥ ends.length·lookback·p) with the windows ending at `ends[i]` for i in
  * `order[from … to)` (or ends[from … to) without `order`): batch-major, then time, then feature,
  * i.e. a [batch, lookback, p] tensor's row-major data. Each window is `lookback` contiguous rows
- * of X, so it is one typed-array copy.
+ * of X, so it is one typed-array copy. With `norm`, each window normalised on its own
+ * (`WindowNorm`): [batch, lookback, windowWidth(p, norm)].
  */
 export function gatherWindows(
   X: ArrayLike<number> & { subarray?: unknown },
@@ -56,7 +57,9 @@ export function gatherWindows(
   to: number,
   out: Float32Array,
   order?: Uint32Array | Int32Array,
+  norm?: WindowNorm,
 ): Float32Array {
+  if (norm) return gatherNormalised(X, p, lookback, ends, from, to, out, order);
   const w = lookback * p;
   const isF64 = X instanceof Float64Array;
   for (let i = from; i < to; i++) {
@@ -65,6 +68,59 @@ export function gatherWindows(
     const o = (i - from) * w;
     if (isF64) out.set((X as Float64Array).subarray(s, s + w), o);
     else for (let j = 0; j < w; j++) out[o + j] = X[s + j];
+  }
+  return out;
+}
+
+/**
+ * Per-window normalisation of the windows a network is fed. `instance` (the input half of RevIN,
+ * Kim et al. 2022): each feature of a window centred on its mean over the window's bars and divided
+ * by their sd (+ WINDOW_SD_FLOOR), with two more columns per feature, the same on every bar of the
+ * window: the log of that sd and that mean. So the network sees the shape of every window on one
+ * scale, and the level of each feature as its log sd (a window far wilder than any it trained on is
+ * not far outside their range) and its mean. Only the window's own rows are read (rows
+ * end − lookback + 1 … end): causal. Bar b of a window: [z_1 … z_p, log sd_1 … log sd_p, mean_1 … mean_p].
+ */
+export type WindowNorm = 'instance';
+
+/** Added to a feature's sd over a window (a constant feature in a window must not divide by 0). */
+export const WINDOW_SD_FLOOR = 1e-3;
+
+/** Columns per bar of a window fed with `norm` (p without). */
+export function windowWidth(p: number, norm?: WindowNorm): number {
+  return norm === 'instance' ? 3 * p : p;
+}
+
+function gatherNormalised(
+  X: ArrayLike<number>,
+  p: number,
+  lookback: number,
+  ends: Int32Array,
+  from: number,
+  to: number,
+  out: Float32Array,
+  order?: Uint32Array | Int32Array,
+): Float32Array {
+  const q = 3 * p;
+  const w = lookback * q;
+  for (let i = from; i < to; i++) {
+    const r = ends[order ? order[i] : i];
+    const s = r - lookback + 1;
+    const o = (i - from) * w;
+    for (let j = 0; j < p; j++) {
+      let m = 0;
+      for (let t = s; t <= r; t++) m += X[t * p + j];
+      m /= lookback;
+      let v = 0;
+      for (let t = s; t <= r; t++) v += (X[t * p + j] - m) ** 2;
+      const sd = Math.sqrt(v / lookback) + WINDOW_SD_FLOOR;
+      const level = Math.log(sd);
+      for (let t = 0; t < lookback; t++) {
+        out[o + t * q + j] = (X[(s + t) * p + j] - m) / sd;
+        out[o + t * q + p + j] = level;
+        out[o + t * q + 2 * p + j] = m;
+      }
+    }
   }
   return out;
 }

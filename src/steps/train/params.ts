@@ -755,10 +755,16 @@ export interface DiffusionParams extends DiffusionCommon {
    * `window`: learn each window's targets divided by a scale estimated from that window's bars only
    * (each feature's sd over the window and over its last quarter, weighted by a log-linear fit of
    * the targets' size on the training windows), and multiply the draws back (RevIN-style), so the
-   * draws' spread follows the window's volatility. Off by default here: on the AR–GARCH test it tracks σ better but does not raise `diffusion`'s coverage (docs/diffusion.md). `none`: the targets as they are.
+   * draws' spread follows the window's volatility. `revin`: that, and the network is fed each
+   * window instance-normalised (each feature's z-scores over the window, with its log sd and mean
+   * over the window as extra inputs: the input half of RevIN), so a window wilder than any in
+   * training is not outside the range the network learned on. Off by default here: on the AR–GARCH
+   * test `window` tracks σ better but does not raise `diffusion`'s coverage, and `revin` tracks σ
+   * best and scores the best CRPS but its draws are uniformly too narrow at some seeds
+   * (docs/diffusion.md). `none`: the targets as they are.
    * @default "none"
    */
-  scale: 'window' | 'none';
+  scale: 'window' | 'revin' | 'none';
 }
 
 /** `sssd`: the same diffusion with S4D state-space layers over the window and the noisy patch as one sequence (SSSD). */
@@ -776,10 +782,14 @@ export interface SssdParams extends DiffusionCommon {
    * `window`: learn each window's targets divided by a scale estimated from that window's bars only
    * (each feature's sd over the window and over its last quarter, weighted by a log-linear fit of
    * the targets' size on the training windows), and multiply the draws back (RevIN-style), so the
-   * draws' spread follows the window's volatility. On by default here: on the AR–GARCH test it raises `sssd`'s coverage or leaves it (docs/diffusion.md). `none`: the targets as they are.
+   * draws' spread follows the window's volatility. `revin`: that, and the network is fed each
+   * window instance-normalised (each feature's z-scores over the window, with its log sd and mean
+   * over the window as extra inputs: the input half of RevIN). `window` is the default here: on the
+   * AR–GARCH test it raises `sssd`'s coverage or leaves it; `revin` does about as well, not better
+   * (docs/diffusion.md). `none`: the targets as they are.
    * @default "window"
    */
-  scale: 'window' | 'none';
+  scale: 'window' | 'revin' | 'none';
 }
 
 /** `autoencoder`: a feature encoder (dense + ReLU stages, x → hidden → latent) reconstructing a window's scaled features. */
