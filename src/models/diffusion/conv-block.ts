@@ -205,6 +205,115 @@ export function fusedMlp(tf: Tf, host: FusedHost, x: T2, w1: T2, b1: T1, w2: T2,
   return op(w1, b1, w2, b2) as T2;
 }
 
+/**
+ * SiLU(a + b) for a [ra, C], b [rb, C], each with the rows of the output or one row (broadcast):
+ * the blocks' FiLM input from the step embedding and the condition. The sigmoid is a tfjs kernel;
+ * the sum, the product and the backward are one JavaScript pass each, rounded to float32 as the
+ * tfjs graph's add, mul, sigmoid and their gradients round, so where neither input broadcasts
+ * (training) value and gradients are the graph's bit for bit. Replaces ≈ 10 kernels a step.
+ */
+export function fusedSiluAdd(tf: Tf, host: FusedHost, a: T2, b: T2): T2 {
+  const C = a.shape[1];
+  const ra = a.shape[0];
+  const rb = b.shape[0];
+  const n = Math.max(ra, rb);
+  if ((ra !== n && ra !== 1) || (rb !== n && rb !== 1) || b.shape[1] !== C)
+    throw new Error(`fusedSiluAdd: shapes [${a.shape}] and [${b.shape}] do not broadcast`);
+  const { view, alloc } = host;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const [aa, bb] = args as [T2, T2];
+    const z = alloc([n, C]);
+    addBroadcast(view(aa), view(bb), view(z), n, C, ra === 1, rb === 1);
+    const sg = tf.sigmoid(z);
+    const out = alloc([n, C]);
+    siluRounded(view(z), view(sg), view(out), n * C);
+    const kept = keepForBackward(tf, [z, sg]);
+    if (!kept) tf.dispose([z, sg]);
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dz = alloc([n, C]);
+      siluGradRounded(view(dy), view(z), view(sg), view(dz), n * C);
+      const da = ra === n ? tf.clone(dz) : rowSum(tf, host, dz, n, C);
+      const db = rb === n ? dz : rowSum(tf, host, dz, n, C);
+      if (rb !== n) dz.dispose();
+      release(kept);
+      return [da, db];
+    };
+    return { value: out as T2, gradFunc };
+  });
+  return op(a, b) as T2;
+}
+
+/** [1, C]: the column sums of m [n, C]. */
+function rowSum(tf: Tf, host: FusedHost, m: Tensor, n: number, C: number): Tensor {
+  const s = host.alloc([1, C]);
+  columnSums(host.view(m), host.view(s), n, C);
+  return s;
+}
+
+/**
+ * The denoising loss's noisy input and target, built in JavaScript: y and ε are data (no gradient),
+ * so x_t = a·y + b·ε and the target (ε, or v = a·ε − b·y) need no tfjs ops. a, b per row of y [B, k].
+ * Each product and sum is rounded to float32 as the tfjs ops round them (Math.fround), so x_t and the
+ * target are bit for bit those of the tfjs graph (mul, mul, add / sub) on every backend.
+ */
+export function noisyTarget(
+  y: Float32Array,
+  eps: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  k: number,
+  v: boolean,
+): { xt: Float32Array; target: Float32Array } {
+  const xt = new Float32Array(y.length);
+  const target = v ? new Float32Array(y.length) : eps;
+  for (let i = 0; i < y.length; i++) {
+    const r = Math.floor(i / k);
+    xt[i] = Math.fround(Math.fround(y[i] * a[r]) + Math.fround(eps[i] * b[r]));
+    if (v) target[i] = Math.fround(Math.fround(eps[i] * a[r]) - Math.fround(y[i] * b[r]));
+  }
+  return { xt, target };
+}
+
+/**
+ * mean((pred − target)²) as one op, the target data (no gradient): the forward sums the squares in
+ * order in float32 (as tfjs-wasm's Mean), the gradient 2(pred − target)/n with tfjs's roundings
+ * (mean's 1/n, then square's dy·2x), so it equals the tfjs graph's gradient bit for bit. Replaces
+ * sub, square, mean and their gradients (≈ 10 kernels a step).
+ */
+export function fusedMse(tf: Tf, host: FusedHost, pred: Tensor, target: Float32Array): TfNs.Scalar {
+  const { view, alloc } = host;
+  const n = target.length;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const p = args[0] as Tensor;
+    const d = new Float32Array(n);
+    const value = tf.scalar(mseForward(view(p), target, d));
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dp = alloc(p.shape);
+      mseBackward(view(dy)[0], d, view(dp));
+      return [dp];
+    };
+    return { value, gradFunc };
+  });
+  return op(pred) as TfNs.Scalar;
+}
+
+/** d = pred − target (float32); returns mean(d²), summed in order in float32. */
+function mseForward(p: Float32Array, t: Float32Array, d: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < t.length; i++) {
+    const e = Math.fround(p[i] - t[i]);
+    d[i] = e;
+    s = Math.fround(s + Math.fround(e * e));
+  }
+  return Math.fround(s / t.length);
+}
+
+/** dp = dy·(1/n)·2d, rounded as tfjs's mean and square gradients round it. */
+function mseBackward(dy: number, d: Float32Array, dp: Float32Array): void {
+  const g = Math.fround(dy / d.length);
+  for (let i = 0; i < d.length; i++) dp[i] = Math.fround(g * (2 * d[i]));
+}
+
 // The loops, as small top-level functions so V8 optimises each once (see lstm.ts).
 
 /** a [rows, cols] into b [cols, rows]. */
@@ -402,6 +511,32 @@ function readOutBackward(
   }
   dw.set(sw);
   da[0] = sa;
+}
+
+/** z = a + b (float32), a's or b's one row broadcast where flagged. */
+function addBroadcast(a: Float32Array, b: Float32Array, z: Float32Array, n: number, C: number, a1: boolean, b1: boolean): void {
+  for (let i = 0; i < n; i++) {
+    const ao = a1 ? 0 : i * C;
+    const bo = b1 ? 0 : i * C;
+    for (let c = 0; c < C; c++) z[i * C + c] = a[ao + c] + b[bo + c];
+  }
+}
+
+/** out = z·σ(z), σ(z) given (float32, as tfjs's mul). */
+function siluRounded(z: Float32Array, sg: Float32Array, out: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = z[i] * sg[i];
+}
+
+/**
+ * dz = dy·σ + (dy·z)·(σ·(1 − σ)), each step rounded to float32 as tfjs's mul gradient (dy·σ to z,
+ * dy·z to σ), sigmoid gradient (dy·(σ·(1 − σ))) and the sum of z's two gradients round them.
+ */
+function siluGradRounded(dy: Float32Array, z: Float32Array, sg: Float32Array, dz: Float32Array, n: number): void {
+  const f = Math.fround;
+  for (let i = 0; i < n; i++) {
+    const s = sg[i];
+    dz[i] = f(dy[i] * s) + f(f(dy[i] * z[i]) * f(s * f(1 - s)));
+  }
 }
 
 /** m[i, :] += v for m [rows, cols] (in place). */
