@@ -1,5 +1,6 @@
 import type * as TfNs from '@tensorflow/tfjs';
 import { keepForBackward, release, type FusedHost } from '../nn/lstm.js';
+import { convSimd, type ConvSimd } from './conv-block-simd.js';
 
 /**
  * The `diffusion` denoiser's residual block (denoiser-conv.ts) as one tfjs op with a hand-written
@@ -18,8 +19,12 @@ import { keepForBackward, release, type FusedHost } from '../nn/lstm.js';
  * The per-position input embedding (fusedEmbed) and read-out (fusedReadOut) around the blocks are
  * fused the same way: each was ~20 small ops with its gradients, for a few thousand multiply-adds.
  *
- * Arithmetic runs in a fixed order (float64 in the loops, stored as float32), so reruns are
- * bit-identical on a backend. Results differ from the tfjs graph by float32 rounding only.
+ * On wasm with SIMD and C % 4 == 0 the block's loops (FiLM, the taps, the residual, and the backward
+ * pass) run as WebAssembly SIMD over the heap (conv-block-simd.ts), float32 throughout; elsewhere as
+ * the JavaScript loops below.
+ *
+ * Arithmetic runs in a fixed order (float64 in the JavaScript loops, stored as float32), so reruns
+ * are bit-identical on a backend. Results differ from the tfjs graph by float32 rounding only.
  */
 
 type Tf = typeof TfNs;
@@ -55,7 +60,9 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
     const ek = tf.clone(ee);
     const gb = tf.matMul(ee, fW);
     const u = alloc([N, C]);
-    filmPre(view(hh), view(gb), view(fB), view(u), B, k, C, r);
+    const vec = simdOf(tf, host, C);
+    if (vec) vec.cs.filmPre(vec.ptr(hh), vec.ptr(gb), vec.ptr(fB), vec.ptr(u), B, k, C, r);
+    else filmPre(view(hh), view(gb), view(fB), view(u), B, k, C, r);
     // The sigmoid as a tfjs kernel: vectorised on wasm (XNNPACK), where Math.exp is ~10× slower.
     const sg = tf.sigmoid(u);
     // PAD zero rows after the N of cat (and zero columns in dyᵀ below): a row stride of N floats, a
@@ -63,12 +70,16 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
     const cat = alloc([N + PAD, KC]);
     const cWT = alloc([C, KC]);
     const fWT = alloc([2 * C, C]);
-    siluTaps(view(u), view(sg), view(cat), B, k, C, K, left);
+    if (vec) {
+      vec.cs.siluTaps(vec.ptr(u), vec.ptr(sg), vec.ptr(cat), B, k, C, K, left);
+      view(cat).fill(0, N * KC);
+    } else siluTaps(view(u), view(sg), view(cat), B, k, C, K, left);
     transpose(view(cW), view(cWT), KC, C);
     transpose(view(fW), view(fWT), C, 2 * C);
     const y = tf.matMul(cat as T2, cW);
     const out = alloc([B, k, C]);
-    residual(view(hh), view(y), view(cB), view(out), N, C);
+    if (vec) vec.cs.residual(vec.ptr(hh), vec.ptr(y), vec.ptr(cB), vec.ptr(out), N, C);
+    else residual(view(hh), view(y), view(cB), view(out), N, C);
     y.dispose();
     const scratch = [hk, ek, gb, u, sg, cat, cWT, fWT];
     const kept = keepForBackward(tf, scratch);
@@ -82,7 +93,31 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
       const dcB = alloc([C]);
       const dfB = alloc([2 * C]);
       const eT = alloc([C, r]);
-      filmTapsBackward(view(dy), view(dcat), view(u), view(sg), view(hk), view(gb), view(dh), view(dgb), view(dyT), view(dcB), view(dfB), B, k, C, K, left, r);
+      if (vec) {
+        const { cs, ptr } = vec;
+        cs.tapsBackward(ptr(dy), ptr(dcat), ptr(u), ptr(sg), ptr(hk), ptr(gb), ptr(dh), ptr(dgb), ptr(dyT), 4 * (N + PAD), ptr(dcB), B, k, C, K, left, r);
+        padColumns(view(dyT), C, N);
+        columnSums(view(dgb), view(dfB), r, 2 * C);
+      } else
+        filmTapsBackward(
+          view(dy),
+          view(dcat),
+          view(u),
+          view(sg),
+          view(hk),
+          view(gb),
+          view(dh),
+          view(dgb),
+          view(dyT),
+          view(dcB),
+          view(dfB),
+          B,
+          k,
+          C,
+          K,
+          left,
+          r,
+        );
       transpose(view(ek), view(eT), r, C);
       // dW_convᵀ = dyᵀ·cat, turned back here: transposing dy costs a third of transposing cat.
       const dcWT = tf.matMul(dyT as T2, cat as T2);
@@ -99,6 +134,20 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
 }
 
 const PAD = 16;
+
+/** The SIMD kernels (conv-block-simd.ts) where the backend is wasm with SIMD and C % 4 == 0. */
+function simdOf(tf: Tf, host: FusedHost, C: number): { cs: ConvSimd; ptr: (t: Tensor) => number } | undefined {
+  if (!host.simd || C % 4 !== 0 || tf.getBackend() !== 'wasm') return undefined;
+  const be = tf.backend() as unknown as { wasm?: { asm?: { memory?: unknown } } };
+  const memory = be.wasm?.asm?.memory;
+  const cs = memory ? convSimd(be, memory) : undefined;
+  return cs && { cs, ptr: host.simd.ptr };
+}
+
+/** Zeros in the PAD columns of dyᵀ [C, N + PAD]. */
+function padColumns(dyT: Float32Array, C: number, N: number): void {
+  for (let c = 0; c < C; c++) dyT.fill(0, c * (N + PAD) + N, (c + 1) * (N + PAD));
+}
 
 /** h₀[b, i, :] = x_t[b, i]·w + a + pos[i, :] for x_t [B, k], w [1, C], a [C], pos [k, C]: [B, k, C]. */
 export function fusedEmbed(tf: Tf, host: FusedHost, xt: T2, w: T2, a: T1, pos: T2): T3 {

@@ -1,0 +1,247 @@
+/**
+ * The fused diffusion conv block's backward loop (conv-block.ts filmTapsBackward) as WebAssembly
+ * SIMD (f32x4), for the wasm backend: a small module assembled here, byte by byte (as
+ * src/models/nn/lstm-simd.ts), that imports tfjs-wasm's own memory and works on tensors by their
+ * heap offsets. On the diffusion bench the scalar JavaScript loop took ≈ 1.3 of a ≈ 9 ms training
+ * step.
+ *
+ * All arguments are i32: byte addresses into the heap and sizes; C % 4 == 0 (the caller keeps the
+ * JavaScript loop otherwise). Arithmetic is float32 in a fixed order (no fused multiply-add), so
+ * results are bit-identical from run to run; they differ from the JavaScript loop's (float64
+ * accumulators) by float32 rounding.
+ */
+
+import { forLoop, get, I32, i32, ifThen, moduleBytes, set, uleb, V128, v128, type Bytes, type ValType } from '../../core/wasm.js';
+
+export interface ConvSimd {
+  /** conv-block.ts filmPre: gb += fB (in place); u = h·(1 + γ) + β. */
+  filmPre(h: number, gb: number, fB: number, u: number, B: number, k: number, C: number, r: number): void;
+  /** conv-block.ts siluTaps over the N = B·k rows of cat [N, K·C] (not its PAD rows). */
+  siluTaps(u: number, sg: number, cat: number, B: number, k: number, C: number, K: number, left: number): void;
+  /** out = h + (y + cB), rows of C. */
+  residual(h: number, y: number, cB: number, out: number, N: number, C: number): void;
+  /**
+   * From dy [N, C] and dcat [N, K·C]: dh [N, C], dgb [r, 2C] (dγ, dβ per FiLM row), dcB [C] (Σ dy),
+   * and dyᵀ into dyT (row c at dyT + c·rowT bytes, column n); u, sg, h [N, C], gb [r, 2C] as in
+   * filmTapsBackward. N = B·k, rows of h grouped by gb's row (B/r rows of k each).
+   */
+  tapsBackward(
+    dy: number,
+    dcat: number,
+    u: number,
+    sg: number,
+    h: number,
+    gb: number,
+    dh: number,
+    dgb: number,
+    dyT: number,
+    rowT: number,
+    dcB: number,
+    B: number,
+    k: number,
+    C: number,
+    K: number,
+    left: number,
+    r: number,
+  ): void;
+}
+
+const simd = (op: number): Bytes => [0xfd, ...uleb(op)];
+const f4 = {
+  add: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(0xe4)],
+  sub: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(0xe5)],
+  mul: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(0xe6)],
+  splat: (x: number): Bytes => v128.const(new Uint8Array(new Float32Array([x, x, x, x]).buffer)),
+  lane: (v: Bytes, l: number): Bytes => [...v, ...simd(0x1f), l],
+};
+const fstore = (addr: Bytes, f: Bytes): Bytes => [...addr, ...f, 0x38, 2, 0];
+const ONE = f4.splat(1);
+const ZERO = f4.splat(0);
+const add = i32.add;
+const mul = i32.mul;
+const c32 = i32.const;
+
+function tapsBackwardFn(): Fn {
+  const [DY, DCAT, U, SG, H, GB, DH, DGB, DYT, ROWT, DCB, B, K_, C, K, LEFT, R] = Array.from({ length: 17 }, (_, i) => i);
+  // i32 locals
+  const [q, b, i, c, j, n, Cb, KCb, per, gbq, dgbq, x, t, src, bEnd] = Array.from({ length: 15 }, (_, m) => 17 + m);
+  // v128 locals
+  const [dg, uu, s, du, d] = Array.from({ length: 5 }, (_, m) => 32 + m);
+  const body: Bytes = [
+    ...set(Cb, mul(get(C), c32(4))),
+    ...set(KCb, mul(get(K), get(Cb))),
+    ...set(per, [...get(B), ...get(R), 0x6e]), // i32.div_u
+    ...forLoop(c, get(Cb), 16, v128.store(add(get(DCB), get(c)), ZERO)),
+    ...forLoop(q, get(R), 1, [
+      ...set(gbq, add(get(GB), mul(get(q), mul(get(Cb), c32(2))))),
+      ...set(dgbq, add(get(DGB), mul(get(q), mul(get(Cb), c32(2))))),
+      ...forLoop(c, mul(get(Cb), c32(2)), 16, v128.store(add(get(dgbq), get(c)), ZERO)),
+      ...set(bEnd, mul(add(get(q), c32(1)), get(per))),
+      ...forLoop(
+        b,
+        get(bEnd),
+        1,
+        forLoop(i, get(K_), 1, [
+          ...set(n, add(mul(get(b), get(K_)), get(i))),
+          ...forLoop(c, get(Cb), 16, [
+            // dg: tap j of row i − j + left read this row's channels c … c + 3.
+            ...set(dg, ZERO),
+            ...forLoop(j, get(K), 1, [
+              ...set(t, i32.sub(add(get(i), get(LEFT)), get(j))),
+              ...ifThen(i32.lt_u(get(t), get(K_)), [
+                ...set(src, add(get(DCAT), add(add(mul(add(mul(get(b), get(K_)), get(t)), get(KCb)), mul(get(j), get(Cb))), get(c)))),
+                ...set(dg, f4.add(get(dg), v128.load(get(src)))),
+              ]),
+            ]),
+            ...set(x, add(mul(get(n), get(Cb)), get(c))),
+            ...set(uu, v128.load(add(get(U), get(x)))),
+            ...set(s, v128.load(add(get(SG), get(x)))),
+            // du = dg·σ·(1 + u·(1 − σ))
+            ...set(du, f4.mul(f4.mul(get(dg), get(s)), f4.add(ONE, f4.mul(get(uu), f4.sub(ONE, get(s)))))),
+            ...set(d, v128.load(add(get(DY), get(x)))),
+            ...v128.store(add(get(DH), get(x)), f4.add(get(d), f4.mul(get(du), f4.add(ONE, v128.load(add(get(gbq), get(c))))))),
+            ...v128.store(add(get(dgbq), get(c)), f4.add(v128.load(add(get(dgbq), get(c))), f4.mul(get(du), v128.load(add(get(H), get(x)))))),
+            ...v128.store(add(add(get(dgbq), get(Cb)), get(c)), f4.add(v128.load(add(add(get(dgbq), get(Cb)), get(c))), get(du))),
+            ...v128.store(add(get(DCB), get(c)), f4.add(v128.load(add(get(DCB), get(c))), get(d))),
+            // dyᵀ: channel c/4 + l, column n.
+            ...set(t, add(add(get(DYT), mul(get(n), c32(4))), mul(i32.shr_u(get(c), c32(2)), get(ROWT)))),
+            ...[0, 1, 2, 3].flatMap((l) => fstore(add(get(t), mul(get(ROWT), c32(l))), f4.lane(get(d), l))),
+          ]),
+        ]),
+        mul(get(q), get(per)),
+      ),
+    ]),
+  ];
+  return { name: 'tapsBackward', params: 17, i32s: 15, v128s: 5, body };
+}
+
+/** gb [r, 2C] += fB [2C] (in place); u [N, C] = h·(1 + γ) + β, h's rows grouped by gb's row (B/r rows of k). */
+function filmPreFn(): Fn {
+  const [H, GB, FB, U, B, K_, C, R] = Array.from({ length: 8 }, (_, i) => i);
+  const [q, c, n, Cb, per, gbq, x, nEnd] = Array.from({ length: 8 }, (_, m) => 8 + m);
+  const body: Bytes = [
+    ...set(Cb, mul(get(C), c32(4))),
+    ...set(per, [...get(B), ...get(R), 0x6e]),
+    ...forLoop(q, get(R), 1, [
+      ...set(gbq, add(get(GB), mul(get(q), mul(get(Cb), c32(2))))),
+      ...forLoop(c, mul(get(Cb), c32(2)), 16, v128.store(add(get(gbq), get(c)), f4.add(v128.load(add(get(gbq), get(c))), v128.load(add(get(FB), get(c)))))),
+      ...set(nEnd, mul(mul(add(get(q), c32(1)), get(per)), get(K_))),
+      ...forLoop(
+        n,
+        get(nEnd),
+        1,
+        forLoop(c, get(Cb), 16, [
+          ...set(x, add(mul(get(n), get(Cb)), get(c))),
+          ...v128.store(
+            add(get(U), get(x)),
+            f4.add(f4.mul(v128.load(add(get(H), get(x))), f4.add(ONE, v128.load(add(get(gbq), get(c))))), v128.load(add(add(get(gbq), get(Cb)), get(c)))),
+          ),
+        ]),
+        mul(mul(get(q), get(per)), get(K_)),
+      ),
+    ]),
+  ];
+  return { name: 'filmPre', params: 8, i32s: 8, v128s: 0, body };
+}
+
+/**
+ * cat [N, K·C]: row (b, i), tap j = SiLU(u) = u·σ of row (b, i + j − left), zeros where that is
+ * outside the patch.
+ */
+function siluTapsFn(): Fn {
+  const [U, SG, CAT, B, K_, C, K, LEFT] = Array.from({ length: 8 }, (_, i) => i);
+  const [b, i, j, c, t, Cb, dst, src] = Array.from({ length: 8 }, (_, m) => 8 + m);
+  const body: Bytes = [
+    ...set(Cb, mul(get(C), c32(4))),
+    ...set(dst, get(CAT)),
+    ...forLoop(
+      b,
+      get(B),
+      1,
+      forLoop(
+        i,
+        get(K_),
+        1,
+        forLoop(j, get(K), 1, [
+          ...set(t, i32.sub(add(get(i), get(j)), get(LEFT))),
+          ...ifThen(
+            i32.lt_u(get(t), get(K_)),
+            [
+              ...set(src, mul(add(mul(get(b), get(K_)), get(t)), get(Cb))),
+              ...forLoop(
+                c,
+                get(Cb),
+                16,
+                v128.store(add(get(dst), get(c)), f4.mul(v128.load(add(add(get(U), get(src)), get(c))), v128.load(add(add(get(SG), get(src)), get(c))))),
+              ),
+            ],
+            forLoop(c, get(Cb), 16, v128.store(add(get(dst), get(c)), ZERO)),
+          ),
+          ...set(dst, add(get(dst), get(Cb))),
+        ]),
+      ),
+    ),
+  ];
+  return { name: 'siluTaps', params: 8, i32s: 8, v128s: 0, body };
+}
+
+/** out [N, C] = h + (y + cB). */
+function residualFn(): Fn {
+  const [H, Y, CB, OUT, N, C] = Array.from({ length: 6 }, (_, i) => i);
+  const [n, c, Cb, x] = Array.from({ length: 4 }, (_, m) => 6 + m);
+  const body: Bytes = [
+    ...set(Cb, mul(get(C), c32(4))),
+    ...forLoop(
+      n,
+      get(N),
+      1,
+      forLoop(c, get(Cb), 16, [
+        ...set(x, add(mul(get(n), get(Cb)), get(c))),
+        ...v128.store(add(get(OUT), get(x)), f4.add(v128.load(add(get(H), get(x))), f4.add(v128.load(add(get(Y), get(x))), v128.load(add(get(CB), get(c)))))),
+      ]),
+    ),
+  ];
+  return { name: 'residual', params: 6, i32s: 4, v128s: 0, body };
+}
+
+interface Fn {
+  name: string;
+  params: number;
+  i32s: number;
+  v128s: number;
+  body: Bytes;
+}
+
+interface WasmGlobal {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: unknown };
+}
+
+let compiled: object | undefined;
+const instances = new WeakMap<object, ConvSimd | null>();
+
+/**
+ * The kernels over tfjs-wasm's memory (`memory`, cached per `owner`: the backend), or undefined where
+ * they cannot be had (no WebAssembly SIMD: instantiation fails and the caller keeps the JavaScript loop).
+ */
+export function convSimd(owner: object, memory: unknown): ConvSimd | undefined {
+  let inst = instances.get(owner);
+  if (inst === undefined) {
+    try {
+      const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
+      const of = (t: ValType, n: number): ValType[] => Array.from({ length: n }, () => t);
+      const fns = [tapsBackwardFn(), filmPreFn(), siluTapsFn(), residualFn()];
+      compiled ??= new WA.Module(
+        moduleBytes({
+          memory: { min: 1 },
+          funcs: fns.map((f) => ({ name: f.name, params: of(I32, f.params), locals: [...of(I32, f.i32s), ...of(V128, f.v128s)], body: f.body })),
+        }),
+      );
+      inst = new WA.Instance(compiled, { env: { mem: memory } }).exports as ConvSimd;
+    } catch {
+      inst = null;
+    }
+    instances.set(owner, inst);
+  }
+  return inst ?? undefined;
+}
