@@ -83,7 +83,8 @@ describe('fused diffusion conv block', () => {
     const { tf, name } = await selectBackend('cpu');
     expect(name).toBe('wasm');
     expect(fusedHost(tf)).toBeDefined();
-    // Its SIMD loops (C % 4 == 0; the shapes below with C = 3 keep the JavaScript loops on wasm).
+    // Its SIMD loops (C % 4 == 0; the shapes below with C = 3 keep the JavaScript loops on wasm, and
+    // B·k = 15 the JavaScript transpose of the taps).
     const be = tf.backend() as unknown as { wasm: { asm: { memory: unknown } } };
     expect(convSimd(be, be.wasm.asm.memory)).toBeDefined();
   });
@@ -99,6 +100,7 @@ describe('fused diffusion conv block', () => {
     [8, 4, 12, 3, 2],
     [32, 4, 32, 3, 32],
     [5, 3, 3, 3, 5],
+    [5, 3, 4, 3, 5],
   ])('matches the tfjs graph of the block and its autodiff gradients on wasm (B %i, k %i, C %i, K %i, r %i)', async (B, k, C, K, r) => {
     const { tf } = await selectBackend('cpu');
     compare(tf, B, k, C, K, r);

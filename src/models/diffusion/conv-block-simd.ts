@@ -18,12 +18,18 @@ export interface ConvSimd {
   filmPre(h: number, gb: number, fB: number, u: number, B: number, k: number, C: number, r: number): void;
   /** conv-block.ts siluTaps over the N = B·k rows of cat [N, K·C] (not its PAD rows). */
   siluTaps(u: number, sg: number, cat: number, B: number, k: number, C: number, K: number, left: number): void;
+  /**
+   * dst [cols, rows] = srcᵀ for src [rows, cols], dst's rows `stride` floats apart; rows and cols
+   * multiples of 4. (A stride of a power of two would send the four rows a block writes, and the
+   * next block's, to one cache set: give it a few floats more.)
+   */
+  transpose(src: number, dst: number, rows: number, cols: number, stride: number): void;
   /** out = h + (y + cB), rows of C. */
   residual(h: number, y: number, cB: number, out: number, N: number, C: number): void;
   /**
-   * From dy [N, C] and dcat [N, K·C]: dh [N, C], dgb [r, 2C] (dγ, dβ per FiLM row), dcB [C] (Σ dy),
-   * and dyᵀ into dyT (row c at dyT + c·rowT bytes, column n); u, sg, h [N, C], gb [r, 2C] as in
-   * filmTapsBackward. N = B·k, rows of h grouped by gb's row (B/r rows of k each).
+   * From dy [N, C] and dcat [N, K·C]: dh [N, C], dgb [r, 2C] (dγ, dβ per FiLM row) and dcB [C]
+   * (Σ dy); u, sg, h [N, C], gb [r, 2C] as in filmTapsBackward (which also writes dyᵀ: not needed
+   * here, where the weight gradient is catᵀ·dy). N = B·k, rows of h grouped by gb's row (B/r rows of k each).
    */
   tapsBackward(
     dy: number,
@@ -34,8 +40,6 @@ export interface ConvSimd {
     gb: number,
     dh: number,
     dgb: number,
-    dyT: number,
-    rowT: number,
     dcB: number,
     B: number,
     k: number,
@@ -52,9 +56,9 @@ const f4 = {
   sub: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(0xe5)],
   mul: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(0xe6)],
   splat: (x: number): Bytes => v128.const(new Uint8Array(new Float32Array([x, x, x, x]).buffer)),
-  lane: (v: Bytes, l: number): Bytes => [...v, ...simd(0x1f), l],
 };
-const fstore = (addr: Bytes, f: Bytes): Bytes => [...addr, ...f, 0x38, 2, 0];
+/** i8x16.shuffle picking f32 lanes (0–3 from a, 4–7 from b). */
+const shuffle = (a: Bytes, b: Bytes, lanes: number[]): Bytes => [...a, ...b, ...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])];
 const ONE = f4.splat(1);
 const ZERO = f4.splat(0);
 const add = i32.add;
@@ -62,11 +66,11 @@ const mul = i32.mul;
 const c32 = i32.const;
 
 function tapsBackwardFn(): Fn {
-  const [DY, DCAT, U, SG, H, GB, DH, DGB, DYT, ROWT, DCB, B, K_, C, K, LEFT, R] = Array.from({ length: 17 }, (_, i) => i);
+  const [DY, DCAT, U, SG, H, GB, DH, DGB, DCB, B, K_, C, K, LEFT, R] = Array.from({ length: 15 }, (_, i) => i);
   // i32 locals
-  const [q, b, i, c, j, n, Cb, KCb, per, gbq, dgbq, x, t, src, bEnd] = Array.from({ length: 15 }, (_, m) => 17 + m);
+  const [q, b, i, c, j, n, Cb, KCb, per, gbq, dgbq, x, t, src, bEnd] = Array.from({ length: 15 }, (_, m) => 15 + m);
   // v128 locals
-  const [dg, uu, s, du, d] = Array.from({ length: 5 }, (_, m) => 32 + m);
+  const [dg, uu, s, du, d] = Array.from({ length: 5 }, (_, m) => 30 + m);
   const body: Bytes = [
     ...set(Cb, mul(get(C), c32(4))),
     ...set(KCb, mul(get(K), get(Cb))),
@@ -103,16 +107,13 @@ function tapsBackwardFn(): Fn {
             ...v128.store(add(get(dgbq), get(c)), f4.add(v128.load(add(get(dgbq), get(c))), f4.mul(get(du), v128.load(add(get(H), get(x)))))),
             ...v128.store(add(add(get(dgbq), get(Cb)), get(c)), f4.add(v128.load(add(add(get(dgbq), get(Cb)), get(c))), get(du))),
             ...v128.store(add(get(DCB), get(c)), f4.add(v128.load(add(get(DCB), get(c))), get(d))),
-            // dyᵀ: channel c/4 + l, column n.
-            ...set(t, add(add(get(DYT), mul(get(n), c32(4))), mul(i32.shr_u(get(c), c32(2)), get(ROWT)))),
-            ...[0, 1, 2, 3].flatMap((l) => fstore(add(get(t), mul(get(ROWT), c32(l))), f4.lane(get(d), l))),
           ]),
         ]),
         mul(get(q), get(per)),
       ),
     ]),
   ];
-  return { name: 'tapsBackward', params: 17, i32s: 15, v128s: 5, body };
+  return { name: 'tapsBackward', params: 15, i32s: 15, v128s: 5, body };
 }
 
 /** gb [r, 2C] += fB [2C] (in place); u [N, C] = h·(1 + γ) + β, h's rows grouped by gb's row (B/r rows of k). */
@@ -204,6 +205,36 @@ function residualFn(): Fn {
   return { name: 'residual', params: 6, i32s: 4, v128s: 0, body };
 }
 
+/** A 4 × 4 block at a time: four row loads, a register transpose (shuffles), four row stores. */
+function transposeFn(): Fn {
+  const [SRC, DST, ROWS, COLS, STRIDE] = [0, 1, 2, 3, 4];
+  const [i, j, rb, cb, p] = [5, 6, 7, 8, 9];
+  const [a0, a1, a2, a3, t0, t1, t2, t3] = [10, 11, 12, 13, 14, 15, 16, 17];
+  const body: Bytes = [
+    ...set(rb, mul(get(STRIDE), c32(4))),
+    ...set(cb, mul(get(COLS), c32(4))),
+    ...forLoop(
+      i,
+      get(ROWS),
+      4,
+      forLoop(j, get(COLS), 4, [
+        ...set(p, add(get(SRC), add(mul(get(i), get(cb)), mul(get(j), c32(4))))),
+        ...[a0, a1, a2, a3].flatMap((a, m) => set(a, v128.load(add(get(p), mul(get(cb), c32(m)))))),
+        ...set(t0, shuffle(get(a0), get(a1), [0, 4, 1, 5])),
+        ...set(t1, shuffle(get(a0), get(a1), [2, 6, 3, 7])),
+        ...set(t2, shuffle(get(a2), get(a3), [0, 4, 1, 5])),
+        ...set(t3, shuffle(get(a2), get(a3), [2, 6, 3, 7])),
+        ...set(p, add(get(DST), add(mul(get(j), get(rb)), mul(get(i), c32(4))))),
+        ...v128.store(get(p), shuffle(get(t0), get(t2), [0, 1, 4, 5])),
+        ...v128.store(add(get(p), get(rb)), shuffle(get(t0), get(t2), [2, 3, 6, 7])),
+        ...v128.store(add(get(p), mul(get(rb), c32(2))), shuffle(get(t1), get(t3), [0, 1, 4, 5])),
+        ...v128.store(add(get(p), mul(get(rb), c32(3))), shuffle(get(t1), get(t3), [2, 3, 6, 7])),
+      ]),
+    ),
+  ];
+  return { name: 'transpose', params: 5, i32s: 5, v128s: 8, body };
+}
+
 interface Fn {
   name: string;
   params: number;
@@ -230,7 +261,7 @@ export function convSimd(owner: object, memory: unknown): ConvSimd | undefined {
     try {
       const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
       const of = (t: ValType, n: number): ValType[] => Array.from({ length: n }, () => t);
-      const fns = [tapsBackwardFn(), filmPreFn(), siluTapsFn(), residualFn()];
+      const fns = [tapsBackwardFn(), filmPreFn(), siluTapsFn(), residualFn(), transposeFn()];
       compiled ??= new WA.Module(
         moduleBytes({
           memory: { min: 1 },

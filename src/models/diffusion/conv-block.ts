@@ -86,19 +86,32 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
     if (!kept) tf.dispose(scratch);
 
     const gradFunc = (dy: Tensor): Tensor[] => {
-      const dcat = tf.matMul(tf.reshape(dy, [N, C]) as T2, cWT as T2);
-      const dyT = alloc([C, N + PAD]);
+      const dy2 = tf.reshape(dy, [N, C]) as T2;
+      const dcat = tf.matMul(dy2, cWT as T2);
       const dh = alloc([B, k, C]);
       const dgb = alloc([r, 2 * C]);
       const dcB = alloc([C]);
       const dfB = alloc([2 * C]);
       const eT = alloc([C, r]);
+      let dcW: Tensor;
       if (vec) {
         const { cs, ptr } = vec;
-        cs.tapsBackward(ptr(dy), ptr(dcat), ptr(u), ptr(sg), ptr(hk), ptr(gb), ptr(dh), ptr(dgb), ptr(dyT), 4 * (N + PAD), ptr(dcB), B, k, C, K, left, r);
-        padColumns(view(dyT), C, N);
+        cs.tapsBackward(ptr(dy), ptr(dcat), ptr(u), ptr(sg), ptr(hk), ptr(gb), ptr(dh), ptr(dgb), ptr(dcB), B, k, C, K, left, r);
         columnSums(view(dgb), view(dfB), r, 2 * C);
-      } else
+        // dW_conv = catᵀ·dy: XNNPACK packs the right operand of each product afresh, and dy [N, C]
+        // is a third of cat [N, K·C]. Both with PAD zeros (catᵀ's row stride off a power of two).
+        const catT = alloc([KC, N + PAD]);
+        const dyP = alloc([N + PAD, C]);
+        const cT = view(catT);
+        if (N % 4 === 0) cs.transpose(ptr(cat), ptr(catT), N, KC, N + PAD);
+        else transposeStrided(view(cat), cT, N, KC, N + PAD);
+        for (let c = 0; c < KC; c++) cT.fill(0, c * (N + PAD) + N, (c + 1) * (N + PAD));
+        const dP = view(dyP);
+        dP.set(view(dy));
+        dP.fill(0, N * C);
+        dcW = tf.matMul(catT as T2, dyP as T2);
+      } else {
+        const dyT = alloc([C, N + PAD]);
         filmTapsBackward(
           view(dy),
           view(dcat),
@@ -118,13 +131,14 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
           left,
           r,
         );
+        // dW_convᵀ = dyᵀ·cat, turned back here: transposing dy costs a third of transposing cat.
+        const dcWT = tf.matMul(dyT as T2, cat as T2);
+        dcW = alloc([KC, C]);
+        transpose(view(dcWT), view(dcW), C, KC);
+      }
       transpose(view(ek), view(eT), r, C);
-      // dW_convᵀ = dyᵀ·cat, turned back here: transposing dy costs a third of transposing cat.
-      const dcWT = tf.matMul(dyT as T2, cat as T2);
       const dfW = tf.matMul(eT as T2, dgb as T2);
       const de = tf.matMul(dgb as T2, fWT as T2);
-      const dcW = alloc([KC, C]);
-      transpose(view(dcWT), view(dcW), C, KC);
       release(kept);
       return [dh, de, dfW, dfB, dcW, dcB];
     };
@@ -142,11 +156,6 @@ function simdOf(tf: Tf, host: FusedHost, C: number): { cs: ConvSimd; ptr: (t: Te
   const memory = be.wasm?.asm?.memory;
   const cs = memory ? convSimd(be, memory) : undefined;
   return cs && { cs, ptr: host.simd.ptr };
-}
-
-/** Zeros in the PAD columns of dyᵀ [C, N + PAD]. */
-function padColumns(dyT: Float32Array, C: number, N: number): void {
-  for (let c = 0; c < C; c++) dyT.fill(0, c * (N + PAD) + N, (c + 1) * (N + PAD));
 }
 
 /** h₀[b, i, :] = x_t[b, i]·w + a + pos[i, :] for x_t [B, k], w [1, C], a [C], pos [k, C]: [B, k, C]. */
@@ -364,6 +373,11 @@ function mseBackward(dy: number, d: Float32Array, dp: Float32Array): void {
 }
 
 // The loops, as small top-level functions so V8 optimises each once (see lstm.ts).
+
+/** a [rows, cols] into b [cols, rows], b's rows `stride` apart. */
+function transposeStrided(a: Float32Array, b: Float32Array, rows: number, cols: number, stride: number): void {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) b[j * stride + i] = a[i * cols + j];
+}
 
 /** a [rows, cols] into b [cols, rows]. */
 function transpose(a: Float32Array, b: Float32Array, rows: number, cols: number): void {
