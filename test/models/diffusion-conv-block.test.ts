@@ -317,11 +317,14 @@ describe('fused diffusion MLP (condition and step embedding)', () => {
     tf.dispose([x, ...ws, R, ...ga, ...gb]);
   }
 
-  // The condition MLP's shapes (in > hidden), the step embedding's (in = hidden), one row (sampling).
+  // The condition MLP's shapes (in > hidden), the step embedding's (in = hidden), one row (sampling);
+  // n and in multiples of 4: dW₁ as xᵀ·dz with the SIMD transpose (the others: (dzᵀ·x)ᵀ in JavaScript).
   it.each([
     [6, 10, 4, 4],
     [5, 4, 4, 3],
     [1, 4, 4, 4],
+    [8, 12, 4, 4],
+    [64, 256, 32, 32],
   ])('matches the tfjs graph and its autodiff gradients on wasm (n %i, in %i, hidden %i, out %i)', async (n, I, H, O) => {
     const { tf } = await selectBackend('cpu');
     compareMlp(tf, n, I, H, O);

@@ -245,16 +245,35 @@ export function fusedMlp(tf: Tf, host: FusedHost, x: T2, w1: T2, b1: T1, w2: T2,
       columnSums(view(dy), view(db2), n, O);
       const dW2 = tf.matMul(aT as T2, dy as T2);
       const dz = tf.matMul(dy as T2, w2T as T2);
-      const dzT = alloc([H, n]);
       const db1 = alloc([H]);
       siluBackward(view(dz), view(z), view(sg), n * H);
       columnSums(view(dz), view(db1), n, H);
-      transpose(view(dz), view(dzT), n, H);
-      // dW₁ = xᵀ·dz as (dzᵀ·x)ᵀ: transposing dz [n, H] is cheaper than x [n, in] when in > H.
-      const dW1T = tf.matMul(dzT as T2, xk as T2);
-      const dW1 = alloc([I, H]);
-      transpose(view(dW1T), view(dW1), H, I);
-      tf.dispose([aT, w2T, dz, dzT, dW1T]);
+      const vec = simdOf(tf, host, 4);
+      let dW1: Tensor;
+      if (vec && n % 4 === 0 && I % 4 === 0) {
+        // dW₁ = xᵀ·dz with xᵀ by the SIMD transpose: XNNPACK packs the right operand afresh each
+        // product, and dz [n, H] is smaller than x [n, in] (in > H: the condition MLP). Both with
+        // PAD zeros (xᵀ's row stride off a power of two).
+        const xT = alloc([I, n + PAD]);
+        const dzP = alloc([n + PAD, H]);
+        vec.cs.transpose(vec.ptr(xk), vec.ptr(xT), n, I, n + PAD);
+        const xTv = view(xT);
+        for (let i = 0; i < I; i++) xTv.fill(0, i * (n + PAD) + n, (i + 1) * (n + PAD));
+        const dP = view(dzP);
+        dP.set(view(dz));
+        dP.fill(0, n * H);
+        dW1 = tf.matMul(xT as T2, dzP as T2);
+        tf.dispose([xT, dzP]);
+      } else {
+        const dzT = alloc([H, n]);
+        transpose(view(dz), view(dzT), n, H);
+        // dW₁ = xᵀ·dz as (dzᵀ·x)ᵀ: transposing dz [n, H] is cheaper than x [n, in] when in > H.
+        const dW1T = tf.matMul(dzT as T2, xk as T2);
+        dW1 = alloc([I, H]);
+        transpose(view(dW1T), view(dW1), H, I);
+        tf.dispose([dzT, dW1T]);
+      }
+      tf.dispose([aT, w2T, dz]);
       release(kept);
       return [dW1, db1, dW2, db2];
     };
