@@ -1,9 +1,10 @@
 /**
- * The fused diffusion conv block's backward loop (conv-block.ts filmTapsBackward) as WebAssembly
- * SIMD (f32x4), for the wasm backend: a small module assembled here, byte by byte (as
+ * The fused diffusion denoiser's loops (conv-block.ts: the block's FiLM, SiLU taps, residual and
+ * backward, the input embedding and the read-out each way, and a 4 × 4-block transpose) as
+ * WebAssembly SIMD (f32x4), for the wasm backend: a small module assembled here, byte by byte (as
  * src/models/nn/lstm-simd.ts), that imports tfjs-wasm's own memory and works on tensors by their
- * heap offsets. On the diffusion bench the scalar JavaScript loop took ≈ 1.3 of a ≈ 9 ms training
- * step.
+ * heap offsets. On the diffusion bench the scalar JavaScript loops took ≈ 3 of a ≈ 8 ms training
+ * step (the block's backward alone ≈ 1.3 ms; as SIMD ≈ 0.15).
  *
  * All arguments are i32: byte addresses into the heap and sizes; C % 4 == 0 (the caller keeps the
  * JavaScript loop otherwise). Arithmetic is float32 in a fixed order (no fused multiply-add), so
@@ -11,7 +12,7 @@
  * accumulators) by float32 rounding.
  */
 
-import { forLoop, get, I32, i32, ifThen, moduleBytes, set, uleb, V128, v128, type Bytes, type ValType } from '../../core/wasm.js';
+import { F32, forLoop, get, I32, i32, ifThen, moduleBytes, set, uleb, V128, v128, type Bytes, type ValType } from '../../core/wasm.js';
 
 export interface ConvSimd {
   /** conv-block.ts filmPre: gb += fB (in place); u = h·(1 + γ) + β. */
@@ -24,6 +25,14 @@ export interface ConvSimd {
    * next block's, to one cache set: give it a few floats more.)
    */
   transpose(src: number, dst: number, rows: number, cols: number, stride: number): void;
+  /** conv-block.ts readOutForward: out [N] = Σ_c h·σ(h)·w + a. */
+  readOutForward(h: number, sg: number, w: number, a: number, out: number, N: number, C: number): void;
+  /** conv-block.ts readOutBackward. */
+  readOutBackward(dy: number, h: number, sg: number, w: number, dh: number, dw: number, da: number, N: number, C: number): void;
+  /** conv-block.ts embedForward. */
+  embedForward(x: number, w: number, a: number, pos: number, out: number, B: number, k: number, C: number): void;
+  /** conv-block.ts embedBackward. */
+  embedBackward(dy: number, x: number, w: number, dx: number, dw: number, da: number, dpos: number, B: number, k: number, C: number): void;
   /** out = h + (y + cB), rows of C. */
   residual(h: number, y: number, cB: number, out: number, N: number, C: number): void;
   /**
@@ -235,11 +244,136 @@ function transposeFn(): Fn {
   return { name: 'transpose', params: 5, i32s: 5, v128s: 8, body };
 }
 
+const fl = {
+  load: (addr: Bytes): Bytes => [...addr, 0x2a, 2, 0],
+  store: (addr: Bytes, v: Bytes): Bytes => [...addr, ...v, 0x38, 2, 0],
+  add: (a: Bytes, b: Bytes): Bytes => [...a, ...b, 0x92],
+  mul: (a: Bytes, b: Bytes): Bytes => [...a, ...b, 0x94],
+  zero: [0x43, 0, 0, 0, 0] as Bytes,
+  /** lanes 0 + 1 + 2 + 3, in that order. */
+  hsum: (v: Bytes): Bytes => [...v, ...simd(0x1f), 0, ...v, ...simd(0x1f), 1, 0x92, ...v, ...simd(0x1f), 2, 0x92, ...v, ...simd(0x1f), 3, 0x92],
+  splat: (f: Bytes): Bytes => [...f, ...simd(0x13)],
+};
+
+/** out [N] = Σ_c h·σ(h)·w + a for h, sg [N, C], w [C], a [1]. */
+function readOutForwardFn(): Fn {
+  const [H, SG, W, A, OUT, N, C] = Array.from({ length: 7 }, (_, i) => i);
+  const [n, c, Cb, x] = [7, 8, 9, 10];
+  const [acc] = [11];
+  const body: Bytes = [
+    ...set(Cb, mul(get(C), c32(4))),
+    ...forLoop(n, get(N), 1, [
+      ...set(acc, ZERO),
+      ...forLoop(c, get(Cb), 16, [
+        ...set(x, add(mul(get(n), get(Cb)), get(c))),
+        ...set(acc, f4.add(get(acc), f4.mul(f4.mul(v128.load(add(get(H), get(x))), v128.load(add(get(SG), get(x)))), v128.load(add(get(W), get(c)))))),
+      ]),
+      ...fl.store(add(get(OUT), mul(get(n), c32(4))), fl.add(fl.hsum(get(acc)), fl.load(get(A)))),
+    ]),
+  ];
+  return { name: 'readOutForward', params: 7, i32s: 4, v128s: 1, body };
+}
+
+/** dh = dy·w·SiLU'(h); dw = Σ_n SiLU(h)·dy; da = Σ dy (h, sg, dh [N, C]; dy [N]). */
+function readOutBackwardFn(): Fn {
+  const [DY, H, SG, W, DH, DW, DA, N, C] = Array.from({ length: 9 }, (_, i) => i);
+  const [n, c, Cb, x] = [9, 10, 11, 12];
+  const [d, hv, s] = [13, 14, 15];
+  const sa = 16; // f32
+  const body: Bytes = [
+    ...set(Cb, mul(get(C), c32(4))),
+    ...forLoop(c, get(Cb), 16, v128.store(add(get(DW), get(c)), ZERO)),
+    ...set(sa, fl.zero),
+    ...forLoop(n, get(N), 1, [
+      ...set(sa, fl.add(get(sa), fl.load(add(get(DY), mul(get(n), c32(4)))))),
+      ...set(d, fl.splat(fl.load(add(get(DY), mul(get(n), c32(4)))))),
+      ...forLoop(c, get(Cb), 16, [
+        ...set(x, add(mul(get(n), get(Cb)), get(c))),
+        ...set(hv, v128.load(add(get(H), get(x)))),
+        ...set(s, v128.load(add(get(SG), get(x)))),
+        ...v128.store(
+          add(get(DH), get(x)),
+          f4.mul(f4.mul(f4.mul(get(d), v128.load(add(get(W), get(c)))), get(s)), f4.add(ONE, f4.mul(get(hv), f4.sub(ONE, get(s))))),
+        ),
+        ...v128.store(add(get(DW), get(c)), f4.add(v128.load(add(get(DW), get(c))), f4.mul(f4.mul(get(hv), get(s)), get(d)))),
+      ]),
+    ]),
+    ...fl.store(get(DA), get(sa)),
+  ];
+  return { name: 'readOutBackward', params: 9, i32s: 4, v128s: 3, f32s: 1, body };
+}
+
+/** out [B, k, C] = x·w + a + pos[i] for x [B, k], w, a [C], pos [k, C]. */
+function embedForwardFn(): Fn {
+  const [X, W, A, POS, OUT, B, K_, C] = Array.from({ length: 8 }, (_, i) => i);
+  const [b, i, c, Cb, o, pi] = [8, 9, 10, 11, 12, 13];
+  const [v] = [14];
+  const body: Bytes = [
+    ...set(Cb, mul(get(C), c32(4))),
+    ...set(o, get(OUT)),
+    ...forLoop(
+      b,
+      get(B),
+      1,
+      forLoop(i, get(K_), 1, [
+        ...set(v, fl.splat(fl.load(add(get(X), mul(add(mul(get(b), get(K_)), get(i)), c32(4)))))),
+        ...set(pi, add(get(POS), mul(get(i), get(Cb)))),
+        ...forLoop(
+          c,
+          get(Cb),
+          16,
+          v128.store(
+            add(get(o), get(c)),
+            f4.add(f4.add(f4.mul(get(v), v128.load(add(get(W), get(c)))), v128.load(add(get(A), get(c)))), v128.load(add(get(pi), get(c)))),
+          ),
+        ),
+        ...set(o, add(get(o), get(Cb))),
+      ]),
+    ),
+  ];
+  return { name: 'embedForward', params: 8, i32s: 6, v128s: 1, body };
+}
+
+/** dx [B, k] = dy·w per position; dw = Σ x·dy; da = Σ dy; dpos [k, C] = Σ_b dy. */
+function embedBackwardFn(): Fn {
+  const [DY, X, W, DX, DW, DA, DPOS, B, K_, C] = Array.from({ length: 10 }, (_, i) => i);
+  const [b, i, c, Cb, n, o, pi] = [10, 11, 12, 13, 14, 15, 16];
+  const [g, xv, acc] = [17, 18, 19];
+  const body: Bytes = [
+    ...set(Cb, mul(get(C), c32(4))),
+    ...forLoop(c, get(Cb), 16, [...v128.store(add(get(DW), get(c)), ZERO), ...v128.store(add(get(DA), get(c)), ZERO)]),
+    ...forLoop(c, mul(get(K_), get(Cb)), 16, v128.store(add(get(DPOS), get(c)), ZERO)),
+    ...forLoop(
+      b,
+      get(B),
+      1,
+      forLoop(i, get(K_), 1, [
+        ...set(n, add(mul(get(b), get(K_)), get(i))),
+        ...set(o, add(get(DY), mul(get(n), get(Cb)))),
+        ...set(pi, add(get(DPOS), mul(get(i), get(Cb)))),
+        ...set(xv, fl.splat(fl.load(add(get(X), mul(get(n), c32(4)))))),
+        ...set(acc, ZERO),
+        ...forLoop(c, get(Cb), 16, [
+          ...set(g, v128.load(add(get(o), get(c)))),
+          ...set(acc, f4.add(get(acc), f4.mul(get(g), v128.load(add(get(W), get(c)))))),
+          ...v128.store(add(get(DW), get(c)), f4.add(v128.load(add(get(DW), get(c))), f4.mul(get(xv), get(g)))),
+          ...v128.store(add(get(DA), get(c)), f4.add(v128.load(add(get(DA), get(c))), get(g))),
+          ...v128.store(add(get(pi), get(c)), f4.add(v128.load(add(get(pi), get(c))), get(g))),
+        ]),
+        ...fl.store(add(get(DX), mul(get(n), c32(4))), fl.hsum(get(acc))),
+      ]),
+    ),
+  ];
+  return { name: 'embedBackward', params: 10, i32s: 7, v128s: 3, body };
+}
+
 interface Fn {
   name: string;
   params: number;
   i32s: number;
   v128s: number;
+  /** f32 locals after the v128s. */
+  f32s?: number;
   body: Bytes;
 }
 
@@ -261,11 +395,26 @@ export function convSimd(owner: object, memory: unknown): ConvSimd | undefined {
     try {
       const WA = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
       const of = (t: ValType, n: number): ValType[] => Array.from({ length: n }, () => t);
-      const fns = [tapsBackwardFn(), filmPreFn(), siluTapsFn(), residualFn(), transposeFn()];
+      const fns = [
+        tapsBackwardFn(),
+        filmPreFn(),
+        siluTapsFn(),
+        residualFn(),
+        transposeFn(),
+        readOutForwardFn(),
+        readOutBackwardFn(),
+        embedForwardFn(),
+        embedBackwardFn(),
+      ];
       compiled ??= new WA.Module(
         moduleBytes({
           memory: { min: 1 },
-          funcs: fns.map((f) => ({ name: f.name, params: of(I32, f.params), locals: [...of(I32, f.i32s), ...of(V128, f.v128s)], body: f.body })),
+          funcs: fns.map((f) => ({
+            name: f.name,
+            params: of(I32, f.params),
+            locals: [...of(I32, f.i32s), ...of(V128, f.v128s), ...of(F32, f.f32s ?? 0)],
+            body: f.body,
+          })),
         }),
       );
       inst = new WA.Instance(compiled, { env: { mem: memory } }).exports as ConvSimd;

@@ -168,7 +168,9 @@ export function fusedEmbed(tf: Tf, host: FusedHost, xt: T2, w: T2, a: T1, pos: T
     const xk = tf.clone(x);
     const wk = tf.clone(ww);
     const out = alloc([B, k, C]);
-    embedForward(view(x), view(ww), view(aa), view(pp), view(out), B, k, C);
+    const vec = simdOf(tf, host, C);
+    if (vec) vec.cs.embedForward(vec.ptr(x), vec.ptr(ww), vec.ptr(aa), vec.ptr(pp), vec.ptr(out), B, k, C);
+    else embedForward(view(x), view(ww), view(aa), view(pp), view(out), B, k, C);
     const kept = keepForBackward(tf, [xk, wk]);
     if (!kept) tf.dispose([xk, wk]);
     const gradFunc = (dy: Tensor): Tensor[] => {
@@ -176,7 +178,8 @@ export function fusedEmbed(tf: Tf, host: FusedHost, xt: T2, w: T2, a: T1, pos: T
       const dw = alloc([1, C]);
       const da = alloc([C]);
       const dpos = alloc([k, C]);
-      embedBackward(view(dy), view(xk), view(wk), view(dx), view(dw), view(da), view(dpos), B, k, C);
+      if (vec) vec.cs.embedBackward(vec.ptr(dy), vec.ptr(xk), vec.ptr(wk), vec.ptr(dx), vec.ptr(dw), vec.ptr(da), vec.ptr(dpos), B, k, C);
+      else embedBackward(view(dy), view(xk), view(wk), view(dx), view(dw), view(da), view(dpos), B, k, C);
       release(kept);
       return [dx, dw, da, dpos];
     };
@@ -195,14 +198,17 @@ export function fusedReadOut(tf: Tf, host: FusedHost, h: T3, w: T2, a: T1): T2 {
     const wk = tf.clone(ww);
     const sg = tf.sigmoid(hh);
     const out = alloc([B, k]);
-    readOutForward(view(hh), view(sg), view(ww), view(aa), view(out), B * k, C);
+    const vec = simdOf(tf, host, C);
+    if (vec) vec.cs.readOutForward(vec.ptr(hh), vec.ptr(sg), vec.ptr(ww), vec.ptr(aa), vec.ptr(out), B * k, C);
+    else readOutForward(view(hh), view(sg), view(ww), view(aa), view(out), B * k, C);
     const kept = keepForBackward(tf, [hk, wk, sg]);
     if (!kept) tf.dispose([hk, wk, sg]);
     const gradFunc = (dy: Tensor): Tensor[] => {
       const dh = alloc([B, k, C]);
       const dw = alloc([C, 1]);
       const da = alloc([1]);
-      readOutBackward(view(dy), view(hk), view(sg), view(wk), view(dh), view(dw), view(da), B * k, C);
+      if (vec) vec.cs.readOutBackward(vec.ptr(dy), vec.ptr(hk), vec.ptr(sg), vec.ptr(wk), vec.ptr(dh), vec.ptr(dw), vec.ptr(da), B * k, C);
+      else readOutBackward(view(dy), view(hk), view(sg), view(wk), view(dh), view(dw), view(da), B * k, C);
       release(kept);
       return [dh, dw, da];
     };
