@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { selectBackend, type Tf } from '../../src/backend/index.js';
 import { makeRng } from '../../src/data/rng.js';
 import { stepEmbedding, type DenoiserSpec, type WeightOf } from '../../src/models/diffusion/blocks.js';
+import { convSimd } from '../../src/models/diffusion/conv-block-simd.js';
 import { fusedConvBlock, fusedMlp } from '../../src/models/diffusion/conv-block.js';
 import { denoiserWeights } from '../../src/models/diffusion/denoiser.js';
 import { convBlock, convForward } from '../../src/models/diffusion/denoiser-conv.js';
@@ -82,6 +83,10 @@ describe('fused diffusion conv block', () => {
     const { tf, name } = await selectBackend('cpu');
     expect(name).toBe('wasm');
     expect(fusedHost(tf)).toBeDefined();
+    // Its SIMD loops (C % 4 == 0; the shapes below with C = 3 keep the JavaScript loops on wasm, and
+    // B·k = 15 the JavaScript transpose of the taps).
+    const be = tf.backend() as unknown as { wasm: { asm: { memory: unknown } } };
+    expect(convSimd(be, be.wasm.asm.memory)).toBeDefined();
   });
 
   // K = 3: centred taps; K = 2 and 4: asymmetric padding; K = 1: no neighbours. r = B: one FiLM row
@@ -92,6 +97,10 @@ describe('fused diffusion conv block', () => {
     [4, 5, 4, 2, 4],
     [4, 5, 4, 4, 1],
     [3, 4, 4, 1, 3],
+    [8, 4, 12, 3, 2],
+    [32, 4, 32, 3, 32],
+    [5, 3, 3, 3, 5],
+    [5, 3, 4, 3, 5],
   ])('matches the tfjs graph of the block and its autodiff gradients on wasm (B %i, k %i, C %i, K %i, r %i)', async (B, k, C, K, r) => {
     const { tf } = await selectBackend('cpu');
     compare(tf, B, k, C, K, r);
@@ -308,11 +317,14 @@ describe('fused diffusion MLP (condition and step embedding)', () => {
     tf.dispose([x, ...ws, R, ...ga, ...gb]);
   }
 
-  // The condition MLP's shapes (in > hidden), the step embedding's (in = hidden), one row (sampling).
+  // The condition MLP's shapes (in > hidden), the step embedding's (in = hidden), one row (sampling);
+  // n and in multiples of 4: dW₁ as xᵀ·dz with the SIMD transpose (the others: (dzᵀ·x)ᵀ in JavaScript).
   it.each([
     [6, 10, 4, 4],
     [5, 4, 4, 3],
     [1, 4, 4, 4],
+    [8, 12, 4, 4],
+    [64, 256, 32, 32],
   ])('matches the tfjs graph and its autodiff gradients on wasm (n %i, in %i, hidden %i, out %i)', async (n, I, H, O) => {
     const { tf } = await selectBackend('cpu');
     compareMlp(tf, n, I, H, O);

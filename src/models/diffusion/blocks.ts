@@ -128,15 +128,32 @@ export function film(tf: Tf, h: T3, e: T2, W: WeightOf, name: string, C: number)
  * sin(t·ω_i) and cos(t·ω_i), ω_i = 10000^(−i/(d/2 − 1)). [t.length, d] row-major.
  */
 export function sinusoidalEmbedding(t: ArrayLike<number>, d: number): Float32Array {
-  const half = Math.floor(d / 2);
   const out = new Float32Array(t.length * d);
-  for (let r = 0; r < t.length; r++)
-    for (let i = 0; i < half; i++) {
-      const w = Math.exp((-Math.log(10000) * i) / Math.max(1, half - 1));
-      out[r * d + i] = Math.sin(t[r] * w);
-      out[r * d + half + i] = Math.cos(t[r] * w);
-    }
+  for (let r = 0; r < t.length; r++) {
+    const row = sinusoidCache.get(d)?.[t[r]] ?? sinusoidRow(t[r], d);
+    out.set(row, r * d);
+  }
   return out;
+}
+
+/** Per width d, rows by integer step t < SINUSOID_CACHED (a training step embeds a batch of steps: ~10k sin/cos otherwise). */
+const sinusoidCache = new Map<number, Float32Array[]>();
+const SINUSOID_CACHED = 1 << 16;
+
+function sinusoidRow(t: number, d: number): Float32Array {
+  const half = Math.floor(d / 2);
+  const row = new Float32Array(d);
+  for (let i = 0; i < half; i++) {
+    const w = Math.exp((-Math.log(10000) * i) / Math.max(1, half - 1));
+    row[i] = Math.sin(t * w);
+    row[half + i] = Math.cos(t * w);
+  }
+  if (Number.isInteger(t) && t >= 0 && t < SINUSOID_CACHED) {
+    let rows = sinusoidCache.get(d);
+    if (!rows) sinusoidCache.set(d, (rows = []));
+    rows[t] = row;
+  }
+  return row;
 }
 
 /**

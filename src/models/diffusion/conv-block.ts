@@ -1,5 +1,6 @@
 import type * as TfNs from '@tensorflow/tfjs';
 import { keepForBackward, release, type FusedHost } from '../nn/lstm.js';
+import { convSimd, type ConvSimd } from './conv-block-simd.js';
 
 /**
  * The `diffusion` denoiser's residual block (denoiser-conv.ts) as one tfjs op with a hand-written
@@ -18,8 +19,12 @@ import { keepForBackward, release, type FusedHost } from '../nn/lstm.js';
  * The per-position input embedding (fusedEmbed) and read-out (fusedReadOut) around the blocks are
  * fused the same way: each was ~20 small ops with its gradients, for a few thousand multiply-adds.
  *
- * Arithmetic runs in a fixed order (float64 in the loops, stored as float32), so reruns are
- * bit-identical on a backend. Results differ from the tfjs graph by float32 rounding only.
+ * On wasm with SIMD and C % 4 == 0 the block's loops (FiLM, the taps, the residual, and the backward
+ * pass) run as WebAssembly SIMD over the heap (conv-block-simd.ts), float32 throughout; elsewhere as
+ * the JavaScript loops below.
+ *
+ * Arithmetic runs in a fixed order (float64 in the JavaScript loops, stored as float32), so reruns
+ * are bit-identical on a backend. Results differ from the tfjs graph by float32 rounding only.
  */
 
 type Tf = typeof TfNs;
@@ -55,7 +60,9 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
     const ek = tf.clone(ee);
     const gb = tf.matMul(ee, fW);
     const u = alloc([N, C]);
-    filmPre(view(hh), view(gb), view(fB), view(u), B, k, C, r);
+    const vec = simdOf(tf, host, C);
+    if (vec) vec.cs.filmPre(vec.ptr(hh), vec.ptr(gb), vec.ptr(fB), vec.ptr(u), B, k, C, r);
+    else filmPre(view(hh), view(gb), view(fB), view(u), B, k, C, r);
     // The sigmoid as a tfjs kernel: vectorised on wasm (XNNPACK), where Math.exp is ~10× slower.
     const sg = tf.sigmoid(u);
     // PAD zero rows after the N of cat (and zero columns in dyᵀ below): a row stride of N floats, a
@@ -63,33 +70,75 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
     const cat = alloc([N + PAD, KC]);
     const cWT = alloc([C, KC]);
     const fWT = alloc([2 * C, C]);
-    siluTaps(view(u), view(sg), view(cat), B, k, C, K, left);
+    if (vec) {
+      vec.cs.siluTaps(vec.ptr(u), vec.ptr(sg), vec.ptr(cat), B, k, C, K, left);
+      view(cat).fill(0, N * KC);
+    } else siluTaps(view(u), view(sg), view(cat), B, k, C, K, left);
     transpose(view(cW), view(cWT), KC, C);
     transpose(view(fW), view(fWT), C, 2 * C);
     const y = tf.matMul(cat as T2, cW);
     const out = alloc([B, k, C]);
-    residual(view(hh), view(y), view(cB), view(out), N, C);
+    if (vec) vec.cs.residual(vec.ptr(hh), vec.ptr(y), vec.ptr(cB), vec.ptr(out), N, C);
+    else residual(view(hh), view(y), view(cB), view(out), N, C);
     y.dispose();
     const scratch = [hk, ek, gb, u, sg, cat, cWT, fWT];
     const kept = keepForBackward(tf, scratch);
     if (!kept) tf.dispose(scratch);
 
     const gradFunc = (dy: Tensor): Tensor[] => {
-      const dcat = tf.matMul(tf.reshape(dy, [N, C]) as T2, cWT as T2);
-      const dyT = alloc([C, N + PAD]);
+      const dy2 = tf.reshape(dy, [N, C]) as T2;
+      const dcat = tf.matMul(dy2, cWT as T2);
       const dh = alloc([B, k, C]);
       const dgb = alloc([r, 2 * C]);
       const dcB = alloc([C]);
       const dfB = alloc([2 * C]);
       const eT = alloc([C, r]);
-      filmTapsBackward(view(dy), view(dcat), view(u), view(sg), view(hk), view(gb), view(dh), view(dgb), view(dyT), view(dcB), view(dfB), B, k, C, K, left, r);
+      let dcW: Tensor;
+      if (vec) {
+        const { cs, ptr } = vec;
+        cs.tapsBackward(ptr(dy), ptr(dcat), ptr(u), ptr(sg), ptr(hk), ptr(gb), ptr(dh), ptr(dgb), ptr(dcB), B, k, C, K, left, r);
+        columnSums(view(dgb), view(dfB), r, 2 * C);
+        // dW_conv = catᵀ·dy: XNNPACK packs the right operand of each product afresh, and dy [N, C]
+        // is a third of cat [N, K·C]. Both with PAD zeros (catᵀ's row stride off a power of two).
+        const catT = alloc([KC, N + PAD]);
+        const dyP = alloc([N + PAD, C]);
+        const cT = view(catT);
+        if (N % 4 === 0) cs.transpose(ptr(cat), ptr(catT), N, KC, N + PAD);
+        else transposeStrided(view(cat), cT, N, KC, N + PAD);
+        for (let c = 0; c < KC; c++) cT.fill(0, c * (N + PAD) + N, (c + 1) * (N + PAD));
+        const dP = view(dyP);
+        dP.set(view(dy));
+        dP.fill(0, N * C);
+        dcW = tf.matMul(catT as T2, dyP as T2);
+      } else {
+        const dyT = alloc([C, N + PAD]);
+        filmTapsBackward(
+          view(dy),
+          view(dcat),
+          view(u),
+          view(sg),
+          view(hk),
+          view(gb),
+          view(dh),
+          view(dgb),
+          view(dyT),
+          view(dcB),
+          view(dfB),
+          B,
+          k,
+          C,
+          K,
+          left,
+          r,
+        );
+        // dW_convᵀ = dyᵀ·cat, turned back here: transposing dy costs a third of transposing cat.
+        const dcWT = tf.matMul(dyT as T2, cat as T2);
+        dcW = alloc([KC, C]);
+        transpose(view(dcWT), view(dcW), C, KC);
+      }
       transpose(view(ek), view(eT), r, C);
-      // dW_convᵀ = dyᵀ·cat, turned back here: transposing dy costs a third of transposing cat.
-      const dcWT = tf.matMul(dyT as T2, cat as T2);
       const dfW = tf.matMul(eT as T2, dgb as T2);
       const de = tf.matMul(dgb as T2, fWT as T2);
-      const dcW = alloc([KC, C]);
-      transpose(view(dcWT), view(dcW), C, KC);
       release(kept);
       return [dh, de, dfW, dfB, dcW, dcB];
     };
@@ -99,6 +148,15 @@ export function fusedConvBlock(tf: Tf, host: FusedHost, h: T3, e: T2, w: ConvBlo
 }
 
 const PAD = 16;
+
+/** The SIMD kernels (conv-block-simd.ts) where the backend is wasm with SIMD and C % 4 == 0. */
+function simdOf(tf: Tf, host: FusedHost, C: number): { cs: ConvSimd; ptr: (t: Tensor) => number } | undefined {
+  if (!host.simd || C % 4 !== 0 || tf.getBackend() !== 'wasm') return undefined;
+  const be = tf.backend() as unknown as { wasm?: { asm?: { memory?: unknown } } };
+  const memory = be.wasm?.asm?.memory;
+  const cs = memory ? convSimd(be, memory) : undefined;
+  return cs && { cs, ptr: host.simd.ptr };
+}
 
 /** h₀[b, i, :] = x_t[b, i]·w + a + pos[i, :] for x_t [B, k], w [1, C], a [C], pos [k, C]: [B, k, C]. */
 export function fusedEmbed(tf: Tf, host: FusedHost, xt: T2, w: T2, a: T1, pos: T2): T3 {
@@ -110,7 +168,9 @@ export function fusedEmbed(tf: Tf, host: FusedHost, xt: T2, w: T2, a: T1, pos: T
     const xk = tf.clone(x);
     const wk = tf.clone(ww);
     const out = alloc([B, k, C]);
-    embedForward(view(x), view(ww), view(aa), view(pp), view(out), B, k, C);
+    const vec = simdOf(tf, host, C);
+    if (vec) vec.cs.embedForward(vec.ptr(x), vec.ptr(ww), vec.ptr(aa), vec.ptr(pp), vec.ptr(out), B, k, C);
+    else embedForward(view(x), view(ww), view(aa), view(pp), view(out), B, k, C);
     const kept = keepForBackward(tf, [xk, wk]);
     if (!kept) tf.dispose([xk, wk]);
     const gradFunc = (dy: Tensor): Tensor[] => {
@@ -118,7 +178,8 @@ export function fusedEmbed(tf: Tf, host: FusedHost, xt: T2, w: T2, a: T1, pos: T
       const dw = alloc([1, C]);
       const da = alloc([C]);
       const dpos = alloc([k, C]);
-      embedBackward(view(dy), view(xk), view(wk), view(dx), view(dw), view(da), view(dpos), B, k, C);
+      if (vec) vec.cs.embedBackward(vec.ptr(dy), vec.ptr(xk), vec.ptr(wk), vec.ptr(dx), vec.ptr(dw), vec.ptr(da), vec.ptr(dpos), B, k, C);
+      else embedBackward(view(dy), view(xk), view(wk), view(dx), view(dw), view(da), view(dpos), B, k, C);
       release(kept);
       return [dx, dw, da, dpos];
     };
@@ -137,14 +198,17 @@ export function fusedReadOut(tf: Tf, host: FusedHost, h: T3, w: T2, a: T1): T2 {
     const wk = tf.clone(ww);
     const sg = tf.sigmoid(hh);
     const out = alloc([B, k]);
-    readOutForward(view(hh), view(sg), view(ww), view(aa), view(out), B * k, C);
+    const vec = simdOf(tf, host, C);
+    if (vec) vec.cs.readOutForward(vec.ptr(hh), vec.ptr(sg), vec.ptr(ww), vec.ptr(aa), vec.ptr(out), B * k, C);
+    else readOutForward(view(hh), view(sg), view(ww), view(aa), view(out), B * k, C);
     const kept = keepForBackward(tf, [hk, wk, sg]);
     if (!kept) tf.dispose([hk, wk, sg]);
     const gradFunc = (dy: Tensor): Tensor[] => {
       const dh = alloc([B, k, C]);
       const dw = alloc([C, 1]);
       const da = alloc([1]);
-      readOutBackward(view(dy), view(hk), view(sg), view(wk), view(dh), view(dw), view(da), B * k, C);
+      if (vec) vec.cs.readOutBackward(vec.ptr(dy), vec.ptr(hk), vec.ptr(sg), vec.ptr(wk), vec.ptr(dh), vec.ptr(dw), vec.ptr(da), B * k, C);
+      else readOutBackward(view(dy), view(hk), view(sg), view(wk), view(dh), view(dw), view(da), B * k, C);
       release(kept);
       return [dh, dw, da];
     };
@@ -187,16 +251,35 @@ export function fusedMlp(tf: Tf, host: FusedHost, x: T2, w1: T2, b1: T1, w2: T2,
       columnSums(view(dy), view(db2), n, O);
       const dW2 = tf.matMul(aT as T2, dy as T2);
       const dz = tf.matMul(dy as T2, w2T as T2);
-      const dzT = alloc([H, n]);
       const db1 = alloc([H]);
       siluBackward(view(dz), view(z), view(sg), n * H);
       columnSums(view(dz), view(db1), n, H);
-      transpose(view(dz), view(dzT), n, H);
-      // dW₁ = xᵀ·dz as (dzᵀ·x)ᵀ: transposing dz [n, H] is cheaper than x [n, in] when in > H.
-      const dW1T = tf.matMul(dzT as T2, xk as T2);
-      const dW1 = alloc([I, H]);
-      transpose(view(dW1T), view(dW1), H, I);
-      tf.dispose([aT, w2T, dz, dzT, dW1T]);
+      const vec = simdOf(tf, host, 4);
+      let dW1: Tensor;
+      if (vec && n % 4 === 0 && I % 4 === 0) {
+        // dW₁ = xᵀ·dz with xᵀ by the SIMD transpose: XNNPACK packs the right operand afresh each
+        // product, and dz [n, H] is smaller than x [n, in] (in > H: the condition MLP). Both with
+        // PAD zeros (xᵀ's row stride off a power of two).
+        const xT = alloc([I, n + PAD]);
+        const dzP = alloc([n + PAD, H]);
+        vec.cs.transpose(vec.ptr(xk), vec.ptr(xT), n, I, n + PAD);
+        const xTv = view(xT);
+        for (let i = 0; i < I; i++) xTv.fill(0, i * (n + PAD) + n, (i + 1) * (n + PAD));
+        const dP = view(dzP);
+        dP.set(view(dz));
+        dP.fill(0, n * H);
+        dW1 = tf.matMul(xT as T2, dzP as T2);
+        tf.dispose([xT, dzP]);
+      } else {
+        const dzT = alloc([H, n]);
+        transpose(view(dz), view(dzT), n, H);
+        // dW₁ = xᵀ·dz as (dzᵀ·x)ᵀ: transposing dz [n, H] is cheaper than x [n, in] when in > H.
+        const dW1T = tf.matMul(dzT as T2, xk as T2);
+        dW1 = alloc([I, H]);
+        transpose(view(dW1T), view(dW1), H, I);
+        tf.dispose([dzT, dW1T]);
+      }
+      tf.dispose([aT, w2T, dz]);
       release(kept);
       return [dW1, db1, dW2, db2];
     };
@@ -205,7 +288,121 @@ export function fusedMlp(tf: Tf, host: FusedHost, x: T2, w1: T2, b1: T1, w2: T2,
   return op(w1, b1, w2, b2) as T2;
 }
 
+/**
+ * SiLU(a + b) for a [ra, C], b [rb, C], each with the rows of the output or one row (broadcast):
+ * the blocks' FiLM input from the step embedding and the condition. The sigmoid is a tfjs kernel;
+ * the sum, the product and the backward are one JavaScript pass each, rounded to float32 as the
+ * tfjs graph's add, mul, sigmoid and their gradients round, so where neither input broadcasts
+ * (training) value and gradients are the graph's bit for bit. Replaces ≈ 10 kernels a step.
+ */
+export function fusedSiluAdd(tf: Tf, host: FusedHost, a: T2, b: T2): T2 {
+  const C = a.shape[1];
+  const ra = a.shape[0];
+  const rb = b.shape[0];
+  const n = Math.max(ra, rb);
+  if ((ra !== n && ra !== 1) || (rb !== n && rb !== 1) || b.shape[1] !== C)
+    throw new Error(`fusedSiluAdd: shapes [${a.shape}] and [${b.shape}] do not broadcast`);
+  const { view, alloc } = host;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const [aa, bb] = args as [T2, T2];
+    const z = alloc([n, C]);
+    addBroadcast(view(aa), view(bb), view(z), n, C, ra === 1, rb === 1);
+    const sg = tf.sigmoid(z);
+    const out = alloc([n, C]);
+    siluRounded(view(z), view(sg), view(out), n * C);
+    const kept = keepForBackward(tf, [z, sg]);
+    if (!kept) tf.dispose([z, sg]);
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dz = alloc([n, C]);
+      siluGradRounded(view(dy), view(z), view(sg), view(dz), n * C);
+      const da = ra === n ? tf.clone(dz) : rowSum(tf, host, dz, n, C);
+      const db = rb === n ? dz : rowSum(tf, host, dz, n, C);
+      if (rb !== n) dz.dispose();
+      release(kept);
+      return [da, db];
+    };
+    return { value: out as T2, gradFunc };
+  });
+  return op(a, b) as T2;
+}
+
+/** [1, C]: the column sums of m [n, C]. */
+function rowSum(tf: Tf, host: FusedHost, m: Tensor, n: number, C: number): Tensor {
+  const s = host.alloc([1, C]);
+  columnSums(host.view(m), host.view(s), n, C);
+  return s;
+}
+
+/**
+ * The denoising loss's noisy input and target, built in JavaScript: y and ε are data (no gradient),
+ * so x_t = a·y + b·ε and the target (ε, or v = a·ε − b·y) need no tfjs ops. a, b per row of y [B, k].
+ * Each product and sum is rounded to float32 as the tfjs ops round them (Math.fround), so x_t and the
+ * target are bit for bit those of the tfjs graph (mul, mul, add / sub) on every backend.
+ */
+export function noisyTarget(
+  y: Float32Array,
+  eps: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  k: number,
+  v: boolean,
+): { xt: Float32Array; target: Float32Array } {
+  const xt = new Float32Array(y.length);
+  const target = v ? new Float32Array(y.length) : eps;
+  for (let i = 0; i < y.length; i++) {
+    const r = Math.floor(i / k);
+    xt[i] = Math.fround(Math.fround(y[i] * a[r]) + Math.fround(eps[i] * b[r]));
+    if (v) target[i] = Math.fround(Math.fround(eps[i] * a[r]) - Math.fround(y[i] * b[r]));
+  }
+  return { xt, target };
+}
+
+/**
+ * mean((pred − target)²) as one op, the target data (no gradient): the forward sums the squares in
+ * order in float32 (as tfjs-wasm's Mean), the gradient 2(pred − target)/n with tfjs's roundings
+ * (mean's 1/n, then square's dy·2x), so it equals the tfjs graph's gradient bit for bit. Replaces
+ * sub, square, mean and their gradients (≈ 10 kernels a step).
+ */
+export function fusedMse(tf: Tf, host: FusedHost, pred: Tensor, target: Float32Array): TfNs.Scalar {
+  const { view, alloc } = host;
+  const n = target.length;
+  const op = tf.customGrad((...args: (Tensor | TfNs.GradSaveFunc)[]) => {
+    const p = args[0] as Tensor;
+    const d = new Float32Array(n);
+    const value = tf.scalar(mseForward(view(p), target, d));
+    const gradFunc = (dy: Tensor): Tensor[] => {
+      const dp = alloc(p.shape);
+      mseBackward(view(dy)[0], d, view(dp));
+      return [dp];
+    };
+    return { value, gradFunc };
+  });
+  return op(pred) as TfNs.Scalar;
+}
+
+/** d = pred − target (float32); returns mean(d²), summed in order in float32. */
+function mseForward(p: Float32Array, t: Float32Array, d: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < t.length; i++) {
+    const e = Math.fround(p[i] - t[i]);
+    d[i] = e;
+    s = Math.fround(s + Math.fround(e * e));
+  }
+  return Math.fround(s / t.length);
+}
+
+/** dp = dy·(1/n)·2d, rounded as tfjs's mean and square gradients round it. */
+function mseBackward(dy: number, d: Float32Array, dp: Float32Array): void {
+  const g = Math.fround(dy / d.length);
+  for (let i = 0; i < d.length; i++) dp[i] = Math.fround(g * (2 * d[i]));
+}
+
 // The loops, as small top-level functions so V8 optimises each once (see lstm.ts).
+
+/** a [rows, cols] into b [cols, rows], b's rows `stride` apart. */
+function transposeStrided(a: Float32Array, b: Float32Array, rows: number, cols: number, stride: number): void {
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) b[j * stride + i] = a[i * cols + j];
+}
 
 /** a [rows, cols] into b [cols, rows]. */
 function transpose(a: Float32Array, b: Float32Array, rows: number, cols: number): void {
@@ -402,6 +599,32 @@ function readOutBackward(
   }
   dw.set(sw);
   da[0] = sa;
+}
+
+/** z = a + b (float32), a's or b's one row broadcast where flagged. */
+function addBroadcast(a: Float32Array, b: Float32Array, z: Float32Array, n: number, C: number, a1: boolean, b1: boolean): void {
+  for (let i = 0; i < n; i++) {
+    const ao = a1 ? 0 : i * C;
+    const bo = b1 ? 0 : i * C;
+    for (let c = 0; c < C; c++) z[i * C + c] = a[ao + c] + b[bo + c];
+  }
+}
+
+/** out = z·σ(z), σ(z) given (float32, as tfjs's mul). */
+function siluRounded(z: Float32Array, sg: Float32Array, out: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = z[i] * sg[i];
+}
+
+/**
+ * dz = dy·σ + (dy·z)·(σ·(1 − σ)), each step rounded to float32 as tfjs's mul gradient (dy·σ to z,
+ * dy·z to σ), sigmoid gradient (dy·(σ·(1 − σ))) and the sum of z's two gradients round them.
+ */
+function siluGradRounded(dy: Float32Array, z: Float32Array, sg: Float32Array, dz: Float32Array, n: number): void {
+  const f = Math.fround;
+  for (let i = 0; i < n; i++) {
+    const s = sg[i];
+    dz[i] = f(dy[i] * s) + f(f(dy[i] * z[i]) * f(s * f(1 - s)));
+  }
 }
 
 /** m[i, :] += v for m [rows, cols] (in place). */

@@ -1,6 +1,6 @@
 import type * as TfNs from '@tensorflow/tfjs';
 import { fusedHost } from '../nn/lstm.js';
-import { fusedConvBlock, fusedEmbed, fusedMlp, fusedReadOut, type ConvBlockWeights } from './conv-block.js';
+import { fusedConvBlock, fusedEmbed, fusedMlp, fusedReadOut, fusedSiluAdd, type ConvBlockWeights } from './conv-block.js';
 import { dense, film, silu, type DenoiserForward, type DenoiserSpec, type WeightBuilder, type WeightOf } from './blocks.js';
 
 /**
@@ -10,7 +10,7 @@ import { dense, film, silu, type DenoiserForward, type DenoiserSpec, type Weight
  * then a "same"-padded 1-D convolution of `kernel_size` taps over the patch; a per-position linear
  * read-out of ε̂.
  *
- * On wasm and cpu the condition MLP, the embedding, each block and the read-out are one fused op each (conv-block.ts); elsewhere (tfjs-node) the tfjs graph
+ * On wasm and cpu the condition MLP, SiLU(step embedding + c), the embedding, each block and the read-out are one fused op each (conv-block.ts); elsewhere (tfjs-node) the tfjs graph
  * below, where the convolution is shifted slices + one matMul, as the tcn kind does (conv1d's
  * filter gradient has no wasm kernel).
  */
@@ -52,7 +52,7 @@ export function convForward(tf: Tf, s: DenoiserSpec, W: WeightOf, o: { fused?: b
     eps(xt, temb, [c]) {
       const B = xt.shape[0];
       const host = o.fused === false ? undefined : fusedHost(tf);
-      const e = silu(tf, tf.add(temb, c)) as T2;
+      const e = host ? fusedSiluAdd(tf, host, temb, c as T2) : (silu(tf, tf.add(temb, c)) as T2);
       let h = host
         ? fusedEmbed(tf, host, xt, W('in/W') as T2, W('in/b') as TfNs.Tensor1D, W('pos') as T2)
         : (tf.add(tf.reshape(dense(tf, tf.reshape(xt, [B * k, 1]), W, 'in'), [B, k, C]), W('pos')) as T3);

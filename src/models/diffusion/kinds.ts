@@ -6,12 +6,14 @@ import type { ParamIssue } from '../../core/diagnostics.js';
 import { sampleQuantile } from '../../core/distribution.js';
 import { makeRng } from '../../data/rng.js';
 import type { FoldData, FoldFit, ModelKind, ParamValue, SampledForecast } from '../kind.js';
+import { fusedHost } from '../nn/lstm.js';
 import { COMMON, foldWindows, num, stats, tfForPredict, trainHooks, trainOptions } from '../nn/kinds.js';
 import { mse, type WeightValue } from '../nn/nets.js';
 import { trainNet, warmupIssues, type EpochLog, type Trainable, type TrainableNet } from '../nn/train.js';
 import { buildWindows, gatherWindows, windowWidth, type WindowNorm } from '../nn/windows.js';
 import { ddimSample, ddimTimesteps } from './ddim.js';
 import { stepEmbedding, type DenoiserForward, type DenoiserSpec, type DiffusionKind, type Prediction, type WeightOf } from './blocks.js';
+import { fusedMse, noisyTarget } from './conv-block.js';
 import { denoiserForward, denoiserWeights } from './denoiser.js';
 import { fitWindowScale, normaliseTargets, windowScales, type WindowScale } from './scale.js';
 import { cosineSchedule, type NoiseSchedule } from './schedule.js';
@@ -103,6 +105,14 @@ export function diffusionTrainable(spec: DenoiserSpec): Trainable {
           }
           const e = new Float32Array(B * k);
           for (let j = 0; j < e.length; j++) e[j] = rng.normal();
+          const host = fusedHost(tf);
+          if (host) {
+            // wasm, cpu: x_t and the target in JavaScript (data, no gradient) and a fused MSE;
+            // the same numbers as the tfjs graph below.
+            const { xt, target } = noisyTarget(host.view(y), e, a, b, k, spec.prediction === 'v');
+            const pred = fwd.eps(tf.tensor2d(xt, [B, k]), stepEmbedding(tf, spec, W, t), fwd.encode(x));
+            return fusedMse(tf, host, pred, target);
+          }
           const eps = tf.tensor2d(e, [B, k]);
           const aT = tf.tensor2d(a, [B, 1]);
           const bT = tf.tensor2d(b, [B, 1]);

@@ -4,6 +4,7 @@ import type * as TfNs from '@tensorflow/tfjs';
 import { CancelledError, type ParamIssue } from '../../core/diagnostics.js';
 import { makeRng } from '../../data/rng.js';
 import { dirHandler, isSaved, loadNet, saveNet } from './io.js';
+import { fusedHost } from './lstm.js';
 import { buildNet, headWidth, initialWeights, mse, pinballLoss, readWeights, type Net, type NetSpec, type WeightValue } from './nets.js';
 import { gatherTargets, gatherWindows, windowWidth, type WindowNorm } from './windows.js';
 
@@ -225,12 +226,22 @@ function adamStepJs(tf: Tf, vars: TfNs.Variable[], o: AdamOptions, m: Float32Arr
       const c2 = f(1 - Math.pow(B2, t));
       const wd = f(lr * o.weightDecay);
       let at = 0;
+      // The gradients and weights read in place, the new weights written into a new tensor (not
+      // into the variable's own storage: tfjs-wasm's matMul keeps its operand packed by tensor).
+      const host = fusedHost(tf);
       vars.forEach((v, i) => {
-        const gd = grads[i].dataSync() as Float32Array;
-        const w = v.dataSync() as Float32Array;
         const mask = v.shape.length >= 2 ? 1 : 0;
-        const next = adamUpdate(gd, w, m, vv, at, scale, a, c2, decay ? wd : undefined, mask, b1, b1c, b2, b2c, eps);
-        tf.tidy(() => v.assign(tf.tensor(next, v.shape)));
+        const wdm = decay ? wd : undefined;
+        if (host) {
+          const nt = host.alloc(v.shape);
+          adamUpdate(host.view(grads[i]), host.view(v), host.view(nt), m, vv, at, scale, a, c2, wdm, mask, b1, b1c, b2, b2c, eps);
+          v.assign(nt);
+          nt.dispose();
+        } else {
+          const next = new Float32Array(v.size);
+          adamUpdate(grads[i].dataSync() as Float32Array, v.dataSync() as Float32Array, next, m, vv, at, scale, a, c2, wdm, mask, b1, b1c, b2, b2c, eps);
+          tf.tidy(() => v.assign(tf.tensor(next, v.shape)));
+        }
         at += v.size;
       });
     },
@@ -252,6 +263,7 @@ function adamStepJs(tf: Tf, vars: TfNs.Variable[], o: AdamOptions, m: Float32Arr
 function adamUpdate(
   gd: Float32Array,
   w: Float32Array,
+  next: Float32Array,
   m: Float32Array,
   vv: Float32Array,
   at: number,
@@ -265,9 +277,8 @@ function adamUpdate(
   b2: number,
   b2c: number,
   eps: number,
-): Float32Array {
+): void {
   const f = Math.fround;
-  const next = new Float32Array(w.length);
   for (let j = 0; j < w.length; j++) {
     const g = scale === 1 ? gd[j] : f(gd[j] * scale);
     const mi = f(f(m[at + j] * b1) + f(g * b1c));
@@ -278,7 +289,6 @@ function adamUpdate(
     if (wd !== undefined) upd = f(upd + f(f(w[j] * mask) * wd));
     next[j] = f(w[j] - upd);
   }
-  return next;
 }
 
 function epochSeed(seed: number, epoch: number): number {
