@@ -286,41 +286,47 @@ describe('diffusion kinds on AR(1)–GARCH(1,1)', () => {
 });
 
 describe('diffusion training through the neural kinds’ loop', () => {
-  it('sssd: a run killed after epoch 2 resumes from its checkpoint to the same weights (the noise draws are keyed by seed, epoch, batch)', async () => {
-    const { tf } = await selectBackend('cpu');
-    const spec = { kind: 'sssd', lookback: 6, p, k: 1, hidden: 8, layers: 1, kernelSize: 1, stateSize: 4, diffusionSteps: 50 } as const;
-    const data = {
-      X,
-      p,
-      Y,
-      k: 1,
-      trainEnds: buildWindows(index, { start: 0, end: 400 }, 6, 72 * 3_600_000),
-      valEnds: buildWindows(index, { start: 400, end: 500 }, 6, 72 * 3_600_000),
-      yMean: new Float64Array(1),
-      yStd: new Float64Array(1).fill(1),
-    };
-    const opts = (dir: string) => ({
-      epochs: 4,
-      batchSize: 64,
-      learningRate: 0.01,
-      optimizer: 'adam' as const,
-      weightDecay: 0,
-      schedule: 'constant' as const,
-      warmupEpochs: 0,
-      clipNorm: 1,
-      patience: 0,
-      gradAccum: 1,
-      seed: 3,
-      keepCheckpoints: 2,
-      checkpointDir: dir,
-    });
-    const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'fxflow-diff-ckpt-'));
-    const full = await trainNet(tf, diffusionTrainable(spec), data, opts(tmp()));
-    const dir = tmp();
-    await expect(trainNet(tf, diffusionTrainable(spec), data, opts(dir), { killAfterEpoch: 2 })).rejects.toThrow(/killed after epoch 2/);
-    const resumed = await trainNet(tf, diffusionTrainable(spec), data, opts(dir));
-    expect(resumed.resumedFrom).toBe(2);
-    expect(resumed.history.map((h) => h.trainLoss)).toEqual(full.history.map((h) => h.trainLoss));
-    resumed.weights.forEach((w, i) => expect(Buffer.from(w.data.buffer).equals(Buffer.from(full.weights[i].data.buffer))).toBe(true));
-  }, 120_000);
+  // Without and with the weights' EMA (carried in the checkpoints: the resumed run's EMA is the killed run's).
+  it.each([0, 0.9])(
+    'sssd (ema %s): a run killed after epoch 2 resumes from its checkpoint to the same weights (the noise draws are keyed by seed, epoch, batch)',
+    async (ema) => {
+      const { tf } = await selectBackend('cpu');
+      const spec = { kind: 'sssd', lookback: 6, p, k: 1, hidden: 8, layers: 1, kernelSize: 1, stateSize: 4, diffusionSteps: 50 } as const;
+      const data = {
+        X,
+        p,
+        Y,
+        k: 1,
+        trainEnds: buildWindows(index, { start: 0, end: 400 }, 6, 72 * 3_600_000),
+        valEnds: buildWindows(index, { start: 400, end: 500 }, 6, 72 * 3_600_000),
+        yMean: new Float64Array(1),
+        yStd: new Float64Array(1).fill(1),
+      };
+      const opts = (dir: string) => ({
+        epochs: 4,
+        batchSize: 64,
+        learningRate: 0.01,
+        optimizer: 'adam' as const,
+        weightDecay: 0,
+        schedule: 'constant' as const,
+        warmupEpochs: 0,
+        clipNorm: 1,
+        patience: 0,
+        gradAccum: 1,
+        seed: 3,
+        keepCheckpoints: 2,
+        checkpointDir: dir,
+        ema,
+      });
+      const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'fxflow-diff-ckpt-'));
+      const full = await trainNet(tf, diffusionTrainable(spec), data, opts(tmp()));
+      const dir = tmp();
+      await expect(trainNet(tf, diffusionTrainable(spec), data, opts(dir), { killAfterEpoch: 2 })).rejects.toThrow(/killed after epoch 2/);
+      const resumed = await trainNet(tf, diffusionTrainable(spec), data, opts(dir));
+      expect(resumed.resumedFrom).toBe(2);
+      expect(resumed.history.map((h) => h.trainLoss)).toEqual(full.history.map((h) => h.trainLoss));
+      resumed.weights.forEach((w, i) => expect(Buffer.from(w.data.buffer).equals(Buffer.from(full.weights[i].data.buffer))).toBe(true));
+    },
+    120_000,
+  );
 });

@@ -738,6 +738,15 @@ interface DiffusionCommon extends NeuralParams {
    * @default "none"
    */
   calibrate: 'none' | 'val';
+  /**
+   * Decay of an exponential moving average of the network's weights, updated after every optimizer
+   * step (warmed up as min(ema, (1 + step)/(10 + step))); the validation loss, early stopping and
+   * the fitted model use the averaged weights (DDPM's EMA, Ho et al. 2020). 0 = off.
+   * @default 0
+   * @minimum 0
+   * @maximum 0.99999
+   */
+  ema: number;
 }
 
 /** `diffusion`: conditional DDPM of the target patch (the k targets) given the window; 1-D convolutional denoiser; DDIM sampling. */
