@@ -143,6 +143,7 @@ export const MODEL_DEFAULTS = {
   "diffusion": {
     "kernel_size": 3,
     "scale": "none",
+    "ema": 0.999,
     "hidden": 32,
     "layers": 3,
     "epochs": 50,
@@ -153,7 +154,6 @@ export const MODEL_DEFAULTS = {
     "point": "mean",
     "prediction": "v",
     "calibrate": "none",
-    "ema": 0,
     "lookback": 32,
     "batch_size": 256,
     "learning_rate": 0.001,
@@ -169,6 +169,7 @@ export const MODEL_DEFAULTS = {
   "sssd": {
     "state_size": 16,
     "scale": "window",
+    "ema": 0,
     "hidden": 32,
     "layers": 3,
     "epochs": 50,
@@ -179,7 +180,6 @@ export const MODEL_DEFAULTS = {
     "point": "mean",
     "prediction": "v",
     "calibrate": "none",
-    "ema": 0,
     "lookback": 32,
     "batch_size": 256,
     "learning_rate": 0.001,

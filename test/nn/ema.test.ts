@@ -103,6 +103,12 @@ describe('EMA of the weights in trainNet', () => {
     }
   });
 
+  it('before any step the EMA is the initial weights', async () => {
+    const { tf } = await selectBackend('cpu');
+    const none = await trainNet(tf, linear, data(true), { ...opts(0.2), maxSteps: 0 });
+    close(none.weights[0].data, [1, -2]);
+  });
+
   it('a run killed after epoch 2 resumes with its EMA from the checkpoint to the same weights, bit for bit', async () => {
     const { tf } = await selectBackend('cpu');
     const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'fxflow-ema-'));
@@ -120,6 +126,13 @@ describe('EMA of the weights in trainNet', () => {
     expect(Buffer.from(resumed.weights[0].data.buffer).equals(Buffer.from(full.weights[0].data.buffer))).toBe(true);
     expect(resumed.history.map((h) => h.valLoss)).toEqual(full.history.map((h) => h.valLoss));
     close(resumed.weights[0].data, [0.724, -1.724]);
+    // Killed after the last epoch: the resumed run trains no more and gives back the best
+    // checkpoint's EMA, the same bits.
+    const dir3 = tmp();
+    await expect(trainNet(tf, linear, data(true), opts(0.2, dir3), { killAfterEpoch: 3 })).rejects.toThrow(/killed after epoch 3/);
+    const after = await trainNet(tf, linear, data(true), opts(0.2, dir3));
+    expect(after.resumedFrom).toBe(3);
+    expect(Buffer.from(after.weights[0].data.buffer).equals(Buffer.from(full.weights[0].data.buffer))).toBe(true);
     // A run with another decay does not resume from these checkpoints (the decay is part of the setup).
     const other = await trainNet(tf, linear, data(true), opts(0.5, dir));
     expect(other.resumedFrom).toBeUndefined();
