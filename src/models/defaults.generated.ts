@@ -143,6 +143,7 @@ export const MODEL_DEFAULTS = {
   "diffusion": {
     "kernel_size": 3,
     "scale": "none",
+    "ema": 0.999,
     "hidden": 32,
     "layers": 3,
     "epochs": 50,
@@ -168,6 +169,7 @@ export const MODEL_DEFAULTS = {
   "sssd": {
     "state_size": 16,
     "scale": "window",
+    "ema": 0,
     "hidden": 32,
     "layers": 3,
     "epochs": 50,

@@ -45,6 +45,14 @@ import { getModelKind, resolveModelParams, type FoldData } from '../../src/model
  * docs/diffusion.md). For scale (Python, 200k bars of this process): the unconditional
  * N(mean, var) scores 1.066× the truth's CRPS and the right mean with a constant sd 1.021×, so the
  * 10% CRPS bound alone does not prove the volatility was learned; the sd correlation does.
+ *
+ * The narrowing came from training (the draws' sd over σ fell from 0.98 at epoch 4 to 0.84 at the
+ * epoch early stopping picks), and an exponential moving average of the weights (`ema`, trainNet's
+ * `TrainOptions.ema`: validation loss, early stopping and the fitted model on the averaged weights)
+ * undoes it: `diffusion`'s default is now `ema: 0.999`, and with it `scale: none` covers 88.0 /
+ * 88.3 / 89.4% at seeds 7 / 8 / 9 (CRPS 1.044 / 1.017 / 1.019×; before 85.5 / 87.9 / 89.2%), the
+ * issue's 87% at all three; `revin` uncalibrated 87.2 / 86.9 / 89.6%, with `calibrate: val` 87.0 /
+ * 85.6 / 87.3% (the factor now ≤ 1). The sd correlation falls with it (0.68 → 0.54 at seed 7).
  * Time here (2 cores shared, loaded): diffusion 12–70 s, sssd 50–140 s.
  */
 
@@ -228,34 +236,37 @@ describe('diffusion kinds on AR(1)–GARCH(1,1)', () => {
 
   // Measured here (wasm, deterministic: the same numbers on every run): see the bounds below.
   const CASES = [
-    // diffusion: coverage 0.855, CRPS 1.050× the truth's, corr(draws' sd, true σ) 0.68. Coverage
-    // short of 87% (the issue's bound): the bound here is what is met.
-    { name: 'diffusion', extra: { kernel_size: 1 }, coverage: [0.83, 0.95], crps: 1.1, sdCorr: 0.5 },
+    // diffusion with its default `ema: 0.999` (the weights' moving average validated, kept and
+    // sampled from): coverage 0.880, CRPS 1.044× the truth's, corr(draws' sd, true σ) 0.54 (seeds
+    // 8 / 9: 0.883 / 0.894). Without it (`ema: 0`, before): 0.855, 1.050×, 0.68 — short of the
+    // issue's 87%, which the bound now asserts.
+    { name: 'diffusion', extra: { kernel_size: 1 }, coverage: [0.87, 0.93], crps: 1.1, sdCorr: 0.5 },
     // sssd at a smaller size (its S4D layers run over lookback + k positions for every draw), with
     // its default `scale: window` (each window's target learned divided by the window's scale):
-    // coverage 0.906, CRPS 1.003×, sd correlation 0.83 (`scale: none`: 0.873, 1.002×, 0.76).
+    // coverage 0.906, CRPS 1.003×, sd correlation 0.83 (`scale: none`: 0.873, 1.002×, 0.76). Its
+    // `ema` is off by default (with `ema: 0.999`: 0.893 / 0.889 / 0.886 at seeds 7 / 8 / 9).
     { name: 'sssd', extra: { state_size: 8, lookback: 8, hidden: 16, samples: 50, sampling_steps: 20 }, coverage: [0.87, 0.93], crps: 1.1, sdCorr: 0.7 },
     // diffusion with `calibrate: val` (its factor fitted on the 485 validation windows, calmer than
-    // the test's: max σ 1.46 against 2.6): coverage 0.847, CRPS 1.051× — the factor is below 1 (coverage fell),
-    // the validation draws already covering 90%, so it narrows. (With each window's noise keyed by its
-    // row, before: spread × 1.027, coverage 0.868.) The validation rows do not see the test rows'
-    // shortfall: the post-hoc step does not close the gap, and the bound is the uncalibrated one's.
+    // the test's: max σ 1.46 against 2.6): coverage 0.841, CRPS 1.051× — the factor is below 1
+    // (0.90; coverage fell from the uncalibrated 0.880), the validation draws already covering more
+    // than 90%, so it narrows (without the EMA, before: 0.847, 1.051×). The validation rows do not
+    // see the test rows' spread: the post-hoc step does not help here, and the bound is the one
+    // measured before the EMA.
     { name: 'diffusion', extra: { kernel_size: 1, calibrate: 'val' }, coverage: [0.83, 0.95], crps: 1.1, sdCorr: 0.5 },
     // diffusion with `scale: revin` (the window's target scale as `scale: window`, and the network
-    // fed each window instance-normalised: RevIN's input half) and `calibrate: val`: coverage 0.871,
-    // CRPS 1.010×, sd correlation 0.90 — the issue's 87%. Its draws' spread over σ is now flat
-    // across σ (0.95 / 0.94 / 0.90 / 0.91 in the bins above, after the factor 1.119), so a factor fitted on the calm
-    // validation bars carries over to the wild test bars. Uncalibrated (the same fit, the factor
-    // dropped; scored in the same test): coverage 0.834, CRPS 1.015×, sd correlation 0.90 — uniformly
-    // too narrow at this seed (sd 0.84× σ in every bin). Seeds 8 / 9: 0.866 / 0.875 calibrated,
-    // 0.872 / 0.896 uncalibrated (docs/diffusion.md).
+    // fed each window instance-normalised: RevIN's input half) and `calibrate: val`, with the default
+    // EMA: coverage 0.870, CRPS 1.008×, sd correlation 0.89 (factor 0.996). Uncalibrated (the same
+    // fit, the factor dropped; scored in the same test): 0.872, 1.008×, 0.89 — the EMA lifts the
+    // draws' sd from 0.84× σ to 0.94× σ at this seed. Seeds 8 / 9: 0.856 / 0.873 calibrated, 0.869 /
+    // 0.896 uncalibrated. Without the EMA (before): 0.871 / 0.866 / 0.875 calibrated, 0.834 / 0.872 /
+    // 0.896 uncalibrated (docs/diffusion.md).
     {
       name: 'diffusion',
       extra: { kernel_size: 1, scale: 'revin', calibrate: 'val' },
       coverage: [0.87, 0.93],
       crps: 1.1,
       sdCorr: 0.8,
-      uncalibrated: [0.83, 0.95],
+      uncalibrated: [0.87, 0.93],
     },
   ] as const;
   for (const c of CASES) {
@@ -286,41 +297,47 @@ describe('diffusion kinds on AR(1)–GARCH(1,1)', () => {
 });
 
 describe('diffusion training through the neural kinds’ loop', () => {
-  it('sssd: a run killed after epoch 2 resumes from its checkpoint to the same weights (the noise draws are keyed by seed, epoch, batch)', async () => {
-    const { tf } = await selectBackend('cpu');
-    const spec = { kind: 'sssd', lookback: 6, p, k: 1, hidden: 8, layers: 1, kernelSize: 1, stateSize: 4, diffusionSteps: 50 } as const;
-    const data = {
-      X,
-      p,
-      Y,
-      k: 1,
-      trainEnds: buildWindows(index, { start: 0, end: 400 }, 6, 72 * 3_600_000),
-      valEnds: buildWindows(index, { start: 400, end: 500 }, 6, 72 * 3_600_000),
-      yMean: new Float64Array(1),
-      yStd: new Float64Array(1).fill(1),
-    };
-    const opts = (dir: string) => ({
-      epochs: 4,
-      batchSize: 64,
-      learningRate: 0.01,
-      optimizer: 'adam' as const,
-      weightDecay: 0,
-      schedule: 'constant' as const,
-      warmupEpochs: 0,
-      clipNorm: 1,
-      patience: 0,
-      gradAccum: 1,
-      seed: 3,
-      keepCheckpoints: 2,
-      checkpointDir: dir,
-    });
-    const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'fxflow-diff-ckpt-'));
-    const full = await trainNet(tf, diffusionTrainable(spec), data, opts(tmp()));
-    const dir = tmp();
-    await expect(trainNet(tf, diffusionTrainable(spec), data, opts(dir), { killAfterEpoch: 2 })).rejects.toThrow(/killed after epoch 2/);
-    const resumed = await trainNet(tf, diffusionTrainable(spec), data, opts(dir));
-    expect(resumed.resumedFrom).toBe(2);
-    expect(resumed.history.map((h) => h.trainLoss)).toEqual(full.history.map((h) => h.trainLoss));
-    resumed.weights.forEach((w, i) => expect(Buffer.from(w.data.buffer).equals(Buffer.from(full.weights[i].data.buffer))).toBe(true));
-  }, 120_000);
+  // Without and with the weights' EMA (carried in the checkpoints: the resumed run's EMA is the killed run's).
+  it.each([0, 0.9])(
+    'sssd (ema %s): a run killed after epoch 2 resumes from its checkpoint to the same weights (the noise draws are keyed by seed, epoch, batch)',
+    async (ema) => {
+      const { tf } = await selectBackend('cpu');
+      const spec = { kind: 'sssd', lookback: 6, p, k: 1, hidden: 8, layers: 1, kernelSize: 1, stateSize: 4, diffusionSteps: 50 } as const;
+      const data = {
+        X,
+        p,
+        Y,
+        k: 1,
+        trainEnds: buildWindows(index, { start: 0, end: 400 }, 6, 72 * 3_600_000),
+        valEnds: buildWindows(index, { start: 400, end: 500 }, 6, 72 * 3_600_000),
+        yMean: new Float64Array(1),
+        yStd: new Float64Array(1).fill(1),
+      };
+      const opts = (dir: string) => ({
+        epochs: 4,
+        batchSize: 64,
+        learningRate: 0.01,
+        optimizer: 'adam' as const,
+        weightDecay: 0,
+        schedule: 'constant' as const,
+        warmupEpochs: 0,
+        clipNorm: 1,
+        patience: 0,
+        gradAccum: 1,
+        seed: 3,
+        keepCheckpoints: 2,
+        checkpointDir: dir,
+        ema,
+      });
+      const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'fxflow-diff-ckpt-'));
+      const full = await trainNet(tf, diffusionTrainable(spec), data, opts(tmp()));
+      const dir = tmp();
+      await expect(trainNet(tf, diffusionTrainable(spec), data, opts(dir), { killAfterEpoch: 2 })).rejects.toThrow(/killed after epoch 2/);
+      const resumed = await trainNet(tf, diffusionTrainable(spec), data, opts(dir));
+      expect(resumed.resumedFrom).toBe(2);
+      expect(resumed.history.map((h) => h.trainLoss)).toEqual(full.history.map((h) => h.trainLoss));
+      resumed.weights.forEach((w, i) => expect(Buffer.from(w.data.buffer).equals(Buffer.from(full.weights[i].data.buffer))).toBe(true));
+    },
+    120_000,
+  );
 });

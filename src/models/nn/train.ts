@@ -3,6 +3,7 @@ import path from 'node:path';
 import type * as TfNs from '@tensorflow/tfjs';
 import { CancelledError, type ParamIssue } from '../../core/diagnostics.js';
 import { makeRng } from '../../data/rng.js';
+import { makeEma } from './ema.js';
 import { dirHandler, isSaved, loadNet, saveNet } from './io.js';
 import { fusedHost } from './lstm.js';
 import { buildNet, headWidth, initialWeights, mse, pinballLoss, readWeights, type Net, type NetSpec, type WeightValue } from './nets.js';
@@ -47,6 +48,12 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** Stop after this many optimizer steps and return the last weights (online fine-tuning: a fixed budget, no selection by loss). */
   maxSteps?: number;
+  /**
+   * Decay of an exponential moving average of the weights (ema.ts), updated after every optimizer
+   * step; absent or 0 = off. On: the validation loss (early stopping, the best epoch) is the EMA
+   * weights', the weights returned are the EMA ones, and checkpoints carry the EMA.
+   */
+  ema?: number;
 }
 
 /** reduce-on-plateau: epochs without improvement before the learning rate is halved. */
@@ -453,6 +460,9 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
   };
   let weights = trainable.initialWeights(o.seed);
   let moments: WeightValue[] | undefined;
+  // With an EMA, a checkpoint holds [weights, moments (m, v per variable), EMA weights (ema/…)].
+  const emaOn = (o.ema ?? 0) > 0;
+  let emaInit: WeightValue[] | undefined;
   let bestWeights: WeightValue[] | undefined;
   let resumedFrom: number | undefined;
 
@@ -466,12 +476,16 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
       if (s && s.fingerprint === fingerprint) {
         st = s;
         st.bestValLoss = s.bestValLoss ?? Infinity; // JSON has no Infinity: null
-        const nw = saved.weights.length / 3;
+        const nw = saved.weights.length / (emaOn ? 4 : 3);
         weights = saved.weights.slice(0, nw);
-        moments = saved.weights.slice(nw);
+        moments = saved.weights.slice(nw, 3 * nw);
+        if (emaOn) emaInit = saved.weights.slice(3 * nw);
         resumedFrom = st.epoch;
         const bestCk = cks.find((c) => c.epoch === st.bestEpoch);
-        if (bestCk) bestWeights = (await loadNet(dirHandler(bestCk.dir))).weights.slice(0, nw);
+        if (bestCk) {
+          const bw = (await loadNet(dirHandler(bestCk.dir))).weights;
+          bestWeights = emaOn ? bw.slice(3 * nw).map((w, i) => ({ ...w, name: bw[i].name })) : bw.slice(0, nw);
+        }
         hooks.log?.(`resumed from the checkpoint after epoch ${st.epoch} (${last.dir})`);
       } else {
         hooks.log?.(`checkpoints in ${o.checkpointDir} are of another training setup; starting over`);
@@ -482,6 +496,9 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
 
   const net = trainable.build(tf, weights);
   const adam = adamStep(tf, net.vars, o, moments);
+  const ema = emaOn ? makeEma(tf, net.vars, o.ema ?? 0, emaInit) : undefined;
+  /** The weights the run returns and early stopping compares: the EMA's where there is one. */
+  const kept = (): WeightValue[] => (ema ? ema.weights(net.names) : readWeights(net));
 
   const q = windowWidth(data.p, data.norm);
   const xBuf = new Float32Array(batch * L * q);
@@ -517,7 +534,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
       o.checkpointDir,
       `epoch-${String(st.epoch).padStart(4, '0')}-val-${Number.isFinite(last?.valLoss) ? last.valLoss : (last?.trainLoss ?? 0)}`,
     );
-    await saveNet(dirHandler(dir), { spec, weights: [...ws, ...ms], meta: { loop: st } });
+    await saveNet(dirHandler(dir), { spec, weights: [...ws, ...ms, ...(ema ? ema.weights(net.names, 'ema/') : [])], meta: { loop: st } });
     prune(o.checkpointDir, o.keepCheckpoints, st.bestEpoch);
   };
 
@@ -555,6 +572,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
           const avg = accN === 1 ? sum : tf.tidy(() => sum.map((g) => tf.div(g, accN)));
           lr = scheduledLr(o, st.step, stepsPerEpoch, st.lrScale);
           adam.apply(avg, lr, st.step);
+          ema?.update(st.step);
           if (avg !== sum) avg.forEach((t) => t.dispose());
           sum.forEach((t) => t.dispose());
           acc = undefined;
@@ -563,7 +581,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
         }
       }
       const trainLoss = lossSum / Math.max(1, seen);
-      const vl = valLoss();
+      const vl = ema ? ema.swapped(valLoss) : valLoss();
       const score = Number.isFinite(vl) ? vl : trainLoss;
       st.epoch = epoch + 1;
       st.history.push({ epoch: st.epoch, trainLoss, valLoss: vl, lr });
@@ -572,7 +590,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
         st.bestEpoch = st.epoch;
         st.sinceBest = 0;
         st.sincePlateau = 0;
-        bestWeights = readWeights(net);
+        bestWeights = kept();
       } else {
         st.sinceBest++;
         st.sincePlateau++;
@@ -590,7 +608,7 @@ export async function trainNet(tf: Tf, model: NetSpec | Trainable, data: TrainDa
       hooks.epochEnd?.({ epoch: st.epoch, epochs: o.epochs, trainLoss, valLoss: vl, lr });
       if (hooks.killAfterEpoch === st.epoch) throw new Error(`killed after epoch ${st.epoch} (test hook)`);
     }
-    const final = o.maxSteps !== undefined ? readWeights(net) : (bestWeights ?? readWeights(net));
+    const final = o.maxSteps !== undefined ? kept() : (bestWeights ?? kept());
     return {
       weights: final,
       bestEpoch: st.bestEpoch,
