@@ -10,6 +10,7 @@ import { convBlock, convForward } from '../../src/models/diffusion/denoiser-conv
 import { diffusionTrainable, sampleWindows } from '../../src/models/diffusion/kinds.js';
 import { fusedHost } from '../../src/models/nn/lstm.js';
 import { trainNet, type TrainData, type TrainOptions } from '../../src/models/nn/train.js';
+import { expectCentralDifferences, maxAbsDiff } from '../helpers/grad-check.js';
 
 /**
  * The fused residual block of the `diffusion` denoiser (src/models/diffusion/conv-block.ts) against
@@ -48,12 +49,6 @@ function block(tf: Tf, fused: boolean, K: number, [h, e, fW, fB, cW, cB]: TfNs.T
   ]);
   const W: WeightOf = (n) => byName.get(n) as TfNs.Tensor;
   return convBlock(tf, h as T3, e as T2, W, 0, K);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** L = Σ out ⊙ R for a fixed R: every output element weighs in differently. */
@@ -123,25 +118,8 @@ describe('fused diffusion conv block', () => {
     const xs = inputs(tf, B, k, C, K, r, 3);
     const R = inputs(tf, B, k, C, K, r, 4)[0];
     const f = lossOf(tf, true, K, R);
-    const g = tf.grads(f)(xs);
-    const eps = 1e-2;
-    xs.forEach((x, i) => {
-      const base = x.dataSync().slice();
-      const analytic = g[i].dataSync();
-      for (let j = 0; j < base.length; j++) {
-        const at = (d: number): number =>
-          tf.tidy(() => {
-            const moved = tf.tensor(
-              Float32Array.from(base, (v, m) => (m === j ? v + d : v)),
-              x.shape,
-            );
-            return f(...xs.map((y, m) => (m === i ? moved : y))).dataSync()[0];
-          });
-        const fd = (at(eps) - at(-eps)) / (2 * eps);
-        expect(Math.abs(fd - analytic[j]), `${NAMES[i]}[${j}]`).toBeLessThan(2e-4 + 2e-3 * Math.abs(fd));
-      }
-    });
-    tf.dispose([...xs, R, ...g]);
+    expectCentralDifferences(tf, f, xs, NAMES);
+    tf.dispose([...xs, R]);
   });
 
   // The embedding and read-out ops, and the blocks chained, inside the whole noise predictor.
@@ -345,25 +323,8 @@ describe('fused diffusion MLP (condition and step embedding)', () => {
     const [x, ...ws] = mlpInputs(tf, 4, 5, 3, 2, 8);
     const R = mlpInputs(tf, 4, 2, 1, 1, 9)[0];
     const f = mlpLoss(tf, true, x, R);
-    const g = tf.grads(f)(ws);
-    const eps = 1e-2;
-    ws.forEach((w, i) => {
-      const base = w.dataSync().slice();
-      const analytic = g[i].dataSync();
-      for (let j = 0; j < base.length; j++) {
-        const at = (d: number): number =>
-          tf.tidy(() => {
-            const moved = tf.tensor(
-              Float32Array.from(base, (v, m) => (m === j ? v + d : v)),
-              w.shape,
-            );
-            return f(...ws.map((y, m) => (m === i ? moved : y))).dataSync()[0];
-          });
-        const fd = (at(eps) - at(-eps)) / (2 * eps);
-        expect(Math.abs(fd - analytic[j]), `${MLP_NAMES[i]}[${j}]`).toBeLessThan(2e-4 + 2e-3 * Math.abs(fd));
-      }
-    });
-    tf.dispose([x, ...ws, R, ...g]);
+    expectCentralDifferences(tf, f, ws, MLP_NAMES);
+    tf.dispose([x, ...ws, R]);
   });
 
   it('encode and stepEmbedding match their tfjs graphs, values and weight gradients', async () => {

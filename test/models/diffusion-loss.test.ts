@@ -6,10 +6,11 @@ import { silu, stepEmbedding, type DenoiserSpec, type WeightOf } from '../../src
 import { fusedMse, fusedSiluAdd, noisyTarget } from '../../src/models/diffusion/conv-block.js';
 import { denoiserWeights } from '../../src/models/diffusion/denoiser.js';
 import { convForward } from '../../src/models/diffusion/denoiser-conv.js';
-import { diffusionTrainable } from '../../src/models/diffusion/kinds.js';
+import { diffusionTrainable, lossDraws } from '../../src/models/diffusion/kinds.js';
 import { cosineSchedule } from '../../src/models/diffusion/schedule.js';
 import { fusedHost } from '../../src/models/nn/lstm.js';
 import { mse } from '../../src/models/nn/nets.js';
+import { expectCentralDifferences, maxAbsDiff } from '../helpers/grad-check.js';
 
 /**
  * The fused pieces of the diffusion training loss (src/models/diffusion/conv-block.ts): SiLU(temb + c)
@@ -27,12 +28,6 @@ const rand = (tf: Tf, shape: number[], seed: number, s = 1): TfNs.Tensor => {
     shape,
   );
 };
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 async function onBackend(name: 'wasm' | 'cpu', f: (tf: Tf) => void): Promise<void> {
   const { tf } = await selectBackend('cpu');
@@ -99,25 +94,8 @@ describe('fused SiLU(temb + c)', () => {
       const xs = [rand(tf, [1, 3], 1, 2), rand(tf, [3, 3], 2, 2)];
       const R = rand(tf, [3, 3], 3);
       const f = (x: TfNs.Tensor, y: TfNs.Tensor): TfNs.Scalar => tf.sum(tf.mul(siluAdd(tf, true, x, y), R));
-      const g = tf.grads(f)(xs);
-      xs.forEach((x, i) => {
-        const base = x.dataSync().slice();
-        const analytic = g[i].dataSync();
-        for (let j = 0; j < base.length; j++) {
-          const at = (d: number): number =>
-            tf.tidy(() => {
-              const moved = tf.tensor(
-                Float32Array.from(base, (v, m) => (m === j ? v + d : v)),
-                x.shape,
-              );
-              const args = xs.map((y, m) => (m === i ? moved : y));
-              return f(args[0], args[1]).dataSync()[0];
-            });
-          const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
-          expect(Math.abs(fd - analytic[j]), `input ${i}[${j}]`).toBeLessThan(2e-4 + 2e-3 * Math.abs(fd));
-        }
-      });
-      tf.dispose([...xs, R, ...g]);
+      expectCentralDifferences(tf, (...a) => f(a[0], a[1]), xs, ['input 0', 'input 1']);
+      tf.dispose([...xs, R]);
     });
   });
 });
@@ -222,20 +200,10 @@ describe('fused denoising loss (x_t and target in JavaScript, MSE)', () => {
       const y = rand(tf, [B, spec.k], 5) as T2;
       const key = 77;
       const ours = tf.variableGrads(() => net.loss(x, y, key), net.vars);
-      // The reference: the same draws (steps, then noise, from the key), every op a tfjs op.
+      // The reference: the same draws (lossDraws), every op a tfjs op.
       const byName = new Map(weights.map((w, i) => [w.name, net.vars[i] as TfNs.Tensor]));
       const W: WeightOf = (n) => byName.get(n) as TfNs.Tensor;
-      const sched = cosineSchedule(spec.diffusionSteps);
-      const rng = makeRng(key);
-      const t = new Float32Array(B);
-      const a = new Float32Array(B);
-      const b = new Float32Array(B);
-      for (let i = 0; i < B; i++) {
-        t[i] = 1 + rng.int(sched.T);
-        a[i] = Math.sqrt(sched.alphaBar[t[i]]);
-        b[i] = Math.sqrt(1 - sched.alphaBar[t[i]]);
-      }
-      const e = Float32Array.from({ length: B * spec.k }, () => rng.normal());
+      const { t, a, b, e } = lossDraws(cosineSchedule(spec.diffusionSteps), key, B, spec.k);
       const want = tf.variableGrads(() => {
         const { xt, target } = graph(tf, y, e, a, b, prediction === 'v');
         const fwd = convForward(tf, spec, W, { fused: false });

@@ -5,6 +5,7 @@ import { makeRng } from '../../src/data/rng.js';
 import { fusedHost } from '../../src/models/nn/lstm.js';
 import { buildNet, initialWeights, mse, type NetSpec } from '../../src/models/nn/nets.js';
 import { trainNet, type TrainData, type TrainOptions } from '../../src/models/nn/train.js';
+import { maxAbsDiff } from '../helpers/grad-check.js';
 
 /**
  * The fused LSTM layer (src/models/nn/lstm.ts) against two independent references: the per-step
@@ -25,12 +26,6 @@ function batch(tf: Tf, s: NetSpec, B: number, seed = 0) {
     [B, s.k],
   );
   return { x, y };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 /** Fused vs per-step reference: outputs and every weight's gradient. */

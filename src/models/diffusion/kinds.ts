@@ -71,6 +71,25 @@ function variables(tf: Tf, weights: WeightValue[]): { vars: TfNs.Variable[]; W: 
 }
 
 /**
+ * A training batch's draws from its key: each row's step t (uniform in 1 … T) with √ᾱ_t and
+ * √(1 − ᾱ_t), then the noise ε [B × k] — in this order, so a resumed run draws the same.
+ */
+export function lossDraws(sched: NoiseSchedule, key: number, B: number, k: number): { t: Float32Array; a: Float32Array; b: Float32Array; e: Float32Array } {
+  const rng = makeRng(key);
+  const t = new Float32Array(B);
+  const a = new Float32Array(B);
+  const b = new Float32Array(B);
+  for (let i = 0; i < B; i++) {
+    t[i] = 1 + rng.int(sched.T);
+    a[i] = Math.sqrt(sched.alphaBar[t[i]]);
+    b[i] = Math.sqrt(1 - sched.alphaBar[t[i]]);
+  }
+  const e = new Float32Array(B * k);
+  for (let j = 0; j < e.length; j++) e[j] = rng.normal();
+  return { t, a, b, e };
+}
+
+/**
  * The denoising objective, t uniform in 1 … T, x_t = √ᾱ_t·y + √(1 − ᾱ_t)·ε: E‖v − v̂(x_t, t, window)‖²
  * with v = √ᾱ_t·ε − √(1 − ᾱ_t)·y, or E‖ε − ε̂‖² (`prediction: eps`). In x̂_0 terms the ε-loss weighs
  * step t by its SNR ᾱ/(1 − ᾱ), ≈ 0 at the noisy steps where the draws' centre is set; the v-loss by
@@ -94,17 +113,7 @@ export function diffusionTrainable(spec: DenoiserSpec): Trainable {
         loss(x, y, key) {
           const B = y.shape[0];
           const k = spec.k;
-          const rng = makeRng(key);
-          const t = new Float32Array(B);
-          const a = new Float32Array(B);
-          const b = new Float32Array(B);
-          for (let i = 0; i < B; i++) {
-            t[i] = 1 + rng.int(sched.T);
-            a[i] = Math.sqrt(sched.alphaBar[t[i]]);
-            b[i] = Math.sqrt(1 - sched.alphaBar[t[i]]);
-          }
-          const e = new Float32Array(B * k);
-          for (let j = 0; j < e.length; j++) e[j] = rng.normal();
+          const { t, a, b, e } = lossDraws(sched, key, B, k);
           const host = fusedHost(tf);
           if (host) {
             // wasm, cpu: x_t and the target in JavaScript (data, no gradient) and a fused MSE;
