@@ -56,7 +56,7 @@ import { getModelKind, resolveModelParams, type FoldData } from '../../src/model
  * At `diffusion`'s own, larger defaults (lookback 32, 3 blocks, kernel 3, 50 epochs, T = 1000) 20
  * DDIM steps narrowed the draws (sd over σ 0.97 / 0.89 / 0.92; coverage 87.5 / 86.2 / 86.6%), so its
  * default `sampling_steps` is now 100: 89.3 / 87.5 / 88.5% (CRPS 1.066 / 1.039 / 1.039×; hold-out
- * seeds 10 / 11 / 12: 85.4 / 88.9 / 88.5%; docs/diffusion.md). COMMON sets 50 steps, so the cases
+ * seeds 10–13: 85.4 / 88.9 / 88.5 / 87.2%; docs/diffusion.md). COMMON sets 50 steps, so the cases
  * here are unchanged by it.
  * Time here (2 cores shared, loaded): diffusion 12–70 s, sssd 50–140 s.
  */
