@@ -141,6 +141,7 @@ export const MODEL_DEFAULTS = {
     "keep_checkpoints": 2
   },
   "diffusion": {
+    "sampling_steps": 100,
     "kernel_size": 3,
     "scale": "none",
     "ema": 0.999,
@@ -149,7 +150,6 @@ export const MODEL_DEFAULTS = {
     "epochs": 50,
     "patience": 10,
     "diffusion_steps": 1000,
-    "sampling_steps": 20,
     "samples": 100,
     "point": "mean",
     "prediction": "v",
@@ -167,6 +167,7 @@ export const MODEL_DEFAULTS = {
     "keep_checkpoints": 2
   },
   "sssd": {
+    "sampling_steps": 20,
     "state_size": 16,
     "scale": "window",
     "ema": 0,
@@ -175,7 +176,6 @@ export const MODEL_DEFAULTS = {
     "epochs": 50,
     "patience": 10,
     "diffusion_steps": 1000,
-    "sampling_steps": 20,
     "samples": 100,
     "point": "mean",
     "prediction": "v",
