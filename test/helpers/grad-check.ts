@@ -41,3 +41,16 @@ export function expectCentralDifferences(
   });
   tf.dispose(g);
 }
+
+/**
+ * Each gradient in `got` against the one in `want` (same index): the same shape, and the largest
+ * difference within `tol` of the largest |want| element (relative to the gradient's own scale).
+ */
+export function expectCloseGradients(got: TfNs.Tensor[], want: TfNs.Tensor[], names: readonly string[], tol = 1e-5): void {
+  got.forEach((g, i) => {
+    expect(g.shape, names[i]).toEqual(want[i].shape);
+    const w = want[i].dataSync();
+    const scale = Math.max(1e-6, ...Array.from(w, Math.abs));
+    expect(maxAbsDiff(g.dataSync(), w) / scale, names[i]).toBeLessThan(tol);
+  });
+}

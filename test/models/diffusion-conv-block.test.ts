@@ -10,7 +10,8 @@ import { convBlock, convForward } from '../../src/models/diffusion/denoiser-conv
 import { diffusionTrainable, sampleWindows } from '../../src/models/diffusion/kinds.js';
 import { fusedHost } from '../../src/models/nn/lstm.js';
 import { trainNet, type TrainData, type TrainOptions } from '../../src/models/nn/train.js';
-import { expectCentralDifferences, maxAbsDiff } from '../helpers/grad-check.js';
+import { expectCentralDifferences, expectCloseGradients, maxAbsDiff } from '../helpers/grad-check.js';
+import { testTrainOptions } from '../helpers/train-options.js';
 
 /**
  * The fused residual block of the `diffusion` denoiser (src/models/diffusion/conv-block.ts) against
@@ -64,12 +65,7 @@ function compare(tf: Tf, B: number, k: number, C: number, K: number, r: number):
   expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
   const ga = tf.grads(lossOf(tf, true, K, R))(xs);
   const gb = tf.grads(lossOf(tf, false, K, R))(xs);
-  ga.forEach((g, i) => {
-    expect(g.shape, NAMES[i]).toEqual(xs[i].shape);
-    const want = gb[i].dataSync();
-    const scale = Math.max(...Array.from(want, Math.abs));
-    expect(maxAbsDiff(g.dataSync(), want) / scale, NAMES[i]).toBeLessThan(1e-5);
-  });
+  expectCloseGradients(ga, gb, NAMES);
   tf.dispose([...xs, R, ...ga, ...gb]);
 }
 
@@ -163,11 +159,7 @@ describe('fused diffusion conv block', () => {
       const b = run(false);
       expect(maxAbsDiff(a.out, b.out)).toBeLessThan(1e-5);
       const names = ['x_t', 'temb', 'c', ...weights.map((w) => w.name)];
-      a.grads.forEach((g, i) => {
-        const want = b.grads[i].dataSync();
-        const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
-        expect(maxAbsDiff(g.dataSync(), want) / scale, names[i]).toBeLessThan(1e-5);
-      });
+      expectCloseGradients(a.grads, b.grads, names);
       tf.dispose([...vars, xt, temb, c, R, ...a.grads, ...b.grads]);
     },
   );
@@ -223,20 +215,7 @@ describe('fused diffusion conv block', () => {
       yMean: new Float64Array(spec.k),
       yStd: new Float64Array(spec.k).fill(1),
     };
-    const o: TrainOptions = {
-      epochs: 2,
-      batchSize: 32,
-      learningRate: 0.01,
-      optimizer: 'adam',
-      weightDecay: 0,
-      schedule: 'constant',
-      warmupEpochs: 0,
-      clipNorm: 1,
-      patience: 0,
-      gradAccum: 1,
-      seed: 4,
-      keepCheckpoints: 1,
-    };
+    const o = testTrainOptions({ epochs: 2, batchSize: 32, learningRate: 0.01, seed: 4 });
     const a = await trainNet(tf, diffusionTrainable(spec), data, o);
     const b = await trainNet(tf, diffusionTrainable(spec), data, o);
     a.weights.forEach((w, i) => expect(Buffer.from(w.data.buffer).equals(Buffer.from(b.weights[i].data.buffer)), w.name).toBe(true));
@@ -286,12 +265,7 @@ describe('fused diffusion MLP (condition and step embedding)', () => {
     expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
     const ga = tf.grads(mlpLoss(tf, true, x, R))(ws);
     const gb = tf.grads(mlpLoss(tf, false, x, R))(ws);
-    ga.forEach((g, i) => {
-      expect(g.shape, MLP_NAMES[i]).toEqual(ws[i].shape);
-      const want = gb[i].dataSync();
-      const scale = Math.max(...Array.from(want, Math.abs));
-      expect(maxAbsDiff(g.dataSync(), want) / scale, MLP_NAMES[i]).toBeLessThan(1e-5);
-    });
+    expectCloseGradients(ga, gb, MLP_NAMES);
     tf.dispose([x, ...ws, R, ...ga, ...gb]);
   }
 
@@ -363,11 +337,11 @@ describe('fused diffusion MLP (condition and step embedding)', () => {
     const a = run(true);
     const b = run(false);
     expect(Math.abs(a.value - b.value)).toBeLessThan(1e-4 * Math.max(1, Math.abs(b.value)));
-    a.grads.forEach((g, i) => {
-      const want = b.grads[i].dataSync();
-      const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
-      expect(maxAbsDiff(g.dataSync(), want) / scale, weights[i].name).toBeLessThan(1e-5);
-    });
+    expectCloseGradients(
+      a.grads,
+      b.grads,
+      weights.map((w) => w.name),
+    );
     tf.dispose([...vars, x, R, ...a.grads, ...b.grads, ...a.rest, ...b.rest]);
   });
 

@@ -9,6 +9,7 @@ import { trainNet } from '../../src/models/nn/train.js';
 import { buildWindows } from '../../src/models/nn/windows.js';
 import { crpsGaussian, crpsSamples } from '../../src/evaluation/probabilistic.js';
 import { getModelKind, resolveModelParams, type FoldData } from '../../src/models/registry.js';
+import { testTrainOptions } from '../helpers/train-options.js';
 
 /**
  * The diffusion kinds on a series whose conditional distribution is known: AR(1)–GARCH(1,1),
@@ -320,22 +321,16 @@ describe('diffusion training through the neural kinds’ loop', () => {
         yMean: new Float64Array(1),
         yStd: new Float64Array(1).fill(1),
       };
-      const opts = (dir: string) => ({
-        epochs: 4,
-        batchSize: 64,
-        learningRate: 0.01,
-        optimizer: 'adam' as const,
-        weightDecay: 0,
-        schedule: 'constant' as const,
-        warmupEpochs: 0,
-        clipNorm: 1,
-        patience: 0,
-        gradAccum: 1,
-        seed: 3,
-        keepCheckpoints: 2,
-        checkpointDir: dir,
-        ema,
-      });
+      const opts = (dir: string) =>
+        testTrainOptions({
+          epochs: 4,
+          batchSize: 64,
+          learningRate: 0.01,
+          seed: 3,
+          keepCheckpoints: 2,
+          checkpointDir: dir,
+          ema,
+        });
       const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'fxflow-diff-ckpt-'));
       const full = await trainNet(tf, diffusionTrainable(spec), data, opts(tmp()));
       const dir = tmp();

@@ -6,6 +6,7 @@ import { selectBackend } from '../../src/backend/index.js';
 import { loadNet, dirHandler } from '../../src/models/nn/io.js';
 import { emaDecay } from '../../src/models/nn/ema.js';
 import { trainNet, type Trainable, type TrainData, type TrainOptions } from '../../src/models/nn/train.js';
+import { testTrainOptions } from '../helpers/train-options.js';
 
 /**
  * The weights' EMA of the training loop on a net whose path is known by hand: one variable
@@ -46,22 +47,16 @@ const data = (val: boolean): TrainData => ({
   yStd: new Float64Array(1).fill(1),
 });
 
-const opts = (ema: number | undefined, checkpointDir?: string): TrainOptions => ({
-  epochs: 3,
-  batchSize: 8,
-  learningRate: 0.1,
-  optimizer: 'adam',
-  weightDecay: 0,
-  schedule: 'constant',
-  warmupEpochs: 0,
-  clipNorm: 0,
-  patience: 0,
-  gradAccum: 1,
-  seed: 1,
-  keepCheckpoints: 1,
-  ...(ema !== undefined && { ema }),
-  ...(checkpointDir && { checkpointDir }),
-});
+const opts = (ema: number | undefined, checkpointDir?: string): TrainOptions =>
+  testTrainOptions({
+    epochs: 3,
+    batchSize: 8,
+    learningRate: 0.1,
+    clipNorm: 0,
+    seed: 1,
+    ...(ema !== undefined && { ema }),
+    ...(checkpointDir && { checkpointDir }),
+  });
 
 const close = (a: ArrayLike<number>, b: number[], tol = 1e-5): void => {
   expect(a.length).toBe(b.length);

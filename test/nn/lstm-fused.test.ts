@@ -6,6 +6,7 @@ import { fusedHost } from '../../src/models/nn/lstm.js';
 import { buildNet, initialWeights, mse, type NetSpec } from '../../src/models/nn/nets.js';
 import { trainNet, type TrainData, type TrainOptions } from '../../src/models/nn/train.js';
 import { maxAbsDiff } from '../helpers/grad-check.js';
+import { testTrainOptions } from '../helpers/train-options.js';
 
 /**
  * The fused LSTM layer (src/models/nn/lstm.ts) against two independent references: the per-step
@@ -111,20 +112,7 @@ describe('fused LSTM layer', () => {
       yMean: new Float64Array([0]),
       yStd: new Float64Array([1]),
     };
-    const o: TrainOptions = {
-      epochs: 2,
-      batchSize: 32,
-      learningRate: 0.01,
-      optimizer: 'adam',
-      weightDecay: 0,
-      schedule: 'constant',
-      warmupEpochs: 0,
-      clipNorm: 1,
-      patience: 0,
-      gradAccum: 1,
-      seed: 4,
-      keepCheckpoints: 1,
-    };
+    const o = testTrainOptions({ epochs: 2, batchSize: 32, learningRate: 0.01, seed: 4 });
     const s = spec(2, 8, 8, p, 1);
     const a = await trainNet(tf, s, data, o);
     const b = await trainNet(tf, s, data, o);
