@@ -357,7 +357,7 @@ function diffusionKind(kind: DiffusionKind): ModelKind {
         backend.tf,
         diffusionTrainable(spec),
         { X: d.X, p: d.p, Y, k: d.k, trainEnds, valEnds, yMean: mean, yStd: std, ...(windowNorm && { norm: windowNorm }) },
-        { ...trainOptions(prm, d.seed, d.workDir ? path.join(d.workDir, `fold-${d.fold}`) : undefined), ...(num(prm.ema) > 0 && { ema: num(prm.ema) }) },
+        trainOptions(prm, d.seed, d.workDir ? path.join(d.workDir, `fold-${d.fold}`) : undefined),
         trainHooks(d),
       );
       d.log?.(

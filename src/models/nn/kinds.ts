@@ -90,6 +90,8 @@ export function trainOptions(prm: Record<string, ParamValue>, seed: number, chec
     seed,
     keepCheckpoints: num(prm.keep_checkpoints),
     checkpointDir,
+    // A kind that declares `ema` (the diffusion kinds) averages its weights when it is above 0.
+    ...(typeof prm.ema === 'number' && prm.ema > 0 && { ema: prm.ema }),
   };
 }
 
