@@ -1,4 +1,5 @@
 import type * as TfNs from '@tensorflow/tfjs';
+import { fusedHost } from './lstm.js';
 import type { WeightValue } from './nets.js';
 
 /**
@@ -29,6 +30,7 @@ export function emaDecay(decay: number, step: number): number {
 
 /** An EMA of `vars` with `decay` in (0, 1), starting from `init` (in `vars` order) or the variables' values. */
 export function makeEma(tf: Tf, vars: TfNs.Variable[], decay: number, init?: WeightValue[]): Ema {
+  const host = fusedHost(tf);
   const shadow = vars.map((v, i) => Float32Array.from(init ? init[i].data : (v.dataSync() as Float32Array)));
   const put = (data: Float32Array[]): void =>
     vars.forEach((v, i) => {
@@ -39,7 +41,8 @@ export function makeEma(tf: Tf, vars: TfNs.Variable[], decay: number, init?: Wei
       const d = emaDecay(decay, step);
       const c = 1 - d;
       vars.forEach((v, i) => {
-        const w = v.dataSync() as Float32Array;
+        // Read in place where the backend allows it (wasm, cpu), as Adam does: no copy a step.
+        const w = host ? host.view(v) : (v.dataSync() as Float32Array);
         const s = shadow[i];
         for (let j = 0; j < s.length; j++) s[j] = d * s[j] + c * w[j];
       });
