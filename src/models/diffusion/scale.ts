@@ -1,4 +1,5 @@
 import { solveSpd } from '../linalg.js';
+import { WINDOW_SD_FLOOR, windowMean, windowSd } from '../nn/windows.js';
 
 /**
  * The diffusion kinds' window scale (`scale: window`, RevIN-style, Kim et al. 2022): each window's
@@ -23,8 +24,6 @@ export interface WindowScale {
   centre: number[];
 }
 
-/** Floor of a feature's window sd in its log (a constant feature in a window). */
-const SD_FLOOR = 1e-3;
 /** Floor of |standardised target| in its log (an exact zero return). */
 const Y_FLOOR = 1e-3;
 const RIDGE = 1e-3;
@@ -44,18 +43,11 @@ function logSds(X: ArrayLike<number>, p: number, lookback: number, end: number, 
   const s = end - lookback + 1;
   const recent = Math.max(1, Math.ceil(lookback / 4));
   for (let j = 0; j < p; j++) {
-    let m = 0;
-    for (let r = s; r <= end; r++) m += X[r * p + j];
-    m /= lookback;
-    let v = 0;
+    const m = windowMean(X, p, j, s, end);
     let w = 0;
-    for (let r = s; r <= end; r++) {
-      const d2 = (X[r * p + j] - m) ** 2;
-      v += d2;
-      if (r > end - recent) w += d2;
-    }
-    out[PER_FEATURE * j] = Math.log(Math.sqrt(v / lookback) + SD_FLOOR);
-    out[PER_FEATURE * j + 1] = Math.log(Math.sqrt(w / recent) + SD_FLOOR);
+    for (let r = end - recent + 1; r <= end; r++) w += (X[r * p + j] - m) ** 2;
+    out[PER_FEATURE * j] = Math.log(windowSd(X, p, j, s, end, m));
+    out[PER_FEATURE * j + 1] = Math.log(Math.sqrt(w / recent) + WINDOW_SD_FLOOR);
   }
 }
 

@@ -91,6 +91,20 @@ export function windowWidth(p: number, norm?: WindowNorm): number {
   return norm === 'instance' ? 3 * p : p;
 }
 
+/** Mean of feature j (of p per row) over rows s … r. */
+export function windowMean(X: ArrayLike<number>, p: number, j: number, s: number, r: number): number {
+  let m = 0;
+  for (let t = s; t <= r; t++) m += X[t * p + j];
+  return m / (r - s + 1);
+}
+
+/** Population sd of feature j over rows s … r around their mean `m`, plus WINDOW_SD_FLOOR. */
+export function windowSd(X: ArrayLike<number>, p: number, j: number, s: number, r: number, m: number): number {
+  let v = 0;
+  for (let t = s; t <= r; t++) v += (X[t * p + j] - m) ** 2;
+  return Math.sqrt(v / (r - s + 1)) + WINDOW_SD_FLOOR;
+}
+
 function gatherNormalised(
   X: ArrayLike<number>,
   p: number,
@@ -108,12 +122,8 @@ function gatherNormalised(
     const s = r - lookback + 1;
     const o = (i - from) * w;
     for (let j = 0; j < p; j++) {
-      let m = 0;
-      for (let t = s; t <= r; t++) m += X[t * p + j];
-      m /= lookback;
-      let v = 0;
-      for (let t = s; t <= r; t++) v += (X[t * p + j] - m) ** 2;
-      const sd = Math.sqrt(v / lookback) + WINDOW_SD_FLOOR;
+      const m = windowMean(X, p, j, s, r);
+      const sd = windowSd(X, p, j, s, r, m);
       const level = Math.log(sd);
       for (let t = 0; t < lookback; t++) {
         out[o + t * q + j] = (X[(s + t) * p + j] - m) / sd;
